@@ -1,0 +1,16 @@
+/* cli.h — shared pieces of the drip command. */
+#ifndef DRIP_CLI_H
+#define DRIP_CLI_H
+
+#include <stddef.h>
+
+/* Prints "drip: <message>" on stderr and returns status. */
+int die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Path of a file in drip's library directory (../lib next to the drip executable). */
+int drip_libdir_file(const char *name, char *out, size_t cap);
+/* Runs argv[0]=prog in a child, waits, and returns its status (re-raising its signal). */
+int run_child(const char *prog, char **argv);
+
+int cmd_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,152 @@
+/* main.c — the drip command: dispatches to its subcommands. */
+#include "cli.h"
+#include "../common/options.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef DRIP_VERSION
+#define DRIP_VERSION "0"
+#endif
+
+int die(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("drip: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return status;
+}
+
+int drip_libdir_file(const char *name, char *out, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return -1;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return -1;
+    *slash = 0;
+    snprintf(out, cap, "%s/../lib/%s", exe, name);
+    if (access(out, R_OK) == 0)
+        return 0;
+    snprintf(out, cap, "%s/%s", exe, name);
+    return access(out, R_OK) == 0 ? 0 : -1;
+}
+
+static volatile pid_t child_pid;
+
+static void forward(int sig)
+{
+    if (child_pid > 0)
+        kill(child_pid, sig);
+}
+
+int run_child(const char *prog, char **argv)
+{
+    /* like system(): the terminal's SIGINT/SIGQUIT reach the child directly; drip waits for it to
+     * write its report. SIGTERM/SIGHUP sent to drip alone are passed on. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    pid_t pid = fork();
+    if (pid < 0)
+        return die(2, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGQUIT, SIG_DFL);
+        execv(prog, argv);
+        int e = errno;
+        fprintf(stderr, "drip: cannot run %s: %s\n", prog, strerror(e));
+        _exit(e == ENOENT ? 127 : 126);
+    }
+    child_pid = pid;
+    signal(SIGTERM, forward);
+    signal(SIGHUP, forward);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return die(2, "waitpid: %s", strerror(errno));
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        fflush(NULL);
+        signal(sig, SIG_DFL);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, sig);
+        sigprocmask(SIG_UNBLOCK, &set, NULL);
+        /* no core file from drip itself: the program's own is what matters */
+        if (sig != SIGINT && sig != SIGTERM && sig != SIGHUP && sig != SIGKILL && sig != SIGPIPE) {
+            signal(sig, SIG_DFL);
+        }
+        raise(sig);
+        return 128 + sig;
+    }
+    return 2;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: drip <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  run [options] -- prog [args]   run prog under the leak tracker; report at exit\n"
+            "  options [--markdown]           list the preload library's options (DRIP_OPTIONS)\n"
+            "  version                        print drip's version\n"
+            "\n"
+            "drip run --help lists every option with its default.\n");
+}
+
+static int cmd_options(int argc, char **argv)
+{
+    int md = argc > 1 && !strcmp(argv[1], "--markdown");
+    if (md)
+        printf("| option | type | default | meaning |\n|---|---|---|---|\n");
+    static const char *types[] = {"yes/no", "integer", "size", "text"};
+    for (size_t i = 0; i < drip_option_count; i++) {
+        const struct drip_option_info *o = &drip_option_infos[i];
+        if (md)
+            printf("| `%s` | %s | `%s` | %s |\n", o->name, types[o->type], o->def, o->help);
+        else
+            printf("%-24s %-8s default %-8s %s\n", o->name, types[o->type], o->def[0] ? o->def : "none", o->help);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        printf("\n");
+        const char *sub[] = {"run", "--help"};
+        (void)sub;
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("drip %s\n", DRIP_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "options"))
+        return cmd_options(argc - 1, argv + 1);
+    return die(2, "unknown command '%s' (see drip --help)", cmd);
+}

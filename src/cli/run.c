@@ -1,0 +1,256 @@
+/* run.c — `drip run [options] -- program args...`: checks what can be checked before the
+ * program starts (the command exists, is dynamically linked and not setuid, the suppressions
+ * parse, the report paths are writable), then runs it with libdrip.so preloaded and the options
+ * passed in DRIP_OPTIONS, and leaves with the program's own status (or its signal).
+ */
+#include "cli.h"
+#include "../common/options.h"
+#include "../common/suppress.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void run_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: drip run [options] -- program [args...]\n"
+            "\n"
+            "Runs program with drip's tracker preloaded and writes a leak report when it exits.\n"
+            "Exit status: the program's own (or its signal), unless --error-exitcode N is given\n"
+            "and definite or indirect leaks were found.\n"
+            "\n"
+            "options (each also settable as name=value in the DRIP_OPTIONS environment variable):\n");
+    for (size_t i = 0; i < drip_option_count; i++) {
+        const struct drip_option_info *o = &drip_option_infos[i];
+        char flag[64];
+        snprintf(flag, sizeof flag, "--%s", o->name);
+        for (char *p = flag; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        const char *arg = o->type == DRIP_OPT_BOOL ? "" : o->type == DRIP_OPT_STR ? " VALUE" : " N";
+        char left[96];
+        snprintf(left, sizeof left, "%s%s", flag, arg);
+        fprintf(out, "  %-30s %s (default: %s)\n", left, o->help, o->def[0] ? o->def : "none");
+    }
+    fprintf(out, "  %-30s %s\n", "--no-NAME", "turns a yes/no option off, e.g. --no-report");
+    fprintf(out, "  %-30s %s\n", "--log FILE", "same as --log-path FILE");
+    fprintf(out, "  %-30s %s\n", "-h, --help", "this text");
+}
+
+/* Finds `cmd` on PATH the way execvp would; writes the path to out. Returns 0 or -errno. */
+static int find_command(const char *cmd, char *out, size_t outlen)
+{
+    if (strchr(cmd, '/')) {
+        snprintf(out, outlen, "%s", cmd);
+        return access(out, F_OK) == 0 ? 0 : -errno;
+    }
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        const char *e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        snprintf(out, outlen, "%.*s/%s", (int)n, n ? p : ".", cmd);
+        struct stat st;
+        if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+            return 0;
+        p += n + (e ? 1 : 0);
+        if (!e)
+            break;
+    }
+    return -ENOENT;
+}
+
+/* 1 when path is an ELF executable with no program interpreter (statically linked). */
+static int is_static_elf(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    Elf64_Ehdr eh;
+    int result = 0;
+    if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+        eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr)) {
+        result = 1;
+        for (int i = 0; i < eh.e_phnum; i++) {
+            Elf64_Phdr ph;
+            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * sizeof ph)) != (ssize_t)sizeof ph)
+                break;
+            if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC) {
+                result = 0;   /* has a loader (or is a static-pie / shared object with one) */
+                if (ph.p_type == PT_INTERP)
+                    break;
+            }
+        }
+    }
+    close(fd);
+    return result;
+}
+
+/* Appends name='value' to DRIP_OPTIONS text. */
+static int add_opt(char *buf, size_t cap, const char *name, const char *val)
+{
+    size_t len = strlen(buf);
+    int n = snprintf(buf + len, cap - len, "%s%s='%s'", len ? ":" : "", name, val);
+    return (n < 0 || (size_t)n >= cap - len) ? -1 : 0;
+}
+
+static const struct drip_option_info *find_opt(const char *flag, size_t len)
+{
+    for (size_t i = 0; i < drip_option_count; i++) {
+        const char *n = drip_option_infos[i].name;
+        if (strlen(n) != len)
+            continue;
+        size_t k = 0;
+        while (k < len && (n[k] == flag[k] || (n[k] == '_' && flag[k] == '-')))
+            k++;
+        if (k == len)
+            return &drip_option_infos[i];
+    }
+    return NULL;
+}
+
+static int absolutize(const char *in, char *out, size_t cap)
+{
+    if (in[0] == '/' || !in[0]) {
+        snprintf(out, cap, "%s", in);
+        return 0;
+    }
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return -1;
+    snprintf(out, cap, "%s/%s", cwd, in);
+    return 0;
+}
+
+/* Can the report be written there? Creates and removes the file if it did not exist. */
+static int check_writable(const char *path)
+{
+    struct stat st;
+    int existed = stat(path, &st) == 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    if (!existed)
+        unlink(path);
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static char opts[16384];
+    struct drip_options parsed;
+    drip_options_defaults(&parsed);
+    const char *env = getenv("DRIP_OPTIONS");
+    char err[512] = "";
+    if (env && drip_options_parse(&parsed, env, err, sizeof err) != 0)
+        return die(2, "DRIP_OPTIONS: %s", err);
+    snprintf(opts, sizeof opts, "%s", env ? env : "");
+
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) {
+            i++;
+            break;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            run_usage(stdout);
+            return 0;
+        }
+        if (a[0] != '-')
+            break;   /* the program starts here (no "--") */
+        if (a[1] != '-')
+            return die(2, "unknown option '%s' (see drip run --help)", a);
+        const char *name = a + 2, *val = NULL;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        int negate = 0;
+        if (nlen == 3 && !strncmp(name, "log", 3))
+            name = "log-path", nlen = 8;
+        const struct drip_option_info *o = find_opt(name, nlen);
+        if (!o && nlen > 3 && !strncmp(name, "no-", 3) && (o = find_opt(name + 3, nlen - 3)) && o->type == DRIP_OPT_BOOL)
+            negate = 1;
+        else if (negate == 0 && o == NULL)
+            return die(2, "unknown option '%.*s' (see drip run --help)", (int)(nlen + 2), a);
+        if (o->type == DRIP_OPT_BOOL) {
+            val = eq ? eq + 1 : negate ? "0" : "1";
+        } else if (eq) {
+            val = eq + 1;
+        } else {
+            if (i + 1 >= argc)
+                return die(2, "option --%.*s needs a value", (int)nlen, name);
+            val = argv[++i];
+        }
+        char absval[PATH_MAX + 64];
+        if (o->type == DRIP_OPT_STR && (!strcmp(o->name, "json") || !strcmp(o->name, "log_path") ||
+                                        !strcmp(o->name, "suppressions"))) {
+            if (absolutize(val, absval, sizeof absval) != 0)
+                return die(2, "cannot resolve path %s", val);
+            val = absval;
+        }
+        if (strchr(val, '\'') )
+            return die(2, "option --%.*s: values may not contain a single quote", (int)nlen, name);
+        if (drip_options_set(&parsed, o->name, strlen(o->name), val, strlen(val), err, sizeof err) != 0)
+            return die(2, "%s", err);
+        if (add_opt(opts, sizeof opts, o->name, val) != 0)
+            return die(2, "too many options");
+    }
+    if (i >= argc)
+        return die(2, "no program to run (usage: drip run [options] -- program [args...])");
+
+    /* checks that would otherwise surface only when the program exits */
+    if (parsed.suppressions[0]) {
+        struct drip_suppressions s;
+        if (drip_suppressions_load(&s, parsed.suppressions, err, sizeof err) != 0)
+            return die(2, "%s", err);
+        drip_suppressions_free(&s);
+    }
+    if (parsed.json[0] && !strstr(parsed.json, "%p")) {
+        int rc = check_writable(parsed.json);
+        if (rc)
+            return die(2, "cannot write JSON report %s: %s", parsed.json, strerror(-rc));
+    }
+    if (parsed.log_path[0] && !strstr(parsed.log_path, "%p")) {
+        int rc = check_writable(parsed.log_path);
+        if (rc)
+            return die(2, "cannot write report %s: %s", parsed.log_path, strerror(-rc));
+    }
+
+    char prog[PATH_MAX];
+    int rc = find_command(argv[i], prog, sizeof prog);
+    if (rc)
+        return die(127, "command not found: %s", argv[i]);
+    struct stat st;
+    if (stat(prog, &st) != 0)
+        return die(127, "command not found: %s", argv[i]);
+    if (S_ISDIR(st.st_mode))
+        return die(126, "%s is a directory", prog);
+    if (access(prog, X_OK) != 0)
+        return die(126, "%s is not executable", prog);
+    if (((st.st_mode & S_ISUID) && st.st_uid != getuid()) || ((st.st_mode & S_ISGID) && st.st_gid != getgid()))
+        return die(2, "%s is setuid/setgid: the loader ignores LD_PRELOAD for it, so drip cannot trace it "
+                      "(run a copy without the setuid bit)", prog);
+    if (is_static_elf(prog))
+        return die(2, "%s is statically linked: LD_PRELOAD cannot reach it; link it dynamically to use drip run", prog);
+
+    char lib[PATH_MAX];
+    if (drip_libdir_file("libdrip.so", lib, sizeof lib) != 0)
+        return die(2, "cannot find libdrip.so next to the drip command");
+    const char *old = getenv("LD_PRELOAD");
+    char preload[PATH_MAX * 2];
+    snprintf(preload, sizeof preload, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("DRIP_OPTIONS", opts, 1);
+    return run_child(prog, argv + i);
+}

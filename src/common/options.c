@@ -1,0 +1,203 @@
+/* options.c — the DRIP_OPTIONS parser. Used inside the traced process (from a constructor) and
+ * by the CLI, so it never allocates and never calls stdio. */
+#include "options.h"
+
+#include <limits.h>
+#include <string.h>
+
+const struct drip_option_info drip_option_infos[] = {
+#define DRIP_OPT_INFO(name, type, def, help) {#name, DRIP_OPT_##type, def, help},
+    DRIP_OPTION_TABLE(DRIP_OPT_INFO)
+#undef DRIP_OPT_INFO
+};
+const size_t drip_option_count = sizeof drip_option_infos / sizeof drip_option_infos[0];
+
+/* Copies at most n bytes of src into err as a NUL-terminated string, appending. */
+static void err_add(char *err, size_t errlen, const char *src, size_t n)
+{
+    if (!err || !errlen)
+        return;
+    size_t have = strnlen(err, errlen - 1);
+    size_t room = errlen - 1 - have;
+    if (n > room)
+        n = room;
+    memcpy(err + have, src, n);
+    err[have + n] = 0;
+}
+
+static void err_set(char *err, size_t errlen, const char *a, const char *b, size_t blen,
+                    const char *c)
+{
+    if (!err || !errlen)
+        return;
+    err[0] = 0;
+    err_add(err, errlen, a, strlen(a));
+    err_add(err, errlen, b, blen);
+    err_add(err, errlen, c, strlen(c));
+}
+
+int drip_parse_size(const char *s, size_t len, unsigned long long *out)
+{
+    unsigned long long v = 0;
+    size_t i = 0;
+    if (len == 0)
+        return -1;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (v > (ULLONG_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    if (i == 0)
+        return -1;
+    static const struct { const char *suffix; unsigned shift; } units[] = {
+        {"", 0}, {"B", 0}, {"K", 10}, {"KB", 10}, {"KiB", 10}, {"k", 10}, {"M", 20}, {"MB", 20},
+        {"MiB", 20}, {"G", 30}, {"GB", 30}, {"GiB", 30}, {"T", 40}, {"TiB", 40},
+    };
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        size_t ul = strlen(units[u].suffix);
+        if (len - i == ul && memcmp(s + i, units[u].suffix, ul) == 0) {
+            if (units[u].shift && v > (ULLONG_MAX >> units[u].shift))
+                return -1;
+            *out = v << units[u].shift;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void *field(struct drip_options *o, size_t idx)
+{
+    size_t i = 0;
+#define DRIP_OPT_PTR(name, type, def, help)                                                        \
+    if (i++ == idx)                                                                                \
+        return &o->name;
+    DRIP_OPTION_TABLE(DRIP_OPT_PTR)
+#undef DRIP_OPT_PTR
+    return NULL;
+}
+
+static int set_index(struct drip_options *o, size_t idx, const char *val, size_t len, char *err,
+                     size_t errlen)
+{
+    const struct drip_option_info *inf = &drip_option_infos[idx];
+    void *p = field(o, idx);
+    switch (inf->type) {
+    case DRIP_OPT_BOOL:
+        if ((len == 1 && (val[0] == '1' || val[0] == '0')) || (len == 4 && !memcmp(val, "true", 4)) ||
+            (len == 5 && !memcmp(val, "false", 5))) {
+            *(int *)p = (val[0] == '1' || val[0] == 't');
+            return 0;
+        }
+        err_set(err, errlen, "option ", inf->name, strlen(inf->name), " takes 0 or 1");
+        return -1;
+    case DRIP_OPT_INT: {
+        long v = 0;
+        size_t i = 0;
+        int neg = (len > 0 && val[0] == '-');
+        if (neg)
+            i = 1;
+        if (i == len)
+            goto bad_int;
+        for (; i < len; i++) {
+            if (val[i] < '0' || val[i] > '9' || v > (LONG_MAX - 9) / 10)
+                goto bad_int;
+            v = v * 10 + (val[i] - '0');
+        }
+        *(long *)p = neg ? -v : v;
+        return 0;
+    bad_int:
+        err_set(err, errlen, "option ", inf->name, strlen(inf->name), " takes an integer");
+        return -1;
+    }
+    case DRIP_OPT_SIZE:
+        if (drip_parse_size(val, len, (unsigned long long *)p) == 0)
+            return 0;
+        err_set(err, errlen, "option ", inf->name, strlen(inf->name),
+                " takes a size such as 512KiB or 64MiB");
+        return -1;
+    case DRIP_OPT_STR:
+        if (len >= DRIP_OPT_STR_MAX) {
+            err_set(err, errlen, "option ", inf->name, strlen(inf->name), " is too long");
+            return -1;
+        }
+        memcpy(p, val, len);
+        ((char *)p)[len] = 0;
+        return 0;
+    }
+    return -1;
+}
+
+void drip_options_defaults(struct drip_options *o)
+{
+    memset(o, 0, sizeof *o);
+    for (size_t i = 0; i < drip_option_count; i++)
+        set_index(o, i, drip_option_infos[i].def, strlen(drip_option_infos[i].def), NULL, 0);
+}
+
+int drip_options_set(struct drip_options *o, const char *name, size_t name_len, const char *val,
+                     size_t val_len, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < drip_option_count; i++) {
+        const char *n = drip_option_infos[i].name;
+        if (strlen(n) == name_len && memcmp(n, name, name_len) == 0) {
+            if (!val) {
+                if (drip_option_infos[i].type != DRIP_OPT_BOOL) {
+                    err_set(err, errlen, "option ", n, name_len, " needs a value (name=value)");
+                    return -1;
+                }
+                val = "1";
+                val_len = 1;
+            }
+            return set_index(o, i, val, val_len, err, errlen);
+        }
+    }
+    err_set(err, errlen, "unknown option '", name, name_len, "'");
+    return -1;
+}
+
+static int is_sep(char c) { return c == ':' || c == ' ' || c == '\t' || c == '\n' || c == ','; }
+
+int drip_options_parse(struct drip_options *o, const char *s, char *err, size_t errlen)
+{
+    if (!s)
+        return 0;
+    while (*s) {
+        while (*s && is_sep(*s))
+            s++;
+        if (!*s)
+            break;
+        const char *name = s;
+        while (*s && !is_sep(*s) && *s != '=')
+            s++;
+        size_t name_len = (size_t)(s - name);
+        const char *val = NULL;
+        size_t val_len = 0;
+        if (*s == '=') {
+            val = ++s;
+            /* a value may be quoted to hold separators: json='/tmp/a b.json' */
+            if (*s == '\'' || *s == '"') {
+                char q = *s++;
+                val = s;
+                while (*s && *s != q)
+                    s++;
+                val_len = (size_t)(s - val);
+                if (*s != q) {
+                    err_set(err, errlen, "unterminated quote in option '", name, name_len, "'");
+                    return -1;
+                }
+                s++;
+            } else {
+                while (*s && *s != ':' && *s != ' ' && *s != '\t' && *s != '\n')
+                    s++;
+                val_len = (size_t)(s - val);
+            }
+        }
+        if (name_len == 0) {
+            err_set(err, errlen, "empty option name in '", name, strlen(name), "'");
+            return -1;
+        }
+        if (drip_options_set(o, name, name_len, val, val_len, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}

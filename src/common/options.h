@@ -1,0 +1,68 @@
+/* options.h — every option of the preload library in one table.
+ *
+ * The same table drives the DRIP_OPTIONS parser (in the traced process), the `drip run` flags
+ * that set them, `drip run --help`, and the README's option table (`drip options --markdown`).
+ * Parsing never allocates: string values live in fixed buffers inside struct drip_options.
+ *
+ * X(name, type, default, help)   type: BOOL, INT, SIZE (bytes, accepts KiB/MiB/GiB), STR
+ */
+#ifndef DRIP_COMMON_OPTIONS_H
+#define DRIP_COMMON_OPTIONS_H
+
+#include <stddef.h>
+
+#define DRIP_OPTION_TABLE(X)                                                                        \
+    X(report, BOOL, "1", "write the leak report when the process exits")                         \
+    X(log_path, STR, "", "file for the text report (default: stderr); %p is replaced by the pid")\
+    X(json, STR, "", "also write the report as JSON to this file; a forked child writes FILE.<pid>") \
+    X(error_exitcode, INT, "0", "exit with this status when definite or indirect leaks are found (0: keep the program's)") \
+    X(suppressions, STR, "", "LeakSanitizer-format suppressions file (leak:<pattern> lines)")    \
+    X(show_reachable, BOOL, "0", "print every still-reachable record in full, not only a summary by site") \
+    X(show_possible, BOOL, "1", "print possibly-lost records")                                    \
+    X(max_frames, INT, "64", "frames kept per allocation stack (1-64)")                         \
+    X(unwind, STR, "auto", "stack capture: auto (frame pointers where the code has them, else libunwind), fp, libunwind") \
+    X(follow_exec, BOOL, "0", "keep tracing programs started with exec (default: only this process and its forks)") \
+    X(handle_signals, BOOL, "1", "on a fatal signal (SEGV, ABRT, TERM, ...) write the report, then die by that signal") \
+    X(stop_signal, INT, "0", "signal used to pause threads for the exit scan (0: SIGRTMAX-3)")   \
+    X(scan_threads_timeout_ms, INT, "500", "how long the exit scan waits for a thread to pause before scanning its whole stack") \
+    X(max_records, INT, "0", "print at most this many leak records per kind (0: all)")
+
+enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_STR };
+
+enum { DRIP_OPT_STR_MAX = 1024 };
+
+struct drip_options {
+#define DRIP_OPT_FIELD_BOOL(n) int n;
+#define DRIP_OPT_FIELD_INT(n) long n;
+#define DRIP_OPT_FIELD_SIZE(n) unsigned long long n;
+#define DRIP_OPT_FIELD_STR(n) char n[DRIP_OPT_STR_MAX];
+#define DRIP_OPT_FIELD(name, type, def, help) DRIP_OPT_FIELD_##type(name)
+    DRIP_OPTION_TABLE(DRIP_OPT_FIELD)
+#undef DRIP_OPT_FIELD
+};
+
+struct drip_option_info {
+    const char *name;
+    enum drip_opt_type type;
+    const char *def;
+    const char *help;
+};
+
+extern const struct drip_option_info drip_option_infos[];
+extern const size_t drip_option_count;
+
+/* Sets every option to its default. */
+void drip_options_defaults(struct drip_options *o);
+
+/* Sets one option from its textual value. Returns 0, or -1 with a one-line message in err. */
+int drip_options_set(struct drip_options *o, const char *name, size_t name_len, const char *val,
+                     size_t val_len, char *err, size_t errlen);
+
+/* Parses "name=value:name=value" (':' or whitespace separate pairs; a bare name sets a BOOL to 1).
+ * Stops at the first bad pair: returns -1 with a one-line message in err; 0 on success. */
+int drip_options_parse(struct drip_options *o, const char *s, char *err, size_t errlen);
+
+/* Parses "512KiB", "1MiB", "100" ... into bytes. Returns 0 or -1. */
+int drip_parse_size(const char *s, size_t len, unsigned long long *out);
+
+#endif

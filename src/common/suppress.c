@@ -1,0 +1,188 @@
+/* suppress.c — see suppress.h. */
+#include "suppress.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Does `pat` (with '*' wildcards, no anchors) match s starting exactly at s, to the end of s when
+ * `to_end`? */
+static int match_here(const char *pat, const char *s, int to_end)
+{
+    if (!*pat)
+        return !to_end || !*s;
+    if (*pat == '*') {
+        while (*pat == '*')
+            pat++;
+        if (!*pat)
+            return 1;
+        for (; *s; s++)
+            if (match_here(pat, s, to_end))
+                return 1;
+        return match_here(pat, s, to_end);
+    }
+    if (*s && *pat == *s)
+        return match_here(pat + 1, s + 1, to_end);
+    return 0;
+}
+
+int drip_template_match(const char *pattern, const char *s)
+{
+    if (!pattern || !s)
+        return 0;
+    int start = pattern[0] == '^';
+    if (start)
+        pattern++;
+    size_t n = strlen(pattern);
+    int end = n && pattern[n - 1] == '$';
+    char buf[1024];
+    if (n >= sizeof buf)
+        return 0;
+    memcpy(buf, pattern, n + 1);
+    if (end)
+        buf[n - 1] = 0;
+    if (start)
+        return match_here(buf, s, end);
+    for (const char *p = s;; p++) {
+        if (match_here(buf, p, end))
+            return 1;
+        if (!*p)
+            return 0;
+    }
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, int line, const char *detail)
+{
+    if (err && errlen)
+        snprintf(err, errlen, fmt, line, detail);
+}
+
+int drip_suppressions_parse(struct drip_suppressions *s, const char *text, size_t len, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    size_t cap = 0;
+    int lineno = 0;
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j < len && text[j] != '\n')
+            j++;
+        lineno++;
+        size_t a = i, b = j;
+        i = j + 1;
+        while (a < b && (text[a] == ' ' || text[a] == '\t' || text[a] == '\r'))
+            a++;
+        while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r'))
+            b--;
+        if (a == b || text[a] == '#')
+            continue;
+        const char *colon = memchr(text + a, ':', b - a);
+        if (!colon || (size_t)(colon - (text + a)) != 4 || memcmp(text + a, "leak", 4) != 0) {
+            if (err && errlen)
+                snprintf(err, errlen, "line %d: expected 'leak:<pattern>', got '%.*s'", lineno,
+                         (int)(b - a > 200 ? 200 : b - a), text + a);
+            drip_suppressions_free(s);
+            return -1;
+        }
+        size_t plen = b - (size_t)(colon + 1 - text);
+        if (plen == 0 || plen >= 1024) {
+            set_err(err, errlen, "line %d: %s", lineno, plen ? "pattern too long" : "empty pattern");
+            drip_suppressions_free(s);
+            return -1;
+        }
+        if (s->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **p = realloc(s->patterns, cap * sizeof *p);
+            uint64_t *h = p ? realloc(s->hits, cap * sizeof *h) : NULL;
+            if (p)
+                s->patterns = p;
+            if (!p || !h) {
+                set_err(err, errlen, "line %d: %s", lineno, strerror(ENOMEM));
+                drip_suppressions_free(s);
+                return -1;
+            }
+            s->hits = h;
+        }
+        char *pat = strndup(colon + 1, plen);
+        if (!pat) {
+            set_err(err, errlen, "line %d: %s", lineno, strerror(ENOMEM));
+            drip_suppressions_free(s);
+            return -1;
+        }
+        s->patterns[s->n] = pat;
+        s->hits[s->n++] = 0;
+    }
+    return 0;
+}
+
+int drip_suppressions_load(struct drip_suppressions *s, const char *path, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot read suppressions file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf)
+            break;
+        if (len == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            snprintf(err, errlen, "cannot read suppressions file %s: %s", path, strerror(e));
+            free(buf);
+            close(fd);
+            return -1;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    if (!buf) {
+        snprintf(err, errlen, "cannot read suppressions file %s: %s", path, strerror(ENOMEM));
+        return -1;
+    }
+    char inner[512];
+    int rc = drip_suppressions_parse(s, buf, len, inner, sizeof inner);
+    free(buf);
+    if (rc != 0)
+        snprintf(err, errlen, "suppressions file %s: %s", path, inner);
+    return rc;
+}
+
+int drip_suppressions_match(const struct drip_suppressions *s, const struct drip_frame *frames, size_t n)
+{
+    for (size_t p = 0; p < s->n; p++)
+        for (size_t i = 0; i < n; i++)
+            if (drip_template_match(s->patterns[p], frames[i].function) ||
+                drip_template_match(s->patterns[p], frames[i].file) ||
+                drip_template_match(s->patterns[p], frames[i].module))
+                return (int)p;
+    return -1;
+}
+
+void drip_suppressions_free(struct drip_suppressions *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->patterns[i]);
+    free(s->patterns);
+    free(s->hits);
+    memset(s, 0, sizeof *s);
+}

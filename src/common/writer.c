@@ -1,0 +1,103 @@
+/* writer.c — see writer.h. */
+#include "writer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void drip_writer_fd(struct drip_writer *w, int fd)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = fd;
+}
+
+static void drain(struct drip_writer *w)
+{
+    size_t off = 0;
+    while (off < w->len && !w->err) {
+        ssize_t r = write(w->fd, w->buf + off, w->len - off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            w->err = errno;
+        } else {
+            off += (size_t)r;
+        }
+    }
+    w->len = 0;
+}
+
+void drip_write(struct drip_writer *w, const void *p, size_t n)
+{
+    const char *s = p;
+    while (n && !w->err) {
+        if (w->len == sizeof w->buf)
+            drain(w);
+        size_t k = sizeof w->buf - w->len;
+        if (k > n)
+            k = n;
+        memcpy(w->buf + w->len, s, k);
+        w->len += k;
+        s += k;
+        n -= k;
+    }
+}
+
+void drip_puts(struct drip_writer *w, const char *s) { drip_write(w, s, strlen(s)); }
+
+void drip_vprintf(struct drip_writer *w, const char *fmt, va_list ap)
+{
+    char tmp[4096];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    if (n < 0)
+        return;
+    drip_write(w, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+void drip_printf(struct drip_writer *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    drip_vprintf(w, fmt, ap);
+    va_end(ap);
+}
+
+void drip_put_count(struct drip_writer *w, uint64_t n)
+{
+    char digits[32], out[48];
+    int d = snprintf(digits, sizeof digits, "%llu", (unsigned long long)n);
+    int o = 0;
+    for (int i = 0; i < d; i++) {
+        if (i && (d - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    drip_write(w, out, (size_t)o);
+}
+
+void drip_put_json_str(struct drip_writer *w, const char *s)
+{
+    drip_write(w, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        switch (*p) {
+        case '"': drip_write(w, "\\\"", 2); break;
+        case '\\': drip_write(w, "\\\\", 2); break;
+        case '\n': drip_write(w, "\\n", 2); break;
+        case '\t': drip_write(w, "\\t", 2); break;
+        case '\r': drip_write(w, "\\r", 2); break;
+        default:
+            if (*p < 0x20)
+                drip_printf(w, "\\u%04x", *p);
+            else
+                drip_write(w, p, 1);
+        }
+    }
+    drip_write(w, "\"", 1);
+}
+
+int drip_flush(struct drip_writer *w)
+{
+    drain(w);
+    return w->err;
+}

@@ -1,0 +1,30 @@
+/* writer.h — the one buffered output path: text reports, JSON and profiles all go through it.
+ * A writer targets a file descriptor; the first failed write sets
+ * `err` (an errno value) and later writes do nothing, so callers check once at the end. */
+#ifndef DRIP_COMMON_WRITER_H
+#define DRIP_COMMON_WRITER_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct drip_writer {
+    int fd;
+    char buf[8192];
+    size_t len;
+    int err;
+};
+
+void drip_writer_fd(struct drip_writer *w, int fd);
+void drip_write(struct drip_writer *w, const void *p, size_t n);
+void drip_puts(struct drip_writer *w, const char *s);
+void drip_printf(struct drip_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void drip_vprintf(struct drip_writer *w, const char *fmt, va_list ap);
+/* Writes n with thousands separators: 1,048,576. */
+void drip_put_count(struct drip_writer *w, uint64_t n);
+/* Writes s as a JSON string literal, quotes included. */
+void drip_put_json_str(struct drip_writer *w, const char *s);
+/* Flushes; returns 0 or the first errno seen. */
+int drip_flush(struct drip_writer *w);
+
+#endif

@@ -1,0 +1,127 @@
+/* depot.c — the stack depot: each distinct allocation stack is stored once and named by a
+ * 32-bit id (0 means "no stack"). A site also carries the counters that profiles, metrics and
+ * the growth detector read: live bytes/objects and total allocated bytes/objects.
+ *
+ * Lookups are lock-free: buckets hold singly linked chains whose heads are published with a
+ * release store and never unlinked (sites live as long as the process). Inserts take the
+ * bucket's stripe lock and re-check the chain. id -> site goes through a two-level table whose
+ * pages are allocated on demand, also published with release stores.
+ * Locks: `mu[i]` guards inserts into buckets i, i+STRIPES, ...; `id_mu` guards id assignment
+ * and the page table. Order: mu[i] before id_mu.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+enum { BUCKET_BITS = 18, STRIPES = 64, PAGE_BITS = 12, PAGES = 4096 };
+
+static struct drip__site *_Atomic buckets[1u << BUCKET_BITS];
+static pthread_mutex_t mu[STRIPES] = {[0 ... STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
+static pthread_mutex_t id_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct drip__site *_Atomic *_Atomic pages[PAGES];
+static _Atomic uint32_t next_id = 1;
+
+static uint64_t hash_frames(const uintptr_t *f, int n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n;
+    for (int i = 0; i < n; i++) {
+        h ^= f[i];
+        h *= 0x100000001b3ULL;
+        h ^= h >> 29;
+    }
+    return h ? h : 1;
+}
+
+static struct drip__site *find(struct drip__site *s, uint64_t h, const uintptr_t *f, int n)
+{
+    for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire))
+        if (s->hash == h && s->depth == (uint32_t)n && !memcmp(s->frames, f, n * sizeof *f))
+            return s;
+    return NULL;
+}
+
+static bool publish_id(struct drip__site *s)
+{
+    pthread_mutex_lock(&id_mu);
+    uint32_t id = atomic_load_explicit(&next_id, memory_order_relaxed);
+    uint32_t page = id >> PAGE_BITS;
+    if (page >= PAGES) {
+        pthread_mutex_unlock(&id_mu);
+        return false;
+    }
+    struct drip__site *_Atomic *p = atomic_load_explicit(&pages[page], memory_order_acquire);
+    if (!p) {
+        p = drip__arena_alloc(sizeof(*p) << PAGE_BITS);
+        if (!p) {
+            pthread_mutex_unlock(&id_mu);
+            return false;
+        }
+        atomic_store_explicit(&pages[page], p, memory_order_release);
+    }
+    s->id = id;
+    atomic_store_explicit(&p[id & ((1u << PAGE_BITS) - 1)], s, memory_order_release);
+    atomic_store_explicit(&next_id, id + 1, memory_order_release);
+    pthread_mutex_unlock(&id_mu);
+    return true;
+}
+
+uint32_t drip__depot_intern(const uintptr_t *frames, int depth)
+{
+    uint64_t h = hash_frames(frames, depth);
+    size_t b = h & ((1u << BUCKET_BITS) - 1);
+    struct drip__site *s = find(atomic_load_explicit(&buckets[b], memory_order_acquire), h, frames, depth);
+    if (DRIP_LIKELY(s != NULL))
+        return s->id;
+    pthread_mutex_t *m = &mu[b % STRIPES];
+    pthread_mutex_lock(m);
+    struct drip__site *head = atomic_load_explicit(&buckets[b], memory_order_acquire);
+    s = find(head, h, frames, depth);
+    if (!s) {
+        s = drip__arena_alloc(sizeof *s + (size_t)depth * sizeof(uintptr_t));
+        if (s) {
+            s->hash = h;
+            s->depth = (uint32_t)depth;
+            memcpy(s->frames, frames, (size_t)depth * sizeof *frames);
+            if (!publish_id(s)) {
+                drip__arena_free(s, sizeof *s + (size_t)depth * sizeof(uintptr_t));
+                s = NULL;
+            } else {
+                atomic_store_explicit(&s->next, head, memory_order_relaxed);
+                atomic_store_explicit(&buckets[b], s, memory_order_release);
+            }
+        }
+    }
+    pthread_mutex_unlock(m);
+    return s ? s->id : 0;
+}
+
+struct drip__site *drip__depot_get(uint32_t id)
+{
+    if (id == 0 || id >= atomic_load_explicit(&next_id, memory_order_acquire))
+        return NULL;
+    struct drip__site *_Atomic *p = atomic_load_explicit(&pages[id >> PAGE_BITS], memory_order_acquire);
+    return p ? atomic_load_explicit(&p[id & ((1u << PAGE_BITS) - 1)], memory_order_acquire) : NULL;
+}
+
+uint32_t drip__depot_count(void) { return atomic_load_explicit(&next_id, memory_order_acquire) - 1; }
+
+void drip__depot_lock_all(void)
+{
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_lock(&mu[i]);
+    pthread_mutex_lock(&id_mu);
+}
+
+void drip__depot_unlock_all(void)
+{
+    pthread_mutex_unlock(&id_mu);
+    for (int i = STRIPES - 1; i >= 0; i--)
+        pthread_mutex_unlock(&mu[i]);
+}
+
+void drip__depot_child_reset(void)
+{
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&mu[i], NULL);
+    pthread_mutex_init(&id_mu, NULL);
+}

@@ -1,0 +1,310 @@
+/* hooks.c — the only file that defines malloc and friends. Every entry point is routed to one
+ * pair of functions, on_alloc and on_free, so the bookkeeping rules live in one place:
+ *  - a free is recorded before the real free (so the address cannot be handed out again and
+ *    recorded by another thread before its old record is gone);
+ *  - an allocation is recorded after the real call succeeds;
+ *  - realloc detaches the old record first and puts it back if the call fails;
+ *  - errno is what the real call left, whatever the bookkeeping did;
+ *  - return values, alignment and malloc_usable_size are the real allocator's: drip adds no
+ *    header and never changes a block.
+ * The real functions are found with dlsym(RTLD_NEXT); while dlsym itself allocates, requests are
+ * served from a static pool whose blocks are never given back.
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct {
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*reallocarray)(void *, size_t, size_t);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    void (*exit_)(int) __attribute__((noreturn));
+    void (*Exit_)(int) __attribute__((noreturn));
+} real;
+
+/* ---- bootstrap pool: serves dlsym's own allocations while `real` is being filled in ---------- */
+static _Alignas(64) char boot_pool[64 * 1024];
+static _Atomic size_t boot_used;
+static atomic_int resolving;
+
+static bool in_boot(const void *p)
+{
+    return (const char *)p >= boot_pool && (const char *)p < boot_pool + sizeof boot_pool;
+}
+
+static void *boot_alloc(size_t n, size_t align)
+{
+    if (align < 16)
+        align = 16;
+    size_t need = ((n + 15) & ~(size_t)15) + align + 16;
+    size_t off = atomic_fetch_add(&boot_used, need);
+    if (off + need > sizeof boot_pool)
+        return NULL;
+    uintptr_t p = ((uintptr_t)boot_pool + off + 16 + align - 1) & ~(uintptr_t)(align - 1);
+    ((size_t *)p)[-1] = n;   /* size header, for realloc of a pool block */
+    return (void *)p;        /* static memory is zero, as calloc needs */
+}
+
+static void resolve(void)
+{
+    if (atomic_exchange(&resolving, 1))
+        return;
+    real.malloc = dlsym(RTLD_NEXT, "malloc");
+    real.free = dlsym(RTLD_NEXT, "free");
+    real.calloc = dlsym(RTLD_NEXT, "calloc");
+    real.realloc = dlsym(RTLD_NEXT, "realloc");
+    real.reallocarray = dlsym(RTLD_NEXT, "reallocarray");
+    real.posix_memalign = dlsym(RTLD_NEXT, "posix_memalign");
+    real.aligned_alloc = dlsym(RTLD_NEXT, "aligned_alloc");
+    real.memalign = dlsym(RTLD_NEXT, "memalign");
+    real.valloc = dlsym(RTLD_NEXT, "valloc");
+    real.pvalloc = dlsym(RTLD_NEXT, "pvalloc");
+    real.exit_ = dlsym(RTLD_NEXT, "_exit");
+    real.Exit_ = dlsym(RTLD_NEXT, "_Exit");
+}
+
+/* True when this call must go straight to the real allocator, untracked. */
+static inline bool bypass(void)
+{
+    if (DRIP_UNLIKELY(!real.pvalloc))
+        resolve();
+    return drip__guard || !atomic_load_explicit(&drip__g.tracking, memory_order_relaxed);
+}
+
+static inline bool resolving_now(void) { return DRIP_UNLIKELY(!real.pvalloc) && resolving; }
+
+/* ---- the two bookkeeping paths ---------------------------------------------------------------- */
+__attribute__((noinline)) static void on_alloc(void *p, size_t size)
+{
+    int saved = errno;
+    drip__guard = 1;
+    uintptr_t frames[DRIP_MAX_FRAMES];
+    int n = drip__unwind(frames, (int)drip__opt.max_frames);
+    uint32_t site = drip__depot_intern(frames, n);
+    if (drip__table_insert((uintptr_t)p, size, site)) {
+        struct drip__site *s = drip__depot_get(site);
+        if (s) {
+            atomic_fetch_add_explicit(&s->live_bytes, (int64_t)size, memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->live_objs, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->alloc_bytes, size, memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->alloc_objs, 1, memory_order_relaxed);
+        }
+    }
+    drip__guard = 0;
+    errno = saved;
+}
+
+static void forget(const struct drip__rec *r)
+{
+    struct drip__site *s = drip__depot_get(r->site);
+    if (s) {
+        atomic_fetch_sub_explicit(&s->live_bytes, (int64_t)r->size, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&s->live_objs, 1, memory_order_relaxed);
+    }
+}
+
+/* Removes p's record; returns true (and the record) when drip knew the block. */
+static bool on_free(void *p, struct drip__rec *out)
+{
+    int saved = errno;
+    drip__guard = 1;
+    bool known = drip__table_remove((uintptr_t)p, out);
+    if (known)
+        forget(out);
+    drip__guard = 0;
+    errno = saved;
+    return known;
+}
+
+static void restore(const struct drip__rec *r)
+{
+    int saved = errno;
+    drip__guard = 1;
+    if (drip__table_restore(r)) {
+        struct drip__site *s = drip__depot_get(r->site);
+        if (s) {
+            atomic_fetch_add_explicit(&s->live_bytes, (int64_t)r->size, memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->live_objs, 1, memory_order_relaxed);
+        }
+    }
+    drip__guard = 0;
+    errno = saved;
+}
+
+/* ---- the entry points ------------------------------------------------------------------------- */
+DRIP_EXPORT void *malloc(size_t n)
+{
+    if (resolving_now())
+        return boot_alloc(n, 16);
+    if (bypass())
+        return real.malloc(n);
+    void *p = real.malloc(n);
+    if (p)
+        on_alloc(p, n);
+    return p;
+}
+
+DRIP_EXPORT void free(void *p)
+{
+    if (!p || in_boot(p))
+        return;
+    if (DRIP_UNLIKELY(!real.pvalloc))
+        resolve();
+    if (!drip__guard && atomic_load_explicit(&drip__g.tracking, memory_order_relaxed)) {
+        struct drip__rec r;
+        on_free(p, &r);
+    }
+    real.free(p);
+}
+
+DRIP_EXPORT void *calloc(size_t n, size_t size)
+{
+    if (resolving_now())
+        return boot_alloc(n * size, 16);
+    if (bypass())
+        return real.calloc(n, size);
+    void *p = real.calloc(n, size);
+    if (p)
+        on_alloc(p, n * size);
+    return p;
+}
+
+/* realloc and reallocarray share this: `call` performs the real resize. */
+static void *resize(void *old, size_t n, void *(*call)(void *, size_t, size_t), size_t a, size_t b)
+{
+    if (!old) {
+        void *p = call(NULL, a, b);
+        if (p)
+            on_alloc(p, n);
+        return p;
+    }
+    struct drip__rec r;
+    bool known = on_free(old, &r);
+    void *p = call(old, a, b);
+    if (p)
+        on_alloc(p, n);
+    else if (known && n != 0)
+        restore(&r);      /* failed: the old block is still the program's */
+    /* n == 0 with a NULL result: glibc freed the old block (realloc(p, 0) frees) */
+    return p;
+}
+
+static void *call_realloc(void *p, size_t n, size_t unused) { return real.realloc(p, n); }
+static void *call_reallocarray(void *p, size_t n, size_t m) { return real.reallocarray(p, n, m); }
+
+DRIP_EXPORT void *realloc(void *old, size_t n)
+{
+    if (DRIP_UNLIKELY(in_boot(old))) {
+        size_t had = ((size_t *)old)[-1];
+        void *p = malloc(n);
+        if (p)
+            memcpy(p, old, had < n ? had : n);
+        return p;
+    }
+    if (resolving_now())
+        return boot_alloc(n, 16);
+    if (bypass())
+        return real.realloc(old, n);
+    return resize(old, n, call_realloc, n, 0);
+}
+
+DRIP_EXPORT void *reallocarray(void *old, size_t n, size_t size)
+{
+    if (bypass())
+        return real.reallocarray(old, n, size);
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return resize(old, total, call_reallocarray, n, size);
+}
+
+DRIP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (bypass())
+        return real.posix_memalign(out, align, n);
+    int rc = real.posix_memalign(out, align, n);
+    if (rc == 0 && *out)
+        on_alloc(*out, n);
+    return rc;
+}
+
+DRIP_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    if (bypass())
+        return real.aligned_alloc(align, n);
+    void *p = real.aligned_alloc(align, n);
+    if (p)
+        on_alloc(p, n);
+    return p;
+}
+
+DRIP_EXPORT void *memalign(size_t align, size_t n)
+{
+    if (resolving_now())
+        return boot_alloc(n, align);
+    if (bypass())
+        return real.memalign(align, n);
+    void *p = real.memalign(align, n);
+    if (p)
+        on_alloc(p, n);
+    return p;
+}
+
+DRIP_EXPORT void *valloc(size_t n)
+{
+    if (bypass())
+        return real.valloc(n);
+    void *p = real.valloc(n);
+    if (p)
+        on_alloc(p, n);
+    return p;
+}
+
+DRIP_EXPORT void *pvalloc(size_t n)
+{
+    if (bypass())
+        return real.pvalloc(n);
+    void *p = real.pvalloc(n);
+    if (p)
+        on_alloc(p, n);
+    return p;
+}
+
+/* _exit skips atexit handlers and destructors, so the report is written here. exit() reaches
+ * the kernel through libc's internal _exit, which does not come back through this symbol. */
+DRIP_EXPORT void _exit(int status)
+{
+    if (!real.exit_)
+        resolve();
+    drip__report_at_exit(status);
+    real.exit_(status);
+}
+
+DRIP_EXPORT void _Exit(int status)
+{
+    if (!real.Exit_)
+        resolve();
+    drip__report_at_exit(status);
+    real.Exit_(status);
+}
+
+/* Used by the runtime to leave with the report's exit status. */
+void drip__real_exit(int status) __attribute__((noreturn));
+void drip__real_exit(int status)
+{
+    if (!real.exit_)
+        resolve();
+    real.exit_(status);
+}

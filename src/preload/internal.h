@@ -1,0 +1,122 @@
+/* internal.h — declarations shared by the files of libdrip.so (the preload library).
+ *
+ * Naming: drip__ for anything shared across these files; static for the rest.
+ * Nothing here is exported: the library is built with -fvisibility=hidden and only hooks.c,
+ * threads.c and api.c mark symbols with DRIP_EXPORT.
+ */
+#ifndef DRIP_PRELOAD_INTERNAL_H
+#define DRIP_PRELOAD_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DRIP_EXPORT __attribute__((visibility("default")))
+#define DRIP_TLS __thread __attribute__((tls_model("initial-exec")))
+#define DRIP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define DRIP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+enum { DRIP_MAX_FRAMES = 64 };
+
+/* ---- reentrancy guard (runtime.c) ----------------------------------------------------------
+ * Set while a thread runs drip code that may allocate. A hook that finds it set forwards to the
+ * real allocator without recording anything. Initial-exec TLS: reading it never allocates. */
+extern DRIP_TLS int drip__guard;
+
+/* Global state of the tracker. `tracking` is read on every hook without a lock. */
+struct drip__state {
+    atomic_int tracking;        /* 1 between init and the exit report */
+    atomic_int initialised;
+    atomic_int reported;        /* the exit report has started (once per process) */
+    int pid;
+    uintptr_t self_lo, self_hi; /* address range of libdrip.so itself (frames to hide) */
+};
+extern struct drip__state drip__g;
+
+void drip__init(void);
+/* Where the exit scan starts reading the calling thread's stack: set on entry to drip's report,
+ * just after the program's callee-saved registers were stored there. */
+extern uintptr_t drip__scan_start;
+void drip__report_at_exit(int status_hint);
+int drip__now_ms(void);
+
+/* ---- arena.c: drip's own memory, never libc's allocator ----------------------------------- */
+void *drip__arena_alloc(size_t size);          /* zeroed, 16-byte aligned; NULL when out of memory */
+void drip__arena_free(void *p, size_t size);   /* size must be the size passed to alloc */
+void drip__arena_lock_all(void);
+void drip__arena_unlock_all(void);
+void drip__arena_child_reset(void);
+size_t drip__arena_mapped(void);
+
+/* ---- depot.c: allocation stacks interned once, with per-site counters ------------------- */
+struct drip__site {
+    struct drip__site *_Atomic next;   /* hash chain; published with release, read lock-free */
+    uint64_t hash;
+    uint32_t id;
+    uint32_t depth;
+    _Atomic int64_t live_bytes, live_objs;
+    _Atomic uint64_t alloc_bytes, alloc_objs;
+    uintptr_t frames[];                /* return addresses, innermost first */
+};
+uint32_t drip__depot_intern(const uintptr_t *frames, int depth); /* 0 when out of memory */
+struct drip__site *drip__depot_get(uint32_t id);
+uint32_t drip__depot_count(void);                                /* ids are 1..count */
+void drip__depot_lock_all(void);
+void drip__depot_unlock_all(void);
+void drip__depot_child_reset(void);
+
+/* ---- table.c: live-allocation table, address -> record, striped locks --------------------- */
+struct drip__rec {
+    uintptr_t addr;
+    size_t size;
+    uint32_t site;
+    uint32_t birth_ms;
+};
+bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site);
+bool drip__table_remove(uintptr_t addr, struct drip__rec *out);
+bool drip__table_restore(const struct drip__rec *rec);
+size_t drip__table_count(void);
+/* Copies every live record into an arena array (caller frees with drip__arena_free). Must be
+ * called with all stripes locked (drip__table_lock_all). */
+struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes);
+void drip__table_lock_all(void);
+void drip__table_unlock_all(void);
+void drip__table_child_reset(void);
+
+/* ---- unwind.c ------------------------------------------------------------------------------ */
+void drip__unwind_init(void);
+int drip__unwind(uintptr_t *frames, int max); /* drip's own frames are skipped */
+
+/* ---- threads.c ------------------------------------------------------------------------------ */
+struct drip__thread {
+    struct drip__thread *next;
+    pthread_t tid;
+    int os_tid;
+    uint32_t create_site;
+    uintptr_t start_routine;
+    uintptr_t stack_lo, stack_hi;    /* whole mapping: includes TLS and the thread descriptor */
+    atomic_int state;                /* THREAD_RUNNING / THREAD_FINISHED */
+    int joined, detached, is_main;
+    /* filled in by the stop-the-world handler */
+    _Atomic uintptr_t stopped_sp;
+    atomic_int stopped;
+};
+enum { DRIP_THREAD_RUNNING = 1, DRIP_THREAD_FINISHED = 2 };
+void drip__threads_init(void);
+void drip__threads_register_main(void);
+struct drip__thread *drip__threads_list(void); /* caller holds drip__threads_lock */
+void drip__threads_lock(void);
+void drip__threads_unlock(void);
+void drip__threads_child_reset(void);
+/* Stops every other registered thread (signal + handler that waits); returns how many stopped. */
+int drip__threads_stop_world(void);
+void drip__threads_start_world(void);
+extern DRIP_TLS struct drip__thread *drip__self;
+
+/* ---- options.c ------------------------------------------------------------------------------ */
+#include "options.h"
+extern struct drip_options drip__opt;
+
+#endif

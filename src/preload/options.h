@@ -1,0 +1,1 @@
+#include "../common/options.h"

@@ -1,0 +1,503 @@
+/* report.c — the exit report: groups the classified blocks by (kind, allocation stack), merges
+ * groups whose symbolized stacks are identical, applies suppressions, and writes the text report
+ * (valgrind's shape, on stderr or log_path) and the JSON report.
+ * Runs once, at exit, with the reentrancy guard set: it may use libc's allocator (untracked),
+ * stdio and libdw.
+ */
+#include "scan.h"
+#include "../common/suppress.h"
+#include "../common/symbolize.h"
+#include "../common/writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct group {
+    uint8_t kind;
+    uint32_t site;
+    uint64_t bytes, blocks;
+    struct drip_frame *frames;
+    int nframes;
+    int suppressed;   /* index of the matching suppression, or -1 */
+    int merged;       /* folded into another group with the same symbolized stack */
+};
+
+struct totals { uint64_t bytes, blocks; };
+
+struct report {
+    struct group *g;
+    size_t n, cap;
+    struct totals kind[5], suppressed;
+    struct drip_symbolizer *sym;
+    struct drip_suppressions supp;
+    int threads_running, threads_unjoined;
+    int oom;
+};
+
+static const char *kind_name[] = {"unreached", "reachable", "possible", "indirect", "definite"};
+static const char *kind_text[] = {"", "still reachable", "possibly lost", "indirectly lost", "definitely lost"};
+
+/* ---- grouping ---------------------------------------------------------------------------- */
+static int group_blocks(struct report *r, const struct drip__scan *sc)
+{
+    size_t cap = 1024;
+    while (cap < sc->n * 2)
+        cap *= 2;
+    size_t *map = malloc(cap * sizeof *map);   /* group index + 1; 0 = empty */
+    if (!map)
+        return -1;
+    memset(map, 0, cap * sizeof *map);
+    for (size_t i = 0; i < sc->n; i++) {
+        const struct drip__block *b = &sc->blocks[i];
+        uint64_t key = ((uint64_t)b->kind << 32) | b->site;
+        size_t h = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
+        while (map[h] && !(r->g[map[h] - 1].kind == b->kind && r->g[map[h] - 1].site == b->site))
+            h = (h + 1) & (cap - 1);
+        if (!map[h]) {
+            if (r->n == r->cap) {
+                size_t nc = r->cap ? r->cap * 2 : 256;
+                struct group *ng = realloc(r->g, nc * sizeof *ng);
+                if (!ng) {
+                    free(map);
+                    return -1;
+                }
+                r->g = ng;
+                r->cap = nc;
+            }
+            r->g[r->n] = (struct group){.kind = b->kind, .site = b->site, .suppressed = -1};
+            map[h] = ++r->n;
+        }
+        struct group *g = &r->g[map[h] - 1];
+        g->bytes += b->size;
+        g->blocks++;
+    }
+    free(map);
+    return 0;
+}
+
+/* Frames below main (libc's start-up code) say nothing about a leak; valgrind hides them too. */
+static int cut_below_main(const struct drip_frame *f, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (f[k].function && !strcmp(f[k].function, "main"))
+            return k + 1;
+    return n;
+}
+
+static void symbolize_groups(struct report *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct group *g = &r->g[i];
+        struct drip__site *s = drip__depot_get(g->site);
+        if (!s || !s->depth)
+            continue;
+        if (g->kind == DRIP_REACHABLE && !drip__opt.show_reachable && !drip__opt.json[0]) {
+            g->nframes = 1;   /* the summary line names only the allocating function */
+        } else {
+            g->nframes = (int)s->depth;
+        }
+        g->frames = calloc((size_t)g->nframes, sizeof *g->frames);
+        if (!g->frames) {
+            g->nframes = 0;
+            continue;
+        }
+        for (int k = 0; k < g->nframes; k++) {
+            if (r->sym)
+                drip_symbolize(r->sym, s->frames[k], &g->frames[k]);
+            else
+                g->frames[k].addr = s->frames[k];
+        }
+        g->nframes = cut_below_main(g->frames, g->nframes);
+    }
+}
+
+static int str_eq(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
+static int same_stack(const struct group *a, const struct group *b)
+{
+    if (a->kind != b->kind || a->nframes != b->nframes)
+        return 0;
+    for (int k = 0; k < a->nframes; k++) {
+        const struct drip_frame *x = &a->frames[k], *y = &b->frames[k];
+        if (!x->function || !y->function) {
+            if (x->addr != y->addr)
+                return 0;
+        } else if (!str_eq(x->function, y->function) || !str_eq(x->file, y->file) || x->line != y->line) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static uint64_t stack_hash(const struct group *g)
+{
+    uint64_t h = 1469598103934665603ULL ^ g->kind;
+    for (int k = 0; k < g->nframes; k++) {
+        const struct drip_frame *f = &g->frames[k];
+        if (f->function) {
+            for (const char *c = f->function; *c; c++)
+                h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+            h = (h ^ (uint64_t)f->line) * 1099511628211ULL;
+        } else {
+            h = (h ^ f->addr) * 1099511628211ULL;
+        }
+    }
+    return h;
+}
+
+/* A compiler may turn one source line into several call sites: merge records whose symbolized
+ * stacks are identical. */
+static void merge_groups(struct report *r)
+{
+    size_t cap = 1024;
+    while (cap < r->n * 2)
+        cap *= 2;
+    size_t *map = calloc(cap, sizeof *map);
+    if (!map)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        struct group *g = &r->g[i];
+        size_t h = (size_t)stack_hash(g) & (cap - 1);
+        while (map[h] && !same_stack(&r->g[map[h] - 1], g))
+            h = (h + 1) & (cap - 1);
+        if (!map[h]) {
+            map[h] = i + 1;
+            continue;
+        }
+        struct group *into = &r->g[map[h] - 1];
+        into->bytes += g->bytes;
+        into->blocks += g->blocks;
+        g->merged = 1;
+    }
+    free(map);
+}
+
+static int by_kind_then_bytes(const void *pa, const void *pb)
+{
+    const struct group *a = pa, *b = pb;
+    if (a->merged != b->merged)
+        return a->merged - b->merged;
+    if (a->kind != b->kind)
+        return b->kind - a->kind;   /* definite first */
+    if (a->bytes != b->bytes)
+        return a->bytes < b->bytes ? 1 : -1;
+    return a->site < b->site ? -1 : a->site > b->site;
+}
+
+/* ---- text ----------------------------------------------------------------------------------- */
+static const char *base_name(const char *p)
+{
+    const char *b = p;
+    for (; p && *p; p++)
+        if (*p == '/')
+            b = p + 1;
+    return b;
+}
+
+static void text_frame(struct drip_writer *w, int pid, const struct drip_frame *f, int first)
+{
+    drip_printf(w, "==%d==    %s 0x%lx: ", pid, first ? "at" : "by", (unsigned long)f->addr);
+    drip_puts(w, f->function ? f->function : "???");
+    if (f->file)
+        drip_printf(w, " (%s:%d)\n", base_name(f->file), f->line);
+    else if (f->module)
+        drip_printf(w, " (in %s)\n", f->module);
+    else
+        drip_puts(w, "\n");
+}
+
+static void text_size(struct drip_writer *w, uint64_t bytes, uint64_t blocks)
+{
+    drip_put_count(w, bytes);
+    drip_puts(w, " bytes in ");
+    drip_put_count(w, blocks);
+    drip_puts(w, " blocks");
+}
+
+static void write_thread_stack(struct drip_writer *w, struct report *r, int pid, uint32_t site, int json);
+
+static void write_text(struct drip_writer *w, struct report *r, const struct drip__scan *sc)
+{
+    int pid = getpid();
+    size_t shown = 0, total = 0;
+    for (size_t i = 0; i < r->n && !r->g[i].merged; i++)
+        if (r->g[i].suppressed < 0 && (r->g[i].kind != DRIP_POSSIBLE || drip__opt.show_possible))
+            total++;
+    drip_printf(w, "==%d== drip: leak report for process %d\n", pid, pid);
+    long per_kind = 0;
+    uint8_t last_kind = 0;
+    for (size_t i = 0; i < r->n && !r->g[i].merged; i++) {
+        struct group *g = &r->g[i];
+        if (g->suppressed >= 0 || (g->kind == DRIP_POSSIBLE && !drip__opt.show_possible))
+            continue;
+        if (g->kind != last_kind)
+            per_kind = 0;
+        last_kind = g->kind;
+        shown++;
+        if (drip__opt.max_records && ++per_kind > drip__opt.max_records)
+            continue;
+        drip_printf(w, "==%d== ", pid);
+        text_size(w, g->bytes, g->blocks);
+        drip_printf(w, " are %s in loss record %zu of %zu", kind_text[g->kind], shown, total);
+        if (g->kind == DRIP_REACHABLE && !drip__opt.show_reachable) {
+            const struct drip_frame *f = g->nframes ? &g->frames[0] : NULL;
+            drip_puts(w, ", allocated in ");
+            drip_puts(w, f && f->function ? f->function : "???");
+            if (f && f->file)
+                drip_printf(w, " (%s:%d)", base_name(f->file), f->line);
+            drip_puts(w, "\n");
+            continue;
+        }
+        drip_puts(w, "\n");
+        for (int k = 0; k < g->nframes; k++)
+            text_frame(w, pid, &g->frames[k], k == 0);
+        if (!g->nframes)
+            drip_printf(w, "==%d==    (no stack)\n", pid);
+        drip_printf(w, "==%d==\n", pid);
+    }
+    /* threads */
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
+        int running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
+        if (t->is_main || t == drip__self || (!running && (t->joined || t->detached)))
+            continue;
+        struct drip_frame start = {0};
+        if (r->sym)
+            drip_symbolize(r->sym, t->start_routine + 1, &start);
+        drip_printf(w, "==%d== thread %d (start routine %s) %s, created at:\n", pid, t->os_tid,
+                    start.function ? start.function : "???",
+                    running ? "is still running at exit" : "finished but was never joined or detached");
+        write_thread_stack(w, r, pid, t->create_site, 0);
+        drip_printf(w, "==%d==\n", pid);
+    }
+    drip_printf(w, "==%d== LEAK SUMMARY:\n", pid);
+    static const int order[] = {DRIP_DEFINITE, DRIP_INDIRECT, DRIP_POSSIBLE, DRIP_REACHABLE};
+    for (int k = 0; k < 4; k++) {
+        drip_printf(w, "==%d==    %15s: ", pid, kind_text[order[k]]);
+        text_size(w, r->kind[order[k]].bytes, r->kind[order[k]].blocks);
+        drip_puts(w, "\n");
+    }
+    drip_printf(w, "==%d==         suppressed: ", pid);
+    text_size(w, r->suppressed.bytes, r->suppressed.blocks);
+    drip_puts(w, "\n");
+    if (r->threads_running || r->threads_unjoined)
+        drip_printf(w, "==%d==    threads: %d still running at exit, %d finished but never joined\n", pid,
+                    r->threads_running, r->threads_unjoined);
+    if (sc->threads_unstopped)
+        drip_printf(w, "==%d==    note: %d thread(s) did not pause for the scan; their whole stacks were read\n",
+                    pid, sc->threads_unstopped);
+    if (r->kind[DRIP_REACHABLE].blocks && !drip__opt.show_reachable)
+        drip_printf(w, "==%d== Reachable blocks are shown by allocating function; rerun with --show-reachable for their stacks.\n", pid);
+    if (r->oom)
+        drip_printf(w, "==%d== drip: out of memory while scanning: this report is incomplete\n", pid);
+    uint64_t lost_b = r->kind[DRIP_DEFINITE].bytes + r->kind[DRIP_INDIRECT].bytes;
+    uint64_t lost_n = r->kind[DRIP_DEFINITE].blocks + r->kind[DRIP_INDIRECT].blocks;
+    drip_puts(w, "SUMMARY: drip: ");
+    drip_put_count(w, lost_b);
+    drip_puts(w, " bytes leaked in ");
+    drip_put_count(w, lost_n);
+    drip_puts(w, " blocks; ");
+    drip_put_count(w, r->kind[DRIP_POSSIBLE].bytes);
+    drip_puts(w, " bytes possibly lost; ");
+    drip_put_count(w, r->kind[DRIP_REACHABLE].bytes);
+    drip_printf(w, " bytes still reachable; %d thread(s) still running\n", r->threads_running);
+}
+
+/* ---- JSON ----------------------------------------------------------------------------------- */
+static void json_frame(struct drip_writer *w, const struct drip_frame *f)
+{
+    drip_puts(w, "{\"function\": ");
+    if (f->function)
+        drip_put_json_str(w, f->function);
+    else
+        drip_puts(w, "null");
+    drip_puts(w, ", \"file\": ");
+    if (f->file)
+        drip_put_json_str(w, f->file);
+    else
+        drip_puts(w, "null");
+    drip_printf(w, ", \"line\": %d, \"address\": \"0x%lx\", \"module\": ", f->line, (unsigned long)f->addr);
+    if (f->module)
+        drip_put_json_str(w, f->module);
+    else
+        drip_puts(w, "null");
+    drip_puts(w, "}");
+}
+
+static void json_stack(struct drip_writer *w, const struct drip_frame *f, int n)
+{
+    drip_puts(w, "[");
+    for (int k = 0; k < n; k++) {
+        if (k)
+            drip_puts(w, ", ");
+        json_frame(w, &f[k]);
+    }
+    drip_puts(w, "]");
+}
+
+static void write_thread_stack(struct drip_writer *w, struct report *r, int pid, uint32_t site, int json)
+{
+    struct drip__site *s = drip__depot_get(site);
+    int n = s ? (int)s->depth : 0;
+    struct drip_frame *f = n ? calloc((size_t)n, sizeof *f) : NULL;
+    if (!f)
+        n = 0;
+    for (int k = 0; k < n; k++) {
+        if (r->sym)
+            drip_symbolize(r->sym, s->frames[k], &f[k]);
+        else
+            f[k].addr = s->frames[k];
+    }
+    n = cut_below_main(f, n);
+    if (json)
+        json_stack(w, f, n);
+    else
+        for (int k = 0; k < n; k++)
+            text_frame(w, pid, &f[k], k == 0);
+    free(f);
+}
+
+static void write_json(struct drip_writer *w, struct report *r, const struct drip__scan *sc)
+{
+    drip_printf(w, "{\"pid\": %d, \"complete\": %s, \"summary\": {", getpid(), r->oom ? "false" : "true");
+    static const int order[] = {DRIP_DEFINITE, DRIP_INDIRECT, DRIP_POSSIBLE, DRIP_REACHABLE};
+    for (int k = 0; k < 4; k++)
+        drip_printf(w, "\"%s\": {\"bytes\": %llu, \"blocks\": %llu}, ", kind_name[order[k]],
+                    (unsigned long long)r->kind[order[k]].bytes, (unsigned long long)r->kind[order[k]].blocks);
+    drip_printf(w, "\"suppressed\": {\"bytes\": %llu, \"blocks\": %llu}},\n \"leaks\": [",
+                (unsigned long long)r->suppressed.bytes, (unsigned long long)r->suppressed.blocks);
+    int first = 1;
+    for (size_t i = 0; i < r->n && !r->g[i].merged; i++) {
+        struct group *g = &r->g[i];
+        drip_printf(w, "%s\n  {\"kind\": \"%s\", \"bytes\": %llu, \"blocks\": %llu, ", first ? "" : ",",
+                    kind_name[g->kind], (unsigned long long)g->bytes, (unsigned long long)g->blocks);
+        first = 0;
+        if (g->suppressed >= 0) {
+            drip_puts(w, "\"suppressed_by\": ");
+            drip_put_json_str(w, r->supp.patterns[g->suppressed]);
+            drip_puts(w, ", ");
+        }
+        drip_puts(w, "\"stack\": ");
+        json_stack(w, g->frames, g->nframes);
+        drip_puts(w, "}");
+    }
+    drip_puts(w, "],\n \"threads\": [");
+    first = 1;
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
+        int running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
+        if (t->is_main || t == drip__self || (!running && (t->joined || t->detached)))
+            continue;
+        struct drip_frame start = {0};
+        if (r->sym)
+            drip_symbolize(r->sym, t->start_routine + 1, &start);
+        drip_printf(w, "%s\n  {\"state\": \"%s\", \"tid\": %d, \"start_routine\": ", first ? "" : ",",
+                    running ? "running" : "unjoined", t->os_tid);
+        first = 0;
+        if (start.function)
+            drip_put_json_str(w, start.function);
+        else
+            drip_puts(w, "null");
+        drip_puts(w, ", \"stack\": ");
+        write_thread_stack(w, r, 0, t->create_site, 1);
+        drip_puts(w, "}");
+    }
+    drip_printf(w, "],\n \"suspects\": [],\n \"threads_unpaused\": %d}\n", sc->threads_unstopped);
+}
+
+/* ---- the whole report ----------------------------------------------------------------------- */
+static int open_out(const char *pattern, const char *suffix_for_child)
+{
+    char path[DRIP_OPT_STR_MAX + 32];
+    size_t o = 0;
+    for (const char *p = pattern; *p && o < sizeof path - 24; p++) {
+        if (p[0] == '%' && p[1] == 'p') {
+            o += (size_t)snprintf(path + o, sizeof path - o, "%d", getpid());
+            p++;
+        } else {
+            path[o++] = *p;
+        }
+    }
+    path[o] = 0;
+    if (suffix_for_child)
+        snprintf(path + o, sizeof path - o, ".%d", getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        fprintf(stderr, "drip: cannot write report %s: %s\n", path, strerror(errno));
+    return fd;
+}
+
+extern int drip__is_fork_child;
+
+int drip__report(void)
+{
+    struct drip__scan sc;
+    struct report r;
+    memset(&r, 0, sizeof r);
+    r.oom = drip__scan_run(&sc) != 0;
+    r.sym = drip_symbolizer_new(getpid());
+    if (drip__opt.suppressions[0]) {
+        char err[512];
+        if (drip_suppressions_load(&r.supp, drip__opt.suppressions, err, sizeof err) != 0)
+            fprintf(stderr, "drip: %s\n", err);
+    }
+    if (group_blocks(&r, &sc) != 0)
+        r.oom = 1;
+    symbolize_groups(&r);
+    merge_groups(&r);
+    for (size_t i = 0; i < r.n; i++) {
+        struct group *g = &r.g[i];
+        if (g->merged)
+            continue;
+        if (g->kind != DRIP_REACHABLE && r.supp.n)
+            g->suppressed = drip_suppressions_match(&r.supp, g->frames, (size_t)g->nframes);
+        if (g->suppressed >= 0) {
+            r.supp.hits[g->suppressed] += g->blocks;
+            r.suppressed.bytes += g->bytes;
+            r.suppressed.blocks += g->blocks;
+        } else {
+            r.kind[g->kind].bytes += g->bytes;
+            r.kind[g->kind].blocks += g->blocks;
+        }
+    }
+    qsort(r.g, r.n, sizeof *r.g, by_kind_then_bytes);
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
+        if (t->is_main || t == drip__self)
+            continue;
+        if (atomic_load(&t->state) == DRIP_THREAD_RUNNING)
+            r.threads_running++;
+        else if (!t->joined && !t->detached)
+            r.threads_unjoined++;
+    }
+
+    struct drip_writer w;
+    int fd = drip__opt.log_path[0] ? open_out(drip__opt.log_path, NULL) : 2;
+    if (fd >= 0) {
+        drip_writer_fd(&w, fd);
+        write_text(&w, &r, &sc);
+        if (drip_flush(&w) != 0 && fd != 2)
+            fprintf(stderr, "drip: cannot write report %s: %s\n", drip__opt.log_path, strerror(w.err));
+        if (fd != 2)
+            close(fd);
+    }
+    if (drip__opt.json[0]) {
+        fd = open_out(drip__opt.json, drip__is_fork_child ? "child" : NULL);
+        if (fd >= 0) {
+            drip_writer_fd(&w, fd);
+            write_json(&w, &r, &sc);
+            if (drip_flush(&w) != 0)
+                fprintf(stderr, "drip: cannot write report %s: %s\n", drip__opt.json, strerror(w.err));
+            close(fd);
+        }
+    }
+    int leaked = r.kind[DRIP_DEFINITE].blocks + r.kind[DRIP_INDIRECT].blocks > 0;
+    for (size_t i = 0; i < r.n; i++)
+        free(r.g[i].frames);
+    free(r.g);
+    drip_suppressions_free(&r.supp);
+    drip_symbolizer_free(r.sym);
+    drip__scan_free(&sc);
+    return leaked;
+}

@@ -1,0 +1,229 @@
+/* runtime.c — the life of the tracker inside a process: start (options, unwinder, thread
+ * registry), fork, fatal signals, and the report at exit.
+ *
+ * Start-up does no I/O and starts no thread: it parses DRIP_OPTIONS, finds drip's own address
+ * range (its frames are hidden from stacks) and switches tracking on. The report is written
+ * from an ELF destructor, which runs after the program's own destructors and atexit handlers,
+ * from the _exit hook, or from a fatal-signal handler, whichever comes first.
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+DRIP_TLS int drip__guard;
+struct drip__state drip__g;
+struct drip_options drip__opt;
+int drip__is_fork_child;
+
+int drip__report(void);
+void drip__real_exit(int status) __attribute__((noreturn));
+
+static int self_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    uintptr_t me = (uintptr_t)data, lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
+        lo = a < lo ? a : lo;
+        hi = b > hi ? b : hi;
+    }
+    if (me >= lo && me < hi) {
+        drip__g.self_lo = lo;
+        drip__g.self_hi = hi;
+        return 1;
+    }
+    return 0;
+}
+
+/* Takes libdrip.so out of LD_PRELOAD in place (no allocation), so that programs this one execs
+ * run untraced unless follow_exec is set. The environment block is the process's own. */
+static void unpreload_self(void)
+{
+    char *v = getenv("LD_PRELOAD");
+    if (!v)
+        return;
+    char *out = v;
+    for (char *p = v; *p;) {
+        while (*p == ' ' || *p == ':')
+            p++;
+        char *start = p;
+        while (*p && *p != ' ' && *p != ':')
+            p++;
+        size_t len = (size_t)(p - start);
+        if (!len)
+            continue;
+        int is_drip = len >= 10 && !memcmp(p - 10, "libdrip.so", 10);
+        if (!is_drip) {
+            if (out != v)
+                *out++ = ':';
+            memmove(out, start, len);
+            out += len;
+        }
+    }
+    *out = 0;
+}
+
+/* ---- fork ----------------------------------------------------------------------------------- */
+static void fork_prepare(void)
+{
+    drip__guard++;
+    drip__threads_lock();
+    drip__depot_lock_all();
+    drip__table_lock_all();
+    drip__arena_lock_all();
+}
+
+static void fork_parent(void)
+{
+    drip__arena_unlock_all();
+    drip__table_unlock_all();
+    drip__depot_unlock_all();
+    drip__threads_unlock();
+    drip__guard--;
+}
+
+static void fork_child(void)
+{
+    drip__arena_child_reset();
+    drip__table_child_reset();
+    drip__depot_child_reset();
+    drip__threads_child_reset();
+    drip__is_fork_child = 1;
+    drip__g.pid = getpid();
+    drip__guard--;
+}
+
+/* ---- fatal signals ------------------------------------------------------------------------ */
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM, SIGINT, SIGHUP, SIGQUIT};
+static volatile sig_atomic_t dying_signal;
+
+/* If the report hangs (the crash came from inside libc's allocator, whose lock the report
+ * would need), die by the original signal anyway. */
+static void watchdog(int sig)
+{
+    int s = dying_signal ? dying_signal : SIGKILL;
+    signal(s, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, s);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(s);
+    _Exit(128 + s);
+}
+
+static void on_fatal(int sig, siginfo_t *si, void *uc)
+{
+    signal(sig, SIG_DFL);
+    if (!dying_signal) {
+        dying_signal = sig;
+        signal(SIGALRM, watchdog);
+        alarm(10);
+        drip__report_at_exit(-1);
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+}
+
+static void install_signal_handlers(void)
+{
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
+        struct sigaction old, sa;
+        if (sigaction(fatal_signals[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL)
+            continue;   /* the program (or its parent) chose a disposition: leave it */
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_fatal;
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESETHAND;
+        sigemptyset(&sa.sa_mask);
+        sigaction(fatal_signals[i], &sa, NULL);
+    }
+}
+
+/* ---- start and exit ------------------------------------------------------------------------- */
+void drip__init(void)
+{
+    static atomic_int once;
+    if (atomic_exchange(&once, 1))
+        return;
+    drip__guard++;
+    drip_options_defaults(&drip__opt);
+    char err[256] = "";
+    if (drip_options_parse(&drip__opt, getenv("DRIP_OPTIONS"), err, sizeof err) != 0) {
+        /* a bad option must not change the program: say so once and stay out of the way */
+        static const char pre[] = "drip: DRIP_OPTIONS: ";
+        ssize_t ignored = write(2, pre, sizeof pre - 1);
+        ignored = write(2, err, strlen(err));
+        ignored = write(2, " (drip is not tracking this process)\n", 37);
+        (void)ignored;
+        drip__guard--;
+        return;
+    }
+    if (drip__opt.max_frames < 1 || drip__opt.max_frames > DRIP_MAX_FRAMES)
+        drip__opt.max_frames = DRIP_MAX_FRAMES;
+    drip__g.pid = getpid();
+    dl_iterate_phdr(self_cb, (void *)(uintptr_t)&drip__init);
+    drip__unwind_init();
+    drip__threads_init();
+    drip__threads_register_main();
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    if (!drip__opt.follow_exec)
+        unpreload_self();
+    if (drip__opt.handle_signals)
+        install_signal_handlers();
+    atomic_store(&drip__g.initialised, 1);
+    atomic_store(&drip__g.tracking, 1);
+    drip__guard--;
+}
+
+/* Writes the report once per process; returns nonzero when the exit status must become
+ * error_exitcode. status < 0: dying from a signal (the exit status is the signal's). */
+static int report_once(void)
+{
+    if (!atomic_load(&drip__g.initialised) || atomic_exchange(&drip__g.reported, 1))
+        return 0;
+    if (!drip__opt.report) {
+        atomic_store(&drip__g.tracking, 0);
+        return 0;
+    }
+    drip__guard++;
+    int leaked = drip__report();
+    drip__guard--;
+    return leaked && drip__opt.error_exitcode != 0;
+}
+
+uintptr_t drip__scan_start;
+
+__attribute__((noinline)) void drip__report_at_exit(int status)
+{
+    /* the program's callee-saved registers may hold its only pointer to a block: store them
+     * here, at the boundary between the program's frames and drip's, where the scan begins */
+    volatile uintptr_t regs[6] = {0};
+#if defined(__x86_64__)
+    __asm__ volatile("mov %%rbx, 0(%0)\n\tmov %%rbp, 8(%0)\n\tmov %%r12, 16(%0)\n\t"
+                     "mov %%r13, 24(%0)\n\tmov %%r14, 32(%0)\n\tmov %%r15, 40(%0)"
+                     : : "r"(regs) : "memory");
+#else
+    __builtin_unwind_init();
+#endif
+    if (!drip__scan_start)
+        drip__scan_start = (uintptr_t)regs;
+    if (report_once() && status >= 0) {
+        fflush(NULL);
+        drip__real_exit((int)drip__opt.error_exitcode);
+    }
+}
+
+__attribute__((constructor(101))) static void drip_ctor(void) { drip__init(); }
+
+__attribute__((destructor)) static void drip_dtor(void) { drip__report_at_exit(0); }

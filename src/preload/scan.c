@@ -1,0 +1,424 @@
+/* scan.c — conservative reachability scan, classifying every live block as valgrind's memcheck
+ * does:
+ *   reachable  a chain of start pointers leads to it from a root;
+ *   possible   only chains with at least one interior pointer lead to it;
+ *   definite   no pointer to it from a root or a reached block, and it heads its own group;
+ *   indirect   reachable only from lost blocks (a lost list's tail, the rest of a lost cycle).
+ * Roots: every writable segment of every loaded module (.data, .bss, GOT), every thread's stack
+ * from its stack pointer up (its TLS and thread descriptor sit at the top of that mapping), the
+ * registers (saved on the stack by the stop signal, or spilled here for the calling thread), the
+ * main thread's static TLS, and blocks the dynamic linker allocated (its own bookkeeping, which
+ * no other root reaches, as LeakSanitizer also treats them).
+ * Words are read at 8-byte alignment, as valgrind and LSan do.
+ * Memory: the snapshot (32 bytes a block) and the mark stack come from drip's arena.
+ */
+#include "scan.h"
+
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <unistd.h>
+
+struct range { uintptr_t lo, hi; };
+
+struct rangeset {
+    struct range *r;
+    size_t n, cap;
+};
+
+static bool rs_add(struct rangeset *s, uintptr_t lo, uintptr_t hi)
+{
+    if (hi <= lo)
+        return true;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        struct range *r = drip__arena_alloc(cap * sizeof *r);
+        if (!r)
+            return false;
+        if (s->r)
+            memcpy(r, s->r, s->n * sizeof *r);
+        drip__arena_free(s->r, s->cap * sizeof *r);
+        s->r = r;
+        s->cap = cap;
+    }
+    s->r[s->n++] = (struct range){lo, hi};
+    return true;
+}
+
+static void rs_free(struct rangeset *s) { drip__arena_free(s->r, s->cap * sizeof *s->r); }
+
+/* ---- /proc/self/maps, read without libc's allocator ------------------------------------------ */
+struct maps {
+    struct rangeset readable;   /* merged where adjacent */
+    uintptr_t stack_hi;         /* end of the [stack] mapping */
+    uintptr_t ldso_lo, ldso_hi; /* executable range of the dynamic linker */
+};
+
+static uintptr_t hex(const char **p)
+{
+    uintptr_t v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return v;
+        v = v * 16 + (uintptr_t)d;
+    }
+}
+
+static bool maps_read(struct maps *m)
+{
+    memset(m, 0, sizeof *m);
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    size_t cap = 1 << 20, len = 0;
+    char *buf = drip__arena_alloc(cap);
+    bool ok = buf != NULL;
+    while (ok) {
+        if (len + 4096 > cap) {
+            char *nb = drip__arena_alloc(cap * 2);
+            if (!nb) {
+                ok = false;
+                break;
+            }
+            memcpy(nb, buf, len);
+            drip__arena_free(buf, cap);
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    if (!ok) {
+        drip__arena_free(buf, cap);
+        return false;
+    }
+    buf[len] = 0;
+    for (const char *p = buf; *p;) {
+        const char *line = p;
+        uintptr_t lo = hex(&p);
+        p++;
+        uintptr_t hi = hex(&p);
+        p++;
+        bool r = p[0] == 'r', x = p[2] == 'x';
+        const char *eol = strchr(p, '\n');
+        if (!eol)
+            eol = p + strlen(p);
+        const char *name = memchr(line, '/', (size_t)(eol - line));
+        const char *br = memchr(line, '[', (size_t)(eol - line));
+        if (br && !strncmp(br, "[stack]", 7))
+            m->stack_hi = hi;
+        if (name && x) {
+            const char *base = name;
+            for (const char *q = name; q < eol; q++)
+                if (*q == '/')
+                    base = q + 1;
+            if (!strncmp(base, "ld-linux", 8) || !strncmp(base, "ld-", 3)) {
+                m->ldso_lo = m->ldso_lo ? m->ldso_lo : lo;
+                m->ldso_hi = hi;
+            }
+        }
+        /* [vvar] and device mappings may be unreadable though marked r: skip them */
+        bool special = br && (!strncmp(br, "[vvar]", 6) || !strncmp(br, "[vsyscall]", 10));
+        if (r && !special) {
+            struct rangeset *rs = &m->readable;
+            if (rs->n && rs->r[rs->n - 1].hi == lo)
+                rs->r[rs->n - 1].hi = hi;
+            else if (!rs_add(rs, lo, hi))
+                break;
+        }
+        p = *eol ? eol + 1 : eol;
+    }
+    drip__arena_free(buf, cap);
+    return true;
+}
+
+/* Clips [lo, hi) to the readable mappings and adds the pieces to `out`. */
+static void add_readable(struct rangeset *out, const struct maps *m, uintptr_t lo, uintptr_t hi)
+{
+    for (size_t i = 0; i < m->readable.n; i++) {
+        uintptr_t a = m->readable.r[i].lo > lo ? m->readable.r[i].lo : lo;
+        uintptr_t b = m->readable.r[i].hi < hi ? m->readable.r[i].hi : hi;
+        if (a < b)
+            rs_add(out, a, b);
+    }
+}
+
+static bool fully_readable(const struct maps *m, uintptr_t lo, uintptr_t hi)
+{
+    size_t a = 0, b = m->readable.n;
+    while (a < b) {
+        size_t mid = (a + b) / 2;
+        if (m->readable.r[mid].hi <= lo)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return a < m->readable.n && m->readable.r[a].lo <= lo && hi <= m->readable.r[a].hi;
+}
+
+/* ---- roots from the loaded modules --------------------------------------------------------- */
+static int module_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    struct rangeset *rs = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        uintptr_t hi = lo + ph->p_memsz;
+        /* drip's own globals point only into drip's arena: not roots */
+        if (lo >= drip__g.self_lo && lo < drip__g.self_hi)
+            continue;
+        rs_add(rs, lo & ~(uintptr_t)7, hi);
+    }
+    return 0;
+}
+
+/* ---- marking ---------------------------------------------------------------------------------- */
+struct marker {
+    struct drip__block *b;
+    size_t n;
+    uintptr_t min, max;
+    size_t *stack;
+    size_t top, cap;
+    bool oom;
+};
+
+static struct drip__block *find_block(struct marker *mk, uintptr_t w)
+{
+    if (w < mk->min || w >= mk->max)
+        return NULL;
+    size_t a = 0, b = mk->n;
+    while (a < b) {   /* last block with addr <= w */
+        size_t mid = (a + b) / 2;
+        if (mk->b[mid].addr <= w)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    if (a == 0)
+        return NULL;
+    struct drip__block *blk = &mk->b[a - 1];
+    if (w < blk->addr + blk->size || w == blk->addr)
+        return blk;
+    return NULL;
+}
+
+static void push(struct marker *mk, size_t idx)
+{
+    if (mk->top == mk->cap) {
+        size_t cap = mk->cap ? mk->cap * 2 : 4096;
+        size_t *s = drip__arena_alloc(cap * sizeof *s);
+        if (!s) {
+            mk->oom = true;
+            return;
+        }
+        if (mk->stack)
+            memcpy(s, mk->stack, mk->top * sizeof *s);
+        drip__arena_free(mk->stack, mk->cap * sizeof *s);
+        mk->stack = s;
+        mk->cap = cap;
+    }
+    mk->stack[mk->top++] = idx;
+}
+
+/* A pointer w found in memory whose holder is `definite_holder` (a root or a reachable block)
+ * or not (a possibly-lost block). Upgrades the target's state as valgrind does. */
+static void reach(struct marker *mk, uintptr_t w, bool definite_holder)
+{
+    struct drip__block *blk = find_block(mk, w);
+    if (!blk)
+        return;
+    uint8_t want = (definite_holder && w == blk->addr) ? DRIP_REACHABLE : DRIP_POSSIBLE;
+    if (blk->kind == DRIP_REACHABLE || blk->kind == want)
+        return;
+    blk->kind = want;
+    push(mk, (size_t)(blk - mk->b));
+}
+
+static void scan_words(struct marker *mk, uintptr_t lo, uintptr_t hi, bool definite_holder)
+{
+    lo = (lo + 7) & ~(uintptr_t)7;
+    for (const uintptr_t *p = (const uintptr_t *)lo; (uintptr_t)(p + 1) <= hi; p++) {
+        uintptr_t w = *p;
+        if (w >= mk->min && w < mk->max)
+            reach(mk, w, definite_holder);
+    }
+}
+
+static void drain(struct marker *mk, const struct maps *m)
+{
+    while (mk->top) {
+        struct drip__block *blk = &mk->b[mk->stack[--mk->top]];
+        if (fully_readable(m, blk->addr, blk->addr + blk->size))
+            scan_words(mk, blk->addr, blk->addr + blk->size, blk->kind == DRIP_REACHABLE);
+    }
+}
+
+/* Lost blocks, in address order: each one not yet claimed heads a group (definite); every block
+ * it leads to that is not reached otherwise joins the group (indirect), including the head of an
+ * earlier group, which is then demoted. */
+static void cliques(struct marker *mk, const struct maps *m)
+{
+    for (size_t i = 0; i < mk->n; i++) {
+        if (mk->b[i].kind != DRIP_UNREACHED)
+            continue;
+        mk->b[i].kind = DRIP_DEFINITE;
+        mk->top = 0;
+        push(mk, i);
+        while (mk->top) {
+            struct drip__block *blk = &mk->b[mk->stack[--mk->top]];
+            if (!fully_readable(m, blk->addr, blk->addr + blk->size))
+                continue;
+            uintptr_t lo = (blk->addr + 7) & ~(uintptr_t)7, hi = blk->addr + blk->size;
+            for (const uintptr_t *p = (const uintptr_t *)lo; (uintptr_t)(p + 1) <= hi; p++) {
+                struct drip__block *t = find_block(mk, *p);
+                if (!t || t == &mk->b[i])
+                    continue;
+                if (t->kind == DRIP_UNREACHED || t->kind == DRIP_DEFINITE) {
+                    t->kind = DRIP_INDIRECT;
+                    push(mk, (size_t)(t - mk->b));
+                }
+            }
+        }
+    }
+}
+
+static int by_addr(const void *a, const void *b)
+{
+    uintptr_t x = ((const struct drip__block *)a)->addr, y = ((const struct drip__block *)b)->addr;
+    return x < y ? -1 : x > y;
+}
+
+static void sort_blocks(struct drip__block *b, size_t n);
+
+int drip__scan_run(struct drip__scan *out)
+{
+    memset(out, 0, sizeof *out);
+    struct maps m;
+    struct rangeset roots = {0};
+    /* before any thread is paused: dl_iterate_phdr takes the loader lock, which a paused thread
+     * might hold */
+    if (!maps_read(&m))
+        return -1;
+    dl_iterate_phdr(module_cb, &roots);
+
+    drip__threads_lock();
+    drip__depot_lock_all();
+    drip__table_lock_all();
+    /* no thread may pause while holding the arena lock: the scan allocates from the arena */
+    drip__arena_lock_all();
+    out->threads_stopped = drip__threads_stop_world();
+    drip__arena_unlock_all();
+
+    size_t n, bytes;
+    struct drip__rec *recs = drip__table_snapshot(&n, &bytes);
+    struct drip__block *b = NULL;
+    size_t bbytes = (n ? n : 1) * sizeof *b;
+    if (recs)
+        b = drip__arena_alloc(bbytes);
+    int rc = -1;
+    if (!b)
+        goto resume;
+    for (size_t i = 0; i < n; i++)
+        b[i] = (struct drip__block){recs[i].addr, recs[i].size, recs[i].site, DRIP_UNREACHED, 0};
+    drip__arena_free(recs, bytes);
+    recs = NULL;
+    sort_blocks(b, n);
+
+    /* thread stacks */
+    /* the calling thread is read from where it entered drip: drip's own frames below that hold
+     * copies of block addresses (the snapshot being sorted) that are not the program's */
+    uintptr_t my_sp = drip__scan_start ? drip__scan_start : (uintptr_t)__builtin_frame_address(0);
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
+        if (atomic_load(&t->state) != DRIP_THREAD_RUNNING)
+            continue;
+        uintptr_t hi = t->is_main ? m.stack_hi : t->stack_hi;
+        uintptr_t lo = t->stack_lo;
+        if (t == drip__self)
+            lo = my_sp;
+        else if (atomic_load(&t->stopped))
+            lo = atomic_load(&t->stopped_sp) - 256;
+        else
+            out->threads_unstopped++;
+        if (t->is_main && !lo)
+            lo = hi ? hi - (8u << 20) : 0;
+        if (hi > lo)
+            add_readable(&roots, &m, lo, hi);
+    }
+    if (!drip__self)   /* a thread drip never saw (created before drip or by clone) */
+        add_readable(&roots, &m, my_sp, my_sp + (1u << 20));
+    /* the main thread's static TLS and descriptor (allocated by the loader, outside any stack) */
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
+        if (t->is_main)
+            add_readable(&roots, &m, (uintptr_t)t->tid - 65536, (uintptr_t)t->tid + 4096);
+
+    struct marker mk = {.b = b, .n = n, .min = n ? b[0].addr : 1, .max = n ? b[n - 1].addr + b[n - 1].size + 1 : 0};
+    /* blocks the dynamic linker allocated are its own bookkeeping (link maps, DTVs): roots */
+    for (size_t i = 0; i < n && m.ldso_lo; i++) {
+        struct drip__site *s = drip__depot_get(b[i].site);
+        if (s && s->depth && s->frames[0] >= m.ldso_lo && s->frames[0] < m.ldso_hi) {
+            b[i].kind = DRIP_REACHABLE;
+            push(&mk, i);
+        }
+    }
+    for (size_t i = 0; i < roots.n; i++)
+        scan_words(&mk, roots.r[i].lo, roots.r[i].hi, true);
+    drain(&mk, &m);
+    cliques(&mk, &m);
+    drip__arena_free(mk.stack, mk.cap * sizeof *mk.stack);
+    rc = mk.oom ? -1 : 0;
+    out->blocks = b;
+    out->n = n;
+    out->blocks_bytes = bbytes;
+
+resume:
+    if (recs)
+        drip__arena_free(recs, bytes);
+    atomic_store(&drip__g.tracking, 0);
+    drip__threads_start_world();
+    drip__table_unlock_all();
+    drip__depot_unlock_all();
+    drip__threads_unlock();
+    rs_free(&roots);
+    rs_free(&m.readable);
+    return rc;
+}
+
+/* qsort may allocate (it does for large arrays in glibc): a heap sort from drip's side instead. */
+static void sift(struct drip__block *b, size_t root, size_t n)
+{
+    for (;;) {
+        size_t c = 2 * root + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && b[c + 1].addr > b[c].addr)
+            c++;
+        if (b[root].addr >= b[c].addr)
+            return;
+        struct drip__block t = b[root];
+        b[root] = b[c];
+        b[c] = t;
+        root = c;
+    }
+}
+
+static void sort_blocks(struct drip__block *b, size_t n)
+{
+    (void)by_addr;
+    for (size_t i = n / 2; i-- > 0;)
+        sift(b, i, n);
+    for (size_t i = n; i-- > 1;) {
+        struct drip__block t = b[0];
+        b[0] = b[i];
+        b[i] = t;
+        sift(b, 0, i);
+    }
+}
+
+void drip__scan_free(struct drip__scan *s) { drip__arena_free(s->blocks, s->blocks_bytes); }

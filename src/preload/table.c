@@ -1,0 +1,177 @@
+/* table.c — the live-allocation table: block address -> {size, allocation site, birth time}.
+ *
+ * 256 stripes chosen by a hash of the address, each an open-addressing table (linear probing,
+ * backward-shift deletion, so no tombstones) with its own mutex: threads that allocate at the
+ * same time rarely meet on a lock, and no global lock exists on the hot path.
+ * A stripe grows (doubling, from drip's arena) when it is 80% full: 24 bytes per record at a
+ * load between 40% and 80%, i.e. 30-60 bytes of table per live block.
+ * Locks: each stripe's `mu` guards its slots/mask/count. drip__table_lock_all takes them in
+ * index order (fork, snapshot); nothing else is ever taken while a stripe lock is held except the
+ * arena lock (when growing).
+ */
+#include "internal.h"
+
+#include <string.h>
+#include <time.h>
+
+enum { STRIPES = 256, INITIAL_SLOTS = 256 };
+
+struct stripe {
+    pthread_mutex_t mu;
+    struct drip__rec *slots;
+    size_t mask;       /* slots - 1; 0 while unallocated */
+    size_t count;
+} __attribute__((aligned(64)));
+
+static struct stripe T[STRIPES] = {[0 ... STRIPES - 1] = {.mu = PTHREAD_MUTEX_INITIALIZER}};
+static _Atomic size_t live_count;
+
+static inline uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static bool grow(struct stripe *s)
+{
+    size_t old_n = s->mask ? s->mask + 1 : 0;
+    size_t n = old_n ? old_n * 2 : INITIAL_SLOTS;
+    struct drip__rec *slots = drip__arena_alloc(n * sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < old_n; i++) {
+        struct drip__rec *r = &s->slots[i];
+        if (!r->addr)
+            continue;
+        size_t j = (mix(r->addr) >> 8) & (n - 1);
+        while (slots[j].addr)
+            j = (j + 1) & (n - 1);
+        slots[j] = *r;
+    }
+    drip__arena_free(s->slots, old_n * sizeof *slots);
+    s->slots = slots;
+    s->mask = n - 1;
+    return true;
+}
+
+static bool insert_locked(struct stripe *s, const struct drip__rec *rec, uint64_t h)
+{
+    if ((s->count + 1) * 5 > (s->mask + 1) * 4 || !s->mask) {
+        if (!grow(s))
+            return false;
+    }
+    size_t j = (h >> 8) & s->mask;
+    while (s->slots[j].addr && s->slots[j].addr != rec->addr)
+        j = (j + 1) & s->mask;
+    if (!s->slots[j].addr) {
+        s->count++;
+        atomic_fetch_add_explicit(&live_count, 1, memory_order_relaxed);
+    }
+    s->slots[j] = *rec;
+    return true;
+}
+
+int drip__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site)
+{
+    struct drip__rec rec = {addr, size, site, (uint32_t)drip__now_ms()};
+    return drip__table_restore(&rec);
+}
+
+bool drip__table_restore(const struct drip__rec *rec)
+{
+    uint64_t h = mix(rec->addr);
+    struct stripe *s = &T[h >> 56];
+    pthread_mutex_lock(&s->mu);
+    bool ok = insert_locked(s, rec, h);
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+bool drip__table_remove(uintptr_t addr, struct drip__rec *out)
+{
+    uint64_t h = mix(addr);
+    struct stripe *s = &T[h >> 56];
+    pthread_mutex_lock(&s->mu);
+    if (!s->mask) {
+        pthread_mutex_unlock(&s->mu);
+        return false;
+    }
+    size_t j = (h >> 8) & s->mask;
+    while (s->slots[j].addr != addr) {
+        if (!s->slots[j].addr) {
+            pthread_mutex_unlock(&s->mu);
+            return false;
+        }
+        j = (j + 1) & s->mask;
+    }
+    *out = s->slots[j];
+    /* backward-shift deletion: pull later members of the probe run into the hole */
+    size_t hole = j;
+    for (size_t k = (j + 1) & s->mask; s->slots[k].addr; k = (k + 1) & s->mask) {
+        size_t home = (mix(s->slots[k].addr) >> 8) & s->mask;
+        /* move k into the hole unless its home lies cyclically in (hole, k] */
+        bool stays = (hole <= k) ? (home > hole && home <= k) : (home > hole || home <= k);
+        if (!stays) {
+            s->slots[hole] = s->slots[k];
+            hole = k;
+        }
+    }
+    s->slots[hole].addr = 0;
+    s->count--;
+    atomic_fetch_sub_explicit(&live_count, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&s->mu);
+    return true;
+}
+
+size_t drip__table_count(void) { return atomic_load_explicit(&live_count, memory_order_relaxed); }
+
+struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes)
+{
+    size_t total = 0;
+    for (int i = 0; i < STRIPES; i++)
+        total += T[i].count;
+    *bytes = (total ? total : 1) * sizeof(struct drip__rec);
+    struct drip__rec *out = drip__arena_alloc(*bytes);
+    if (!out) {
+        *n = 0;
+        return NULL;
+    }
+    size_t k = 0;
+    for (int i = 0; i < STRIPES; i++) {
+        struct stripe *s = &T[i];
+        for (size_t j = 0; s->mask && j <= s->mask; j++)
+            if (s->slots[j].addr)
+                out[k++] = s->slots[j];
+    }
+    *n = k;
+    return out;
+}
+
+void drip__table_lock_all(void)
+{
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_lock(&T[i].mu);
+}
+
+void drip__table_unlock_all(void)
+{
+    for (int i = STRIPES - 1; i >= 0; i--)
+        pthread_mutex_unlock(&T[i].mu);
+}
+
+void drip__table_child_reset(void)
+{
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&T[i].mu, NULL);
+}

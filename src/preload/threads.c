@@ -1,0 +1,276 @@
+/* threads.c — pthread interposition: a registry of the program's threads with the stack that
+ * created each one, and the stop-the-world used by the exit scan.
+ *
+ * A thread is registered by the start trampoline (in the new thread) and marked finished by a
+ * pthread key destructor, which runs for every way a thread can end (return, pthread_exit,
+ * cancellation). Entries of threads that finished and were joined or detached are dropped;
+ * those that finished without either stay, as a resource leak the report names.
+ * Stop the world: the exiting thread sends `stop_signal` to every other running thread; the
+ * handler (on the thread's own stack, so its frame and the saved registers lie inside the range
+ * the scan reads) publishes its stack pointer and waits until the scan is over.
+ * Lock: `mu` guards the list and the joined/detached flags. Leaf lock.
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+DRIP_TLS struct drip__thread *drip__self;
+extern DRIP_TLS uintptr_t drip__stack_hi;
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct drip__thread *threads;
+static pthread_key_t exit_key;
+static atomic_int world_stopped;
+static int stop_sig;
+
+static int (*real_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+static int (*real_join)(pthread_t, void **);
+static int (*real_detach)(pthread_t);
+
+struct start {
+    void *(*fn)(void *);
+    void *arg;
+    struct drip__thread *t;
+};
+
+static void resolve(void)
+{
+    if (!real_create) {
+        real_join = dlsym(RTLD_NEXT, "pthread_join");
+        real_detach = dlsym(RTLD_NEXT, "pthread_detach");
+        real_create = dlsym(RTLD_NEXT, "pthread_create");
+    }
+}
+
+static void unlink_locked(struct drip__thread *t)
+{
+    for (struct drip__thread **pp = &threads; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            drip__arena_free(t, sizeof *t);
+            return;
+        }
+}
+
+static void on_thread_exit(void *p)
+{
+    struct drip__thread *t = p;
+    pthread_mutex_lock(&mu);
+    atomic_store(&t->state, DRIP_THREAD_FINISHED);
+    if (t->detached)
+        unlink_locked(t);
+    pthread_mutex_unlock(&mu);
+    drip__self = NULL;
+}
+
+static void stack_bounds(uintptr_t *lo, uintptr_t *hi)
+{
+    pthread_attr_t a;
+    void *addr = NULL;
+    size_t size = 0;
+    *lo = *hi = 0;
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        pthread_attr_getstack(&a, &addr, &size);
+        pthread_attr_destroy(&a);
+        *lo = (uintptr_t)addr;
+        *hi = (uintptr_t)addr + size;
+    }
+}
+
+static void *trampoline(void *p)
+{
+    struct start st = *(struct start *)p;
+    drip__guard = 1;
+    drip__arena_free(p, sizeof st);
+    struct drip__thread *t = st.t;
+    t->tid = pthread_self();
+    t->os_tid = (int)syscall(SYS_gettid);
+    stack_bounds(&t->stack_lo, &t->stack_hi);
+    drip__stack_hi = t->stack_hi;
+    drip__self = t;
+    pthread_setspecific(exit_key, t);
+    drip__guard = 0;
+    return st.fn(st.arg);
+}
+
+DRIP_EXPORT int pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    resolve();
+    if (drip__guard || !atomic_load(&drip__g.tracking))
+        return real_create(tid, attr, fn, arg);
+    drip__guard = 1;
+    struct drip__thread *t = drip__arena_alloc(sizeof *t);
+    struct start *st = drip__arena_alloc(sizeof *st);
+    if (!t || !st) {
+        drip__arena_free(t, sizeof *t);
+        drip__arena_free(st, sizeof *st);
+        drip__guard = 0;
+        return real_create(tid, attr, fn, arg);
+    }
+    uintptr_t frames[DRIP_MAX_FRAMES];
+    int n = drip__unwind(frames, (int)drip__opt.max_frames);
+    t->create_site = drip__depot_intern(frames, n);
+    t->start_routine = (uintptr_t)fn;
+    atomic_store(&t->state, DRIP_THREAD_RUNNING);
+    int ds = PTHREAD_CREATE_JOINABLE;
+    if (attr)
+        pthread_attr_getdetachstate(attr, &ds);
+    t->detached = (ds == PTHREAD_CREATE_DETACHED);
+    *st = (struct start){fn, arg, t};
+    pthread_mutex_lock(&mu);
+    t->next = threads;
+    threads = t;
+    pthread_mutex_unlock(&mu);
+    drip__guard = 0;
+    int rc = real_create(tid, attr, trampoline, st);
+    if (rc != 0) {
+        drip__guard = 1;
+        pthread_mutex_lock(&mu);
+        unlink_locked(t);
+        pthread_mutex_unlock(&mu);
+        drip__arena_free(st, sizeof *st);
+        drip__guard = 0;
+    }
+    return rc;
+}
+
+static struct drip__thread *find_locked(pthread_t tid)
+{
+    for (struct drip__thread *t = threads; t; t = t->next)
+        if (pthread_equal(t->tid, tid) && t->tid)
+            return t;
+    return NULL;
+}
+
+DRIP_EXPORT int pthread_join(pthread_t tid, void **ret)
+{
+    resolve();
+    int rc = real_join(tid, ret);
+    if (rc == 0) {
+        pthread_mutex_lock(&mu);
+        struct drip__thread *t = find_locked(tid);
+        if (t && atomic_load(&t->state) == DRIP_THREAD_FINISHED)
+            unlink_locked(t);
+        pthread_mutex_unlock(&mu);
+    }
+    return rc;
+}
+
+DRIP_EXPORT int pthread_detach(pthread_t tid)
+{
+    resolve();
+    pthread_mutex_lock(&mu);
+    struct drip__thread *t = find_locked(tid);
+    if (t) {
+        t->detached = 1;
+        if (atomic_load(&t->state) == DRIP_THREAD_FINISHED)
+            unlink_locked(t);
+    }
+    pthread_mutex_unlock(&mu);
+    return real_detach(tid);
+}
+
+/* ---- stop the world ------------------------------------------------------------------------- */
+static void stop_handler(int sig, siginfo_t *si, void *uc)
+{
+    int saved = errno;
+    struct drip__thread *t = drip__self;
+    if (t && atomic_load(&world_stopped)) {
+        atomic_store(&t->stopped_sp, (uintptr_t)__builtin_frame_address(0));
+        atomic_store(&t->stopped, 1);
+        struct timespec ts = {0, 200000};
+        while (atomic_load(&world_stopped))
+            nanosleep(&ts, NULL);
+        atomic_store(&t->stopped, 0);
+    }
+    errno = saved;
+}
+
+int drip__threads_stop_world(void)
+{
+    int pid = getpid(), sent = 0, stopped = 0;
+    atomic_store(&world_stopped, 1);
+    for (struct drip__thread *t = threads; t; t = t->next) {
+        atomic_store(&t->stopped, 0);
+        if (t == drip__self || atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid)
+            continue;
+        if (syscall(SYS_tgkill, pid, t->os_tid, stop_sig) == 0)
+            sent++;
+    }
+    /* wait for every signalled thread, up to the timeout */
+    long waited_us = 0, limit_us = drip__opt.scan_threads_timeout_ms * 1000L;
+    for (;;) {
+        stopped = 0;
+        for (struct drip__thread *t = threads; t; t = t->next)
+            stopped += atomic_load(&t->stopped);
+        if (stopped >= sent || waited_us >= limit_us)
+            break;
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+        waited_us += 100;
+    }
+    return stopped;
+}
+
+void drip__threads_start_world(void) { atomic_store(&world_stopped, 0); }
+
+void drip__threads_lock(void) { pthread_mutex_lock(&mu); }
+void drip__threads_unlock(void) { pthread_mutex_unlock(&mu); }
+struct drip__thread *drip__threads_list(void) { return threads; }
+
+void drip__threads_child_reset(void)
+{
+    pthread_mutex_init(&mu, NULL);
+    /* only the forking thread lives on in the child: every other entry is gone */
+    struct drip__thread *keep = NULL;
+    for (struct drip__thread *t = threads, *next; t; t = next) {
+        next = t->next;
+        if (t == drip__self) {
+            t->next = NULL;
+            t->os_tid = (int)syscall(SYS_gettid);
+            keep = t;
+        } else {
+            drip__arena_free(t, sizeof *t);
+        }
+    }
+    threads = keep;
+}
+
+/* The main thread has no trampoline: register it here so that an exit() called from another
+ * thread stops and scans it like any other. Its stack top is read from the maps at exit. */
+void drip__threads_register_main(void)
+{
+    struct drip__thread *t = drip__arena_alloc(sizeof *t);
+    if (!t)
+        return;
+    extern void *__libc_stack_end;
+    t->tid = pthread_self();
+    t->os_tid = getpid();
+    t->is_main = 1;
+    atomic_store(&t->state, DRIP_THREAD_RUNNING);
+    drip__stack_hi = ((uintptr_t)__libc_stack_end + 4095 + 65536) & ~(uintptr_t)4095;
+    pthread_mutex_lock(&mu);
+    t->next = threads;
+    threads = t;
+    pthread_mutex_unlock(&mu);
+    drip__self = t;
+}
+
+void drip__threads_init(void)
+{
+    resolve();
+    pthread_key_create(&exit_key, on_thread_exit);
+    stop_sig = drip__opt.stop_signal > 0 ? (int)drip__opt.stop_signal : SIGRTMAX - 3;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = stop_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    sigaction(stop_sig, &sa, NULL);
+}

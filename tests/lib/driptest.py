@@ -1,0 +1,77 @@
+"""Shared helpers for drip's end-to-end tests: run a program under drip, read its JSON report.
+
+Every test runs the traced program in a child process with a timeout, so a hang fails the test
+instead of the whole suite.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+BUILD = os.environ.get("DRIP_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+DRIP = os.path.abspath(os.path.join(BUILD, "bin", "drip"))
+LIBDRIP = os.path.abspath(os.path.join(BUILD, "lib", "libdrip.so"))
+PROGS = os.path.abspath(os.path.join(BUILD, "bin", "progs"))
+EXAMPLES = os.path.abspath(os.path.join(BUILD, "bin", "examples"))
+
+failures = []
+
+
+class Result:
+    def __init__(self, rc, out, err, report, path):
+        self.rc, self.out, self.err, self.report, self.json_path = rc, out, err, report, path
+
+    def summary(self, kind):
+        s = self.report["summary"][kind]
+        return s["bytes"], s["blocks"]
+
+    def records(self, kind):
+        return [r for r in self.report["leaks"] if r["kind"] == kind]
+
+    def functions(self, record):
+        return [f.get("function") for f in record["stack"]]
+
+
+def run(cmd, drip_args=(), timeout=60, env=None, preload=False, stdin=None):
+    """Runs cmd under `drip run` (or LD_PRELOAD when preload=True) with a JSON report."""
+    fd, path = tempfile.mkstemp(prefix="drip-test-", suffix=".json")
+    os.close(fd)
+    os.unlink(path)
+    e = dict(os.environ)
+    e.update(env or {})
+    if preload:
+        e["LD_PRELOAD"] = LIBDRIP
+        opts = e.get("DRIP_OPTIONS", "")
+        e["DRIP_OPTIONS"] = (opts + ":" if opts else "") + "json=" + path
+        argv = list(cmd)
+    else:
+        argv = [DRIP, "run", "--json", path] + list(drip_args) + ["--"] + list(cmd)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=e, stdin=stdin)
+    report = None
+    if os.path.exists(path):
+        with open(path) as f:
+            report = json.load(f)
+        os.unlink(path)
+    return Result(p.returncode, p.stdout, p.stderr, report, path)
+
+
+def check(cond, what):
+    """Records a failed expectation (and prints it) without stopping the test."""
+    if cond:
+        print("ok   " + what)
+    else:
+        print("FAIL " + what)
+        failures.append(what)
+
+
+def eq(got, want, what):
+    check(got == want, "%s: got %r, want %r" % (what, got, want))
+
+
+def finish():
+    if failures:
+        print("%d expectation(s) failed" % len(failures))
+        sys.exit(1)
+    print("all expectations met")
+    sys.exit(0)

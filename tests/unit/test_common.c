@@ -1,0 +1,140 @@
+/* Unit tests of src/common: the options table and parser, the suppression format and matcher,
+ * and the writer's number formatting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "suppress.h"
+#include "writer.h"
+
+static void options_defaults(void **state)
+{
+    struct drip_options o;
+    drip_options_defaults(&o);
+    assert_int_equal(o.report, 1);
+    assert_int_equal(o.max_frames, 64);
+    assert_int_equal(o.error_exitcode, 0);
+    assert_string_equal(o.unwind, "auto");
+    assert_string_equal(o.json, "");
+}
+
+static void options_parse(void **state)
+{
+    struct drip_options o;
+    char err[128] = "";
+    drip_options_defaults(&o);
+    assert_int_equal(drip_options_parse(&o, "error_exitcode=23:json='/tmp/a b:c.json' show_reachable", err, sizeof err), 0);
+    assert_int_equal(o.error_exitcode, 23);
+    assert_string_equal(o.json, "/tmp/a b:c.json");
+    assert_int_equal(o.show_reachable, 1);
+    assert_int_equal(drip_options_parse(&o, "report=false", err, sizeof err), 0);
+    assert_int_equal(o.report, 0);
+}
+
+static void options_errors(void **state)
+{
+    struct drip_options o;
+    char err[128] = "";
+    drip_options_defaults(&o);
+    assert_int_equal(drip_options_parse(&o, "bogus=1", err, sizeof err), -1);
+    assert_string_equal(err, "unknown option 'bogus'");
+    assert_int_equal(drip_options_parse(&o, "max_frames=abc", err, sizeof err), -1);
+    assert_string_equal(err, "option max_frames takes an integer");
+    assert_int_equal(drip_options_parse(&o, "report=2", err, sizeof err), -1);
+    assert_string_equal(err, "option report takes 0 or 1");
+    assert_int_equal(drip_options_parse(&o, "json", err, sizeof err), -1);
+    assert_string_equal(err, "option json needs a value (name=value)");
+    assert_int_equal(drip_options_parse(&o, "json='unterminated", err, sizeof err), -1);
+    assert_string_equal(err, "unterminated quote in option 'json'");
+}
+
+static void sizes(void **state)
+{
+    unsigned long long v = 0;
+    assert_int_equal(drip_parse_size("512KiB", 6, &v), 0);
+    assert_int_equal(v, 512 * 1024);
+    assert_int_equal(drip_parse_size("3MiB", 4, &v), 0);
+    assert_int_equal(v, 3 << 20);
+    assert_int_equal(drip_parse_size("100", 3, &v), 0);
+    assert_int_equal(v, 100);
+    assert_int_equal(drip_parse_size("12XB", 4, &v), -1);
+    assert_int_equal(drip_parse_size("", 0, &v), -1);
+    assert_int_equal(drip_parse_size("99999999999999999999", 20, &v), -1);
+}
+
+static void template_match(void **state)
+{
+    assert_true(drip_template_match("make_node", "make_node"));
+    assert_true(drip_template_match("node", "make_node"));
+    assert_false(drip_template_match("^node", "make_node"));
+    assert_true(drip_template_match("^make", "make_node"));
+    assert_true(drip_template_match("make$", "remake"));
+    assert_false(drip_template_match("make$", "make_node"));
+    assert_true(drip_template_match("libfoo*.so", "/usr/lib/libfoo-1.2.so.3"));
+    assert_true(drip_template_match("^std::*::insert$", "std::map<int>::insert"));
+    assert_false(drip_template_match("x", NULL));
+}
+
+static void suppressions(void **state)
+{
+    struct drip_suppressions s;
+    char err[256] = "";
+    const char *text = "# comment\n\nleak:make_node\n  leak:libfoo.so  \nleak:^cache_*\n";
+    assert_int_equal(drip_suppressions_parse(&s, text, strlen(text), err, sizeof err), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.patterns[1], "libfoo.so");
+    struct drip_frame f[2] = {{.function = "main", .file = "/src/a.c"},
+                              {.function = "cache_insert", .module = "/bin/x"}};
+    assert_int_equal(drip_suppressions_match(&s, f, 2), 2);
+    f[1].function = "other";
+    assert_int_equal(drip_suppressions_match(&s, f, 2), -1);
+    drip_suppressions_free(&s);
+
+    const char *bad = "leak:ok\ncalled_from_lib:x\n";
+    assert_int_equal(drip_suppressions_parse(&s, bad, strlen(bad), err, sizeof err), -1);
+    assert_string_equal(err, "line 2: expected 'leak:<pattern>', got 'called_from_lib:x'");
+    assert_int_equal(drip_suppressions_load(&s, "/nonexistent/drip.supp", err, sizeof err), -1);
+    assert_string_equal(err, "cannot read suppressions file /nonexistent/drip.supp: No such file or directory");
+}
+
+static void writer(void **state)
+{
+    char path[] = "/tmp/drip-writer-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    struct drip_writer w;
+    drip_writer_fd(&w, fd);
+    drip_put_count(&w, 0);
+    drip_puts(&w, " ");
+    drip_put_count(&w, 1048576);
+    drip_puts(&w, " ");
+    drip_put_count(&w, 999);
+    drip_puts(&w, " ");
+    drip_put_json_str(&w, "a\"b\\c\n\x01");
+    assert_int_equal(drip_flush(&w), 0);
+    char buf[128] = "";
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    assert_string_equal(buf, "0 1,048,576 999 \"a\\\"b\\\\c\\n\\u0001\"");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(options_defaults), cmocka_unit_test(options_parse), cmocka_unit_test(options_errors),
+        cmocka_unit_test(sizes),           cmocka_unit_test(template_match), cmocka_unit_test(suppressions),
+        cmocka_unit_test(writer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
