@@ -2,9 +2,13 @@
  * stacks, snapshots) comes from here, never from libc's allocator, so a hook never re-enters
  * malloc and drip's data never shows up as the program's.
  *
+ * All of it lies in one reserved range of address space (64 GiB, PROT_NONE until used), so the
+ * reachability scan can tell drip's memory (which holds copies of every block address) from the
+ * program's with one comparison, whatever mapping it sits next to.
  * Small requests (<= 64 KiB) come from power-of-two size classes carved out of 1 MiB chunks and
- * recycled on per-class free lists; larger ones are mmap'd directly. Memory from mmap is zeroed;
- * recycled blocks are zeroed again on reuse.
+ * recycled on per-class free lists; larger ones take whole pages from the range and give them back
+ * to the kernel (MADV_DONTNEED) when freed, keeping the range for a later request of the same size.
+ * Fresh pages are zero; recycled blocks are zeroed again on reuse.
  * Lock: `lock` guards the chunk cursor and the free lists (a leaf lock: nothing is called while
  * it is held but mmap).
  */
@@ -14,14 +18,18 @@
 #include <sys/mman.h>
 
 enum { MIN_SHIFT = 4, MAX_SHIFT = 16, CHUNK = 1 << 20 };
+#define RESERVE ((size_t)64 << 30)
 
 struct free_block { struct free_block *next; };
+struct free_span { struct free_span *next; size_t size; };
 
 static struct {
     pthread_mutex_t lock;
+    char *base, *brk, *limit;                      /* the reserved range and its used prefix */
     char *cur, *end;                               /* the chunk being carved */
     struct free_block *free[MAX_SHIFT + 1];
-    _Atomic size_t mapped;                         /* bytes mmap'd, for drip's own stats */
+    struct free_span *spans;                       /* large blocks given back, by exact size */
+    _Atomic size_t mapped;                         /* bytes in use, for drip's own stats */
 } A = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static unsigned class_of(size_t size)
@@ -32,13 +40,41 @@ static unsigned class_of(size_t size)
     return s;
 }
 
-static void *map(size_t size)
+/* Takes `size` (page multiple) from the reserved range. Called with A.lock held. */
+static void *map_locked(size_t size)
 {
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
+    for (struct free_span **pp = &A.spans; *pp; pp = &(*pp)->next)
+        if ((*pp)->size == size) {
+            struct free_span *s = *pp;
+            *pp = s->next;
+            memset(s, 0, sizeof *s);   /* the rest of the span is zero since MADV_DONTNEED */
+            atomic_fetch_add_explicit(&A.mapped, size, memory_order_relaxed);
+            return s;
+        }
+    if (!A.base) {
+        void *p = mmap(NULL, RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+        A.base = A.brk = p;
+        A.limit = A.base + RESERVE;
+    }
+    if ((size_t)(A.limit - A.brk) < size || mprotect(A.brk, size, PROT_READ | PROT_WRITE) != 0)
         return NULL;
+    void *p = A.brk;
+    A.brk += size;
     atomic_fetch_add_explicit(&A.mapped, size, memory_order_relaxed);
     return p;
+}
+
+bool drip__arena_contains(uintptr_t p)
+{
+    return p >= (uintptr_t)A.base && p < (uintptr_t)A.limit;
+}
+
+void drip__arena_range(uintptr_t *lo, uintptr_t *hi)
+{
+    *lo = (uintptr_t)A.base;
+    *hi = (uintptr_t)A.limit;
 }
 
 static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
@@ -47,8 +83,12 @@ void *drip__arena_alloc(size_t size)
 {
     if (size == 0)
         size = 1;
-    if (size > ((size_t)1 << MAX_SHIFT))
-        return map(page_round(size));
+    if (size > ((size_t)1 << MAX_SHIFT)) {
+        pthread_mutex_lock(&A.lock);
+        void *p = map_locked(page_round(size));
+        pthread_mutex_unlock(&A.lock);
+        return p;
+    }
     unsigned c = class_of(size);
     size_t bsize = (size_t)1 << c;
     void *p = NULL;
@@ -61,7 +101,7 @@ void *drip__arena_alloc(size_t size)
         return p;
     }
     if ((size_t)(A.end - A.cur) < bsize) {
-        char *chunk = map(CHUNK);
+        char *chunk = map_locked(CHUNK);
         if (!chunk) {
             pthread_mutex_unlock(&A.lock);
             return NULL;
@@ -83,8 +123,15 @@ void drip__arena_free(void *p, size_t size)
     if (size == 0)
         size = 1;
     if (size > ((size_t)1 << MAX_SHIFT)) {
-        munmap(p, page_round(size));
-        atomic_fetch_sub_explicit(&A.mapped, page_round(size), memory_order_relaxed);
+        size_t n = page_round(size);
+        madvise(p, n, MADV_DONTNEED);
+        pthread_mutex_lock(&A.lock);
+        struct free_span *s = p;
+        s->size = n;
+        s->next = A.spans;
+        A.spans = s;
+        pthread_mutex_unlock(&A.lock);
+        atomic_fetch_sub_explicit(&A.mapped, n, memory_order_relaxed);
         return;
     }
     unsigned c = class_of(size);

@@ -39,6 +39,8 @@ void drip__init(void);
 /* Where the exit scan starts reading the calling thread's stack: set on entry to drip's report,
  * just after the program's callee-saved registers were stored there. */
 extern uintptr_t drip__scan_start;
+/* Set when the report runs from a fatal-signal handler: the interrupted context. */
+extern void *drip__fatal_uc;
 void drip__report_at_exit(int status_hint);
 int drip__now_ms(void);
 
@@ -49,6 +51,8 @@ void drip__arena_lock_all(void);
 void drip__arena_unlock_all(void);
 void drip__arena_child_reset(void);
 size_t drip__arena_mapped(void);
+bool drip__arena_contains(uintptr_t p);
+void drip__arena_range(uintptr_t *lo, uintptr_t *hi);
 
 /* ---- depot.c: allocation stacks interned once, with per-site counters ------------------- */
 struct drip__site {
@@ -100,7 +104,8 @@ struct drip__thread {
     atomic_int state;                /* THREAD_RUNNING / THREAD_FINISHED */
     int joined, detached, is_main;
     /* filled in by the stop-the-world handler */
-    _Atomic uintptr_t stopped_sp;
+    _Atomic uintptr_t stopped_sp;    /* interrupted %rsp less the red zone */
+    _Atomic uintptr_t stopped_uc;    /* its ucontext: the registers, read as roots */
     atomic_int stopped;
 };
 enum { DRIP_THREAD_RUNNING = 1, DRIP_THREAD_FINISHED = 2 };
@@ -113,6 +118,10 @@ void drip__threads_child_reset(void);
 /* Stops every other registered thread (signal + handler that waits); returns how many stopped. */
 int drip__threads_stop_world(void);
 void drip__threads_start_world(void);
+uintptr_t drip__interrupted_sp(const void *ucontext);
+/* The general registers saved in a signal's ucontext (not the FPU area: drip's own hooks leave
+ * block addresses in vector registers). */
+void drip__uc_regs(const void *ucontext, uintptr_t *lo, uintptr_t *hi);
 extern DRIP_TLS struct drip__thread *drip__self;
 
 /* ---- options.c ------------------------------------------------------------------------------ */

@@ -125,6 +125,8 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
     signal(sig, SIG_DFL);
     if (!dying_signal) {
         dying_signal = sig;
+        drip__fatal_uc = uc;
+        drip__scan_start = drip__interrupted_sp(uc);
         signal(SIGALRM, watchdog);
         alarm(10);
         drip__report_at_exit(-1);
@@ -203,6 +205,7 @@ static int report_once(void)
 }
 
 uintptr_t drip__scan_start;
+void *drip__fatal_uc;
 
 __attribute__((noinline)) void drip__report_at_exit(int status)
 {

@@ -14,6 +14,7 @@
  */
 #include "scan.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <link.h>
 #include <string.h>
@@ -137,6 +138,21 @@ static bool maps_read(struct maps *m)
     return true;
 }
 
+/* Adds [lo, hi) minus drip's arena (which holds a copy of every block address). */
+static void add_not_arena(struct rangeset *out, uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t alo, ahi;
+    drip__arena_range(&alo, &ahi);
+    if (hi <= alo || lo >= ahi) {
+        rs_add(out, lo, hi);
+        return;
+    }
+    if (lo < alo)
+        rs_add(out, lo, alo);
+    if (hi > ahi)
+        rs_add(out, ahi, hi);
+}
+
 /* Clips [lo, hi) to the readable mappings and adds the pieces to `out`. */
 static void add_readable(struct rangeset *out, const struct maps *m, uintptr_t lo, uintptr_t hi)
 {
@@ -144,7 +160,7 @@ static void add_readable(struct rangeset *out, const struct maps *m, uintptr_t l
         uintptr_t a = m->readable.r[i].lo > lo ? m->readable.r[i].lo : lo;
         uintptr_t b = m->readable.r[i].hi < hi ? m->readable.r[i].hi : hi;
         if (a < b)
-            rs_add(out, a, b);
+            add_not_arena(out, a, b);
     }
 }
 
@@ -189,6 +205,20 @@ struct marker {
     bool oom;
 };
 
+/* glibc's allocator keeps pointers to chunk headers (the top chunk, free-list heads), and the
+ * header of the chunk after a block overlaps that block's last bytes. Such a word is the
+ * allocator's, not the program's: it is not taken as an interior pointer. The block's size field
+ * sits just before it (glibc layout; under another allocator this merely never matches). */
+static bool is_next_chunk_header(const struct drip__block *blk, uintptr_t w)
+{
+    if (w & 15)
+        return false;
+    size_t field = ((const size_t *)blk->addr)[-1];
+    if (field & 2)   /* IS_MMAPPED: nothing follows */
+        return false;
+    return w == blk->addr - 2 * sizeof(size_t) + (field & ~(size_t)7);
+}
+
 static struct drip__block *find_block(struct marker *mk, uintptr_t w)
 {
     if (w < mk->min || w >= mk->max)
@@ -204,9 +234,11 @@ static struct drip__block *find_block(struct marker *mk, uintptr_t w)
     if (a == 0)
         return NULL;
     struct drip__block *blk = &mk->b[a - 1];
-    if (w < blk->addr + blk->size || w == blk->addr)
+    if (w == blk->addr)
         return blk;
-    return NULL;
+    if (w >= blk->addr + blk->size || is_next_chunk_header(blk, w))
+        return NULL;
+    return blk;
 }
 
 static void push(struct marker *mk, size_t idx)
@@ -297,6 +329,21 @@ static int by_addr(const void *a, const void *b)
 
 static void sort_blocks(struct drip__block *b, size_t n);
 
+/* Size of the static TLS block, from the loader when it tells (a GLIBC_PRIVATE function that
+ * LeakSanitizer relies on too), else a generous guess. */
+static size_t static_tls_size(void)
+{
+    static size_t cached;
+    if (!cached) {
+        void (*get)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+        size_t size = 0, align = 0;
+        if (get)
+            get(&size, &align);
+        cached = size ? size : 16384;
+    }
+    return cached;
+}
+
 int drip__scan_run(struct drip__scan *out)
 {
     memset(out, 0, sizeof *out);
@@ -306,6 +353,7 @@ int drip__scan_run(struct drip__scan *out)
      * might hold */
     if (!maps_read(&m))
         return -1;
+    static_tls_size();   /* dlsym takes the loader lock: before any thread pauses */
     dl_iterate_phdr(module_cb, &roots);
 
     drip__threads_lock();
@@ -340,11 +388,19 @@ int drip__scan_run(struct drip__scan *out)
             continue;
         uintptr_t hi = t->is_main ? m.stack_hi : t->stack_hi;
         uintptr_t lo = t->stack_lo;
-        if (t == drip__self)
+        if (t == drip__self) {
             lo = my_sp;
-        else if (atomic_load(&t->stopped))
-            lo = atomic_load(&t->stopped_sp) - 256;
-        else
+            if (drip__fatal_uc) {
+                uintptr_t a, z;
+                drip__uc_regs(drip__fatal_uc, &a, &z);
+                add_readable(&roots, &m, a, z);
+            }
+        } else if (atomic_load(&t->stopped)) {
+            lo = atomic_load(&t->stopped_sp);
+            uintptr_t a, z;
+            drip__uc_regs((const void *)atomic_load(&t->stopped_uc), &a, &z);
+            add_readable(&roots, &m, a, z);
+        } else
             out->threads_unstopped++;
         if (t->is_main && !lo)
             lo = hi ? hi - (8u << 20) : 0;
@@ -353,10 +409,11 @@ int drip__scan_run(struct drip__scan *out)
     }
     if (!drip__self)   /* a thread drip never saw (created before drip or by clone) */
         add_readable(&roots, &m, my_sp, my_sp + (1u << 20));
-    /* the main thread's static TLS and descriptor (allocated by the loader, outside any stack) */
+    /* the main thread's static TLS and descriptor (allocated by the loader, outside any stack):
+     * the static TLS block ends just above the thread pointer */
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
         if (t->is_main)
-            add_readable(&roots, &m, (uintptr_t)t->tid - 65536, (uintptr_t)t->tid + 4096);
+            add_readable(&roots, &m, (uintptr_t)t->tid - static_tls_size(), (uintptr_t)t->tid + 4096);
 
     struct marker mk = {.b = b, .n = n, .min = n ? b[0].addr : 1, .max = n ? b[n - 1].addr + b[n - 1].size + 1 : 0};
     /* blocks the dynamic linker allocated are its own bookkeeping (link maps, DTVs): roots */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 DRIP_TLS struct drip__thread *drip__self;
@@ -177,12 +178,32 @@ DRIP_EXPORT int pthread_detach(pthread_t tid)
 }
 
 /* ---- stop the world ------------------------------------------------------------------------- */
+void drip__uc_regs(const void *uc, uintptr_t *lo, uintptr_t *hi)
+{
+    const ucontext_t *u = uc;
+    *lo = (uintptr_t)&u->uc_mcontext.gregs[0];
+    *hi = (uintptr_t)&u->uc_mcontext.gregs[NGREG];
+}
+
+uintptr_t drip__interrupted_sp(const void *uc)
+{
+#if defined(__x86_64__)
+    return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RSP] - 128;
+#else
+    return (uintptr_t)uc;
+#endif
+}
+
 static void stop_handler(int sig, siginfo_t *si, void *uc)
 {
     int saved = errno;
     struct drip__thread *t = drip__self;
     if (t && atomic_load(&world_stopped)) {
-        atomic_store(&t->stopped_sp, (uintptr_t)__builtin_frame_address(0));
+        /* the interrupted registers (in the ucontext) and the stack above the interrupted
+         * frame are the thread's roots; the FPU save area between them is skipped, since drip's
+         * own hooks leave block addresses in vector registers */
+        atomic_store(&t->stopped_uc, (uintptr_t)uc);
+        atomic_store(&t->stopped_sp, drip__interrupted_sp(uc));
         atomic_store(&t->stopped, 1);
         struct timespec ts = {0, 200000};
         while (atomic_load(&world_stopped))

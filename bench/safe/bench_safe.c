@@ -1,0 +1,194 @@
+/*
+ * bench_safe.c - throughput of drip_lru and drip_ttlmap against a plain hash
+ * map of the same design (the same internal drip__hmap, one allocation per
+ * entry with the key inline, replace = allocate new + free old) without
+ * recency list, expiry, eviction or locking.  One run measures all of them on
+ * the same keys so the overhead ratios are comparable.
+ *
+ *   bench_safe [entries] [gets]      defaults 200000 and 2000000
+ *
+ * Not a test: numbers depend on the machine and its load.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "drip/lru.h"
+#include "drip/ttlmap.h"
+#include "hmap.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- the baseline: plain map, same node layout ---- */
+struct pnode {
+    struct drip__hnode h;
+    void *value;
+    unsigned char key[];
+};
+
+struct plain {
+    struct drip__hmap map;
+    pthread_mutex_t mu;
+    int locked;
+};
+
+static void plain_put(struct plain *p, const char *k, size_t kl, void *v)
+{
+    struct pnode *n = malloc(sizeof *n + kl);
+    memcpy(n->key, k, kl);
+    n->h.key = n->key;
+    n->h.klen = kl;
+    n->h.hash = drip__hash(k, kl);
+    n->value = v;
+    if (p->locked) pthread_mutex_lock(&p->mu);
+    struct drip__hnode *old = drip__hmap_find(&p->map, k, kl, n->h.hash);
+    if (old)
+        drip__hmap_remove(&p->map, old);
+    drip__hmap_insert(&p->map, &n->h);
+    if (p->locked) pthread_mutex_unlock(&p->mu);
+    free(old);
+}
+
+static int plain_get(struct plain *p, const char *k, size_t kl, void **v)
+{
+    uint64_t h = drip__hash(k, kl);
+    if (p->locked) pthread_mutex_lock(&p->mu);
+    struct pnode *n = (struct pnode *)drip__hmap_find(&p->map, k, kl, h);
+    if (n)
+        *v = n->value;
+    if (p->locked) pthread_mutex_unlock(&p->mu);
+    return n ? 0 : -1;
+}
+
+static void plain_free(struct plain *p)
+{
+    for (size_t i = 0; i <= p->map.mask; i++)
+        for (struct drip__hnode *n = p->map.buckets[i], *next; n; n = next) {
+            next = n->next;
+            free(n);
+        }
+    drip__hmap_fini(&p->map);
+}
+
+/* ---- workload ---- */
+static size_t N, G;
+static char (*keys)[32];
+static size_t *order;   /* random get sequence */
+
+struct result { double put, get; };
+
+typedef void *(*mk_fn)(int variant);
+typedef void (*put_fn)(void *, const char *, size_t, void *);
+typedef int (*get_fn)(void *, const char *, size_t, void **);
+typedef void (*free_fn)(void *);
+
+static struct result run(void *s, put_fn put, get_fn get)
+{
+    struct result r;
+    double t0 = now_s();
+    for (size_t i = 0; i < N; i++)
+        put(s, keys[i], strlen(keys[i]), (void *)(i + 1));
+    double t1 = now_s();
+    size_t hits = 0;
+    void *v;
+    for (size_t i = 0; i < G; i++)
+        hits += get(s, keys[order[i]], strlen(keys[order[i]]), &v) == 0;
+    double t2 = now_s();
+    if (hits != G)
+        fprintf(stderr, "bench: only %zu/%zu hits\n", hits, G);
+    r.put = N / (t1 - t0);
+    r.get = G / (t2 - t1);
+    return r;
+}
+
+static void p_put(void *s, const char *k, size_t kl, void *v) { plain_put(s, k, kl, v); }
+static int p_get(void *s, const char *k, size_t kl, void **v) { return plain_get(s, k, kl, v); }
+static void l_put(void *s, const char *k, size_t kl, void *v) { drip_lru_put(s, k, kl, v, 1, 0); }
+static void l_put_ttl(void *s, const char *k, size_t kl, void *v) { drip_lru_put(s, k, kl, v, 1, 3600000000000ULL); }
+static int l_get(void *s, const char *k, size_t kl, void **v) { return drip_lru_get(s, k, kl, v); }
+static void t_put(void *s, const char *k, size_t kl, void *v) { drip_ttlmap_set(s, k, kl, v, 0); }
+static int t_get(void *s, const char *k, size_t kl, void **v) { return drip_ttlmap_get(s, k, kl, v); }
+
+static void row(const char *name, struct result r, struct result base)
+{
+    printf("%-34s %12.0f %8.2fx %12.0f %8.2fx\n", name, r.put, base.put / r.put,
+           r.get, base.get / r.get);
+}
+
+int main(int argc, char **argv)
+{
+    N = argc > 1 ? strtoul(argv[1], NULL, 10) : 200000;
+    G = argc > 2 ? strtoul(argv[2], NULL, 10) : 2000000;
+    keys = malloc(N * sizeof *keys);
+    order = malloc(G * sizeof *order);
+    for (size_t i = 0; i < N; i++)
+        snprintf(keys[i], sizeof keys[i], "key:%010zu", i);
+    uint64_t s = 88172645463325252ULL;
+    for (size_t i = 0; i < G; i++) {
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        order[i] = s % N;
+    }
+    printf("entries %zu, gets %zu (ops/s; ratio = plain / this, higher = more overhead)\n", N, G);
+    printf("%-34s %12s %9s %12s %9s\n", "structure", "put ops/s", "ratio", "get ops/s", "ratio");
+
+    /* First pass only warms malloc's free lists and the page cache, so the
+     * baseline is not charged for them. */
+    struct plain p = { 0 };
+    struct result base;
+    for (int pass = 0; pass < 2; pass++) {
+        drip__hmap_init(&p.map, NULL, 1024);
+        base = run(&p, p_put, p_get);
+        plain_free(&p);
+    }
+    row("plain hmap (no lock)", base, base);
+
+    struct plain pl = { .locked = 1 };
+    pthread_mutex_init(&pl.mu, NULL);
+    drip__hmap_init(&pl.map, NULL, 1024);
+    struct result basel = run(&pl, p_put, p_get);
+    plain_free(&pl);
+    row("plain hmap + mutex", basel, base);
+
+    drip_lru_options lo = { .max_entries = N };
+    drip_lru *l = drip_lru_create(&lo);
+    row("drip_lru (unlocked)", run(l, l_put, l_get), base);
+    drip_lru_destroy(l);
+
+    lo.thread_safe = true;
+    l = drip_lru_create(&lo);
+    row("drip_lru (thread_safe)", run(l, l_put, l_get), base);
+    drip_lru_destroy(l);
+
+    l = drip_lru_create(&lo);
+    row("drip_lru (thread_safe, TTL)", run(l, l_put_ttl, l_get), base);
+    drip_lru_destroy(l);
+
+    lo.max_entries = N / 2;   /* every put past the half evicts; gets miss half */
+    l = drip_lru_create(&lo);
+    double t0 = now_s();
+    for (size_t i = 0; i < N; i++)
+        drip_lru_put(l, keys[i], strlen(keys[i]), (void *)(i + 1), 1, 0);
+    double ev = N / (now_s() - t0);
+    drip_lru_destroy(l);
+    printf("%-34s %12.0f %8.2fx\n", "drip_lru put, evicting (cap N/2)", ev, base.put / ev);
+
+    drip_ttlmap_options to = { .ttl_ns = 3600000000000ULL };
+    drip_ttlmap *m = drip_ttlmap_create(&to);
+    row("drip_ttlmap (no cleanup thread)", run(m, t_put, t_get), base);
+    drip_ttlmap_close(m);
+
+    to.sweep_interval_ns = 10000000;   /* 10 ms, nothing due: measures contention */
+    m = drip_ttlmap_create(&to);
+    row("drip_ttlmap (cleanup every 10ms)", run(m, t_put, t_get), base);
+    drip_ttlmap_close(m);
+
+    free(keys);
+    free(order);
+    return 0;
+}
