@@ -58,14 +58,14 @@ __attribute__((noinline)) static int fp_walk(uintptr_t *out, int max)
     return n;
 }
 
+/* Removes drip's frames: the hook on top, and interposers such as pthread_create in the middle. */
 static int drop_self(uintptr_t *frames, int n)
 {
-    int skip = 0;
-    while (skip < n && in_self(frames[skip]))
-        skip++;
-    if (skip)
-        memmove(frames, frames + skip, (size_t)(n - skip) * sizeof *frames);
-    return n - skip;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (!in_self(frames[i]))
+            frames[k++] = frames[i];
+    return k;
 }
 
 int drip__unwind(uintptr_t *frames, int max)

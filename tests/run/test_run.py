@@ -1,0 +1,262 @@
+"""End-to-end tests of `drip run` and of libdrip.so preloaded directly, on tests/progs/.
+
+Usage: test_run.py CASE   (one ctest per case; `test_run.py --list` names them)
+Every figure asserted here was cross-checked with valgrind --leak-check=full where valgrind
+sees the same thing (see the comment at the top of each program).
+"""
+import glob
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import driptest as dt  # noqa: E402
+
+P = dt.PROGS
+
+
+def by_fn(res, kind, fn):
+    """The records of `kind` whose innermost frame is `fn`."""
+    return [r for r in res.records(kind) if r["stack"] and r["stack"][0]["function"] == fn]
+
+
+def check_leaks_figures(res, label):
+    dt.eq(res.summary("definite"), (148, 3), label + " definite")
+    dt.eq(res.summary("indirect"), (96, 5), label + " indirect")
+    dt.eq(res.summary("possible"), (2048, 1), label + " possible")
+    dt.eq(res.summary("reachable"), (512, 1), label + " reachable")
+    dt.eq([(r["bytes"], r["blocks"]) for r in by_fn(res, "definite", "lose_pointer")], [(100, 1)], label + " lose_pointer record")
+    head = by_fn(res, "definite", "make_node")
+    dt.eq([(r["bytes"], r["blocks"]) for r in head], [(16, 1)], label + " list head record")
+    dt.eq(res.functions(head[0])[:3] if head else None, ["make_node", "lose_list", "main"], label + " list head stack")
+    dt.eq([(r["bytes"], r["blocks"]) for r in by_fn(res, "indirect", "make_node")], [(64, 4)], label + " list tail record")
+    dt.eq([(r["bytes"], r["blocks"]) for r in by_fn(res, "definite", "lose_cycle")], [(32, 1)], label + " cycle head")
+    dt.eq([(r["bytes"], r["blocks"]) for r in by_fn(res, "indirect", "lose_cycle")], [(32, 1)], label + " cycle rest")
+    dt.eq([(r["bytes"], r["blocks"]) for r in by_fn(res, "possible", "keep_interior")], [(2048, 1)], label + " interior")
+    dt.eq([(r["bytes"], r["blocks"]) for r in by_fn(res, "reachable", "keep_global")], [(512, 1)], label + " global")
+    rec = by_fn(res, "definite", "lose_pointer")
+    if rec:
+        f = rec[0]["stack"][0]
+        dt.check(f["file"].endswith("tests/progs/leaks.c") and f["line"] == 18, label + " file:line of lose_pointer's malloc: %s:%s" % (f["file"], f["line"]))
+        dt.check(f["module"].endswith("/leaks") or f["module"].endswith("/leaks_nofp"), label + " module path")
+
+
+def case_leaks():
+    res = dt.run([P + "/leaks"])
+    dt.eq(res.rc, 0, "exit status")
+    check_leaks_figures(res, "leaks")
+    dt.check("100 bytes in 1 blocks are definitely lost in loss record" in res.err, "text record for lose_pointer")
+    dt.check("at 0x" in res.err and "lose_pointer (leaks.c:18)" in res.err, "text frame names lose_pointer with file:line")
+    dt.check("SUMMARY: drip: 244 bytes leaked in 8 blocks; 2,048 bytes possibly lost; 512 bytes still reachable" in res.err, "SUMMARY line")
+
+
+def case_leaks_nofp():
+    res = dt.run([P + "/leaks_nofp"])
+    check_leaks_figures(res, "-O2 -fomit-frame-pointer")
+
+
+def case_unwinders():
+    for mode in ("libunwind", "fp"):
+        res = dt.run([P + "/leaks"], ["--unwind", mode])
+        check_leaks_figures(res, "unwind=" + mode)
+
+
+def case_preload():
+    res = dt.run([P + "/leaks"], preload=True)
+    check_leaks_figures(res, "LD_PRELOAD")
+
+
+def case_show_reachable():
+    res = dt.run([P + "/leaks"], ["--show-reachable"])
+    dt.check("512 bytes in 1 blocks are still reachable in loss record" in res.err, "reachable record printed")
+    dt.check("keep_global (leaks.c:56)" in res.err, "reachable record with its stack")
+    res = dt.run([P + "/leaks"])
+    dt.check("512 bytes in 1 blocks are still reachable in loss record 7 of 7, allocated in keep_global (leaks.c:56)" in res.err,
+             "reachable summarised on one line by default")
+
+
+def case_exit_codes():
+    res = dt.run([P + "/leaks"], ["--error-exitcode", "23"])
+    dt.eq(res.rc, 23, "leaks + --error-exitcode 23")
+    res = dt.run([P + "/exits", "exit"])
+    dt.eq(res.rc, 4, "exit(4) passes through without --error-exitcode")
+    dt.eq(res.summary("definite"), (100, 1), "exit(4): report")
+    res = dt.run([P + "/exits", "exit"], ["--error-exitcode=42"])
+    dt.eq(res.rc, 42, "exit(4) with leaks and --error-exitcode=42")
+    res = dt.run([P + "/exits", "_exit"])
+    dt.eq(res.rc, 6, "_exit(6) passes through")
+    dt.eq(res.summary("definite"), (100, 1), "_exit: report written")
+    dt.eq([r["stack"][0]["function"] for r in res.records("definite")], ["leak_once"], "_exit: leak_once named")
+    res = dt.run([P + "/exits", "sigterm-handler"])
+    dt.eq(res.rc, 5, "handler that exits 5")
+    dt.eq(res.summary("definite"), (100, 1), "handler path: report")
+    res = dt.run(["/bin/true"], ["--error-exitcode", "23"])
+    dt.eq(res.rc, 0, "no leaks: program's own status")
+
+
+def case_signals():
+    for how, sig in (("abort", -6), ("segv", -11), ("sigterm", -15)):
+        res = dt.run([P + "/exits", how], ["--error-exitcode", "23"])
+        dt.eq(res.rc, sig, how + ": drip dies by the program's signal")
+        dt.check(res.report is not None, how + ": report written")
+        if res.report:
+            dt.eq(res.summary("definite"), (100, 1), how + ": the leak is reported")
+
+
+def case_threads():
+    res = dt.run([P + "/threads"])
+    dt.eq(res.rc, 0, "exit status")
+    th = res.report["threads"]
+    running = [t for t in th if t["state"] == "running"]
+    unjoined = [t for t in th if t["state"] == "unjoined"]
+    dt.eq([t["start_routine"] for t in running], ["blocker"], "running thread's start routine")
+    dt.eq([t["start_routine"] for t in unjoined], ["quick"], "finished, never joined")
+    dt.eq([t["stack"][0]["function"] for t in th], ["start_workers", "start_workers"], "creation stacks")
+    dt.eq([(r["bytes"], r["blocks"]) for r in by_fn(res, "reachable", "blocker")], [(4096, 1)], "the running thread's buffer is reachable from its stack")
+    dt.eq(res.summary("definite"), (0, 0), "nothing lost")
+    dt.check("(start routine blocker) is still running at exit, created at:" in res.err, "text names the running thread")
+    dt.check("threads: 1 still running at exit, 1 finished but never joined" in res.err, "text thread summary")
+
+
+def case_exit_from_thread():
+    res = dt.run([P + "/threads", "exit-from-thread"])
+    dt.eq(res.rc, 3, "exit(3) from a thread while main allocates")
+    dt.check(res.report is not None, "report written")
+    if res.report:
+        dt.eq(res.report["threads_unpaused"], 0, "every thread paused for the scan")
+        dt.eq(res.summary("definite"), (0, 0), "main's churn is not reported as lost")
+
+
+def case_fork():
+    fd, path = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    p = subprocess.run([dt.DRIP, "run", "--json", path, "--", P + "/forks"], capture_output=True, text=True, timeout=60)
+    dt.eq(p.returncode, 0, "exit status")
+    import json
+    parent = json.load(open(path))
+    children = glob.glob(path + ".*")
+    dt.eq(len(children), 1, "one child report")
+    child = json.load(open(children[0])) if children else {"summary": {"definite": {}}, "leaks": []}
+    dt.eq((parent["summary"]["definite"]["bytes"], parent["summary"]["definite"]["blocks"]), (100, 1), "parent counts its own block")
+    dt.eq(parent["leaks"][0]["stack"][0]["function"], "leak_in_parent", "parent's leak site")
+    dt.eq((child["summary"]["definite"].get("bytes"), child["summary"]["definite"].get("blocks")), (200, 1), "child counts its own block")
+    dt.eq(child["leaks"][0]["stack"][0]["function"] if child["leaks"] else None, "leak_in_child", "child's leak site")
+    dt.eq(child["pid"], int(children[0].rsplit(".", 1)[1]) if children else None, "child report named after its pid")
+    for f in [path] + children:
+        os.unlink(f)
+
+
+def case_apis():
+    plain = subprocess.run([P + "/apis"], capture_output=True, text=True, timeout=60)
+    res = dt.run([P + "/apis"])
+    dt.eq(res.rc, plain.returncode, "same exit status")
+    dt.eq(res.out, plain.stdout, "same output with and without drip (errno, alignment, usable size, failures)")
+    dt.eq(res.summary("definite"), (502, 11), "one lost block per entry point")
+    sizes = sorted(r["bytes"] for r in res.records("definite"))
+    dt.eq(sizes, [4, 6, 11, 21, 33, 44, 55, 64, 77, 88, 99], "sizes as requested")
+    dt.check(any(r["stack"][0]["function"] == "__strdup" and r["stack"][1]["function"] == "main" for r in res.records("definite")), "strdup's block attributed through strdup to main")
+
+
+def case_cxx():
+    res = dt.run([P + "/cxx"])
+    dt.eq(res.rc, 0, "exceptions still work (2000 caught)")
+    dt.eq(res.out, "caught 2000\n", "output")
+    dt.eq(res.summary("definite"), (40, 1), "new int[10] lost")
+    rec = res.records("definite")
+    dt.eq(res.functions(rec[0])[:3] if rec else None, ["operator new(unsigned long)", "make_array()", "main"], "demangled C++ stack")
+
+
+def case_suppressions():
+    with tempfile.NamedTemporaryFile("w", suffix=".supp", delete=False) as f:
+        f.write("# known\nleak:lose_cycle\n")
+    res = dt.run([P + "/leaks"], ["--suppressions", f.name, "--error-exitcode", "23"])
+    dt.eq(res.summary("suppressed"), (64, 2), "cycle suppressed")
+    dt.eq(res.summary("definite"), (116, 2), "the rest still counted")
+    dt.eq(res.rc, 23, "still leaking")
+    dt.eq([r.get("suppressed_by") for r in res.report["leaks"] if "suppressed_by" in r], ["lose_cycle", "lose_cycle"], "records say which pattern")
+    with open(f.name, "w") as g:
+        g.write("leak:lose_\nleak:make_node\n")
+    res = dt.run([P + "/leaks"], ["--suppressions", f.name, "--error-exitcode", "23"])
+    dt.eq(res.summary("definite"), (0, 0), "all lost blocks suppressed")
+    dt.eq(res.rc, 0, "no unsuppressed leak: program's status")
+    os.unlink(f.name)
+
+
+def cli(args, **kw):
+    return subprocess.run([dt.DRIP] + args, capture_output=True, text=True, timeout=60, **kw)
+
+
+def one_line_error(p, rc, text, what):
+    dt.eq(p.returncode, rc, what + ": status")
+    lines = p.stderr.strip().splitlines()
+    dt.eq(len(lines), 1, what + ": one line")
+    dt.check(bool(lines) and lines[0].startswith("drip: ") and text in lines[0], what + ": message %r" % (lines[:1],))
+
+
+def case_cli_errors():
+    one_line_error(cli(["run", "--bogus", "--", "/bin/true"]), 2, "unknown option '--bogus'", "unknown option")
+    one_line_error(cli(["run"]), 2, "no program to run", "missing command")
+    one_line_error(cli(["run", "--", "no-such-command-drip"]), 127, "command not found: no-such-command-drip", "command not found")
+    one_line_error(cli(["run", "--", P + "/static_prog"]), 2, "statically linked", "static binary")
+    one_line_error(cli(["run", "--suppressions", "/nonexistent.supp", "--", "/bin/true"]), 2,
+                   "cannot read suppressions file /nonexistent.supp: No such file or directory", "unreadable suppressions")
+    with tempfile.NamedTemporaryFile("w", suffix=".supp", delete=False) as f:
+        f.write("leak:ok\nfrobnicate\n")
+    one_line_error(cli(["run", "--suppressions", f.name, "--", "/bin/true"]), 2, "line 2: expected 'leak:<pattern>'", "bad suppressions")
+    os.unlink(f.name)
+    one_line_error(cli(["run", "--json", "/nonexistent/dir/r.json", "--", "/bin/true"]), 2,
+                   "cannot write JSON report /nonexistent/dir/r.json", "unwritable --json")
+    one_line_error(cli(["run", "--max-frames", "lots", "--", "/bin/true"]), 2, "option max_frames takes an integer", "bad value")
+    one_line_error(cli(["frobnicate"]), 2, "unknown command 'frobnicate'", "unknown command")
+    env = dict(os.environ, DRIP_OPTIONS="bogus=1", LD_PRELOAD=dt.LIBDRIP)
+    p = subprocess.run([P + "/leaks"], capture_output=True, text=True, timeout=60, env=env)
+    dt.eq(p.returncode, 0, "bad DRIP_OPTIONS under LD_PRELOAD: program unharmed")
+    dt.eq(p.stderr, "drip: DRIP_OPTIONS: unknown option 'bogus' (drip is not tracking this process)\n", "bad DRIP_OPTIONS: one line")
+
+
+def case_setuid():
+    d = tempfile.mkdtemp()
+    prog = os.path.join(d, "suid_prog")
+    with open(P + "/leaks", "rb") as src, open(prog, "wb") as dst:
+        dst.write(src.read())
+    os.chown(prog, 65534, 65534)
+    os.chmod(prog, 0o4755)
+    one_line_error(cli(["run", "--", prog]), 2, "is setuid/setgid: the loader ignores LD_PRELOAD", "setuid binary")
+    os.unlink(prog)
+    os.rmdir(d)
+
+
+def case_help():
+    p = cli(["run", "--help"])
+    dt.eq(p.returncode, 0, "run --help status")
+    out = subprocess.run([dt.DRIP, "options"], capture_output=True, text=True).stdout
+    names = [line.split()[0] for line in out.splitlines() if line.strip()]
+    dt.check(len(names) >= 10, "options listed: %d" % len(names))
+    for n in names:
+        dt.check("--" + n.replace("_", "-") in p.stdout, "run --help lists --" + n.replace("_", "-"))
+    dt.check("--error-exitcode N" in p.stdout and "(default: 0)" in p.stdout, "defaults shown")
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    table = subprocess.run([dt.DRIP, "options", "--markdown"], capture_output=True, text=True).stdout
+    dt.check(table in readme, "README's option table is the one `drip options --markdown` prints")
+
+
+def case_exec():
+    # sh execs the program: drip does not follow by default, so no report is written at all
+    res = dt.run(["/bin/sh", "-c", "exec " + P + "/leaks"])
+    dt.eq(res.rc, 0, "status")
+    dt.eq(res.report, None, "exec'd program not traced by default")
+    dt.check("drip:" not in res.err, "no report on stderr")
+    res = dt.run(["/bin/sh", "-c", "exec " + P + "/leaks"], ["--follow-exec"])
+    dt.check(res.report is not None and res.summary("definite") == (148, 3), "--follow-exec traces the exec'd program")
+
+
+CASES = {k[5:]: v for k, v in dict(globals()).items() if k.startswith("case_")}
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--list"]:
+        print("\n".join(CASES))
+        sys.exit(0)
+    CASES[sys.argv[1]]()
+    dt.finish()
