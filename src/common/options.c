@@ -116,6 +116,11 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
                 " takes a size such as 512KiB or 64MiB");
         return -1;
     case DRIP_OPT_STR:
+        if (!strcmp(inf->name, "unwind") && !(len == 2 && !memcmp(val, "fp", 2)) &&
+            !(len == 9 && !memcmp(val, "libunwind", 9))) {
+            err_set(err, errlen, "option ", inf->name, strlen(inf->name), " takes libunwind or fp");
+            return -1;
+        }
         if (len >= DRIP_OPT_STR_MAX) {
             err_set(err, errlen, "option ", inf->name, strlen(inf->name), " is too long");
             return -1;

@@ -130,7 +130,12 @@ DRIP_EXPORT int pthread_create(pthread_t *tid, const pthread_attr_t *attr, void 
     pthread_mutex_unlock(&mu);
     drip__guard = 0;
     int rc = real_create(tid, attr, trampoline, st);
-    if (rc != 0) {
+    if (rc == 0) {
+        /* the creator may detach or join before the new thread has run its trampoline */
+        pthread_mutex_lock(&mu);
+        t->tid = *tid;
+        pthread_mutex_unlock(&mu);
+    } else {
         drip__guard = 1;
         pthread_mutex_lock(&mu);
         unlink_locked(t);

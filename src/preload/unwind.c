@@ -6,8 +6,8 @@
  *    %rbp as a general register ends the walk instead of crashing it.
  *  - libunwind's unw_backtrace: reads DWARF CFI (cached per thread, per address), correct for
  *    code built without frame pointers; ~15 ns a frame once its cache is warm.
- * `auto` (the default) walks frame pointers when the allocating function lives in a module that
- * was built with them (see fpdetect.c) and libunwind otherwise.
+ * libunwind is the default: Debian's own libraries are built without frame pointers, and a
+ * frame-pointer walk through one of them skips its caller (strdup's, operator new's).
  * drip's own frames (the hook, this file) are dropped from the result.
  */
 #define UNW_LOCAL_ONLY
@@ -19,17 +19,12 @@
 
 DRIP_TLS uintptr_t drip__stack_hi;   /* top of this thread's stack, 0 when unknown */
 
-enum { MODE_AUTO, MODE_FP, MODE_LIBUNWIND };
-static int mode = MODE_AUTO;
+enum { MODE_FP, MODE_LIBUNWIND };
+static int mode = MODE_LIBUNWIND;
 
 void drip__unwind_init(void)
 {
-    if (!strcmp(drip__opt.unwind, "fp"))
-        mode = MODE_FP;
-    else if (!strcmp(drip__opt.unwind, "libunwind"))
-        mode = MODE_LIBUNWIND;
-    else
-        mode = MODE_AUTO;
+    mode = strcmp(drip__opt.unwind, "fp") ? MODE_LIBUNWIND : MODE_FP;
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 

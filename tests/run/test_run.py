@@ -209,6 +209,7 @@ def case_cli_errors():
     one_line_error(cli(["run", "--json", "/nonexistent/dir/r.json", "--", "/bin/true"]), 2,
                    "cannot write JSON report /nonexistent/dir/r.json", "unwritable --json")
     one_line_error(cli(["run", "--max-frames", "lots", "--", "/bin/true"]), 2, "option max_frames takes an integer", "bad value")
+    one_line_error(cli(["run", "--unwind", "magic", "--", "/bin/true"]), 2, "option unwind takes libunwind or fp", "bad unwinder")
     one_line_error(cli(["frobnicate"]), 2, "unknown command 'frobnicate'", "unknown command")
     env = dict(os.environ, DRIP_OPTIONS="bogus=1", LD_PRELOAD=dt.LIBDRIP)
     p = subprocess.run([P + "/leaks"], capture_output=True, text=True, timeout=60, env=env)
@@ -250,6 +251,42 @@ def case_exec():
     dt.check("drip:" not in res.err, "no report on stderr")
     res = dt.run(["/bin/sh", "-c", "exec " + P + "/leaks"], ["--follow-exec"])
     dt.check(res.report is not None and res.summary("definite") == (148, 3), "--follow-exec traces the exec'd program")
+
+
+def case_real_programs():
+    """Programs people have, with and without drip: same status, same output, a report."""
+    script = ("import json, threading\n"
+              "d = {str(i): list(range(40)) for i in range(20000)}\n"
+              "assert json.loads(json.dumps(d)) == d\n"
+              "out = []\n"
+              "ts = [threading.Thread(target=lambda n=n: out.append(sum(range(n * 1000)))) for n in range(4)]\n"
+              "[t.start() for t in ts]; [t.join() for t in ts]\n"
+              "print(sorted(out))\n")
+    plain = subprocess.run(["/usr/bin/python3", "-c", script], capture_output=True, text=True, timeout=120)
+    res = dt.run(["/usr/bin/python3", "-c", script], timeout=120)
+    dt.eq((res.rc, res.out), (plain.returncode, plain.stdout), "python3: same status and output")
+    dt.check(res.report is not None and res.report["complete"], "python3: report written")
+    dt.eq([t for t in (res.report or {}).get("threads", [])], [], "python3: its joined threads are not reported")
+    d = tempfile.mkdtemp()
+    for i in range(300):
+        with open(os.path.join(d, "f%03d.txt" % i), "w") as f:
+            f.write("file %d\n" % i)
+    git = ["git", "-C", d, "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    subprocess.run(git + ["init", "-q"], check=True)
+    res = dt.run(git + ["add", "."])
+    dt.eq(res.rc, 0, "git add under drip")
+    res = dt.run(git + ["commit", "-qm", "three hundred files"])
+    dt.eq(res.rc, 0, "git commit under drip")
+    dt.check(res.report is not None, "git: report written")
+    ls = subprocess.run(git + ["ls-files"], capture_output=True, text=True).stdout.split()
+    dt.eq(len(ls), 300, "git: all 300 files committed")
+    src = os.path.join(d, "m.c")
+    with open(src, "w") as f:
+        f.write("#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n")
+    res = dt.run(["gcc", "-o", os.path.join(d, "m"), src], timeout=120)
+    dt.eq(res.rc, 0, "gcc under drip (it runs cc1, as, ld through exec)")
+    dt.eq(subprocess.run([os.path.join(d, "m")], capture_output=True, text=True).stdout, "hi\n", "gcc's output runs")
+    subprocess.run(["rm", "-rf", d])
 
 
 CASES = {k[5:]: v for k, v in dict(globals()).items() if k.startswith("case_")}
