@@ -1,9 +1,10 @@
 #!/bin/sh
-# Installs the Debian packages drip needs to build and test, when any is missing.
-# Run as root on Debian 12; does nothing when everything is already there.
+# Installs the Debian packages drip needs to build and test (scripts/packages.txt, plus any
+# named in DRIP_EXTRA_PKGS) when any is missing. Run as root on Debian 12; does nothing when
+# everything is already there.
 set -eu
-PKGS="build-essential cmake pkg-config python3 libunwind-dev libdw-dev libelf-dev zlib1g-dev libcmocka-dev"
-PKGS="$PKGS ${DRIP_EXTRA_PKGS:-}"
+here=$(dirname "$0")
+PKGS="$(sed -e 's/#.*//' "$here/packages.txt" | tr '\n' ' ') ${DRIP_EXTRA_PKGS:-}"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
