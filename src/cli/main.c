@@ -115,7 +115,7 @@ static int cmd_options(int argc, char **argv)
     int md = argc > 1 && !strcmp(argv[1], "--markdown");
     if (md)
         printf("| option | type | default | meaning |\n|---|---|---|---|\n");
-    static const char *types[] = {"yes/no", "integer", "size", "text"};
+    static const char *types[] = {"yes/no", "integer", "size", "duration", "text"};
     for (size_t i = 0; i < drip_option_count; i++) {
         const struct drip_option_info *o = &drip_option_infos[i];
         if (md)

@@ -36,7 +36,8 @@ static void run_usage(FILE *out)
         for (char *p = flag; *p; p++)
             if (*p == '_')
                 *p = '-';
-        const char *arg = o->type == DRIP_OPT_BOOL ? "" : o->type == DRIP_OPT_STR ? " VALUE" : " N";
+        const char *arg = o->type == DRIP_OPT_BOOL ? "" : o->type == DRIP_OPT_STR ? " VALUE"
+                          : o->type == DRIP_OPT_SIZE ? " BYTES" : o->type == DRIP_OPT_DURATION ? " TIME" : " N";
         char left[96];
         snprintf(left, sizeof left, "%s%s", flag, arg);
         fprintf(out, "  %-30s %s (default: %s)\n", left, o->help, o->def[0] ? o->def : "none");
@@ -194,7 +195,7 @@ int cmd_run(int argc, char **argv)
         }
         char absval[PATH_MAX + 64];
         if (o->type == DRIP_OPT_STR && (!strcmp(o->name, "json") || !strcmp(o->name, "log_path") ||
-                                        !strcmp(o->name, "suppressions"))) {
+                                        !strcmp(o->name, "suppressions") || !strcmp(o->name, "profile"))) {
             if (absolutize(val, absval, sizeof absval) != 0)
                 return die(2, "cannot resolve path %s", val);
             val = absval;

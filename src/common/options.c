@@ -65,6 +65,34 @@ int drip_parse_size(const char *s, size_t len, unsigned long long *out)
     return -1;
 }
 
+int drip_parse_duration(const char *s, size_t len, unsigned long long *ms)
+{
+    unsigned long long v = 0;
+    size_t i = 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (v > 1000000000ULL)
+            return -1;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    if (i == 0)
+        return -1;
+    const char *u = s + i;
+    size_t ul = len - i;
+    unsigned long long mul;
+    if (ul == 2 && !memcmp(u, "ms", 2))
+        mul = 1;
+    else if (ul == 0 || (ul == 1 && u[0] == 's'))
+        mul = 1000;
+    else if (ul == 1 && u[0] == 'm')
+        mul = 60000;
+    else if (ul == 1 && u[0] == 'h')
+        mul = 3600000;
+    else
+        return -1;
+    *ms = v * mul;
+    return 0;
+}
+
 static void *field(struct drip_options *o, size_t idx)
 {
     size_t i = 0;
@@ -114,6 +142,12 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
             return 0;
         err_set(err, errlen, "option ", inf->name, strlen(inf->name),
                 " takes a size such as 512KiB or 64MiB");
+        return -1;
+    case DRIP_OPT_DURATION:
+        if (drip_parse_duration(val, len, (unsigned long long *)p) == 0)
+            return 0;
+        err_set(err, errlen, "option ", inf->name, strlen(inf->name),
+                " takes a duration such as 500ms, 5s or 2m");
         return -1;
     case DRIP_OPT_STR:
         if (!strcmp(inf->name, "unwind") && !(len == 2 && !memcmp(val, "fp", 2)) &&

@@ -4,7 +4,8 @@
  * that set them, `drip run --help`, and the README's option table (`drip options --markdown`).
  * Parsing never allocates: string values live in fixed buffers inside struct drip_options.
  *
- * X(name, type, default, help)   type: BOOL, INT, SIZE (bytes, accepts KiB/MiB/GiB), STR
+ * X(name, type, default, help)   type: BOOL, INT, SIZE (bytes, accepts KiB/MiB/GiB),
+ *                                 DURATION (milliseconds, accepts ms/s/m/h), STR
  */
 #ifndef DRIP_COMMON_OPTIONS_H
 #define DRIP_COMMON_OPTIONS_H
@@ -25,9 +26,14 @@
     X(handle_signals, BOOL, "1", "on a fatal signal (SEGV, ABRT, TERM, ...) write the report, then die by that signal") \
     X(stop_signal, INT, "0", "signal used to pause threads for the exit scan (0: SIGRTMAX-3)")   \
     X(scan_threads_timeout_ms, INT, "500", "how long the exit scan waits for a thread to pause before scanning its whole stack") \
-    X(max_records, INT, "0", "print at most this many leak records per kind (0: all)")
+    X(max_records, INT, "0", "print at most this many leak records per kind (0: all)")             \
+    X(profile, STR, "", "write a heap profile (pprof, gzipped) to this file at exit; %p is replaced by the pid") \
+    X(http, STR, "", "serve /debug/pprof/heap, /metrics, /debug/drip/leaks ... on this address (host:port; loopback unless you say otherwise)") \
+    X(monitor, DURATION, "0", "print a stats line on stderr at this interval, e.g. 5s (0: off)")     \
+    X(alert, SIZE, "0", "warn on stderr when live heap bytes pass this, e.g. 500MiB (0: off)")     \
+    X(sample, SIZE, "0", "record one allocation per this many bytes on average (Poisson, as Go and tcmalloc do), e.g. 512KiB; 0 records every allocation. Leak classification needs 0")
 
-enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_STR };
+enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_DURATION, DRIP_OPT_STR };
 
 enum { DRIP_OPT_STR_MAX = 1024 };
 
@@ -35,6 +41,7 @@ struct drip_options {
 #define DRIP_OPT_FIELD_BOOL(n) int n;
 #define DRIP_OPT_FIELD_INT(n) long n;
 #define DRIP_OPT_FIELD_SIZE(n) unsigned long long n;
+#define DRIP_OPT_FIELD_DURATION(n) unsigned long long n;
 #define DRIP_OPT_FIELD_STR(n) char n[DRIP_OPT_STR_MAX];
 #define DRIP_OPT_FIELD(name, type, def, help) DRIP_OPT_FIELD_##type(name)
     DRIP_OPTION_TABLE(DRIP_OPT_FIELD)
@@ -64,5 +71,7 @@ int drip_options_parse(struct drip_options *o, const char *s, char *err, size_t 
 
 /* Parses "512KiB", "1MiB", "100" ... into bytes. Returns 0 or -1. */
 int drip_parse_size(const char *s, size_t len, unsigned long long *out);
+/* Parses "250ms", "5s", "2m", "1h" (a bare number is seconds) into milliseconds. 0 or -1. */
+int drip_parse_duration(const char *s, size_t len, unsigned long long *ms);
 
 #endif

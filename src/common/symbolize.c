@@ -125,3 +125,14 @@ void drip_symbolizer_free(struct drip_symbolizer *s)
     dwfl_end(s->dwfl);
     free(s);
 }
+
+void drip_symbolizer_build_id(struct drip_symbolizer *s, uintptr_t addr, char *out, size_t cap)
+{
+    out[0] = 0;
+    Dwfl_Module *m = dwfl_addrmodule(s->dwfl, addr);
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    int n = m ? dwfl_module_build_id(m, &bits, &vaddr) : -1;
+    for (int i = 0; i < n && (size_t)(2 * i + 2) < cap; i++)
+        snprintf(out + 2 * i, cap - 2 * (size_t)i, "%02x", bits[i]);
+}

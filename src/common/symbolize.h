@@ -5,6 +5,7 @@
 #define DRIP_COMMON_SYMBOLIZE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -24,5 +25,7 @@ struct drip_symbolizer *drip_symbolizer_new(pid_t pid);
  * strings belong to the symbolizer and live until drip_symbolizer_free. */
 void drip_symbolize(struct drip_symbolizer *s, uintptr_t addr, struct drip_frame *f);
 void drip_symbolizer_free(struct drip_symbolizer *s);
+/* The GNU build ID of the module mapping addr, in hex, into out ("" when it has none). */
+void drip_symbolizer_build_id(struct drip_symbolizer *s, uintptr_t addr, char *out, size_t cap);
 
 #endif

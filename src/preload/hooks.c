@@ -83,6 +83,35 @@ static inline bool bypass(void)
 
 static inline bool resolving_now(void) { return DRIP_UNLIKELY(!real.pvalloc) && resolving; }
 
+/* ---- the peak of live bytes -------------------------------------------------------------------
+ * Each thread accumulates its change of live bytes and publishes it in batches of 64 KiB, so the
+ * hot path touches no shared counter; the peak is exact to within 64 KiB per thread. */
+static DRIP_TLS int64_t unpublished;
+static _Atomic int64_t published_live, peak_live;
+
+static void publish(void)
+{
+    int64_t now = atomic_fetch_add_explicit(&published_live, unpublished, memory_order_relaxed) + unpublished;
+    unpublished = 0;
+    int64_t p = atomic_load_explicit(&peak_live, memory_order_relaxed);
+    while (now > p && !atomic_compare_exchange_weak_explicit(&peak_live, &p, now, memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
+static inline void account(int64_t delta)
+{
+    unpublished += delta;
+    if (unpublished > 65536 || unpublished < -65536)
+        publish();
+}
+
+uint64_t drip__peak_live(void)
+{
+    publish();   /* the calling thread's own share is exact */
+    int64_t p = atomic_load_explicit(&peak_live, memory_order_relaxed);
+    return p > 0 ? (uint64_t)p : 0;
+}
+
 /* ---- the two bookkeeping paths ---------------------------------------------------------------- */
 __attribute__((noinline)) static void on_alloc(void *p, size_t size)
 {
@@ -99,6 +128,7 @@ __attribute__((noinline)) static void on_alloc(void *p, size_t size)
             atomic_fetch_add_explicit(&s->alloc_bytes, size, memory_order_relaxed);
             atomic_fetch_add_explicit(&s->alloc_objs, 1, memory_order_relaxed);
         }
+        account((int64_t)size);
     }
     drip__guard = 0;
     errno = saved;
@@ -111,6 +141,7 @@ static void forget(const struct drip__rec *r)
         atomic_fetch_sub_explicit(&s->live_bytes, (int64_t)r->size, memory_order_relaxed);
         atomic_fetch_sub_explicit(&s->live_objs, 1, memory_order_relaxed);
     }
+    account(-(int64_t)r->size);
 }
 
 /* Removes p's record; returns true (and the record) when drip knew the block. */
@@ -136,6 +167,7 @@ static void restore(const struct drip__rec *r)
             atomic_fetch_add_explicit(&s->live_bytes, (int64_t)r->size, memory_order_relaxed);
             atomic_fetch_add_explicit(&s->live_objs, 1, memory_order_relaxed);
         }
+        account((int64_t)r->size);
     }
     drip__guard = 0;
     errno = saved;

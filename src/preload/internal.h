@@ -44,6 +44,27 @@ extern void *drip__fatal_uc;
 void drip__report_at_exit(int status_hint);
 int drip__now_ms(void);
 
+uint64_t drip__peak_live(void);   /* hooks.c */
+
+/* ---- profile.c: heap profiles and stats from the depot's per-site counters ---------------- */
+struct drip_stats;
+void drip__stats(struct drip_stats *out);
+/* Writes the heap profile to fd (gzipped pprof), or its text form when `text`. 0 or -errno. */
+int drip__profile_write(int fd, int allocs_default, int text);
+/* The per-site counters now, one pprof sample per site in id order (caller frees). */
+struct drip_pprof_sample *drip__profile_snapshot(size_t *count);
+/* The profile of what changed since snapshot p0 (Go's ?seconds=N delta). */
+int drip__profile_write_delta(int fd, int allocs_default, const struct drip_pprof_sample *p0, size_t n0,
+                              long long duration_ms);
+
+/* ---- report.c: the leak report (text and/or JSON) from a fresh scan. 1 when definite or
+ * indirect leaks were found. */
+int drip__leak_report(int text_fd, int json_fd, int final);
+
+/* ---- server.c: drip's own thread (HTTP endpoint, monitor) ----------------------------------- */
+void drip__background_start(void);
+void drip__background_child(void);
+
 /* ---- arena.c: drip's own memory, never libc's allocator ----------------------------------- */
 void *drip__arena_alloc(size_t size);          /* zeroed, 16-byte aligned; NULL when out of memory */
 void drip__arena_free(void *p, size_t size);   /* size must be the size passed to alloc */

@@ -431,12 +431,12 @@ static int open_out(const char *pattern, const char *suffix_for_child)
 
 extern int drip__is_fork_child;
 
-int drip__report(void)
+int drip__leak_report(int text_fd, int json_fd, int final)
 {
     struct drip__scan sc;
     struct report r;
     memset(&r, 0, sizeof r);
-    r.oom = drip__scan_run(&sc) != 0;
+    r.oom = drip__scan_run(&sc, final) != 0;
     r.sym = drip_symbolizer_new(getpid());
     if (drip__opt.suppressions[0]) {
         char err[512];
@@ -463,6 +463,7 @@ int drip__report(void)
         }
     }
     qsort(r.g, r.n, sizeof *r.g, by_kind_then_bytes);
+    drip__threads_lock();
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
         if (t->is_main || t == drip__self)
             continue;
@@ -471,27 +472,20 @@ int drip__report(void)
         else if (!t->joined && !t->detached)
             r.threads_unjoined++;
     }
-
     struct drip_writer w;
-    int fd = drip__opt.log_path[0] ? open_out(drip__opt.log_path, NULL) : 2;
-    if (fd >= 0) {
-        drip_writer_fd(&w, fd);
+    if (text_fd >= 0) {
+        drip_writer_fd(&w, text_fd);
         write_text(&w, &r, &sc);
-        if (drip_flush(&w) != 0 && fd != 2)
+        if (drip_flush(&w) != 0 && text_fd != 2)
             fprintf(stderr, "drip: cannot write report %s: %s\n", drip__opt.log_path, strerror(w.err));
-        if (fd != 2)
-            close(fd);
     }
-    if (drip__opt.json[0]) {
-        fd = open_out(drip__opt.json, drip__is_fork_child ? "child" : NULL);
-        if (fd >= 0) {
-            drip_writer_fd(&w, fd);
-            write_json(&w, &r, &sc);
-            if (drip_flush(&w) != 0)
-                fprintf(stderr, "drip: cannot write report %s: %s\n", drip__opt.json, strerror(w.err));
-            close(fd);
-        }
+    if (json_fd >= 0) {
+        drip_writer_fd(&w, json_fd);
+        write_json(&w, &r, &sc);
+        if (drip_flush(&w) != 0 && final)
+            fprintf(stderr, "drip: cannot write report %s: %s\n", drip__opt.json, strerror(w.err));
     }
+    drip__threads_unlock();
     int leaked = r.kind[DRIP_DEFINITE].blocks + r.kind[DRIP_INDIRECT].blocks > 0;
     for (size_t i = 0; i < r.n; i++)
         free(r.g[i].frames);
@@ -499,5 +493,26 @@ int drip__report(void)
     drip_suppressions_free(&r.supp);
     drip_symbolizer_free(r.sym);
     drip__scan_free(&sc);
+    return leaked;
+}
+
+int drip__report(void)
+{
+    int text_fd = drip__opt.log_path[0] ? open_out(drip__opt.log_path, NULL) : 2;
+    int json_fd = drip__opt.json[0] ? open_out(drip__opt.json, drip__is_fork_child ? "child" : NULL) : -1;
+    int leaked = drip__leak_report(text_fd, json_fd, 1);
+    if (text_fd > 2)
+        close(text_fd);
+    if (json_fd >= 0)
+        close(json_fd);
+    if (drip__opt.profile[0]) {
+        int fd = open_out(drip__opt.profile, drip__is_fork_child ? "child" : NULL);
+        if (fd >= 0) {
+            int rc = drip__profile_write(fd, 0, 0);
+            if (rc)
+                fprintf(stderr, "drip: cannot write profile %s: %s\n", drip__opt.profile, strerror(-rc));
+            close(fd);
+        }
+    }
     return leaked;
 }

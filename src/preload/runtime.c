@@ -93,6 +93,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    drip__background_child();
     drip__arena_child_reset();
     drip__table_child_reset();
     drip__depot_child_reset();
@@ -228,5 +229,27 @@ __attribute__((noinline)) void drip__report_at_exit(int status)
 }
 
 __attribute__((constructor(101))) static void drip_ctor(void) { drip__init(); }
+
+/* drip's own thread starts here, just before main: after every constructor has run (a thread
+ * started from a constructor would run before the program is initialised) and never inside a
+ * hook. The program's _start reaches this through the PLT, so the preload wins. */
+typedef int (*main_fn)(int, char **, char **);
+static main_fn real_main;
+
+static int main_wrapper(int argc, char **argv, char **envp)
+{
+    if (atomic_load(&drip__g.initialised))
+        drip__background_start();
+    return real_main(argc, argv, envp);
+}
+
+DRIP_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),
+                                  void (*rtld_fini)(void), void *stack_end)
+{
+    int (*real)(main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void), void *) =
+        (int (*)(main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void), void *))dlsym(RTLD_NEXT, "__libc_start_main");
+    real_main = main;
+    return real(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+}
 
 __attribute__((destructor)) static void drip_dtor(void) { drip__report_at_exit(0); }

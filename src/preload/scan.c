@@ -344,7 +344,7 @@ static size_t static_tls_size(void)
     return cached;
 }
 
-int drip__scan_run(struct drip__scan *out)
+int drip__scan_run(struct drip__scan *out, int final)
 {
     memset(out, 0, sizeof *out);
     struct maps m;
@@ -407,7 +407,7 @@ int drip__scan_run(struct drip__scan *out)
         if (hi > lo)
             add_readable(&roots, &m, lo, hi);
     }
-    if (!drip__self)   /* a thread drip never saw (created before drip or by clone) */
+    if (!drip__self && final)   /* a thread drip never saw (created before drip or by clone) */
         add_readable(&roots, &m, my_sp, my_sp + (1u << 20));
     /* the main thread's static TLS and descriptor (allocated by the loader, outside any stack):
      * the static TLS block ends just above the thread pointer */
@@ -437,7 +437,8 @@ int drip__scan_run(struct drip__scan *out)
 resume:
     if (recs)
         drip__arena_free(recs, bytes);
-    atomic_store(&drip__g.tracking, 0);
+    if (final)
+        atomic_store(&drip__g.tracking, 0);
     drip__threads_start_world();
     drip__table_unlock_all();
     drip__depot_unlock_all();

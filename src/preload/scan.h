@@ -21,9 +21,11 @@ struct drip__scan {
 };
 
 /* Stops the other threads, snapshots the live table, scans the roots and classifies every live
- * block; threads are running again when it returns. Returns 0, or -1 when drip's own memory ran
- * out (the report then says so). Tracking must already be off for the calling thread. */
-int drip__scan_run(struct drip__scan *out);
+ * block; threads are running again when it returns. `final`: the process is exiting, tracking
+ * stops for good; otherwise (a live check from drip's own thread) tracking goes on and the
+ * calling thread's stack is not a root. Returns 0, or -1 when drip's own memory ran out (the
+ * report then says so). The calling thread must hold the guard. */
+int drip__scan_run(struct drip__scan *out, int final);
 void drip__scan_free(struct drip__scan *s);
 
 #endif

@@ -1,0 +1,184 @@
+/* profile.c — what the depot's per-site counters tell while the program runs: MemStats-style
+ * figures (drip_read_stats, /metrics, the monitor) and heap profiles (/debug/pprof/heap, the
+ * --profile file, drip_write_profile). Runs on drip's thread or in the API caller's thread with
+ * the guard set: it reads /proc and allocates through libc, untracked.
+ */
+#include "internal.h"
+#include "../../include/drip/drip.h"
+#include "../common/pprof_write.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t rss_bytes(void)
+{
+    char buf[128];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    unsigned long size, resident;
+    if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
+        return 0;
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+void drip__stats(struct drip_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t n = drip__depot_count();
+    for (uint32_t id = 1; id <= n; id++) {
+        struct drip__site *s = drip__depot_get(id);
+        if (!s)
+            continue;
+        int64_t lb = atomic_load_explicit(&s->live_bytes, memory_order_relaxed);
+        int64_t lo = atomic_load_explicit(&s->live_objs, memory_order_relaxed);
+        uint64_t ab = atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
+        uint64_t ao = atomic_load_explicit(&s->alloc_objs, memory_order_relaxed);
+        out->live_bytes += lb > 0 ? (uint64_t)lb : 0;
+        out->live_objects += lo > 0 ? (uint64_t)lo : 0;
+        out->total_alloc_bytes += ab;
+        out->mallocs += ao;
+    }
+    out->frees = out->mallocs - out->live_objects;
+    out->peak_live_bytes = drip__peak_live();
+    if (out->peak_live_bytes < out->live_bytes)
+        out->peak_live_bytes = out->live_bytes;
+    out->rss_bytes = rss_bytes();
+    drip__threads_lock();
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
+        out->threads += atomic_load(&t->state) == DRIP_THREAD_RUNNING;
+    drip__threads_unlock();
+    out->sites = n;
+    out->tracker_bytes = drip__arena_mapped();
+    out->sample_rate = drip__opt.sample;
+}
+
+/* One pprof sample per site that has allocated anything. The array and the frames belong to the
+ * depot (sites live as long as the process). */
+struct drip_pprof_sample *drip__profile_snapshot(size_t *count)
+{
+    uint32_t n = drip__depot_count();
+    struct drip_pprof_sample *s = calloc(n ? n : 1, sizeof *s);
+    size_t k = 0;
+    for (uint32_t id = 1; s && id <= n; id++) {
+        struct drip__site *site = drip__depot_get(id);
+        if (!site)
+            continue;
+        uint64_t ao = atomic_load_explicit(&site->alloc_objs, memory_order_relaxed);
+        if (!ao)
+            continue;
+        int64_t lb = atomic_load_explicit(&site->live_bytes, memory_order_relaxed);
+        int64_t lo = atomic_load_explicit(&site->live_objs, memory_order_relaxed);
+        uint64_t ab = atomic_load_explicit(&site->alloc_bytes, memory_order_relaxed);
+        s[k].frames = site->frames;
+        s[k].nframes = (int)site->depth;
+        s[k].values[DRIP_PPROF_ALLOC_OBJECTS] = (int64_t)ao;
+        s[k].values[DRIP_PPROF_ALLOC_SPACE] = (int64_t)ab;
+        s[k].values[DRIP_PPROF_INUSE_OBJECTS] = lo > 0 ? lo : 0;
+        s[k].values[DRIP_PPROF_INUSE_SPACE] = lb > 0 ? lb : 0;
+        s[k].block_size = (int64_t)(ab / ao);
+        k++;
+    }
+    *count = k;
+    return s;
+}
+
+static int write_samples(int fd, struct drip_pprof_sample *s, size_t n, int allocs_default, int text,
+                         long long duration_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct drip_pprof_meta meta = {
+        .default_alloc_space = allocs_default,
+        .period = drip__opt.sample ? (int64_t)drip__opt.sample : 1,
+        .time_nanos = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+        .duration_nanos = (int64_t)duration_ms * 1000000,
+        .pid = getpid(),
+    };
+    struct drip_symbolizer *sym = drip_symbolizer_new(getpid());
+    int rc = 0;
+    if (text) {
+        struct drip_writer w;
+        drip_writer_fd(&w, fd);
+        drip_pprof_write_text(&w, s, n, &meta, sym);
+        rc = -drip_flush(&w);
+    } else {
+        rc = drip_pprof_write(fd, s, n, &meta, sym);
+    }
+    drip_symbolizer_free(sym);
+    return rc;
+}
+
+int drip__profile_write(int fd, int allocs_default, int text)
+{
+    size_t n;
+    struct drip_pprof_sample *s = drip__profile_snapshot(&n);
+    if (!s)
+        return -ENOMEM;
+    int rc = write_samples(fd, s, n, allocs_default, text, 0);
+    free(s);
+    return rc;
+}
+
+int drip__profile_write_delta(int fd, int allocs_default, const struct drip_pprof_sample *p0, size_t n0,
+                              long long duration_ms)
+{
+    size_t n;
+    struct drip_pprof_sample *s = drip__profile_snapshot(&n);
+    if (!s)
+        return -ENOMEM;
+    /* both snapshots list sites in id order and p0's sites are a subsequence of today's (sites
+     * are never removed, and a site's frames never move): one walk matches them */
+    size_t j = 0, k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (j < n0 && p0[j].frames == s[i].frames) {
+            for (int t = 0; t < 4; t++)
+                s[i].values[t] -= p0[j].values[t];
+            j++;
+        }
+        int any = 0;
+        for (int t = 0; t < 4; t++)
+            any |= s[i].values[t] != 0;
+        if (any)
+            s[k++] = s[i];
+    }
+    int rc = write_samples(fd, s, k, allocs_default, 0, duration_ms);
+    free(s);
+    return rc;
+}
+
+/* ---- the API behind include/drip/drip.h ------------------------------------------------------ */
+DRIP_EXPORT int drip_api_read_stats(struct drip_stats *out, size_t size)
+{
+    if (!atomic_load(&drip__g.initialised))
+        return -ENOSYS;
+    struct drip_stats s;
+    drip__guard++;
+    drip__stats(&s);
+    drip__guard--;
+    memcpy(out, &s, size < sizeof s ? size : sizeof s);
+    return 0;
+}
+
+DRIP_EXPORT int drip_api_write_profile(const char *path)
+{
+    if (!atomic_load(&drip__g.initialised))
+        return -ENOSYS;
+    drip__guard++;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = fd < 0 ? -errno : drip__profile_write(fd, 0, 0);
+    if (fd >= 0 && close(fd) != 0 && rc == 0)
+        rc = -errno;
+    drip__guard--;
+    return rc;
+}

@@ -1,0 +1,654 @@
+/* server.c — drip's own thread: the loopback HTTP endpoint and the periodic monitor.
+ *
+ * One thread, started just before main (never in a hook or a constructor), with every signal
+ * blocked and the reentrancy guard held for its whole life, so nothing it does is tracked.
+ * Clients are served from a poll loop with non-blocking sockets: each response is built into a
+ * memfd and sent as the client can take it; a client that has not sent its request within 5 s,
+ * or not read its response within 30 s, is dropped, and at most 64 are served at once, so a slow
+ * or abusive client cannot hold up the program or the other clients. A delta profile
+ * (?seconds=N) parks its connection until it is due instead of sleeping.
+ * Endpoints follow Go's net/http/pprof where Go has one (status codes, content types, errors).
+ */
+#include "http.h"
+#include "internal.h"
+#include "../../include/drip/drip.h"
+#include "../common/pprof_write.h"
+#include "../common/symbolize.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { MAX_CLIENTS = 64, REQ_MAX = 16384, READ_TIMEOUT_MS = 5000, WRITE_TIMEOUT_MS = 30000 };
+
+struct client {
+    int fd;
+    char req[REQ_MAX];
+    size_t len;
+    long long deadline;
+    int out_fd;           /* memfd holding the response; -1 while reading the request */
+    off_t out_off, out_len;
+    /* a parked delta profile */
+    long long due;
+    struct drip_pprof_sample *p0;
+    size_t p0n;
+    int allocs;
+    long long delta_ms;
+};
+
+static struct client clients[MAX_CLIENTS];
+static int listen_fd = -1;
+static long long start_ms;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- responses --------------------------------------------------------------------------- */
+static void respond(struct client *c, int status, const char *ctype, const char *extra, int body_fd, off_t body_len)
+{
+    static const struct { int code; const char *text; } reasons[] = {
+        {200, "OK"}, {400, "Bad Request"}, {404, "Not Found"}, {405, "Method Not Allowed"},
+        {413, "Payload Too Large"}, {431, "Request Header Fields Too Large"}, {500, "Internal Server Error"}, {503, "Service Unavailable"}};
+    const char *reason = "Error";
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+        if (reasons[i].code == status)
+            reason = reasons[i].text;
+    int out = memfd_create("drip-http", MFD_CLOEXEC);
+    if (out < 0) {
+        c->out_fd = -1;
+        close(c->fd);
+        c->fd = -1;
+        return;
+    }
+    dprintf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %lld\r\nConnection: close\r\n"
+                 "X-Content-Type-Options: nosniff\r\n%s\r\n",
+            status, reason, ctype, (long long)body_len, extra ? extra : "");
+    if (body_fd >= 0 && body_len > 0) {
+        char buf[65536];
+        off_t off = 0;
+        while (off < body_len) {
+            ssize_t n = pread(body_fd, buf, sizeof buf, off);
+            if (n <= 0 || write(out, buf, (size_t)n) != n)
+                break;
+            off += n;
+        }
+    }
+    c->out_fd = out;
+    c->out_off = 0;
+    c->out_len = lseek(out, 0, SEEK_END);
+    c->deadline = now_ms() + WRITE_TIMEOUT_MS;
+}
+
+static void respond_text(struct client *c, int status, const char *extra, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void respond_text(struct client *c, int status, const char *extra, const char *fmt, ...)
+{
+    int body = memfd_create("drip-body", MFD_CLOEXEC);
+    va_list ap;
+    va_start(ap, fmt);
+    if (body >= 0)
+        vdprintf(body, fmt, ap);
+    va_end(ap);
+    char hdr[256];
+    /* Go's pprof handler marks its errors so that `go tool pprof` prints the body */
+    snprintf(hdr, sizeof hdr, "%s%s", status != 200 ? "X-Go-Pprof: 1\r\n" : "", extra ? extra : "");
+    respond(c, status, "text/plain; charset=utf-8", hdr, body, body >= 0 ? lseek(body, 0, SEEK_END) : 0);
+    if (body >= 0)
+        close(body);
+}
+
+static void respond_fd(struct client *c, const char *ctype, const char *extra, int body)
+{
+    respond(c, 200, ctype, extra, body, lseek(body, 0, SEEK_END));
+    close(body);
+}
+
+/* ---- endpoints ------------------------------------------------------------------------------- */
+static void metric(int fd, const char *name, const char *type, const char *help, double v)
+{
+    dprintf(fd, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+static double process_start_seconds(void)
+{
+    struct stat st;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", getpid());
+    return stat(path, &st) == 0 ? (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9 : 0;
+}
+
+static int count_fds(void)
+{
+    int n = 0;
+    char path[64];
+    for (int fd = 0; fd < 65536; fd++) {   /* no opendir: it allocates a DIR */
+        if (fcntl(fd, F_GETFD) >= 0)
+            n++;
+        else if (fd > 1024 && errno == EBADF && n > 0 && fd > 4096)
+            break;
+    }
+    (void)path;
+    return n;
+}
+
+static void write_metrics(int fd)
+{
+    struct drip_stats s;
+    drip__stats(&s);
+    metric(fd, "drip_heap_inuse_bytes", "gauge", "Bytes in live heap blocks (Go: go_memstats_heap_alloc_bytes).", (double)s.live_bytes);
+    metric(fd, "drip_heap_inuse_objects", "gauge", "Live heap blocks (Go: go_memstats_heap_objects).", (double)s.live_objects);
+    metric(fd, "drip_heap_peak_inuse_bytes", "gauge", "Highest drip_heap_inuse_bytes seen, to within 64 KiB per thread.", (double)s.peak_live_bytes);
+    metric(fd, "drip_heap_alloc_bytes_total", "counter", "Bytes allocated since start (Go: go_memstats_alloc_bytes_total).", (double)s.total_alloc_bytes);
+    metric(fd, "drip_mallocs_total", "counter", "Allocations since start (Go: go_memstats_mallocs_total).", (double)s.mallocs);
+    metric(fd, "drip_frees_total", "counter", "Frees of tracked blocks since start (Go: go_memstats_frees_total).", (double)s.frees);
+    metric(fd, "drip_threads", "gauge", "Threads of the program alive now (Go: go_threads).", (double)s.threads);
+    metric(fd, "drip_allocation_sites", "gauge", "Distinct allocation stacks seen.", (double)s.sites);
+    metric(fd, "drip_tracker_memory_bytes", "gauge", "Memory drip itself uses in the process (Go: go_memstats_sys_bytes has no exact match).", (double)s.tracker_bytes);
+    metric(fd, "drip_sample_rate_bytes", "gauge", "Average bytes between recorded allocations; 1 when every allocation is recorded.", s.sample_rate ? (double)s.sample_rate : 1);
+    dprintf(fd, "# HELP drip_build_info drip's version and stack unwinder.\n# TYPE drip_build_info gauge\n"
+                "drip_build_info{version=\"%s\",unwind=\"%s\"} 1\n", DRIP_VERSION, drip__opt.unwind);
+    /* the standard process collector names */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    metric(fd, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", cpu);
+    metric(fd, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", (double)s.rss_bytes);
+    unsigned long vsz = 0;
+    FILE *f = fopen("/proc/self/statm", "re");
+    if (f) {
+        if (fscanf(f, "%lu", &vsz) != 1)
+            vsz = 0;
+        fclose(f);
+    }
+    metric(fd, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", (double)vsz * (double)sysconf(_SC_PAGESIZE));
+    metric(fd, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", process_start_seconds());
+    metric(fd, "process_open_fds", "gauge", "Number of open file descriptors.", (double)count_fds());
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    metric(fd, "process_max_fds", "gauge", "Maximum number of open file descriptors.", (double)rl.rlim_cur);
+}
+
+static void write_stats_json(int fd)
+{
+    struct drip_stats s;
+    drip__stats(&s);
+    dprintf(fd, "{\"live_bytes\": %llu, \"live_objects\": %llu, \"total_alloc_bytes\": %llu, \"mallocs\": %llu, "
+                "\"frees\": %llu, \"peak_live_bytes\": %llu, \"rss_bytes\": %llu, \"threads\": %llu, \"sites\": %llu, "
+                "\"tracker_bytes\": %llu, \"sample_rate\": %llu}\n",
+            (unsigned long long)s.live_bytes, (unsigned long long)s.live_objects, (unsigned long long)s.total_alloc_bytes,
+            (unsigned long long)s.mallocs, (unsigned long long)s.frees, (unsigned long long)s.peak_live_bytes,
+            (unsigned long long)s.rss_bytes, (unsigned long long)s.threads, (unsigned long long)s.sites,
+            (unsigned long long)s.tracker_bytes, (unsigned long long)s.sample_rate);
+}
+
+static void symbol_lookup(struct client *c, const char *body, size_t len)
+{
+    int out = memfd_create("drip-body", MFD_CLOEXEC);
+    if (out < 0) {
+        respond_text(c, 500, NULL, "out of memory\n");
+        return;
+    }
+    struct drip_symbolizer *sym = drip_symbolizer_new(getpid());
+    for (size_t i = 0; i < len && sym;) {
+        while (i < len && (body[i] == '+' || body[i] == ' ' || body[i] == '\n' || body[i] == '\r'))
+            i++;
+        size_t j = i;
+        while (j < len && body[j] != '+' && body[j] != '\n')
+            j++;
+        char tok[32];
+        if (j > i && j - i < sizeof tok) {
+            memcpy(tok, body + i, j - i);
+            tok[j - i] = 0;
+            char *endp;
+            unsigned long long a = strtoull(tok, &endp, 0);
+            if (*endp == 0 && a) {
+                struct drip_frame f;
+                drip_symbolize(sym, (uintptr_t)a + 1, &f);   /* pprof sends call addresses */
+                if (f.function)
+                    dprintf(out, "%#llx %s\n", a, f.function);
+            }
+        }
+        i = j;
+    }
+    drip_symbolizer_free(sym);
+    respond_fd(c, "text/plain; charset=utf-8", NULL, out);
+}
+
+static int profile_to_memfd(int allocs, int text)
+{
+    int out = memfd_create("drip-profile", MFD_CLOEXEC);
+    if (out >= 0 && drip__profile_write(out, allocs, text) != 0) {
+        close(out);
+        out = -1;
+    }
+    return out;
+}
+
+static void serve_profile(struct client *c, struct drip_http_req *r, int allocs)
+{
+    char debug[16] = "", seconds[32] = "";
+    int has_debug = drip_http_query(r->query, "debug", debug, sizeof debug);
+    int has_seconds = drip_http_query(r->query, "seconds", seconds, sizeof seconds);
+    if (has_seconds && has_debug && atoi(debug) > 0) {
+        respond_text(c, 400, NULL, "seconds and debug params are incompatible\n");
+        return;
+    }
+    if (has_seconds) {
+        char *end;
+        long v = strtol(seconds, &end, 10);
+        if (!seconds[0] || *end || v <= 0 || v > 3600) {
+            respond_text(c, 400, NULL, "invalid value for \"seconds\" - must be a positive integer\n");
+            return;
+        }
+        c->p0 = drip__profile_snapshot(&c->p0n);
+        c->delta_ms = v * 1000;
+        c->due = now_ms() + c->delta_ms;
+        c->deadline = c->due + WRITE_TIMEOUT_MS;
+        c->allocs = allocs;
+        return;   /* parked: answered when due */
+    }
+    int text = has_debug && atoi(debug) > 0;
+    int body = profile_to_memfd(allocs, text);
+    if (body < 0) {
+        respond_text(c, 500, NULL, "could not write the profile\n");
+        return;
+    }
+    if (text)
+        respond_fd(c, "text/plain; charset=utf-8", NULL, body);
+    else
+        respond_fd(c, "application/octet-stream",
+                   allocs ? "Content-Disposition: attachment; filename=\"allocs\"\r\n"
+                          : "Content-Disposition: attachment; filename=\"heap\"\r\n", body);
+}
+
+static void finish_delta(struct client *c)
+{
+    int out = memfd_create("drip-profile", MFD_CLOEXEC);
+    int rc = out < 0 ? -ENOMEM : drip__profile_write_delta(out, c->allocs, c->p0, c->p0n, c->delta_ms);
+    free(c->p0);
+    c->p0 = NULL;
+    c->due = 0;
+    if (rc != 0) {
+        if (out >= 0)
+            close(out);
+        respond_text(c, 500, NULL, "could not write the profile\n");
+        return;
+    }
+    respond_fd(c, "application/octet-stream", "Content-Disposition: attachment; filename=\"heap-delta\"\r\n", out);
+}
+
+static const char index_html[] =
+    "<!DOCTYPE html><html><head><title>drip</title></head><body>\n"
+    "<h1>drip: live heap of this process</h1>\n<ul>\n"
+    "<li><a href=\"/debug/pprof/heap\">/debug/pprof/heap</a> live heap profile (pprof; "
+    "<a href=\"/debug/pprof/heap?debug=1\">text</a>); <code>go tool pprof http://HOST/debug/pprof/heap</code></li>\n"
+    "<li><a href=\"/debug/pprof/allocs\">/debug/pprof/allocs</a> every allocation since start (pprof)</li>\n"
+    "<li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>\n"
+    "<li><a href=\"/debug/drip/leaks\">/debug/drip/leaks</a> a leak check of the live process (JSON; pauses the threads for the scan)</li>\n"
+    "<li><a href=\"/debug/drip/stats\">/debug/drip/stats</a> MemStats as JSON</li>\n"
+    "<li><a href=\"/debug/pprof/cmdline\">/debug/pprof/cmdline</a>, /debug/pprof/symbol</li>\n"
+    "</ul></body></html>\n";
+
+static void route(struct client *c, struct drip_http_req *r)
+{
+    int get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
+    int post = !strcmp(r->method, "POST");
+    const char *p = r->path;
+    if (!strcmp(p, "/debug/pprof/symbol")) {
+        if (post)
+            symbol_lookup(c, c->req + r->head_len, r->content_length);
+        else if (get)
+            respond_text(c, 200, NULL, "num_symbols: 1\n");
+        else
+            respond_text(c, 405, "Allow: GET, POST\r\n", "method not allowed\n");
+        return;
+    }
+    static const char *const known[] = {"/", "/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/allocs", "/metrics",
+                                        "/debug/drip/leaks", "/debug/drip/stats", "/debug/pprof/cmdline"};
+    int found = 0;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        found |= !strcmp(p, known[i]);
+    if (!found) {
+        respond_text(c, 404, NULL, "404 page not found: %s\n", p);
+        return;
+    }
+    if (!get) {
+        respond_text(c, 405, "Allow: GET\r\n", "method not allowed\n");
+        return;
+    }
+    if (!strcmp(p, "/") || !strcmp(p, "/debug/pprof/")) {
+        int body = memfd_create("drip-body", MFD_CLOEXEC);
+        if (body >= 0 && write(body, index_html, sizeof index_html - 1) == (ssize_t)sizeof index_html - 1)
+            respond_fd(c, "text/html; charset=utf-8", NULL, body);
+        else
+            respond_text(c, 500, NULL, "out of memory\n");
+    } else if (!strcmp(p, "/debug/pprof/heap") || !strcmp(p, "/debug/pprof/allocs")) {
+        serve_profile(c, r, !strcmp(p, "/debug/pprof/allocs"));
+    } else if (!strcmp(p, "/metrics")) {
+        int body = memfd_create("drip-body", MFD_CLOEXEC);
+        if (body >= 0) {
+            write_metrics(body);
+            respond_fd(c, "text/plain; version=0.0.4; charset=utf-8", NULL, body);
+        }
+    } else if (!strcmp(p, "/debug/drip/stats")) {
+        int body = memfd_create("drip-body", MFD_CLOEXEC);
+        if (body >= 0) {
+            write_stats_json(body);
+            respond_fd(c, "application/json", NULL, body);
+        }
+    } else if (!strcmp(p, "/debug/drip/leaks")) {
+        if (drip__opt.sample) {
+            respond_text(c, 503, NULL, "leak classification is unavailable in sampling mode (sample=%llu)\n",
+                         (unsigned long long)drip__opt.sample);
+            return;
+        }
+        int body = memfd_create("drip-body", MFD_CLOEXEC);
+        if (body >= 0) {
+            drip__leak_report(-1, body, 0);
+            respond_fd(c, "application/json", NULL, body);
+        }
+    } else if (!strcmp(p, "/debug/pprof/cmdline")) {
+        int body = memfd_create("drip-body", MFD_CLOEXEC);
+        int src = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+        char buf[4096];
+        ssize_t n;
+        while (body >= 0 && src >= 0 && (n = read(src, buf, sizeof buf)) > 0)
+            if (write(body, buf, (size_t)n) != n)
+                break;
+        if (src >= 0)
+            close(src);
+        if (body >= 0)
+            respond_fd(c, "text/plain; charset=utf-8", NULL, body);
+    }
+}
+
+/* ---- the loop ------------------------------------------------------------------------------- */
+static void drop(struct client *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    if (c->out_fd >= 0)
+        close(c->out_fd);
+    free(c->p0);
+    memset(c, 0, sizeof *c);
+    c->fd = c->out_fd = -1;
+}
+
+static void on_readable(struct client *c)
+{
+    ssize_t n = read(c->fd, c->req + c->len, sizeof c->req - c->len - 1);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        drop(c);
+        return;
+    }
+    c->len += (size_t)n;
+    struct drip_http_req r;
+    int rc = drip_http_parse(c->req, c->len, &r);
+    if (rc == 0)
+        return;
+    if (rc == -1) {
+        respond_text(c, 400, NULL, "malformed request\n");
+        return;
+    }
+    if (rc == -2) {
+        respond_text(c, 431, NULL, "request head too large\n");
+        return;
+    }
+    if (r.head_len + r.content_length > sizeof c->req - 1) {
+        respond_text(c, 413, NULL, "request body too large\n");
+        return;
+    }
+    if (c->len < r.head_len + r.content_length)
+        return;   /* the body is still coming */
+    route(c, &r);
+}
+
+static void on_writable(struct client *c)
+{
+    char buf[65536];
+    ssize_t n = pread(c->out_fd, buf, sizeof buf, c->out_off);
+    if (n <= 0) {
+        drop(c);
+        return;
+    }
+    ssize_t w = send(c->fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            drop(c);
+        return;
+    }
+    c->out_off += w;
+    if (c->out_off >= c->out_len) {
+        shutdown(c->fd, SHUT_WR);
+        drop(c);
+    }
+}
+
+static int is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+    return 0;
+}
+
+static int open_listener(const char *spec)
+{
+    char host[DRIP_OPT_STR_MAX] = "127.0.0.1", port[DRIP_OPT_STR_MAX] = "";
+    const char *colon = strrchr(spec, ':');
+    if (!colon) {
+        snprintf(port, sizeof port, "%s", spec);
+    } else {
+        size_t hl = (size_t)(colon - spec);
+        if (hl && spec[0] == '[' && spec[hl - 1] == ']')
+            snprintf(host, sizeof host, "%.*s", (int)(hl - 2), spec + 1);
+        else if (hl)
+            snprintf(host, sizeof host, "%.*s", (int)hl, spec);
+        snprintf(port, sizeof port, "%s", colon + 1);
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *ai = NULL;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0 || !ai) {
+        fprintf(stderr, "drip: http=%s: cannot resolve: %s\n", spec, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+        fprintf(stderr, "drip: http=%s: cannot listen: %s\n", spec, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    if (!is_loopback(ai->ai_addr))
+        fprintf(stderr, "drip: warning: serving heap profiles and leak reports on %s, which is not a loopback "
+                        "address: anyone who can reach it can read them\n", spec);
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char h[64] = "?";
+    int p = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, h, sizeof h);
+            p = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else {
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, h + 1, sizeof h - 2);
+            h[0] = '[';
+            strcat(h, "]");
+            p = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+    }
+    fprintf(stderr, "drip: serving http://%s:%d/ for process %d\n", h, p, getpid());
+    return fd;
+}
+
+/* ---- the monitor --------------------------------------------------------------------------- */
+static void human(char *out, size_t cap, uint64_t b)
+{
+    static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)b;
+    int i = 0;
+    while (v >= 1024 && i < 4) {
+        v /= 1024;
+        i++;
+    }
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+static void monitor_tick(int *above)
+{
+    struct drip_stats s;
+    drip__stats(&s);
+    char live[32], peak[32], total[32], rss[32], alert[32];
+    human(live, sizeof live, s.live_bytes);
+    human(peak, sizeof peak, s.peak_live_bytes);
+    human(total, sizeof total, s.total_alloc_bytes);
+    human(rss, sizeof rss, s.rss_bytes);
+    double t = (double)(now_ms() - start_ms) / 1000.0;
+    if (drip__opt.monitor)
+        fprintf(stderr, "drip[%d] %.1fs: heap %s in %llu objects (peak %s), allocated %s in %llu allocs, %llu frees, rss %s, %llu threads\n",
+                getpid(), t, live, (unsigned long long)s.live_objects, peak, total, (unsigned long long)s.mallocs,
+                (unsigned long long)s.frees, rss, (unsigned long long)s.threads);
+    if (drip__opt.alert) {
+        human(alert, sizeof alert, drip__opt.alert);
+        if (!*above && s.live_bytes > drip__opt.alert) {
+            *above = 1;
+            fprintf(stderr, "drip[%d] %.1fs: warning: live heap %s is above the alert threshold %s\n", getpid(), t, live, alert);
+        } else if (*above && s.live_bytes <= drip__opt.alert) {
+            *above = 0;
+            fprintf(stderr, "drip[%d] %.1fs: live heap %s is back below the alert threshold %s\n", getpid(), t, live, alert);
+        }
+    }
+}
+
+static void *background(void *arg)
+{
+    drip__guard = 1;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        clients[i].fd = clients[i].out_fd = -1;
+    long long tick = drip__opt.monitor ? (long long)drip__opt.monitor : (drip__opt.alert ? 1000 : 0);
+    long long next_tick = tick ? now_ms() + tick : 0;
+    int above = 0;
+    for (;;) {
+        struct pollfd pf[MAX_CLIENTS + 1];
+        int map[MAX_CLIENTS + 1], n = 0;
+        long long now = now_ms(), wake = now + 1000;
+        if (listen_fd >= 0) {
+            pf[n] = (struct pollfd){listen_fd, POLLIN, 0};
+            map[n++] = -1;
+        }
+        for (int i = 0; i < MAX_CLIENTS; i++) {
+            struct client *c = &clients[i];
+            if (c->fd < 0)
+                continue;
+            if (c->due && now >= c->due)
+                finish_delta(c);
+            if (c->fd >= 0 && c->deadline && now > c->deadline) {
+                drop(c);
+                continue;
+            }
+            if (c->fd < 0)
+                continue;
+            if (c->due) {
+                wake = c->due < wake ? c->due : wake;
+                continue;
+            }
+            pf[n] = (struct pollfd){c->fd, c->out_fd >= 0 ? POLLOUT : POLLIN, 0};
+            map[n++] = i;
+        }
+        if (next_tick) {
+            if (now >= next_tick) {
+                monitor_tick(&above);
+                next_tick += tick;
+                if (next_tick < now)
+                    next_tick = now + tick;
+            }
+            wake = next_tick < wake ? next_tick : wake;
+        }
+        int timeout = (int)(wake > now ? wake - now : 0);
+        if (poll(pf, (nfds_t)n, timeout) <= 0)
+            continue;
+        for (int k = 0; k < n; k++) {
+            if (!pf[k].revents)
+                continue;
+            if (map[k] < 0) {
+                int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (fd < 0)
+                    continue;
+                struct client *slot = NULL;
+                for (int i = 0; i < MAX_CLIENTS && !slot; i++)
+                    if (clients[i].fd < 0)
+                        slot = &clients[i];
+                if (!slot) {
+                    close(fd);   /* full: the client retries */
+                    continue;
+                }
+                memset(slot, 0, sizeof *slot);
+                slot->fd = fd;
+                slot->out_fd = -1;
+                slot->deadline = now_ms() + READ_TIMEOUT_MS;
+                continue;
+            }
+            struct client *c = &clients[map[k]];
+            if (c->out_fd >= 0)
+                on_writable(c);
+            else
+                on_readable(c);
+        }
+    }
+    return NULL;
+}
+
+void drip__background_start(void)
+{
+    if (!drip__opt.http[0] && !drip__opt.monitor && !drip__opt.alert)
+        return;
+    drip__guard++;
+    start_ms = now_ms();
+    if (drip__opt.http[0])
+        listen_fd = open_listener(drip__opt.http);
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &a, background, NULL) != 0)
+        fprintf(stderr, "drip: cannot start drip's thread: the HTTP endpoint and monitor are off\n");
+    pthread_attr_destroy(&a);
+    drip__guard--;
+}
+
+/* After fork only the forking thread exists: the child has no server (its port is the parent's). */
+void drip__background_child(void)
+{
+    if (listen_fd >= 0)
+        close(listen_fd);
+    listen_fd = -1;
+}
