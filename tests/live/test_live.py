@@ -1,0 +1,358 @@
+"""Tests of the live side: drip_read_stats, the HTTP endpoint (pprof profiles read by the real
+`go tool pprof` and by an independent decoder, Prometheus metrics checked by promtool and
+scraped by a real Prometheus server, the live leak check, delta profiles, errors), the monitor.
+
+Usage: test_live.py CASE
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+sys.path.insert(0, os.path.dirname(__file__))
+import driptest as dt  # noqa: E402
+import pb  # noqa: E402
+
+LIVE = os.path.join(dt.PROGS, "live")
+# live.c holds 1,000 x 1,024 bytes in grow_cache and loses 4,096 in lose_block; stdout is a pipe,
+# so libc adds its 4,096-byte buffer when the program prints "ready".
+HELD = 1024000
+LIVE_BYTES = HELD + 4096 + 4096
+LIVE_OBJECTS = 1002
+
+
+class Target:
+    """live.c under `drip run --http 127.0.0.1:0`, until stop()."""
+
+    def __init__(self, mode="idle", args=(), http="127.0.0.1:0"):
+        self.json = tempfile.mktemp(suffix=".json")
+        argv = [dt.DRIP, "run", "--json", self.json]
+        if http:
+            argv += ["--http", http]
+        argv += list(args) + ["--", LIVE, mode]
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.ready = self.p.stdout.readline()
+        self.base = None
+        self.err_lines = []
+        if http:
+            line = self.p.stderr.readline()
+            self.err_lines.append(line)
+            if "warning" in line:
+                line = self.p.stderr.readline()
+                self.err_lines.append(line)
+            m = re.search(r"serving (http://[^/]+)/ for process (\d+)", line)
+            self.base = m.group(1) if m else None
+            self.pid = int(m.group(2)) if m else None
+
+    def get(self, path, method="GET", data=None, headers=None):
+        req = urllib.request.Request(self.base + path, method=method, data=data, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def stop(self):
+        out, err = self.p.communicate(input="", timeout=60)
+        self.stderr = "".join(self.err_lines) + err
+        report = None
+        if os.path.exists(self.json):
+            report = json.load(open(self.json))
+            os.unlink(self.json)
+        return self.p.returncode, report
+
+
+def raw(base, payload, timeout=10):
+    host, port = base[len("http://"):].rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=timeout)
+    s.sendall(payload)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return data
+
+
+def sample_of(prof, fn):
+    return [s for s in prof["samples"] if s["functions"] and s["functions"][0] == fn]
+
+
+def build_id(path):
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    m = re.search(r"Build ID: ([0-9a-f]+)", out)
+    return m.group(1) if m else None
+
+
+def case_stats_api():
+    plain = subprocess.run([LIVE], input="", capture_output=True, text=True, timeout=30)
+    dt.eq(plain.stdout.strip(), "ready rc=-38/-38 live=0 objects=0 mallocs=0 frees=0 tracked=0", "without drip: not tracked (-ENOSYS)")
+    t = Target(http=None)
+    dt.eq(t.ready.strip(), "ready rc=0/0 live=1028096 objects=1001 mallocs=1001 frees=0 tracked=1", "under drip: exact figures")
+    rc, rep = t.stop()
+    dt.eq(rc, 0, "status")
+
+
+def case_pprof_heap():
+    t = Target()
+    st, hdr, body = t.get("/debug/pprof/heap")
+    dt.eq(st, 200, "GET /debug/pprof/heap")
+    dt.eq(hdr.get("Content-Type"), "application/octet-stream", "content type")
+    dt.eq(body[:2], b"\x1f\x8b", "gzipped")
+    prof = pb.decode(body)
+    dt.eq(prof["sample_type"], [("alloc_objects", "count"), ("alloc_space", "bytes"), ("inuse_objects", "count"), ("inuse_space", "bytes")], "Go's four sample types in Go's order")
+    dt.eq(prof["period_type"], ("space", "bytes"), "period type")
+    dt.eq(prof["period"], 1, "period 1: every allocation recorded")
+    dt.eq(prof["default_sample_type"], "", "heap: no default (pprof takes the last, inuse_space)")
+    dt.eq(prof["strings"][0], "", "string_table[0] is empty")
+    s = sample_of(prof, "grow_cache")
+    dt.eq([x["values"] for x in s], [[1000, HELD, 1000, HELD]], "grow_cache: 1,000 blocks of 1,024 bytes")
+    dt.eq([x["labels"].get("bytes") for x in s], [1024], "bytes label")
+    dt.eq(s[0]["functions"][:2] if s else None, ["grow_cache", "main"], "stack")
+    dt.check(bool(s) and s[0]["frames"][0][1].endswith("tests/progs/live.c") and s[0]["frames"][0][2] == 24, "file and line of the malloc: %r" % (s[0]["frames"][0] if s else None,))
+    lb = sample_of(prof, "lose_block")
+    dt.eq([x["values"] for x in lb], [[1, 4096, 1, 4096]], "lose_block")
+    m0 = prof["mappings"][0]
+    dt.check(m0["filename"].endswith("/progs/live"), "mapping[0] is the main binary: " + m0["filename"])
+    dt.eq(m0["build_id"], build_id(LIVE), "mapping build ID matches the ELF note")
+    dt.eq((m0["has_functions"], m0["has_line_numbers"]), (1, 1), "symbolized mapping flags")
+    dt.check(all(l["address"] >= prof["mappings"][l["mapping"] - 1]["start"] for x in s for l in x["locations"] if l["mapping"]), "locations inside their mappings")
+    st, hdr, body = t.get("/debug/pprof/allocs")
+    prof = pb.decode(body)
+    dt.eq((st, prof["default_sample_type"]), (200, "alloc_space"), "allocs profile defaults to alloc_space")
+    st, hdr, body = t.get("/debug/pprof/heap?debug=1")
+    text = body.decode()
+    dt.eq(hdr.get("Content-Type"), "text/plain; charset=utf-8", "debug=1 is text")
+    dt.check(re.search(r"^1000: 1024000 \[1000: 1024000\] @ 0x", text, re.M) is not None, "legacy text sample line")
+    dt.check("MAPPED_LIBRARIES:" in text, "legacy text mappings")
+    t.stop()
+
+
+def go_env():
+    home = tempfile.mkdtemp()
+    return dict(os.environ, HOME=home, GOCACHE=os.path.join(home, "cache"), GOFLAGS="", GOTOOLCHAIN="local"), home
+
+
+def case_go_pprof():
+    if not shutil.which("go"):
+        dt.check(False, "go (Debian golang-go) is installed: scripts/packages.txt lists it")
+        return
+    env, home = go_env()
+    prof_path = tempfile.mktemp(suffix=".pb.gz")
+    t = Target(args=["--profile", prof_path])
+    p = subprocess.run(["go", "tool", "pprof", "-top", "-nodefraction=0", "-unit=B", t.base + "/debug/pprof/heap"], capture_output=True, text=True, env=env, timeout=120)
+    dt.eq(p.returncode, 0, "go tool pprof reads the live endpoint")
+    rows = [l.split() for l in p.stdout.splitlines() if l.strip().endswith(("grow_cache", "lose_block"))]
+    dt.eq([(r[0], r[-1]) for r in rows], [("1024000B", "grow_cache"), ("4096B", "lose_block")], "pprof -top: flat inuse bytes by function")
+    p = subprocess.run(["go", "tool", "pprof", "-top", "-sample_index=alloc_objects", t.base + "/debug/pprof/allocs"], capture_output=True, text=True, env=env, timeout=120)
+    rows = [l.split() for l in p.stdout.splitlines() if l.strip().endswith("grow_cache")]
+    dt.eq([(r[0], r[-1]) for r in rows], [("1000", "grow_cache")], "pprof -top alloc_objects")
+    t.stop()
+    p = subprocess.run(["go", "tool", "pprof", "-top", "-unit=B", prof_path], capture_output=True, text=True, env=env, timeout=120)
+    rows = [l.split() for l in p.stdout.splitlines() if l.strip().endswith("grow_cache")]
+    dt.eq([(r[0], r[-1]) for r in rows], [("1024000B", "grow_cache")], "pprof reads the --profile file written at exit")
+    os.unlink(prof_path)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def parse_metrics(text):
+    vals = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, v = line.rsplit(" ", 1)
+            vals[name] = float(v)
+    return vals
+
+
+def case_metrics():
+    t = Target()
+    st, hdr, body = t.get("/metrics")
+    dt.eq(st, 200, "GET /metrics")
+    dt.eq(hdr.get("Content-Type"), "text/plain; version=0.0.4; charset=utf-8", "exposition content type")
+    v = parse_metrics(body.decode())
+    dt.eq(v.get("drip_heap_inuse_bytes"), float(LIVE_BYTES), "drip_heap_inuse_bytes")
+    dt.eq(v.get("drip_heap_inuse_objects"), float(LIVE_OBJECTS), "drip_heap_inuse_objects")
+    dt.eq(v.get("drip_heap_alloc_bytes_total"), float(LIVE_BYTES), "drip_heap_alloc_bytes_total")
+    dt.eq(v.get("drip_mallocs_total"), float(LIVE_OBJECTS), "drip_mallocs_total")
+    dt.eq(v.get("drip_frees_total"), 0.0, "drip_frees_total")
+    dt.eq(v.get("drip_threads"), 1.0, "drip_threads (main)")
+    dt.eq(v.get('drip_build_info{version="0.1.0",unwind="libunwind"}'), 1.0, "drip_build_info")
+    for name in ("process_resident_memory_bytes", "process_virtual_memory_bytes", "process_start_time_seconds",
+                 "process_cpu_seconds_total", "process_open_fds", "process_max_fds"):
+        dt.check(v.get(name, 0) > 0, name + " present")
+    dt.check(abs(v.get("process_start_time_seconds", 0) - time.time()) < 600, "process_start_time_seconds is a recent epoch time")
+    promtool = shutil.which("promtool")
+    if promtool:
+        p = subprocess.run([promtool, "check", "metrics"], input=body.decode(), capture_output=True, text=True)
+        dt.eq((p.returncode, p.stdout.strip(), p.stderr.strip()), (0, "", ""), "promtool check metrics: no error, no warning")
+    else:
+        dt.check(False, "promtool (Debian prometheus) is installed: scripts/packages.txt lists it")
+    t.stop()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def case_prometheus():
+    prom = shutil.which("prometheus")
+    if not prom:
+        dt.check(False, "prometheus (Debian prometheus) is installed: scripts/packages.txt lists it")
+        return
+    t = Target()
+    d = tempfile.mkdtemp()
+    port = free_port()
+    target = t.base[len("http://"):]
+    with open(os.path.join(d, "prometheus.yml"), "w") as f:
+        f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: drip\n    static_configs:\n      - targets: ['%s']\n" % target)
+    server = subprocess.Popen([prom, "--config.file=" + os.path.join(d, "prometheus.yml"), "--storage.tsdb.path=" + os.path.join(d, "data"),
+                               "--web.listen-address=127.0.0.1:%d" % port], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    value = None
+    try:
+        for _ in range(60):
+            time.sleep(1)
+            try:
+                url = "http://127.0.0.1:%d/api/v1/query?query=drip_heap_inuse_bytes" % port
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    res = json.load(r)["data"]["result"]
+                if res:
+                    value = res[0]
+                    break
+            except (urllib.error.URLError, ConnectionError, KeyError):
+                continue
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(d, ignore_errors=True)
+    dt.check(value is not None, "Prometheus scraped drip_heap_inuse_bytes")
+    if value:
+        dt.eq(value["metric"].get("instance"), target, "scraped from drip's endpoint")
+        dt.eq(float(value["value"][1]), float(LIVE_BYTES), "the scraped value")
+    t.stop()
+
+
+def case_endpoints():
+    t = Target()
+    st, hdr, body = t.get("/")
+    dt.eq(st, 200, "index page")
+    dt.check(b"/debug/pprof/heap" in body and b"/metrics" in body and b"/debug/drip/leaks" in body, "index links")
+    st, hdr, body = t.get("/nope")
+    dt.eq((st, body), (404, b"404 page not found: /nope\n"), "unknown path")
+    st, hdr, body = t.get("/metrics", method="POST", data=b"x")
+    dt.eq((st, hdr.get("Allow")), (405, "GET"), "POST /metrics")
+    st, hdr, body = t.get("/debug/pprof/heap?seconds=0")
+    dt.eq((st, body), (400, b'invalid value for "seconds" - must be a positive integer\n'), "seconds=0")
+    dt.eq(hdr.get("X-Go-Pprof"), "1", "errors marked for go tool pprof")
+    st, hdr, body = t.get("/debug/pprof/heap?seconds=1&debug=1")
+    dt.eq((st, body), (400, b"seconds and debug params are incompatible\n"), "seconds with debug")
+    r = raw(t.base, b"GARBAGE\r\n\r\n")
+    dt.check(r.startswith(b"HTTP/1.1 400 "), "malformed request: 400")
+    r = raw(t.base, b"GET / HTTP/1.1\r\nX: " + b"a" * 20000 + b"\r\n\r\n")
+    dt.check(r.startswith(b"HTTP/1.1 431 "), "oversized head: 431 (%r)" % r[:30])
+    st, hdr, body = t.get("/debug/pprof/symbol")
+    dt.eq((st, body), (200, b"num_symbols: 1\n"), "symbol GET")
+    prof = pb.decode(t.get("/debug/pprof/heap")[2])
+    addr = sample_of(prof, "grow_cache")[0]["locations"][0]["address"]
+    st, hdr, body = t.get("/debug/pprof/symbol", method="POST", data=("%#x+0x1" % addr).encode())
+    dt.eq((st, body.decode()), (200, "%#x grow_cache\n" % addr), "symbol POST names the address")
+    st, hdr, body = t.get("/debug/pprof/cmdline")
+    dt.eq(body.split(b"\0")[:2], [LIVE.encode(), b"idle"], "cmdline")
+    st, hdr, body = t.get("/debug/drip/stats")
+    s = json.loads(body)
+    dt.eq((s["live_bytes"], s["live_objects"], s["mallocs"]), (LIVE_BYTES, LIVE_OBJECTS, LIVE_OBJECTS), "stats JSON")
+    # a client that connects and says nothing does not hold up the others
+    idle = socket.create_connection((t.base[7:].rsplit(":", 1)[0], int(t.base.rsplit(":", 1)[1])))
+    st, _, _ = t.get("/metrics")
+    dt.eq(st, 200, "served while another client is silent")
+    idle.close()
+    rc, rep = t.stop()
+    dt.eq(rc, 0, "program unharmed")
+
+
+def case_live_leaks():
+    t = Target("churn")
+    st, hdr, body = t.get("/debug/drip/leaks")
+    dt.eq((st, hdr.get("Content-Type")), (200, "application/json"), "GET /debug/drip/leaks")
+    rep = json.loads(body)
+    dt.eq((rep["summary"]["definite"]["bytes"], rep["summary"]["definite"]["blocks"]), (4096, 1), "the lost block, found while running")
+    defs = [r for r in rep["leaks"] if r["kind"] == "definite"]
+    dt.eq(defs[0]["stack"][0]["function"] if defs else None, "lose_block", "its allocating function")
+    held = [r for r in rep["leaks"] if r["kind"] == "reachable" and r["stack"][0]["function"] == "grow_cache"]
+    dt.eq([(r["bytes"], r["blocks"]) for r in held], [(HELD, 1000)], "the cache is reachable")
+    st, _, _ = t.get("/metrics")
+    dt.eq(st, 200, "the program runs on after the check")
+    rc, final = t.stop()
+    dt.eq(rc, 0, "status")
+    dt.eq((final["summary"]["definite"]["bytes"], final["summary"]["definite"]["blocks"]), (4096, 1), "and the exit report agrees")
+
+
+def case_delta():
+    t = Target("grow")
+    results = {}
+
+    def delta():
+        results["delta"] = t.get("/debug/pprof/heap?seconds=2")
+        results["delta_done"] = time.monotonic()
+
+    th = threading.Thread(target=delta)
+    th.start()
+    time.sleep(0.3)
+    st, _, _ = t.get("/metrics")
+    results["metrics_done"] = time.monotonic()
+    th.join()
+    dt.eq(st, 200, "other clients are served during a delta profile")
+    dt.check(results["metrics_done"] < results["delta_done"], "metrics answered before the 2 s delta finished")
+    st, hdr, body = results["delta"]
+    dt.eq(st, 200, "delta profile")
+    dt.eq(hdr.get("Content-Disposition"), 'attachment; filename="heap-delta"', "Go's delta file name")
+    prof = pb.decode(body)
+    dt.eq(prof["duration_nanos"], 2 * 10**9, "duration 2 s")
+    fns = sorted({s["functions"][0] for s in prof["samples"]})
+    dt.eq(fns, ["grow_cache"], "only what changed during the window")
+    g = sample_of(prof, "grow_cache")
+    dt.check(bool(g) and g[0]["values"][1] > 0 and g[0]["values"][1] % 1024 == 0 and g[0]["values"][1] == g[0]["values"][3],
+             "growth in whole 1 KiB blocks, none freed: %r" % (g[0]["values"] if g else None))
+    t.stop()
+
+
+def case_monitor():
+    t = Target("grow", args=["--monitor", "200ms", "--alert", "2MiB"], http=None)
+    time.sleep(2.5)
+    rc, rep = t.stop()
+    lines = t.stderr.splitlines()
+    ticks = [l for l in lines if re.match(r"drip\[\d+\] [\d.]+s: heap [\d.]+ \w+ in \d+ objects \(peak", l)]
+    warn = [l for l in lines if "warning: live heap" in l]
+    dt.check(len(ticks) >= 5, "a stats line every 200 ms (%d lines)" % len(ticks))
+    dt.eq(len(warn), 1, "one warning when the heap passes 2 MiB")
+    dt.check(bool(warn) and warn[0].endswith("is above the alert threshold 2.0 MiB"), "warning text: %r" % warn[:1])
+
+
+def case_bind_warnings():
+    t = Target(http="0.0.0.0:0")
+    dt.check(any("is not a loopback address" in l for l in t.err_lines), "warning for a non-loopback bind")
+    t.stop()
+    p = subprocess.run([dt.DRIP, "run", "--http", "127.0.0.1:notaport", "--", LIVE], input="", capture_output=True, text=True, timeout=30)
+    dt.check("drip: http=127.0.0.1:notaport: cannot resolve" in p.stderr, "bad address: one line")
+    dt.eq(p.returncode, 0, "the program still runs")
+
+
+CASES = {k[5:]: v for k, v in dict(globals()).items() if k.startswith("case_")}
+
+if __name__ == "__main__":
+    CASES[sys.argv[1]]()
+    dt.finish()
