@@ -72,7 +72,7 @@ struct drip_pprof {
 };
 
 /* One sample as the iterator hands it out; arrays belong to the iterator. */
-struct drip_pprof_sample {
+struct drip_pprof_entry {
     const uint32_t *locs; /* location indices, leaf first */
     size_t nlocs;
     const int64_t *values; /* nsample_types values */
@@ -103,7 +103,7 @@ int drip_pprof_default_type(const struct drip_pprof *p);
 /* Iterates the samples in file order. init returns -1 on ENOMEM. next returns 1 with *s filled,
  * 0 at the end. */
 int drip_pprof_iter_init(struct drip_pprof_iter *it, const struct drip_pprof *p);
-int drip_pprof_next(struct drip_pprof_iter *it, struct drip_pprof_sample *s);
+int drip_pprof_next(struct drip_pprof_iter *it, struct drip_pprof_entry *s);
 void drip_pprof_iter_done(struct drip_pprof_iter *it);
 
 #endif

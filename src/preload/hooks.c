@@ -14,6 +14,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -112,8 +113,68 @@ uint64_t drip__peak_live(void)
     return p > 0 ? (uint64_t)p : 0;
 }
 
+/* ---- sampling mode (sample=N) ------------------------------------------------------------------
+ * As Go and tcmalloc do: each thread draws the number of bytes until its next sample from an
+ * exponential distribution with mean N, so every byte has the same chance 1/N of being sampled
+ * and a block of size s is recorded with probability 1 - exp(-s/N); profiles scale the figures
+ * back up (profile.c). An allocation that is not sampled costs a subtraction.
+ * A free must still find out whether its block was sampled: a filter of 4 Mi saturating counters
+ * indexed by a hash of the address answers "certainly not" without touching the table. */
+static DRIP_TLS int64_t bytes_to_sample;
+static DRIP_TLS uint64_t rng_state;
+enum { FILTER_BITS = 22 };
+static _Atomic uint8_t *filter;
+
+static double uniform01(void)
+{
+    if (!rng_state)
+        rng_state = ((uint64_t)(uintptr_t)&rng_state * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)drip__now_ms() ^ 1;
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return ((double)(rng_state >> 11) + 1.0) / 9007199254740993.0;   /* (0, 1] */
+}
+
+static void next_sample(void)
+{
+    double d = -log(uniform01()) * (double)drip__opt.sample;
+    bytes_to_sample += d > 1e15 ? (int64_t)1e15 : (int64_t)d + 1;
+}
+
+static inline size_t filter_index(uintptr_t p) { return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ULL) >> (64 - FILTER_BITS)); }
+
+static void filter_add(uintptr_t p)
+{
+    _Atomic uint8_t *c = &filter[filter_index(p)];
+    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
+    while (v < 255 && !atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v + 1), memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
+static void filter_remove(uintptr_t p)
+{
+    _Atomic uint8_t *c = &filter[filter_index(p)];
+    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
+    while (v > 0 && v < 255 && !atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v - 1), memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
+static inline bool maybe_sampled(uintptr_t p)
+{
+    return !filter || atomic_load_explicit(&filter[filter_index(p)], memory_order_relaxed) != 0;
+}
+
+void drip__sampling_init(void)
+{
+    if (!drip__opt.sample)
+        return;
+    filter = drip__arena_alloc((size_t)1 << FILTER_BITS);
+    if (!filter)
+        drip__opt.sample = 0;   /* no memory for the filter: record everything */
+}
+
 /* ---- the two bookkeeping paths ---------------------------------------------------------------- */
-__attribute__((noinline)) static void on_alloc(void *p, size_t size)
+__attribute__((noinline)) static void on_alloc_recorded(void *p, size_t size)
 {
     int saved = errno;
     drip__guard = 1;
@@ -129,9 +190,31 @@ __attribute__((noinline)) static void on_alloc(void *p, size_t size)
             atomic_fetch_add_explicit(&s->alloc_objs, 1, memory_order_relaxed);
         }
         account((int64_t)size);
+        if (filter)
+            filter_add((uintptr_t)p);
     }
     drip__guard = 0;
     errno = saved;
+}
+
+static inline void on_alloc(void *p, size_t size)
+{
+    if (DRIP_UNLIKELY(filter != NULL)) {
+        if (DRIP_UNLIKELY(!rng_state)) {   /* a thread's first allocation: draw its first gap */
+            int saved = errno;
+            next_sample();
+            errno = saved;
+        }
+        bytes_to_sample -= (int64_t)size;
+        if (bytes_to_sample > 0)
+            return;
+        int saved = errno;
+        do
+            next_sample();
+        while (bytes_to_sample <= 0);
+        errno = saved;
+    }
+    on_alloc_recorded(p, size);
 }
 
 static void forget(const struct drip__rec *r)
@@ -147,11 +230,16 @@ static void forget(const struct drip__rec *r)
 /* Removes p's record; returns true (and the record) when drip knew the block. */
 static bool on_free(void *p, struct drip__rec *out)
 {
+    if (!maybe_sampled((uintptr_t)p))
+        return false;
     int saved = errno;
     drip__guard = 1;
     bool known = drip__table_remove((uintptr_t)p, out);
-    if (known)
+    if (known) {
         forget(out);
+        if (filter)
+            filter_remove((uintptr_t)p);
+    }
     drip__guard = 0;
     errno = saved;
     return known;
@@ -162,6 +250,8 @@ static void restore(const struct drip__rec *r)
     int saved = errno;
     drip__guard = 1;
     if (drip__table_restore(r)) {
+        if (filter)
+            filter_add(r->addr);
         struct drip__site *s = drip__depot_get(r->site);
         if (s) {
             atomic_fetch_add_explicit(&s->live_bytes, (int64_t)r->size, memory_order_relaxed);

@@ -45,6 +45,7 @@ void drip__report_at_exit(int status_hint);
 int drip__now_ms(void);
 
 uint64_t drip__peak_live(void);   /* hooks.c */
+void drip__sampling_init(void);   /* hooks.c: sets up sampling mode when sample > 0 */
 
 /* ---- profile.c: heap profiles and stats from the depot's per-site counters ---------------- */
 struct drip_stats;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,32 @@ static uint64_t rss_bytes(void)
     return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* Go's scaleHeapSample (runtime/pprof/protomem.go): a block of average size a was sampled with
+ * probability 1 - exp(-a/rate), so counts and bytes are divided by it. */
+static void unsample(int64_t *count, int64_t *bytes)
+{
+    double rate = (double)drip__opt.sample;
+    if (rate <= 1 || *count <= 0 || *bytes <= 0)
+        return;
+    double avg = (double)*bytes / (double)*count;
+    double scale = 1.0 / (1.0 - exp(-avg / rate));
+    *count = (int64_t)((double)*count * scale + 0.5);
+    *bytes = (int64_t)((double)*bytes * scale + 0.5);
+}
+
+/* A site's four figures, scaled when sampling. */
+static void site_values(struct drip__site *s, int64_t v[4])
+{
+    int64_t lb = atomic_load_explicit(&s->live_bytes, memory_order_relaxed);
+    int64_t lo = atomic_load_explicit(&s->live_objs, memory_order_relaxed);
+    v[DRIP_PPROF_ALLOC_OBJECTS] = (int64_t)atomic_load_explicit(&s->alloc_objs, memory_order_relaxed);
+    v[DRIP_PPROF_ALLOC_SPACE] = (int64_t)atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
+    v[DRIP_PPROF_INUSE_OBJECTS] = lo > 0 ? lo : 0;
+    v[DRIP_PPROF_INUSE_SPACE] = lb > 0 ? lb : 0;
+    unsample(&v[DRIP_PPROF_ALLOC_OBJECTS], &v[DRIP_PPROF_ALLOC_SPACE]);
+    unsample(&v[DRIP_PPROF_INUSE_OBJECTS], &v[DRIP_PPROF_INUSE_SPACE]);
+}
+
 void drip__stats(struct drip_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -40,14 +67,12 @@ void drip__stats(struct drip_stats *out)
         struct drip__site *s = drip__depot_get(id);
         if (!s)
             continue;
-        int64_t lb = atomic_load_explicit(&s->live_bytes, memory_order_relaxed);
-        int64_t lo = atomic_load_explicit(&s->live_objs, memory_order_relaxed);
-        uint64_t ab = atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
-        uint64_t ao = atomic_load_explicit(&s->alloc_objs, memory_order_relaxed);
-        out->live_bytes += lb > 0 ? (uint64_t)lb : 0;
-        out->live_objects += lo > 0 ? (uint64_t)lo : 0;
-        out->total_alloc_bytes += ab;
-        out->mallocs += ao;
+        int64_t v[4];
+        site_values(s, v);
+        out->live_bytes += (uint64_t)v[DRIP_PPROF_INUSE_SPACE];
+        out->live_objects += (uint64_t)v[DRIP_PPROF_INUSE_OBJECTS];
+        out->total_alloc_bytes += (uint64_t)v[DRIP_PPROF_ALLOC_SPACE];
+        out->mallocs += (uint64_t)v[DRIP_PPROF_ALLOC_OBJECTS];
     }
     out->frees = out->mallocs - out->live_objects;
     out->peak_live_bytes = drip__peak_live();
@@ -75,17 +100,12 @@ struct drip_pprof_sample *drip__profile_snapshot(size_t *count)
         if (!site)
             continue;
         uint64_t ao = atomic_load_explicit(&site->alloc_objs, memory_order_relaxed);
+        uint64_t ab = atomic_load_explicit(&site->alloc_bytes, memory_order_relaxed);
         if (!ao)
             continue;
-        int64_t lb = atomic_load_explicit(&site->live_bytes, memory_order_relaxed);
-        int64_t lo = atomic_load_explicit(&site->live_objs, memory_order_relaxed);
-        uint64_t ab = atomic_load_explicit(&site->alloc_bytes, memory_order_relaxed);
         s[k].frames = site->frames;
         s[k].nframes = (int)site->depth;
-        s[k].values[DRIP_PPROF_ALLOC_OBJECTS] = (int64_t)ao;
-        s[k].values[DRIP_PPROF_ALLOC_SPACE] = (int64_t)ab;
-        s[k].values[DRIP_PPROF_INUSE_OBJECTS] = lo > 0 ? lo : 0;
-        s[k].values[DRIP_PPROF_INUSE_SPACE] = lb > 0 ? lb : 0;
+        site_values(site, s[k].values);
         s[k].block_size = (int64_t)(ab / ao);
         k++;
     }

@@ -431,8 +431,34 @@ static int open_out(const char *pattern, const char *suffix_for_child)
 
 extern int drip__is_fork_child;
 
+/* Sampling mode records one allocation in many: a block it did not record may hold the only
+ * pointer to one it did, so no classification can be trusted. Say so instead of guessing. */
+static void write_unclassified(int text_fd, int json_fd)
+{
+    struct drip_writer w;
+    unsigned long long rate = drip__opt.sample;
+    if (text_fd >= 0) {
+        drip_writer_fd(&w, text_fd);
+        drip_printf(&w, "==%d== drip: sampling mode (sample=%llu bytes): leak classification is unavailable; "
+                        "use the heap profile (--profile, /debug/pprof/heap) for estimates\n", getpid(), rate);
+        drip_flush(&w);
+    }
+    if (json_fd >= 0) {
+        drip_writer_fd(&w, json_fd);
+        drip_printf(&w, "{\"pid\": %d, \"complete\": false, \"sampling\": %llu, \"classification\": \"unavailable\", "
+                        "\"summary\": null, \"leaks\": [], \"threads\": [], \"suspects\": []}\n", getpid(), rate);
+        drip_flush(&w);
+    }
+}
+
 int drip__leak_report(int text_fd, int json_fd, int final)
 {
+    if (drip__opt.sample) {
+        write_unclassified(text_fd, json_fd);
+        if (final)
+            atomic_store(&drip__g.tracking, 0);
+        return 0;
+    }
     struct drip__scan sc;
     struct report r;
     memset(&r, 0, sizeof r);

@@ -177,6 +177,7 @@ void drip__init(void)
     drip__g.pid = getpid();
     dl_iterate_phdr(self_cb, (void *)(uintptr_t)&drip__init);
     drip__unwind_init();
+    drip__sampling_init();
     drip__threads_init();
     drip__threads_register_main();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
