@@ -1,6 +1,7 @@
 /* threads.c — a thread still running at exit (blocker, holding a 4096-byte buffer), a thread
  * that finished but was never joined (quick), one joined and one detached (neither reported).
  * With argument "exit-from-thread", exit(3) is called from a thread while main allocates. */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +42,25 @@ __attribute__((noinline)) void start_workers(void)
     pthread_attr_destroy(&attr);
 }
 
+/* Threads in this process now (the quick ones have really exited once only main and blocker
+ * remain): waiting on this instead of sleeping keeps the test exact on a loaded machine. */
+static int tasks(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     start_workers();
-    usleep(100000);
+    for (int i = 0; i < 2000 && tasks() != 2; i++)
+        usleep(5000);
     if (argc > 1 && !strcmp(argv[1], "exit-from-thread")) {
         pthread_t e;
         pthread_create(&e, NULL, exiter, NULL);
