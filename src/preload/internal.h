@@ -96,11 +96,16 @@ void drip__depot_child_reset(void);
 /* ---- table.c: live-allocation table, address -> record, striped locks --------------------- */
 struct drip__rec {
     uintptr_t addr;
-    size_t size;
+    uint64_t size : 48;   /* 256 TiB: larger than any block */
+    uint64_t gen : 16;    /* drip__generation when allocated: leak-check scopes (check.c) */
     uint32_t site;
-    uint32_t birth_ms;
+    uint32_t birth_ms;    /* drip__now_ms() when allocated: ages for the growth detector */
 };
+/* Bumped by each drip_check_begin; every record keeps the value it saw. */
+extern _Atomic uint32_t drip__generation;
 bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site);
+/* Calls fn on every live record, one stripe locked at a time. */
+void drip__table_foreach(void (*fn)(const struct drip__rec *, void *), void *arg);
 bool drip__table_remove(uintptr_t addr, struct drip__rec *out);
 bool drip__table_restore(const struct drip__rec *rec);
 size_t drip__table_count(void);
@@ -125,6 +130,7 @@ struct drip__thread {
     uintptr_t stack_lo, stack_hi;    /* whole mapping: includes TLS and the thread descriptor */
     atomic_int state;                /* THREAD_RUNNING / THREAD_FINISHED */
     int joined, detached, is_main;
+    uint32_t gen;                    /* drip__generation at creation */
     /* filled in by the stop-the-world handler */
     _Atomic uintptr_t stopped_sp;    /* interrupted %rsp less the red zone */
     _Atomic uintptr_t stopped_uc;    /* its ucontext: the registers, read as roots */

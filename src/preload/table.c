@@ -5,6 +5,7 @@
  * same time rarely meet on a lock, and no global lock exists on the hot path.
  * A stripe grows (doubling, from drip's arena) when it is 80% full: 24 bytes per record at a
  * load between 40% and 80%, i.e. 30-60 bytes of table per live block.
+ * Blocks of 256 TiB or more do not exist on x86-64 (47-bit user space): 48 bits of size suffice.
  * Locks: each stripe's `mu` guards its slots/mask/count. drip__table_lock_all takes them in
  * index order (fork, snapshot); nothing else is ever taken while a stripe lock is held except the
  * arena lock (when growing).
@@ -82,10 +83,25 @@ int drip__now_ms(void)
     return (int)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+_Atomic uint32_t drip__generation;
+
 bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site)
 {
-    struct drip__rec rec = {addr, size, site, (uint32_t)drip__now_ms()};
+    struct drip__rec rec = {.addr = addr, .size = size, .site = site, .birth_ms = (uint32_t)drip__now_ms(),
+                            .gen = atomic_load_explicit(&drip__generation, memory_order_relaxed) & 0xffff};
     return drip__table_restore(&rec);
+}
+
+void drip__table_foreach(void (*fn)(const struct drip__rec *, void *), void *arg)
+{
+    for (int i = 0; i < STRIPES; i++) {
+        struct stripe *s = &T[i];
+        pthread_mutex_lock(&s->mu);
+        for (size_t j = 0; s->mask && j <= s->mask; j++)
+            if (s->slots[j].addr)
+                fn(&s->slots[j], arg);
+        pthread_mutex_unlock(&s->mu);
+    }
 }
 
 bool drip__table_restore(const struct drip__rec *rec)

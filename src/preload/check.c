@@ -1,0 +1,188 @@
+/* check.c — leak assertions for tests: the API behind drip_check_begin/drip_check_end.
+ *
+ * A scope is a generation number: drip_check_begin bumps drip__generation and every block
+ * allocated from then on carries the new value in its record (as does every thread created), so
+ * drip_check_end finds what the scope left behind with one pass over the live table, without
+ * keeping any list of its own. 16 bits of generation in the record: scopes more than 65,535
+ * begins apart cannot be told apart, which no test suite nests.
+ */
+#include "internal.h"
+#include "../../include/drip/drip.h"
+#include "../common/suppress.h"
+#include "../common/symbolize.h"
+#include "../common/writer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { CHECK_STARTED = 0x64726970 };
+
+struct leak_site {
+    uint32_t site;
+    uint64_t bytes, blocks;
+};
+
+struct gather {
+    uint32_t g0;
+    struct leak_site *s;
+    size_t n, cap;
+};
+
+static int in_scope(uint32_t gen, uint32_t g0, uint32_t now)
+{
+    return (uint16_t)(gen - g0) <= (uint16_t)(now - g0);
+}
+
+static void gather_cb(const struct drip__rec *r, void *arg)
+{
+    struct gather *g = arg;
+    uint32_t now = atomic_load_explicit(&drip__generation, memory_order_relaxed);
+    if (!in_scope((uint32_t)r->gen, g->g0, now))
+        return;
+    for (size_t i = 0; i < g->n; i++)
+        if (g->s[i].site == r->site) {
+            g->s[i].bytes += r->size;
+            g->s[i].blocks++;
+            return;
+        }
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 16;
+        struct leak_site *ns = realloc(g->s, cap * sizeof *ns);
+        if (!ns)
+            return;
+        g->s = ns;
+        g->cap = cap;
+    }
+    g->s[g->n++] = (struct leak_site){r->site, r->size, 1};
+}
+
+DRIP_EXPORT int drip_api_check_begin(drip_check_t *c)
+{
+    if (!atomic_load(&drip__g.initialised))
+        return -ENOSYS;
+    c->generation = atomic_fetch_add(&drip__generation, 1) + 1;
+    c->started = CHECK_STARTED;
+    return 0;
+}
+
+/* Threads started in the scope: running and finished-but-unjoined. */
+static void count_threads(uint32_t g0, uint64_t *running, uint64_t *unjoined)
+{
+    uint32_t now = atomic_load(&drip__generation);
+    *running = *unjoined = 0;
+    drip__threads_lock();
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
+        if (t->is_main || !in_scope(t->gen, g0, now))
+            continue;
+        if (atomic_load(&t->state) == DRIP_THREAD_RUNNING)
+            (*running)++;
+        else if (!t->joined && !t->detached)
+            (*unjoined)++;
+    }
+    drip__threads_unlock();
+}
+
+static void print_frames(struct drip_writer *w, struct drip_symbolizer *sym, const uintptr_t *f, int n)
+{
+    for (int k = 0; k < n; k++) {
+        struct drip_frame fr = {0};
+        if (sym)
+            drip_symbolize(sym, f[k], &fr);
+        drip_printf(w, "    %s %s", k ? "by" : "at", fr.function ? fr.function : "???");
+        if (fr.file)
+            drip_printf(w, " (%s:%d)", fr.file, fr.line);
+        drip_puts(w, "\n");
+        if (fr.function && !strcmp(fr.function, "main"))
+            break;
+    }
+}
+
+static int ignored(struct drip_symbolizer *sym, const struct drip__site *s, const char *const *pats)
+{
+    for (uint32_t k = 0; pats && sym && k < s->depth; k++) {
+        struct drip_frame fr;
+        drip_symbolize(sym, s->frames[k], &fr);
+        for (const char *const *p = pats; *p; p++)
+            if (drip_template_match(*p, fr.function))
+                return 1;
+    }
+    return 0;
+}
+
+DRIP_EXPORT int drip_api_check_end(drip_check_t *c, const struct drip_check_options *o, drip_check_result_t *out,
+                                   size_t size)
+{
+    if (!atomic_load(&drip__g.initialised))
+        return -ENOSYS;
+    if (c->started != CHECK_STARTED)
+        return -EINVAL;
+    struct drip_check_options def = {.thread_wait_ms = 1000};
+    if (!o)
+        o = &def;
+    drip_check_result_t r;
+    memset(&r, 0, sizeof r);
+    /* goleak's patience: threads the scope started get a bounded time to finish */
+    int waited = 0, limit = o->thread_wait_ms > 0 ? o->thread_wait_ms : 0;
+    for (;;) {
+        count_threads(c->generation, &r.threads_running, &r.threads_unjoined);
+        if (!r.threads_running || waited >= limit)
+            break;
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+        waited += 10;
+    }
+    drip__guard++;
+    struct gather g = {.g0 = c->generation};
+    drip__table_foreach(gather_cb, &g);
+    struct drip_symbolizer *sym = (g.n || r.threads_running || r.threads_unjoined) ? drip_symbolizer_new(getpid()) : NULL;
+    struct drip_writer w;
+    drip_writer_fd(&w, 2);
+    for (size_t i = 0; i < g.n; i++) {
+        struct drip__site *s = drip__depot_get(g.s[i].site);
+        if (s && ignored(sym, s, o->ignore)) {
+            r.ignored_bytes += g.s[i].bytes;
+            r.ignored_blocks += g.s[i].blocks;
+            continue;
+        }
+        r.leaked_bytes += g.s[i].bytes;
+        r.leaked_blocks += g.s[i].blocks;
+        if (o->quiet)
+            continue;
+        drip_puts(&w, "drip: leak check: ");
+        drip_put_count(&w, g.s[i].bytes);
+        drip_puts(&w, " bytes in ");
+        drip_put_count(&w, g.s[i].blocks);
+        drip_puts(&w, " blocks allocated in the scope are still live, allocated\n");
+        if (s)
+            print_frames(&w, sym, s->frames, (int)s->depth);
+    }
+    if (!o->quiet && (r.threads_running || r.threads_unjoined)) {
+        uint32_t now = atomic_load(&drip__generation);
+        drip__threads_lock();
+        for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
+            int running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
+            if (t->is_main || !in_scope(t->gen, c->generation, now) || (!running && (t->joined || t->detached)))
+                continue;
+            struct drip_frame start = {0};
+            if (sym)
+                drip_symbolize(sym, t->start_routine + 1, &start);
+            drip_printf(&w, "drip: leak check: a thread started in the scope (start routine %s) %s, created\n",
+                        start.function ? start.function : "???",
+                        running ? "is still running" : "finished but was never joined or detached");
+            struct drip__site *s = drip__depot_get(t->create_site);
+            if (s)
+                print_frames(&w, sym, s->frames, (int)s->depth);
+        }
+        drip__threads_unlock();
+    }
+    drip_flush(&w);
+    drip_symbolizer_free(sym);
+    free(g.s);
+    drip__guard--;
+    memcpy(out, &r, size < sizeof r ? size : sizeof r);
+    c->started = 0;
+    return (r.leaked_blocks || r.threads_running || r.threads_unjoined) ? 1 : 0;
+}
