@@ -31,6 +31,7 @@
     X(http, STR, "", "serve /debug/pprof/heap, /metrics, /debug/drip/leaks ... on this address (host:port; loopback unless you say otherwise)") \
     X(monitor, DURATION, "0", "print a stats line on stderr at this interval, e.g. 5s (0: off)")     \
     X(alert, SIZE, "0", "warn on stderr when live heap bytes pass this, e.g. 500MiB (0: off)")     \
+    X(growth, DURATION, "100ms", "growth detector: sample every site's live bytes at this interval to start with (it doubles as the run goes on); 0: off") \
     X(sample, SIZE, "0", "record one allocation per this many bytes on average (Poisson, as Go and tcmalloc do), e.g. 512KiB; 0 records every allocation. Leak classification needs 0")
 
 enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_DURATION, DRIP_OPT_STR };

@@ -62,6 +62,22 @@ int drip__profile_write_delta(int fd, int allocs_default, const struct drip_ppro
  * indirect leaks were found. */
 int drip__leak_report(int text_fd, int json_fd, int final);
 
+/* ---- growth.c: the growth detector ---------------------------------------------------------- */
+struct drip__suspect {
+    uint32_t site;
+    double bytes_per_second, net_bytes, window_seconds, heap_growth_share;
+    double oldest_age_seconds;
+    uint64_t live_bytes, live_objects;
+};
+long long drip__growth_tick(long long now_ms);
+int drip__growth_suspects(struct drip__suspect *out, int max);
+void drip__growth_fill(struct drip__suspect *s, int n);
+long long drip__growth_interval(void);
+struct drip_writer;
+struct drip_symbolizer;
+/* JSON array of suspects with symbolized stacks (report.c). */
+void drip__write_suspects_json(struct drip_writer *w, struct drip_symbolizer *sym, const struct drip__suspect *s, int n);
+
 /* ---- server.c: drip's own thread (HTTP endpoint, monitor) ----------------------------------- */
 void drip__background_start(void);
 void drip__background_child(void);

@@ -27,6 +27,7 @@ struct group {
 };
 
 struct totals { uint64_t bytes, blocks; };
+enum { MAX_SUSPECTS_ = 20 };
 
 struct report {
     struct group *g;
@@ -36,6 +37,8 @@ struct report {
     struct drip_suppressions supp;
     int threads_running, threads_unjoined;
     int oom;
+    struct drip__suspect suspects[MAX_SUSPECTS_];
+    int nsuspects;
 };
 
 static const char *kind_name[] = {"unreached", "reachable", "possible", "indirect", "definite"};
@@ -219,6 +222,7 @@ static void text_size(struct drip_writer *w, uint64_t bytes, uint64_t blocks)
 }
 
 static void write_thread_stack(struct drip_writer *w, struct report *r, int pid, uint32_t site, int json);
+static void write_suspects_text(struct drip_writer *w, struct drip_symbolizer *sym, const struct drip__suspect *s, int n);
 
 static void write_text(struct drip_writer *w, struct report *r, const struct drip__scan *sc)
 {
@@ -273,6 +277,7 @@ static void write_text(struct drip_writer *w, struct report *r, const struct dri
         write_thread_stack(w, r, pid, t->create_site, 0);
         drip_printf(w, "==%d==\n", pid);
     }
+    write_suspects_text(w, r->sym, r->suspects, r->nsuspects);
     drip_printf(w, "==%d== LEAK SUMMARY:\n", pid);
     static const int order[] = {DRIP_DEFINITE, DRIP_INDIRECT, DRIP_POSSIBLE, DRIP_REACHABLE};
     for (int k = 0; k < 4; k++) {
@@ -303,7 +308,8 @@ static void write_text(struct drip_writer *w, struct report *r, const struct dri
     drip_put_count(w, r->kind[DRIP_POSSIBLE].bytes);
     drip_puts(w, " bytes possibly lost; ");
     drip_put_count(w, r->kind[DRIP_REACHABLE].bytes);
-    drip_printf(w, " bytes still reachable; %d thread(s) still running\n", r->threads_running);
+    drip_printf(w, " bytes still reachable; %d thread(s) still running; %d growth suspect(s)\n", r->threads_running,
+                r->nsuspects);
 }
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
@@ -360,6 +366,82 @@ static void write_thread_stack(struct drip_writer *w, struct report *r, int pid,
     free(f);
 }
 
+/* ---- growth suspects ------------------------------------------------------------------------ */
+enum { MAX_SUSPECTS = MAX_SUSPECTS_ };
+
+static int gather_suspects(struct drip__suspect *s)
+{
+    int n = drip__growth_suspects(s, MAX_SUSPECTS);
+    drip__growth_fill(s, n);
+    return n;
+}
+
+static void site_frames(struct drip_symbolizer *sym, uint32_t site, struct drip_frame **out, int *n)
+{
+    struct drip__site *s = drip__depot_get(site);
+    *n = s ? (int)s->depth : 0;
+    *out = *n ? calloc((size_t)*n, sizeof **out) : NULL;
+    if (!*out)
+        *n = 0;
+    for (int k = 0; k < *n; k++) {
+        if (sym)
+            drip_symbolize(sym, s->frames[k], &(*out)[k]);
+        else
+            (*out)[k].addr = s->frames[k];
+    }
+    *n = cut_below_main(*out, *n);
+}
+
+void drip__write_suspects_json(struct drip_writer *w, struct drip_symbolizer *sym, const struct drip__suspect *s, int n)
+{
+    drip_puts(w, "[");
+    for (int i = 0; i < n; i++) {
+        struct drip_frame *f;
+        int nf;
+        site_frames(sym, s[i].site, &f, &nf);
+        drip_printf(w, "%s\n  {\"bytes_per_second\": %.1f, \"live_bytes\": %llu, \"live_objects\": %llu, "
+                       "\"oldest_age_seconds\": %.3f, \"heap_growth_share\": %.3f, \"window_seconds\": %.3f, \"stack\": ",
+                    i ? "," : "", s[i].bytes_per_second, (unsigned long long)s[i].live_bytes,
+                    (unsigned long long)s[i].live_objects, s[i].oldest_age_seconds, s[i].heap_growth_share, s[i].window_seconds);
+        json_stack(w, f, nf);
+        drip_puts(w, "}");
+        free(f);
+    }
+    drip_puts(w, "]");
+}
+
+static void human_bytes(char *out, size_t cap, double b)
+{
+    static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (b >= 1024 && i < 4) {
+        b /= 1024;
+        i++;
+    }
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+}
+
+static void write_suspects_text(struct drip_writer *w, struct drip_symbolizer *sym, const struct drip__suspect *s, int n)
+{
+    int pid = getpid();
+    for (int i = 0; i < n; i++) {
+        char rate[32], live[32];
+        human_bytes(rate, sizeof rate, s[i].bytes_per_second);
+        human_bytes(live, sizeof live, (double)s[i].live_bytes);
+        drip_printf(w, "==%d== growth suspect %d of %d: live bytes rising at %s/s over %.1f s (%.0f%% of the heap's growth); "
+                       "now %s in %llu blocks, the oldest %.1f s old, allocated\n",
+                    pid, i + 1, n, rate, s[i].window_seconds, 100 * s[i].heap_growth_share, live,
+                    (unsigned long long)s[i].live_objects, s[i].oldest_age_seconds);
+        struct drip_frame *f;
+        int nf;
+        site_frames(sym, s[i].site, &f, &nf);
+        for (int k = 0; k < nf; k++)
+            text_frame(w, pid, &f[k], k == 0);
+        drip_printf(w, "==%d==\n", pid);
+        free(f);
+    }
+}
+
 static void write_json(struct drip_writer *w, struct report *r, const struct drip__scan *sc)
 {
     drip_printf(w, "{\"pid\": %d, \"complete\": %s, \"summary\": {", getpid(), r->oom ? "false" : "true");
@@ -404,7 +486,9 @@ static void write_json(struct drip_writer *w, struct report *r, const struct dri
         write_thread_stack(w, r, 0, t->create_site, 1);
         drip_puts(w, "}");
     }
-    drip_printf(w, "],\n \"suspects\": [],\n \"threads_unpaused\": %d}\n", sc->threads_unstopped);
+    drip_puts(w, "],\n \"suspects\": ");
+    drip__write_suspects_json(w, r->sym, r->suspects, r->nsuspects);
+    drip_printf(w, ",\n \"threads_unpaused\": %d}\n", sc->threads_unstopped);
 }
 
 /* ---- the whole report ----------------------------------------------------------------------- */
@@ -489,6 +573,7 @@ int drip__leak_report(int text_fd, int json_fd, int final)
         }
     }
     qsort(r.g, r.n, sizeof *r.g, by_kind_then_bytes);
+    r.nsuspects = gather_suspects(r.suspects);
     drip__threads_lock();
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
         if (t->is_main || t == drip__self)

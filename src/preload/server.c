@@ -14,6 +14,7 @@
 #include "../../include/drip/drip.h"
 #include "../common/pprof_write.h"
 #include "../common/symbolize.h"
+#include "../common/writer.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -163,6 +164,28 @@ static void write_metrics(int fd)
     metric(fd, "drip_allocation_sites", "gauge", "Distinct allocation stacks seen.", (double)s.sites);
     metric(fd, "drip_tracker_memory_bytes", "gauge", "Memory drip itself uses in the process (Go: go_memstats_sys_bytes has no exact match).", (double)s.tracker_bytes);
     metric(fd, "drip_sample_rate_bytes", "gauge", "Average bytes between recorded allocations; 1 when every allocation is recorded.", s.sample_rate ? (double)s.sample_rate : 1);
+    struct drip__suspect sus[20];
+    int ns = drip__growth_suspects(sus, 20);
+    metric(fd, "drip_growth_suspects", "gauge", "Allocation sites whose live bytes keep rising (the growth detector).", ns);
+    if (ns) {
+        struct drip_symbolizer *sym = drip_symbolizer_new(getpid());
+        dprintf(fd, "# HELP drip_growth_bytes_per_second Growth rate of each suspect site's live bytes (Theil-Sen slope).\n"
+                    "# TYPE drip_growth_bytes_per_second gauge\n");
+        for (int i = 0; i < ns; i++) {
+            struct drip__site *site = drip__depot_get(sus[i].site);
+            struct drip_frame f = {0};
+            if (sym && site && site->depth)
+                drip_symbolize(sym, site->frames[0], &f);
+            char fn[256];
+            snprintf(fn, sizeof fn, "%s", f.function ? f.function : "unknown");
+            for (char *c = fn; *c; c++)   /* label values: no quotes, backslashes or newlines */
+                if (*c == '"' || *c == '\\' || *c == '\n')
+                    *c = '_';
+            dprintf(fd, "drip_growth_bytes_per_second{site=\"%u\",function=\"%s\"} %.17g\n", sus[i].site, fn,
+                    sus[i].bytes_per_second);
+        }
+        drip_symbolizer_free(sym);
+    }
     dprintf(fd, "# HELP drip_build_info drip's version and stack unwinder.\n# TYPE drip_build_info gauge\n"
                 "drip_build_info{version=\"%s\",unwind=\"%s\"} 1\n", DRIP_VERSION, drip__opt.unwind);
     /* the standard process collector names */
@@ -304,6 +327,7 @@ static const char index_html[] =
     "<li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>\n"
     "<li><a href=\"/debug/drip/leaks\">/debug/drip/leaks</a> a leak check of the live process (JSON; pauses the threads for the scan)</li>\n"
     "<li><a href=\"/debug/drip/stats\">/debug/drip/stats</a> MemStats as JSON</li>\n"
+    "<li><a href=\"/debug/drip/suspects\">/debug/drip/suspects</a> allocation sites whose live bytes keep growing (JSON)</li>\n"
     "<li><a href=\"/debug/pprof/cmdline\">/debug/pprof/cmdline</a>, /debug/pprof/symbol</li>\n"
     "</ul></body></html>\n";
 
@@ -322,7 +346,8 @@ static void route(struct client *c, struct drip_http_req *r)
         return;
     }
     static const char *const known[] = {"/", "/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/allocs", "/metrics",
-                                        "/debug/drip/leaks", "/debug/drip/stats", "/debug/pprof/cmdline"};
+                                        "/debug/drip/leaks", "/debug/drip/stats", "/debug/drip/suspects",
+                                        "/debug/pprof/cmdline"};
     int found = 0;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         found |= !strcmp(p, known[i]);
@@ -352,6 +377,21 @@ static void route(struct client *c, struct drip_http_req *r)
         int body = memfd_create("drip-body", MFD_CLOEXEC);
         if (body >= 0) {
             write_stats_json(body);
+            respond_fd(c, "application/json", NULL, body);
+        }
+    } else if (!strcmp(p, "/debug/drip/suspects")) {
+        int body = memfd_create("drip-body", MFD_CLOEXEC);
+        if (body >= 0) {
+            struct drip__suspect sus[20];
+            int n = drip__growth_suspects(sus, 20);
+            drip__growth_fill(sus, n);
+            struct drip_symbolizer *sym = n ? drip_symbolizer_new(getpid()) : NULL;
+            struct drip_writer w;
+            drip_writer_fd(&w, body);
+            drip__write_suspects_json(&w, sym, sus, n);
+            drip_puts(&w, "\n");
+            drip_flush(&w);
+            drip_symbolizer_free(sym);
             respond_fd(c, "application/json", NULL, body);
         }
     } else if (!strcmp(p, "/debug/drip/leaks")) {
@@ -520,6 +560,19 @@ static void human(char *out, size_t cap, uint64_t b)
     snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
 }
 
+/* The allocating function of a site (its innermost frame), for one-line messages. */
+static const char *first_function(struct drip__site *site)
+{
+    static char name[128];
+    struct drip_symbolizer *sym = drip_symbolizer_new(getpid());
+    struct drip_frame f = {0};
+    if (sym)
+        drip_symbolize(sym, site->frames[0], &f);
+    snprintf(name, sizeof name, "%s", f.function ? f.function : "???");
+    drip_symbolizer_free(sym);
+    return name;
+}
+
 static void monitor_tick(int *above)
 {
     struct drip_stats s;
@@ -530,10 +583,19 @@ static void monitor_tick(int *above)
     human(total, sizeof total, s.total_alloc_bytes);
     human(rss, sizeof rss, s.rss_bytes);
     double t = (double)(now_ms() - start_ms) / 1000.0;
+    struct drip__suspect sus[1];
+    int nsus = drip__growth_suspects(sus, 1);
+    char grow[256] = "";
+    if (nsus) {
+        char rate[32];
+        human(rate, sizeof rate, (uint64_t)sus[0].bytes_per_second);
+        struct drip__site *site = drip__depot_get(sus[0].site);
+        snprintf(grow, sizeof grow, ", growing: %s/s at %s", rate, site && site->depth ? first_function(site) : "?");
+    }
     if (drip__opt.monitor)
-        fprintf(stderr, "drip[%d] %.1fs: heap %s in %llu objects (peak %s), allocated %s in %llu allocs, %llu frees, rss %s, %llu threads\n",
+        fprintf(stderr, "drip[%d] %.1fs: heap %s in %llu objects (peak %s), allocated %s in %llu allocs, %llu frees, rss %s, %llu threads%s\n",
                 getpid(), t, live, (unsigned long long)s.live_objects, peak, total, (unsigned long long)s.mallocs,
-                (unsigned long long)s.frees, rss, (unsigned long long)s.threads);
+                (unsigned long long)s.frees, rss, (unsigned long long)s.threads, grow);
     if (drip__opt.alert) {
         human(alert, sizeof alert, drip__opt.alert);
         if (!*above && s.live_bytes > drip__opt.alert) {
@@ -584,6 +646,9 @@ static void *background(void *arg)
             pf[n] = (struct pollfd){c->fd, c->out_fd >= 0 ? POLLOUT : POLLIN, 0};
             map[n++] = i;
         }
+        long long due = drip__growth_tick(now - start_ms);
+        if (due >= 0 && due + start_ms < wake)
+            wake = due + start_ms;
         if (next_tick) {
             if (now >= next_tick) {
                 monitor_tick(&above);
@@ -629,7 +694,7 @@ static void *background(void *arg)
 
 void drip__background_start(void)
 {
-    if (!drip__opt.http[0] && !drip__opt.monitor && !drip__opt.alert)
+    if (!drip__opt.http[0] && !drip__opt.monitor && !drip__opt.alert && (!drip__opt.growth || drip__opt.sample))
         return;
     drip__guard++;
     start_ms = now_ms();
@@ -640,7 +705,9 @@ void drip__background_start(void)
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&t, &a, background, NULL) != 0)
-        fprintf(stderr, "drip: cannot start drip's thread: the HTTP endpoint and monitor are off\n");
+        fprintf(stderr, "drip: cannot start drip's thread: the HTTP endpoint, monitor and growth detector are off\n");
+    else
+        pthread_setname_np(t, "drip");
     pthread_attr_destroy(&a);
     drip__guard--;
 }

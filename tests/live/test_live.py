@@ -378,6 +378,28 @@ def case_sampling():
     t.stop()
 
 
+def case_suspects_live():
+    p = subprocess.Popen([dt.DRIP, "run", "--http", "127.0.0.1:0", "--log-path", "/dev/null", "--",
+                          os.path.join(dt.PROGS, "growth"), "sessions", "6"], stderr=subprocess.PIPE, text=True)
+    m = re.search(r"serving (http://[^/]+)/", p.stderr.readline())
+    base = m.group(1)
+    time.sleep(4)
+    with urllib.request.urlopen(base + "/debug/drip/suspects", timeout=30) as r:
+        sus = json.load(r)
+    dt.eq([x["stack"][0]["function"] for x in sus], ["session_open"], "/debug/drip/suspects while it runs")
+    with urllib.request.urlopen(base + "/metrics", timeout=30) as r:
+        text = r.read().decode()
+    v = parse_metrics(text)
+    dt.eq(v.get("drip_growth_suspects"), 1.0, "drip_growth_suspects")
+    rates = {k: x for k, x in v.items() if k.startswith("drip_growth_bytes_per_second{")}
+    dt.eq([re.search(r'function="([^"]+)"', k).group(1) for k in rates], ["session_open"], "per-suspect rate metric")
+    promtool = shutil.which("promtool")
+    if promtool:
+        q = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+        dt.eq((q.returncode, q.stdout.strip(), q.stderr.strip()), (0, "", ""), "promtool accepts the labelled metrics")
+    p.wait(timeout=60)
+
+
 CASES = {k[5:]: v for k, v in dict(globals()).items() if k.startswith("case_")}
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Every figure asserted here was cross-checked with valgrind --leak-check=full whe
 sees the same thing (see the comment at the top of each program).
 """
 import glob
+import re
 import os
 import stat
 import subprocess
@@ -287,6 +288,50 @@ def case_real_programs():
     dt.eq(res.rc, 0, "gcc under drip (it runs cc1, as, ld through exec)")
     dt.eq(subprocess.run([os.path.join(d, "m")], capture_output=True, text=True).stdout, "hi\n", "gcc's output runs")
     subprocess.run(["rm", "-rf", d])
+
+
+def growth_run(mode, seconds=4):
+    return dt.run([P + "/growth", mode, str(seconds)], ["--log-path", "/dev/null"], timeout=60)
+
+
+def check_suspect(mode, fn, rate, live_bytes, live_objects, oldest, seconds=4):
+    res = growth_run(mode, seconds)
+    sus = res.report["suspects"]
+    dt.eq([x["stack"][0]["function"] for x in sus], [fn], mode + ": the growing site is the one suspect")
+    if not sus:
+        return
+    x = sus[0]
+    dt.check(0.7 * rate <= x["bytes_per_second"] <= 1.3 * rate, "%s: rate %.0f B/s near %d" % (mode, x["bytes_per_second"], rate))
+    dt.eq((x["live_bytes"], x["live_objects"]), (live_bytes, live_objects), mode + ": live bytes and objects at exit")
+    dt.check(oldest[0] <= x["oldest_age_seconds"] <= oldest[1], mode + ": oldest block %.1f s old, expected %r" % (x["oldest_age_seconds"], oldest))
+    dt.eq(round(x["heap_growth_share"], 2), 1.0, mode + ": all of the heap's growth")
+
+
+def case_growth_list():
+    check_suspect("list", "append_event", 50 * 48 * 100, 20000 * 48, 20000, (3.0, 6.0))
+
+
+def case_growth_sessions():
+    check_suspect("sessions", "session_open", 20 * 256 * 100, 8000 * 256, 8000, (3.0, 6.0))
+
+
+def case_growth_eventlog():
+    # one block, reallocated every 16 KiB of log (every 0.13 s): the oldest live block is young
+    check_suspect("eventlog", "log_append", 40 * 32 * 100, 524288, 1, (0.0, 1.0))
+
+
+def case_growth_not_suspects():
+    for mode in ("plateau", "churn", "startup"):
+        res = growth_run(mode)
+        dt.eq(res.report["suspects"], [], mode + ": no suspect")
+
+
+def case_growth_text():
+    res = dt.run([P + "/growth", "list", "4"])
+    dt.check(re.search(r"growth suspect 1 of 1: live bytes rising at [\d.]+ KiB/s over [\d.]+ s \(100% of the heap's growth\); "
+                       r"now 937.5 KiB in 20000 blocks", res.err) is not None, "text report names the suspect")
+    dt.check("at 0x" in res.err and "append_event (growth.c:" in res.err, "with its stack")
+    dt.check(res.err.rstrip().endswith("1 growth suspect(s)"), "SUMMARY counts suspects")
 
 
 CASES = {k[5:]: v for k, v in dict(globals()).items() if k.startswith("case_")}
