@@ -21,21 +21,33 @@ static pthread_mutex_t id_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct drip__site *_Atomic *_Atomic pages[PAGES];
 static _Atomic uint32_t next_id = 1;
 
-static uint64_t hash_frames(const uintptr_t *f, int n)
+/* Four independent multiply lanes, so the frames' products are computed in parallel rather
+ * than in one dependent chain; a final avalanche mixes the lanes. */
+uint64_t drip__stack_hash(const uintptr_t *f, int n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n;
-    for (int i = 0; i < n; i++) {
-        h ^= f[i];
-        h *= 0x100000001b3ULL;
-        h ^= h >> 29;
+    uint64_t a = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n, b = 0xc2b2ae3d27d4eb4fULL, c = 0x165667b19e3779f9ULL, d = 0x27d4eb2f165667c5ULL;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        a = (a ^ f[i]) * 0xff51afd7ed558ccdULL;
+        b = (b ^ f[i + 1]) * 0xc4ceb9fe1a85ec53ULL;
+        c = (c ^ f[i + 2]) * 0x9e3779b97f4a7c15ULL;
+        d = (d ^ f[i + 3]) * 0xd6e8feb86659fd93ULL;
     }
+    for (; i < n; i++)
+        a = (a ^ f[i]) * 0xff51afd7ed558ccdULL;
+    uint64_t h = a ^ (b >> 7 | b << 57) ^ (c >> 19 | c << 45) ^ (d >> 31 | d << 33);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
     return h ? h : 1;
 }
+
+static inline bool same(const struct drip__site *s, uint64_t h, const uintptr_t *f, int n);
 
 static struct drip__site *find(struct drip__site *s, uint64_t h, const uintptr_t *f, int n)
 {
     for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire))
-        if (s->hash == h && s->depth == (uint32_t)n && !memcmp(s->frames, f, n * sizeof *f))
+        if (same(s, h, f, n))
             return s;
     return NULL;
 }
@@ -65,13 +77,38 @@ static bool publish_id(struct drip__site *s)
     return true;
 }
 
+/* A small per-thread cache of recently seen stacks: most allocations repeat a stack this thread
+ * used moments ago, and the cache answers without touching the shared buckets. */
+enum { CACHE_SIZE = 1024 };
+static DRIP_TLS struct drip__site *cache[CACHE_SIZE];
+
+static inline bool same(const struct drip__site *s, uint64_t h, const uintptr_t *f, int n)
+{
+    if (s->hash != h || s->depth != (uint32_t)n)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (s->frames[i] != f[i])
+            return false;
+    return true;
+}
+
 uint32_t drip__depot_intern(const uintptr_t *frames, int depth)
 {
-    uint64_t h = hash_frames(frames, depth);
-    size_t b = h & ((1u << BUCKET_BITS) - 1);
-    struct drip__site *s = find(atomic_load_explicit(&buckets[b], memory_order_acquire), h, frames, depth);
-    if (DRIP_LIKELY(s != NULL))
+    return drip__depot_intern_hashed(frames, depth, drip__stack_hash(frames, depth));
+}
+
+uint32_t drip__depot_intern_hashed(const uintptr_t *frames, int depth, uint64_t h)
+{
+    struct drip__site **slot = &cache[(h >> 40) & (CACHE_SIZE - 1)];
+    struct drip__site *s = *slot;
+    if (DRIP_LIKELY(s && same(s, h, frames, depth)))
         return s->id;
+    size_t b = h & ((1u << BUCKET_BITS) - 1);
+    s = find(atomic_load_explicit(&buckets[b], memory_order_acquire), h, frames, depth);
+    if (DRIP_LIKELY(s != NULL)) {
+        *slot = s;
+        return s->id;
+    }
     pthread_mutex_t *m = &mu[b % STRIPES];
     pthread_mutex_lock(m);
     struct drip__site *head = atomic_load_explicit(&buckets[b], memory_order_acquire);
@@ -92,6 +129,8 @@ uint32_t drip__depot_intern(const uintptr_t *frames, int depth)
         }
     }
     pthread_mutex_unlock(m);
+    if (s)
+        *slot = s;
     return s ? s->id : 0;
 }
 

@@ -101,7 +101,8 @@ long long drip__growth_tick(long long now_ms)
         struct drip__site *site = drip__depot_get(id);
         if (!site)
             continue;
-        int64_t lb = atomic_load_explicit(&site->live_bytes, memory_order_relaxed);
+        int64_t lb, lo;
+        drip__site_live(site, &lb, &lo);
         int slot = slot_for(id);
         if (slot < 0) {
             if (lb < TRACK_BYTES || G.ns == SERIES || G.slot_cap <= id)

@@ -180,12 +180,10 @@ __attribute__((noinline)) static void on_alloc_recorded(void *p, size_t size)
     drip__guard = 1;
     uintptr_t frames[DRIP_MAX_FRAMES];
     int n = drip__unwind(frames, (int)drip__opt.max_frames);
-    uint32_t site = drip__depot_intern(frames, n);
+    uint32_t site = drip__depot_intern_hashed(frames, n, drip__stack_hash(frames, n));
     if (drip__table_insert((uintptr_t)p, size, site)) {
         struct drip__site *s = drip__depot_get(site);
         if (s) {
-            atomic_fetch_add_explicit(&s->live_bytes, (int64_t)size, memory_order_relaxed);
-            atomic_fetch_add_explicit(&s->live_objs, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&s->alloc_bytes, size, memory_order_relaxed);
             atomic_fetch_add_explicit(&s->alloc_objs, 1, memory_order_relaxed);
         }
@@ -221,8 +219,8 @@ static void forget(const struct drip__rec *r)
 {
     struct drip__site *s = drip__depot_get(r->site);
     if (s) {
-        atomic_fetch_sub_explicit(&s->live_bytes, (int64_t)r->size, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&s->live_objs, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->free_bytes, r->size, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->free_objs, 1, memory_order_relaxed);
     }
     account(-(int64_t)r->size);
 }
@@ -253,9 +251,9 @@ static void restore(const struct drip__rec *r)
         if (filter)
             filter_add(r->addr);
         struct drip__site *s = drip__depot_get(r->site);
-        if (s) {
-            atomic_fetch_add_explicit(&s->live_bytes, (int64_t)r->size, memory_order_relaxed);
-            atomic_fetch_add_explicit(&s->live_objs, 1, memory_order_relaxed);
+        if (s) {   /* the free that on_free counted did not happen */
+            atomic_fetch_sub_explicit(&s->free_bytes, r->size, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&s->free_objs, 1, memory_order_relaxed);
         }
         account((int64_t)r->size);
     }

@@ -20,6 +20,32 @@
 
 enum { DRIP_MAX_FRAMES = 64 };
 
+/* ---- leaf spinlocks for the hot path -------------------------------------------------------
+ * Held for a few dozen instructions and never around anything that waits: cheaper than a mutex
+ * when free (one exchange, one store), and they yield the CPU instead of burning it when a
+ * holder has been preempted. */
+#include <sched.h>
+typedef struct { atomic_int v; } drip__spinlock;
+#define DRIP_SPINLOCK_INIT {0}
+
+static inline void drip__spin_lock(drip__spinlock *l)
+{
+    if (DRIP_LIKELY(!atomic_exchange_explicit(&l->v, 1, memory_order_acquire)))
+        return;
+    for (unsigned i = 0;; i++) {
+        while (atomic_load_explicit(&l->v, memory_order_relaxed)) {
+            if (i++ < 100)
+                __builtin_ia32_pause();
+            else
+                sched_yield();
+        }
+        if (!atomic_exchange_explicit(&l->v, 1, memory_order_acquire))
+            return;
+    }
+}
+
+static inline void drip__spin_unlock(drip__spinlock *l) { atomic_store_explicit(&l->v, 0, memory_order_release); }
+
 /* ---- reentrancy guard (runtime.c) ----------------------------------------------------------
  * Set while a thread runs drip code that may allocate. A hook that finds it set forwards to the
  * real allocator without recording anything. Initial-exec TLS: reading it never allocates. */
@@ -98,11 +124,24 @@ struct drip__site {
     uint64_t hash;
     uint32_t id;
     uint32_t depth;
-    _Atomic int64_t live_bytes, live_objs;
+    /* cumulative counters; live = alloc - free. Two atomic adds per allocation and two per free:
+     * the fewest that keep both live and total figures exact */
     _Atomic uint64_t alloc_bytes, alloc_objs;
+    _Atomic uint64_t free_bytes, free_objs;
     uintptr_t frames[];                /* return addresses, innermost first */
 };
+/* Live bytes and objects of a site now. */
+static inline void drip__site_live(struct drip__site *s, int64_t *bytes, int64_t *objs)
+{
+    uint64_t fb = atomic_load_explicit(&s->free_bytes, memory_order_relaxed);
+    uint64_t fo = atomic_load_explicit(&s->free_objs, memory_order_relaxed);
+    *bytes = (int64_t)(atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed) - fb);
+    *objs = (int64_t)(atomic_load_explicit(&s->alloc_objs, memory_order_relaxed) - fo);
+}
 uint32_t drip__depot_intern(const uintptr_t *frames, int depth); /* 0 when out of memory */
+/* The same, with the frames' hash already computed (drip__stack_hash). */
+uint32_t drip__depot_intern_hashed(const uintptr_t *frames, int depth, uint64_t hash);
+uint64_t drip__stack_hash(const uintptr_t *frames, int depth);
 struct drip__site *drip__depot_get(uint32_t id);
 uint32_t drip__depot_count(void);                                /* ids are 1..count */
 void drip__depot_lock_all(void);
@@ -132,7 +171,17 @@ void drip__table_lock_all(void);
 void drip__table_unlock_all(void);
 void drip__table_child_reset(void);
 
+/* ---- modules.c: which modules keep frame pointers ------------------------------------------ */
+void drip__modules_refresh(void);
+int drip__module_fp(uintptr_t addr);
+int drip__module_fp_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+int drip__modules_fp_count(int *total);
+
 /* ---- unwind.c ------------------------------------------------------------------------------ */
+/* Where the program's stacks end: the return address into libc of drip's main wrapper and of
+ * each thread's start trampoline. A frame-pointer walk stops there. */
+extern uintptr_t drip__main_ret;
+extern DRIP_TLS uintptr_t drip__thread_ret;
 void drip__unwind_init(void);
 int drip__unwind(uintptr_t *frames, int max); /* drip's own frames are skipped */
 

@@ -49,8 +49,8 @@ static void unsample(int64_t *count, int64_t *bytes)
 /* A site's four figures, scaled when sampling. */
 static void site_values(struct drip__site *s, int64_t v[4])
 {
-    int64_t lb = atomic_load_explicit(&s->live_bytes, memory_order_relaxed);
-    int64_t lo = atomic_load_explicit(&s->live_objs, memory_order_relaxed);
+    int64_t lb, lo;
+    drip__site_live(s, &lb, &lo);
     v[DRIP_PPROF_ALLOC_OBJECTS] = (int64_t)atomic_load_explicit(&s->alloc_objs, memory_order_relaxed);
     v[DRIP_PPROF_ALLOC_SPACE] = (int64_t)atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
     v[DRIP_PPROF_INUSE_OBJECTS] = lo > 0 ? lo : 0;

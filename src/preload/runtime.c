@@ -239,6 +239,7 @@ static main_fn real_main;
 
 static int main_wrapper(int argc, char **argv, char **envp)
 {
+    drip__main_ret = (uintptr_t)__builtin_return_address(0);
     if (atomic_load(&drip__g.initialised))
         drip__background_start();
     return real_main(argc, argv, envp);

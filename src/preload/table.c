@@ -1,12 +1,12 @@
 /* table.c — the live-allocation table: block address -> {size, allocation site, birth time}.
  *
  * 256 stripes chosen by a hash of the address, each an open-addressing table (linear probing,
- * backward-shift deletion, so no tombstones) with its own mutex: threads that allocate at the
+ * backward-shift deletion, so no tombstones) with its own spinlock: threads that allocate at the
  * same time rarely meet on a lock, and no global lock exists on the hot path.
  * A stripe grows (doubling, from drip's arena) when it is 80% full: 24 bytes per record at a
  * load between 40% and 80%, i.e. 30-60 bytes of table per live block.
  * Blocks of 256 TiB or more do not exist on x86-64 (47-bit user space): 48 bits of size suffice.
- * Locks: each stripe's `mu` guards its slots/mask/count. drip__table_lock_all takes them in
+ * Locks: each stripe's `mu` (a leaf spinlock) guards its slots/mask/count. drip__table_lock_all takes them in
  * index order (fork, snapshot); nothing else is ever taken while a stripe lock is held except the
  * arena lock (when growing).
  */
@@ -18,13 +18,13 @@
 enum { STRIPES = 256, INITIAL_SLOTS = 256 };
 
 struct stripe {
-    pthread_mutex_t mu;
+    drip__spinlock mu;
     struct drip__rec *slots;
     size_t mask;       /* slots - 1; 0 while unallocated */
     size_t count;
 } __attribute__((aligned(64)));
 
-static struct stripe T[STRIPES] = {[0 ... STRIPES - 1] = {.mu = PTHREAD_MUTEX_INITIALIZER}};
+static struct stripe T[STRIPES];
 static _Atomic size_t live_count;
 
 static inline uint64_t mix(uint64_t x)
@@ -96,11 +96,11 @@ void drip__table_foreach(void (*fn)(const struct drip__rec *, void *), void *arg
 {
     for (int i = 0; i < STRIPES; i++) {
         struct stripe *s = &T[i];
-        pthread_mutex_lock(&s->mu);
+        drip__spin_lock(&s->mu);
         for (size_t j = 0; s->mask && j <= s->mask; j++)
             if (s->slots[j].addr)
                 fn(&s->slots[j], arg);
-        pthread_mutex_unlock(&s->mu);
+        drip__spin_unlock(&s->mu);
     }
 }
 
@@ -108,9 +108,9 @@ bool drip__table_restore(const struct drip__rec *rec)
 {
     uint64_t h = mix(rec->addr);
     struct stripe *s = &T[h >> 56];
-    pthread_mutex_lock(&s->mu);
+    drip__spin_lock(&s->mu);
     bool ok = insert_locked(s, rec, h);
-    pthread_mutex_unlock(&s->mu);
+    drip__spin_unlock(&s->mu);
     return ok;
 }
 
@@ -118,15 +118,15 @@ bool drip__table_remove(uintptr_t addr, struct drip__rec *out)
 {
     uint64_t h = mix(addr);
     struct stripe *s = &T[h >> 56];
-    pthread_mutex_lock(&s->mu);
+    drip__spin_lock(&s->mu);
     if (!s->mask) {
-        pthread_mutex_unlock(&s->mu);
+        drip__spin_unlock(&s->mu);
         return false;
     }
     size_t j = (h >> 8) & s->mask;
     while (s->slots[j].addr != addr) {
         if (!s->slots[j].addr) {
-            pthread_mutex_unlock(&s->mu);
+            drip__spin_unlock(&s->mu);
             return false;
         }
         j = (j + 1) & s->mask;
@@ -146,7 +146,7 @@ bool drip__table_remove(uintptr_t addr, struct drip__rec *out)
     s->slots[hole].addr = 0;
     s->count--;
     atomic_fetch_sub_explicit(&live_count, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&s->mu);
+    drip__spin_unlock(&s->mu);
     return true;
 }
 
@@ -177,17 +177,17 @@ struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes)
 void drip__table_lock_all(void)
 {
     for (int i = 0; i < STRIPES; i++)
-        pthread_mutex_lock(&T[i].mu);
+        drip__spin_lock(&T[i].mu);
 }
 
 void drip__table_unlock_all(void)
 {
     for (int i = STRIPES - 1; i >= 0; i--)
-        pthread_mutex_unlock(&T[i].mu);
+        drip__spin_unlock(&T[i].mu);
 }
 
 void drip__table_child_reset(void)
 {
     for (int i = 0; i < STRIPES; i++)
-        pthread_mutex_init(&T[i].mu, NULL);
+        atomic_store(&T[i].mu.v, 0);
 }

@@ -87,6 +87,7 @@ static void stack_bounds(uintptr_t *lo, uintptr_t *hi)
 static void *trampoline(void *p)
 {
     struct start st = *(struct start *)p;
+    drip__thread_ret = (uintptr_t)__builtin_return_address(0);
     drip__guard = 1;
     drip__arena_free(p, sizeof st);
     struct drip__thread *t = st.t;

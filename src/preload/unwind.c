@@ -6,8 +6,11 @@
  *    %rbp as a general register ends the walk instead of crashing it.
  *  - libunwind's unw_backtrace: reads DWARF CFI (cached per thread, per address), correct for
  *    code built without frame pointers; ~15 ns a frame once its cache is warm.
- * libunwind is the default: Debian's own libraries are built without frame pointers, and a
- * frame-pointer walk through one of them skips its caller (strdup's, operator new's).
+ * `auto` (the default) walks frame pointers and keeps the result when every frame it found lies
+ * in a module built with frame pointers (modules.c), up to the bottom of the program's stack
+ * (main's or the thread's entry, recorded by runtime.c and threads.c). A frame in a module
+ * without them (Debian's libc, libstdc++: strdup, operator new, qsort's callbacks) means the walk
+ * may have skipped its caller, so that one stack is taken again with libunwind.
  * drip's own frames (the hook, this file) are dropped from the result.
  */
 #define UNW_LOCAL_ONLY
@@ -19,18 +22,22 @@
 
 DRIP_TLS uintptr_t drip__stack_hi;   /* top of this thread's stack, 0 when unknown */
 
-enum { MODE_FP, MODE_LIBUNWIND };
-static int mode = MODE_LIBUNWIND;
+enum { MODE_AUTO, MODE_FP, MODE_LIBUNWIND };
+static int mode = MODE_AUTO;
+uintptr_t drip__main_ret;
+DRIP_TLS uintptr_t drip__thread_ret;
 
 void drip__unwind_init(void)
 {
-    mode = strcmp(drip__opt.unwind, "fp") ? MODE_LIBUNWIND : MODE_FP;
+    mode = !strcmp(drip__opt.unwind, "fp") ? MODE_FP : !strcmp(drip__opt.unwind, "libunwind") ? MODE_LIBUNWIND : MODE_AUTO;
+    if (mode == MODE_AUTO)
+        drip__modules_refresh();
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
 static inline bool in_self(uintptr_t ip) { return ip >= drip__g.self_lo && ip < drip__g.self_hi; }
 
-/* Walks the %rbp chain from this function's own frame. Returns raw return addresses. */
+/* Walks the %rbp chain from this function's own frame, leaving out drip's own frames. */
 __attribute__((noinline)) static int fp_walk(uintptr_t *out, int max)
 {
     uintptr_t *fp = __builtin_frame_address(0);
@@ -44,7 +51,8 @@ __attribute__((noinline)) static int fp_walk(uintptr_t *out, int max)
         uintptr_t ret = fp[1];
         if (ret < 4096)
             break;
-        out[n++] = ret;
+        if (!in_self(ret))
+            out[n++] = ret;
         uintptr_t *next = (uintptr_t *)fp[0];
         if (next <= fp)
             break;
@@ -63,18 +71,38 @@ static int drop_self(uintptr_t *frames, int n)
     return k;
 }
 
+/* Keeps a frame-pointer walk when it can be trusted: returns its (possibly shortened) length, or
+ * -1 when libunwind must take the stack instead. */
+static int trusted(uintptr_t *f, int n)
+{
+    uintptr_t lo = 0, hi = 0;   /* the last module found to keep frame pointers */
+    for (int i = 0; i < n; i++) {
+        if (f[i] == drip__main_ret || f[i] == drip__thread_ret)
+            return i + 1;   /* the bottom of the program's stack: nothing below matters */
+        if (f[i] >= lo && f[i] < hi)
+            continue;
+        if (drip__module_fp_range(f[i], &lo, &hi) == 1)
+            continue;
+        /* a frame without a frame pointer hides its caller (or ended the walk early) */
+        return -1;
+    }
+    return n;
+}
+
 int drip__unwind(uintptr_t *frames, int max)
 {
+    if (mode == MODE_FP)
+        return fp_walk(frames, max);
+    if (mode == MODE_AUTO) {
+        int n = trusted(frames, fp_walk(frames, max));
+        if (n > 0)
+            return n;
+    }
     uintptr_t buf[DRIP_MAX_FRAMES + 8];
     int want = max + 8 > (int)(sizeof buf / sizeof buf[0]) ? (int)(sizeof buf / sizeof buf[0]) : max + 8;
-    int n;
-    if (mode == MODE_FP) {
-        n = fp_walk(buf, want);
-    } else {
-        n = unw_backtrace((void **)buf, want);
-        if (n < 0)
-            n = 0;
-    }
+    int n = unw_backtrace((void **)buf, want);
+    if (n < 0)
+        n = 0;
     n = drop_self(buf, n);
     if (n > max)
         n = max;

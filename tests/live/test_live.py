@@ -187,7 +187,7 @@ def case_metrics():
     dt.eq(v.get("drip_mallocs_total"), float(LIVE_OBJECTS), "drip_mallocs_total")
     dt.eq(v.get("drip_frees_total"), 0.0, "drip_frees_total")
     dt.eq(v.get("drip_threads"), 1.0, "drip_threads (main)")
-    dt.eq(v.get('drip_build_info{version="0.1.0",unwind="libunwind"}'), 1.0, "drip_build_info")
+    dt.eq(v.get('drip_build_info{version="0.1.0",unwind="auto"}'), 1.0, "drip_build_info")
     for name in ("process_resident_memory_bytes", "process_virtual_memory_bytes", "process_start_time_seconds",
                  "process_cpu_seconds_total", "process_open_fds", "process_max_fds"):
         dt.check(v.get(name, 0) > 0, name + " present")

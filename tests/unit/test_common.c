@@ -23,7 +23,7 @@ static void options_defaults(void **state)
     assert_int_equal(o.report, 1);
     assert_int_equal(o.max_frames, 64);
     assert_int_equal(o.error_exitcode, 0);
-    assert_string_equal(o.unwind, "libunwind");
+    assert_string_equal(o.unwind, "auto");
     assert_string_equal(o.json, "");
 }
 

@@ -1,0 +1,333 @@
+/* modules.c — which loaded modules keep frame pointers, so `unwind=auto` can walk %rbp where
+ * that is exact and fall back to libunwind where it is not.
+ *
+ * A module counts as built with frame pointers when at least 80% of its functions of 64 bytes or
+ * more (small ones are start-up stubs and hand-written assembly) define their CFA from %rbp in
+ * their DWARF call frame information: that is what `push %rbp; mov %rsp,%rbp` looks like in
+ * .eh_frame. The FDEs are found through .eh_frame_hdr's sorted table (PT_GNU_EH_FRAME), so
+ * nothing is read from disk: everything is already mapped. At most 512 FDEs per module are
+ * decoded, evenly spread.
+ * The table of modules is rebuilt at start-up and after each dlopen/dlclose (interposed here);
+ * readers take no lock: they read a published, immutable array.
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <string.h>
+
+enum { MAX_MODULES = 512, MAX_SAMPLED = 512, MIN_FUNC_BYTES = 64 };
+
+struct module {
+    uintptr_t lo, hi;   /* executable PT_LOAD segments */
+    int fp;
+};
+
+struct table {
+    int n;
+    struct module m[MAX_MODULES];
+};
+
+static struct table *_Atomic current;
+static pthread_mutex_t refresh_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- a minimal DWARF reader for .eh_frame ---------------------------------------------------- */
+static uint64_t uleb(const uint8_t **p, const uint8_t *end)
+{
+    uint64_t v = 0;
+    unsigned shift = 0;
+    while (*p < end) {
+        uint8_t b = *(*p)++;
+        if (shift < 64)
+            v |= (uint64_t)(b & 0x7f) << shift;
+        shift += 7;
+        if (!(b & 0x80))
+            break;
+    }
+    return v;
+}
+
+static int64_t sleb(const uint8_t **p, const uint8_t *end)
+{
+    int64_t v = 0;
+    unsigned shift = 0;
+    uint8_t b = 0;
+    while (*p < end) {
+        b = *(*p)++;
+        if (shift < 64)
+            v |= (int64_t)(b & 0x7f) << shift;
+        shift += 7;
+        if (!(b & 0x80))
+            break;
+    }
+    if (shift < 64 && (b & 0x40))
+        v |= -((int64_t)1 << shift);
+    return v;
+}
+
+/* Size of a pointer encoded with DW_EH_PE format `enc` (0 for unknown). */
+static int enc_size(uint8_t enc)
+{
+    switch (enc & 0x0f) {
+    case 0x00: return 8;   /* absptr */
+    case 0x02: case 0x0a: return 2;
+    case 0x03: case 0x0b: return 4;
+    case 0x04: case 0x0c: return 8;
+    default: return 0;
+    }
+}
+
+static int64_t read_enc(const uint8_t *p, uint8_t enc)
+{
+    switch (enc & 0x0f) {
+    case 0x00: case 0x04: case 0x0c: { int64_t v; memcpy(&v, p, 8); return v; }
+    case 0x03: { uint32_t v; memcpy(&v, p, 4); return v; }
+    case 0x0b: { int32_t v; memcpy(&v, p, 4); return v; }
+    case 0x02: { uint16_t v; memcpy(&v, p, 2); return v; }
+    case 0x0a: { int16_t v; memcpy(&v, p, 2); return v; }
+    default: return 0;
+    }
+}
+
+/* Does this FDE's CFA program move the CFA onto %rbp (DWARF register 6)? -1 when it cannot be
+ * decoded or the function is too small to count. */
+static int fde_uses_rbp(const uint8_t *fde)
+{
+    uint32_t len;
+    memcpy(&len, fde, 4);
+    if (len == 0 || len == 0xffffffffu)
+        return -1;
+    const uint8_t *end = fde + 4 + len;
+    int32_t cie_off;
+    memcpy(&cie_off, fde + 4, 4);
+    if (cie_off == 0)
+        return -1;   /* a CIE, not an FDE */
+    const uint8_t *cie = fde + 4 - cie_off;
+    uint32_t cie_len;
+    memcpy(&cie_len, cie, 4);
+    if (cie_len == 0 || cie_len == 0xffffffffu)
+        return -1;
+    const uint8_t *cend = cie + 4 + cie_len, *p = cie + 8;
+    uint8_t version = *p++;
+    const char *aug = (const char *)p;
+    size_t aug_len = strnlen(aug, (size_t)(cend - p));
+    p += aug_len + 1;
+    uleb(&p, cend);   /* code alignment */
+    sleb(&p, cend);   /* data alignment */
+    if (version == 1)
+        p++;
+    else
+        uleb(&p, cend);
+    uint8_t fde_enc = 0;
+    int has_z = aug[0] == 'z';
+    if (has_z) {
+        uint64_t alen = uleb(&p, cend);
+        const uint8_t *adata = p, *aend = p + alen;
+        for (const char *a = aug + 1; *a && adata < aend; a++) {
+            if (*a == 'R')
+                fde_enc = *adata++;
+            else if (*a == 'L')
+                adata++;
+            else if (*a == 'P') {
+                uint8_t penc = *adata++;
+                int sz = enc_size(penc);
+                if (!sz)
+                    return -1;
+                adata += sz;
+            } else if (*a != 'S' && *a != 'B')
+                return -1;
+        }
+    }
+    int sz = enc_size(fde_enc);
+    if (!sz)
+        return -1;
+    const uint8_t *q = fde + 8;
+    int64_t range = read_enc(q + sz, fde_enc & 0x0f);
+    if (range < MIN_FUNC_BYTES)
+        return -1;
+    q += 2 * sz;
+    if (has_z) {
+        uint64_t alen = uleb(&q, end);
+        q += alen;
+    }
+    /* walk the CFA instructions */
+    while (q < end) {
+        uint8_t op = *q++;
+        uint8_t hi = op & 0xc0;
+        if (hi == 0x40 || hi == 0xc0)
+            continue;                            /* advance_loc, restore */
+        if (hi == 0x80) {
+            uleb(&q, end);                       /* offset */
+            continue;
+        }
+        switch (op) {
+        case 0x00: case 0x0a: case 0x0b: break;                           /* nop, remember/restore_state */
+        case 0x01: q += sz; break;                                         /* set_loc */
+        case 0x02: q += 1; break;
+        case 0x03: q += 2; break;
+        case 0x04: q += 4; break;
+        case 0x05: case 0x09: case 0x14: uleb(&q, end); uleb(&q, end); break;
+        case 0x06: case 0x07: case 0x08: case 0x2e: uleb(&q, end); break;
+        case 0x0c: if (uleb(&q, end) == 6) return 1; uleb(&q, end); break;  /* def_cfa */
+        case 0x0d: if (uleb(&q, end) == 6) return 1; break;                /* def_cfa_register */
+        case 0x0e: uleb(&q, end); break;
+        case 0x0f: { uint64_t l = uleb(&q, end); q += l; break; }
+        case 0x10: case 0x16: { uleb(&q, end); uint64_t l = uleb(&q, end); q += l; break; }
+        case 0x11: case 0x15: case 0x2f: uleb(&q, end); sleb(&q, end); break;
+        case 0x12: if (uleb(&q, end) == 6) return 1; sleb(&q, end); break; /* def_cfa_sf */
+        case 0x13: sleb(&q, end); break;
+        default: return 0;
+        }
+    }
+    return 0;
+}
+
+/* Decides for one module from its .eh_frame_hdr. */
+static int module_has_fp(const uint8_t *hdr)
+{
+    if (!hdr || hdr[0] != 1)
+        return 0;
+    uint8_t ptr_enc = hdr[1], count_enc = hdr[2], table_enc = hdr[3];
+    if (table_enc != 0x3b || !enc_size(ptr_enc) || !enc_size(count_enc))
+        return 0;   /* datarel|sdata4 is what every GNU linker writes */
+    const uint8_t *p = hdr + 4 + enc_size(ptr_enc);
+    int64_t count = read_enc(p, count_enc);
+    p += enc_size(count_enc);
+    if (count <= 0)
+        return 0;
+    int64_t step = count > MAX_SAMPLED ? count / MAX_SAMPLED : 1;
+    int with = 0, counted = 0;
+    for (int64_t i = 0; i < count; i += step) {
+        int32_t fde_off;
+        memcpy(&fde_off, p + i * 8 + 4, 4);
+        int r = fde_uses_rbp(hdr + fde_off);
+        if (r < 0)
+            continue;
+        counted++;
+        with += r;
+    }
+    return counted >= 1 && with * 5 >= counted * 4;
+}
+
+static int collect(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct table *t = arg;
+    const uint8_t *hdr = NULL;
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME)
+            hdr = (const uint8_t *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    int fp = -1;
+    for (int i = 0; i < info->dlpi_phnum && t->n < MAX_MODULES; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        if (fp < 0)
+            fp = module_has_fp(hdr);
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        t->m[t->n++] = (struct module){lo, lo + ph->p_memsz, fp};
+    }
+    return 0;
+}
+
+static int by_lo(const void *a, const void *b)
+{
+    uintptr_t x = ((const struct module *)a)->lo, y = ((const struct module *)b)->lo;
+    return x < y ? -1 : x > y;
+}
+
+/* Rebuilds the table. Old tables are never freed: a reader may still hold one, and dlopen is
+ * rare (each table is 12 KiB). */
+void drip__modules_refresh(void)
+{
+    drip__guard++;
+    pthread_mutex_lock(&refresh_mu);
+    struct table *t = drip__arena_alloc(sizeof *t);
+    if (t) {
+        dl_iterate_phdr(collect, t);
+        /* insertion sort: qsort may allocate */
+        for (int i = 1; i < t->n; i++)
+            for (int j = i; j > 0 && by_lo(&t->m[j - 1], &t->m[j]) > 0; j--) {
+                struct module x = t->m[j];
+                t->m[j] = t->m[j - 1];
+                t->m[j - 1] = x;
+            }
+        atomic_store_explicit(&current, t, memory_order_release);
+    }
+    pthread_mutex_unlock(&refresh_mu);
+    drip__guard--;
+}
+
+static DRIP_TLS uintptr_t last_lo, last_hi;
+static DRIP_TLS int last_fp;
+static DRIP_TLS struct table *last_table;
+
+/* 1: addr lies in a module built with frame pointers; 0: in one without; -1: in none. With _range,
+ * also the bounds of the segment found. */
+int drip__module_fp(uintptr_t addr);
+
+int drip__module_fp_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+    int fp = drip__module_fp(addr);
+    *lo = fp == 1 ? last_lo : 0;
+    *hi = fp == 1 ? last_hi : 0;
+    return fp;
+}
+
+int drip__module_fp(uintptr_t addr)
+{
+    struct table *t = atomic_load_explicit(&current, memory_order_acquire);
+    if (DRIP_LIKELY(t == last_table && addr >= last_lo && addr < last_hi))
+        return last_fp;
+    if (!t)
+        return -1;
+    int a = 0, b = t->n;
+    while (a < b) {
+        int mid = (a + b) / 2;
+        if (t->m[mid].hi <= addr)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    if (a == t->n || addr < t->m[a].lo) {
+        last_lo = last_hi = 0;
+        return -1;
+    }
+    last_table = t;
+    last_lo = t->m[a].lo;
+    last_hi = t->m[a].hi;
+    last_fp = t->m[a].fp;
+    return last_fp;
+}
+
+int drip__modules_fp_count(int *total)
+{
+    struct table *t = atomic_load_explicit(&current, memory_order_acquire);
+    int n = 0;
+    *total = t ? t->n : 0;
+    for (int i = 0; t && i < t->n; i++)
+        n += t->m[i].fp == 1;
+    return n;
+}
+
+/* ---- dlopen / dlclose: the set of modules changes ---------------------------------------- */
+DRIP_EXPORT void *dlopen(const char *file, int mode)
+{
+    static void *(*real)(const char *, int);
+    if (!real)
+        real = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
+    void *h = real(file, mode);
+    if (h && atomic_load(&drip__g.initialised))
+        drip__modules_refresh();
+    return h;
+}
+
+DRIP_EXPORT int dlclose(void *handle)
+{
+    static int (*real)(void *);
+    if (!real)
+        real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+    int rc = real(handle);
+    if (atomic_load(&drip__g.initialised))
+        drip__modules_refresh();
+    return rc;
+}
