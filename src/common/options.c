@@ -151,8 +151,9 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
         return -1;
     case DRIP_OPT_STR:
         if (!strcmp(inf->name, "unwind") && !(len == 2 && !memcmp(val, "fp", 2)) &&
-            !(len == 9 && !memcmp(val, "libunwind", 9)) && !(len == 4 && !memcmp(val, "auto", 4))) {
-            err_set(err, errlen, "option ", inf->name, strlen(inf->name), " takes auto, fp or libunwind");
+            !(len == 9 && !memcmp(val, "libunwind", 9)) && !(len == 4 && !memcmp(val, "auto", 4)) &&
+            !(len == 3 && !memcmp(val, "cfi", 3))) {
+            err_set(err, errlen, "option ", inf->name, strlen(inf->name), " takes auto, fp, cfi or libunwind");
             return -1;
         }
         if (len >= DRIP_OPT_STR_MAX) {

@@ -21,7 +21,7 @@
     X(show_reachable, BOOL, "0", "print every still-reachable record in full, not only a summary by site") \
     X(show_possible, BOOL, "1", "print possibly-lost records")                                    \
     X(max_frames, INT, "64", "frames kept per allocation stack (1-64)")                         \
-    X(unwind, STR, "auto", "stack capture: auto (frame pointers where every frame's module keeps them, else libunwind), fp (frame pointers only), libunwind (DWARF only)") \
+    X(unwind, STR, "auto", "stack capture: auto (frame pointers where every frame's module keeps them, else drip's cached .eh_frame walker, else libunwind), fp, cfi, libunwind (one method only)") \
     X(follow_exec, BOOL, "0", "keep tracing programs started with exec (default: only this process and its forks)") \
     X(handle_signals, BOOL, "1", "on a fatal signal (SEGV, ABRT, TERM, ...) write the report, then die by that signal") \
     X(stop_signal, INT, "0", "signal used to pause threads for the exit scan (0: SIGRTMAX-3)")   \

@@ -176,6 +176,16 @@ void drip__modules_refresh(void);
 int drip__module_fp(uintptr_t addr);
 int drip__module_fp_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 int drip__modules_fp_count(int *total);
+const uint8_t *drip__module_eh_frame_hdr(uintptr_t addr);
+/* DWARF primitives (modules.c), shared with cfi.c */
+uint64_t drip__uleb(const uint8_t **p, const uint8_t *end);
+int64_t drip__sleb(const uint8_t **p, const uint8_t *end);
+int drip__enc_size(uint8_t enc);
+int64_t drip__read_enc(const uint8_t *p, uint8_t enc);
+/* cfi.c: a stack walk driven by .eh_frame, with the rule for each return address cached.
+ * Returns the number of frames, or -1 when some frame needs more than it understands. */
+int drip__cfi_walk(uintptr_t *out, int max);
+void drip__cfi_flush(void);
 
 /* ---- unwind.c ------------------------------------------------------------------------------ */
 /* Where the program's stacks end: the return address into libc of drip's main wrapper and of

@@ -21,6 +21,7 @@ enum { MAX_MODULES = 512, MAX_SAMPLED = 512, MIN_FUNC_BYTES = 64 };
 struct module {
     uintptr_t lo, hi;   /* executable PT_LOAD segments */
     int fp;
+    const uint8_t *eh_frame_hdr;
 };
 
 struct table {
@@ -32,7 +33,7 @@ static struct table *_Atomic current;
 static pthread_mutex_t refresh_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- a minimal DWARF reader for .eh_frame ---------------------------------------------------- */
-static uint64_t uleb(const uint8_t **p, const uint8_t *end)
+uint64_t drip__uleb(const uint8_t **p, const uint8_t *end)
 {
     uint64_t v = 0;
     unsigned shift = 0;
@@ -47,7 +48,7 @@ static uint64_t uleb(const uint8_t **p, const uint8_t *end)
     return v;
 }
 
-static int64_t sleb(const uint8_t **p, const uint8_t *end)
+int64_t drip__sleb(const uint8_t **p, const uint8_t *end)
 {
     int64_t v = 0;
     unsigned shift = 0;
@@ -66,7 +67,7 @@ static int64_t sleb(const uint8_t **p, const uint8_t *end)
 }
 
 /* Size of a pointer encoded with DW_EH_PE format `enc` (0 for unknown). */
-static int enc_size(uint8_t enc)
+int drip__enc_size(uint8_t enc)
 {
     switch (enc & 0x0f) {
     case 0x00: return 8;   /* absptr */
@@ -77,7 +78,7 @@ static int enc_size(uint8_t enc)
     }
 }
 
-static int64_t read_enc(const uint8_t *p, uint8_t enc)
+int64_t drip__read_enc(const uint8_t *p, uint8_t enc)
 {
     switch (enc & 0x0f) {
     case 0x00: case 0x04: case 0x0c: { int64_t v; memcpy(&v, p, 8); return v; }
@@ -112,16 +113,16 @@ static int fde_uses_rbp(const uint8_t *fde)
     const char *aug = (const char *)p;
     size_t aug_len = strnlen(aug, (size_t)(cend - p));
     p += aug_len + 1;
-    uleb(&p, cend);   /* code alignment */
-    sleb(&p, cend);   /* data alignment */
+    drip__uleb(&p, cend);   /* code alignment */
+    drip__sleb(&p, cend);   /* data alignment */
     if (version == 1)
         p++;
     else
-        uleb(&p, cend);
+        drip__uleb(&p, cend);
     uint8_t fde_enc = 0;
     int has_z = aug[0] == 'z';
     if (has_z) {
-        uint64_t alen = uleb(&p, cend);
+        uint64_t alen = drip__uleb(&p, cend);
         const uint8_t *adata = p, *aend = p + alen;
         for (const char *a = aug + 1; *a && adata < aend; a++) {
             if (*a == 'R')
@@ -130,7 +131,7 @@ static int fde_uses_rbp(const uint8_t *fde)
                 adata++;
             else if (*a == 'P') {
                 uint8_t penc = *adata++;
-                int sz = enc_size(penc);
+                int sz = drip__enc_size(penc);
                 if (!sz)
                     return -1;
                 adata += sz;
@@ -138,16 +139,16 @@ static int fde_uses_rbp(const uint8_t *fde)
                 return -1;
         }
     }
-    int sz = enc_size(fde_enc);
+    int sz = drip__enc_size(fde_enc);
     if (!sz)
         return -1;
     const uint8_t *q = fde + 8;
-    int64_t range = read_enc(q + sz, fde_enc & 0x0f);
+    int64_t range = drip__read_enc(q + sz, fde_enc & 0x0f);
     if (range < MIN_FUNC_BYTES)
         return -1;
     q += 2 * sz;
     if (has_z) {
-        uint64_t alen = uleb(&q, end);
+        uint64_t alen = drip__uleb(&q, end);
         q += alen;
     }
     /* walk the CFA instructions */
@@ -157,7 +158,7 @@ static int fde_uses_rbp(const uint8_t *fde)
         if (hi == 0x40 || hi == 0xc0)
             continue;                            /* advance_loc, restore */
         if (hi == 0x80) {
-            uleb(&q, end);                       /* offset */
+            drip__uleb(&q, end);                       /* offset */
             continue;
         }
         switch (op) {
@@ -166,16 +167,16 @@ static int fde_uses_rbp(const uint8_t *fde)
         case 0x02: q += 1; break;
         case 0x03: q += 2; break;
         case 0x04: q += 4; break;
-        case 0x05: case 0x09: case 0x14: uleb(&q, end); uleb(&q, end); break;
-        case 0x06: case 0x07: case 0x08: case 0x2e: uleb(&q, end); break;
-        case 0x0c: if (uleb(&q, end) == 6) return 1; uleb(&q, end); break;  /* def_cfa */
-        case 0x0d: if (uleb(&q, end) == 6) return 1; break;                /* def_cfa_register */
-        case 0x0e: uleb(&q, end); break;
-        case 0x0f: { uint64_t l = uleb(&q, end); q += l; break; }
-        case 0x10: case 0x16: { uleb(&q, end); uint64_t l = uleb(&q, end); q += l; break; }
-        case 0x11: case 0x15: case 0x2f: uleb(&q, end); sleb(&q, end); break;
-        case 0x12: if (uleb(&q, end) == 6) return 1; sleb(&q, end); break; /* def_cfa_sf */
-        case 0x13: sleb(&q, end); break;
+        case 0x05: case 0x09: case 0x14: drip__uleb(&q, end); drip__uleb(&q, end); break;
+        case 0x06: case 0x07: case 0x08: case 0x2e: drip__uleb(&q, end); break;
+        case 0x0c: if (drip__uleb(&q, end) == 6) return 1; drip__uleb(&q, end); break;  /* def_cfa */
+        case 0x0d: if (drip__uleb(&q, end) == 6) return 1; break;                /* def_cfa_register */
+        case 0x0e: drip__uleb(&q, end); break;
+        case 0x0f: { uint64_t l = drip__uleb(&q, end); q += l; break; }
+        case 0x10: case 0x16: { drip__uleb(&q, end); uint64_t l = drip__uleb(&q, end); q += l; break; }
+        case 0x11: case 0x15: case 0x2f: drip__uleb(&q, end); drip__sleb(&q, end); break;
+        case 0x12: if (drip__uleb(&q, end) == 6) return 1; drip__sleb(&q, end); break; /* def_cfa_sf */
+        case 0x13: drip__sleb(&q, end); break;
         default: return 0;
         }
     }
@@ -188,11 +189,11 @@ static int module_has_fp(const uint8_t *hdr)
     if (!hdr || hdr[0] != 1)
         return 0;
     uint8_t ptr_enc = hdr[1], count_enc = hdr[2], table_enc = hdr[3];
-    if (table_enc != 0x3b || !enc_size(ptr_enc) || !enc_size(count_enc))
+    if (table_enc != 0x3b || !drip__enc_size(ptr_enc) || !drip__enc_size(count_enc))
         return 0;   /* datarel|sdata4 is what every GNU linker writes */
-    const uint8_t *p = hdr + 4 + enc_size(ptr_enc);
-    int64_t count = read_enc(p, count_enc);
-    p += enc_size(count_enc);
+    const uint8_t *p = hdr + 4 + drip__enc_size(ptr_enc);
+    int64_t count = drip__read_enc(p, count_enc);
+    p += drip__enc_size(count_enc);
     if (count <= 0)
         return 0;
     int64_t step = count > MAX_SAMPLED ? count / MAX_SAMPLED : 1;
@@ -224,7 +225,7 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
         if (fp < 0)
             fp = module_has_fp(hdr);
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        t->m[t->n++] = (struct module){lo, lo + ph->p_memsz, fp};
+        t->m[t->n++] = (struct module){lo, lo + ph->p_memsz, fp, hdr};
     }
     return 0;
 }
@@ -299,6 +300,23 @@ int drip__module_fp(uintptr_t addr)
     return last_fp;
 }
 
+/* The .eh_frame_hdr of the module whose code contains addr, or NULL. */
+const uint8_t *drip__module_eh_frame_hdr(uintptr_t addr)
+{
+    struct table *t = atomic_load_explicit(&current, memory_order_acquire);
+    if (!t)
+        return NULL;
+    int a = 0, b = t->n;
+    while (a < b) {
+        int mid = (a + b) / 2;
+        if (t->m[mid].hi <= addr)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return (a < t->n && addr >= t->m[a].lo) ? t->m[a].eh_frame_hdr : NULL;
+}
+
 int drip__modules_fp_count(int *total)
 {
     struct table *t = atomic_load_explicit(&current, memory_order_acquire);
@@ -327,7 +345,9 @@ DRIP_EXPORT int dlclose(void *handle)
     if (!real)
         real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
     int rc = real(handle);
-    if (atomic_load(&drip__g.initialised))
+    if (atomic_load(&drip__g.initialised)) {
         drip__modules_refresh();
+        drip__cfi_flush();
+    }
     return rc;
 }

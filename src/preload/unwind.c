@@ -22,15 +22,16 @@
 
 DRIP_TLS uintptr_t drip__stack_hi;   /* top of this thread's stack, 0 when unknown */
 
-enum { MODE_AUTO, MODE_FP, MODE_LIBUNWIND };
+enum { MODE_AUTO, MODE_FP, MODE_LIBUNWIND, MODE_CFI };
 static int mode = MODE_AUTO;
 uintptr_t drip__main_ret;
 DRIP_TLS uintptr_t drip__thread_ret;
 
 void drip__unwind_init(void)
 {
-    mode = !strcmp(drip__opt.unwind, "fp") ? MODE_FP : !strcmp(drip__opt.unwind, "libunwind") ? MODE_LIBUNWIND : MODE_AUTO;
-    if (mode == MODE_AUTO)
+    mode = !strcmp(drip__opt.unwind, "fp") ? MODE_FP : !strcmp(drip__opt.unwind, "libunwind") ? MODE_LIBUNWIND
+         : !strcmp(drip__opt.unwind, "cfi") ? MODE_CFI : MODE_AUTO;
+    if (mode == MODE_AUTO || mode == MODE_CFI)
         drip__modules_refresh();
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
@@ -71,20 +72,33 @@ static int drop_self(uintptr_t *frames, int n)
     return k;
 }
 
-/* Keeps a frame-pointer walk when it can be trusted: returns its (possibly shortened) length, or
- * -1 when libunwind must take the stack instead. */
-static int trusted(uintptr_t *f, int n)
+/* A frame-pointer walk that can be trusted: it stops at the bottom of the program's stack, and
+ * gives up (-1) at the first frame in a module without frame pointers, which hides its caller. */
+__attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max)
 {
-    uintptr_t lo = 0, hi = 0;   /* the last module found to keep frame pointers */
-    for (int i = 0; i < n; i++) {
-        if (f[i] == drip__main_ret || f[i] == drip__thread_ret)
-            return i + 1;   /* the bottom of the program's stack: nothing below matters */
-        if (f[i] >= lo && f[i] < hi)
-            continue;
-        if (drip__module_fp_range(f[i], &lo, &hi) == 1)
-            continue;
-        /* a frame without a frame pointer hides its caller (or ended the walk early) */
-        return -1;
+    uintptr_t *fp = __builtin_frame_address(0);
+    uintptr_t lo = (uintptr_t)fp;
+    uintptr_t hi = drip__stack_hi ? drip__stack_hi : lo + ((uintptr_t)8 << 20);
+    uintptr_t mlo = 0, mhi = 0;   /* the last module found to keep frame pointers */
+    int n = 0;
+    while (n < max) {
+        uintptr_t f = (uintptr_t)fp;
+        if (f < lo || f + 2 * sizeof(uintptr_t) > hi || (f & (sizeof(uintptr_t) - 1)))
+            return -1;
+        uintptr_t ret = fp[1];
+        if (ret < 4096)
+            return -1;
+        if (!in_self(ret)) {
+            out[n++] = ret;
+            if (ret == drip__main_ret || ret == drip__thread_ret)
+                return n;
+            if ((ret < mlo || ret >= mhi) && drip__module_fp_range(ret, &mlo, &mhi) != 1)
+                return -1;
+        }
+        uintptr_t *next = (uintptr_t *)fp[0];
+        if (next <= fp)
+            return -1;
+        fp = next;
     }
     return n;
 }
@@ -93,8 +107,15 @@ int drip__unwind(uintptr_t *frames, int max)
 {
     if (mode == MODE_FP)
         return fp_walk(frames, max);
+    if (mode == MODE_CFI) {
+        int n = drip__cfi_walk(frames, max);
+        return n < 0 ? 0 : n;
+    }
     if (mode == MODE_AUTO) {
-        int n = trusted(frames, fp_walk(frames, max));
+        int n = fp_walk_checked(frames, max);
+        if (n > 0)
+            return n;
+        n = drip__cfi_walk(frames, max);
         if (n > 0)
             return n;
     }
