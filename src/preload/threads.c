@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/auxv.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -277,12 +278,15 @@ void drip__threads_register_main(void)
     struct drip__thread *t = drip__arena_alloc(sizeof *t);
     if (!t)
         return;
-    extern void *__libc_stack_end;
     t->tid = pthread_self();
     t->os_tid = getpid();
     t->is_main = 1;
     atomic_store(&t->state, DRIP_THREAD_RUNNING);
-    drip__stack_hi = ((uintptr_t)__libc_stack_end + 4095 + 65536) & ~(uintptr_t)4095;
+    /* the kernel puts the program's file name at the very top of the initial stack: the page
+     * boundary after it is the end of the stack mapping */
+    const char *execfn = (const char *)getauxval(AT_EXECFN);
+    if (execfn)
+        drip__stack_hi = ((uintptr_t)execfn + strlen(execfn) + 1 + 4095) & ~(uintptr_t)4095;
     pthread_mutex_lock(&mu);
     t->next = threads;
     threads = t;

@@ -105,6 +105,10 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max)
 
 int drip__unwind(uintptr_t *frames, int max)
 {
+    /* drip's own walkers read the stack directly: only where its bounds are known (threads drip
+     * saw start, and the main thread); anywhere else libunwind takes the stack */
+    if (DRIP_UNLIKELY(!drip__stack_hi))
+        goto libunwind;
     if (mode == MODE_FP)
         return fp_walk(frames, max);
     if (mode == MODE_CFI) {
@@ -119,6 +123,7 @@ int drip__unwind(uintptr_t *frames, int max)
         if (n > 0)
             return n;
     }
+libunwind:;
     uintptr_t buf[DRIP_MAX_FRAMES + 8];
     int want = max + 8 > (int)(sizeof buf / sizeof buf[0]) ? (int)(sizeof buf / sizeof buf[0]) : max + 8;
     int n = unw_backtrace((void **)buf, want);
