@@ -3,8 +3,9 @@
  * 256 stripes chosen by a hash of the address, each an open-addressing table (linear probing,
  * backward-shift deletion, so no tombstones) with its own spinlock: threads that allocate at the
  * same time rarely meet on a lock, and no global lock exists on the hot path.
- * A stripe grows (doubling, from drip's arena) when it is 80% full: 24 bytes per record at a
- * load between 40% and 80%, i.e. 30-60 bytes of table per live block.
+ * A stripe grows (doubling, from drip's arena) when it is 70% full: 24 bytes per record at a
+ * load between 35% and 70%, i.e. 34-69 bytes (46 on average) of table per live block; fuller
+ * tables make linear probing's clusters, and so frees, slower.
  * Blocks of 256 TiB or more do not exist on x86-64 (47-bit user space): 48 bits of size suffice.
  * Locks: each stripe's `mu` (a leaf spinlock) guards its slots/mask/count. drip__table_lock_all takes them in
  * index order (fork, snapshot); nothing else is ever taken while a stripe lock is held except the
@@ -27,15 +28,10 @@ struct stripe {
 static struct stripe T[STRIPES];
 static _Atomic size_t live_count;
 
-static inline uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
+/* Fibonacci hashing of the address (blocks are 16-byte aligned): one multiply, whose high bits
+ * are well mixed; the stripe takes the top 8 bits, a slot the 32 below them. */
+static inline uint64_t mix(uint64_t x) { return (x >> 4) * 0x9e3779b97f4a7c15ULL; }
+#define SLOT(h, mask) (((h) >> 24) & (mask))
 
 static bool grow(struct stripe *s)
 {
@@ -48,7 +44,7 @@ static bool grow(struct stripe *s)
         struct drip__rec *r = &s->slots[i];
         if (!r->addr)
             continue;
-        size_t j = (mix(r->addr) >> 8) & (n - 1);
+        size_t j = SLOT(mix(r->addr), n - 1);
         while (slots[j].addr)
             j = (j + 1) & (n - 1);
         slots[j] = *r;
@@ -61,11 +57,11 @@ static bool grow(struct stripe *s)
 
 static bool insert_locked(struct stripe *s, const struct drip__rec *rec, uint64_t h)
 {
-    if ((s->count + 1) * 5 > (s->mask + 1) * 4 || !s->mask) {
+    if ((s->count + 1) * 10 > (s->mask + 1) * 7 || !s->mask) {
         if (!grow(s))
             return false;
     }
-    size_t j = (h >> 8) & s->mask;
+    size_t j = SLOT(h, s->mask);
     while (s->slots[j].addr && s->slots[j].addr != rec->addr)
         j = (j + 1) & s->mask;
     if (!s->slots[j].addr) {
@@ -123,7 +119,7 @@ bool drip__table_remove(uintptr_t addr, struct drip__rec *out)
         drip__spin_unlock(&s->mu);
         return false;
     }
-    size_t j = (h >> 8) & s->mask;
+    size_t j = SLOT(h, s->mask);
     while (s->slots[j].addr != addr) {
         if (!s->slots[j].addr) {
             drip__spin_unlock(&s->mu);
@@ -135,7 +131,7 @@ bool drip__table_remove(uintptr_t addr, struct drip__rec *out)
     /* backward-shift deletion: pull later members of the probe run into the hole */
     size_t hole = j;
     for (size_t k = (j + 1) & s->mask; s->slots[k].addr; k = (k + 1) & s->mask) {
-        size_t home = (mix(s->slots[k].addr) >> 8) & s->mask;
+        size_t home = SLOT(mix(s->slots[k].addr), s->mask);
         /* move k into the hole unless its home lies cyclically in (hole, k] */
         bool stays = (hole <= k) ? (home > hole && home <= k) : (home > hole || home <= k);
         if (!stays) {

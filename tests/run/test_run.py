@@ -290,6 +290,15 @@ def case_real_programs():
     subprocess.run(["rm", "-rf", d])
 
 
+def case_lifecycle():
+    res = dt.run([P + "/lifecycle"])
+    dt.eq(res.rc, 0, "status")
+    dt.eq(res.summary("definite"), (555, 2), "leaks before main (constructor) and after it (destructor)")
+    dt.eq(sorted(r["stack"][0]["function"] for r in res.records("definite")), ["early_leak", "late_leak"], "their functions")
+    dt.eq(res.summary("reachable"), (0, 0), "the constructor's block freed by the destructor is gone")
+    dt.eq(res.summary("possible"), (0, 0), "nothing else")
+
+
 def growth_run(mode, seconds=4):
     return dt.run([P + "/growth", mode, str(seconds)], ["--log-path", "/dev/null"], timeout=60)
 
