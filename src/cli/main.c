@@ -104,10 +104,14 @@ static void usage(FILE *out)
             "\n"
             "commands:\n"
             "  run [options] -- prog [args]   run prog under the leak tracker; report at exit\n"
+            "  top [options] FILE|URL         the functions holding the most of a pprof profile\n"
+            "  diff [options] BEFORE AFTER    which functions' live bytes grew between two profiles\n"
+            "  flame [--folded] FILE|URL      interactive flame graph (SVG) or folded stacks\n"
+            "  watch [options] PID | -- cmd   RSS, PSS, swap, threads, fds over time; trend; plot\n"
             "  options [--markdown]           list the preload library's options (DRIP_OPTIONS)\n"
             "  version                        print drip's version\n"
             "\n"
-            "drip run --help lists every option with its default.\n");
+            "drip run --help lists every option with its default; drip COMMAND --help, each command's.\n");
 }
 
 static int cmd_options(int argc, char **argv)
@@ -125,6 +129,12 @@ static int cmd_options(int argc, char **argv)
     }
     return 0;
 }
+
+/* pprof views and the process watcher (top.c, diff.c, flame.c, watch.c) */
+int cmd_top(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_flame(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
@@ -148,5 +158,13 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "options"))
         return cmd_options(argc - 1, argv + 1);
+    if (!strcmp(cmd, "top"))
+        return cmd_top(argc - 1, argv + 1);
+    if (!strcmp(cmd, "diff"))
+        return cmd_diff(argc - 1, argv + 1);
+    if (!strcmp(cmd, "flame"))
+        return cmd_flame(argc - 1, argv + 1);
+    if (!strcmp(cmd, "watch"))
+        return cmd_watch(argc - 1, argv + 1);
     return die(2, "unknown command '%s' (see drip --help)", cmd);
 }

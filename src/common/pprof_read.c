@@ -225,8 +225,7 @@ static int produce(struct rd *r)
         if (before != r->z.avail_out)
             return 0;
         if (r->z.avail_in == 0 && r->src_eof)
-            return fail(r, "truncated gzip data (the stream ends after %llu bytes)",
-                        (unsigned long long)(r->off + (r->hi - r->lo)));
+            return fail(r, "truncated gzip data (the file ends inside the compressed stream)");
     }
 }
 
@@ -243,7 +242,8 @@ static int fill(struct rd *r, size_t need)
             r->hi -= r->lo;
             r->lo = 0;
         }
-        while (r->cap - r->lo < need || r->cap - r->hi < 4096) {
+        /* grow with the data that arrives, never with the length a field claims */
+        while (r->cap - r->hi < 4096) {
             if (r->cap > SIZE_MAX / 2)
                 return oom(r);
             unsigned char *nb = realloc(r->buf, r->cap * 2);
@@ -880,7 +880,7 @@ static int resolve(struct rd *r)
                     p->nlocations, "location"))
         goto out;
     /* every sample: known locations, one value per sample type */
-    const unsigned char *a = pv->arena, *end = pv->arena + pv->alen;
+    const unsigned char *a = pv->arena, *end = pv->arena ? pv->arena + pv->alen : NULL;
     for (size_t s = 0; a < end; s++) {
         uint64_t n = arena_get(&a);
         for (uint64_t i = 0; i < n; i++) {
