@@ -230,3 +230,14 @@ void drip__growth_fill(struct drip__suspect *s, int n)
     struct oldest o = {s, n, drip__now_ms()};
     drip__table_foreach(oldest_cb, &o);
 }
+
+/* After fork: drip's thread does not exist in the child (and may have held the lock), so the
+ * child samples nothing; the parent's history is not the child's, so it is dropped. */
+void drip__growth_child_reset(void)
+{
+    pthread_mutex_init(&G.mu, NULL);
+    G.n = 0;
+    G.ns = 0;
+    if (G.slot_of)
+        memset(G.slot_of, 0, G.slot_cap * sizeof *G.slot_of);
+}

@@ -173,6 +173,8 @@ void drip__table_child_reset(void);
 
 /* ---- modules.c: which modules keep frame pointers ------------------------------------------ */
 void drip__modules_refresh(void);
+void drip__modules_child_reset(void);
+void drip__growth_child_reset(void);
 int drip__module_fp(uintptr_t addr);
 int drip__module_fp_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 int drip__modules_fp_count(int *total);

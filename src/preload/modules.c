@@ -327,6 +327,8 @@ int drip__modules_fp_count(int *total)
     return n;
 }
 
+void drip__modules_child_reset(void) { pthread_mutex_init(&refresh_mu, NULL); }
+
 /* ---- dlopen / dlclose: the set of modules changes ---------------------------------------- */
 DRIP_EXPORT void *dlopen(const char *file, int mode)
 {
