@@ -3,7 +3,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-real demo bench clean
+.PHONY: all deps configure build test test-real test-asan test-tsan demo bench clean
 
 all: build
 
@@ -22,6 +22,18 @@ test: build
 test-real: build
 	@DRIP_EXTRA_PKGS="sqlite3 git redis-server redis-tools nginx apache2-utils g++" scripts/deps.sh
 	cd $(BUILD) && ctest --output-on-failure -L real
+
+# drip's own code (CLI, common code, libdrip-safe and their tests) under a sanitizer; libdrip.so
+# and the programs it is preloaded into stay plain (see DRIP_SANITIZE in CMakeLists.txt).
+test-asan: deps
+	@cmake -S . -B build-asan -DDRIP_SANITIZE=address >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS) -LE 'real|fuzz'
+
+test-tsan: deps
+	@cmake -S . -B build-tsan -DDRIP_SANITIZE=thread >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && setarch -R ctest --output-on-failure -j $(JOBS) -LE 'real|fuzz'
 
 demo: build
 	@echo "== drip run -- $(BUILD)/bin/examples/lost_list (a linked list whose head pointer is lost)"
