@@ -65,6 +65,9 @@ int run_child(const char *prog, char **argv)
     if (pid == 0) {
         signal(SIGINT, SIG_DFL);
         signal(SIGQUIT, SIG_DFL);
+        char self[16];
+        snprintf(self, sizeof self, "%d", (int)getpid());
+        setenv("DRIP_ROOT_PID", self, 1);   /* this process writes the reports under their names */
         execv(prog, argv);
         int e = errno;
         fprintf(stderr, "drip: cannot run %s: %s\n", prog, strerror(e));

@@ -8,27 +8,34 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Does `pat` (with '*' wildcards, no anchors) match s starting exactly at s, to the end of s when
- * `to_end`? */
-static int match_here(const char *pat, const char *s, int to_end)
+/* Glob match of the whole of s against p[0..plen) where '*' matches any run of characters:
+ * greedy, remembering only the last star, so it runs in O(len(p) * len(s)) however many stars the
+ * pattern has (a recursive matcher is exponential on patterns like *a*a*a*b). */
+static int glob(const char *p, size_t plen, const char *s)
 {
-    if (!*pat)
-        return !to_end || !*s;
-    if (*pat == '*') {
-        while (*pat == '*')
-            pat++;
-        if (!*pat)
-            return 1;
-        for (; *s; s++)
-            if (match_here(pat, s, to_end))
-                return 1;
-        return match_here(pat, s, to_end);
+    size_t pi = 0, star = (size_t)-1;
+    const char *mark = NULL;
+    while (*s) {
+        if (pi < plen && p[pi] == '*') {
+            star = pi++;
+            mark = s;
+        } else if (pi < plen && p[pi] == *s) {
+            pi++;
+            s++;
+        } else if (star != (size_t)-1) {
+            pi = star + 1;
+            s = ++mark;
+        } else {
+            return 0;
+        }
     }
-    if (*s && *pat == *s)
-        return match_here(pat + 1, s + 1, to_end);
-    return 0;
+    while (pi < plen && p[pi] == '*')
+        pi++;
+    return pi == plen;
 }
 
+/* LeakSanitizer's template match: the pattern may occur anywhere in s unless anchored with a
+ * leading '^' or a trailing '$'; '*' matches any run of characters. */
 int drip_template_match(const char *pattern, const char *s)
 {
     if (!pattern || !s)
@@ -38,20 +45,19 @@ int drip_template_match(const char *pattern, const char *s)
         pattern++;
     size_t n = strlen(pattern);
     int end = n && pattern[n - 1] == '$';
-    char buf[1024];
-    if (n >= sizeof buf)
-        return 0;
-    memcpy(buf, pattern, n + 1);
     if (end)
-        buf[n - 1] = 0;
-    if (start)
-        return match_here(buf, s, end);
-    for (const char *p = s;; p++) {
-        if (match_here(buf, p, end))
-            return 1;
-        if (!*p)
-            return 0;
-    }
+        n--;
+    char buf[1030];
+    if (n + 2 >= sizeof buf)
+        return 0;
+    size_t k = 0;
+    if (!start)
+        buf[k++] = '*';
+    memcpy(buf + k, pattern, n);
+    k += n;
+    if (!end)
+        buf[k++] = '*';
+    return glob(buf, k, s);
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, int line, const char *detail)
@@ -78,6 +84,12 @@ int drip_suppressions_parse(struct drip_suppressions *s, const char *text, size_
             b--;
         if (a == b || text[a] == '#')
             continue;
+        if (memchr(text + a, 0, b - a)) {
+            /* a NUL would cut the pattern short, down to nothing, which matches every leak */
+            set_err(err, errlen, "line %d: %s", lineno, "contains a NUL byte");
+            drip_suppressions_free(s);
+            return -1;
+        }
         const char *colon = memchr(text + a, ':', b - a);
         if (!colon || (size_t)(colon - (text + a)) != 4 || memcmp(text + a, "leak", 4) != 0) {
             if (err && errlen)

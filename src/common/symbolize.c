@@ -19,6 +19,7 @@ struct entry {
 
 struct drip_symbolizer {
     Dwfl *dwfl;
+    int (*override)(uintptr_t addr, struct drip_frame *f);
     char *(*demangle)(const char *, char *, size_t *, int *);
     struct entry *cache[1 << CACHE_BITS];
 };
@@ -98,6 +99,8 @@ void drip_symbolize(struct drip_symbolizer *s, uintptr_t addr, struct drip_frame
             *f = e->f;
             return;
         }
+    if (s->override && s->override(addr, f))
+        return;
     char *owned = lookup(s, addr, f);
     struct entry *e = malloc(sizeof *e);
     if (!e) {
@@ -110,6 +113,12 @@ void drip_symbolize(struct drip_symbolizer *s, uintptr_t addr, struct drip_frame
         e->next = s->cache[h];
         s->cache[h] = e;
     }
+}
+
+void drip_symbolizer_set_override(struct drip_symbolizer *s, int (*fn)(uintptr_t addr, struct drip_frame *f))
+{
+    if (s)
+        s->override = fn;
 }
 
 void drip_symbolizer_free(struct drip_symbolizer *s)

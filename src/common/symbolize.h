@@ -25,6 +25,10 @@ struct drip_symbolizer *drip_symbolizer_new(pid_t pid);
  * strings belong to the symbolizer and live until drip_symbolizer_free. */
 void drip_symbolize(struct drip_symbolizer *s, uintptr_t addr, struct drip_frame *f);
 void drip_symbolizer_free(struct drip_symbolizer *s);
+/* Names to use before asking libdw: fn fills *f and returns 1 for an address it knows (drip keeps
+ * the names of code that was unloaded, whose addresses libdw can no longer resolve). */
+void drip_symbolizer_set_override(struct drip_symbolizer *s, int (*fn)(uintptr_t addr, struct drip_frame *f));
+
 /* The GNU build ID of the module mapping addr, in hex, into out ("" when it has none). */
 void drip_symbolizer_build_id(struct drip_symbolizer *s, uintptr_t addr, char *out, size_t cap);
 

@@ -137,7 +137,7 @@ DRIP_EXPORT int drip_api_check_end(drip_check_t *c, const struct drip_check_opti
     drip__guard++;
     struct gather g = {.g0 = c->generation};
     drip__table_foreach(gather_cb, &g);
-    struct drip_symbolizer *sym = (g.n || r.threads_running || r.threads_unjoined) ? drip_symbolizer_new(getpid()) : NULL;
+    struct drip_symbolizer *sym = (g.n || r.threads_running || r.threads_unjoined) ? drip__symbolizer_new() : NULL;
     struct drip_writer w;
     drip_writer_fd(&w, 2);
     for (size_t i = 0; i < g.n; i++) {

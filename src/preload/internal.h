@@ -173,6 +173,8 @@ void drip__table_child_reset(void);
 
 /* ---- modules.c: which modules keep frame pointers ------------------------------------------ */
 void drip__modules_refresh(void);
+/* A symbolizer for this process that also knows the code dlclose unloaded. */
+struct drip_symbolizer *drip__symbolizer_new(void);
 void drip__modules_child_reset(void);
 void drip__growth_child_reset(void);
 int drip__module_fp(uintptr_t addr);

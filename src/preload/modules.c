@@ -15,6 +15,9 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "../common/symbolize.h"
 
 enum { MAX_MODULES = 512, MAX_SAMPLED = 512, MIN_FUNC_BYTES = 64 };
 
@@ -327,7 +330,109 @@ int drip__modules_fp_count(int *total)
     return n;
 }
 
-void drip__modules_child_reset(void) { pthread_mutex_init(&refresh_mu, NULL); }
+
+/* ---- names of unloaded code ------------------------------------------------------------------
+ * Stacks recorded while a library was loaded keep its addresses after dlclose unmaps it (and
+ * another library may be mapped there later). Before each dlclose, every recorded frame inside
+ * the closing library is symbolized and its names kept here, in drip's arena: reports then name
+ * those frames as they were. Lock: `names_mu` (leaf).
+ */
+struct kept_name {
+    struct kept_name *next;
+    uintptr_t addr;
+    struct drip_frame f;
+};
+enum { KEPT_BITS = 12 };
+static struct kept_name *kept[1 << KEPT_BITS];
+static pthread_mutex_t names_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t kept_slot(uintptr_t a) { return (size_t)((a * 0x9e3779b97f4a7c15ULL) >> (64 - KEPT_BITS)); }
+
+static const char *arena_strdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = drip__arena_alloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static int kept_lookup(uintptr_t addr, struct drip_frame *f)
+{
+    pthread_mutex_lock(&names_mu);
+    for (struct kept_name *k = kept[kept_slot(addr)]; k; k = k->next)
+        if (k->addr == addr) {
+            *f = k->f;
+            pthread_mutex_unlock(&names_mu);
+            return 1;
+        }
+    pthread_mutex_unlock(&names_mu);
+    return 0;
+}
+
+struct drip_symbolizer *drip__symbolizer_new(void)
+{
+    struct drip_symbolizer *s = drip_symbolizer_new(getpid());
+    drip_symbolizer_set_override(s, kept_lookup);
+    return s;
+}
+
+struct closing { uintptr_t base, lo[8], hi[8]; int n; };
+
+static int closing_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct closing *c = arg;
+    if (info->dlpi_addr != c->base)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum && c->n < 8; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            c->lo[c->n] = info->dlpi_addr + ph->p_vaddr;
+            c->hi[c->n++] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+        }
+    }
+    return 1;
+}
+
+static void keep_names_of(void *handle)
+{
+    struct link_map *lm = NULL;
+    if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || !lm)
+        return;
+    struct closing c = {.base = lm->l_addr};
+    dl_iterate_phdr(closing_cb, &c);
+    if (!c.n)
+        return;
+    struct drip_symbolizer *sym = NULL;
+    uint32_t count = drip__depot_count();
+    for (uint32_t id = 1; id <= count; id++) {
+        struct drip__site *site = drip__depot_get(id);
+        for (uint32_t k = 0; site && k < site->depth; k++) {
+            uintptr_t a = site->frames[k];
+            int inside = 0;
+            for (int r = 0; r < c.n; r++)
+                inside |= a >= c.lo[r] && a < c.hi[r];
+            struct drip_frame f;
+            if (!inside || kept_lookup(a, &f))
+                continue;
+            if (!sym && !(sym = drip_symbolizer_new(getpid())))
+                return;
+            drip_symbolize(sym, a, &f);
+            struct kept_name *kn = drip__arena_alloc(sizeof *kn);
+            if (!kn)
+                continue;
+            kn->addr = a;
+            kn->f = (struct drip_frame){a, arena_strdup(f.function), arena_strdup(f.file), f.line, arena_strdup(f.module)};
+            pthread_mutex_lock(&names_mu);
+            kn->next = kept[kept_slot(a)];
+            kept[kept_slot(a)] = kn;
+            pthread_mutex_unlock(&names_mu);
+        }
+    }
+    drip_symbolizer_free(sym);
+}
 
 /* ---- dlopen / dlclose: the set of modules changes ---------------------------------------- */
 DRIP_EXPORT void *dlopen(const char *file, int mode)
@@ -346,10 +451,21 @@ DRIP_EXPORT int dlclose(void *handle)
     static int (*real)(void *);
     if (!real)
         real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+    if (atomic_load(&drip__g.initialised) && !drip__guard) {
+        drip__guard++;
+        keep_names_of(handle);
+        drip__guard--;
+    }
     int rc = real(handle);
     if (atomic_load(&drip__g.initialised)) {
         drip__modules_refresh();
         drip__cfi_flush();
     }
     return rc;
+}
+
+void drip__modules_child_reset(void)
+{
+    pthread_mutex_init(&refresh_mu, NULL);
+    pthread_mutex_init(&names_mu, NULL);
 }

@@ -513,7 +513,7 @@ static int open_out(const char *pattern, const char *suffix_for_child)
     return fd;
 }
 
-extern int drip__is_fork_child;
+int drip__is_root_process(void);
 
 /* Sampling mode records one allocation in many: a block it did not record may hold the only
  * pointer to one it did, so no classification can be trusted. Say so instead of guessing. */
@@ -547,7 +547,7 @@ int drip__leak_report(int text_fd, int json_fd, int final)
     struct report r;
     memset(&r, 0, sizeof r);
     r.oom = drip__scan_run(&sc, final) != 0;
-    r.sym = drip_symbolizer_new(getpid());
+    r.sym = drip__symbolizer_new();
     if (drip__opt.suppressions[0]) {
         char err[512];
         if (drip_suppressions_load(&r.supp, drip__opt.suppressions, err, sizeof err) != 0)
@@ -609,15 +609,16 @@ int drip__leak_report(int text_fd, int json_fd, int final)
 
 int drip__report(void)
 {
-    int text_fd = drip__opt.log_path[0] ? open_out(drip__opt.log_path, NULL) : 2;
-    int json_fd = drip__opt.json[0] ? open_out(drip__opt.json, drip__is_fork_child ? "child" : NULL) : -1;
+    const char *own = drip__is_root_process() ? NULL : "child";   /* FILE.<pid> for the others */
+    int text_fd = drip__opt.log_path[0] ? open_out(drip__opt.log_path, strstr(drip__opt.log_path, "%p") ? NULL : own) : 2;
+    int json_fd = drip__opt.json[0] ? open_out(drip__opt.json, strstr(drip__opt.json, "%p") ? NULL : own) : -1;
     int leaked = drip__leak_report(text_fd, json_fd, 1);
     if (text_fd > 2)
         close(text_fd);
     if (json_fd >= 0)
         close(json_fd);
     if (drip__opt.profile[0]) {
-        int fd = open_out(drip__opt.profile, drip__is_fork_child ? "child" : NULL);
+        int fd = open_out(drip__opt.profile, strstr(drip__opt.profile, "%p") ? NULL : own);
         if (fd >= 0) {
             int rc = drip__profile_write(fd, 0, 0);
             if (rc)

@@ -22,6 +22,18 @@ struct drip__state drip__g;
 struct drip_options drip__opt;
 int drip__is_fork_child;
 
+/* Whether this process is the one the user started: only that one writes its reports to the
+ * file names given; forked children and the programs they exec (with follow_exec) add .<pid>.
+ * `drip run` sets DRIP_ROOT_PID in the program's environment; under plain LD_PRELOAD the first
+ * process sets it for its descendants when it follows execs. */
+int drip__is_root_process(void)
+{
+    if (drip__is_fork_child)
+        return 0;
+    const char *root = getenv("DRIP_ROOT_PID");
+    return !root || atoi(root) == (int)getpid();
+}
+
 int drip__report(void);
 void drip__real_exit(int status) __attribute__((noreturn));
 
@@ -196,6 +208,10 @@ void drip__init(void)
  * error_exitcode. status < 0: dying from a signal (the exit status is the signal's). */
 static int report_once(void)
 {
+    /* a vfork child shares the parent's memory, drip's state included: it must leave it alone
+     * (fork children have their own pid in drip__g.pid, set by fork_child) */
+    if (getpid() != drip__g.pid)
+        return 0;
     if (!atomic_load(&drip__g.initialised) || atomic_exchange(&drip__g.reported, 1))
         return 0;
     if (!drip__opt.report) {
@@ -242,6 +258,13 @@ static main_fn real_main;
 static int main_wrapper(int argc, char **argv, char **envp)
 {
     drip__main_ret = (uintptr_t)__builtin_return_address(0);
+    if (drip__opt.follow_exec && !getenv("DRIP_ROOT_PID") && atomic_load(&drip__g.initialised)) {
+        char pid[16];
+        snprintf(pid, sizeof pid, "%d", (int)getpid());
+        drip__guard++;
+        setenv("DRIP_ROOT_PID", pid, 0);
+        drip__guard--;
+    }
     if (atomic_load(&drip__g.initialised))
         drip__background_start();
     return real_main(argc, argv, envp);

@@ -168,7 +168,7 @@ static void write_metrics(int fd)
     int ns = drip__growth_suspects(sus, 20);
     metric(fd, "drip_growth_suspects", "gauge", "Allocation sites whose live bytes keep rising (the growth detector).", ns);
     if (ns) {
-        struct drip_symbolizer *sym = drip_symbolizer_new(getpid());
+        struct drip_symbolizer *sym = drip__symbolizer_new();
         dprintf(fd, "# HELP drip_growth_bytes_per_second Growth rate of each suspect site's live bytes (Theil-Sen slope).\n"
                     "# TYPE drip_growth_bytes_per_second gauge\n");
         for (int i = 0; i < ns; i++) {
@@ -229,7 +229,7 @@ static void symbol_lookup(struct client *c, const char *body, size_t len)
         respond_text(c, 500, NULL, "out of memory\n");
         return;
     }
-    struct drip_symbolizer *sym = drip_symbolizer_new(getpid());
+    struct drip_symbolizer *sym = drip__symbolizer_new();
     for (size_t i = 0; i < len && sym;) {
         while (i < len && (body[i] == '+' || body[i] == ' ' || body[i] == '\n' || body[i] == '\r'))
             i++;
@@ -385,7 +385,7 @@ static void route(struct client *c, struct drip_http_req *r)
             struct drip__suspect sus[20];
             int n = drip__growth_suspects(sus, 20);
             drip__growth_fill(sus, n);
-            struct drip_symbolizer *sym = n ? drip_symbolizer_new(getpid()) : NULL;
+            struct drip_symbolizer *sym = n ? drip__symbolizer_new() : NULL;
             struct drip_writer w;
             drip_writer_fd(&w, body);
             drip__write_suspects_json(&w, sym, sus, n);
@@ -564,7 +564,7 @@ static void human(char *out, size_t cap, uint64_t b)
 static const char *first_function(struct drip__site *site)
 {
     static char name[128];
-    struct drip_symbolizer *sym = drip_symbolizer_new(getpid());
+    struct drip_symbolizer *sym = drip__symbolizer_new();
     struct drip_frame f = {0};
     if (sym)
         drip_symbolize(sym, site->frames[0], &f);

@@ -82,6 +82,17 @@ static void template_match(void **state)
     assert_true(drip_template_match("libfoo*.so", "/usr/lib/libfoo-1.2.so.3"));
     assert_true(drip_template_match("^std::*::insert$", "std::map<int>::insert"));
     assert_false(drip_template_match("x", NULL));
+    assert_true(drip_template_match("a*b*c", "xxaYYbZZcxx"));
+    assert_false(drip_template_match("^a*b*c$", "xxaYYbZZcxx"));
+    assert_true(drip_template_match("^a*b*c$", "aYYbZZc"));
+    assert_true(drip_template_match("**", ""));
+    /* many stars against a long name: linear, not exponential (this took seconds before) */
+    char name[400];
+    memset(name, 'a', sizeof name - 1);
+    name[sizeof name - 1] = 0;
+    assert_false(drip_template_match("*a*a*a*a*a*a*b", name));
+    name[sizeof name - 2] = 'b';
+    assert_true(drip_template_match("*a*a*a*a*a*a*b", name));
 }
 
 static void suppressions(void **state)
@@ -98,6 +109,10 @@ static void suppressions(void **state)
     f[1].function = "other";
     assert_int_equal(drip_suppressions_match(&s, f, 2), -1);
     drip_suppressions_free(&s);
+
+    static const char nul[] = "leak:\0x\n";
+    assert_int_equal(drip_suppressions_parse(&s, nul, sizeof nul - 1, err, sizeof err), -1);
+    assert_string_equal(err, "line 1: contains a NUL byte");
 
     const char *bad = "leak:ok\ncalled_from_lib:x\n";
     assert_int_equal(drip_suppressions_parse(&s, bad, strlen(bad), err, sizeof err), -1);
