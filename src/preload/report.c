@@ -9,6 +9,7 @@
 #include "../common/symbolize.h"
 #include "../common/writer.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -611,10 +612,19 @@ int drip__report(void)
 {
     const char *own = drip__is_root_process() ? NULL : "child";   /* FILE.<pid> for the others */
     int text_fd = drip__opt.log_path[0] ? open_out(drip__opt.log_path, strstr(drip__opt.log_path, "%p") ? NULL : own) : 2;
+    if (text_fd < 0)
+        text_fd = 2;   /* the file cannot be written (said above): the report still goes somewhere */
     int json_fd = drip__opt.json[0] ? open_out(drip__opt.json, strstr(drip__opt.json, "%p") ? NULL : own) : -1;
     int leaked = drip__leak_report(text_fd, json_fd, 1);
     if (text_fd > 2)
         close(text_fd);
+    /* a program that defines malloc itself comes before drip in symbol lookup: drip sees none of
+     * its allocations, and says so rather than report an empty heap as good news */
+    extern void *malloc(size_t);
+    void *first = dlsym(RTLD_DEFAULT, "malloc");
+    if (first && first != (void *)malloc)
+        fprintf(stderr, "drip: this program (or a library before drip) defines its own malloc: drip cannot see the "
+                        "allocations it serves\n");
     if (json_fd >= 0)
         close(json_fd);
     if (drip__opt.profile[0]) {

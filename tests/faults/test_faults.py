@@ -373,6 +373,8 @@ def case_own_malloc():
             # never run, so drip sees no block at all (and must not crash)
             for kind in ("definite", "indirect", "possible", "reachable"):
                 dt.eq(summary(res.report, kind), (0, 0), "%s: %s: drip sees none of the program's blocks" % (how, kind))
+            dt.check("drip: this program (or a library before drip) defines its own malloc: drip cannot see the "
+                     "allocations it serves" in res.err, how + ": and says why")
 
 
 def case_oom_big():
@@ -493,6 +495,8 @@ def case_bad_log_path():
     dt.eq(p.returncode, 4, "log_path unwritable, json fine: status")
     reps = load_reports(path)
     dt.check(path in reps and summary(reps[path], "definite") == (100, 1), "log_path unwritable: the JSON report is still written")
+    dt.check("100 bytes in 1 blocks are definitely lost in loss record 1 of 1" in p.stderr,
+             "log_path unwritable: the text report goes to stderr instead of nowhere")
 
 
 def case_setuid_preload():
