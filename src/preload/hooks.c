@@ -274,6 +274,10 @@ DRIP_EXPORT void *malloc(size_t n)
     return p;
 }
 
+/* drip's own malloc, by a name no other object can take: `malloc` itself resolves to whichever
+ * definition comes first in the process, which is the program's own when it defines one. */
+extern __typeof(malloc) drip__own_malloc __attribute__((alias("malloc"), visibility("hidden")));
+
 DRIP_EXPORT void free(void *p)
 {
     if (!p || in_boot(p))

@@ -620,9 +620,9 @@ int drip__report(void)
         close(text_fd);
     /* a program that defines malloc itself comes before drip in symbol lookup: drip sees none of
      * its allocations, and says so rather than report an empty heap as good news */
-    extern void *malloc(size_t);
+    extern void *drip__own_malloc(size_t);
     void *first = dlsym(RTLD_DEFAULT, "malloc");
-    if (first && first != (void *)malloc)
+    if (first && first != (void *)drip__own_malloc)
         fprintf(stderr, "drip: this program (or a library before drip) defines its own malloc: drip cannot see the "
                         "allocations it serves\n");
     if (json_fd >= 0)
