@@ -18,6 +18,18 @@ build/bin/examples/NAME under `drip run --json` and checks the exact figures dri
 
 A fixed twin must have no record of its own and no running thread.
 
+The twins fixed with libdrip-safe (growing_cache_lru, session_map_ttl, endless_worker_group,
+see SAFE_TWINS) are held to more: a record is theirs when any frame of its allocation stack is
+in NAME.c or in libdrip-safe (so a block libdrip-safe allocated for them and never gave back
+counts, even reachable), glibc's per-thread TLS vector excepted; no thread may be running or
+unjoined at exit; their stdout must show the figures of the workload. Each of their tests first
+runs the leaky original under drip and checks the original's own expectations (those of its
+test, example_<original>), so one test shows drip flagging the leaky program and not its twin.
+
+per_request (drip/drip.h's per-request figures) must print, under drip, the exact allocations,
+bytes and live blocks of every request and route, and leak its audit records, definitely lost,
+with the handler in the stack; run without drip, it must say that the figures are unavailable.
+
 With --valgrind the same expectations are checked against valgrind memcheck instead of drip
 (threads and the text report excepted, valgrind does not report them in this form): that is
 how the figures below were verified, and how to re-verify them after editing an example.
@@ -90,6 +102,58 @@ EXPECT = {
 for _name in list(EXPECT):
     EXPECT[_name + "_fixed"] = {}       # a fixed twin: nothing of its own, no thread left
 
+# The twins fixed with libdrip-safe, and their leaky originals.
+SAFE_TWINS = {
+    "growing_cache_lru": "growing_cache",
+    "session_map_ttl": "session_map",
+    "endless_worker_group": "endless_worker",
+}
+for _name in SAFE_TWINS:
+    EXPECT[_name] = {}
+
+# per_request: 4 rounds of /users (3 allocs: 64 + 256 + 1,024 bytes, all freed), /health (1 alloc,
+# 32 bytes, freed), /login (2 allocs: 512 freed + a 48-byte audit record never freed).
+PER_REQUEST_ROUTES = [("/users", 3, 1344, 0, 0), ("/health", 1, 32, 0, 0), ("/login", 2, 560, 1, 48)]
+PER_REQUEST_ROUNDS = 4
+EXPECT["per_request"] = {
+    "leaks": [("definite", 48 * PER_REQUEST_ROUNDS, PER_REQUEST_ROUNDS,
+               ["audit_record_new", "handle_login", "serve_request", "serve_all", "main"])],
+}
+
+
+def per_request_stdout():
+    lines = []
+    for i in range(PER_REQUEST_ROUNDS * len(PER_REQUEST_ROUTES)):
+        path, allocs, nbytes, objs, live = PER_REQUEST_ROUTES[i % len(PER_REQUEST_ROUTES)]
+        lines.append("request %2d: route %s: %d alloc%s, %d bytes, %d still live (%d bytes)"
+                     % (i + 1, path, allocs, "" if allocs == 1 else "s", nbytes, objs, live))
+    for path, allocs, nbytes, objs, live in PER_REQUEST_ROUTES:
+        lines.append("average route %s: %d requests, %.2f allocs, %.2f bytes, %.2f still live "
+                     "(%.2f bytes) per request" % (path, PER_REQUEST_ROUNDS, allocs, nbytes, objs, live))
+    lines.append("bench route /users: 1000 calls, 3.00 allocs/op, 1344.00 bytes/op")
+    return lines
+
+
+# What each program prints on stdout when run under drip (whole lines, in order).
+STDOUT = {
+    "growing_cache_lru": ["growing_cache_lru: 512 requests, 256 misses, 224 evictions, 32 entries "
+                          "cached (512 served), 32 freed at shutdown"],
+    "session_map_ttl": ["session_map_ttl: served 300 connections, at most 30 sessions in the map, "
+                        "30 at shutdown, 270 expired, 300 freed"],
+    "endless_worker_group": ["endless_worker_group: 3 jobs done; worker cancelled and joined, "
+                             "0 stuck"],
+    "per_request": per_request_stdout(),
+}
+# ... and without drip (per_request's figures come from drip).
+STDOUT_UNTRACKED = {
+    "per_request": ["per_request: not running under drip: per-request figures are unavailable "
+                    "(run it with drip run)",
+                    "per_request: served 12 requests"],
+}
+
+# Programs whose records are their own when any frame of the stack is theirs (see the docstring).
+STRICT = set(SAFE_TWINS) | {"per_request"}
+
 # How the text report words each kind (valgrind's words; LSan-style text has the same numbers).
 TEXT_KIND = {"definite": "definitely lost", "indirect": "indirectly lost",
              "possible": "possibly lost"}
@@ -108,13 +172,26 @@ def describe(record):
         record["kind"], record["bytes"], record["blocks"], " <- ".join(map(str, functions(record)[:6])))
 
 
-def is_own(record, name, binary):
-    """True when the block was allocated by the example's own code (stack[0] in NAME.c)."""
-    top = (record.get("stack") or [{}])[0]
-    if os.path.basename(top.get("file") or "") == name + ".c":
+def frame_is_own(frame, name, binary):
+    if os.path.basename(frame.get("file") or "") == name + ".c":
         return True
-    module = top.get("module")
+    module = frame.get("module")
     return bool(module) and os.path.realpath(module) == os.path.realpath(binary)
+
+
+def is_libdrip_safe(frame):
+    return os.path.basename(frame.get("module") or "").startswith("libdrip-safe.so")
+
+
+def is_own(record, name, binary):
+    """True when the block was allocated by the example's own code (stack[0] in NAME.c); for
+    the STRICT programs, when any frame is in NAME.c or in libdrip-safe (glibc's thread TLS
+    vector excepted)."""
+    stack = record.get("stack") or [{}]
+    if name in STRICT:
+        return not is_thread_tls(record) and any(
+            frame_is_own(f, name, binary) or is_libdrip_safe(f) for f in stack)
+    return frame_is_own(stack[0], name, binary)
 
 
 def is_thread_tls(record):
@@ -176,6 +253,8 @@ def check_leaks(report, name, binary, want, valgrind):
 
 def check_threads(report, name, want):
     running = [t for t in report.get("threads") or [] if t.get("state") == "running"]
+    unjoined = [t for t in report.get("threads") or [] if t.get("state") == "unjoined"]
+    driptest.eq(len(unjoined), 0, "%s: threads finished but never joined or detached" % name)
     driptest.eq(len(running), len(want), "%s: threads running at exit" % name)
     driptest.eq(sorted(t.get("start_routine") for t in running), sorted(w[0] for w in want),
                 "%s: start routines of the running threads" % name)
@@ -194,6 +273,41 @@ def check_text(err, name, want):
         driptest.check(line.search(err) is not None, "%s: stderr has \"%s bytes in %s blocks are %s\""
                        % (name, fmt(nbytes), fmt(nblocks), TEXT_KIND[kind]))
     driptest.check("SUMMARY: drip:" in err, "%s: stderr has the SUMMARY: drip: line" % name)
+
+
+def check_stdout(out, name, want, what="stdout"):
+    lines = out.splitlines()
+    driptest.eq(lines, want, "%s: %s" % (name, what))
+
+
+def check_under_drip(name, binary, want):
+    """Runs binary under drip and checks want; returns drip's result (None without a report)."""
+    res = driptest.run([binary], timeout=50)
+    print("drip exit status %d (%s)" % (res.rc, name))
+    driptest.check(res.report is not None, "%s: drip wrote a JSON report" % name)
+    if res.report is None:
+        sys.stdout.write(res.err[-4000:])
+        return None
+    check_leaks(res.report, name, binary, want.get("leaks", []), valgrind=False)
+    check_threads(res.report, name, want.get("threads", []))
+    check_text(res.err, name, want.get("leaks", []))
+    return res
+
+
+def check_original(twin):
+    """The leaky original of a libdrip-safe twin: drip must report what example_<original> checks."""
+    original = SAFE_TWINS[twin]
+    binary = os.path.join(driptest.EXAMPLES, original)
+    print("--- %s's leaky original, %s (its own test: example_%s)" % (twin, original, original))
+    driptest.check(os.access(binary, os.X_OK), "%s: %s is built" % (original, binary))
+    if not os.access(binary, os.X_OK):
+        return
+    res = check_under_drip(original, binary, EXPECT[original])
+    if res is not None:
+        s = res.report["summary"]
+        flagged = sum(s[k]["blocks"] for k in LEAK_KINDS + ("reachable",)) > 0
+        driptest.check(flagged, "%s: drip flags the leaky original %s" % (twin, original))
+    print("--- %s" % twin)
 
 
 def main(argv):
@@ -216,15 +330,18 @@ def main(argv):
         print("note valgrind: threads and the text report are checked under drip only")
         driptest.finish()
 
-    res = driptest.run([binary], timeout=50)
-    print("drip exit status %d" % res.rc)
-    driptest.check(res.report is not None, "%s: drip wrote a JSON report" % name)
-    if res.report is None:
-        sys.stdout.write(res.err[-4000:])
+    if name in SAFE_TWINS:
+        check_original(name)
+    res = check_under_drip(name, binary, want)
+    if res is None:
         driptest.finish()
-    check_leaks(res.report, name, binary, want.get("leaks", []), valgrind=False)
-    check_threads(res.report, name, want.get("threads", []))
-    check_text(res.err, name, want.get("leaks", []))
+    if name in STDOUT:
+        check_stdout(res.out, name, STDOUT[name], "stdout under drip")
+    if name in STDOUT_UNTRACKED:
+        import subprocess
+        p = subprocess.run([binary], capture_output=True, text=True, timeout=50)
+        driptest.eq(p.returncode, 0, "%s: exit status without drip" % name)
+        check_stdout(p.stdout, name, STDOUT_UNTRACKED[name], "stdout without drip")
     if driptest.failures:
         sys.stdout.write("--- drip's stderr (last 4000 characters)\n" + res.err[-4000:])
     driptest.finish()
