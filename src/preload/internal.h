@@ -206,6 +206,7 @@ struct drip__thread {
     int os_tid;
     uint32_t create_site;
     uintptr_t start_routine;
+    uintptr_t start_arg;             /* a root while the thread runs: it may not have started yet */
     uintptr_t stack_lo, stack_hi;    /* whole mapping: includes TLS and the thread descriptor */
     atomic_int state;                /* THREAD_RUNNING / THREAD_FINISHED */
     int joined, detached, is_main;

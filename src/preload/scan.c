@@ -384,8 +384,8 @@ int drip__scan_run(struct drip__scan *out, int final)
      * copies of block addresses (the snapshot being sorted) that are not the program's */
     uintptr_t my_sp = drip__scan_start ? drip__scan_start : (uintptr_t)__builtin_frame_address(0);
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
-        if (atomic_load(&t->state) != DRIP_THREAD_RUNNING)
-            continue;
+        if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid)
+            continue;   /* finished, or created but not started yet (no stack: see start_arg below) */
         uintptr_t hi = t->is_main ? m.stack_hi : t->stack_hi;
         uintptr_t lo = t->stack_lo;
         if (t == drip__self) {
@@ -426,6 +426,11 @@ int drip__scan_run(struct drip__scan *out, int final)
     }
     for (size_t i = 0; i < roots.n; i++)
         scan_words(&mk, roots.r[i].lo, roots.r[i].hi, true);
+    /* a thread created just before the scan may not have run yet: no stack of its own, its
+     * argument held only in drip's records of it (which the scan does not read) */
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
+        if (atomic_load(&t->state) == DRIP_THREAD_RUNNING && t->start_arg >= mk.min && t->start_arg < mk.max)
+            reach(&mk, t->start_arg, true);
     drain(&mk, &m);
     cliques(&mk, &m);
     drip__arena_free(mk.stack, mk.cap * sizeof *mk.stack);

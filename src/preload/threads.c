@@ -120,6 +120,7 @@ DRIP_EXPORT int pthread_create(pthread_t *tid, const pthread_attr_t *attr, void 
     int n = drip__unwind(frames, (int)drip__opt.max_frames);
     t->create_site = drip__depot_intern(frames, n);
     t->start_routine = (uintptr_t)fn;
+    t->start_arg = (uintptr_t)arg;
     t->gen = atomic_load_explicit(&drip__generation, memory_order_relaxed);
     atomic_store(&t->state, DRIP_THREAD_RUNNING);
     int ds = PTHREAD_CREATE_JOINABLE;
