@@ -175,6 +175,8 @@ void drip__table_child_reset(void);
 void drip__modules_refresh(void);
 /* A symbolizer for this process that also knows the code dlclose unloaded. */
 struct drip_symbolizer *drip__symbolizer_new(void);
+/* This thread's long-lived symbolizer (rebuilt after dlopen/dlclose); never free it. */
+struct drip_symbolizer *drip__symbolizer_get(void);
 void drip__modules_child_reset(void);
 void drip__growth_child_reset(void);
 int drip__module_fp(uintptr_t addr);

@@ -33,6 +33,7 @@ struct table {
 };
 
 static struct table *_Atomic current;
+static _Atomic unsigned modules_gen;   /* bumped by each rebuild of the table */
 static pthread_mutex_t refresh_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- a minimal DWARF reader for .eh_frame ---------------------------------------------------- */
@@ -256,6 +257,7 @@ void drip__modules_refresh(void)
                 t->m[j - 1] = x;
             }
         atomic_store_explicit(&current, t, memory_order_release);
+        atomic_fetch_add(&modules_gen, 1);
     }
     pthread_mutex_unlock(&refresh_mu);
     drip__guard--;
@@ -377,6 +379,22 @@ struct drip_symbolizer *drip__symbolizer_new(void)
     struct drip_symbolizer *s = drip_symbolizer_new(getpid());
     drip_symbolizer_set_override(s, kept_lookup);
     return s;
+}
+
+/* Building a symbolizer reads every module's ELF and debug information: drip's thread (and any
+ * thread that asks for profiles) keeps one, rebuilt only when the set of modules changed. The
+ * caller must not free it. */
+struct drip_symbolizer *drip__symbolizer_get(void)
+{
+    static DRIP_TLS struct drip_symbolizer *sym;
+    static DRIP_TLS unsigned gen;
+    unsigned now = atomic_load(&modules_gen);
+    if (sym && gen == now)
+        return sym;
+    drip_symbolizer_free(sym);
+    sym = drip__symbolizer_new();
+    gen = now;
+    return sym;
 }
 
 struct closing { uintptr_t base, lo[8], hi[8]; int n; };

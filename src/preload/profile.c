@@ -125,7 +125,7 @@ static int write_samples(int fd, struct drip_pprof_sample *s, size_t n, int allo
         .duration_nanos = (int64_t)duration_ms * 1000000,
         .pid = getpid(),
     };
-    struct drip_symbolizer *sym = drip__symbolizer_new();
+    struct drip_symbolizer *sym = drip__symbolizer_get();
     int rc = 0;
     if (text) {
         struct drip_writer w;
@@ -135,7 +135,6 @@ static int write_samples(int fd, struct drip_pprof_sample *s, size_t n, int allo
     } else {
         rc = drip_pprof_write(fd, s, n, &meta, sym);
     }
-    drip_symbolizer_free(sym);
     return rc;
 }
 

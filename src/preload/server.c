@@ -17,6 +17,7 @@
 #include "../common/writer.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -139,15 +140,13 @@ static double process_start_seconds(void)
 static int count_fds(void)
 {
     int n = 0;
-    char path[64];
-    for (int fd = 0; fd < 65536; fd++) {   /* no opendir: it allocates a DIR */
-        if (fcntl(fd, F_GETFD) >= 0)
-            n++;
-        else if (fd > 1024 && errno == EBADF && n > 0 && fd > 4096)
-            break;
-    }
-    (void)path;
-    return n;
+    DIR *d = opendir("/proc/self/fd");   /* drip's thread: its allocations are untracked */
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n > 0 ? n - 1 : 0;   /* less the directory's own descriptor */
 }
 
 static void write_metrics(int fd)
@@ -168,7 +167,7 @@ static void write_metrics(int fd)
     int ns = drip__growth_suspects(sus, 20);
     metric(fd, "drip_growth_suspects", "gauge", "Allocation sites whose live bytes keep rising (the growth detector).", ns);
     if (ns) {
-        struct drip_symbolizer *sym = drip__symbolizer_new();
+        struct drip_symbolizer *sym = drip__symbolizer_get();
         dprintf(fd, "# HELP drip_growth_bytes_per_second Growth rate of each suspect site's live bytes (Theil-Sen slope).\n"
                     "# TYPE drip_growth_bytes_per_second gauge\n");
         for (int i = 0; i < ns; i++) {
@@ -184,7 +183,6 @@ static void write_metrics(int fd)
             dprintf(fd, "drip_growth_bytes_per_second{site=\"%u\",function=\"%s\"} %.17g\n", sus[i].site, fn,
                     sus[i].bytes_per_second);
         }
-        drip_symbolizer_free(sym);
     }
     dprintf(fd, "# HELP drip_build_info drip's version and stack unwinder.\n# TYPE drip_build_info gauge\n"
                 "drip_build_info{version=\"%s\",unwind=\"%s\"} 1\n", DRIP_VERSION, drip__opt.unwind);
@@ -229,7 +227,7 @@ static void symbol_lookup(struct client *c, const char *body, size_t len)
         respond_text(c, 500, NULL, "out of memory\n");
         return;
     }
-    struct drip_symbolizer *sym = drip__symbolizer_new();
+    struct drip_symbolizer *sym = drip__symbolizer_get();
     for (size_t i = 0; i < len && sym;) {
         while (i < len && (body[i] == '+' || body[i] == ' ' || body[i] == '\n' || body[i] == '\r'))
             i++;
@@ -251,7 +249,6 @@ static void symbol_lookup(struct client *c, const char *body, size_t len)
         }
         i = j;
     }
-    drip_symbolizer_free(sym);
     respond_fd(c, "text/plain; charset=utf-8", NULL, out);
 }
 
@@ -385,13 +382,12 @@ static void route(struct client *c, struct drip_http_req *r)
             struct drip__suspect sus[20];
             int n = drip__growth_suspects(sus, 20);
             drip__growth_fill(sus, n);
-            struct drip_symbolizer *sym = n ? drip__symbolizer_new() : NULL;
+            struct drip_symbolizer *sym = n ? drip__symbolizer_get() : NULL;
             struct drip_writer w;
             drip_writer_fd(&w, body);
             drip__write_suspects_json(&w, sym, sus, n);
             drip_puts(&w, "\n");
             drip_flush(&w);
-            drip_symbolizer_free(sym);
             respond_fd(c, "application/json", NULL, body);
         }
     } else if (!strcmp(p, "/debug/drip/leaks")) {
@@ -564,12 +560,11 @@ static void human(char *out, size_t cap, uint64_t b)
 static const char *first_function(struct drip__site *site)
 {
     static char name[128];
-    struct drip_symbolizer *sym = drip__symbolizer_new();
+    struct drip_symbolizer *sym = drip__symbolizer_get();
     struct drip_frame f = {0};
     if (sym)
         drip_symbolize(sym, site->frames[0], &f);
     snprintf(name, sizeof name, "%s", f.function ? f.function : "???");
-    drip_symbolizer_free(sym);
     return name;
 }
 
