@@ -100,7 +100,10 @@ void *drip__arena_alloc(size_t size)
         memset(p, 0, bsize);
         return p;
     }
-    if ((size_t)(A.end - A.cur) < bsize) {
+    /* blocks of 64 bytes or more start on a cache line (structures rely on _Alignas(64)) */
+    size_t align = bsize < 64 ? bsize : 64;
+    A.cur = (char *)(((uintptr_t)A.cur + align - 1) & ~(uintptr_t)(align - 1));
+    if (!A.cur || (uintptr_t)A.cur + bsize > (uintptr_t)A.end) {
         char *chunk = map_locked(CHUNK);
         if (!chunk) {
             pthread_mutex_unlock(&A.lock);

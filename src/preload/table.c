@@ -26,7 +26,6 @@ struct stripe {
 } __attribute__((aligned(64)));
 
 static struct stripe T[STRIPES];
-static _Atomic size_t live_count;
 
 /* Fibonacci hashing of the address (blocks are 16-byte aligned): one multiply, whose high bits
  * are well mixed; the stripe takes the top 8 bits, a slot the 32 below them. */
@@ -64,10 +63,8 @@ static bool insert_locked(struct stripe *s, const struct drip__rec *rec, uint64_
     size_t j = SLOT(h, s->mask);
     while (s->slots[j].addr && s->slots[j].addr != rec->addr)
         j = (j + 1) & s->mask;
-    if (!s->slots[j].addr) {
+    if (!s->slots[j].addr)
         s->count++;
-        atomic_fetch_add_explicit(&live_count, 1, memory_order_relaxed);
-    }
     s->slots[j] = *rec;
     return true;
 }
@@ -141,12 +138,19 @@ bool drip__table_remove(uintptr_t addr, struct drip__rec *out)
     }
     s->slots[hole].addr = 0;
     s->count--;
-    atomic_fetch_sub_explicit(&live_count, 1, memory_order_relaxed);
     drip__spin_unlock(&s->mu);
     return true;
 }
 
-size_t drip__table_count(void) { return atomic_load_explicit(&live_count, memory_order_relaxed); }
+/* No global counter: one shared line written by every allocation and free costs more than the
+ * whole probe. Summed on demand (racy by design: a figure for reports, not an invariant). */
+size_t drip__table_count(void)
+{
+    size_t n = 0;
+    for (int i = 0; i < STRIPES; i++)
+        n += T[i].count;
+    return n;
+}
 
 struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes)
 {
