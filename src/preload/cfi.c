@@ -44,61 +44,8 @@ struct state {
     int bad;
 };
 
-struct cie {
-    uint64_t code_align;
-    int64_t data_align;
-    uint8_t fde_enc;
-    int has_z;
-    const uint8_t *insns, *end;
-};
-
-static int parse_cie(const uint8_t *cie, struct cie *c)
-{
-    uint32_t len;
-    memcpy(&len, cie, 4);
-    if (len == 0 || len == 0xffffffffu)
-        return -1;
-    const uint8_t *end = cie + 4 + len, *p = cie + 8;
-    uint8_t version = *p++;
-    const char *aug = (const char *)p;
-    p += strnlen(aug, (size_t)(end - p)) + 1;
-    c->code_align = drip__uleb(&p, end);
-    c->data_align = drip__sleb(&p, end);
-    uint64_t ra = version == 1 ? *p++ : drip__uleb(&p, end);
-    if (ra != REG_RA)
-        return -1;
-    c->fde_enc = 0;
-    c->has_z = aug[0] == 'z';
-    if (c->has_z) {
-        uint64_t alen = drip__uleb(&p, end);
-        const uint8_t *a = p;
-        p += alen;
-        for (const char *ch = aug + 1; *ch; ch++) {
-            if (*ch == 'R')
-                c->fde_enc = *a++;
-            else if (*ch == 'L')
-                a++;
-            else if (*ch == 'P') {
-                int sz = drip__enc_size(*a++);
-                if (!sz)
-                    return -1;
-                a += sz;
-            } else if (*ch == 'S') {
-                return -1;   /* a signal frame: libunwind knows those */
-            } else if (*ch != 'B') {
-                return -1;
-            }
-        }
-    } else if (aug[0]) {
-        return -1;
-    }
-    c->insns = p;
-    c->end = end;
-    return 0;
-}
-
 /* Runs CFA instructions [p, end) from location `loc` until the row that covers `target`. */
-static void run(struct state *st, const struct state *initial, const struct cie *c, const uint8_t *p,
+static void run(struct state *st, const struct state *initial, const struct drip__cie *c, const uint8_t *p,
                 const uint8_t *end, uintptr_t loc, uintptr_t target)
 {
     struct state stack[8];
@@ -212,8 +159,8 @@ static uint64_t decode(uintptr_t ip)
     memcpy(&cie_off, fde + 4, 4);
     if (len == 0 || len == 0xffffffffu || cie_off == 0)
         return R_UNSUPPORTED;
-    struct cie c;
-    if (parse_cie(fde + 4 - cie_off, &c) != 0)
+    struct drip__cie c;
+    if (drip__parse_cie(fde + 4 - cie_off, &c) != 0)
         return R_UNSUPPORTED;
     int sz = drip__enc_size(c.fde_enc);
     if (!sz)

@@ -188,6 +188,14 @@ uint64_t drip__uleb(const uint8_t **p, const uint8_t *end);
 int64_t drip__sleb(const uint8_t **p, const uint8_t *end);
 int drip__enc_size(uint8_t enc);
 int64_t drip__read_enc(const uint8_t *p, uint8_t enc);
+struct drip__cie {
+    uint64_t code_align;
+    int64_t data_align;
+    uint8_t fde_enc;
+    int has_z;
+    const uint8_t *insns, *end;
+};
+int drip__parse_cie(const uint8_t *cie, struct drip__cie *c);
 /* cfi.c: a stack walk driven by .eh_frame, with the rule for each return address cached.
  * Returns the number of frames, or -1 when some frame needs more than it understands. */
 int drip__cfi_walk(uintptr_t *out, int max);

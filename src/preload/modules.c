@@ -94,6 +94,54 @@ int64_t drip__read_enc(const uint8_t *p, uint8_t enc)
     }
 }
 
+/* Reads a CIE: alignment factors, how its FDEs encode addresses, where its initial instructions
+ * are. -1 for what drip's walkers do not handle (signal frames, a return address column other
+ * than 16, unknown augmentations). */
+int drip__parse_cie(const uint8_t *cie, struct drip__cie *c)
+{
+    uint32_t len;
+    memcpy(&len, cie, 4);
+    if (len == 0 || len == 0xffffffffu)
+        return -1;
+    const uint8_t *end = cie + 4 + len, *p = cie + 8;
+    uint8_t version = *p++;
+    const char *aug = (const char *)p;
+    p += strnlen(aug, (size_t)(end - p)) + 1;
+    c->code_align = drip__uleb(&p, end);
+    c->data_align = drip__sleb(&p, end);
+    uint64_t ra = version == 1 ? *p++ : drip__uleb(&p, end);
+    if (ra != 16)   /* the return address column on x86-64 */
+        return -1;
+    c->fde_enc = 0;
+    c->has_z = aug[0] == 'z';
+    if (c->has_z) {
+        uint64_t alen = drip__uleb(&p, end);
+        const uint8_t *a = p;
+        p += alen;
+        for (const char *ch = aug + 1; *ch; ch++) {
+            if (*ch == 'R')
+                c->fde_enc = *a++;
+            else if (*ch == 'L')
+                a++;
+            else if (*ch == 'P') {
+                int sz = drip__enc_size(*a++);
+                if (!sz)
+                    return -1;
+                a += sz;
+            } else if (*ch == 'S') {
+                return -1;   /* a signal frame: libunwind knows those */
+            } else if (*ch != 'B') {
+                return -1;
+            }
+        }
+    } else if (aug[0]) {
+        return -1;
+    }
+    c->insns = p;
+    c->end = end;
+    return 0;
+}
+
 /* Does this FDE's CFA program move the CFA onto %rbp (DWARF register 6)? -1 when it cannot be
  * decoded or the function is too small to count. */
 static int fde_uses_rbp(const uint8_t *fde)
@@ -107,42 +155,11 @@ static int fde_uses_rbp(const uint8_t *fde)
     memcpy(&cie_off, fde + 4, 4);
     if (cie_off == 0)
         return -1;   /* a CIE, not an FDE */
-    const uint8_t *cie = fde + 4 - cie_off;
-    uint32_t cie_len;
-    memcpy(&cie_len, cie, 4);
-    if (cie_len == 0 || cie_len == 0xffffffffu)
+    struct drip__cie c;
+    if (drip__parse_cie(fde + 4 - cie_off, &c) != 0)
         return -1;
-    const uint8_t *cend = cie + 4 + cie_len, *p = cie + 8;
-    uint8_t version = *p++;
-    const char *aug = (const char *)p;
-    size_t aug_len = strnlen(aug, (size_t)(cend - p));
-    p += aug_len + 1;
-    drip__uleb(&p, cend);   /* code alignment */
-    drip__sleb(&p, cend);   /* data alignment */
-    if (version == 1)
-        p++;
-    else
-        drip__uleb(&p, cend);
-    uint8_t fde_enc = 0;
-    int has_z = aug[0] == 'z';
-    if (has_z) {
-        uint64_t alen = drip__uleb(&p, cend);
-        const uint8_t *adata = p, *aend = p + alen;
-        for (const char *a = aug + 1; *a && adata < aend; a++) {
-            if (*a == 'R')
-                fde_enc = *adata++;
-            else if (*a == 'L')
-                adata++;
-            else if (*a == 'P') {
-                uint8_t penc = *adata++;
-                int sz = drip__enc_size(penc);
-                if (!sz)
-                    return -1;
-                adata += sz;
-            } else if (*a != 'S' && *a != 'B')
-                return -1;
-        }
-    }
+    uint8_t fde_enc = c.fde_enc;
+    int has_z = c.has_z;
     int sz = drip__enc_size(fde_enc);
     if (!sz)
         return -1;
@@ -279,14 +296,10 @@ int drip__module_fp_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
     return fp;
 }
 
-int drip__module_fp(uintptr_t addr)
+/* The module whose executable segment contains addr, or NULL. */
+static const struct module *find_module(const struct table *t, uintptr_t addr)
 {
-    struct table *t = atomic_load_explicit(&current, memory_order_acquire);
-    if (DRIP_LIKELY(t == last_table && addr >= last_lo && addr < last_hi))
-        return last_fp;
-    if (!t)
-        return -1;
-    int a = 0, b = t->n;
+    int a = 0, b = t ? t->n : 0;
     while (a < b) {
         int mid = (a + b) / 2;
         if (t->m[mid].hi <= addr)
@@ -294,32 +307,31 @@ int drip__module_fp(uintptr_t addr)
         else
             b = mid;
     }
-    if (a == t->n || addr < t->m[a].lo) {
+    return (t && a < t->n && addr >= t->m[a].lo) ? &t->m[a] : NULL;
+}
+
+int drip__module_fp(uintptr_t addr)
+{
+    struct table *t = atomic_load_explicit(&current, memory_order_acquire);
+    if (DRIP_LIKELY(t == last_table && addr >= last_lo && addr < last_hi))
+        return last_fp;
+    const struct module *m = find_module(t, addr);
+    if (!m) {
         last_lo = last_hi = 0;
         return -1;
     }
     last_table = t;
-    last_lo = t->m[a].lo;
-    last_hi = t->m[a].hi;
-    last_fp = t->m[a].fp;
+    last_lo = m->lo;
+    last_hi = m->hi;
+    last_fp = m->fp;
     return last_fp;
 }
 
 /* The .eh_frame_hdr of the module whose code contains addr, or NULL. */
 const uint8_t *drip__module_eh_frame_hdr(uintptr_t addr)
 {
-    struct table *t = atomic_load_explicit(&current, memory_order_acquire);
-    if (!t)
-        return NULL;
-    int a = 0, b = t->n;
-    while (a < b) {
-        int mid = (a + b) / 2;
-        if (t->m[mid].hi <= addr)
-            a = mid + 1;
-        else
-            b = mid;
-    }
-    return (a < t->n && addr >= t->m[a].lo) ? t->m[a].eh_frame_hdr : NULL;
+    const struct module *m = find_module(atomic_load_explicit(&current, memory_order_acquire), addr);
+    return m ? m->eh_frame_hdr : NULL;
 }
 
 int drip__modules_fp_count(int *total)

@@ -192,6 +192,22 @@ static int by_kind_then_bytes(const void *pa, const void *pb)
     return a->site < b->site ? -1 : a->site > b->site;
 }
 
+/* Threads the report lists: not main, not the one writing the report, and either still running
+ * or finished without anyone joining or detaching them. */
+static int reported_thread(const struct drip__thread *t, int *running)
+{
+    *running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
+    return !t->is_main && t != drip__self && (*running || (!t->joined && !t->detached));
+}
+
+static struct drip_frame start_routine(struct report *r, const struct drip__thread *t)
+{
+    struct drip_frame f = {0};
+    if (r->sym)
+        drip_symbolize(r->sym, t->start_routine + 1, &f);   /* an entry point, not a return address */
+    return f;
+}
+
 /* ---- text ----------------------------------------------------------------------------------- */
 static const char *base_name(const char *p)
 {
@@ -266,12 +282,10 @@ static void write_text(struct drip_writer *w, struct report *r, const struct dri
     }
     /* threads */
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
-        int running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
-        if (t->is_main || t == drip__self || (!running && (t->joined || t->detached)))
+        int running;
+        if (!reported_thread(t, &running))
             continue;
-        struct drip_frame start = {0};
-        if (r->sym)
-            drip_symbolize(r->sym, t->start_routine + 1, &start);
+        struct drip_frame start = start_routine(r, t);
         drip_printf(w, "==%d== thread %d (start routine %s) %s, created at:\n", pid, t->os_tid,
                     start.function ? start.function : "???",
                     running ? "is still running at exit" : "finished but was never joined or detached");
@@ -470,12 +484,10 @@ static void write_json(struct drip_writer *w, struct report *r, const struct dri
     drip_puts(w, "],\n \"threads\": [");
     first = 1;
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
-        int running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
-        if (t->is_main || t == drip__self || (!running && (t->joined || t->detached)))
+        int running;
+        if (!reported_thread(t, &running))
             continue;
-        struct drip_frame start = {0};
-        if (r->sym)
-            drip_symbolize(r->sym, t->start_routine + 1, &start);
+        struct drip_frame start = start_routine(r, t);
         drip_printf(w, "%s\n  {\"state\": \"%s\", \"tid\": %d, \"start_routine\": ", first ? "" : ",",
                     running ? "running" : "unjoined", t->os_tid);
         first = 0;
@@ -577,12 +589,9 @@ int drip__leak_report(int text_fd, int json_fd, int final)
     r.nsuspects = gather_suspects(r.suspects);
     drip__threads_lock();
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
-        if (t->is_main || t == drip__self)
-            continue;
-        if (atomic_load(&t->state) == DRIP_THREAD_RUNNING)
-            r.threads_running++;
-        else if (!t->joined && !t->detached)
-            r.threads_unjoined++;
+        int running;
+        if (reported_thread(t, &running))
+            (running ? r.threads_running : r.threads_unjoined)++;
     }
     struct drip_writer w;
     if (text_fd >= 0) {
