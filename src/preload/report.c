@@ -591,7 +591,7 @@ int drip__leak_report(int text_fd, int json_fd, int final)
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
         int running;
         if (reported_thread(t, &running))
-            (running ? r.threads_running : r.threads_unjoined)++;
+            *(running ? &r.threads_running : &r.threads_unjoined) += 1;
     }
     struct drip_writer w;
     if (text_fd >= 0) {
