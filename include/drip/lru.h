@@ -61,7 +61,7 @@ typedef struct drip_lru_options {
     drip_lru_evict_fn on_evict; /* NULL: values are simply forgotten */
     drip_lru_retain_fn retain;  /* NULL: get just returns the pointer */
     void *cb_arg;               /* passed to on_evict and retain */
-    drip_clock_fn clock;        /* NULL = CLOCK_MONOTONIC */
+    drip_clock_fn clock;        /* NULL = CLOCK_MONOTONIC_COARSE (ms resolution) */
     void *clock_arg;
     const drip_allocator *alloc;/* NULL = libc; copied */
 } drip_lru_options;

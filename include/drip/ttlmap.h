@@ -38,7 +38,7 @@ typedef struct drip_ttlmap_options {
     void (*free_value)(void *value, void *arg); /* NULL: values forgotten */
     void (*retain)(void *value, void *arg);     /* under the lock on get hits */
     void *cb_arg;
-    drip_clock_fn clock;        /* expiry clock; NULL = CLOCK_MONOTONIC.  The
+    drip_clock_fn clock;        /* expiry clock; NULL = CLOCK_MONOTONIC_COARSE (ms resolution).  The
                                    cleanup thread always *sleeps* on
                                    CLOCK_MONOTONIC. */
     void *clock_arg;
