@@ -10,6 +10,7 @@
 #include "../common/writer.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -617,6 +618,22 @@ int drip__leak_report(int text_fd, int json_fd, int final)
     return leaked;
 }
 
+/* Does an object before drip define malloc? dlsym's answer alone is not enough: a non-PIE
+ * executable that calls malloc gets a canonical PLT entry that dlsym returns although the calls
+ * land in drip. Only a symbol the object really defines counts. */
+static int foreign_malloc(void)
+{
+    extern void *drip__own_malloc(size_t);
+    void *first = dlsym(RTLD_DEFAULT, "malloc");
+    if (!first || first == (void *)drip__own_malloc)
+        return 0;
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1(first, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym)
+        return 0;
+    return sym->st_shndx != SHN_UNDEF && info.dli_sname && !strcmp(info.dli_sname, "malloc");
+}
+
 int drip__report(void)
 {
     const char *own = drip__is_root_process() ? NULL : "child";   /* FILE.<pid> for the others */
@@ -629,9 +646,7 @@ int drip__report(void)
         close(text_fd);
     /* a program that defines malloc itself comes before drip in symbol lookup: drip sees none of
      * its allocations, and says so rather than report an empty heap as good news */
-    extern void *drip__own_malloc(size_t);
-    void *first = dlsym(RTLD_DEFAULT, "malloc");
-    if (first && first != (void *)drip__own_malloc)
+    if (foreign_malloc())
         fprintf(stderr, "drip: this program (or a library before drip) defines its own malloc: drip cannot see the "
                         "allocations it serves\n");
     if (json_fd >= 0)
