@@ -97,12 +97,16 @@ long long drip__growth_tick(long long now_ms)
     for (int k = 0; k < G.ns; k++)
         G.s[k].v[i] = -1;
     uint32_t count = drip__depot_count();
+    int64_t (*pend)[4] = calloc((size_t)count + 1, sizeof *pend);   /* drip's thread: untracked */
+    if (pend)
+        drip__counters_pending(pend, count);
     for (uint32_t id = 1; id <= count; id++) {
         struct drip__site *site = drip__depot_get(id);
         if (!site)
             continue;
-        int64_t lb, lo;
-        drip__site_live(site, &lb, &lo);
+        int64_t c[4];
+        drip__site_counts(site, pend, c);
+        int64_t lb = c[0] - c[2];
         int slot = slot_for(id);
         if (slot < 0) {
             if (lb < TRACK_BYTES || G.ns == SERIES || G.slot_cap <= id)
@@ -115,6 +119,7 @@ long long drip__growth_tick(long long now_ms)
         }
         G.s[slot].v[i] = lb > 0 ? lb : 0;
     }
+    free(pend);
     G.next = now_ms + G.interval;
     pthread_mutex_unlock(&G.mu);
     return G.next;

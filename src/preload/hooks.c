@@ -183,10 +183,8 @@ __attribute__((noinline)) static void on_alloc_recorded(void *p, size_t size)
     uint32_t site = drip__depot_intern_hashed(frames, n, drip__stack_hash(frames, n));
     if (drip__table_insert((uintptr_t)p, size, site)) {
         struct drip__site *s = drip__depot_get(site);
-        if (s) {
-            atomic_fetch_add_explicit(&s->alloc_bytes, size, memory_order_relaxed);
-            atomic_fetch_add_explicit(&s->alloc_objs, 1, memory_order_relaxed);
-        }
+        if (s)
+            drip__count(s, (int64_t)size, 0);
         account((int64_t)size);
         if (filter)
             filter_add((uintptr_t)p);
@@ -218,10 +216,8 @@ static inline void on_alloc(void *p, size_t size)
 static void forget(const struct drip__rec *r)
 {
     struct drip__site *s = drip__depot_get(r->site);
-    if (s) {
-        atomic_fetch_add_explicit(&s->free_bytes, r->size, memory_order_relaxed);
-        atomic_fetch_add_explicit(&s->free_objs, 1, memory_order_relaxed);
-    }
+    if (s)
+        drip__count(s, (int64_t)r->size, 1);
     account(-(int64_t)r->size);
 }
 
@@ -251,10 +247,8 @@ static void restore(const struct drip__rec *r)
         if (filter)
             filter_add(r->addr);
         struct drip__site *s = drip__depot_get(r->site);
-        if (s) {   /* the free that on_free counted did not happen */
-            atomic_fetch_sub_explicit(&s->free_bytes, r->size, memory_order_relaxed);
-            atomic_fetch_sub_explicit(&s->free_objs, 1, memory_order_relaxed);
-        }
+        if (s)   /* the free that on_free counted did not happen */
+            drip__count(s, -(int64_t)r->size, 1);
         account((int64_t)r->size);
     }
     drip__guard = 0;

@@ -130,13 +130,25 @@ struct drip__site {
     _Atomic uint64_t free_bytes, free_objs;
     uintptr_t frames[];                /* return addresses, innermost first */
 };
-/* Live bytes and objects of a site now. */
-static inline void drip__site_live(struct drip__site *s, int64_t *bytes, int64_t *objs)
+/* counters.c: counting goes through per-thread tables (see there). `bytes` is negative to undo
+ * a count (a realloc that failed). */
+void drip__count(struct drip__site *s, int64_t bytes, int is_free);
+void drip__counters_release(void);
+void drip__counters_child_reset(void);
+/* Adds every thread's not-yet-folded counts to out[site id][alloc bytes, alloc objs, free bytes,
+ * free objs]; out has nsites + 1 rows. */
+void drip__counters_pending(int64_t (*out)[4], uint32_t nsites);
+
+/* A site's cumulative figures now: its shared counters plus the pending counts in `pend` (from
+ * drip__counters_pending; NULL: none). v = alloc bytes, alloc objs, free bytes, free objs. */
+static inline void drip__site_counts(struct drip__site *s, int64_t (*pend)[4], int64_t v[4])
 {
-    uint64_t fb = atomic_load_explicit(&s->free_bytes, memory_order_relaxed);
-    uint64_t fo = atomic_load_explicit(&s->free_objs, memory_order_relaxed);
-    *bytes = (int64_t)(atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed) - fb);
-    *objs = (int64_t)(atomic_load_explicit(&s->alloc_objs, memory_order_relaxed) - fo);
+    v[0] = (int64_t)atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
+    v[1] = (int64_t)atomic_load_explicit(&s->alloc_objs, memory_order_relaxed);
+    v[2] = (int64_t)atomic_load_explicit(&s->free_bytes, memory_order_relaxed);
+    v[3] = (int64_t)atomic_load_explicit(&s->free_objs, memory_order_relaxed);
+    for (int k = 0; pend && k < 4; k++)
+        v[k] += pend[s->id][k];
 }
 uint32_t drip__depot_intern(const uintptr_t *frames, int depth); /* 0 when out of memory */
 /* The same, with the frames' hash already computed (drip__stack_hash). */

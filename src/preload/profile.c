@@ -47,33 +47,45 @@ static void unsample(int64_t *count, int64_t *bytes)
 }
 
 /* A site's four figures, scaled when sampling. */
-static void site_values(struct drip__site *s, int64_t v[4])
+static void site_values(struct drip__site *s, int64_t (*pend)[4], int64_t v[4])
 {
-    int64_t lb, lo;
-    drip__site_live(s, &lb, &lo);
-    v[DRIP_PPROF_ALLOC_OBJECTS] = (int64_t)atomic_load_explicit(&s->alloc_objs, memory_order_relaxed);
-    v[DRIP_PPROF_ALLOC_SPACE] = (int64_t)atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
+    int64_t c[4];
+    drip__site_counts(s, pend, c);
+    int64_t lb = c[0] - c[2], lo = c[1] - c[3];
+    v[DRIP_PPROF_ALLOC_OBJECTS] = c[1];
+    v[DRIP_PPROF_ALLOC_SPACE] = c[0];
     v[DRIP_PPROF_INUSE_OBJECTS] = lo > 0 ? lo : 0;
     v[DRIP_PPROF_INUSE_SPACE] = lb > 0 ? lb : 0;
     unsample(&v[DRIP_PPROF_ALLOC_OBJECTS], &v[DRIP_PPROF_ALLOC_SPACE]);
     unsample(&v[DRIP_PPROF_INUSE_OBJECTS], &v[DRIP_PPROF_INUSE_SPACE]);
 }
 
+/* Every thread's pending counts by site id (caller frees); NULL when out of memory. */
+static int64_t (*pending(uint32_t n))[4]
+{
+    int64_t (*p)[4] = calloc((size_t)n + 1, sizeof *p);
+    if (p)
+        drip__counters_pending(p, n);
+    return p;
+}
+
 void drip__stats(struct drip_stats *out)
 {
     memset(out, 0, sizeof *out);
     uint32_t n = drip__depot_count();
+    int64_t (*pend)[4] = pending(n);
     for (uint32_t id = 1; id <= n; id++) {
         struct drip__site *s = drip__depot_get(id);
         if (!s)
             continue;
         int64_t v[4];
-        site_values(s, v);
+        site_values(s, pend, v);
         out->live_bytes += (uint64_t)v[DRIP_PPROF_INUSE_SPACE];
         out->live_objects += (uint64_t)v[DRIP_PPROF_INUSE_OBJECTS];
         out->total_alloc_bytes += (uint64_t)v[DRIP_PPROF_ALLOC_SPACE];
         out->mallocs += (uint64_t)v[DRIP_PPROF_ALLOC_OBJECTS];
     }
+    free(pend);
     out->frees = out->mallocs - out->live_objects;
     out->peak_live_bytes = drip__peak_live();
     if (out->peak_live_bytes < out->live_bytes)
@@ -93,22 +105,25 @@ void drip__stats(struct drip_stats *out)
 struct drip_pprof_sample *drip__profile_snapshot(size_t *count)
 {
     uint32_t n = drip__depot_count();
+    int64_t (*pend)[4] = pending(n);
     struct drip_pprof_sample *s = calloc(n ? n : 1, sizeof *s);
     size_t k = 0;
     for (uint32_t id = 1; s && id <= n; id++) {
         struct drip__site *site = drip__depot_get(id);
         if (!site)
             continue;
-        uint64_t ao = atomic_load_explicit(&site->alloc_objs, memory_order_relaxed);
-        uint64_t ab = atomic_load_explicit(&site->alloc_bytes, memory_order_relaxed);
+        int64_t c[4];
+        drip__site_counts(site, pend, c);
+        uint64_t ab = (uint64_t)c[0], ao = (uint64_t)c[1];
         if (!ao)
             continue;
         s[k].frames = site->frames;
         s[k].nframes = (int)site->depth;
-        site_values(site, s[k].values);
+        site_values(site, pend, s[k].values);
         s[k].block_size = (int64_t)(ab / ao);
         k++;
     }
+    free(pend);
     *count = k;
     return s;
 }

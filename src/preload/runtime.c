@@ -107,6 +107,7 @@ static void fork_child(void)
 {
     drip__background_child();
     drip__growth_child_reset();
+    drip__counters_child_reset();
     drip__modules_child_reset();
     drip__arena_child_reset();
     drip__table_child_reset();

@@ -63,6 +63,9 @@ static void unlink_locked(struct drip__thread *t)
 static void on_thread_exit(void *p)
 {
     struct drip__thread *t = p;
+    drip__guard++;
+    drip__counters_release();
+    drip__guard--;
     pthread_mutex_lock(&mu);
     atomic_store(&t->state, DRIP_THREAD_FINISHED);
     if (t->detached)
