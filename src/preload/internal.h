@@ -182,6 +182,7 @@ struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes);
 void drip__table_lock_all(void);
 void drip__table_unlock_all(void);
 void drip__table_child_reset(void);
+void drip__table_release(void);   /* the calling thread ends: its shard goes to the next thread */
 
 /* ---- modules.c: which modules keep frame pointers ------------------------------------------ */
 void drip__modules_refresh(void);

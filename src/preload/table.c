@@ -1,38 +1,72 @@
 /* table.c — the live-allocation table: block address -> {size, allocation site, birth time}.
  *
- * 256 stripes chosen by a hash of the address, each an open-addressing table (linear probing,
- * backward-shift deletion, so no tombstones) with its own spinlock: threads that allocate at the
- * same time rarely meet on a lock, and no global lock exists on the hot path.
- * A stripe grows (doubling, from drip's arena) when it is 70% full: 24 bytes per record at a
- * load between 35% and 70%, i.e. 34-69 bytes (46 on average) of table per live block; fuller
- * tables make linear probing's clusters, and so frees, slower.
+ * Sharded by thread: each thread records its allocations in a shard of its own, an
+ * open-addressing table (linear probing, backward-shift deletion, so no tombstones) behind a
+ * leaf spinlock that stays in that thread's cache. A free looks in the freeing thread's own shard
+ * first (most blocks are freed by the thread that allocated them), then in the others. A thread
+ * that ends leaves its shard, records and all, to the next thread that starts.
+ * A shard grows (doubling, from drip's arena) when it is 70% full: 24 bytes per record at a load
+ * between 35% and 70%, i.e. 34-69 bytes (46 on average) of table per live block.
  * Blocks of 256 TiB or more do not exist on x86-64 (47-bit user space): 48 bits of size suffice.
- * Locks: each stripe's `mu` (a leaf spinlock) guards its slots/mask/count. drip__table_lock_all takes them in
- * index order (fork, snapshot); nothing else is ever taken while a stripe lock is held except the
- * arena lock (when growing).
+ * Locks: each shard's `mu` guards its slots/mask/count; nothing is taken while one is held but
+ * the arena lock (when growing). drip__table_lock_all takes them in list order (fork, scan). The
+ * list of shards only grows, by pushes at its head.
  */
 #include "internal.h"
 
 #include <string.h>
 #include <time.h>
 
-enum { STRIPES = 256, INITIAL_SLOTS = 256 };
+enum { INITIAL_SLOTS = 256 };
 
-struct stripe {
+struct shard {
     drip__spinlock mu;
     struct drip__rec *slots;
-    size_t mask;       /* slots - 1; 0 while unallocated */
+    size_t mask;                 /* slots - 1; 0 while unallocated */
     size_t count;
+    struct shard *next;          /* set before the shard is published */
+    atomic_int owned;            /* a running thread records into it */
 } __attribute__((aligned(64)));
 
-static struct stripe T[STRIPES];
+static struct shard *_Atomic shards;
+static DRIP_TLS struct shard *own;
 
 /* Fibonacci hashing of the address (blocks are 16-byte aligned): one multiply, whose high bits
- * are well mixed; the stripe takes the top 8 bits, a slot the 32 below them. */
+ * are well mixed. */
 static inline uint64_t mix(uint64_t x) { return (x >> 4) * 0x9e3779b97f4a7c15ULL; }
-#define SLOT(h, mask) (((h) >> 24) & (mask))
+#define SLOT(h, mask) (((h) >> 20) & (mask))
 
-static bool grow(struct stripe *s)
+/* This thread's shard: an unowned one left by a thread that ended, or a new one. */
+static struct shard *claim(void)
+{
+    for (struct shard *s = atomic_load_explicit(&shards, memory_order_acquire); s; s = s->next) {
+        int free_ = 0;
+        if (atomic_compare_exchange_strong(&s->owned, &free_, 1))
+            return own = s;
+    }
+    struct shard *s = drip__arena_alloc(sizeof *s);
+    if (!s)
+        return NULL;
+    atomic_store(&s->owned, 1);
+    struct shard *head = atomic_load_explicit(&shards, memory_order_relaxed);
+    do
+        s->next = head;
+    while (!atomic_compare_exchange_weak_explicit(&shards, &head, s, memory_order_release, memory_order_relaxed));
+    return own = s;
+}
+
+static inline struct shard *mine(void) { return DRIP_LIKELY(own != NULL) ? own : claim(); }
+
+/* The calling thread ends. Its shard becomes claimable, but the thread keeps using it for what
+ * it still frees on its way out (later key destructors): the lock makes sharing a shard safe,
+ * ownership is only a hint, and claiming another shard here would leave one owned forever. */
+void drip__table_release(void)
+{
+    if (own)
+        atomic_store(&own->owned, 0);
+}
+
+static bool grow(struct shard *s)
 {
     size_t old_n = s->mask ? s->mask + 1 : 0;
     size_t n = old_n ? old_n * 2 : INITIAL_SLOTS;
@@ -54,7 +88,7 @@ static bool grow(struct stripe *s)
     return true;
 }
 
-static bool insert_locked(struct stripe *s, const struct drip__rec *rec, uint64_t h)
+static bool insert_locked(struct shard *s, const struct drip__rec *rec, uint64_t h)
 {
     if ((s->count + 1) * 10 > (s->mask + 1) * 7 || !s->mask) {
         if (!grow(s))
@@ -85,43 +119,26 @@ bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site)
     return drip__table_restore(&rec);
 }
 
-void drip__table_foreach(void (*fn)(const struct drip__rec *, void *), void *arg)
-{
-    for (int i = 0; i < STRIPES; i++) {
-        struct stripe *s = &T[i];
-        drip__spin_lock(&s->mu);
-        for (size_t j = 0; s->mask && j <= s->mask; j++)
-            if (s->slots[j].addr)
-                fn(&s->slots[j], arg);
-        drip__spin_unlock(&s->mu);
-    }
-}
-
 bool drip__table_restore(const struct drip__rec *rec)
 {
-    uint64_t h = mix(rec->addr);
-    struct stripe *s = &T[h >> 56];
+    struct shard *s = mine();
+    if (!s)
+        return false;
     drip__spin_lock(&s->mu);
-    bool ok = insert_locked(s, rec, h);
+    bool ok = insert_locked(s, rec, mix(rec->addr));
     drip__spin_unlock(&s->mu);
     return ok;
 }
 
-bool drip__table_remove(uintptr_t addr, struct drip__rec *out)
+/* Finds and removes addr from one shard (locked by the caller). */
+static bool remove_locked(struct shard *s, uintptr_t addr, uint64_t h, struct drip__rec *out)
 {
-    uint64_t h = mix(addr);
-    struct stripe *s = &T[h >> 56];
-    drip__spin_lock(&s->mu);
-    if (!s->mask) {
-        drip__spin_unlock(&s->mu);
+    if (!s->mask)
         return false;
-    }
     size_t j = SLOT(h, s->mask);
     while (s->slots[j].addr != addr) {
-        if (!s->slots[j].addr) {
-            drip__spin_unlock(&s->mu);
+        if (!s->slots[j].addr)
             return false;
-        }
         j = (j + 1) & s->mask;
     }
     *out = s->slots[j];
@@ -138,8 +155,31 @@ bool drip__table_remove(uintptr_t addr, struct drip__rec *out)
     }
     s->slots[hole].addr = 0;
     s->count--;
-    drip__spin_unlock(&s->mu);
     return true;
+}
+
+bool drip__table_remove(uintptr_t addr, struct drip__rec *out)
+{
+    uint64_t h = mix(addr);
+    struct shard *me = mine();
+    if (me) {
+        drip__spin_lock(&me->mu);
+        bool found = remove_locked(me, addr, h, out);
+        drip__spin_unlock(&me->mu);
+        if (DRIP_LIKELY(found))
+            return true;
+    }
+    /* allocated by another thread (or never seen) */
+    for (struct shard *s = atomic_load_explicit(&shards, memory_order_acquire); s; s = s->next) {
+        if (s == me)
+            continue;
+        drip__spin_lock(&s->mu);
+        bool found = remove_locked(s, addr, h, out);
+        drip__spin_unlock(&s->mu);
+        if (found)
+            return true;
+    }
+    return false;
 }
 
 /* No global counter: one shared line written by every allocation and free costs more than the
@@ -147,16 +187,25 @@ bool drip__table_remove(uintptr_t addr, struct drip__rec *out)
 size_t drip__table_count(void)
 {
     size_t n = 0;
-    for (int i = 0; i < STRIPES; i++)
-        n += T[i].count;
+    for (struct shard *s = atomic_load_explicit(&shards, memory_order_acquire); s; s = s->next)
+        n += s->count;
     return n;
+}
+
+void drip__table_foreach(void (*fn)(const struct drip__rec *, void *), void *arg)
+{
+    for (struct shard *s = atomic_load_explicit(&shards, memory_order_acquire); s; s = s->next) {
+        drip__spin_lock(&s->mu);
+        for (size_t j = 0; s->mask && j <= s->mask; j++)
+            if (s->slots[j].addr)
+                fn(&s->slots[j], arg);
+        drip__spin_unlock(&s->mu);
+    }
 }
 
 struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes)
 {
-    size_t total = 0;
-    for (int i = 0; i < STRIPES; i++)
-        total += T[i].count;
+    size_t total = drip__table_count();
     *bytes = (total ? total : 1) * sizeof(struct drip__rec);
     struct drip__rec *out = drip__arena_alloc(*bytes);
     if (!out) {
@@ -164,30 +213,38 @@ struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes)
         return NULL;
     }
     size_t k = 0;
-    for (int i = 0; i < STRIPES; i++) {
-        struct stripe *s = &T[i];
+    for (struct shard *s = atomic_load_explicit(&shards, memory_order_acquire); s; s = s->next)
         for (size_t j = 0; s->mask && j <= s->mask; j++)
-            if (s->slots[j].addr)
+            if (s->slots[j].addr && k < total)
                 out[k++] = s->slots[j];
-    }
     *n = k;
     return out;
 }
 
+/* Takes every shard's lock, in list order. Shards pushed after the walk started are not taken:
+ * they are empty (a new shard is published before its first record) and, at fork, the child
+ * re-initialises every lock anyway. */
+static struct shard *_Atomic locked_head;
+
 void drip__table_lock_all(void)
 {
-    for (int i = 0; i < STRIPES; i++)
-        drip__spin_lock(&T[i].mu);
+    struct shard *head = atomic_load_explicit(&shards, memory_order_acquire);
+    atomic_store(&locked_head, head);
+    for (struct shard *s = head; s; s = s->next)
+        drip__spin_lock(&s->mu);
 }
 
 void drip__table_unlock_all(void)
 {
-    for (int i = STRIPES - 1; i >= 0; i--)
-        drip__spin_unlock(&T[i].mu);
+    for (struct shard *s = atomic_load(&locked_head); s; s = s->next)
+        drip__spin_unlock(&s->mu);
 }
 
 void drip__table_child_reset(void)
 {
-    for (int i = 0; i < STRIPES; i++)
-        atomic_store(&T[i].mu.v, 0);
+    for (struct shard *s = atomic_load(&shards); s; s = s->next) {
+        atomic_store(&s->mu.v, 0);
+        if (s != own)
+            atomic_store(&s->owned, 0);   /* its thread does not exist in the child */
+    }
 }

@@ -65,6 +65,7 @@ static void on_thread_exit(void *p)
     struct drip__thread *t = p;
     drip__guard++;
     drip__counters_release();
+    drip__table_release();
     drip__guard--;
     pthread_mutex_lock(&mu);
     atomic_store(&t->state, DRIP_THREAD_FINISHED);
