@@ -118,11 +118,13 @@ uint64_t drip__peak_live(void)
  * exponential distribution with mean N, so every byte has the same chance 1/N of being sampled
  * and a block of size s is recorded with probability 1 - exp(-s/N); profiles scale the figures
  * back up (profile.c). An allocation that is not sampled costs a subtraction.
- * A free must still find out whether its block was sampled: a filter of 4 Mi saturating counters
- * indexed by a hash of the address answers "certainly not" without touching the table. */
+ * A free must still find out whether its block was sampled: a filter of 16 Ki saturating counters
+ * indexed by a hash of the address answers "certainly not" without touching the table. 16 KiB
+ * stays in cache (a 4 MiB filter missed on every free); at one sample per 512 KiB it is nearly
+ * empty until the sampled heap passes a few GiB, and a full filter only costs table lookups. */
 static DRIP_TLS int64_t bytes_to_sample;
 static DRIP_TLS uint64_t rng_state;
-enum { FILTER_BITS = 22 };
+enum { FILTER_BITS = 14 };
 static _Atomic uint8_t *filter;
 
 static double uniform01(void)
