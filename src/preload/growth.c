@@ -27,7 +27,8 @@
 #include <string.h>
 #include <time.h>
 
-enum { SERIES = 4096, POINTS = 64, MIN_POINTS = 8, MIN_SPAN_MS = 2000, TRACK_BYTES = 4096, NET_MIN = 65536 };
+enum { SERIES = 4096, POINTS = 64, MIN_POINTS = 8, MIN_SPAN_MS = 2000, TRACK_BYTES = 4096, NET_MIN = 65536,
+       MAX_VERDICTS = 64 };
 
 struct series {
     uint32_t site;
@@ -44,6 +45,8 @@ static struct {
     int ns;
     int32_t *slot_of;         /* site id -> series index + 1, grown with the depot */
     uint32_t slot_cap;
+    struct drip__suspect verdict[MAX_VERDICTS];   /* the rule's answer after the last sample */
+    int nverdict;
 } G = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 long long drip__growth_interval(void) { return G.interval; }
@@ -65,6 +68,8 @@ static int slot_for(uint32_t id)
     }
     return G.slot_of[id] - 1;
 }
+
+static int evaluate(struct drip__suspect *out, int max);
 
 /* One sample of every site when one is due, at `now_ms` since start. Called by drip's thread.
  * Returns when the next sample is due. */
@@ -120,6 +125,7 @@ long long drip__growth_tick(long long now_ms)
         G.s[slot].v[i] = lb > 0 ? lb : 0;
     }
     free(pend);
+    G.nverdict = evaluate(G.verdict, MAX_VERDICTS);
     G.next = now_ms + G.interval;
     pthread_mutex_unlock(&G.mu);
     return G.next;
@@ -149,13 +155,12 @@ static double theil_sen(const long long *t, const double *v, int a, int b, doubl
 }
 
 /* Fills up to `max` suspects, most growth first. Returns how many. */
-int drip__growth_suspects(struct drip__suspect *out, int max)
+/* Applies the rule to every series; fills up to `max` suspects, most growth first. Called with
+ * G.mu held, by drip's thread after each sample: the verdicts only change when the series do. */
+static int evaluate(struct drip__suspect *out, int max)
 {
     static double scratch[POINTS * POINTS / 2 + POINTS];
     int n = 0;
-    if (!drip__opt.growth || drip__opt.sample)
-        return 0;
-    pthread_mutex_lock(&G.mu);
     double total_net = 0;
     for (int k = 0; k < G.ns; k++) {
         long long t[POINTS];
@@ -176,7 +181,8 @@ int drip__growth_suspects(struct drip__suspect *out, int max)
         double net = last - first;
         if (net > 0)
             total_net += net;
-        double slope = theil_sen(t, v, 0, m, scratch);
+        if (net < NET_MIN || net < 0.1 * first)
+            continue;   /* the cheap test first: most sites do not grow */
         int rises = 0, falls = 0;
         for (int i = 1; i < m; i++) {
             rises += v[i] > v[i - 1];
@@ -187,7 +193,10 @@ int drip__growth_suspects(struct drip__suspect *out, int max)
             lo = v[i] < lo ? v[i] : lo;
             hi = v[i] > hi ? v[i] : hi;
         }
-        if (slope <= 0 || net < NET_MIN || net < 0.1 * first || rises < 3 || falls * 4 > m - 1 || hi - lo < 0.25 * net)
+        if (rises < 3 || falls * 4 > m - 1 || hi - lo < 0.25 * net)
+            continue;
+        double slope = theil_sen(t, v, 0, m, scratch);
+        if (slope <= 0)
             continue;
         struct drip__suspect s = {.site = G.s[k].site, .bytes_per_second = slope, .net_bytes = net,
                                   .window_seconds = (double)(t[m - 1] - t[0]) / 1000.0};
@@ -203,6 +212,16 @@ int drip__growth_suspects(struct drip__suspect *out, int max)
     }
     for (int i = 0; i < n; i++)
         out[i].heap_growth_share = total_net > 0 ? out[i].net_bytes / total_net : 0;
+    return n;
+}
+
+int drip__growth_suspects(struct drip__suspect *out, int max)
+{
+    if (!drip__opt.growth || drip__opt.sample)
+        return 0;
+    pthread_mutex_lock(&G.mu);
+    int n = G.nverdict < max ? G.nverdict : max;
+    memcpy(out, G.verdict, (size_t)n * sizeof *out);
     pthread_mutex_unlock(&G.mu);
     return n;
 }
@@ -243,6 +262,7 @@ void drip__growth_child_reset(void)
     pthread_mutex_init(&G.mu, NULL);
     G.n = 0;
     G.ns = 0;
+    G.nverdict = 0;
     if (G.slot_of)
         memset(G.slot_of, 0, G.slot_cap * sizeof *G.slot_of);
 }
