@@ -104,6 +104,11 @@ struct drip_symbolizer;
 /* JSON array of suspects with symbolized stacks (report.c). */
 void drip__write_suspects_json(struct drip_writer *w, struct drip_symbolizer *sym, const struct drip__suspect *s, int n);
 
+/* ---- metrics.c: Prometheus text, stats JSON, the monitor line ---------------------------- */
+void drip__write_metrics(int fd);
+void drip__write_stats_json(int fd);
+void drip__monitor_tick(int *above, double seconds_since_start);
+
 /* ---- server.c: drip's own thread (HTTP endpoint, monitor) ----------------------------------- */
 void drip__background_start(void);
 void drip__background_child(void);

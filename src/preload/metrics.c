@@ -1,0 +1,172 @@
+/* metrics.c — drip's figures as text: the Prometheus exposition (/metrics), MemStats as JSON
+ * (/debug/drip/stats) and the monitor's line. Runs on drip's own thread (guard held): it may
+ * allocate through libc, read /proc and symbolize.
+ */
+#include "internal.h"
+#include "../../include/drip/drip.h"
+#include "../common/symbolize.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void metric(int fd, const char *name, const char *type, const char *help, double v)
+{
+    dprintf(fd, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+static double process_start_seconds(void)
+{
+    struct stat st;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", getpid());
+    return stat(path, &st) == 0 ? (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9 : 0;
+}
+
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");   /* drip's thread: its allocations are untracked */
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n > 0 ? n - 1 : 0;   /* less the directory's own descriptor */
+}
+
+void drip__write_metrics(int fd)
+{
+    struct drip_stats s;
+    drip__stats(&s);
+    metric(fd, "drip_heap_inuse_bytes", "gauge", "Bytes in live heap blocks (Go: go_memstats_heap_alloc_bytes).", (double)s.live_bytes);
+    metric(fd, "drip_heap_inuse_objects", "gauge", "Live heap blocks (Go: go_memstats_heap_objects).", (double)s.live_objects);
+    metric(fd, "drip_heap_peak_inuse_bytes", "gauge", "Highest drip_heap_inuse_bytes seen, to within 64 KiB per thread.", (double)s.peak_live_bytes);
+    metric(fd, "drip_heap_alloc_bytes_total", "counter", "Bytes allocated since start (Go: go_memstats_alloc_bytes_total).", (double)s.total_alloc_bytes);
+    metric(fd, "drip_mallocs_total", "counter", "Allocations since start (Go: go_memstats_mallocs_total).", (double)s.mallocs);
+    metric(fd, "drip_frees_total", "counter", "Frees of tracked blocks since start (Go: go_memstats_frees_total).", (double)s.frees);
+    metric(fd, "drip_threads", "gauge", "Threads of the program alive now (Go: go_threads).", (double)s.threads);
+    metric(fd, "drip_allocation_sites", "gauge", "Distinct allocation stacks seen.", (double)s.sites);
+    metric(fd, "drip_tracker_memory_bytes", "gauge", "Memory drip itself uses in the process (Go: go_memstats_sys_bytes has no exact match).", (double)s.tracker_bytes);
+    metric(fd, "drip_sample_rate_bytes", "gauge", "Average bytes between recorded allocations; 1 when every allocation is recorded.", s.sample_rate ? (double)s.sample_rate : 1);
+    struct drip__suspect sus[20];
+    int ns = drip__growth_suspects(sus, 20);
+    metric(fd, "drip_growth_suspects", "gauge", "Allocation sites whose live bytes keep rising (the growth detector).", ns);
+    if (ns) {
+        struct drip_symbolizer *sym = drip__symbolizer_get();
+        dprintf(fd, "# HELP drip_growth_bytes_per_second Growth rate of each suspect site's live bytes (Theil-Sen slope).\n"
+                    "# TYPE drip_growth_bytes_per_second gauge\n");
+        for (int i = 0; i < ns; i++) {
+            struct drip__site *site = drip__depot_get(sus[i].site);
+            struct drip_frame f = {0};
+            if (sym && site && site->depth)
+                drip_symbolize(sym, site->frames[0], &f);
+            char fn[256];
+            snprintf(fn, sizeof fn, "%s", f.function ? f.function : "unknown");
+            for (char *c = fn; *c; c++)   /* label values: no quotes, backslashes or newlines */
+                if (*c == '"' || *c == '\\' || *c == '\n')
+                    *c = '_';
+            dprintf(fd, "drip_growth_bytes_per_second{site=\"%u\",function=\"%s\"} %.17g\n", sus[i].site, fn,
+                    sus[i].bytes_per_second);
+        }
+    }
+    dprintf(fd, "# HELP drip_build_info drip's version and stack unwinder.\n# TYPE drip_build_info gauge\n"
+                "drip_build_info{version=\"%s\",unwind=\"%s\"} 1\n", DRIP_VERSION, drip__opt.unwind);
+    /* the standard process collector names */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    metric(fd, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", cpu);
+    metric(fd, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", (double)s.rss_bytes);
+    unsigned long vsz = 0;
+    FILE *f = fopen("/proc/self/statm", "re");
+    if (f) {
+        if (fscanf(f, "%lu", &vsz) != 1)
+            vsz = 0;
+        fclose(f);
+    }
+    metric(fd, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", (double)vsz * (double)sysconf(_SC_PAGESIZE));
+    metric(fd, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", process_start_seconds());
+    metric(fd, "process_open_fds", "gauge", "Number of open file descriptors.", (double)count_fds());
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    metric(fd, "process_max_fds", "gauge", "Maximum number of open file descriptors.", (double)rl.rlim_cur);
+}
+
+void drip__write_stats_json(int fd)
+{
+    struct drip_stats s;
+    drip__stats(&s);
+    dprintf(fd, "{\"live_bytes\": %llu, \"live_objects\": %llu, \"total_alloc_bytes\": %llu, \"mallocs\": %llu, "
+                "\"frees\": %llu, \"peak_live_bytes\": %llu, \"rss_bytes\": %llu, \"threads\": %llu, \"sites\": %llu, "
+                "\"tracker_bytes\": %llu, \"sample_rate\": %llu}\n",
+            (unsigned long long)s.live_bytes, (unsigned long long)s.live_objects, (unsigned long long)s.total_alloc_bytes,
+            (unsigned long long)s.mallocs, (unsigned long long)s.frees, (unsigned long long)s.peak_live_bytes,
+            (unsigned long long)s.rss_bytes, (unsigned long long)s.threads, (unsigned long long)s.sites,
+            (unsigned long long)s.tracker_bytes, (unsigned long long)s.sample_rate);
+}
+
+/* ---- the monitor --------------------------------------------------------------------------- */
+static void human(char *out, size_t cap, uint64_t b)
+{
+    static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)b;
+    int i = 0;
+    while (v >= 1024 && i < 4) {
+        v /= 1024;
+        i++;
+    }
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+/* The allocating function of a site (its innermost frame), for one-line messages. */
+static const char *first_function(struct drip__site *site)
+{
+    static char name[128];
+    struct drip_symbolizer *sym = drip__symbolizer_get();
+    struct drip_frame f = {0};
+    if (sym)
+        drip_symbolize(sym, site->frames[0], &f);
+    snprintf(name, sizeof name, "%s", f.function ? f.function : "???");
+    return name;
+}
+
+void drip__monitor_tick(int *above, double t)
+{
+    struct drip_stats s;
+    drip__stats(&s);
+    char live[32], peak[32], total[32], rss[32], alert[32];
+    human(live, sizeof live, s.live_bytes);
+    human(peak, sizeof peak, s.peak_live_bytes);
+    human(total, sizeof total, s.total_alloc_bytes);
+    human(rss, sizeof rss, s.rss_bytes);
+    struct drip__suspect sus[1];
+    int nsus = drip__growth_suspects(sus, 1);
+    char grow[256] = "";
+    if (nsus) {
+        char rate[32];
+        human(rate, sizeof rate, (uint64_t)sus[0].bytes_per_second);
+        struct drip__site *site = drip__depot_get(sus[0].site);
+        snprintf(grow, sizeof grow, ", growing: %s/s at %s", rate, site && site->depth ? first_function(site) : "?");
+    }
+    if (drip__opt.monitor)
+        fprintf(stderr, "drip[%d] %.1fs: heap %s in %llu objects (peak %s), allocated %s in %llu allocs, %llu frees, rss %s, %llu threads%s\n",
+                getpid(), t, live, (unsigned long long)s.live_objects, peak, total, (unsigned long long)s.mallocs,
+                (unsigned long long)s.frees, rss, (unsigned long long)s.threads, grow);
+    if (drip__opt.alert) {
+        human(alert, sizeof alert, drip__opt.alert);
+        if (!*above && s.live_bytes > drip__opt.alert) {
+            *above = 1;
+            fprintf(stderr, "drip[%d] %.1fs: warning: live heap %s is above the alert threshold %s\n", getpid(), t, live, alert);
+        } else if (*above && s.live_bytes <= drip__opt.alert) {
+            *above = 0;
+            fprintf(stderr, "drip[%d] %.1fs: live heap %s is back below the alert threshold %s\n", getpid(), t, live, alert);
+        }
+    }
+}
+
