@@ -59,12 +59,21 @@ int run_child(const char *prog, char **argv)
      * write its report. SIGTERM/SIGHUP sent to drip alone are passed on. */
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
+    /* SIGTERM/SIGHUP stay blocked until the child's pid is known and the forwarding handler is
+     * in place: one sent to drip in between is then forwarded, not lost (or fatal to drip alone,
+     * leaving the program running) */
+    sigset_t fwd, old;
+    sigemptyset(&fwd);
+    sigaddset(&fwd, SIGTERM);
+    sigaddset(&fwd, SIGHUP);
+    sigprocmask(SIG_BLOCK, &fwd, &old);
     pid_t pid = fork();
     if (pid < 0)
         return die(2, "fork: %s", strerror(errno));
     if (pid == 0) {
         signal(SIGINT, SIG_DFL);
         signal(SIGQUIT, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
         char self[16];
         snprintf(self, sizeof self, "%d", (int)getpid());
         setenv("DRIP_ROOT_PID", self, 1);   /* this process writes the reports under their names */
@@ -76,6 +85,7 @@ int run_child(const char *prog, char **argv)
     child_pid = pid;
     signal(SIGTERM, forward);
     signal(SIGHUP, forward);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
