@@ -76,6 +76,17 @@ void drip_put_count(struct drip_writer *w, uint64_t n)
     drip_write(w, out, (size_t)o);
 }
 
+void drip_human_bytes(char *out, size_t cap, double b)
+{
+    static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (b >= 1024 && i < 4) {
+        b /= 1024;
+        i++;
+    }
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+}
+
 void drip_put_json_str(struct drip_writer *w, const char *s)
 {
     drip_write(w, "\"", 1);

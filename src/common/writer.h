@@ -22,6 +22,8 @@ void drip_printf(struct drip_writer *w, const char *fmt, ...) __attribute__((for
 void drip_vprintf(struct drip_writer *w, const char *fmt, va_list ap);
 /* Writes n with thousands separators: 1,048,576. */
 void drip_put_count(struct drip_writer *w, uint64_t n);
+/* Formats a byte count for people: "512 B", "1.5 KiB", "3.0 MiB" (IEC units, one decimal). */
+void drip_human_bytes(char *out, size_t cap, double bytes);
 /* Writes s as a JSON string literal, quotes included. */
 void drip_put_json_str(struct drip_writer *w, const char *s);
 /* Flushes; returns 0 or the first errno seen. */

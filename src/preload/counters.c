@@ -12,6 +12,7 @@
  */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 enum { SLOTS = 1024 };
@@ -117,4 +118,14 @@ void drip__counters_pending(int64_t (*out)[4], uint32_t nsites)
             for (int k = 0; k < 4; k++)
                 out[s->id][k] += atomic_load_explicit(&t->e[i].v[k], memory_order_relaxed);
         }
+}
+
+/* The same in a calloc'd array of nsites + 1 rows (caller frees; NULL when out of memory). Call
+ * with the guard held: it uses libc's allocator. */
+int64_t (*drip__counters_pending_alloc(uint32_t nsites))[4]
+{
+    int64_t (*p)[4] = calloc((size_t)nsites + 1, sizeof *p);
+    if (p)
+        drip__counters_pending(p, nsites);
+    return p;
 }

@@ -102,9 +102,7 @@ long long drip__growth_tick(long long now_ms)
     for (int k = 0; k < G.ns; k++)
         G.s[k].v[i] = -1;
     uint32_t count = drip__depot_count();
-    int64_t (*pend)[4] = calloc((size_t)count + 1, sizeof *pend);   /* drip's thread: untracked */
-    if (pend)
-        drip__counters_pending(pend, count);
+    int64_t (*pend)[4] = drip__counters_pending_alloc(count);   /* drip's thread: untracked */
     for (uint32_t id = 1; id <= count; id++) {
         struct drip__site *site = drip__depot_get(id);
         if (!site)

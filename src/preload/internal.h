@@ -143,6 +143,7 @@ void drip__counters_child_reset(void);
 /* Adds every thread's not-yet-folded counts to out[site id][alloc bytes, alloc objs, free bytes,
  * free objs]; out has nsites + 1 rows. */
 void drip__counters_pending(int64_t (*out)[4], uint32_t nsites);
+int64_t (*drip__counters_pending_alloc(uint32_t nsites))[4];
 
 /* A site's cumulative figures now: its shared counters plus the pending counts in `pend` (from
  * drip__counters_pending; NULL: none). v = alloc bytes, alloc objs, free bytes, free objs. */

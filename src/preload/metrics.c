@@ -5,6 +5,7 @@
 #include "internal.h"
 #include "../../include/drip/drip.h"
 #include "../common/symbolize.h"
+#include "../common/writer.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -112,18 +113,6 @@ void drip__write_stats_json(int fd)
 }
 
 /* ---- the monitor --------------------------------------------------------------------------- */
-static void human(char *out, size_t cap, uint64_t b)
-{
-    static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)b;
-    int i = 0;
-    while (v >= 1024 && i < 4) {
-        v /= 1024;
-        i++;
-    }
-    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 /* The allocating function of a site (its innermost frame), for one-line messages. */
 static const char *first_function(struct drip__site *site)
 {
@@ -141,16 +130,16 @@ void drip__monitor_tick(int *above, double t)
     struct drip_stats s;
     drip__stats(&s);
     char live[32], peak[32], total[32], rss[32], alert[32];
-    human(live, sizeof live, s.live_bytes);
-    human(peak, sizeof peak, s.peak_live_bytes);
-    human(total, sizeof total, s.total_alloc_bytes);
-    human(rss, sizeof rss, s.rss_bytes);
+    drip_human_bytes(live, sizeof live, (double)s.live_bytes);
+    drip_human_bytes(peak, sizeof peak, (double)s.peak_live_bytes);
+    drip_human_bytes(total, sizeof total, (double)s.total_alloc_bytes);
+    drip_human_bytes(rss, sizeof rss, (double)s.rss_bytes);
     struct drip__suspect sus[1];
     int nsus = drip__growth_suspects(sus, 1);
     char grow[256] = "";
     if (nsus) {
         char rate[32];
-        human(rate, sizeof rate, (uint64_t)sus[0].bytes_per_second);
+        drip_human_bytes(rate, sizeof rate, (double)(uint64_t)sus[0].bytes_per_second);
         struct drip__site *site = drip__depot_get(sus[0].site);
         snprintf(grow, sizeof grow, ", growing: %s/s at %s", rate, site && site->depth ? first_function(site) : "?");
     }
@@ -159,7 +148,7 @@ void drip__monitor_tick(int *above, double t)
                 getpid(), t, live, (unsigned long long)s.live_objects, peak, total, (unsigned long long)s.mallocs,
                 (unsigned long long)s.frees, rss, (unsigned long long)s.threads, grow);
     if (drip__opt.alert) {
-        human(alert, sizeof alert, drip__opt.alert);
+        drip_human_bytes(alert, sizeof alert, (double)drip__opt.alert);
         if (!*above && s.live_bytes > drip__opt.alert) {
             *above = 1;
             fprintf(stderr, "drip[%d] %.1fs: warning: live heap %s is above the alert threshold %s\n", getpid(), t, live, alert);

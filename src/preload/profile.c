@@ -60,20 +60,11 @@ static void site_values(struct drip__site *s, int64_t (*pend)[4], int64_t v[4])
     unsample(&v[DRIP_PPROF_INUSE_OBJECTS], &v[DRIP_PPROF_INUSE_SPACE]);
 }
 
-/* Every thread's pending counts by site id (caller frees); NULL when out of memory. */
-static int64_t (*pending(uint32_t n))[4]
-{
-    int64_t (*p)[4] = calloc((size_t)n + 1, sizeof *p);
-    if (p)
-        drip__counters_pending(p, n);
-    return p;
-}
-
 void drip__stats(struct drip_stats *out)
 {
     memset(out, 0, sizeof *out);
     uint32_t n = drip__depot_count();
-    int64_t (*pend)[4] = pending(n);
+    int64_t (*pend)[4] = drip__counters_pending_alloc(n);
     for (uint32_t id = 1; id <= n; id++) {
         struct drip__site *s = drip__depot_get(id);
         if (!s)
@@ -105,7 +96,7 @@ void drip__stats(struct drip_stats *out)
 struct drip_pprof_sample *drip__profile_snapshot(size_t *count)
 {
     uint32_t n = drip__depot_count();
-    int64_t (*pend)[4] = pending(n);
+    int64_t (*pend)[4] = drip__counters_pending_alloc(n);
     struct drip_pprof_sample *s = calloc(n ? n : 1, sizeof *s);
     size_t k = 0;
     for (uint32_t id = 1; s && id <= n; id++) {

@@ -93,30 +93,33 @@ static int cut_below_main(const struct drip_frame *f, int n)
     return n;
 }
 
+/* A site's frames, symbolized (the first `max` of them; max <= 0: all) and cut below main, in
+ * a calloc'd array the caller frees. *n = 0 and *out = NULL when the site has no stack. */
+static void site_frames(struct drip_symbolizer *sym, uint32_t site, int max, struct drip_frame **out, int *n)
+{
+    struct drip__site *s = drip__depot_get(site);
+    *n = s ? (int)s->depth : 0;
+    if (max > 0 && *n > max)
+        *n = max;
+    *out = *n ? calloc((size_t)*n, sizeof **out) : NULL;
+    if (!*out)
+        *n = 0;
+    for (int k = 0; k < *n; k++) {
+        if (sym)
+            drip_symbolize(sym, s->frames[k], &(*out)[k]);
+        else
+            (*out)[k].addr = s->frames[k];
+    }
+    *n = cut_below_main(*out, *n);
+}
+
 static void symbolize_groups(struct report *r)
 {
     for (size_t i = 0; i < r->n; i++) {
         struct group *g = &r->g[i];
-        struct drip__site *s = drip__depot_get(g->site);
-        if (!s || !s->depth)
-            continue;
-        if (g->kind == DRIP_REACHABLE && !drip__opt.show_reachable && !drip__opt.json[0]) {
-            g->nframes = 1;   /* the summary line names only the allocating function */
-        } else {
-            g->nframes = (int)s->depth;
-        }
-        g->frames = calloc((size_t)g->nframes, sizeof *g->frames);
-        if (!g->frames) {
-            g->nframes = 0;
-            continue;
-        }
-        for (int k = 0; k < g->nframes; k++) {
-            if (r->sym)
-                drip_symbolize(r->sym, s->frames[k], &g->frames[k]);
-            else
-                g->frames[k].addr = s->frames[k];
-        }
-        g->nframes = cut_below_main(g->frames, g->nframes);
+        /* a reachable record's summary line names only the allocating function */
+        int max = (g->kind == DRIP_REACHABLE && !drip__opt.show_reachable && !drip__opt.json[0]) ? 1 : 0;
+        site_frames(r->sym, g->site, max, &g->frames, &g->nframes);
     }
 }
 
@@ -362,18 +365,9 @@ static void json_stack(struct drip_writer *w, const struct drip_frame *f, int n)
 
 static void write_thread_stack(struct drip_writer *w, struct report *r, int pid, uint32_t site, int json)
 {
-    struct drip__site *s = drip__depot_get(site);
-    int n = s ? (int)s->depth : 0;
-    struct drip_frame *f = n ? calloc((size_t)n, sizeof *f) : NULL;
-    if (!f)
-        n = 0;
-    for (int k = 0; k < n; k++) {
-        if (r->sym)
-            drip_symbolize(r->sym, s->frames[k], &f[k]);
-        else
-            f[k].addr = s->frames[k];
-    }
-    n = cut_below_main(f, n);
+    struct drip_frame *f;
+    int n;
+    site_frames(r->sym, site, 0, &f, &n);
     if (json)
         json_stack(w, f, n);
     else
@@ -392,29 +386,13 @@ static int gather_suspects(struct drip__suspect *s)
     return n;
 }
 
-static void site_frames(struct drip_symbolizer *sym, uint32_t site, struct drip_frame **out, int *n)
-{
-    struct drip__site *s = drip__depot_get(site);
-    *n = s ? (int)s->depth : 0;
-    *out = *n ? calloc((size_t)*n, sizeof **out) : NULL;
-    if (!*out)
-        *n = 0;
-    for (int k = 0; k < *n; k++) {
-        if (sym)
-            drip_symbolize(sym, s->frames[k], &(*out)[k]);
-        else
-            (*out)[k].addr = s->frames[k];
-    }
-    *n = cut_below_main(*out, *n);
-}
-
 void drip__write_suspects_json(struct drip_writer *w, struct drip_symbolizer *sym, const struct drip__suspect *s, int n)
 {
     drip_puts(w, "[");
     for (int i = 0; i < n; i++) {
         struct drip_frame *f;
         int nf;
-        site_frames(sym, s[i].site, &f, &nf);
+        site_frames(sym, s[i].site, 0, &f, &nf);
         drip_printf(w, "%s\n  {\"bytes_per_second\": %.1f, \"live_bytes\": %llu, \"live_objects\": %llu, "
                        "\"oldest_age_seconds\": %.3f, \"heap_growth_share\": %.3f, \"window_seconds\": %.3f, \"stack\": ",
                     i ? "," : "", s[i].bytes_per_second, (unsigned long long)s[i].live_bytes,
@@ -426,31 +404,20 @@ void drip__write_suspects_json(struct drip_writer *w, struct drip_symbolizer *sy
     drip_puts(w, "]");
 }
 
-static void human_bytes(char *out, size_t cap, double b)
-{
-    static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    while (b >= 1024 && i < 4) {
-        b /= 1024;
-        i++;
-    }
-    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", b, u[i]);
-}
-
 static void write_suspects_text(struct drip_writer *w, struct drip_symbolizer *sym, const struct drip__suspect *s, int n)
 {
     int pid = getpid();
     for (int i = 0; i < n; i++) {
         char rate[32], live[32];
-        human_bytes(rate, sizeof rate, s[i].bytes_per_second);
-        human_bytes(live, sizeof live, (double)s[i].live_bytes);
+        drip_human_bytes(rate, sizeof rate, s[i].bytes_per_second);
+        drip_human_bytes(live, sizeof live, (double)s[i].live_bytes);
         drip_printf(w, "==%d== growth suspect %d of %d: live bytes rising at %s/s over %.1f s (%.0f%% of the heap's growth); "
                        "now %s in %llu blocks, the oldest %.1f s old, allocated\n",
                     pid, i + 1, n, rate, s[i].window_seconds, 100 * s[i].heap_growth_share, live,
                     (unsigned long long)s[i].live_objects, s[i].oldest_age_seconds);
         struct drip_frame *f;
         int nf;
-        site_frames(sym, s[i].site, &f, &nf);
+        site_frames(sym, s[i].site, 0, &f, &nf);
         for (int k = 0; k < nf; k++)
             text_frame(w, pid, &f[k], k == 0);
         drip_printf(w, "==%d==\n", pid);

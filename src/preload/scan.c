@@ -321,12 +321,6 @@ static void cliques(struct marker *mk, const struct maps *m)
     }
 }
 
-static int by_addr(const void *a, const void *b)
-{
-    uintptr_t x = ((const struct drip__block *)a)->addr, y = ((const struct drip__block *)b)->addr;
-    return x < y ? -1 : x > y;
-}
-
 static void sort_blocks(struct drip__block *b, size_t n);
 
 /* Size of the static TLS block, from the loader when it tells (a GLIBC_PRIVATE function that
@@ -473,7 +467,6 @@ static void sift(struct drip__block *b, size_t root, size_t n)
 
 static void sort_blocks(struct drip__block *b, size_t n)
 {
-    (void)by_addr;
     for (size_t i = n / 2; i-- > 0;)
         sift(b, i, n);
     for (size_t i = n; i-- > 1;) {

@@ -38,30 +38,6 @@ void drip__unwind_init(void)
 
 static inline bool in_self(uintptr_t ip) { return ip >= drip__g.self_lo && ip < drip__g.self_hi; }
 
-/* Walks the %rbp chain from this function's own frame, leaving out drip's own frames. */
-__attribute__((noinline)) static int fp_walk(uintptr_t *out, int max)
-{
-    uintptr_t *fp = __builtin_frame_address(0);
-    uintptr_t lo = (uintptr_t)fp;
-    uintptr_t hi = drip__stack_hi ? drip__stack_hi : lo + ((uintptr_t)8 << 20);
-    int n = 0;
-    while (n < max) {
-        uintptr_t f = (uintptr_t)fp;
-        if (f < lo || f + 2 * sizeof(uintptr_t) > hi || (f & (sizeof(uintptr_t) - 1)))
-            break;
-        uintptr_t ret = fp[1];
-        if (ret < 4096)
-            break;
-        if (!in_self(ret))
-            out[n++] = ret;
-        uintptr_t *next = (uintptr_t *)fp[0];
-        if (next <= fp)
-            break;
-        fp = next;
-    }
-    return n;
-}
-
 /* Removes drip's frames: the hook on top, and interposers such as pthread_create in the middle. */
 static int drop_self(uintptr_t *frames, int n)
 {
@@ -72,9 +48,12 @@ static int drop_self(uintptr_t *frames, int n)
     return k;
 }
 
-/* A frame-pointer walk that can be trusted: it stops at the bottom of the program's stack, and
- * gives up (-1) at the first frame in a module without frame pointers, which hides its caller. */
-__attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max)
+/* Walks the %rbp chain from this function's own frame, bounded by the thread's stack, leaving
+ * out drip's own frames. `checked` (unwind=auto): the walk must be trustworthy, so it stops at the
+ * bottom of the program's stack and gives up (-1) at the first frame in a module without frame
+ * pointers, which hides its caller, or at anything odd; unchecked (unwind=fp), it keeps what it
+ * found before the chain ended. */
+__attribute__((noinline)) static int fp_walk(uintptr_t *out, int max, bool checked)
 {
     uintptr_t *fp = __builtin_frame_address(0);
     uintptr_t lo = (uintptr_t)fp;
@@ -84,20 +63,20 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max)
     while (n < max) {
         uintptr_t f = (uintptr_t)fp;
         if (f < lo || f + 2 * sizeof(uintptr_t) > hi || (f & (sizeof(uintptr_t) - 1)))
-            return -1;
+            return checked ? -1 : n;
         uintptr_t ret = fp[1];
         if (ret < 4096)
-            return -1;
+            return checked ? -1 : n;
         if (!in_self(ret)) {
             out[n++] = ret;
-            if (ret == drip__main_ret || ret == drip__thread_ret)
+            if (checked && (ret == drip__main_ret || ret == drip__thread_ret))
                 return n;
-            if ((ret < mlo || ret >= mhi) && drip__module_fp_range(ret, &mlo, &mhi) != 1)
+            if (checked && (ret < mlo || ret >= mhi) && drip__module_fp_range(ret, &mlo, &mhi) != 1)
                 return -1;
         }
         uintptr_t *next = (uintptr_t *)fp[0];
         if (next <= fp)
-            return -1;
+            return checked ? -1 : n;
         fp = next;
     }
     return n;
@@ -110,13 +89,13 @@ int drip__unwind(uintptr_t *frames, int max)
     if (DRIP_UNLIKELY(!drip__stack_hi))
         goto libunwind;
     if (mode == MODE_FP)
-        return fp_walk(frames, max);
+        return fp_walk(frames, max, false);
     if (mode == MODE_CFI) {
         int n = drip__cfi_walk(frames, max);
         return n < 0 ? 0 : n;
     }
     if (mode == MODE_AUTO) {
-        int n = fp_walk_checked(frames, max);
+        int n = fp_walk(frames, max, true);
         if (n > 0)
             return n;
         n = drip__cfi_walk(frames, max);
