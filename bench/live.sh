@@ -5,16 +5,18 @@
 #   - serving /debug/pprof/heap for a heap of 100k distinct stacks (stacks_bench);
 #   - alloc_bench's wall time while a client sends 1,000 requests to the endpoint, against none.
 # Medians of --reps runs (default 5), interleaved. No thresholds: figures for the README.
-# usage: bench/live.sh [--reps N] [--iters N]
+# usage: bench/live.sh [--reps N] [--iters N] [--only costs|stacks|endpoint]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DRIP=${DRIP:-$ROOT/build/bin/drip}
 REPS=5
 ITERS=2000000
+ONLY=""
 while [ $# -gt 0 ]; do
     case $1 in
     --reps) REPS=$2; shift 2 ;;
     --iters) ITERS=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
     *) echo "live.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -31,6 +33,9 @@ wall() { # wall seconds of a command
 }
 median() { python3 -c "import sys,statistics;print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" "$@"; }
 
+part() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+
+if part costs; then
 declare -A T
 configs=(none full sample growth0)
 for b in fp nofp; do
@@ -54,7 +59,10 @@ for b in fp nofp; do
     python3 -c "n,f,s,g=$n,$f,$s,$g;print(f'| {\"$b\"} | {n:.2f} | {f/n:.2f}x | {s/n:.2f}x | {g/n:.2f}x | {(f-g)/g*100:+.1f}% |')"
 done
 
+fi
+
 # serving a profile of 100k distinct stacks
+if part stacks; then
 python3 - "$DRIP" "$WORK/stacks" "$REPS" <<'PY'
 import re, statistics, subprocess, sys, time, urllib.request
 drip, prog, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -73,41 +81,59 @@ print(f"\n/debug/pprof/heap for 100,000 distinct stacks: median {statistics.medi
       f"(first {times[0]:.2f} s, symbolizing from cold), {size/1e6:.1f} MB gzipped")
 PY
 
-# 1,000 requests while the program works
-python3 - "$DRIP" "$WORK/alloc_fp" "$ITERS" "$REPS" <<'PY'
-import re, statistics, subprocess, sys, threading, time, urllib.request
-drip, prog, iters, reps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-def run(load):
+fi
+
+# Requests back to back for the whole run (at least 1,000 of them: the program runs 10x --iters),
+# from a C client (bench/http_load.c), 9 in 10 for /metrics and 1 in 10 for a full heap profile.
+# The program's throughput is its wall time for a fixed amount of work, against a run without
+# requests. Measured over the whole run rather than after the first 1,000 requests, so that a
+# fast loop cannot hide in a long quiet tail. The client's CPU is printed too: on 2 CPUs already
+# busy with alloc_bench's 4 threads, every CPU-second anyone spends is the program's loss.
+if part endpoint; then
+gcc -O2 -o "$WORK/http_load" "$ROOT/bench/http_load.c"
+python3 - "$DRIP" "$WORK/alloc_fp" "$ITERS" "$REPS" "$WORK/http_load" <<'PY'
+import os, re, statistics, subprocess, sys, time
+drip, prog, iters, reps, load = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+paths = ["/debug/pprof/heap"] + ["/metrics"] * 9
+def server_cpu(pid):
+    """CPU seconds of the traced process's thread named "drip" (its server)."""
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if open(f"/proc/{pid}/task/{t}/comm").read().strip() == "drip":
+                f = open(f"/proc/{pid}/task/{t}/stat").read().rsplit(")", 1)[1].split()
+                return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return 0.0
+def run(with_load):
     t = time.monotonic()
-    p = subprocess.Popen([drip, "run", "--http", "127.0.0.1:0", "--log-path", "/dev/null", "--", prog, "--iters", iters],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = re.search(r"serving (http://[^/]+)/", p.stderr.readline()).group(1)
-    done = [0]
-    def client():
-        for i in range(1000):
-            if p.poll() is not None:
-                break
-            path = "/debug/pprof/heap" if i % 10 == 0 else "/metrics"
-            try:
-                urllib.request.urlopen(base + path, timeout=30).read()
-                done[0] += 1
-            except Exception:
-                break
-    th = threading.Thread(target=client)
-    if load:
-        th.start()
+    p = subprocess.Popen([drip, "run", "--http", "127.0.0.1:0", "--log-path", "/dev/null", "--", prog, "--iters",
+                          str(10 * int(iters))], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    host, port = re.search(r"serving http://([^:/]+):(\d+)/", p.stderr.readline()).groups()
+    served, client_cpu, srv = 0, 0.0, 0.0
+    if with_load:
+        try:
+            child = int(open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()[0])
+        except (OSError, IndexError, ValueError):
+            child = None
+        c = subprocess.Popen([load, host, port, "100000000"] + paths, stdout=subprocess.PIPE, text=True)
+        while p.poll() is None and c.poll() is None:   # the server thread's CPU, until the program ends
+            srv = server_cpu(child) if child else 0.0
+            time.sleep(0.2)
+        served, _, client_cpu = c.communicate()[0].split()
+        served, client_cpu = int(served), float(client_cpu)
     p.wait()
-    elapsed = time.monotonic() - t
-    if load:
-        th.join()
-    return elapsed, done[0]
-quiet, loaded, served = [], [], []
+    return time.monotonic() - t, served, client_cpu, srv
+quiet, loaded = [], []
 for _ in range(reps):
     quiet.append(run(False)[0])
-    e, n = run(True)
-    loaded.append(e)
-    served.append(n)
-q, l = statistics.median(quiet), statistics.median(loaded)
-print(f"\nalloc_bench under drip --http, with a client sending requests (1 in 10 a heap profile, the rest /metrics) "
-      f"until it ends: {l:.2f} s against {q:.2f} s without ({(l/q-1)*100:+.1f}%), {statistics.median(served):.0f} requests served")
+    loaded.append(run(True))
+q = statistics.median(quiet)
+l = statistics.median(x[0] for x in loaded)
+served = statistics.median(x[1] for x in loaded)
+print(f"\nalloc_bench --iters {10 * int(iters)} under drip --http while a C client sends requests back to back until "
+      f"it ends (1 in 10 a heap profile, the rest /metrics): {l:.2f} s against {q:.2f} s without "
+      f"({(l/q-1)*100:+.1f}%); {served:.0f} requests served ({served / l:.0f}/s), drip's thread "
+      f"{statistics.median(x[3] for x in loaded)*1000:.0f} ms of CPU, the client {statistics.median(x[2] for x in loaded)*1000:.0f} ms")
 PY
+fi

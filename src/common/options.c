@@ -131,6 +131,10 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
                 goto bad_int;
             v = v * 10 + (val[i] - '0');
         }
+        if (!strcmp(inf->name, "nice") && (neg || v > 19)) {
+            err_set(err, errlen, "option ", inf->name, strlen(inf->name), " takes 0 to 19");
+            return -1;
+        }
         *(long *)p = neg ? -v : v;
         return 0;
     bad_int:

@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -223,6 +225,40 @@ static size_t read_mappings(pid_t pid, struct mapping **out)
     return n;
 }
 
+/* read_mappings behind a one-entry cache of up to 1 s (meta->maps_key): an endpoint serving
+ * profiles back to back need not parse /proc/PID/maps for each. Returns a copy the caller frees,
+ * like read_mappings. */
+static size_t mappings(pid_t pid, unsigned key, struct mapping **out)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static struct mapping *cached;
+    static size_t ncached;
+    static pid_t cached_pid;
+    static unsigned cached_key;
+    static struct timespec cached_at;
+    if (!key)
+        return read_mappings(pid, out);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    pthread_mutex_lock(&mu);
+    long long age_ms = (now.tv_sec - cached_at.tv_sec) * 1000LL + (now.tv_nsec - cached_at.tv_nsec) / 1000000;
+    if (!cached || cached_pid != pid || cached_key != key || age_ms >= 1000 || age_ms < 0) {
+        free(cached);
+        ncached = read_mappings(pid, &cached);
+        cached_pid = pid;
+        cached_key = key;
+        cached_at = now;
+    }
+    size_t n = 0;
+    *out = cached && ncached ? malloc(ncached * sizeof **out) : NULL;
+    if (*out) {
+        memcpy(*out, cached, ncached * sizeof **out);
+        n = ncached;
+    }
+    pthread_mutex_unlock(&mu);
+    return n;
+}
+
 static uint64_t mapping_of(const struct mapping *m, size_t n, uintptr_t a)
 {
     for (size_t i = 0; i < n; i++)
@@ -282,7 +318,7 @@ int drip_pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const 
     struct strtab st = {0};
     struct addrmap locs = {0}, funcs_by_loc = {0};
     struct mapping *maps = NULL;
-    size_t nmaps = read_mappings(meta->pid, &maps);
+    size_t nmaps = mappings(meta->pid, meta->maps_key, &maps);
     intern(&st, "");
     for (int t = 0; t < 4; t++)
         value_type(&out, 1, &st, type_names[t][0], type_names[t][1]);

@@ -27,6 +27,8 @@ struct drip_pprof_meta {
     int64_t period;            /* 1 when every allocation is recorded, else the sampling rate */
     int64_t time_nanos, duration_nanos;
     pid_t pid;                 /* whose /proc/PID/maps gives the mappings */
+    unsigned maps_key;         /* non-zero: reuse that pid's mappings read less than 1 s ago under
+                                  the same key (the preload passes its module-set generation) */
 };
 
 /* Encodes the profile and writes it gzipped to fd. Returns 0 or -errno. */

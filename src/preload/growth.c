@@ -250,7 +250,7 @@ void drip__growth_fill(struct drip__suspect *s, int n)
     if (!n)
         return;
     struct oldest o = {s, n, drip__now_ms()};
-    drip__table_foreach(oldest_cb, &o);
+    drip__table_foreach_chunked(oldest_cb, &o);
 }
 
 /* After fork: drip's thread does not exist in the child (and may have held the lock), so the

@@ -78,6 +78,8 @@ struct drip_stats;
 void drip__stats(struct drip_stats *out);
 /* Writes the heap profile to fd (gzipped pprof), or its text form when `text`. 0 or -errno. */
 int drip__profile_write(int fd, int allocs_default, int text);
+/* Bumped each time the module table is rebuilt (dlopen, dlclose). */
+unsigned drip__modules_generation(void);
 /* The per-site counters now, one pprof sample per site in id order (caller frees). */
 struct drip_pprof_sample *drip__profile_snapshot(size_t *count);
 /* The profile of what changed since snapshot p0 (Go's ?seconds=N delta). */
@@ -106,6 +108,7 @@ void drip__write_suspects_json(struct drip_writer *w, struct drip_symbolizer *sy
 
 /* ---- metrics.c: Prometheus text, stats JSON, the monitor line ---------------------------- */
 void drip__write_metrics(int fd);
+void drip__statm(uint64_t *vsz, uint64_t *rss);
 void drip__write_stats_json(int fd);
 void drip__monitor_tick(int *above, double seconds_since_start);
 
@@ -179,6 +182,7 @@ extern _Atomic uint32_t drip__generation;
 bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site);
 /* Calls fn on every live record, one stripe locked at a time. */
 void drip__table_foreach(void (*fn)(const struct drip__rec *, void *), void *arg);
+void drip__table_foreach_chunked(void (*fn)(const struct drip__rec *, void *), void *arg);
 bool drip__table_remove(uintptr_t addr, struct drip__rec *out);
 bool drip__table_restore(const struct drip__rec *rec);
 size_t drip__table_count(void);

@@ -16,17 +16,24 @@
 #include <time.h>
 #include <unistd.h>
 
-static void metric(int fd, const char *name, const char *type, const char *help, double v)
+static void metric(struct drip_writer *w, const char *name, const char *type, const char *help, double v)
 {
-    dprintf(fd, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+    drip_printf(w, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
 }
 
+/* Read once per process (the pid changes in a forked child, which has no server anyway). */
 static double process_start_seconds(void)
 {
+    static double start;
+    static pid_t of;
     struct stat st;
     char path[64];
+    if (of == getpid())
+        return start;
     snprintf(path, sizeof path, "/proc/%d", getpid());
-    return stat(path, &st) == 0 ? (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9 : 0;
+    start = stat(path, &st) == 0 ? (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9 : 0;
+    of = getpid();
+    return start;
 }
 
 static int count_fds(void)
@@ -41,26 +48,30 @@ static int count_fds(void)
     return n > 0 ? n - 1 : 0;   /* less the directory's own descriptor */
 }
 
+/* One buffered writer, so the whole exposition leaves in a few write(2) calls rather than one
+ * dprintf (with its own fstat and lseek) per line. */
 void drip__write_metrics(int fd)
 {
+    struct drip_writer wr, *w = &wr;
+    drip_writer_fd(w, fd);
     struct drip_stats s;
     drip__stats(&s);
-    metric(fd, "drip_heap_inuse_bytes", "gauge", "Bytes in live heap blocks (Go: go_memstats_heap_alloc_bytes).", (double)s.live_bytes);
-    metric(fd, "drip_heap_inuse_objects", "gauge", "Live heap blocks (Go: go_memstats_heap_objects).", (double)s.live_objects);
-    metric(fd, "drip_heap_peak_inuse_bytes", "gauge", "Highest drip_heap_inuse_bytes seen, to within 64 KiB per thread.", (double)s.peak_live_bytes);
-    metric(fd, "drip_heap_alloc_bytes_total", "counter", "Bytes allocated since start (Go: go_memstats_alloc_bytes_total).", (double)s.total_alloc_bytes);
-    metric(fd, "drip_mallocs_total", "counter", "Allocations since start (Go: go_memstats_mallocs_total).", (double)s.mallocs);
-    metric(fd, "drip_frees_total", "counter", "Frees of tracked blocks since start (Go: go_memstats_frees_total).", (double)s.frees);
-    metric(fd, "drip_threads", "gauge", "Threads of the program alive now (Go: go_threads).", (double)s.threads);
-    metric(fd, "drip_allocation_sites", "gauge", "Distinct allocation stacks seen.", (double)s.sites);
-    metric(fd, "drip_tracker_memory_bytes", "gauge", "Memory drip itself uses in the process (Go: go_memstats_sys_bytes has no exact match).", (double)s.tracker_bytes);
-    metric(fd, "drip_sample_rate_bytes", "gauge", "Average bytes between recorded allocations; 1 when every allocation is recorded.", s.sample_rate ? (double)s.sample_rate : 1);
+    metric(w, "drip_heap_inuse_bytes", "gauge", "Bytes in live heap blocks (Go: go_memstats_heap_alloc_bytes).", (double)s.live_bytes);
+    metric(w, "drip_heap_inuse_objects", "gauge", "Live heap blocks (Go: go_memstats_heap_objects).", (double)s.live_objects);
+    metric(w, "drip_heap_peak_inuse_bytes", "gauge", "Highest drip_heap_inuse_bytes seen, to within 64 KiB per thread.", (double)s.peak_live_bytes);
+    metric(w, "drip_heap_alloc_bytes_total", "counter", "Bytes allocated since start (Go: go_memstats_alloc_bytes_total).", (double)s.total_alloc_bytes);
+    metric(w, "drip_mallocs_total", "counter", "Allocations since start (Go: go_memstats_mallocs_total).", (double)s.mallocs);
+    metric(w, "drip_frees_total", "counter", "Frees of tracked blocks since start (Go: go_memstats_frees_total).", (double)s.frees);
+    metric(w, "drip_threads", "gauge", "Threads of the program alive now (Go: go_threads).", (double)s.threads);
+    metric(w, "drip_allocation_sites", "gauge", "Distinct allocation stacks seen.", (double)s.sites);
+    metric(w, "drip_tracker_memory_bytes", "gauge", "Memory drip itself uses in the process (Go: go_memstats_sys_bytes has no exact match).", (double)s.tracker_bytes);
+    metric(w, "drip_sample_rate_bytes", "gauge", "Average bytes between recorded allocations; 1 when every allocation is recorded.", s.sample_rate ? (double)s.sample_rate : 1);
     struct drip__suspect sus[20];
     int ns = drip__growth_suspects(sus, 20);
-    metric(fd, "drip_growth_suspects", "gauge", "Allocation sites whose live bytes keep rising (the growth detector).", ns);
+    metric(w, "drip_growth_suspects", "gauge", "Allocation sites whose live bytes keep rising (the growth detector).", ns);
     if (ns) {
         struct drip_symbolizer *sym = drip__symbolizer_get();
-        dprintf(fd, "# HELP drip_growth_bytes_per_second Growth rate of each suspect site's live bytes (Theil-Sen slope).\n"
+        drip_printf(w, "# HELP drip_growth_bytes_per_second Growth rate of each suspect site's live bytes (Theil-Sen slope).\n"
                     "# TYPE drip_growth_bytes_per_second gauge\n");
         for (int i = 0; i < ns; i++) {
             struct drip__site *site = drip__depot_get(sus[i].site);
@@ -72,31 +83,27 @@ void drip__write_metrics(int fd)
             for (char *c = fn; *c; c++)   /* label values: no quotes, backslashes or newlines */
                 if (*c == '"' || *c == '\\' || *c == '\n')
                     *c = '_';
-            dprintf(fd, "drip_growth_bytes_per_second{site=\"%u\",function=\"%s\"} %.17g\n", sus[i].site, fn,
+            drip_printf(w, "drip_growth_bytes_per_second{site=\"%u\",function=\"%s\"} %.17g\n", sus[i].site, fn,
                     sus[i].bytes_per_second);
         }
     }
-    dprintf(fd, "# HELP drip_build_info drip's version and stack unwinder.\n# TYPE drip_build_info gauge\n"
+    drip_printf(w, "# HELP drip_build_info drip's version and stack unwinder.\n# TYPE drip_build_info gauge\n"
                 "drip_build_info{version=\"%s\",unwind=\"%s\"} 1\n", DRIP_VERSION, drip__opt.unwind);
     /* the standard process collector names */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    metric(fd, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", cpu);
-    metric(fd, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", (double)s.rss_bytes);
-    unsigned long vsz = 0;
-    FILE *f = fopen("/proc/self/statm", "re");
-    if (f) {
-        if (fscanf(f, "%lu", &vsz) != 1)
-            vsz = 0;
-        fclose(f);
-    }
-    metric(fd, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", (double)vsz * (double)sysconf(_SC_PAGESIZE));
-    metric(fd, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", process_start_seconds());
-    metric(fd, "process_open_fds", "gauge", "Number of open file descriptors.", (double)count_fds());
+    metric(w, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", cpu);
+    metric(w, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", (double)s.rss_bytes);
+    uint64_t vsz, rss;
+    drip__statm(&vsz, &rss);
+    metric(w, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", (double)vsz);
+    metric(w, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", process_start_seconds());
+    metric(w, "process_open_fds", "gauge", "Number of open file descriptors.", (double)count_fds());
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
-    metric(fd, "process_max_fds", "gauge", "Maximum number of open file descriptors.", (double)rl.rlim_cur);
+    metric(w, "process_max_fds", "gauge", "Maximum number of open file descriptors.", (double)rl.rlim_cur);
+    drip_flush(w);
 }
 
 void drip__write_stats_json(int fd)

@@ -393,6 +393,8 @@ struct drip_symbolizer *drip__symbolizer_new(void)
     return s;
 }
 
+unsigned drip__modules_generation(void) { return atomic_load(&modules_gen); }
+
 /* Building a symbolizer reads every module's ELF and debug information: drip's thread (and any
  * thread that asks for profiles) keeps one, rebuilt only when the set of modules changed. The
  * caller must not free it. */

@@ -16,21 +16,25 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t rss_bytes(void)
+/* Virtual and resident size of the process, in bytes, from /proc/self/statm (0 if unreadable). */
+void drip__statm(uint64_t *vsz, uint64_t *rss)
 {
     char buf[128];
+    *vsz = *rss = 0;
     int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return;
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return;
     buf[n] = 0;
     unsigned long size, resident;
     if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
-        return 0;
-    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+        return;
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    *vsz = (uint64_t)size * page;
+    *rss = (uint64_t)resident * page;
 }
 
 /* Go's scaleHeapSample (runtime/pprof/protomem.go): a block of average size a was sampled with
@@ -81,7 +85,8 @@ void drip__stats(struct drip_stats *out)
     out->peak_live_bytes = drip__peak_live();
     if (out->peak_live_bytes < out->live_bytes)
         out->peak_live_bytes = out->live_bytes;
-    out->rss_bytes = rss_bytes();
+    uint64_t vsz;
+    drip__statm(&vsz, &out->rss_bytes);
     drip__threads_lock();
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
         out->threads += atomic_load(&t->state) == DRIP_THREAD_RUNNING;
@@ -130,6 +135,7 @@ static int write_samples(int fd, struct drip_pprof_sample *s, size_t n, int allo
         .time_nanos = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
         .duration_nanos = (int64_t)duration_ms * 1000000,
         .pid = getpid(),
+        .maps_key = drip__modules_generation() + 1,
     };
     struct drip_symbolizer *sym = drip__symbolizer_get();
     int rc = 0;

@@ -30,6 +30,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -42,8 +44,11 @@ struct client {
     char req[REQ_MAX];
     size_t len;
     long long deadline;
-    int out_fd;           /* memfd holding the response; -1 while reading the request */
-    off_t out_off, out_len;
+    int out_fd;           /* memfd holding the response body, or -1 */
+    bool responding;      /* the response is built: wait for POLLOUT, not POLLIN */
+    char hdr[1024];       /* the response's status line and headers */
+    size_t hdr_len;
+    off_t out_off, out_len;   /* bytes sent / to send, headers included */
     /* a parked delta profile */
     long long due;
     struct drip_pprof_sample *p0;
@@ -64,6 +69,8 @@ static long long now_ms(void)
 }
 
 /* ---- responses --------------------------------------------------------------------------- */
+/* Takes ownership of body_fd (a memfd, or -1): the headers go out from c->hdr, then the body
+ * straight from the memfd with sendfile, as the client can take it. */
 static void respond(struct client *c, int status, const char *ctype, const char *extra, int body_fd, off_t body_len)
 {
     static const struct { int code; const char *text; } reasons[] = {
@@ -73,29 +80,19 @@ static void respond(struct client *c, int status, const char *ctype, const char 
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
         if (reasons[i].code == status)
             reason = reasons[i].text;
-    int out = memfd_create("drip-http", MFD_CLOEXEC);
-    if (out < 0) {
-        c->out_fd = -1;
-        close(c->fd);
-        c->fd = -1;
-        return;
+    int n = snprintf(c->hdr, sizeof c->hdr,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %lld\r\nConnection: close\r\n"
+                     "X-Content-Type-Options: nosniff\r\n%s\r\n",
+                     status, reason, ctype, (long long)body_len, extra ? extra : "");
+    c->hdr_len = n > 0 && (size_t)n < sizeof c->hdr ? (size_t)n : 0;
+    if (body_fd >= 0 && body_len <= 0) {
+        close(body_fd);
+        body_fd = -1;
     }
-    dprintf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %lld\r\nConnection: close\r\n"
-                 "X-Content-Type-Options: nosniff\r\n%s\r\n",
-            status, reason, ctype, (long long)body_len, extra ? extra : "");
-    if (body_fd >= 0 && body_len > 0) {
-        char buf[65536];
-        off_t off = 0;
-        while (off < body_len) {
-            ssize_t n = pread(body_fd, buf, sizeof buf, off);
-            if (n <= 0 || write(out, buf, (size_t)n) != n)
-                break;
-            off += n;
-        }
-    }
-    c->out_fd = out;
+    c->out_fd = body_fd;
+    c->responding = true;
     c->out_off = 0;
-    c->out_len = lseek(out, 0, SEEK_END);
+    c->out_len = (off_t)c->hdr_len + (body_fd >= 0 ? body_len : 0);
     c->deadline = now_ms() + WRITE_TIMEOUT_MS;
 }
 
@@ -113,14 +110,11 @@ static void respond_text(struct client *c, int status, const char *extra, const 
     /* Go's pprof handler marks its errors so that `go tool pprof` prints the body */
     snprintf(hdr, sizeof hdr, "%s%s", status != 200 ? "X-Go-Pprof: 1\r\n" : "", extra ? extra : "");
     respond(c, status, "text/plain; charset=utf-8", hdr, body, body >= 0 ? lseek(body, 0, SEEK_END) : 0);
-    if (body >= 0)
-        close(body);
 }
 
 static void respond_fd(struct client *c, const char *ctype, const char *extra, int body)
 {
     respond(c, 200, ctype, extra, body, lseek(body, 0, SEEK_END));
-    close(body);
 }
 
 /* ---- endpoints ------------------------------------------------------------------------------- */
@@ -332,6 +326,8 @@ static void drop(struct client *c)
     c->fd = c->out_fd = -1;
 }
 
+static void on_writable(struct client *c);
+
 static void on_readable(struct client *c)
 {
     ssize_t n = read(c->fd, c->req + c->len, sizeof c->req - c->len - 1);
@@ -361,17 +357,22 @@ static void on_readable(struct client *c)
     if (c->len < r.head_len + r.content_length)
         return;   /* the body is still coming */
     route(c, &r);
+    if (c->responding)
+        on_writable(c);   /* the socket's buffer is almost always free: no need to wait for poll */
 }
 
 static void on_writable(struct client *c)
 {
-    char buf[65536];
-    ssize_t n = pread(c->out_fd, buf, sizeof buf, c->out_off);
-    if (n <= 0) {
-        drop(c);
-        return;
+    ssize_t w;
+    if ((size_t)c->out_off < c->hdr_len) {
+        w = send(c->fd, c->hdr + c->out_off, c->hdr_len - (size_t)c->out_off,
+                 MSG_NOSIGNAL | MSG_DONTWAIT | (c->out_len > (off_t)c->hdr_len ? MSG_MORE : 0));
+    } else {
+        off_t body_off = c->out_off - (off_t)c->hdr_len;
+        w = sendfile(c->fd, c->out_fd, &body_off, (size_t)(c->out_len - c->out_off));
+        if (w == 0)
+            w = -1, errno = EIO;   /* the memfd is shorter than announced */
     }
-    ssize_t w = send(c->fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w < 0) {
         if (errno != EAGAIN && errno != EINTR)
             drop(c);
@@ -453,6 +454,11 @@ static void *background(void *arg)
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
+    /* Lower this thread's priority only (Linux: a thread id is a PRIO_PROCESS target): serving
+     * requests must never take CPU time the program's threads want. Nothing here holds a lock the
+     * program's hot path spins on for long (see drip__table_foreach_chunked). */
+    if (drip__opt.nice > 0)
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), drip__opt.nice > 19 ? 19 : (int)drip__opt.nice);
     for (int i = 0; i < MAX_CLIENTS; i++)
         clients[i].fd = clients[i].out_fd = -1;
     long long tick = drip__opt.monitor ? (long long)drip__opt.monitor : (drip__opt.alert ? 1000 : 0);
@@ -482,7 +488,7 @@ static void *background(void *arg)
                 wake = c->due < wake ? c->due : wake;
                 continue;
             }
-            pf[n] = (struct pollfd){c->fd, c->out_fd >= 0 ? POLLOUT : POLLIN, 0};
+            pf[n] = (struct pollfd){c->fd, c->responding ? POLLOUT : POLLIN, 0};
             map[n++] = i;
         }
         long long due = drip__growth_tick(now - start_ms);
@@ -519,10 +525,11 @@ static void *background(void *arg)
                 slot->fd = fd;
                 slot->out_fd = -1;
                 slot->deadline = now_ms() + READ_TIMEOUT_MS;
+                on_readable(slot);   /* the request usually came with the connection */
                 continue;
             }
             struct client *c = &clients[map[k]];
-            if (c->out_fd >= 0)
+            if (c->responding)
                 on_writable(c);
             else
                 on_readable(c);

@@ -192,6 +192,15 @@ def case_metrics():
                  "process_cpu_seconds_total", "process_open_fds", "process_max_fds"):
         dt.check(v.get(name, 0) > 0, name + " present")
     dt.check(abs(v.get("process_start_time_seconds", 0) - time.time()) < 600, "process_start_time_seconds is a recent epoch time")
+    page = os.sysconf("SC_PAGESIZE")
+    size, resident = (int(x) for x in open(f"/proc/{t.pid}/statm").read().split()[:2])
+    dt.eq(v.get("process_virtual_memory_bytes"), float(size * page), "process_virtual_memory_bytes = statm size (idle target)")
+    # resident pages move while the request is served: within 1 MiB of statm's figure read just after
+    dt.check(abs(v.get("process_resident_memory_bytes", 0) - resident * page) <= 1 << 20,
+             f"process_resident_memory_bytes {v.get('process_resident_memory_bytes')} within 1 MiB of statm's {resident * page}")
+    st2, _, body2 = t.get("/metrics")
+    dt.eq(parse_metrics(body2.decode()).get("process_start_time_seconds"), v.get("process_start_time_seconds"),
+          "process_start_time_seconds is the same on the next scrape")
     promtool = shutil.which("promtool")
     if promtool:
         p = subprocess.run([promtool, "check", "metrics"], input=body.decode(), capture_output=True, text=True)
@@ -199,6 +208,33 @@ def case_metrics():
     else:
         dt.check(False, "promtool (Debian prometheus) is installed: scripts/packages.txt lists it")
     t.stop()
+
+
+def thread_nice(pid, name):
+    """The nice value (field 19 of /proc/PID/task/TID/stat) of the thread called `name`."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        if open(f"/proc/{pid}/task/{tid}/comm").read().strip() == name:
+            return int(open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()[16])
+    return None
+
+
+def case_nice():
+    # drip's thread yields to the program's: nice 19 by default, the program's own threads untouched
+    t = Target()
+    dt.eq(t.get("/metrics")[0], 200, "GET /metrics at nice 19")
+    dt.eq(thread_nice(t.pid, "drip"), 19, "drip's thread runs at nice 19 by default")
+    dt.eq(thread_nice(t.pid, open(f"/proc/{t.pid}/comm").read().strip()), 0, "the program's main thread keeps nice 0")
+    t.stop()
+    t = Target(args=["--nice", "5"])
+    dt.eq(thread_nice(t.pid, "drip"), 5, "--nice 5")
+    t.stop()
+    t = Target(args=["--nice", "0"])
+    dt.eq(thread_nice(t.pid, "drip"), 0, "--nice 0 leaves the thread alone")
+    t.stop()
+    for bad in ("20", "-1", "x"):
+        p = subprocess.run([dt.DRIP, "run", "--nice", bad, "--", "true"], capture_output=True, text=True)
+        dt.eq(p.returncode, 2, f"--nice {bad}: usage error")
+        dt.check(p.stderr.count("\n") == 1 and "nice" in p.stderr, f"--nice {bad}: one line naming the option: {p.stderr!r}")
 
 
 def free_port():
