@@ -96,10 +96,10 @@ import os, re, statistics, subprocess, sys, time
 drip, prog, iters, reps, load = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 paths = ["/debug/pprof/heap"] + ["/metrics"] * 9
 def server_cpu(pid):
-    """CPU seconds of the traced process's thread named "drip" (its server)."""
+    """CPU seconds of the traced process's thread named "drip-http" (its server)."""
     for t in os.listdir(f"/proc/{pid}/task"):
         try:
-            if open(f"/proc/{pid}/task/{t}/comm").read().strip() == "drip":
+            if open(f"/proc/{pid}/task/{t}/comm").read().strip() == "drip-http":
                 f = open(f"/proc/{pid}/task/{t}/stat").read().rsplit(")", 1)[1].split()
                 return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
         except OSError:

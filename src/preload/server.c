@@ -58,6 +58,7 @@ struct client {
 };
 
 static struct client clients[MAX_CLIENTS];
+static void leak_check(int fd);   /* on drip's ticking thread, see below */
 static int listen_fd = -1;
 static long long start_ms;
 
@@ -296,7 +297,7 @@ static void route(struct client *c, struct drip_http_req *r)
         }
         int body = memfd_create("drip-body", MFD_CLOEXEC);
         if (body >= 0) {
-            drip__leak_report(-1, body, 0);
+            leak_check(body);
             respond_fd(c, "application/json", NULL, body);
         }
     } else if (!strcmp(p, "/debug/pprof/cmdline")) {
@@ -448,22 +449,95 @@ static int open_listener(const char *spec)
     return fd;
 }
 
-static void *background(void *arg)
+/* ---- drip's two threads ------------------------------------------------------------------------
+ * "drip" (the program's priority) runs the growth detector's and the monitor's ticks and the live
+ * leak checks, which pause the program's threads and so must finish fast however busy the machine.
+ * "drip-http" (nice 19 by default) serves requests: on a machine whose CPUs the program keeps
+ * busy, requests wait rather than take CPU time from it. A leak check asked over HTTP is handed
+ * to "drip" and waited for. Lock: `job_mu` guards `job_fd` and `job_done`. */
+static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t job_cv = PTHREAD_COND_INITIALIZER;   /* a job was posted, or is done */
+static int job_fd = -1;
+static bool job_done, have_ticker;
+
+static void leak_check(int fd)
+{
+    pthread_mutex_lock(&job_mu);
+    if (!have_ticker) {
+        pthread_mutex_unlock(&job_mu);
+        drip__leak_report(-1, fd, 0);
+        return;
+    }
+    job_fd = fd;
+    job_done = false;
+    pthread_cond_broadcast(&job_cv);
+    while (!job_done)
+        pthread_cond_wait(&job_cv, &job_mu);
+    pthread_mutex_unlock(&job_mu);
+}
+
+static void quiet_thread(void)
 {
     drip__guard = 1;
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-    /* Lower this thread's priority only (Linux: a thread id is a PRIO_PROCESS target): serving
-     * requests must never take CPU time the program's threads want. Nothing here holds a lock the
-     * program's hot path spins on for long (see drip__table_foreach_chunked). */
+}
+
+static void *ticker(void *arg)
+{
+    (void)arg;
+    quiet_thread();
+    long long tick = drip__opt.monitor ? (long long)drip__opt.monitor : (drip__opt.alert ? 1000 : 0);
+    long long next_tick = tick ? now_ms() + tick : 0;
+    int above = 0;
+    pthread_mutex_lock(&job_mu);
+    for (;;) {
+        if (job_fd >= 0) {
+            int fd = job_fd;
+            job_fd = -1;
+            pthread_mutex_unlock(&job_mu);
+            drip__leak_report(-1, fd, 0);
+            pthread_mutex_lock(&job_mu);
+            job_done = true;
+            pthread_cond_broadcast(&job_cv);
+            continue;
+        }
+        pthread_mutex_unlock(&job_mu);
+        long long now = now_ms(), wake = now + 1000;
+        long long due = drip__growth_tick(now - start_ms);
+        if (due >= 0 && due + start_ms < wake)
+            wake = due + start_ms;
+        if (next_tick) {
+            if (now >= next_tick) {
+                drip__monitor_tick(&above, (double)(now_ms() - start_ms) / 1000.0);
+                next_tick += tick;
+                if (next_tick < now)
+                    next_tick = now + tick;
+            }
+            wake = next_tick < wake ? next_tick : wake;
+        }
+        struct timespec until;   /* job_cv waits on CLOCK_MONOTONIC, as now_ms reads it */
+        until.tv_sec = wake / 1000;
+        until.tv_nsec = (wake % 1000) * 1000000;
+        pthread_mutex_lock(&job_mu);
+        if (job_fd < 0)
+            pthread_cond_timedwait(&job_cv, &job_mu, &until);
+    }
+    return NULL;
+}
+
+static void *server(void *arg)
+{
+    (void)arg;
+    quiet_thread();
+    /* Lower this thread's priority only (Linux: a thread id is a PRIO_PROCESS target). Nothing
+     * here holds a lock the program's allocating threads spin on for long (growth_fill copies the
+     * table out in chunks; leak checks run on "drip"). */
     if (drip__opt.nice > 0)
         setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), drip__opt.nice > 19 ? 19 : (int)drip__opt.nice);
     for (int i = 0; i < MAX_CLIENTS; i++)
         clients[i].fd = clients[i].out_fd = -1;
-    long long tick = drip__opt.monitor ? (long long)drip__opt.monitor : (drip__opt.alert ? 1000 : 0);
-    long long next_tick = tick ? now_ms() + tick : 0;
-    int above = 0;
     for (;;) {
         struct pollfd pf[MAX_CLIENTS + 1];
         int map[MAX_CLIENTS + 1], n = 0;
@@ -490,18 +564,6 @@ static void *background(void *arg)
             }
             pf[n] = (struct pollfd){c->fd, c->responding ? POLLOUT : POLLIN, 0};
             map[n++] = i;
-        }
-        long long due = drip__growth_tick(now - start_ms);
-        if (due >= 0 && due + start_ms < wake)
-            wake = due + start_ms;
-        if (next_tick) {
-            if (now >= next_tick) {
-                drip__monitor_tick(&above, (double)(now_ms() - start_ms) / 1000.0);
-                next_tick += tick;
-                if (next_tick < now)
-                    next_tick = now + tick;
-            }
-            wake = next_tick < wake ? next_tick : wake;
         }
         int timeout = (int)(wake > now ? wake - now : 0);
         if (poll(pf, (nfds_t)n, timeout) <= 0)
@@ -538,6 +600,19 @@ static void *background(void *arg)
     return NULL;
 }
 
+static bool start_thread(void *(*fn)(void *), const char *name)
+{
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    bool ok = pthread_create(&t, &a, fn, NULL) == 0;
+    if (ok)
+        pthread_setname_np(t, name);
+    pthread_attr_destroy(&a);
+    return ok;
+}
+
 void drip__background_start(void)
 {
     if (!drip__opt.http[0] && !drip__opt.monitor && !drip__opt.alert && (!drip__opt.growth || drip__opt.sample))
@@ -546,15 +621,16 @@ void drip__background_start(void)
     start_ms = now_ms();
     if (drip__opt.http[0])
         listen_fd = open_listener(drip__opt.http);
-    pthread_t t;
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&t, &a, background, NULL) != 0)
-        fprintf(stderr, "drip: cannot start drip's thread: the HTTP endpoint, monitor and growth detector are off\n");
-    else
-        pthread_setname_np(t, "drip");
-    pthread_attr_destroy(&a);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&job_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    have_ticker = start_thread(ticker, "drip");
+    if (!have_ticker)
+        fprintf(stderr, "drip: cannot start drip's thread: the monitor and growth detector are off\n");
+    if (listen_fd >= 0 && !start_thread(server, "drip-http"))
+        fprintf(stderr, "drip: cannot start drip's HTTP thread: the endpoint is off\n");
     drip__guard--;
 }
 
