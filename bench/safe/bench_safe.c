@@ -2,8 +2,10 @@
  * bench_safe.c - throughput of drip_lru and drip_ttlmap against a plain hash
  * map of the same design (the same internal drip__hmap, one allocation per
  * entry with the key inline, replace = allocate new + free old) without
- * recency list, expiry, eviction or locking.  One run measures all of them on
- * the same keys so the overhead ratios are comparable.
+ * recency list, expiry or eviction.  Each structure is compared with the
+ * baseline of its own locking: the unlocked lru with the plain map, the
+ * thread-safe lru and the ttlmap (always locked) with the plain map behind a
+ * mutex.  One run measures all of them on the same keys.
  *
  *   bench_safe [entries] [gets]      defaults 200000 and 2000000
  *
@@ -27,8 +29,8 @@ static double now_s(void)
 
 /* ---- the baseline: plain map, same node layout ---- */
 struct pnode {
-    struct drip__hnode h;
     void *value;
+    struct drip__hnode h;   /* the key follows it */
     unsigned char key[];
 };
 
@@ -42,7 +44,6 @@ static void plain_put(struct plain *p, const char *k, size_t kl, void *v)
 {
     struct pnode *n = malloc(sizeof *n + kl);
     memcpy(n->key, k, kl);
-    n->h.key = n->key;
     n->h.klen = kl;
     n->h.hash = drip__hash(k, kl);
     n->value = v;
@@ -52,14 +53,14 @@ static void plain_put(struct plain *p, const char *k, size_t kl, void *v)
         drip__hmap_remove(&p->map, old);
     drip__hmap_insert(&p->map, &n->h);
     if (p->locked) pthread_mutex_unlock(&p->mu);
-    free(old);
+    free(DRIP__ENTRY_OF(old, struct pnode, h));
 }
 
 static int plain_get(struct plain *p, const char *k, size_t kl, void **v)
 {
     uint64_t h = drip__hash(k, kl);
     if (p->locked) pthread_mutex_lock(&p->mu);
-    struct pnode *n = (struct pnode *)drip__hmap_find(&p->map, k, kl, h);
+    struct pnode *n = DRIP__ENTRY_OF(drip__hmap_find(&p->map, k, kl, h), struct pnode, h);
     if (n)
         *v = n->value;
     if (p->locked) pthread_mutex_unlock(&p->mu);
@@ -71,7 +72,7 @@ static void plain_free(struct plain *p)
     for (size_t i = 0; i <= p->map.mask; i++)
         for (struct drip__hnode *n = p->map.buckets[i], *next; n; n = next) {
             next = n->next;
-            free(n);
+            free(DRIP__ENTRY_OF(n, struct pnode, h));
         }
     drip__hmap_fini(&p->map);
 }
@@ -115,10 +116,57 @@ static int l_get(void *s, const char *k, size_t kl, void **v) { return drip_lru_
 static void t_put(void *s, const char *k, size_t kl, void *v) { drip_ttlmap_set(s, k, kl, v, 0); }
 static int t_get(void *s, const char *k, size_t kl, void **v) { return drip_ttlmap_get(s, k, kl, v); }
 
-static void row(const char *name, struct result r, struct result base)
+/* ---- the structures, each created, filled, read and destroyed per round ---- */
+enum { PLAIN, PLAIN_MU, LRU, LRU_TS, LRU_TS_TTL, TTLMAP, TTLMAP_SWEEP, NKINDS, ROUNDS = 5 };
+static const struct {
+    const char *name;
+    int baseline;   /* compared with the plain map of the same locking */
+} kinds[NKINDS] = {
+    {"plain hmap (no lock)", PLAIN},
+    {"plain hmap + mutex", PLAIN_MU},
+    {"drip_lru (unlocked)", PLAIN},
+    {"drip_lru (thread_safe)", PLAIN_MU},
+    {"drip_lru (thread_safe, TTL)", PLAIN_MU},
+    {"drip_ttlmap (no cleanup thread)", PLAIN_MU},
+    {"drip_ttlmap (cleanup every 10ms)", PLAIN_MU},
+};
+
+static struct result measure(int kind)
 {
-    printf("%-34s %12.0f %8.2fx %12.0f %8.2fx\n", name, r.put, base.put / r.put,
-           r.get, base.get / r.get);
+    struct result r;
+    if (kind == PLAIN || kind == PLAIN_MU) {
+        struct plain p = {.locked = kind == PLAIN_MU};
+        pthread_mutex_init(&p.mu, NULL);
+        drip__hmap_init(&p.map, NULL, 1024);
+        r = run(&p, p_put, p_get);
+        plain_free(&p);
+        pthread_mutex_destroy(&p.mu);
+    } else if (kind == LRU || kind == LRU_TS || kind == LRU_TS_TTL) {
+        drip_lru_options lo = {.max_entries = N, .thread_safe = kind != LRU};
+        drip_lru *l = drip_lru_create(&lo);
+        r = run(l, kind == LRU_TS_TTL ? l_put_ttl : l_put, l_get);
+        drip_lru_destroy(l);
+    } else {
+        drip_ttlmap_options to = {.ttl_ns = 3600000000000ULL};
+        if (kind == TTLMAP_SWEEP)
+            to.sweep_interval_ns = 10000000;   /* 10 ms, nothing due: measures contention */
+        drip_ttlmap *m = drip_ttlmap_create(&to);
+        r = run(m, t_put, t_get);
+        drip_ttlmap_close(m);
+    }
+    return r;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v)
+{
+    qsort(v, ROUNDS, sizeof *v, cmp_double);
+    return v[ROUNDS / 2];
 }
 
 int main(int argc, char **argv)
@@ -134,59 +182,41 @@ int main(int argc, char **argv)
         s ^= s << 13; s ^= s >> 7; s ^= s << 17;
         order[i] = s % N;
     }
-    printf("entries %zu, gets %zu (ops/s; ratio = plain / this, higher = more overhead)\n", N, G);
-    printf("%-34s %12s %9s %12s %9s\n", "structure", "put ops/s", "ratio", "get ops/s", "ratio");
-
-    /* First pass only warms malloc's free lists and the page cache, so the
-     * baseline is not charged for them. */
-    struct plain p = { 0 };
-    struct result base;
-    for (int pass = 0; pass < 2; pass++) {
-        drip__hmap_init(&p.map, NULL, 1024);
-        base = run(&p, p_put, p_get);
-        plain_free(&p);
+    /* Rounds run every structure in turn (so each meets the allocator in the state the others
+     * left); the median of the rounds is reported. A first untimed round warms malloc's free
+     * lists and the page cache. */
+    static double put[NKINDS][ROUNDS], get[NKINDS][ROUNDS];
+    for (int k = 0; k < NKINDS; k++)
+        (void)measure(k);
+    for (int round = 0; round < ROUNDS; round++)
+        for (int k = 0; k < NKINDS; k++) {
+            struct result r = measure(k);
+            put[k][round] = r.put;
+            get[k][round] = r.get;
+        }
+    double mput[NKINDS], mget[NKINDS];
+    for (int k = 0; k < NKINDS; k++) {
+        mput[k] = median(put[k]);
+        mget[k] = median(get[k]);
     }
-    row("plain hmap (no lock)", base, base);
+    printf("entries %zu, gets %zu, median of %d rounds (ops/s; ratio = baseline / this, higher = more overhead)\n",
+           N, G, ROUNDS);
+    printf("%-34s %12s %8s %12s %8s  %s\n", "structure", "put ops/s", "ratio", "get ops/s", "ratio", "baseline");
+    for (int k = 0; k < NKINDS; k++) {
+        int b = kinds[k].baseline;
+        printf("%-34s %12.0f %7.2fx %12.0f %7.2fx  %s\n", kinds[k].name, mput[k], mput[b] / mput[k], mget[k],
+               mget[b] / mget[k], kinds[b].name);
+    }
 
-    struct plain pl = { .locked = 1 };
-    pthread_mutex_init(&pl.mu, NULL);
-    drip__hmap_init(&pl.map, NULL, 1024);
-    struct result basel = run(&pl, p_put, p_get);
-    plain_free(&pl);
-    row("plain hmap + mutex", basel, base);
-
-    drip_lru_options lo = { .max_entries = N };
+    drip_lru_options lo = {.max_entries = N / 2};   /* every put past the half evicts */
     drip_lru *l = drip_lru_create(&lo);
-    row("drip_lru (unlocked)", run(l, l_put, l_get), base);
-    drip_lru_destroy(l);
-
-    lo.thread_safe = true;
-    l = drip_lru_create(&lo);
-    row("drip_lru (thread_safe)", run(l, l_put, l_get), base);
-    drip_lru_destroy(l);
-
-    l = drip_lru_create(&lo);
-    row("drip_lru (thread_safe, TTL)", run(l, l_put_ttl, l_get), base);
-    drip_lru_destroy(l);
-
-    lo.max_entries = N / 2;   /* every put past the half evicts; gets miss half */
-    l = drip_lru_create(&lo);
     double t0 = now_s();
     for (size_t i = 0; i < N; i++)
         drip_lru_put(l, keys[i], strlen(keys[i]), (void *)(i + 1), 1, 0);
     double ev = N / (now_s() - t0);
     drip_lru_destroy(l);
-    printf("%-34s %12.0f %8.2fx\n", "drip_lru put, evicting (cap N/2)", ev, base.put / ev);
-
-    drip_ttlmap_options to = { .ttl_ns = 3600000000000ULL };
-    drip_ttlmap *m = drip_ttlmap_create(&to);
-    row("drip_ttlmap (no cleanup thread)", run(m, t_put, t_get), base);
-    drip_ttlmap_close(m);
-
-    to.sweep_interval_ns = 10000000;   /* 10 ms, nothing due: measures contention */
-    m = drip_ttlmap_create(&to);
-    row("drip_ttlmap (cleanup every 10ms)", run(m, t_put, t_get), base);
-    drip_ttlmap_close(m);
+    printf("%-34s %12.0f %7.2fx %21s  %s\n", "drip_lru put, evicting (cap N/2)", ev, mput[PLAIN] / ev, "",
+           kinds[PLAIN].name);
 
     free(keys);
     free(order);

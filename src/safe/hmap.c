@@ -50,7 +50,7 @@ struct drip__hnode *drip__hmap_find(const struct drip__hmap *m, const void *key,
                                     size_t klen, uint64_t hash)
 {
     for (struct drip__hnode *n = m->buckets[hash & m->mask]; n; n = n->next)
-        if (n->hash == hash && n->klen == klen && memcmp(n->key, key, klen) == 0)
+        if (n->hash == hash && n->klen == klen && memcmp(drip__hnode_key(n), key, klen) == 0)
             return n;
     return NULL;
 }

@@ -17,12 +17,24 @@
 #include <stdint.h>
 #include "drip/safe_alloc.h"
 
+/* The key's bytes follow the node in memory: embed the node as the last member before the key
+ * (a flexible array, or a field at offset sizeof(struct drip__hnode), checked with
+ * _Static_assert).  No key pointer: in a cache larger than the CPU's, the bytes a lookup touches
+ * are the cost, and this keeps node and key on as few cache lines as possible. */
 struct drip__hnode {
     struct drip__hnode *next;   /* bucket chain */
     uint64_t hash;
-    const void *key;            /* owned by the embedding entry */
     size_t klen;
 };
+
+static inline const unsigned char *drip__hnode_key(const struct drip__hnode *n)
+{
+    return (const unsigned char *)(n + 1);
+}
+
+/* The entry of type `type` whose member `field` is the node `n` (NULL stays NULL). */
+#define DRIP__ENTRY_OF(n, type, field) \
+    ((n) ? (type *)(void *)((char *)(n) - offsetof(type, field)) : (type *)NULL)
 
 struct drip__hmap {
     struct drip__hnode **buckets;
@@ -40,7 +52,7 @@ void drip__hmap_fini(struct drip__hmap *m);
 
 struct drip__hnode *drip__hmap_find(const struct drip__hmap *m, const void *key,
                                     size_t klen, uint64_t hash);
-/* The node's key, klen and hash must be set; the key must not be present. */
+/* The node's klen and hash must be set and its key follow it; the key must not be present. */
 void drip__hmap_insert(struct drip__hmap *m, struct drip__hnode *n);
 /* The node must be present. */
 void drip__hmap_remove(struct drip__hmap *m, struct drip__hnode *n);

@@ -12,17 +12,22 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <stddef.h>
 #include "hmap.h"
 #include "util.h"
 
 struct entry {
-    struct drip__hnode h;
     struct entry *prev, *next;  /* registration order; `next` chains closings */
-    drip_handle_id id;          /* also the hash key */
     void *obj;
     drip_registry_close_fn close;
     void *arg;
+    struct drip__hnode h;
+    drip_handle_id id;          /* the hash key: follows the node */
 };
+_Static_assert(offsetof(struct entry, id) == offsetof(struct entry, h) + sizeof(struct drip__hnode),
+               "the key follows the hash node");
+
+#define ENTRY(n) DRIP__ENTRY_OF(n, struct entry, h)
 
 struct drip_registry {
     drip_allocator alloc;
@@ -89,7 +94,6 @@ int drip_registry_add(drip_registry *r, void *obj, drip_registry_close_fn close,
     e->arg = arg;
     pthread_mutex_lock(&r->mu);
     drip_handle_id got = e->id = r->next_id++;
-    e->h.key = &e->id;
     e->h.klen = sizeof e->id;
     e->h.hash = drip__hash(&e->id, sizeof e->id);
     drip__hmap_insert(&r->map, &e->h);
@@ -106,8 +110,7 @@ int drip_registry_add(drip_registry *r, void *obj, drip_registry_close_fn close,
 static struct entry *take(drip_registry *r, drip_handle_id id)
 {
     pthread_mutex_lock(&r->mu);
-    struct entry *e = (struct entry *)drip__hmap_find(&r->map, &id, sizeof id,
-                                                      drip__hash(&id, sizeof id));
+    struct entry *e = ENTRY(drip__hmap_find(&r->map, &id, sizeof id, drip__hash(&id, sizeof id)));
     if (e)
         unlink_entry(r, e);
     pthread_mutex_unlock(&r->mu);

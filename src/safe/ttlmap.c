@@ -21,12 +21,14 @@
 #include "util.h"
 
 struct entry {
-    struct drip__hnode h;
     struct entry *prev, *next;  /* expiry list; `next` also chains the graveyard */
     void *value;
     uint64_t expires;
+    struct drip__hnode h;       /* the key follows it */
     unsigned char key[];
 };
+
+#define ENTRY(n) DRIP__ENTRY_OF(n, struct entry, h)
 
 struct drip_ttlmap {
     /* immutable after create */
@@ -227,7 +229,6 @@ int drip_ttlmap_set(drip_ttlmap *m, const void *key, size_t klen, void *value, u
     if (!e)
         return -ENOMEM;
     memcpy(e->key, key, klen);
-    e->h.key = e->key;
     e->h.klen = klen;
     e->h.hash = drip__hash(key, klen);
     e->value = value;
@@ -236,7 +237,7 @@ int drip_ttlmap_set(drip_ttlmap *m, const void *key, size_t klen, void *value, u
     pthread_mutex_lock(&m->mu);
     struct drip__hnode *old = drip__hmap_find(&m->map, key, klen, e->h.hash);
     if (old)
-        bury(m, (struct entry *)old, &grave);
+        bury(m, ENTRY(old), &grave);
     drip__hmap_insert(&m->map, &e->h);
     list_insert_sorted(m, e);
     pthread_mutex_unlock(&m->mu);
@@ -245,11 +246,13 @@ int drip_ttlmap_set(drip_ttlmap *m, const void *key, size_t klen, void *value, u
 }
 
 /* Find a live entry (lock held); an expired one is buried and NULL returned. */
-static struct entry *find_live(drip_ttlmap *m, const void *key, size_t klen,
+/* `h` and `t` (the hash and the time) are computed by the caller before it takes the lock, so
+ * that the lock is held for the lookup only. */
+static struct entry *find_live(drip_ttlmap *m, const void *key, size_t klen, uint64_t h, uint64_t t,
                                struct entry **grave)
 {
-    struct entry *e = (struct entry *)drip__hmap_find(&m->map, key, klen, drip__hash(key, klen));
-    if (e && now(m) >= e->expires) {
+    struct entry *e = ENTRY(drip__hmap_find(&m->map, key, klen, h));
+    if (e && t >= e->expires) {
         bury(m, e, grave);
         return NULL;
     }
@@ -261,8 +264,9 @@ int drip_ttlmap_get(drip_ttlmap *m, const void *key, size_t klen, void **value)
     if (!m || !key || !value)
         return -EINVAL;
     struct entry *grave = NULL;
+    uint64_t h = drip__hash(key, klen), t = now(m);
     pthread_mutex_lock(&m->mu);
-    struct entry *e = find_live(m, key, klen, &grave);
+    struct entry *e = find_live(m, key, klen, h, t, &grave);
     if (e) {
         if (m->retain)
             m->retain(e->value, m->cb_arg);
@@ -278,11 +282,12 @@ int drip_ttlmap_touch(drip_ttlmap *m, const void *key, size_t klen, uint64_t ttl
     if (!m || !key)
         return -EINVAL;
     struct entry *grave = NULL;
+    uint64_t h = drip__hash(key, klen), t = now(m);
     pthread_mutex_lock(&m->mu);
-    struct entry *e = find_live(m, key, klen, &grave);
+    struct entry *e = find_live(m, key, klen, h, t, &grave);
     if (e) {
         list_unlink(m, e);
-        e->expires = drip__add_sat(now(m), ttl_ns ? ttl_ns : m->ttl);
+        e->expires = drip__add_sat(t, ttl_ns ? ttl_ns : m->ttl);
         list_insert_sorted(m, e);
     }
     pthread_mutex_unlock(&m->mu);
@@ -295,8 +300,9 @@ int drip_ttlmap_take(drip_ttlmap *m, const void *key, size_t klen, void **value)
     if (!m || !key || !value)
         return -EINVAL;
     struct entry *grave = NULL;
+    uint64_t h = drip__hash(key, klen), t = now(m);
     pthread_mutex_lock(&m->mu);
-    struct entry *e = find_live(m, key, klen, &grave);
+    struct entry *e = find_live(m, key, klen, h, t, &grave);
     if (e) {
         drip__hmap_remove(&m->map, &e->h);
         list_unlink(m, e);
@@ -316,7 +322,7 @@ int drip_ttlmap_delete(drip_ttlmap *m, const void *key, size_t klen)
         return -EINVAL;
     struct entry *grave = NULL;
     pthread_mutex_lock(&m->mu);
-    struct entry *e = (struct entry *)drip__hmap_find(&m->map, key, klen, drip__hash(key, klen));
+    struct entry *e = ENTRY(drip__hmap_find(&m->map, key, klen, drip__hash(key, klen)));
     if (e)
         bury(m, e, &grave);
     pthread_mutex_unlock(&m->mu);
