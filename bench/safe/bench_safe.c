@@ -117,7 +117,8 @@ static void t_put(void *s, const char *k, size_t kl, void *v) { drip_ttlmap_set(
 static int t_get(void *s, const char *k, size_t kl, void **v) { return drip_ttlmap_get(s, k, kl, v); }
 
 /* ---- the structures, each created, filled, read and destroyed per round ---- */
-enum { PLAIN, PLAIN_MU, LRU, LRU_TS, LRU_TS_TTL, TTLMAP, TTLMAP_SWEEP, NKINDS, ROUNDS = 5 };
+enum { PLAIN, PLAIN_MU, LRU, LRU_SC, LRU_TS, LRU_TS_SC, LRU_TS_TTL, LRU_TS_SC_TTL, TTLMAP, TTLMAP_SWEEP, NKINDS,
+       ROUNDS = 5 };
 static const struct {
     const char *name;
     int baseline;   /* compared with the plain map of the same locking */
@@ -125,8 +126,11 @@ static const struct {
     {"plain hmap (no lock)", PLAIN},
     {"plain hmap + mutex", PLAIN_MU},
     {"drip_lru (unlocked)", PLAIN},
+    {"drip_lru (unlocked, second_chance)", PLAIN},
     {"drip_lru (thread_safe)", PLAIN_MU},
+    {"drip_lru (thread_safe, second_chance)", PLAIN_MU},
     {"drip_lru (thread_safe, TTL)", PLAIN_MU},
+    {"drip_lru (thread_safe, s_c, TTL)", PLAIN_MU},
     {"drip_ttlmap (no cleanup thread)", PLAIN_MU},
     {"drip_ttlmap (cleanup every 10ms)", PLAIN_MU},
 };
@@ -141,10 +145,11 @@ static struct result measure(int kind)
         r = run(&p, p_put, p_get);
         plain_free(&p);
         pthread_mutex_destroy(&p.mu);
-    } else if (kind == LRU || kind == LRU_TS || kind == LRU_TS_TTL) {
-        drip_lru_options lo = {.max_entries = N, .thread_safe = kind != LRU};
+    } else if (kind >= LRU && kind <= LRU_TS_SC_TTL) {
+        drip_lru_options lo = {.max_entries = N, .thread_safe = kind >= LRU_TS,
+                               .second_chance = kind == LRU_SC || kind == LRU_TS_SC || kind == LRU_TS_SC_TTL};
         drip_lru *l = drip_lru_create(&lo);
-        r = run(l, kind == LRU_TS_TTL ? l_put_ttl : l_put, l_get);
+        r = run(l, kind == LRU_TS_TTL || kind == LRU_TS_SC_TTL ? l_put_ttl : l_put, l_get);
         drip_lru_destroy(l);
     } else {
         drip_ttlmap_options to = {.ttl_ns = 3600000000000ULL};
@@ -201,10 +206,10 @@ int main(int argc, char **argv)
     }
     printf("entries %zu, gets %zu, median of %d rounds (ops/s; ratio = baseline / this, higher = more overhead)\n",
            N, G, ROUNDS);
-    printf("%-34s %12s %8s %12s %8s  %s\n", "structure", "put ops/s", "ratio", "get ops/s", "ratio", "baseline");
+    printf("%-38s %12s %8s %12s %8s  %s\n", "structure", "put ops/s", "ratio", "get ops/s", "ratio", "baseline");
     for (int k = 0; k < NKINDS; k++) {
         int b = kinds[k].baseline;
-        printf("%-34s %12.0f %7.2fx %12.0f %7.2fx  %s\n", kinds[k].name, mput[k], mput[b] / mput[k], mget[k],
+        printf("%-38s %12.0f %7.2fx %12.0f %7.2fx  %s\n", kinds[k].name, mput[k], mput[b] / mput[k], mget[k],
                mget[b] / mget[k], kinds[b].name);
     }
 
@@ -215,7 +220,7 @@ int main(int argc, char **argv)
         drip_lru_put(l, keys[i], strlen(keys[i]), (void *)(i + 1), 1, 0);
     double ev = N / (now_s() - t0);
     drip_lru_destroy(l);
-    printf("%-34s %12.0f %7.2fx %21s  %s\n", "drip_lru put, evicting (cap N/2)", ev, mput[PLAIN] / ev, "",
+    printf("%-38s %12.0f %7.2fx %21s  %s\n", "drip_lru put, evicting (cap N/2)", ev, mput[PLAIN] / ev, "",
            kinds[PLAIN].name);
 
     free(keys);

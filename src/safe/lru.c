@@ -24,6 +24,7 @@
 struct entry {
     size_t bytes;
     drip_lru_reason why;        /* set when moved to the graveyard */
+    bool used;                  /* second_chance: hit since it was last (re)linked */
     struct entry *prev, *next;  /* recency list; `next` also chains the graveyard */
     void *value;
     uint64_t expires;           /* UINT64_MAX = never */
@@ -37,6 +38,7 @@ struct drip_lru {
     /* immutable after create */
     size_t max_entries, max_bytes;
     bool ts;
+    bool second_chance;
     drip_lru_evict_fn on_evict;
     drip_lru_retain_fn retain;
     void *cb_arg;
@@ -77,6 +79,7 @@ drip_lru *drip_lru_create(const drip_lru_options *opt)
     c->max_entries = opt->max_entries;
     c->max_bytes = opt->max_bytes;
     c->ts = opt->thread_safe;
+    c->second_chance = opt->second_chance;
     c->on_evict = opt->on_evict;
     c->retain = opt->retain;
     c->cb_arg = opt->cb_arg;
@@ -146,10 +149,11 @@ static void flush(drip_lru *c, struct entry *grave)
     }
 }
 
-static bool over_limit(const drip_lru *c)
+/* Would one more entry of `bytes` break a limit? */
+static bool no_room(const drip_lru *c, size_t bytes)
 {
-    return (c->max_entries && c->map.count > c->max_entries) ||
-           (c->max_bytes && c->bytes > c->max_bytes);
+    return (c->max_entries && c->map.count + 1 > c->max_entries) ||
+           (c->max_bytes && c->bytes + bytes > c->max_bytes);
 }
 
 int drip_lru_put(drip_lru *c, const void *key, size_t klen, void *value,
@@ -170,6 +174,7 @@ int drip_lru_put(drip_lru *c, const void *key, size_t klen, void *value,
     e->value = value;
     e->bytes = bytes;
     e->prev = e->next = NULL;
+    e->used = false;
     uint64_t now = 0;
     bool have_now = false;
     if (ttl_ns) {
@@ -187,12 +192,10 @@ int drip_lru_put(drip_lru *c, const void *key, size_t klen, void *value,
     struct drip__hnode *old = drip__hmap_find(&c->map, key, klen, e->h.hash);
     if (old)
         bury(c, ENTRY(old), DRIP_LRU_REPLACED, &grave);
-    drip__hmap_insert(&c->map, &e->h);
-    list_push_front(c, e);
-    c->bytes += bytes;
-    /* The new entry fits on its own (checked above), so the loop stops before
-     * reaching it. */
-    while (over_limit(c) && c->tail != e) {
+    /* Make room before linking the new entry, so that it is never the victim. It fits on its own
+     * (checked above), so the loop ends by the time the list is empty; with second_chance each
+     * entry is passed over at most once per put, so within 2 x count steps. */
+    while (c->tail && no_room(c, bytes)) {
         struct entry *t = c->tail;
         drip_lru_reason why = DRIP_LRU_EVICTED;
         if (t->expires != UINT64_MAX) {
@@ -203,8 +206,17 @@ int drip_lru_put(drip_lru *c, const void *key, size_t klen, void *value,
             if (now >= t->expires)
                 why = DRIP_LRU_EXPIRED;
         }
+        if (t->used && why == DRIP_LRU_EVICTED) {
+            t->used = false;
+            list_unlink(c, t);
+            list_push_front(c, t);
+            continue;
+        }
         bury(c, t, why, &grave);
     }
+    drip__hmap_insert(&c->map, &e->h);
+    list_push_front(c, e);
+    c->bytes += bytes;
     unlock(c);
     flush(c, grave);
     return 0;
@@ -228,7 +240,10 @@ int drip_lru_get(drip_lru *c, const void *key, size_t klen, void **value)
         (ttl ? t : drip__now(c->clock, c->clock_arg)) >= e->expires) {
         bury(c, e, DRIP_LRU_EXPIRED, &grave);
     } else if (e) {
-        if (c->head != e) {
+        if (c->second_chance) {
+            if (!e->used)   /* test first: a hot entry's line is not written again */
+                e->used = true;
+        } else if (c->head != e) {
             list_unlink(c, e);
             list_push_front(c, e);
         }

@@ -188,6 +188,58 @@ static void test_ttl(void **state)
     assert_int_equal(talloc_live(&t), 0);
 }
 
+/* second_chance: a hit sets a bit; the tail gets a second pass if its bit is set. The two orders
+ * differ when entries are hit in another order than they were inserted. */
+static void test_second_chance(void **state)
+{
+    struct log l = { 0 };
+    struct talloc t;
+    talloc_init(&t);
+    struct fake_clock fc = { 1000 };
+    drip_lru_options o = { .max_entries = 2, .second_chance = true, .on_evict = on_evict, .retain = on_retain,
+                           .cb_arg = &l, .alloc = &t.a, .clock = fake_now, .clock_arg = &fc };
+    drip_lru *c = drip_lru_create(&o);
+    assert_non_null(c);
+    void *v;
+    assert_int_equal(PUT(c, "a", 1, 1, 0), 0);
+    assert_int_equal(PUT(c, "b", 2, 1, 0), 0);
+    assert_int_equal(drip_lru_get(c, "b", 1, &v), 0);
+    assert_int_equal(drip_lru_get(c, "a", 1, &v), 0);   /* exact LRU would now evict b */
+    assert_int_equal((uintptr_t)v, 1);
+    assert_int_equal(PUT(c, "c", 3, 1, 0), 0);          /* a and b passed over once, then a goes */
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.keys[0], "a");
+    assert_int_equal(l.why[0], DRIP_LRU_EVICTED);
+    assert_int_equal(PUT(c, "d", 4, 1, 0), 0);          /* b's bit was cleared: b goes, c stays */
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.keys[1], "b");
+    assert_int_equal(drip_lru_get(c, "c", 1, &v), 0);
+    assert_int_equal(drip_lru_get(c, "d", 1, &v), 0);
+    assert_int_equal(l.retains, 4);
+    /* every entry used: one full pass clears the bits, then the oldest goes */
+    assert_int_equal(PUT(c, "e", 5, 1, 0), 0);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.keys[2], "c");
+    assert_int_equal(drip_lru_count(c), 2);
+    /* an expired entry at the tail goes as EXPIRED even though it was used */
+    assert_int_equal(PUT(c, "f", 6, 1, 10), 0);        /* evicts d (unused since its pass); expires 1010 */
+    assert_string_equal(l.keys[3], "d");
+    assert_int_equal(drip_lru_get(c, "f", 1, &v), 0);
+    assert_int_equal(drip_lru_get(c, "e", 1, &v), 0);
+    fc.ns = 2000;
+    assert_int_equal(PUT(c, "g", 7, 1, 0), 0);          /* tail e is used: passed over; then f, expired */
+    assert_int_equal(l.n, 5);
+    assert_string_equal(l.keys[4], "f");
+    assert_int_equal(l.why[4], DRIP_LRU_EXPIRED);
+    assert_int_equal(drip_lru_count(c), 2);
+    assert_int_equal(drip_lru_get(c, "e", 1, &v), 0);
+    assert_int_equal(drip_lru_get(c, "g", 1, &v), 0);
+    drip_lru_destroy(c);
+    assert_int_equal(l.n, 7);   /* e and g handed back as DESTROYED */
+    assert_int_equal(l.why[6], DRIP_LRU_DESTROYED);
+    assert_int_equal(talloc_live(&t), 0);
+}
+
 static void test_args(void **state)
 {
     drip_lru_options o = { 0 };
@@ -286,6 +338,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_entry_cap_order),
+        cmocka_unit_test(test_second_chance),
         cmocka_unit_test(test_byte_cap),
         cmocka_unit_test(test_replace_delete_clear),
         cmocka_unit_test(test_ttl),

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "drip/lru.h"
@@ -105,11 +106,16 @@ static void *churn(void *p)
     return NULL;
 }
 
-static void stress(void **state)
+static void stress_with(bool second_chance)
 {
+    atomic_store(&made, 0);
+    atomic_store(&freed, 0);
+    atomic_store(&evicted, 0);
+    atomic_store(&puts_ok, 0);
     struct talloc t;
     talloc_init(&t);
     drip_lru_options o = { .max_entries = CAP, .max_bytes = CAP * 6, .thread_safe = true,
+                           .second_chance = second_chance,
                            .on_evict = on_evict, .retain = on_retain, .alloc = &t.a };
     drip_lru *c = drip_lru_create(&o);
     assert_non_null(c);
@@ -130,9 +136,12 @@ static void stress(void **state)
     assert_int_equal(talloc_live(&t), 0);
 }
 
+static void stress(void **state) { stress_with(false); }
+static void stress_second_chance(void **state) { stress_with(true); }
+
 int safe_lru_stress_run(void)
 {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(stress) };
+    const struct CMUnitTest tests[] = { cmocka_unit_test(stress), cmocka_unit_test(stress_second_chance) };
     return cmocka_run_group_tests_name("safe_lru_stress", tests, NULL, NULL);
 }
 
