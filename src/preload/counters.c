@@ -17,9 +17,11 @@
 
 enum { SLOTS = 1024 };
 
+/* Keyed by site id, not by pointer: a free knows its record's site id, and counting by id does
+ * not touch the site's own cache line (only folding does). */
 struct pend {
-    struct drip__site *_Atomic site;
-    _Atomic int64_t v[4];   /* alloc bytes, alloc objects, free bytes, free objects */
+    _Atomic uint32_t site;   /* 0: empty */
+    _Atomic int64_t v[4];    /* alloc bytes, alloc objects, free bytes, free objects */
 };
 
 struct pend_tab {
@@ -33,7 +35,8 @@ static DRIP_TLS struct pend_tab *mine;
 
 static void fold(struct pend *p)
 {
-    struct drip__site *s = atomic_load_explicit(&p->site, memory_order_relaxed);
+    uint32_t id = atomic_load_explicit(&p->site, memory_order_relaxed);
+    struct drip__site *s = id ? drip__depot_get(id) : NULL;
     if (!s)
         return;
     int64_t v[4];
@@ -67,19 +70,24 @@ static struct pend_tab *claim(void)
     return mine = t;
 }
 
-void drip__count(struct drip__site *s, int64_t bytes, int is_free)
+void drip__count(uint32_t id, int64_t bytes, int is_free)
 {
+    if (DRIP_UNLIKELY(!id))
+        return;
     struct pend_tab *t = mine ? mine : claim();
     if (DRIP_UNLIKELY(!t)) {   /* no memory for a table: count on the site directly */
+        struct drip__site *s = drip__depot_get(id);
+        if (!s)
+            return;
         atomic_fetch_add_explicit(is_free ? &s->free_bytes : &s->alloc_bytes, (uint64_t)bytes, memory_order_relaxed);
         atomic_fetch_add_explicit(is_free ? &s->free_objs : &s->alloc_objs, bytes < 0 ? (uint64_t)-1 : 1,
                                   memory_order_relaxed);
         return;
     }
-    struct pend *p = &t->e[s->id & (SLOTS - 1)];
-    if (atomic_load_explicit(&p->site, memory_order_relaxed) != s) {
+    struct pend *p = &t->e[id & (SLOTS - 1)];
+    if (atomic_load_explicit(&p->site, memory_order_relaxed) != id) {
         fold(p);
-        atomic_store_explicit(&p->site, s, memory_order_relaxed);
+        atomic_store_explicit(&p->site, id, memory_order_relaxed);
     }
     int k = is_free ? 2 : 0;
     atomic_store_explicit(&p->v[k], atomic_load_explicit(&p->v[k], memory_order_relaxed) + bytes, memory_order_relaxed);
@@ -112,11 +120,11 @@ void drip__counters_pending(int64_t (*out)[4], uint32_t nsites)
 {
     for (struct pend_tab *t = atomic_load_explicit(&tabs, memory_order_acquire); t; t = t->next)
         for (int i = 0; i < SLOTS; i++) {
-            struct drip__site *s = atomic_load_explicit(&t->e[i].site, memory_order_relaxed);
-            if (!s || s->id > nsites)
+            uint32_t id = atomic_load_explicit(&t->e[i].site, memory_order_relaxed);
+            if (!id || id > nsites)
                 continue;
             for (int k = 0; k < 4; k++)
-                out[s->id][k] += atomic_load_explicit(&t->e[i].v[k], memory_order_relaxed);
+                out[id][k] += atomic_load_explicit(&t->e[i].v[k], memory_order_relaxed);
         }
 }
 

@@ -184,9 +184,7 @@ __attribute__((noinline)) static void on_alloc_recorded(void *p, size_t size)
     int n = drip__unwind(frames, (int)drip__opt.max_frames);
     uint32_t site = drip__depot_intern_hashed(frames, n, drip__stack_hash(frames, n));
     if (drip__table_insert((uintptr_t)p, size, site)) {
-        struct drip__site *s = drip__depot_get(site);
-        if (s)
-            drip__count(s, (int64_t)size, 0);
+        drip__count(site, (int64_t)size, 0);
         account((int64_t)size);
         if (filter)
             filter_add((uintptr_t)p);
@@ -217,9 +215,7 @@ static inline void on_alloc(void *p, size_t size)
 
 static void forget(const struct drip__rec *r)
 {
-    struct drip__site *s = drip__depot_get(r->site);
-    if (s)
-        drip__count(s, (int64_t)r->size, 1);
+    drip__count(r->site, (int64_t)r->size, 1);
     account(-(int64_t)r->size);
 }
 
@@ -248,9 +244,7 @@ static void restore(const struct drip__rec *r)
     if (drip__table_restore(r)) {
         if (filter)
             filter_add(r->addr);
-        struct drip__site *s = drip__depot_get(r->site);
-        if (s)   /* the free that on_free counted did not happen */
-            drip__count(s, -(int64_t)r->size, 1);
+        drip__count(r->site, -(int64_t)r->size, 1);   /* the free that on_free counted did not happen */
         account((int64_t)r->size);
     }
     drip__guard = 0;

@@ -140,7 +140,7 @@ struct drip__site {
 };
 /* counters.c: counting goes through per-thread tables (see there). `bytes` is negative to undo
  * a count (a realloc that failed). */
-void drip__count(struct drip__site *s, int64_t bytes, int is_free);
+void drip__count(uint32_t site, int64_t bytes, int is_free);
 void drip__counters_release(void);
 void drip__counters_child_reset(void);
 /* Adds every thread's not-yet-folded counts to out[site id][alloc bytes, alloc objs, free bytes,
