@@ -83,7 +83,7 @@ PY
 
 fi
 
-# Requests back to back for the whole run (at least 1,000 of them: the program runs 10x --iters),
+# Requests back to back for the whole run (over 1,000 of them: the program runs 15x --iters),
 # from a C client (bench/http_load.c), 9 in 10 for /metrics and 1 in 10 for a full heap profile.
 # The program's throughput is its wall time for a fixed amount of work, against a run without
 # requests. Measured over the whole run rather than after the first 1,000 requests, so that a
@@ -108,7 +108,7 @@ def server_cpu(pid):
 def run(with_load):
     t = time.monotonic()
     p = subprocess.Popen([drip, "run", "--http", "127.0.0.1:0", "--log-path", "/dev/null", "--", prog, "--iters",
-                          str(10 * int(iters))], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                          str(15 * int(iters))], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     host, port = re.search(r"serving http://([^:/]+):(\d+)/", p.stderr.readline()).groups()
     served, client_cpu, srv = 0, 0.0, 0.0
     if with_load:
@@ -131,7 +131,7 @@ for _ in range(reps):
 q = statistics.median(quiet)
 l = statistics.median(x[0] for x in loaded)
 served = statistics.median(x[1] for x in loaded)
-print(f"\nalloc_bench --iters {10 * int(iters)} under drip --http while a C client sends requests back to back until "
+print(f"\nalloc_bench --iters {15 * int(iters)} under drip --http while a C client sends requests back to back until "
       f"it ends (1 in 10 a heap profile, the rest /metrics): {l:.2f} s against {q:.2f} s without "
       f"({(l/q-1)*100:+.1f}%); {served:.0f} requests served ({served / l:.0f}/s), drip's thread "
       f"{statistics.median(x[3] for x in loaded)*1000:.0f} ms of CPU, the client {statistics.median(x[2] for x in loaded)*1000:.0f} ms")
