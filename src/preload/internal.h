@@ -256,6 +256,8 @@ struct drip__thread *drip__threads_list(void); /* caller holds drip__threads_loc
 void drip__threads_lock(void);
 void drip__threads_unlock(void);
 void drip__threads_child_reset(void);
+/* In a forked child: the threads that ran in the parent at fork (their stacks are roots). */
+struct drip__thread *drip__threads_orphans(void);
 /* Stops every other registered thread (signal + handler that waits); returns how many stopped. */
 int drip__threads_stop_world(void);
 void drip__threads_start_world(void);

@@ -401,6 +401,14 @@ int drip__scan_run(struct drip__scan *out, int final)
         if (hi > lo)
             add_readable(&roots, &m, lo, hi);
     }
+    /* in a forked child, the stacks of the parent's other threads, as they were at fork */
+    for (struct drip__thread *t = drip__threads_orphans(); t; t = t->next) {
+        uintptr_t hi = t->is_main ? m.stack_hi : t->stack_hi, lo = t->stack_lo;
+        if (t->is_main && !lo)
+            lo = hi ? hi - (8u << 20) : 0;
+        if (hi > lo)
+            add_readable(&roots, &m, lo, hi);
+    }
     if (!drip__self && final)   /* a thread drip never saw (created before drip or by clone) */
         add_readable(&roots, &m, my_sp, my_sp + (1u << 20));
     /* the main thread's static TLS and descriptor (allocated by the loader, outside any stack):

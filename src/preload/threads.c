@@ -258,10 +258,15 @@ void drip__threads_lock(void) { pthread_mutex_lock(&mu); }
 void drip__threads_unlock(void) { pthread_mutex_unlock(&mu); }
 struct drip__thread *drip__threads_list(void) { return threads; }
 
+/* Threads of the parent (and of its parents) that were running at fork: their stacks are in
+ * the child's memory as they were then, and the blocks they pointed to were the parent's to
+ * free, not leaks of the child. Only the scan reads this list. */
+static struct drip__thread *orphans;
+
 void drip__threads_child_reset(void)
 {
     pthread_mutex_init(&mu, NULL);
-    /* only the forking thread lives on in the child: every other entry is gone */
+    /* only the forking thread lives on in the child */
     struct drip__thread *keep = NULL;
     for (struct drip__thread *t = threads, *next; t; t = next) {
         next = t->next;
@@ -269,12 +274,17 @@ void drip__threads_child_reset(void)
             t->next = NULL;
             t->os_tid = (int)syscall(SYS_gettid);
             keep = t;
+        } else if (atomic_load(&t->state) == DRIP_THREAD_RUNNING) {
+            t->next = orphans;
+            orphans = t;
         } else {
             drip__arena_free(t, sizeof *t);
         }
     }
     threads = keep;
 }
+
+struct drip__thread *drip__threads_orphans(void) { return orphans; }
 
 /* The main thread has no trampoline: register it here so that an exit() called from another
  * thread stops and scans it like any other. Its stack top is read from the maps at exit. */

@@ -144,6 +144,10 @@ def case_fork():
     dt.eq(parent["leaks"][0]["stack"][0]["function"], "leak_in_parent", "parent's leak site")
     dt.eq((child["summary"]["definite"].get("bytes"), child["summary"]["definite"].get("blocks")), (200, 1), "child counts its own block")
     dt.eq(child["leaks"][0]["stack"][0]["function"] if child["leaks"] else None, "leak_in_child", "child's leak site")
+    held = [(r["kind"], r["bytes"], r["blocks"]) for r in child["leaks"] if r["stack"] and r["stack"][0]["function"] == "hold_in_thread"]
+    dt.eq(held, [("reachable", 300, 1)], "child: the block a parent's thread held is reachable from that thread's stack at fork")
+    dt.eq(child.get("threads"), [], "child: no thread of its own left running (the parent's are not the child's)")
+    dt.eq(parent.get("threads"), [], "parent: its thread was joined")
     dt.eq(child["pid"], int(children[0].rsplit(".", 1)[1]) if children else None, "child report named after its pid")
     for f in [path] + children:
         os.unlink(f)
