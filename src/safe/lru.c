@@ -20,7 +20,8 @@
 #include "hmap.h"
 #include "util.h"
 
-/* What a get touches (links, value, expiry, node, key) is contiguous at the end of the entry. */
+/* What an exact-LRU get touches (links, value, expiry, node, key) is contiguous at the end of the
+ * entry; `used` fills the padding after `why` rather than adding 8 bytes (and a malloc size class). */
 struct entry {
     size_t bytes;
     drip_lru_reason why;        /* set when moved to the graveyard */

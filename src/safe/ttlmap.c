@@ -245,9 +245,9 @@ int drip_ttlmap_set(drip_ttlmap *m, const void *key, size_t klen, void *value, u
     return 0;
 }
 
-/* Find a live entry (lock held); an expired one is buried and NULL returned. */
-/* `h` and `t` (the hash and the time) are computed by the caller before it takes the lock, so
- * that the lock is held for the lookup only. */
+/* Find a live entry (lock held); an expired one is buried and NULL returned. `h` and `t` (the
+ * hash and the time) are computed by the caller before it takes the lock, so that the lock is
+ * held for the lookup only. */
 static struct entry *find_live(drip_ttlmap *m, const void *key, size_t klen, uint64_t h, uint64_t t,
                                struct entry **grave)
 {
