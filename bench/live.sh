@@ -5,18 +5,20 @@
 #   - serving /debug/pprof/heap for a heap of 100k distinct stacks (stacks_bench);
 #   - alloc_bench's wall time while a client sends 1,000 requests to the endpoint, against none.
 # Medians of --reps runs (default 5), interleaved. No thresholds: figures for the README.
-# usage: bench/live.sh [--reps N] [--iters N] [--only costs|stacks|endpoint]
+# usage: bench/live.sh [--reps N] [--iters N] [--only costs|stacks|endpoint] [--nice N (the endpoint part)]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DRIP=${DRIP:-$ROOT/build/bin/drip}
 REPS=5
 ITERS=2000000
 ONLY=""
+NICE=0
 while [ $# -gt 0 ]; do
     case $1 in
     --reps) REPS=$2; shift 2 ;;
     --iters) ITERS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
+    --nice) NICE=$2; shift 2 ;;
     *) echo "live.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -91,9 +93,9 @@ fi
 # busy with alloc_bench's 4 threads, every CPU-second anyone spends is the program's loss.
 if part endpoint; then
 gcc -O2 -o "$WORK/http_load" "$ROOT/bench/http_load.c"
-python3 - "$DRIP" "$WORK/alloc_fp" "$ITERS" "$REPS" "$WORK/http_load" <<'PY'
+python3 - "$DRIP" "$WORK/alloc_fp" "$ITERS" "$REPS" "$WORK/http_load" "$NICE" <<'PY'
 import os, re, statistics, subprocess, sys, time
-drip, prog, iters, reps, load = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+drip, prog, iters, reps, load, nice = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6]
 paths = ["/debug/pprof/heap"] + ["/metrics"] * 9
 def server_cpu(pid):
     """CPU seconds of the traced process's thread named "drip-http" (its server)."""
@@ -107,8 +109,8 @@ def server_cpu(pid):
     return 0.0
 def run(with_load):
     t = time.monotonic()
-    p = subprocess.Popen([drip, "run", "--http", "127.0.0.1:0", "--log-path", "/dev/null", "--", prog, "--iters",
-                          str(15 * int(iters))], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([drip, "run", "--http", "127.0.0.1:0", "--nice", nice, "--log-path", "/dev/null", "--", prog,
+                          "--iters", str(15 * int(iters))], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     host, port = re.search(r"serving http://([^:/]+):(\d+)/", p.stderr.readline()).groups()
     served, client_cpu, srv = 0, 0.0, 0.0
     if with_load:
@@ -131,7 +133,7 @@ for _ in range(reps):
 q = statistics.median(quiet)
 l = statistics.median(x[0] for x in loaded)
 served = statistics.median(x[1] for x in loaded)
-print(f"\nalloc_bench --iters {15 * int(iters)} under drip --http while a C client sends requests back to back until "
+print(f"\nalloc_bench --iters {15 * int(iters)} under drip --http --nice {nice} while a C client sends requests back to back until "
       f"it ends (1 in 10 a heap profile, the rest /metrics): {l:.2f} s against {q:.2f} s without "
       f"({(l/q-1)*100:+.1f}%); {served:.0f} requests served ({served / l:.0f}/s), drip's thread "
       f"{statistics.median(x[3] for x in loaded)*1000:.0f} ms of CPU, the client {statistics.median(x[2] for x in loaded)*1000:.0f} ms")

@@ -29,7 +29,7 @@
     X(max_records, INT, "0", "print at most this many leak records per kind (0: all)")             \
     X(profile, STR, "", "write a heap profile (pprof, gzipped) to this file at exit; %p is replaced by the pid") \
     X(http, STR, "", "serve /debug/pprof/heap, /metrics, /debug/drip/leaks ... on this address (host:port; loopback unless you say otherwise)") \
-    X(nice, INT, "0", "niceness of drip's HTTP thread, 0-19 (e.g. 19: when the CPUs are busy, requests wait rather than take CPU time from the program or anything else on the machine). Live leak checks and the growth detector run on drip's other thread, at the program's priority") \
+    X(nice, INT, "19", "niceness of drip's HTTP thread, 0-19: when the CPUs are busy, requests wait rather than take CPU time from the program; 0 serves them at the program's priority. Live leak checks and the growth detector run on drip's other thread, at the program's priority") \
     X(monitor, DURATION, "0", "print a stats line on stderr at this interval, e.g. 5s (0: off)")     \
     X(alert, SIZE, "0", "warn on stderr when live heap bytes pass this, e.g. 500MiB (0: off)")     \
     X(growth, DURATION, "100ms", "growth detector: sample every site's live bytes at this interval to start with (it doubles as the run goes on); 0: off") \
