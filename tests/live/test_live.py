@@ -325,6 +325,43 @@ def case_endpoints():
     dt.eq(rc, 0, "program unharmed")
 
 
+def case_slow_reader():
+    # A 4,096-site text profile (hundreds of KB) to a client that reads nothing for a second: the
+    # response goes out in several sendfile calls as the client's window opens, other clients are
+    # served meanwhile, and every byte arrives.
+    t = Target("sites")
+    host, port = t.base[len("http://"):].rsplit(":", 1)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(30)
+    s.connect((host, int(port)))
+    s.sendall(b"GET /debug/pprof/heap?debug=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(1)
+    t0 = time.monotonic()
+    st, _, _ = t.get("/metrics")
+    dt.eq(st, 200, "another client served while the slow one reads nothing")
+    dt.check(time.monotonic() - t0 < 10, "and promptly")
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+        time.sleep(0.0005)
+    s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = re.search(rb"Content-Length: (\d+)", head)
+    dt.eq(head.split(b"\r\n")[0], b"HTTP/1.1 200 OK", "status line")
+    dt.eq(len(body), int(length.group(1)) if length else None, "the whole body, as announced")
+    dt.check(len(body) > 200000, "a body of several writes (%d bytes)" % len(body))
+    samples = [l for l in body.decode().splitlines() if " @ " in l and not l.startswith("heap profile")]
+    # 4,096 fan sites + grow_cache + lose_block, and whatever the C runtime allocated at start
+    dt.check(len(samples) >= 4098, "every site in the text profile (%d sample lines)" % len(samples))
+    dt.eq(sum(1 for l in samples if l.startswith("1: 16 [1: 16]")), 4096, "one 16-byte block per fan site")
+    rc, _ = t.stop()
+    dt.eq(rc, 0, "program unharmed")
+
+
 def case_live_leaks():
     t = Target("churn")
     st, hdr, body = t.get("/debug/drip/leaks")

@@ -4,7 +4,9 @@
  *   lose_block: one 4,096-byte block, definitely lost
  * prints "ready" and its figures, then waits until stdin reaches EOF, doing every 10 ms what its
  * argument says: "idle" nothing, "churn" 100 malloc/free pairs (churn), "grow" 100 more
- * 1,024-byte blocks in grow_cache.
+ * 1,024-byte blocks in grow_cache. "sites" first holds one 16-byte block from each of 4,096
+ * distinct stacks (fan, 12 levels of two call sites each; before the figures, which it leaves as
+ * they are), then idles: a profile big enough to need several writes.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -36,6 +38,27 @@ __attribute__((noinline)) void churn(void)
     sink = NULL;
 }
 
+static void *fanned[4096];
+static int nfanned;
+static volatile int left, right;
+
+/* Two call sites per level, each followed by its own store so the compiler cannot merge them:
+ * every path is a distinct stack. */
+__attribute__((noinline)) void fan(int depth, unsigned path)
+{
+    if (depth == 0) {
+        fanned[nfanned++] = malloc(16);
+        return;
+    }
+    if (path & 1) {
+        fan(depth - 1, path >> 1);
+        left++;
+    } else {
+        fan(depth - 1, path >> 1);
+        right++;
+    }
+}
+
 __attribute__((noinline)) void scrub(void)
 {
     volatile char buf[32768];
@@ -45,6 +68,9 @@ __attribute__((noinline)) void scrub(void)
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "idle";
+    if (!strcmp(mode, "sites"))
+        for (unsigned path = 0; path < 4096; path++)
+            fan(12, path);
     struct drip_stats before, after;
     int rc0 = drip_read_stats(&before);
     grow_cache(1000);
