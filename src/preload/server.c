@@ -476,8 +476,11 @@ static void leak_check(int fd)
     pthread_mutex_unlock(&job_mu);
 }
 
-static void quiet_thread(void)
+/* Names itself (before serving anything, so that whoever sees it work sees its name), blocks
+ * every signal and holds the reentrancy guard for good. */
+static void quiet_thread(const char *name)
 {
+    pthread_setname_np(pthread_self(), name);
     drip__guard = 1;
     sigset_t all;
     sigfillset(&all);
@@ -487,7 +490,7 @@ static void quiet_thread(void)
 static void *ticker(void *arg)
 {
     (void)arg;
-    quiet_thread();
+    quiet_thread("drip");
     long long tick = drip__opt.monitor ? (long long)drip__opt.monitor : (drip__opt.alert ? 1000 : 0);
     long long next_tick = tick ? now_ms() + tick : 0;
     int above = 0;
@@ -530,7 +533,7 @@ static void *ticker(void *arg)
 static void *server(void *arg)
 {
     (void)arg;
-    quiet_thread();
+    quiet_thread("drip-http");
     /* Lower this thread's priority only (Linux: a thread id is a PRIO_PROCESS target). Nothing
      * here holds a lock the program's allocating threads spin on for long (growth_fill copies the
      * table out in chunks; leak checks run on "drip"). */
@@ -600,15 +603,13 @@ static void *server(void *arg)
     return NULL;
 }
 
-static bool start_thread(void *(*fn)(void *), const char *name)
+static bool start_thread(void *(*fn)(void *))
 {
     pthread_t t;
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     bool ok = pthread_create(&t, &a, fn, NULL) == 0;
-    if (ok)
-        pthread_setname_np(t, name);
     pthread_attr_destroy(&a);
     return ok;
 }
@@ -626,10 +627,10 @@ void drip__background_start(void)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&job_cv, &ca);
     pthread_condattr_destroy(&ca);
-    have_ticker = start_thread(ticker, "drip");
+    have_ticker = start_thread(ticker);
     if (!have_ticker)
         fprintf(stderr, "drip: cannot start drip's thread: the monitor and growth detector are off\n");
-    if (listen_fd >= 0 && !start_thread(server, "drip-http"))
+    if (listen_fd >= 0 && !start_thread(server))
         fprintf(stderr, "drip: cannot start drip's HTTP thread: the endpoint is off\n");
     drip__guard--;
 }

@@ -120,7 +120,10 @@ def case_pprof_heap():
     dt.eq([x["values"] for x in s], [[1000, HELD, 1000, HELD]], "grow_cache: 1,000 blocks of 1,024 bytes")
     dt.eq([x["labels"].get("bytes") for x in s], [1024], "bytes label")
     dt.eq(s[0]["functions"][:2] if s else None, ["grow_cache", "main"], "stack")
-    dt.check(bool(s) and s[0]["frames"][0][1].endswith("tests/progs/live.c") and s[0]["frames"][0][2] == 24, "file and line of the malloc: %r" % (s[0]["frames"][0] if s else None,))
+    src = os.path.join(os.path.dirname(__file__), "..", "progs", "live.c")
+    line = next(i for i, l in enumerate(open(src), 1) if "cache[ncache++] = malloc(1024);" in l)
+    dt.check(bool(s) and s[0]["frames"][0][1].endswith("tests/progs/live.c") and s[0]["frames"][0][2] == line,
+             "file and line %d of the malloc: %r" % (line, s[0]["frames"][0] if s else None))
     lb = sample_of(prof, "lose_block")
     dt.eq([x["values"] for x in lb], [[1, 4096, 1, 4096]], "lose_block")
     m0 = prof["mappings"][0]
@@ -211,10 +214,16 @@ def case_metrics():
 
 
 def thread_nice(pid, name):
-    """The nice value (field 19 of /proc/PID/task/TID/stat) of the thread called `name`."""
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        if open(f"/proc/{pid}/task/{tid}/comm").read().strip() == name:
-            return int(open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()[16])
+    """The nice value (field 19 of /proc/PID/task/TID/stat) of the thread called `name`, waiting up
+    to 5 s for the thread to exist (threads name themselves as they start)."""
+    for _ in range(500):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                if open(f"/proc/{pid}/task/{tid}/comm").read().strip() == name:
+                    return int(open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()[16])
+            except OSError:
+                pass
+        time.sleep(0.01)
     return None
 
 
@@ -231,9 +240,11 @@ def case_nice():
     dt.eq((st, defs.get("bytes"), defs.get("blocks")), (200, 4096, 1), "a live leak check through the HTTP thread: live.c's lost block")
     t.stop()
     t = Target(args=["--nice", "5"])
+    dt.eq(t.get("/metrics")[0], 200, "GET /metrics (the thread has started and set its priority)")
     dt.eq(thread_nice(t.pid, "drip-http"), 5, "--nice 5")
     t.stop()
     t = Target(args=["--nice", "0"])
+    dt.eq(t.get("/metrics")[0], 200, "GET /metrics at nice 0")
     dt.eq(thread_nice(t.pid, "drip-http"), 0, "--nice 0: the program's priority")
     t.stop()
     for bad in ("20", "-1", "x"):
