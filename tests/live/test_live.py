@@ -71,18 +71,25 @@ class Target:
         return self.p.returncode, report
 
 
+def recv_all(s, size=65536, pause=0.0):
+    """Everything the peer sends until it closes, `size` bytes a read, `pause` seconds between."""
+    data = b""
+    while True:
+        chunk = s.recv(size)
+        if not chunk:
+            break
+        data += chunk
+        if pause:
+            time.sleep(pause)
+    s.close()
+    return data
+
+
 def raw(base, payload, timeout=10):
     host, port = base[len("http://"):].rsplit(":", 1)
     s = socket.create_connection((host, int(port)), timeout=timeout)
     s.sendall(payload)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return data
+    return recv_all(s)
 
 
 def sample_of(prof, fn):
@@ -337,7 +344,7 @@ def case_endpoints():
 
 
 def case_slow_reader():
-    # A 4,096-site text profile (hundreds of KB) to a client that reads nothing for a second: the
+    # A 4,096-site text profile (4.4 MB) to a client that reads nothing for a second: the
     # response goes out in several sendfile calls as the client's window opens, other clients are
     # served meanwhile, and every byte arrives.
     t = Target("sites")
@@ -352,14 +359,7 @@ def case_slow_reader():
     st, _, _ = t.get("/metrics")
     dt.eq(st, 200, "another client served while the slow one reads nothing")
     dt.check(time.monotonic() - t0 < 10, "and promptly")
-    data = b""
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-        time.sleep(0.0005)
-    s.close()
+    data = recv_all(s, 4096, 0.0005)
     head, _, body = data.partition(b"\r\n\r\n")
     length = re.search(rb"Content-Length: (\d+)", head)
     dt.eq(head.split(b"\r\n")[0], b"HTTP/1.1 200 OK", "status line")
