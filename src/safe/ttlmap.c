@@ -245,14 +245,17 @@ int drip_ttlmap_set(drip_ttlmap *m, const void *key, size_t klen, void *value, u
     return 0;
 }
 
-/* Find a live entry (lock held); an expired one is buried and NULL returned. `h` and `t` (the
- * hash and the time) are computed by the caller before it takes the lock, so that the lock is
- * held for the lookup only. */
-static struct entry *find_live(drip_ttlmap *m, const void *key, size_t klen, uint64_t h, uint64_t t,
-                               struct entry **grave)
+/* Takes the lock and finds a live entry (an expired one is buried and NULL returned); returns
+ * with the lock held and the time it went by in *t. The hash and the time are computed before
+ * the lock is taken, so that it is held for the lookup only. */
+static struct entry *lock_find_live(drip_ttlmap *m, const void *key, size_t klen, uint64_t *t,
+                                    struct entry **grave)
 {
+    uint64_t h = drip__hash(key, klen);
+    *t = now(m);
+    pthread_mutex_lock(&m->mu);
     struct entry *e = ENTRY(drip__hmap_find(&m->map, key, klen, h));
-    if (e && t >= e->expires) {
+    if (e && *t >= e->expires) {
         bury(m, e, grave);
         return NULL;
     }
@@ -264,9 +267,8 @@ int drip_ttlmap_get(drip_ttlmap *m, const void *key, size_t klen, void **value)
     if (!m || !key || !value)
         return -EINVAL;
     struct entry *grave = NULL;
-    uint64_t h = drip__hash(key, klen), t = now(m);
-    pthread_mutex_lock(&m->mu);
-    struct entry *e = find_live(m, key, klen, h, t, &grave);
+    uint64_t t;
+    struct entry *e = lock_find_live(m, key, klen, &t, &grave);
     if (e) {
         if (m->retain)
             m->retain(e->value, m->cb_arg);
@@ -282,9 +284,8 @@ int drip_ttlmap_touch(drip_ttlmap *m, const void *key, size_t klen, uint64_t ttl
     if (!m || !key)
         return -EINVAL;
     struct entry *grave = NULL;
-    uint64_t h = drip__hash(key, klen), t = now(m);
-    pthread_mutex_lock(&m->mu);
-    struct entry *e = find_live(m, key, klen, h, t, &grave);
+    uint64_t t;
+    struct entry *e = lock_find_live(m, key, klen, &t, &grave);
     if (e) {
         list_unlink(m, e);
         e->expires = drip__add_sat(t, ttl_ns ? ttl_ns : m->ttl);
@@ -300,9 +301,8 @@ int drip_ttlmap_take(drip_ttlmap *m, const void *key, size_t klen, void **value)
     if (!m || !key || !value)
         return -EINVAL;
     struct entry *grave = NULL;
-    uint64_t h = drip__hash(key, klen), t = now(m);
-    pthread_mutex_lock(&m->mu);
-    struct entry *e = find_live(m, key, klen, h, t, &grave);
+    uint64_t t;
+    struct entry *e = lock_find_live(m, key, klen, &t, &grave);
     if (e) {
         drip__hmap_remove(&m->map, &e->h);
         list_unlink(m, e);

@@ -655,17 +655,5 @@ def case_watch_errors():
               "another user's process")
 
 
-CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES and sys.argv[1] != "--list":
-        print("usage: test_cli.py CASE (one of: %s)" % " ".join(CASES))
-        sys.exit(2)
-    if sys.argv[1] == "--list":
-        print("\n".join(CASES))
-        sys.exit(0)
-    try:
-        CASES[sys.argv[1]]()
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
-    dt.finish()
+    dt.main(globals(), cleanup=lambda: shutil.rmtree(TMP, ignore_errors=True))

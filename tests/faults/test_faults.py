@@ -7,8 +7,6 @@ Every program runs with a timeout (dt.run's, or run_plain's): a hang fails the c
 compares the program with drip to the same program without it where behaviour is deterministic.
 The target programs are tests/faults/progs/*.c (built into bin/faults/).
 """
-import glob
-import json
 import os
 import signal
 import subprocess
@@ -43,9 +41,8 @@ def by_fn(report, kind, fn):
     return [r for r in report["leaks"] if r["kind"] == kind and r["stack"] and r["stack"][0].get("function") == fn]
 
 
-def summary(report, kind):
-    s = report["summary"][kind]
-    return s["bytes"], s["blocks"]
+summary = dt.summary
+load_reports = dt.load_reports
 
 
 def well_formed(res, what):
@@ -72,20 +69,6 @@ def temp_json():
     os.close(fd)
     os.unlink(path)
     return path
-
-
-def load_reports(path):
-    """{path: report} for FILE and every FILE.<pid>; removes them."""
-    out = {}
-    for p in [path] + sorted(glob.glob(path + ".*")):
-        if os.path.exists(p):
-            try:
-                with open(p) as f:
-                    out[p] = json.load(f)
-            except ValueError as e:
-                out[p] = {"unparsable": str(e)}
-            os.unlink(p)
-    return out
 
 
 # ---- exit and crashes ---------------------------------------------------------------------------
@@ -521,11 +504,5 @@ def case_setuid_preload():
     subprocess.run(["rm", "-rf", d])
 
 
-CASES = {k[5:]: v for k, v in dict(globals()).items() if k.startswith("case_")}
-
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--list"]:
-        print("\n".join(CASES))
-        sys.exit(0)
-    CASES[sys.argv[1]]()
-    dt.finish()
+    dt.main(globals())

@@ -3,6 +3,7 @@
 Every test runs the traced program in a child process with a timeout, so a hang fails the test
 instead of the whole suite.
 """
+import glob
 import json
 import os
 import subprocess
@@ -23,8 +24,7 @@ class Result:
         self.rc, self.out, self.err, self.report, self.json_path = rc, out, err, report, path
 
     def summary(self, kind):
-        s = self.report["summary"][kind]
-        return s["bytes"], s["blocks"]
+        return summary(self.report, kind)
 
     def records(self, kind):
         return [r for r in self.report["leaks"] if r["kind"] == kind]
@@ -56,6 +56,27 @@ def run(cmd, drip_args=(), timeout=60, env=None, preload=False, stdin=None):
     return Result(p.returncode, p.stdout, p.stderr, report, path)
 
 
+def summary(report, kind):
+    """(bytes, blocks) of one kind in a JSON report's summary."""
+    s = report["summary"][kind]
+    return s["bytes"], s["blocks"]
+
+
+def load_reports(path):
+    """{path: report} for FILE and every FILE.<pid> (forked children); a file that does not parse
+    maps to {"unparsable": why}. The files are removed once read."""
+    out = {}
+    for p in [path] + sorted(glob.glob(path + ".*")):
+        if os.path.exists(p):
+            try:
+                with open(p) as f:
+                    out[p] = json.load(f)
+            except ValueError as e:
+                out[p] = {"unparsable": str(e)}
+            os.unlink(p)
+    return out
+
+
 def check(cond, what):
     """Records a failed expectation (and prints it) without stopping the test."""
     if cond:
@@ -75,3 +96,21 @@ def finish():
         sys.exit(1)
     print("all expectations met")
     sys.exit(0)
+
+
+def main(namespace, cleanup=None):
+    """A test file's entry point: runs the case_NAME function of `namespace` named by argv[1]
+    (`--list` prints the names), then `cleanup` if given, then finish()."""
+    cases = {k[5:]: v for k, v in namespace.items() if k.startswith("case_")}
+    if len(sys.argv) != 2 or (sys.argv[1] not in cases and sys.argv[1] != "--list"):
+        print("usage: %s CASE (one of: %s)" % (os.path.basename(sys.argv[0]), " ".join(cases)))
+        sys.exit(2)
+    if sys.argv[1] == "--list":
+        print("\n".join(cases))
+        sys.exit(0)
+    try:
+        cases[sys.argv[1]]()
+    finally:
+        if cleanup:
+            cleanup()
+    finish()

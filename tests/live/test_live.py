@@ -493,8 +493,5 @@ def case_suspects_live():
     p.wait(timeout=60)
 
 
-CASES = {k[5:]: v for k, v in dict(globals()).items() if k.startswith("case_")}
-
 if __name__ == "__main__":
-    CASES[sys.argv[1]]()
-    dt.finish()
+    dt.main(globals())

@@ -10,7 +10,6 @@ with the wall-clock times (the README's overhead table comes from these lines).
 A program that is not installed skips its case (printed, not failed): `make test-real` installs them.
 """
 import glob
-import json
 import os
 import re
 import shutil
@@ -64,20 +63,8 @@ def well_formed(report, what):
     return ok
 
 
-def load_reports(path):
-    out = {}
-    for p in [path] + sorted(glob.glob(path + ".*")):
-        if os.path.exists(p):
-            try:
-                with open(p) as f:
-                    out[p] = json.load(f)
-            except ValueError as e:
-                out[p] = {"unparsable": str(e)}
-    return out
-
-
-def summary(r, kind):
-    return r["summary"][kind]["bytes"], r["summary"][kind]["blocks"]
+load_reports = dt.load_reports
+summary = dt.summary
 
 
 def plain_run(cmd, **kw):
@@ -582,11 +569,5 @@ def case_cxx():
         dt.eq(r["threads"], [], "every std::thread joined")
 
 
-CASES = {k[5:]: v for k, v in dict(globals()).items() if k.startswith("case_")}
-
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--list"]:
-        print("\n".join(CASES))
-        sys.exit(0)
-    CASES[sys.argv[1]]()
-    dt.finish()
+    dt.main(globals())

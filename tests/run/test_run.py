@@ -347,11 +347,5 @@ def case_growth_text():
     dt.check(res.err.rstrip().endswith("1 growth suspect(s)"), "SUMMARY counts suspects")
 
 
-CASES = {k[5:]: v for k, v in dict(globals()).items() if k.startswith("case_")}
-
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--list"]:
-        print("\n".join(CASES))
-        sys.exit(0)
-    CASES[sys.argv[1]]()
-    dt.finish()
+    dt.main(globals())
