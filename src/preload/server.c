@@ -119,13 +119,20 @@ static void respond_fd(struct client *c, const char *ctype, const char *extra, i
 }
 
 /* ---- endpoints ------------------------------------------------------------------------------- */
+/* A memfd for a response body, or -1 after answering 500 (whose own body will be empty). */
+static int new_body(struct client *c)
+{
+    int fd = memfd_create("drip-body", MFD_CLOEXEC);
+    if (fd < 0)
+        respond_text(c, 500, NULL, "out of memory\n");
+    return fd;
+}
+
 static void symbol_lookup(struct client *c, const char *body, size_t len)
 {
-    int out = memfd_create("drip-body", MFD_CLOEXEC);
-    if (out < 0) {
-        respond_text(c, 500, NULL, "out of memory\n");
+    int out = new_body(c);
+    if (out < 0)
         return;
-    }
     struct drip_symbolizer *sym = drip__symbolizer_get();
     for (size_t i = 0; i < len && sym;) {
         while (i < len && (body[i] == '+' || body[i] == ' ' || body[i] == '\n' || body[i] == '\r'))
@@ -256,27 +263,29 @@ static void route(struct client *c, struct drip_http_req *r)
         return;
     }
     if (!strcmp(p, "/") || !strcmp(p, "/debug/pprof/")) {
-        int body = memfd_create("drip-body", MFD_CLOEXEC);
+        int body = new_body(c);
         if (body >= 0 && write(body, index_html, sizeof index_html - 1) == (ssize_t)sizeof index_html - 1)
             respond_fd(c, "text/html; charset=utf-8", NULL, body);
-        else
+        else if (body >= 0) {
+            close(body);
             respond_text(c, 500, NULL, "out of memory\n");
+        }
     } else if (!strcmp(p, "/debug/pprof/heap") || !strcmp(p, "/debug/pprof/allocs")) {
         serve_profile(c, r, !strcmp(p, "/debug/pprof/allocs"));
     } else if (!strcmp(p, "/metrics")) {
-        int body = memfd_create("drip-body", MFD_CLOEXEC);
+        int body = new_body(c);
         if (body >= 0) {
             drip__write_metrics(body);
             respond_fd(c, "text/plain; version=0.0.4; charset=utf-8", NULL, body);
         }
     } else if (!strcmp(p, "/debug/drip/stats")) {
-        int body = memfd_create("drip-body", MFD_CLOEXEC);
+        int body = new_body(c);
         if (body >= 0) {
             drip__write_stats_json(body);
             respond_fd(c, "application/json", NULL, body);
         }
     } else if (!strcmp(p, "/debug/drip/suspects")) {
-        int body = memfd_create("drip-body", MFD_CLOEXEC);
+        int body = new_body(c);
         if (body >= 0) {
             struct drip__suspect sus[20];
             int n = drip__growth_suspects(sus, 20);
@@ -295,13 +304,13 @@ static void route(struct client *c, struct drip_http_req *r)
                          (unsigned long long)drip__opt.sample);
             return;
         }
-        int body = memfd_create("drip-body", MFD_CLOEXEC);
+        int body = new_body(c);
         if (body >= 0) {
             leak_check(body);
             respond_fd(c, "application/json", NULL, body);
         }
     } else if (!strcmp(p, "/debug/pprof/cmdline")) {
-        int body = memfd_create("drip-body", MFD_CLOEXEC);
+        int body = new_body(c);
         int src = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
         char buf[4096];
         ssize_t n;
