@@ -247,8 +247,9 @@ void drip__cfi_flush(void)
             atomic_store_explicit(&c[i].ip, 0, memory_order_relaxed);
 }
 
-__attribute__((noinline)) int drip__cfi_walk(uintptr_t *out, int max)
+__attribute__((noinline)) int drip__cfi_walk(uintptr_t *out, int max, uint64_t *hash)
 {
+    uint64_t h = DRIP_HASH_SEED;
     /* start from this function's caller: its %rsp is just above our return address, its %rbp is
      * the one we saved (libdrip keeps frame pointers) */
     uintptr_t *fp = __builtin_frame_address(0);
@@ -257,12 +258,14 @@ __attribute__((noinline)) int drip__cfi_walk(uintptr_t *out, int max)
     int n = 0;
     while (n < max) {
         if (ip < 4096)
-            return n ? n : -1;
+            break;
         int self = ip >= drip__g.self_lo && ip < drip__g.self_hi;
-        if (!self)
+        if (!self) {
             out[n++] = ip;
+            h = drip__hash_step(h, ip);
+        }
         if (ip == drip__main_ret || ip == drip__thread_ret)
-            return n;   /* the bottom of the program's stack */
+            break;   /* the bottom of the program's stack */
         uint64_t r = rule_for(ip);
         if (!(r & R_VALID) || (r & R_UNSUPPORTED))
             return -1;
@@ -278,5 +281,8 @@ __attribute__((noinline)) int drip__cfi_walk(uintptr_t *out, int max)
         ip = *(uintptr_t *)(cfa - 8);
         rsp = cfa;
     }
+    if (!n)
+        return -1;
+    *hash = drip__hash_finish(h, n);
     return n;
 }

@@ -21,25 +21,12 @@ static pthread_mutex_t id_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct drip__site *_Atomic *_Atomic pages[PAGES];
 static _Atomic uint32_t next_id = 1;
 
-/* Four independent multiply lanes, so the frames' products are computed in parallel rather
- * than in one dependent chain; a final avalanche mixes the lanes. */
 uint64_t drip__stack_hash(const uintptr_t *f, int n)
 {
-    uint64_t a = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n, b = 0xc2b2ae3d27d4eb4fULL, c = 0x165667b19e3779f9ULL, d = 0x27d4eb2f165667c5ULL;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        a = (a ^ f[i]) * 0xff51afd7ed558ccdULL;
-        b = (b ^ f[i + 1]) * 0xc4ceb9fe1a85ec53ULL;
-        c = (c ^ f[i + 2]) * 0x9e3779b97f4a7c15ULL;
-        d = (d ^ f[i + 3]) * 0xd6e8feb86659fd93ULL;
-    }
-    for (; i < n; i++)
-        a = (a ^ f[i]) * 0xff51afd7ed558ccdULL;
-    uint64_t h = a ^ (b >> 7 | b << 57) ^ (c >> 19 | c << 45) ^ (d >> 31 | d << 33);
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h ? h : 1;
+    uint64_t h = DRIP_HASH_SEED;
+    for (int i = 0; i < n; i++)
+        h = drip__hash_step(h, f[i]);
+    return drip__hash_finish(h, n);
 }
 
 static inline bool same(const struct drip__site *s, uint64_t h, const uintptr_t *f, int n);

@@ -181,8 +181,9 @@ __attribute__((noinline)) static void on_alloc_recorded(void *p, size_t size)
     int saved = errno;
     drip__guard = 1;
     uintptr_t frames[DRIP_MAX_FRAMES];
-    int n = drip__unwind(frames, (int)drip__opt.max_frames);
-    uint32_t site = drip__depot_intern_hashed(frames, n, drip__stack_hash(frames, n));
+    uint64_t hash;
+    int n = drip__unwind(frames, (int)drip__opt.max_frames, &hash);
+    uint32_t site = drip__depot_intern_hashed(frames, n, hash);
     if (drip__table_insert((uintptr_t)p, size, site)) {
         drip__count(site, (int64_t)size, 0);
         account((int64_t)size);

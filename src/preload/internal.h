@@ -163,6 +163,23 @@ uint32_t drip__depot_intern(const uintptr_t *frames, int depth); /* 0 when out o
 /* The same, with the frames' hash already computed (drip__stack_hash). */
 uint32_t drip__depot_intern_hashed(const uintptr_t *frames, int depth, uint64_t hash);
 uint64_t drip__stack_hash(const uintptr_t *frames, int depth);
+/* The stack hash one frame at a time, so that a walk folds each frame in as it finds it: the
+ * multiply then runs in the shadow of the walk's chain of dependent loads, where it costs
+ * nothing, instead of in a second pass over the frames. */
+#define DRIP_HASH_SEED 0x9e3779b97f4a7c15ULL
+static inline uint64_t drip__hash_step(uint64_t h, uintptr_t frame)
+{
+    h = (h ^ frame) * 0xff51afd7ed558ccdULL;
+    return h << 29 | h >> 35;
+}
+static inline uint64_t drip__hash_finish(uint64_t h, int depth)
+{
+    h ^= (uint64_t)depth;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h ? h : 1;
+}
 struct drip__site *drip__depot_get(uint32_t id);
 uint32_t drip__depot_count(void);                                /* ids are 1..count */
 void drip__depot_lock_all(void);
@@ -221,7 +238,7 @@ struct drip__cie {
 int drip__parse_cie(const uint8_t *cie, struct drip__cie *c);
 /* cfi.c: a stack walk driven by .eh_frame, with the rule for each return address cached.
  * Returns the number of frames, or -1 when some frame needs more than it understands. */
-int drip__cfi_walk(uintptr_t *out, int max);
+int drip__cfi_walk(uintptr_t *out, int max, uint64_t *hash);
 void drip__cfi_flush(void);
 
 /* ---- unwind.c ------------------------------------------------------------------------------ */
@@ -230,7 +247,8 @@ void drip__cfi_flush(void);
 extern uintptr_t drip__main_ret;
 extern DRIP_TLS uintptr_t drip__thread_ret;
 void drip__unwind_init(void);
-int drip__unwind(uintptr_t *frames, int max); /* drip's own frames are skipped */
+/* Takes the calling thread's stack, drip's own frames left out, and its drip__stack_hash. */
+int drip__unwind(uintptr_t *frames, int max, uint64_t *hash);
 
 /* ---- threads.c ------------------------------------------------------------------------------ */
 struct drip__thread {

@@ -121,8 +121,9 @@ DRIP_EXPORT int pthread_create(pthread_t *tid, const pthread_attr_t *attr, void 
         return real_create(tid, attr, fn, arg);
     }
     uintptr_t frames[DRIP_MAX_FRAMES];
-    int n = drip__unwind(frames, (int)drip__opt.max_frames);
-    t->create_site = drip__depot_intern(frames, n);
+    uint64_t hash;
+    int n = drip__unwind(frames, (int)drip__opt.max_frames, &hash);
+    t->create_site = drip__depot_intern_hashed(frames, n, hash);
     t->start_routine = (uintptr_t)fn;
     t->start_arg = (uintptr_t)arg;
     t->gen = atomic_load_explicit(&drip__generation, memory_order_relaxed);

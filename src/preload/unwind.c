@@ -53,8 +53,9 @@ static int drop_self(uintptr_t *frames, int n)
  * bottom of the program's stack and gives up (-1) at the first frame in a module without frame
  * pointers, which hides its caller, or at anything odd; unchecked (unwind=fp), it keeps what it
  * found before the chain ended. */
-__attribute__((noinline)) static int fp_walk(uintptr_t *out, int max, bool checked)
+__attribute__((noinline)) static int fp_walk(uintptr_t *out, int max, bool checked, uint64_t *hash)
 {
+    uint64_t h = DRIP_HASH_SEED;
     uintptr_t *fp = __builtin_frame_address(0);
     uintptr_t lo = (uintptr_t)fp;
     uintptr_t hi = drip__stack_hi ? drip__stack_hi : lo + ((uintptr_t)8 << 20);
@@ -63,42 +64,52 @@ __attribute__((noinline)) static int fp_walk(uintptr_t *out, int max, bool check
     while (n < max) {
         uintptr_t f = (uintptr_t)fp;
         if (f < lo || f + 2 * sizeof(uintptr_t) > hi || (f & (sizeof(uintptr_t) - 1)))
-            return checked ? -1 : n;
+            goto ended;
         uintptr_t ret = fp[1];
         if (ret < 4096)
-            return checked ? -1 : n;
+            goto ended;
         if (!in_self(ret)) {
             out[n++] = ret;
+            h = drip__hash_step(h, ret);
             if (checked && (ret == drip__main_ret || ret == drip__thread_ret))
-                return n;
+                goto done;
             if (checked && (ret < mlo || ret >= mhi) && drip__module_fp_range(ret, &mlo, &mhi) != 1)
                 return -1;
         }
         uintptr_t *next = (uintptr_t *)fp[0];
         if (next <= fp)
-            return checked ? -1 : n;
+            goto ended;
         fp = next;
     }
+    goto done;
+ended:   /* the chain ended before the bottom of the program's stack */
+    if (checked)
+        return -1;
+done:
+    *hash = drip__hash_finish(h, n);
     return n;
 }
 
-int drip__unwind(uintptr_t *frames, int max)
+int drip__unwind(uintptr_t *frames, int max, uint64_t *hash)
 {
     /* drip's own walkers read the stack directly: only where its bounds are known (threads drip
      * saw start, and the main thread); anywhere else libunwind takes the stack */
     if (DRIP_UNLIKELY(!drip__stack_hi))
         goto libunwind;
     if (mode == MODE_FP)
-        return fp_walk(frames, max, false);
+        return fp_walk(frames, max, false, hash);
     if (mode == MODE_CFI) {
-        int n = drip__cfi_walk(frames, max);
-        return n < 0 ? 0 : n;
+        int n = drip__cfi_walk(frames, max, hash);
+        if (n >= 0)
+            return n;
+        *hash = drip__stack_hash(frames, 0);
+        return 0;
     }
     if (mode == MODE_AUTO) {
-        int n = fp_walk(frames, max, true);
+        int n = fp_walk(frames, max, true, hash);
         if (n > 0)
             return n;
-        n = drip__cfi_walk(frames, max);
+        n = drip__cfi_walk(frames, max, hash);
         if (n > 0)
             return n;
     }
@@ -112,5 +123,6 @@ libunwind:;
     if (n > max)
         n = max;
     memcpy(frames, buf, (size_t)n * sizeof *frames);
+    *hash = drip__stack_hash(frames, n);
     return n;
 }
