@@ -10,12 +10,15 @@
 # usage: bench/run.sh [--reps N] [--iters N] [--skip TOOL[,TOOL...]] [--out FILE]
 #   --reps N        repetitions of each run, median taken (default 5)
 #   --iters N       alloc_bench --iters (per thread; default: the program's own, 5M)
-#   --skip LIST     leave out tools: valgrind, heaptrack, lsan, drip-fp, scan
+#   --skip LIST     leave out tools: valgrind, heaptrack, lsan, drip-fp, scan, real
 #   --out FILE      where the markdown goes (default bench/results/latest.md)
 # Environment: DRIP (default build/bin/drip), CC (gcc), CLANG (clang), RUN_TIMEOUT (600 s a run).
 #
 # valgrind runs alloc_bench --quick (1/10 of the iterations) and is compared with the no-tool
 # run of the same --quick workload. heaptrack runs with -r (record only, see README.md).
+# Two real programs run too, unmodified, under drip, heaptrack and valgrind (LSan would need
+# them rebuilt): /usr/bin/python3 on bench/real/json_index.py and sqlite3 on
+# bench/real/inserts.sql (skip them with --skip real).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +37,7 @@ while [ $# -gt 0 ]; do
     --iters) ITERS=$2; shift 2 ;;
     --skip) SKIP=",$2,"; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -57,6 +60,12 @@ DATA=$WORK/runs.tsv   # build tool rep wall_s rss_kb
 # ---- build ------------------------------------------------------------------------------------
 declare -A CFLAGS=([fp]="-O2 -g -fno-omit-frame-pointer" [nofp]="-O2 -g -fomit-frame-pointer")
 BUILDS=(fp nofp)
+REAL=()
+if ! skipped real; then
+    for p in /usr/bin/python3 sqlite3; do
+        command -v "$p" >/dev/null && REAL+=("$(basename "$p")") || echo "run.sh: no $p, skipping it" >&2
+    done
+fi
 echo "building into $WORK/bin" >&2
 for b in "${BUILDS[@]}"; do
     # shellcheck disable=SC2086
@@ -82,7 +91,7 @@ run_one() {   # build tool rep -- command...
     local b=$1 tool=$2 rep=$3; shift 4
     local out=$WORK/tmp/out err=$WORK/tmp/err rssf=$WORK/tmp/rss t0 t1 rc=0
     t0=$(date +%s%N)
-    timeout "$RUN_TIMEOUT" /usr/bin/time -f '%M' -o "$rssf" "$@" > "$out" 2> "$err" || rc=$?
+    timeout "$RUN_TIMEOUT" /usr/bin/time -f '%M' -o "$rssf" "$@" < /dev/null > "$out" 2> "$err" || rc=$?
     t1=$(date +%s%N)
     if [ $rc -ne 0 ]; then
         echo "run.sh: $tool/$b failed (status $rc): $*" >&2
@@ -90,7 +99,7 @@ run_one() {   # build tool rep -- command...
         return 1
     fi
     local sum key
-    sum=$(grep -o 'checksum=[0-9a-f]*\|blocks=[0-9]* bytes=[0-9]*' "$out" || true)
+    sum=$(grep -o 'checksum=[0-9a-f]*\|blocks=[0-9]* bytes=[0-9]*\|^result|.*' "$out" || true)
     key=$b/$(grep -q -- --quick <<< "$*" && echo quick || echo full)/$(grep -q scan_bench <<< "$*" && echo scan || echo alloc)
     if [ -z "${REF[$key]:-}" ]; then
         REF[$key]=$sum
@@ -106,6 +115,16 @@ run_one() {   # build tool rep -- command...
 # The (tool, command) pairs for one build. Each entry: tool|command (the program is $P, $L, $C).
 tools_for() {   # build
     local b=$1
+    case $b in
+    python3|sqlite3)
+        local P="/usr/bin/python3 $ROOT/bench/real/json_index.py"
+        [ "$b" = sqlite3 ] && P="sqlite3 -init $ROOT/bench/real/inserts.sql :memory: .quit"
+        echo "none|$P"
+        echo "drip|$DRIP run --log-path /dev/null -- $P"
+        skipped valgrind || echo "valgrind|valgrind --tool=memcheck --leak-check=full --num-callers=40 --log-file=/dev/null $P"
+        skipped heaptrack || echo "heaptrack|heaptrack -r -o $WORK/tmp/heaptrack-$b $P"
+        return ;;
+    esac
     local P=$WORK/bin/alloc_bench-$b
     echo "none|$P ${IARGS[*]}"
     echo "drip|$DRIP run --log-path /dev/null -- $P ${IARGS[*]}"
@@ -136,7 +155,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 START=$(date +%s)
 echo "load average at start: $LOAD_START" >&2
 for rep in $(seq 1 "$REPS"); do
-    for b in "${BUILDS[@]}"; do
+    for b in "${BUILDS[@]}" "${REAL[@]}"; do
         mapfile -t entries < <(tools_for "$b")
         n=${#entries[@]}
         # round-robin, rotated by the repetition so no tool always runs right after the same one
@@ -194,6 +213,22 @@ mib() { awk -v a="$1" 'BEGIN { if (a == "") print "-"; else printf "%.0f", a / 1
         row "heaptrack -r" heaptrack none "none"
         row "LSan (clang)" lsan clang-none "clang, no tool ($(secs "$(median "$b" clang-none 4)") s)"
     done
+    if [ ${#REAL[@]} -gt 0 ]; then
+        echo
+        echo "### Real programs, unmodified (LSan would need them rebuilt)"
+        echo
+        echo "python3: bench/real/json_index.py; sqlite3: bench/real/inserts.sql. Ratios to the same program with no tool."
+        echo
+        echo "| program | tool | wall ratio | RSS ratio | median wall (s) | median peak RSS (MiB) |"
+        echo "|---|---|---|---|---|---|"
+        for b in "${REAL[@]}"; do
+            bw=$(median "$b" none 4); br=$(median "$b" none 5)
+            for t in none drip heaptrack valgrind; do
+                w=$(median "$b" "$t" 4); r=$(median "$b" "$t" 5)
+                [ -n "$w" ] && echo "| $b | $t | $(ratio "$w" "$bw") | $(ratio "$r" "$br") | $(secs "$w") | $(mib "$r") |"
+            done
+        done
+    fi
     echo
     echo "### drip's exit scan + report (median wall with report=1 minus report=0)"
     echo
