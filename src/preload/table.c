@@ -1,29 +1,46 @@
 /* table.c — the live-allocation table: block address -> {size, allocation site, birth time}.
  *
- * Sharded by thread: each thread records its allocations in a shard of its own, an
- * open-addressing table (linear probing, backward-shift deletion, so no tombstones) behind a
- * leaf spinlock that stays in that thread's cache. A free looks in the freeing thread's own shard
+ * Sharded by thread: each thread records its allocations in a shard of its own, behind a leaf
+ * spinlock that stays in that thread's cache. A free looks in the freeing thread's own shard
  * first (most blocks are freed by the thread that allocated them), then in the others. A thread
  * that ends leaves its shard, records and all, to the next thread that starts.
- * A shard grows (doubling, from drip's arena) when it is 70% full: 24 bytes per record at a load
- * between 35% and 70%, i.e. 34-69 bytes (46 on average) of table per live block.
+ *
+ * A shard is an open-addressing table probed a group of 8 slots at a time. Beside the records,
+ * one control byte per slot says EMPTY, DELETED, or FULL with 7 bits of the address's hash, so a
+ * probe reads the 8 bytes of a group as one word and finds the candidates, or the group's first
+ * free slot, with a few ALU operations (bit tricks on the word, no loop over the slots and no
+ * branch per slot). A group that still has an EMPTY slot ends every probe that reaches it, so an
+ * address is almost always found, or known absent, in its home group. This replaced linear
+ * probing with backward-shift deletion, whose variable-length probe and shift loops cost about
+ * as much as the rest of the table (measured in the README's Speed section).
+ * Deleting from a group that has an EMPTY slot leaves EMPTY: no probe ever went past that group.
+ * Otherwise it leaves DELETED (a tombstone), and tombstones go when the shard is rebuilt.
+ * Groups are probed in triangular order (home, +1, +3, +6, ...), which visits every group of a
+ * power-of-two table.
+ * A shard is rebuilt when live records and tombstones would fill 7/8 of its slots: at the same
+ * size if the live records alone fill at most 5/8 of it, else twice as large (from drip's
+ * arena). So a shard's load lies between 5/16 and 7/8: 25 bytes a slot (a 24-byte record and its
+ * control byte) make 29-80 bytes of table per live block.
  * Blocks of 256 TiB or more do not exist on x86-64 (47-bit user space): 48 bits of size suffice.
- * Locks: each shard's `mu` guards its slots/mask/count; nothing is taken while one is held but
- * the arena lock (when growing). drip__table_lock_all takes them in list order (fork, scan). The
- * list of shards only grows, by pushes at its head.
+ * Locks: each shard's `mu` guards its slots/ctrl/mask/count/deleted; nothing is taken while one
+ * is held but the arena lock (when growing). drip__table_lock_all takes them in list order (fork,
+ * scan). The list of shards only grows, by pushes at its head.
  */
 #include "internal.h"
 
 #include <string.h>
 #include <time.h>
 
-enum { INITIAL_SLOTS = 256 };
+enum { INITIAL_SLOTS = 256, GROUP = 8 };
+enum { EMPTY = 0x00, DELETED = 0x01, FULL = 0x80 };   /* FULL | 7 bits of hash */
 
 struct shard {
     drip__spinlock mu;
-    struct drip__rec *slots;
+    struct drip__rec *slots;     /* mask + 1 records, then mask + 1 control bytes */
+    uint8_t *ctrl;
     size_t mask;                 /* slots - 1; 0 while unallocated */
-    size_t count;
+    size_t count;                /* live records */
+    size_t deleted;              /* tombstones */
     struct shard *next;          /* set before the shard is published */
     atomic_int owned;            /* a running thread records into it */
 } __attribute__((aligned(64)));
@@ -32,9 +49,31 @@ static struct shard *_Atomic shards;
 static DRIP_TLS struct shard *own;
 
 /* Fibonacci hashing of the address (blocks are 16-byte aligned): one multiply, whose high bits
- * are well mixed. */
+ * are well mixed. The top bits pick the home group, the 7 bits below them the control tag. */
 static inline uint64_t mix(uint64_t x) { return (x >> 4) * 0x9e3779b97f4a7c15ULL; }
-#define SLOT(h, mask) (((h) >> 20) & (mask))
+
+static inline size_t home_group(uint64_t h, size_t mask) { return (size_t)(h >> 20) & (mask / GROUP); }
+static inline uint8_t tag(uint64_t h) { return (uint8_t)(FULL | (h >> 57)); }
+
+/* ---- one group's 8 control bytes as a word (byte i of the group is bits 8i..8i+7) ------------ */
+#define LSB 0x0101010101010101ULL
+#define MSB 0x8080808080808080ULL
+
+static inline uint64_t group_word(const uint8_t *ctrl, size_t g)
+{
+    uint64_t w;
+    memcpy(&w, ctrl + g * GROUP, sizeof w);
+    return w;
+}
+
+/* Bytes equal to zero get their high bit set. Exact as to whether any byte is zero, and the
+ * lowest flagged byte is always a true zero; a byte above a zero may be flagged falsely (borrow),
+ * which only costs the caller a comparison of addresses. */
+static inline uint64_t zero_bytes(uint64_t w) { return (w - LSB) & ~w & MSB; }
+static inline uint64_t match_tag(uint64_t w, uint8_t t) { return zero_bytes(w ^ (LSB * t)); }
+static inline uint64_t match_empty(uint64_t w) { return zero_bytes(w); }
+static inline uint64_t match_free(uint64_t w) { return ~w & MSB; }   /* EMPTY or DELETED */
+static inline unsigned first(uint64_t bits) { return (unsigned)__builtin_ctzll(bits) / 8; }
 
 /* This thread's shard: an unowned one left by a thread that ended, or a new one. */
 static struct shard *claim(void)
@@ -66,40 +105,82 @@ void drip__table_release(void)
         atomic_store(&own->owned, 0);
 }
 
-static bool grow(struct shard *s)
+static size_t table_bytes(size_t n) { return n * (sizeof(struct drip__rec) + 1); }
+
+/* The slot for a record known to be absent: the first free one on its probe sequence. */
+static size_t free_slot(const uint8_t *ctrl, size_t mask, uint64_t h)
+{
+    size_t g = home_group(h, mask);
+    for (size_t step = 1;; g = (g + step++) & (mask / GROUP)) {
+        uint64_t f = match_free(group_word(ctrl, g));
+        if (f)
+            return g * GROUP + first(f);
+    }
+}
+
+/* Rebuilds s with n slots (n a power of two, at least GROUP), dropping the tombstones. */
+static bool rebuild(struct shard *s, size_t n)
 {
     size_t old_n = s->mask ? s->mask + 1 : 0;
-    size_t n = old_n ? old_n * 2 : INITIAL_SLOTS;
-    struct drip__rec *slots = drip__arena_alloc(n * sizeof *slots);
+    struct drip__rec *slots = drip__arena_alloc(table_bytes(n));
     if (!slots)
         return false;
+    uint8_t *ctrl = (uint8_t *)(slots + n);   /* zero: every slot EMPTY */
     for (size_t i = 0; i < old_n; i++) {
         struct drip__rec *r = &s->slots[i];
         if (!r->addr)
             continue;
-        size_t j = SLOT(mix(r->addr), n - 1);
-        while (slots[j].addr)
-            j = (j + 1) & (n - 1);
+        uint64_t h = mix(r->addr);
+        size_t j = free_slot(ctrl, n - 1, h);
+        ctrl[j] = tag(h);
         slots[j] = *r;
     }
-    drip__arena_free(s->slots, old_n * sizeof *slots);
+    drip__arena_free(s->slots, table_bytes(old_n));
     s->slots = slots;
+    s->ctrl = ctrl;
     s->mask = n - 1;
+    s->deleted = 0;
     return true;
+}
+
+/* Finds addr in s (locked by the caller): its slot index, or -1. */
+static inline ptrdiff_t find_locked(const struct shard *s, uintptr_t addr, uint64_t h)
+{
+    if (DRIP_UNLIKELY(!s->mask))
+        return -1;
+    uint8_t t = tag(h);
+    size_t g = home_group(h, s->mask);
+    for (size_t step = 1;; g = (g + step++) & (s->mask / GROUP)) {
+        uint64_t w = group_word(s->ctrl, g);
+        for (uint64_t m = match_tag(w, t); m; m &= m - 1) {
+            size_t j = g * GROUP + first(m);
+            if (s->slots[j].addr == addr)
+                return (ptrdiff_t)j;
+        }
+        if (match_empty(w))
+            return -1;
+    }
 }
 
 static bool insert_locked(struct shard *s, const struct drip__rec *rec, uint64_t h)
 {
-    if ((s->count + 1) * 10 > (s->mask + 1) * 7 || !s->mask) {
-        if (!grow(s))
+    ptrdiff_t j = find_locked(s, rec->addr, h);
+    if (j >= 0) {   /* already recorded (a free drip never saw): the new record wins */
+        s->slots[j] = *rec;
+        return true;
+    }
+    size_t n = s->mask ? s->mask + 1 : 0;
+    if ((s->count + s->deleted + 1) * 8 > n * 7) {
+        size_t want = !n ? INITIAL_SLOTS : s->count * 8 <= n * 5 ? n : n * 2;
+        if (!rebuild(s, want))
             return false;
     }
-    size_t j = SLOT(h, s->mask);
-    while (s->slots[j].addr && s->slots[j].addr != rec->addr)
-        j = (j + 1) & s->mask;
-    if (!s->slots[j].addr)
-        s->count++;
-    s->slots[j] = *rec;
+    size_t k = free_slot(s->ctrl, s->mask, h);
+    if (s->ctrl[k] == DELETED)
+        s->deleted--;
+    s->ctrl[k] = tag(h);
+    s->slots[k] = *rec;
+    s->count++;
     return true;
 }
 
@@ -133,27 +214,17 @@ bool drip__table_restore(const struct drip__rec *rec)
 /* Finds and removes addr from one shard (locked by the caller). */
 static bool remove_locked(struct shard *s, uintptr_t addr, uint64_t h, struct drip__rec *out)
 {
-    if (!s->mask)
+    ptrdiff_t j = find_locked(s, addr, h);
+    if (j < 0)
         return false;
-    size_t j = SLOT(h, s->mask);
-    while (s->slots[j].addr != addr) {
-        if (!s->slots[j].addr)
-            return false;
-        j = (j + 1) & s->mask;
-    }
     *out = s->slots[j];
-    /* backward-shift deletion: pull later members of the probe run into the hole */
-    size_t hole = j;
-    for (size_t k = (j + 1) & s->mask; s->slots[k].addr; k = (k + 1) & s->mask) {
-        size_t home = SLOT(mix(s->slots[k].addr), s->mask);
-        /* move k into the hole unless its home lies cyclically in (hole, k] */
-        bool stays = (hole <= k) ? (home > hole && home <= k) : (home > hole || home <= k);
-        if (!stays) {
-            s->slots[hole] = s->slots[k];
-            hole = k;
-        }
+    s->slots[j].addr = 0;
+    if (match_empty(group_word(s->ctrl, (size_t)j / GROUP))) {
+        s->ctrl[j] = EMPTY;
+    } else {
+        s->ctrl[j] = DELETED;
+        s->deleted++;
     }
-    s->slots[hole].addr = 0;
     s->count--;
     return true;
 }
@@ -190,6 +261,15 @@ size_t drip__table_count(void)
     for (struct shard *s = atomic_load_explicit(&shards, memory_order_acquire); s; s = s->next)
         n += s->count;
     return n;
+}
+
+void drip__table_shape(size_t *slots, size_t *tombstones)
+{
+    *slots = *tombstones = 0;
+    for (struct shard *s = atomic_load_explicit(&shards, memory_order_acquire); s; s = s->next) {
+        *slots += s->mask ? s->mask + 1 : 0;
+        *tombstones += s->deleted;
+    }
 }
 
 void drip__table_foreach(void (*fn)(const struct drip__rec *, void *), void *arg)
