@@ -53,13 +53,17 @@ static int drop_self(uintptr_t *frames, int n)
  * bottom of the program's stack and gives up (-1) at the first frame in a module without frame
  * pointers, which hides its caller, or at anything odd; unchecked (unwind=fp), it keeps what it
  * found before the chain ended. */
-__attribute__((noinline)) static int fp_walk(uintptr_t *out, int max, bool checked, uint64_t *hash)
+static inline __attribute__((always_inline)) int fp_walk(uintptr_t *out, int max, bool checked, uint64_t *hash)
 {
-    uint64_t h = DRIP_HASH_SEED;
+    /* everything the loop compares against is read once, into registers: stores to out[] would
+     * otherwise make the compiler reload each global for every frame */
+    const uintptr_t self_lo = drip__g.self_lo, self_hi = drip__g.self_hi;
+    const uintptr_t main_ret = drip__main_ret, thread_ret = drip__thread_ret;
     uintptr_t *fp = __builtin_frame_address(0);
-    uintptr_t lo = (uintptr_t)fp;
-    uintptr_t hi = drip__stack_hi ? drip__stack_hi : lo + ((uintptr_t)8 << 20);
+    const uintptr_t lo = (uintptr_t)fp;
+    const uintptr_t hi = drip__stack_hi ? drip__stack_hi : lo + ((uintptr_t)8 << 20);
     uintptr_t mlo = 0, mhi = 0;   /* the last module found to keep frame pointers */
+    uint64_t h = DRIP_HASH_SEED;
     int n = 0;
     while (n < max) {
         uintptr_t f = (uintptr_t)fp;
@@ -68,13 +72,20 @@ __attribute__((noinline)) static int fp_walk(uintptr_t *out, int max, bool check
         uintptr_t ret = fp[1];
         if (ret < 4096)
             goto ended;
-        if (!in_self(ret)) {
+        if (!(ret >= self_lo && ret < self_hi)) {
             out[n++] = ret;
             h = drip__hash_step(h, ret);
-            if (checked && (ret == drip__main_ret || ret == drip__thread_ret))
-                goto done;
-            if (checked && (ret < mlo || ret >= mhi) && drip__module_fp_range(ret, &mlo, &mhi) != 1)
-                return -1;
+            if (checked) {
+                if (ret == main_ret || ret == thread_ret)
+                    goto done;
+                if (DRIP_UNLIKELY(ret < mlo || ret >= mhi)) {
+                    uintptr_t l, u;
+                    if (drip__module_fp_range(ret, &l, &u) != 1)
+                        return -1;
+                    mlo = l;
+                    mhi = u;
+                }
+            }
         }
         uintptr_t *next = (uintptr_t *)fp[0];
         if (next <= fp)
@@ -90,6 +101,18 @@ done:
     return n;
 }
 
+/* The two kinds of walk, each compiled with its own loop. noinline: each walks from its own
+ * frame, which is drip's and is left out. */
+__attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, uint64_t *hash)
+{
+    return fp_walk(out, max, true, hash);
+}
+
+__attribute__((noinline)) static int fp_walk_unchecked(uintptr_t *out, int max, uint64_t *hash)
+{
+    return fp_walk(out, max, false, hash);
+}
+
 int drip__unwind(uintptr_t *frames, int max, uint64_t *hash)
 {
     /* drip's own walkers read the stack directly: only where its bounds are known (threads drip
@@ -97,7 +120,7 @@ int drip__unwind(uintptr_t *frames, int max, uint64_t *hash)
     if (DRIP_UNLIKELY(!drip__stack_hi))
         goto libunwind;
     if (mode == MODE_FP)
-        return fp_walk(frames, max, false, hash);
+        return fp_walk_unchecked(frames, max, hash);
     if (mode == MODE_CFI) {
         int n = drip__cfi_walk(frames, max, hash);
         if (n >= 0)
@@ -106,7 +129,7 @@ int drip__unwind(uintptr_t *frames, int max, uint64_t *hash)
         return 0;
     }
     if (mode == MODE_AUTO) {
-        int n = fp_walk(frames, max, true, hash);
+        int n = fp_walk_checked(frames, max, hash);
         if (n > 0)
             return n;
         n = drip__cfi_walk(frames, max, hash);
