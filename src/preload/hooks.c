@@ -176,9 +176,20 @@ void drip__sampling_init(void)
 }
 
 /* ---- the two bookkeeping paths ---------------------------------------------------------------- */
+/* errno's address, asked of libc once per thread: `errno` is a call to __errno_location through
+ * the PLT, and every recorded allocation and free saves and restores it. */
+static DRIP_TLS int *errno_at;
+
+static inline int *my_errno(void)
+{
+    if (DRIP_UNLIKELY(!errno_at))
+        errno_at = &errno;
+    return errno_at;
+}
+
 __attribute__((noinline)) static void on_alloc_recorded(void *p, size_t size)
 {
-    int saved = errno;
+    int *e = my_errno(), saved = *e;
     drip__guard = 1;
     uintptr_t frames[DRIP_MAX_FRAMES];
     uint64_t hash;
@@ -191,25 +202,25 @@ __attribute__((noinline)) static void on_alloc_recorded(void *p, size_t size)
             filter_add((uintptr_t)p);
     }
     drip__guard = 0;
-    errno = saved;
+    *e = saved;
 }
 
 static inline void on_alloc(void *p, size_t size)
 {
     if (DRIP_UNLIKELY(filter != NULL)) {
         if (DRIP_UNLIKELY(!rng_state)) {   /* a thread's first allocation: draw its first gap */
-            int saved = errno;
+            int *e = my_errno(), saved = *e;
             next_sample();
-            errno = saved;
+            *e = saved;
         }
         bytes_to_sample -= (int64_t)size;
         if (bytes_to_sample > 0)
             return;
-        int saved = errno;
+        int *e = my_errno(), saved = *e;
         do
             next_sample();
         while (bytes_to_sample <= 0);
-        errno = saved;
+        *e = saved;
     }
     on_alloc_recorded(p, size);
 }
@@ -225,7 +236,7 @@ static bool on_free(void *p, struct drip__rec *out)
 {
     if (!maybe_sampled((uintptr_t)p))
         return false;
-    int saved = errno;
+    int *e = my_errno(), saved = *e;
     drip__guard = 1;
     bool known = drip__table_remove((uintptr_t)p, out);
     if (known) {
@@ -234,13 +245,13 @@ static bool on_free(void *p, struct drip__rec *out)
             filter_remove((uintptr_t)p);
     }
     drip__guard = 0;
-    errno = saved;
+    *e = saved;
     return known;
 }
 
 static void restore(const struct drip__rec *r)
 {
-    int saved = errno;
+    int *e = my_errno(), saved = *e;
     drip__guard = 1;
     if (drip__table_restore(r)) {
         if (filter)
@@ -249,7 +260,7 @@ static void restore(const struct drip__rec *r)
         account((int64_t)r->size);
     }
     drip__guard = 0;
-    errno = saved;
+    *e = saved;
 }
 
 /* ---- the entry points ------------------------------------------------------------------------- */
