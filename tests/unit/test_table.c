@@ -1,7 +1,7 @@
 /* Unit tests of the live table (src/preload/table.c, with drip's arena under it): long random
- * runs of inserts and removes checked against a plain array, addresses chosen to collide in
- * their home groups and tags, the tombstones that full groups leave and the rebuilds that drop
- * them, and records removed by a thread other than the one that recorded them. */
+ * runs of inserts and removes checked against a plain array, with enough addresses that groups
+ * fill up and 7-bit tags repeat within a group; the tombstones that full groups leave and the
+ * rebuilds that drop them; records removed by a thread other than the one that recorded them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
