@@ -323,6 +323,17 @@ static void cliques(struct marker *mk, const struct maps *m)
 
 static void sort_blocks(struct drip__block *b, size_t n);
 
+/* Thread t's stack from lo (its lowest live address) to its top; the main thread's top comes
+ * from the maps, and without a known lo its 8 MiB below that. */
+static void add_stack(struct rangeset *roots, const struct maps *m, const struct drip__thread *t, uintptr_t lo)
+{
+    uintptr_t hi = t->is_main ? m->stack_hi : t->stack_hi;
+    if (t->is_main && !lo)
+        lo = hi ? hi - (8u << 20) : 0;
+    if (hi > lo)
+        add_readable(roots, m, lo, hi);
+}
+
 /* Size of the static TLS block, from the loader when it tells (a GLIBC_PRIVATE function that
  * LeakSanitizer relies on too), else a generous guess. */
 static size_t static_tls_size(void)
@@ -380,7 +391,6 @@ int drip__scan_run(struct drip__scan *out, int final)
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
         if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid)
             continue;   /* finished, or created but not started yet (no stack: see start_arg below) */
-        uintptr_t hi = t->is_main ? m.stack_hi : t->stack_hi;
         uintptr_t lo = t->stack_lo;
         if (t == drip__self) {
             lo = my_sp;
@@ -396,19 +406,11 @@ int drip__scan_run(struct drip__scan *out, int final)
             add_readable(&roots, &m, a, z);
         } else
             out->threads_unstopped++;
-        if (t->is_main && !lo)
-            lo = hi ? hi - (8u << 20) : 0;
-        if (hi > lo)
-            add_readable(&roots, &m, lo, hi);
+        add_stack(&roots, &m, t, lo);
     }
     /* in a forked child, the stacks of the parent's other threads, as they were at fork */
-    for (struct drip__thread *t = drip__threads_orphans(); t; t = t->next) {
-        uintptr_t hi = t->is_main ? m.stack_hi : t->stack_hi, lo = t->stack_lo;
-        if (t->is_main && !lo)
-            lo = hi ? hi - (8u << 20) : 0;
-        if (hi > lo)
-            add_readable(&roots, &m, lo, hi);
-    }
+    for (struct drip__thread *t = drip__threads_orphans(); t; t = t->next)
+        add_stack(&roots, &m, t, t->stack_lo);
     if (!drip__self && final)   /* a thread drip never saw (created before drip or by clone) */
         add_readable(&roots, &m, my_sp, my_sp + (1u << 20));
     /* the main thread's static TLS and descriptor (allocated by the loader, outside any stack):
