@@ -203,7 +203,7 @@ void drip__table_foreach_chunked(void (*fn)(const struct drip__rec *, void *), v
 bool drip__table_remove(uintptr_t addr, struct drip__rec *out);
 bool drip__table_restore(const struct drip__rec *rec);
 size_t drip__table_count(void);
-/* Slots and tombstones over all shards (for tests and drip's own figures; racy like the count). */
+/* Slots and tombstones over all shards (for unit_table; racy like the count). */
 void drip__table_shape(size_t *slots, size_t *tombstones);
 /* Copies every live record into an arena array (caller frees with drip__arena_free). Must be
  * called with all stripes locked (drip__table_lock_all). */
