@@ -1,0 +1,203 @@
+/* symbolizer.c — see symbolizer.h. Results are cached by address: a report names the same
+ * frames many times. C++ names are demangled with libstdc++'s __cxa_demangle, loaded on the first
+ * mangled name.
+ *
+ * Function names come from the symbol tables (the module's, or its debug file's); file and line
+ * from DWARF line tables, read only when asked (lines = 1) or when the module carries its own
+ * DWARF (so the reachable summary of a program built with -g keeps its file:line, while libc's
+ * separate 25 MiB of debug info is not read for a summary line).
+ */
+#include "symbolizer.h"
+
+#include <dlfcn.h>
+#include <elfutils/libdwfl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { CACHE_BITS = 12 };
+
+struct entry {
+    struct entry *next;
+    struct drip_frame f;
+    int lines;
+    char *owned;   /* the demangled name, when f.function points to one */
+};
+
+struct mod {
+    Dwfl *dwfl;
+    Dwfl_Module *m;
+    int tried, own_dwarf;
+};
+
+struct drip_symbolizer {
+    const struct drip_raw *raw;
+    struct mod *mods;   /* parallel to raw->mods */
+    char *(*demangle)(const char *, char *, size_t *, int *);
+    int demangle_tried;
+    struct entry *cache[1 << CACHE_BITS];
+};
+
+/* Separate debug files by build ID and .gnu_debuglink, never debuginfod unless the caller set
+ * DEBUGINFOD_URLS for it (drip symbolize clears it otherwise, before libdw reads it). */
+static const Dwfl_Callbacks callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+struct drip_symbolizer *drip_symbolizer_new(const struct drip_raw *r, int debuginfod)
+{
+    if (!debuginfod)
+        unsetenv("DEBUGINFOD_URLS");
+    else if (!getenv("DEBUGINFOD_MAXTIME"))
+        setenv("DEBUGINFOD_MAXTIME", "10", 1);
+    struct drip_symbolizer *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->raw = r;
+    s->mods = calloc(r->nmods ? r->nmods : 1, sizeof *s->mods);
+    if (!s->mods) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Does the module's own file hold DWARF line tables? */
+static int has_own_dwarf(Dwfl_Module *m)
+{
+    GElf_Addr bias;
+    Elf *elf = dwfl_module_getelf(m, &bias);
+    size_t shstrndx;
+    if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+        return 0;
+    for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
+        GElf_Shdr sh;
+        const char *name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+        if (name && !strcmp(name, ".debug_line"))
+            return 1;
+    }
+    return 0;
+}
+
+static struct mod *open_module(struct drip_symbolizer *s, const struct drip_raw_module *rm)
+{
+    struct mod *m = &s->mods[rm - s->raw->mods];
+    if (m->tried)
+        return m->m ? m : NULL;
+    m->tried = 1;
+    if (!rm->path || rm->path[0] != '/')
+        return NULL;   /* [vdso], or a module with no file */
+    m->dwfl = dwfl_begin(&callbacks);
+    if (!m->dwfl)
+        return NULL;
+    dwfl_report_begin(m->dwfl);
+    m->m = dwfl_report_elf(m->dwfl, rm->path, rm->path, -1, rm->bias, false);
+    dwfl_report_end(m->dwfl, NULL, NULL);
+    if (!m->m) {
+        dwfl_end(m->dwfl);
+        m->dwfl = NULL;
+        return NULL;
+    }
+    m->own_dwarf = has_own_dwarf(m->m);
+    return m;
+}
+
+static const char *demangled(struct drip_symbolizer *s, const char *name, char **owned)
+{
+    if (name[0] != '_' || name[1] != 'Z')
+        return name;
+    if (!s->demangle_tried) {
+        s->demangle_tried = 1;
+        void *h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_LOCAL);
+        if (h)
+            s->demangle = (char *(*)(const char *, char *, size_t *, int *))dlsym(h, "__cxa_demangle");
+    }
+    int status = -1;
+    char *d = s->demangle ? s->demangle(name, NULL, NULL, &status) : NULL;
+    if (d && status == 0)
+        return *owned = d;
+    free(d);
+    return name;
+}
+
+/* Returns the string it allocated for f->function, if any. */
+static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct drip_frame *f)
+{
+    char *owned = NULL;
+    memset(f, 0, sizeof *f);
+    f->addr = addr;
+    uintptr_t off;
+    const struct drip_raw_module *rm = drip_raw_module_of(s->raw, addr, &off);
+    if (!rm)
+        return NULL;
+    f->module = rm->path;
+    f->build_id = rm->build_id;
+    f->offset = off;
+    struct mod *m = open_module(s, rm);
+    if (!m)
+        return NULL;
+    Dwarf_Addr pc = addr ? addr - 1 : 0;
+    GElf_Off symoff;
+    GElf_Sym sym;
+    const char *name = dwfl_module_addrinfo(m->m, pc, &symoff, &sym, NULL, NULL, NULL);
+    if (name) {
+        f->function = demangled(s, name, &owned);
+        /* symbol-table names may carry a version: __libc_start_main@@GLIBC_2.34 */
+        const char *at = owned ? NULL : strchr(name, '@');
+        if (at && (owned = strndup(name, (size_t)(at - name))))
+            f->function = owned;
+    }
+    if (lines || m->own_dwarf) {
+        Dwfl_Line *line = dwfl_module_getsrc(m->m, pc);
+        int lineno = 0;
+        const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+        if (src) {
+            f->file = src;
+            f->line = lineno;
+        }
+    }
+    return owned;
+}
+
+static void frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f)
+{
+    struct drip_symbolizer *s = ctx;
+    size_t h = (size_t)((addr * 0x9e3779b97f4a7c15ULL) >> (64 - CACHE_BITS));
+    for (struct entry *e = s->cache[h]; e; e = e->next)
+        if (e->f.addr == addr && e->lines >= lines) {
+            *f = e->f;
+            return;
+        }
+    char *owned = lookup(s, addr, lines, f);
+    struct entry *e = malloc(sizeof *e);
+    if (!e)
+        return;   /* the name stays valid for the caller: leaked rather than freed under it */
+    e->f = *f;
+    e->lines = lines;
+    e->owned = owned;
+    e->next = s->cache[h];
+    s->cache[h] = e;
+}
+
+struct drip_symbols drip_symbolizer_symbols(struct drip_symbolizer *s)
+{
+    return (struct drip_symbols){frame, s, 0};
+}
+
+void drip_symbolizer_free(struct drip_symbolizer *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < (1u << CACHE_BITS); i++)
+        for (struct entry *e = s->cache[i], *n; e; e = n) {
+            n = e->next;
+            free(e->owned);
+            free(e);
+        }
+    for (size_t i = 0; i < s->raw->nmods; i++)
+        if (s->mods[i].dwfl)
+            dwfl_end(s->mods[i].dwfl);
+    free(s->mods);
+    free(s);
+}
