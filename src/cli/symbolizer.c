@@ -24,10 +24,22 @@ struct entry {
     char *owned;   /* the demangled name, when f.function points to one */
 };
 
+/* A symbol's extent, for the function-name cache (see func_name). */
+struct symix {
+    uintptr_t lo;
+    uint64_t size;
+    const char *name;   /* libdw's string table: lives as long as the module */
+};
+
 struct mod {
     Dwfl *dwfl;
     Dwfl_Module *m;
     int tried, own_dwarf;
+    struct symix *ix;         /* every defined symbol, by address; NULL until first needed */
+    size_t nix;
+    uintptr_t *before_end;    /* before_end[i]: the highest end of ix[0..i) */
+    const char **name;        /* name[i]: libdw's answer for the range of ix[i], once known */
+    int ix_built;
 };
 
 struct drip_symbolizer {
@@ -121,6 +133,109 @@ static const char *demangled(struct drip_symbolizer *s, const char *name, char *
     return name;
 }
 
+static int by_lo(const void *a, const void *b)
+{
+    const struct symix *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo ? 1 : x->size < y->size ? -1 : x->size > y->size;
+}
+
+static void build_index(struct mod *m)
+{
+    m->ix_built = 1;
+    int n = dwfl_module_getsymtab(m->m);
+    if (n <= 0 || !(m->ix = malloc((size_t)n * sizeof *m->ix)))
+        return;
+    for (int i = 1; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr addr;
+        GElf_Word shndx;
+        const char *name = dwfl_module_getsym_info(m->m, i, &sym, &addr, &shndx, NULL, NULL);
+        /* what libdw's own search considers (absolute symbols, like a version name at 0, never name code) */
+        int type = GELF_ST_TYPE(sym.st_info);
+        if (name && name[0] && shndx != SHN_UNDEF && shndx != SHN_ABS && type != STT_SECTION && type != STT_FILE && type != STT_TLS)
+            m->ix[m->nix++] = (struct symix){(uintptr_t)addr, sym.st_size, name};
+    }
+    qsort(m->ix, m->nix, sizeof *m->ix, by_lo);
+    m->before_end = malloc((m->nix + 1) * sizeof *m->before_end);
+    m->name = calloc(m->nix + 1, sizeof *m->name);
+    if (!m->before_end || !m->name) {
+        m->nix = 0;
+        return;
+    }
+    uintptr_t hi = 0;
+    for (size_t i = 0; i < m->nix; i++) {
+        m->before_end[i] = hi;
+        if (m->ix[i].lo + m->ix[i].size > hi)
+            hi = m->ix[i].lo + m->ix[i].size;
+    }
+    m->before_end[m->nix] = hi;
+}
+
+/* libdw's name for pc (dwfl_module_addrinfo), which scans the whole symbol table on each call:
+ * a report of libc-heavy stacks asks it thousands of times, over libLLVM's 200,000 symbols for
+ * nm. When nothing else could change libdw's choice, it is made here from a sorted index: the
+ * symbols starting at lo (the last start at or below pc) all have one size that covers pc, no
+ * earlier symbol reaches into [lo, lo+size), and no other symbol starts inside it. If they also
+ * have one name, that is libdw's answer; if not (aliases), libdw chooses once by binding and its
+ * answer is kept for the whole extent. Past the end of every symbol below it, there is none.
+ * Anything else is asked of libdw each time. */
+static const char *func_name(struct mod *m, uintptr_t pc)
+{
+    if (!m->ix_built)
+        build_index(m);
+    size_t a = 0, b = m->nix;
+    while (a < b) {   /* the first symbol starting above pc */
+        size_t mid = (a + b) / 2;
+        if (m->ix[mid].lo <= pc)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    if (m->ix_built && m->before_end && a == 0)
+        return NULL;   /* below every symbol */
+    int indexed = a > 0;
+    size_t j = indexed ? a - 1 : 0;   /* the first symbol starting where the last one <= pc starts */
+    while (j > 0 && m->ix[j - 1].lo == m->ix[a - 1].lo)
+        j--;
+    if (indexed && m->name[j] && pc < m->ix[j].lo + m->ix[j].size)
+        return m->name[j];
+    if (indexed && !m->name[j] && m->ix[j].size && pc < m->ix[j].lo + m->ix[j].size && m->before_end[j] <= m->ix[j].lo) {
+        uintptr_t lo = m->ix[j].lo, hi = lo + m->ix[j].size;
+        size_t k = j;
+        int one = 1;
+        for (; k < m->nix && m->ix[k].lo == lo; k++)
+            one &= m->ix[k].size == m->ix[j].size && !strcmp(m->ix[k].name, m->ix[j].name);
+        if (one && (k >= m->nix || m->ix[k].lo >= hi))
+            return m->name[j] = m->ix[j].name;
+    }
+    /* past the end of every symbol at or below pc, and the nearest is sized: no label (sizeless
+     * symbol) can be chosen either, libdw finds nothing (code of static functions in a library
+     * with only .dynsym) */
+    if (indexed && m->before_end[a] <= pc) {
+        int sized = 1;
+        for (size_t k = j; k < a; k++)
+            sized &= m->ix[k].size > 0;
+        if (sized)
+            return NULL;
+    }
+    GElf_Off off;
+    GElf_Sym sym;
+    const char *name = dwfl_module_addrinfo(m->m, pc, &off, &sym, NULL, NULL, NULL);
+    if (!name || !indexed || sym.st_size == 0 || pc - off != m->ix[j].lo)
+        return name;
+    uintptr_t lo = m->ix[j].lo, hi = lo + sym.st_size;
+    size_t k = j;
+    while (k < m->nix && m->ix[k].lo == lo) {
+        if (m->ix[k].size != sym.st_size)
+            return name;
+        k++;
+    }
+    if ((k < m->nix && m->ix[k].lo < hi) || m->before_end[j] > lo)
+        return name;
+    m->name[j] = name;
+    return name;
+}
+
 /* Returns the string it allocated for f->function, if any. */
 static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct drip_frame *f)
 {
@@ -138,9 +253,7 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
     if (!m)
         return NULL;
     Dwarf_Addr pc = addr ? addr - 1 : 0;
-    GElf_Off symoff;
-    GElf_Sym sym;
-    const char *name = dwfl_module_addrinfo(m->m, pc, &symoff, &sym, NULL, NULL, NULL);
+    const char *name = func_name(m, pc);
     if (name) {
         f->function = demangled(s, name, &owned);
         /* symbol-table names may carry a version: __libc_start_main@@GLIBC_2.34 */
@@ -195,9 +308,13 @@ void drip_symbolizer_free(struct drip_symbolizer *s)
             free(e->owned);
             free(e);
         }
-    for (size_t i = 0; i < s->raw->nmods; i++)
+    for (size_t i = 0; i < s->raw->nmods; i++) {
         if (s->mods[i].dwfl)
             dwfl_end(s->mods[i].dwfl);
+        free(s->mods[i].ix);
+        free(s->mods[i].before_end);
+        free(s->mods[i].name);
+    }
     free(s->mods);
     free(s);
 }
