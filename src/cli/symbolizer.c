@@ -10,6 +10,8 @@
 #include "symbolizer.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,15 +46,52 @@ struct mod {
 
 struct drip_symbolizer {
     const struct drip_raw *raw;
+    const Dwfl_Callbacks *callbacks;
     struct mod *mods;   /* parallel to raw->mods */
     char *(*demangle)(const char *, char *, size_t *, int *);
     int demangle_tried;
     struct entry *cache[1 << CACHE_BITS];
 };
 
-/* Separate debug files by build ID and .gnu_debuglink, never debuginfod unless the caller set
- * DEBUGINFOD_URLS for it (drip symbolize clears it otherwise, before libdw reads it). */
-static const Dwfl_Callbacks callbacks = {
+/* Separate debug files from local files only: /usr/lib/debug/.build-id by build ID, then the
+ * .gnu_debuglink name beside the file, in its .debug/ and under /usr/lib/debug. Not libdw's
+ * dwfl_standard_find_debuginfo: that one loads libdebuginfod (and with it libcurl, GnuTLS and
+ * 30 more libraries, 8 ms) even when no server is set. */
+static int local_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                           const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+                           char **debuginfo_file_name)
+{
+    int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
+                                          debuginfo_file_name);
+    if (fd >= 0 || !debuglink_file || !file_name || strchr(debuglink_file, '/'))
+        return fd;
+    char dir[4096], path[8192];
+    snprintf(dir, sizeof dir, "%s", file_name);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return -1;
+    *slash = 0;
+    const char *const forms[] = {"%s/%s", "%s/.debug/%s", "/usr/lib/debug%s/%s"};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        snprintf(path, sizeof path, forms[i], dir, debuglink_file);
+        if (!strcmp(path, file_name))
+            continue;   /* the debuglink names the file itself */
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            *debuginfo_file_name = strdup(path);
+            return fd;
+        }
+    }
+    return -1;
+}
+
+static const Dwfl_Callbacks local_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = local_debuginfo,
+};
+
+/* --debuginfod: libdw's standard search, which asks the servers of DEBUGINFOD_URLS last. */
+static const Dwfl_Callbacks debuginfod_callbacks = {
     .find_elf = dwfl_build_id_find_elf,
     .find_debuginfo = dwfl_standard_find_debuginfo,
 };
@@ -67,6 +106,7 @@ struct drip_symbolizer *drip_symbolizer_new(const struct drip_raw *r, int debugi
     if (!s)
         return NULL;
     s->raw = r;
+    s->callbacks = debuginfod ? &debuginfod_callbacks : &local_callbacks;
     s->mods = calloc(r->nmods ? r->nmods : 1, sizeof *s->mods);
     if (!s->mods) {
         free(s);
@@ -100,7 +140,7 @@ static struct mod *open_module(struct drip_symbolizer *s, const struct drip_raw_
     m->tried = 1;
     if (!rm->path || rm->path[0] != '/')
         return NULL;   /* [vdso], or a module with no file */
-    m->dwfl = dwfl_begin(&callbacks);
+    m->dwfl = dwfl_begin(s->callbacks);
     if (!m->dwfl)
         return NULL;
     dwfl_report_begin(m->dwfl);
