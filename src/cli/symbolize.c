@@ -32,6 +32,8 @@ static void usage(FILE *out)
             "  --profile FILE     write the heap profile the raw report holds (pprof, gzipped)\n"
             "  --no-text          no text report (on stdout otherwise)\n"
             "  --debuginfod       fetch missing debug info from DEBUGINFOD_URLS (10 s limit)\n"
+            "  --no-cache         neither read nor update the names cached per build ID\n"
+            "                     ($XDG_CACHE_HOME/drip or ~/.cache/drip; DRIP_CACHE=0 also turns it off)\n"
             "  --text-fd N, --json-fd N, --profile-fd N, --out-fd N\n"
             "                     write to these descriptors (how libdrip.so calls it)\n");
 }
@@ -79,7 +81,7 @@ int cmd_symbolize(int argc, char **argv)
 {
     struct drip_render_out o = {1, -1, -1, 1, NULL};
     const char *in = "-", *json = NULL, *profile = NULL;
-    int debuginfod = 0, fd_mode = 0, status_fd = -1;
+    int debuginfod = 0, fd_mode = 0, status_fd = -1, cache = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int *fdp = !strcmp(a, "--text-fd") ? &o.text_fd : !strcmp(a, "--json-fd") ? &o.json_fd
@@ -103,6 +105,8 @@ int cmd_symbolize(int argc, char **argv)
                 return die(2, "%s needs a descriptor number", a);
         } else if (!strcmp(a, "--no-text")) {
             o.text_fd = -1;
+        } else if (!strcmp(a, "--no-cache")) {
+            cache = 0;
         } else if (!strcmp(a, "--debuginfod")) {
             debuginfod = 1;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -135,7 +139,7 @@ int cmd_symbolize(int argc, char **argv)
         return 2;
     if (profile && (o.profile_fd = open_file(profile)) < 0)
         return 2;
-    struct drip_symbolizer *s = drip_symbolizer_new(&raw, debuginfod || raw.opt.debuginfod);
+    struct drip_symbolizer *s = drip_symbolizer_new(&raw, debuginfod || raw.opt.debuginfod, cache);
     if (!s)
         return die(2, "out of memory");
     struct drip_symbols sym = drip_symbolizer_symbols(s);

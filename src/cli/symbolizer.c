@@ -8,6 +8,7 @@
  * separate 25 MiB of debug info is not read for a summary line).
  */
 #include "symbolizer.h"
+#include "symcache.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -42,11 +43,14 @@ struct mod {
     uintptr_t *before_end;    /* before_end[i]: the highest end of ix[0..i) */
     const char **name;        /* name[i]: libdw's answer for the range of ix[i], once known */
     int ix_built;
+    struct drip_symcache *cache;   /* what earlier runs learned about this build ID */
+    int cache_tried;
 };
 
 struct drip_symbolizer {
     const struct drip_raw *raw;
     const Dwfl_Callbacks *callbacks;
+    int use_cache;
     struct mod *mods;   /* parallel to raw->mods */
     char *(*demangle)(const char *, char *, size_t *, int *);
     int demangle_tried;
@@ -96,7 +100,7 @@ static const Dwfl_Callbacks debuginfod_callbacks = {
     .find_debuginfo = dwfl_standard_find_debuginfo,
 };
 
-struct drip_symbolizer *drip_symbolizer_new(const struct drip_raw *r, int debuginfod)
+struct drip_symbolizer *drip_symbolizer_new(const struct drip_raw *r, int debuginfod, int cache)
 {
     if (!debuginfod)
         unsetenv("DEBUGINFOD_URLS");
@@ -107,6 +111,7 @@ struct drip_symbolizer *drip_symbolizer_new(const struct drip_raw *r, int debugi
         return NULL;
     s->raw = r;
     s->callbacks = debuginfod ? &debuginfod_callbacks : &local_callbacks;
+    s->use_cache = cache;
     s->mods = calloc(r->nmods ? r->nmods : 1, sizeof *s->mods);
     if (!s->mods) {
         free(s);
@@ -289,6 +294,13 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
     f->module = rm->path;
     f->build_id = rm->build_id;
     f->offset = off;
+    struct mod *cm = &s->mods[rm - s->raw->mods];
+    if (!cm->cache_tried) {
+        cm->cache_tried = 1;
+        cm->cache = s->use_cache && rm->path && rm->path[0] == '/' ? drip_symcache_open(rm->build_id) : NULL;
+    }
+    if (drip_symcache_get(cm->cache, off, lines, &f->function, &f->file, &f->line))
+        return NULL;   /* the strings are the cache's */
     struct mod *m = open_module(s, rm);
     if (!m)
         return NULL;
@@ -310,6 +322,7 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
             f->line = lineno;
         }
     }
+    drip_symcache_put(cm->cache, off, lines || m->own_dwarf, f->function, f->file, f->line);
     return owned;
 }
 
@@ -354,6 +367,7 @@ void drip_symbolizer_free(struct drip_symbolizer *s)
         free(s->mods[i].ix);
         free(s->mods[i].before_end);
         free(s->mods[i].name);
+        drip_symcache_close(s->mods[i].cache);
     }
     free(s->mods);
     free(s);

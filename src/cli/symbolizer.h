@@ -12,8 +12,9 @@
 
 struct drip_symbolizer;
 
-/* A symbolizer for r's modules; r must outlive it. NULL when out of memory. */
-struct drip_symbolizer *drip_symbolizer_new(const struct drip_raw *r, int debuginfod);
+/* A symbolizer for r's modules; r must outlive it. cache: use and update the on-disk cache of
+ * names per build ID (symcache.h). NULL when out of memory. */
+struct drip_symbolizer *drip_symbolizer_new(const struct drip_raw *r, int debuginfod, int cache);
 /* The drip_symbols interface the report writers use. */
 struct drip_symbols drip_symbolizer_symbols(struct drip_symbolizer *s);
 void drip_symbolizer_free(struct drip_symbolizer *s);

@@ -19,6 +19,9 @@ Usage: test_symbolize.py CASE
   sigterm      a SIGTERM during the report: JSON whole, then the program dies by SIGTERM
   process      the report names the process: Command:, Executable:, JSON command/executable/ppid
   bad_raw      drip symbolize on a cut-short or foreign file: exit 2, one line
+  cache         names are cached per build ID under $XDG_CACHE_HOME/drip and read back by the next
+                run (an edited entry shows); DRIP_CACHE=0 and --no-cache bypass it; concurrent
+                writers leave whole files
 """
 import json
 import os
@@ -232,6 +235,39 @@ def case_bad_raw():
         dt.eq((s.returncode, s.stderr), (2, "drip: %s: the raw report is cut short (no 'end' line after line 2)\n" % cut), "cut short")
         s = subprocess.run([dt.DRIP, "symbolize", "/etc/hostname"], capture_output=True, text=True, timeout=30)
         dt.eq((s.returncode, s.stderr), (2, "drip: /etc/hostname: not a drip raw report (it must start with 'drip-raw 1')\n"), "foreign file")
+
+
+def build_id(path):
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    return re.search(r"Build ID: ([0-9a-f]+)", out).group(1)
+
+
+def case_cache():
+    with tempfile.TemporaryDirectory() as d:
+        env = {"XDG_CACHE_HOME": d}
+        r1 = drip_run(["--raw-out", os.path.join(d, "r.raw")], [LEAKS], cwd=d, env=env)
+        names = os.path.join(d, "drip", build_id(LEAKS) + ".names")
+        dt.check(os.path.exists(names), "the run cached the names of leaks' build ID")
+        text = open(names).read()
+        dt.check(text.startswith("drip-symcache 1 "), "cache file header")
+        dt.check("\tlose_pointer\t" in text, "lose_pointer is cached")
+        open(names, "w").write(text.replace("\tlose_pointer\t", "\tcached_lose_pointer\t"))
+        raw = os.path.join(d, "r.raw")
+        e = dict(os.environ, **env)
+        s = subprocess.run([dt.DRIP, "symbolize", raw], capture_output=True, text=True, env=e, timeout=60)
+        dt.check(re.search(r"at 0x[0-9a-f]+: cached_lose_pointer \(leaks.c:18\)", s.stdout) is not None,
+                 "the next run reads the cache (the edited entry shows)")
+        for how, extra, env2 in (("--no-cache", ["--no-cache"], e), ("DRIP_CACHE=0", [], dict(e, DRIP_CACHE="0"))):
+            s = subprocess.run([dt.DRIP, "symbolize"] + extra + [raw], capture_output=True, text=True, env=env2, timeout=60)
+            dt.check(re.search(r"at 0x[0-9a-f]+: lose_pointer \(leaks.c:18\)", s.stdout) is not None, "%s: libdw's names" % how)
+        dt.eq(s.stdout, r1.stderr.decode(), "without the cache: the exit report, byte for byte")
+        shutil.rmtree(os.path.join(d, "drip"))
+        ps = [subprocess.Popen([dt.DRIP, "symbolize", raw], stdout=subprocess.DEVNULL, env=e) for _ in range(6)]
+        dt.eq([p.wait(timeout=60) for p in ps], [1] * 6, "six concurrent symbolizers")
+        for f in os.listdir(os.path.join(d, "drip")):
+            body = open(os.path.join(d, "drip", f)).read()
+            dt.check(f.endswith(".names") and body.startswith("drip-symcache 1 ") and body.endswith("\n"),
+                     "%s: a whole cache file, no temporary left" % f)
 
 
 def main():
