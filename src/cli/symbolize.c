@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ static void usage(FILE *out)
             "  --debuginfod       fetch missing debug info from DEBUGINFOD_URLS (10 s limit)\n"
             "  --no-cache         neither read nor update the names cached per build ID\n"
             "                     ($XDG_CACHE_HOME/drip or ~/.cache/drip; DRIP_CACHE=0 also turns it off)\n"
+            "  --serve            answer requests on stdin until end of file (libdrip.so's live helper)\n"
             "  --text-fd N, --json-fd N, --profile-fd N, --out-fd N\n"
             "                     write to these descriptors (how libdrip.so calls it)\n");
 }
@@ -77,11 +79,85 @@ static int fd_arg(const char *s)
     return *s && !*end && v >= 0 && v < 1 << 20 ? (int)v : -2;
 }
 
+/* Reads exactly n bytes; 0, or -1 at end of file or error. */
+static int read_exact(int fd, char *p, size_t n)
+{
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* --serve: libdrip.so's long-lived symbolizer for live requests. Requests on stdin are
+ * "drip-request LEN\n" + a raw report; each answer on stdout is "drip-answer RC LEN\n" + what the
+ * report asks for (RC 0/1: leaks found; 2: the request could not be read, LEN 0). Ends at end of
+ * file: when the program ends. */
+static int serve(int debuginfod, int cache)
+{
+    signal(SIGPIPE, SIG_IGN);
+    for (;;) {
+        char line[64];
+        size_t ll = 0;
+        while (ll < sizeof line - 1 && read_exact(0, line + ll, 1) == 0 && line[ll] != '\n')
+            ll++;
+        if (ll == 0 || line[ll] != '\n')
+            return 0;
+        line[ll] = 0;
+        long long len;
+        if (sscanf(line, "drip-request %lld", &len) != 1 || len < 0 || len > (1LL << 34))
+            return die(2, "--serve: bad request header");
+        char *doc = malloc((size_t)len + 1);
+        if (!doc || read_exact(0, doc, (size_t)len) != 0) {
+            free(doc);
+            return 0;
+        }
+        struct drip_raw raw;
+        char err[256];
+        int rc = 2;
+        FILE *out = tmpfile();
+        if (out && drip_raw_parse(&raw, doc, (size_t)len, err, sizeof err) == 0) {
+            struct drip_symbolizer *s = drip_symbolizer_new(&raw, debuginfod || raw.opt.debuginfod, cache);
+            if (s) {
+                struct drip_symbols sym = drip_symbolizer_symbols(s);
+                /* a live leak check is the JSON report; everything else goes to out_fd */
+                int fd = fileno(out);
+                struct drip_render_out o = {-1, -1, -1, fd, NULL};
+                if (!strcmp(raw.want, "leaks"))
+                    o.json_fd = fd;
+                int leaked = 0;
+                rc = drip_render(&raw, &sym, &o, &leaked) == 0 ? leaked : 2;
+                drip_symbolizer_free(s);
+            }
+        }
+        drip_raw_free(&raw);
+        free(doc);
+        long long olen = out && rc != 2 ? (long long)lseek(fileno(out), 0, SEEK_END) : 0;
+        if (olen < 0)
+            olen = 0, rc = 2;
+        dprintf(1, "drip-answer %d %lld\n", rc, olen);
+        char buf[65536];
+        for (off_t off = 0; off < olen;) {
+            ssize_t n = pread(fileno(out), buf, sizeof buf, off);
+            if (n <= 0 || write(1, buf, (size_t)n) != n)
+                return 3;
+            off += n;
+        }
+        if (out)
+            fclose(out);
+    }
+}
+
 int cmd_symbolize(int argc, char **argv)
 {
     struct drip_render_out o = {1, -1, -1, 1, NULL};
     const char *in = "-", *json = NULL, *profile = NULL;
-    int debuginfod = 0, fd_mode = 0, status_fd = -1, cache = 1;
+    int debuginfod = 0, fd_mode = 0, status_fd = -1, cache = 1, serve_mode = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int *fdp = !strcmp(a, "--text-fd") ? &o.text_fd : !strcmp(a, "--json-fd") ? &o.json_fd
@@ -105,6 +181,8 @@ int cmd_symbolize(int argc, char **argv)
                 return die(2, "%s needs a descriptor number", a);
         } else if (!strcmp(a, "--no-text")) {
             o.text_fd = -1;
+        } else if (!strcmp(a, "--serve")) {
+            serve_mode = 1;
         } else if (!strcmp(a, "--no-cache")) {
             cache = 0;
         } else if (!strcmp(a, "--debuginfod")) {
@@ -118,6 +196,8 @@ int cmd_symbolize(int argc, char **argv)
             in = a;
         }
     }
+    if (serve_mode)
+        return serve(debuginfod, cache);
     int fd = strcmp(in, "-") ? open(in, O_RDONLY | O_CLOEXEC) : 0;
     if (fd < 0)
         return die(2, "cannot read %s: %s", in, strerror(errno));

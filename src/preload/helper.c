@@ -181,6 +181,20 @@ static int child_main(void *arg)
     for (int i = 0; i < a->nkeep; i++)
         if (a->keep[i] > 2)
             syscall(SYS_fcntl, a->keep[i], F_SETFD, 0);   /* passed under its own number */
+    /* nothing else of the program's (pipes, sockets) stays open in the symbolizer: close every
+     * descriptor above 2 that is not passed (close_range, Linux 5.9; skipped where it fails) */
+    long lo = 3;
+    for (;;) {
+        long next = 1L << 30;
+        for (int i = 0; i < a->nkeep; i++)
+            if (a->keep[i] >= lo && a->keep[i] < next)
+                next = a->keep[i];
+        if (next > lo)
+            syscall(SYS_close_range, lo, next - 1, 0);
+        if (next == 1L << 30)
+            break;
+        lo = next + 1;
+    }
     uint64_t none = 0;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
     syscall(SYS_execve, a->path, a->argv, a->env);
@@ -260,4 +274,182 @@ int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *co
     free(stack);
     free(env);
     return result == '0' || result == '1' ? result - '0' : -1;
+}
+
+/* ---- the long-lived symbolizer for live requests ----------------------------------------------
+ * The endpoint's answers (/debug/pprof/heap, /debug/pprof/symbol, /debug/drip/leaks, suspects),
+ * the monitor's names and drip_check_end's frames go to one `drip symbolize --serve` per process,
+ * started on first need with a socketpair as its stdin and stdout: requests are
+ * "drip-request LEN\n" + a raw report, answers "drip-answer RC LEN\n" + the output (RC: 0 or 1
+ * as the exit status of drip symbolize; 2: it could not read the request). It ends when the
+ * program does (end of file on its socket). If it dies or stops answering, the request is
+ * answered here with unnamed frames, and the next request starts a new one.
+ * Lock: serve_mu (leaf: held across one exchange; nothing else is taken under it).
+ */
+#include <poll.h>
+#include <sys/socket.h>
+
+static pthread_mutex_t serve_mu = PTHREAD_MUTEX_INITIALIZER;
+static int serve_fd = -1;
+static pid_t serve_pid, serve_owner;
+
+enum { SERVE_TIMEOUT_MS = 60000 };
+
+static void serve_stop(void)
+{
+    if (serve_fd >= 0)
+        close(serve_fd);
+    serve_fd = -1;
+    if (serve_pid > 0 && serve_owner == getpid()) {
+        kill(serve_pid, SIGKILL);
+        while (waitpid(serve_pid, NULL, __WALL) < 0 && errno == EINTR)
+            ;
+    }
+    serve_pid = 0;
+}
+
+static int serve_start(const char **why)
+{
+    char cli[PATH_MAX];
+    if (find_cli(cli, sizeof cli) != 0) {
+        *why = "the drip binary was not found next to libdrip.so (set DRIP_CLI)";
+        return -1;
+    }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        *why = "no socket for the symbolizer";
+        return -1;
+    }
+    char *argv[] = {cli, "symbolize", "--serve", NULL};
+    char **env = helper_env();
+    enum { STACK = 64 * 1024 };
+    char *stack = malloc(STACK);
+    int keep[1] = {sv[1]};
+    int is_log, err_fd = drip__report_fd(&is_log);
+    struct child_args ca = {cli, argv, env ? env : environ, sv[1], err_fd >= 0 && !is_log ? err_fd : 2, sv[1], keep, 0};
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pid_t pid = stack ? clone(child_main, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca) : -1;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(stack);
+    free(env);
+    close(sv[1]);
+    if (pid <= 0) {
+        close(sv[0]);
+        *why = "the symbolizer could not be started";
+        return -1;
+    }
+    serve_fd = sv[0];
+    serve_pid = pid;
+    serve_owner = getpid();
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads exactly n bytes within the time limit. */
+static int read_full(int fd, char *p, size_t n)
+{
+    while (n) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        int r = poll(&pf, 1, SERVE_TIMEOUT_MS);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        ssize_t got = read(fd, p, n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        p += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+/* Sends the raw report in memfd to the long-lived symbolizer and writes its answer on out_fd.
+ * Returns 0 or 1 as drip symbolize would, or -1 (with *why) when it could not answer. */
+int drip__helper_ask(int memfd, int out_fd, const char **why)
+{
+    struct stat st;
+    if (fstat(memfd, &st) != 0 || st.st_size <= 0) {
+        *why = "no raw report";
+        return -1;
+    }
+    char *doc = malloc((size_t)st.st_size);
+    if (!doc || pread(memfd, doc, (size_t)st.st_size, 0) != st.st_size) {
+        free(doc);
+        *why = "out of memory";
+        return -1;
+    }
+    pthread_mutex_lock(&serve_mu);
+    if (serve_fd >= 0 && serve_owner != getpid()) {
+        close(serve_fd);   /* a forked child: the parent's symbolizer is not ours to talk to */
+        serve_fd = -1;
+        serve_pid = 0;
+    }
+    int rc = -1;
+    if (serve_fd >= 0 || serve_start(why) == 0) {
+        char head[64];
+        int hl = snprintf(head, sizeof head, "drip-request %lld\n", (long long)st.st_size);
+        char line[64];
+        size_t ll = 0;
+        if (write_all(serve_fd, head, (size_t)hl) == 0 && write_all(serve_fd, doc, (size_t)st.st_size) == 0) {
+            while (ll < sizeof line - 1 && read_full(serve_fd, line + ll, 1) == 0 && line[ll] != '\n')
+                ll++;
+            line[ll] = 0;
+            int code = -1;
+            long long len = -1;
+            if (sscanf(line, "drip-answer %d %lld", &code, &len) == 2 && len >= 0 && (code == 0 || code == 1)) {
+                char buf[65536];
+                rc = code;
+                while (len > 0 && rc >= 0) {
+                    size_t n = len < (long long)sizeof buf ? (size_t)len : sizeof buf;
+                    if (read_full(serve_fd, buf, n) != 0) {
+                        rc = -1;
+                        break;
+                    }
+                    for (size_t off = 0; off < n;) {
+                        ssize_t w = write(out_fd, buf + off, n - off);
+                        if (w < 0 && errno == EINTR)
+                            continue;
+                        if (w <= 0)
+                            break;   /* the client went away: the exchange still completes */
+                        off += (size_t)w;
+                    }
+                    len -= (long long)n;
+                }
+            } else if (sscanf(line, "drip-answer %d %lld", &code, &len) == 2 && len >= 0) {
+                /* it could not read this request (code 2): it is alive, the answer is ours */
+                char buf[4096];
+                while (len > 0 && read_full(serve_fd, buf, len < 4096 ? (size_t)len : 4096) == 0)
+                    len -= len < 4096 ? len : 4096;
+                *why = "the symbolizer refused the request";
+                pthread_mutex_unlock(&serve_mu);
+                free(doc);
+                return -1;
+            }
+        }
+        if (rc < 0) {
+            *why = "the symbolizer died or stopped answering";
+            serve_stop();
+        }
+    }
+    pthread_mutex_unlock(&serve_mu);
+    free(doc);
+    return rc;
 }

@@ -309,6 +309,7 @@ void drip__report_dest_init(void);
 void drip__suspects_json(int fd);   /* report.c */
 int drip__report_fd(int *is_log);
 int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args, const char **why);
+int drip__helper_ask(int memfd, int out_fd, const char **why);
 extern int drip__is_fork_child;
 
 /* ---- options.c ------------------------------------------------------------------------------ */

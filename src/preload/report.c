@@ -161,7 +161,12 @@ int drip__symbolize(int memfd, const struct drip_render_out *o)
     const char *why = NULL;
     int is_log, err_fd = drip__report_fd(&is_log);
     lseek(memfd, 0, SEEK_SET);
-    int result = memfd >= 0 ? drip__helper_run(memfd, is_log ? -1 : err_fd, keep, nk, args, &why) : -1;
+    /* live requests (one output, no text) go to the long-lived symbolizer; the exit report to a
+     * symbolizer of its own, which writes the report's descriptors itself */
+    int live = o->text_fd < 0 && o->profile_fd < 0 && (o->out_fd >= 0) + (o->json_fd >= 0) == 1;
+    int result = memfd < 0 ? -1
+                 : live    ? drip__helper_ask(memfd, o->out_fd >= 0 ? o->out_fd : o->json_fd, &why)
+                           : drip__helper_run(memfd, is_log ? -1 : err_fd, keep, nk, args, &why);
     if (memfd < 0)
         why = "no memory file for the raw report";
     if (result >= 0)
