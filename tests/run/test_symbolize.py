@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -109,8 +110,39 @@ def case_no_heavy_libs():
         maps = open("/proc/%d/maps" % pid).read()
         for lib in ["libdw", "libelf", "libdebuginfod", "libcurl", "libz.so"]:
             dt.check(lib not in maps, "%s is not mapped in the traced program" % lib)
+        helpers = serve_children(pid)
+        dt.eq(len(helpers), 1, "one long-lived symbolizer served every request")
+        # it dies: the next answer has unnamed frames, the one after is named again by a new one
+        os.kill(helpers[0], 9)
+        with urllib.request.urlopen(base + "/debug/drip/leaks", timeout=60) as r:
+            rep = json.loads(r.read())
+        dt.eq(rep.get("symbolized"), False, "symbolizer dead: the live check still answers, unnamed")
+        dt.eq(rep["summary"]["definite"], {"bytes": 4096, "blocks": 1}, "... with the same figures")
+        with urllib.request.urlopen(base + "/debug/drip/leaks", timeout=60) as r:
+            body = r.read()
+        dt.check(b'"lose_block"' in body, "the next request is named by a new symbolizer")
+        dt.eq(len(serve_children(pid)), 1, "one symbolizer again")
     finally:
         p.communicate(input="", timeout=60)
+    time.sleep(0.5)
+    dt.eq(serve_children(pid), [], "the symbolizer ended with the program")
+
+
+def serve_children(pid):
+    """The `drip symbolize --serve` processes whose parent is pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            st = open("/proc/%s/stat" % d).read()
+            cmd = open("/proc/%s/cmdline" % d, "rb").read().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(st.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and b"--serve" in cmd and b"symbolize" in cmd and not st.rsplit(")", 1)[1].split()[0] == "Z":
+            out.append(int(d))
+    return out
 
 
 def case_debuginfod():
