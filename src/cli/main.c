@@ -122,13 +122,40 @@ static void usage(FILE *out)
             "  flame [--folded] FILE|URL      interactive flame graph (SVG) or folded stacks\n"
             "  watch [options] PID | -- cmd   RSS, PSS, swap, threads, fds over time; trend; plot\n"
             "  options [--markdown]           list the preload library's options (DRIP_OPTIONS)\n"
+            "  options --check VALUE          parse a DRIP_OPTIONS value; print what it sets\n"
             "  version                        print drip's version\n"
             "\n"
             "drip run --help lists every option with its default; drip COMMAND --help, each command's.\n");
 }
 
+/* `drip options --check 'name=value:...'`: parses a DRIP_OPTIONS value with the library's own
+ * parser and prints every option it sets, one name=value a line; exit 2 and one line if it
+ * does not parse. The documentation's examples are checked with it. */
+static int check_options(const char *text)
+{
+    struct drip_options def, o;
+    drip_options_defaults(&def);
+    drip_options_defaults(&o);
+    char err[512] = "";
+    if (drip_options_parse(&o, text, err, sizeof err) != 0)
+        return die(2, "DRIP_OPTIONS: %s", err);
+    size_t i = 0;
+#define DRIP_OPT_SHOW_BOOL(n) if (o.n != def.n) printf("%s=%d\n", #n, o.n);
+#define DRIP_OPT_SHOW_INT(n) if (o.n != def.n) printf("%s=%ld\n", #n, o.n);
+#define DRIP_OPT_SHOW_SIZE(n) if (o.n != def.n) printf("%s=%llu\n", #n, o.n);
+#define DRIP_OPT_SHOW_DURATION(n) if (o.n != def.n) printf("%s=%llums\n", #n, o.n);
+#define DRIP_OPT_SHOW_STR(n) if (strcmp(o.n, def.n)) printf("%s=%s\n", #n, o.n);
+#define DRIP_OPT_SHOW(name, type, d, help) i++; DRIP_OPT_SHOW_##type(name)
+    DRIP_OPTION_TABLE(DRIP_OPT_SHOW)
+#undef DRIP_OPT_SHOW
+    (void)i;
+    return 0;
+}
+
 static int cmd_options(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--check"))
+        return argc == 3 ? check_options(argv[2]) : die(2, "usage: drip options --check 'name=value:...'");
     int md = argc > 1 && !strcmp(argv[1], "--markdown");
     if (md)
         printf("| option | type | default | meaning |\n|---|---|---|---|\n");

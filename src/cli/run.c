@@ -40,7 +40,13 @@ static void run_usage(FILE *out)
                           : o->type == DRIP_OPT_SIZE ? " BYTES" : o->type == DRIP_OPT_DURATION ? " TIME" : " N";
         char left[96];
         snprintf(left, sizeof left, "%s%s", flag, arg);
-        fprintf(out, "  %-30s %s (default: %s)\n", left, o->help, o->def[0] ? o->def : "none");
+        const struct drip_option_limit *lim = drip_option_limit(o->name);
+        char accepts[96] = "";
+        if (lim && lim->choices)
+            snprintf(accepts, sizeof accepts, "; one of %s", lim->choices);
+        else if (lim)
+            snprintf(accepts, sizeof accepts, "; %ld to %ld", lim->lo, lim->hi);
+        fprintf(out, "  %-30s %s (default: %s%s)\n", left, o->help, o->def[0] ? o->def : "none", accepts);
     }
     fprintf(out, "  %-30s %s\n", "--no-NAME", "turns a yes/no option off, e.g. --no-report");
     fprintf(out, "  %-30s %s\n", "--log FILE", "same as --log-path FILE");
@@ -189,8 +195,11 @@ int cmd_run(int argc, char **argv)
         } else if (eq) {
             val = eq + 1;
         } else {
-            if (i + 1 >= argc)
-                return die(2, "option --%.*s needs a value", (int)nlen, name);
+            /* "--json -- prog" must not write the report to a file named "--" */
+            if (i + 1 >= argc || !strcmp(argv[i + 1], "--") ||
+                (!strncmp(argv[i + 1], "--", 2) && o->type != DRIP_OPT_INT))
+                return die(2, "option --%.*s needs a value%s%s%s", (int)nlen, name, i + 1 < argc ? " (got '" : "",
+                           i + 1 < argc ? argv[i + 1] : "", i + 1 < argc ? "')" : "");
             val = argv[++i];
         }
         char absval[PATH_MAX + 64];

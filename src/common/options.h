@@ -57,6 +57,16 @@ struct drip_option_info {
     const char *help;
 };
 
+/* An option's accepted values beyond its type (options.c holds the table): INT options take
+ * lo..hi; STR options with choices take one of its '|'-separated words. */
+struct drip_option_limit {
+    const char *name;
+    long lo, hi;
+    const char *choices;
+};
+/* The limit for the option called name, or NULL when any value of its type is accepted. */
+const struct drip_option_limit *drip_option_limit(const char *name);
+
 extern const struct drip_option_info drip_option_infos[];
 extern const size_t drip_option_count;
 
@@ -67,7 +77,9 @@ void drip_options_defaults(struct drip_options *o);
 int drip_options_set(struct drip_options *o, const char *name, size_t name_len, const char *val,
                      size_t val_len, char *err, size_t errlen);
 
-/* Parses "name=value:name=value" (':' or whitespace separate pairs; a bare name sets a BOOL to 1).
+/* Parses "name=value:name=value" (whitespace, ',' or ':' separate pairs; a bare name sets a BOOL
+ * to 1). Inside an unquoted value, ':' ends it only when an option's name follows, so
+ * http=127.0.0.1:6060 keeps its port.
  * Stops at the first bad pair: returns -1 with a one-line message in err; 0 on success. */
 int drip_options_parse(struct drip_options *o, const char *s, char *err, size_t errlen);
 

