@@ -129,5 +129,42 @@ def case_drip_http():
              "DRIP_OPTIONS' http= wins over DRIP_HTTP (%r)" % p.stderr)
 
 
+# ---- 6: a fatal signal re-raised with the default disposition ----------------------------------
+
+def case_reraise():
+    for how in ("signal", "sigaction"):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGSEGV):
+            what = "%s %s" % (how, sig.name)
+            cmd = [P + "/reraise", how, str(int(sig))]
+            base = plain(cmd)
+            res = dt.run(cmd, ["--log-path", "/dev/null"])
+            dt.eq(base.returncode, -sig, what + ": without drip, dies by the signal")
+            dt.eq(res.rc, -sig, what + ": under drip, dies by the same signal")
+            dt.eq(res.out, base.stdout, what + ": same output, dispositions read back included")
+            dt.check(res.report is not None, what + ": the JSON report is written")
+            if res.report:
+                dt.eq(res.summary("definite"), (100, 1), what + ": the 100-byte leak is reported")
+
+
+def python3():
+    """A python3 that is the interpreter itself, not a wrapper that execs it (pyenv's shim)."""
+    import sysconfig
+    exe = os.path.join(sysconfig.get_config_var("BINDIR") or "/usr/bin", "python3")
+    return exe if os.path.exists(exe) else "/usr/bin/python3"
+
+
+def case_python_signals():
+    """Python's KeyboardInterrupt: SIGINT's handler raises it; at exit Python sets SIG_DFL and
+    kills itself with SIGINT. SIGTERM has no Python handler (drip's stands in for SIG_DFL)."""
+    py = python3()
+    for sig, code in ((signal.SIGINT, "import os,signal; os.kill(os.getpid(), signal.SIGINT)"),
+                      (signal.SIGINT, "raise KeyboardInterrupt"),
+                      (signal.SIGTERM, "import os,signal; os.kill(os.getpid(), signal.SIGTERM)")):
+        res = dt.run([py, "-c", code], ["--log-path", "/dev/null"])
+        dt.eq(res.rc, -sig, "python3 -c %r: dies by %s" % (code, sig.name))
+        dt.check(res.report is not None and res.report.get("complete") is True,
+                 "python3 -c %r: the JSON report is written" % code)
+
+
 if __name__ == "__main__":
     dt.main(globals())
