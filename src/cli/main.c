@@ -53,6 +53,8 @@ static void forward(int sig)
         kill(child_pid, sig);
 }
 
+void (*drip_run_ended)(int pid, int code, int status);
+
 int run_child(const char *prog, char **argv)
 {
     /* like system(): the terminal's SIGINT/SIGQUIT reach the child directly; drip waits for it to
@@ -86,6 +88,15 @@ int run_child(const char *prog, char **argv)
     signal(SIGTERM, forward);
     signal(SIGHUP, forward);
     sigprocmask(SIG_SETMASK, &old, NULL);
+    /* the child is waited for in two steps: ended (still a zombie, so /proc/PID names it for
+     * drip_run_ended), then reaped */
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
+        if (errno != EINTR)
+            return die(2, "waitid: %s", strerror(errno));
+    if (drip_run_ended)
+        drip_run_ended(pid, si.si_code, si.si_status);
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
@@ -162,10 +173,16 @@ static int cmd_options(int argc, char **argv)
     static const char *types[] = {"yes/no", "integer", "size", "duration", "text"};
     for (size_t i = 0; i < drip_option_count; i++) {
         const struct drip_option_info *o = &drip_option_infos[i];
+        const struct drip_option_limit *lim = drip_option_limit(o->name);
+        char accepts[96] = "";
+        if (lim && lim->choices)
+            snprintf(accepts, sizeof accepts, " (one of %s)", lim->choices);
+        else if (lim)
+            snprintf(accepts, sizeof accepts, " (%ld to %ld)", lim->lo, lim->hi);
         if (md)
-            printf("| `%s` | %s | `%s` | %s |\n", o->name, types[o->type], o->def, o->help);
+            printf("| `%s` | %s | `%s` | %s%s |\n", o->name, types[o->type], o->def, o->help, accepts);
         else
-            printf("%-24s %-8s default %-8s %s\n", o->name, types[o->type], o->def[0] ? o->def : "none", o->help);
+            printf("%-24s %-8s default %-8s %s%s\n", o->name, types[o->type], o->def[0] ? o->def : "none", o->help, accepts);
     }
     return 0;
 }

@@ -20,7 +20,7 @@
     X(suppressions, STR, "", "LeakSanitizer-format suppressions file (leak:<pattern> lines)")    \
     X(show_reachable, BOOL, "0", "print every still-reachable record in full, not only a summary by site") \
     X(show_possible, BOOL, "1", "print possibly-lost records")                                    \
-    X(max_frames, INT, "64", "frames kept per allocation stack (1-64)")                         \
+    X(max_frames, INT, "64", "frames kept per allocation stack")                         \
     X(unwind, STR, "auto", "stack capture: auto (frame pointers where every frame's module keeps them, else drip's cached .eh_frame walker, else libunwind), fp, cfi, libunwind (one method only)") \
     X(follow_exec, BOOL, "0", "keep tracing programs started with exec (default: only this process and its forks)") \
     X(handle_signals, BOOL, "1", "on a fatal signal (SEGV, ABRT, TERM, ...) write the report, then die by that signal") \
@@ -33,7 +33,8 @@
     X(monitor, DURATION, "0", "print a stats line on stderr at this interval, e.g. 5s (0: off)")     \
     X(alert, SIZE, "0", "warn on stderr when live heap bytes pass this, e.g. 500MiB (0: off)")     \
     X(growth, DURATION, "100ms", "growth detector: sample every site's live bytes at this interval to start with (it doubles as the run goes on); 0: off") \
-    X(sample, SIZE, "0", "record one allocation per this many bytes on average (Poisson, as Go and tcmalloc do), e.g. 512KiB; 0 records every allocation. Leak classification needs 0")
+    X(sample, SIZE, "0", "record one allocation per this many bytes on average (Poisson, as Go and tcmalloc do), e.g. 512KiB; 0 records every allocation. Leak classification needs 0") \
+    X(child_silent_after_fork, BOOL, "0", "forked children write no report and track nothing, as valgrind's --child-silent-after-fork (a program they exec is still traced with follow_exec)")
 
 enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_DURATION, DRIP_OPT_STR };
 

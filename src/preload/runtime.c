@@ -116,6 +116,12 @@ static void fork_child(void)
     drip__threads_child_reset();
     drip__is_fork_child = 1;
     drip__g.pid = getpid();
+    drip__exec_fork_child();
+    if (drip__opt.child_silent_after_fork) {
+        /* nothing to record for a report that will not be written: the child runs at full speed */
+        atomic_store(&drip__g.tracking, 0);
+        atomic_store(&drip__g.reported, 1);
+    }
     drip__guard--;
 }
 
@@ -190,6 +196,7 @@ void drip__init(void)
     drip__threads_init();
     drip__threads_register_main();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+    drip__exec_init();
     if (!drip__opt.follow_exec)
         unpreload_self();
     atomic_store(&drip__g.initialised, 1);
@@ -215,6 +222,7 @@ static int report_once(void)
     }
     drip__guard++;
     int leaked = drip__report();
+    drip__status_reported();
     drip__guard--;
     return leaked && drip__opt.error_exitcode != 0;
 }

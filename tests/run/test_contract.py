@@ -48,9 +48,11 @@ def reports_in(err):
 # ---- 13: ranges and enumerations ---------------------------------------------------------------
 
 def case_options_ranges():
-    one_line_error(cli(["run", "--json", "--", "/bin/true"]), 2, "option --json needs a value (got '--')",
+    cwd = tempfile.mkdtemp()
+    one_line_error(cli(["run", "--json", "--", "/bin/true"], cwd=cwd), 2, "option --json needs a value (got '--')",
                    "--json followed by --")
-    dt.check(not os.path.exists("--"), "no file named '--' was written")
+    dt.eq(os.listdir(cwd), [], "no file named '--' was written")
+    os.rmdir(cwd) if not os.listdir(cwd) else None
     one_line_error(cli(["run", "--log-path", "--json", "x", "--", "/bin/true"]), 2,
                    "option --log-path needs a value (got '--json')", "--log-path followed by another flag")
     for v in ("0", "65", "100", "-5"):
@@ -80,7 +82,7 @@ def case_options_ranges():
     dt.eq(p.stderr, "drip: DRIP_OPTIONS: option error_exitcode takes 0 to 255, not 300 (drip is not tracking this process)\n",
           "DRIP_OPTIONS error_exitcode=300: one line")
     h = cli(["run", "--help"]).stdout
-    dt.check("(default: 64; 1 to 64)" in h, "--help gives max_frames' range from the table")
+    dt.check("frames kept per allocation stack (default: 64; 1 to 64)" in h, "--help gives max_frames' range from the table")
     dt.check("one of auto|fp|cfi|libunwind)" in h, "--help gives unwind's words from the table")
 
 
@@ -164,6 +166,144 @@ def case_python_signals():
         dt.eq(res.rc, -sig, "python3 -c %r: dies by %s" % (code, sig.name))
         dt.check(res.report is not None and res.report.get("complete") is True,
                  "python3 -c %r: the JSON report is written" % code)
+
+
+# ---- 8: the process drip run started stays traced through its in-place execs -------------------
+
+LEAKS_DEFINITE = (148, 3)   # tests/progs/leaks.c
+
+
+def case_exec_wrappers():
+    d = tempfile.mkdtemp()
+    wrapper = os.path.join(d, "wrap.sh")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nexport WRAPPED=1\nexec "$@"\n')
+    os.chmod(wrapper, 0o755)
+    leaks = P + "/leaks"
+    cases = [
+        ("a shell script ending in exec \"$@\"", [wrapper, leaks]),
+        ("env", ["env", "X=1", leaks]),
+        ("nice", ["nice", "-n", "1", leaks]),
+        ("stdbuf (which sets LD_PRELOAD itself)", ["stdbuf", "-o0", leaks]),
+        ("setsid", ["setsid", leaks]),
+        ("sh -c 'exec prog'", ["/bin/sh", "-c", "exec " + leaks]),
+        ("env, nice and a script in a row", ["env", "Y=2", "nice", wrapper, leaks]),
+    ]
+    tmp = tempfile.mkdtemp()
+    for what, cmd in cases:
+        res = dt.run(cmd, env={"TMPDIR": tmp})
+        dt.eq(res.rc, 0, what + ": status")
+        dt.check(res.report is not None, what + ": the JSON report is written")
+        if res.report:
+            dt.eq(res.summary("definite"), LEAKS_DEFINITE, what + ": the exec'd program's leaks are reported")
+        dt.eq(reports_in(res.err), 1, what + ": one text report")
+    dt.eq(os.listdir(tmp), [], "drip run leaves no status directory behind")
+    # the JSON file is written when the last program is a shell that leaves at once
+    fd, path = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    os.unlink(path)
+    p = cli(["run", "--json", path, "--", "env", "X=1", "sh", "-c", "exit 0"])
+    dt.eq(p.returncode, 0, "env X=1 sh -c 'exit 0': status")
+    dt.check(os.path.exists(path), "env X=1 sh -c 'exit 0': the JSON file is written")
+    if os.path.exists(path):
+        os.unlink(path)
+    # under plain LD_PRELOAD too
+    res = dt.run(["env", "X=1", leaks], preload=True)
+    dt.check(res.report is not None and res.summary("definite") == LEAKS_DEFINITE, "LD_PRELOAD: env X=1 prog is reported")
+    # the output of the wrapped programs is theirs
+    dt.eq(dt.run(["env", "X=1", "sh", "-c", "echo $X $WRAPPED"]).out, "1\n", "env passes its variables on")
+    dt.eq(dt.run([wrapper, "sh", "-c", "echo $WRAPPED"]).out, "1\n", "the script's variables reach the program")
+
+
+def case_exec_unfollowable():
+    """Where no report can exist, drip run says so in one line, and why."""
+    static = P + "/static_prog"
+    cases = [
+        ("static", ["/bin/sh", "-c", "exec " + static], "exec'd %s, which is statically linked: LD_PRELOAD cannot reach it, so there is no leak report" % static),
+        ("env -i", ["env", "-i", P + "/leaks"], "exec'd %s with a cleared environment (no LD_PRELOAD, as env -i makes): drip cannot follow it, so there is no leak report" % (P + "/leaks")),
+    ]
+    d = tempfile.mkdtemp()
+    if os.geteuid() == 0:
+        suid = os.path.join(d, "suid_prog")
+        with open(P + "/leaks", "rb") as src, open(suid, "wb") as dst:
+            dst.write(src.read())
+        os.chown(suid, 65534, 65534)
+        os.chmod(suid, 0o4755)
+        os.chmod(d, 0o755)
+        cases.append(("setuid", ["/bin/sh", "-c", "exec " + suid],
+                      "exec'd %s, which is setuid/setgid: the loader ignores LD_PRELOAD for it, so there is no leak report" % suid))
+    for what, cmd, line in cases:
+        base = plain(cmd)
+        p = cli(["run", "--"] + cmd)
+        dt.eq(p.returncode, base.returncode, what + ": the program's status")
+        lines = [ln for ln in p.stderr.splitlines() if ln.startswith("drip:")]
+        dt.eq(len(lines), 1, what + ": one line from drip (%r)" % lines)
+        dt.check(bool(lines) and re.match(r"drip: process \d+ \((sh|env)\) ", lines[0]) is not None and lines[0].endswith(line),
+                 what + ": it names the process and says why (%r)" % lines[:1])
+    # under plain LD_PRELOAD there is no drip run to print it: the library says it at the exec
+    env = dict(os.environ, LD_PRELOAD=dt.LIBDRIP)
+    p = subprocess.run(["/bin/sh", "-c", "exec " + static], capture_output=True, text=True, timeout=60, env=env)
+    dt.check(p.stderr.startswith("drip: process ") and p.stderr.endswith(cases[0][2] + "\n"),
+             "LD_PRELOAD: the static exec is named on stderr (%r)" % p.stderr)
+    # --no-report: the user did not ask for a report, drip says nothing
+    p = cli(["run", "--no-report", "--", "/bin/sh", "-c", "exec " + static])
+    dt.eq(p.stderr, "", "--no-report: no line")
+
+
+# ---- 14: a process killed by SIGKILL ----------------------------------------------------------
+
+def case_sigkill():
+    p = cli(["run", "--", "/bin/sh", "-c", "kill -9 $$"])
+    dt.eq(p.returncode, -signal.SIGKILL, "the status is the program's: killed by SIGKILL")
+    dt.check(re.fullmatch(r"drip: process \d+ \(sh\) was killed by SIGKILL: no report\n", p.stderr) is not None,
+             "one line names the process and the signal (%r)" % p.stderr)
+    # a signal drip does not handle, with its default action (SIGUSR1 kills)
+    p = cli(["run", "--", "/bin/sh", "-c", "kill -USR1 $$"])
+    dt.check(re.fullmatch(r"drip: process \d+ \(sh\) was killed by SIGUSR1: no report\n", p.stderr) is not None,
+             "SIGUSR1 too (%r)" % p.stderr)
+
+
+# ---- 10: forked children ---------------------------------------------------------------------
+
+SUBSHELLS = "i=0; while [ $i -lt 5 ]; do x=$(echo $i); i=$((i+1)); done; echo $x"
+
+
+def case_child_silent():
+    p = cli(["run", "--", "/bin/sh", "-c", SUBSHELLS])
+    dt.eq((p.returncode, p.stdout), (0, "4\n"), "5 subshells: status and output")
+    dt.eq(reports_in(p.stderr), 6, "without the option: the shell and its 5 subshells report")
+    p = cli(["run", "--child-silent-after-fork", "--", "/bin/sh", "-c", SUBSHELLS])
+    dt.eq((p.returncode, p.stdout), (0, "4\n"), "--child-silent-after-fork: status and output")
+    dt.eq(reports_in(p.stderr), 1, "--child-silent-after-fork: only the shell reports")
+    env = dict(os.environ, DRIP_OPTIONS="child_silent_after_fork=1")
+    p = cli(["run", "--", "/bin/sh", "-c", SUBSHELLS], env=env)
+    dt.eq(reports_in(p.stderr), 1, "DRIP_OPTIONS child_silent_after_fork=1: only the shell reports")
+    # a silent child that execs with --follow-exec: the exec'd program reports
+    p = cli(["run", "--child-silent-after-fork", "--follow-exec", "--", "/bin/sh", "-c", P + "/leaks; true"])
+    dt.eq(reports_in(p.stderr), 2, "--follow-exec: the program a silent child execs reports")
+
+
+def case_untraced_children():
+    line = re.compile(r"==\d+==   not traced: (\d+) child process\(es\) ran a program drip did not follow "
+                      r"\(the first: ([^)]*)\); rerun with --follow-exec to trace them")
+    p = cli(["run", "--", "/bin/sh", "-c", "/bin/true; /bin/true; exit 0"])
+    m = line.search(p.stderr)
+    dt.eq(m.groups() if m else None, ("2", "/bin/true"), "sh running two programs: counted and named")
+    fd, log = tempfile.mkstemp(suffix=".log")
+    os.close(fd)
+    for wrapper in (["timeout", "10"], ["/usr/bin/time", "-o", "/dev/null"]):
+        if not os.path.exists(wrapper[0]) and subprocess.run(["which", wrapper[0]], capture_output=True).returncode:
+            continue
+        # timeout closes stderr at exit: the report goes to a file
+        p = cli(["run", "--log-path", log, "--"] + wrapper + [P + "/leaks"])
+        with open(log) as f:
+            m = line.search(f.read())
+        dt.eq(m.groups() if m else None, ("1", P + "/leaks"), "%s prog: the untraced child is counted" % wrapper[0])
+    os.unlink(log)
+    p = cli(["run", "--follow-exec", "--", "/bin/sh", "-c", "/bin/true; exit 0"])
+    dt.check(line.search(p.stderr) is None, "--follow-exec: nothing untraced")
+    p = cli(["run", "--", "/bin/sh", "-c", "exit 0"])
+    dt.check(line.search(p.stderr) is None, "no child: no line")
 
 
 if __name__ == "__main__":

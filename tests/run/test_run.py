@@ -249,13 +249,16 @@ def case_help():
 
 
 def case_exec():
-    # sh execs the program: drip does not follow by default, so no report is written at all
+    # sh execs the program in place: the process drip run started stays traced (issue #12.8)
     res = dt.run(["/bin/sh", "-c", "exec " + P + "/leaks"])
     dt.eq(res.rc, 0, "status")
-    dt.eq(res.report, None, "exec'd program not traced by default")
-    dt.check("drip:" not in res.err, "no report on stderr")
-    res = dt.run(["/bin/sh", "-c", "exec " + P + "/leaks"], ["--follow-exec"])
-    dt.check(res.report is not None and res.summary("definite") == (148, 3), "--follow-exec traces the exec'd program")
+    dt.check(res.report is not None and res.summary("definite") == (148, 3), "the program sh exec'd in place is traced")
+    # a child that sh forks and that execs the program is not traced by default ...
+    res = dt.run(["/bin/sh", "-c", P + "/leaks; exit 0"])
+    dt.eq(res.err.count("drip: leak report for process"), 1, "a forked child that execs: not traced, only sh reports")
+    # ... unless --follow-exec
+    res = dt.run(["/bin/sh", "-c", P + "/leaks; exit 0"], ["--follow-exec"])
+    dt.eq(res.err.count("drip: leak report for process"), 2, "--follow-exec traces the exec'd child too")
 
 
 def case_real_programs():
