@@ -429,6 +429,38 @@ def case_slow_clients():
     dt.eq(t.stop(), 0, "program unharmed")
 
 
+def case_cli_unix():
+    """drip top / flame read an endpoint on a unix socket (unix:/path[:/urlpath]), with the token
+    of DRIP_HTTP_TOKEN_FILE."""
+    d = tempfile.mkdtemp()
+    tok = token_file(d)
+    sock = os.path.join(d, "drip.sock")
+    t = Target(["--http", "unix:" + sock, "--http-token", tok])
+    env = dict(os.environ, DRIP_HTTP_TOKEN_FILE=tok)
+
+    def cli(*args, e=env):
+        return subprocess.run([dt.DRIP] + list(args), capture_output=True, text=True, env=e, timeout=60)
+
+    p = cli("top", "--json", "--nodefraction", "0", "unix:" + sock)
+    rows = {r["function"]: r["flat"] for r in json.loads(p.stdout)["rows"]} if p.returncode == 0 else {}
+    dt.eq((p.returncode, rows.get("grow_cache"), rows.get("lose_block")), (0, HELD, 4096),
+          "drip top unix:SOCK: the live heap profile (inuse bytes)")
+    p = cli("top", "--json", "--type", "alloc_objects", "unix:" + sock + ":/debug/pprof/allocs")
+    rows = {r["function"]: r["flat"] for r in json.loads(p.stdout)["rows"]} if p.returncode == 0 else {}
+    dt.eq((p.returncode, rows.get("grow_cache")), (0, 1000), "unix:SOCK:/debug/pprof/allocs")
+    p = cli("flame", "--folded", "unix:" + sock)
+    dt.check(p.returncode == 0 and re.search(r"^\S*;main;grow_cache %d$" % HELD, p.stdout, re.M) is not None,
+             "drip flame --folded unix:SOCK")
+    env_none = {k: v for k, v in env.items() if k != "DRIP_HTTP_TOKEN_FILE"}
+    p = cli("top", "unix:" + sock, e=env_none)
+    dt.eq((p.returncode, p.stderr), (2, "drip: unix:%s: HTTP 401 Unauthorized: unauthorized: send the token of "
+                                        "http_token as Authorization: Bearer TOKEN\n" % sock), "without the token: 401, one line")
+    p = cli("top", "unix:" + os.path.join(d, "nope.sock"))
+    dt.eq((p.returncode, p.stderr.count("\n"), "cannot connect" in p.stderr), (2, 1, True), "no such socket: one line")
+    t.stop()
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def case_bind_warning():
     t = Target(["--http", "0.0.0.0:0"])
     warn = [l for l in t.lines if "warning" in l]
