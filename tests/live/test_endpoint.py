@@ -116,10 +116,6 @@ def case_unix_socket():
     status, hdr, body = request(t.addrs[0], "/metrics")
     dt.eq(status, 200, "GET /metrics over the socket")
     dt.check(("drip_heap_inuse_bytes %d\n" % LIVE_BYTES) in body.decode(), "the live figure over the socket")
-    curl = shutil.which("curl")
-    if curl:
-        p = subprocess.run([curl, "-s", "--unix-socket", sock, "http://drip/debug/drip/stats"], capture_output=True, text=True)
-        dt.check('"live_bytes": %d' % LIVE_BYTES in p.stdout, "curl --unix-socket reads it: %r" % p.stdout[:60])
     rc = t.stop()
     dt.eq(rc, 0, "program's status")
     dt.eq(t.stdout.startswith("ready rc=0/0"), True, "program's output")
@@ -457,6 +453,56 @@ def case_cli_unix():
                                         "http_token as Authorization: Bearer TOKEN\n" % sock), "without the token: 401, one line")
     p = cli("top", "unix:" + os.path.join(d, "nope.sock"))
     dt.eq((p.returncode, p.stderr.count("\n"), "cannot connect" in p.stderr), (2, 1, True), "no such socket: one line")
+    t.stop()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def case_curl_unix():
+    curl = shutil.which("curl")
+    if not curl:
+        print("SKIP: curl is not installed")
+        sys.exit(SKIP)
+    d = tempfile.mkdtemp()
+    sock = os.path.join(d, "drip.sock")
+    tok = token_file(d)
+    t = Target(["--http", "unix:" + sock, "--http-token", tok])
+    p = subprocess.run([curl, "-s", "--unix-socket", sock, "-H", "Authorization: Bearer " + TOKEN,
+                        "http://drip/debug/drip/stats"], capture_output=True, text=True, timeout=30)
+    dt.check('"live_bytes": %d,' % LIVE_BYTES in p.stdout, "curl --unix-socket -H 'Authorization: Bearer ...': %r" % p.stdout[:60])
+    p = subprocess.run([curl, "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", sock, "http://drip/metrics"],
+                       capture_output=True, text=True, timeout=30)
+    dt.eq(p.stdout, "401", "curl without the token")
+    t.stop()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def case_socat_sidecar():
+    """The README's sidecar: socat relays a TCP port (here on loopback) to the unix socket."""
+    socat = shutil.which("socat")
+    if not socat:
+        print("SKIP: socat is not installed")
+        sys.exit(SKIP)
+    d = tempfile.mkdtemp()
+    sock = os.path.join(d, "drip.sock")
+    tok = token_file(d)
+    t = Target(["--http", "unix:" + sock, "--http-token", tok])
+    port = free_port()
+    relay = subprocess.Popen([socat, "TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork" % port, "UNIX-CONNECT:" + sock],
+                             stderr=subprocess.DEVNULL)
+    try:
+        got = None
+        for _ in range(50):
+            try:
+                got = request("127.0.0.1:%d" % port, "/metrics", headers=bearer())
+                break
+            except OSError:
+                time.sleep(0.1)
+        dt.eq(got[0] if got else None, 200, "GET /metrics through socat")
+        dt.check(bool(got) and ("drip_heap_inuse_bytes %d\n" % LIVE_BYTES) in got[2].decode(), "the figure through socat")
+        dt.eq(request("127.0.0.1:%d" % port, "/metrics")[0], 401, "the token is still asked for")
+    finally:
+        relay.terminate()
+        relay.wait(timeout=10)
     t.stop()
     shutil.rmtree(d, ignore_errors=True)
 
