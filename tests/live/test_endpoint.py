@@ -120,6 +120,14 @@ def case_unix_socket():
     dt.eq(rc, 0, "program's status")
     dt.eq(t.stdout.startswith("ready rc=0/0"), True, "program's output")
     dt.eq(os.path.exists(sock), False, "the socket is removed at exit")
+    # killed by SIGTERM: drip's handler writes the report and removes the socket before dying
+    t = Target(["--http", "unix:" + sock])
+    pid = int(re.search(r"for process (\d+)", t.lines[-1]).group(1))
+    os.kill(pid, 15)
+    t.p.wait(timeout=60)
+    dt.eq(t.p.returncode, -15, "SIGTERM: drip run dies of the program's signal")
+    dt.eq(os.path.exists(sock), False, "the socket is removed when the program dies of SIGTERM")
+    t.stop()
     # a relative path is made absolute against the program's directory, and removed at exit
     t = Target(["--http", "unix:rel.sock"], prog=["/bin/sh", "-c", "cd / && read x"], serving=1)
     t.p.stdin.flush()
