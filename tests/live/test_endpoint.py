@@ -515,6 +515,26 @@ def case_socat_sidecar():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def case_delta_limit():
+    """At most 16 delta profiles (?seconds=N) are parked at once; the 17th gets 429."""
+    t = Target(["--http", "127.0.0.1:0"])
+    host, port = t.addrs[0].rsplit(":", 1)
+    parked = []
+    for _ in range(16):
+        s = socket.create_connection((host, int(port)), timeout=30)
+        s.sendall(b"GET /debug/pprof/heap?seconds=60 HTTP/1.1\r\nHost: x\r\n\r\n")
+        parked.append(s)
+    time.sleep(0.5)
+    st, hdr, body = request(t.addrs[0], "/debug/pprof/heap?seconds=1")
+    dt.eq((st, hdr.get("Retry-After"), body), (429, "10", b"16 delta profiles are in progress, the most drip serves at once\n"),
+          "the 17th delta profile")
+    dt.eq(metrics_ok(t.addrs[0]), (200, True), "/metrics still answers")
+    dt.eq(request(t.addrs[0], "/debug/pprof/heap")[0], 200, "so does a plain profile")
+    for s in parked:
+        s.close()
+    dt.eq(t.stop(), 0, "program unharmed")
+
+
 def case_bind_warning():
     t = Target(["--http", "0.0.0.0:0"])
     warn = [l for l in t.lines if "warning" in l]
