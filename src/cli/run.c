@@ -277,7 +277,8 @@ int cmd_run(int argc, char **argv)
         }
         char absval[PATH_MAX + 64];
         if (o->type == DRIP_OPT_STR && (!strcmp(o->name, "json") || !strcmp(o->name, "log_path") ||
-                                        !strcmp(o->name, "suppressions") || !strcmp(o->name, "profile"))) {
+                                        !strcmp(o->name, "suppressions") || !strcmp(o->name, "profile") ||
+                                        !strcmp(o->name, "http_token"))) {
             if (absolutize(val, absval, sizeof absval) != 0)
                 return die(2, "cannot resolve path %s", val);
             val = absval;

@@ -115,6 +115,7 @@ void drip__monitor_tick(int *above, double seconds_since_start);
 /* ---- server.c: drip's own thread (HTTP endpoint, monitor) ----------------------------------- */
 void drip__background_start(void);
 void drip__background_child(void);
+void drip__background_exit(void);
 
 /* ---- arena.c: drip's own memory, never libc's allocator ----------------------------------- */
 void *drip__arena_alloc(size_t size);          /* zeroed, 16-byte aligned; NULL when out of memory */
