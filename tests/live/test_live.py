@@ -490,6 +490,11 @@ def case_suspects_live():
     dt.eq(v.get("drip_growth_suspects"), 1.0, "drip_growth_suspects")
     rates = {k: x for k, x in v.items() if k.startswith("drip_growth_bytes_per_second{")}
     dt.eq([re.search(r'function="([^"]+)"', k).group(1) for k in rates], ["session_open"], "per-suspect rate metric")
+    # growth.c paces its steps by absolute deadlines: 20 x 256 bytes every 10 ms = 512,000 B/s.
+    # Within 3%: the end-to-end growth tests (tests/run) measured 0.9956x-1.0009x of the real pace.
+    rate = list(rates.values())[0] if rates else 0
+    dt.check(abs(rate / 512000 - 1) <= 0.03, "session_open's rate %.0f B/s within 3%% of 512,000" % rate)
+    dt.check(bool(sus) and abs(sus[0]["bytes_per_second"] / 512000 - 1) <= 0.03, "and in /debug/drip/suspects: %r" % (sus[0]["bytes_per_second"] if sus else None))
     promtool = shutil.which("promtool")
     if promtool:
         q = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
