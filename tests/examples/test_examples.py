@@ -136,8 +136,9 @@ def per_request_stdout():
 
 # What each program prints on stdout when run under drip (whole lines, in order).
 STDOUT = {
-    "growing_cache_lru": ["growing_cache_lru: 512 requests, 256 misses, 224 evictions, 32 entries "
-                          "cached (512 served), 32 freed at shutdown"],
+    # the last eviction is of key 1225: key 1224, the oldest, was hit just before (LRU, not FIFO)
+    "growing_cache_lru": ["growing_cache_lru: 514 requests, 257 misses, 225 evictions (last: key 1225), 32 entries "
+                          "cached (514 served), 32 freed at shutdown"],
     "session_map_ttl": ["session_map_ttl: served 300 connections, at most 30 sessions in the map, "
                         "30 at shutdown, 270 expired, 300 freed"],
     "endless_worker_group": ["endless_worker_group: 3 jobs done; worker cancelled and joined, "

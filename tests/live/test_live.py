@@ -23,11 +23,21 @@ import driptest as dt  # noqa: E402
 import pb  # noqa: E402
 
 LIVE = os.path.join(dt.PROGS, "live")
-# live.c holds 1,000 x 1,024 bytes in grow_cache and loses 4,096 in lose_block; stdout is a pipe,
-# so libc adds its 4,096-byte buffer when the program prints "ready".
+# live.c holds 1,000 x 1,024 bytes in grow_cache (never freed), allocates and frees 500 x 64 bytes
+# in churn, keeps 400 of 800 x 256 bytes in halve and loses 4,096 in lose_block; stdout is a pipe,
+# so libc adds its 4,096-byte buffer when the program prints "ready". In use and allocated differ
+# for two of the sites: a profile or metric that ignores frees is caught.
 HELD = 1024000
-LIVE_BYTES = HELD + 4096 + 4096
-LIVE_OBJECTS = 1002
+CHURN = [500, 32000, 0, 0]            # pprof's order: alloc_objects, alloc_space, inuse_objects, inuse_space
+HALVE = [800, 204800, 400, 102400]
+LIVE_BYTES = HELD + 102400 + 4096 + 4096
+LIVE_OBJECTS = 1000 + 400 + 1 + 1
+ALLOC_BYTES = LIVE_BYTES + 32000 + 102400
+MALLOCS = LIVE_OBJECTS + 500 + 400
+FREES = 500 + 400
+# the peak: grow_cache and all 800 of halve's blocks; drip publishes each thread's live bytes in
+# 64 KiB batches (hooks.c), so its peak is exact to within 64 KiB below
+PEAK = HELD + 204800
 
 
 class Target:
@@ -106,7 +116,8 @@ def case_stats_api():
     plain = subprocess.run([LIVE], input="", capture_output=True, text=True, timeout=30)
     dt.eq(plain.stdout.strip(), "ready rc=-38/-38 live=0 objects=0 mallocs=0 frees=0 tracked=0", "without drip: not tracked (-ENOSYS)")
     t = Target(http=None)
-    dt.eq(t.ready.strip(), "ready rc=0/0 live=1028096 objects=1001 mallocs=1001 frees=0 tracked=1", "under drip: exact figures")
+    dt.eq(t.ready.strip(), "ready rc=0/0 live=1130496 objects=1401 mallocs=2301 frees=900 tracked=1",
+          "under drip: exact figures (in use apart from allocated: churn and halve freed 900 blocks)")
     rc, rep = t.stop()
     dt.eq(rc, 0, "status")
 
@@ -133,6 +144,9 @@ def case_pprof_heap():
              "file and line %d of the malloc: %r" % (line, s[0]["frames"][0] if s else None))
     lb = sample_of(prof, "lose_block")
     dt.eq([x["values"] for x in lb], [[1, 4096, 1, 4096]], "lose_block")
+    dt.eq([x["values"] for x in sample_of(prof, "churn")], [CHURN], "churn: 500 blocks allocated, none in use")
+    dt.eq([x["values"] for x in sample_of(prof, "halve")], [HALVE], "halve: 800 blocks allocated, 400 in use")
+    dt.eq([x["labels"].get("bytes") for x in sample_of(prof, "halve")], [256], "halve's bytes label")
     m0 = prof["mappings"][0]
     dt.check(m0["filename"].endswith("/progs/live"), "mapping[0] is the main binary: " + m0["filename"])
     dt.eq(m0["build_id"], build_id(LIVE), "mapping build ID matches the ELF note")
@@ -145,6 +159,8 @@ def case_pprof_heap():
     text = body.decode()
     dt.eq(hdr.get("Content-Type"), "text/plain; charset=utf-8", "debug=1 is text")
     dt.check(re.search(r"^1000: 1024000 \[1000: 1024000\] @ 0x", text, re.M) is not None, "legacy text sample line")
+    dt.check(re.search(r"^400: 102400 \[800: 204800\] @ 0x", text, re.M) is not None, "legacy text: halve in use [allocated]")
+    dt.check(re.search(r"^0: 0 \[500: 32000\] @ 0x", text, re.M) is not None, "legacy text: churn in use [allocated]")
     dt.check("MAPPED_LIBRARIES:" in text, "legacy text mappings")
     t.stop()
 
@@ -163,15 +179,26 @@ def case_go_pprof():
     t = Target(args=["--profile", prof_path])
     p = subprocess.run(["go", "tool", "pprof", "-top", "-nodefraction=0", "-unit=B", t.base + "/debug/pprof/heap"], capture_output=True, text=True, env=env, timeout=120)
     dt.eq(p.returncode, 0, "go tool pprof reads the live endpoint")
-    rows = [l.split() for l in p.stdout.splitlines() if l.strip().endswith(("grow_cache", "lose_block"))]
-    dt.eq([(r[0], r[-1]) for r in rows], [("1024000B", "grow_cache"), ("4096B", "lose_block")], "pprof -top: flat inuse bytes by function")
-    p = subprocess.run(["go", "tool", "pprof", "-top", "-sample_index=alloc_objects", t.base + "/debug/pprof/allocs"], capture_output=True, text=True, env=env, timeout=120)
-    rows = [l.split() for l in p.stdout.splitlines() if l.strip().endswith("grow_cache")]
-    dt.eq([(r[0], r[-1]) for r in rows], [("1000", "grow_cache")], "pprof -top alloc_objects")
+    fns = ("grow_cache", "halve", "lose_block", "churn")
+
+    def top(index, path):
+        unit = ["-unit=B"] if index.endswith("space") else []
+        p = subprocess.run(["go", "tool", "pprof", "-top", "-nodefraction=0"] + unit + ["-sample_index=" + index, t.base + path],
+                           capture_output=True, text=True, env=env, timeout=120)
+        dt.eq(p.returncode, 0, "go tool pprof -sample_index=%s reads %s" % (index, path))
+        return [(r[0], r[-1]) for r in (l.split() for l in p.stdout.splitlines()) if r and r[-1] in fns]
+    dt.eq(top("inuse_space", "/debug/pprof/heap"), [("1024000B", "grow_cache"), ("102400B", "halve"), ("4096B", "lose_block")],
+          "pprof -top: flat inuse bytes by function (churn holds nothing)")
+    dt.eq(top("inuse_objects", "/debug/pprof/heap"), [("1000", "grow_cache"), ("400", "halve"), ("1", "lose_block")],
+          "pprof -top inuse_objects")
+    dt.eq(top("alloc_space", "/debug/pprof/allocs"), [("1024000B", "grow_cache"), ("204800B", "halve"), ("32000B", "churn"), ("4096B", "lose_block")],
+          "pprof -top alloc_space: freed blocks count")
+    dt.eq(top("alloc_objects", "/debug/pprof/allocs"), [("1000", "grow_cache"), ("800", "halve"), ("500", "churn"), ("1", "lose_block")],
+          "pprof -top alloc_objects")
     t.stop()
     p = subprocess.run(["go", "tool", "pprof", "-top", "-unit=B", prof_path], capture_output=True, text=True, env=env, timeout=120)
-    rows = [l.split() for l in p.stdout.splitlines() if l.strip().endswith("grow_cache")]
-    dt.eq([(r[0], r[-1]) for r in rows], [("1024000B", "grow_cache")], "pprof reads the --profile file written at exit")
+    rows = [l.split() for l in p.stdout.splitlines() if l.strip().endswith(("grow_cache", "halve"))]
+    dt.eq([(r[0], r[-1]) for r in rows], [("1024000B", "grow_cache"), ("102400B", "halve")], "pprof reads the --profile file written at exit")
     os.unlink(prof_path)
     shutil.rmtree(home, ignore_errors=True)
 
@@ -185,34 +212,46 @@ def parse_metrics(text):
     return vals
 
 
+def scrape_idle(t, page):
+    """(metrics, statm size in bytes, resident bytes) from a scrape during which the process's
+    virtual size did not change: drip's own threads may map memory between a statm read and the
+    scrape (a 64 MiB malloc arena on a thread's first malloc), so the scrape is retried until
+    statm reads the same size just before and just after it (at most 20 times)."""
+    for _ in range(20):
+        before = int(open(f"/proc/{t.pid}/statm").read().split()[0]) * page
+        st, hdr, body = t.get("/metrics")
+        size, resident = (int(x) * page for x in open(f"/proc/{t.pid}/statm").read().split()[:2])
+        if size == before:
+            return st, hdr, body, size, resident
+        print("note: statm size moved during the scrape (%d -> %d): again" % (before, size))
+    return st, hdr, body, None, resident
+
+
 def case_metrics():
     t = Target()
     page = os.sysconf("SC_PAGESIZE")
-    size_before = int(open(f"/proc/{t.pid}/statm").read().split()[0]) * page
-    st, hdr, body = t.get("/metrics")
+    st, hdr, body, size, resident = scrape_idle(t, page)
     dt.eq(st, 200, "GET /metrics")
     dt.eq(hdr.get("Content-Type"), "text/plain; version=0.0.4; charset=utf-8", "exposition content type")
     v = parse_metrics(body.decode())
-    dt.eq(v.get("drip_heap_inuse_bytes"), float(LIVE_BYTES), "drip_heap_inuse_bytes")
-    dt.eq(v.get("drip_heap_inuse_objects"), float(LIVE_OBJECTS), "drip_heap_inuse_objects")
-    dt.eq(v.get("drip_heap_alloc_bytes_total"), float(LIVE_BYTES), "drip_heap_alloc_bytes_total")
-    dt.eq(v.get("drip_mallocs_total"), float(LIVE_OBJECTS), "drip_mallocs_total")
-    dt.eq(v.get("drip_frees_total"), 0.0, "drip_frees_total")
+    dt.eq(v.get("drip_heap_inuse_bytes"), float(LIVE_BYTES), "drip_heap_inuse_bytes (frees counted)")
+    dt.eq(v.get("drip_heap_inuse_objects"), float(LIVE_OBJECTS), "drip_heap_inuse_objects (frees counted)")
+    dt.eq(v.get("drip_heap_alloc_bytes_total"), float(ALLOC_BYTES), "drip_heap_alloc_bytes_total (freed blocks included)")
+    dt.eq(v.get("drip_mallocs_total"), float(MALLOCS), "drip_mallocs_total")
+    dt.eq(v.get("drip_frees_total"), float(FREES), "drip_frees_total")
+    dt.check(PEAK - 65536 <= v.get("drip_heap_peak_inuse_bytes", 0) <= PEAK,
+             "drip_heap_peak_inuse_bytes %r within 64 KiB below the peak %d" % (v.get("drip_heap_peak_inuse_bytes"), PEAK))
     dt.eq(v.get("drip_threads"), 1.0, "drip_threads (main)")
     dt.eq(v.get('drip_build_info{version="0.1.0",unwind="auto"}'), 1.0, "drip_build_info")
     for name in ("process_resident_memory_bytes", "process_virtual_memory_bytes", "process_start_time_seconds",
                  "process_cpu_seconds_total", "process_open_fds", "process_max_fds"):
         dt.check(v.get(name, 0) > 0, name + " present")
     dt.check(abs(v.get("process_start_time_seconds", 0) - time.time()) < 600, "process_start_time_seconds is a recent epoch time")
-    size, resident = (int(x) for x in open(f"/proc/{t.pid}/statm").read().split()[:2])
-    # the target idles, but drip's own threads may still map memory (a 64 MiB malloc arena on a
-    # thread's first malloc, seen once under TSan): statm's size just before or just after
-    vsz = v.get("process_virtual_memory_bytes")
-    dt.check(vsz in (float(size_before), float(size * page)),
-             f"process_virtual_memory_bytes {vsz} = statm size, {size_before} before the scrape or {size * page} after")
+    dt.eq(v.get("process_virtual_memory_bytes"), None if size is None else float(size),
+          "process_virtual_memory_bytes = statm's size, the same just before and just after the scrape")
     # resident pages move while the request is served: within 1 MiB of statm's figure read just after
-    dt.check(abs(v.get("process_resident_memory_bytes", 0) - resident * page) <= 1 << 20,
-             f"process_resident_memory_bytes {v.get('process_resident_memory_bytes')} within 1 MiB of statm's {resident * page}")
+    dt.check(abs(v.get("process_resident_memory_bytes", 0) - resident) <= 1 << 20,
+             f"process_resident_memory_bytes {v.get('process_resident_memory_bytes')} within 1 MiB of statm's {resident}")
     st2, _, body2 = t.get("/metrics")
     dt.eq(parse_metrics(body2.decode()).get("process_start_time_seconds"), v.get("process_start_time_seconds"),
           "process_start_time_seconds is the same on the next scrape")
@@ -338,7 +377,9 @@ def case_endpoints():
     dt.eq(body.split(b"\0")[:2], [LIVE.encode(), b"idle"], "cmdline")
     st, hdr, body = t.get("/debug/drip/stats")
     s = json.loads(body)
-    dt.eq((s["live_bytes"], s["live_objects"], s["mallocs"]), (LIVE_BYTES, LIVE_OBJECTS, LIVE_OBJECTS), "stats JSON")
+    dt.eq((s["live_bytes"], s["live_objects"], s["total_alloc_bytes"], s["mallocs"], s["frees"]),
+          (LIVE_BYTES, LIVE_OBJECTS, ALLOC_BYTES, MALLOCS, FREES), "stats JSON: in use apart from allocated")
+    dt.check(PEAK - 65536 <= s["peak_live_bytes"] <= PEAK, "stats JSON: peak %d within 64 KiB below %d" % (s["peak_live_bytes"], PEAK))
     # a client that connects and says nothing does not hold up the others
     idle = socket.create_connection((t.base[7:].rsplit(":", 1)[0], int(t.base.rsplit(":", 1)[1])))
     st, _, _ = t.get("/metrics")
