@@ -177,14 +177,19 @@ def case_suppressions():
     with tempfile.NamedTemporaryFile("w", suffix=".supp", delete=False) as f:
         f.write("# known\nleak:lose_cycle\n")
     res = dt.run([P + "/leaks"], ["--suppressions", f.name, "--error-exitcode", "23"])
-    dt.eq(res.summary("suppressed"), (64, 2), "cycle suppressed")
+    dt.eq(res.summary("suppressed"), (64, 2), "cycle suppressed (32 definite + 32 indirect)")
     dt.eq(res.summary("definite"), (116, 2), "the rest still counted")
+    dt.eq(res.summary("indirect"), (64, 4), "lose_list's tail still counted")
+    dt.check(re.search(r"^==\d+==\s+suppressed: 64 bytes in 2 blocks$", res.err, re.M) is not None, "text LEAK SUMMARY: suppressed 64 in 2")
     dt.eq(res.rc, 23, "still leaking")
     dt.eq([r.get("suppressed_by") for r in res.report["leaks"] if "suppressed_by" in r], ["lose_cycle", "lose_cycle"], "records say which pattern")
     with open(f.name, "w") as g:
         g.write("leak:lose_\nleak:make_node\n")
     res = dt.run([P + "/leaks"], ["--suppressions", f.name, "--error-exitcode", "23"])
     dt.eq(res.summary("definite"), (0, 0), "all lost blocks suppressed")
+    dt.eq(res.summary("indirect"), (0, 0), "their indirect blocks too")
+    dt.eq(res.summary("suppressed"), (244, 8), "suppressed: 148 definite + 96 indirect")
+    dt.eq((res.summary("possible"), res.summary("reachable")), ((2048, 1), (512, 1)), "possible and reachable untouched")
     dt.eq(res.rc, 0, "no unsuppressed leak: program's status")
     os.unlink(f.name)
 
