@@ -5,6 +5,7 @@ scraped by a real Prometheus server, the live leak check, delta profiles, errors
 Usage: test_live.py CASE
 """
 import json
+import math
 import os
 import re
 import shutil
@@ -486,22 +487,47 @@ def case_bind_warnings():
     dt.eq(p.returncode, 0, "the program still runs")
 
 
+def rel_se(n, size, rate):
+    """Relative standard error of the scaled estimate of n blocks of `size` bytes sampled at `rate`:
+    k ~ Binomial(n, p) blocks are sampled, p = 1 - exp(-size/rate), the estimate is k/p."""
+    p = 1 - math.exp(-size / rate)
+    return math.sqrt((1 - p) / (n * p))
+
+
 def case_sampling():
-    """sample=64KiB: Go's Poisson sampling and scaling. With ~6,250 samples of big()'s bytes the
-    estimate's standard error is ~1.3% (20% is 15 of them); small() gets ~98 samples (~10%)."""
+    """sample=64KiB: Go's Poisson sampling and scaling (tests/progs/sampling.c). Each estimate must
+    be within 4 standard errors of the truth (a false failure once in ~16,000 runs per check):
+    big() 100,000 x 4 KiB, ~6,060 samples, SE 1.25% (tolerance 5.0%); small() 100,000 x 64 B, ~98
+    samples, SE 10.1% (40%); even() 10,000 x 64 KiB allocated and freed, ~6,321 samples, SE 0.76%
+    (3.1%): a naive scaling by rate/size (1 per sample) would be 37% low there, Go's
+    1/(1 - e^(-size/rate)) is right. huge() 100 x 1 MiB: all sampled, the figures are exactly
+    Go's scaling of them."""
+    rate = 65536
     prof_path = tempfile.mktemp(suffix=".pb.gz")
     res = dt.run([os.path.join(dt.PROGS, "sampling")], ["--sample", "64KiB", "--profile", prof_path])
     dt.eq(res.rc, 0, "status")
     prof = pb.decode(open(prof_path, "rb").read())
     os.unlink(prof_path)
     dt.eq(prof["period"], 65536, "period is the sampling rate")
-    big = sample_of(prof, "big")
-    small = sample_of(prof, "small")
-    b = big[0]["values"][3] if big else 0
-    s = small[0]["values"][3] if small else 0
-    dt.check(abs(b - 409600000) < 0.2 * 409600000, "big(): estimated inuse bytes %d near 409,600,000" % b)
-    dt.check(abs(s - 6400000) < 0.5 * 6400000, "small(): estimated inuse bytes %d near 6,400,000" % s)
-    dt.check(bool(big) and abs(big[0]["values"][2] - 100000) < 20000, "big(): estimated objects near 100,000")
+
+    def values(fn):
+        s = sample_of(prof, fn)
+        return s[0]["values"] if s else [0, 0, 0, 0]
+
+    def near(got, want, se, what):
+        dt.check(abs(got - want) <= 4 * se * want, "%s: %d within 4 SE (%.1f%%) of %d (%.2f SE off)"
+                 % (what, got, 400 * se, want, abs(got - want) / (se * want)))
+    b, s, e, h = values("big"), values("small"), values("even"), values("huge")
+    se = rel_se(100000, 4096, rate)
+    near(b[3], 409600000, se, "big(): estimated inuse bytes")
+    near(b[2], 100000, se, "big(): estimated inuse objects")
+    near(s[3], 6400000, rel_se(100000, 64, rate), "small(): estimated inuse bytes")
+    se = rel_se(10000, 65536, rate)
+    near(e[0], 10000, se, "even(): estimated alloc objects (naive scaling: ~6,321)")
+    near(e[1], 655360000, se, "even(): estimated alloc bytes")
+    dt.eq(e[2:], [0, 0], "even(): nothing in use")
+    scale = 1 / (1 - math.exp(-16))
+    dt.eq(h[:2], [int(100 * scale + 0.5), int(104857600 * scale + 0.5)], "huge(): every block sampled, scaled by 1/(1 - e^-16)")
     dt.eq(res.report.get("classification"), "unavailable", "JSON: classification unavailable")
     dt.eq(res.report.get("sampling"), 65536, "JSON: the rate")
     dt.check("drip: sampling mode (sample=65536 bytes): leak classification is unavailable" in res.err, "text report says so")
