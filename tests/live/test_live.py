@@ -566,6 +566,8 @@ def case_suspects_live():
     if promtool:
         q = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
         dt.eq((q.returncode, q.stdout.strip(), q.stderr.strip()), (0, "", ""), "promtool accepts the labelled metrics")
+    else:
+        dt.check(False, "promtool (Debian prometheus) is installed: scripts/packages.txt lists it")
     p.terminate()   # drip run forwards SIGTERM to the program
     p.wait(timeout=60)
 
