@@ -3,7 +3,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-real test-asan test-tsan demo bench clean
+.PHONY: all deps configure build test test-real test-asan test-tsan mutate demo bench clean
 
 all: build
 
@@ -34,6 +34,11 @@ test-tsan: deps
 	@cmake -S . -B build-tsan -DDRIP_SANITIZE=thread >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && setarch -R ctest --output-on-failure -j $(JOBS) -LE 'real|fuzz'
+
+# Mutation check (tests/mutate.py): each bug of tests/mutations.txt applied to a scratch copy,
+# built, and the tests it names run; ends with "N killed, M survived, K equivalent".
+mutate: deps
+	python3 tests/mutate.py --jobs $(JOBS)
 
 demo: build
 	@echo "== drip run -- $(BUILD)/bin/examples/lost_list (a linked list whose head pointer is lost)"
