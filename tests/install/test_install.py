@@ -197,6 +197,23 @@ def case_deb():
              "install ok installed", lib + " (a Depends) is installed here")
     p = sh([os.path.join(root, "usr", "bin", "drip"), "run", "--", os.path.join(EXAMPLES, "lost_list")], cwd="/")
     t.check("32 bytes in 1 blocks are definitely lost in loss record 1 of 2" in p.stderr, "the packaged drip reports lost_list")
+    # (ls closes its stderr at exit, so the report goes to a file)
+    log = os.path.join(tmp, "ls.log")
+    p = sh([os.path.join(root, "usr", "bin", "drip"), "run", "--log-path", log, "--", "ls", "/"], cwd="/")
+    t.check("bin\n" in p.stdout and "LEAK SUMMARY:" in open(log).read(), "the packaged drip runs `drip run -- ls /` from /")
+    # apt on a fresh root (an empty dpkg status: nothing installed) resolves the package's Depends
+    # from the archive and pulls the runtime libraries (simulated: nothing is installed here)
+    if shutil.which("apt-get") and glob.glob("/var/lib/apt/lists/*Packages*"):
+        status = os.path.join(tmp, "empty-status")
+        open(status, "w").close()
+        p = sh(["apt-get", "install", "-s", "-o", "Dir::State::status=" + status, os.path.abspath(deb)], check=False)
+        print(p.stdout[-3000:] + p.stderr[-1000:])
+        t.eq(p.returncode, 0, "apt-get install -s ./drip_*.deb on an empty root")
+        pulled = set(re.findall(r"^Inst (\S+) ", p.stdout, re.M))
+        for pkg in ("drip", "libc6", "libunwind8", "libdw1", "zlib1g"):
+            t.check(pkg in pulled, "apt pulls " + pkg)
+    else:
+        print("note: no apt package lists here (apt-get update): the dependency resolution check is not run")
 
 
 def run_ctest_memcheck(command, mtype):
