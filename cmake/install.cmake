@@ -20,10 +20,14 @@ set(DRIP_PRIVATE_LIBDIR lib/drip)
 # with `drip run --help`. (A cross-compiled drip could not run here: install them from a native
 # build.)
 set(_gen ${PROJECT_BINARY_DIR}/share)
+set(_run)
+if(DRIP_SANITIZE STREQUAL "thread")
+  set(_run setarch -R)   # as `make test-tsan` runs the TSan-built drip
+endif()
 add_custom_command(OUTPUT ${_gen}/man/man1/drip.1 ${_gen}/bash-completion/completions/drip
   COMMAND ${CMAKE_COMMAND} -E make_directory ${_gen}/man/man1 ${_gen}/bash-completion/completions
-  COMMAND $<TARGET_FILE:drip> options --man > ${_gen}/man/man1/drip.1
-  COMMAND $<TARGET_FILE:drip> options --bash-completion > ${_gen}/bash-completion/completions/drip
+  COMMAND ${_run} $<TARGET_FILE:drip> options --man > ${_gen}/man/man1/drip.1
+  COMMAND ${_run} $<TARGET_FILE:drip> options --bash-completion > ${_gen}/bash-completion/completions/drip
   DEPENDS drip
   COMMENT "drip(1) and the bash completion from the options table"
   VERBATIM)

@@ -216,11 +216,11 @@ def case_deb():
         print("note: no apt package lists here (apt-get update): the dependency resolution check is not run")
 
 
-def run_ctest_memcheck(command, mtype):
+def run_ctest_memcheck(command, mtype, options=None):
     """Builds tests/install/memcheck and runs ctest -T memcheck with this checker; returns output."""
-    bdir = os.path.join(tmp, "memcheck-" + os.path.basename(command))
+    bdir = os.path.join(tmp, "memcheck-" + os.path.basename(command) + ("-opts" if options else ""))
     sh(["cmake", "-S", os.path.join(HERE, "memcheck"), "-B", bdir, "-DMEMORYCHECK_COMMAND=" + command,
-        "-DMEMORYCHECK_TYPE=" + mtype])
+        "-DMEMORYCHECK_TYPE=" + mtype] + (["-DMEMORYCHECK_COMMAND_OPTIONS=" + options] if options else []))
     sh(["cmake", "--build", bdir])
     p = sh(["ctest", "-T", "memcheck"], cwd=bdir, check=False, timeout=300)
     return p.stdout + p.stderr, bdir
@@ -249,6 +249,10 @@ def case_memcheck():
     if xml:
         x = open(xml[0]).read()
         t.check(re.search(r'<Defect type="Memory Leak">1</Defect>', x) is not None, "DynamicAnalysis.xml: Memory Leak 1")
+    # the options the README suggests instead of CTest's default (no --show-reachable)
+    oout, obdir = run_ctest_memcheck(os.path.join(prefix, "bin", "drip"), "Valgrind",
+                                     "-q --tool=memcheck --leak-check=yes --num-callers=50")
+    t.eq(memcheck_results(oout), ["Memory Leak - 1"], "MEMORYCHECK_COMMAND_OPTIONS without --show-reachable")
     # valgrind itself, on the same project, gives the same counts
     vg = shutil.which("valgrind")
     if vg:
