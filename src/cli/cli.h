@@ -37,5 +37,8 @@ void drip_postrun_usage(FILE *out);
 struct json;
 int drip_suppress_write(FILE *o, const struct json *report, const char *prefix);
 int drip_sarif_convert(const char *report_path, const char *out_path, const char *source_root);
+/* Writes the SARIF log of a parsed report to o; root: the absolute source root. Returns the number
+ * of results. */
+int drip_sarif_write(FILE *o, const struct json *report, const char *root);
 
 #endif

@@ -36,11 +36,38 @@ static const struct {
 };
 enum { NRULES = sizeof rules / sizeof rules[0] };
 
-/* Writes s as a JSON string. */
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one (RFC 3629: no
+ * overlong forms, no surrogates, nothing past U+10FFFF). */
+static int utf8_len(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    int n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+    for (int i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) || (p[0] == 0xf0 && p[1] < 0x90) ||
+        (p[0] == 0xf4 && p[1] >= 0x90))
+        return 0;
+    return n;
+}
+
+/* Writes s as a JSON string; a byte that is not valid UTF-8 becomes U+FFFD (SARIF is UTF-8 JSON,
+ * and a mangled name from a binary must not make the whole log unreadable). */
 static void jstr(FILE *o, const char *s)
 {
     fputc('"', o);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        int n = utf8_len(p);
+        if (n == 0) {
+            fputs("\\ufffd", o);
+            continue;
+        }
+        if (n > 1) {
+            fwrite(p, 1, (size_t)n, o);
+            p += n - 1;
+            continue;
+        }
         if (*p == '"' || *p == '\\')
             fprintf(o, "\\%c", *p);
         else if (*p == '\n')
@@ -185,8 +212,7 @@ static void result(FILE *o, const struct json *rec, int rule, const char *root)
     fprintf(o, ",\n     \"properties\": {\"bytes\": %.0f, \"blocks\": %.0f}}", bytes, blocks);
 }
 
-/* Writes the SARIF log of report to o. Returns the number of results. */
-static int write_sarif(FILE *o, const struct json *report, const char *root)
+int drip_sarif_write(FILE *o, const struct json *report, const char *root)
 {
     fputs("{\"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\", \"version\": \"2.1.0\",\n"
           " \"runs\": [{\n  \"tool\": {\"driver\": {\"name\": \"drip\", \"version\": \"" DRIP_VERSION "\", "
@@ -242,7 +268,7 @@ int drip_sarif_convert(const char *report_path, const char *out_path, const char
         json_free(report);
         return die(2, "cannot write %s: %s", out_path, strerror(errno));
     }
-    write_sarif(o, report, root);
+    drip_sarif_write(o, report, root);
     json_free(report);
     int bad = ferror(o);
     if (o != stdout)
