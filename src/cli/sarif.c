@@ -291,11 +291,10 @@ int cmd_sarif(int argc, char **argv)
                    "default). File locations under DIR (default: the current directory) are made relative.\n");
             return 0;
         }
-        if ((!strcmp(a, "--source-root") || !strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
-            if (a[1] == 'o' || a[2] == 'o')
-                out = argv[++i];
-            else
-                root = argv[++i];
+        if (!strcmp(a, "--source-root") || !strcmp(a, "-o") || !strcmp(a, "--output")) {
+            if (i + 1 >= argc)
+                return die(2, "sarif: %s needs a value", a);
+            *(strcmp(a, "--source-root") ? &out : &root) = argv[++i];
         } else if (!strncmp(a, "--source-root=", 14)) {
             root = a + 14;
         } else if (a[0] == '-' && a[1]) {

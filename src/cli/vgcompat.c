@@ -113,6 +113,9 @@ int cmd_vgcompat(int argc, char **argv)
         size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
         const char *v = eq ? eq + 1 : "";
 #define IS(name) (nlen == strlen(name) && !strncmp(a, name, nlen))
+        if (!eq && (IS("--tool") || IS("--log-file") || IS("--num-callers") || IS("--error-exitcode") ||
+                    IS("--suppressions") || IS("--leak-check") || IS("--show-leak-kinds")))
+            return die(2, "%s needs a value (%s=...)", a, a);
         if (IS("--tool")) {
             if (strcmp(v, "memcheck"))
                 return die(2, "--tool=%s: drip is a leak checker; only --tool=memcheck is supported", v);

@@ -298,7 +298,11 @@ def case_vgcompat():
     p = vg_drip(["--tool=helgrind", prog])
     t.eq((p.returncode, p.stderr.strip()), (2, "drip: --tool=helgrind: drip is a leak checker; only --tool=memcheck is supported"), "other tools refused")
     p = vg_drip(["--no-such-flag", prog])
-    t.eq(p.returncode, 2, "unknown flag refused")
+    t.eq((p.returncode, p.stderr.strip()), (2, "drip: unknown option '--no-such-flag' (drip takes valgrind's leak-check options, or see drip --help)"), "unknown flag refused")
+    p = vg_drip(["--log-file", "x.log", prog])
+    t.eq((p.returncode, p.stderr.strip()), (2, "drip: --log-file needs a value (--log-file=...)"), "valgrind's flags take =VALUE")
+    p = vg_drip(["--num-callers=0", prog])
+    t.eq((p.returncode, p.stderr.strip()), (2, "drip: --num-callers takes a number from 1"), "--num-callers=0 refused")
     p = vg_drip(["-q"])
     t.eq((p.returncode, p.stderr.strip()), (2, "drip: no program to run (usage: drip [valgrind options] program [args...])"), "no program")
     # program arguments after the program are the program's, even when they look like flags
