@@ -57,6 +57,7 @@ struct drip__state {
     atomic_int initialised;
     atomic_int reported;        /* the exit report has started (once per process) */
     int pid;
+    int foreign;                /* the program brings its own malloc: drip tracks nothing */
     uintptr_t self_lo, self_hi; /* address range of libdrip.so itself (frames to hide) */
 };
 extern struct drip__state drip__g;
@@ -287,6 +288,10 @@ uintptr_t drip__interrupted_sp(const void *ucontext);
  * block addresses in vector registers). */
 void drip__uc_regs(const void *ucontext, uintptr_t *lo, uintptr_t *hi);
 extern DRIP_TLS struct drip__thread *drip__self;
+
+/* ---- foreign.c: a program that brings its own allocator ---------------------------------- */
+int drip__foreign_detect(void);                       /* 1 when malloc comes from another object */
+int drip__foreign_report(int text_fd, int json_fd);   /* the one line (and JSON) it gets instead */
 
 /* ---- exec.c: the root process stays traced through its execs; untraced children counted -- */
 void drip__exec_init(void);
