@@ -4,6 +4,7 @@ CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
 .PHONY: all deps configure build test test-real test-asan test-tsan mutate demo bench clean
+.PHONY: install deb
 
 all: build
 
@@ -43,6 +44,16 @@ mutate: deps
 demo: build
 	@echo "== drip run -- $(BUILD)/bin/examples/lost_list (a linked list whose head pointer is lost)"
 	-@$(BUILD)/bin/drip run -- $(BUILD)/bin/examples/lost_list
+
+# drip installed under PREFIX (bin/drip, lib/drip/libdrip.so, libdrip-safe, headers, drip(1),
+# bash completion, pkg-config and CMake package files); `make deb`: build/package/drip_*.deb.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+deb: build
+	cd $(BUILD) && cpack -G DEB
+	@ls $(BUILD)/package/drip_*.deb
 
 bench: build
 	bench/run.sh

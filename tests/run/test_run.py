@@ -219,7 +219,7 @@ def case_cli_errors():
     one_line_error(cli(["run", "--json", "/nonexistent/dir/r.json", "--", "/bin/true"]), 2,
                    "cannot write JSON report /nonexistent/dir/r.json", "unwritable --json")
     one_line_error(cli(["run", "--max-frames", "lots", "--", "/bin/true"]), 2, "option max_frames takes an integer", "bad value")
-    one_line_error(cli(["run", "--unwind", "magic", "--", "/bin/true"]), 2, "option unwind takes auto, fp, cfi or libunwind", "bad unwinder")
+    one_line_error(cli(["run", "--unwind", "magic", "--", "/bin/true"]), 2, "option unwind takes one of auto|fp|cfi|libunwind, not magic", "bad unwinder")
     one_line_error(cli(["frobnicate"]), 2, "unknown command 'frobnicate'", "unknown command")
     env = dict(os.environ, DRIP_OPTIONS="bogus=1", LD_PRELOAD=dt.LIBDRIP)
     p = subprocess.run([P + "/leaks"], capture_output=True, text=True, timeout=60, env=env)
@@ -254,13 +254,16 @@ def case_help():
 
 
 def case_exec():
-    # sh execs the program: drip does not follow by default, so no report is written at all
+    # sh execs the program in place: the process drip run started stays traced (issue #12.8)
     res = dt.run(["/bin/sh", "-c", "exec " + P + "/leaks"])
     dt.eq(res.rc, 0, "status")
-    dt.eq(res.report, None, "exec'd program not traced by default")
-    dt.check("drip:" not in res.err, "no report on stderr")
-    res = dt.run(["/bin/sh", "-c", "exec " + P + "/leaks"], ["--follow-exec"])
-    dt.check(res.report is not None and res.summary("definite") == (148, 3), "--follow-exec traces the exec'd program")
+    dt.check(res.report is not None and res.summary("definite") == (148, 3), "the program sh exec'd in place is traced")
+    # a child that sh forks and that execs the program is not traced by default ...
+    res = dt.run(["/bin/sh", "-c", P + "/leaks; exit 0"])
+    dt.eq(res.err.count("drip: leak report for process"), 1, "a forked child that execs: not traced, only sh reports")
+    # ... unless --follow-exec
+    res = dt.run(["/bin/sh", "-c", P + "/leaks; exit 0"], ["--follow-exec"])
+    dt.eq(res.err.count("drip: leak report for process"), 2, "--follow-exec traces the exec'd child too")
 
 
 def case_real_programs():
