@@ -435,7 +435,7 @@ def case_slow_clients():
 
 def case_cli_unix():
     """drip top / flame read an endpoint on a unix socket (unix:/path[:/urlpath]), with the token
-    of DRIP_HTTP_TOKEN_FILE."""
+    of DRIP_HTTP_TOKEN_FILE; drip watch unix:/path watches the process serving on it."""
     d = tempfile.mkdtemp()
     tok = token_file(d)
     sock = os.path.join(d, "drip.sock")
@@ -461,6 +461,14 @@ def case_cli_unix():
                                         "http_token as Authorization: Bearer TOKEN\n" % sock), "without the token: 401, one line")
     p = cli("top", "unix:" + os.path.join(d, "nope.sock"))
     dt.eq((p.returncode, p.stderr.count("\n"), "cannot connect" in p.stderr), (2, 1, True), "no such socket: one line")
+    # drip watch: the process serving on the socket (its peer credentials; no token needed)
+    pid = int(re.search(r"for process (\d+)", t.lines[-1]).group(1))
+    p = cli("watch", "-i", "100ms", "-n", "2", "unix:" + sock, e=env_none)
+    dt.eq((p.returncode, re.findall(r"^drip: watching pid (\d+) \((\w+)\)", p.stderr, re.M)), (0, [(str(pid), "live")]),
+          "drip watch unix:SOCK watches the program serving on it")
+    p = cli("watch", "unix:" + os.path.join(d, "nope.sock"))
+    dt.eq((p.returncode, p.stderr), (2, "drip: watch: unix:%s: cannot connect: No such file or directory\n"
+                                     % os.path.join(d, "nope.sock")), "drip watch: no such socket, one line")
     t.stop()
     shutil.rmtree(d, ignore_errors=True)
 
