@@ -284,6 +284,13 @@ def case_vgcompat():
     p = vg_drip(["--error-exitcode=42", "--track-origins=yes", "--log-file=" + os.path.join(work, "e.log"), prog])
     t.eq(p.returncode, 42, "--error-exitcode=42 with a definite leak")
     t.eq(p.stderr, "drip: ignoring --track-origins=yes (valgrind option with no drip equivalent)\n", "ignored flag said")
+    # --child-silent-after-fork=yes: the forked child writes no report (valgrind's meaning)
+    forks = os.path.join(t.PROGS, "forks")
+    for flag, want in (("no", 1), ("yes", 0)):
+        base = os.path.join(work, "fork-" + flag + ".log")
+        p = vg_drip(["-q", "--child-silent-after-fork=" + flag, "--log-file=" + base, forks])
+        t.eq((p.returncode, os.path.exists(base), len(glob.glob(base + ".*"))), (0, True, want),
+             "--child-silent-after-fork=%s: the child's report files" % flag)
     # valgrind-format suppressions: warned and ignored; LSan-format: used
     vsupp = os.path.join(work, "vg.supp")
     open(vsupp, "w").write("{\n   lost\n   Memcheck:Leak\n   fun:malloc\n   fun:make_node\n}\n")
