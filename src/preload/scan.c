@@ -442,6 +442,13 @@ static size_t static_tls_size(void)
     return cached;
 }
 
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
 /* ---- the live check's snapshot ------------------------------------------------------------- */
 struct snap_head {
     int rc, unstopped;
@@ -534,6 +541,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     drip__threads_lock();
     drip__depot_lock_all();
     drip__table_lock_all();
+    long long t0 = now_us();
     out->threads_stopped = drip__threads_stop_world();
     bool frozen = drip__threads_world_frozen(), in_snapshot = false;
     int pipefd[2] = {-1, -1};
@@ -550,11 +558,13 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
             close(pipefd[1]);
             if (pid > 0) {
                 drip__threads_start_world();
+                long long paused = now_us() - t0;
                 drip__table_unlock_all();
                 drip__depot_unlock_all();
                 drip__threads_unlock();
                 rs_free(&mods);
                 int rc = snapshot_receive(pipefd[0], pid, out);
+                out->paused_us = paused;
                 if (rc != -2)
                     return rc;
                 drip__scan_free(out);   /* no answer from the copy: scan in place */
@@ -652,6 +662,7 @@ resume:
     if (final)
         atomic_store(&drip__g.tracking, 0);
     drip__threads_start_world();
+    out->paused_us = now_us() - t0;
     drip__table_unlock_all();
     drip__depot_unlock_all();
     drip__threads_unlock();
