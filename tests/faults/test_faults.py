@@ -529,12 +529,10 @@ def http_get(base, path):
 
 
 def start_live(args):
-    """`drip run --http 127.0.0.1:0` on args; returns (process, base URL, json path). Live checks
-    may follow each other at once (http_leaks_interval=0: the default 5 s would answer 429)."""
+    """`drip run --http 127.0.0.1:0` on args; returns (process, base URL, json path)."""
     import re
     path = temp_json()
-    p = subprocess.Popen([dt.DRIP, "run", "--json", path, "--http", "127.0.0.1:0", "--http-leaks-interval", "0", "--"] + args,
-                         stdin=subprocess.PIPE,
+    p = subprocess.Popen([dt.DRIP, "run", "--json", path, "--http", "127.0.0.1:0", "--http-leaks-interval", "0", "--"] + args, stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = None
     for _ in range(3):
