@@ -265,7 +265,8 @@ struct exec_plan {
 static void plan_exec(const char *target, char *const envp[], struct exec_plan *p)
 {
     memset(p, 0, sizeof *p);
-    if (!atomic_load(&drip__g.initialised) || env_has_drip(envp))
+    /* drip's own children (drip__guard set: a helper drip starts) are none of the program's */
+    if (!atomic_load(&drip__g.initialised) || drip__guard || env_has_drip(envp))
         return;
     /* a vfork child shares its parent's memory and pid bookkeeping: it is a child */
     int vfork_child = getpid() != drip__g.pid;
@@ -364,7 +365,8 @@ int drip__fexecve(int fd, char *const argv[], char *const envp[])
  * inherits the caller's environment, from which libdrip.so left LD_PRELOAD at start-up). */
 void drip__spawned(const char *file, char *const envp[])
 {
-    if (!atomic_load(&drip__g.initialised) || drip__opt.follow_exec || env_has_drip(envp ? envp : environ) || !own_page)
+    if (!atomic_load(&drip__g.initialised) || drip__guard || drip__opt.follow_exec ||
+        env_has_drip(envp ? envp : environ) || !own_page)
         return;
     atomic_fetch_add(&own_page->untraced, 1);
     if (!atomic_exchange(&own_page->first_taken, 1))

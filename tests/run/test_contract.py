@@ -327,6 +327,13 @@ def case_untraced_children():
             m = line.search(f.read())
         dt.eq(m.groups() if m else None, ("1", P + "/leaks"), "%s prog: the untraced child is counted" % wrapper[0])
     os.unlink(log)
+    spawn = os.path.join(dt.BUILD, "bin", "faults", "spawn")
+    spawn = os.path.abspath(spawn)
+    for how, want in (("fork-exec", ("1", spawn)), ("posix_spawn", ("1", spawn)), ("vfork-exec", ("1", spawn)),
+                      ("vfork-fail", None)):
+        p = cli(["run", "--", spawn, how])
+        m = line.search(p.stderr)
+        dt.eq(m.groups() if m else None, want, "spawn %s: %s" % (how, "counted" if want else "a failed exec is not counted"))
     p = cli(["run", "--follow-exec", "--", "/bin/sh", "-c", "/bin/true; exit 0"])
     dt.check(line.search(p.stderr) is None, "--follow-exec: nothing untraced")
     p = cli(["run", "--", "/bin/sh", "-c", "exit 0"])
