@@ -38,6 +38,10 @@ int drip_libdir_file(const char *name, char *out, size_t cap)
     if (!slash)
         return -1;
     *slash = 0;
+    /* installed: PREFIX/bin/drip and PREFIX/lib/drip/NAME; build tree: build/bin + build/lib */
+    snprintf(out, cap, "%s/../lib/drip/%s", exe, name);
+    if (access(out, R_OK) == 0)
+        return 0;
     snprintf(out, cap, "%s/../lib/%s", exe, name);
     if (access(out, R_OK) == 0)
         return 0;
@@ -46,6 +50,7 @@ int drip_libdir_file(const char *name, char *out, size_t cap)
 }
 
 static volatile pid_t child_pid;
+void (*drip_after_child)(int pid);
 
 static void forward(int sig)
 {
@@ -101,6 +106,8 @@ int run_child(const char *prog, char **argv)
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
             return die(2, "waitpid: %s", strerror(errno));
+    if (drip_after_child)
+        drip_after_child(pid);   /* postrun.c: SARIF, --gen-suppressions, before a re-raise */
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) {
@@ -132,11 +139,16 @@ static void usage(FILE *out)
             "  diff [options] BEFORE AFTER    which functions' live bytes grew between two profiles\n"
             "  flame [--folded] FILE|URL      interactive flame graph (SVG) or folded stacks\n"
             "  watch [options] PID | -- cmd   RSS, PSS, swap, threads, fds over time; trend; plot\n"
-            "  options [--markdown]           list the preload library's options (DRIP_OPTIONS)\n"
+            "  sarif [options] REPORT.json    convert a JSON leak report to SARIF 2.1.0\n"
+            "  suppress REPORT.json           LeakSanitizer-format suppressions for its leak records\n"
+            "  options [--markdown|--man|--bash-completion]\n"
+            "                                 list the preload library's options (DRIP_OPTIONS)\n"
             "  options --check VALUE          parse a DRIP_OPTIONS value; print what it sets\n"
             "  version                        print drip's version\n"
             "\n"
-            "drip run --help lists every option with its default; drip COMMAND --help, each command's.\n");
+            "drip run --help lists every option with its default; drip COMMAND --help, each command's.\n"
+            "drip [valgrind options] prog [args] runs prog as `drip run` would, taking valgrind's flags\n"
+            "(for CTest's memcheck: MEMORYCHECK_COMMAND=drip, MEMORYCHECK_TYPE=Valgrind).\n");
 }
 
 /* `drip options --check 'name=value:...'`: parses a DRIP_OPTIONS value with the library's own
@@ -167,7 +179,9 @@ static int cmd_options(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "--check"))
         return argc == 3 ? check_options(argv[2]) : die(2, "usage: drip options --check 'name=value:...'");
-    int md = argc > 1 && !strcmp(argv[1], "--markdown");
+    if (argc > 1 && strcmp(argv[1], "--markdown"))
+        return drip_options_generate(argv[1]);   /* --man, --bash-completion (manpage.c) */
+    int md = argc > 1;
     if (md)
         printf("| option | type | default | meaning |\n|---|---|---|---|\n");
     static const char *types[] = {"yes/no", "integer", "size", "duration", "text"};
@@ -213,6 +227,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (cmd[0] == '-')
+        return cmd_vgcompat(argc, argv);   /* valgrind's command line (vgcompat.c) */
+    if (!strcmp(cmd, "sarif"))
+        return cmd_sarif(argc - 1, argv + 1);
+    if (!strcmp(cmd, "suppress"))
+        return cmd_suppress(argc - 1, argv + 1);
     if (!strcmp(cmd, "options"))
         return cmd_options(argc - 1, argv + 1);
     if (!strcmp(cmd, "top"))

@@ -50,6 +50,7 @@ static void run_usage(FILE *out)
     }
     fprintf(out, "  %-30s %s\n", "--no-NAME", "turns a yes/no option off, e.g. --no-report");
     fprintf(out, "  %-30s %s\n", "--log FILE", "same as --log-path FILE");
+    drip_postrun_usage(out);
     fprintf(out, "  %-30s %s\n", "-h, --help", "this text");
 }
 
@@ -252,6 +253,13 @@ int cmd_run(int argc, char **argv)
             break;   /* the program starts here (no "--") */
         if (a[1] != '-')
             return die(2, "unknown option '%s' (see drip run --help)", a);
+        int post = drip_postrun_flag(argc, argv, i);   /* --sarif, --source-root, --gen-suppressions */
+        if (post < 0)
+            return 2;
+        if (post > 0) {
+            i += post - 1;
+            continue;
+        }
         const char *name = a + 2, *val = NULL;
         const char *eq = strchr(name, '=');
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
@@ -277,7 +285,8 @@ int cmd_run(int argc, char **argv)
         }
         char absval[PATH_MAX + 64];
         if (o->type == DRIP_OPT_STR && (!strcmp(o->name, "json") || !strcmp(o->name, "log_path") ||
-                                        !strcmp(o->name, "suppressions") || !strcmp(o->name, "profile"))) {
+                                        !strcmp(o->name, "suppressions") || !strcmp(o->name, "profile") ||
+                                        !strcmp(o->name, "http_token"))) {
             if (absolutize(val, absval, sizeof absval) != 0)
                 return die(2, "cannot resolve path %s", val);
             val = absval;
@@ -334,6 +343,8 @@ int cmd_run(int argc, char **argv)
     char preload[PATH_MAX * 2];
     snprintf(preload, sizeof preload, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
     setenv("LD_PRELOAD", preload, 1);
+    if (drip_postrun_prepare(opts, sizeof opts, &parsed) != 0)
+        return 2;
     setenv("DRIP_OPTIONS", opts, 1);
     status_start(parsed.report);
     return run_child(prog, argv + i);

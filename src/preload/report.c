@@ -481,7 +481,7 @@ static void write_json(struct drip_writer *w, struct report *r, const struct dri
     }
     drip_puts(w, "],\n \"suspects\": ");
     drip__write_suspects_json(w, r->sym, r->suspects, r->nsuspects);
-    drip_printf(w, ",\n \"threads_unpaused\": %d}\n", sc->threads_unstopped);
+    drip_printf(w, ",\n \"threads_unpaused\": %d, \"paused_us\": %lld}\n", sc->threads_unstopped, sc->paused_us);
 }
 
 /* ---- the whole report ----------------------------------------------------------------------- */

@@ -246,6 +246,7 @@ __attribute__((noinline)) void drip__report_at_exit(int status)
 #endif
     if (!drip__scan_start)
         drip__scan_start = (uintptr_t)regs;
+    drip__background_exit();
     if (report_once() && status >= 0) {
         fflush(NULL);
         drip__real_exit((int)drip__opt.error_exitcode);
