@@ -60,7 +60,9 @@ static struct exec_page *new_page(void)
 void drip__exec_init(void)
 {
     Dl_info info;
-    if (dladdr((void *)drip__exec_init, &info) && info.dli_fname && strlen(info.dli_fname) < sizeof lib_path)
+    /* absolute: the program may change directory before it execs (LD_PRELOAD=build/lib/...) */
+    if (dladdr((void *)drip__exec_init, &info) && info.dli_fname && !realpath(info.dli_fname, lib_path) &&
+        strlen(info.dli_fname) < sizeof lib_path)
         strcpy(lib_path, info.dli_fname);
     const char *o = getenv("DRIP_OPTIONS");
     if (o && strlen(o) < sizeof options)

@@ -237,6 +237,12 @@ def case_exec_wrappers():
     # under plain LD_PRELOAD too
     res = dt.run(["env", "X=1", leaks], preload=True)
     dt.check(res.report is not None and res.summary("definite") == LEAKS_DEFINITE, "LD_PRELOAD: env X=1 prog is reported")
+    # a relative LD_PRELOAD and a program that changes directory before it execs
+    libdir = os.path.dirname(dt.LIBDRIP)
+    env = dict(os.environ, LD_PRELOAD="./" + os.path.basename(dt.LIBDRIP), DRIP_OPTIONS="log_path=/dev/null")
+    p = subprocess.run(["/bin/sh", "-c", "cd / && exec " + leaks], capture_output=True, text=True, timeout=60,
+                       env=env, cwd=libdir)
+    dt.eq((p.returncode, p.stderr), (0, ""), "relative LD_PRELOAD, cd, exec: no loader error")
     # the output of the wrapped programs is theirs
     dt.eq(dt.run(["env", "X=1", "sh", "-c", "echo $X $WRAPPED"]).out, "1\n", "env passes its variables on")
     dt.eq(dt.run([wrapper, "sh", "-c", "echo $WRAPPED"]).out, "1\n", "the script's variables reach the program")
