@@ -57,6 +57,7 @@ struct drip__state {
     atomic_int initialised;
     atomic_int reported;        /* the exit report has started (once per process) */
     int pid;
+    int foreign;                /* the program brings its own malloc: drip tracks nothing */
     uintptr_t self_lo, self_hi; /* address range of libdrip.so itself (frames to hide) */
 };
 extern struct drip__state drip__g;
@@ -115,6 +116,7 @@ void drip__monitor_tick(int *above, double seconds_since_start);
 /* ---- server.c: drip's own thread (HTTP endpoint, monitor) ----------------------------------- */
 void drip__background_start(void);
 void drip__background_child(void);
+void drip__background_exit(void);
 
 /* ---- arena.c: drip's own memory, never libc's allocator ----------------------------------- */
 void *drip__arena_alloc(size_t size);          /* zeroed, 16-byte aligned; NULL when out of memory */
@@ -290,6 +292,23 @@ uintptr_t drip__interrupted_sp(const void *ucontext);
  * block addresses in vector registers). */
 void drip__uc_regs(const void *ucontext, uintptr_t *lo, uintptr_t *hi);
 extern DRIP_TLS struct drip__thread *drip__self;
+
+/* ---- foreign.c: a program that brings its own allocator ---------------------------------- */
+int drip__foreign_detect(void);                       /* 1 when malloc comes from another object */
+int drip__foreign_report(int text_fd, int json_fd);   /* the one line (and JSON) it gets instead */
+
+/* ---- exec.c: the root process stays traced through its execs; untraced children counted -- */
+void drip__exec_init(void);
+void drip__exec_fork_child(void);
+int drip__execve(const char *path, char *const argv[], char *const envp[]);
+int drip__execvpe(const char *file, char *const argv[], char *const envp[]);
+int drip__fexecve(int fd, char *const argv[], char *const envp[]);
+void drip__spawned(const char *file, char *const envp[]);
+/* How many children of this process ran a program drip did not follow; *first names one. */
+unsigned drip__untraced_execs(const char **first);
+/* Tells drip run (through DRIP_STATUS_DIR) that the root process wrote its report. */
+void drip__status_reported(void);
+extern int drip__is_fork_child;
 
 /* ---- options.c ------------------------------------------------------------------------------ */
 #include "options.h"
