@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -486,7 +487,7 @@ static bool read_all(int fd, void *p, size_t n)
 /* In the snapshot: the copy of the process that scans. It must never be seen: no signal reaches
  * it but SIGKILL, it dies with the thread that forked it, and it leaves with _exit (no atexit, no
  * report of its own). */
-static void snapshot_enter(pid_t parent)
+static void snapshot_enter(pid_t parent, int keep_fd)
 {
     sigset_t all;
     sigfillset(&all);
@@ -494,6 +495,15 @@ static void snapshot_enter(pid_t parent)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (getppid() != parent)
         _exit(0);
+    /* the copy's descriptors are the program's pipes and sockets: held here, a connection the
+     * program closes would stay open (no EOF, no FIN) until the scan ends */
+    if ((keep_fd > 0 && syscall(SYS_close_range, 0, keep_fd - 1, 0) != 0) || syscall(SYS_close_range, keep_fd + 1, ~0u, 0) != 0) {
+        struct rlimit rl;
+        long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20) ? (long)rl.rlim_cur : 1 << 20;
+        for (long fd = 0; fd < max; fd++)
+            if (fd != keep_fd)
+                close((int)fd);
+    }
 }
 
 static void snapshot_send(int fd, int rc, const struct drip__scan *out)
@@ -551,8 +561,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
         int pid = drip__snapshot_fork();
         drip__arena_unlock_all();
         if (pid == 0) {
-            snapshot_enter(parent);
-            close(pipefd[0]);
+            snapshot_enter(parent, pipefd[1]);
             in_snapshot = frozen = true;   /* the copy has one thread: nothing moves under it */
         } else {
             close(pipefd[1]);
