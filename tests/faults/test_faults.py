@@ -532,7 +532,7 @@ def start_live(args):
     """`drip run --http 127.0.0.1:0` on args; returns (process, base URL, json path)."""
     import re
     path = temp_json()
-    p = subprocess.Popen([dt.DRIP, "run", "--json", path, "--http", "127.0.0.1:0", "--"] + args, stdin=subprocess.PIPE,
+    p = subprocess.Popen([dt.DRIP, "run", "--json", path, "--http", "127.0.0.1:0", "--http-leaks-interval", "0", "--"] + args, stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = None
     for _ in range(3):
