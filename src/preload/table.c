@@ -12,22 +12,28 @@
  *     (malloc's blocks are at least 8-aligned) and the number of records before each 64-slot
  *     word, so a slot's record is found with one popcount. Inserting or removing moves the
  *     records above it in the span (at most 255, usually a few dozen, all in one leaf).
+ *   - A span with a single block keeps its record inline in its directory entry (32 bytes): no
+ *     leaf and no second cache line for the spans of large blocks. A second block gives the span
+ *     a leaf; the leaf goes when it empties.
  *   - Leaves come in 13 capacities (2 to 256 records) carved from 64 KiB arena blocks, grow to
  *     the next when full, shrink when under a quarter full, and go when empty: memory follows the
- *     live blocks (~20 bytes a small block: 16 of record, the rest header and slack), not the
- *     heap's span.
+ *     live blocks (~22 bytes a small block: 16 of record, the rest header, slack and directory),
+ *     not the heap's span.
+ *   - The cost: a free whose span's entry is not in the cache misses on it (and on the leaf);
+ *     the hashed per-thread shards this replaced were denser when few blocks spread over a large
+ *     heap (bench/README.md). An insert prefetches both while the stack is walked.
  * Addresses that are not 8-aligned or above 2^47 are refused (insert returns false: untracked).
  *
- * Locks. Each L2 entry is its leaf's pointer with bit 0 as a spinlock: one compare-exchange on a
- * line that only that span's blocks share locks and finds the leaf. No global lock or shared
+ * Locks. Each L2 entry's word (its leaf's pointer, or the inline mark) has bit 0 as a spinlock:
+ * one compare-exchange on a line that only that span's blocks share locks and finds the leaf. No global lock or shared
  * counter is written on the common path: the live count is kept per thread ("cells").
  * drip__table_lock_all (fork, the scan) does not take every entry: it sets `frozen`, and waits
  * until no cell is `busy`. A writer marks its cell busy, locks the entry (a locked instruction,
  * a full barrier on x86-64), then reads `frozen`: if set, it lets go and waits. So once lock_all
  * returns no writer is inside the map until unlock_all (the Dekker pattern; x86-TSO). Readers
- * (foreach) lock entries one at a time unless the calling thread itself froze the map, in which
- * case they read without locks: a thread stopped by the scan may sit on an entry's bit without
- * changing anything. Leaf memory: one spinlock per capacity class (leaf locks nest outside it).
+ * (foreach) copy one span's records at a time under its entry's lock, unless the calling thread
+ * itself froze the map: then they read without locks (a thread stopped by the scan may sit on an
+ * entry's bit without changing anything). Leaf memory: one spinlock per capacity class (leaf locks nest outside it).
  * Lock order: arena lock < class lock < entry lock < (nothing).
  */
 #include "internal.h"
@@ -62,8 +68,18 @@ static const uint16_t class_cap[NCLASS] = {2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 
 
 static size_t leaf_bytes(unsigned cls) { return sizeof(struct leaf) + class_cap[cls] * sizeof(struct item); }
 
-typedef _Atomic uintptr_t entry_t;
-static entry_t *_Atomic l1[1 << L1_BITS];
+/* A span's directory entry: its leaf, or its one record inline (most spans of a heap of large
+ * blocks hold one: no leaf, and no second cache line, for them). */
+struct entry {
+    _Atomic uintptr_t w;   /* bit 0: LOCKED; ONE: `one` is the span's record, at slot w >> 8;
+                              else the leaf's address, or 0 for an empty span */
+    struct item one;
+    uint64_t pad_;
+};
+_Static_assert(sizeof(struct entry) == 32, "entry");
+#define ONE ((uintptr_t)2)
+
+static struct entry *_Atomic l1[1 << L1_BITS];
 static atomic_int l1_hi;            /* one past the highest L1 index in use */
 static pthread_mutex_t grow_mu = PTHREAD_MUTEX_INITIALIZER;   /* creating L2 nodes; lock_all */
 
@@ -196,16 +212,16 @@ static inline unsigned i1_of(uintptr_t a) { return (unsigned)(a >> (SPAN_SHIFT +
 static inline unsigned i2_of(uintptr_t a) { return (unsigned)(a >> SPAN_SHIFT) & ((1u << L2_BITS) - 1); }
 
 /* The entry for address a; with `create`, its L2 node is made when missing. */
-static entry_t *entry_of(uintptr_t a, bool create)
+static struct entry *entry_of(uintptr_t a, bool create)
 {
-    entry_t *l2 = atomic_load_explicit(&l1[i1_of(a)], memory_order_acquire);
+    struct entry *l2 = atomic_load_explicit(&l1[i1_of(a)], memory_order_acquire);
     if (DRIP_LIKELY(l2 != NULL) || !create)
         return l2 ? &l2[i2_of(a)] : NULL;
     pthread_mutex_lock(&grow_mu);
     unsigned i = i1_of(a);
     l2 = atomic_load_explicit(&l1[i], memory_order_acquire);
     if (!l2) {
-        l2 = drip__arena_alloc(sizeof(entry_t) << L2_BITS);   /* zero: every span empty */
+        l2 = drip__arena_alloc(sizeof(struct entry) << L2_BITS);   /* zero: every span empty */
         if (l2) {
             if ((int)i >= atomic_load(&l1_hi))
                 atomic_store(&l1_hi, (int)i + 1);
@@ -216,23 +232,24 @@ static entry_t *entry_of(uintptr_t a, bool create)
     return l2 ? &l2[i2_of(a)] : NULL;
 }
 
-static inline struct leaf *lock_entry(entry_t *e)
+/* Takes e's lock bit; returns e's word without it. */
+static inline uintptr_t lock_entry(struct entry *e)
 {
-    uintptr_t v = atomic_load_explicit(e, memory_order_relaxed);
+    uintptr_t v = atomic_load_explicit(&e->w, memory_order_relaxed);
     for (unsigned i = 0;; i++) {
-        if (!(v & LOCKED) && atomic_compare_exchange_weak_explicit(e, &v, v | LOCKED, memory_order_seq_cst, memory_order_relaxed))
-            return (struct leaf *)v;
+        if (!(v & LOCKED) && atomic_compare_exchange_weak_explicit(&e->w, &v, v | LOCKED, memory_order_seq_cst, memory_order_relaxed))
+            return v;
         if (v & LOCKED) {
             backoff(i);
-            v = atomic_load_explicit(e, memory_order_relaxed);
+            v = atomic_load_explicit(&e->w, memory_order_relaxed);
         }
     }
 }
 
-static inline void unlock_entry(entry_t *e, struct leaf *l) { atomic_store_explicit(e, (uintptr_t)l, memory_order_release); }
+static inline void unlock_entry(struct entry *e, uintptr_t w) { atomic_store_explicit(&e->w, w, memory_order_release); }
 
 /* Locks e for a writer: marks the cell busy first, and lets go while the map is frozen. */
-static inline struct leaf *begin(entry_t *e, struct cell **cp)
+static inline uintptr_t begin(struct entry *e, struct cell **cp)
 {
     for (;;) {
         struct cell *c = own ? own : claim();
@@ -240,12 +257,12 @@ static inline struct leaf *begin(entry_t *e, struct cell **cp)
             atomic_fetch_add(&c->busy, 1);
         else
             atomic_store_explicit(&c->busy, 1, memory_order_relaxed);
-        struct leaf *l = lock_entry(e);   /* seq_cst RMW: busy is visible before frozen is read */
+        uintptr_t w = lock_entry(e);   /* seq_cst RMW: busy is visible before frozen is read */
         if (DRIP_LIKELY(!atomic_load_explicit(&frozen, memory_order_relaxed))) {
             *cp = c;
-            return l;
+            return w;
         }
-        unlock_entry(e, l);
+        unlock_entry(e, w);
         if (c->shared)
             atomic_fetch_sub(&c->busy, 1);
         else
@@ -255,9 +272,9 @@ static inline struct leaf *begin(entry_t *e, struct cell **cp)
     }
 }
 
-static inline void end(entry_t *e, struct leaf *l, struct cell *c)
+static inline void end(struct entry *e, uintptr_t w, struct cell *c)
 {
-    unlock_entry(e, l);
+    unlock_entry(e, w);
     if (DRIP_UNLIKELY(c->shared))
         atomic_fetch_sub_explicit(&c->busy, 1, memory_order_release);
     else
@@ -274,6 +291,8 @@ static inline unsigned pop64(uint64_t x)   /* no popcnt instruction in baseline 
 }
 
 static inline unsigned slot_of(uintptr_t a) { return (unsigned)(a >> SLOT_SHIFT) & (SLOTS - 1); }
+static inline uintptr_t one_word(unsigned s) { return (uintptr_t)s << 8 | ONE; }
+static inline unsigned one_slot(uintptr_t w) { return (unsigned)(w >> 8) & (SLOTS - 1); }
 
 /* The index in l->rec of slot s's record (present or not). */
 static inline unsigned rank(const struct leaf *l, unsigned s)
@@ -283,6 +302,18 @@ static inline unsigned rank(const struct leaf *l, unsigned s)
 }
 
 static inline bool has(const struct leaf *l, unsigned s) { return l->bits[s >> 6] >> (s & 63) & 1; }
+
+/* Adds `it` at slot s (absent) of l, which has room. */
+static void leaf_put(struct leaf *l, unsigned s, const struct item *it)
+{
+    unsigned k = rank(l, s);
+    memmove(&l->rec[k + 1], &l->rec[k], (l->n - k) * sizeof(struct item));
+    l->rec[k] = *it;
+    l->bits[s >> 6] |= 1ULL << (s & 63);
+    for (unsigned w = (s >> 6) + 1; w < SLOTS / 64; w++)
+        l->cum[w]++;
+    l->n++;
+}
 
 static inline void to_item(struct item *it, const struct drip__rec *r)
 {
@@ -310,6 +341,22 @@ int drip__now_ms(void)
 
 _Atomic uint32_t drip__generation;
 
+/* Starts loading addr's entry into the cache, and its leaf's header once the entry is there: the
+ * allocation path calls it before walking the stack, so the two misses overlap the walk. */
+void drip__table_prefetch(uintptr_t addr, int stage)
+{
+    struct entry *e = entry_of(addr, false);
+    if (!e)
+        return;
+    if (stage == 0) {
+        __builtin_prefetch(e, 1);
+        return;
+    }
+    uintptr_t w = atomic_load_explicit(&e->w, memory_order_relaxed) & ~LOCKED;
+    if (w && !(w & ONE))
+        __builtin_prefetch((const void *)w, 1);
+}
+
 bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site)
 {
     struct drip__rec rec = {.addr = addr, .size = size, .site = site, .birth_ms = (uint32_t)drip__now_ms(),
@@ -317,77 +364,120 @@ bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site)
     return drip__table_restore(&rec);
 }
 
+/* Records r in the span of entry e (locked, word w); returns the entry's new word, and in *ok
+ * whether r is recorded (false: out of memory). *added: r is new (not a record replaced). */
+static uintptr_t put(struct entry *e, uintptr_t w, const struct drip__rec *r, bool *ok, bool *added)
+{
+    unsigned s = slot_of(r->addr);
+    struct item it;
+    to_item(&it, r);
+    *ok = true;
+    *added = false;
+    if (!w) {   /* an empty span: the record goes inline */
+        e->one = it;
+        *added = true;
+        return one_word(s);
+    }
+    if (w & ONE) {
+        if (one_slot(w) == s) {   /* already recorded (a free drip never saw): the new record wins */
+            e->one = it;
+            return w;
+        }
+        struct leaf *l = leaf_alloc(0);   /* a second record: the span gets a leaf */
+        if (!l) {
+            *ok = false;
+            return w;
+        }
+        leaf_put(l, one_slot(w), &e->one);
+        leaf_put(l, s, &it);
+        *added = true;
+        return (uintptr_t)l;
+    }
+    struct leaf *l = (struct leaf *)w;
+    if (has(l, s)) {
+        l->rec[rank(l, s)] = it;
+        return w;
+    }
+    if (l->n == l->cap) {
+        struct leaf *nl = leaf_move(l, l->cls + 1u);
+        if (!nl) {
+            *ok = false;
+            return w;
+        }
+        l = nl;
+    }
+    leaf_put(l, s, &it);
+    *added = true;
+    return (uintptr_t)l;
+}
+
 bool drip__table_restore(const struct drip__rec *r)
 {
     uintptr_t a = r->addr;
     if (DRIP_UNLIKELY((a & ((1u << SLOT_SHIFT) - 1)) || (a >> 47)))
         return false;
-    entry_t *e = entry_of(a, true);
+    struct entry *e = entry_of(a, true);
     if (!e)
         return false;
     struct cell *c;
-    struct leaf *l = begin(e, &c);
-    bool ok = false;
-    unsigned s = slot_of(a);
-    if (!l && !(l = leaf_alloc(0)))
-        goto out;
-    unsigned k = rank(l, s);
-    if (has(l, s)) {   /* already recorded (a free drip never saw): the new record wins */
-        to_item(&l->rec[k], r);
-        ok = true;
-        goto out;
-    }
-    if (l->n == l->cap) {
-        struct leaf *nl = leaf_move(l, l->cls + 1u);
-        if (!nl)
-            goto out;
-        l = nl;
-    }
-    memmove(&l->rec[k + 1], &l->rec[k], (l->n - k) * sizeof(struct item));
-    to_item(&l->rec[k], r);
-    l->bits[s >> 6] |= 1ULL << (s & 63);
-    for (unsigned w = (s >> 6) + 1; w < SLOTS / 64; w++)
-        l->cum[w]++;
-    l->n++;
-    count_add(c, 1);
-    ok = true;
-out:
-    if (l && !l->n) {   /* a leaf made for a record that could not be added */
-        leaf_free(l);
-        l = NULL;
-    }
-    end(e, l, c);
+    uintptr_t w = begin(e, &c);
+    bool ok, added;
+    w = put(e, w, r, &ok, &added);
+    if (added)
+        count_add(c, 1);
+    end(e, w, c);
     return ok;
+}
+
+/* Removes slot s's record from the span of entry e (locked, word w) into *out; returns the
+ * entry's new word, and in *found whether there was one. */
+static uintptr_t take(struct entry *e, uintptr_t w, uintptr_t addr, struct drip__rec *out, bool *found)
+{
+    unsigned s = slot_of(addr);
+    *found = false;
+    if (w & ONE) {
+        if (one_slot(w) != s)
+            return w;
+        to_rec(out, &e->one, addr);
+        *found = true;
+        return 0;
+    }
+    struct leaf *l = (struct leaf *)w;
+    if (!l || !has(l, s))
+        return w;
+    unsigned k = rank(l, s);
+    to_rec(out, &l->rec[k], addr);
+    *found = true;
+    l->n--;
+    memmove(&l->rec[k], &l->rec[k + 1], (l->n - k) * sizeof(struct item));
+    l->bits[s >> 6] &= ~(1ULL << (s & 63));
+    for (unsigned i = (s >> 6) + 1; i < SLOTS / 64; i++)
+        l->cum[i]--;
+    if (!l->n) {   /* (a leaf left with one record stays: a span that swings between one and
+                      two blocks would otherwise make and free a leaf every time) */
+        leaf_free(l);
+        return 0;
+    }
+    if (l->cls > 0 && l->n * 4u < l->cap) {   /* shrink, keeping room to grow back: half full */
+        struct leaf *nl = leaf_move(l, class_for(l->n * 2u));
+        if (nl)
+            return (uintptr_t)nl;
+    }
+    return (uintptr_t)l;
 }
 
 bool drip__table_remove(uintptr_t addr, struct drip__rec *out)
 {
-    entry_t *e = entry_of(addr, false);
+    struct entry *e = entry_of(addr, false);
     if (!e || (addr & ((1u << SLOT_SHIFT) - 1)))
         return false;
     struct cell *c;
-    struct leaf *l = begin(e, &c);
-    unsigned s = slot_of(addr);
-    bool found = l && has(l, s);
-    if (found) {
-        unsigned k = rank(l, s);
-        to_rec(out, &l->rec[k], addr);
-        l->n--;
-        memmove(&l->rec[k], &l->rec[k + 1], (l->n - k) * sizeof(struct item));
-        l->bits[s >> 6] &= ~(1ULL << (s & 63));
-        for (unsigned w = (s >> 6) + 1; w < SLOTS / 64; w++)
-            l->cum[w]--;
+    uintptr_t w = begin(e, &c);
+    bool found;
+    w = take(e, w, addr, out, &found);
+    if (found)
         count_add(c, -1);
-        if (!l->n) {
-            leaf_free(l);
-            l = NULL;
-        } else if (l->cls > 0 && l->n * 4u < l->cap) {   /* keep room to grow back: half full */
-            struct leaf *nl = leaf_move(l, class_for(l->n * 2u));
-            if (nl)
-                l = nl;
-        }
-    }
-    end(e, l, c);
+    end(e, w, c);
     return found;
 }
 
@@ -402,109 +492,92 @@ size_t drip__table_count(void)
 }
 
 /* ---- walks in address order ------------------------------------------------------------------ */
-/* Calls fn on every leaf, in address order, with its span's base address; each leaf locked
- * while fn runs unless the calling thread froze the map. */
-static void walk(void (*fn)(uintptr_t base, const struct leaf *, void *), void *arg)
+/* For every non-empty span in address order: `at` runs with the span's entry locked (unless the
+ * calling thread froze the map: then nothing changes it), given the span's base address and its
+ * entry's word; `after`, if any, runs once the entry is unlocked. */
+static void walk(void (*at)(uintptr_t base, const struct entry *, uintptr_t w, void *), void (*after)(void *), void *arg)
 {
     bool lock = !i_froze;
     int hi = atomic_load(&l1_hi);
     for (int i = 0; i < hi; i++) {
-        entry_t *l2 = atomic_load_explicit(&l1[i], memory_order_acquire);
+        struct entry *l2 = atomic_load_explicit(&l1[i], memory_order_acquire);
         for (unsigned j = 0; l2 && j < (1u << L2_BITS); j++) {
-            if (!(atomic_load_explicit(&l2[j], memory_order_relaxed) & ~LOCKED))
+            struct entry *e = &l2[j];
+            if (!(atomic_load_explicit(&e->w, memory_order_relaxed) & ~LOCKED))
                 continue;
             uintptr_t base = (uintptr_t)i << (SPAN_SHIFT + L2_BITS) | (uintptr_t)j << SPAN_SHIFT;
-            if (!lock) {
-                fn(base, (const struct leaf *)(atomic_load_explicit(&l2[j], memory_order_acquire) & ~LOCKED), arg);
-                continue;
-            }
-            struct leaf *l = lock_entry(&l2[j]);
-            if (l)
-                fn(base, l, arg);
-            unlock_entry(&l2[j], l);
+            uintptr_t w = lock ? lock_entry(e) : atomic_load_explicit(&e->w, memory_order_acquire) & ~LOCKED;
+            if (w)
+                at(base, e, w, arg);
+            if (lock)
+                unlock_entry(e, w);
+            if (w && after)
+                after(arg);
         }
     }
 }
 
-/* Copies leaf l's records (base: its span) into out[], in address order; returns how many. */
-static unsigned leaf_records(uintptr_t base, const struct leaf *l, struct drip__rec *out)
-{
-    unsigned k = 0;
-    for (unsigned w = 0; w < SLOTS / 64; w++)
-        for (uint64_t b = l->bits[w]; b; b &= b - 1) {
-            unsigned s = w * 64 + (unsigned)__builtin_ctzll(b);
-            to_rec(&out[k], &l->rec[k], base + ((uintptr_t)s << SLOT_SHIFT));
-            k++;
-        }
-    return k;
-}
-
-struct each {
+/* The records of one span, copied out in address order. */
+struct span {
+    struct drip__rec r[SLOTS];
+    unsigned n;
     void (*fn)(const struct drip__rec *, void *);
     void *arg;
 };
 
-static void each_leaf(uintptr_t base, const struct leaf *l, void *arg)
+static void copy_span(uintptr_t base, const struct entry *e, uintptr_t w, void *arg)
 {
-    struct each *e = arg;
-    struct drip__rec r[SLOTS];
-    unsigned n = leaf_records(base, l, r);
-    for (unsigned k = 0; k < n; k++)
-        e->fn(&r[k], e->arg);
+    struct span *sp = arg;
+    sp->n = 0;
+    if (w & ONE) {
+        to_rec(&sp->r[sp->n++], &e->one, base + ((uintptr_t)one_slot(w) << SLOT_SHIFT));
+        return;
+    }
+    const struct leaf *l = (const struct leaf *)w;
+    for (unsigned i = 0; i < SLOTS / 64; i++)
+        for (uint64_t b = l->bits[i]; b; b &= b - 1) {
+            unsigned s = i * 64 + (unsigned)__builtin_ctzll(b);
+            to_rec(&sp->r[sp->n], &l->rec[sp->n], base + ((uintptr_t)s << SLOT_SHIFT));
+            sp->n++;
+        }
 }
 
+static void call_span(void *arg)
+{
+    struct span *sp = arg;
+    for (unsigned k = 0; k < sp->n; k++)
+        sp->fn(&sp->r[k], sp->arg);
+}
+
+/* Calls fn on every live record, in address order. A span's records are copied out under its
+ * entry's lock, and fn runs with no lock held: drip's own thread, at low priority, must not be
+ * preempted holding a lock an allocating thread spins on, and fn may allocate. A record added
+ * or removed meanwhile may be seen or not. */
 void drip__table_foreach(void (*fn)(const struct drip__rec *, void *), void *arg)
 {
-    struct each e = {fn, arg};
-    walk(each_leaf, &e);
+    struct span sp = {.fn = fn, .arg = arg};
+    walk(copy_span, call_span, &sp);
 }
-
-/* The same, but fn runs with no lock held: a leaf's records are copied out under its lock
- * first. For drip's own thread, which runs at low priority and must not be preempted holding a
- * lock an allocating thread spins on. */
-struct chunk {
-    struct drip__rec r[SLOTS];
-    unsigned n;
-};
-
-static void chunk_leaf(uintptr_t base, const struct leaf *l, void *arg) { ((struct chunk *)arg)->n = leaf_records(base, l, ((struct chunk *)arg)->r); }
 
 void drip__table_foreach_chunked(void (*fn)(const struct drip__rec *, void *), void *arg)
 {
-    struct chunk ch;
-    bool lock = !i_froze;
-    int hi = atomic_load(&l1_hi);
-    for (int i = 0; i < hi; i++) {
-        entry_t *l2 = atomic_load_explicit(&l1[i], memory_order_acquire);
-        for (unsigned j = 0; l2 && j < (1u << L2_BITS); j++) {
-            if (!(atomic_load_explicit(&l2[j], memory_order_relaxed) & ~LOCKED))
-                continue;
-            uintptr_t base = (uintptr_t)i << (SPAN_SHIFT + L2_BITS) | (uintptr_t)j << SPAN_SHIFT;
-            ch.n = 0;
-            struct leaf *l = lock ? lock_entry(&l2[j]) : (struct leaf *)(atomic_load(&l2[j]) & ~LOCKED);
-            if (l)
-                chunk_leaf(base, l, &ch);
-            if (lock)
-                unlock_entry(&l2[j], l);
-            for (unsigned k = 0; k < ch.n; k++)
-                fn(&ch.r[k], arg);
-        }
-    }
+    drip__table_foreach(fn, arg);
 }
 
 struct snap {
+    struct span sp;
     struct drip__rec *out;
     size_t n, max;
 };
 
-static void snap_leaf(uintptr_t base, const struct leaf *l, void *arg)
+static void snap_span(void *arg)
 {
     struct snap *s = arg;
-    struct drip__rec r[SLOTS];
-    unsigned n = leaf_records(base, l, r);
-    for (unsigned k = 0; k < n && s->n < s->max; k++)
-        s->out[s->n++] = r[k];
+    for (unsigned k = 0; k < s->sp.n && s->n < s->max; k++)
+        s->out[s->n++] = s->sp.r[k];
 }
+
+static void snap_at(uintptr_t base, const struct entry *e, uintptr_t w, void *arg) { copy_span(base, e, w, &((struct snap *)arg)->sp); }
 
 struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes)
 {
@@ -514,8 +587,11 @@ struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes)
     *n = 0;
     if (!out)
         return NULL;
-    struct snap s = {out, 0, total};
-    walk(snap_leaf, &s);
+    static struct snap s;   /* 6 KiB: callers hold lock_all, so one at a time */
+    s.out = out;
+    s.n = 0;
+    s.max = total;
+    walk(snap_at, snap_span, &s);
     *n = s.n;
     return out;
 }
@@ -524,17 +600,22 @@ struct shape {
     size_t cap, leaves;
 };
 
-static void shape_leaf(uintptr_t base, const struct leaf *l, void *arg)
+static void shape_at(uintptr_t base, const struct entry *e, uintptr_t w, void *arg)
 {
     struct shape *s = arg;
-    s->cap += l->cap;
+    if (w & ONE) {
+        s->cap++;
+        return;
+    }
+    s->cap += ((const struct leaf *)w)->cap;
     s->leaves++;
 }
 
+/* Record capacity (inline records count one) and leaves, over the whole map. */
 void drip__table_shape(size_t *capacity, size_t *leaves)
 {
     struct shape s = {0, 0};
-    walk(shape_leaf, &s);
+    walk(shape_at, NULL, &s);
     *capacity = s.cap;
     *leaves = s.leaves;
 }
@@ -576,10 +657,10 @@ void drip__table_child_reset(void)
     atomic_store(&ending.busy, 0);
     int hi = atomic_load(&l1_hi);
     for (int i = 0; i < hi; i++) {
-        entry_t *l2 = atomic_load(&l1[i]);
+        struct entry *l2 = atomic_load(&l1[i]);
         for (unsigned j = 0; l2 && j < (1u << L2_BITS); j++)
-            if (atomic_load_explicit(&l2[j], memory_order_relaxed) & LOCKED)
-                atomic_fetch_and(&l2[j], ~LOCKED);
+            if (atomic_load_explicit(&l2[j].w, memory_order_relaxed) & LOCKED)
+                atomic_fetch_and(&l2[j].w, ~LOCKED);
     }
     for (int c = 0; c < NCLASS; c++)
         atomic_store(&pool[c].mu.v, 0);
