@@ -347,8 +347,14 @@ int drip_raw_parse(struct drip_raw *r, const char *text, size_t len, char *err, 
                 r->threads_unpaused = (int)num(f, n, "threads_unpaused", 10);
             if (get(f, n, "oom"))
                 r->oom = (int)num(f, n, "oom", 10);
-            if (get(f, n, "foreign_malloc"))
-                r->foreign_malloc = (int)num(f, n, "foreign_malloc", 10);
+            if (get(f, n, "paused_us"))
+                r->paused_us = (long long)num(f, n, "paused_us", 10);
+            if (get(f, n, "untraced_execs"))
+                r->untraced_execs = (unsigned)num(f, n, "untraced_execs", 10);
+            if (get(f, n, "untraced_first")) {
+                free(r->untraced_first);
+                r->untraced_first = str(f, n, "untraced_first");
+            }
             if (get(f, n, "sampling"))
                 r->sampling = num(f, n, "sampling", 10);
         }
@@ -392,6 +398,7 @@ void drip_raw_free(struct drip_raw *r)
         free(r->maps[i]);
     free(r->maps);
     free(r->addrs);
+    free(r->untraced_first);
     memset(r, 0, sizeof *r);
 }
 

@@ -26,7 +26,7 @@
  *   pprof period= time= duration= maps_key=
  *   maps line=                                /proc/self/maps, verbatim, for the profile
  *   addr a=                                   an address to name (want=names)
- *   info threads_unpaused= oom= foreign_malloc= sampling=
+ *   info threads_unpaused= oom= paused_us= untraced_execs= untraced_first= sampling=
  */
 #ifndef DRIP_COMMON_RAW_H
 #define DRIP_COMMON_RAW_H
@@ -113,7 +113,10 @@ struct drip_raw {
     size_t nmaps;
     uintptr_t *addrs;
     size_t naddrs;
-    int threads_unpaused, oom, foreign_malloc;
+    int threads_unpaused, oom;
+    long long paused_us;            /* how long the scan stopped the program's other threads */
+    unsigned untraced_execs;        /* children that ran a program drip did not follow */
+    char *untraced_first;           /* the first of them (NULL: none) */
     unsigned long long sampling;
 };
 

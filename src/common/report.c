@@ -284,6 +284,10 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
     if (r->threads_running || r->threads_unjoined)
         drip_printf(w, "==%d==    threads: %d still running at exit, %d finished but never joined\n", pid,
                     r->threads_running, r->threads_unjoined);
+    if (r->raw->untraced_execs)   /* children that ran a program drip did not follow (exec.c) */
+        drip_printf(w, "==%d==   not traced: %u child process(es) ran a program drip did not follow (the first: %s); "
+                       "rerun with --follow-exec to trace them\n", pid, r->raw->untraced_execs,
+                    r->raw->untraced_first ? r->raw->untraced_first : "?");
     if (r->raw->threads_unpaused)
         drip_printf(w, "==%d==    note: %d thread(s) did not pause for the scan; their whole stacks were read\n",
                     pid, r->raw->threads_unpaused);
@@ -420,7 +424,7 @@ static void write_json(struct drip_writer *w, struct report *r)
     }
     drip_puts(w, "],\n \"suspects\": ");
     drip_report_suspects_json(w, raw, r->sym);
-    drip_printf(w, ",\n \"threads_unpaused\": %d}\n", raw->threads_unpaused);
+    drip_printf(w, ",\n \"threads_unpaused\": %d, \"paused_us\": %lld}\n", raw->threads_unpaused, raw->paused_us);
 }
 
 /* Sampling mode records one allocation in many: a block it did not record may hold the only

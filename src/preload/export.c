@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "../common/raw.h"
 #include "../common/render.h"
+#include "stop.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -68,18 +69,44 @@ void drip__maps_path(const char *maps, uintptr_t addr, char *out, size_t cap)
     }
 }
 
+/* Copies len bytes at addr through the read that cannot fault (a module whose file was
+ * truncated under it raises SIGBUS on a plain load); where that read is unavailable, a plain copy.
+ * Returns the bytes copied. */
+static size_t copy_safe(void *buf, const void *addr, size_t len)
+{
+    long got = drip__safe_read(buf, (uintptr_t)addr, len);
+    if (got < 0) {
+        memcpy(buf, addr, len);
+        return len;
+    }
+    return (size_t)got;
+}
+
+int drip__module_phdrs(const struct dl_phdr_info *info, void *outp, int max)
+{
+    ElfW(Phdr) *out = outp;
+    size_t want = (size_t)(info->dlpi_phnum < max ? info->dlpi_phnum : max) * sizeof *out;
+    return (int)(copy_safe(out, info->dlpi_phdr, want) / sizeof *out);
+}
+
 /* The module's GNU build ID from its PT_NOTE segments (already mapped), in hex. */
 void drip__build_id(const struct dl_phdr_info *info, char *out, size_t cap)
 {
     out[0] = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE)
+    ElfW(Phdr) ph[64];
+    int nph = drip__module_phdrs(info, ph, 64);
+    for (int i = 0; i < nph; i++) {
+        if (ph[i].p_type != PT_NOTE)
             continue;
-        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        uint8_t notes[2048];
+        size_t len = copy_safe(notes, (const void *)(info->dlpi_addr + ph[i].p_vaddr),
+                               ph[i].p_memsz < sizeof notes ? ph[i].p_memsz : sizeof notes);
+        const uint8_t *p = notes, *end = notes + len;
         while (p + sizeof(ElfW(Nhdr)) <= end) {
             const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
             const uint8_t *name = p + sizeof *nh, *desc = name + ((nh->n_namesz + 3) & ~3u);
+            if (desc > end)
+                break;
             if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4) && desc + nh->n_descsz <= end) {
                 for (uint32_t k = 0; k < nh->n_descsz && 2 * k + 2 < cap; k++)
                     snprintf(out + 2 * k, cap - 2 * k, "%02x", desc[k]);
@@ -130,10 +157,12 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     struct mod_ctx *c = arg;
+    ElfW(Phdr) phdr[64];
+    int nph = drip__module_phdrs(info, phdr, 64);
     uintptr_t first = 0;
-    for (int i = 0; i < info->dlpi_phnum && !first; i++)
-        if (info->dlpi_phdr[i].p_type == PT_LOAD && (info->dlpi_phdr[i].p_flags & PF_X))
-            first = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+    for (int i = 0; i < nph && !first; i++)
+        if (phdr[i].p_type == PT_LOAD && (phdr[i].p_flags & PF_X))
+            first = info->dlpi_addr + phdr[i].p_vaddr;
     if (!first)
         return 0;
     char path[1024], id[128];
@@ -144,8 +173,8 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
     drip_printf(c->w, "module id=%u bias=%lx", ++c->id, (unsigned long)info->dlpi_addr);
     drip_raw_put_kv(c->w, "build_id", id);
     drip_raw_put_kv(c->w, "path", path);
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    for (int i = 0; i < nph; i++) {
+        const ElfW(Phdr) *ph = &phdr[i];
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X))
             drip_printf(c->w, " x=%lx-%lx", (unsigned long)(info->dlpi_addr + ph->p_vaddr),
                         (unsigned long)(info->dlpi_addr + ph->p_vaddr + ph->p_memsz));

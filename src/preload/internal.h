@@ -57,6 +57,7 @@ struct drip__state {
     atomic_int initialised;
     atomic_int reported;        /* the exit report has started (once per process) */
     int pid;
+    int foreign;                /* the program brings its own malloc: drip tracks nothing */
     uintptr_t self_lo, self_hi; /* address range of libdrip.so itself (frames to hide) */
 };
 extern struct drip__state drip__g;
@@ -112,6 +113,7 @@ void drip__monitor_tick(int *above, double seconds_since_start);
 /* ---- server.c: drip's own thread (HTTP endpoint, monitor) ----------------------------------- */
 void drip__background_start(void);
 void drip__background_child(void);
+void drip__background_exit(void);
 
 /* ---- arena.c: drip's own memory, never libc's allocator ----------------------------------- */
 void *drip__arena_alloc(size_t size);          /* zeroed, 16-byte aligned; NULL when out of memory */
@@ -183,7 +185,7 @@ void drip__depot_lock_all(void);
 void drip__depot_unlock_all(void);
 void drip__depot_child_reset(void);
 
-/* ---- table.c: live-allocation table, address -> record, striped locks --------------------- */
+/* ---- table.c: the live map, address -> record (a radix map: constant cost, address order) -- */
 struct drip__rec {
     uintptr_t addr;
     uint64_t size : 48;   /* 256 TiB: larger than any block */
@@ -194,21 +196,26 @@ struct drip__rec {
 /* Bumped by each drip_check_begin; every record keeps the value it saw. */
 extern _Atomic uint32_t drip__generation;
 bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site);
-/* Calls fn on every live record, one stripe locked at a time. */
+/* A hint: addr is about to be inserted (stage 0: its directory entry; 1: its leaf). */
+void drip__table_prefetch(uintptr_t addr, int stage);
+/* Calls fn on every live record in address order, with no lock held while fn runs (each 2 KiB
+ * span's records are copied out under its lock). _chunked is the same (kept for its callers). */
 void drip__table_foreach(void (*fn)(const struct drip__rec *, void *), void *arg);
 void drip__table_foreach_chunked(void (*fn)(const struct drip__rec *, void *), void *arg);
 bool drip__table_remove(uintptr_t addr, struct drip__rec *out);
 bool drip__table_restore(const struct drip__rec *rec);
 size_t drip__table_count(void);
-/* Slots and tombstones over all shards (for unit_table; racy like the count). */
-void drip__table_shape(size_t *slots, size_t *tombstones);
-/* Copies every live record into an arena array (caller frees with drip__arena_free). Must be
- * called with all stripes locked (drip__table_lock_all). */
+/* Record capacity and leaves over the whole map (for unit_table; racy like the count). */
+void drip__table_shape(size_t *capacity, size_t *leaves);
+/* Copies every live record, in address order, into an arena array (caller frees with
+ * drip__arena_free). Must be called between drip__table_lock_all and unlock_all. */
 struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes);
+/* Freezes the map: when it returns no thread is changing it, and threads that try wait until
+ * unlock_all. The freezing thread reads it (foreach, snapshot, count) without locks. */
 void drip__table_lock_all(void);
 void drip__table_unlock_all(void);
 void drip__table_child_reset(void);
-void drip__table_release(void);   /* the calling thread ends: its shard goes to the next thread */
+void drip__table_release(void);   /* the calling thread ends: its count cell goes to the next thread */
 
 /* ---- modules.c: which modules keep frame pointers ------------------------------------------ */
 void drip__modules_refresh(void);
@@ -259,9 +266,9 @@ struct drip__thread {
     atomic_int state;                /* THREAD_RUNNING / THREAD_FINISHED */
     int joined, detached, is_main;
     uint32_t gen;                    /* drip__generation at creation */
-    /* filled in by the stop-the-world handler */
-    _Atomic uintptr_t stopped_sp;    /* interrupted %rsp less the red zone */
-    _Atomic uintptr_t stopped_uc;    /* its ucontext: the registers, read as roots */
+    /* filled in by the stop-the-world (threads.c) */
+    _Atomic uintptr_t stopped_sp;    /* stopped stack pointer less the red zone */
+    _Atomic uintptr_t stopped_regs_lo, stopped_regs_hi;   /* a copy of its registers: roots */
     atomic_int stopped;
 };
 enum { DRIP_THREAD_RUNNING = 1, DRIP_THREAD_FINISHED = 2 };
@@ -273,9 +280,13 @@ void drip__threads_unlock(void);
 void drip__threads_child_reset(void);
 /* In a forked child: the threads that ran in the parent at fork (their stacks are roots). */
 struct drip__thread *drip__threads_orphans(void);
-/* Stops every other registered thread (signal + handler that waits); returns how many stopped. */
+/* Stops every other thread (ptrace from a tracer task; a signal where ptrace is refused) and
+ * returns how many registered threads stopped. Called with drip's locks but not the arena's. */
 int drip__threads_stop_world(void);
 void drip__threads_start_world(void);
+/* While stopped: is every other task of the process stopped (no mapping can change under the
+ * scan but by the scanning thread itself)? */
+bool drip__threads_world_frozen(void);
 uintptr_t drip__interrupted_sp(const void *ucontext);
 /* The general registers saved in a signal's ucontext (not the FPU area: drip's own hooks leave
  * block addresses in vector registers). */
@@ -288,6 +299,8 @@ struct drip_render_out;
 char *drip__read_maps(void);   /* /proc/self/maps, malloc'd (NULL: unreadable) */
 void drip__maps_path(const char *maps, uintptr_t addr, char *out, size_t cap);
 void drip__build_id(const struct dl_phdr_info *info, char *out, size_t cap);
+/* The module's program headers, read so that a truncated file cannot fault (count copied). */
+int drip__module_phdrs(const struct dl_phdr_info *info, void *out, int max);
 void drip__raw_header(struct drip_writer *w, const char *want);
 void drip__raw_modules(struct drip_writer *w, int with_maps);
 struct drip__siteset { uint8_t *seen; uint32_t n; };   /* which stacks a document already has */
@@ -310,6 +323,22 @@ void drip__suspects_json(int fd);   /* report.c */
 int drip__report_fd(int *is_log);
 int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args, const char **why);
 int drip__helper_ask(int memfd, int out_fd, const char **why);
+
+/* ---- foreign.c: a program that brings its own allocator ---------------------------------- */
+int drip__foreign_detect(void);                       /* 1 when malloc comes from another object */
+int drip__foreign_report(int text_fd, int json_fd);   /* the one line (and JSON) it gets instead */
+
+/* ---- exec.c: the root process stays traced through its execs; untraced children counted -- */
+void drip__exec_init(void);
+void drip__exec_fork_child(void);
+int drip__execve(const char *path, char *const argv[], char *const envp[]);
+int drip__execvpe(const char *file, char *const argv[], char *const envp[]);
+int drip__fexecve(int fd, char *const argv[], char *const envp[]);
+void drip__spawned(const char *file, char *const envp[]);
+/* How many children of this process ran a program drip did not follow; *first names one. */
+unsigned drip__untraced_execs(const char **first);
+/* Tells drip run (through DRIP_STATUS_DIR) that the root process wrote its report. */
+void drip__status_reported(void);
 extern int drip__is_fork_child;
 
 /* ---- options.c ------------------------------------------------------------------------------ */

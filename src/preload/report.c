@@ -45,8 +45,12 @@ enum { MAX_SUSPECTS = 20 };
 /* ---- grouping ---------------------------------------------------------------------------- */
 static int group_blocks(struct report *r, const struct drip__scan *sc)
 {
-    size_t cap = 1024;
-    while (cap < sc->n * 2)
+    /* at most one group per (site, kind): sized by the sites, not by the blocks (a map of 2 x
+     * 5M blocks took 128 MiB of the exit's peak for a handful of groups) */
+    size_t groups = ((size_t)drip__depot_count() + 1) * 5, cap = 1024;
+    if (groups > sc->n)
+        groups = sc->n;
+    while (cap < groups * 2)
         cap *= 2;
     size_t *map = malloc(cap * sizeof *map);   /* group index + 1; 0 = empty */
     if (!map)
@@ -117,7 +121,13 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     }
     drip__threads_unlock();
     drip__raw_suspects(w, set, sus, ns);
-    drip_printf(w, "info threads_unpaused=%d oom=%d\n", sc.threads_unstopped, oom);
+    const char *first;
+    unsigned untraced = drip__untraced_execs(&first);
+    drip_printf(w, "info threads_unpaused=%d oom=%d paused_us=%lld untraced_execs=%u", sc.threads_unstopped, oom,
+                sc.paused_us, untraced);
+    if (untraced)
+        drip_raw_put_kv(w, "untraced_first", first[0] ? first : "?");
+    drip_puts(w, "\n");
     free(r.g);
     drip__scan_free(&sc);
 }
@@ -315,22 +325,6 @@ static void keep_raw(int memfd, int err_fd)
     close_out(&f, err_fd);
 }
 
-/* Does an object before drip define malloc? dlsym's answer alone is not enough: a non-PIE
- * executable that calls malloc gets a canonical PLT entry that dlsym returns although the calls
- * land in drip. Only a symbol the object really defines counts. */
-static int foreign_malloc(void)
-{
-    extern void *drip__own_malloc(size_t);
-    void *first = dlsym(RTLD_DEFAULT, "malloc");
-    if (!first || first == (void *)drip__own_malloc)
-        return 0;
-    Dl_info info;
-    const ElfW(Sym) *sym = NULL;
-    if (!dladdr1(first, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym)
-        return 0;
-    return sym->st_shndx != SHN_UNDEF && info.dli_sname && !strcmp(info.dli_sname, "malloc");
-}
-
 int drip__report(void)
 {
     /* the report is written whole: the program's signals wait until it is (SIGALRM excepted: the
@@ -359,7 +353,11 @@ int drip__report(void)
     if (drip__opt.profile[0])
         open_out(&prof, drip__opt.profile, err_fd);
 
-    int memfd = drip__raw_memfd();
+    int foreign = drip__g.foreign;
+    if (foreign)
+        drip__foreign_report(text_fd, json.fd);
+    /* nothing more for a program with its own allocator: drip's allocations would come from it */
+    int memfd = foreign ? -1 : drip__raw_memfd();
     int leaked = 0;
     if (memfd >= 0) {
         struct drip_writer w;
@@ -370,28 +368,24 @@ int drip__report(void)
         drip__raw_modules(&w, prof.fd >= 0);
         if (drip__opt.sample)
             drip_printf(&w, "info sampling=%llu\n", (unsigned long long)drip__opt.sample);
-        else
+        else if (!foreign)
             raw_leaks(&w, &set, 1);
         if (prof.fd >= 0)
             drip__raw_profile(&w, &set, 0, NULL, 0);
-        drip_printf(&w, "info foreign_malloc=%d\n", foreign_malloc());
         drip_puts(&w, "end\n");
         drip__siteset_free(&set);
         if (drip_flush(&w) == 0) {
             if (drip__opt.raw_out[0])
                 keep_raw(memfd, err_fd);
-            struct drip_render_out o = {text_fd, json.fd, prof.fd, -1, NULL};
-            leaked = drip__symbolize(memfd, &o);
+            /* a program with its own allocator gets foreign.c's one line instead of a leak report */
+            struct drip_render_out o = {foreign ? -1 : text_fd, foreign ? -1 : json.fd, prof.fd, -1, NULL};
+            if (o.text_fd >= 0 || o.json_fd >= 0 || o.profile_fd >= 0)
+                leaked = drip__symbolize(memfd, &o);
         }
         close(memfd);
     }
     if (drip__opt.sample)
         atomic_store(&drip__g.tracking, 0);
-    /* a program that defines malloc itself comes before drip in symbol lookup: drip sees none of
-     * its allocations, and says so rather than report an empty heap as good news */
-    if (foreign_malloc())
-        dprintf(err_fd, "drip: this program (or a library before drip) defines its own malloc: drip cannot see the "
-                        "allocations it serves\n");
     close_out(&json, err_fd);
     close_out(&prof, err_fd);
     if (log.fd >= 0)

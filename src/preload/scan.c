@@ -10,24 +10,45 @@
  * main thread's static TLS, and blocks the dynamic linker allocated (its own bookkeeping, which
  * no other root reaches, as LeakSanitizer also treats them).
  * Words are read at 8-byte alignment, as valgrind and LSan do.
- * Memory: the snapshot (32 bytes a block) and the mark stack come from drip's arena.
+ * The scan never faults: /proc/self/maps is read once the world is stopped and only what it says
+ * is readable is read. File-backed mappings (a truncated file raises SIGBUS) are read through
+ * process_vm_readv on ourselves (drip__safe_read), which fails where a load would fault; so is
+ * everything when some task could not be stopped (it could munmap under the scan). Anonymous
+ * memory of a stopped world is read directly, at full speed.
+ * A live check (not `final`) scans a snapshot: the parent stops the world, forks a copy of itself
+ * (copy-on-write, so the copy is the stopped world) and resumes at once; the copy scans and sends
+ * the classified blocks back through a pipe. The program is stopped for the stop and the fork.
+ * Memory: the blocks (24 bytes each, filled from the live map in address order), a directory of
+ * the pages where blocks start (find_block) and the mark stack come from drip's arena.
  */
 #include "scan.h"
+#include "stop.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-struct range { uintptr_t lo, hi; };
+/* How a range may be read: directly, or through drip__safe_read because a task still running
+ * could unmap it (RACY) or because it is file-backed (FILE: a truncated file raises SIGBUS). */
+enum { READ_DIRECT = 0, READ_RACY = 1, READ_FILE = 2 };
+
+struct range { uintptr_t lo, hi; int how; };
 
 struct rangeset {
     struct range *r;
     size_t n, cap;
 };
 
-static bool rs_add(struct rangeset *s, uintptr_t lo, uintptr_t hi)
+static bool rs_add_how(struct rangeset *s, uintptr_t lo, uintptr_t hi, int how)
 {
     if (hi <= lo)
         return true;
@@ -42,15 +63,18 @@ static bool rs_add(struct rangeset *s, uintptr_t lo, uintptr_t hi)
         s->r = r;
         s->cap = cap;
     }
-    s->r[s->n++] = (struct range){lo, hi};
+    s->r[s->n++] = (struct range){lo, hi, how};
     return true;
 }
+
+static bool rs_add(struct rangeset *s, uintptr_t lo, uintptr_t hi) { return rs_add_how(s, lo, hi, READ_DIRECT); }
 
 static void rs_free(struct rangeset *s) { drip__arena_free(s->r, s->cap * sizeof *s->r); }
 
 /* ---- /proc/self/maps, read without libc's allocator ------------------------------------------ */
 struct maps {
-    struct rangeset readable;   /* merged where adjacent */
+    struct rangeset readable;   /* merged where adjacent and read the same way */
+    int racy;                   /* READ_RACY when some task runs on: nothing is read directly */
     uintptr_t stack_hi;         /* end of the [stack] mapping */
     uintptr_t ldso_lo, ldso_hi; /* executable range of the dynamic linker */
 };
@@ -123,13 +147,14 @@ static bool maps_read(struct maps *m)
                 m->ldso_hi = hi;
             }
         }
-        /* [vvar] and device mappings may be unreadable though marked r: skip them */
-        bool special = br && (!strncmp(br, "[vvar]", 6) || !strncmp(br, "[vsyscall]", 10));
+        /* [vvar], [vvar_vclock] and [vsyscall] may fault though marked r: skip them */
+        bool special = br && (!strncmp(br, "[vvar", 5) || !strncmp(br, "[vsyscall]", 10));
         if (r && !special) {
             struct rangeset *rs = &m->readable;
-            if (rs->n && rs->r[rs->n - 1].hi == lo)
+            int how = name ? READ_FILE : READ_DIRECT;
+            if (rs->n && rs->r[rs->n - 1].hi == lo && rs->r[rs->n - 1].how == how)
                 rs->r[rs->n - 1].hi = hi;
-            else if (!rs_add(rs, lo, hi))
+            else if (!rs_add_how(rs, lo, hi, how))
                 break;
         }
         p = *eol ? eol + 1 : eol;
@@ -138,19 +163,21 @@ static bool maps_read(struct maps *m)
     return true;
 }
 
+static int how_of(const struct maps *m, const struct range *r) { return r->how > m->racy ? r->how : m->racy; }
+
 /* Adds [lo, hi) minus drip's arena (which holds a copy of every block address). */
-static void add_not_arena(struct rangeset *out, uintptr_t lo, uintptr_t hi)
+static void add_not_arena(struct rangeset *out, uintptr_t lo, uintptr_t hi, int how)
 {
     uintptr_t alo, ahi;
     drip__arena_range(&alo, &ahi);
     if (hi <= alo || lo >= ahi) {
-        rs_add(out, lo, hi);
+        rs_add_how(out, lo, hi, how);
         return;
     }
     if (lo < alo)
-        rs_add(out, lo, alo);
+        rs_add_how(out, lo, alo, how);
     if (hi > ahi)
-        rs_add(out, ahi, hi);
+        rs_add_how(out, ahi, hi, how);
 }
 
 /* Clips [lo, hi) to the readable mappings and adds the pieces to `out`. */
@@ -160,12 +187,15 @@ static void add_readable(struct rangeset *out, const struct maps *m, uintptr_t l
         uintptr_t a = m->readable.r[i].lo > lo ? m->readable.r[i].lo : lo;
         uintptr_t b = m->readable.r[i].hi < hi ? m->readable.r[i].hi : hi;
         if (a < b)
-            add_not_arena(out, a, b);
+            add_not_arena(out, a, b, how_of(m, &m->readable.r[i]));
     }
 }
 
-static bool fully_readable(const struct maps *m, uintptr_t lo, uintptr_t hi)
+/* Can [lo, hi) be read directly, in one piece? */
+static bool direct(const struct maps *m, uintptr_t lo, uintptr_t hi)
 {
+    if (m->racy)
+        return false;
     size_t a = 0, b = m->readable.n;
     while (a < b) {
         size_t mid = (a + b) / 2;
@@ -174,15 +204,25 @@ static bool fully_readable(const struct maps *m, uintptr_t lo, uintptr_t hi)
         else
             b = mid;
     }
-    return a < m->readable.n && m->readable.r[a].lo <= lo && hi <= m->readable.r[a].hi;
+    return a < m->readable.n && m->readable.r[a].lo <= lo && hi <= m->readable.r[a].hi &&
+           m->readable.r[a].how == READ_DIRECT;
 }
 
 /* ---- roots from the loaded modules --------------------------------------------------------- */
 static int module_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
     struct rangeset *rs = data;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    /* the program headers lie in the module's first page, which faults (SIGBUS) once the file
+     * was truncated under it: copied through the read that cannot fault */
+    ElfW(Phdr) phdrs[64];
+    size_t want = (info->dlpi_phnum < 64 ? info->dlpi_phnum : 64) * sizeof *phdrs;
+    long got = drip__safe_read(phdrs, (uintptr_t)info->dlpi_phdr, want);
+    if (got < 0) {   /* no such read here: the headers as they are */
+        memcpy(phdrs, info->dlpi_phdr, want);
+        got = (long)want;
+    }
+    for (int i = 0; i < (int)((size_t)got / sizeof *phdrs); i++) {
+        const ElfW(Phdr) *ph = &phdrs[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
             continue;
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
@@ -195,6 +235,53 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
+/* ---- finding the block a word points into ----------------------------------------------------
+ * A directory of 4 KiB pages: for each page where some block starts, the index of the first such
+ * block (+1; 0: none). A word in such a page is resolved by a binary search among the at most 512
+ * blocks that start in it (the block before them covers the word if the page has none at or
+ * below it); only a word in a page where no block starts (the inside of a large block, freed
+ * memory) needs the search over every block. Two levels (1 GiB regions of 2^18 pages) from the
+ * arena, so its memory follows the pages that hold blocks (4 bytes a page), not the span of the
+ * heap. */
+enum { PAGE_SHIFT_ = 12, DIR_BITS = 18, DIR_TOP = 1 << (47 - PAGE_SHIFT_ - DIR_BITS) };
+
+struct pagedir {
+    uint32_t **top;   /* DIR_TOP entries */
+};
+
+static void dir_free(struct pagedir *d)
+{
+    for (size_t i = 0; d->top && i < DIR_TOP; i++)
+        drip__arena_free(d->top[i], sizeof(uint32_t) << DIR_BITS);
+    drip__arena_free(d->top, DIR_TOP * sizeof *d->top);
+    d->top = NULL;
+}
+
+/* Builds the directory of the n blocks b (sorted by address). false when out of memory (the
+ * lookups then search every block). */
+static bool dir_build(struct pagedir *d, const struct drip__block *b, size_t n)
+{
+    d->top = n < 64 || n >= UINT32_MAX ? NULL : drip__arena_alloc(DIR_TOP * sizeof *d->top);
+    if (!d->top)
+        return false;
+    uintptr_t last = UINTPTR_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t p = b[i].addr >> PAGE_SHIFT_;
+        if (p == last)
+            continue;
+        last = p;
+        if ((p >> DIR_BITS) >= DIR_TOP)
+            break;   /* above 47 bits: left to the full search */
+        uint32_t **t = &d->top[p >> DIR_BITS];
+        if (!*t && !(*t = drip__arena_alloc(sizeof(uint32_t) << DIR_BITS))) {
+            dir_free(d);
+            return false;
+        }
+        (*t)[p & ((1u << DIR_BITS) - 1)] = (uint32_t)i + 1;
+    }
+    return true;
+}
+
 /* ---- marking ---------------------------------------------------------------------------------- */
 struct marker {
     struct drip__block *b;
@@ -203,6 +290,7 @@ struct marker {
     size_t *stack;
     size_t top, cap;
     bool oom;
+    struct pagedir dir;
 };
 
 /* glibc's allocator keeps pointers to chunk headers (the top chunk, free-list heads), and the
@@ -224,6 +312,17 @@ static struct drip__block *find_block(struct marker *mk, uintptr_t w)
     if (w < mk->min || w >= mk->max)
         return NULL;
     size_t a = 0, b = mk->n;
+    uintptr_t p = w >> PAGE_SHIFT_;
+    const uint32_t *t = mk->dir.top && (p >> DIR_BITS) < DIR_TOP ? mk->dir.top[p >> DIR_BITS] : NULL;
+    uint32_t first = t ? t[p & ((1u << DIR_BITS) - 1)] : 0;
+    if (first) {   /* blocks start in w's page: the answer is among them or just before them */
+        a = first - 1;
+        b = a + (1u << PAGE_SHIFT_) / 8 < mk->n ? a + (1u << PAGE_SHIFT_) / 8 : mk->n;   /* blocks are 8-aligned */
+        if (mk->b[a].addr > w)
+            b = a;
+        else
+            a++;
+    }
     while (a < b) {   /* last block with addr <= w */
         size_t mid = (a + b) / 2;
         if (mk->b[mid].addr <= w)
@@ -273,13 +372,82 @@ static void reach(struct marker *mk, uintptr_t w, bool definite_holder)
     push(mk, (size_t)(blk - mk->b));
 }
 
-static void scan_words(struct marker *mk, uintptr_t lo, uintptr_t hi, bool definite_holder)
+/* What a scanned word does: reach its target from a definite or a possible holder, or (CLIQUE)
+ * pull it into the group of the lost block `head`. */
+enum { VISIT_POSSIBLE = 0, VISIT_DEFINITE = 1, VISIT_CLIQUE = 2 };
+
+static void visit_words(struct marker *mk, const uintptr_t *p, size_t n, int mode, size_t head)
 {
+    if (mode != VISIT_CLIQUE) {
+        for (size_t i = 0; i < n; i++) {
+            uintptr_t w = p[i];
+            if (w >= mk->min && w < mk->max)
+                reach(mk, w, mode == VISIT_DEFINITE);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct drip__block *t = find_block(mk, p[i]);
+        if (!t || t == &mk->b[head])
+            continue;
+        if (t->kind == DRIP_UNREACHED || t->kind == DRIP_DEFINITE) {
+            t->kind = DRIP_INDIRECT;
+            push(mk, (size_t)(t - mk->b));
+        }
+    }
+}
+
+/* Reads [lo, hi) through a copy that cannot fault; unreadable pages are skipped. Without the
+ * signal-free read, memory that is only racy is read directly and file-backed memory skipped. */
+static void visit_careful(struct marker *mk, uintptr_t lo, uintptr_t hi, int how, int mode, size_t head)
+{
+    uintptr_t buf[2048];
     lo = (lo + 7) & ~(uintptr_t)7;
-    for (const uintptr_t *p = (const uintptr_t *)lo; (uintptr_t)(p + 1) <= hi; p++) {
-        uintptr_t w = *p;
-        if (w >= mk->min && w < mk->max)
-            reach(mk, w, definite_holder);
+    while (lo + sizeof(uintptr_t) <= hi) {
+        size_t len = (hi - lo) & ~(size_t)7;
+        if (len > sizeof buf)
+            len = sizeof buf;
+        long r = drip__safe_read(buf, lo, len);
+        if (r < 0) {
+            if (how == READ_RACY)
+                visit_words(mk, (const uintptr_t *)lo, (hi - lo) / sizeof(uintptr_t), mode, head);
+            return;
+        }
+        if (r < (long)sizeof(uintptr_t)) {   /* an unreadable page: on to the next one */
+            lo = (lo + 4096) & ~(uintptr_t)4095;
+            continue;
+        }
+        visit_words(mk, buf, (size_t)r / sizeof(uintptr_t), mode, head);
+        lo += (size_t)r & ~(size_t)7;
+    }
+}
+
+static void visit_range(struct marker *mk, uintptr_t lo, uintptr_t hi, int how, int mode, size_t head)
+{
+    if (how != READ_DIRECT) {
+        visit_careful(mk, lo, hi, how, mode, head);
+        return;
+    }
+    lo = (lo + 7) & ~(uintptr_t)7;
+    if (lo + sizeof(uintptr_t) <= hi)
+        visit_words(mk, (const uintptr_t *)lo, (hi - lo) / sizeof(uintptr_t), mode, head);
+}
+
+/* A block's words: directly when it lies in one directly readable mapping (the common case),
+ * else piece by piece as the maps allow (a block with a PROT_NONE page still has its other
+ * pages scanned). */
+static void visit_block(struct marker *mk, const struct maps *m, const struct drip__block *blk, int mode, size_t head)
+{
+    uintptr_t lo = blk->addr, hi = blk->addr + blk->size;
+    if (direct(m, lo, hi)) {
+        visit_range(mk, lo, hi, READ_DIRECT, mode, head);
+        return;
+    }
+    for (size_t i = 0; i < m->readable.n; i++) {
+        uintptr_t a = m->readable.r[i].lo > lo ? m->readable.r[i].lo : lo;
+        uintptr_t b = m->readable.r[i].hi < hi ? m->readable.r[i].hi : hi;
+        if (a < b)
+            visit_range(mk, a, b, how_of(m, &m->readable.r[i]), mode, head);
     }
 }
 
@@ -287,8 +455,7 @@ static void drain(struct marker *mk, const struct maps *m)
 {
     while (mk->top) {
         struct drip__block *blk = &mk->b[mk->stack[--mk->top]];
-        if (fully_readable(m, blk->addr, blk->addr + blk->size))
-            scan_words(mk, blk->addr, blk->addr + blk->size, blk->kind == DRIP_REACHABLE);
+        visit_block(mk, m, blk, blk->kind == DRIP_REACHABLE ? VISIT_DEFINITE : VISIT_POSSIBLE, 0);
     }
 }
 
@@ -303,25 +470,30 @@ static void cliques(struct marker *mk, const struct maps *m)
         mk->b[i].kind = DRIP_DEFINITE;
         mk->top = 0;
         push(mk, i);
-        while (mk->top) {
-            struct drip__block *blk = &mk->b[mk->stack[--mk->top]];
-            if (!fully_readable(m, blk->addr, blk->addr + blk->size))
-                continue;
-            uintptr_t lo = (blk->addr + 7) & ~(uintptr_t)7, hi = blk->addr + blk->size;
-            for (const uintptr_t *p = (const uintptr_t *)lo; (uintptr_t)(p + 1) <= hi; p++) {
-                struct drip__block *t = find_block(mk, *p);
-                if (!t || t == &mk->b[i])
-                    continue;
-                if (t->kind == DRIP_UNREACHED || t->kind == DRIP_DEFINITE) {
-                    t->kind = DRIP_INDIRECT;
-                    push(mk, (size_t)(t - mk->b));
-                }
-            }
-        }
+        while (mk->top)
+            visit_block(mk, m, &mk->b[mk->stack[--mk->top]], VISIT_CLIQUE, i);
     }
 }
 
 static void sort_blocks(struct drip__block *b, size_t n);
+
+struct fill {
+    struct drip__block *b;
+    size_t n, max;
+    bool sorted;
+};
+
+static void fill_cb(const struct drip__rec *r, void *arg)
+{
+    struct fill *f = arg;
+    if (f->n == f->max)
+        return;
+    if (f->n == 0)
+        f->sorted = true;
+    else if (r->addr <= f->b[f->n - 1].addr)
+        f->sorted = false;
+    f->b[f->n++] = (struct drip__block){r->addr, r->size, r->site, DRIP_UNREACHED, 0};
+}
 
 /* Thread t's stack from lo (its lowest live address) to its top; the main thread's top comes
  * from the maps, and without a known lo its 8 MiB below that. */
@@ -349,40 +521,168 @@ static size_t static_tls_size(void)
     return cached;
 }
 
-int drip__scan_run(struct drip__scan *out, int final)
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* ---- the live check's snapshot ------------------------------------------------------------- */
+struct snap_head {
+    int rc, unstopped;
+    size_t n;
+};
+
+static bool write_all(int fd, const void *p, size_t n)
+{
+    for (const char *c = p; n;) {
+        ssize_t r = write(fd, c, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        c += r;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+static bool read_all(int fd, void *p, size_t n)
+{
+    for (char *c = p; n;) {
+        ssize_t r = read(fd, c, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        c += r;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+/* In the snapshot: the copy of the process that scans. It must never be seen: no signal reaches
+ * it but SIGKILL, it dies with the thread that forked it, and it leaves with _exit (no atexit, no
+ * report of its own). */
+static void snapshot_enter(pid_t parent, int keep_fd)
+{
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != parent)
+        _exit(0);
+    /* the copy's descriptors are the program's pipes and sockets: held here, a connection the
+     * program closes would stay open (no EOF, no FIN) until the scan ends */
+    if ((keep_fd > 0 && syscall(SYS_close_range, 0, keep_fd - 1, 0) != 0) || syscall(SYS_close_range, keep_fd + 1, ~0u, 0) != 0) {
+        struct rlimit rl;
+        long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20) ? (long)rl.rlim_cur : 1 << 20;
+        for (long fd = 0; fd < max; fd++)
+            if (fd != keep_fd)
+                close((int)fd);
+    }
+}
+
+static void snapshot_send(int fd, int rc, const struct drip__scan *out)
+{
+    struct snap_head h = {rc, out->threads_unstopped, out->blocks ? out->n : 0};
+    if (write_all(fd, &h, sizeof h) && h.n)
+        write_all(fd, out->blocks, h.n * sizeof *out->blocks);
+    _exit(0);
+}
+
+/* In the parent: the snapshot's answer. Returns the scan's rc, or -2 when no answer came. */
+static int snapshot_receive(int fd, pid_t pid, struct drip__scan *out)
+{
+    struct snap_head h;
+    int rc = -2;
+    if (read_all(fd, &h, sizeof h)) {
+        rc = h.rc;
+        out->threads_unstopped = h.unstopped;
+        size_t bytes = (h.n ? h.n : 1) * sizeof *out->blocks;
+        out->blocks = drip__arena_alloc(bytes);
+        out->blocks_bytes = bytes;
+        if (!out->blocks || (h.n && !read_all(fd, out->blocks, h.n * sizeof *out->blocks)))
+            rc = -2;
+        else
+            out->n = h.n;
+    }
+    close(fd);
+    int st;
+    while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+        ;
+    return rc;
+}
+
+static int scan_run(struct drip__scan *out, int final, bool snapshot)
 {
     memset(out, 0, sizeof *out);
     struct maps m;
-    struct rangeset roots = {0};
-    /* before any thread is paused: dl_iterate_phdr takes the loader lock, which a paused thread
-     * might hold */
-    if (!maps_read(&m))
-        return -1;
-    static_tls_size();   /* dlsym takes the loader lock: before any thread pauses */
-    dl_iterate_phdr(module_cb, &roots);
+    memset(&m, 0, sizeof m);
+    struct rangeset roots = {0}, mods = {0};
+    /* before any thread is stopped: dl_iterate_phdr and dlsym take the loader lock, which a
+     * stopped thread might hold */
+    static_tls_size();
+    dl_iterate_phdr(module_cb, &mods);
 
     drip__threads_lock();
     drip__depot_lock_all();
     drip__table_lock_all();
-    /* no thread may pause while holding the arena lock: the scan allocates from the arena */
-    drip__arena_lock_all();
+    long long t0 = now_us();
     out->threads_stopped = drip__threads_stop_world();
-    drip__arena_unlock_all();
-
-    size_t n, bytes;
-    struct drip__rec *recs = drip__table_snapshot(&n, &bytes);
-    struct drip__block *b = NULL;
-    size_t bbytes = (n ? n : 1) * sizeof *b;
-    if (recs)
-        b = drip__arena_alloc(bbytes);
+    bool frozen = drip__threads_world_frozen(), in_snapshot = false;
+    int pipefd[2] = {-1, -1};
+    if (!final && snapshot && pipe2(pipefd, O_CLOEXEC) == 0) {
+        pid_t parent = getpid();
+        drip__arena_lock_all();   /* the copy gets it unheld */
+        int pid = drip__snapshot_fork();
+        drip__arena_unlock_all();
+        if (pid == 0) {
+            snapshot_enter(parent, pipefd[1]);
+            in_snapshot = frozen = true;   /* the copy has one thread: nothing moves under it */
+        } else {
+            close(pipefd[1]);
+            if (pid > 0) {
+                drip__threads_start_world();
+                long long paused = now_us() - t0;
+                drip__table_unlock_all();
+                drip__depot_unlock_all();
+                drip__threads_unlock();
+                rs_free(&mods);
+                int rc = snapshot_receive(pipefd[0], pid, out);
+                out->paused_us = paused;
+                if (rc != -2)
+                    return rc;
+                drip__scan_free(out);   /* no answer from the copy: scan in place */
+                return scan_run(out, final, false);
+            }
+            close(pipefd[0]);
+        }
+    }
     int rc = -1;
+    size_t n = 0;
+    struct drip__block *b = NULL;
+    struct fill f = {0};
+    size_t bbytes = 0;
+    /* the maps of the stopped world: exactly what can be read now */
+    if (!maps_read(&m))
+        goto resume;
+    m.racy = frozen ? READ_DIRECT : READ_RACY;
+    for (size_t i = 0; i < mods.n; i++)
+        add_readable(&roots, &m, mods.r[i].lo, mods.r[i].hi);
+
+    /* the live map hands its records over in address order, straight into the blocks: no copy
+     * of the records and no sort (sorted anyway should the order ever be broken) */
+    f.max = drip__table_count();
+    bbytes = (f.max ? f.max : 1) * sizeof *f.b;
+    b = f.b = drip__arena_alloc(bbytes);
     if (!b)
         goto resume;
-    for (size_t i = 0; i < n; i++)
-        b[i] = (struct drip__block){recs[i].addr, recs[i].size, recs[i].site, DRIP_UNREACHED, 0};
-    drip__arena_free(recs, bytes);
-    recs = NULL;
-    sort_blocks(b, n);
+    drip__table_foreach(fill_cb, &f);
+    n = f.n;
+    if (!f.sorted)
+        sort_blocks(b, n);
 
     /* thread stacks */
     /* the calling thread is read from where it entered drip: drip's own frames below that hold
@@ -401,9 +701,8 @@ int drip__scan_run(struct drip__scan *out, int final)
             }
         } else if (atomic_load(&t->stopped)) {
             lo = atomic_load(&t->stopped_sp);
-            uintptr_t a, z;
-            drip__uc_regs((const void *)atomic_load(&t->stopped_uc), &a, &z);
-            add_readable(&roots, &m, a, z);
+            /* a copy of its registers: in drip's arena (ptrace) or on its stack (signal) */
+            rs_add(&roots, atomic_load(&t->stopped_regs_lo), atomic_load(&t->stopped_regs_hi));
         } else
             out->threads_unstopped++;
         add_stack(&roots, &m, t, lo);
@@ -420,6 +719,7 @@ int drip__scan_run(struct drip__scan *out, int final)
             add_readable(&roots, &m, (uintptr_t)t->tid - static_tls_size(), (uintptr_t)t->tid + 4096);
 
     struct marker mk = {.b = b, .n = n, .min = n ? b[0].addr : 1, .max = n ? b[n - 1].addr + b[n - 1].size + 1 : 0};
+    dir_build(&mk.dir, b, n);
     /* blocks the dynamic linker allocated are its own bookkeeping (link maps, DTVs): roots */
     for (size_t i = 0; i < n && m.ldso_lo; i++) {
         struct drip__site *s = drip__depot_get(b[i].site);
@@ -429,7 +729,7 @@ int drip__scan_run(struct drip__scan *out, int final)
         }
     }
     for (size_t i = 0; i < roots.n; i++)
-        scan_words(&mk, roots.r[i].lo, roots.r[i].hi, true);
+        visit_range(&mk, roots.r[i].lo, roots.r[i].hi, roots.r[i].how, VISIT_DEFINITE, 0);
     /* a thread created just before the scan may not have run yet: no stack of its own, its
      * argument held only in drip's records of it (which the scan does not read) */
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
@@ -438,24 +738,29 @@ int drip__scan_run(struct drip__scan *out, int final)
     drain(&mk, &m);
     cliques(&mk, &m);
     drip__arena_free(mk.stack, mk.cap * sizeof *mk.stack);
+    dir_free(&mk.dir);
     rc = mk.oom ? -1 : 0;
     out->blocks = b;
     out->n = n;
     out->blocks_bytes = bbytes;
 
 resume:
-    if (recs)
-        drip__arena_free(recs, bytes);
+    if (in_snapshot)
+        snapshot_send(pipefd[1], rc, out);   /* does not return */
     if (final)
         atomic_store(&drip__g.tracking, 0);
     drip__threads_start_world();
+    out->paused_us = now_us() - t0;
     drip__table_unlock_all();
     drip__depot_unlock_all();
     drip__threads_unlock();
     rs_free(&roots);
+    rs_free(&mods);
     rs_free(&m.readable);
     return rc;
 }
+
+int drip__scan_run(struct drip__scan *out, int final) { return scan_run(out, final, true); }
 
 /* qsort may allocate (it does for large arrays in glibc): a heap sort from drip's side instead. */
 static void sift(struct drip__block *b, size_t root, size_t n)

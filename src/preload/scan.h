@@ -18,6 +18,7 @@ struct drip__scan {
     struct drip__block *blocks;   /* sorted by address; arena memory */
     size_t n, blocks_bytes;
     int threads_stopped, threads_unstopped;
+    long long paused_us;          /* how long the program's other threads were stopped */
 };
 
 /* Stops the other threads, snapshots the live table, scans the roots and classifies every live

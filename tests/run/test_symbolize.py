@@ -88,7 +88,7 @@ def case_crypto():
 
 def case_no_heavy_libs():
     live = os.path.join(dt.PROGS, "live")
-    p = subprocess.Popen([dt.DRIP, "run", "--http", "127.0.0.1:0", "--", live, "idle"], stdin=subprocess.PIPE,
+    p = subprocess.Popen([dt.DRIP, "run", "--http", "127.0.0.1:0", "--http-leaks-interval", "0", "--", live, "idle"], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         p.stdout.readline()
