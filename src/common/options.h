@@ -22,7 +22,7 @@
     X(show_possible, BOOL, "1", "print possibly-lost records")                                    \
     X(max_frames, INT, "64", "frames kept per allocation stack")                         \
     X(unwind, STR, "auto", "stack capture: auto (frame pointers where every frame's module keeps them, else drip's cached .eh_frame walker, else libunwind), fp, cfi, libunwind (one method only)") \
-    X(follow_exec, BOOL, "0", "keep tracing programs started with exec (default: only this process and its forks)") \
+    X(follow_exec, BOOL, "0", "also trace the programs that forked children exec (the process drip run started is traced through its own execs either way)") \
     X(handle_signals, BOOL, "1", "on a fatal signal (SEGV, ABRT, TERM, ...) write the report, then die by that signal") \
     X(stop_signal, INT, "0", "signal that pauses threads for a scan where ptrace is refused (0: SIGRTMAX-3)") \
     X(scan_threads_timeout_ms, INT, "500", "how long a scan waits for a thread to stop before reading its whole stack") \
