@@ -18,7 +18,8 @@
  * A live check (not `final`) scans a snapshot: the parent stops the world, forks a copy of itself
  * (copy-on-write, so the copy is the stopped world) and resumes at once; the copy scans and sends
  * the classified blocks back through a pipe. The program is stopped for the stop and the fork.
- * Memory: the snapshot (32 bytes a block) and the mark stack come from drip's arena.
+ * Memory: the blocks (24 bytes each, filled from the live map in address order), a directory of
+ * the pages where blocks start (find_block) and the mark stack come from drip's arena.
  */
 #include "scan.h"
 #include "stop.h"
@@ -30,6 +31,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -233,6 +235,53 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
+/* ---- finding the block a word points into ----------------------------------------------------
+ * A directory of 4 KiB pages: for each page where some block starts, the index of the first such
+ * block (+1; 0: none). A word in such a page is resolved by a binary search among the at most 512
+ * blocks that start in it (the block before them covers the word if the page has none at or
+ * below it); only a word in a page where no block starts (the inside of a large block, freed
+ * memory) needs the search over every block. Two levels (1 GiB regions of 2^18 pages) from the
+ * arena, so its memory follows the pages that hold blocks (4 bytes a page), not the span of the
+ * heap. */
+enum { PAGE_SHIFT_ = 12, DIR_BITS = 18, DIR_TOP = 1 << (47 - PAGE_SHIFT_ - DIR_BITS) };
+
+struct pagedir {
+    uint32_t **top;   /* DIR_TOP entries */
+};
+
+static void dir_free(struct pagedir *d)
+{
+    for (size_t i = 0; d->top && i < DIR_TOP; i++)
+        drip__arena_free(d->top[i], sizeof(uint32_t) << DIR_BITS);
+    drip__arena_free(d->top, DIR_TOP * sizeof *d->top);
+    d->top = NULL;
+}
+
+/* Builds the directory of the n blocks b (sorted by address). false when out of memory (the
+ * lookups then search every block). */
+static bool dir_build(struct pagedir *d, const struct drip__block *b, size_t n)
+{
+    d->top = n < 64 || n >= UINT32_MAX ? NULL : drip__arena_alloc(DIR_TOP * sizeof *d->top);
+    if (!d->top)
+        return false;
+    uintptr_t last = UINTPTR_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t p = b[i].addr >> PAGE_SHIFT_;
+        if (p == last)
+            continue;
+        last = p;
+        if ((p >> DIR_BITS) >= DIR_TOP)
+            break;   /* above 47 bits: left to the full search */
+        uint32_t **t = &d->top[p >> DIR_BITS];
+        if (!*t && !(*t = drip__arena_alloc(sizeof(uint32_t) << DIR_BITS))) {
+            dir_free(d);
+            return false;
+        }
+        (*t)[p & ((1u << DIR_BITS) - 1)] = (uint32_t)i + 1;
+    }
+    return true;
+}
+
 /* ---- marking ---------------------------------------------------------------------------------- */
 struct marker {
     struct drip__block *b;
@@ -241,6 +290,7 @@ struct marker {
     size_t *stack;
     size_t top, cap;
     bool oom;
+    struct pagedir dir;
 };
 
 /* glibc's allocator keeps pointers to chunk headers (the top chunk, free-list heads), and the
@@ -262,6 +312,17 @@ static struct drip__block *find_block(struct marker *mk, uintptr_t w)
     if (w < mk->min || w >= mk->max)
         return NULL;
     size_t a = 0, b = mk->n;
+    uintptr_t p = w >> PAGE_SHIFT_;
+    const uint32_t *t = mk->dir.top && (p >> DIR_BITS) < DIR_TOP ? mk->dir.top[p >> DIR_BITS] : NULL;
+    uint32_t first = t ? t[p & ((1u << DIR_BITS) - 1)] : 0;
+    if (first) {   /* blocks start in w's page: the answer is among them or just before them */
+        a = first - 1;
+        b = a + (1u << PAGE_SHIFT_) / 8 < mk->n ? a + (1u << PAGE_SHIFT_) / 8 : mk->n;   /* blocks are 8-aligned */
+        if (mk->b[a].addr > w)
+            b = a;
+        else
+            a++;
+    }
     while (a < b) {   /* last block with addr <= w */
         size_t mid = (a + b) / 2;
         if (mk->b[mid].addr <= w)
@@ -416,6 +477,24 @@ static void cliques(struct marker *mk, const struct maps *m)
 
 static void sort_blocks(struct drip__block *b, size_t n);
 
+struct fill {
+    struct drip__block *b;
+    size_t n, max;
+    bool sorted;
+};
+
+static void fill_cb(const struct drip__rec *r, void *arg)
+{
+    struct fill *f = arg;
+    if (f->n == f->max)
+        return;
+    if (f->n == 0)
+        f->sorted = true;
+    else if (r->addr <= f->b[f->n - 1].addr)
+        f->sorted = false;
+    f->b[f->n++] = (struct drip__block){r->addr, r->size, r->site, DRIP_UNREACHED, 0};
+}
+
 /* Thread t's stack from lo (its lowest live address) to its top; the main thread's top comes
  * from the maps, and without a known lo its 8 MiB below that. */
 static void add_stack(struct rangeset *roots, const struct maps *m, const struct drip__thread *t, uintptr_t lo)
@@ -486,7 +565,7 @@ static bool read_all(int fd, void *p, size_t n)
 /* In the snapshot: the copy of the process that scans. It must never be seen: no signal reaches
  * it but SIGKILL, it dies with the thread that forked it, and it leaves with _exit (no atexit, no
  * report of its own). */
-static void snapshot_enter(pid_t parent)
+static void snapshot_enter(pid_t parent, int keep_fd)
 {
     sigset_t all;
     sigfillset(&all);
@@ -494,6 +573,15 @@ static void snapshot_enter(pid_t parent)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (getppid() != parent)
         _exit(0);
+    /* the copy's descriptors are the program's pipes and sockets: held here, a connection the
+     * program closes would stay open (no EOF, no FIN) until the scan ends */
+    if ((keep_fd > 0 && syscall(SYS_close_range, 0, keep_fd - 1, 0) != 0) || syscall(SYS_close_range, keep_fd + 1, ~0u, 0) != 0) {
+        struct rlimit rl;
+        long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20) ? (long)rl.rlim_cur : 1 << 20;
+        for (long fd = 0; fd < max; fd++)
+            if (fd != keep_fd)
+                close((int)fd);
+    }
 }
 
 static void snapshot_send(int fd, int rc, const struct drip__scan *out)
@@ -551,8 +639,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
         int pid = drip__snapshot_fork();
         drip__arena_unlock_all();
         if (pid == 0) {
-            snapshot_enter(parent);
-            close(pipefd[0]);
+            snapshot_enter(parent, pipefd[1]);
             in_snapshot = frozen = true;   /* the copy has one thread: nothing moves under it */
         } else {
             close(pipefd[1]);
@@ -574,9 +661,10 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
         }
     }
     int rc = -1;
-    size_t n = 0, bytes = 0;
-    struct drip__rec *recs = NULL;
+    size_t n = 0;
     struct drip__block *b = NULL;
+    struct fill f = {0};
+    size_t bbytes = 0;
     /* the maps of the stopped world: exactly what can be read now */
     if (!maps_read(&m))
         goto resume;
@@ -584,17 +672,17 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     for (size_t i = 0; i < mods.n; i++)
         add_readable(&roots, &m, mods.r[i].lo, mods.r[i].hi);
 
-    recs = drip__table_snapshot(&n, &bytes);
-    size_t bbytes = (n ? n : 1) * sizeof *b;
-    if (recs)
-        b = drip__arena_alloc(bbytes);
+    /* the live map hands its records over in address order, straight into the blocks: no copy
+     * of the records and no sort (sorted anyway should the order ever be broken) */
+    f.max = drip__table_count();
+    bbytes = (f.max ? f.max : 1) * sizeof *f.b;
+    b = f.b = drip__arena_alloc(bbytes);
     if (!b)
         goto resume;
-    for (size_t i = 0; i < n; i++)
-        b[i] = (struct drip__block){recs[i].addr, recs[i].size, recs[i].site, DRIP_UNREACHED, 0};
-    drip__arena_free(recs, bytes);
-    recs = NULL;
-    sort_blocks(b, n);
+    drip__table_foreach(fill_cb, &f);
+    n = f.n;
+    if (!f.sorted)
+        sort_blocks(b, n);
 
     /* thread stacks */
     /* the calling thread is read from where it entered drip: drip's own frames below that hold
@@ -631,6 +719,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
             add_readable(&roots, &m, (uintptr_t)t->tid - static_tls_size(), (uintptr_t)t->tid + 4096);
 
     struct marker mk = {.b = b, .n = n, .min = n ? b[0].addr : 1, .max = n ? b[n - 1].addr + b[n - 1].size + 1 : 0};
+    dir_build(&mk.dir, b, n);
     /* blocks the dynamic linker allocated are its own bookkeeping (link maps, DTVs): roots */
     for (size_t i = 0; i < n && m.ldso_lo; i++) {
         struct drip__site *s = drip__depot_get(b[i].site);
@@ -649,6 +738,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     drain(&mk, &m);
     cliques(&mk, &m);
     drip__arena_free(mk.stack, mk.cap * sizeof *mk.stack);
+    dir_free(&mk.dir);
     rc = mk.oom ? -1 : 0;
     out->blocks = b;
     out->n = n;
@@ -657,8 +747,6 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
 resume:
     if (in_snapshot)
         snapshot_send(pipefd[1], rc, out);   /* does not return */
-    if (recs)
-        drip__arena_free(recs, bytes);
     if (final)
         atomic_store(&drip__g.tracking, 0);
     drip__threads_start_world();

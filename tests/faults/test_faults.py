@@ -616,18 +616,31 @@ def case_unreadable_memory():
                       [(64, 1), (1 << 20, 1)], "heap: the big block and the one its readable page holds")
 
 
+def case_seccomp_fallback():
+    """A seccomp filter that refuses ptrace (EPERM): one line, the signal pause, a whole report."""
+    res = run_drip([F + "/blocked", "seccomp"], ["--log-path", "/dev/null"],
+                   env={"DRIP_OPTIONS": "scan_threads_timeout_ms=200"}, what="blocked under seccomp")
+    if res is None:
+        return
+    dt.eq((res.rc, res.out), (0, "done\n"), "status and output")
+    lines = [l for l in res.err.splitlines() if "cannot stop threads with ptrace" in l]
+    dt.eq(len(lines), 1, "one line says ptrace was refused: %r" % lines)
+    dt.check(bool(lines) and "PTRACE_SEIZE: Operation not permitted" in lines[0], "it names the refusal")
+    if well_formed(res, "seccomp"):
+        dt.eq(summary(res.report, "definite"), (100, 1), "the report is whole: the lost block")
+        dt.eq(res.report.get("threads_unpaused"), 1, "the worker that blocks every signal is scanned unpaused")
+
+
 def case_ptrace_fallback():
     """Where ptrace is refused (here: the program already runs under strace -f, so PTRACE_SEIZE
     fails with EPERM), drip says so in one line and pauses threads with its signal instead."""
     import shutil
     strace = shutil.which("strace")
     if not strace:
-        print("SKIPPED: strace is not installed")
-        sys.exit(77)
+        dt.skip("strace is not installed")
     probe = subprocess.run([strace, "-f", "-o", "/dev/null", "true"], capture_output=True)
     if probe.returncode != 0:
-        print("SKIPPED: strace cannot trace here")
-        sys.exit(77)
+        dt.skip("strace cannot trace here")
     path = temp_json()
     e = dict(os.environ)
     e.pop("LD_PRELOAD", None)
