@@ -177,24 +177,6 @@ static bool fully_readable(const struct maps *m, uintptr_t lo, uintptr_t hi)
     return a < m->readable.n && m->readable.r[a].lo <= lo && hi <= m->readable.r[a].hi;
 }
 
-/* ---- roots from the loaded modules --------------------------------------------------------- */
-static int module_cb(struct dl_phdr_info *info, size_t size, void *data)
-{
-    struct rangeset *rs = data;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
-            continue;
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        uintptr_t hi = lo + ph->p_memsz;
-        /* drip's own globals point only into drip's arena: not roots */
-        if (lo >= drip__g.self_lo && lo < drip__g.self_hi)
-            continue;
-        rs_add(rs, lo & ~(uintptr_t)7, hi);
-    }
-    return 0;
-}
-
 /* ---- marking ---------------------------------------------------------------------------------- */
 struct marker {
     struct drip__block *b;
@@ -283,6 +265,30 @@ static void scan_words(struct marker *mk, uintptr_t lo, uintptr_t hi, bool defin
     }
 }
 
+/* A root range, less the tracked blocks inside it (a block mmapped on its own lies in a mapping
+ * that is otherwise a root candidate): a block's words count only once it is reached. */
+static void scan_root(struct marker *mk, uintptr_t lo, uintptr_t hi)
+{
+    size_t a = 0, b = mk->n;
+    while (a < b) {   /* first block that ends after lo */
+        size_t mid = (a + b) / 2;
+        if (mk->b[mid].addr + mk->b[mid].size <= lo)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    uintptr_t cur = lo;
+    for (; a < mk->n && mk->b[a].addr < hi; a++) {
+        if (mk->b[a].addr > cur)
+            scan_words(mk, cur, mk->b[a].addr, true);
+        uintptr_t end = mk->b[a].addr + mk->b[a].size;
+        if (end > cur)
+            cur = end;
+    }
+    if (cur < hi)
+        scan_words(mk, cur, hi, true);
+}
+
 static void drain(struct marker *mk, const struct maps *m)
 {
     while (mk->top) {
@@ -323,43 +329,20 @@ static void cliques(struct marker *mk, const struct maps *m)
 
 static void sort_blocks(struct drip__block *b, size_t n);
 
-/* Thread t's stack from lo (its lowest live address) to its top; the main thread's top comes
- * from the maps, and without a known lo its 8 MiB below that. */
-static void add_stack(struct rangeset *roots, const struct maps *m, const struct drip__thread *t, uintptr_t lo)
-{
-    uintptr_t hi = t->is_main ? m->stack_hi : t->stack_hi;
-    if (t->is_main && !lo)
-        lo = hi ? hi - (8u << 20) : 0;
-    if (hi > lo)
-        add_readable(roots, m, lo, hi);
-}
-
-/* Size of the static TLS block, from the loader when it tells (a GLIBC_PRIVATE function that
- * LeakSanitizer relies on too), else a generous guess. */
-static size_t static_tls_size(void)
-{
-    static size_t cached;
-    if (!cached) {
-        void (*get)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
-        size_t size = 0, align = 0;
-        if (get)
-            get(&size, &align);
-        cached = size ? size : 16384;
-    }
-    return cached;
-}
-
 int drip__scan_run(struct drip__scan *out, int final)
 {
     memset(out, 0, sizeof *out);
     struct maps m;
     struct rangeset roots = {0};
-    /* before any thread is paused: dl_iterate_phdr takes the loader lock, which a paused thread
-     * might hold */
+    /* before any thread is paused: reading the maps allocates from the arena */
     if (!maps_read(&m))
         return -1;
-    static_tls_size();   /* dlsym takes the loader lock: before any thread pauses */
-    dl_iterate_phdr(module_cb, &roots);
+    struct drip__roots rt;
+    if (!drip__roots_read(&rt)) {
+        drip__roots_free(&rt);
+        rs_free(&m.readable);
+        return -1;
+    }
 
     drip__threads_lock();
     drip__depot_lock_all();
@@ -376,6 +359,7 @@ int drip__scan_run(struct drip__scan *out, int final)
     if (recs)
         b = drip__arena_alloc(bbytes);
     int rc = -1;
+    bool roots_oom = false;
     if (!b)
         goto resume;
     for (size_t i = 0; i < n; i++)
@@ -384,61 +368,54 @@ int drip__scan_run(struct drip__scan *out, int final)
     recs = NULL;
     sort_blocks(b, n);
 
-    /* thread stacks */
-    /* the calling thread is read from where it entered drip: drip's own frames below that hold
-     * copies of block addresses (the snapshot being sorted) that are not the program's */
+    /* thread stacks: the live part only, from each stopped thread's stack pointer (its
+     * registers, saved in the signal frame below that, are added on their own); the calling
+     * thread from where it entered drip (exit, _exit, a fatal signal): drip's own frames below
+     * hold copies of block addresses (the snapshot being sorted) that are not the program's */
     uintptr_t my_sp = drip__scan_start ? drip__scan_start : (uintptr_t)__builtin_frame_address(0);
+    if (final)
+        drip__roots_dead_below(&rt, my_sp);
+    if (final && drip__exit_regs_valid)
+        add_readable(&roots, &m, (uintptr_t)drip__exit_regs, (uintptr_t)(drip__exit_regs + 6));
+    if (final && drip__fatal_uc) {
+        uintptr_t a, z;
+        drip__uc_regs(drip__fatal_uc, &a, &z);
+        add_readable(&roots, &m, a, z);
+    }
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
-        if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid)
-            continue;   /* finished, or created but not started yet (no stack: see start_arg below) */
-        uintptr_t lo = t->stack_lo;
-        if (t == drip__self) {
-            lo = my_sp;
-            if (drip__fatal_uc) {
-                uintptr_t a, z;
-                drip__uc_regs(drip__fatal_uc, &a, &z);
-                add_readable(&roots, &m, a, z);
-            }
-        } else if (atomic_load(&t->stopped)) {
-            lo = atomic_load(&t->stopped_sp);
+        if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid || t == drip__self)
+            continue;   /* finished, or created but not started yet: its whole mapping is read */
+        if (atomic_load(&t->stopped)) {
+            drip__roots_dead_below(&rt, atomic_load(&t->stopped_sp));
             uintptr_t a, z;
             drip__uc_regs((const void *)atomic_load(&t->stopped_uc), &a, &z);
             add_readable(&roots, &m, a, z);
         } else
-            out->threads_unstopped++;
-        add_stack(&roots, &m, t, lo);
+            out->threads_unstopped++;   /* its whole stack is read */
     }
-    /* in a forked child, the stacks of the parent's other threads, as they were at fork */
-    for (struct drip__thread *t = drip__threads_orphans(); t; t = t->next)
-        add_stack(&roots, &m, t, t->stack_lo);
-    if (!drip__self && final)   /* a thread drip never saw (created before drip or by clone) */
-        add_readable(&roots, &m, my_sp, my_sp + (1u << 20));
-    /* the main thread's static TLS and descriptor (allocated by the loader, outside any stack):
-     * the static TLS block ends just above the thread pointer */
-    for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
-        if (t->is_main)
-            add_readable(&roots, &m, (uintptr_t)t->tid - static_tls_size(), (uintptr_t)t->tid + 4096);
+    /* every other candidate mapping is read whole: in a forked child, the stacks of the
+     * parent's other threads as they were at fork; threads drip never saw */
+    {
+        struct drip__ranges rr = {0};
+        if (!drip__roots_finish(&rt, &rr))
+            roots_oom = true;
+        for (size_t i = 0; i < rr.n; i++)
+            add_readable(&roots, &m, rr.r[i].lo, rr.r[i].hi);
+        drip__ranges_free(&rr);
+    }
 
     struct marker mk = {.b = b, .n = n, .min = n ? b[0].addr : 1, .max = n ? b[n - 1].addr + b[n - 1].size + 1 : 0};
-    /* blocks the dynamic linker allocated are its own bookkeeping (link maps, DTVs): roots */
-    for (size_t i = 0; i < n && m.ldso_lo; i++) {
-        struct drip__site *s = drip__depot_get(b[i].site);
-        if (s && s->depth && s->frames[0] >= m.ldso_lo && s->frames[0] < m.ldso_hi) {
-            b[i].kind = DRIP_REACHABLE;
-            push(&mk, i);
-        }
-    }
     for (size_t i = 0; i < roots.n; i++)
-        scan_words(&mk, roots.r[i].lo, roots.r[i].hi, true);
+        scan_root(&mk, roots.r[i].lo, roots.r[i].hi);
     /* a thread created just before the scan may not have run yet: no stack of its own, its
      * argument held only in drip's records of it (which the scan does not read) */
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
-        if (atomic_load(&t->state) == DRIP_THREAD_RUNNING && t->start_arg >= mk.min && t->start_arg < mk.max)
+        if (atomic_load(&t->state) == DRIP_THREAD_RUNNING && !t->os_tid && t->start_arg >= mk.min && t->start_arg < mk.max)
             reach(&mk, t->start_arg, true);
     drain(&mk, &m);
     cliques(&mk, &m);
     drip__arena_free(mk.stack, mk.cap * sizeof *mk.stack);
-    rc = mk.oom ? -1 : 0;
+    rc = mk.oom || roots_oom ? -1 : 0;
     out->blocks = b;
     out->n = n;
     out->blocks_bytes = bbytes;
@@ -454,6 +431,7 @@ resume:
     drip__threads_unlock();
     rs_free(&roots);
     rs_free(&m.readable);
+    drip__roots_free(&rt);
     return rc;
 }
 

@@ -11,6 +11,7 @@
  */
 #include "http.h"
 #include "internal.h"
+#include "scan.h"
 #include "../../include/drip/drip.h"
 #include "../common/pprof_write.h"
 #include "../common/symbolize.h"
@@ -491,6 +492,7 @@ static void quiet_thread(const char *name)
 {
     pthread_setname_np(pthread_self(), name);
     drip__guard = 1;
+    drip__roots_own_thread();
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);

@@ -61,7 +61,7 @@ def run(cmd, timeout=60):
     fd, path = tempfile.mkstemp(prefix="drip-vg-", suffix=".xml")
     os.close(fd)
     try:
-        argv = [VALGRIND, "--leak-check=full", "--show-leak-kinds=all",
+        argv = [VALGRIND, "--leak-check=full", "--show-leak-kinds=all", "--run-libc-freeres=no",
                 "--xml=yes", "--xml-file=" + path] + list(cmd)
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         root = ET.parse(path).getroot()
