@@ -33,7 +33,8 @@
     X(monitor, DURATION, "0", "print a stats line on stderr at this interval, e.g. 5s (0: off)")     \
     X(alert, SIZE, "0", "warn on stderr when live heap bytes pass this, e.g. 500MiB (0: off)")     \
     X(growth, DURATION, "100ms", "growth detector: sample every site's live bytes at this interval to start with (it doubles as the run goes on); 0: off") \
-    X(sample, SIZE, "0", "record one allocation per this many bytes on average (Poisson, as Go and tcmalloc do), e.g. 512KiB; 0 records every allocation. Leak classification needs 0")
+    X(sample, SIZE, "0", "record one allocation per this many bytes on average (Poisson, as Go and tcmalloc do), e.g. 512KiB; 0 records every allocation. Leak classification needs 0") \
+    X(leak_check_heuristics, STR, "all", "valgrind's --leak-check-heuristics: interior pointers that count as start pointers (the block is reachable via heuristic): all, none, or a list of stdstring, length64, newarray, multipleinheritance joined by + (or by commas inside quotes)")
 
 enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_DURATION, DRIP_OPT_STR };
 
@@ -70,6 +71,11 @@ int drip_options_set(struct drip_options *o, const char *name, size_t name_len, 
 /* Parses "name=value:name=value" (':' or whitespace separate pairs; a bare name sets a BOOL to 1).
  * Stops at the first bad pair: returns -1 with a one-line message in err; 0 on success. */
 int drip_options_parse(struct drip_options *o, const char *s, char *err, size_t errlen);
+
+/* Parses a leak_check_heuristics value ("all", "none", or names joined by '+' or ','): bit i of
+ * *mask for the i-th of stdstring, length64, newarray, multipleinheritance. 0, or -1 on an
+ * unknown name (*mask is then all). */
+int drip_parse_heuristics(const char *s, size_t len, unsigned *mask);
 
 /* Parses "512KiB", "1MiB", "100" ... into bytes. Returns 0 or -1. */
 int drip_parse_size(const char *s, size_t len, unsigned long long *out);

@@ -26,6 +26,7 @@ struct group {
     int nframes;
     int suppressed;   /* index of the matching suppression, or -1 */
     int merged;       /* folded into another group with the same symbolized stack */
+    uint32_t ioff_min, ioff_max;   /* possible: where the interior pointers point, over the blocks */
 };
 
 struct totals { uint64_t bytes, blocks; };
@@ -73,10 +74,13 @@ static int group_blocks(struct report *r, const struct drip__scan *sc)
                 r->g = ng;
                 r->cap = nc;
             }
-            r->g[r->n] = (struct group){.kind = b->kind, .site = b->site, .suppressed = -1};
+            r->g[r->n] = (struct group){.kind = b->kind, .site = b->site, .suppressed = -1,
+                                        .ioff_min = b->ioff, .ioff_max = b->ioff};
             map[h] = ++r->n;
         }
         struct group *g = &r->g[map[h] - 1];
+        g->ioff_min = b->ioff < g->ioff_min ? b->ioff : g->ioff_min;
+        g->ioff_max = b->ioff > g->ioff_max ? b->ioff : g->ioff_max;
         g->bytes += b->size;
         g->blocks++;
     }
@@ -179,6 +183,8 @@ static void merge_groups(struct report *r)
         struct group *into = &r->g[map[h] - 1];
         into->bytes += g->bytes;
         into->blocks += g->blocks;
+        into->ioff_min = g->ioff_min < into->ioff_min ? g->ioff_min : into->ioff_min;
+        into->ioff_max = g->ioff_max > into->ioff_max ? g->ioff_max : into->ioff_max;
         g->merged = 1;
     }
     free(map);
@@ -245,6 +251,23 @@ static void text_size(struct drip_writer *w, uint64_t bytes, uint64_t blocks)
 static void write_thread_stack(struct drip_writer *w, struct report *r, int pid, uint32_t site, int json);
 static void write_suspects_text(struct drip_writer *w, struct drip_symbolizer *sym, const struct drip__suspect *s, int n);
 
+/* valgrind's lines under "still reachable": the blocks reachable only via a heuristic */
+static void write_heuristics_text(struct drip_writer *w, int pid, const struct drip__scan *sc)
+{
+    int any = 0;
+    for (int h = 1; h < DRIP_HEUR_COUNT; h++)
+        any |= sc->heur[h].blocks != 0;
+    if (!any)
+        return;
+    drip_printf(w, "==%d==                       of which reachable via heuristic:\n", pid);
+    for (int h = 1; h < DRIP_HEUR_COUNT; h++)
+        if (sc->heur[h].blocks) {
+            drip_printf(w, "==%d==                         %-19s: ", pid, drip__heur_name[h]);
+            text_size(w, sc->heur[h].bytes, sc->heur[h].blocks);
+            drip_puts(w, "\n");
+        }
+}
+
 static void write_text(struct drip_writer *w, struct report *r, const struct drip__scan *sc)
 {
     int pid = getpid();
@@ -282,6 +305,11 @@ static void write_text(struct drip_writer *w, struct report *r, const struct dri
             text_frame(w, pid, &g->frames[k], k == 0);
         if (!g->nframes)
             drip_printf(w, "==%d==    (no stack)\n", pid);
+        if (g->kind == DRIP_POSSIBLE && g->ioff_min == g->ioff_max)
+            drip_printf(w, "==%d==  the interior pointer points at offset %u into the block\n", pid, g->ioff_min);
+        else if (g->kind == DRIP_POSSIBLE)
+            drip_printf(w, "==%d==  the interior pointers point at offsets %u..%u into the blocks\n", pid,
+                        g->ioff_min, g->ioff_max);
         drip_printf(w, "==%d==\n", pid);
     }
     /* threads */
@@ -304,6 +332,7 @@ static void write_text(struct drip_writer *w, struct report *r, const struct dri
         text_size(w, r->kind[order[k]].bytes, r->kind[order[k]].blocks);
         drip_puts(w, "\n");
     }
+    write_heuristics_text(w, pid, sc);
     drip_printf(w, "==%d==         suppressed: ", pid);
     text_size(w, r->suppressed.bytes, r->suppressed.blocks);
     drip_puts(w, "\n");
@@ -445,11 +474,17 @@ static void write_json(struct drip_writer *w, struct report *r, const struct dri
             drip_put_json_str(w, r->supp.patterns[g->suppressed]);
             drip_puts(w, ", ");
         }
+        if (g->kind == DRIP_POSSIBLE)
+            drip_printf(w, "\"interior_offset\": {\"min\": %u, \"max\": %u}, ", g->ioff_min, g->ioff_max);
         drip_puts(w, "\"stack\": ");
         json_stack(w, g->frames, g->nframes);
         drip_puts(w, "}");
     }
-    drip_puts(w, "],\n \"threads\": [");
+    drip_puts(w, "],\n \"reachable_via_heuristic\": {");
+    for (int h = 1; h < DRIP_HEUR_COUNT; h++)
+        drip_printf(w, "%s\"%s\": {\"bytes\": %llu, \"blocks\": %llu}", h > 1 ? ", " : "", drip__heur_name[h],
+                    (unsigned long long)sc->heur[h].bytes, (unsigned long long)sc->heur[h].blocks);
+    drip_puts(w, "},\n \"threads\": [");
     first = 1;
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
         int running;

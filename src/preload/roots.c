@@ -129,7 +129,7 @@ bool drip__roots_read(struct drip__roots *r)
         p++;
         uintptr_t hi = hex(&p);
         p++;
-        bool rd = p[0] == 'r', wr = p[1] == 'w', priv = p[3] == 'p';
+        bool rd = p[0] == 'r', wr = p[1] == 'w', ex = p[2] == 'x', priv = p[3] == 'p';
         const char *eol = strchr(p, '\n');
         if (!eol)
             eol = p + strlen(p);
@@ -141,6 +141,11 @@ bool drip__roots_read(struct drip__roots *r)
                 break;
             }
         size_t nlen = name ? (size_t)(eol - name) : 0;
+        if (name && name[0] == '/' && rd && !(nlen >= 5 && !memcmp(name, "/dev/", 5))) {
+            ok = add(&r->file_r, lo, hi) && (!ex || add(&r->file_x, lo, hi));
+            if (!ok)
+                break;
+        }
         bool take = rd && wr;
         if (take && name) {
             bool dev = nlen >= 5 && !memcmp(name, "/dev/", 5);
@@ -175,17 +180,40 @@ bool drip__roots_read(struct drip__roots *r)
     return ok;
 }
 
-const struct drip__range *drip__roots_mapping(const struct drip__roots *r, uintptr_t a)
+static const struct drip__range *find(const struct drip__ranges *s, uintptr_t a)
 {
-    size_t lo = 0, hi = r->maps.n;
+    size_t lo = 0, hi = s->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (r->maps.r[mid].hi <= a)
+        if (s->r[mid].hi <= a)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < r->maps.n && r->maps.r[lo].lo <= a ? &r->maps.r[lo] : NULL;
+    return lo < s->n && s->r[lo].lo <= a ? &s->r[lo] : NULL;
+}
+
+const struct drip__range *drip__roots_mapping(const struct drip__roots *r, uintptr_t a) { return find(&r->maps, a); }
+
+bool drip__roots_is_vtable(const struct drip__roots *r, uintptr_t p)
+{
+    const struct drip__range *seg = find(&r->file_r, p);
+    if (!seg || p + sizeof(uintptr_t) > seg->hi)
+        return false;
+    uintptr_t max = p + 20 * sizeof(uintptr_t);
+    if (max > seg->hi - sizeof(uintptr_t))
+        max = seg->hi - sizeof(uintptr_t);
+    int fns = 0;
+    for (uintptr_t q = p; q <= max; q += sizeof(uintptr_t)) {
+        uintptr_t fn = *(const uintptr_t *)q;
+        if (!fn)
+            continue;
+        if (!find(&r->file_x, fn))
+            return false;
+        if (++fns == 2)
+            return true;
+    }
+    return false;
 }
 
 bool drip__roots_exclude(struct drip__roots *r, uintptr_t lo, uintptr_t hi) { return add(&r->excl, lo, hi); }
@@ -259,4 +287,6 @@ void drip__roots_free(struct drip__roots *r)
 {
     drip__ranges_free(&r->maps);
     drip__ranges_free(&r->excl);
+    drip__ranges_free(&r->file_r);
+    drip__ranges_free(&r->file_x);
 }

@@ -182,6 +182,8 @@ struct marker {
     struct drip__block *b;
     size_t n;
     uintptr_t min, max;
+    const struct drip__roots *rt;
+    unsigned heur_set;   /* bit h - 1 for each enum drip_heur h in use */
     size_t *stack;
     size_t top, cap;
     bool oom;
@@ -241,18 +243,64 @@ static void push(struct marker *mk, size_t idx)
     mk->stack[mk->top++] = idx;
 }
 
+const char *const drip__heur_name[DRIP_HEUR_COUNT] = {"", "stdstring", "length64", "newarray", "multipleinheritance"};
+
+/* valgrind's heuristic_reachedness (memcheck/mc_leakcheck.c): which heuristic, if any, makes w,
+ * an interior pointer into blk, count as a pointer to its start. */
+static uint8_t heuristic(const struct marker *mk, const struct drip__block *blk, uintptr_t w)
+{
+    const size_t W = sizeof(uintptr_t);
+    const uintptr_t *d = (const uintptr_t *)blk->addr;
+    size_t off = w - blk->addr;
+    /* the old (copy-on-write) std::string: length, capacity, refcount, then the characters */
+    if ((mk->heur_set & 1u << (DRIP_HEUR_STDSTRING - 1)) && off == 3 * W && blk->size >= 2 * W &&
+        3 * W + d[1] + 1 == blk->size && d[0] <= d[1])
+        return DRIP_HEUR_STDSTRING;
+    /* a 64-bit length of the rest of the block, then the data (sqlite) */
+    if ((mk->heur_set & 1u << (DRIP_HEUR_LENGTH64 - 1)) && off == 8 && blk->size >= 8 && d[0] > 0 &&
+        blk->size - 8 == d[0])
+        return DRIP_HEUR_LENGTH64;
+    /* new T[n] of a T with a destructor: n, then the elements */
+    if ((mk->heur_set & 1u << (DRIP_HEUR_NEWARRAY - 1)) && off == W && blk->size >= W && d[0] > 0 &&
+        (blk->size - W) % d[0] == 0)
+        return DRIP_HEUR_NEWARRAY;
+    /* a pointer to a second base class: a vtable pointer there and at the start */
+    if ((mk->heur_set & 1u << (DRIP_HEUR_MULTIPLEINHERITANCE - 1)) && !(w & (W - 1)) && off + W <= blk->size) {
+        uintptr_t inner = *(const uintptr_t *)w, first = d[0];
+        if (!(inner & (W - 1)) && inner >= 4096 && !(first & (W - 1)) && first >= 4096 &&
+            drip__roots_is_vtable(mk->rt, inner) && drip__roots_is_vtable(mk->rt, first))
+            return DRIP_HEUR_MULTIPLEINHERITANCE;
+    }
+    return DRIP_HEUR_NONE;
+}
+
 /* A pointer w found in memory whose holder is `definite_holder` (a root or a reachable block)
- * or not (a possibly-lost block). Upgrades the target's state as valgrind does. */
+ * or not (a possibly-lost block). Upgrades the target's state as valgrind's
+ * lc_push_if_a_chunk_ptr does: a start pointer (or an interior one that a heuristic accepts)
+ * from a definite holder makes it reachable; anything else makes an unreached block possible. */
 static void reach(struct marker *mk, uintptr_t w, bool definite_holder)
 {
     struct drip__block *blk = find_block(mk, w);
     if (!blk)
         return;
-    uint8_t want = (definite_holder && w == blk->addr) ? DRIP_REACHABLE : DRIP_POSSIBLE;
-    if (blk->kind == DRIP_REACHABLE || blk->kind == want)
+    if (blk->kind == DRIP_REACHABLE) {
+        if (blk->heur && w == blk->addr)
+            blk->heur = DRIP_HEUR_NONE;   /* reached by its start after all */
         return;
-    blk->kind = want;
-    push(mk, (size_t)(blk - mk->b));
+    }
+    bool start = w == blk->addr;
+    if (!start && mk->heur_set) {
+        blk->heur = heuristic(mk, blk, w);
+        start = blk->heur != DRIP_HEUR_NONE;
+    }
+    if (start && definite_holder) {
+        blk->kind = DRIP_REACHABLE;
+        push(mk, (size_t)(blk - mk->b));
+    } else if (blk->kind == DRIP_UNREACHED) {
+        blk->kind = DRIP_POSSIBLE;
+        blk->ioff = w - blk->addr > UINT32_MAX ? UINT32_MAX : (uint32_t)(w - blk->addr);
+        push(mk, (size_t)(blk - mk->b));
+    }
 }
 
 static void scan_words(struct marker *mk, uintptr_t lo, uintptr_t hi, bool definite_holder)
@@ -337,6 +385,8 @@ int drip__scan_run(struct drip__scan *out, int final)
     /* before any thread is paused: reading the maps allocates from the arena */
     if (!maps_read(&m))
         return -1;
+    unsigned heur_set = 0;
+    drip_parse_heuristics(drip__opt.leak_check_heuristics, strlen(drip__opt.leak_check_heuristics), &heur_set);
     struct drip__roots rt;
     if (!drip__roots_read(&rt)) {
         drip__roots_free(&rt);
@@ -363,7 +413,7 @@ int drip__scan_run(struct drip__scan *out, int final)
     if (!b)
         goto resume;
     for (size_t i = 0; i < n; i++)
-        b[i] = (struct drip__block){recs[i].addr, recs[i].size, recs[i].site, DRIP_UNREACHED, 0};
+        b[i] = (struct drip__block){recs[i].addr, recs[i].size, recs[i].site, DRIP_UNREACHED, 0, 0, 0};
     drip__arena_free(recs, bytes);
     recs = NULL;
     sort_blocks(b, n);
@@ -404,7 +454,8 @@ int drip__scan_run(struct drip__scan *out, int final)
         drip__ranges_free(&rr);
     }
 
-    struct marker mk = {.b = b, .n = n, .min = n ? b[0].addr : 1, .max = n ? b[n - 1].addr + b[n - 1].size + 1 : 0};
+    struct marker mk = {.b = b, .n = n, .min = n ? b[0].addr : 1, .max = n ? b[n - 1].addr + b[n - 1].size + 1 : 0,
+                        .rt = &rt, .heur_set = heur_set};
     for (size_t i = 0; i < roots.n; i++)
         scan_root(&mk, roots.r[i].lo, roots.r[i].hi);
     /* a thread created just before the scan may not have run yet: no stack of its own, its
@@ -414,6 +465,12 @@ int drip__scan_run(struct drip__scan *out, int final)
             reach(&mk, t->start_arg, true);
     drain(&mk, &m);
     cliques(&mk, &m);
+    for (size_t i = 0; i < n; i++)
+        if (b[i].kind == DRIP_REACHABLE && b[i].heur) {
+            out->heur[b[i].heur].bytes += b[i].size;
+            out->heur[b[i].heur].blocks++;
+        } else
+            b[i].heur = DRIP_HEUR_NONE;
     drip__arena_free(mk.stack, mk.cap * sizeof *mk.stack);
     rc = mk.oom || roots_oom ? -1 : 0;
     out->blocks = b;

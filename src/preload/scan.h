@@ -6,18 +6,28 @@
 
 enum drip_kind { DRIP_UNREACHED = 0, DRIP_REACHABLE, DRIP_POSSIBLE, DRIP_INDIRECT, DRIP_DEFINITE };
 
+/* valgrind's leak-check heuristics (--leak-check-heuristics): interior pointers that C++ makes
+ * on purpose. A block reached only through one of them, from a root or a reachable block, is
+ * reachable "via heuristic". Bit i of the option's mask is heuristic i + 1. */
+enum drip_heur { DRIP_HEUR_NONE = 0, DRIP_HEUR_STDSTRING, DRIP_HEUR_LENGTH64, DRIP_HEUR_NEWARRAY,
+                 DRIP_HEUR_MULTIPLEINHERITANCE, DRIP_HEUR_COUNT };
+extern const char *const drip__heur_name[DRIP_HEUR_COUNT];
+
 struct drip__block {
     uintptr_t addr;
     size_t size;
     uint32_t site;
     uint8_t kind;      /* enum drip_kind once the scan is over */
     uint8_t queued;
+    uint8_t heur;      /* enum drip_heur: reachable only via that heuristic (valgrind's rule) */
+    uint32_t ioff;     /* possible: offset into the block of the interior pointer that reached it */
 };
 
 struct drip__scan {
     struct drip__block *blocks;   /* sorted by address; arena memory */
     size_t n, blocks_bytes;
     int threads_stopped, threads_unstopped;
+    struct { uint64_t bytes, blocks; } heur[DRIP_HEUR_COUNT];   /* reachable via heuristic */
 };
 
 /* Stops the other threads, snapshots the live table, scans the roots and classifies every live
@@ -34,7 +44,12 @@ struct drip__ranges {
 struct drip__roots {
     struct drip__ranges maps;   /* candidate mappings, in address order */
     struct drip__ranges excl;   /* what to leave out of them */
+    struct drip__ranges file_r, file_x;   /* readable / executable file mappings (vtables) */
 };
+/* valgrind's test for a vtable: p lies in a readable file mapping and, among its first 20
+ * words, at least two non-null ones come before any that is not a pointer into an executable
+ * file mapping. */
+bool drip__roots_is_vtable(const struct drip__roots *r, uintptr_t p);
 /* Reads the candidate mappings and drip's own memory. Before any thread is stopped. */
 bool drip__roots_read(struct drip__roots *r);
 /* The candidate mapping that holds address a, or NULL. */
