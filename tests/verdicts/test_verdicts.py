@@ -1,0 +1,218 @@
+"""drip's classification against valgrind memcheck's, on the same binary (issue 14).
+
+Usage: test_verdicts.py CASE   (one ctest per case; `--list` names them)
+Each case runs the program under valgrind (--leak-check=full --show-leak-kinds=all
+--run-libc-freeres=no, valgrind's default heuristics) and under drip, and asserts that drip's
+definite, indirect, possible and reachable figures (bytes and blocks) equal valgrind's, plus the
+case's own figures. Without valgrind (or the program) a case exits 77: ctest shows it SKIPPED.
+The python3, perl and gcc cases use Debian's own builds (/usr/bin), unmodified.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "examples"))
+import driptest as dt  # noqa: E402
+import vgreport as vg  # noqa: E402
+
+KINDS = ("definite", "indirect", "possible", "reachable")
+BIN = os.path.abspath(os.path.join(dt.BUILD, "bin", "verdicts"))
+PY = "/usr/bin/python3"
+
+
+def skip(why):
+    print("SKIPPED: " + why)
+    sys.exit(77)
+
+
+def need(*progs):
+    for p in ("valgrind",) + progs:
+        if not shutil.which(p):
+            skip(p + " is not installed")
+
+
+def figures(report):
+    return {k: dt.summary(report, k) for k in KINDS}
+
+
+def same_as_valgrind(name, cmd, drip_args=(), vg_args=(), env=None, timeout=600, kinds=KINDS):
+    """Runs cmd under both; asserts equal figures for `kinds`; returns (drip result, vg report)."""
+    rc_v, v = vg.run(cmd, timeout=timeout, extra=vg_args, env=env)
+    r = dt.run(cmd, drip_args=drip_args, timeout=timeout, env=env)
+    dt.check(r.report is not None, name + ": drip wrote its JSON report")
+    if r.report is None:
+        print(r.err[-3000:])
+        dt.finish()
+    dt.eq(r.rc, rc_v, name + ": same exit status under drip as under valgrind")
+    for k in kinds:
+        dt.eq(dt.summary(r.report, k), dt.summary(v, k), name + ": %s (bytes, blocks) as valgrind" % k)
+    return r, v
+
+
+# ---- small programs ---------------------------------------------------------------------------
+
+HEUR_ALL = {"stdstring": (125, 1), "length64": (48, 1), "newarray": (88, 1), "multipleinheritance": (32, 1)}
+
+
+def heur_figures(r):
+    h = r.report["reachable_via_heuristic"]
+    return {k: (v["bytes"], v["blocks"]) for k, v in h.items() if v["blocks"]}
+
+
+def case_heuristics():
+    need()
+    r, v = same_as_valgrind("heuristics", [os.path.join(BIN, "heuristics")])
+    dt.eq(heur_figures(r), HEUR_ALL, "reachable via heuristic, as valgrind's summary lists them")
+    dt.eq(dt.summary(r.report, "reachable"), (293, 4), "reachable (bytes, blocks)")
+    offs = sorted((p["interior_offset"]["min"], p["interior_offset"]["max"]) for p in r.records("possible"))
+    dt.eq(offs, [(16, 16), (40, 40)], "possible records: where the interior pointer points")
+    text = subprocess.run([dt.DRIP, "run", "--", os.path.join(BIN, "heuristics")], capture_output=True,
+                          text=True, timeout=60).stderr
+    for line in ("of which reachable via heuristic:", "stdstring          : 125 bytes in 1 blocks",
+                 "multipleinheritance: 32 bytes in 1 blocks",
+                 "the interior pointer points at offset 16 into the block"):
+        dt.check(line in text, "text report says: " + line)
+
+
+def case_heuristics_none():
+    need()
+    r, v = same_as_valgrind("heuristics=none", [os.path.join(BIN, "heuristics")],
+                            drip_args=["--leak_check_heuristics", "none"], vg_args=["--leak-check-heuristics=none"])
+    dt.eq(dt.summary(r.report, "possible"), (421, 6), "every heuristic off: all six blocks possibly lost")
+    dt.eq(heur_figures(r), {}, "no block reachable via heuristic")
+
+
+def case_heuristics_some():
+    need()
+    r, v = same_as_valgrind("heuristics=stdstring,newarray", [os.path.join(BIN, "heuristics")],
+                            drip_args=["--leak_check_heuristics", "stdstring+newarray"],
+                            vg_args=["--leak-check-heuristics=stdstring,newarray"])
+    # without length64, newarray accepts the length-prefixed block too (a count of 40 elements
+    # of 1 byte): valgrind's own note on 64-bit platforms
+    dt.eq(heur_figures(r), {"stdstring": (125, 1), "newarray": (136, 2)}, "only the heuristics asked for")
+    bad = dt.run([os.path.join(BIN, "heuristics")], env={"DRIP_OPTIONS": "leak_check_heuristics=stdstrin"},
+                 preload=True)
+    dt.check("leak_check_heuristics takes all, none" in bad.err, "a misspelt heuristic is a clear error")
+
+
+def case_stale_stack():
+    need()
+    r, v = same_as_valgrind("stale_stack", [os.path.join(BIN, "stale_stack")])
+    dt.eq(dt.summary(r.report, "definite"), (100, 1), "the block in a dead stack slot is definitely lost")
+
+
+def case_dlsym_fail():
+    need()
+    r, v = same_as_valgrind("dlsym_fail", [os.path.join(BIN, "dlsym_fail")])
+    dt.eq(dt.summary(r.report, "definite"), (0, 0), "glibc's dlerror result (in libc's TLS) is not lost")
+    dt.eq(dt.summary(r.report, "reachable")[1], 2, "it is reachable: the result and its message")
+
+
+def case_anon_root():
+    need()
+    r, v = same_as_valgrind("anon_root", [os.path.join(BIN, "anon_root")])
+    dt.eq(dt.summary(r.report, "reachable"), (200, 1), "a pointer in an anonymous mapping is a root")
+    dt.eq(dt.summary(r.report, "definite"), (300, 1), "a pointer in freed memory is not")
+
+
+# ---- real programs ----------------------------------------------------------------------------
+
+JSON_TRIP = "import json; json.loads(json.dumps(list(range(100000))))"
+
+
+def case_python_json():
+    need(PY)
+    # pymalloc's arena map (a radix tree) takes nodes by where its arenas land: valgrind's
+    # address space layout is not the kernel's, so compare with the system allocator...
+    same_as_valgrind("python json", [PY, "-c", JSON_TRIP], env={"PYTHONMALLOC": "malloc"})
+    # ...and, as a user runs it, no leak and the program's own status
+    r = dt.run([PY, "-c", JSON_TRIP], drip_args=["--error-exitcode", "23"])
+    dt.eq(r.rc, 0, "python3 json round trip exits 0 under --error-exitcode 23")
+    dt.eq(dt.summary(r.report, "definite"), (0, 0), "no definite leak")
+
+
+def case_python_json_radix():
+    """README, where drip and valgrind differ: CPython's own allocator, run as is."""
+    need(PY)
+    r, v = same_as_valgrind("python json (pymalloc)", [PY, "-c", JSON_TRIP], kinds=KINDS[:3])
+    (db, dn), (vb, vn) = dt.summary(r.report, "reachable"), dt.summary(v, "reachable")
+    node = 131072   # one node of the arena map's bottom level: 2^14 entries of 8 bytes
+    dt.check((db - vb) == (dn - vn) * node, "reachable differs by whole arena-map nodes only: drip %r, valgrind %r"
+             % ((db, dn), (vb, vn)))
+
+
+def case_python_exit():
+    need(PY)
+    r, v = same_as_valgrind("python os._exit", [PY, "-c", "import os, json; json.dumps(list(range(1000))); os._exit(3)"],
+                            env={"PYTHONMALLOC": "malloc"})
+    dt.eq(r.rc, 3, "os._exit's status")
+    dt.eq(dt.summary(r.report, "definite"), (0, 0), "no definite leak")
+
+
+def run_server(argv, json_path=None, env=None):
+    """Starts an http.server, waits until it serves, stops it with SIGTERM; returns its status."""
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+    line = p.stdout.readline()   # "Serving HTTP on ..."
+    dt.check(line.startswith("Serving HTTP"), "http.server started: %r" % line)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=300)
+    return p.returncode
+
+
+def case_python_sigterm():
+    need(PY)
+    cmd = [PY, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"]
+    env = {"PYTHONMALLOC": "malloc"}
+    fd, xml = tempfile.mkstemp(suffix=".xml")
+    os.close(fd)
+    rc_v = run_server(vg.argv_for(cmd, xml), env=env)
+    v = vg.parse(xml)
+    os.unlink(xml)
+    fd, js = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    rc_d = run_server([dt.DRIP, "run", "--json", js, "--"] + cmd, env=env)
+    r = dt.load_reports(js).get(js)
+    dt.eq(rc_d, rc_v, "same status (killed by SIGTERM)")
+    for k in KINDS:
+        dt.eq(dt.summary(r, k), dt.summary(v, k), "http.server on SIGTERM: %s as valgrind" % k)
+    dt.eq(dt.summary(r, "definite"), (0, 0), "no definite leak")
+
+
+def case_numpy():
+    need(PY)
+    if subprocess.run([PY, "-c", "import numpy"], capture_output=True).returncode != 0:
+        skip("python3-numpy is not installed")
+    # one BLAS thread: the figures then do not depend on the machine's CPU count
+    r, v = same_as_valgrind("numpy matmul", [PY, "-c", "import numpy as np; a = np.ones((500, 500)); b = a @ a"],
+                            env={"PYTHONMALLOC": "malloc", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+    dt.eq(dt.summary(r.report, "definite"), (0, 0), "no definite leak")
+
+
+def case_perl_hash():
+    need("/usr/bin/perl")
+    same_as_valgrind("perl hash", ["/usr/bin/perl", "-e", "my %h; $h{$_} = $_ for 1..200000;"])
+
+
+def case_gcc_shared():
+    need("/usr/bin/gcc")
+    d = tempfile.mkdtemp()
+    src = os.path.join(d, "lib.c")
+    with open(src, "w") as f:
+        f.write("int f(int x) { return x + 1; }\n")
+    try:
+        same_as_valgrind("gcc -shared", ["/usr/bin/gcc", "-shared", "-fPIC", "-o", os.path.join(d, "lib.so"), src])
+    finally:
+        shutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    dt.main(globals())
