@@ -204,13 +204,7 @@ static int by_kind_then_bytes(const void *pa, const void *pb)
 
 /* Threads the report lists: not main, not the one writing the report, and either still running
  * or finished without anyone joining or detaching them. */
-static int reported_thread(const struct drip__thread *t, int *running)
-{
-    *running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
-    return !t->is_main && t != drip__self && (*running || (!t->joined && !t->detached));
-}
-
-static struct drip_frame start_routine(struct report *r, const struct drip__thread *t)
+static struct drip_frame start_routine(struct report *r, const struct drip__scan_thread *t)
 {
     struct drip_frame f = {0};
     if (r->sym)
@@ -313,14 +307,14 @@ static void write_text(struct drip_writer *w, struct report *r, const struct dri
         drip_printf(w, "==%d==\n", pid);
     }
     /* threads */
-    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
-        int running;
-        if (!reported_thread(t, &running))
-            continue;
+    for (size_t i = 0; i < sc->nthreads; i++) {
+        const struct drip__scan_thread *t = &sc->threads[i];
+        int running = t->running;
         struct drip_frame start = start_routine(r, t);
         drip_printf(w, "==%d== thread %d (start routine %s) %s, created at:\n", pid, t->os_tid,
                     start.function ? start.function : "???",
-                    running ? "is still running at exit" : "finished but was never joined or detached");
+                    !running ? "finished but was never joined or detached"
+                    : t->os_tid ? "is still running at exit" : "was created but had not started at exit");
         write_thread_stack(w, r, pid, t->create_site, 0);
         drip_printf(w, "==%d==\n", pid);
     }
@@ -486,10 +480,9 @@ static void write_json(struct drip_writer *w, struct report *r, const struct dri
                     (unsigned long long)sc->heur[h].bytes, (unsigned long long)sc->heur[h].blocks);
     drip_puts(w, "},\n \"threads\": [");
     first = 1;
-    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
-        int running;
-        if (!reported_thread(t, &running))
-            continue;
+    for (size_t i = 0; i < sc->nthreads; i++) {
+        const struct drip__scan_thread *t = &sc->threads[i];
+        int running = t->running;
         struct drip_frame start = start_routine(r, t);
         drip_printf(w, "%s\n  {\"state\": \"%s\", \"tid\": %d, \"start_routine\": ", first ? "" : ",",
                     running ? "running" : "unjoined", t->os_tid);
@@ -591,11 +584,8 @@ int drip__leak_report(int text_fd, int json_fd, int final)
     qsort(r.g, r.n, sizeof *r.g, by_kind_then_bytes);
     r.nsuspects = gather_suspects(r.suspects);
     drip__threads_lock();
-    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
-        int running;
-        if (reported_thread(t, &running))
-            *(running ? &r.threads_running : &r.threads_unjoined) += 1;
-    }
+    for (size_t i = 0; i < sc.nthreads; i++)
+        *(sc.threads[i].running ? &r.threads_running : &r.threads_unjoined) += 1;
     struct drip_writer w;
     if (text_fd >= 0) {
         drip_writer_fd(&w, text_fd);

@@ -377,6 +377,25 @@ static void cliques(struct marker *mk, const struct maps *m)
 
 static void sort_blocks(struct drip__block *b, size_t n);
 
+/* The threads the report names: every one but the main thread and the caller, running (or not
+ * started yet), or finished without a join or a detach. */
+static void snapshot_threads(struct drip__scan *out)
+{
+    size_t n = 0;
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
+        n++;
+    out->threads_bytes = (n ? n : 1) * sizeof *out->threads;
+    out->threads = drip__arena_alloc(out->threads_bytes);
+    if (!out->threads)
+        return;
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
+        bool running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
+        if (t->is_main || t == drip__self || !(running || (!t->joined && !t->detached)))
+            continue;
+        out->threads[out->nthreads++] = (struct drip__scan_thread){t->os_tid, t->create_site, t->start_routine, running};
+    }
+}
+
 int drip__scan_run(struct drip__scan *out, int final)
 {
     memset(out, 0, sizeof *out);
@@ -402,6 +421,7 @@ int drip__scan_run(struct drip__scan *out, int final)
     out->threads_stopped = drip__threads_stop_world();
     drip__arena_unlock_all();
 
+    snapshot_threads(out);
     size_t n, bytes;
     struct drip__rec *recs = drip__table_snapshot(&n, &bytes);
     struct drip__block *b = NULL;
@@ -458,10 +478,11 @@ int drip__scan_run(struct drip__scan *out, int final)
                         .rt = &rt, .heur_set = heur_set};
     for (size_t i = 0; i < roots.n; i++)
         scan_root(&mk, roots.r[i].lo, roots.r[i].hi);
-    /* a thread created just before the scan may not have run yet: no stack of its own, its
-     * argument held only in drip's records of it (which the scan does not read) */
+    /* a thread created just before the scan may not have run yet, or started too late to be
+     * paused: its argument may be held only in drip's records of it (which are not roots) */
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
-        if (atomic_load(&t->state) == DRIP_THREAD_RUNNING && !t->os_tid && t->start_arg >= mk.min && t->start_arg < mk.max)
+        if (atomic_load(&t->state) == DRIP_THREAD_RUNNING && t != drip__self && (!t->os_tid || !atomic_load(&t->stopped)) &&
+            t->start_arg >= mk.min && t->start_arg < mk.max)
             reach(&mk, t->start_arg, true);
     drain(&mk, &m);
     cliques(&mk, &m);
@@ -522,4 +543,8 @@ static void sort_blocks(struct drip__block *b, size_t n)
     }
 }
 
-void drip__scan_free(struct drip__scan *s) { drip__arena_free(s->blocks, s->blocks_bytes); }
+void drip__scan_free(struct drip__scan *s)
+{
+    drip__arena_free(s->blocks, s->blocks_bytes);
+    drip__arena_free(s->threads, s->threads_bytes);
+}

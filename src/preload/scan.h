@@ -23,7 +23,18 @@ struct drip__block {
     uint32_t ioff;     /* possible: offset into the block of the interior pointer that reached it */
 };
 
+/* A thread the report names, as it was while the world was stopped (a thread woken by the
+ * pause may end before the report is written: it was running at exit all the same). */
+struct drip__scan_thread {
+    int os_tid;              /* 0: created, not started yet */
+    uint32_t create_site;
+    uintptr_t start_routine;
+    uint8_t running;         /* else finished, never joined nor detached */
+};
+
 struct drip__scan {
+    struct drip__scan_thread *threads;   /* arena memory */
+    size_t nthreads, threads_bytes;
     struct drip__block *blocks;   /* sorted by address; arena memory */
     size_t n, blocks_bytes;
     int threads_stopped, threads_unstopped;
