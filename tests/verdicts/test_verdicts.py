@@ -41,23 +41,28 @@ def figures(report):
     return {k: dt.summary(report, k) for k in KINDS}
 
 
-VG_PRELOAD = None
+VG_ENV = None
 
 
-def valgrind_preload():
-    """The LD_PRELOAD valgrind gives its client (its own two preloads)."""
-    global VG_PRELOAD
-    if VG_PRELOAD is None:
-        out = subprocess.run(["valgrind", "-q", "/usr/bin/env"], capture_output=True, text=True).stdout
-        VG_PRELOAD = next((ln[len("LD_PRELOAD="):] for ln in out.splitlines() if ln.startswith("LD_PRELOAD=")), "")
-    return VG_PRELOAD
+def valgrind_env():
+    """What valgrind changes in its client's environment: its LD_PRELOAD (its two preloads) and
+    a few variables (GLIBCXX_FORCE_NEW, ...), seen by running env under it."""
+    global VG_ENV
+    if VG_ENV is None:
+        e = dict(os.environ)
+        e.pop("LD_PRELOAD", None)
+        out = subprocess.run(["valgrind", "-q", "/usr/bin/env"], capture_output=True, text=True, env=e).stdout
+        seen = dict(ln.split("=", 1) for ln in out.splitlines() if "=" in ln)
+        VG_ENV = {k: v for k, v in seen.items() if e.get(k) != v}
+    return VG_ENV
 
 
 def equal_envs(env, drip_opts):
     """Environments of the same shape for both runs: programs copy their environment into heap
     blocks (perl's %ENV, python's os.environ), whose sizes must not tell the tools apart. Both
-    get DRIP_OPTIONS and DRIP_ROOT_PID (pid 1: drip writes FILE.<pid>), and drip's LD_PRELOAD is
-    padded with empty entries to the length of valgrind's. follow_exec keeps it unedited."""
+    get DRIP_OPTIONS and DRIP_ROOT_PID (pid 1: drip writes FILE.<pid>); drip's run gets what
+    valgrind adds, its LD_PRELOAD padded with empty entries to the length of valgrind's.
+    follow_exec keeps LD_PRELOAD as it is."""
     fd, path = tempfile.mkstemp(prefix="drip-verdict-", suffix=".json")
     os.close(fd)
     os.unlink(path)
@@ -66,7 +71,8 @@ def equal_envs(env, drip_opts):
     common["DRIP_ROOT_PID"] = "1"
     vg_env = dict(common)
     drip_env = dict(common)
-    pre = valgrind_preload()
+    drip_env.update(valgrind_env())
+    pre = valgrind_env().get("LD_PRELOAD", "")
     drip_env["LD_PRELOAD"] = dt.LIBDRIP + ":" * max(0, len(pre) - len(dt.LIBDRIP))
     return vg_env, drip_env, path
 
@@ -98,6 +104,19 @@ def same_as_valgrind(name, cmd, drip_opts=(), vg_args=(), env=None, timeout=600,
     for k in kinds:
         dt.eq(dt.summary(r, k), dt.summary(v, k), name + ": %s (bytes, blocks) as valgrind" % k)
     return r, v
+
+
+def at_least_as_reachable(name, r, v):
+    """Where valgrind's shadow memory matters (README, where drip and valgrind differ): drip
+    reads a never-written word (a realloc'd block's tail, a fresh block's unused slots) as data,
+    valgrind knows it is undefined. A stale pointer there can only raise a block from possible
+    to reachable: definite and indirect are equal, and drip's possible is at most valgrind's.
+    (CPython also makes a few small strings differently under valgrind, a handful of blocks out
+    of 17,000: the totals are not compared.)"""
+    for k in ("definite", "indirect"):
+        dt.eq(dt.summary(r, k), dt.summary(v, k), name + ": %s (bytes, blocks) as valgrind" % k)
+    dp, vp = dt.summary(r, "possible"), dt.summary(v, "possible")
+    dt.check(dp[0] <= vp[0] and dp[1] <= vp[1], name + ": possible %r at most valgrind's %r" % (dp, vp))
 
 
 def records(report, kind):
@@ -220,7 +239,8 @@ def case_python_json_radix():
 def case_python_exit():
     need(PY)
     r, v = same_as_valgrind("python os._exit", [PY, "-c", "import os, json; json.dumps(list(range(1000))); os._exit(3)"],
-                            env=PYENV)
+                            env=PYENV, kinds=())
+    at_least_as_reachable("python os._exit", r, v)
     dt.eq(dt.summary(r, "definite"), (0, 0), "no definite leak")
 
 
@@ -251,8 +271,7 @@ def case_python_sigterm():
     rc_d, pid = run_server(cmd, env=dict(drip_env))
     r = drip_report(path, pid)
     dt.eq(rc_d, rc_v, "same status (killed by SIGTERM)")
-    for k in KINDS:
-        dt.eq(dt.summary(r, k), dt.summary(v, k), "http.server on SIGTERM: %s as valgrind" % k)
+    at_least_as_reachable("http.server on SIGTERM", r, v)
     dt.eq(dt.summary(r, "definite"), (0, 0), "no definite leak")
 
 
@@ -262,7 +281,8 @@ def case_numpy():
         skip("python3-numpy is not installed")
     # one BLAS thread: the figures then do not depend on the machine's CPU count
     r, v = same_as_valgrind("numpy matmul", [PY, "-c", "import numpy as np; a = np.ones((500, 500)); b = a @ a"],
-                            env=dict(PYENV, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"))
+                            env=dict(PYENV, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"), kinds=())
+    at_least_as_reachable("numpy matmul", r, v)
     dt.eq(dt.summary(r, "definite"), (0, 0), "no definite leak")
 
 
