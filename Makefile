@@ -3,7 +3,8 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-real test-asan test-tsan demo bench clean
+.PHONY: all deps configure build test test-real test-asan test-tsan mutate demo bench clean
+.PHONY: install deb
 
 all: build
 
@@ -35,9 +36,24 @@ test-tsan: deps
 	@cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && setarch -R ctest --output-on-failure -j $(JOBS) -LE 'real|fuzz'
 
+# Mutation check (tests/mutate.py): each bug of tests/mutations.txt applied to a scratch copy,
+# built, and the tests it names run; ends with "N killed, M survived, K equivalent".
+mutate: deps
+	python3 tests/mutate.py --jobs $(JOBS)
+
 demo: build
 	@echo "== drip run -- $(BUILD)/bin/examples/lost_list (a linked list whose head pointer is lost)"
 	-@$(BUILD)/bin/drip run -- $(BUILD)/bin/examples/lost_list
+
+# drip installed under PREFIX (bin/drip, lib/drip/libdrip.so, libdrip-safe, headers, drip(1),
+# bash completion, pkg-config and CMake package files); `make deb`: build/package/drip_*.deb.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+deb: build
+	cd $(BUILD) && cpack -G DEB
+	@ls $(BUILD)/package/drip_*.deb
 
 bench: build
 	bench/run.sh

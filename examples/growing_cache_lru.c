@@ -5,13 +5,16 @@
  * Same workload as growing_cache.c: 512 requests for 256 distinct keys, each
  * key asked for twice in a row, so half the lookups hit. The cache holds at
  * most CACHE_MAX entries; when a miss inserts one more, the least recently
- * used entry goes to the eviction callback, which frees it. At shutdown
+ * used entry goes to the eviction callback, which frees it. Then the oldest
+ * cached entry (key 1224) is asked for once more, and one new key: the hit
+ * made 1224 the most recent, so the miss evicts 1225 instead. At shutdown
  * drip_lru_destroy hands every remaining entry to the same callback.
  *
  * expected (drip and valgrind --leak-check=full --show-leak-kinds=all agree):
  *   nothing definite, indirect, possible or reachable allocated by this
  *   program or by libdrip-safe on its behalf; no threads.
- *   stdout: 512 requests, 256 misses, 224 evictions, 32 destroyed at shutdown.
+ *   stdout: 514 requests, 257 misses, 225 evictions (the last of key 1225),
+ *   32 destroyed at shutdown.
  *   While it runs, live bytes at cache_insert plateau at 32 * 64 = 2,048.
  *
  * The leaky original is growing_cache.c (16,384 bytes in 256 blocks still
@@ -37,6 +40,7 @@ static struct {
     unsigned misses;
     unsigned evictions;                 /* pushed out by the CACHE_MAX bound */
     unsigned destroyed;                 /* handed back by drip_lru_destroy */
+    unsigned last_evicted;              /* key of the last entry evicted */
 } g_cache;
 
 /* Computes the (expensive, in real life) value for key into value. */
@@ -50,8 +54,10 @@ static void cache_entry_free(const void *key, size_t klen, void *value, size_t b
                              drip_lru_reason why, void *arg)
 {
     (void)key, (void)klen, (void)bytes, (void)arg;
-    if (why == DRIP_LRU_EVICTED)
+    if (why == DRIP_LRU_EVICTED) {
         g_cache.evictions++;
+        g_cache.last_evicted = ((const struct cache_entry *)value)->key;
+    }
     else if (why == DRIP_LRU_DESTROYED)
         g_cache.destroyed++;
     free(value);                        /* FIX: the cache's owner frees what leaves it */
@@ -108,11 +114,16 @@ int main(void)
     size_t total = 0;
     for (unsigned i = 0; i < REQUESTS; i++)
         total += cache_get(1000 + i / 2)[0] != '\0';
+    /* the least recently used entry, asked for again, becomes the most recent: the next miss
+     * evicts the entry after it */
+    unsigned oldest = 1000 + REQUESTS / 2 - CACHE_MAX;
+    total += cache_get(oldest)[0] != '\0';
+    total += cache_get(2000)[0] != '\0';
     size_t cached = drip_lru_count(g_cache.lru);
     drip_lru_destroy(g_cache.lru);      /* FIX: frees every remaining entry via cache_entry_free */
     g_cache.lru = NULL;
-    printf("growing_cache_lru: %u requests, %u misses, %u evictions, %zu entries cached "
+    printf("growing_cache_lru: %u requests, %u misses, %u evictions (last: key %u), %zu entries cached "
            "(%zu served), %u freed at shutdown\n",
-           REQUESTS, g_cache.misses, g_cache.evictions, cached, total, g_cache.destroyed);
+           REQUESTS + 2, g_cache.misses, g_cache.evictions, g_cache.last_evicted, cached, total, g_cache.destroyed);
     return 0;
 }

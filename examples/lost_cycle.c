@@ -9,10 +9,17 @@
  * block of the cycle as its leader and report it as definitely lost, the rest
  * as indirectly lost, so the cycle shows up as one leak with a stack.
  *
+ * The peers share an election record, allocated before them (at a lower
+ * address): only the ring points to it. A checker that visits lost blocks in
+ * address order meets the record first, with nothing pointing to it from
+ * outside yet, and calls it a leader; when the ring's leader then reaches it,
+ * the record must be demoted to indirectly lost.
+ *
  * expected (drip and valgrind --leak-check=full agree):
  *   48 bytes in 1 blocks definitely lost in make_peer
  *   144 bytes in 3 blocks indirectly lost in make_peer
- *   both via elect_leader, called from main; nothing possible or reachable;
+ *   32 bytes in 1 blocks indirectly lost in new_election
+ *   all via elect_leader, called from main; nothing possible or reachable;
  *   no threads.
  *
  * Fixed twin: lost_cycle_fixed.c breaks the ring, then frees it.
@@ -23,20 +30,39 @@
 
 enum { PEER_COUNT = 4 };
 
+/* What the peers elect; allocated before them, pointed to by each of them. 32 bytes. */
+struct election {
+    unsigned round;
+    char topic[28];
+};
+
 /* One member of the ring; 48 bytes on x86-64. */
 struct peer {
     struct peer *next;
+    const struct election *election;
     unsigned id;
-    char name[36];
+    char name[28];
 };
 
+/* Returns a new election record; exits on OOM. */
+static __attribute__((noinline)) struct election *new_election(unsigned round)
+{
+    struct election *e = malloc(sizeof *e);
+    if (e == NULL)
+        exit(1);
+    e->round = round;
+    snprintf(e->topic, sizeof e->topic, "leader, round %u", round);
+    return e;
+}
+
 /* Returns a new peer with the given id and no successor; exits on OOM. */
-static __attribute__((noinline)) struct peer *make_peer(unsigned id)
+static __attribute__((noinline)) struct peer *make_peer(unsigned id, const struct election *e)
 {
     struct peer *p = malloc(sizeof *p);
     if (p == NULL)
         exit(1);
     p->next = NULL;
+    p->election = e;
     p->id = id;
     snprintf(p->name, sizeof p->name, "peer-%u", id);
     return p;
@@ -46,9 +72,10 @@ static __attribute__((noinline)) struct peer *make_peer(unsigned id)
 static __attribute__((noinline)) unsigned elect_leader(void)
 {
     struct peer *first = NULL, *last = NULL;
+    struct election *e = new_election(1);
 
     for (unsigned i = 0; i < PEER_COUNT; i++) {
-        struct peer *p = make_peer(100 + i * 7 % 5);
+        struct peer *p = make_peer(100 + i * 7 % 5, e);
         if (first == NULL)
             first = p;
         else
@@ -64,6 +91,7 @@ static __attribute__((noinline)) unsigned elect_leader(void)
             leader = p->id;
 
     first = last = p = NULL;            /* BUG: the ring is dropped, not freed */
+    e = NULL;
     return leader;
 }
 

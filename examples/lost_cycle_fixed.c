@@ -11,20 +11,39 @@
 
 enum { PEER_COUNT = 4 };
 
+/* What the peers elect; allocated before them, pointed to by each of them. 32 bytes. */
+struct election {
+    unsigned round;
+    char topic[28];
+};
+
 /* One member of the ring; 48 bytes on x86-64. */
 struct peer {
     struct peer *next;
+    const struct election *election;
     unsigned id;
-    char name[36];
+    char name[28];
 };
 
+/* Returns a new election record; exits on OOM. */
+static __attribute__((noinline)) struct election *new_election(unsigned round)
+{
+    struct election *e = malloc(sizeof *e);
+    if (e == NULL)
+        exit(1);
+    e->round = round;
+    snprintf(e->topic, sizeof e->topic, "leader, round %u", round);
+    return e;
+}
+
 /* Returns a new peer with the given id and no successor; exits on OOM. */
-static __attribute__((noinline)) struct peer *make_peer(unsigned id)
+static __attribute__((noinline)) struct peer *make_peer(unsigned id, const struct election *e)
 {
     struct peer *p = malloc(sizeof *p);
     if (p == NULL)
         exit(1);
     p->next = NULL;
+    p->election = e;
     p->id = id;
     snprintf(p->name, sizeof p->name, "peer-%u", id);
     return p;
@@ -48,9 +67,10 @@ static void free_ring(struct peer *first)
 static __attribute__((noinline)) unsigned elect_leader(void)
 {
     struct peer *first = NULL, *last = NULL;
+    struct election *e = new_election(1);
 
     for (unsigned i = 0; i < PEER_COUNT; i++) {
-        struct peer *p = make_peer(100 + i * 7 % 5);
+        struct peer *p = make_peer(100 + i * 7 % 5, e);
         if (first == NULL)
             first = p;
         else
@@ -65,6 +85,7 @@ static __attribute__((noinline)) unsigned elect_leader(void)
             leader = p->id;
 
     free_ring(first);                   /* FIX */
+    free(e);
     return leader;
 }
 

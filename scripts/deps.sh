@@ -9,6 +9,8 @@ missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# npm tools for the SARIF test (SKIPPED without them); never fails the build
+"$here/npm-tools.sh"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "drip: missing Debian packages:$missing (run as root, or: sudo apt-get install$missing)" >&2

@@ -17,7 +17,7 @@ static void diff_usage(FILE *out)
     fprintf(out,
             "usage: drip diff [options] BEFORE AFTER\n"
             "\n"
-            "Compares two pprof profiles (files or http:// URLs) and lists the functions whose\n"
+            "Compares two pprof profiles (files, http:// or unix:/path.sock[:/path] URLs) and lists the functions whose\n"
             "allocations (by default the live bytes, inuse_space) grew most, with +/- figures.\n"
             "\n"
             "options:\n"

@@ -247,6 +247,8 @@ static void flame_usage(FILE *out)
             "Writes an interactive flame graph of a pprof profile as a self-contained SVG (hover for\n"
             "the figures, click to zoom, Reset Zoom or Escape to go back), or with --folded the\n"
             "folded stacks (root;caller;callee VALUE) that flamegraph.pl, inferno and speedscope read.\n"
+            "URL: http://host:port/debug/pprof/heap, or unix:/path/drip.sock[:/debug/pprof/heap] for a\n"
+            "unix socket; DRIP_HTTP_TOKEN_FILE=FILE sends FILE's token as Authorization: Bearer.\n"
             "\n"
             "options:\n"
             "  --folded         folded stacks instead of SVG\n"

@@ -1,6 +1,10 @@
 /* http.c — the tiny HTTP/1.1 client behind `drip top URL`: one GET over a plain socket (no TLS),
  * Connection: close, Content-Length or chunked bodies, up to 5 redirects to http:// URLs.
  * Enough to fetch /debug/pprof/heap from Go's net/http/pprof or from drip's own endpoint.
+ * A URL may also name a unix socket: unix:/run/app/drip.sock (GET /debug/pprof/heap) or
+ * unix:/run/app/drip.sock:/debug/pprof/allocs. When DRIP_HTTP_TOKEN_FILE names a file, its
+ * content (trailing whitespace dropped) is sent as Authorization: Bearer, for an endpoint
+ * started with http_token.
  */
 #include "prof.h"
 
@@ -13,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,11 +29,31 @@ enum { MAX_BODY = 1 << 30, CONNECT_MS = 10000, MAX_REDIRECTS = 5 };
 
 struct url {
     char host[256], port[16], path[2048];
+    char sock[sizeof ((struct sockaddr_un *)0)->sun_path];   /* a unix socket's path, or "" */
 };
 
-/* Splits http://host[:port][/path]; -1 on anything else. */
+/* Splits unix:SOCKET[:/path]; -1 on anything else. */
+static int parse_unix(const char *u, struct url *o, char *err, size_t errlen, const char *orig)
+{
+    const char *p = u + 5, *sep = strstr(p, ":/");
+    size_t n = sep ? (size_t)(sep - p) : strlen(p);
+    if (!n || n >= sizeof o->sock) {
+        snprintf(err, errlen, "%s: bad URL (expected unix:/path/to/socket or unix:/path/to/socket:/debug/pprof/heap)", orig);
+        return -1;
+    }
+    memcpy(o->sock, p, n);
+    o->sock[n] = 0;
+    snprintf(o->host, sizeof o->host, "drip");
+    snprintf(o->path, sizeof o->path, "%s", sep ? sep + 1 : "/debug/pprof/heap");
+    return 0;
+}
+
+/* Splits http://host[:port][/path] or a unix: URL; -1 on anything else. */
 static int parse_url(const char *u, struct url *o, char *err, size_t errlen, const char *orig)
 {
+    memset(o, 0, sizeof *o);
+    if (!strncmp(u, "unix:", 5))
+        return parse_unix(u, o, err, errlen, orig);
     if (!strncasecmp(u, "https://", 8)) {
         snprintf(err, errlen, "%s: https is not supported (drip speaks plain http only)", orig);
         return -1;
@@ -89,6 +114,17 @@ static long long now_ms(void)
 /* Connects to host:port with a timeout; returns the socket or -1 with err set. */
 static int dial(const struct url *u, char *err, size_t errlen, const char *orig)
 {
+    if (u->sock[0]) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        memcpy(sa.sun_path, u->sock, strlen(u->sock) + 1);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+            return fd;
+        snprintf(err, errlen, "%s: cannot connect to %s: %s", orig, u->sock, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -126,15 +162,49 @@ static int dial(const struct url *u, char *err, size_t errlen, const char *orig)
     return fd;
 }
 
+/* The "Authorization: Bearer ...\r\n" line from DRIP_HTTP_TOKEN_FILE into out ("" without it);
+ * -1 with err set when the file cannot be read or holds no token. */
+static int token_header(char *out, size_t cap, char *err, size_t errlen)
+{
+    const char *path = getenv("DRIP_HTTP_TOKEN_FILE");
+    out[0] = 0;
+    if (!path || !path[0])
+        return 0;
+    char tok[4096];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, tok, sizeof tok - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n < 0) {
+        snprintf(err, errlen, "DRIP_HTTP_TOKEN_FILE=%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (n > 0 && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' ' || tok[n - 1] == '\t'))
+        n--;
+    tok[n] = 0;
+    if (!n || strpbrk(tok, " \t\r\n")) {
+        snprintf(err, errlen, "DRIP_HTTP_TOKEN_FILE=%s: the file holds no token (one line, no spaces)", path);
+        return -1;
+    }
+    snprintf(out, cap, "Authorization: Bearer %s\r\n", tok);
+    return 0;
+}
+
 /* Sends the request and reads until the server closes; -1 with err set. */
 static int exchange(int fd, const struct url *u, int timeout_ms, char **out, size_t *outlen, char *err,
                     size_t errlen, const char *orig)
 {
-    char req[2560];
+    char req[8192], auth[4200];
+    if (token_header(auth, sizeof auth, err, errlen) != 0)
+        return -1;
     int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: drip/%s\r\nAccept: */*\r\n"
-                     "Connection: close\r\n\r\n",
-                     u->path, u->host, u->port, DRIP_VERSION);
+                     "GET %s HTTP/1.1\r\nHost: %s%s%s\r\nUser-Agent: drip/%s\r\nAccept: */*\r\n"
+                     "%sConnection: close\r\n\r\n",
+                     u->path, u->host, u->sock[0] ? "" : ":", u->sock[0] ? "" : u->port, DRIP_VERSION, auth);
+    if (n < 0 || (size_t)n >= sizeof req) {
+        snprintf(err, errlen, "%s: request too long", orig);
+        return -1;
+    }
     long long deadline = now_ms() + timeout_ms;
     for (int off = 0; off < n;) {
         ssize_t w = send(fd, req + off, (size_t)(n - off), MSG_NOSIGNAL);
@@ -310,7 +380,9 @@ int drip__http_get(const char *url, char **body, size_t *bodylen, char *err, siz
             blen = (size_t)cl;
         }
         if (code >= 300 && code < 400 && header(resp, hend, "Location", val, sizeof val)) {
-            if (val[0] == '/')
+            if (val[0] == '/' && u.sock[0])
+                snprintf(cur, sizeof cur, "unix:%s:%s", u.sock, val);
+            else if (val[0] == '/')
                 snprintf(cur, sizeof cur, "http://%s%s%s%s:%s%s", "", strchr(u.host, ':') ? "[" : "", u.host,
                          strchr(u.host, ':') ? "]" : "", u.port, val);
             else

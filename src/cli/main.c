@@ -38,6 +38,10 @@ int drip_libdir_file(const char *name, char *out, size_t cap)
     if (!slash)
         return -1;
     *slash = 0;
+    /* installed: PREFIX/bin/drip and PREFIX/lib/drip/NAME; build tree: build/bin + build/lib */
+    snprintf(out, cap, "%s/../lib/drip/%s", exe, name);
+    if (access(out, R_OK) == 0)
+        return 0;
     snprintf(out, cap, "%s/../lib/%s", exe, name);
     if (access(out, R_OK) == 0)
         return 0;
@@ -46,12 +50,15 @@ int drip_libdir_file(const char *name, char *out, size_t cap)
 }
 
 static volatile pid_t child_pid;
+void (*drip_after_child)(int pid);
 
 static void forward(int sig)
 {
     if (child_pid > 0)
         kill(child_pid, sig);
 }
+
+void (*drip_run_ended)(int pid, int code, int status);
 
 int run_child(const char *prog, char **argv)
 {
@@ -86,10 +93,21 @@ int run_child(const char *prog, char **argv)
     signal(SIGTERM, forward);
     signal(SIGHUP, forward);
     sigprocmask(SIG_SETMASK, &old, NULL);
+    /* the child is waited for in two steps: ended (still a zombie, so /proc/PID names it for
+     * drip_run_ended), then reaped */
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
+        if (errno != EINTR)
+            return die(2, "waitid: %s", strerror(errno));
+    if (drip_run_ended)
+        drip_run_ended(pid, si.si_code, si.si_status);
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
             return die(2, "waitpid: %s", strerror(errno));
+    if (drip_after_child)
+        drip_after_child(pid);   /* postrun.c: SARIF, --gen-suppressions, before a re-raise */
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) {
@@ -121,24 +139,64 @@ static void usage(FILE *out)
             "  diff [options] BEFORE AFTER    which functions' live bytes grew between two profiles\n"
             "  flame [--folded] FILE|URL      interactive flame graph (SVG) or folded stacks\n"
             "  watch [options] PID | -- cmd   RSS, PSS, swap, threads, fds over time; trend; plot\n"
-            "  options [--markdown]           list the preload library's options (DRIP_OPTIONS)\n"
+            "  sarif [options] REPORT.json    convert a JSON leak report to SARIF 2.1.0\n"
+            "  suppress REPORT.json           LeakSanitizer-format suppressions for its leak records\n"
+            "  options [--markdown|--man|--bash-completion]\n"
+            "                                 list the preload library's options (DRIP_OPTIONS)\n"
+            "  options --check VALUE          parse a DRIP_OPTIONS value; print what it sets\n"
             "  version                        print drip's version\n"
             "\n"
-            "drip run --help lists every option with its default; drip COMMAND --help, each command's.\n");
+            "drip run --help lists every option with its default; drip COMMAND --help, each command's.\n"
+            "drip [valgrind options] prog [args] runs prog as `drip run` would, taking valgrind's flags\n"
+            "(for CTest's memcheck: MEMORYCHECK_COMMAND=drip, MEMORYCHECK_TYPE=Valgrind).\n");
+}
+
+/* `drip options --check 'name=value:...'`: parses a DRIP_OPTIONS value with the library's own
+ * parser and prints every option it sets, one name=value a line; exit 2 and one line if it
+ * does not parse. The documentation's examples are checked with it. */
+static int check_options(const char *text)
+{
+    struct drip_options def, o;
+    drip_options_defaults(&def);
+    drip_options_defaults(&o);
+    char err[512] = "";
+    if (drip_options_parse(&o, text, err, sizeof err) != 0)
+        return die(2, "DRIP_OPTIONS: %s", err);
+    size_t i = 0;
+#define DRIP_OPT_SHOW_BOOL(n) if (o.n != def.n) printf("%s=%d\n", #n, o.n);
+#define DRIP_OPT_SHOW_INT(n) if (o.n != def.n) printf("%s=%ld\n", #n, o.n);
+#define DRIP_OPT_SHOW_SIZE(n) if (o.n != def.n) printf("%s=%llu\n", #n, o.n);
+#define DRIP_OPT_SHOW_DURATION(n) if (o.n != def.n) printf("%s=%llums\n", #n, o.n);
+#define DRIP_OPT_SHOW_STR(n) if (strcmp(o.n, def.n)) printf("%s=%s\n", #n, o.n);
+#define DRIP_OPT_SHOW(name, type, d, help) i++; DRIP_OPT_SHOW_##type(name)
+    DRIP_OPTION_TABLE(DRIP_OPT_SHOW)
+#undef DRIP_OPT_SHOW
+    (void)i;
+    return 0;
 }
 
 static int cmd_options(int argc, char **argv)
 {
-    int md = argc > 1 && !strcmp(argv[1], "--markdown");
+    if (argc > 1 && !strcmp(argv[1], "--check"))
+        return argc == 3 ? check_options(argv[2]) : die(2, "usage: drip options --check 'name=value:...'");
+    if (argc > 1 && strcmp(argv[1], "--markdown"))
+        return drip_options_generate(argv[1]);   /* --man, --bash-completion (manpage.c) */
+    int md = argc > 1;
     if (md)
         printf("| option | type | default | meaning |\n|---|---|---|---|\n");
     static const char *types[] = {"yes/no", "integer", "size", "duration", "text"};
     for (size_t i = 0; i < drip_option_count; i++) {
         const struct drip_option_info *o = &drip_option_infos[i];
+        const struct drip_option_limit *lim = drip_option_limit(o->name);
+        char accepts[96] = "";
+        if (lim && lim->choices)
+            snprintf(accepts, sizeof accepts, " (one of %s)", lim->choices);
+        else if (lim)
+            snprintf(accepts, sizeof accepts, " (%ld to %ld)", lim->lo, lim->hi);
         if (md)
-            printf("| `%s` | %s | `%s` | %s |\n", o->name, types[o->type], o->def, o->help);
+            printf("| `%s` | %s | `%s` | %s%s |\n", o->name, types[o->type], o->def, o->help, accepts);
         else
-            printf("%-24s %-8s default %-8s %s\n", o->name, types[o->type], o->def[0] ? o->def : "none", o->help);
+            printf("%-24s %-8s default %-8s %s%s\n", o->name, types[o->type], o->def[0] ? o->def : "none", o->help, accepts);
     }
     return 0;
 }
@@ -169,6 +227,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (cmd[0] == '-')
+        return cmd_vgcompat(argc, argv);   /* valgrind's command line (vgcompat.c) */
+    if (!strcmp(cmd, "sarif"))
+        return cmd_sarif(argc - 1, argv + 1);
+    if (!strcmp(cmd, "suppress"))
+        return cmd_suppress(argc - 1, argv + 1);
     if (!strcmp(cmd, "options"))
         return cmd_options(argc - 1, argv + 1);
     if (!strcmp(cmd, "top"))

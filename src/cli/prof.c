@@ -171,7 +171,7 @@ int drip__prof_open(struct drip__prof *pr, const char *src, const char *type, st
     pr->src = src;
     char err[1024];
     int rc;
-    if (!strncasecmp(src, "http://", 7) || !strncasecmp(src, "https://", 8)) {
+    if (!strncasecmp(src, "http://", 7) || !strncasecmp(src, "https://", 8) || !strncmp(src, "unix:", 5)) {
         char *body;
         size_t len;
         if (drip__http_get(src, &body, &len, err, sizeof err))

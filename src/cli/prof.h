@@ -56,7 +56,8 @@ void drip__fmt_pct(char *buf, size_t cap, int64_t v, int64_t total);
 /* "Nov 26, 2026 at 4:32am (UTC)" like pprof's Time: line. */
 void drip__fmt_time(char *buf, size_t cap, int64_t nanos);
 
-/* GETs an http:// URL; *body is malloc'ed. -1 with a one-line message (starting with the URL). */
+/* GETs an http:// or unix:/socket[:/path] URL (with DRIP_HTTP_TOKEN_FILE's bearer token, if
+ * set); *body is malloc'ed. -1 with a one-line message (starting with the URL). */
 int drip__http_get(const char *url, char **body, size_t *bodylen, char *err, size_t errlen);
 
 /* Parses "-n 5"-style counts; -1 when s is not a non-negative integer. */

@@ -40,10 +40,17 @@ static void run_usage(FILE *out)
                           : o->type == DRIP_OPT_SIZE ? " BYTES" : o->type == DRIP_OPT_DURATION ? " TIME" : " N";
         char left[96];
         snprintf(left, sizeof left, "%s%s", flag, arg);
-        fprintf(out, "  %-30s %s (default: %s)\n", left, o->help, o->def[0] ? o->def : "none");
+        const struct drip_option_limit *lim = drip_option_limit(o->name);
+        char accepts[96] = "";
+        if (lim && lim->choices)
+            snprintf(accepts, sizeof accepts, "; one of %s", lim->choices);
+        else if (lim)
+            snprintf(accepts, sizeof accepts, "; %ld to %ld", lim->lo, lim->hi);
+        fprintf(out, "  %-30s %s (default: %s%s)\n", left, o->help, o->def[0] ? o->def : "none", accepts);
     }
     fprintf(out, "  %-30s %s\n", "--no-NAME", "turns a yes/no option off, e.g. --no-report");
     fprintf(out, "  %-30s %s\n", "--log FILE", "same as --log-path FILE");
+    drip_postrun_usage(out);
     fprintf(out, "  %-30s %s\n", "-h, --help", "this text");
 }
 
@@ -147,6 +154,79 @@ static int check_writable(const char *path)
     return 0;
 }
 
+/* ---- the status directory: what the library tells drip run -----------------------------------
+ * drip run makes a private directory and passes it in DRIP_STATUS_DIR. The root process leaves
+ * "reported" there once its report is written, and "exec" (one line) before an exec drip cannot
+ * follow. When the process ends without a report, drip run says why in one line: the user asked
+ * for a report and must never be left with no word. */
+static char status_dir[PATH_MAX];
+static int status_expect_report;
+
+static int status_has(const char *name)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s", status_dir, name);
+    return access(path, F_OK) == 0;
+}
+
+static void status_cleanup(void)
+{
+    static const char *const names[] = {"reported", "exec"};
+    char path[PATH_MAX + 32];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", status_dir, names[i]);
+        unlink(path);
+    }
+    rmdir(status_dir);
+}
+
+static void run_ended(int pid, int code, int status)
+{
+    if (status_expect_report && !status_has("reported")) {
+        char comm[64] = "?", path[64];
+        snprintf(path, sizeof path, "/proc/%d/comm", pid);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (fgets(comm, sizeof comm, f))
+                comm[strcspn(comm, "\n")] = 0;
+            fclose(f);
+        }
+        char line[PATH_MAX + 600] = "";
+        char epath[PATH_MAX + 32];
+        snprintf(epath, sizeof epath, "%s/exec", status_dir);
+        f = fopen(epath, "r");
+        if (f) {
+            if (!fgets(line, sizeof line, f))
+                line[0] = 0;
+            fclose(f);
+        }
+        fflush(stdout);
+        if (line[0])
+            fputs(line, stderr);
+        else if (code == CLD_KILLED || code == CLD_DUMPED)
+            fprintf(stderr, "drip: process %d (%s) was killed by SIG%s: no report\n", pid, comm,
+                    sigabbrev_np(status) ? sigabbrev_np(status) : "?");
+        else
+            fprintf(stderr, "drip: process %d (%s) exited with status %d without writing a report (drip was not "
+                            "loaded in the program it ran last, or it left by a raw exit system call)\n", pid, comm, status);
+    }
+    status_cleanup();
+}
+
+/* Makes the status directory and tells the library where it is. */
+static void status_start(int want_report)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(status_dir, sizeof status_dir, "%s/drip-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(status_dir)) {
+        status_dir[0] = 0;
+        return;
+    }
+    status_expect_report = want_report;
+    setenv("DRIP_STATUS_DIR", status_dir, 1);
+    drip_run_ended = run_ended;
+}
+
 int cmd_run(int argc, char **argv)
 {
     static char opts[16384];
@@ -173,6 +253,13 @@ int cmd_run(int argc, char **argv)
             break;   /* the program starts here (no "--") */
         if (a[1] != '-')
             return die(2, "unknown option '%s' (see drip run --help)", a);
+        int post = drip_postrun_flag(argc, argv, i);   /* --sarif, --source-root, --gen-suppressions */
+        if (post < 0)
+            return 2;
+        if (post > 0) {
+            i += post - 1;
+            continue;
+        }
         const char *name = a + 2, *val = NULL;
         const char *eq = strchr(name, '=');
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
@@ -189,13 +276,17 @@ int cmd_run(int argc, char **argv)
         } else if (eq) {
             val = eq + 1;
         } else {
-            if (i + 1 >= argc)
-                return die(2, "option --%.*s needs a value", (int)nlen, name);
+            /* "--json -- prog" must not write the report to a file named "--" */
+            if (i + 1 >= argc || !strcmp(argv[i + 1], "--") ||
+                (!strncmp(argv[i + 1], "--", 2) && o->type != DRIP_OPT_INT))
+                return die(2, "option --%.*s needs a value%s%s%s", (int)nlen, name, i + 1 < argc ? " (got '" : "",
+                           i + 1 < argc ? argv[i + 1] : "", i + 1 < argc ? "')" : "");
             val = argv[++i];
         }
         char absval[PATH_MAX + 64];
         if (o->type == DRIP_OPT_STR && (!strcmp(o->name, "json") || !strcmp(o->name, "log_path") ||
-                                        !strcmp(o->name, "suppressions") || !strcmp(o->name, "profile"))) {
+                                        !strcmp(o->name, "suppressions") || !strcmp(o->name, "profile") ||
+                                        !strcmp(o->name, "http_token"))) {
             if (absolutize(val, absval, sizeof absval) != 0)
                 return die(2, "cannot resolve path %s", val);
             val = absval;
@@ -252,6 +343,9 @@ int cmd_run(int argc, char **argv)
     char preload[PATH_MAX * 2];
     snprintf(preload, sizeof preload, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
     setenv("LD_PRELOAD", preload, 1);
+    if (drip_postrun_prepare(opts, sizeof opts, &parsed) != 0)
+        return 2;
     setenv("DRIP_OPTIONS", opts, 1);
+    status_start(parsed.report);
     return run_child(prog, argv + i);
 }

@@ -12,6 +12,56 @@ const struct drip_option_info drip_option_infos[] = {
 };
 const size_t drip_option_count = sizeof drip_option_infos / sizeof drip_option_infos[0];
 
+/* What each option accepts beyond its type: integer ranges and the words a text option takes.
+ * The one source of truth for both the parsers (DRIP_OPTIONS and `drip run`'s flags) and the
+ * help text; keyed by name so that the X-macro table keeps its shape. An option absent here
+ * takes any value of its type. */
+static const struct drip_option_limit limits[] = {
+    {"error_exitcode", 0, 255, NULL},
+    {"max_frames", 1, 64, NULL},
+    {"stop_signal", 0, 64, NULL},
+    {"scan_threads_timeout_ms", 0, 3600000, NULL},
+    {"max_records", 0, 1000000000, NULL},
+    {"nice", 0, 19, NULL},
+    {"unwind", 0, 0, "auto|fp|cfi|libunwind"},
+};
+
+const struct drip_option_limit *drip_option_limit(const char *name)
+{
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+        if (!strcmp(limits[i].name, name))
+            return &limits[i];
+    return NULL;
+}
+
+/* 1 when val (len bytes) is one of the '|'-separated words of choices. */
+static int is_choice(const char *choices, const char *val, size_t len)
+{
+    for (const char *c = choices; *c;) {
+        const char *e = strchr(c, '|');
+        size_t n = e ? (size_t)(e - c) : strlen(c);
+        if (n == len && !memcmp(c, val, len))
+            return 1;
+        c += n + (e ? 1 : 0);
+    }
+    return 0;
+}
+
+static void ltoa10(long v, char *out)
+{
+    char tmp[24];
+    int n = 0, neg = v < 0;
+    unsigned long u = neg ? 0UL - (unsigned long)v : (unsigned long)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (neg)
+        *out++ = '-';
+    while (n)
+        *out++ = tmp[--n];
+    *out = 0;
+}
+
 /* Copies at most n bytes of src into err as a NUL-terminated string, appending. */
 static void err_add(char *err, size_t errlen, const char *src, size_t n)
 {
@@ -157,11 +207,24 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
                 goto bad_int;
             v = v * 10 + (val[i] - '0');
         }
-        if (!strcmp(inf->name, "nice") && (neg || v > 19)) {
-            err_set(err, errlen, "option ", inf->name, strlen(inf->name), " takes 0 to 19");
+        if (neg)
+            v = -v;
+        const struct drip_option_limit *lim = drip_option_limit(inf->name);
+        if (lim && (v < lim->lo || v > lim->hi)) {
+            char lo[24], hi[24], tail[64];
+            ltoa10(lim->lo, lo);
+            ltoa10(lim->hi, hi);
+            tail[0] = 0;
+            err_add(tail, sizeof tail, " takes ", 7);
+            err_add(tail, sizeof tail, lo, strlen(lo));
+            err_add(tail, sizeof tail, " to ", 4);
+            err_add(tail, sizeof tail, hi, strlen(hi));
+            err_add(tail, sizeof tail, ", not ", 6);
+            err_set(err, errlen, "option ", inf->name, strlen(inf->name), tail);
+            err_add(err, errlen, val, len);
             return -1;
         }
-        *(long *)p = neg ? -v : v;
+        *(long *)p = v;
         return 0;
     bad_int:
         err_set(err, errlen, "option ", inf->name, strlen(inf->name), " takes an integer");
@@ -179,7 +242,7 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
         err_set(err, errlen, "option ", inf->name, strlen(inf->name),
                 " takes a duration such as 500ms, 5s or 2m");
         return -1;
-    case DRIP_OPT_STR:
+    case DRIP_OPT_STR: {
         if (!strcmp(inf->name, "leak_check_heuristics")) {
             unsigned mask;
             if (drip_parse_heuristics(val, len, &mask) != 0) {
@@ -188,10 +251,12 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
                 return -1;
             }
         }
-        if (!strcmp(inf->name, "unwind") && !(len == 2 && !memcmp(val, "fp", 2)) &&
-            !(len == 9 && !memcmp(val, "libunwind", 9)) && !(len == 4 && !memcmp(val, "auto", 4)) &&
-            !(len == 3 && !memcmp(val, "cfi", 3))) {
-            err_set(err, errlen, "option ", inf->name, strlen(inf->name), " takes auto, fp, cfi or libunwind");
+        const struct drip_option_limit *lim = drip_option_limit(inf->name);
+        if (lim && lim->choices && !is_choice(lim->choices, val, len)) {
+            err_set(err, errlen, "option ", inf->name, strlen(inf->name), " takes one of ");
+            err_add(err, errlen, lim->choices, strlen(lim->choices));
+            err_add(err, errlen, ", not ", 6);
+            err_add(err, errlen, val, len);
             return -1;
         }
         if (len >= DRIP_OPT_STR_MAX) {
@@ -201,6 +266,7 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
         memcpy(p, val, len);
         ((char *)p)[len] = 0;
         return 0;
+    }
     }
     return -1;
 }
@@ -234,6 +300,28 @@ int drip_options_set(struct drip_options *o, const char *name, size_t name_len, 
 }
 
 static int is_sep(char c) { return c == ':' || c == ' ' || c == '\t' || c == '\n' || c == ','; }
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+
+/* 1 when s starts a new option: a name made of [a-z0-9_] followed by '=', or a known option's
+ * name alone (a yes/no option). A ':' in front of one ends the value before it; any other ':'
+ * belongs to the value (http=127.0.0.1:6060, log_path=/tmp/a:b), so every documented example
+ * parses as written while "json=a.json:bogus=1" still fails on the unknown name. */
+static int starts_option(const char *s)
+{
+    size_t n = 0;
+    while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_')
+        n++;
+    if (!n)
+        return 0;
+    if (s[n] == '=')
+        return 1;
+    if (s[n] && !is_sep(s[n]))
+        return 0;
+    for (size_t i = 0; i < drip_option_count; i++)
+        if (strlen(drip_option_infos[i].name) == n && !memcmp(drip_option_infos[i].name, s, n))
+            return 1;
+    return 0;
+}
 
 int drip_options_parse(struct drip_options *o, const char *s, char *err, size_t errlen)
 {
@@ -265,7 +353,7 @@ int drip_options_parse(struct drip_options *o, const char *s, char *err, size_t 
                 }
                 s++;
             } else {
-                while (*s && *s != ':' && *s != ' ' && *s != '\t' && *s != '\n')
+                while (*s && !is_space(*s) && !(*s == ':' && starts_option(s + 1)))
                     s++;
                 val_len = (size_t)(s - val);
             }

@@ -20,7 +20,7 @@
     X(suppressions, STR, "", "LeakSanitizer-format suppressions file (leak:<pattern> lines)")    \
     X(show_reachable, BOOL, "0", "print every still-reachable record in full, not only a summary by site") \
     X(show_possible, BOOL, "1", "print possibly-lost records")                                    \
-    X(max_frames, INT, "64", "frames kept per allocation stack (1-64)")                         \
+    X(max_frames, INT, "64", "frames kept per allocation stack")                         \
     X(unwind, STR, "auto", "stack capture: auto (frame pointers where every frame's module keeps them, else drip's cached .eh_frame walker, else libunwind), fp, cfi, libunwind (one method only)") \
     X(follow_exec, BOOL, "0", "keep tracing programs started with exec (default: only this process and its forks)") \
     X(handle_signals, BOOL, "1", "on a fatal signal (SEGV, ABRT, TERM, ...) write the report, then die by that signal") \
@@ -28,12 +28,16 @@
     X(scan_threads_timeout_ms, INT, "500", "how long the exit scan waits for a thread to pause before scanning its whole stack") \
     X(max_records, INT, "0", "print at most this many leak records per kind (0: all)")             \
     X(profile, STR, "", "write a heap profile (pprof, gzipped) to this file at exit; %p is replaced by the pid") \
-    X(http, STR, "", "serve /debug/pprof/heap, /metrics, /debug/drip/leaks ... on this address (host:port; loopback unless you say otherwise)") \
+    X(http, STR, "", "serve /debug/pprof/heap, /metrics, /debug/drip/leaks ... on this address: host:port (loopback unless you say otherwise) or unix:/path (a unix socket of mode 0600, removed at exit)") \
     X(nice, INT, "19", "niceness of drip's HTTP thread, 0-19: when the CPUs are busy, requests wait rather than take CPU time from the program; 0 serves them at the program's priority. Live leak checks and the growth detector run on drip's other thread, at the program's priority") \
     X(monitor, DURATION, "0", "print a stats line on stderr at this interval, e.g. 5s (0: off)")     \
     X(alert, SIZE, "0", "warn on stderr when live heap bytes pass this, e.g. 500MiB (0: off)")     \
     X(growth, DURATION, "100ms", "growth detector: sample every site's live bytes at this interval to start with (it doubles as the run goes on); 0: off") \
     X(sample, SIZE, "0", "record one allocation per this many bytes on average (Poisson, as Go and tcmalloc do), e.g. 512KiB; 0 records every allocation. Leak classification needs 0") \
+    X(child_silent_after_fork, BOOL, "0", "forked children write no report and track nothing, as valgrind's --child-silent-after-fork (a program they exec is still traced with follow_exec)") \
+    X(http_token, STR, "", "file holding a bearer token: every HTTP request (on http and http_metrics) must then send Authorization: Bearer TOKEN, else 401. Read once at start; never give the token itself on the command line or in the environment") \
+    X(http_metrics, STR, "", "also serve /metrics, and nothing else, on this address (host:port or unix:/path): for a scraper on the pod network while http stays on loopback or a unix socket") \
+    X(http_leaks_interval, DURATION, "5s", "minimum time between two live leak checks (/debug/drip/leaks pauses the program): an earlier request, or one while a check runs, gets 429 with Retry-After; 0: no minimum") \
     X(leak_check_heuristics, STR, "all", "valgrind's --leak-check-heuristics: interior pointers that count as start pointers (the block is reachable via heuristic): all, none, or a list of stdstring, length64, newarray, multipleinheritance joined by + (or by commas inside quotes)")
 
 enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_DURATION, DRIP_OPT_STR };
@@ -58,6 +62,16 @@ struct drip_option_info {
     const char *help;
 };
 
+/* An option's accepted values beyond its type (options.c holds the table): INT options take
+ * lo..hi; STR options with choices take one of its '|'-separated words. */
+struct drip_option_limit {
+    const char *name;
+    long lo, hi;
+    const char *choices;
+};
+/* The limit for the option called name, or NULL when any value of its type is accepted. */
+const struct drip_option_limit *drip_option_limit(const char *name);
+
 extern const struct drip_option_info drip_option_infos[];
 extern const size_t drip_option_count;
 
@@ -68,7 +82,9 @@ void drip_options_defaults(struct drip_options *o);
 int drip_options_set(struct drip_options *o, const char *name, size_t name_len, const char *val,
                      size_t val_len, char *err, size_t errlen);
 
-/* Parses "name=value:name=value" (':' or whitespace separate pairs; a bare name sets a BOOL to 1).
+/* Parses "name=value:name=value" (whitespace, ',' or ':' separate pairs; a bare name sets a BOOL
+ * to 1). Inside an unquoted value, ':' ends it only when an option's name follows, so
+ * http=127.0.0.1:6060 keeps its port.
  * Stops at the first bad pair: returns -1 with a one-line message in err; 0 on success. */
 int drip_options_parse(struct drip_options *o, const char *s, char *err, size_t errlen);
 

@@ -7,33 +7,17 @@
  * the series are full, every other point is dropped and the interval doubles, so a series always
  * spans the whole run with a bounded memory of SERIES x POINTS x 8 bytes (2 MiB) whatever its length.
  *
- * The rule, for a site with at least 8 points over at least 2 s:
- *   slope   Theil-Sen slope of live bytes over time (median of pairwise slopes: robust to the
- *           spikes of a site that churns) must be positive;
- *   net     median of the last quarter of points minus median of the first quarter must be at
- *           least 64 KiB and at least 10% of where it started;
- *   steady  at least 75% of the intervals must not go down, and at least 3 must go up (an array
- *           grown by doubling rises in steps, a list rises every time: both count);
- *   recent  live bytes must have risen within the second half of the window by at least 25% of
- *           the net growth, so a warm-up that flattens (a bounded cache that filled, then evicts)
- *           or a single early step is not a suspect.
+ * The rule that judges the series is growth_rule.c's, a pure function (unit-tested apart).
  * Off in sampling mode (the sampled counters are too coarse for the rule).
  * Locks: `mu` guards the series (drip's thread writes, report readers read).
  */
-#include "internal.h"
+#include "growth_rule.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-enum { SERIES = 4096, POINTS = 64, MIN_POINTS = 8, MIN_SPAN_MS = 2000, TRACK_BYTES = 4096, NET_MIN = 65536,
-       MAX_VERDICTS = 64 };
-
-struct series {
-    uint32_t site;
-    int64_t v[POINTS];        /* -1: not tracked yet at that point */
-};
+enum { SERIES = 4096, POINTS = DRIP_GROWTH_POINTS, TRACK_BYTES = 4096, MAX_VERDICTS = 64 };
 
 static struct {
     pthread_mutex_t mu;
@@ -41,7 +25,7 @@ static struct {
     int n;                    /* points so far */
     long long interval;       /* ms */
     long long next;           /* ms of the next tick */
-    struct series *s;         /* SERIES entries from the arena */
+    struct drip__growth_series *s;   /* SERIES entries from the arena */
     int ns;
     int32_t *slot_of;         /* site id -> series index + 1, grown with the depot */
     uint32_t slot_cap;
@@ -68,8 +52,6 @@ static int slot_for(uint32_t id)
     }
     return G.slot_of[id] - 1;
 }
-
-static int evaluate(struct drip__suspect *out, int max);
 
 /* One sample of every site when one is due, at `now_ms` since start. Called by drip's thread.
  * Returns when the next sample is due. */
@@ -123,94 +105,11 @@ long long drip__growth_tick(long long now_ms)
         G.s[slot].v[i] = lb > 0 ? lb : 0;
     }
     free(pend);
-    G.nverdict = evaluate(G.verdict, MAX_VERDICTS);
+    static double scratch[DRIP_GROWTH_SCRATCH];   /* G.mu held */
+    G.nverdict = drip__growth_evaluate(G.t, G.n, G.s, G.ns, G.verdict, MAX_VERDICTS, scratch);
     G.next = now_ms + G.interval;
     pthread_mutex_unlock(&G.mu);
     return G.next;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Theil-Sen slope (bytes per second) of points [a, b). */
-static double theil_sen(const long long *t, const double *v, int a, int b, double *scratch)
-{
-    int k = 0;
-    for (int i = a; i < b; i++)
-        for (int j = i + 1; j < b; j++)
-            if (t[j] > t[i])
-                scratch[k++] = (v[j] - v[i]) * 1000.0 / (double)(t[j] - t[i]);
-    return k ? median(scratch, k) : 0;
-}
-
-/* Fills up to `max` suspects, most growth first. Returns how many. */
-/* Applies the rule to every series; fills up to `max` suspects, most growth first. Called with
- * G.mu held, by drip's thread after each sample: the verdicts only change when the series do. */
-static int evaluate(struct drip__suspect *out, int max)
-{
-    static double scratch[POINTS * POINTS / 2 + POINTS];
-    int n = 0;
-    double total_net = 0;
-    for (int k = 0; k < G.ns; k++) {
-        long long t[POINTS];
-        double v[POINTS], q[POINTS];
-        int m = 0;
-        for (int i = 0; i < G.n; i++)
-            if (G.s[k].v[i] >= 0) {
-                t[m] = G.t[i];
-                v[m++] = (double)G.s[k].v[i];
-            }
-        if (m < MIN_POINTS || t[m - 1] - t[0] < MIN_SPAN_MS)
-            continue;
-        int quarter = m / 4;
-        memcpy(q, v, (size_t)quarter * sizeof *q);
-        double first = median(q, quarter);
-        memcpy(q, v + m - quarter, (size_t)quarter * sizeof *q);
-        double last = median(q, quarter);
-        double net = last - first;
-        if (net > 0)
-            total_net += net;
-        if (net < NET_MIN || net < 0.1 * first)
-            continue;   /* the cheap test first: most sites do not grow */
-        int rises = 0, falls = 0;
-        for (int i = 1; i < m; i++) {
-            rises += v[i] > v[i - 1];
-            falls += v[i] < v[i - 1];
-        }
-        double lo = v[m / 2], hi = v[m / 2];
-        for (int i = m / 2; i < m; i++) {
-            lo = v[i] < lo ? v[i] : lo;
-            hi = v[i] > hi ? v[i] : hi;
-        }
-        if (rises < 3 || falls * 4 > m - 1 || hi - lo < 0.25 * net)
-            continue;
-        double slope = theil_sen(t, v, 0, m, scratch);
-        if (slope <= 0)
-            continue;
-        struct drip__suspect s = {.site = G.s[k].site, .bytes_per_second = slope, .net_bytes = net,
-                                  .window_seconds = (double)(t[m - 1] - t[0]) / 1000.0};
-        /* keep the `max` largest slopes */
-        int pos = n < max ? n++ : max;
-        while (pos > 0 && out[pos - 1].bytes_per_second < s.bytes_per_second) {
-            if (pos < max)
-                out[pos] = out[pos - 1];
-            pos--;
-        }
-        if (pos < max)
-            out[pos] = s;
-    }
-    for (int i = 0; i < n; i++)
-        out[i].heap_growth_share = total_net > 0 ? out[i].net_bytes / total_net : 0;
-    return n;
 }
 
 int drip__growth_suspects(struct drip__suspect *out, int max)

@@ -44,7 +44,7 @@ int drip_http_parse(const char *buf, size_t len, struct drip_http_req *r)
     for (const char *c = p; c < sp; c++)
         if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
             return -1;
-    /* headers: only Content-Length matters */
+    /* headers: only Content-Length and Authorization matter */
     for (const char *h = eol + 2; h < end - 2;) {
         const char *he = memchr(h, '\r', (size_t)(end - h));
         if (!he)
@@ -65,10 +65,41 @@ int drip_http_parse(const char *buf, size_t len, struct drip_http_req *r)
                 v = v * 10 + (size_t)(*c - '0');
             }
             r->content_length = v;
+        } else if ((size_t)(colon - h) == 13 && !strncasecmp(h, "Authorization", 13)) {
+            if (r->has_auth)
+                return -1;   /* two credentials: which one would count is ambiguous */
+            const char *v = colon + 1, *ve = he;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            r->has_auth = 1;
+            r->auth_off = (size_t)(v - buf);
+            r->auth_len = (size_t)(ve - v);
         }
         h = he + 2;
     }
     return 1;
+}
+
+int drip_http_bearer_ok(const char *buf, const struct drip_http_req *r, const char *secret, size_t len)
+{
+    if (!r->has_auth || !len)
+        return 0;
+    const char *v = buf + r->auth_off;
+    size_t n = r->auth_len;
+    if (n < 7 || strncasecmp(v, "Bearer", 6) || (v[6] != ' ' && v[6] != '\t'))
+        return 0;
+    v += 7, n -= 7;
+    while (n && (*v == ' ' || *v == '\t'))
+        v++, n--;
+    /* every byte of the secret is compared whatever the others gave: no early exit */
+    unsigned char acc = n != len;
+    for (size_t i = 0; i < len; i++) {
+        size_t j = i < n ? i : 0;
+        acc |= (unsigned char)(secret[i] ^ (n ? v[j] : 0));
+    }
+    return acc == 0;
 }
 
 int drip_http_query(const char *query, const char *name, char *out, size_t cap)

@@ -138,6 +138,7 @@ void drip__monitor_tick(int *above, double seconds_since_start);
 /* ---- server.c: drip's own thread (HTTP endpoint, monitor) ----------------------------------- */
 void drip__background_start(void);
 void drip__background_child(void);
+void drip__background_exit(void);
 
 /* ---- arena.c: drip's own memory, never libc's allocator ----------------------------------- */
 void *drip__arena_alloc(size_t size);          /* zeroed, 16-byte aligned; NULL when out of memory */
@@ -309,6 +310,19 @@ uintptr_t drip__interrupted_sp(const void *ucontext);
  * block addresses in vector registers). */
 void drip__uc_regs(const void *ucontext, uintptr_t *lo, uintptr_t *hi);
 extern DRIP_TLS struct drip__thread *drip__self;
+
+/* ---- exec.c: the root process stays traced through its execs; untraced children counted -- */
+void drip__exec_init(void);
+void drip__exec_fork_child(void);
+int drip__execve(const char *path, char *const argv[], char *const envp[]);
+int drip__execvpe(const char *file, char *const argv[], char *const envp[]);
+int drip__fexecve(int fd, char *const argv[], char *const envp[]);
+void drip__spawned(const char *file, char *const envp[]);
+/* How many children of this process ran a program drip did not follow; *first names one. */
+unsigned drip__untraced_execs(const char **first);
+/* Tells drip run (through DRIP_STATUS_DIR) that the root process wrote its report. */
+void drip__status_reported(void);
+extern int drip__is_fork_child;
 
 /* ---- options.c ------------------------------------------------------------------------------ */
 #include "options.h"

@@ -244,6 +244,7 @@ static void text_size(struct drip_writer *w, uint64_t bytes, uint64_t blocks)
 
 static void write_thread_stack(struct drip_writer *w, struct report *r, int pid, uint32_t site, int json);
 static void write_suspects_text(struct drip_writer *w, struct drip_symbolizer *sym, const struct drip__suspect *s, int n);
+static void write_untraced_execs(struct drip_writer *w, int pid);
 
 /* valgrind's lines under "still reachable": the blocks reachable only via a heuristic */
 static void write_heuristics_text(struct drip_writer *w, int pid, const struct drip__scan *sc)
@@ -333,6 +334,7 @@ static void write_text(struct drip_writer *w, struct report *r, const struct dri
     if (r->threads_running || r->threads_unjoined)
         drip_printf(w, "==%d==    threads: %d still running at exit, %d finished but never joined\n", pid,
                     r->threads_running, r->threads_unjoined);
+    write_untraced_execs(w, pid);
     if (sc->threads_unstopped)
         drip_printf(w, "==%d==    note: %d thread(s) did not pause for the scan; their whole stacks were read\n",
                     pid, sc->threads_unstopped);
@@ -352,6 +354,16 @@ static void write_text(struct drip_writer *w, struct report *r, const struct dri
     drip_put_count(w, r->kind[DRIP_REACHABLE].bytes);
     drip_printf(w, " bytes still reachable; %d thread(s) still running; %d growth suspect(s)\n", r->threads_running,
                 r->nsuspects);
+}
+
+/* Children that ran a program drip did not follow (exec.c counts them): say so, and how to. */
+static void write_untraced_execs(struct drip_writer *w, int pid)
+{
+    const char *first;
+    unsigned n = drip__untraced_execs(&first);
+    if (n)
+        drip_printf(w, "==%d==   not traced: %u child process(es) ran a program drip did not follow (the first: %s); "
+                       "rerun with --follow-exec to trace them\n", pid, n, first[0] ? first : "?");
 }
 
 /* ---- JSON ----------------------------------------------------------------------------------- */

@@ -7,6 +7,7 @@
  * from the _exit hook, or from a fatal-signal handler, whichever comes first.
  */
 #include "internal.h"
+#include "signals.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -115,11 +116,16 @@ static void fork_child(void)
     drip__threads_child_reset();
     drip__is_fork_child = 1;
     drip__g.pid = getpid();
+    drip__exec_fork_child();
+    if (drip__opt.child_silent_after_fork) {
+        /* nothing to record for a report that will not be written: the child runs at full speed */
+        atomic_store(&drip__g.tracking, 0);
+        atomic_store(&drip__g.reported, 1);
+    }
     drip__guard--;
 }
 
-/* ---- fatal signals ------------------------------------------------------------------------ */
-static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM, SIGINT, SIGHUP, SIGQUIT};
+/* ---- fatal signals (signals.c installs the handler where the program has SIG_DFL) --------- */
 static volatile sig_atomic_t dying_signal;
 
 /* If the report hangs (the crash came from inside libc's allocator, whose lock the report
@@ -127,7 +133,7 @@ static volatile sig_atomic_t dying_signal;
 static void watchdog(int sig)
 {
     int s = dying_signal ? dying_signal : SIGKILL;
-    signal(s, SIG_DFL);
+    drip__signal_default(s);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, s);
@@ -136,14 +142,19 @@ static void watchdog(int sig)
     _Exit(128 + s);
 }
 
-static void on_fatal(int sig, siginfo_t *si, void *uc)
+void drip__on_fatal(int sig, siginfo_t *si, void *uc)
 {
-    signal(sig, SIG_DFL);
+    (void)si;
+    drip__signal_default(sig);
     if (!dying_signal) {
         dying_signal = sig;
         drip__fatal_uc = uc;
         drip__scan_start = drip__interrupted_sp(uc);
-        signal(SIGALRM, watchdog);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = watchdog;
+        sigemptyset(&sa.sa_mask);
+        drip__real_sigaction(SIGALRM, &sa, NULL);
         alarm(10);
         drip__report_at_exit(-1);
     }
@@ -152,20 +163,6 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
     sigaddset(&set, sig);
     sigprocmask(SIG_UNBLOCK, &set, NULL);
     raise(sig);
-}
-
-static void install_signal_handlers(void)
-{
-    for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
-        struct sigaction old, sa;
-        if (sigaction(fatal_signals[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL)
-            continue;   /* the program (or its parent) chose a disposition: leave it */
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = on_fatal;
-        sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESETHAND;
-        sigemptyset(&sa.sa_mask);
-        sigaction(fatal_signals[i], &sa, NULL);
-    }
 }
 
 /* ---- start and exit ------------------------------------------------------------------------- */
@@ -177,7 +174,10 @@ void drip__init(void)
     drip__guard++;
     drip_options_defaults(&drip__opt);
     char err[256] = "";
-    if (drip_options_parse(&drip__opt, getenv("DRIP_OPTIONS"), err, sizeof err) != 0) {
+    const char *http = getenv("DRIP_HTTP");   /* DRIP_HTTP=host:port, as docs/cli.md says */
+    if (drip_options_parse(&drip__opt, getenv("DRIP_OPTIONS"), err, sizeof err) != 0 ||
+        (http && *http && !drip__opt.http[0] &&
+         drip_options_set(&drip__opt, "http", 4, http, strlen(http), err, sizeof err) != 0)) {
         /* a bad option must not change the program: say so once and stay out of the way */
         static const char pre[] = "drip: DRIP_OPTIONS: ";
         ssize_t ignored = write(2, pre, sizeof pre - 1);
@@ -196,11 +196,12 @@ void drip__init(void)
     drip__threads_init();
     drip__threads_register_main();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+    drip__exec_init();
     if (!drip__opt.follow_exec)
         unpreload_self();
-    if (drip__opt.handle_signals)
-        install_signal_handlers();
     atomic_store(&drip__g.initialised, 1);
+    if (drip__opt.handle_signals)
+        drip__signals_init();
     atomic_store(&drip__g.tracking, 1);
     drip__guard--;
 }
@@ -221,6 +222,7 @@ static int report_once(void)
     }
     drip__guard++;
     int leaked = drip__report();
+    drip__status_reported();
     drip__guard--;
     return leaked && drip__opt.error_exitcode != 0;
 }
@@ -254,6 +256,7 @@ __attribute__((noinline)) void drip__report_at_exit(int status)
 #endif
     if (!drip__scan_start)
         drip__scan_start = (uintptr_t)regs;
+    drip__background_exit();
     if (report_once() && status >= 0) {
         fflush(NULL);
         drip__real_exit((int)drip__opt.error_exitcode);

@@ -4,13 +4,13 @@
  *   possible   only chains with at least one interior pointer lead to it;
  *   definite   no pointer to it from a root or a reached block, and it heads its own group;
  *   indirect   reachable only from lost blocks (a lost list's tail, the rest of a lost cycle).
- * Roots: every writable segment of every loaded module (.data, .bss, GOT), every thread's stack
- * from its stack pointer up (its TLS and thread descriptor sit at the top of that mapping), the
- * registers (saved on the stack by the stop signal, or spilled here for the calling thread), the
- * main thread's static TLS, and blocks the dynamic linker allocated (its own bookkeeping, which
- * no other root reaches, as LeakSanitizer also treats them).
+ *   (with valgrind's heuristics, an interior pointer of a known C++ shape counts as a start
+ *   pointer: the block is reachable "via heuristic").
+ * Roots (roots.c): every writable mapping that is not malloc's or drip's, less the dead part of
+ * each stack; the registers of each paused thread (in its signal frame) and of the exiting one
+ * (stored where it called exit). Tracked blocks inside a root range are not roots.
  * Words are read at 8-byte alignment, as valgrind and LSan do.
- * Memory: the snapshot (32 bytes a block) and the mark stack come from drip's arena.
+ * Memory: the snapshot (24 bytes a block) and the mark stack come from drip's arena.
  */
 #include "scan.h"
 
@@ -433,7 +433,7 @@ int drip__scan_run(struct drip__scan *out, int final)
     if (!b)
         goto resume;
     for (size_t i = 0; i < n; i++)
-        b[i] = (struct drip__block){recs[i].addr, recs[i].size, recs[i].site, DRIP_UNREACHED, 0, 0, 0};
+        b[i] = (struct drip__block){.addr = recs[i].addr, .size = recs[i].size, .site = recs[i].site, .kind = DRIP_UNREACHED};
     drip__arena_free(recs, bytes);
     recs = NULL;
     sort_blocks(b, n);

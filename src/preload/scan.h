@@ -13,14 +13,13 @@ enum drip_heur { DRIP_HEUR_NONE = 0, DRIP_HEUR_STDSTRING, DRIP_HEUR_LENGTH64, DR
                  DRIP_HEUR_MULTIPLEINHERITANCE, DRIP_HEUR_COUNT };
 extern const char *const drip__heur_name[DRIP_HEUR_COUNT];
 
-struct drip__block {
+struct drip__block {   /* 24 bytes: the scan holds one per live block */
     uintptr_t addr;
-    size_t size;
+    uint64_t size : 48;   /* as struct drip__rec's */
+    uint64_t kind : 8;    /* enum drip_kind once the scan is over */
+    uint64_t heur : 8;    /* enum drip_heur: reachable only via that heuristic (valgrind's rule) */
     uint32_t site;
-    uint8_t kind;      /* enum drip_kind once the scan is over */
-    uint8_t queued;
-    uint8_t heur;      /* enum drip_heur: reachable only via that heuristic (valgrind's rule) */
-    uint32_t ioff;     /* possible: offset into the block of the interior pointer that reached it */
+    uint32_t ioff;        /* possible: offset into the block of the interior pointer that reached it */
 };
 
 /* A thread the report names, as it was while the world was stopped (a thread woken by the

@@ -3,14 +3,20 @@
  * One thread, started just before main (never in a hook or a constructor), with every signal
  * blocked and the reentrancy guard held for its whole life, so nothing it does is tracked.
  * Clients are served from a poll loop with non-blocking sockets: each response is built into a
- * memfd and sent as the client can take it; a client that has not sent its request within 5 s,
- * or not read its response within 30 s, is dropped, and at most 64 are served at once, so a slow
- * or abusive client cannot hold up the program or the other clients. A delta profile
- * (?seconds=N) parks its connection until it is due instead of sleeping.
+ * memfd and sent as the client can take it; a client that has not sent its whole request within
+ * 5 s of connecting (slowloris), or not read its response within 30 s, is dropped, and at most 64
+ * are served at once: when all 64 slots are taken, a new connection replaces the oldest one that
+ * has not sent its request yet, so idle connections cannot lock out a scraper. A delta profile
+ * (?seconds=N, at most 16 at once) parks its connection until it is due instead of sleeping; a
+ * live leak check parks its connection until drip's other thread has run it (one at a time, at
+ * most one per http_leaks_interval: 429 otherwise). So nothing a client does delays /metrics.
+ * Sockets (TCP, unix, the /metrics-only address) and the token file are opened in listen.c;
+ * with http_token, a request without the token gets 401 before anything else is looked at.
  * Endpoints follow Go's net/http/pprof where Go has one (status codes, content types, errors).
  */
 #include "http.h"
 #include "internal.h"
+#include "listen.h"
 #include "scan.h"
 #include "../../include/drip/drip.h"
 #include "../common/pprof_write.h"
@@ -29,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -38,13 +45,16 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MAX_CLIENTS = 64, REQ_MAX = 16384, READ_TIMEOUT_MS = 5000, WRITE_TIMEOUT_MS = 30000 };
+enum { MAX_CLIENTS = 64, MAX_DELTAS = 16, REQ_MAX = 16384, READ_TIMEOUT_MS = 5000, WRITE_TIMEOUT_MS = 30000 };
 
 struct client {
     int fd;
     char req[REQ_MAX];
     size_t len;
+    long long since;      /* when it connected: the oldest silent one makes room when full */
     long long deadline;
+    bool metrics_only;    /* accepted on http_metrics: /metrics alone */
+    bool leak_wait;       /* parked until the leak check running for it is done */
     int out_fd;           /* memfd holding the response body, or -1 */
     bool responding;      /* the response is built: wait for POLLOUT, not POLLIN */
     char hdr[1024];       /* the response's status line and headers */
@@ -59,8 +69,10 @@ struct client {
 };
 
 static struct client clients[MAX_CLIENTS];
-static void leak_check(int fd);   /* on drip's ticking thread, see below */
-static int listen_fd = -1;
+static void leak_check(struct client *c, int fd);   /* on drip's ticking thread, see below */
+static int listen_fd = -1, metrics_fd = -1;
+static char token[4096];   /* http_token's content, set before the server starts; read-only after */
+static size_t token_len;
 static long long start_ms;
 
 static long long now_ms(void)
@@ -76,8 +88,8 @@ static long long now_ms(void)
 static void respond(struct client *c, int status, const char *ctype, const char *extra, int body_fd, off_t body_len)
 {
     static const struct { int code; const char *text; } reasons[] = {
-        {200, "OK"}, {400, "Bad Request"}, {404, "Not Found"}, {405, "Method Not Allowed"},
-        {413, "Payload Too Large"}, {431, "Request Header Fields Too Large"}, {500, "Internal Server Error"}, {503, "Service Unavailable"}};
+        {200, "OK"}, {400, "Bad Request"}, {401, "Unauthorized"}, {404, "Not Found"}, {405, "Method Not Allowed"},
+        {413, "Payload Too Large"}, {429, "Too Many Requests"}, {431, "Request Header Fields Too Large"}, {500, "Internal Server Error"}, {503, "Service Unavailable"}};
     const char *reason = "Error";
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
         if (reasons[i].code == status)
@@ -185,6 +197,14 @@ static void serve_profile(struct client *c, struct drip_http_req *r, int allocs)
             respond_text(c, 400, NULL, "invalid value for \"seconds\" - must be a positive integer\n");
             return;
         }
+        int parked = 0;
+        for (int i = 0; i < MAX_CLIENTS; i++)
+            parked += clients[i].fd >= 0 && clients[i].due;
+        if (parked >= MAX_DELTAS) {
+            respond_text(c, 429, "Retry-After: 10\r\n", "%d delta profiles are in progress, the most drip serves at once\n",
+                         parked);
+            return;
+        }
         c->p0 = drip__profile_snapshot(&c->p0n);
         c->delta_ms = v * 1000;
         c->due = now_ms() + c->delta_ms;
@@ -235,8 +255,51 @@ static const char index_html[] =
     "<li><a href=\"/debug/pprof/cmdline\">/debug/pprof/cmdline</a>, /debug/pprof/symbol</li>\n"
     "</ul></body></html>\n";
 
+/* What is asked of every request before its path is looked at: the token, then the address's
+ * scope. 0 after answering 401 or 404. */
+static int admit(struct client *c, struct drip_http_req *r)
+{
+    if (token_len && !drip_http_bearer_ok(c->req, r, token, token_len)) {
+        /* RFC 6750: a request with no credentials gets the bare challenge */
+        respond_text(c, 401, r->has_auth ? "WWW-Authenticate: Bearer realm=\"drip\", error=\"invalid_token\"\r\n"
+                                         : "WWW-Authenticate: Bearer realm=\"drip\"\r\n",
+                     "unauthorized: send the token of http_token as Authorization: Bearer TOKEN\n");
+        return 0;
+    }
+    if (c->metrics_only && strcmp(r->path, "/metrics")) {
+        respond_text(c, 404, NULL, "404 page not found: %s (this address serves /metrics only)\n", r->path);
+        return 0;
+    }
+    return 1;
+}
+
+/* A live leak check pauses the program: one at a time, and at most one per http_leaks_interval.
+ * 0 after answering 429. The leak_* state belongs to the HTTP thread. */
+static struct client *leak_waiter;    /* the client whose check "drip" is running, or NULL */
+static long long leak_last_end = -1;  /* when the last check ended (now_ms), -1: none yet */
+
+static int leaks_admit(struct client *c)
+{
+    long long gap = (long long)drip__opt.http_leaks_interval, now = now_ms();
+    if (leak_waiter) {
+        respond_text(c, 429, "Retry-After: 1\r\n", "a leak check is already running\n");
+        return 0;
+    }
+    if (leak_last_end >= 0 && now - leak_last_end < gap) {
+        long long wait_ms = gap - (now - leak_last_end);
+        char hdr[64];
+        snprintf(hdr, sizeof hdr, "Retry-After: %lld\r\n", (wait_ms + 999) / 1000);
+        respond_text(c, 429, hdr, "the last leak check ended %lld ms ago; http_leaks_interval allows one every %lld ms\n",
+                     now - leak_last_end, gap);
+        return 0;
+    }
+    return 1;
+}
+
 static void route(struct client *c, struct drip_http_req *r)
 {
+    if (!admit(c, r))
+        return;
     int get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
     int post = !strcmp(r->method, "POST");
     const char *p = r->path;
@@ -305,11 +368,11 @@ static void route(struct client *c, struct drip_http_req *r)
                          (unsigned long long)drip__opt.sample);
             return;
         }
+        if (!leaks_admit(c))
+            return;
         int body = new_body(c);
-        if (body >= 0) {
-            leak_check(body);
-            respond_fd(c, "application/json", NULL, body);
-        }
+        if (body >= 0)
+            leak_check(c, body);   /* answered now, or parked until "drip" has run it */
     } else if (!strcmp(p, "/debug/pprof/cmdline")) {
         int body = new_body(c);
         int src = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
@@ -396,94 +459,58 @@ static void on_writable(struct client *c)
     }
 }
 
-static int is_loopback(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-    if (sa->sa_family == AF_INET6)
-        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-    return 0;
-}
-
-static int open_listener(const char *spec)
-{
-    char host[DRIP_OPT_STR_MAX] = "127.0.0.1", port[DRIP_OPT_STR_MAX] = "";
-    const char *colon = strrchr(spec, ':');
-    if (!colon) {
-        snprintf(port, sizeof port, "%s", spec);
-    } else {
-        size_t hl = (size_t)(colon - spec);
-        if (hl && spec[0] == '[' && spec[hl - 1] == ']')
-            snprintf(host, sizeof host, "%.*s", (int)(hl - 2), spec + 1);
-        else if (hl)
-            snprintf(host, sizeof host, "%.*s", (int)hl, spec);
-        snprintf(port, sizeof port, "%s", colon + 1);
-    }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *ai = NULL;
-    int rc = getaddrinfo(host, port, &hints, &ai);
-    if (rc != 0 || !ai) {
-        fprintf(stderr, "drip: http=%s: cannot resolve: %s\n", spec, gai_strerror(rc));
-        return -1;
-    }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-        fprintf(stderr, "drip: http=%s: cannot listen: %s\n", spec, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(ai);
-        return -1;
-    }
-    if (!is_loopback(ai->ai_addr))
-        fprintf(stderr, "drip: warning: serving heap profiles and leak reports on %s, which is not a loopback "
-                        "address: anyone who can reach it can read them\n", spec);
-    freeaddrinfo(ai);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char h[64] = "?";
-    int p = 0;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        if (ss.ss_family == AF_INET) {
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, h, sizeof h);
-            p = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else {
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, h + 1, sizeof h - 2);
-            h[0] = '[';
-            strcat(h, "]");
-            p = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
-    }
-    fprintf(stderr, "drip: serving http://%s:%d/ for process %d\n", h, p, getpid());
-    return fd;
-}
-
 /* ---- drip's two threads ------------------------------------------------------------------------
  * "drip" (the program's priority) runs the growth detector's and the monitor's ticks and the live
  * leak checks, which pause the program's threads and so must finish fast however busy the machine.
  * "drip-http" (nice 19 by default) serves requests: on a machine whose CPUs the program keeps
  * busy, requests wait rather than take CPU time from it. A leak check asked over HTTP is handed
- * to "drip" and waited for. Lock: `job_mu` guards `job_fd` and `job_done`. */
+ * to "drip" and its connection parked; "drip" says it is done through `done_fd` (an eventfd in
+ * the HTTP thread's poll set), so the HTTP thread serves others (/metrics) meanwhile.
+ * Lock: `job_mu` guards `job_fd` and `job_done`. */
 static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t job_cv = PTHREAD_COND_INITIALIZER;   /* a job was posted, or is done */
 static int job_fd = -1;
 static bool job_done, have_ticker;
+static int done_fd = -1;
 
-static void leak_check(int fd)
+static void leak_check(struct client *c, int fd)
 {
     pthread_mutex_lock(&job_mu);
-    if (!have_ticker) {
+    if (!have_ticker || done_fd < 0) {
         pthread_mutex_unlock(&job_mu);
         drip__leak_report(-1, fd, 0);
+        leak_last_end = now_ms();
+        respond_fd(c, "application/json", NULL, fd);
         return;
     }
     job_fd = fd;
     job_done = false;
     pthread_cond_broadcast(&job_cv);
-    while (!job_done)
-        pthread_cond_wait(&job_cv, &job_mu);
     pthread_mutex_unlock(&job_mu);
+    c->leak_wait = true;
+    c->out_fd = fd;
+    c->deadline = 0;   /* however long the scan takes */
+    leak_waiter = c;
+}
+
+/* On the HTTP thread, when done_fd fires: answers the parked client with its report. */
+static void leak_done(void)
+{
+    uint64_t n;
+    if (read(done_fd, &n, sizeof n) < 0)
+        return;
+    pthread_mutex_lock(&job_mu);
+    bool done = job_done;
+    pthread_mutex_unlock(&job_mu);
+    struct client *c = leak_waiter;
+    if (!done || !c)
+        return;
+    leak_waiter = NULL;
+    leak_last_end = now_ms();
+    int fd = c->out_fd;
+    c->out_fd = -1;
+    c->leak_wait = false;
+    respond_fd(c, "application/json", NULL, fd);
 }
 
 /* Names itself (before serving anything, so that whoever sees it work sees its name), blocks
@@ -515,6 +542,10 @@ static void *ticker(void *arg)
             pthread_mutex_lock(&job_mu);
             job_done = true;
             pthread_cond_broadcast(&job_cv);
+            uint64_t one = 1;
+            if (write(done_fd, &one, sizeof one) < 0) {
+                /* an eventfd write fails only on overflow, which one job at a time cannot reach */
+            }
             continue;
         }
         pthread_mutex_unlock(&job_mu);
@@ -541,6 +572,43 @@ static void *ticker(void *arg)
     return NULL;
 }
 
+/* A slot for a new connection: a free one, else the one held longest by a client that has not
+ * sent its request yet (an idle or slowloris connection; one being answered, or parked for a
+ * delta profile or a leak check, is never taken). NULL when every slot is busy answering. */
+static struct client *free_slot(void)
+{
+    struct client *oldest = NULL;
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        struct client *c = &clients[i];
+        if (c->fd < 0)
+            return c;
+        if (!c->responding && !c->due && !c->leak_wait && (!oldest || c->since < oldest->since))
+            oldest = c;
+    }
+    if (oldest)
+        drop(oldest);
+    return oldest;
+}
+
+static void accept_one(int lfd, bool metrics_only)
+{
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+        return;
+    struct client *slot = free_slot();
+    if (!slot) {
+        close(fd);   /* every slot is sending an answer: the client retries */
+        return;
+    }
+    memset(slot, 0, sizeof *slot);
+    slot->fd = fd;
+    slot->out_fd = -1;
+    slot->metrics_only = metrics_only;
+    slot->since = now_ms();
+    slot->deadline = slot->since + READ_TIMEOUT_MS;
+    on_readable(slot);   /* the request usually came with the connection */
+}
+
 static void *server(void *arg)
 {
     (void)arg;
@@ -553,12 +621,21 @@ static void *server(void *arg)
     for (int i = 0; i < MAX_CLIENTS; i++)
         clients[i].fd = clients[i].out_fd = -1;
     for (;;) {
-        struct pollfd pf[MAX_CLIENTS + 1];
-        int map[MAX_CLIENTS + 1], n = 0;
+        struct pollfd pf[MAX_CLIENTS + 3];
+        int map[MAX_CLIENTS + 3], n = 0;   /* a client's index, or LISTEN / METRICS / DONE */
+        enum { LISTEN = -1, METRICS = -2, DONE = -3 };
         long long now = now_ms(), wake = now + 1000;
         if (listen_fd >= 0) {
             pf[n] = (struct pollfd){listen_fd, POLLIN, 0};
-            map[n++] = -1;
+            map[n++] = LISTEN;
+        }
+        if (metrics_fd >= 0) {
+            pf[n] = (struct pollfd){metrics_fd, POLLIN, 0};
+            map[n++] = METRICS;
+        }
+        if (done_fd >= 0) {
+            pf[n] = (struct pollfd){done_fd, POLLIN, 0};
+            map[n++] = DONE;
         }
         for (int i = 0; i < MAX_CLIENTS; i++) {
             struct client *c = &clients[i];
@@ -576,6 +653,8 @@ static void *server(void *arg)
                 wake = c->due < wake ? c->due : wake;
                 continue;
             }
+            if (c->leak_wait)
+                continue;
             pf[n] = (struct pollfd){c->fd, c->responding ? POLLOUT : POLLIN, 0};
             map[n++] = i;
         }
@@ -585,23 +664,12 @@ static void *server(void *arg)
         for (int k = 0; k < n; k++) {
             if (!pf[k].revents)
                 continue;
+            if (map[k] == DONE) {
+                leak_done();
+                continue;
+            }
             if (map[k] < 0) {
-                int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-                if (fd < 0)
-                    continue;
-                struct client *slot = NULL;
-                for (int i = 0; i < MAX_CLIENTS && !slot; i++)
-                    if (clients[i].fd < 0)
-                        slot = &clients[i];
-                if (!slot) {
-                    close(fd);   /* full: the client retries */
-                    continue;
-                }
-                memset(slot, 0, sizeof *slot);
-                slot->fd = fd;
-                slot->out_fd = -1;
-                slot->deadline = now_ms() + READ_TIMEOUT_MS;
-                on_readable(slot);   /* the request usually came with the connection */
+                accept_one(map[k] == METRICS ? metrics_fd : listen_fd, map[k] == METRICS);
                 continue;
             }
             struct client *c = &clients[map[k]];
@@ -627,12 +695,22 @@ static bool start_thread(void *(*fn)(void *))
 
 void drip__background_start(void)
 {
-    if (!drip__opt.http[0] && !drip__opt.monitor && !drip__opt.alert && (!drip__opt.growth || drip__opt.sample))
+    bool serve = drip__opt.http[0] || drip__opt.http_metrics[0];
+    if (!serve && !drip__opt.monitor && !drip__opt.alert && (!drip__opt.growth || drip__opt.sample))
         return;
     drip__guard++;
     start_ms = now_ms();
-    if (drip__opt.http[0])
-        listen_fd = open_listener(drip__opt.http);
+    if (serve && drip__opt.http_token[0]) {
+        long n = drip__token_read(drip__opt.http_token, token, sizeof token);
+        serve = n > 0;   /* a token was asked for and cannot be had: serve nothing rather than all */
+        token_len = n > 0 ? (size_t)n : 0;
+    }
+    if (serve && drip__opt.http[0])
+        listen_fd = drip__listen_open("http", drip__opt.http, 0, token_len > 0);
+    if (serve && drip__opt.http_metrics[0])
+        metrics_fd = drip__listen_open("http_metrics", drip__opt.http_metrics, 1, token_len > 0);
+    if (listen_fd >= 0)
+        done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -641,15 +719,25 @@ void drip__background_start(void)
     have_ticker = start_thread(ticker);
     if (!have_ticker)
         fprintf(stderr, "drip: cannot start drip's thread: the monitor and growth detector are off\n");
-    if (listen_fd >= 0 && !start_thread(server))
+    if ((listen_fd >= 0 || metrics_fd >= 0) && !start_thread(server)) {
         fprintf(stderr, "drip: cannot start drip's HTTP thread: the endpoint is off\n");
+        drip__listen_unlink();
+    }
     drip__guard--;
 }
 
-/* After fork only the forking thread exists: the child has no server (its port is the parent's). */
+/* After fork only the forking thread exists: the child has no server (its sockets are the
+ * parent's, and so are the unix socket files: listen.c leaves them to the parent). */
 void drip__background_child(void)
 {
     if (listen_fd >= 0)
         close(listen_fd);
-    listen_fd = -1;
+    if (metrics_fd >= 0)
+        close(metrics_fd);
+    if (done_fd >= 0)
+        close(done_fd);
+    listen_fd = metrics_fd = done_fd = -1;
 }
+
+/* At exit (and on a fatal signal): the unix sockets' files go. */
+void drip__background_exit(void) { drip__listen_unlink(); }

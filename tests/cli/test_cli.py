@@ -278,6 +278,12 @@ def case_top_drip():
         dt.eq(p.returncode, 0, "drip top on drip's live endpoint")
         rows = {r["function"]: r["flat"] for r in json.loads(p.stdout)["rows"]}
         dt.check(rows.get("grow_cache", 0) >= 1024000, "grow_cache holds at least its first 1,000 KiB")
+        # live.c's other sites are done before "ready": in use and allocated, exactly, apart
+        want = {"inuse_space": (102400, 0), "inuse_objects": (400, 0), "alloc_space": (204800, 32000), "alloc_objects": (800, 500)}
+        for t, (halve, churn) in want.items():
+            p = drip("top", "--json", "--nodefraction", "0", "--type", t, url)
+            rows = {r["function"]: r["flat"] for r in json.loads(p.stdout)["rows"]} if p.returncode == 0 else {}
+            dt.eq((rows.get("halve"), rows.get("churn", 0)), (halve, churn), "live " + t + ": halve and churn")
         p = drip("diff", "--json", s1, url)
         j = json.loads(p.stdout)
         dt.eq(j["sites"][0]["function"] if j["sites"] else None, "grow_cache", "diff names the growing site first")

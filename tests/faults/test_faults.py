@@ -485,8 +485,7 @@ def case_bad_log_path():
 def case_setuid_preload():
     """A setuid program started with LD_PRELOAD set directly: the loader ignores drip, the program is unharmed."""
     if os.getuid() != 0:
-        print("skipped: needs root to make a setuid copy")
-        return
+        dt.skip("needs root to make a setuid copy")
     d = tempfile.mkdtemp()
     os.chmod(d, 0o755)
     prog = os.path.join(d, "suid_exits")

@@ -5,6 +5,7 @@ scraped by a real Prometheus server, the live leak check, delta profiles, errors
 Usage: test_live.py CASE
 """
 import json
+import math
 import os
 import re
 import shutil
@@ -23,11 +24,21 @@ import driptest as dt  # noqa: E402
 import pb  # noqa: E402
 
 LIVE = os.path.join(dt.PROGS, "live")
-# live.c holds 1,000 x 1,024 bytes in grow_cache and loses 4,096 in lose_block; stdout is a pipe,
-# so libc adds its 4,096-byte buffer when the program prints "ready".
+# live.c holds 1,000 x 1,024 bytes in grow_cache (never freed), allocates and frees 500 x 64 bytes
+# in churn, keeps 400 of 800 x 256 bytes in halve and loses 4,096 in lose_block; stdout is a pipe,
+# so libc adds its 4,096-byte buffer when the program prints "ready". In use and allocated differ
+# for two of the sites: a profile or metric that ignores frees is caught.
 HELD = 1024000
-LIVE_BYTES = HELD + 4096 + 4096
-LIVE_OBJECTS = 1002
+CHURN = [500, 32000, 0, 0]            # pprof's order: alloc_objects, alloc_space, inuse_objects, inuse_space
+HALVE = [800, 204800, 400, 102400]
+LIVE_BYTES = HELD + 102400 + 4096 + 4096
+LIVE_OBJECTS = 1000 + 400 + 1 + 1
+ALLOC_BYTES = LIVE_BYTES + 32000 + 102400
+MALLOCS = LIVE_OBJECTS + 500 + 400
+FREES = 500 + 400
+# the peak: grow_cache and all 800 of halve's blocks; drip publishes each thread's live bytes in
+# 64 KiB batches (hooks.c), so its peak is exact to within 64 KiB below
+PEAK = HELD + 204800
 
 
 class Target:
@@ -106,7 +117,8 @@ def case_stats_api():
     plain = subprocess.run([LIVE], input="", capture_output=True, text=True, timeout=30)
     dt.eq(plain.stdout.strip(), "ready rc=-38/-38 live=0 objects=0 mallocs=0 frees=0 tracked=0", "without drip: not tracked (-ENOSYS)")
     t = Target(http=None)
-    dt.eq(t.ready.strip(), "ready rc=0/0 live=1028096 objects=1001 mallocs=1001 frees=0 tracked=1", "under drip: exact figures")
+    dt.eq(t.ready.strip(), "ready rc=0/0 live=1130496 objects=1401 mallocs=2301 frees=900 tracked=1",
+          "under drip: exact figures (in use apart from allocated: churn and halve freed 900 blocks)")
     rc, rep = t.stop()
     dt.eq(rc, 0, "status")
 
@@ -133,6 +145,9 @@ def case_pprof_heap():
              "file and line %d of the malloc: %r" % (line, s[0]["frames"][0] if s else None))
     lb = sample_of(prof, "lose_block")
     dt.eq([x["values"] for x in lb], [[1, 4096, 1, 4096]], "lose_block")
+    dt.eq([x["values"] for x in sample_of(prof, "churn")], [CHURN], "churn: 500 blocks allocated, none in use")
+    dt.eq([x["values"] for x in sample_of(prof, "halve")], [HALVE], "halve: 800 blocks allocated, 400 in use")
+    dt.eq([x["labels"].get("bytes") for x in sample_of(prof, "halve")], [256], "halve's bytes label")
     m0 = prof["mappings"][0]
     dt.check(m0["filename"].endswith("/progs/live"), "mapping[0] is the main binary: " + m0["filename"])
     dt.eq(m0["build_id"], build_id(LIVE), "mapping build ID matches the ELF note")
@@ -145,6 +160,8 @@ def case_pprof_heap():
     text = body.decode()
     dt.eq(hdr.get("Content-Type"), "text/plain; charset=utf-8", "debug=1 is text")
     dt.check(re.search(r"^1000: 1024000 \[1000: 1024000\] @ 0x", text, re.M) is not None, "legacy text sample line")
+    dt.check(re.search(r"^400: 102400 \[800: 204800\] @ 0x", text, re.M) is not None, "legacy text: halve in use [allocated]")
+    dt.check(re.search(r"^0: 0 \[500: 32000\] @ 0x", text, re.M) is not None, "legacy text: churn in use [allocated]")
     dt.check("MAPPED_LIBRARIES:" in text, "legacy text mappings")
     t.stop()
 
@@ -163,15 +180,26 @@ def case_go_pprof():
     t = Target(args=["--profile", prof_path])
     p = subprocess.run(["go", "tool", "pprof", "-top", "-nodefraction=0", "-unit=B", t.base + "/debug/pprof/heap"], capture_output=True, text=True, env=env, timeout=120)
     dt.eq(p.returncode, 0, "go tool pprof reads the live endpoint")
-    rows = [l.split() for l in p.stdout.splitlines() if l.strip().endswith(("grow_cache", "lose_block"))]
-    dt.eq([(r[0], r[-1]) for r in rows], [("1024000B", "grow_cache"), ("4096B", "lose_block")], "pprof -top: flat inuse bytes by function")
-    p = subprocess.run(["go", "tool", "pprof", "-top", "-sample_index=alloc_objects", t.base + "/debug/pprof/allocs"], capture_output=True, text=True, env=env, timeout=120)
-    rows = [l.split() for l in p.stdout.splitlines() if l.strip().endswith("grow_cache")]
-    dt.eq([(r[0], r[-1]) for r in rows], [("1000", "grow_cache")], "pprof -top alloc_objects")
+    fns = ("grow_cache", "halve", "lose_block", "churn")
+
+    def top(index, path):
+        unit = ["-unit=B"] if index.endswith("space") else []
+        p = subprocess.run(["go", "tool", "pprof", "-top", "-nodefraction=0"] + unit + ["-sample_index=" + index, t.base + path],
+                           capture_output=True, text=True, env=env, timeout=120)
+        dt.eq(p.returncode, 0, "go tool pprof -sample_index=%s reads %s" % (index, path))
+        return [(r[0], r[-1]) for r in (l.split() for l in p.stdout.splitlines()) if r and r[-1] in fns]
+    dt.eq(top("inuse_space", "/debug/pprof/heap"), [("1024000B", "grow_cache"), ("102400B", "halve"), ("4096B", "lose_block")],
+          "pprof -top: flat inuse bytes by function (churn holds nothing)")
+    dt.eq(top("inuse_objects", "/debug/pprof/heap"), [("1000", "grow_cache"), ("400", "halve"), ("1", "lose_block")],
+          "pprof -top inuse_objects")
+    dt.eq(top("alloc_space", "/debug/pprof/allocs"), [("1024000B", "grow_cache"), ("204800B", "halve"), ("32000B", "churn"), ("4096B", "lose_block")],
+          "pprof -top alloc_space: freed blocks count")
+    dt.eq(top("alloc_objects", "/debug/pprof/allocs"), [("1000", "grow_cache"), ("800", "halve"), ("500", "churn"), ("1", "lose_block")],
+          "pprof -top alloc_objects")
     t.stop()
     p = subprocess.run(["go", "tool", "pprof", "-top", "-unit=B", prof_path], capture_output=True, text=True, env=env, timeout=120)
-    rows = [l.split() for l in p.stdout.splitlines() if l.strip().endswith("grow_cache")]
-    dt.eq([(r[0], r[-1]) for r in rows], [("1024000B", "grow_cache")], "pprof reads the --profile file written at exit")
+    rows = [l.split() for l in p.stdout.splitlines() if l.strip().endswith(("grow_cache", "halve"))]
+    dt.eq([(r[0], r[-1]) for r in rows], [("1024000B", "grow_cache"), ("102400B", "halve")], "pprof reads the --profile file written at exit")
     os.unlink(prof_path)
     shutil.rmtree(home, ignore_errors=True)
 
@@ -185,34 +213,46 @@ def parse_metrics(text):
     return vals
 
 
+def scrape_idle(t, page):
+    """(metrics, statm size in bytes, resident bytes) from a scrape during which the process's
+    virtual size did not change: drip's own threads may map memory between a statm read and the
+    scrape (a 64 MiB malloc arena on a thread's first malloc), so the scrape is retried until
+    statm reads the same size just before and just after it (at most 20 times)."""
+    for _ in range(20):
+        before = int(open(f"/proc/{t.pid}/statm").read().split()[0]) * page
+        st, hdr, body = t.get("/metrics")
+        size, resident = (int(x) * page for x in open(f"/proc/{t.pid}/statm").read().split()[:2])
+        if size == before:
+            return st, hdr, body, size, resident
+        print("note: statm size moved during the scrape (%d -> %d): again" % (before, size))
+    return st, hdr, body, None, resident
+
+
 def case_metrics():
     t = Target()
     page = os.sysconf("SC_PAGESIZE")
-    size_before = int(open(f"/proc/{t.pid}/statm").read().split()[0]) * page
-    st, hdr, body = t.get("/metrics")
+    st, hdr, body, size, resident = scrape_idle(t, page)
     dt.eq(st, 200, "GET /metrics")
     dt.eq(hdr.get("Content-Type"), "text/plain; version=0.0.4; charset=utf-8", "exposition content type")
     v = parse_metrics(body.decode())
-    dt.eq(v.get("drip_heap_inuse_bytes"), float(LIVE_BYTES), "drip_heap_inuse_bytes")
-    dt.eq(v.get("drip_heap_inuse_objects"), float(LIVE_OBJECTS), "drip_heap_inuse_objects")
-    dt.eq(v.get("drip_heap_alloc_bytes_total"), float(LIVE_BYTES), "drip_heap_alloc_bytes_total")
-    dt.eq(v.get("drip_mallocs_total"), float(LIVE_OBJECTS), "drip_mallocs_total")
-    dt.eq(v.get("drip_frees_total"), 0.0, "drip_frees_total")
+    dt.eq(v.get("drip_heap_inuse_bytes"), float(LIVE_BYTES), "drip_heap_inuse_bytes (frees counted)")
+    dt.eq(v.get("drip_heap_inuse_objects"), float(LIVE_OBJECTS), "drip_heap_inuse_objects (frees counted)")
+    dt.eq(v.get("drip_heap_alloc_bytes_total"), float(ALLOC_BYTES), "drip_heap_alloc_bytes_total (freed blocks included)")
+    dt.eq(v.get("drip_mallocs_total"), float(MALLOCS), "drip_mallocs_total")
+    dt.eq(v.get("drip_frees_total"), float(FREES), "drip_frees_total")
+    dt.check(PEAK - 65536 <= v.get("drip_heap_peak_inuse_bytes", 0) <= PEAK,
+             "drip_heap_peak_inuse_bytes %r within 64 KiB below the peak %d" % (v.get("drip_heap_peak_inuse_bytes"), PEAK))
     dt.eq(v.get("drip_threads"), 1.0, "drip_threads (main)")
     dt.eq(v.get('drip_build_info{version="0.1.0",unwind="auto"}'), 1.0, "drip_build_info")
     for name in ("process_resident_memory_bytes", "process_virtual_memory_bytes", "process_start_time_seconds",
                  "process_cpu_seconds_total", "process_open_fds", "process_max_fds"):
         dt.check(v.get(name, 0) > 0, name + " present")
     dt.check(abs(v.get("process_start_time_seconds", 0) - time.time()) < 600, "process_start_time_seconds is a recent epoch time")
-    size, resident = (int(x) for x in open(f"/proc/{t.pid}/statm").read().split()[:2])
-    # the target idles, but drip's own threads may still map memory (a 64 MiB malloc arena on a
-    # thread's first malloc, seen once under TSan): statm's size just before or just after
-    vsz = v.get("process_virtual_memory_bytes")
-    dt.check(vsz in (float(size_before), float(size * page)),
-             f"process_virtual_memory_bytes {vsz} = statm size, {size_before} before the scrape or {size * page} after")
+    dt.eq(v.get("process_virtual_memory_bytes"), None if size is None else float(size),
+          "process_virtual_memory_bytes = statm's size, the same just before and just after the scrape")
     # resident pages move while the request is served: within 1 MiB of statm's figure read just after
-    dt.check(abs(v.get("process_resident_memory_bytes", 0) - resident * page) <= 1 << 20,
-             f"process_resident_memory_bytes {v.get('process_resident_memory_bytes')} within 1 MiB of statm's {resident * page}")
+    dt.check(abs(v.get("process_resident_memory_bytes", 0) - resident) <= 1 << 20,
+             f"process_resident_memory_bytes {v.get('process_resident_memory_bytes')} within 1 MiB of statm's {resident}")
     st2, _, body2 = t.get("/metrics")
     dt.eq(parse_metrics(body2.decode()).get("process_start_time_seconds"), v.get("process_start_time_seconds"),
           "process_start_time_seconds is the same on the next scrape")
@@ -338,7 +378,9 @@ def case_endpoints():
     dt.eq(body.split(b"\0")[:2], [LIVE.encode(), b"idle"], "cmdline")
     st, hdr, body = t.get("/debug/drip/stats")
     s = json.loads(body)
-    dt.eq((s["live_bytes"], s["live_objects"], s["mallocs"]), (LIVE_BYTES, LIVE_OBJECTS, LIVE_OBJECTS), "stats JSON")
+    dt.eq((s["live_bytes"], s["live_objects"], s["total_alloc_bytes"], s["mallocs"], s["frees"]),
+          (LIVE_BYTES, LIVE_OBJECTS, ALLOC_BYTES, MALLOCS, FREES), "stats JSON: in use apart from allocated")
+    dt.check(PEAK - 65536 <= s["peak_live_bytes"] <= PEAK, "stats JSON: peak %d within 64 KiB below %d" % (s["peak_live_bytes"], PEAK))
     # a client that connects and says nothing does not hold up the others
     idle = socket.create_connection((t.base[7:].rsplit(":", 1)[0], int(t.base.rsplit(":", 1)[1])))
     st, _, _ = t.get("/metrics")
@@ -445,22 +487,47 @@ def case_bind_warnings():
     dt.eq(p.returncode, 0, "the program still runs")
 
 
+def rel_se(n, size, rate):
+    """Relative standard error of the scaled estimate of n blocks of `size` bytes sampled at `rate`:
+    k ~ Binomial(n, p) blocks are sampled, p = 1 - exp(-size/rate), the estimate is k/p."""
+    p = 1 - math.exp(-size / rate)
+    return math.sqrt((1 - p) / (n * p))
+
+
 def case_sampling():
-    """sample=64KiB: Go's Poisson sampling and scaling. With ~6,250 samples of big()'s bytes the
-    estimate's standard error is ~1.3% (20% is 15 of them); small() gets ~98 samples (~10%)."""
+    """sample=64KiB: Go's Poisson sampling and scaling (tests/progs/sampling.c). Each estimate must
+    be within 4 standard errors of the truth (a false failure once in ~16,000 runs per check):
+    big() 100,000 x 4 KiB, ~6,060 samples, SE 1.25% (tolerance 5.0%); small() 100,000 x 64 B, ~98
+    samples, SE 10.1% (40%); even() 10,000 x 64 KiB allocated and freed, ~6,321 samples, SE 0.76%
+    (3.1%): a naive scaling by rate/size (1 per sample) would be 37% low there, Go's
+    1/(1 - e^(-size/rate)) is right. huge() 100 x 1 MiB: all sampled, the figures are exactly
+    Go's scaling of them."""
+    rate = 65536
     prof_path = tempfile.mktemp(suffix=".pb.gz")
     res = dt.run([os.path.join(dt.PROGS, "sampling")], ["--sample", "64KiB", "--profile", prof_path])
     dt.eq(res.rc, 0, "status")
     prof = pb.decode(open(prof_path, "rb").read())
     os.unlink(prof_path)
     dt.eq(prof["period"], 65536, "period is the sampling rate")
-    big = sample_of(prof, "big")
-    small = sample_of(prof, "small")
-    b = big[0]["values"][3] if big else 0
-    s = small[0]["values"][3] if small else 0
-    dt.check(abs(b - 409600000) < 0.2 * 409600000, "big(): estimated inuse bytes %d near 409,600,000" % b)
-    dt.check(abs(s - 6400000) < 0.5 * 6400000, "small(): estimated inuse bytes %d near 6,400,000" % s)
-    dt.check(bool(big) and abs(big[0]["values"][2] - 100000) < 20000, "big(): estimated objects near 100,000")
+
+    def values(fn):
+        s = sample_of(prof, fn)
+        return s[0]["values"] if s else [0, 0, 0, 0]
+
+    def near(got, want, se, what):
+        dt.check(abs(got - want) <= 4 * se * want, "%s: %d within 4 SE (%.1f%%) of %d (%.2f SE off)"
+                 % (what, got, 400 * se, want, abs(got - want) / (se * want)))
+    b, s, e, h = values("big"), values("small"), values("even"), values("huge")
+    se = rel_se(100000, 4096, rate)
+    near(b[3], 409600000, se, "big(): estimated inuse bytes")
+    near(b[2], 100000, se, "big(): estimated inuse objects")
+    near(s[3], 6400000, rel_se(100000, 64, rate), "small(): estimated inuse bytes")
+    se = rel_se(10000, 65536, rate)
+    near(e[0], 10000, se, "even(): estimated alloc objects (naive scaling: ~6,321)")
+    near(e[1], 655360000, se, "even(): estimated alloc bytes")
+    dt.eq(e[2:], [0, 0], "even(): nothing in use")
+    scale = 1 / (1 - math.exp(-16))
+    dt.eq(h[:2], [int(100 * scale + 0.5), int(104857600 * scale + 0.5)], "huge(): every block sampled, scaled by 1/(1 - e^-16)")
     dt.eq(res.report.get("classification"), "unavailable", "JSON: classification unavailable")
     dt.eq(res.report.get("sampling"), 65536, "JSON: the rate")
     dt.check("drip: sampling mode (sample=65536 bytes): leak classification is unavailable" in res.err, "text report says so")
@@ -490,10 +557,17 @@ def case_suspects_live():
     dt.eq(v.get("drip_growth_suspects"), 1.0, "drip_growth_suspects")
     rates = {k: x for k, x in v.items() if k.startswith("drip_growth_bytes_per_second{")}
     dt.eq([re.search(r'function="([^"]+)"', k).group(1) for k in rates], ["session_open"], "per-suspect rate metric")
+    # growth.c paces its steps by absolute deadlines: 20 x 256 bytes every 10 ms = 512,000 B/s.
+    # Within 3%: the end-to-end growth tests (tests/run) measured 0.9956x-1.0009x of the real pace.
+    rate = list(rates.values())[0] if rates else 0
+    dt.check(abs(rate / 512000 - 1) <= 0.03, "session_open's rate %.0f B/s within 3%% of 512,000" % rate)
+    dt.check(bool(sus) and abs(sus[0]["bytes_per_second"] / 512000 - 1) <= 0.03, "and in /debug/drip/suspects: %r" % (sus[0]["bytes_per_second"] if sus else None))
     promtool = shutil.which("promtool")
     if promtool:
         q = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
         dt.eq((q.returncode, q.stdout.strip(), q.stderr.strip()), (0, "", ""), "promtool accepts the labelled metrics")
+    else:
+        dt.check(False, "promtool (Debian prometheus) is installed: scripts/packages.txt lists it")
     p.terminate()   # drip run forwards SIGTERM to the program
     p.wait(timeout=60)
 

@@ -6,7 +6,11 @@
  *   plateau   cache_put: a cache bounded at 2,000 entries of 512 B (fills in 1 s, then evicts) -> not
  *   churn     churn: 2,000 blocks of 256 B allocated and freed every step             -> not
  *   startup   load_config: one 8 MiB block at start, then idle                        -> not
+ * Steps are paced by absolute deadlines (10 ms apart on CLOCK_MONOTONIC), so the time a step takes
+ * does not slow the rate down. At exit it prints "steps N seconds S" on stdout: the run's real
+ * pace, against which the tests check the rate drip reports.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -78,6 +82,9 @@ int main(int argc, char **argv)
     if (!strcmp(what, "startup"))
         load_config();
     unsigned id = 0;
+    struct timespec start, next;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    next = start;
     for (int step = 0; step < seconds * 100; step++) {
         if (!strcmp(what, "list"))
             for (int i = 0; i < 50; i++)
@@ -93,9 +100,18 @@ int main(int argc, char **argv)
                 cache_put(i);
         else if (!strcmp(what, "churn"))
             churn();
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
+        next.tv_nsec += 10 * 1000000;
+        if (next.tv_nsec >= 1000000000) {
+            next.tv_nsec -= 1000000000;
+            next.tv_sec++;
+        }
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) != 0)
+            ;
     }
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    printf("steps %d seconds %.6f\n", seconds * 100,
+           (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9);
     sink = config;
     return 0;
 }

@@ -1,6 +1,11 @@
 /* live.c — a long-running program for the live-heap tests. It checks drip_read_stats before and
- * after its allocations, then holds:
- *   grow_cache: 1,000 blocks of 1,024 bytes, reachable (1,024,000 bytes)
+ * after its allocations, then holds three sites whose in-use and allocation figures differ:
+ *   grow_cache: 1,000 blocks of 1,024 bytes, reachable (1,024,000 bytes), never freed: a site
+ *               that only grows (in use = allocated)
+ *   churn:      5 x 100 blocks of 64 bytes, each freed at once: 500 blocks, 32,000 bytes
+ *               allocated, nothing in use
+ *   halve:      800 blocks of 256 bytes (204,800 bytes), then every other one freed: 400
+ *               blocks, 102,400 bytes in use
  *   lose_block: one 4,096-byte block, definitely lost
  * prints "ready" and its figures, then waits until stdin reaches EOF, doing every 10 ms what its
  * argument says: "idle" nothing, "churn" 100 malloc/free pairs (churn), "grow" 100 more
@@ -36,6 +41,18 @@ __attribute__((noinline)) void churn(void)
         free(p);
     }
     sink = NULL;
+}
+
+static void *halved[800];
+
+__attribute__((noinline)) void halve(void)
+{
+    for (int i = 0; i < 800; i++)
+        halved[i] = malloc(256);
+    for (int i = 0; i < 800; i += 2) {
+        free(halved[i]);
+        halved[i] = NULL;
+    }
 }
 
 static void *fanned[4096];
@@ -74,6 +91,9 @@ int main(int argc, char **argv)
     struct drip_stats before, after;
     int rc0 = drip_read_stats(&before);
     grow_cache(1000);
+    for (int i = 0; i < 5; i++)
+        churn();
+    halve();
     lose_block();
     scrub();
     int rc1 = drip_read_stats(&after);

@@ -177,14 +177,19 @@ def case_suppressions():
     with tempfile.NamedTemporaryFile("w", suffix=".supp", delete=False) as f:
         f.write("# known\nleak:lose_cycle\n")
     res = dt.run([P + "/leaks"], ["--suppressions", f.name, "--error-exitcode", "23"])
-    dt.eq(res.summary("suppressed"), (64, 2), "cycle suppressed")
+    dt.eq(res.summary("suppressed"), (64, 2), "cycle suppressed (32 definite + 32 indirect)")
     dt.eq(res.summary("definite"), (116, 2), "the rest still counted")
+    dt.eq(res.summary("indirect"), (64, 4), "lose_list's tail still counted")
+    dt.check(re.search(r"^==\d+==\s+suppressed: 64 bytes in 2 blocks$", res.err, re.M) is not None, "text LEAK SUMMARY: suppressed 64 in 2")
     dt.eq(res.rc, 23, "still leaking")
     dt.eq([r.get("suppressed_by") for r in res.report["leaks"] if "suppressed_by" in r], ["lose_cycle", "lose_cycle"], "records say which pattern")
     with open(f.name, "w") as g:
         g.write("leak:lose_\nleak:make_node\n")
     res = dt.run([P + "/leaks"], ["--suppressions", f.name, "--error-exitcode", "23"])
     dt.eq(res.summary("definite"), (0, 0), "all lost blocks suppressed")
+    dt.eq(res.summary("indirect"), (0, 0), "their indirect blocks too")
+    dt.eq(res.summary("suppressed"), (244, 8), "suppressed: 148 definite + 96 indirect")
+    dt.eq((res.summary("possible"), res.summary("reachable")), ((2048, 1), (512, 1)), "possible and reachable untouched")
     dt.eq(res.rc, 0, "no unsuppressed leak: program's status")
     os.unlink(f.name)
 
@@ -214,7 +219,7 @@ def case_cli_errors():
     one_line_error(cli(["run", "--json", "/nonexistent/dir/r.json", "--", "/bin/true"]), 2,
                    "cannot write JSON report /nonexistent/dir/r.json", "unwritable --json")
     one_line_error(cli(["run", "--max-frames", "lots", "--", "/bin/true"]), 2, "option max_frames takes an integer", "bad value")
-    one_line_error(cli(["run", "--unwind", "magic", "--", "/bin/true"]), 2, "option unwind takes auto, fp, cfi or libunwind", "bad unwinder")
+    one_line_error(cli(["run", "--unwind", "magic", "--", "/bin/true"]), 2, "option unwind takes one of auto|fp|cfi|libunwind, not magic", "bad unwinder")
     one_line_error(cli(["frobnicate"]), 2, "unknown command 'frobnicate'", "unknown command")
     env = dict(os.environ, DRIP_OPTIONS="bogus=1", LD_PRELOAD=dt.LIBDRIP)
     p = subprocess.run([P + "/leaks"], capture_output=True, text=True, timeout=60, env=env)
@@ -249,13 +254,16 @@ def case_help():
 
 
 def case_exec():
-    # sh execs the program: drip does not follow by default, so no report is written at all
+    # sh execs the program in place: the process drip run started stays traced (issue #12.8)
     res = dt.run(["/bin/sh", "-c", "exec " + P + "/leaks"])
     dt.eq(res.rc, 0, "status")
-    dt.eq(res.report, None, "exec'd program not traced by default")
-    dt.check("drip:" not in res.err, "no report on stderr")
-    res = dt.run(["/bin/sh", "-c", "exec " + P + "/leaks"], ["--follow-exec"])
-    dt.check(res.report is not None and res.summary("definite") == (148, 3), "--follow-exec traces the exec'd program")
+    dt.check(res.report is not None and res.summary("definite") == (148, 3), "the program sh exec'd in place is traced")
+    # a child that sh forks and that execs the program is not traced by default ...
+    res = dt.run(["/bin/sh", "-c", P + "/leaks; exit 0"])
+    dt.eq(res.err.count("drip: leak report for process"), 1, "a forked child that execs: not traced, only sh reports")
+    # ... unless --follow-exec
+    res = dt.run(["/bin/sh", "-c", P + "/leaks; exit 0"], ["--follow-exec"])
+    dt.eq(res.err.count("drip: leak report for process"), 2, "--follow-exec traces the exec'd child too")
 
 
 def case_real_programs():
@@ -314,7 +322,14 @@ def check_suspect(mode, fn, rate, live_bytes, live_objects, oldest, seconds=4):
     if not sus:
         return
     x = sus[0]
-    dt.check(0.7 * rate <= x["bytes_per_second"] <= 1.3 * rate, "%s: rate %.0f B/s near %d" % (mode, x["bytes_per_second"], rate))
+    # growth.c paces its steps by absolute deadlines and prints its real pace; the rate drip
+    # reports must match that pace within 3%. Measured before choosing 3%: 24 runs (list,
+    # sessions, eventlog; 9 of them with two busy loops competing for the 2 CPUs) gave
+    # 0.9956x-1.0009x of the real pace (eventlog rises in 16 KiB reallocs, hence its 0.4%).
+    m = re.match(r"steps (\d+) seconds ([\d.]+)$", res.out.strip())
+    real = rate / 100 * int(m.group(1)) / float(m.group(2)) if m else None
+    dt.check(m is not None and abs(x["bytes_per_second"] / real - 1) <= 0.03,
+             "%s: rate %.0f B/s within 3%% of the program's real pace %r B/s (nominal %d)" % (mode, x["bytes_per_second"], real, rate))
     dt.eq((x["live_bytes"], x["live_objects"]), (live_bytes, live_objects), mode + ": live bytes and objects at exit")
     dt.check(oldest[0] <= x["oldest_age_seconds"] <= oldest[1], mode + ": oldest block %.1f s old, expected %r" % (x["oldest_age_seconds"], oldest))
     dt.eq(round(x["heap_growth_share"], 2), 1.0, mode + ": all of the heap's growth")

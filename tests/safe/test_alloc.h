@@ -11,6 +11,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include "drip/safe_alloc.h"
@@ -88,6 +89,25 @@ static inline uint64_t mono_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
+
+/* Worker threads must not call cmocka's assert_* (a failure longjmps into the main thread's
+ * frame from another thread): WORKER_CHECK records the first failure of a worker, and the main
+ * thread, after joining them, fails the test with it (WORKER_CHECKS_PASSED). */
+static __attribute__((unused)) atomic_int worker_failures;
+static __attribute__((unused)) char worker_failure[256];
+
+#define WORKER_CHECK(cond)                                                                         \
+    do {                                                                                           \
+        if (!(cond) && atomic_fetch_add(&worker_failures, 1) == 0)                                 \
+            snprintf(worker_failure, sizeof worker_failure, "%s:%d: %s", __FILE__, __LINE__, #cond); \
+    } while (0)
+
+#define WORKER_CHECKS_PASSED()                                                                     \
+    do {                                                                                           \
+        int n_ = atomic_load(&worker_failures);                                                    \
+        if (n_)                                                                                    \
+            fail_msg("%d failed check(s) in worker threads; the first: %s", n_, worker_failure);   \
+    } while (0)
 
 /* Stress tests stop at their iteration count or after this much wall time,
  * whichever comes first, so they stay within ~2 s even under TSan on a busy

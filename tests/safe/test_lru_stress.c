@@ -5,6 +5,12 @@
  * cache lock, the reader drops it after use, on_evict drops the cache's.  So
  * this also checks the documented way to use values after get.  At the end
  * every object created has been freed and the allocator balances.
+ *
+ * Order: the churn runs in rounds; after each, the main thread asks for every
+ * key in a shuffled order and clears the cache, which hands entries back least
+ * recent first: for the exact LRU that order must be the order of its hits
+ * (every hit moved its entry to the front), and for second_chance the same set.
+ * Worker threads record failures with WORKER_CHECK (test_alloc.h).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +35,12 @@ struct val {
     int key;
 };
 
+#define ROUNDS 3
+
 static atomic_long made, freed, evicted, puts_ok;
+/* keys handed back by drip_lru_clear, in its order (main thread only, between rounds) */
+static int cleared[KEYS];
+static int ncleared;
 
 static void val_put(struct val *v)
 {
@@ -43,10 +54,12 @@ static void on_evict(const void *key, size_t klen, void *value, size_t bytes,
                      drip_lru_reason why, void *arg)
 {
     struct val *v = value;
-    int k;
-    assert_int_equal(klen, sizeof k);
+    int k = -1;
+    WORKER_CHECK(klen == sizeof k);
     memcpy(&k, key, sizeof k);
-    assert_int_equal(k, v->key);
+    WORKER_CHECK(k == v->key);
+    if (why == DRIP_LRU_DESTROYED && ncleared < KEYS)
+        cleared[ncleared++] = k;
     atomic_fetch_add(&evicted, 1);
     val_put(v);
 }
@@ -81,7 +94,7 @@ static void *churn(void *p)
             if (rc == 0) {
                 atomic_fetch_add(&puts_ok, 1);
             } else {
-                assert_int_equal(rc, -ENOMEM);
+                WORKER_CHECK(rc == -ENOMEM);
                 val_put(v);
             }
             break;
@@ -97,13 +110,51 @@ static void *churn(void *p)
             void *out;
             if (drip_lru_get(a->c, &k, sizeof k, &out) == 0) {
                 struct val *v = out;
-                assert_int_equal(v->key, k);   /* safe: we hold a reference */
+                WORKER_CHECK(v->key == k);   /* safe: we hold a reference */
                 val_put(v);
             }
         }
         }
     }
     return NULL;
+}
+
+/* Asks for every key once, in a shuffled order, then clears the cache: it hands the entries
+ * back least recent first, i.e. (exact LRU) in the order of those hits. */
+static void check_order(drip_lru *c, bool second_chance, uint64_t *seed)
+{
+    int order[KEYS], hit[KEYS], nhit = 0;
+    for (int i = 0; i < KEYS; i++)
+        order[i] = i;
+    for (int i = KEYS - 1; i > 0; i--) {
+        int j = (int)(xorshift64(seed) % (uint64_t)(i + 1)), x = order[i];
+        order[i] = order[j];
+        order[j] = x;
+    }
+    for (int i = 0; i < KEYS; i++) {
+        void *out;
+        if (drip_lru_get(c, &order[i], sizeof order[i], &out) == 0) {
+            hit[nhit++] = order[i];
+            val_put(out);
+        }
+    }
+    assert_true(nhit > 8);   /* the churn leaves the cache well filled */
+    ncleared = 0;
+    drip_lru_clear(c);
+    assert_int_equal(drip_lru_count(c), 0);
+    assert_int_equal(ncleared, nhit);
+    if (!second_chance) {
+        for (int i = 0; i < nhit; i++)
+            if (cleared[i] != hit[i])
+                fail_msg("clear's %dth entry is key %d; the %dth hit was key %d (least recent first)", i, cleared[i], i, hit[i]);
+    } else {
+        /* second_chance does not reorder on a hit: the same entries, in no particular order */
+        bool seen[KEYS] = {0};
+        for (int i = 0; i < nhit; i++)
+            seen[cleared[i]] = true;
+        for (int i = 0; i < nhit; i++)
+            assert_true(seen[hit[i]]);
+    }
 }
 
 static void stress_with(bool second_chance)
@@ -121,15 +172,20 @@ static void stress_with(bool second_chance)
     assert_non_null(c);
     pthread_t th[THREADS];
     struct targ args[THREADS];
-    uint64_t stop = mono_ns() + STRESS_BUDGET_NS;
-    for (int i = 0; i < THREADS; i++) {
-        args[i] = (struct targ){ c, 0x9e3779b97f4a7c15ULL * (i + 1), stop };
-        assert_int_equal(pthread_create(&th[i], NULL, churn, &args[i]), 0);
+    uint64_t seed = 0x2545f4914f6cdd1dULL;
+    for (int round = 0; round < ROUNDS; round++) {
+        uint64_t stop = mono_ns() + STRESS_BUDGET_NS / ROUNDS;
+        for (int i = 0; i < THREADS; i++) {
+            args[i] = (struct targ){ c, 0x9e3779b97f4a7c15ULL * (i + 1) + (uint64_t)round, stop };
+            assert_int_equal(pthread_create(&th[i], NULL, churn, &args[i]), 0);
+        }
+        for (int i = 0; i < THREADS; i++)
+            pthread_join(th[i], NULL);
+        WORKER_CHECKS_PASSED();
+        assert_true(drip_lru_count(c) <= CAP);
+        assert_true(drip_lru_bytes(c) <= CAP * 6);
+        check_order(c, second_chance, &seed);
     }
-    for (int i = 0; i < THREADS; i++)
-        pthread_join(th[i], NULL);
-    assert_true(drip_lru_count(c) <= CAP);
-    assert_true(drip_lru_bytes(c) <= CAP * 6);
     drip_lru_destroy(c);
     assert_int_equal(atomic_load(&evicted), atomic_load(&puts_ok));
     assert_int_equal(atomic_load(&made), atomic_load(&freed));

@@ -49,12 +49,13 @@ static void *conn_thread(void *p)
         int k = (int)(r % OPEN);
         if (mine[k]) {
             int rc = drip_registry_close(a->r, mine[k]);
-            assert_true(rc == 0 || rc == -ENOENT);   /* reaper may have won */
+            WORKER_CHECK(rc == 0 || rc == -ENOENT);   /* reaper may have won */
             mine[k] = 0;
         } else {
             struct conn *c = malloc(sizeof *c);
             atomic_init(&c->closes, 0);
-            assert_int_equal(drip_registry_add(a->r, c, conn_close, NULL, &mine[k]), 0);
+            int rc = drip_registry_add(a->r, c, conn_close, NULL, &mine[k]);
+            WORKER_CHECK(rc == 0);
             atomic_fetch_add(&opened, 1);
         }
     }
@@ -102,6 +103,7 @@ static void stress(void **state)
         pthread_join(th[i], NULL);
     atomic_store(&reaper_stop, 1);
     pthread_join(rp, NULL);
+    WORKER_CHECKS_PASSED();
     drip_registry_close_all(r);
     assert_int_equal(drip_registry_count(r), 0);
     drip_registry_destroy(r);

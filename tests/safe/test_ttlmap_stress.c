@@ -66,7 +66,7 @@ static void *churn(void *p)
             break;
         case 4:
             if (drip_ttlmap_take(a->m, &k, sizeof k, &out) == 0) {
-                assert_int_equal(((struct val *)out)->key, k);
+                WORKER_CHECK(((struct val *)out)->key == k);
                 val_put(out);
             }
             break;
@@ -75,7 +75,7 @@ static void *churn(void *p)
             break;
         default:
             if (drip_ttlmap_get(a->m, &k, sizeof k, &out) == 0) {
-                assert_int_equal(((struct val *)out)->key, k);
+                WORKER_CHECK(((struct val *)out)->key == k);
                 val_put(out);
             }
         }
@@ -100,6 +100,7 @@ static void stress(void **state)
     }
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
+    WORKER_CHECKS_PASSED();
     drip_ttlmap_close(m);
     assert_int_equal(atomic_load(&made), atomic_load(&freed));
     assert_int_equal(talloc_live(&t), 0);

@@ -1,0 +1,28 @@
+/* growth_rule.h — the growth detector's rule, apart from its sampler (growth.c): a pure function
+ * of the sampled series, so tests/unit/test_growth.c can feed it synthetic series. No locks. */
+#ifndef DRIP_GROWTH_RULE_H
+#define DRIP_GROWTH_RULE_H
+
+#include "internal.h"
+
+enum {
+    DRIP_GROWTH_POINTS = 64,        /* points per series */
+    DRIP_GROWTH_MIN_POINTS = 8,     /* a series is judged from 8 points ... */
+    DRIP_GROWTH_MIN_SPAN_MS = 2000, /* ... spanning 2 s */
+    DRIP_GROWTH_NET_MIN = 65536,    /* net growth of at least 64 KiB */
+    /* scratch doubles drip__growth_evaluate needs: every pair's slope, and the quarter medians */
+    DRIP_GROWTH_SCRATCH = DRIP_GROWTH_POINTS * DRIP_GROWTH_POINTS / 2 + DRIP_GROWTH_POINTS,
+};
+
+struct drip__growth_series {
+    uint32_t site;
+    int64_t v[DRIP_GROWTH_POINTS];  /* live bytes at each point; -1: not tracked yet then */
+};
+
+/* Applies the rule (growth.c's header comment) to `ns` series sampled at the `n` times `t` (ms);
+ * fills up to `max` suspects, largest slope first, with their site, rate, net growth, window and
+ * share of the heap's growth. `scratch` holds DRIP_GROWTH_SCRATCH doubles. Returns how many. */
+int drip__growth_evaluate(const long long *t, int n, const struct drip__growth_series *s, int ns,
+                          struct drip__suspect *out, int max, double *scratch);
+
+#endif

@@ -1,0 +1,310 @@
+"""drip's contract with the traced program and with the user (issue #12: points 5, 6, 8, 10, 12,
+13, 14): options are checked against their ranges and every documented DRIP_OPTIONS example
+parses; a program with its own allocator runs unharmed; a program that re-raises a fatal signal
+is reported and dies by it; the process `drip run` started stays traced through its in-place
+execs, and where no report can exist the CLI says so in one line; forked children can be kept
+silent, and children that exec'd untraced are counted.
+
+Usage: test_contract.py CASE   (one ctest per case; `test_contract.py --list` names them)
+"""
+import glob
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import driptest as dt  # noqa: E402
+
+P = dt.PROGS
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def cli(args, **kw):
+    kw.setdefault("timeout", 60)
+    return subprocess.run([dt.DRIP] + args, capture_output=True, text=True, **kw)
+
+
+def plain(cmd, **kw):
+    e = dict(os.environ)
+    e.pop("LD_PRELOAD", None)
+    e.pop("DRIP_OPTIONS", None)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=e, **kw)
+
+
+def one_line_error(p, rc, text, what):
+    dt.eq(p.returncode, rc, what + ": status")
+    lines = p.stderr.strip().splitlines()
+    dt.eq(len(lines), 1, what + ": one line")
+    dt.check(bool(lines) and lines[0].startswith("drip: ") and text in lines[0], what + ": message %r" % (lines[:1],))
+
+
+def reports_in(err):
+    return err.count("drip: leak report for process")
+
+
+# ---- 13: ranges and enumerations ---------------------------------------------------------------
+
+def case_options_ranges():
+    cwd = tempfile.mkdtemp()
+    one_line_error(cli(["run", "--json", "--", "/bin/true"], cwd=cwd), 2, "option --json needs a value (got '--')",
+                   "--json followed by --")
+    dt.eq(os.listdir(cwd), [], "no file named '--' was written")
+    os.rmdir(cwd) if not os.listdir(cwd) else None
+    one_line_error(cli(["run", "--log-path", "--json", "x", "--", "/bin/true"]), 2,
+                   "option --log-path needs a value (got '--json')", "--log-path followed by another flag")
+    for v in ("0", "65", "100", "-5"):
+        one_line_error(cli(["run", "--max-frames", v, "--", "/bin/true"]), 2,
+                       "option max_frames takes 1 to 64, not " + v, "--max-frames " + v)
+    for v in ("1", "64"):
+        dt.eq(cli(["run", "--max-frames", v, "--log-path", "/dev/null", "--", "/bin/true"]).returncode, 0,
+              "--max-frames %s accepted" % v)
+    one_line_error(cli(["run", "--error-exitcode", "256", "--", "/bin/true"]), 2,
+                   "option error_exitcode takes 0 to 255, not 256", "--error-exitcode 256")
+    one_line_error(cli(["run", "--error-exitcode=-1", "--", "/bin/true"]), 2,
+                   "option error_exitcode takes 0 to 255, not -1", "--error-exitcode=-1")
+    one_line_error(cli(["run", "--nice", "20", "--", "/bin/true"]), 2, "option nice takes 0 to 19, not 20", "--nice 20")
+    one_line_error(cli(["run", "--stop-signal", "65", "--", "/bin/true"]), 2, "option stop_signal takes 0 to 64, not 65",
+                   "--stop-signal 65")
+    one_line_error(cli(["run", "--max-records", "-1", "--", "/bin/true"]), 2,
+                   "option max_records takes 0 to 1000000000, not -1", "--max-records -1")
+    one_line_error(cli(["run", "--unwind", "frames", "--", "/bin/true"]), 2,
+                   "option unwind takes one of auto|fp|cfi|libunwind, not frames", "--unwind frames")
+    # the same limits in DRIP_OPTIONS: `drip run` refuses them, the library says one line and
+    # leaves the program alone
+    p = cli(["run", "--", "/bin/true"], env=dict(os.environ, DRIP_OPTIONS="max_frames=100"))
+    one_line_error(p, 2, "DRIP_OPTIONS: option max_frames takes 1 to 64, not 100", "DRIP_OPTIONS max_frames=100 in drip run")
+    env = dict(os.environ, DRIP_OPTIONS="error_exitcode=300", LD_PRELOAD=dt.LIBDRIP)
+    p = subprocess.run([P + "/leaks"], capture_output=True, text=True, timeout=60, env=env)
+    dt.eq(p.returncode, 0, "DRIP_OPTIONS error_exitcode=300 under LD_PRELOAD: the program's status")
+    dt.eq(p.stderr, "drip: DRIP_OPTIONS: option error_exitcode takes 0 to 255, not 300 (drip is not tracking this process)\n",
+          "DRIP_OPTIONS error_exitcode=300: one line")
+    h = cli(["run", "--help"]).stdout
+    dt.check("frames kept per allocation stack (default: 64; 1 to 64)" in h, "--help gives max_frames' range from the table")
+    dt.check("one of auto|fp|cfi|libunwind)" in h, "--help gives unwind's words from the table")
+
+
+# ---- 12: every documented DRIP_OPTIONS example parses as written -------------------------------
+
+def documented_values():
+    files = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    out = []
+    for path in files:
+        with open(path) as f:
+            for n, line in enumerate(f, 1):
+                for m in re.finditer(r'DRIP_OPTIONS=("([^"]*)"|\'([^\']*)\'|([^\s`\'")]+))', line):
+                    v = m.group(2) if m.group(2) is not None else m.group(3) if m.group(3) is not None else m.group(4)
+                    out.append(("%s:%d" % (os.path.relpath(path, ROOT), n), v))
+    return out
+
+
+def case_options_docs():
+    vals = documented_values()
+    dt.check(len(vals) >= 2, "the README and docs/ hold DRIP_OPTIONS examples (%d found)" % len(vals))
+    for where, v in vals:
+        if v.endswith("..."):
+            v = v[:-3]
+        p = cli(["options", "--check", v])
+        dt.check(p.returncode == 0 and not p.stderr, "%s: DRIP_OPTIONS=%s parses (%s)" % (where, v, p.stderr.strip()))
+    p = cli(["options", "--check", "http=127.0.0.1:6060"])
+    dt.eq(p.stdout, "http=127.0.0.1:6060\n", "http=127.0.0.1:6060 keeps its port")
+    p = cli(["options", "--check", "json=report.json:error_exitcode=23"])
+    dt.eq(p.stdout, "json=report.json\nerror_exitcode=23\n", "':' still separates options")
+    p = cli(["options", "--check", "http=[::1]:6060 report=0:log_path=/tmp/a:b"])
+    dt.eq(p.stdout, "report=0\nlog_path=/tmp/a:b\nhttp=[::1]:6060\n", "':' inside values that no option name follows")
+    one_line_error(cli(["options", "--check", "http=127.0.0.1:6060:bogus=1"]), 2, "unknown option 'bogus'",
+                   "an unknown name after ':' is still an error")
+
+
+def case_drip_http():
+    """DRIP_HTTP=host:port (docs/cli.md) serves the endpoint as http= does."""
+    p = cli(["run", "--log-path", "/dev/null", "--", "/bin/sleep", "0.2"], env=dict(os.environ, DRIP_HTTP="127.0.0.1:0"))
+    dt.eq(p.returncode, 0, "DRIP_HTTP: status")
+    dt.check(re.search(r"drip: serving http://127\.0\.0\.1:\d+/ for process \d+", p.stderr) is not None,
+             "DRIP_HTTP=127.0.0.1:0: the endpoint is served (%r)" % p.stderr)
+    env = dict(os.environ, DRIP_HTTP="127.0.0.1:6060", DRIP_OPTIONS="http=127.0.0.1:0", LD_PRELOAD=dt.LIBDRIP)
+    env["DRIP_OPTIONS"] += ":log_path=/dev/null"
+    p = subprocess.run(["/bin/sleep", "0.2"], capture_output=True, text=True, timeout=60, env=env)
+    dt.check(":6060/" not in p.stderr and "drip: serving http://127.0.0.1:" in p.stderr,
+             "DRIP_OPTIONS' http= wins over DRIP_HTTP (%r)" % p.stderr)
+
+
+# ---- 6: a fatal signal re-raised with the default disposition ----------------------------------
+
+def case_reraise():
+    for how in ("signal", "sigaction"):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGSEGV):
+            what = "%s %s" % (how, sig.name)
+            cmd = [P + "/reraise", how, str(int(sig))]
+            base = plain(cmd)
+            res = dt.run(cmd, ["--log-path", "/dev/null"])
+            dt.eq(base.returncode, -sig, what + ": without drip, dies by the signal")
+            dt.eq(res.rc, -sig, what + ": under drip, dies by the same signal")
+            dt.eq(res.out, base.stdout, what + ": same output, dispositions read back included")
+            dt.check(res.report is not None, what + ": the JSON report is written")
+            if res.report:
+                dt.eq(res.summary("definite"), (100, 1), what + ": the 100-byte leak is reported")
+
+
+def python3():
+    """A python3 that is the interpreter itself, not a wrapper that execs it (pyenv's shim)."""
+    import sysconfig
+    exe = os.path.join(sysconfig.get_config_var("BINDIR") or "/usr/bin", "python3")
+    return exe if os.path.exists(exe) else "/usr/bin/python3"
+
+
+def case_python_signals():
+    """Python's KeyboardInterrupt: SIGINT's handler raises it; at exit Python sets SIG_DFL and
+    kills itself with SIGINT. SIGTERM has no Python handler (drip's stands in for SIG_DFL)."""
+    py = python3()
+    for sig, code in ((signal.SIGINT, "import os,signal; os.kill(os.getpid(), signal.SIGINT)"),
+                      (signal.SIGINT, "raise KeyboardInterrupt"),
+                      (signal.SIGTERM, "import os,signal; os.kill(os.getpid(), signal.SIGTERM)")):
+        res = dt.run([py, "-c", code], ["--log-path", "/dev/null"])
+        dt.eq(res.rc, -sig, "python3 -c %r: dies by %s" % (code, sig.name))
+        dt.check(res.report is not None and res.report.get("complete") is True,
+                 "python3 -c %r: the JSON report is written" % code)
+
+
+# ---- 8: the process drip run started stays traced through its in-place execs -------------------
+
+LEAKS_DEFINITE = (148, 3)   # tests/progs/leaks.c
+
+
+def case_exec_wrappers():
+    d = tempfile.mkdtemp()
+    wrapper = os.path.join(d, "wrap.sh")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nexport WRAPPED=1\nexec "$@"\n')
+    os.chmod(wrapper, 0o755)
+    leaks = P + "/leaks"
+    cases = [
+        ("a shell script ending in exec \"$@\"", [wrapper, leaks]),
+        ("env", ["env", "X=1", leaks]),
+        ("nice", ["nice", "-n", "1", leaks]),
+        ("stdbuf (which sets LD_PRELOAD itself)", ["stdbuf", "-o0", leaks]),
+        ("setsid", ["setsid", leaks]),
+        ("sh -c 'exec prog'", ["/bin/sh", "-c", "exec " + leaks]),
+        ("env, nice and a script in a row", ["env", "Y=2", "nice", wrapper, leaks]),
+    ]
+    tmp = tempfile.mkdtemp()
+    for what, cmd in cases:
+        res = dt.run(cmd, env={"TMPDIR": tmp})
+        dt.eq(res.rc, 0, what + ": status")
+        dt.check(res.report is not None, what + ": the JSON report is written")
+        if res.report:
+            dt.eq(res.summary("definite"), LEAKS_DEFINITE, what + ": the exec'd program's leaks are reported")
+        dt.eq(reports_in(res.err), 1, what + ": one text report")
+    dt.eq(os.listdir(tmp), [], "drip run leaves no status directory behind")
+    # the JSON file is written when the last program is a shell that leaves at once
+    fd, path = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    os.unlink(path)
+    p = cli(["run", "--json", path, "--", "env", "X=1", "sh", "-c", "exit 0"])
+    dt.eq(p.returncode, 0, "env X=1 sh -c 'exit 0': status")
+    dt.check(os.path.exists(path), "env X=1 sh -c 'exit 0': the JSON file is written")
+    if os.path.exists(path):
+        os.unlink(path)
+    # under plain LD_PRELOAD too
+    res = dt.run(["env", "X=1", leaks], preload=True)
+    dt.check(res.report is not None and res.summary("definite") == LEAKS_DEFINITE, "LD_PRELOAD: env X=1 prog is reported")
+    # the output of the wrapped programs is theirs
+    dt.eq(dt.run(["env", "X=1", "sh", "-c", "echo $X $WRAPPED"]).out, "1\n", "env passes its variables on")
+    dt.eq(dt.run([wrapper, "sh", "-c", "echo $WRAPPED"]).out, "1\n", "the script's variables reach the program")
+
+
+def case_exec_unfollowable():
+    """Where no report can exist, drip run says so in one line, and why."""
+    static = P + "/static_prog"
+    cases = [
+        ("static", ["/bin/sh", "-c", "exec " + static], "exec'd %s, which is statically linked: LD_PRELOAD cannot reach it, so there is no leak report" % static),
+        ("env -i", ["env", "-i", P + "/leaks"], "exec'd %s with a cleared environment (no LD_PRELOAD, as env -i makes): drip cannot follow it, so there is no leak report" % (P + "/leaks")),
+    ]
+    d = tempfile.mkdtemp()
+    if os.geteuid() == 0:
+        suid = os.path.join(d, "suid_prog")
+        with open(P + "/leaks", "rb") as src, open(suid, "wb") as dst:
+            dst.write(src.read())
+        os.chown(suid, 65534, 65534)
+        os.chmod(suid, 0o4755)
+        os.chmod(d, 0o755)
+        cases.append(("setuid", ["/bin/sh", "-c", "exec " + suid],
+                      "exec'd %s, which is setuid/setgid: the loader ignores LD_PRELOAD for it, so there is no leak report" % suid))
+    for what, cmd, line in cases:
+        base = plain(cmd)
+        p = cli(["run", "--"] + cmd)
+        dt.eq(p.returncode, base.returncode, what + ": the program's status")
+        lines = [ln for ln in p.stderr.splitlines() if ln.startswith("drip:")]
+        dt.eq(len(lines), 1, what + ": one line from drip (%r)" % lines)
+        dt.check(bool(lines) and re.match(r"drip: process \d+ \((sh|env)\) ", lines[0]) is not None and lines[0].endswith(line),
+                 what + ": it names the process and says why (%r)" % lines[:1])
+    # under plain LD_PRELOAD there is no drip run to print it: the library says it at the exec
+    env = dict(os.environ, LD_PRELOAD=dt.LIBDRIP)
+    p = subprocess.run(["/bin/sh", "-c", "exec " + static], capture_output=True, text=True, timeout=60, env=env)
+    dt.check(p.stderr.startswith("drip: process ") and p.stderr.endswith(cases[0][2] + "\n"),
+             "LD_PRELOAD: the static exec is named on stderr (%r)" % p.stderr)
+    # --no-report: the user did not ask for a report, drip says nothing
+    p = cli(["run", "--no-report", "--", "/bin/sh", "-c", "exec " + static])
+    dt.eq(p.stderr, "", "--no-report: no line")
+
+
+# ---- 14: a process killed by SIGKILL ----------------------------------------------------------
+
+def case_sigkill():
+    p = cli(["run", "--", "/bin/sh", "-c", "kill -9 $$"])
+    dt.eq(p.returncode, -signal.SIGKILL, "the status is the program's: killed by SIGKILL")
+    dt.check(re.fullmatch(r"drip: process \d+ \(sh\) was killed by SIGKILL: no report\n", p.stderr) is not None,
+             "one line names the process and the signal (%r)" % p.stderr)
+    # a signal drip does not handle, with its default action (SIGUSR1 kills)
+    p = cli(["run", "--", "/bin/sh", "-c", "kill -USR1 $$"])
+    dt.check(re.fullmatch(r"drip: process \d+ \(sh\) was killed by SIGUSR1: no report\n", p.stderr) is not None,
+             "SIGUSR1 too (%r)" % p.stderr)
+
+
+# ---- 10: forked children ---------------------------------------------------------------------
+
+SUBSHELLS = "i=0; while [ $i -lt 5 ]; do x=$(echo $i); i=$((i+1)); done; echo $x"
+
+
+def case_child_silent():
+    p = cli(["run", "--", "/bin/sh", "-c", SUBSHELLS])
+    dt.eq((p.returncode, p.stdout), (0, "4\n"), "5 subshells: status and output")
+    dt.eq(reports_in(p.stderr), 6, "without the option: the shell and its 5 subshells report")
+    p = cli(["run", "--child-silent-after-fork", "--", "/bin/sh", "-c", SUBSHELLS])
+    dt.eq((p.returncode, p.stdout), (0, "4\n"), "--child-silent-after-fork: status and output")
+    dt.eq(reports_in(p.stderr), 1, "--child-silent-after-fork: only the shell reports")
+    env = dict(os.environ, DRIP_OPTIONS="child_silent_after_fork=1")
+    p = cli(["run", "--", "/bin/sh", "-c", SUBSHELLS], env=env)
+    dt.eq(reports_in(p.stderr), 1, "DRIP_OPTIONS child_silent_after_fork=1: only the shell reports")
+    # a silent child that execs with --follow-exec: the exec'd program reports
+    p = cli(["run", "--child-silent-after-fork", "--follow-exec", "--", "/bin/sh", "-c", P + "/leaks; true"])
+    dt.eq(reports_in(p.stderr), 2, "--follow-exec: the program a silent child execs reports")
+
+
+def case_untraced_children():
+    line = re.compile(r"==\d+==   not traced: (\d+) child process\(es\) ran a program drip did not follow "
+                      r"\(the first: ([^)]*)\); rerun with --follow-exec to trace them")
+    p = cli(["run", "--", "/bin/sh", "-c", "/bin/true; /bin/true; exit 0"])
+    m = line.search(p.stderr)
+    dt.eq(m.groups() if m else None, ("2", "/bin/true"), "sh running two programs: counted and named")
+    fd, log = tempfile.mkstemp(suffix=".log")
+    os.close(fd)
+    for wrapper in (["timeout", "10"], ["/usr/bin/time", "-o", "/dev/null"]):
+        if not os.path.exists(wrapper[0]) and subprocess.run(["which", wrapper[0]], capture_output=True).returncode:
+            continue
+        # timeout closes stderr at exit: the report goes to a file
+        p = cli(["run", "--log-path", log, "--"] + wrapper + [P + "/leaks"])
+        with open(log) as f:
+            m = line.search(f.read())
+        dt.eq(m.groups() if m else None, ("1", P + "/leaks"), "%s prog: the untraced child is counted" % wrapper[0])
+    os.unlink(log)
+    p = cli(["run", "--follow-exec", "--", "/bin/sh", "-c", "/bin/true; exit 0"])
+    dt.check(line.search(p.stderr) is None, "--follow-exec: nothing untraced")
+    p = cli(["run", "--", "/bin/sh", "-c", "exit 0"])
+    dt.check(line.search(p.stderr) is None, "no child: no line")
+
+
+if __name__ == "__main__":
+    dt.main(globals())
