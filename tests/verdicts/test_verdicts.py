@@ -207,6 +207,16 @@ def case_threads_pending():
         dt.eq(dt.summary(r.report, "definite"), (0, 0), "their arguments are not lost")
 
 
+def case_shared_root():
+    """README, where drip and valgrind differ: a shared file mapping is not a root for drip."""
+    need()
+    r, v = same_as_valgrind("shared_root", [os.path.join(BIN, "shared_root")], kinds=("indirect", "possible"))
+    dt.eq(dt.summary(v, "reachable"), (400, 1), "valgrind: the block is reachable from the shared mapping")
+    dt.eq(dt.summary(v, "definite"), (0, 0), "valgrind: nothing lost")
+    dt.eq(dt.summary(r, "definite"), (400, 1), "drip: the shared mapping is not read, the block is lost")
+    dt.eq(dt.summary(r, "reachable"), (0, 0), "drip: nothing else differs")
+
+
 # ---- real programs ----------------------------------------------------------------------------
 
 JSON_TRIP = "import json; json.loads(json.dumps(list(range(100000))))"
