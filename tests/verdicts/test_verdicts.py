@@ -230,9 +230,10 @@ def case_python_json():
     # address space layout is not the kernel's, so compare with the system allocator...
     same_as_valgrind("python json", [PY, "-c", JSON_TRIP], env=PYENV)
     # ...and, as a user runs it, no leak and the program's own status
-    r = dt.run([PY, "-c", JSON_TRIP], drip_args=["--error-exitcode", "23"])
-    dt.eq(r.rc, 0, "python3 json round trip exits 0 under --error-exitcode 23")
-    dt.eq(dt.summary(r.report, "definite"), (0, 0), "no definite leak")
+    for code in (JSON_TRIP, "import json; json.dumps(list(range(100000)))"):
+        r = dt.run([PY, "-c", code], drip_args=["--error-exitcode", "23"])
+        dt.eq(r.rc, 0, "python3 -c %r exits 0 under --error-exitcode 23" % code)
+        dt.eq(dt.summary(r.report, "definite"), (0, 0), "no definite leak")
 
 
 def case_python_json_radix():
