@@ -38,6 +38,7 @@ class Mutation:
         self.tests = None        # ctest -R regex
         self.equivalent = None   # reason, when marked equivalent
         self.why = ""            # what the bug is
+        self.each = False        # every test named must fail, not just one
 
 
 def parse(path):
@@ -53,7 +54,7 @@ def parse(path):
             cur = Mutation(m.group(1), n)
             muts.append(cur)
             continue
-        m = re.match(r"^(file|find|replace|tests|equivalent|why):\s?(.*)$", line)
+        m = re.match(r"^(file|find|replace|tests|equivalent|why|each):\s?(.*)$", line)
         if not m or cur is None:
             sys.exit("%s:%d: expected [id] or 'key: value' (file, find, replace, tests, equivalent, why)" % (path, n))
         key, val = m.group(1), m.group(2)
@@ -71,6 +72,8 @@ def parse(path):
             cur.equivalent = val.strip()
         elif key == "why":
             cur.why = val.strip()
+        elif key == "each":
+            cur.each = val.strip() == "yes"
     ids = set()
     for mu in muts:
         if not mu.file or not mu.edits or any(r is None for _, r in mu.edits) or not mu.tests:
@@ -119,16 +122,22 @@ def build(bdir, jobs, log):
     return p.returncode == 0
 
 
-def run_tests(bdir, regex, jobs, log):
-    """(caught, failed test names): ctest stops at the first failure."""
-    p = subprocess.run(["ctest", "-R", regex, "-j", str(jobs), "--stop-on-failure", "--no-tests=error",
-                        "--timeout", "300"], cwd=bdir, capture_output=True, text=True)
+def run_tests(bdir, regex, jobs, log, each):
+    """(caught, failed test names, skipped ones, ctest's output): ctest stops at the first failure,
+    unless `each` (then every test runs, and every one must fail)."""
+    stop = [] if each else ["--stop-on-failure"]
+    p = subprocess.run(["ctest", "-R", regex, "-j", str(jobs), "--no-tests=error", "--timeout", "300"] + stop,
+                       cwd=bdir, capture_output=True, text=True)
     log.write(p.stdout + p.stderr)
     log.flush()
     failed = re.findall(r"^\s*\d+ - (\S+) \((?:Failed|Timeout|SEGFAULT|Subprocess aborted|Exception|Child aborted|Not Run|\w+)", p.stdout, re.M)
     skipped = re.findall(r"^\s*\d+ - (\S+) \(Skipped\)", p.stdout, re.M)
     failed = [f for f in failed if f not in skipped]
-    return p.returncode != 0 or bool(failed), failed, skipped, p.stdout
+    if each:
+        ran = re.findall(r"Test\s+#\d+: (\S+) \.", p.stdout)
+        passed = [t for t in ran if t not in failed and t not in skipped]
+        return bool(ran) and not passed, failed, skipped, passed
+    return p.returncode != 0 or bool(failed), failed, skipped, []
 
 
 def main():
@@ -193,7 +202,7 @@ def main():
                     problems.append(mu.id)
                     print("NOBUILD   %-34s the mutant does not compile (see the log)" % mu.id, flush=True)
                     continue
-                caught, failed, skipped, out = run_tests(bdir, mu.tests, args.jobs, log)
+                caught, failed, skipped, passed = run_tests(bdir, mu.tests, args.jobs, log, mu.each)
             finally:
                 write(path, orig)
             took = time.time() - t1
@@ -207,7 +216,8 @@ def main():
                 print("EQUIVAL.  %-34s %4.0f s  %s%s" % (mu.id, took, mu.equivalent, note), flush=True)
             else:
                 survived += 1
-                print("SURVIVED  %-34s %4.0f s  tests %s all passed: %s%s" % (mu.id, took, mu.tests, mu.why, note), flush=True)
+                what = "passed: " + ", ".join(passed) if passed else "tests %s all passed" % mu.tests
+                print("SURVIVED  %-34s %4.0f s  %s: %s%s" % (mu.id, took, what, mu.why, note), flush=True)
         # leave the copy as it was (every file restored) and make sure the restore builds
         build(bdir, args.jobs, log)
     finally:

@@ -54,6 +54,7 @@ static const struct { const char *synopsis, *what; } commands[] = {
     {"sarif [--source-root DIR] [-o FILE] REPORT.json", "convert a JSON leak report to SARIF 2.1.0"},
     {"suppress REPORT.json", "print LeakSanitizer-format suppressions for every leak record of a JSON report"},
     {"options [--markdown|--man|--bash-completion]", "list the preload library's options (DRIP_OPTIONS)"},
+    {"options --check VALUE", "parse a DRIP_OPTIONS value; print what it sets"},
     {"version", "print drip's version"},
 };
 
@@ -161,7 +162,7 @@ static int completion(void)
           "            COMPREPLY=( $(compgen -c -- \"$cur\") )\n"
           "        fi ;;\n"
           "    options)\n"
-          "        COMPREPLY=( $(compgen -W '--markdown --man --bash-completion' -- \"$cur\") ) ;;\n"
+          "        COMPREPLY=( $(compgen -W '--markdown --man --bash-completion --check' -- \"$cur\") ) ;;\n"
           "    *)\n"
           "        COMPREPLY=( $(compgen -f -- \"$cur\") ) ;;\n"
           "    esac\n"

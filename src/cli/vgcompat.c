@@ -19,7 +19,7 @@ static const char *const ignored[] = {
     "--track-origins", "--leak-resolution", "--errors-for-leak-kinds", "--show-mismatched-frees",
     "--undef-value-errors", "--partial-loads-ok", "--freelist-vol", "--freelist-big-blocks",
     "--workaround-gcc296-bugs", "--malloc-fill", "--free-fill", "--keep-stacktraces",
-    "--expensive-definedness-checks", "--track-fds", "--time-stamp", "--child-silent-after-fork",
+    "--expensive-definedness-checks", "--track-fds", "--time-stamp",
     "--demangle", "--error-limit", "--show-below-main", "--fullpath-after", "--read-var-info",
     "--read-inline-info", "--smc-check", "--vex-iropt-register-updates", "--fair-sched",
     "--max-stackframe", "--main-stacksize", "--redzone-size", "--alignment", "--show-error-list",
@@ -159,6 +159,8 @@ int cmd_vgcompat(int argc, char **argv)
             }
         } else if (IS("--gen-suppressions")) {
             out[n++] = (char *)a;
+        } else if (IS("--child-silent-after-fork")) {
+            out[n++] = is_yes(v) ? "--child-silent-after-fork" : "--no-child-silent-after-fork";
         } else if (IS("--trace-children")) {
             out[n++] = is_yes(v) ? "--follow-exec" : "--no-follow-exec";
         } else {

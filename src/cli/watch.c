@@ -11,6 +11,8 @@
  * and, in PID mode, a pidfd, so the end of the process is seen at once, not at the next tick.
  * As with drip run, a started command keeps the terminal: Ctrl-C reaches it directly, SIGTERM and
  * SIGHUP sent to drip are passed on, and drip leaves with the command's own status.
+ * `drip watch unix:/path/drip.sock` watches the process serving drip's endpoint on that socket
+ * (its pid comes from the socket's peer credentials: no request, so no token, is needed).
  */
 #include "cli.h"
 #include "prof.h"
@@ -26,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,6 +39,7 @@ static void watch_usage(FILE *out)
 {
     fprintf(out,
             "usage: drip watch [options] PID\n"
+            "       drip watch [options] unix:/path/drip.sock   (the process serving drip's endpoint there)\n"
             "       drip watch [options] -- command [args...]\n"
             "\n"
             "Samples the memory of a process and of its descendants (summed over the process tree)\n"
@@ -202,6 +207,30 @@ static int finish(struct watch *w)
     return status;
 }
 
+/* The pid of the process listening on unix:PATH[:/urlpath] (drip's endpoint, http=unix:PATH),
+ * from the connection's peer credentials; -1 after one line on stderr. */
+static pid_t socket_pid(const char *spec)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    const char *path = spec + 5, *sep = strstr(path, ":/");
+    size_t n = sep ? (size_t)(sep - path) : strlen(path);
+    if (!n || n >= sizeof sa.sun_path)
+        return -die(2, "watch: %s: expected unix:/path/to/socket", spec);
+    memcpy(sa.sun_path, path, n);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct ucred cr = {0};
+    socklen_t len = sizeof cr;
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 || cr.pid <= 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return -die(2, "watch: %s: cannot connect: %s", spec, strerror(e));
+    }
+    close(fd);
+    return cr.pid;
+}
+
 /* Parses the options; returns the index of PID or of the command, or -status. */
 static int parse(struct watch *w, int argc, char **argv)
 {
@@ -242,6 +271,12 @@ static int parse(struct watch *w, int argc, char **argv)
                 return -die(2, "watch: --count takes a number of samples, not '%s'", v);
         } else if (argv[i][0] == '-') {
             return -die(2, "watch: unknown option '%s' (see drip watch --help)", argv[i]);
+        } else if (!strncmp(argv[i], "unix:", 5)) {
+            if (i + 1 < argc)
+                return -die(2, "watch: options go before the socket ('%s')", argv[i + 1]);
+            if ((w->pid = socket_pid(argv[i])) <= 0)
+                return -2;
+            return i;
         } else {
             char *end;
             long pid = strtol(argv[i], &end, 10);

@@ -24,8 +24,8 @@
     X(unwind, STR, "auto", "stack capture: auto (frame pointers where every frame's module keeps them, else drip's cached .eh_frame walker, else libunwind), fp, cfi, libunwind (one method only)") \
     X(follow_exec, BOOL, "0", "keep tracing programs started with exec (default: only this process and its forks)") \
     X(handle_signals, BOOL, "1", "on a fatal signal (SEGV, ABRT, TERM, ...) write the report, then die by that signal") \
-    X(stop_signal, INT, "0", "signal used to pause threads for the exit scan (0: SIGRTMAX-3)")   \
-    X(scan_threads_timeout_ms, INT, "500", "how long the exit scan waits for a thread to pause before scanning its whole stack") \
+    X(stop_signal, INT, "0", "signal that pauses threads for a scan where ptrace is refused (0: SIGRTMAX-3)") \
+    X(scan_threads_timeout_ms, INT, "500", "how long a scan waits for a thread to stop before reading its whole stack") \
     X(max_records, INT, "0", "print at most this many leak records per kind (0: all)")             \
     X(profile, STR, "", "write a heap profile (pprof, gzipped) to this file at exit; %p is replaced by the pid") \
     X(http, STR, "", "serve /debug/pprof/heap, /metrics, /debug/drip/leaks ... on this address: host:port (loopback unless you say otherwise) or unix:/path (a unix socket of mode 0600, removed at exit)") \

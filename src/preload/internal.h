@@ -57,6 +57,7 @@ struct drip__state {
     atomic_int initialised;
     atomic_int reported;        /* the exit report has started (once per process) */
     int pid;
+    int foreign;                /* the program brings its own malloc: drip tracks nothing */
     uintptr_t self_lo, self_hi; /* address range of libdrip.so itself (frames to hide) */
 };
 extern struct drip__state drip__g;
@@ -288,9 +289,9 @@ struct drip__thread {
     atomic_int state;                /* THREAD_RUNNING / THREAD_FINISHED */
     int joined, detached, is_main;
     uint32_t gen;                    /* drip__generation at creation */
-    /* filled in by the stop-the-world handler */
-    _Atomic uintptr_t stopped_sp;    /* interrupted %rsp less the red zone */
-    _Atomic uintptr_t stopped_uc;    /* its ucontext: the registers, read as roots */
+    /* filled in by the stop-the-world (threads.c) */
+    _Atomic uintptr_t stopped_sp;    /* stopped stack pointer less the red zone */
+    _Atomic uintptr_t stopped_regs_lo, stopped_regs_hi;   /* a copy of its registers: roots */
     atomic_int stopped;
 };
 enum { DRIP_THREAD_RUNNING = 1, DRIP_THREAD_FINISHED = 2 };
@@ -302,14 +303,22 @@ void drip__threads_unlock(void);
 void drip__threads_child_reset(void);
 /* In a forked child: the threads that ran in the parent at fork (their stacks are roots). */
 struct drip__thread *drip__threads_orphans(void);
-/* Stops every other registered thread (signal + handler that waits); returns how many stopped. */
+/* Stops every other thread (ptrace from a tracer task; a signal where ptrace is refused) and
+ * returns how many registered threads stopped. Called with drip's locks but not the arena's. */
 int drip__threads_stop_world(void);
 void drip__threads_start_world(void);
+/* While stopped: is every other task of the process stopped (no mapping can change under the
+ * scan but by the scanning thread itself)? */
+bool drip__threads_world_frozen(void);
 uintptr_t drip__interrupted_sp(const void *ucontext);
 /* The general registers saved in a signal's ucontext (not the FPU area: drip's own hooks leave
  * block addresses in vector registers). */
 void drip__uc_regs(const void *ucontext, uintptr_t *lo, uintptr_t *hi);
 extern DRIP_TLS struct drip__thread *drip__self;
+
+/* ---- foreign.c: a program that brings its own allocator ---------------------------------- */
+int drip__foreign_detect(void);                       /* 1 when malloc comes from another object */
+int drip__foreign_report(int text_fd, int json_fd);   /* the one line (and JSON) it gets instead */
 
 /* ---- exec.c: the root process stays traced through its execs; untraced children counted -- */
 void drip__exec_init(void);

@@ -509,7 +509,7 @@ static void write_json(struct drip_writer *w, struct report *r, const struct dri
     }
     drip_puts(w, "],\n \"suspects\": ");
     drip__write_suspects_json(w, r->sym, r->suspects, r->nsuspects);
-    drip_printf(w, ",\n \"threads_unpaused\": %d}\n", sc->threads_unstopped);
+    drip_printf(w, ",\n \"threads_unpaused\": %d, \"paused_us\": %lld}\n", sc->threads_unstopped, sc->paused_us);
 }
 
 /* ---- the whole report ----------------------------------------------------------------------- */
@@ -622,22 +622,6 @@ int drip__leak_report(int text_fd, int json_fd, int final)
     return leaked;
 }
 
-/* Does an object before drip define malloc? dlsym's answer alone is not enough: a non-PIE
- * executable that calls malloc gets a canonical PLT entry that dlsym returns although the calls
- * land in drip. Only a symbol the object really defines counts. */
-static int foreign_malloc(void)
-{
-    extern void *drip__own_malloc(size_t);
-    void *first = dlsym(RTLD_DEFAULT, "malloc");
-    if (!first || first == (void *)drip__own_malloc)
-        return 0;
-    Dl_info info;
-    const ElfW(Sym) *sym = NULL;
-    if (!dladdr1(first, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym)
-        return 0;
-    return sym->st_shndx != SHN_UNDEF && info.dli_sname && !strcmp(info.dli_sname, "malloc");
-}
-
 int drip__report(void)
 {
     const char *own = drip__is_root_process() ? NULL : "child";   /* FILE.<pid> for the others */
@@ -645,14 +629,9 @@ int drip__report(void)
     if (text_fd < 0)
         text_fd = 2;   /* the file cannot be written (said above): the report still goes somewhere */
     int json_fd = drip__opt.json[0] ? open_out(drip__opt.json, strstr(drip__opt.json, "%p") ? NULL : own) : -1;
-    int leaked = drip__leak_report(text_fd, json_fd, 1);
+    int leaked = drip__g.foreign ? drip__foreign_report(text_fd, json_fd) : drip__leak_report(text_fd, json_fd, 1);
     if (text_fd > 2)
         close(text_fd);
-    /* a program that defines malloc itself comes before drip in symbol lookup: drip sees none of
-     * its allocations, and says so rather than report an empty heap as good news */
-    if (foreign_malloc())
-        fprintf(stderr, "drip: this program (or a library before drip) defines its own malloc: drip cannot see the "
-                        "allocations it serves\n");
     if (json_fd >= 0)
         close(json_fd);
     if (drip__opt.profile[0]) {

@@ -11,9 +11,12 @@
  *     the exiting thread called exit (valgrind marks that part unaddressable).
  * Shared file mappings and device mappings are left out: a truncated file raises SIGBUS and a
  * device may not be memory at all (valgrind also skips devices).
+ * The few words read here outside the scan proper (a heap_info, a vtable) go through
+ * drip__safe_read: they may lie in a file mapping or race with an unstopped task's munmap.
  * Lock: none; the one list (drip's own thread stacks) is append-only with an atomic count.
  */
 #include "scan.h"
+#include "stop.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -110,7 +113,9 @@ static bool arena_heap(uintptr_t lo, uintptr_t hi)
 {
     if (lo & (ARENA_HEAP_ALIGN - 1) || hi - lo > ARENA_HEAP_ALIGN)
         return false;
-    const uintptr_t *info = (const uintptr_t *)lo;
+    uintptr_t info[3];
+    if (drip__safe_read(info, lo, sizeof info) != (long)sizeof info)
+        return false;
     uintptr_t ar = info[0], prev = info[1], size = info[2];
     return ar >= ARENA_HEAP_ALIGN && (ar & (ARENA_HEAP_ALIGN - 1)) >= 2 * sizeof(uintptr_t) && (ar & (ARENA_HEAP_ALIGN - 1)) <= 256 &&
            (prev & (ARENA_HEAP_ALIGN - 1)) == 0 && size <= ARENA_HEAP_ALIGN && size >= 4096;
@@ -203,9 +208,16 @@ bool drip__roots_is_vtable(const struct drip__roots *r, uintptr_t p)
     uintptr_t max = p + 20 * sizeof(uintptr_t);
     if (max > seg->hi - sizeof(uintptr_t))
         max = seg->hi - sizeof(uintptr_t);
+    /* a file mapping: read through the copy that cannot fault (a truncated file) */
+    uintptr_t words[21];
+    size_t n = (max - p) / sizeof(uintptr_t) + 1;
+    long got = drip__safe_read(words, p, n * sizeof(uintptr_t));
+    if (got < 0)
+        return false;
+    n = (size_t)got / sizeof(uintptr_t);
     int fns = 0;
-    for (uintptr_t q = p; q <= max; q += sizeof(uintptr_t)) {
-        uintptr_t fn = *(const uintptr_t *)q;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t fn = words[i];
         if (!fn)
             continue;
         if (!find(&r->file_x, fn))

@@ -202,7 +202,9 @@ void drip__init(void)
     atomic_store(&drip__g.initialised, 1);
     if (drip__opt.handle_signals)
         drip__signals_init();
-    atomic_store(&drip__g.tracking, 1);
+    drip__g.foreign = drip__foreign_detect();
+    if (!drip__g.foreign)   /* foreign.c: with the program's own malloc, drip tracks nothing */
+        atomic_store(&drip__g.tracking, 1);
     drip__guard--;
 }
 
@@ -281,7 +283,7 @@ static int main_wrapper(int argc, char **argv, char **envp)
         setenv("DRIP_ROOT_PID", pid, 0);
         drip__guard--;
     }
-    if (atomic_load(&drip__g.initialised))
+    if (atomic_load(&drip__g.initialised) && !drip__g.foreign)
         drip__background_start();
     int rc = real_main(argc, argv, envp);
     /* main's frames are dead now; libc calls exit from the frame above this one */

@@ -7,27 +7,46 @@
  *   (with valgrind's heuristics, an interior pointer of a known C++ shape counts as a start
  *   pointer: the block is reachable "via heuristic").
  * Roots (roots.c): every writable mapping that is not malloc's or drip's, less the dead part of
- * each stack; the registers of each paused thread (in its signal frame) and of the exiting one
- * (stored where it called exit). Tracked blocks inside a root range are not roots.
+ * each stack; the registers of each stopped thread and of the exiting one (stored where it
+ * called exit). Tracked blocks inside a root range are not roots.
  * Words are read at 8-byte alignment, as valgrind and LSan do.
+ * The scan never faults: /proc/self/maps is read once the world is stopped and only what it says
+ * is readable is read. File-backed mappings (a truncated file raises SIGBUS) are read through
+ * process_vm_readv on ourselves (drip__safe_read), which fails where a load would fault; so is
+ * everything when some task could not be stopped (it could munmap under the scan). Anonymous
+ * memory of a stopped world is read directly, at full speed.
+ * A live check (not `final`) scans a snapshot: the parent stops the world, forks a copy of itself
+ * (copy-on-write, so the copy is the stopped world) and resumes at once; the copy scans and sends
+ * the classified blocks back through a pipe. The program is stopped for the stop and the fork.
  * Memory: the snapshot (24 bytes a block) and the mark stack come from drip's arena.
  */
 #include "scan.h"
+#include "stop.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-struct range { uintptr_t lo, hi; };
+/* How a range may be read: directly, or through drip__safe_read because a task still running
+ * could unmap it (RACY) or because it is file-backed (FILE: a truncated file raises SIGBUS). */
+enum { READ_DIRECT = 0, READ_RACY = 1, READ_FILE = 2 };
+
+struct range { uintptr_t lo, hi; int how; };
 
 struct rangeset {
     struct range *r;
     size_t n, cap;
 };
 
-static bool rs_add(struct rangeset *s, uintptr_t lo, uintptr_t hi)
+static bool rs_add_how(struct rangeset *s, uintptr_t lo, uintptr_t hi, int how)
 {
     if (hi <= lo)
         return true;
@@ -42,15 +61,18 @@ static bool rs_add(struct rangeset *s, uintptr_t lo, uintptr_t hi)
         s->r = r;
         s->cap = cap;
     }
-    s->r[s->n++] = (struct range){lo, hi};
+    s->r[s->n++] = (struct range){lo, hi, how};
     return true;
 }
+
+static bool rs_add(struct rangeset *s, uintptr_t lo, uintptr_t hi) { return rs_add_how(s, lo, hi, READ_DIRECT); }
 
 static void rs_free(struct rangeset *s) { drip__arena_free(s->r, s->cap * sizeof *s->r); }
 
 /* ---- /proc/self/maps, read without libc's allocator ------------------------------------------ */
 struct maps {
-    struct rangeset readable;   /* merged where adjacent */
+    struct rangeset readable;   /* merged where adjacent and read the same way */
+    int racy;                   /* READ_RACY when some task runs on: nothing is read directly */
     uintptr_t stack_hi;         /* end of the [stack] mapping */
     uintptr_t ldso_lo, ldso_hi; /* executable range of the dynamic linker */
 };
@@ -123,13 +145,14 @@ static bool maps_read(struct maps *m)
                 m->ldso_hi = hi;
             }
         }
-        /* [vvar] and device mappings may be unreadable though marked r: skip them */
-        bool special = br && (!strncmp(br, "[vvar]", 6) || !strncmp(br, "[vsyscall]", 10));
+        /* [vvar], [vvar_vclock] and [vsyscall] may fault though marked r: skip them */
+        bool special = br && (!strncmp(br, "[vvar", 5) || !strncmp(br, "[vsyscall]", 10));
         if (r && !special) {
             struct rangeset *rs = &m->readable;
-            if (rs->n && rs->r[rs->n - 1].hi == lo)
+            int how = name ? READ_FILE : READ_DIRECT;
+            if (rs->n && rs->r[rs->n - 1].hi == lo && rs->r[rs->n - 1].how == how)
                 rs->r[rs->n - 1].hi = hi;
-            else if (!rs_add(rs, lo, hi))
+            else if (!rs_add_how(rs, lo, hi, how))
                 break;
         }
         p = *eol ? eol + 1 : eol;
@@ -138,19 +161,21 @@ static bool maps_read(struct maps *m)
     return true;
 }
 
+static int how_of(const struct maps *m, const struct range *r) { return r->how > m->racy ? r->how : m->racy; }
+
 /* Adds [lo, hi) minus drip's arena (which holds a copy of every block address). */
-static void add_not_arena(struct rangeset *out, uintptr_t lo, uintptr_t hi)
+static void add_not_arena(struct rangeset *out, uintptr_t lo, uintptr_t hi, int how)
 {
     uintptr_t alo, ahi;
     drip__arena_range(&alo, &ahi);
     if (hi <= alo || lo >= ahi) {
-        rs_add(out, lo, hi);
+        rs_add_how(out, lo, hi, how);
         return;
     }
     if (lo < alo)
-        rs_add(out, lo, alo);
+        rs_add_how(out, lo, alo, how);
     if (hi > ahi)
-        rs_add(out, ahi, hi);
+        rs_add_how(out, ahi, hi, how);
 }
 
 /* Clips [lo, hi) to the readable mappings and adds the pieces to `out`. */
@@ -160,12 +185,15 @@ static void add_readable(struct rangeset *out, const struct maps *m, uintptr_t l
         uintptr_t a = m->readable.r[i].lo > lo ? m->readable.r[i].lo : lo;
         uintptr_t b = m->readable.r[i].hi < hi ? m->readable.r[i].hi : hi;
         if (a < b)
-            add_not_arena(out, a, b);
+            add_not_arena(out, a, b, how_of(m, &m->readable.r[i]));
     }
 }
 
-static bool fully_readable(const struct maps *m, uintptr_t lo, uintptr_t hi)
+/* Can [lo, hi) be read directly, in one piece? */
+static bool direct(const struct maps *m, uintptr_t lo, uintptr_t hi)
 {
+    if (m->racy)
+        return false;
     size_t a = 0, b = m->readable.n;
     while (a < b) {
         size_t mid = (a + b) / 2;
@@ -174,7 +202,8 @@ static bool fully_readable(const struct maps *m, uintptr_t lo, uintptr_t hi)
         else
             b = mid;
     }
-    return a < m->readable.n && m->readable.r[a].lo <= lo && hi <= m->readable.r[a].hi;
+    return a < m->readable.n && m->readable.r[a].lo <= lo && hi <= m->readable.r[a].hi &&
+           m->readable.r[a].how == READ_DIRECT;
 }
 
 /* ---- marking ---------------------------------------------------------------------------------- */
@@ -303,46 +332,114 @@ static void reach(struct marker *mk, uintptr_t w, bool definite_holder)
     }
 }
 
-static void scan_words(struct marker *mk, uintptr_t lo, uintptr_t hi, bool definite_holder)
+/* What a scanned word does: reach its target from a definite or a possible holder, or (CLIQUE)
+ * pull it into the group of the lost block `head`. */
+enum { VISIT_POSSIBLE = 0, VISIT_DEFINITE = 1, VISIT_CLIQUE = 2 };
+
+static void visit_words(struct marker *mk, const uintptr_t *p, size_t n, int mode, size_t head)
 {
+    if (mode != VISIT_CLIQUE) {
+        for (size_t i = 0; i < n; i++) {
+            uintptr_t w = p[i];
+            if (w >= mk->min && w < mk->max)
+                reach(mk, w, mode == VISIT_DEFINITE);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct drip__block *t = find_block(mk, p[i]);
+        if (!t || t == &mk->b[head])
+            continue;
+        if (t->kind == DRIP_UNREACHED || t->kind == DRIP_DEFINITE) {
+            t->kind = DRIP_INDIRECT;
+            push(mk, (size_t)(t - mk->b));
+        }
+    }
+}
+
+/* Reads [lo, hi) through a copy that cannot fault; unreadable pages are skipped. Without the
+ * signal-free read, memory that is only racy is read directly and file-backed memory skipped. */
+static void visit_careful(struct marker *mk, uintptr_t lo, uintptr_t hi, int how, int mode, size_t head)
+{
+    uintptr_t buf[2048];
     lo = (lo + 7) & ~(uintptr_t)7;
-    for (const uintptr_t *p = (const uintptr_t *)lo; (uintptr_t)(p + 1) <= hi; p++) {
-        uintptr_t w = *p;
-        if (w >= mk->min && w < mk->max)
-            reach(mk, w, definite_holder);
+    while (lo + sizeof(uintptr_t) <= hi) {
+        size_t len = (hi - lo) & ~(size_t)7;
+        if (len > sizeof buf)
+            len = sizeof buf;
+        long r = drip__safe_read(buf, lo, len);
+        if (r < 0) {
+            if (how == READ_RACY)
+                visit_words(mk, (const uintptr_t *)lo, (hi - lo) / sizeof(uintptr_t), mode, head);
+            return;
+        }
+        if (r < (long)sizeof(uintptr_t)) {   /* an unreadable page: on to the next one */
+            lo = (lo + 4096) & ~(uintptr_t)4095;
+            continue;
+        }
+        visit_words(mk, buf, (size_t)r / sizeof(uintptr_t), mode, head);
+        lo += (size_t)r & ~(size_t)7;
+    }
+}
+
+static void visit_range(struct marker *mk, uintptr_t lo, uintptr_t hi, int how, int mode, size_t head)
+{
+    if (how != READ_DIRECT) {
+        visit_careful(mk, lo, hi, how, mode, head);
+        return;
+    }
+    lo = (lo + 7) & ~(uintptr_t)7;
+    if (lo + sizeof(uintptr_t) <= hi)
+        visit_words(mk, (const uintptr_t *)lo, (hi - lo) / sizeof(uintptr_t), mode, head);
+}
+
+/* A block's words: directly when it lies in one directly readable mapping (the common case),
+ * else piece by piece as the maps allow (a block with a PROT_NONE page still has its other
+ * pages scanned). */
+static void visit_block(struct marker *mk, const struct maps *m, const struct drip__block *blk, int mode, size_t head)
+{
+    uintptr_t lo = blk->addr, hi = blk->addr + blk->size;
+    if (direct(m, lo, hi)) {
+        visit_range(mk, lo, hi, READ_DIRECT, mode, head);
+        return;
+    }
+    for (size_t i = 0; i < m->readable.n; i++) {
+        uintptr_t a = m->readable.r[i].lo > lo ? m->readable.r[i].lo : lo;
+        uintptr_t b = m->readable.r[i].hi < hi ? m->readable.r[i].hi : hi;
+        if (a < b)
+            visit_range(mk, a, b, how_of(m, &m->readable.r[i]), mode, head);
     }
 }
 
 /* A root range, less the tracked blocks inside it (a block mmapped on its own lies in a mapping
  * that is otherwise a root candidate): a block's words count only once it is reached. */
-static void scan_root(struct marker *mk, uintptr_t lo, uintptr_t hi)
+static void visit_root(struct marker *mk, const struct range *r)
 {
     size_t a = 0, b = mk->n;
     while (a < b) {   /* first block that ends after lo */
         size_t mid = (a + b) / 2;
-        if (mk->b[mid].addr + mk->b[mid].size <= lo)
+        if (mk->b[mid].addr + mk->b[mid].size <= r->lo)
             a = mid + 1;
         else
             b = mid;
     }
-    uintptr_t cur = lo;
-    for (; a < mk->n && mk->b[a].addr < hi; a++) {
+    uintptr_t cur = r->lo;
+    for (; a < mk->n && mk->b[a].addr < r->hi; a++) {
         if (mk->b[a].addr > cur)
-            scan_words(mk, cur, mk->b[a].addr, true);
+            visit_range(mk, cur, mk->b[a].addr, r->how, VISIT_DEFINITE, 0);
         uintptr_t end = mk->b[a].addr + mk->b[a].size;
         if (end > cur)
             cur = end;
     }
-    if (cur < hi)
-        scan_words(mk, cur, hi, true);
+    if (cur < r->hi)
+        visit_range(mk, cur, r->hi, r->how, VISIT_DEFINITE, 0);
 }
 
 static void drain(struct marker *mk, const struct maps *m)
 {
     while (mk->top) {
         struct drip__block *blk = &mk->b[mk->stack[--mk->top]];
-        if (fully_readable(m, blk->addr, blk->addr + blk->size))
-            scan_words(mk, blk->addr, blk->addr + blk->size, blk->kind == DRIP_REACHABLE);
+        visit_block(mk, m, blk, blk->kind == DRIP_REACHABLE ? VISIT_DEFINITE : VISIT_POSSIBLE, 0);
     }
 }
 
@@ -357,21 +454,8 @@ static void cliques(struct marker *mk, const struct maps *m)
         mk->b[i].kind = DRIP_DEFINITE;
         mk->top = 0;
         push(mk, i);
-        while (mk->top) {
-            struct drip__block *blk = &mk->b[mk->stack[--mk->top]];
-            if (!fully_readable(m, blk->addr, blk->addr + blk->size))
-                continue;
-            uintptr_t lo = (blk->addr + 7) & ~(uintptr_t)7, hi = blk->addr + blk->size;
-            for (const uintptr_t *p = (const uintptr_t *)lo; (uintptr_t)(p + 1) <= hi; p++) {
-                struct drip__block *t = find_block(mk, *p);
-                if (!t || t == &mk->b[i])
-                    continue;
-                if (t->kind == DRIP_UNREACHED || t->kind == DRIP_DEFINITE) {
-                    t->kind = DRIP_INDIRECT;
-                    push(mk, (size_t)(t - mk->b));
-                }
-            }
-        }
+        while (mk->top)
+            visit_block(mk, m, &mk->b[mk->stack[--mk->top]], VISIT_CLIQUE, i);
     }
 }
 
@@ -396,40 +480,150 @@ static void snapshot_threads(struct drip__scan *out)
     }
 }
 
-int drip__scan_run(struct drip__scan *out, int final)
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* ---- the live check's snapshot ------------------------------------------------------------- */
+struct snap_head {
+    int rc, unstopped;
+    size_t n;
+};
+
+static bool write_all(int fd, const void *p, size_t n)
+{
+    for (const char *c = p; n;) {
+        ssize_t r = write(fd, c, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        c += r;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+static bool read_all(int fd, void *p, size_t n)
+{
+    for (char *c = p; n;) {
+        ssize_t r = read(fd, c, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        c += r;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+/* In the snapshot: the copy of the process that scans. It must never be seen: no signal reaches
+ * it but SIGKILL, it dies with the thread that forked it, and it leaves with _exit (no atexit, no
+ * report of its own). */
+static void snapshot_enter(pid_t parent)
+{
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != parent)
+        _exit(0);
+}
+
+static void snapshot_send(int fd, int rc, const struct drip__scan *out)
+{
+    struct snap_head h = {rc, out->threads_unstopped, out->blocks ? out->n : 0};
+    if (write_all(fd, &h, sizeof h) && h.n)
+        write_all(fd, out->blocks, h.n * sizeof *out->blocks);
+    _exit(0);
+}
+
+/* In the parent: the snapshot's answer. Returns the scan's rc, or -2 when no answer came. */
+static int snapshot_receive(int fd, pid_t pid, struct drip__scan *out)
+{
+    struct snap_head h;
+    int rc = -2;
+    if (read_all(fd, &h, sizeof h)) {
+        rc = h.rc;
+        out->threads_unstopped = h.unstopped;
+        size_t bytes = (h.n ? h.n : 1) * sizeof *out->blocks;
+        out->blocks = drip__arena_alloc(bytes);
+        out->blocks_bytes = bytes;
+        if (!out->blocks || (h.n && !read_all(fd, out->blocks, h.n * sizeof *out->blocks)))
+            rc = -2;
+        else
+            out->n = h.n;
+    }
+    close(fd);
+    int st;
+    while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+        ;
+    return rc;
+}
+
+static int scan_run(struct drip__scan *out, int final, bool snapshot)
 {
     memset(out, 0, sizeof *out);
     struct maps m;
+    memset(&m, 0, sizeof m);
     struct rangeset roots = {0};
-    /* before any thread is paused: reading the maps allocates from the arena */
-    if (!maps_read(&m))
-        return -1;
+    struct drip__roots rt;
+    memset(&rt, 0, sizeof rt);
     unsigned heur_set = 0;
     drip_parse_heuristics(drip__opt.leak_check_heuristics, strlen(drip__opt.leak_check_heuristics), &heur_set);
-    struct drip__roots rt;
-    if (!drip__roots_read(&rt)) {
-        drip__roots_free(&rt);
-        rs_free(&m.readable);
-        return -1;
-    }
 
     drip__threads_lock();
     drip__depot_lock_all();
     drip__table_lock_all();
-    /* no thread may pause while holding the arena lock: the scan allocates from the arena */
-    drip__arena_lock_all();
+    long long t0 = now_us();
     out->threads_stopped = drip__threads_stop_world();
-    drip__arena_unlock_all();
-
-    snapshot_threads(out);
-    size_t n, bytes;
-    struct drip__rec *recs = drip__table_snapshot(&n, &bytes);
+    bool frozen = drip__threads_world_frozen(), in_snapshot = false;
+    snapshot_threads(out);   /* here: a live check's copy sends back only the blocks */
+    int pipefd[2] = {-1, -1};
+    if (!final && snapshot && pipe2(pipefd, O_CLOEXEC) == 0) {
+        pid_t parent = getpid();
+        drip__arena_lock_all();   /* the copy gets it unheld */
+        int pid = drip__snapshot_fork();
+        drip__arena_unlock_all();
+        if (pid == 0) {
+            snapshot_enter(parent);
+            close(pipefd[0]);
+            in_snapshot = frozen = true;   /* the copy has one thread: nothing moves under it */
+        } else {
+            close(pipefd[1]);
+            if (pid > 0) {
+                drip__threads_start_world();
+                long long paused = now_us() - t0;
+                drip__table_unlock_all();
+                drip__depot_unlock_all();
+                drip__threads_unlock();
+                int rc = snapshot_receive(pipefd[0], pid, out);
+                out->paused_us = paused;
+                if (rc != -2)
+                    return rc;
+                drip__scan_free(out);   /* no answer from the copy: scan in place */
+                return scan_run(out, final, false);
+            }
+            close(pipefd[0]);
+        }
+    }
+    int rc = -1;
+    size_t n = 0, bytes = 0;
+    struct drip__rec *recs = NULL;
     struct drip__block *b = NULL;
+    /* the maps of the stopped world: exactly what can be read now */
+    if (!maps_read(&m) || !drip__roots_read(&rt))
+        goto resume;
+    m.racy = frozen ? READ_DIRECT : READ_RACY;
+
+    recs = drip__table_snapshot(&n, &bytes);
     size_t bbytes = (n ? n : 1) * sizeof *b;
     if (recs)
         b = drip__arena_alloc(bbytes);
-    int rc = -1;
-    bool roots_oom = false;
     if (!b)
         goto resume;
     for (size_t i = 0; i < n; i++)
@@ -438,15 +632,15 @@ int drip__scan_run(struct drip__scan *out, int final)
     recs = NULL;
     sort_blocks(b, n);
 
-    /* thread stacks: the live part only, from each stopped thread's stack pointer (its
-     * registers, saved in the signal frame below that, are added on their own); the calling
+    /* thread stacks: the live part only, from each stopped thread's stack pointer; the calling
      * thread from where it entered drip (exit, _exit, a fatal signal): drip's own frames below
      * hold copies of block addresses (the snapshot being sorted) that are not the program's */
     uintptr_t my_sp = drip__scan_start ? drip__scan_start : (uintptr_t)__builtin_frame_address(0);
+    bool roots_oom = false;
     if (final)
-        drip__roots_dead_below(&rt, my_sp);
+        roots_oom |= !drip__roots_dead_below(&rt, my_sp);
     if (final && drip__exit_regs_valid)
-        add_readable(&roots, &m, (uintptr_t)drip__exit_regs, (uintptr_t)(drip__exit_regs + 6));
+        rs_add(&roots, (uintptr_t)drip__exit_regs, (uintptr_t)(drip__exit_regs + 6));
     if (final && drip__fatal_uc) {
         uintptr_t a, z;
         drip__uc_regs(drip__fatal_uc, &a, &z);
@@ -456,10 +650,9 @@ int drip__scan_run(struct drip__scan *out, int final)
         if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid || t == drip__self)
             continue;   /* finished, or created but not started yet: its whole mapping is read */
         if (atomic_load(&t->stopped)) {
-            drip__roots_dead_below(&rt, atomic_load(&t->stopped_sp));
-            uintptr_t a, z;
-            drip__uc_regs((const void *)atomic_load(&t->stopped_uc), &a, &z);
-            add_readable(&roots, &m, a, z);
+            roots_oom |= !drip__roots_dead_below(&rt, atomic_load(&t->stopped_sp));
+            /* a copy of its registers: in drip's arena (ptrace) or on its stack (signal) */
+            rs_add(&roots, atomic_load(&t->stopped_regs_lo), atomic_load(&t->stopped_regs_hi));
         } else
             out->threads_unstopped++;   /* its whole stack is read */
     }
@@ -477,20 +670,17 @@ int drip__scan_run(struct drip__scan *out, int final)
     struct marker mk = {.b = b, .n = n, .min = n ? b[0].addr : 1, .max = n ? b[n - 1].addr + b[n - 1].size + 1 : 0,
                         .rt = &rt, .heur_set = heur_set};
     for (size_t i = 0; i < roots.n; i++)
-        scan_root(&mk, roots.r[i].lo, roots.r[i].hi);
+        visit_root(&mk, &roots.r[i]);
     /* a thread created just before the scan may not have run yet, or started too late to be
-     * paused: its argument may be held only in drip's records of it (which are not roots) */
+     * stopped: its argument may be held only in drip's records of it (which are not roots) */
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
         if (atomic_load(&t->state) == DRIP_THREAD_RUNNING && t != drip__self && (!t->os_tid || !atomic_load(&t->stopped)) &&
             t->start_arg >= mk.min && t->start_arg < mk.max)
             reach(&mk, t->start_arg, true);
     drain(&mk, &m);
     cliques(&mk, &m);
-    for (size_t i = 0; i < n; i++)
-        if (b[i].kind == DRIP_REACHABLE && b[i].heur) {
-            out->heur[b[i].heur].bytes += b[i].size;
-            out->heur[b[i].heur].blocks++;
-        } else
+    for (size_t i = 0; i < n; i++)   /* a heuristic counts only for a block it made reachable */
+        if (b[i].kind != DRIP_REACHABLE)
             b[i].heur = DRIP_HEUR_NONE;
     drip__arena_free(mk.stack, mk.cap * sizeof *mk.stack);
     rc = mk.oom || roots_oom ? -1 : 0;
@@ -499,17 +689,32 @@ int drip__scan_run(struct drip__scan *out, int final)
     out->blocks_bytes = bbytes;
 
 resume:
+    if (in_snapshot)
+        snapshot_send(pipefd[1], rc, out);   /* does not return */
     if (recs)
         drip__arena_free(recs, bytes);
     if (final)
         atomic_store(&drip__g.tracking, 0);
     drip__threads_start_world();
+    out->paused_us = now_us() - t0;
     drip__table_unlock_all();
     drip__depot_unlock_all();
     drip__threads_unlock();
     rs_free(&roots);
     rs_free(&m.readable);
     drip__roots_free(&rt);
+    return rc;
+}
+
+int drip__scan_run(struct drip__scan *out, int final)
+{
+    int rc = scan_run(out, final, true);
+    /* from the blocks (a live check's copy sends back only those) */
+    for (size_t i = 0; i < out->n; i++)
+        if (out->blocks[i].heur) {
+            out->heur[out->blocks[i].heur].bytes += out->blocks[i].size;
+            out->heur[out->blocks[i].heur].blocks++;
+        }
     return rc;
 }
 

@@ -38,6 +38,7 @@ struct drip__scan {
     size_t n, blocks_bytes;
     int threads_stopped, threads_unstopped;
     struct { uint64_t bytes, blocks; } heur[DRIP_HEUR_COUNT];   /* reachable via heuristic */
+    long long paused_us;          /* how long the program's other threads were stopped */
 };
 
 /* Stops the other threads, snapshots the live table, scans the roots and classifies every live

@@ -1,19 +1,28 @@
 /* threads.c — pthread interposition: a registry of the program's threads with the stack that
- * created each one, and the stop-the-world used by the exit scan.
+ * created each one, and the stop-the-world used by the exit scan and the live leak check.
  *
  * A thread is registered by the start trampoline (in the new thread) and marked finished by a
  * pthread key destructor, which runs for every way a thread can end (return, pthread_exit,
  * cancellation). Entries of threads that finished and were joined or detached are dropped;
  * those that finished without either stay, as a resource leak the report names.
- * Stop the world: the exiting thread sends `stop_signal` to every other running thread; the
- * handler (on the thread's own stack, so its frame and the saved registers lie inside the range
- * the scan reads) publishes its stack pointer and waits until the scan is over.
+ * Stop the world: with ptrace from a tracer task (stop.c), which the program cannot observe: its
+ * sleeps are restarted by the kernel and its signal masks do not matter. Each registered thread's
+ * stopped stack pointer and a copy of its registers are published in its entry. Where ptrace is
+ * refused (already traced by gdb or strace, Yama ptrace_scope 3, seccomp), drip says so once on
+ * stderr and falls back to a signal: the caller sends `stop_signal` to every other running
+ * thread; the handler (on the thread's own stack, so its frame and the saved registers lie inside
+ * the range the scan reads) publishes its stack pointer and waits until the scan is over. That
+ * fallback is visible (a sleep interrupted by it returns EINTR) and cannot pause a thread that
+ * blocks the signal (the scan then reads that thread's whole stack after
+ * scan_threads_timeout_ms).
  * Lock: `mu` guards the list and the joined/detached flags. Leaf lock.
  */
 #include "internal.h"
+#include "stop.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -216,7 +225,10 @@ static void stop_handler(int sig, siginfo_t *si, void *uc)
         /* the interrupted registers (in the ucontext) and the stack above the interrupted
          * frame are the thread's roots; the FPU save area between them is skipped, since drip's
          * own hooks leave block addresses in vector registers */
-        atomic_store(&t->stopped_uc, (uintptr_t)uc);
+        uintptr_t lo, hi;
+        drip__uc_regs(uc, &lo, &hi);
+        atomic_store(&t->stopped_regs_lo, lo);
+        atomic_store(&t->stopped_regs_hi, hi);
         atomic_store(&t->stopped_sp, drip__interrupted_sp(uc));
         atomic_store(&t->stopped, 1);
         struct timespec ts = {0, 200000};
@@ -227,12 +239,13 @@ static void stop_handler(int sig, siginfo_t *si, void *uc)
     errno = saved;
 }
 
-int drip__threads_stop_world(void)
+/* The fallback: a signal to each registered thread, then a wait for each to publish its stop. */
+static int stop_with_signal(void)
 {
     int pid = getpid(), sent = 0, stopped = 0;
+    drip__arena_lock_all();   /* no thread may pause while holding it: the scan allocates */
     atomic_store(&world_stopped, 1);
     for (struct drip__thread *t = threads; t; t = t->next) {
-        atomic_store(&t->stopped, 0);
         if (t == drip__self || atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid)
             continue;
         if (syscall(SYS_tgkill, pid, t->os_tid, stop_sig) == 0)
@@ -250,10 +263,107 @@ int drip__threads_stop_world(void)
         nanosleep(&ts, NULL);
         waited_us += 100;
     }
+    drip__arena_unlock_all();
     return stopped;
 }
 
-void drip__threads_start_world(void) { atomic_store(&world_stopped, 0); }
+enum { STOPPED_NONE, STOPPED_PTRACE, STOPPED_SIGNAL };
+static int stopped_by;
+static bool frozen, ptrace_refused;
+static struct drip__world world;
+
+#if defined(__x86_64__)
+#define RED_ZONE 128   /* a leaf function's locals may lie below the stack pointer */
+#else
+#define RED_ZONE 0
+#endif
+
+/* Stops every task with ptrace; publishes each registered thread's stop. Returns the number of
+ * registered threads stopped, or -1 when ptrace cannot be used (said once on stderr). */
+static int stop_with_ptrace(void)
+{
+    size_t want = 64;
+    for (struct drip__thread *t = threads; t; t = t->next)
+        want += 2;
+    if (!world.stack) {
+        world.stack_size = 64 << 10;
+        world.stack = drip__arena_alloc(world.stack_size);
+        if (!world.stack)
+            return -1;
+    }
+    for (int attempt = 0; attempt < 6; attempt++, want *= 4) {
+        if (world.cap < want) {
+            drip__arena_free(world.tasks, world.cap * sizeof *world.tasks);
+            world.cap = 0;
+            world.tasks = drip__arena_alloc(want * sizeof *world.tasks);
+            if (!world.tasks)
+                return -1;
+            world.cap = want;
+        }
+        const char *why = "ptrace";
+        drip__arena_lock_all();   /* no thread may stop while holding it: the scan allocates */
+        int rc = drip__stop_ptrace(&world, drip__opt.scan_threads_timeout_ms, &why);
+        drip__arena_unlock_all();
+        if (rc == -EOVERFLOW)
+            continue;   /* threads were created faster than the array grew */
+        if (rc < 0) {
+            ptrace_refused = true;
+            fprintf(stderr, "drip: cannot stop threads with ptrace (%s: %s): pausing them with signal %d instead, "
+                            "so a sleep in another thread may end early (EINTR)\n", why, strerror(-rc), stop_sig);
+            return -1;
+        }
+        int stopped = 0;
+        for (struct drip__thread *t = threads; t; t = t->next) {
+            if (t == drip__self || atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid)
+                continue;
+            for (size_t i = 0; i < world.n; i++) {
+                struct drip__task *k = &world.tasks[i];
+                if (k->tid != t->os_tid || k->state != DRIP_TASK_STOPPED || !k->nregs)
+                    continue;
+                atomic_store(&t->stopped_regs_lo, (uintptr_t)&k->regs[0]);
+                atomic_store(&t->stopped_regs_hi, (uintptr_t)&k->regs[k->nregs]);
+                atomic_store(&t->stopped_sp, k->sp - RED_ZONE);
+                atomic_store(&t->stopped, 1);
+                stopped++;
+            }
+        }
+        frozen = world.unstopped == 0;
+        stopped_by = STOPPED_PTRACE;
+        return stopped;
+    }
+    return -1;
+}
+
+int drip__threads_stop_world(void)
+{
+    int saved = errno;
+    frozen = false;
+    stopped_by = STOPPED_NONE;
+    for (struct drip__thread *t = threads; t; t = t->next)
+        atomic_store(&t->stopped, 0);
+    int stopped = ptrace_refused ? -1 : stop_with_ptrace();
+    if (stopped < 0) {
+        stopped = stop_with_signal();
+        stopped_by = STOPPED_SIGNAL;
+    }
+    errno = saved;
+    return stopped;
+}
+
+bool drip__threads_world_frozen(void) { return frozen; }
+
+void drip__threads_start_world(void)
+{
+    if (stopped_by == STOPPED_PTRACE) {
+        drip__stop_resume(&world);
+        for (struct drip__thread *t = threads; t; t = t->next)
+            atomic_store(&t->stopped, 0);
+    } else {
+        atomic_store(&world_stopped, 0);
+    }
+    stopped_by = STOPPED_NONE;
+    frozen = false;
+}
 
 void drip__threads_lock(void) { pthread_mutex_lock(&mu); }
 void drip__threads_unlock(void) { pthread_mutex_unlock(&mu); }

@@ -9,6 +9,8 @@ Each case installs the build tree into its own temporary prefix with `cmake --in
   deb            `make deb`'s package: contents, Depends, the extracted drip runs
   memcheck       `ctest -T memcheck` with MEMORYCHECK_COMMAND=drip counts one leak (and valgrind, the
                  same one)
+  meson, autotools  the README's `meson test --wrapper` and `make check LOG_COMPILER=drip` lines
+                 on the same project: the leaking test fails, the clean one passes
   vgcompat       valgrind's flags: --num-callers, --log-file=%p, --error-exitcode, suppressions files
   sarif          --sarif and `drip sarif`: SARIF 2.1.0 checked against the schema (python3-jsonschema)
                  and by Microsoft's SARIF Multitool; exact results
@@ -217,9 +219,9 @@ def case_deb():
 
 
 def run_ctest_memcheck(command, mtype, options=None):
-    """Builds tests/install/memcheck and runs ctest -T memcheck with this checker; returns output."""
+    """Builds tests/install/project and runs ctest -T memcheck with this checker; returns output."""
     bdir = os.path.join(tmp, "memcheck-" + os.path.basename(command) + ("-opts" if options else ""))
-    sh(["cmake", "-S", os.path.join(HERE, "memcheck"), "-B", bdir, "-DMEMORYCHECK_COMMAND=" + command,
+    sh(["cmake", "-S", os.path.join(HERE, "project"), "-B", bdir, "-DMEMORYCHECK_COMMAND=" + command,
         "-DMEMORYCHECK_TYPE=" + mtype] + (["-DMEMORYCHECK_COMMAND_OPTIONS=" + options] if options else []))
     sh(["cmake", "--build", bdir])
     p = sh(["ctest", "-T", "memcheck"], cwd=bdir, check=False, timeout=300)
@@ -260,6 +262,53 @@ def case_memcheck():
         t.eq(memcheck_results(vout), memcheck_results(out), "valgrind's memory checking results are the same")
 
 
+def project_copy(name):
+    """A fresh copy of tests/install/project (autoreconf and meson write next to the sources)."""
+    d = os.path.join(tmp, name)
+    shutil.copytree(os.path.join(HERE, "project"), d)
+    return d
+
+
+def case_meson():
+    if not shutil.which("meson") or not shutil.which("ninja"):
+        skip("meson or ninja missing")
+    prefix = install()
+    src = project_copy("meson-src")
+    bdir = os.path.join(tmp, "meson-build")
+    sh(["meson", "setup", bdir, src])
+    drip = os.path.join(prefix, "bin", "drip")
+    # the README's line, with the installed drip
+    p = sh(["meson", "test", "-C", bdir, "--wrapper", drip + " run --error-exitcode 23 --"], check=False)
+    out = p.stdout + p.stderr
+    print(out)
+    t.check(p.returncode != 0, "meson test fails (a test leaked)")
+    t.check(re.search(r"^Ok: +1\s*$", out, re.M) is not None, "meson: Ok: 1 (tidy)")
+    t.check(re.search(r"^Fail: +1\s*$", out, re.M) is not None, "meson: Fail: 1 (leaky)")
+    t.check(re.search(r"leaky +FAIL .*exit status 23", out) is not None, "leaky fails with drip's status 23")
+    # meson names the log after the wrapper: testlog-drip.txt
+    logs = glob.glob(os.path.join(bdir, "meson-logs", "testlog*.txt"))
+    log = "".join(open(f).read() for f in logs)
+    t.check("64 bytes in 1 blocks are definitely lost in loss record 1 of 1" in log, "the report is in meson's test log")
+
+
+def case_autotools():
+    if not shutil.which("autoreconf") or not shutil.which("automake"):
+        skip("autoconf or automake missing")
+    prefix = install()
+    src = project_copy("autotools-src")
+    sh(["autoreconf", "-i"], cwd=src)
+    sh(["./configure"], cwd=src)
+    drip = os.path.join(prefix, "bin", "drip")
+    p = sh(["make", "check", "LOG_COMPILER=" + drip, "LOG_FLAGS=run --error-exitcode 23 --"], cwd=src, check=False)
+    out = p.stdout + p.stderr
+    print(out[-3000:])
+    t.check(p.returncode != 0, "make check fails (a test leaked)")
+    t.check(re.search(r"^# PASS: +1$", out, re.M) is not None, "automake: # PASS: 1 (tidy)")
+    t.check(re.search(r"^# FAIL: +1$", out, re.M) is not None, "automake: # FAIL: 1 (leaky)")
+    log = open(os.path.join(src, "leaky.log")).read()
+    t.check("64 bytes in 1 blocks are definitely lost in loss record 1 of 1" in log, "the report is in leaky.log")
+
+
 def vg_drip(args, cwd=None):
     return sh([t.DRIP] + args, cwd=cwd, check=False)
 
@@ -284,6 +333,13 @@ def case_vgcompat():
     p = vg_drip(["--error-exitcode=42", "--track-origins=yes", "--log-file=" + os.path.join(work, "e.log"), prog])
     t.eq(p.returncode, 42, "--error-exitcode=42 with a definite leak")
     t.eq(p.stderr, "drip: ignoring --track-origins=yes (valgrind option with no drip equivalent)\n", "ignored flag said")
+    # --child-silent-after-fork=yes: the forked child writes no report (valgrind's meaning)
+    forks = os.path.join(t.PROGS, "forks")
+    for flag, want in (("no", 1), ("yes", 0)):
+        base = os.path.join(work, "fork-" + flag + ".log")
+        p = vg_drip(["-q", "--child-silent-after-fork=" + flag, "--log-file=" + base, forks])
+        t.eq((p.returncode, os.path.exists(base), len(glob.glob(base + ".*"))), (0, True, want),
+             "--child-silent-after-fork=%s: the child's report files" % flag)
     # valgrind-format suppressions: warned and ignored; LSan-format: used
     vsupp = os.path.join(work, "vg.supp")
     open(vsupp, "w").write("{\n   lost\n   Memcheck:Leak\n   fun:malloc\n   fun:make_node\n}\n")

@@ -24,10 +24,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import driptest as dt  # noqa: E402
 
 LIVE = os.path.join(dt.PROGS, "live")
-HELD = 1024000
-LIVE_BYTES = HELD + 4096 + 4096   # see test_live.py: grow_cache, lose_block, stdout's buffer
+from test_live import HELD, LIVE_BYTES  # noqa: E402  (what live.c holds: see there)
 TOKEN = "tok-3f9a1c0e7b2d4c6a8e5f"
-SKIP = 77   # SKIP_RETURN_CODE in tests/live/CMakeLists.txt
 
 ENDPOINTS = [("GET", "/"), ("GET", "/debug/pprof/"), ("GET", "/debug/pprof/heap"), ("GET", "/debug/pprof/allocs"),
              ("GET", "/metrics"), ("GET", "/debug/drip/leaks"), ("GET", "/debug/drip/stats"),
@@ -279,8 +277,7 @@ def free_port():
 def case_prometheus_token():
     prom = shutil.which("prometheus")
     if not prom:
-        print("SKIP: prometheus (Debian prometheus) is not installed: scripts/deps.sh installs it")
-        sys.exit(SKIP)
+        dt.skip("prometheus (Debian prometheus) is not installed: scripts/deps.sh installs it")
     d = tempfile.mkdtemp()
     tok = token_file(d)
     t = Target(["--http", "127.0.0.1:0", "--http-token", tok])
@@ -435,7 +432,7 @@ def case_slow_clients():
 
 def case_cli_unix():
     """drip top / flame read an endpoint on a unix socket (unix:/path[:/urlpath]), with the token
-    of DRIP_HTTP_TOKEN_FILE."""
+    of DRIP_HTTP_TOKEN_FILE; drip watch unix:/path watches the process serving on it."""
     d = tempfile.mkdtemp()
     tok = token_file(d)
     sock = os.path.join(d, "drip.sock")
@@ -461,6 +458,14 @@ def case_cli_unix():
                                         "http_token as Authorization: Bearer TOKEN\n" % sock), "without the token: 401, one line")
     p = cli("top", "unix:" + os.path.join(d, "nope.sock"))
     dt.eq((p.returncode, p.stderr.count("\n"), "cannot connect" in p.stderr), (2, 1, True), "no such socket: one line")
+    # drip watch: the process serving on the socket (its peer credentials; no token needed)
+    pid = int(re.search(r"for process (\d+)", t.lines[-1]).group(1))
+    p = cli("watch", "-i", "100ms", "-n", "2", "unix:" + sock, e=env_none)
+    dt.eq((p.returncode, re.findall(r"^drip: watching pid (\d+) \((\w+)\)", p.stderr, re.M)), (0, [(str(pid), "live")]),
+          "drip watch unix:SOCK watches the program serving on it")
+    p = cli("watch", "unix:" + os.path.join(d, "nope.sock"))
+    dt.eq((p.returncode, p.stderr), (2, "drip: watch: unix:%s: cannot connect: No such file or directory\n"
+                                     % os.path.join(d, "nope.sock")), "drip watch: no such socket, one line")
     t.stop()
     shutil.rmtree(d, ignore_errors=True)
 
@@ -468,8 +473,7 @@ def case_cli_unix():
 def case_curl_unix():
     curl = shutil.which("curl")
     if not curl:
-        print("SKIP: curl is not installed")
-        sys.exit(SKIP)
+        dt.skip("curl is not installed")
     d = tempfile.mkdtemp()
     sock = os.path.join(d, "drip.sock")
     tok = token_file(d)
@@ -488,8 +492,7 @@ def case_socat_sidecar():
     """The README's sidecar: socat relays a TCP port (here on loopback) to the unix socket."""
     socat = shutil.which("socat")
     if not socat:
-        print("SKIP: socat is not installed")
-        sys.exit(SKIP)
+        dt.skip("socat is not installed")
     d = tempfile.mkdtemp()
     sock = os.path.join(d, "drip.sock")
     tok = token_file(d)

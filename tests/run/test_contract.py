@@ -131,6 +131,33 @@ def case_drip_http():
              "DRIP_OPTIONS' http= wins over DRIP_HTTP (%r)" % p.stderr)
 
 
+# ---- 5: a program that brings its own allocator ----------------------------------------------
+
+def own_allocator_line(prog, defines):
+    return ("drip: %s brings its own allocator (it defines %s): drip cannot see the blocks it serves or their "
+            "frees, so there is no leak report for this process (execs, forks and fatal signals are still followed)"
+            % (prog, defines))
+
+
+def case_own_allocator():
+    prog = P + "/static_malloc"
+    base = plain([prog])
+    dt.eq((base.returncode, base.stdout), (0, "hello: 144 bytes of the static buffer used\n"), "without drip")
+    for preload in (False, True):
+        how = "LD_PRELOAD" if preload else "drip run"
+        res = dt.run([prog], preload=preload)
+        dt.eq((res.rc, res.out), (0, base.stdout), how + ": runs unharmed, same status and output")
+        dt.check(re.fullmatch(r"==\d+== " + re.escape(own_allocator_line(prog, "malloc, free")) + "\n", res.err) is not None,
+                 how + ": one line says what drip cannot see (%r)" % res.err)
+        dt.eq(res.report and res.report.get("own_allocator"), {"module": prog, "defines": "malloc, free"},
+              how + ": the JSON says the same")
+        dt.eq(res.report and res.report.get("summary", 0), None, how + ": and gives no leak figures")
+    # with a small program that also uses stdio, an exec and a fork
+    res = dt.run(["/bin/sh", "-c", "exec " + prog])
+    dt.eq((res.rc, res.out), (0, base.stdout), "exec'd by sh: runs unharmed")
+    dt.check(own_allocator_line(prog, "malloc, free") in res.err, "exec'd by sh: the line")
+
+
 # ---- 6: a fatal signal re-raised with the default disposition ----------------------------------
 
 def case_reraise():

@@ -87,6 +87,33 @@ static void test_expiry(void **state)
     assert_int_equal(talloc_live(&t), 0);
 }
 
+/* Entries with the same expiry expire in the order they were set (ties go after existing
+ * entries), whether set with it or touched to it. */
+static void test_equal_expiries(void **state)
+{
+    struct log l = { 0 };
+    struct talloc t;
+    talloc_init(&t);
+    struct fake_clock fc = { 0 };
+    drip_ttlmap *m = mk(&l, &t, &fc, 100, 0);
+    assert_int_equal(SET(m, "a", 1, 50), 0);
+    assert_int_equal(SET(m, "b", 2, 0), 0);     /* expires 100 */
+    assert_int_equal(SET(m, "c", 3, 0), 0);     /* expires 100, after b */
+    assert_int_equal(SET(m, "d", 4, 100), 0);   /* expires 100, after c */
+    assert_int_equal(drip_ttlmap_touch(m, "a", 1, 100), 0);   /* expires 100, after d */
+    fc.ns = 100;
+    assert_int_equal(drip_ttlmap_sweep(m), 4);
+    /* expiry order b, c, d, a; free_value sees them last buried first (the graveyard is a stack,
+     * which ttlmap's flush does not reverse, unlike lru's) */
+    assert_int_equal(l.n, 4);
+    assert_int_equal(l.vals[0], 1);
+    assert_int_equal(l.vals[1], 4);
+    assert_int_equal(l.vals[2], 3);
+    assert_int_equal(l.vals[3], 2);
+    drip_ttlmap_close(m);
+    assert_int_equal(talloc_live(&t), 0);
+}
+
 static void test_replace_take_touch(void **state)
 {
     struct log l = { 0 };
@@ -249,6 +276,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_equal_expiries),
         cmocka_unit_test(test_replace_take_touch),
         cmocka_unit_test(test_cleanup_thread),
         cmocka_unit_test(test_close_joins),

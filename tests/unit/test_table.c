@@ -100,6 +100,7 @@ static void random_churn(void **state)
             check_all();
             size_t slots, tombs;
             drip__table_shape(&slots, &tombs);
+            assert_true(tombs <= slots - n_live || slots == 0);   /* the tombstone count is a count */
             assert_true((n_live + tombs) * 8 <= slots * 7 || slots == 0);
             if (tombs > max_tombstones)
                 max_tombstones = tombs;
