@@ -38,6 +38,7 @@
     X(http_token, STR, "", "file holding a bearer token: every HTTP request (on http and http_metrics) must then send Authorization: Bearer TOKEN, else 401. Read once at start; never give the token itself on the command line or in the environment") \
     X(http_metrics, STR, "", "also serve /metrics, and nothing else, on this address (host:port or unix:/path): for a scraper on the pod network while http stays on loopback or a unix socket") \
     X(http_leaks_interval, DURATION, "5s", "minimum time between two live leak checks (/debug/drip/leaks pauses the program): an earlier request, or one while a check runs, gets 429 with Retry-After; 0: no minimum") \
+    X(leak_check_heuristics, STR, "all", "valgrind's --leak-check-heuristics: interior pointers that count as start pointers (the block is reachable via heuristic): all, none, or a list of stdstring, length64, newarray, multipleinheritance joined by + (or by commas inside quotes)") \
     X(raw_out, STR, "", "also keep the raw report (addresses, modules, build IDs) in this file; `drip symbolize FILE` writes the report from it later, here or on a machine with the same binaries") \
     X(debuginfod, BOOL, "0", "let the symbolizer (never the traced program) fetch missing debug info from the servers in DEBUGINFOD_URLS, within DEBUGINFOD_MAXTIME (default 10 s)")
 
@@ -88,6 +89,11 @@ int drip_options_set(struct drip_options *o, const char *name, size_t name_len, 
  * http=127.0.0.1:6060 keeps its port.
  * Stops at the first bad pair: returns -1 with a one-line message in err; 0 on success. */
 int drip_options_parse(struct drip_options *o, const char *s, char *err, size_t errlen);
+
+/* Parses a leak_check_heuristics value ("all", "none", or names joined by '+' or ','): bit i of
+ * *mask for the i-th of stdstring, length64, newarray, multipleinheritance. 0, or -1 on an
+ * unknown name (*mask is then all). */
+int drip_parse_heuristics(const char *s, size_t len, unsigned *mask);
 
 /* Parses "512KiB", "1MiB", "100" ... into bytes. Returns 0 or -1. */
 int drip_parse_size(const char *s, size_t len, unsigned long long *out);

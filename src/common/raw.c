@@ -283,6 +283,16 @@ int drip_raw_parse(struct drip_raw *r, const char *text, size_t len, char *err, 
             x->site = (uint32_t)num(f, n, "site", 10);
             x->bytes = num(f, n, "bytes", 10);
             x->blocks = num(f, n, "blocks", 10);
+            x->ioff_min = (uint32_t)num(f, n, "ioff_min", 10);
+            x->ioff_max = (uint32_t)num(f, n, "ioff_max", 10);
+        } else if (line_is(line, ll, "heur")) {
+            struct drip_raw_heur *h = grow(&r->heur, &r->nheur, sizeof *h);
+            if (!h || !(h->name = str(f, n, "name"))) {
+                oom = 1;
+                break;
+            }
+            h->bytes = num(f, n, "bytes", 10);
+            h->blocks = num(f, n, "blocks", 10);
         } else if (line_is(line, ll, "thread")) {
             struct drip_raw_thread *t = grow(&r->threads, &r->nthreads, sizeof *t);
             if (!t) {
@@ -391,6 +401,9 @@ void drip_raw_free(struct drip_raw *r)
         free(r->sites[i].frames);
     free(r->sites);
     free(r->recs);
+    for (size_t i = 0; i < r->nheur; i++)
+        free(r->heur[i].name);
+    free(r->heur);
     free(r->threads);
     free(r->suspects);
     free(r->samples);

@@ -19,8 +19,10 @@
  *   module id= bias= build_id= path= x=LO-HI... [unloaded=1]   an ELF object and its code ranges
  *   kept addr= module=                        a frame recorded in code that dlclose later unloaded
  *   site id= frames=A,B,C                     an allocation stack, innermost first
- *   rec kind= site= bytes= blocks=            leak records grouped by (kind, site)
- *   thread tid= state=running|unjoined start= site=
+ *   rec kind= site= bytes= blocks= [ioff_min= ioff_max=]   leak records grouped by (kind, site);
+ *                                             possible: offsets of the interior pointers
+ *   heur name= bytes= blocks=                 reachable only via a valgrind heuristic, in order
+ *   thread tid= state=running|unjoined start= site=    (tid 0: created, not started yet)
  *   suspect site= bps= live_bytes= live_objects= oldest= share= window=
  *   sample site= v=AO,AS,IO,IS block_size=    heap profile samples (values already scaled)
  *   pprof period= time= duration= maps_key=
@@ -64,6 +66,12 @@ struct drip_raw_rec {
     int kind;
     uint32_t site;
     uint64_t bytes, blocks;
+    uint32_t ioff_min, ioff_max;   /* possible: where the interior pointers point */
+};
+
+struct drip_raw_heur {
+    char *name;
+    uint64_t bytes, blocks;
 };
 
 struct drip_raw_thread {
@@ -102,6 +110,8 @@ struct drip_raw {
     size_t nrecs;
     struct drip_raw_thread *threads;
     size_t nthreads;
+    struct drip_raw_heur *heur;
+    size_t nheur;
     struct drip_raw_suspect *suspects;
     size_t nsuspects;
     struct drip_raw_sample *samples;

@@ -18,6 +18,7 @@ struct group {
     int nframes;
     int suppressed;   /* index of the matching suppression, or -1 */
     int merged;       /* folded into another group with the same symbolized stack */
+    uint32_t ioff_min, ioff_max;   /* possible: where the interior pointers point, over the blocks */
 };
 
 struct totals { uint64_t bytes, blocks; };
@@ -117,6 +118,8 @@ static void merge_groups(struct report *r)
         struct group *into = &r->g[map[h] - 1];
         into->bytes += g->bytes;
         into->blocks += g->blocks;
+        into->ioff_min = g->ioff_min < into->ioff_min ? g->ioff_min : into->ioff_min;
+        into->ioff_max = g->ioff_max > into->ioff_max ? g->ioff_max : into->ioff_max;
         g->merged = 1;
     }
     free(map);
@@ -199,6 +202,23 @@ static void write_suspects_text(struct drip_writer *w, const struct report *r)
     }
 }
 
+/* valgrind's lines under "still reachable": the blocks reachable only via a heuristic */
+static void write_heuristics_text(struct drip_writer *w, const struct report *r)
+{
+    int any = 0, pid = r->raw->pid;
+    for (size_t h = 0; h < r->raw->nheur; h++)
+        any |= r->raw->heur[h].blocks != 0;
+    if (!any)
+        return;
+    drip_printf(w, "==%d==                       of which reachable via heuristic:\n", pid);
+    for (size_t h = 0; h < r->raw->nheur; h++)
+        if (r->raw->heur[h].blocks) {
+            drip_printf(w, "==%d==                         %-19s: ", pid, r->raw->heur[h].name);
+            text_size(w, r->raw->heur[h].bytes, r->raw->heur[h].blocks);
+            drip_puts(w, "\n");
+        }
+}
+
 /* Who the report is for (valgrind's Command: line), and why frames are unnamed when they are. */
 static void text_header(struct drip_writer *w, const struct report *r, const char *note)
 {
@@ -259,6 +279,11 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
             text_frame(w, pid, &g->frames[k], k == 0, r->sym->raw);
         if (!g->nframes)
             drip_printf(w, "==%d==    (no stack)\n", pid);
+        if (g->kind == POSSIBLE && g->ioff_min == g->ioff_max)
+            drip_printf(w, "==%d==  the interior pointer points at offset %u into the block\n", pid, g->ioff_min);
+        else if (g->kind == POSSIBLE)
+            drip_printf(w, "==%d==  the interior pointers point at offsets %u..%u into the blocks\n", pid,
+                        g->ioff_min, g->ioff_max);
         drip_printf(w, "==%d==\n", pid);
     }
     for (size_t i = 0; i < r->raw->nthreads; i++) {
@@ -266,7 +291,8 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
         struct drip_frame start = start_routine(r, t);
         drip_printf(w, "==%d== thread %d (start routine %s) %s, created at:\n", pid, t->tid,
                     start.function ? start.function : "???",
-                    t->running ? "is still running at exit" : "finished but was never joined or detached");
+                    !t->running ? "finished but was never joined or detached"
+                    : t->tid ? "is still running at exit" : "was created but had not started at exit");
         text_stack(w, r, pid, t->site);
         drip_printf(w, "==%d==\n", pid);
     }
@@ -278,6 +304,7 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
         text_size(w, r->kind[order[k]].bytes, r->kind[order[k]].blocks);
         drip_puts(w, "\n");
     }
+    write_heuristics_text(w, r);
     drip_printf(w, "==%d==         suppressed: ", pid);
     text_size(w, r->suppressed.bytes, r->suppressed.blocks);
     drip_puts(w, "\n");
@@ -407,11 +434,17 @@ static void write_json(struct drip_writer *w, struct report *r)
             drip_put_json_str(w, r->supp.patterns[g->suppressed]);
             drip_puts(w, ", ");
         }
+        if (g->kind == POSSIBLE)
+            drip_printf(w, "\"interior_offset\": {\"min\": %u, \"max\": %u}, ", g->ioff_min, g->ioff_max);
         drip_puts(w, "\"stack\": ");
         json_stack(w, g->frames, g->nframes, r->sym->raw);
         drip_puts(w, "}");
     }
-    drip_puts(w, "],\n \"threads\": [");
+    drip_puts(w, "],\n \"reachable_via_heuristic\": {");
+    for (size_t h = 0; h < raw->nheur; h++)
+        drip_printf(w, "%s\"%s\": {\"bytes\": %llu, \"blocks\": %llu}", h ? ", " : "", raw->heur[h].name,
+                    (unsigned long long)raw->heur[h].bytes, (unsigned long long)raw->heur[h].blocks);
+    drip_puts(w, "},\n \"threads\": [");
     for (size_t i = 0; i < raw->nthreads; i++) {
         const struct drip_raw_thread *t = &raw->threads[i];
         struct drip_frame start = start_routine(r, t);
@@ -459,7 +492,8 @@ int drip_report_write(const struct drip_raw *raw, const struct drip_symbols *sym
     for (size_t i = 0; r.g && i < raw->nrecs; i++) {
         const struct drip_raw_rec *x = &raw->recs[i];
         struct group *g = &r.g[r.n++];
-        *g = (struct group){.kind = (uint8_t)x->kind, .site = x->site, .bytes = x->bytes, .blocks = x->blocks, .suppressed = -1};
+        *g = (struct group){.kind = (uint8_t)x->kind, .site = x->site, .bytes = x->bytes, .blocks = x->blocks,
+                            .suppressed = -1, .ioff_min = x->ioff_min, .ioff_max = x->ioff_max};
         /* a reachable record's summary line names only the allocating function */
         int summary = g->kind == REACHABLE && !o->show_reachable && !o->json[0];
         site_frames(raw, sym, g->site, summary ? 1 : 0, !summary, &g->frames, &g->nframes);

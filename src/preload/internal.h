@@ -66,6 +66,29 @@ void drip__init(void);
 /* Where the exit scan starts reading the calling thread's stack: set on entry to drip's report,
  * just after the program's callee-saved registers were stored there. */
 extern uintptr_t drip__scan_start;
+/* The program's callee-saved registers where it called exit, _exit or _Exit or returned from
+ * main (roots: a pointer may live only there), and the call: its stack below that point is dead
+ * (the frames of exit's handlers, destructors and drip's report), as valgrind sees it. Each hook
+ * saves the registers first thing, before its own code can change them. */
+extern uintptr_t drip__exit_regs[6];
+extern int drip__exit_regs_valid;
+#if defined(__x86_64__)
+#define DRIP_SAVE_EXIT_REGS()                                                                   \
+    __asm__ volatile("mov %%rbx, drip__exit_regs+0(%%rip)\n\tmov %%rbp, drip__exit_regs+8(%%rip)\n\t" \
+                     "mov %%r12, drip__exit_regs+16(%%rip)\n\tmov %%r13, drip__exit_regs+24(%%rip)\n\t"  \
+                     "mov %%r14, drip__exit_regs+32(%%rip)\n\tmov %%r15, drip__exit_regs+40(%%rip)"       \
+                     : : : "memory")
+#else
+#define DRIP_SAVE_EXIT_REGS() ((void)0)
+#endif
+/* `cfa`: the caller's stack pointer at the call (the hook's canonical frame address). The first
+ * call wins. */
+void drip__note_exit(uintptr_t cfa);
+#define DRIP_NOTE_EXIT()                                                                        \
+    do {                                                                                        \
+        DRIP_SAVE_EXIT_REGS();                                                                  \
+        drip__note_exit((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *));           \
+    } while (0)
 /* Set when the report runs from a fatal-signal handler: the interrupted context. */
 extern void *drip__fatal_uc;
 void drip__report_at_exit(int status_hint);

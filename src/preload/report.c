@@ -33,6 +33,7 @@ struct group {
     uint8_t kind;
     uint32_t site;
     uint64_t bytes, blocks;
+    uint32_t ioff_min, ioff_max;   /* possible: where the interior pointers point, over the blocks */
 };
 
 struct report {
@@ -73,25 +74,18 @@ static int group_blocks(struct report *r, const struct drip__scan *sc)
                 r->g = ng;
                 r->cap = nc;
             }
-            r->g[r->n] = (struct group){.kind = b->kind, .site = b->site};
+            r->g[r->n] = (struct group){.kind = b->kind, .site = b->site, .ioff_min = b->ioff, .ioff_max = b->ioff};
             map[h] = ++r->n;
         }
         struct group *g = &r->g[map[h] - 1];
+        g->ioff_min = b->ioff < g->ioff_min ? b->ioff : g->ioff_min;
+        g->ioff_max = b->ioff > g->ioff_max ? b->ioff : g->ioff_max;
         g->bytes += b->size;
         g->blocks++;
     }
     free(map);
     return 0;
 }
-
-/* Threads the report lists: not main, not the one writing the report, and either still running
- * or finished without anyone joining or detaching them. */
-static int reported_thread(const struct drip__thread *t, int *running)
-{
-    *running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
-    return !t->is_main && t != drip__self && (*running || (!t->joined && !t->detached));
-}
-
 
 /* The leak report's part of a raw report: records, their stacks, threads, suspects. */
 static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int final)
@@ -103,23 +97,26 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     if (group_blocks(&r, &sc) != 0)
         oom = 1;
     for (size_t i = 0; i < r.n; i++) {
-        drip_printf(w, "rec kind=%s site=%u bytes=%llu blocks=%llu\n", drip_raw_kind_names[r.g[i].kind], r.g[i].site,
+        drip_printf(w, "rec kind=%s site=%u bytes=%llu blocks=%llu", drip_raw_kind_names[r.g[i].kind], r.g[i].site,
                     (unsigned long long)r.g[i].bytes, (unsigned long long)r.g[i].blocks);
+        if (r.g[i].kind == DRIP_POSSIBLE)
+            drip_printf(w, " ioff_min=%u ioff_max=%u", r.g[i].ioff_min, r.g[i].ioff_max);
+        drip_puts(w, "\n");
         drip__raw_site(w, set, r.g[i].site);
     }
+    for (int h = 1; h < DRIP_HEUR_COUNT; h++)   /* reachable only via a heuristic, valgrind's lines */
+        drip_printf(w, "heur name=%s bytes=%llu blocks=%llu\n", drip__heur_name[h],
+                    (unsigned long long)sc.heur[h].bytes, (unsigned long long)sc.heur[h].blocks);
     struct drip__suspect sus[MAX_SUSPECTS];
     int ns = drip__growth_suspects(sus, MAX_SUSPECTS);
     drip__growth_fill(sus, ns);
-    drip__threads_lock();
-    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
-        int running;
-        if (!reported_thread(t, &running))
-            continue;
-        drip_printf(w, "thread tid=%d state=%s start=%lx site=%u\n", t->os_tid, running ? "running" : "unjoined",
+    /* the threads as they were while the world was stopped (tid 0: created, not started) */
+    for (size_t i = 0; i < sc.nthreads; i++) {
+        const struct drip__scan_thread *t = &sc.threads[i];
+        drip_printf(w, "thread tid=%d state=%s start=%lx site=%u\n", t->os_tid, t->running ? "running" : "unjoined",
                     (unsigned long)t->start_routine, t->create_site);
         drip__raw_site(w, set, t->create_site);
     }
-    drip__threads_unlock();
     drip__raw_suspects(w, set, sus, ns);
     const char *first;
     unsigned untraced = drip__untraced_execs(&first);

@@ -9,11 +9,13 @@
  *      signal, every signal blocked, its own stack from drip's arena). It is a separate process
  *      sharing our memory: a process cannot ptrace its own threads, another one can. It shares
  *      the caller's TLS too (no CLONE_SETTLS), so it makes raw system calls only (libc's
- *      wrappers would write errno into the caller's TLS). Its file table is its own (no
- *      CLONE_FILES), so the descriptor it opens on /proc cannot be seen or closed by the program.
+ *      wrappers would write errno into the caller's TLS). Its file table is a copy (no
+ *      CLONE_FILES), so the descriptors it opens (a thread's stat) cannot be seen or closed by the
+ *      program; the caller's one descriptor on /proc/self/task lives only across the clone.
  *   2. where Yama asks for it (ptrace_scope 1) the caller allows it with PR_SET_PTRACER, and makes
  *      the process dumpable for the while if it was not (as LSan does);
- *   3. the tracer lists /proc/PID/task and PTRACE_SEIZEs + PTRACE_INTERRUPTs every task but the
+ *   3. the tracer lists /proc/self/task (opened by the caller before the clone, so it names our
+ *      process even where /proc is another PID namespace's) and PTRACE_SEIZEs + PTRACE_INTERRUPTs every task but the
  *      caller, waits for each stop (wait4 __WALL), lists again until a pass finds no new task
  *      (threads created meanwhile), reads each task's registers (PTRACE_GETREGSET) into the
  *      caller's array, and says "stopped" through a futex word;
@@ -102,6 +104,7 @@ enum { PH_IDLE, PH_GO, PH_STOPPED, PH_FAILED, PH_RESUME, PH_DONE };
 static struct {
     _Atomic int phase;
     int pid, caller_tid;
+    int task_fd;   /* /proc/self/task of the traced process (the tracer's copy of the descriptor) */
     int result;
     const char *why;
     long timeout_ms;
@@ -151,12 +154,9 @@ static char *put_str(char *p, const char *s)
 /* A task that is exiting (a zombie thread, or gone) cannot be seized and need not be. */
 static int task_dead(int tid)
 {
-    char path[64], *p = put_str(path, "/proc/");
-    p = put_int(p, S.pid);
-    p = put_str(p, "/task/");
-    p = put_int(p, tid);
-    put_str(p, "/stat")[0] = 0;
-    long fd = rsys(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
+    char path[32];
+    put_str(put_int(path, tid), "/stat")[0] = 0;
+    long fd = rsys(SYS_openat, S.task_fd, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
     if (fd < 0)
         return 1;
     char buf[512];
@@ -183,13 +183,10 @@ static struct drip__task *find(struct drip__world *w, int tid)
 /* Seizes and interrupts every task not seen yet; returns how many were new, or -errno. */
 static int seize_new(struct drip__world *w)
 {
-    char path[48], *p = put_str(path, "/proc/");
-    put_str(put_int(p, S.pid), "/task")[0] = 0;
-    long fd = rsys(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0);
-    if (fd < 0) {
-        S.why = "open /proc/PID/task";
-        return (int)fd;
-    }
+    /* the caller's /proc/self/task, opened before the clone (so it names our process even where
+     * /proc belongs to another PID namespace); each pass reads it again from the start */
+    long fd = S.task_fd;
+    rsys(SYS_lseek, fd, 0, SEEK_SET, 0, 0);
     int added = 0, err = 0;
     char buf[4096];
     for (;;) {
@@ -227,7 +224,6 @@ static int seize_new(struct drip__world *w)
         if (err)
             break;
     }
-    rsys(SYS_close, fd, 0, 0, 0, 0);
     return err ? err : added;
 }
 
@@ -378,8 +374,18 @@ int drip__stop_ptrace(struct drip__world *w, long timeout_ms, const char **why)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    S.task_fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (S.task_fd < 0) {
+        int err = errno;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        *why = "open /proc/self/task";
+        errno = saved;
+        return -err;
+    }
+    /* no CLONE_FILES: the tracer gets its own copy of the descriptor table, task_fd included */
     pid_t pid = clone(tracer, (char *)w->stack + w->stack_size, CLONE_VM | CLONE_FS | CLONE_UNTRACED, w);
     int clone_err = errno;
+    close(S.task_fd);   /* ours; the tracer keeps its copy */
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
         *why = "clone";

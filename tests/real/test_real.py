@@ -567,7 +567,12 @@ def case_cxx():
         dt.eq(fns, [(48, ["operator new(unsigned long)", "leak_on_purpose()"]), (100, ["operator new(unsigned long)", "leak_on_purpose()"])],
               "demangled stacks of both")
         dt.eq(summary(r, "indirect"), (0, 0), "nothing indirect")
-        dt.eq(summary(r, "possible"), (0, 0), "nothing possible")
+        # glibc's TLS vectors of the joined threads, kept with their stacks in glibc's cache: the
+        # thread descriptor points 16 bytes into each, so valgrind calls them possibly lost too
+        poss = [g for g in r["leaks"] if g["kind"] == "possible"]
+        dt.eq(sum(g["blocks"] for g in poss), 4, "possibly lost: glibc's 4 cached TLS vectors, as valgrind says")
+        dt.check(all(any(f.get("function") == "_dl_allocate_tls" for f in g["stack"]) for g in poss),
+                 "every possibly lost block is a TLS vector (_dl_allocate_tls)")
         dt.eq(r["threads"], [], "every std::thread joined")
 
 
