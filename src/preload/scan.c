@@ -242,17 +242,22 @@ struct marker {
     size_t *stack;
     size_t top, cap;
     bool oom;
+    bool racy;   /* a task runs on: a block may be unmapped under us (see is_next_chunk_header) */
 };
 
 /* glibc's allocator keeps pointers to chunk headers (the top chunk, free-list heads), and the
  * header of the chunk after a block overlaps that block's last bytes. Such a word is the
  * allocator's, not the program's: it is not taken as an interior pointer. The block's size field
  * sits just before it (glibc layout; under another allocator this merely never matches). */
-static bool is_next_chunk_header(const struct drip__block *blk, uintptr_t w)
+static bool is_next_chunk_header(const struct marker *mk, const struct drip__block *blk, uintptr_t w)
 {
     if (w & 15)
         return false;
-    size_t field = ((const size_t *)blk->addr)[-1];
+    size_t field;
+    if (!mk->racy)
+        field = ((const size_t *)blk->addr)[-1];
+    else if (drip__safe_read(&field, blk->addr - sizeof field, sizeof field) != (long)sizeof field)
+        return false;   /* freed and unmapped meanwhile, or no such read here */
     if (field & 2)   /* IS_MMAPPED: nothing follows */
         return false;
     return w == blk->addr - 2 * sizeof(size_t) + (field & ~(size_t)7);
@@ -275,7 +280,7 @@ static struct drip__block *find_block(struct marker *mk, uintptr_t w)
     struct drip__block *blk = &mk->b[a - 1];
     if (w == blk->addr)
         return blk;
-    if (w >= blk->addr + blk->size || is_next_chunk_header(blk, w))
+    if (w >= blk->addr + blk->size || is_next_chunk_header(mk, blk, w))
         return NULL;
     return blk;
 }
@@ -639,7 +644,8 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
         if (t->is_main)
             add_readable(&roots, &m, (uintptr_t)t->tid - static_tls_size(), (uintptr_t)t->tid + 4096);
 
-    struct marker mk = {.b = b, .n = n, .min = n ? b[0].addr : 1, .max = n ? b[n - 1].addr + b[n - 1].size + 1 : 0};
+    struct marker mk = {.b = b, .n = n, .min = n ? b[0].addr : 1, .max = n ? b[n - 1].addr + b[n - 1].size + 1 : 0,
+                        .racy = m.racy != READ_DIRECT};
     /* blocks the dynamic linker allocated are its own bookkeeping (link maps, DTVs): roots */
     for (size_t i = 0; i < n && m.ldso_lo; i++) {
         struct drip__site *s = drip__depot_get(b[i].site);
