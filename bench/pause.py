@@ -26,7 +26,8 @@ a = ap.parse_args()
 exe = os.path.join(ROOT, "build", "bench-pause", "pause_bench")
 os.makedirs(os.path.dirname(exe), exist_ok=True)
 subprocess.run(["gcc", "-O2", "-g", "-pthread", "-o", exe, os.path.join(ROOT, "bench", "pause_bench.c")], check=True)
-p = subprocess.Popen([a.drip, "run", "--log-path", "/dev/null", "--http", "127.0.0.1:0", "--", exe,
+# --http-leaks-interval 0: the checks follow each other at once (the default 5 s would refuse them)
+p = subprocess.Popen([a.drip, "run", "--log-path", "/dev/null", "--http", "127.0.0.1:0", "--http-leaks-interval", "0", "--", exe,
                       "--blocks", str(a.blocks), "--size", str(a.size)],
                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 base = None

@@ -89,13 +89,10 @@ static int valgrind_supp_format(const char *path)
     return vg;
 }
 
-int cmd_vgcompat(int argc, char **argv)
+/* Fills out (argv for cmd_run: "run", flags, "--", program...) and runs it. */
+static int map_and_run(int argc, char **argv, char **out)
 {
-    /* argv for cmd_run: "run", flags (at most two words per valgrind flag), "--", program... */
-    char **out = calloc((size_t)argc * 2 + 8, sizeof *out);
     static char logbuf[4096], frames[32], exitcode[32];
-    if (!out)
-        return die(2, "out of memory");
     int n = 0, quiet = 0, supp_files = 0;
     out[n++] = "run";
     int i = 1;
@@ -181,4 +178,15 @@ int cmd_vgcompat(int argc, char **argv)
         out[n++] = argv[i];
     out[n] = NULL;
     return cmd_run(n, out);
+}
+
+int cmd_vgcompat(int argc, char **argv)
+{
+    /* at most two words per valgrind flag, plus "run", "--" and the NULL */
+    char **out = calloc((size_t)argc * 2 + 8, sizeof *out);
+    if (!out)
+        return die(2, "out of memory");
+    int rc = map_and_run(argc, argv, out);
+    free(out);
+    return rc;
 }

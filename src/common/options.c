@@ -86,6 +86,32 @@ static void err_set(char *err, size_t errlen, const char *a, const char *b, size
     err_add(err, errlen, c, strlen(c));
 }
 
+int drip_parse_heuristics(const char *s, size_t len, unsigned *mask)
+{
+    static const char *const names[] = {"stdstring", "length64", "newarray", "multipleinheritance"};
+    *mask = 0;
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j < len && s[j] != '+' && s[j] != ',')
+            j++;
+        size_t n = j - i;
+        if (n == 3 && !memcmp(s + i, "all", 3))
+            *mask |= 15;
+        else if (!(n == 4 && !memcmp(s + i, "none", 4))) {
+            size_t k = 0;
+            while (k < 4 && !(strlen(names[k]) == n && !memcmp(s + i, names[k], n)))
+                k++;
+            if (k == 4) {
+                *mask = 15;
+                return -1;
+            }
+            *mask |= 1u << k;
+        }
+        i = j + 1;
+    }
+    return 0;
+}
+
 int drip_parse_size(const char *s, size_t len, unsigned long long *out)
 {
     unsigned long long v = 0;
@@ -217,6 +243,14 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
                 " takes a duration such as 500ms, 5s or 2m");
         return -1;
     case DRIP_OPT_STR: {
+        if (!strcmp(inf->name, "leak_check_heuristics")) {
+            unsigned mask;
+            if (drip_parse_heuristics(val, len, &mask) != 0) {
+                err_set(err, errlen, "option ", inf->name, strlen(inf->name),
+                        " takes all, none, or stdstring, length64, newarray, multipleinheritance joined by +");
+                return -1;
+            }
+        }
         const struct drip_option_limit *lim = drip_option_limit(inf->name);
         if (lim && lim->choices && !is_choice(lim->choices, val, len)) {
             err_set(err, errlen, "option ", inf->name, strlen(inf->name), " takes one of ");

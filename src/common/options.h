@@ -22,7 +22,7 @@
     X(show_possible, BOOL, "1", "print possibly-lost records")                                    \
     X(max_frames, INT, "64", "frames kept per allocation stack")                         \
     X(unwind, STR, "auto", "stack capture: auto (frame pointers where every frame's module keeps them, else drip's cached .eh_frame walker, else libunwind), fp, cfi, libunwind (one method only)") \
-    X(follow_exec, BOOL, "0", "keep tracing programs started with exec (default: only this process and its forks)") \
+    X(follow_exec, BOOL, "0", "also trace the programs that forked children exec (the process drip run started is traced through its own execs either way)") \
     X(handle_signals, BOOL, "1", "on a fatal signal (SEGV, ABRT, TERM, ...) write the report, then die by that signal") \
     X(stop_signal, INT, "0", "signal that pauses threads for a scan where ptrace is refused (0: SIGRTMAX-3)") \
     X(scan_threads_timeout_ms, INT, "500", "how long a scan waits for a thread to stop before reading its whole stack") \
@@ -37,7 +37,8 @@
     X(child_silent_after_fork, BOOL, "0", "forked children write no report and track nothing, as valgrind's --child-silent-after-fork (a program they exec is still traced with follow_exec)") \
     X(http_token, STR, "", "file holding a bearer token: every HTTP request (on http and http_metrics) must then send Authorization: Bearer TOKEN, else 401. Read once at start; never give the token itself on the command line or in the environment") \
     X(http_metrics, STR, "", "also serve /metrics, and nothing else, on this address (host:port or unix:/path): for a scraper on the pod network while http stays on loopback or a unix socket") \
-    X(http_leaks_interval, DURATION, "5s", "minimum time between two live leak checks (/debug/drip/leaks pauses the program): an earlier request, or one while a check runs, gets 429 with Retry-After; 0: no minimum")
+    X(http_leaks_interval, DURATION, "5s", "minimum time between two live leak checks (/debug/drip/leaks pauses the program): an earlier request, or one while a check runs, gets 429 with Retry-After; 0: no minimum") \
+    X(leak_check_heuristics, STR, "all", "valgrind's --leak-check-heuristics: interior pointers that count as start pointers (the block is reachable via heuristic): all, none, or a list of stdstring, length64, newarray, multipleinheritance joined by + (or by commas inside quotes)")
 
 enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_DURATION, DRIP_OPT_STR };
 
@@ -86,6 +87,11 @@ int drip_options_set(struct drip_options *o, const char *name, size_t name_len, 
  * http=127.0.0.1:6060 keeps its port.
  * Stops at the first bad pair: returns -1 with a one-line message in err; 0 on success. */
 int drip_options_parse(struct drip_options *o, const char *s, char *err, size_t errlen);
+
+/* Parses a leak_check_heuristics value ("all", "none", or names joined by '+' or ','): bit i of
+ * *mask for the i-th of stdstring, length64, newarray, multipleinheritance. 0, or -1 on an
+ * unknown name (*mask is then all). */
+int drip_parse_heuristics(const char *s, size_t len, unsigned *mask);
 
 /* Parses "512KiB", "1MiB", "100" ... into bytes. Returns 0 or -1. */
 int drip_parse_size(const char *s, size_t len, unsigned long long *out);

@@ -60,7 +60,9 @@ static struct exec_page *new_page(void)
 void drip__exec_init(void)
 {
     Dl_info info;
-    if (dladdr((void *)drip__exec_init, &info) && info.dli_fname && strlen(info.dli_fname) < sizeof lib_path)
+    /* absolute: the program may change directory before it execs (LD_PRELOAD=build/lib/...) */
+    if (dladdr((void *)drip__exec_init, &info) && info.dli_fname && !realpath(info.dli_fname, lib_path) &&
+        strlen(info.dli_fname) < sizeof lib_path)
         strcpy(lib_path, info.dli_fname);
     const char *o = getenv("DRIP_OPTIONS");
     if (o && strlen(o) < sizeof options)
@@ -265,11 +267,19 @@ struct exec_plan {
 static void plan_exec(const char *target, char *const envp[], struct exec_plan *p)
 {
     memset(p, 0, sizeof *p);
-    if (!atomic_load(&drip__g.initialised) || drip__opt.follow_exec || env_has_drip(envp))
+    /* drip's own children (drip__guard set: a helper drip starts) are none of the program's */
+    if (!atomic_load(&drip__g.initialised) || drip__guard || env_has_drip(envp))
         return;
     /* a vfork child shares its parent's memory and pid bookkeeping: it is a child */
     int vfork_child = getpid() != drip__g.pid;
-    if (vfork_child || drip__is_fork_child || !drip__is_root_process()) {
+    int root = !vfork_child && !drip__is_fork_child && drip__is_root_process();
+    if (drip__opt.follow_exec && !root) {
+        /* every exec'd program is traced: put drip back if the program's environment lost it */
+        if (!vfork_child && (env_get(envp, "LD_PRELOAD") || env_get(envp, "DRIP_OPTIONS")))
+            p->env = env_with_drip(envp, &p->env_len);
+        return;
+    }
+    if (!root) {
         p->counted = vfork_child ? own_page : parent_page;
         if (p->counted) {
             atomic_fetch_add(&p->counted->untraced, 1);
@@ -353,10 +363,12 @@ int drip__fexecve(int fd, char *const argv[], char *const envp[])
     return rc;
 }
 
-/* posix_spawn runs the program in a child through libc's own execve: count it here. */
+/* posix_spawn runs the program in a child through libc's own execve: count it here (the child
+ * inherits the caller's environment, from which libdrip.so left LD_PRELOAD at start-up). */
 void drip__spawned(const char *file, char *const envp[])
 {
-    if (!atomic_load(&drip__g.initialised) || drip__opt.follow_exec || env_has_drip(envp ? envp : environ) || !own_page)
+    if (!atomic_load(&drip__g.initialised) || drip__guard || drip__opt.follow_exec ||
+        env_has_drip(envp ? envp : environ) || !own_page)
         return;
     atomic_fetch_add(&own_page->untraced, 1);
     if (!atomic_exchange(&own_page->first_taken, 1))

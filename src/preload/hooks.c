@@ -31,6 +31,7 @@ static struct {
     void *(*pvalloc)(size_t);
     void (*exit_)(int) __attribute__((noreturn));
     void (*Exit_)(int) __attribute__((noreturn));
+    void (*xexit)(int) __attribute__((noreturn));
 } real;
 
 /* ---- bootstrap pool: serves dlsym's own allocations while `real` is being filled in ---------- */
@@ -72,6 +73,7 @@ static void resolve(void)
     real.pvalloc = dlsym(RTLD_NEXT, "pvalloc");
     real.exit_ = dlsym(RTLD_NEXT, "_exit");
     real.Exit_ = dlsym(RTLD_NEXT, "_Exit");
+    real.xexit = dlsym(RTLD_NEXT, "exit");
 }
 
 /* True when this call must go straight to the real allocator, untracked. */
@@ -191,9 +193,11 @@ __attribute__((noinline)) static void on_alloc_recorded(void *p, size_t size)
 {
     int *e = my_errno(), saved = *e;
     drip__guard = 1;
+    drip__table_prefetch((uintptr_t)p, 0);   /* the map's cache misses overlap the walk */
     uintptr_t frames[DRIP_MAX_FRAMES];
     uint64_t hash;
     int n = drip__unwind(frames, (int)drip__opt.max_frames, &hash);
+    drip__table_prefetch((uintptr_t)p, 1);
     uint32_t site = drip__depot_intern_hashed(frames, n, hash);
     if (drip__table_insert((uintptr_t)p, size, site)) {
         drip__count(site, (int64_t)size, 0);
@@ -412,6 +416,7 @@ DRIP_EXPORT void *pvalloc(size_t n)
  * the kernel through libc's internal _exit, which does not come back through this symbol. */
 DRIP_EXPORT void _exit(int status)
 {
+    DRIP_NOTE_EXIT();
     if (!real.exit_)
         resolve();
     drip__report_at_exit(status);
@@ -420,10 +425,23 @@ DRIP_EXPORT void _exit(int status)
 
 DRIP_EXPORT void _Exit(int status)
 {
+    DRIP_NOTE_EXIT();
     if (!real.Exit_)
         resolve();
     drip__report_at_exit(status);
     real.Exit_(status);
+}
+
+/* exit() runs the atexit handlers and destructors, then drip's report (a destructor): the point
+ * where the program called it is noted here, the report comes later. */
+DRIP_EXPORT void exit(int status)
+{
+    DRIP_NOTE_EXIT();
+    if (!real.xexit)
+        resolve();
+    if (!real.xexit)   /* another thread is resolving right now */
+        real.xexit = (__typeof__(real.xexit))dlsym(RTLD_NEXT, "exit");
+    real.xexit(status);
 }
 
 /* Used by the runtime to leave with the report's exit status. */

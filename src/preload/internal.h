@@ -66,6 +66,29 @@ void drip__init(void);
 /* Where the exit scan starts reading the calling thread's stack: set on entry to drip's report,
  * just after the program's callee-saved registers were stored there. */
 extern uintptr_t drip__scan_start;
+/* The program's callee-saved registers where it called exit, _exit or _Exit or returned from
+ * main (roots: a pointer may live only there), and the call: its stack below that point is dead
+ * (the frames of exit's handlers, destructors and drip's report), as valgrind sees it. Each hook
+ * saves the registers first thing, before its own code can change them. */
+extern uintptr_t drip__exit_regs[6];
+extern int drip__exit_regs_valid;
+#if defined(__x86_64__)
+#define DRIP_SAVE_EXIT_REGS()                                                                   \
+    __asm__ volatile("mov %%rbx, drip__exit_regs+0(%%rip)\n\tmov %%rbp, drip__exit_regs+8(%%rip)\n\t" \
+                     "mov %%r12, drip__exit_regs+16(%%rip)\n\tmov %%r13, drip__exit_regs+24(%%rip)\n\t"  \
+                     "mov %%r14, drip__exit_regs+32(%%rip)\n\tmov %%r15, drip__exit_regs+40(%%rip)"       \
+                     : : : "memory")
+#else
+#define DRIP_SAVE_EXIT_REGS() ((void)0)
+#endif
+/* `cfa`: the caller's stack pointer at the call (the hook's canonical frame address). The first
+ * call wins. */
+void drip__note_exit(uintptr_t cfa);
+#define DRIP_NOTE_EXIT()                                                                        \
+    do {                                                                                        \
+        DRIP_SAVE_EXIT_REGS();                                                                  \
+        drip__note_exit((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *));           \
+    } while (0)
 /* Set when the report runs from a fatal-signal handler: the interrupted context. */
 extern void *drip__fatal_uc;
 void drip__report_at_exit(int status_hint);
@@ -188,7 +211,7 @@ void drip__depot_lock_all(void);
 void drip__depot_unlock_all(void);
 void drip__depot_child_reset(void);
 
-/* ---- table.c: live-allocation table, address -> record, striped locks --------------------- */
+/* ---- table.c: the live map, address -> record (a radix map: constant cost, address order) -- */
 struct drip__rec {
     uintptr_t addr;
     uint64_t size : 48;   /* 256 TiB: larger than any block */
@@ -199,21 +222,26 @@ struct drip__rec {
 /* Bumped by each drip_check_begin; every record keeps the value it saw. */
 extern _Atomic uint32_t drip__generation;
 bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site);
-/* Calls fn on every live record, one stripe locked at a time. */
+/* A hint: addr is about to be inserted (stage 0: its directory entry; 1: its leaf). */
+void drip__table_prefetch(uintptr_t addr, int stage);
+/* Calls fn on every live record in address order, with no lock held while fn runs (each 2 KiB
+ * span's records are copied out under its lock). _chunked is the same (kept for its callers). */
 void drip__table_foreach(void (*fn)(const struct drip__rec *, void *), void *arg);
 void drip__table_foreach_chunked(void (*fn)(const struct drip__rec *, void *), void *arg);
 bool drip__table_remove(uintptr_t addr, struct drip__rec *out);
 bool drip__table_restore(const struct drip__rec *rec);
 size_t drip__table_count(void);
-/* Slots and tombstones over all shards (for unit_table; racy like the count). */
-void drip__table_shape(size_t *slots, size_t *tombstones);
-/* Copies every live record into an arena array (caller frees with drip__arena_free). Must be
- * called with all stripes locked (drip__table_lock_all). */
+/* Record capacity and leaves over the whole map (for unit_table; racy like the count). */
+void drip__table_shape(size_t *capacity, size_t *leaves);
+/* Copies every live record, in address order, into an arena array (caller frees with
+ * drip__arena_free). Must be called between drip__table_lock_all and unlock_all. */
 struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes);
+/* Freezes the map: when it returns no thread is changing it, and threads that try wait until
+ * unlock_all. The freezing thread reads it (foreach, snapshot, count) without locks. */
 void drip__table_lock_all(void);
 void drip__table_unlock_all(void);
 void drip__table_child_reset(void);
-void drip__table_release(void);   /* the calling thread ends: its shard goes to the next thread */
+void drip__table_release(void);   /* the calling thread ends: its count cell goes to the next thread */
 
 /* ---- modules.c: which modules keep frame pointers ------------------------------------------ */
 void drip__modules_refresh(void);

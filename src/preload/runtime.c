@@ -231,6 +231,18 @@ static int report_once(void)
 
 uintptr_t drip__scan_start;
 void *drip__fatal_uc;
+uintptr_t drip__exit_regs[6];
+int drip__exit_regs_valid;
+
+void drip__note_exit(uintptr_t cfa)
+{
+    /* a vfork child shares this memory: it must not move the parent's scan */
+    if (drip__scan_start || !atomic_load(&drip__g.initialised) || atomic_load(&drip__g.reported) ||
+        getpid() != drip__g.pid)
+        return;
+    drip__scan_start = cfa;
+    drip__exit_regs_valid = 1;
+}
 
 __attribute__((noinline)) void drip__report_at_exit(int status)
 {
@@ -273,7 +285,11 @@ static int main_wrapper(int argc, char **argv, char **envp)
     }
     if (atomic_load(&drip__g.initialised) && !drip__g.foreign)
         drip__background_start();
-    return real_main(argc, argv, envp);
+    int rc = real_main(argc, argv, envp);
+    /* main's frames are dead now; libc calls exit from the frame above this one */
+    DRIP_SAVE_EXIT_REGS();
+    drip__note_exit((uintptr_t)__builtin_frame_address(0));
+    return rc;
 }
 
 DRIP_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),

@@ -4,11 +4,11 @@
  *   possible   only chains with at least one interior pointer lead to it;
  *   definite   no pointer to it from a root or a reached block, and it heads its own group;
  *   indirect   reachable only from lost blocks (a lost list's tail, the rest of a lost cycle).
- * Roots: every writable segment of every loaded module (.data, .bss, GOT), every thread's stack
- * from its stack pointer up (its TLS and thread descriptor sit at the top of that mapping), the
- * registers (saved on the stack by the stop signal, or spilled here for the calling thread), the
- * main thread's static TLS, and blocks the dynamic linker allocated (its own bookkeeping, which
- * no other root reaches, as LeakSanitizer also treats them).
+ *   (with valgrind's heuristics, an interior pointer of a known C++ shape counts as a start
+ *   pointer: the block is reachable "via heuristic").
+ * Roots (roots.c): every writable mapping that is not malloc's or drip's, less the dead part of
+ * each stack; the registers of each stopped thread and of the exiting one (stored where it
+ * called exit). Tracked blocks inside a root range are not roots.
  * Words are read at 8-byte alignment, as valgrind and LSan do.
  * The scan never faults: /proc/self/maps is read once the world is stopped and only what it says
  * is readable is read. File-backed mappings (a truncated file raises SIGBUS) are read through
@@ -18,7 +18,8 @@
  * A live check (not `final`) scans a snapshot: the parent stops the world, forks a copy of itself
  * (copy-on-write, so the copy is the stopped world) and resumes at once; the copy scans and sends
  * the classified blocks back through a pipe. The program is stopped for the stop and the fork.
- * Memory: the snapshot (32 bytes a block) and the mark stack come from drip's arena.
+ * Memory: the blocks (24 bytes each, filled from the live map in address order), a directory of
+ * the pages where blocks start (find_block) and the mark stack come from drip's arena.
  */
 #include "scan.h"
 #include "stop.h"
@@ -207,31 +208,51 @@ static bool direct(const struct maps *m, uintptr_t lo, uintptr_t hi)
            m->readable.r[a].how == READ_DIRECT;
 }
 
-/* ---- roots from the loaded modules --------------------------------------------------------- */
-static int module_cb(struct dl_phdr_info *info, size_t size, void *data)
+/* ---- finding the block a word points into ----------------------------------------------------
+ * A directory of 4 KiB pages: for each page where some block starts, the index of the first such
+ * block (+1; 0: none). A word in such a page is resolved by a binary search among the at most 512
+ * blocks that start in it (the block before them covers the word if the page has none at or
+ * below it); only a word in a page where no block starts (the inside of a large block, freed
+ * memory) needs the search over every block. Two levels (1 GiB regions of 2^18 pages) from the
+ * arena, so its memory follows the pages that hold blocks (4 bytes a page), not the span of the
+ * heap. */
+enum { PAGE_SHIFT_ = 12, DIR_BITS = 18, DIR_TOP = 1 << (47 - PAGE_SHIFT_ - DIR_BITS) };
+
+struct pagedir {
+    uint32_t **top;   /* DIR_TOP entries */
+};
+
+static void dir_free(struct pagedir *d)
 {
-    struct rangeset *rs = data;
-    /* the program headers lie in the module's first page, which faults (SIGBUS) once the file
-     * was truncated under it: copied through the read that cannot fault */
-    ElfW(Phdr) phdrs[64];
-    size_t want = (info->dlpi_phnum < 64 ? info->dlpi_phnum : 64) * sizeof *phdrs;
-    long got = drip__safe_read(phdrs, (uintptr_t)info->dlpi_phdr, want);
-    if (got < 0) {   /* no such read here: the headers as they are */
-        memcpy(phdrs, info->dlpi_phdr, want);
-        got = (long)want;
-    }
-    for (int i = 0; i < (int)((size_t)got / sizeof *phdrs); i++) {
-        const ElfW(Phdr) *ph = &phdrs[i];
-        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+    for (size_t i = 0; d->top && i < DIR_TOP; i++)
+        drip__arena_free(d->top[i], sizeof(uint32_t) << DIR_BITS);
+    drip__arena_free(d->top, DIR_TOP * sizeof *d->top);
+    d->top = NULL;
+}
+
+/* Builds the directory of the n blocks b (sorted by address). false when out of memory (the
+ * lookups then search every block). */
+static bool dir_build(struct pagedir *d, const struct drip__block *b, size_t n)
+{
+    d->top = n < 64 || n >= UINT32_MAX ? NULL : drip__arena_alloc(DIR_TOP * sizeof *d->top);
+    if (!d->top)
+        return false;
+    uintptr_t last = UINTPTR_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t p = b[i].addr >> PAGE_SHIFT_;
+        if (p == last)
             continue;
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        uintptr_t hi = lo + ph->p_memsz;
-        /* drip's own globals point only into drip's arena: not roots */
-        if (lo >= drip__g.self_lo && lo < drip__g.self_hi)
-            continue;
-        rs_add(rs, lo & ~(uintptr_t)7, hi);
+        last = p;
+        if ((p >> DIR_BITS) >= DIR_TOP)
+            break;   /* above 47 bits: left to the full search */
+        uint32_t **t = &d->top[p >> DIR_BITS];
+        if (!*t && !(*t = drip__arena_alloc(sizeof(uint32_t) << DIR_BITS))) {
+            dir_free(d);
+            return false;
+        }
+        (*t)[p & ((1u << DIR_BITS) - 1)] = (uint32_t)i + 1;
     }
-    return 0;
+    return true;
 }
 
 /* ---- marking ---------------------------------------------------------------------------------- */
@@ -239,10 +260,13 @@ struct marker {
     struct drip__block *b;
     size_t n;
     uintptr_t min, max;
+    const struct drip__roots *rt;
+    unsigned heur_set;   /* bit h - 1 for each enum drip_heur h in use */
     size_t *stack;
     size_t top, cap;
     bool oom;
     bool racy;   /* a task runs on: a block may be unmapped under us (see is_next_chunk_header) */
+    struct pagedir dir;
 };
 
 /* glibc's allocator keeps pointers to chunk headers (the top chunk, free-list heads), and the
@@ -268,6 +292,17 @@ static struct drip__block *find_block(struct marker *mk, uintptr_t w)
     if (w < mk->min || w >= mk->max)
         return NULL;
     size_t a = 0, b = mk->n;
+    uintptr_t p = w >> PAGE_SHIFT_;
+    const uint32_t *t = mk->dir.top && (p >> DIR_BITS) < DIR_TOP ? mk->dir.top[p >> DIR_BITS] : NULL;
+    uint32_t first = t ? t[p & ((1u << DIR_BITS) - 1)] : 0;
+    if (first) {   /* blocks start in w's page: the answer is among them or just before them */
+        a = first - 1;
+        b = a + (1u << PAGE_SHIFT_) / 8 < mk->n ? a + (1u << PAGE_SHIFT_) / 8 : mk->n;   /* blocks are 8-aligned */
+        if (mk->b[a].addr > w)
+            b = a;
+        else
+            a++;
+    }
     while (a < b) {   /* last block with addr <= w */
         size_t mid = (a + b) / 2;
         if (mk->b[mid].addr <= w)
@@ -303,18 +338,64 @@ static void push(struct marker *mk, size_t idx)
     mk->stack[mk->top++] = idx;
 }
 
+const char *const drip__heur_name[DRIP_HEUR_COUNT] = {"", "stdstring", "length64", "newarray", "multipleinheritance"};
+
+/* valgrind's heuristic_reachedness (memcheck/mc_leakcheck.c): which heuristic, if any, makes w,
+ * an interior pointer into blk, count as a pointer to its start. */
+static uint8_t heuristic(const struct marker *mk, const struct drip__block *blk, uintptr_t w)
+{
+    const size_t W = sizeof(uintptr_t);
+    const uintptr_t *d = (const uintptr_t *)blk->addr;
+    size_t off = w - blk->addr;
+    /* the old (copy-on-write) std::string: length, capacity, refcount, then the characters */
+    if ((mk->heur_set & 1u << (DRIP_HEUR_STDSTRING - 1)) && off == 3 * W && blk->size >= 2 * W &&
+        3 * W + d[1] + 1 == blk->size && d[0] <= d[1])
+        return DRIP_HEUR_STDSTRING;
+    /* a 64-bit length of the rest of the block, then the data (sqlite) */
+    if ((mk->heur_set & 1u << (DRIP_HEUR_LENGTH64 - 1)) && off == 8 && blk->size >= 8 && d[0] > 0 &&
+        blk->size - 8 == d[0])
+        return DRIP_HEUR_LENGTH64;
+    /* new T[n] of a T with a destructor: n, then the elements */
+    if ((mk->heur_set & 1u << (DRIP_HEUR_NEWARRAY - 1)) && off == W && blk->size >= W && d[0] > 0 &&
+        (blk->size - W) % d[0] == 0)
+        return DRIP_HEUR_NEWARRAY;
+    /* a pointer to a second base class: a vtable pointer there and at the start */
+    if ((mk->heur_set & 1u << (DRIP_HEUR_MULTIPLEINHERITANCE - 1)) && !(w & (W - 1)) && off + W <= blk->size) {
+        uintptr_t inner = *(const uintptr_t *)w, first = d[0];
+        if (!(inner & (W - 1)) && inner >= 4096 && !(first & (W - 1)) && first >= 4096 &&
+            drip__roots_is_vtable(mk->rt, inner) && drip__roots_is_vtable(mk->rt, first))
+            return DRIP_HEUR_MULTIPLEINHERITANCE;
+    }
+    return DRIP_HEUR_NONE;
+}
+
 /* A pointer w found in memory whose holder is `definite_holder` (a root or a reachable block)
- * or not (a possibly-lost block). Upgrades the target's state as valgrind does. */
+ * or not (a possibly-lost block). Upgrades the target's state as valgrind's
+ * lc_push_if_a_chunk_ptr does: a start pointer (or an interior one that a heuristic accepts)
+ * from a definite holder makes it reachable; anything else makes an unreached block possible. */
 static void reach(struct marker *mk, uintptr_t w, bool definite_holder)
 {
     struct drip__block *blk = find_block(mk, w);
     if (!blk)
         return;
-    uint8_t want = (definite_holder && w == blk->addr) ? DRIP_REACHABLE : DRIP_POSSIBLE;
-    if (blk->kind == DRIP_REACHABLE || blk->kind == want)
+    if (blk->kind == DRIP_REACHABLE) {
+        if (blk->heur && w == blk->addr)
+            blk->heur = DRIP_HEUR_NONE;   /* reached by its start after all */
         return;
-    blk->kind = want;
-    push(mk, (size_t)(blk - mk->b));
+    }
+    bool start = w == blk->addr;
+    if (!start && mk->heur_set) {
+        blk->heur = heuristic(mk, blk, w);
+        start = blk->heur != DRIP_HEUR_NONE;
+    }
+    if (start && definite_holder) {
+        blk->kind = DRIP_REACHABLE;
+        push(mk, (size_t)(blk - mk->b));
+    } else if (blk->kind == DRIP_UNREACHED) {
+        blk->kind = DRIP_POSSIBLE;
+        blk->ioff = w - blk->addr > UINT32_MAX ? UINT32_MAX : (uint32_t)(w - blk->addr);
+        push(mk, (size_t)(blk - mk->b));
+    }
 }
 
 /* What a scanned word does: reach its target from a definite or a possible holder, or (CLIQUE)
@@ -396,6 +477,30 @@ static void visit_block(struct marker *mk, const struct maps *m, const struct dr
     }
 }
 
+/* A root range, less the tracked blocks inside it (a block mmapped on its own lies in a mapping
+ * that is otherwise a root candidate): a block's words count only once it is reached. */
+static void visit_root(struct marker *mk, const struct range *r)
+{
+    size_t a = 0, b = mk->n;
+    while (a < b) {   /* first block that ends after lo */
+        size_t mid = (a + b) / 2;
+        if (mk->b[mid].addr + mk->b[mid].size <= r->lo)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    uintptr_t cur = r->lo;
+    for (; a < mk->n && mk->b[a].addr < r->hi; a++) {
+        if (mk->b[a].addr > cur)
+            visit_range(mk, cur, mk->b[a].addr, r->how, VISIT_DEFINITE, 0);
+        uintptr_t end = mk->b[a].addr + mk->b[a].size;
+        if (end > cur)
+            cur = end;
+    }
+    if (cur < r->hi)
+        visit_range(mk, cur, r->hi, r->how, VISIT_DEFINITE, 0);
+}
+
 static void drain(struct marker *mk, const struct maps *m)
 {
     while (mk->top) {
@@ -422,30 +527,41 @@ static void cliques(struct marker *mk, const struct maps *m)
 
 static void sort_blocks(struct drip__block *b, size_t n);
 
-/* Thread t's stack from lo (its lowest live address) to its top; the main thread's top comes
- * from the maps, and without a known lo its 8 MiB below that. */
-static void add_stack(struct rangeset *roots, const struct maps *m, const struct drip__thread *t, uintptr_t lo)
+struct fill {
+    struct drip__block *b;
+    size_t n, max;
+    bool sorted;
+};
+
+static void fill_cb(const struct drip__rec *r, void *arg)
 {
-    uintptr_t hi = t->is_main ? m->stack_hi : t->stack_hi;
-    if (t->is_main && !lo)
-        lo = hi ? hi - (8u << 20) : 0;
-    if (hi > lo)
-        add_readable(roots, m, lo, hi);
+    struct fill *f = arg;
+    if (f->n == f->max)
+        return;
+    if (f->n == 0)
+        f->sorted = true;
+    else if (r->addr <= f->b[f->n - 1].addr)
+        f->sorted = false;
+    f->b[f->n++] = (struct drip__block){.addr = r->addr, .size = r->size, .site = r->site, .kind = DRIP_UNREACHED};
 }
 
-/* Size of the static TLS block, from the loader when it tells (a GLIBC_PRIVATE function that
- * LeakSanitizer relies on too), else a generous guess. */
-static size_t static_tls_size(void)
+/* The threads the report names: every one but the main thread and the caller, running (or not
+ * started yet), or finished without a join or a detach. */
+static void snapshot_threads(struct drip__scan *out)
 {
-    static size_t cached;
-    if (!cached) {
-        void (*get)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
-        size_t size = 0, align = 0;
-        if (get)
-            get(&size, &align);
-        cached = size ? size : 16384;
+    size_t n = 0;
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
+        n++;
+    out->threads_bytes = (n ? n : 1) * sizeof *out->threads;
+    out->threads = drip__arena_alloc(out->threads_bytes);
+    if (!out->threads)
+        return;
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
+        bool running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
+        if (t->is_main || t == drip__self || !(running || (!t->joined && !t->detached)))
+            continue;
+        out->threads[out->nthreads++] = (struct drip__scan_thread){t->os_tid, t->create_site, t->start_routine, running};
     }
-    return cached;
 }
 
 static long long now_us(void)
@@ -547,11 +663,11 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     memset(out, 0, sizeof *out);
     struct maps m;
     memset(&m, 0, sizeof m);
-    struct rangeset roots = {0}, mods = {0};
-    /* before any thread is stopped: dl_iterate_phdr and dlsym take the loader lock, which a
-     * stopped thread might hold */
-    static_tls_size();
-    dl_iterate_phdr(module_cb, &mods);
+    struct rangeset roots = {0};
+    struct drip__roots rt;
+    memset(&rt, 0, sizeof rt);
+    unsigned heur_set = 0;
+    drip_parse_heuristics(drip__opt.leak_check_heuristics, strlen(drip__opt.leak_check_heuristics), &heur_set);
 
     drip__threads_lock();
     drip__depot_lock_all();
@@ -559,6 +675,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     long long t0 = now_us();
     out->threads_stopped = drip__threads_stop_world();
     bool frozen = drip__threads_world_frozen(), in_snapshot = false;
+    snapshot_threads(out);   /* here: a live check's copy sends back only the blocks */
     int pipefd[2] = {-1, -1};
     if (!final && snapshot && pipe2(pipefd, O_CLOEXEC) == 0) {
         pid_t parent = getpid();
@@ -576,7 +693,6 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
                 drip__table_unlock_all();
                 drip__depot_unlock_all();
                 drip__threads_unlock();
-                rs_free(&mods);
                 int rc = snapshot_receive(pipefd[0], pid, out);
                 out->paused_us = paused;
                 if (rc != -2)
@@ -588,83 +704,81 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
         }
     }
     int rc = -1;
-    size_t n = 0, bytes = 0;
-    struct drip__rec *recs = NULL;
+    size_t n = 0;
     struct drip__block *b = NULL;
+    struct fill f = {0};
+    size_t bbytes = 0;
     /* the maps of the stopped world: exactly what can be read now */
-    if (!maps_read(&m))
+    if (!maps_read(&m) || !drip__roots_read(&rt))
         goto resume;
     m.racy = frozen ? READ_DIRECT : READ_RACY;
-    for (size_t i = 0; i < mods.n; i++)
-        add_readable(&roots, &m, mods.r[i].lo, mods.r[i].hi);
 
-    recs = drip__table_snapshot(&n, &bytes);
-    size_t bbytes = (n ? n : 1) * sizeof *b;
-    if (recs)
-        b = drip__arena_alloc(bbytes);
+    /* the live map hands its records over in address order, straight into the blocks: no copy
+     * of the records and no sort (sorted anyway should the order ever be broken) */
+    f.max = drip__table_count();
+    bbytes = (f.max ? f.max : 1) * sizeof *f.b;
+    b = f.b = drip__arena_alloc(bbytes);
     if (!b)
         goto resume;
-    for (size_t i = 0; i < n; i++)
-        b[i] = (struct drip__block){recs[i].addr, recs[i].size, recs[i].site, DRIP_UNREACHED, 0};
-    drip__arena_free(recs, bytes);
-    recs = NULL;
-    sort_blocks(b, n);
+    drip__table_foreach(fill_cb, &f);
+    n = f.n;
+    if (!f.sorted)
+        sort_blocks(b, n);
 
-    /* thread stacks */
-    /* the calling thread is read from where it entered drip: drip's own frames below that hold
-     * copies of block addresses (the snapshot being sorted) that are not the program's */
+    /* thread stacks: the live part only, from each stopped thread's stack pointer; the calling
+     * thread from where it entered drip (exit, _exit, a fatal signal): drip's own frames below
+     * hold copies of block addresses (the snapshot being sorted) that are not the program's */
     uintptr_t my_sp = drip__scan_start ? drip__scan_start : (uintptr_t)__builtin_frame_address(0);
+    bool roots_oom = false;
+    if (final)
+        roots_oom |= !drip__roots_dead_below(&rt, my_sp);
+    if (final && drip__exit_regs_valid)
+        rs_add(&roots, (uintptr_t)drip__exit_regs, (uintptr_t)(drip__exit_regs + 6));
+    if (final && drip__fatal_uc) {
+        uintptr_t a, z;
+        drip__uc_regs(drip__fatal_uc, &a, &z);
+        add_readable(&roots, &m, a, z);
+    }
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
-        if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid)
-            continue;   /* finished, or created but not started yet (no stack: see start_arg below) */
-        uintptr_t lo = t->stack_lo;
-        if (t == drip__self) {
-            lo = my_sp;
-            if (drip__fatal_uc) {
-                uintptr_t a, z;
-                drip__uc_regs(drip__fatal_uc, &a, &z);
-                add_readable(&roots, &m, a, z);
-            }
-        } else if (atomic_load(&t->stopped)) {
-            lo = atomic_load(&t->stopped_sp);
+        if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid || t == drip__self)
+            continue;   /* finished, or created but not started yet: its whole mapping is read */
+        if (atomic_load(&t->stopped)) {
+            roots_oom |= !drip__roots_dead_below(&rt, atomic_load(&t->stopped_sp));
             /* a copy of its registers: in drip's arena (ptrace) or on its stack (signal) */
             rs_add(&roots, atomic_load(&t->stopped_regs_lo), atomic_load(&t->stopped_regs_hi));
         } else
-            out->threads_unstopped++;
-        add_stack(&roots, &m, t, lo);
+            out->threads_unstopped++;   /* its whole stack is read */
     }
-    /* in a forked child, the stacks of the parent's other threads, as they were at fork */
-    for (struct drip__thread *t = drip__threads_orphans(); t; t = t->next)
-        add_stack(&roots, &m, t, t->stack_lo);
-    if (!drip__self && final)   /* a thread drip never saw (created before drip or by clone) */
-        add_readable(&roots, &m, my_sp, my_sp + (1u << 20));
-    /* the main thread's static TLS and descriptor (allocated by the loader, outside any stack):
-     * the static TLS block ends just above the thread pointer */
-    for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
-        if (t->is_main)
-            add_readable(&roots, &m, (uintptr_t)t->tid - static_tls_size(), (uintptr_t)t->tid + 4096);
+    /* every other candidate mapping is read whole: in a forked child, the stacks of the
+     * parent's other threads as they were at fork; threads drip never saw */
+    {
+        struct drip__ranges rr = {0};
+        if (!drip__roots_finish(&rt, &rr))
+            roots_oom = true;
+        for (size_t i = 0; i < rr.n; i++)
+            add_readable(&roots, &m, rr.r[i].lo, rr.r[i].hi);
+        drip__ranges_free(&rr);
+    }
 
     struct marker mk = {.b = b, .n = n, .min = n ? b[0].addr : 1, .max = n ? b[n - 1].addr + b[n - 1].size + 1 : 0,
-                        .racy = m.racy != READ_DIRECT};
-    /* blocks the dynamic linker allocated are its own bookkeeping (link maps, DTVs): roots */
-    for (size_t i = 0; i < n && m.ldso_lo; i++) {
-        struct drip__site *s = drip__depot_get(b[i].site);
-        if (s && s->depth && s->frames[0] >= m.ldso_lo && s->frames[0] < m.ldso_hi) {
-            b[i].kind = DRIP_REACHABLE;
-            push(&mk, i);
-        }
-    }
+                        .rt = &rt, .heur_set = heur_set, .racy = m.racy != READ_DIRECT};
+    dir_build(&mk.dir, b, n);
     for (size_t i = 0; i < roots.n; i++)
-        visit_range(&mk, roots.r[i].lo, roots.r[i].hi, roots.r[i].how, VISIT_DEFINITE, 0);
-    /* a thread created just before the scan may not have run yet: no stack of its own, its
-     * argument held only in drip's records of it (which the scan does not read) */
+        visit_root(&mk, &roots.r[i]);
+    /* a thread created just before the scan may not have run yet, or started too late to be
+     * stopped: its argument may be held only in drip's records of it (which are not roots) */
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
-        if (atomic_load(&t->state) == DRIP_THREAD_RUNNING && t->start_arg >= mk.min && t->start_arg < mk.max)
+        if (atomic_load(&t->state) == DRIP_THREAD_RUNNING && t != drip__self && (!t->os_tid || !atomic_load(&t->stopped)) &&
+            t->start_arg >= mk.min && t->start_arg < mk.max)
             reach(&mk, t->start_arg, true);
     drain(&mk, &m);
     cliques(&mk, &m);
+    for (size_t i = 0; i < n; i++)   /* a heuristic counts only for a block it made reachable */
+        if (b[i].kind != DRIP_REACHABLE)
+            b[i].heur = DRIP_HEUR_NONE;
     drip__arena_free(mk.stack, mk.cap * sizeof *mk.stack);
-    rc = mk.oom ? -1 : 0;
+    dir_free(&mk.dir);
+    rc = mk.oom || roots_oom ? -1 : 0;
     out->blocks = b;
     out->n = n;
     out->blocks_bytes = bbytes;
@@ -672,8 +786,6 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
 resume:
     if (in_snapshot)
         snapshot_send(pipefd[1], rc, out);   /* does not return */
-    if (recs)
-        drip__arena_free(recs, bytes);
     if (final)
         atomic_store(&drip__g.tracking, 0);
     drip__threads_start_world();
@@ -682,12 +794,22 @@ resume:
     drip__depot_unlock_all();
     drip__threads_unlock();
     rs_free(&roots);
-    rs_free(&mods);
     rs_free(&m.readable);
+    drip__roots_free(&rt);
     return rc;
 }
 
-int drip__scan_run(struct drip__scan *out, int final) { return scan_run(out, final, true); }
+int drip__scan_run(struct drip__scan *out, int final)
+{
+    int rc = scan_run(out, final, true);
+    /* from the blocks (a live check's copy sends back only those) */
+    for (size_t i = 0; i < out->n; i++)
+        if (out->blocks[i].heur) {
+            out->heur[out->blocks[i].heur].bytes += out->blocks[i].size;
+            out->heur[out->blocks[i].heur].blocks++;
+        }
+    return rc;
+}
 
 /* qsort may allocate (it does for large arrays in glibc): a heap sort from drip's side instead. */
 static void sift(struct drip__block *b, size_t root, size_t n)
@@ -719,4 +841,8 @@ static void sort_blocks(struct drip__block *b, size_t n)
     }
 }
 
-void drip__scan_free(struct drip__scan *s) { drip__arena_free(s->blocks, s->blocks_bytes); }
+void drip__scan_free(struct drip__scan *s)
+{
+    drip__arena_free(s->blocks, s->blocks_bytes);
+    drip__arena_free(s->threads, s->threads_bytes);
+}

@@ -6,18 +6,38 @@
 
 enum drip_kind { DRIP_UNREACHED = 0, DRIP_REACHABLE, DRIP_POSSIBLE, DRIP_INDIRECT, DRIP_DEFINITE };
 
-struct drip__block {
+/* valgrind's leak-check heuristics (--leak-check-heuristics): interior pointers that C++ makes
+ * on purpose. A block reached only through one of them, from a root or a reachable block, is
+ * reachable "via heuristic". Bit i of the option's mask is heuristic i + 1. */
+enum drip_heur { DRIP_HEUR_NONE = 0, DRIP_HEUR_STDSTRING, DRIP_HEUR_LENGTH64, DRIP_HEUR_NEWARRAY,
+                 DRIP_HEUR_MULTIPLEINHERITANCE, DRIP_HEUR_COUNT };
+extern const char *const drip__heur_name[DRIP_HEUR_COUNT];
+
+struct drip__block {   /* 24 bytes: the scan holds one per live block */
     uintptr_t addr;
-    size_t size;
+    uint64_t size : 48;   /* as struct drip__rec's */
+    uint64_t kind : 8;    /* enum drip_kind once the scan is over */
+    uint64_t heur : 8;    /* enum drip_heur: reachable only via that heuristic (valgrind's rule) */
     uint32_t site;
-    uint8_t kind;      /* enum drip_kind once the scan is over */
-    uint8_t queued;
+    uint32_t ioff;        /* possible: offset into the block of the interior pointer that reached it */
+};
+
+/* A thread the report names, as it was while the world was stopped (a thread woken by the
+ * pause may end before the report is written: it was running at exit all the same). */
+struct drip__scan_thread {
+    int os_tid;              /* 0: created, not started yet */
+    uint32_t create_site;
+    uintptr_t start_routine;
+    uint8_t running;         /* else finished, never joined nor detached */
 };
 
 struct drip__scan {
+    struct drip__scan_thread *threads;   /* arena memory */
+    size_t nthreads, threads_bytes;
     struct drip__block *blocks;   /* sorted by address; arena memory */
     size_t n, blocks_bytes;
     int threads_stopped, threads_unstopped;
+    struct { uint64_t bytes, blocks; } heur[DRIP_HEUR_COUNT];   /* reachable via heuristic */
     long long paused_us;          /* how long the program's other threads were stopped */
 };
 
@@ -26,6 +46,35 @@ struct drip__scan {
  * stops for good; otherwise (a live check from drip's own thread) tracking goes on and the
  * calling thread's stack is not a root. Returns 0, or -1 when drip's own memory ran out (the
  * report then says so). The calling thread must hold the guard. */
+/* ---- roots.c: the memory read as roots (see there) ---------------------------------------- */
+struct drip__range { uintptr_t lo, hi; };
+struct drip__ranges {
+    struct drip__range *r;   /* arena memory */
+    size_t n, cap;
+};
+struct drip__roots {
+    struct drip__ranges maps;   /* candidate mappings, in address order */
+    struct drip__ranges excl;   /* what to leave out of them */
+    struct drip__ranges file_r, file_x;   /* readable / executable file mappings (vtables) */
+};
+/* valgrind's test for a vtable: p lies in a readable file mapping and, among its first 20
+ * words, at least two non-null ones come before any that is not a pointer into an executable
+ * file mapping. */
+bool drip__roots_is_vtable(const struct drip__roots *r, uintptr_t p);
+/* Reads the candidate mappings and drip's own memory. Before any thread is stopped. */
+bool drip__roots_read(struct drip__roots *r);
+/* The candidate mapping that holds address a, or NULL. */
+const struct drip__range *drip__roots_mapping(const struct drip__roots *r, uintptr_t a);
+bool drip__roots_exclude(struct drip__roots *r, uintptr_t lo, uintptr_t hi);
+/* The part of the stack mapping that holds sp below sp: dead frames. */
+bool drip__roots_dead_below(struct drip__roots *r, uintptr_t sp);
+/* The candidates less the exclusions, in address order, appended to out. */
+bool drip__roots_finish(struct drip__roots *r, struct drip__ranges *out);
+void drip__roots_free(struct drip__roots *r);
+void drip__ranges_free(struct drip__ranges *s);
+/* Called at the start of each of drip's own threads: its stack is never a root. */
+void drip__roots_own_thread(void);
+
 int drip__scan_run(struct drip__scan *out, int final);
 void drip__scan_free(struct drip__scan *s);
 

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "internal.h"
 #include "listen.h"
+#include "scan.h"
 #include "../../include/drip/drip.h"
 #include "../common/pprof_write.h"
 #include "../common/symbolize.h"
@@ -518,6 +519,7 @@ static void quiet_thread(const char *name)
 {
     pthread_setname_np(pthread_self(), name);
     drip__guard = 1;
+    drip__roots_own_thread();
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);

@@ -123,9 +123,16 @@ int drip__sigaction(int sig, const struct sigaction *act, struct sigaction *old)
     return rc;
 }
 
-/* signal() with glibc's (BSD) semantics: the handler stays, SA_RESTART, sig blocked in it. */
+/* signal() with glibc's (BSD) semantics for the signals drip stands in for: the handler stays,
+ * SA_RESTART, sig blocked in it. Other signals go to libc's signal() as they are. */
 sighandler_t drip__signal(int sig, sighandler_t handler)
 {
+    static sighandler_t (*real_signal)(int, sighandler_t);
+    if (!standing_in(sig)) {   /* libc's own, siginterrupt's flags included */
+        if (!real_signal)
+            real_signal = (sighandler_t(*)(int, sighandler_t))dlsym(RTLD_NEXT, "signal");
+        return real_signal(sig, handler);
+    }
     struct sigaction sa, old;
     if (sig <= 0 || sig >= _NSIG || handler == SIG_ERR) {
         errno = EINVAL;

@@ -56,20 +56,34 @@ def _record(err):
             "stack": stack}
 
 
-def run(cmd, timeout=60):
-    """Runs cmd under valgrind --leak-check=full --show-leak-kinds=all; returns (rc, report)."""
-    fd, path = tempfile.mkstemp(prefix="drip-vg-", suffix=".xml")
-    os.close(fd)
-    try:
-        argv = [VALGRIND, "--leak-check=full", "--show-leak-kinds=all",
-                "--xml=yes", "--xml-file=" + path] + list(cmd)
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        root = ET.parse(path).getroot()
-    finally:
-        os.unlink(path)
+def argv_for(cmd, xml_path, extra=()):
+    """valgrind's command line for cmd, writing its XML report to xml_path."""
+    return [VALGRIND, "--leak-check=full", "--show-leak-kinds=all", "--run-libc-freeres=no",
+            "--xml=yes", "--xml-file=" + xml_path] + list(extra) + list(cmd)
+
+
+def parse(xml_path):
+    """The report in valgrind's XML file, in drip's JSON shape."""
+    root = ET.parse(xml_path).getroot()
     leaks = [_record(e) for e in root.findall("error") if e.findtext("kind") in KINDS]
     summary = {k: {"bytes": 0, "blocks": 0} for k in list(KINDS.values()) + ["suppressed"]}
     for r in leaks:
         summary[r["kind"]]["bytes"] += r["bytes"]
         summary[r["kind"]]["blocks"] += r["blocks"]
-    return p.returncode, {"summary": summary, "leaks": leaks, "threads": None, "suspects": []}
+    return {"summary": summary, "leaks": leaks, "threads": None, "suspects": []}
+
+
+def run(cmd, timeout=60, extra=(), env=None):
+    """Runs cmd under valgrind --leak-check=full --show-leak-kinds=all --run-libc-freeres=no
+    (and `extra` options); returns (rc, report)."""
+    fd, path = tempfile.mkstemp(prefix="drip-vg-", suffix=".xml")
+    os.close(fd)
+    try:
+        e = dict(os.environ)
+        e.update(env or {})
+        p = subprocess.run(argv_for(cmd, path, extra), capture_output=True, text=True,
+                           timeout=timeout, env=e)
+        report = parse(path)
+    finally:
+        os.unlink(path)
+    return p.returncode, report

@@ -567,8 +567,87 @@ def case_cxx():
         dt.eq(fns, [(48, ["operator new(unsigned long)", "leak_on_purpose()"]), (100, ["operator new(unsigned long)", "leak_on_purpose()"])],
               "demangled stacks of both")
         dt.eq(summary(r, "indirect"), (0, 0), "nothing indirect")
-        dt.eq(summary(r, "possible"), (0, 0), "nothing possible")
+        # glibc's TLS vectors of the joined threads, kept with their stacks in glibc's cache: the
+        # thread descriptor points 16 bytes into each, so valgrind calls them possibly lost too
+        poss = [g for g in r["leaks"] if g["kind"] == "possible"]
+        dt.eq(sum(g["blocks"] for g in poss), 4, "possibly lost: glibc's 4 cached TLS vectors, as valgrind says")
+        dt.check(all(any(f.get("function") == "_dl_allocate_tls" for f in g["stack"]) for g in poss),
+                 "every possibly lost block is a TLS vector (_dl_allocate_tls)")
         dt.eq(r["threads"], [], "every std::thread joined")
+
+
+# ---- coreutils, wrappers that exec, Python's KeyboardInterrupt (issue #12) -----------------------
+
+def compare(cmd, what, args=(), env=None, stdin_text=None):
+    """Runs cmd plain and under drip run; checks status, stdout and a complete JSON report."""
+    e = dict(os.environ)
+    e.update(env or {})
+    plain, tp = timed(lambda: plain_run(cmd, env=e, input=stdin_text))
+    if stdin_text is None:
+        res, td = timed(lambda: dt.run(cmd, list(args), timeout=300, env=env))
+    else:
+        res, td = timed(lambda: run_with_input(cmd, args, env, stdin_text))
+    dt.eq((res.rc, res.out), (plain.returncode, plain.stdout), what + ": same status and output")
+    no_drip_error(res.err, what)
+    well_formed(res.report, what)
+    return res, tp, td
+
+
+def run_with_input(cmd, args, env, text):
+    fd, path = tempfile.mkstemp()
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    try:
+        with open(path) as f:
+            return dt.run(cmd, list(args), timeout=300, env=env, stdin=f)
+    finally:
+        os.unlink(path)
+
+
+def case_coreutils():
+    """ls and sort close stderr at exit: the JSON report is what must arrive."""
+    need("ls", "sort")
+    _, tp, td = compare(["ls", "-la", "--time-style=+", "/usr/bin"], "ls -la /usr/bin")
+    report_time("ls", tp, td)
+    lines = "".join("%08d line %d\n" % ((i * 7919) % 100003, i) for i in range(200000))
+    _, tp, td = compare(["sort"], "sort 200k lines", stdin_text=lines)
+    report_time("sort", tp, td)
+
+
+def case_wrappers():
+    """env, nice and a script ending in exec "$@" in front of a real program: it is traced."""
+    need("env", "nice", "sort")
+    d = tempfile.mkdtemp()
+    wrapper = os.path.join(d, "wrap.sh")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nexport LC_ALL=C\nexec "$@"\n')
+    os.chmod(wrapper, 0o755)
+    lines = "".join("%d\n" % ((i * 7919) % 100003) for i in range(50000))
+    for what, cmd in (("env", ["env", "LC_ALL=C", "sort", "-n"]), ("nice", ["nice", "-n", "1", "sort", "-n"]),
+                      ("shell wrapper", [wrapper, "sort", "-n"]), ("sh -c exec", ["/bin/sh", "-c", "exec sort -n"]),
+                      ("env + nice + wrapper", ["env", "X=1", "nice", wrapper, "sort", "-n"])):
+        res, _, _ = compare(cmd, what + " sort", stdin_text=lines)
+        dt.check(res.report is not None and res.report.get("pid") is not None, what + ": the report is sort's")
+    py = "/usr/bin/python3"
+    if os.path.exists(py):
+        compare(["env", "PYTHONHASHSEED=0", py, "-c", "print(sum(range(10**6)))"], "env python3")
+
+
+def case_python_sigint():
+    """KeyboardInterrupt: Python sets SIG_DFL and kills itself with SIGINT; a SIGTERM with the
+    default disposition. Reported, and the process still dies by the signal."""
+    need("python3")
+    for py in ("/usr/bin/python3", shutil.which("python3")):
+        if not py or not os.path.exists(py):
+            continue
+        for what, code, sig in (("KeyboardInterrupt", "l = [bytearray(64) for _ in range(1000)]\nraise KeyboardInterrupt", signal.SIGINT),
+                                ("os.kill SIGINT", "import os, signal\nos.kill(os.getpid(), signal.SIGINT)", signal.SIGINT),
+                                ("SIGTERM", "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)", signal.SIGTERM)):
+            label = "%s: %s" % (py, what)
+            plain = plain_run([py, "-c", code])
+            res = dt.run([py, "-c", code], ["--log-path", "/dev/null"], timeout=120)
+            dt.eq((plain.returncode, res.rc), (-sig, -sig), label + ": dies by %s with and without drip" % sig.name)
+            well_formed(res.report, label)
 
 
 if __name__ == "__main__":

@@ -237,6 +237,12 @@ def case_exec_wrappers():
     # under plain LD_PRELOAD too
     res = dt.run(["env", "X=1", leaks], preload=True)
     dt.check(res.report is not None and res.summary("definite") == LEAKS_DEFINITE, "LD_PRELOAD: env X=1 prog is reported")
+    # a relative LD_PRELOAD and a program that changes directory before it execs
+    libdir = os.path.dirname(dt.LIBDRIP)
+    env = dict(os.environ, LD_PRELOAD="./" + os.path.basename(dt.LIBDRIP), DRIP_OPTIONS="log_path=/dev/null")
+    p = subprocess.run(["/bin/sh", "-c", "cd / && exec " + leaks], capture_output=True, text=True, timeout=60,
+                       env=env, cwd=libdir)
+    dt.eq((p.returncode, p.stderr), (0, ""), "relative LD_PRELOAD, cd, exec: no loader error")
     # the output of the wrapped programs is theirs
     dt.eq(dt.run(["env", "X=1", "sh", "-c", "echo $X $WRAPPED"]).out, "1\n", "env passes its variables on")
     dt.eq(dt.run([wrapper, "sh", "-c", "echo $WRAPPED"]).out, "1\n", "the script's variables reach the program")
@@ -327,6 +333,13 @@ def case_untraced_children():
             m = line.search(f.read())
         dt.eq(m.groups() if m else None, ("1", P + "/leaks"), "%s prog: the untraced child is counted" % wrapper[0])
     os.unlink(log)
+    spawn = os.path.join(dt.BUILD, "bin", "faults", "spawn")
+    spawn = os.path.abspath(spawn)
+    for how, want in (("fork-exec", ("1", spawn)), ("posix_spawn", ("1", spawn)), ("vfork-exec", ("1", spawn)),
+                      ("vfork-fail", None)):
+        p = cli(["run", "--", spawn, how])
+        m = line.search(p.stderr)
+        dt.eq(m.groups() if m else None, want, "spawn %s: %s" % (how, "counted" if want else "a failed exec is not counted"))
     p = cli(["run", "--follow-exec", "--", "/bin/sh", "-c", "/bin/true; exit 0"])
     dt.check(line.search(p.stderr) is None, "--follow-exec: nothing untraced")
     p = cli(["run", "--", "/bin/sh", "-c", "exit 0"])

@@ -38,6 +38,43 @@ static void options_parse(void **state)
     assert_int_equal(o.show_reachable, 1);
     assert_int_equal(drip_options_parse(&o, "report=false", err, sizeof err), 0);
     assert_int_equal(o.report, 0);
+    /* ':' inside a value that no option name follows belongs to the value (issue #12.12) */
+    assert_int_equal(drip_options_parse(&o, "http=127.0.0.1:6060:max_frames=8 report", err, sizeof err), 0);
+    assert_string_equal(o.http, "127.0.0.1:6060");
+    assert_int_equal(o.max_frames, 8);
+    assert_int_equal(o.report, 1);
+    assert_int_equal(drip_options_parse(&o, "log_path=/tmp/a:b:show_possible", err, sizeof err), 0);
+    assert_string_equal(o.log_path, "/tmp/a:b");
+    assert_int_equal(drip_options_parse(&o, "http=[::1]:6060", err, sizeof err), 0);
+    assert_string_equal(o.http, "[::1]:6060");
+}
+
+static void options_ranges(void **state)
+{
+    struct drip_options o;
+    char err[128] = "";
+    drip_options_defaults(&o);
+    assert_int_equal(drip_options_parse(&o, "max_frames=0", err, sizeof err), -1);
+    assert_string_equal(err, "option max_frames takes 1 to 64, not 0");
+    assert_int_equal(drip_options_parse(&o, "max_frames=65", err, sizeof err), -1);
+    assert_int_equal(drip_options_parse(&o, "max_frames=64:error_exitcode=255:nice=0", err, sizeof err), 0);
+    assert_int_equal(o.max_frames, 64);
+    assert_int_equal(drip_options_parse(&o, "error_exitcode=-1", err, sizeof err), -1);
+    assert_string_equal(err, "option error_exitcode takes 0 to 255, not -1");
+    assert_int_equal(drip_options_parse(&o, "unwind=fp", err, sizeof err), 0);
+    assert_int_equal(drip_options_parse(&o, "unwind=f", err, sizeof err), -1);
+    assert_string_equal(err, "option unwind takes one of auto|fp|cfi|libunwind, not f");
+    /* every limit names an option of the table, and every default is within its limit */
+    for (size_t i = 0; i < drip_option_count; i++) {
+        const struct drip_option_limit *l = drip_option_limit(drip_option_infos[i].name);
+        if (!l)
+            continue;
+        char e[128] = "";
+        struct drip_options d;
+        drip_options_defaults(&d);
+        assert_int_equal(drip_options_set(&d, drip_option_infos[i].name, strlen(drip_option_infos[i].name),
+                                          drip_option_infos[i].def, strlen(drip_option_infos[i].def), e, sizeof e), 0);
+    }
 }
 
 static void options_errors(void **state)
@@ -147,7 +184,7 @@ static void writer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(options_defaults), cmocka_unit_test(options_parse), cmocka_unit_test(options_errors),
+        cmocka_unit_test(options_defaults), cmocka_unit_test(options_parse), cmocka_unit_test(options_errors), cmocka_unit_test(options_ranges),
         cmocka_unit_test(sizes),           cmocka_unit_test(template_match), cmocka_unit_test(suppressions),
         cmocka_unit_test(writer),
     };

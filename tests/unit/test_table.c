@@ -1,7 +1,9 @@
-/* Unit tests of the live table (src/preload/table.c, with drip's arena under it): long random
- * runs of inserts and removes checked against a plain array, with enough addresses that groups
- * fill up and 7-bit tags repeat within a group; the tombstones that full groups leave and the
- * rebuilds that drop them; records removed by a thread other than the one that recorded them. */
+/* Unit tests of the live map (src/preload/table.c, with drip's arena under it): long random
+ * runs of inserts and removes checked against a plain array, with addresses 16 bytes apart so
+ * that a 2 KiB span's leaf fills up (128 records) and grows through every capacity, and empties
+ * and shrinks back; records in address order; addresses the map refuses; records removed by a
+ * thread other than the one that recorded them; threads inserting and removing while another
+ * freezes the map and snapshots it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +37,20 @@ static uint64_t next(void)
  * spreads both, but the second kind shares more high bits of the product. */
 static uintptr_t addr_of(size_t k) { return (uintptr_t)0x7f0000000000ULL + (k % 4096) * 16 + (k / 4096) * 65536; }
 
+struct cmp {
+    const struct drip__rec *snap;
+    size_t n, k;
+};
+
+static void cmp_cb(const struct drip__rec *r, void *arg)
+{
+    struct cmp *c = arg;
+    assert_true(c->k < c->n);
+    assert_int_equal(r->addr, c->snap[c->k].addr);
+    assert_int_equal(r->size, c->snap[c->k].size);
+    c->k++;
+}
+
 static void check_all(void)
 {
     assert_int_equal(drip__table_count(), n_live);
@@ -55,7 +71,13 @@ static void check_all(void)
         seen[k] = 1;
         assert_int_equal(snap[i].size, size_of[k]);
         assert_int_equal(snap[i].site, (uint32_t)k + 1);
+        if (i > 0)
+            assert_true(snap[i].addr > snap[i - 1].addr);   /* address order */
     }
+    /* foreach_chunked sees the same records in the same order */
+    struct cmp c = {snap, n, 0};
+    drip__table_foreach_chunked(cmp_cb, &c);
+    assert_int_equal(c.k, n);
     drip__arena_free(snap, bytes);
 }
 
@@ -82,12 +104,20 @@ static void remove_(size_t k)
     }
 }
 
+/* Memory follows the live records: every leaf holds at least one record and at least a
+ * quarter of its capacity, or is of the smallest capacity (2). */
+static void check_shape(size_t cap, size_t leaves)
+{
+    assert_true(leaves <= n_live);
+    assert_true(cap >= n_live);
+    assert_true(cap <= 4 * n_live + 2 * leaves);
+}
+
 /* A million random operations over 64 Ki addresses, the live set swinging between empty and
- * most of them, so the shard grows, fills its groups, leaves tombstones and is rebuilt; the
- * whole table is compared with the model every 50,000 operations. */
+ * most of them, so leaves grow through their capacities and shrink back; the whole map is
+ * compared with the model, and its memory with the live records, every 50,000 operations. */
 static void random_churn(void **state)
 {
-    size_t max_tombstones = 0;
     for (int round = 0; round < 1000000; round++) {
         /* the target fill moves in a slow sawtooth: 0 .. 90% of the addresses */
         size_t target = (size_t)((round / 1000) % 90) * BLOCKS / 100;
@@ -98,35 +128,37 @@ static void random_churn(void **state)
             remove_(k);                                    /* on a dead one: not found */
         if (round % 50000 == 0) {
             check_all();
-            size_t slots, tombs;
-            drip__table_shape(&slots, &tombs);
-            assert_true(tombs <= slots - n_live || slots == 0);   /* the tombstone count is a count */
-            assert_true((n_live + tombs) * 8 <= slots * 7 || slots == 0);
-            if (tombs > max_tombstones)
-                max_tombstones = tombs;
+            size_t cap, leaves;
+            drip__table_shape(&cap, &leaves);
+            check_shape(cap, leaves);
         }
     }
     check_all();
-    assert_true(max_tombstones > 0);   /* the tombstone path ran */
+    /* down to one block in 16 (8 a leaf, which held up to 128): the leaves must have shrunk */
+    for (size_t k = 0; k < BLOCKS; k++)
+        if (k % 16)
+            remove_(k);
+    check_all();
+    size_t cap, leaves;
+    drip__table_shape(&cap, &leaves);
+    check_shape(cap, leaves);
     for (size_t k = 0; k < BLOCKS; k++)
         remove_(k);
     check_all();
     assert_int_equal(drip__table_count(), 0);
+    drip__table_shape(&cap, &leaves);
+    assert_int_equal(cap, 0);   /* every leaf went with its last record */
+    assert_int_equal(leaves, 0);
 }
 
-/* A table that keeps its size: fill half of its slots, then replace the oldest block by one at a
- * random new address, again and again. A removal from a full group leaves a tombstone that the
- * new address (with another home group) does not reuse, so rebuilds at the same size must drop
- * them, or the probes would end up never meeting an EMPTY slot. */
+/* A map that keeps its size: fill a quarter of the addresses, then replace the oldest block by
+ * one at a random new address, again and again: leaves come, grow, shrink and go, and the memory
+ * stays within its bounds at every step. */
 static void steady_full(void **state)
 {
-    size_t slots, tombs, max_tombs = 0;
-    insert(0, 1);
-    drip__table_shape(&slots, &tombs);
-    size_t fill = slots / 2, before = slots;
+    size_t fill = BLOCKS / 4;
     static size_t ring[BLOCKS];
-    ring[0] = 0;
-    for (size_t i = 1; i < fill; i++) {
+    for (size_t i = 0; i < fill; i++) {
         size_t k;
         do
             k = next() % BLOCKS;
@@ -134,6 +166,7 @@ static void steady_full(void **state)
         insert(k, 16);
         ring[i] = k;
     }
+    size_t cap, leaves, max_cap = 0;
     for (size_t i = 0; i < 200000; i++) {
         size_t k;
         do
@@ -142,12 +175,13 @@ static void steady_full(void **state)
         remove_(ring[i % fill]);
         insert(k, 32);
         ring[i % fill] = k;
-        drip__table_shape(&slots, &tombs);
-        if (tombs > max_tombs)
-            max_tombs = tombs;
+        if (i % 1000 == 0) {
+            drip__table_shape(&cap, &leaves);
+            check_shape(cap, leaves);
+            max_cap = cap > max_cap ? cap : max_cap;
+        }
     }
-    assert_int_equal(slots, before);   /* same size: only tombstones were dropped */
-    assert_true(max_tombs >= slots / 8);
+    assert_true(max_cap <= 2 * fill);
     check_all();
     for (size_t k = 0; k < BLOCKS; k++)
         remove_(k);
@@ -165,8 +199,8 @@ static void *remove_half(void *arg)
     return NULL;
 }
 
-/* Records made by this thread, removed by another (which looks in its own shard first); then
- * records made by that thread after it ended and left its shard to be claimed. */
+/* Records made by this thread, removed by another; the live count is kept per thread, and the
+ * other thread's share goes negative: the sum is what counts. */
 static void other_thread(void **state)
 {
     for (size_t k = 0; k < 20000; k++)
@@ -201,13 +235,112 @@ static void restore_record(void **state)
     check_all();
 }
 
+/* Every 8-byte slot of one 2 KiB span (256 records: the largest leaf), in and out in both
+ * orders; addresses the map refuses: not 8-aligned, above 47 bits; a block's size and scope
+ * generation kept whole. */
+static void dense_and_refused(void **state)
+{
+    const uintptr_t base = 0x600000000800ULL;
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned i = 0; i < 256; i++) {
+            unsigned s = pass ? 255 - i : i;
+            assert_true(drip__table_insert(base + s * 8, s + 1, s + 1));
+        }
+        assert_int_equal(drip__table_count(), 256);
+        size_t cap, leaves;
+        drip__table_shape(&cap, &leaves);
+        assert_int_equal(cap, 256);
+        assert_int_equal(leaves, 1);
+        for (unsigned i = 0; i < 256; i++) {
+            unsigned s = pass ? i : 255 - i;
+            struct drip__rec r;
+            assert_true(drip__table_remove(base + s * 8, &r));
+            assert_int_equal(r.addr, base + s * 8);
+            assert_int_equal(r.size, s + 1);
+            assert_int_equal(r.site, s + 1);
+        }
+        assert_int_equal(drip__table_count(), 0);
+    }
+    struct drip__rec r;
+    assert_false(drip__table_insert(base + 4, 8, 1));
+    assert_false(drip__table_remove(base + 4, &r));
+    assert_false(drip__table_insert((uintptr_t)1 << 47, 8, 1));
+    assert_false(drip__table_remove((uintptr_t)1 << 47, &r));
+    struct drip__rec big = {.addr = base, .size = ((uint64_t)1 << 48) - 16, .gen = 0xfedc, .site = 0xfffffffe, .birth_ms = 0xabcdef01};
+    assert_true(drip__table_restore(&big));
+    assert_true(drip__table_remove(base, &r));
+    assert_true(r.addr == big.addr && r.size == big.size && r.gen == big.gen && r.site == big.site && r.birth_ms == big.birth_ms);
+    assert_int_equal(drip__table_count(), 0);
+}
+
+/* Four threads insert and remove blocks of their own, in spans they share, while this thread
+ * freezes the map again and again: each snapshot is in address order, holds only addresses
+ * some thread inserted, and agrees with the count; at the end every thread's blocks are gone. */
+enum { T_THREADS = 4, T_BLOCKS = 4096, T_ROUNDS = 200000 };
+
+static uintptr_t t_addr(int t, size_t k) { return (uintptr_t)0x500000000000ULL + (k * T_THREADS + (size_t)t) * 16; }
+
+static void *t_churn(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    static _Thread_local uint8_t in[T_BLOCKS];
+    uint64_t x = 0x12345 + (uint64_t)t;
+    for (int i = 0; i < T_ROUNDS; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t k = x % T_BLOCKS;
+        struct drip__rec r;
+        if (in[k]) {
+            assert_true(drip__table_remove(t_addr(t, k), &r));
+            assert_int_equal(r.site, (uint32_t)t + 1);
+        } else {
+            assert_true(drip__table_insert(t_addr(t, k), 16, (uint32_t)t + 1));
+        }
+        in[k] ^= 1;
+    }
+    for (size_t k = 0; k < T_BLOCKS; k++) {
+        struct drip__rec r;
+        assert_int_equal(drip__table_remove(t_addr(t, k), &r), in[k]);
+    }
+    drip__table_release();
+    return NULL;
+}
+
+static void concurrent_freeze(void **state)
+{
+    pthread_t th[T_THREADS];
+    for (int t = 0; t < T_THREADS; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, t_churn, (void *)(intptr_t)t), 0);
+    for (int i = 0; i < 300; i++) {
+        size_t n, bytes;
+        drip__table_lock_all();
+        size_t count = drip__table_count();
+        struct drip__rec *snap = drip__table_snapshot(&n, &bytes);
+        drip__table_unlock_all();
+        assert_non_null(snap);
+        assert_int_equal(n, count);
+        for (size_t j = 0; j < n; j++) {
+            uintptr_t off = snap[j].addr - (uintptr_t)0x500000000000ULL;
+            assert_true(snap[j].addr >= 0x500000000000ULL && off / 16 < (size_t)T_BLOCKS * T_THREADS);
+            assert_int_equal(snap[j].site, (uint32_t)(off / 16 % T_THREADS) + 1);
+            if (j)
+                assert_true(snap[j].addr > snap[j - 1].addr);
+        }
+        drip__arena_free(snap, bytes);
+    }
+    for (int t = 0; t < T_THREADS; t++)
+        pthread_join(th[t], NULL);
+    assert_int_equal(drip__table_count(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(restore_record),
-        cmocka_unit_test(steady_full),   /* first to size the table: it fills the first shard */
+        cmocka_unit_test(steady_full),
         cmocka_unit_test(other_thread),
         cmocka_unit_test(random_churn),
+        cmocka_unit_test(dense_and_refused),
+        cmocka_unit_test(concurrent_freeze),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

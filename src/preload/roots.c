@@ -1,0 +1,304 @@
+/* roots.c — which memory the scan reads as roots, chosen as valgrind's memcheck chooses them:
+ * every readable and writable mapping of the program (anonymous, private file-backed, shared
+ * anonymous; so module .data/.bss/GOT, every thread's stack and TLS, static and dynamic, and the
+ * memory of pool allocators, GC'd runtimes and mmap'd arenas), less
+ *   - glibc malloc's own memory: the main heap ([heap]) and the thread arenas' heaps (64 MiB
+ *     aligned regions that start with a heap_info): freed chunks there hold stale pointers, and
+ *     live chunks are blocks (read when reached, never as roots);
+ *   - the tracked blocks themselves wherever they lie (mmapped chunks): scan.c skips them;
+ *   - drip's own memory: its arena, its module's segments, its own threads' stacks;
+ *   - the dead part of each stack, below the stack pointer of a stopped thread or below where
+ *     the exiting thread called exit (valgrind marks that part unaddressable).
+ * Shared file mappings and device mappings are left out: a truncated file raises SIGBUS and a
+ * device may not be memory at all (valgrind also skips devices).
+ * The few words read here outside the scan proper (a heap_info, a vtable) go through
+ * drip__safe_read: they may lie in a file mapping or race with an unstopped task's munmap.
+ * Lock: none; the one list (drip's own thread stacks) is append-only with an atomic count.
+ */
+#include "scan.h"
+#include "stop.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+/* glibc's HEAP_MAX_SIZE on 64-bit: 2 * DEFAULT_MMAP_THRESHOLD_MAX */
+#define ARENA_HEAP_ALIGN ((uintptr_t)64 << 20)
+
+static bool add(struct drip__ranges *s, uintptr_t lo, uintptr_t hi)
+{
+    if (hi <= lo)
+        return true;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        struct drip__range *r = drip__arena_alloc(cap * sizeof *r);
+        if (!r)
+            return false;
+        if (s->r)
+            memcpy(r, s->r, s->n * sizeof *r);
+        drip__arena_free(s->r, s->cap * sizeof *r);
+        s->r = r;
+        s->cap = cap;
+    }
+    s->r[s->n++] = (struct drip__range){lo, hi};
+    return true;
+}
+
+void drip__ranges_free(struct drip__ranges *s)
+{
+    drip__arena_free(s->r, s->cap * sizeof *s->r);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- drip's own threads ------------------------------------------------------------------ */
+enum { MAX_OWN = 16 };
+static uintptr_t own_sp[MAX_OWN];
+static atomic_int n_own;
+
+void drip__roots_own_thread(void)
+{
+    int i = atomic_fetch_add(&n_own, 1);
+    if (i < MAX_OWN)
+        own_sp[i] = (uintptr_t)__builtin_frame_address(0);
+}
+
+/* ---- /proc/self/maps --------------------------------------------------------------------- */
+static uintptr_t hex(const char **p)
+{
+    uintptr_t v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return v;
+        v = v * 16 + (uintptr_t)d;
+    }
+}
+
+static char *read_maps(size_t *cap_out)
+{
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t cap = 1 << 20, len = 0;
+    char *buf = drip__arena_alloc(cap);
+    while (buf) {
+        if (len + 4096 > cap) {
+            char *nb = drip__arena_alloc(cap * 2);
+            if (nb)
+                memcpy(nb, buf, len);
+            drip__arena_free(buf, cap);
+            buf = nb;
+            cap *= 2;
+            if (!buf)
+                break;
+        }
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    if (buf)
+        buf[len] = 0;
+    *cap_out = cap;
+    return buf;
+}
+
+/* Whether the rw mapping [lo, hi) is a heap of one of glibc's thread arenas: 64 MiB aligned, and
+ * its heap_info's arena pointer lies just past a heap_info (the arena's first heap holds its
+ * malloc_state there) at the start of some 64 MiB aligned region, its prev pointer is 0 or such
+ * a start, and its size fits. */
+static bool arena_heap(uintptr_t lo, uintptr_t hi)
+{
+    if (lo & (ARENA_HEAP_ALIGN - 1) || hi - lo > ARENA_HEAP_ALIGN)
+        return false;
+    uintptr_t info[3];
+    if (drip__safe_read(info, lo, sizeof info) != (long)sizeof info)
+        return false;
+    uintptr_t ar = info[0], prev = info[1], size = info[2];
+    return ar >= ARENA_HEAP_ALIGN && (ar & (ARENA_HEAP_ALIGN - 1)) >= 2 * sizeof(uintptr_t) && (ar & (ARENA_HEAP_ALIGN - 1)) <= 256 &&
+           (prev & (ARENA_HEAP_ALIGN - 1)) == 0 && size <= ARENA_HEAP_ALIGN && size >= 4096;
+}
+
+bool drip__roots_read(struct drip__roots *r)
+{
+    memset(r, 0, sizeof *r);
+    size_t cap;
+    char *buf = read_maps(&cap);
+    if (!buf)
+        return false;
+    bool ok = true;
+    for (const char *p = buf; *p && ok;) {
+        uintptr_t lo = hex(&p);
+        p++;
+        uintptr_t hi = hex(&p);
+        p++;
+        bool rd = p[0] == 'r', wr = p[1] == 'w', ex = p[2] == 'x', priv = p[3] == 'p';
+        const char *eol = strchr(p, '\n');
+        if (!eol)
+            eol = p + strlen(p);
+        /* the path, if any, starts at the first '/' or '[' after the inode field */
+        const char *name = NULL;
+        for (const char *q = p; q < eol; q++)
+            if (*q == '/' || *q == '[') {
+                name = q;
+                break;
+            }
+        size_t nlen = name ? (size_t)(eol - name) : 0;
+        if (name && name[0] == '/' && rd && !(nlen >= 5 && !memcmp(name, "/dev/", 5))) {
+            ok = add(&r->file_r, lo, hi) && (!ex || add(&r->file_x, lo, hi));
+            if (!ok)
+                break;
+        }
+        bool take = rd && wr;
+        if (take && name) {
+            bool dev = nlen >= 5 && !memcmp(name, "/dev/", 5);
+            bool zero = nlen >= 9 && !memcmp(name, "/dev/zero", 9);
+            bool sysv = nlen >= 5 && !memcmp(name, "/SYSV", 5);
+            if (!strncmp(name, "[heap]", 6) || !strncmp(name, "[vvar]", 6) || !strncmp(name, "[vsyscall]", 10))
+                take = false;
+            else if (dev && !zero)
+                take = false;
+            else if (!priv && name[0] == '/' && !zero && !sysv)
+                take = false;   /* a shared file mapping: truncation would fault the scan */
+        }
+        if (take && !name && arena_heap(lo, hi))
+            take = false;
+        if (take)
+            ok = add(&r->maps, lo, hi);
+        p = *eol ? eol + 1 : eol;
+    }
+    drip__arena_free(buf, cap);
+    if (!ok)
+        return false;
+    /* drip's own memory */
+    uintptr_t alo, ahi;
+    drip__arena_range(&alo, &ahi);
+    ok = add(&r->excl, alo, ahi) && add(&r->excl, drip__g.self_lo & ~(uintptr_t)4095, (drip__g.self_hi + 4095) & ~(uintptr_t)4095);
+    int n = atomic_load(&n_own);
+    for (int i = 0; i < n && i < MAX_OWN && ok; i++) {
+        const struct drip__range *m = drip__roots_mapping(r, own_sp[i]);
+        if (m)
+            ok = add(&r->excl, m->lo, m->hi);
+    }
+    return ok;
+}
+
+static const struct drip__range *find(const struct drip__ranges *s, uintptr_t a)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->r[mid].hi <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n && s->r[lo].lo <= a ? &s->r[lo] : NULL;
+}
+
+const struct drip__range *drip__roots_mapping(const struct drip__roots *r, uintptr_t a) { return find(&r->maps, a); }
+
+bool drip__roots_is_vtable(const struct drip__roots *r, uintptr_t p)
+{
+    const struct drip__range *seg = find(&r->file_r, p);
+    if (!seg || p + sizeof(uintptr_t) > seg->hi)
+        return false;
+    uintptr_t max = p + 20 * sizeof(uintptr_t);
+    if (max > seg->hi - sizeof(uintptr_t))
+        max = seg->hi - sizeof(uintptr_t);
+    /* a file mapping: read through the copy that cannot fault (a truncated file) */
+    uintptr_t words[21];
+    size_t n = (max - p) / sizeof(uintptr_t) + 1;
+    long got = drip__safe_read(words, p, n * sizeof(uintptr_t));
+    if (got < 0)
+        return false;
+    n = (size_t)got / sizeof(uintptr_t);
+    int fns = 0;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t fn = words[i];
+        if (!fn)
+            continue;
+        if (!find(&r->file_x, fn))
+            return false;
+        if (++fns == 2)
+            return true;
+    }
+    return false;
+}
+
+bool drip__roots_exclude(struct drip__roots *r, uintptr_t lo, uintptr_t hi) { return add(&r->excl, lo, hi); }
+
+bool drip__roots_dead_below(struct drip__roots *r, uintptr_t sp)
+{
+    const struct drip__range *m = drip__roots_mapping(r, sp);
+    return m ? add(&r->excl, m->lo, sp & ~(uintptr_t)7) : true;
+}
+
+static void sift(struct drip__range *b, size_t root, size_t n)
+{
+    for (;;) {
+        size_t c = 2 * root + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && b[c + 1].lo > b[c].lo)
+            c++;
+        if (b[root].lo >= b[c].lo)
+            return;
+        struct drip__range t = b[root];
+        b[root] = b[c];
+        b[c] = t;
+        root = c;
+    }
+}
+
+static void sort_ranges(struct drip__range *b, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift(b, i, n);
+    for (size_t i = n; i-- > 1;) {
+        struct drip__range t = b[0];
+        b[0] = b[i];
+        b[i] = t;
+        sift(b, 0, i);
+    }
+}
+
+bool drip__roots_finish(struct drip__roots *r, struct drip__ranges *out)
+{
+    struct drip__ranges *x = &r->excl;
+    sort_ranges(x->r, x->n);
+    size_t k = 0;   /* merge overlapping exclusions */
+    for (size_t i = 0; i < x->n; i++) {
+        if (k && x->r[i].lo <= x->r[k - 1].hi) {
+            if (x->r[i].hi > x->r[k - 1].hi)
+                x->r[k - 1].hi = x->r[i].hi;
+        } else
+            x->r[k++] = x->r[i];
+    }
+    x->n = k;
+    size_t j = 0;
+    for (size_t i = 0; i < r->maps.n; i++) {
+        uintptr_t lo = r->maps.r[i].lo, hi = r->maps.r[i].hi;
+        while (j < x->n && x->r[j].hi <= lo)
+            j++;
+        for (size_t e = j; e < x->n && x->r[e].lo < hi && lo < hi; e++) {
+            if (x->r[e].lo > lo && !add(out, lo, x->r[e].lo))
+                return false;
+            if (x->r[e].hi > lo)
+                lo = x->r[e].hi;
+        }
+        if (lo < hi && !add(out, lo, hi))
+            return false;
+    }
+    return true;
+}
+
+void drip__roots_free(struct drip__roots *r)
+{
+    drip__ranges_free(&r->maps);
+    drip__ranges_free(&r->excl);
+    drip__ranges_free(&r->file_r);
+    drip__ranges_free(&r->file_x);
+}
