@@ -633,6 +633,32 @@ def case_wrappers():
         compare(["env", "PYTHONHASHSEED=0", py, "-c", "print(sum(range(10**6)))"], "env python3")
 
 
+def case_xz():
+    """xz -T2: its worker threads block every signal. drip stops them at once at exit (ptrace), so
+    the exit does not wait scan_threads_timeout_ms (set to 10 s here) for them, every thread is
+    paused, and the compressed file is byte for byte the one xz writes without drip."""
+    need("xz")
+    d = tempfile.mkdtemp()
+    data = os.urandom(4 << 20) + b"".join(b"line %d\n" % i for i in range(300000))
+    for sub in ("plain", "drip"):
+        os.mkdir(os.path.join(d, sub))
+        with open(os.path.join(d, sub, "in"), "wb") as f:
+            f.write(data)
+    plain, tp = timed(lambda: plain_run(["xz", "-T2", "-1", "-k", os.path.join(d, "plain", "in")]))
+    res, td = timed(lambda: dt.run(["xz", "-T2", "-1", "-k", os.path.join(d, "drip", "in")], timeout=300,
+                                   env={"DRIP_OPTIONS": "scan_threads_timeout_ms=10000"}))
+    dt.eq((res.rc, res.out), (plain.returncode, plain.stdout), "xz -T2: same status and output")
+    same = [open(os.path.join(d, sub, "in.xz"), "rb").read() if os.path.exists(os.path.join(d, sub, "in.xz")) else None
+            for sub in ("plain", "drip")]
+    dt.check(same[0] is not None and same[0] == same[1], "xz -T2: the same compressed bytes")
+    no_drip_error(res.err, "xz -T2")
+    if well_formed(res.report, "xz -T2"):
+        dt.eq(res.report.get("threads_unpaused"), 0, "xz -T2: every thread stopped for the scan, whatever its signal mask")
+    dt.check(td < 10, "xz -T2: the exit did not wait scan_threads_timeout_ms (10 s): %.1f s" % td)
+    report_time("xz", tp, td)
+    shutil.rmtree(d)
+
+
 def case_python_sigint():
     """KeyboardInterrupt: Python sets SIG_DFL and kills itself with SIGINT; a SIGTERM with the
     default disposition. Reported, and the process still dies by the signal."""
