@@ -139,6 +139,7 @@ static void usage(FILE *out)
             "  diff [options] BEFORE AFTER    which functions' live bytes grew between two profiles\n"
             "  flame [--folded] FILE|URL      interactive flame graph (SVG) or folded stacks\n"
             "  watch [options] PID | -- cmd   RSS, PSS, swap, threads, fds over time; trend; plot\n"
+            "  symbolize [options] RAWFILE    name the frames of a raw report (run --raw-out) and write it\n"
             "  sarif [options] REPORT.json    convert a JSON leak report to SARIF 2.1.0\n"
             "  suppress REPORT.json           LeakSanitizer-format suppressions for its leak records\n"
             "  options [--markdown|--man|--bash-completion]\n"
@@ -206,6 +207,7 @@ int cmd_top(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_symbolize(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
@@ -241,6 +243,8 @@ int main(int argc, char **argv)
         return cmd_diff(argc - 1, argv + 1);
     if (!strcmp(cmd, "flame"))
         return cmd_flame(argc - 1, argv + 1);
+    if (!strcmp(cmd, "symbolize"))
+        return cmd_symbolize(argc - 1, argv + 1);
     if (!strcmp(cmd, "watch"))
         return cmd_watch(argc - 1, argv + 1);
     return die(2, "unknown command '%s' (see drip --help)", cmd);

@@ -7,6 +7,7 @@
 #include "../common/options.h"
 #include "../common/suppress.h"
 
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -155,23 +156,29 @@ static int check_writable(const char *path)
 }
 
 /* ---- the status directory: what the library tells drip run -----------------------------------
- * drip run makes a private directory and passes it in DRIP_STATUS_DIR. The root process leaves
- * "reported" there once its report is written, and "exec" (one line) before an exec drip cannot
- * follow. When the process ends without a report, drip run says why in one line: the user asked
+ * drip run makes a private directory and passes it in DRIP_STATUS_DIR. The root process writes
+ * "reported" in its file "state" once its report is written, and leaves "exec" (one line) before
+ * an exec drip cannot follow. When the process ends without a report, drip run says why in one line: the user asked
  * for a report and must never be left with no word. */
 static char status_dir[PATH_MAX];
 static int status_expect_report;
 
-static int status_has(const char *name)
+/* 1 when the root process wrote "reported" in DIR/state. */
+static int status_reported(void)
 {
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/%s", status_dir, name);
-    return access(path, F_OK) == 0;
+    char path[PATH_MAX + 32], buf[16] = "";
+    snprintf(path, sizeof path, "%s/state", status_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int ok = fgets(buf, sizeof buf, f) && !strcmp(buf, "reported\n");
+    fclose(f);
+    return ok;
 }
 
 static void status_cleanup(void)
 {
-    static const char *const names[] = {"reported", "exec"};
+    static const char *const names[] = {"state", "exec"};
     char path[PATH_MAX + 32];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", status_dir, names[i]);
@@ -182,7 +189,7 @@ static void status_cleanup(void)
 
 static void run_ended(int pid, int code, int status)
 {
-    if (status_expect_report && !status_has("reported")) {
+    if (status_expect_report && !status_reported()) {
         char comm[64] = "?", path[64];
         snprintf(path, sizeof path, "/proc/%d/comm", pid);
         FILE *f = fopen(path, "r");
@@ -213,14 +220,55 @@ static void run_ended(int pid, int code, int status)
     status_cleanup();
 }
 
-/* Makes the status directory and tells the library where it is. */
+/* Removes the status directories that earlier drip runs left when they were killed (SIGKILL
+ * gives no chance to clean up): drip-run-PID-XXXXXX whose PID no longer runs. */
+static void status_sweep(const char *tmp)
+{
+    DIR *d = opendir(tmp);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int pid = 0, n = 0;
+        if (sscanf(e->d_name, "drip-run-%d-%*6[A-Za-z0-9]%n", &pid, &n) < 1 || n != (int)strlen(e->d_name) ||
+            pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+            continue;
+        static const char *const names[] = {"state", "exec", "reported"};
+        char path[PATH_MAX + 300];
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            snprintf(path, sizeof path, "%s/%s/%s", tmp, e->d_name, names[i]);
+            unlink(path);
+        }
+        snprintf(path, sizeof path, "%s/%s", tmp, e->d_name);
+        rmdir(path);
+    }
+    closedir(d);
+}
+
+/* Makes the status directory and tells the library where it is. The directory can be entered
+ * but not listed by others (0711) and its two files can be written by anyone (0622): the
+ * program may drop its privileges before it writes them, and the names are random. */
 static void status_start(int want_report)
 {
     const char *tmp = getenv("TMPDIR");
-    snprintf(status_dir, sizeof status_dir, "%s/drip-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    status_sweep(tmp);
+    snprintf(status_dir, sizeof status_dir, "%s/drip-run-%d-XXXXXX", tmp, (int)getpid());
     if (!mkdtemp(status_dir)) {
         status_dir[0] = 0;
         return;
+    }
+    chmod(status_dir, 0711);
+    static const char *const names[] = {"state", "exec"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/%s", status_dir, names[i]);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            fchmod(fd, 0622);
+            close(fd);
+        }
     }
     status_expect_report = want_report;
     setenv("DRIP_STATUS_DIR", status_dir, 1);

@@ -38,7 +38,9 @@
     X(http_token, STR, "", "file holding a bearer token: every HTTP request (on http and http_metrics) must then send Authorization: Bearer TOKEN, else 401. Read once at start; never give the token itself on the command line or in the environment") \
     X(http_metrics, STR, "", "also serve /metrics, and nothing else, on this address (host:port or unix:/path): for a scraper on the pod network while http stays on loopback or a unix socket") \
     X(http_leaks_interval, DURATION, "5s", "minimum time between two live leak checks (/debug/drip/leaks pauses the program): an earlier request, or one while a check runs, gets 429 with Retry-After; 0: no minimum") \
-    X(leak_check_heuristics, STR, "all", "valgrind's --leak-check-heuristics: interior pointers that count as start pointers (the block is reachable via heuristic): all, none, or a list of stdstring, length64, newarray, multipleinheritance joined by + (or by commas inside quotes)")
+    X(leak_check_heuristics, STR, "all", "valgrind's --leak-check-heuristics: interior pointers that count as start pointers (the block is reachable via heuristic): all, none, or a list of stdstring, length64, newarray, multipleinheritance joined by + (or by commas inside quotes)") \
+    X(raw_out, STR, "", "also keep the raw report (addresses, modules, build IDs) in this file; `drip symbolize FILE` writes the report from it later, here or on a machine with the same binaries") \
+    X(debuginfod, BOOL, "0", "let the symbolizer (never the traced program) fetch missing debug info from the servers in DEBUGINFOD_URLS, within DEBUGINFOD_MAXTIME (default 10 s)")
 
 enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_DURATION, DRIP_OPT_STR };
 

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifndef DRIP_NO_ZLIB
 #include <zlib.h>
+#endif
 
 struct buf {
     uint8_t *p;
@@ -192,70 +194,23 @@ struct mapping {
     char path[512];
 };
 
-static size_t read_mappings(pid_t pid, struct mapping **out)
+/* The executable mappings of the raw report's /proc/PID/maps lines (caller frees). */
+static size_t read_mappings(const struct drip_raw *raw, struct mapping **out)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-    FILE *f = fopen(path, "re");
-    size_t n = 0, cap = 0;
-    *out = NULL;
-    if (!f)
-        return 0;
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
+    size_t n = 0;
+    *out = raw && raw->nmaps ? malloc(raw->nmaps * sizeof **out) : NULL;
+    for (size_t i = 0; *out && i < raw->nmaps; i++) {
         unsigned long lo, hi, off;
         char perms[8], file[512] = "";
-        if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %511[^\n]", &lo, &hi, perms, &off, file) < 4 || perms[2] != 'x')
+        if (sscanf(raw->maps[i], "%lx-%lx %7s %lx %*s %*s %511[^\n]", &lo, &hi, perms, &off, file) < 4 || perms[2] != 'x')
             continue;
         char *del = strstr(file, " (deleted)");
         if (del)
             *del = 0;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct mapping *m = realloc(*out, cap * sizeof *m);
-            if (!m)
-                break;
-            *out = m;
-        }
         (*out)[n] = (struct mapping){lo, hi, off, ""};
         snprintf((*out)[n].path, sizeof (*out)[n].path, "%s", file);
         n++;
     }
-    fclose(f);
-    return n;
-}
-
-/* read_mappings behind a one-entry cache of up to 1 s (meta->maps_key): an endpoint serving
- * profiles back to back need not parse /proc/PID/maps for each. Returns a copy the caller frees,
- * like read_mappings. */
-static size_t mappings(pid_t pid, unsigned key, struct mapping **out)
-{
-    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-    static struct mapping *cached;
-    static size_t ncached;
-    static pid_t cached_pid;
-    static unsigned cached_key;
-    static struct timespec cached_at;
-    if (!key)
-        return read_mappings(pid, out);
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-    pthread_mutex_lock(&mu);
-    long long age_ms = (now.tv_sec - cached_at.tv_sec) * 1000LL + (now.tv_nsec - cached_at.tv_nsec) / 1000000;
-    if (!cached || cached_pid != pid || cached_key != key || age_ms >= 1000 || age_ms < 0) {
-        free(cached);
-        ncached = read_mappings(pid, &cached);
-        cached_pid = pid;
-        cached_key = key;
-        cached_at = now;
-    }
-    size_t n = 0;
-    *out = cached && ncached ? malloc(ncached * sizeof **out) : NULL;
-    if (*out) {
-        memcpy(*out, cached, ncached * sizeof **out);
-        n = ncached;
-    }
-    pthread_mutex_unlock(&mu);
     return n;
 }
 
@@ -280,6 +235,21 @@ static void value_type(struct buf *out, int field, struct strtab *st, const char
     free(m.p);
 }
 
+#ifdef DRIP_NO_ZLIB
+/* Inside the traced process (no zlib there): the profile uncompressed, which pprof reads too. */
+static int gzip_to_fd(int fd, const uint8_t *p, size_t n)
+{
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(fd, p + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        off += (size_t)w;
+    }
+    return 0;
+}
+#else
 static int gzip_to_fd(int fd, const uint8_t *p, size_t n)
 {
     z_stream z;
@@ -310,15 +280,16 @@ static int gzip_to_fd(int fd, const uint8_t *p, size_t n)
     deflateEnd(&z);
     return rc;
 }
+#endif
 
 int drip_pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const struct drip_pprof_meta *meta,
-                     struct drip_symbolizer *sym)
+                     const struct drip_symbols *sym)
 {
     struct buf out = {0}, m = {0}, sub = {0};
     struct strtab st = {0};
     struct addrmap locs = {0}, funcs_by_loc = {0};
     struct mapping *maps = NULL;
-    size_t nmaps = mappings(meta->pid, meta->maps_key, &maps);
+    size_t nmaps = read_mappings(meta->raw, &maps);
     intern(&st, "");
     for (int t = 0; t < 4; t++)
         value_type(&out, 1, &st, type_names[t][0], type_names[t][1]);
@@ -351,8 +322,8 @@ int drip_pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const 
             if (fresh) {
                 *slot = locs.n;
                 struct drip_frame f = {0};
-                if (sym)
-                    drip_symbolize(sym, a, &f);
+                if (sym && !sym->raw)
+                    sym->frame(sym->ctx, a, 1, &f);
                 field_u64(&m, 1, *slot);
                 field_u64(&m, 2, mapping_of(maps, nmaps, a));
                 field_u64(&m, 3, a - 1);   /* inside the call instruction */
@@ -389,18 +360,18 @@ int drip_pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const 
         field_msg(&out, 2, &m);
     }
     for (size_t i = 0; i < nmaps; i++) {
-        char id[128] = "";
-        if (sym)
-            drip_symbolizer_build_id(sym, maps[i].lo, id, sizeof id);
+        const struct drip_raw_module *mod = meta->raw ? drip_raw_module_of(meta->raw, maps[i].lo + 1, NULL) : NULL;
+        const char *id = mod && mod->build_id ? mod->build_id : "";
+        int named = sym && !sym->raw;
         field_u64(&m, 1, i + 1);
         field_u64(&m, 2, maps[i].lo);
         field_u64(&m, 3, maps[i].hi);
         field_u64(&m, 4, maps[i].off);
         field_u64(&m, 5, (uint64_t)intern(&st, maps[i].path));
         field_u64(&m, 6, (uint64_t)intern(&st, id));
-        field_u64(&m, 7, sym != NULL);
-        field_u64(&m, 8, sym != NULL);
-        field_u64(&m, 9, sym != NULL);
+        field_u64(&m, 7, named);
+        field_u64(&m, 8, named);
+        field_u64(&m, 9, named);
         field_msg(&out, 3, &m);
     }
     put(&out, locations.p, locations.n);
@@ -441,7 +412,7 @@ int drip_pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const 
 }
 
 void drip_pprof_write_text(struct drip_writer *w, const struct drip_pprof_sample *s, size_t n,
-                           const struct drip_pprof_meta *m, struct drip_symbolizer *sym)
+                           const struct drip_pprof_meta *m, const struct drip_symbols *sym)
 {
     int64_t tot[4] = {0};
     for (size_t i = 0; i < n; i++)
@@ -457,20 +428,15 @@ void drip_pprof_write_text(struct drip_writer *w, const struct drip_pprof_sample
         drip_puts(w, "\n");
         for (int k = 0; k < s[i].nframes && sym; k++) {
             struct drip_frame f;
-            drip_symbolize(sym, s[i].frames[k], &f);
+            sym->frame(sym->ctx, s[i].frames[k], 1, &f);
             drip_printf(w, "#\t%#lx\t%s\t%s:%d\n", (unsigned long)(f.addr - 1), f.function ? f.function : "?",
                         f.file ? f.file : "?", f.line);
         }
     }
     /* pprof reads the mappings from this section to symbolize by itself */
     drip_puts(w, "\nMAPPED_LIBRARIES:\n");
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)m->pid);
-    FILE *f = fopen(path, "re");
-    if (f) {
-        char line[1024];
-        while (fgets(line, sizeof line, f))
-            drip_puts(w, line);
-        fclose(f);
+    for (size_t i = 0; m->raw && i < m->raw->nmaps; i++) {
+        drip_puts(w, m->raw->maps[i]);
+        drip_puts(w, "\n");
     }
 }

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "symbolize.h"
+#include "raw.h"
 #include "writer.h"
 
 enum { DRIP_PPROF_ALLOC_OBJECTS, DRIP_PPROF_ALLOC_SPACE, DRIP_PPROF_INUSE_OBJECTS, DRIP_PPROF_INUSE_SPACE };
@@ -26,17 +26,16 @@ struct drip_pprof_meta {
     int default_alloc_space;   /* the allocs profile: default_sample_type = alloc_space */
     int64_t period;            /* 1 when every allocation is recorded, else the sampling rate */
     int64_t time_nanos, duration_nanos;
-    pid_t pid;                 /* whose /proc/PID/maps gives the mappings */
-    unsigned maps_key;         /* non-zero: reuse that pid's mappings read less than 1 s ago under
-                                  the same key (the preload passes its module-set generation) */
+    const struct drip_raw *raw;  /* the mappings (its maps lines) and the modules' build IDs */
 };
 
-/* Encodes the profile and writes it gzipped to fd. Returns 0 or -errno. */
+/* Encodes the profile and writes it gzipped to fd (uncompressed when built with DRIP_NO_ZLIB,
+ * as inside the traced process). sym NULL or raw: no function names. Returns 0 or -errno. */
 int drip_pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const struct drip_pprof_meta *m,
-                     struct drip_symbolizer *sym);
+                     const struct drip_symbols *sym);
 
 /* The legacy text heap profile (gperftools / Go debug=1) on w. */
 void drip_pprof_write_text(struct drip_writer *w, const struct drip_pprof_sample *s, size_t n,
-                           const struct drip_pprof_meta *m, struct drip_symbolizer *sym);
+                           const struct drip_pprof_meta *m, const struct drip_symbols *sym);
 
 #endif

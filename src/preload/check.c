@@ -85,12 +85,24 @@ static void count_threads(uint32_t g0, uint64_t *running, uint64_t *unjoined)
     drip__threads_unlock();
 }
 
-static void print_frames(struct drip_writer *w, struct drip_symbolizer *sym, const uintptr_t *f, int n)
+/* The names of every address the check prints, asked of the symbolizer at once. */
+struct names_table {
+    struct drip__names names;
+    int ok;
+};
+
+static struct drip_frame name_of(const struct names_table *t, uintptr_t a)
+{
+    for (size_t i = 0; t->ok && i < t->names.n; i++)
+        if (t->names.f[i].addr == a)
+            return t->names.f[i];
+    return (struct drip_frame){.addr = a};
+}
+
+static void print_frames(struct drip_writer *w, const struct names_table *sym, const uintptr_t *f, int n)
 {
     for (int k = 0; k < n; k++) {
-        struct drip_frame fr = {0};
-        if (sym)
-            drip_symbolize(sym, f[k], &fr);
+        struct drip_frame fr = name_of(sym, f[k]);
         drip_printf(w, "    %s %s", k ? "by" : "at", fr.function ? fr.function : "???");
         if (fr.file)
             drip_printf(w, " (%s:%d)", fr.file, fr.line);
@@ -100,11 +112,10 @@ static void print_frames(struct drip_writer *w, struct drip_symbolizer *sym, con
     }
 }
 
-static int ignored(struct drip_symbolizer *sym, const struct drip__site *s, const char *const *pats)
+static int ignored(const struct names_table *sym, const struct drip__site *s, const char *const *pats)
 {
-    for (uint32_t k = 0; pats && sym && k < s->depth; k++) {
-        struct drip_frame fr;
-        drip_symbolize(sym, s->frames[k], &fr);
+    for (uint32_t k = 0; pats && sym->ok && k < s->depth; k++) {
+        struct drip_frame fr = name_of(sym, s->frames[k]);
         for (const char *const *p = pats; *p; p++)
             if (drip_template_match(*p, fr.function))
                 return 1;
@@ -137,7 +148,34 @@ DRIP_EXPORT int drip_api_check_end(drip_check_t *c, const struct drip_check_opti
     drip__guard++;
     struct gather g = {.g0 = c->generation};
     drip__table_foreach(gather_cb, &g);
-    struct drip_symbolizer *sym = (g.n || r.threads_running || r.threads_unjoined) ? drip__symbolizer_new() : NULL;
+    struct names_table table = {0}, *sym = &table;
+    if (g.n || r.threads_running || r.threads_unjoined) {
+        size_t na = 0, cap = 64;
+        uintptr_t *addrs = malloc(cap * sizeof *addrs);
+        uint32_t now = atomic_load(&drip__generation);
+        for (size_t i = 0; addrs && i < g.n; i++) {
+            struct drip__site *s = drip__depot_get(g.s[i].site);
+            for (uint32_t k = 0; s && k < s->depth; k++) {
+                if (na == cap && !(addrs = realloc(addrs, (cap *= 2) * sizeof *addrs)))
+                    break;
+                addrs[na++] = s->frames[k];
+            }
+        }
+        drip__threads_lock();
+        for (struct drip__thread *t = drip__threads_list(); addrs && t; t = t->next) {
+            if (t->is_main || !in_scope(t->gen, c->generation, now))
+                continue;
+            struct drip__site *s = drip__depot_get(t->create_site);
+            for (uint32_t k = 0; addrs && k <= (s ? s->depth : 0); k++) {
+                if (na == cap && !(addrs = realloc(addrs, (cap *= 2) * sizeof *addrs)))
+                    break;
+                addrs[na++] = k ? s->frames[k - 1] : t->start_routine + 1;
+            }
+        }
+        drip__threads_unlock();
+        table.ok = addrs && drip__names(addrs, na, &table.names) == 0;
+        free(addrs);
+    }
     struct drip_writer w;
     drip_writer_fd(&w, 2);
     for (size_t i = 0; i < g.n; i++) {
@@ -166,9 +204,7 @@ DRIP_EXPORT int drip_api_check_end(drip_check_t *c, const struct drip_check_opti
             int running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
             if (t->is_main || !in_scope(t->gen, c->generation, now) || (!running && (t->joined || t->detached)))
                 continue;
-            struct drip_frame start = {0};
-            if (sym)
-                drip_symbolize(sym, t->start_routine + 1, &start);
+            struct drip_frame start = name_of(sym, t->start_routine + 1);
             drip_printf(&w, "drip: leak check: a thread started in the scope (start routine %s) %s, created\n",
                         start.function ? start.function : "???",
                         running ? "is still running" : "finished but was never joined or detached");
@@ -179,7 +215,8 @@ DRIP_EXPORT int drip_api_check_end(drip_check_t *c, const struct drip_check_opti
         drip__threads_unlock();
     }
     drip_flush(&w);
-    drip_symbolizer_free(sym);
+    if (table.ok)
+        drip__names_free(&table.names);
     free(g.s);
     drip__guard--;
     memcpy(out, &r, size < sizeof r ? size : sizeof r);

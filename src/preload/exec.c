@@ -8,7 +8,8 @@
  *    environment the exec passes on.
  *  - Where the exec'd program cannot be traced (statically linked, setuid, or an environment
  *    without LD_PRELOAD at all, as `env -i` makes), the root leaves one line saying so in the
- *    status directory `drip run` gave it (DRIP_STATUS_DIR), which drip run prints when the
+ *    status directory `drip run` gave it (DRIP_STATUS_DIR, its file "exec"; "reported" in its
+ *    file "state" once the report is written), which drip run prints when the
  *    process ends without a report; under plain LD_PRELOAD the line goes to stderr at once.
  *  - Other processes (forked children) that exec are not traced unless follow_exec: each such
  *    exec is counted in a page shared with the parent, whose report says how many children ran
@@ -88,14 +89,19 @@ unsigned drip__untraced_execs(const char **first)
 }
 
 /* ---- the status directory that drip run reads ------------------------------------------- */
-/* Writes text to DIR/name (replacing it). 0, or -1 when there is no status directory. */
+/* Writes text to DIR/name (replacing what it held). drip run creates the files writable by
+ * anyone in a directory only it can list, so a program that drops its privileges (a daemon
+ * started as root that becomes nobody) can still write them; nothing stays open in the program.
+ * 0, or -1 when there is no status directory. */
 static int status_write(const char *name, const char *text)
 {
     const char *dir = status_dir;
     char path[PATH_MAX];
     if (!*dir || snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return -1;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
     ssize_t ignored = write(fd, text, strlen(text));
@@ -104,19 +110,11 @@ static int status_write(const char *name, const char *text)
     return 0;
 }
 
-static void status_remove(const char *name)
-{
-    const char *dir = status_dir;
-    char path[PATH_MAX];
-    if (*dir && snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path)
-        unlink(path);
-}
-
 /* The root process wrote its report (or its one line saying why there is none). */
 void drip__status_reported(void)
 {
     if (drip__is_root_process())
-        status_write("reported", "");
+        status_write("state", "reported\n");
 }
 
 /* ---- what the exec'd program is ------------------------------------------------------------ */
@@ -319,7 +317,7 @@ static void undo_exec(struct exec_plan *p)
     if (p->counted)
         atomic_fetch_sub(&p->counted->untraced, 1);
     if (p->status_written)
-        status_remove("exec");
+        status_write("exec", "");
     errno = e;
 }
 

@@ -126,9 +126,6 @@ int drip__growth_suspects(struct drip__suspect *out, int max);
 void drip__growth_fill(struct drip__suspect *s, int n);
 long long drip__growth_interval(void);
 struct drip_writer;
-struct drip_symbolizer;
-/* JSON array of suspects with symbolized stacks (report.c). */
-void drip__write_suspects_json(struct drip_writer *w, struct drip_symbolizer *sym, const struct drip__suspect *s, int n);
 
 /* ---- metrics.c: Prometheus text, stats JSON, the monitor line ---------------------------- */
 void drip__write_metrics(int fd);
@@ -245,10 +242,8 @@ void drip__table_release(void);   /* the calling thread ends: its count cell goe
 
 /* ---- modules.c: which modules keep frame pointers ------------------------------------------ */
 void drip__modules_refresh(void);
-/* A symbolizer for this process that also knows the code dlclose unloaded. */
-struct drip_symbolizer *drip__symbolizer_new(void);
-/* This thread's long-lived symbolizer (rebuilt after dlopen/dlclose); never free it. */
-struct drip_symbolizer *drip__symbolizer_get(void);
+/* The modules dlclose unloaded and the recorded frames inside them, as raw-report lines. */
+void drip__modules_write_unloaded(struct drip_writer *w);
 void drip__modules_child_reset(void);
 void drip__growth_child_reset(void);
 int drip__module_fp(uintptr_t addr);
@@ -320,6 +315,37 @@ uintptr_t drip__interrupted_sp(const void *ucontext);
  * block addresses in vector registers). */
 void drip__uc_regs(const void *ucontext, uintptr_t *lo, uintptr_t *hi);
 extern DRIP_TLS struct drip__thread *drip__self;
+
+/* ---- export.c, helper.c: the raw report and the symbolizer process (drip symbolize) -------- */
+struct dl_phdr_info;
+struct drip_render_out;
+char *drip__read_maps(void);   /* /proc/self/maps, malloc'd (NULL: unreadable) */
+void drip__maps_path(const char *maps, uintptr_t addr, char *out, size_t cap);
+void drip__build_id(const struct dl_phdr_info *info, char *out, size_t cap);
+/* The module's program headers, read so that a truncated file cannot fault (count copied). */
+int drip__module_phdrs(const struct dl_phdr_info *info, void *out, int max);
+void drip__raw_header(struct drip_writer *w, const char *want);
+void drip__raw_modules(struct drip_writer *w, int with_maps);
+struct drip__siteset { uint8_t *seen; uint32_t n; };   /* which stacks a document already has */
+void drip__siteset_init(struct drip__siteset *s);
+void drip__raw_site(struct drip_writer *w, struct drip__siteset *set, uint32_t id);
+void drip__siteset_free(struct drip__siteset *s);
+void drip__raw_suspects(struct drip_writer *w, struct drip__siteset *set, const struct drip__suspect *s, int n);
+int drip__raw_memfd(void);
+/* Runs `drip symbolize` on the raw report in memfd for the outputs in o; writes them here with
+ * unnamed frames when it cannot run. 1 when the leak report found leaks. (report.c) */
+int drip__symbolize(int memfd, const struct drip_render_out *o);
+struct drip_frame;
+struct drip__names { char *buf; struct drip_frame *f; size_t n; };
+int drip__names(const uintptr_t *addrs, size_t n, struct drip__names *names);
+void drip__names_free(struct drip__names *names);
+void drip__start_dir(char *out, size_t cap);
+void drip__resolve_path(const char *pattern, char *out, size_t cap);
+void drip__report_dest_init(void);
+void drip__suspects_json(int fd);   /* report.c */
+int drip__report_fd(int *is_log);
+int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args, const char **why);
+int drip__helper_ask(int memfd, int out_fd, const char **why);
 
 /* ---- foreign.c: a program that brings its own allocator ---------------------------------- */
 int drip__foreign_detect(void);                       /* 1 when malloc comes from another object */

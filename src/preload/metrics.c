@@ -70,22 +70,27 @@ void drip__write_metrics(int fd)
     int ns = drip__growth_suspects(sus, 20);
     metric(w, "drip_growth_suspects", "gauge", "Allocation sites whose live bytes keep rising (the growth detector).", ns);
     if (ns) {
-        struct drip_symbolizer *sym = drip__symbolizer_get();
+        uintptr_t addrs[20];
+        for (int i = 0; i < ns; i++) {
+            struct drip__site *site = drip__depot_get(sus[i].site);
+            addrs[i] = site && site->depth ? site->frames[0] : 0;
+        }
+        struct drip__names names;
+        int named = drip__names(addrs, (size_t)ns, &names) == 0;
         drip_printf(w, "# HELP drip_growth_bytes_per_second Growth rate of each suspect site's live bytes (Theil-Sen slope).\n"
                     "# TYPE drip_growth_bytes_per_second gauge\n");
         for (int i = 0; i < ns; i++) {
-            struct drip__site *site = drip__depot_get(sus[i].site);
-            struct drip_frame f = {0};
-            if (sym && site && site->depth)
-                drip_symbolize(sym, site->frames[0], &f);
+            const char *name = named && addrs[i] ? names.f[i].function : NULL;
             char fn[256];
-            snprintf(fn, sizeof fn, "%s", f.function ? f.function : "unknown");
+            snprintf(fn, sizeof fn, "%s", name ? name : "unknown");
             for (char *c = fn; *c; c++)   /* label values: no quotes, backslashes or newlines */
                 if (*c == '"' || *c == '\\' || *c == '\n')
                     *c = '_';
             drip_printf(w, "drip_growth_bytes_per_second{site=\"%u\",function=\"%s\"} %.17g\n", sus[i].site, fn,
                     sus[i].bytes_per_second);
         }
+        if (named)
+            drip__names_free(&names);
     }
     drip_printf(w, "# HELP drip_build_info drip's version and stack unwinder.\n# TYPE drip_build_info gauge\n"
                 "drip_build_info{version=\"%s\",unwind=\"%s\"} 1\n", DRIP_VERSION, drip__opt.unwind);
@@ -124,11 +129,12 @@ void drip__write_stats_json(int fd)
 static const char *first_function(struct drip__site *site)
 {
     static char name[128];
-    struct drip_symbolizer *sym = drip__symbolizer_get();
-    struct drip_frame f = {0};
-    if (sym)
-        drip_symbolize(sym, site->frames[0], &f);
-    snprintf(name, sizeof name, "%s", f.function ? f.function : "???");
+    struct drip__names names;
+    uintptr_t a = site->frames[0];
+    int named = drip__names(&a, 1, &names) == 0;
+    snprintf(name, sizeof name, "%s", named && names.f[0].function ? names.f[0].function : "???");
+    if (named)
+        drip__names_free(&names);
     return name;
 }
 

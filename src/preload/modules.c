@@ -17,7 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/symbolize.h"
+#include "../common/raw.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 enum { MAX_MODULES = 512, MAX_SAMPLED = 512, MIN_FUNC_BYTES = 64 };
 
@@ -349,125 +352,129 @@ int drip__modules_fp_count(int *total)
 }
 
 
-/* ---- names of unloaded code ------------------------------------------------------------------
+/* ---- code unloaded by dlclose ----------------------------------------------------------------
  * Stacks recorded while a library was loaded keep its addresses after dlclose unmaps it (and
- * another library may be mapped there later). Before each dlclose, every recorded frame inside
- * the closing library is symbolized and its names kept here, in drip's arena: reports then name
- * those frames as they were. Lock: `names_mu` (leaf).
+ * another library may be mapped there later). Before each dlclose, the closing library's
+ * identity (path, build-id, load bias, code ranges) is kept, and so is every recorded frame
+ * inside it: the raw report lists them (`module ... unloaded=1`, `kept addr= module=`), and the
+ * symbolizer names those frames from the library's file as it was. Nothing is named here.
+ * Lock: `names_mu` (leaf). Arena memory, never freed (dlclose is rare).
  */
-struct kept_name {
-    struct kept_name *next;
-    uintptr_t addr;
-    struct drip_frame f;
+struct unloaded {
+    struct unloaded *next;
+    uint32_t id;
+    uintptr_t bias;
+    int nx;
+    uintptr_t lo[8], hi[8];
+    char path[512], build_id[128];
 };
-enum { KEPT_BITS = 12 };
-static struct kept_name *kept[1 << KEPT_BITS];
+struct kept_addr {
+    struct kept_addr *next;
+    uintptr_t addr;
+    uint32_t module;
+};
+enum { KEPT_BITS = 12, UNLOADED_ID0 = 1000000 };
+static struct kept_addr *kept[1 << KEPT_BITS];
+static struct unloaded *unloaded_list;
+static uint32_t unloaded_count;
 static pthread_mutex_t names_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static size_t kept_slot(uintptr_t a) { return (size_t)((a * 0x9e3779b97f4a7c15ULL) >> (64 - KEPT_BITS)); }
 
-static const char *arena_strdup(const char *s)
+static int is_kept(uintptr_t addr)
 {
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = drip__arena_alloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
-static int kept_lookup(uintptr_t addr, struct drip_frame *f)
-{
-    pthread_mutex_lock(&names_mu);
-    for (struct kept_name *k = kept[kept_slot(addr)]; k; k = k->next)
-        if (k->addr == addr) {
-            *f = k->f;
-            pthread_mutex_unlock(&names_mu);
+    for (struct kept_addr *k = kept[kept_slot(addr)]; k; k = k->next)
+        if (k->addr == addr)
             return 1;
-        }
-    pthread_mutex_unlock(&names_mu);
     return 0;
-}
-
-struct drip_symbolizer *drip__symbolizer_new(void)
-{
-    struct drip_symbolizer *s = drip_symbolizer_new(getpid());
-    drip_symbolizer_set_override(s, kept_lookup);
-    return s;
 }
 
 unsigned drip__modules_generation(void) { return atomic_load(&modules_gen); }
 
-/* Building a symbolizer reads every module's ELF and debug information: drip's thread (and any
- * thread that asks for profiles) keeps one, rebuilt only when the set of modules changed. The
- * caller must not free it. */
-struct drip_symbolizer *drip__symbolizer_get(void)
-{
-    static DRIP_TLS struct drip_symbolizer *sym;
-    static DRIP_TLS unsigned gen;
-    unsigned now = atomic_load(&modules_gen);
-    if (sym && gen == now)
-        return sym;
-    drip_symbolizer_free(sym);
-    sym = drip__symbolizer_new();
-    gen = now;
-    return sym;
-}
-
-struct closing { uintptr_t base, lo[8], hi[8]; int n; };
+struct closing { uintptr_t base; struct unloaded *u; };
 
 static int closing_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
+    (void)size;
     struct closing *c = arg;
     if (info->dlpi_addr != c->base)
         return 0;
-    for (int i = 0; i < info->dlpi_phnum && c->n < 8; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    struct unloaded *u = c->u;
+    u->bias = info->dlpi_addr;
+    ElfW(Phdr) phdr[64];
+    int nph = drip__module_phdrs(info, phdr, 64);
+    for (int i = 0; i < nph && u->nx < 8; i++) {
+        const ElfW(Phdr) *ph = &phdr[i];
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-            c->lo[c->n] = info->dlpi_addr + ph->p_vaddr;
-            c->hi[c->n++] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+            u->lo[u->nx] = info->dlpi_addr + ph->p_vaddr;
+            u->hi[u->nx++] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
         }
     }
+    drip__build_id(info, u->build_id, sizeof u->build_id);
     return 1;
 }
 
-static void keep_names_of(void *handle)
+static void keep_module_of(void *handle)
 {
     struct link_map *lm = NULL;
     if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || !lm)
         return;
-    struct closing c = {.base = lm->l_addr};
-    dl_iterate_phdr(closing_cb, &c);
-    if (!c.n)
+    struct unloaded *u = drip__arena_alloc(sizeof *u);
+    if (!u)
         return;
-    struct drip_symbolizer *sym = NULL;
+    struct closing c = {.base = lm->l_addr, .u = u};
+    dl_iterate_phdr(closing_cb, &c);
+    if (!u->nx)
+        return;   /* arena memory is not given back: a few hundred bytes */
+    char *maps = drip__read_maps();
+    drip__maps_path(maps, u->lo[0], u->path, sizeof u->path);
+    free(maps);
+    if (!u->path[0])
+        snprintf(u->path, sizeof u->path, "%s", lm->l_name ? lm->l_name : "");
+    pthread_mutex_lock(&names_mu);
+    u->id = UNLOADED_ID0 + ++unloaded_count;
+    u->next = unloaded_list;
+    unloaded_list = u;
+    pthread_mutex_unlock(&names_mu);
     uint32_t count = drip__depot_count();
     for (uint32_t id = 1; id <= count; id++) {
         struct drip__site *site = drip__depot_get(id);
         for (uint32_t k = 0; site && k < site->depth; k++) {
             uintptr_t a = site->frames[k];
             int inside = 0;
-            for (int r = 0; r < c.n; r++)
-                inside |= a >= c.lo[r] && a < c.hi[r];
-            struct drip_frame f;
-            if (!inside || kept_lookup(a, &f))
+            for (int r = 0; r < u->nx; r++)
+                inside |= a - 1 >= u->lo[r] && a - 1 < u->hi[r];
+            if (!inside)
                 continue;
-            if (!sym && !(sym = drip_symbolizer_new(getpid())))
-                return;
-            drip_symbolize(sym, a, &f);
-            struct kept_name *kn = drip__arena_alloc(sizeof *kn);
-            if (!kn)
-                continue;
-            kn->addr = a;
-            kn->f = (struct drip_frame){a, arena_strdup(f.function), arena_strdup(f.file), f.line, arena_strdup(f.module)};
             pthread_mutex_lock(&names_mu);
-            kn->next = kept[kept_slot(a)];
-            kept[kept_slot(a)] = kn;
+            if (!is_kept(a)) {
+                struct kept_addr *ka = drip__arena_alloc(sizeof *ka);
+                if (ka) {
+                    *ka = (struct kept_addr){kept[kept_slot(a)], a, u->id};
+                    kept[kept_slot(a)] = ka;
+                }
+            }
             pthread_mutex_unlock(&names_mu);
         }
     }
-    drip_symbolizer_free(sym);
+}
+
+/* The unloaded modules and the frames kept in them, as raw-report lines. */
+void drip__modules_write_unloaded(struct drip_writer *w)
+{
+    pthread_mutex_lock(&names_mu);
+    for (struct unloaded *u = unloaded_list; u; u = u->next) {
+        drip_printf(w, "module id=%u bias=%lx unloaded=1", u->id, (unsigned long)u->bias);
+        drip_raw_put_kv(w, "build_id", u->build_id);
+        drip_raw_put_kv(w, "path", u->path);
+        for (int i = 0; i < u->nx; i++)
+            drip_printf(w, " x=%lx-%lx", (unsigned long)u->lo[i], (unsigned long)u->hi[i]);
+        drip_puts(w, "\n");
+    }
+    for (size_t i = 0; i < (1u << KEPT_BITS); i++)
+        for (struct kept_addr *k = kept[i]; k; k = k->next)
+            drip_printf(w, "kept addr=%lx module=%u\n", (unsigned long)k->addr, k->module);
+    pthread_mutex_unlock(&names_mu);
 }
 
 /* ---- dlopen / dlclose: the set of modules changes ---------------------------------------- */
@@ -489,7 +496,7 @@ DRIP_EXPORT int dlclose(void *handle)
         real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
     if (atomic_load(&drip__g.initialised) && !drip__guard) {
         drip__guard++;
-        keep_names_of(handle);
+        keep_module_of(handle);
         drip__guard--;
     }
     int rc = real(handle);

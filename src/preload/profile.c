@@ -6,6 +6,7 @@
 #include "internal.h"
 #include "../../include/drip/drip.h"
 #include "../common/pprof_write.h"
+#include "../common/render.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -124,29 +125,77 @@ struct drip_pprof_sample *drip__profile_snapshot(size_t *count)
     return s;
 }
 
-static int write_samples(int fd, struct drip_pprof_sample *s, size_t n, int allocs_default, int text,
-                         long long duration_ms)
+/* The samples as raw-report lines (with their stacks) and the profile's meta line. */
+static void raw_samples(struct drip_writer *w, struct drip__siteset *set, const struct drip_pprof_sample *s, size_t n,
+                        const uint32_t *ids, long long duration_ms)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    struct drip_pprof_meta meta = {
-        .default_alloc_space = allocs_default,
-        .period = drip__opt.sample ? (int64_t)drip__opt.sample : 1,
-        .time_nanos = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
-        .duration_nanos = (int64_t)duration_ms * 1000000,
-        .pid = getpid(),
-        .maps_key = drip__modules_generation() + 1,
-    };
-    struct drip_symbolizer *sym = drip__symbolizer_get();
-    int rc = 0;
-    if (text) {
-        struct drip_writer w;
-        drip_writer_fd(&w, fd);
-        drip_pprof_write_text(&w, s, n, &meta, sym);
-        rc = -drip_flush(&w);
-    } else {
-        rc = drip_pprof_write(fd, s, n, &meta, sym);
+    drip_printf(w, "pprof period=%lld time=%lld duration=%lld maps_key=%u\n",
+                (long long)(drip__opt.sample ? (int64_t)drip__opt.sample : 1),
+                (long long)ts.tv_sec * 1000000000 + ts.tv_nsec, duration_ms * 1000000, drip__modules_generation() + 1);
+    for (size_t i = 0; i < n; i++) {
+        drip_printf(w, "sample site=%u v=%lld,%lld,%lld,%lld block_size=%lld\n", ids[i], (long long)s[i].values[0],
+                    (long long)s[i].values[1], (long long)s[i].values[2], (long long)s[i].values[3],
+                    (long long)s[i].block_size);
+        drip__raw_site(w, set, ids[i]);
     }
+}
+
+/* The site id of each sample (the snapshot keeps the depot's frames pointer). */
+static uint32_t *sample_ids(const struct drip_pprof_sample *s, size_t n)
+{
+    uint32_t *ids = calloc(n ? n : 1, sizeof *ids);
+    uint32_t count = drip__depot_count(), id = 1;
+    for (size_t i = 0; ids && i < n; i++) {
+        while (id <= count && (!drip__depot_get(id) || drip__depot_get(id)->frames != s[i].frames))
+            id++;
+        ids[i] = id <= count ? id : 0;
+    }
+    return ids;
+}
+
+void drip__raw_profile(struct drip_writer *w, struct drip__siteset *set, long long duration_ms,
+                       const struct drip_pprof_sample *p0, size_t n0)
+{
+    (void)p0;
+    (void)n0;
+    size_t n;
+    struct drip_pprof_sample *s = drip__profile_snapshot(&n);
+    uint32_t *ids = s ? sample_ids(s, n) : NULL;
+    if (ids)
+        raw_samples(w, set, s, n, ids, duration_ms);
+    free(ids);
+    free(s);
+}
+
+/* Writes samples as a pprof profile (or its text form) on fd, through the symbolizer. */
+static int write_samples(int fd, struct drip_pprof_sample *s, size_t n, int allocs_default, int text,
+                         long long duration_ms)
+{
+    int memfd = drip__raw_memfd();
+    if (memfd < 0)
+        return -errno;
+    uint32_t *ids = sample_ids(s, n);
+    struct drip_writer w;
+    drip_writer_fd(&w, memfd);
+    struct drip__siteset set;
+    drip__siteset_init(&set);
+    drip__raw_header(&w, text ? "pprof_text" : "pprof");
+    if (allocs_default)
+        drip_puts(&w, "want what=pprof allocs=1\n");
+    drip__raw_modules(&w, 1);
+    if (ids)
+        raw_samples(&w, &set, s, n, ids, duration_ms);
+    drip_puts(&w, "end\n");
+    drip__siteset_free(&set);
+    free(ids);
+    int rc = -drip_flush(&w);
+    if (!rc) {
+        struct drip_render_out o = {-1, -1, -1, fd, NULL};
+        drip__symbolize(memfd, &o);
+    }
+    close(memfd);
     return rc;
 }
 

@@ -190,6 +190,7 @@ void drip__init(void)
     if (drip__opt.max_frames < 1 || drip__opt.max_frames > DRIP_MAX_FRAMES)
         drip__opt.max_frames = DRIP_MAX_FRAMES;
     drip__g.pid = getpid();
+    drip__report_dest_init();   /* helper.c: the report's destination and start directory, kept now */
     dl_iterate_phdr(self_cb, (void *)(uintptr_t)&drip__init);
     drip__unwind_init();
     drip__sampling_init();

@@ -146,8 +146,9 @@ static void symbol_lookup(struct client *c, const char *body, size_t len)
     int out = new_body(c);
     if (out < 0)
         return;
-    struct drip_symbolizer *sym = drip__symbolizer_get();
-    for (size_t i = 0; i < len && sym;) {
+    uintptr_t *addrs = malloc((len / 2 + 1) * sizeof *addrs);
+    size_t n = 0;
+    for (size_t i = 0; i < len && addrs;) {
         while (i < len && (body[i] == '+' || body[i] == ' ' || body[i] == '\n' || body[i] == '\r'))
             i++;
         size_t j = i;
@@ -159,15 +160,19 @@ static void symbol_lookup(struct client *c, const char *body, size_t len)
             tok[j - i] = 0;
             char *endp;
             unsigned long long a = strtoull(tok, &endp, 0);
-            if (*endp == 0 && a) {
-                struct drip_frame f;
-                drip_symbolize(sym, (uintptr_t)a + 1, &f);   /* pprof sends call addresses */
-                if (f.function)
-                    dprintf(out, "%#llx %s\n", a, f.function);
-            }
+            if (*endp == 0 && a)
+                addrs[n++] = (uintptr_t)a + 1;   /* pprof sends call addresses */
         }
         i = j;
     }
+    struct drip__names names;
+    if (n && drip__names(addrs, n, &names) == 0) {
+        for (size_t i = 0; i < n; i++)
+            if (names.f[i].function)
+                dprintf(out, "%#llx %s\n", (unsigned long long)addrs[i] - 1, names.f[i].function);
+        drip__names_free(&names);
+    }
+    free(addrs);
     respond_fd(c, "text/plain; charset=utf-8", NULL, out);
 }
 
@@ -351,15 +356,7 @@ static void route(struct client *c, struct drip_http_req *r)
     } else if (!strcmp(p, "/debug/drip/suspects")) {
         int body = new_body(c);
         if (body >= 0) {
-            struct drip__suspect sus[20];
-            int n = drip__growth_suspects(sus, 20);
-            drip__growth_fill(sus, n);
-            struct drip_symbolizer *sym = n ? drip__symbolizer_get() : NULL;
-            struct drip_writer w;
-            drip_writer_fd(&w, body);
-            drip__write_suspects_json(&w, sym, sus, n);
-            drip_puts(&w, "\n");
-            drip_flush(&w);
+            drip__suspects_json(body);
             respond_fd(c, "application/json", NULL, body);
         }
     } else if (!strcmp(p, "/debug/drip/leaks")) {

@@ -211,12 +211,20 @@ static unsigned class_for(unsigned n)
 static inline unsigned i1_of(uintptr_t a) { return (unsigned)(a >> (SPAN_SHIFT + L2_BITS)); }
 static inline unsigned i2_of(uintptr_t a) { return (unsigned)(a >> SPAN_SHIFT) & ((1u << L2_BITS) - 1); }
 
+static struct entry *entry_create(uintptr_t a);
+
 /* The entry for address a; with `create`, its L2 node is made when missing. */
-static struct entry *entry_of(uintptr_t a, bool create)
+static inline struct entry *entry_of(uintptr_t a, bool create)
 {
     struct entry *l2 = atomic_load_explicit(&l1[i1_of(a)], memory_order_acquire);
     if (DRIP_LIKELY(l2 != NULL) || !create)
         return l2 ? &l2[i2_of(a)] : NULL;
+    return entry_create(a);
+}
+
+__attribute__((noinline)) static struct entry *entry_create(uintptr_t a)
+{
+    struct entry *l2;
     pthread_mutex_lock(&grow_mu);
     unsigned i = i1_of(a);
     l2 = atomic_load_explicit(&l1[i], memory_order_acquire);
@@ -303,11 +311,29 @@ static inline unsigned rank(const struct leaf *l, unsigned s)
 
 static inline bool has(const struct leaf *l, unsigned s) { return l->bits[s >> 6] >> (s & 63) & 1; }
 
+/* Moves n records within a leaf: usually a few, where a call to memmove costs more than the
+ * copy (the empty asm keeps the compiler from turning the loop back into that call). */
+static inline void move_up(struct item *r, unsigned n)   /* r[0..n) -> r[1..n] */
+{
+    for (unsigned i = n; i > 0; i--) {
+        __asm__("" : "+r"(i));
+        r[i] = r[i - 1];
+    }
+}
+
+static inline void move_down(struct item *r, unsigned n)   /* r[1..n] -> r[0..n) */
+{
+    for (unsigned i = 0; i < n; i++) {
+        __asm__("" : "+r"(i));
+        r[i] = r[i + 1];
+    }
+}
+
 /* Adds `it` at slot s (absent) of l, which has room. */
 static void leaf_put(struct leaf *l, unsigned s, const struct item *it)
 {
     unsigned k = rank(l, s);
-    memmove(&l->rec[k + 1], &l->rec[k], (l->n - k) * sizeof(struct item));
+    move_up(&l->rec[k], l->n - k);
     l->rec[k] = *it;
     l->bits[s >> 6] |= 1ULL << (s & 63);
     for (unsigned w = (s >> 6) + 1; w < SLOTS / 64; w++)
@@ -449,7 +475,7 @@ static uintptr_t take(struct entry *e, uintptr_t w, uintptr_t addr, struct drip_
     to_rec(out, &l->rec[k], addr);
     *found = true;
     l->n--;
-    memmove(&l->rec[k], &l->rec[k + 1], (l->n - k) * sizeof(struct item));
+    move_down(&l->rec[k], l->n - k);
     l->bits[s >> 6] &= ~(1ULL << (s & 63));
     for (unsigned i = (s >> 6) + 1; i < SLOTS / 64; i++)
         l->cum[i]--;

@@ -225,6 +225,17 @@ def case_exec_wrappers():
             dt.eq(res.summary("definite"), LEAKS_DEFINITE, what + ": the exec'd program's leaks are reported")
         dt.eq(reports_in(res.err), 1, what + ": one text report")
     dt.eq(os.listdir(tmp), [], "drip run leaves no status directory behind")
+    # one that a killed drip run left (its pid no longer runs) is removed by the next drip run
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = os.path.join(tmp, "drip-run-%d-AbC123" % dead.pid)
+    os.mkdir(stale)
+    open(os.path.join(stale, "state"), "w").close()
+    keep = os.path.join(tmp, "drip-run-%d-AbC123" % os.getpid())
+    os.mkdir(keep)
+    dt.run(["/bin/true"], env={"TMPDIR": tmp})
+    dt.eq(sorted(os.listdir(tmp)), [os.path.basename(keep)], "a killed run's directory is swept, a live one's kept")
+    os.rmdir(keep)
     # the JSON file is written when the last program is a shell that leaves at once
     fd, path = tempfile.mkstemp(suffix=".json")
     os.close(fd)
@@ -278,6 +289,11 @@ def case_exec_unfollowable():
     p = subprocess.run(["/bin/sh", "-c", "exec " + static], capture_output=True, text=True, timeout=60, env=env)
     dt.check(p.stderr.startswith("drip: process ") and p.stderr.endswith(cases[0][2] + "\n"),
              "LD_PRELOAD: the static exec is named on stderr (%r)" % p.stderr)
+    # a program started as root that drops its privileges still tells drip run it reported
+    if os.geteuid() == 0:
+        p = cli(["run", "--log-path", "/dev/null", "--", "/usr/bin/python3", "-c",
+                 "import os; os.setgid(65534); os.setuid(65534)"])
+        dt.eq((p.returncode, p.stderr), (0, ""), "a root process that becomes nobody: no false 'no report' line")
     # --no-report: the user did not ask for a report, drip says nothing
     p = cli(["run", "--no-report", "--", "/bin/sh", "-c", "exec " + static])
     dt.eq(p.stderr, "", "--no-report: no line")

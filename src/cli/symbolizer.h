@@ -1,0 +1,22 @@
+/* symbolizer.h — names for a raw report's addresses (function, file, line, module), with
+ * elfutils libdw, in the `drip` process: never inside the traced program.
+ *
+ * Each module of the raw report is opened on first need from its path and load bias (so code that
+ * dlclose unloaded is named from its file as it was). Debug information comes from local files
+ * only: the module itself, /usr/lib/debug/.build-id/xx/yyyy.debug, and a .gnu_debuglink beside
+ * it. debuginfod is asked only when `debuginfod` is set (DEBUGINFOD_URLS, with a time limit). */
+#ifndef DRIP_CLI_SYMBOLIZER_H
+#define DRIP_CLI_SYMBOLIZER_H
+
+#include "../common/raw.h"
+
+struct drip_symbolizer;
+
+/* A symbolizer for r's modules; r must outlive it. cache: use and update the on-disk cache of
+ * names per build ID (symcache.h). NULL when out of memory. */
+struct drip_symbolizer *drip_symbolizer_new(const struct drip_raw *r, int debuginfod, int cache);
+/* The drip_symbols interface the report writers use. */
+struct drip_symbols drip_symbolizer_symbols(struct drip_symbolizer *s);
+void drip_symbolizer_free(struct drip_symbolizer *s);
+
+#endif

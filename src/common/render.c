@@ -1,0 +1,84 @@
+/* render.c — see render.h. */
+#include "render.h"
+#include "pprof_write.h"
+#include "report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int write_pprof(const struct drip_raw *r, const struct drip_symbols *sym, int fd, int text)
+{
+    struct drip_pprof_sample *s = calloc(r->nsamples ? r->nsamples : 1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    for (size_t i = 0; i < r->nsamples; i++) {
+        const struct drip_raw_site *site = drip_raw_site(r, r->samples[i].site);
+        s[i].frames = site ? site->frames : NULL;
+        s[i].nframes = site ? site->n : 0;
+        memcpy(s[i].values, r->samples[i].v, sizeof s[i].values);
+        s[i].block_size = r->samples[i].block_size;
+    }
+    struct drip_pprof_meta meta = {
+        .default_alloc_space = r->want_allocs,
+        .period = r->period > 0 ? r->period : 1,
+        .time_nanos = r->time_nanos,
+        .duration_nanos = r->duration_nanos,
+        .raw = r,
+    };
+    int rc;
+    if (text) {
+        struct drip_writer w;
+        drip_writer_fd(&w, fd);
+        drip_pprof_write_text(&w, s, r->nsamples, &meta, sym);
+        rc = -drip_flush(&w);
+    } else {
+        rc = drip_pprof_write(fd, s, r->nsamples, &meta, sym);
+    }
+    free(s);
+    return rc;
+}
+
+/* One line per address: address, function, file, line, module, tab-separated ("" unknown). */
+static int write_names(const struct drip_raw *r, const struct drip_symbols *sym, int fd)
+{
+    struct drip_writer w;
+    drip_writer_fd(&w, fd);
+    for (size_t i = 0; i < r->naddrs; i++) {
+        struct drip_frame f;
+        sym->frame(sym->ctx, r->addrs[i], 1, &f);
+        drip_printf(&w, "%lx\t%s\t%s\t%d\t%s\n", (unsigned long)r->addrs[i], f.function ? f.function : "",
+                    f.file ? f.file : "", f.line, f.module ? f.module : "");
+    }
+    return -drip_flush(&w);
+}
+
+int drip_render(const struct drip_raw *r, const struct drip_symbols *sym, const struct drip_render_out *o, int *leaked)
+{
+    *leaked = 0;
+    if (!strcmp(r->want, "pprof") || !strcmp(r->want, "pprof_text"))
+        return write_pprof(r, sym, o->out_fd, !strcmp(r->want, "pprof_text"));
+    if (!strcmp(r->want, "names"))
+        return write_names(r, sym, o->out_fd);
+    if (!strcmp(r->want, "suspects")) {
+        struct drip_writer w;
+        drip_writer_fd(&w, o->out_fd);
+        drip_report_suspects_json(&w, r, sym);
+        return -drip_flush(&w);
+    }
+    int rc = 0;
+    struct drip_writer tw, jw;
+    if (o->text_fd >= 0)
+        drip_writer_fd(&tw, o->text_fd);
+    if (o->json_fd >= 0)
+        drip_writer_fd(&jw, o->json_fd);
+    if (o->text_fd >= 0 || o->json_fd >= 0)
+        *leaked = drip_report_write(r, sym, o->text_fd >= 0 ? &tw : NULL, o->json_fd >= 0 ? &jw : NULL, o->note);
+    if (o->text_fd >= 0 && (rc = -drip_flush(&tw)) != 0)
+        return rc;
+    if (o->json_fd >= 0 && (rc = -drip_flush(&jw)) != 0)
+        return rc;
+    if (o->profile_fd >= 0 && r->has_pprof)
+        rc = write_pprof(r, sym, o->profile_fd, 0);
+    return rc;
+}

@@ -1,0 +1,321 @@
+/* export.c — the raw report (src/common/raw.h) out of the traced process: who the process is,
+ * its options, its modules (path, build-id, load bias, code ranges; those dlclose unloaded too)
+ * and the allocation stacks that the records name, as return addresses.
+ *
+ * Nothing here names a frame, opens a debug file or decompresses: that is the symbolizer's job,
+ * in the `drip` binary (helper.c starts it). Runs with the guard set (libc's allocator, untracked).
+ * Locks: none of its own; callers hold what the data they pass needs.
+ */
+#include "internal.h"
+#include "../common/raw.h"
+#include "../common/render.h"
+#include "stop.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* ---- /proc/self/maps ------------------------------------------------------------------------ */
+/* The whole of /proc/self/maps in a malloc'd, NUL-terminated buffer (NULL when unreadable). */
+char *drip__read_maps(void)
+{
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t n = 0, cap = 65536;
+    char *b = malloc(cap);
+    for (ssize_t r; b; n += (size_t)r) {
+        if (n + 4096 > cap) {
+            char *nb = realloc(b, cap *= 2);
+            if (!nb) {
+                free(b);
+                b = NULL;
+                break;
+            }
+            b = nb;
+        }
+        r = read(fd, b + n, cap - n - 1);
+        if (r <= 0)
+            break;
+    }
+    close(fd);
+    if (b)
+        b[n] = 0;
+    return b;
+}
+
+/* The path of the file mapped at addr, from maps text, into out ("" when none). */
+void drip__maps_path(const char *maps, uintptr_t addr, char *out, size_t cap)
+{
+    out[0] = 0;
+    for (const char *l = maps; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        unsigned long lo, hi;
+        int off = 0;
+        if (sscanf(l, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) >= 2 && off && addr >= lo && addr < hi) {
+            size_t len = (size_t)((nl ? nl : l + strlen(l)) - (l + off));
+            const char *del = " (deleted)";
+            if (len > 10 && !memcmp(l + off + len - 10, del, 10))
+                len -= 10;
+            snprintf(out, cap, "%.*s", (int)len, l + off);
+            return;
+        }
+        l = nl ? nl + 1 : NULL;
+    }
+}
+
+/* Copies len bytes at addr through the read that cannot fault (a module whose file was
+ * truncated under it raises SIGBUS on a plain load); where that read is unavailable, a plain copy.
+ * Returns the bytes copied. */
+static size_t copy_safe(void *buf, const void *addr, size_t len)
+{
+    long got = drip__safe_read(buf, (uintptr_t)addr, len);
+    if (got < 0) {
+        memcpy(buf, addr, len);
+        return len;
+    }
+    return (size_t)got;
+}
+
+int drip__module_phdrs(const struct dl_phdr_info *info, void *outp, int max)
+{
+    ElfW(Phdr) *out = outp;
+    size_t want = (size_t)(info->dlpi_phnum < max ? info->dlpi_phnum : max) * sizeof *out;
+    return (int)(copy_safe(out, info->dlpi_phdr, want) / sizeof *out);
+}
+
+/* The module's GNU build ID from its PT_NOTE segments (already mapped), in hex. */
+void drip__build_id(const struct dl_phdr_info *info, char *out, size_t cap)
+{
+    out[0] = 0;
+    ElfW(Phdr) ph[64];
+    int nph = drip__module_phdrs(info, ph, 64);
+    for (int i = 0; i < nph; i++) {
+        if (ph[i].p_type != PT_NOTE)
+            continue;
+        uint8_t notes[2048];
+        size_t len = copy_safe(notes, (const void *)(info->dlpi_addr + ph[i].p_vaddr),
+                               ph[i].p_memsz < sizeof notes ? ph[i].p_memsz : sizeof notes);
+        const uint8_t *p = notes, *end = notes + len;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+            const uint8_t *name = p + sizeof *nh, *desc = name + ((nh->n_namesz + 3) & ~3u);
+            if (desc > end)
+                break;
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4) && desc + nh->n_descsz <= end) {
+                for (uint32_t k = 0; k < nh->n_descsz && 2 * k + 2 < cap; k++)
+                    snprintf(out + 2 * k, cap - 2 * k, "%02x", desc[k]);
+                return;
+            }
+            p = desc + ((nh->n_descsz + 3) & ~3u);
+        }
+    }
+}
+
+/* ---- the document --------------------------------------------------------------------------- */
+void drip__raw_header(struct drip_writer *w, const char *want)
+{
+    char exe[1024] = "", cwd[1024];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    drip__start_dir(cwd, sizeof cwd);
+    drip_printf(w, "drip-raw %d\nproc pid=%d ppid=%d forked=%d", DRIP_RAW_VERSION, (int)getpid(), (int)getppid(),
+                drip__is_fork_child);
+    drip_raw_put_kv(w, "exe", exe);
+    drip_raw_put_kv(w, "cwd", cwd);
+    drip_puts(w, "\n");
+    /* the command line as the kernel keeps it: NUL-separated */
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[8192];
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        for (ssize_t i = 0; i < len;) {
+            buf[len] = 0;
+            drip_puts(w, "arg");
+            drip_raw_put_kv(w, "s", buf + i);
+            drip_puts(w, "\n");
+            i += (ssize_t)strlen(buf + i) + 1;
+        }
+    }
+    drip_raw_put_options(w, &drip__opt);
+    drip_printf(w, "want what=%s\n", want);
+}
+
+struct mod_ctx {
+    struct drip_writer *w;
+    const char *maps;
+    uint32_t id;
+};
+
+static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct mod_ctx *c = arg;
+    ElfW(Phdr) phdr[64];
+    int nph = drip__module_phdrs(info, phdr, 64);
+    uintptr_t first = 0;
+    for (int i = 0; i < nph && !first; i++)
+        if (phdr[i].p_type == PT_LOAD && (phdr[i].p_flags & PF_X))
+            first = info->dlpi_addr + phdr[i].p_vaddr;
+    if (!first)
+        return 0;
+    char path[1024], id[128];
+    drip__maps_path(c->maps, first, path, sizeof path);
+    if (!path[0])
+        snprintf(path, sizeof path, "%s", info->dlpi_name);
+    drip__build_id(info, id, sizeof id);
+    drip_printf(c->w, "module id=%u bias=%lx", ++c->id, (unsigned long)info->dlpi_addr);
+    drip_raw_put_kv(c->w, "build_id", id);
+    drip_raw_put_kv(c->w, "path", path);
+    for (int i = 0; i < nph; i++) {
+        const ElfW(Phdr) *ph = &phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X))
+            drip_printf(c->w, " x=%lx-%lx", (unsigned long)(info->dlpi_addr + ph->p_vaddr),
+                        (unsigned long)(info->dlpi_addr + ph->p_vaddr + ph->p_memsz));
+    }
+    drip_puts(c->w, "\n");
+    return 0;
+}
+
+void drip__raw_modules(struct drip_writer *w, int with_maps)
+{
+    char *maps = drip__read_maps();
+    struct mod_ctx c = {w, maps, 0};
+    dl_iterate_phdr(module_cb, &c);
+    drip__modules_write_unloaded(w);
+    if (with_maps && maps) {
+        for (char *l = maps; *l;) {
+            char *nl = strchr(l, '\n');
+            if (nl)
+                *nl = 0;
+            drip_puts(w, "maps");
+            drip_raw_put_kv(w, "line", l);
+            drip_puts(w, "\n");
+            if (!nl)
+                break;
+            l = nl + 1;
+        }
+    }
+    free(maps);
+}
+
+/* ---- sites: each stack once ----------------------------------------------------------------- */
+
+void drip__siteset_init(struct drip__siteset *s)
+{
+    s->n = drip__depot_count() + 1;
+    s->seen = calloc((s->n + 7) / 8, 1);
+}
+
+void drip__raw_site(struct drip_writer *w, struct drip__siteset *set, uint32_t id)
+{
+    if (!id || (set->seen && id < set->n && (set->seen[id / 8] & (1u << (id % 8)))))
+        return;
+    if (set->seen && id < set->n)
+        set->seen[id / 8] |= (uint8_t)(1u << (id % 8));
+    struct drip__site *s = drip__depot_get(id);
+    if (!s)
+        return;
+    drip_printf(w, "site id=%u frames=", id);
+    for (uint32_t k = 0; k < s->depth; k++)
+        drip_printf(w, k ? ",%lx" : "%lx", (unsigned long)s->frames[k]);
+    drip_puts(w, "\n");
+}
+
+void drip__siteset_free(struct drip__siteset *s) { free(s->seen); }
+
+/* The growth suspects, with their stacks. */
+void drip__raw_suspects(struct drip_writer *w, struct drip__siteset *set, const struct drip__suspect *s, int n)
+{
+    for (int i = 0; i < n; i++) {
+        drip_printf(w, "suspect site=%u bps=%.17g live_bytes=%llu live_objects=%llu oldest=%.17g share=%.17g window=%.17g\n",
+                    s[i].site, s[i].bytes_per_second, (unsigned long long)s[i].live_bytes,
+                    (unsigned long long)s[i].live_objects, s[i].oldest_age_seconds, s[i].heap_growth_share,
+                    s[i].window_seconds);
+        drip__raw_site(w, set, s[i].site);
+    }
+}
+
+/* A memory file for a document: what the symbolizer reads as its stdin. -1 when none can be
+ * made (seccomp, no tmpfs). */
+int drip__raw_memfd(void)
+{
+    int fd = memfd_create("drip-raw", MFD_CLOEXEC);
+    if (fd < 0)
+        fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    return fd;
+}
+
+/* ---- names of a few addresses (live endpoints, the monitor, leak checks in tests) ---------- */
+int drip__symbolize(int memfd, const struct drip_render_out *o);
+
+/* Names n return addresses through the symbolizer: out[i] gets function, file, line, module
+ * (NULL when unknown), pointing into names->buf. Release with drip__names_free. 0 or -1. */
+int drip__names(const uintptr_t *addrs, size_t n, struct drip__names *names)
+{
+    memset(names, 0, sizeof *names);
+    names->f = calloc(n ? n : 1, sizeof *names->f);
+    if (!names->f)
+        return -1;
+    names->n = n;
+    for (size_t i = 0; i < n; i++)
+        names->f[i].addr = addrs[i];
+    int in = drip__raw_memfd(), out = drip__raw_memfd();
+    if (in < 0 || out < 0) {
+        if (in >= 0)
+            close(in);
+        if (out >= 0)
+            close(out);
+        return -1;
+    }
+    struct drip_writer w;
+    drip_writer_fd(&w, in);
+    drip__raw_header(&w, "names");
+    drip__raw_modules(&w, 0);
+    for (size_t i = 0; i < n; i++)
+        drip_printf(&w, "addr a=%lx\n", (unsigned long)addrs[i]);
+    drip_puts(&w, "end\n");
+    if (drip_flush(&w) == 0) {
+        struct drip_render_out o = {-1, -1, -1, out, NULL};
+        drip__symbolize(in, &o);
+        off_t len = lseek(out, 0, SEEK_END);
+        names->buf = len > 0 ? malloc((size_t)len + 1) : NULL;
+        if (names->buf && pread(out, names->buf, (size_t)len, 0) == len) {
+            names->buf[len] = 0;
+            char *p = names->buf;
+            for (size_t i = 0; i < n && *p; i++) {
+                char *fld[5] = {0};
+                for (int k = 0; k < 5; k++) {
+                    fld[k] = p;
+                    p += strcspn(p, k < 4 ? "\t\n" : "\n");
+                    int nl = *p == '\n';
+                    if (*p)
+                        *p++ = 0;
+                    if (nl && k < 4)
+                        break;
+                }
+                struct drip_frame *f = &names->f[i];
+                f->function = fld[1] && fld[1][0] ? fld[1] : NULL;
+                f->file = fld[2] && fld[2][0] ? fld[2] : NULL;
+                f->line = fld[3] ? atoi(fld[3]) : 0;
+                f->module = fld[4] && fld[4][0] ? fld[4] : NULL;
+            }
+        }
+    }
+    close(in);
+    close(out);
+    return 0;
+}
+
+void drip__names_free(struct drip__names *names)
+{
+    free(names->buf);
+    free(names->f);
+    memset(names, 0, sizeof *names);
+}

@@ -1,0 +1,455 @@
+/* helper.c — where reports go, and the symbolizer process that writes them.
+ *
+ * Start-up (drip__report_dest_init, from drip__init): the directory the program started in is
+ * kept (relative report paths are resolved against it), and the report's destination is
+ * duplicated onto drip's own close-on-exec descriptor: stderr, or the log_path file opened now.
+ * Programs that close stderr at exit (coreutils, xz, tar, mawk) or point fd 2 elsewhere (nginx)
+ * then still deliver the report where the user looked, as valgrind does.
+ *
+ * At exit (drip__helper_run), the raw report (raw.h) is handed to `drip symbolize`, found next
+ * to libdrip.so (build/lib -> build/bin/drip; lib/drip -> bin/drip; DRIP_CLI overrides), started
+ * with stdin = the raw report and the report descriptors, and waited for. The program's
+ * environment is passed on without LD_PRELOAD. The helper answers on a status pipe (its exit
+ * status could be taken by the program's own SIGCHLD handler).
+ * Locks: none (runs once, at exit, with the guard set and signals blocked).
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+enum { DRIP_FD_MIN = 1000 };   /* above what programs use, below the usual 1024 limit */
+
+static char start_dir[PATH_MAX];
+static char cli_override[PATH_MAX];
+static int dest_fd = -1;       /* drip's copy of stderr or of the log_path file */
+static int dest_is_log;
+static dev_t dest_dev;
+static ino_t dest_ino;
+
+static int dup_high(int fd)
+{
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, DRIP_FD_MIN);
+    return d >= 0 ? d : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+void drip__start_dir(char *out, size_t cap) { snprintf(out, cap, "%s", start_dir); }
+
+/* path resolved against the start directory, %p replaced by the pid. */
+void drip__resolve_path(const char *pattern, char *out, size_t cap)
+{
+    size_t o = 0;
+    if (pattern[0] != '/' && start_dir[0])
+        o = (size_t)snprintf(out, cap, "%s/", start_dir);
+    for (const char *p = pattern; *p && o + 24 < cap; p++) {
+        if (p[0] == '%' && p[1] == 'p') {
+            o += (size_t)snprintf(out + o, cap - o, "%d", (int)getpid());
+            p++;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o < cap ? o : cap - 1] = 0;
+}
+
+void drip__report_dest_init(void)
+{
+    if (!getcwd(start_dir, sizeof start_dir))
+        start_dir[0] = 0;
+    const char *cli = getenv("DRIP_CLI");
+    if (cli)
+        snprintf(cli_override, sizeof cli_override, "%s", cli);
+    if (!drip__opt.report)
+        return;
+    if (drip__opt.log_path[0]) {
+        char path[PATH_MAX + 64];
+        drip__resolve_path(drip__opt.log_path, path, sizeof path);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dest_fd = dup_high(fd);
+            close(fd);
+            dest_is_log = 1;
+        }
+    } else {
+        dest_fd = dup_high(2);
+    }
+    struct stat st;
+    if (dest_fd >= 0 && fstat(dest_fd, &st) == 0) {
+        dest_dev = st.st_dev;
+        dest_ino = st.st_ino;
+    } else if (dest_fd >= 0) {
+        close(dest_fd);
+        dest_fd = -1;
+    }
+}
+
+/* The descriptor the text report goes to: drip's copy if the program left it alone (a program
+ * that closes every descriptor, or reuses the number, gets the report on its fd 2 as before).
+ * *is_log: it is the log_path file. -1 when there is none. */
+int drip__report_fd(int *is_log)
+{
+    struct stat st;
+    *is_log = 0;
+    if (dest_fd >= 0 && !(drip__is_fork_child && dest_is_log) && fstat(dest_fd, &st) == 0 && st.st_dev == dest_dev && st.st_ino == dest_ino) {
+        *is_log = dest_is_log;
+        return dest_fd;
+    }
+    return -1;
+}
+
+/* Where the drip binary is: DRIP_CLI, else next to this library. 0 or -1. */
+static int find_cli(char *out, size_t cap)
+{
+    if (cli_override[0]) {
+        snprintf(out, cap, "%s", cli_override);
+        return access(out, X_OK) == 0 ? 0 : -1;
+    }
+    Dl_info info;
+    if (!dladdr((void *)&drip__report_dest_init, &info) || !info.dli_fname)
+        return -1;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", info.dli_fname);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return -1;
+    *slash = 0;
+    static const char *const rel[] = {"/../bin/drip", "/../../bin/drip", "/drip"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        snprintf(out, cap, "%s%s", dir, rel[i]);
+        if (access(out, X_OK) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* The program's environment without LD_PRELOAD: the symbolizer must not be traced. */
+static char **helper_env(void)
+{
+    size_t n = 0;
+    while (environ && environ[n])
+        n++;
+    char **env = malloc((n + 1) * sizeof *env);
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "DRIP_OPTIONS=", 13))
+            env[k++] = environ[i];
+    env[k] = NULL;
+    return env;
+}
+
+struct child_args {
+    const char *path;
+    char **argv, **env;
+    int in_fd, err_fd, null_fd;
+    const int *keep;
+    int nkeep;
+};
+
+/* The child, sharing the parent's memory until it execs (CLONE_VM | CLONE_VFORK): only raw
+ * system calls. Its own copy of the signal handlers is reset first, so that no handler of the
+ * program can run in it once the mask is cleared. */
+static int child_main(void *arg)
+{
+    struct child_args *a = arg;
+    /* the kernel's struct sigaction: handler, flags, restorer, mask (raw calls: drip or another
+     * preload may interpose libc's wrappers, and this child must not run their code) */
+    struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } cur, dfl = {0};
+    for (long s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP && syscall(SYS_rt_sigaction, s, NULL, &cur, 8) == 0 &&
+            cur.handler != (void *)SIG_DFL && cur.handler != (void *)SIG_IGN)
+            syscall(SYS_rt_sigaction, s, &dfl, NULL, 8);
+    if (syscall(SYS_dup2, a->in_fd, 0) < 0 || (a->null_fd >= 0 && syscall(SYS_dup2, a->null_fd, 1) < 0) ||
+        (a->err_fd >= 0 && syscall(SYS_dup2, a->err_fd, 2) < 0))
+        syscall(SYS_exit, 127);
+    for (long fd = 0; fd < 3; fd++)
+        syscall(SYS_fcntl, fd, F_SETFD, 0);   /* dup2 onto the same number keeps close-on-exec */
+    for (int i = 0; i < a->nkeep; i++)
+        if (a->keep[i] > 2)
+            syscall(SYS_fcntl, a->keep[i], F_SETFD, 0);   /* passed under its own number */
+    /* nothing else of the program's (pipes, sockets) stays open in the symbolizer: close every
+     * descriptor above 2 that is not passed (close_range, Linux 5.9; skipped where it fails) */
+    long lo = 3;
+    for (;;) {
+        long next = 1L << 30;
+        for (int i = 0; i < a->nkeep; i++)
+            if (a->keep[i] >= lo && a->keep[i] < next)
+                next = a->keep[i];
+        if (next > lo)
+            syscall(SYS_close_range, lo, next - 1, 0);
+        if (next == 1L << 30)
+            break;
+        lo = next + 1;
+    }
+    uint64_t none = 0;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
+    syscall(SYS_execve, a->path, a->argv, a->env);
+    syscall(SYS_exit, 127);
+    return 127;
+}
+
+/* Starts `drip ARGS... --status-fd N` with stdin = in_fd, stderr = err_fd and the descriptors in
+ * keep[] (each passed under its own number), and waits for it. The helper says how it ended on
+ * the status pipe ("0" or "1"), not by its exit status: a program's SIGCHLD handler may reap it
+ * first. A SIGCHLD the helper causes is discarded when the calling thread blocks it (the exit
+ * report blocks every signal) and none was pending before. Returns 0 or 1 from the helper, or -1
+ * (with *why set) when it could not be started or did not finish its work. */
+int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args, const char **why)
+{
+    char cli[PATH_MAX];
+    if (find_cli(cli, sizeof cli) != 0) {
+        *why = "the drip binary was not found next to libdrip.so (set DRIP_CLI)";
+        return -1;
+    }
+    int sp[2];
+    if (pipe2(sp, O_CLOEXEC) != 0) {
+        *why = "no pipe for the symbolizer";
+        return -1;
+    }
+    char sfd[16];
+    snprintf(sfd, sizeof sfd, "%d", sp[1]);
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = cli;
+    for (int i = 0; args[i] && argc < 28; i++)
+        argv[argc++] = args[i];
+    argv[argc++] = "--status-fd";
+    argv[argc++] = sfd;
+    argv[argc] = NULL;
+    int keep2[8], nk = 0;
+    for (int i = 0; i < nkeep && nk < 7; i++)
+        keep2[nk++] = keep[i];
+    keep2[nk++] = sp[1];
+    char **env = helper_env();
+    enum { STACK = 64 * 1024 };
+    char *stack = malloc(STACK);
+    int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    struct child_args ca = {cli, argv, env ? env : environ, in_fd, err_fd, null_fd, keep2, nk};
+    sigset_t all, old, pending;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    sigpending(&pending);
+    int chld_was_pending = sigismember(&pending, SIGCHLD);
+    pid_t pid = stack ? clone(child_main, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca) : -1;
+    close(sp[1]);
+    char result = 0;
+    if (pid > 0) {
+        ssize_t n;
+        while ((n = read(sp[0], &result, 1)) < 0 && errno == EINTR)
+            ;
+        int status;
+        while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
+            ;
+        sigpending(&pending);
+        if (!chld_was_pending && sigismember(&pending, SIGCHLD) && sigismember(&old, SIGCHLD)) {
+            sigset_t chld;
+            sigemptyset(&chld);
+            sigaddset(&chld, SIGCHLD);
+            struct timespec zero = {0, 0};
+            sigtimedwait(&chld, NULL, &zero);   /* the program did not start that child */
+        }
+        if (n != 1 || (result != '0' && result != '1'))
+            *why = "the symbolizer failed";
+    } else {
+        *why = "the symbolizer could not be started";
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(sp[0]);
+    if (null_fd >= 0)
+        close(null_fd);
+    free(stack);
+    free(env);
+    return result == '0' || result == '1' ? result - '0' : -1;
+}
+
+/* ---- the long-lived symbolizer for live requests ----------------------------------------------
+ * The endpoint's answers (/debug/pprof/heap, /debug/pprof/symbol, /debug/drip/leaks, suspects),
+ * the monitor's names and drip_check_end's frames go to one `drip symbolize --serve` per process,
+ * started on first need with a socketpair as its stdin and stdout: requests are
+ * "drip-request LEN\n" + a raw report, answers "drip-answer RC LEN\n" + the output (RC: 0 or 1
+ * as the exit status of drip symbolize; 2: it could not read the request). It ends when the
+ * program does (end of file on its socket). If it dies or stops answering, the request is
+ * answered here with unnamed frames, and the next request starts a new one.
+ * Lock: serve_mu (leaf: held across one exchange; nothing else is taken under it).
+ */
+#include <poll.h>
+#include <sys/socket.h>
+
+static pthread_mutex_t serve_mu = PTHREAD_MUTEX_INITIALIZER;
+static int serve_fd = -1;
+static pid_t serve_pid, serve_owner;
+
+enum { SERVE_TIMEOUT_MS = 60000 };
+
+static void serve_stop(void)
+{
+    if (serve_fd >= 0)
+        close(serve_fd);
+    serve_fd = -1;
+    if (serve_pid > 0 && serve_owner == getpid()) {
+        kill(serve_pid, SIGKILL);
+        while (waitpid(serve_pid, NULL, __WALL) < 0 && errno == EINTR)
+            ;
+    }
+    serve_pid = 0;
+}
+
+static int serve_start(const char **why)
+{
+    char cli[PATH_MAX];
+    if (find_cli(cli, sizeof cli) != 0) {
+        *why = "the drip binary was not found next to libdrip.so (set DRIP_CLI)";
+        return -1;
+    }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        *why = "no socket for the symbolizer";
+        return -1;
+    }
+    char *argv[] = {cli, "symbolize", "--serve", NULL};
+    char **env = helper_env();
+    enum { STACK = 64 * 1024 };
+    char *stack = malloc(STACK);
+    int keep[1] = {sv[1]};
+    int is_log, err_fd = drip__report_fd(&is_log);
+    struct child_args ca = {cli, argv, env ? env : environ, sv[1], err_fd >= 0 && !is_log ? err_fd : 2, sv[1], keep, 0};
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pid_t pid = stack ? clone(child_main, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca) : -1;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(stack);
+    free(env);
+    close(sv[1]);
+    if (pid <= 0) {
+        close(sv[0]);
+        *why = "the symbolizer could not be started";
+        return -1;
+    }
+    serve_fd = sv[0];
+    serve_pid = pid;
+    serve_owner = getpid();
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads exactly n bytes within the time limit. */
+static int read_full(int fd, char *p, size_t n)
+{
+    while (n) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        int r = poll(&pf, 1, SERVE_TIMEOUT_MS);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        ssize_t got = read(fd, p, n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        p += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+/* Sends the raw report in memfd to the long-lived symbolizer and writes its answer on out_fd.
+ * Returns 0 or 1 as drip symbolize would, or -1 (with *why) when it could not answer. */
+int drip__helper_ask(int memfd, int out_fd, const char **why)
+{
+    struct stat st;
+    if (fstat(memfd, &st) != 0 || st.st_size <= 0) {
+        *why = "no raw report";
+        return -1;
+    }
+    char *doc = malloc((size_t)st.st_size);
+    if (!doc || pread(memfd, doc, (size_t)st.st_size, 0) != st.st_size) {
+        free(doc);
+        *why = "out of memory";
+        return -1;
+    }
+    pthread_mutex_lock(&serve_mu);
+    if (serve_fd >= 0 && serve_owner != getpid()) {
+        close(serve_fd);   /* a forked child: the parent's symbolizer is not ours to talk to */
+        serve_fd = -1;
+        serve_pid = 0;
+    }
+    int rc = -1;
+    if (serve_fd >= 0 || serve_start(why) == 0) {
+        char head[64];
+        int hl = snprintf(head, sizeof head, "drip-request %lld\n", (long long)st.st_size);
+        char line[64];
+        size_t ll = 0;
+        if (write_all(serve_fd, head, (size_t)hl) == 0 && write_all(serve_fd, doc, (size_t)st.st_size) == 0) {
+            while (ll < sizeof line - 1 && read_full(serve_fd, line + ll, 1) == 0 && line[ll] != '\n')
+                ll++;
+            line[ll] = 0;
+            int code = -1;
+            long long len = -1;
+            if (sscanf(line, "drip-answer %d %lld", &code, &len) == 2 && len >= 0 && (code == 0 || code == 1)) {
+                char buf[65536];
+                rc = code;
+                while (len > 0 && rc >= 0) {
+                    size_t n = len < (long long)sizeof buf ? (size_t)len : sizeof buf;
+                    if (read_full(serve_fd, buf, n) != 0) {
+                        rc = -1;
+                        break;
+                    }
+                    for (size_t off = 0; off < n;) {
+                        ssize_t w = write(out_fd, buf + off, n - off);
+                        if (w < 0 && errno == EINTR)
+                            continue;
+                        if (w <= 0)
+                            break;   /* the client went away: the exchange still completes */
+                        off += (size_t)w;
+                    }
+                    len -= (long long)n;
+                }
+            } else if (sscanf(line, "drip-answer %d %lld", &code, &len) == 2 && len >= 0) {
+                /* it could not read this request (code 2): it is alive, the answer is ours */
+                char buf[4096];
+                while (len > 0 && read_full(serve_fd, buf, len < 4096 ? (size_t)len : 4096) == 0)
+                    len -= len < 4096 ? len : 4096;
+                *why = "the symbolizer refused the request";
+                pthread_mutex_unlock(&serve_mu);
+                free(doc);
+                return -1;
+            }
+        }
+        if (rc < 0) {
+            *why = "the symbolizer died or stopped answering";
+            serve_stop();
+        }
+    }
+    pthread_mutex_unlock(&serve_mu);
+    free(doc);
+    return rc;
+}

@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+"""Out-of-process symbolization (issue 13) and the report's delivery (issue 12, points 7, 9, 11).
+
+Usage: test_symbolize.py CASE
+
+  crypto        openssl version, openssl req, ssh-keygen, curl file:// under drip run --json
+                --show-reachable --profile: the program's own exit status and output, a whole
+                JSON report, a profile drip top reads (each tool SKIPPED when not installed)
+  no_heavy_libs a live program after /debug/pprof/heap, /debug/pprof/symbol and
+                /debug/drip/leaks: none of libdw, libelf, libdebuginfod, libcurl, libz mapped
+  debuginfod    DEBUGINFOD_URLS at a server that accepts and never answers: the run ends, the
+                server saw no connection, the frames are named from local files
+  raw_out       --raw-out keeps the raw report; `drip symbolize RAW` writes the same text and
+                JSON as the exit report did
+  no_helper     no drip binary to be found: the report still comes, frames as module+offset,
+                "symbolized": false; `drip symbolize` names them afterwards
+  closed_stderr ls (closes stderr at exit) and a program that closes fd 2: the report arrives
+  relative     a relative json= path is resolved where the program started, not where it exits
+  sigterm      a SIGTERM during the report: JSON whole, then the program dies by SIGTERM
+  process      the report names the process: Command:, Executable:, JSON command/executable/ppid
+  special      report paths that are not regular files (a symlink to /dev/null, a symlink to a
+               file): written in place, never replaced by a rename, no FILE.<pid> for children
+  bad_raw      drip symbolize on a cut-short or foreign file: exit 2, one line
+  cache         names are cached per build ID under $XDG_CACHE_HOME/drip and read back by the next
+                run (an edited entry shows); DRIP_CACHE=0 and --no-cache bypass it; concurrent
+                writers leave whole files
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import driptest as dt  # noqa: E402
+
+SKIP = 77
+LEAKS = os.path.join(dt.PROGS, "leaks")
+
+
+def drip_run(args, cmd, cwd=None, env=None, timeout=120, stdin=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([dt.DRIP, "run"] + args + ["--"] + cmd, capture_output=True, cwd=cwd, env=e,
+                          timeout=timeout, stdin=stdin)
+
+
+def case_crypto():
+    tools = {
+        "openssl_version": ["openssl", "version"],
+        "openssl_req": ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=x",
+                        "-keyout", "k", "-out", "c"],
+        "ssh_keygen": ["ssh-keygen", "-t", "ed25519", "-N", "", "-f", "k"],
+        "curl": ["curl", "-s", "file:///etc/hostname"],
+    }
+    ran = 0
+    for name, cmd in tools.items():
+        if not shutil.which(cmd[0]):
+            print("skip %s: %s not installed" % (name, cmd[0]))
+            continue
+        ran += 1
+        with tempfile.TemporaryDirectory() as d:
+            plain = subprocess.run(cmd, capture_output=True, cwd=d, timeout=120)
+            for f in os.listdir(d):
+                os.unlink(os.path.join(d, f))
+            r = drip_run(["--json", "j.json", "--show-reachable", "--profile", "p.pb.gz"], cmd, cwd=d)
+            dt.eq(r.returncode, plain.returncode, "%s: exit status as without drip" % name)
+            if name == "ssh_keygen":   # a random key: the same lines, not the same bytes
+                dt.eq(len(r.stdout.splitlines()), len(plain.stdout.splitlines()), "%s: stdout lines" % name)
+            else:
+                dt.eq(r.stdout, plain.stdout, "%s: stdout as without drip" % name)
+            err = r.stderr.decode(errors="replace")
+            dt.check("SUMMARY: drip:" in err, "%s: text report complete" % name)
+            dt.check("frames are not named" not in err, "%s: the symbolizer ran" % name)
+            rep = json.load(open(os.path.join(d, "j.json")))
+            dt.eq(rep["complete"], True, "%s: JSON report complete" % name)
+            dt.eq(rep["command"], cmd, "%s: JSON names the command" % name)
+            top = subprocess.run([dt.DRIP, "top", os.path.join(d, "p.pb.gz")], capture_output=True, text=True, timeout=60)
+            dt.eq(top.returncode, 0, "%s: drip top reads the profile" % name)
+            dt.check("main" in top.stdout or "Showing" in top.stdout, "%s: the profile has samples" % name)
+    return ran
+
+
+def case_no_heavy_libs():
+    live = os.path.join(dt.PROGS, "live")
+    p = subprocess.Popen([dt.DRIP, "run", "--http", "127.0.0.1:0", "--http-leaks-interval", "0", "--", live, "idle"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        p.stdout.readline()
+        m = None
+        for _ in range(3):
+            m = re.search(r"serving (http://[^/]+)/ for process (\d+)", p.stderr.readline())
+            if m:
+                break
+        dt.check(m is not None, "the endpoint is served")
+        base, pid = m.group(1), int(m.group(2))
+        for path in ["/debug/pprof/heap", "/debug/pprof/heap?debug=1", "/debug/drip/leaks", "/debug/drip/suspects", "/metrics"]:
+            with urllib.request.urlopen(base + path, timeout=60) as r:
+                body = r.read()
+                dt.eq(r.status, 200, "GET %s" % path)
+            if path == "/debug/pprof/heap?debug=1":
+                dt.check(b"grow_cache" in body, "the text profile names grow_cache")
+            if path == "/debug/drip/leaks":
+                dt.check(b'"lose_block"' in body, "the live leak check names lose_block")
+        maps = open("/proc/%d/maps" % pid).read()
+        for lib in ["libdw", "libelf", "libdebuginfod", "libcurl", "libz.so"]:
+            dt.check(lib not in maps, "%s is not mapped in the traced program" % lib)
+        helpers = serve_children(pid)
+        dt.eq(len(helpers), 1, "one long-lived symbolizer served every request")
+        # it dies: the next answer has unnamed frames, the one after is named again by a new one
+        os.kill(helpers[0], 9)
+        with urllib.request.urlopen(base + "/debug/drip/leaks", timeout=60) as r:
+            rep = json.loads(r.read())
+        dt.eq(rep.get("symbolized"), False, "symbolizer dead: the live check still answers, unnamed")
+        dt.eq(rep["summary"]["definite"], {"bytes": 4096, "blocks": 1}, "... with the same figures")
+        with urllib.request.urlopen(base + "/debug/drip/leaks", timeout=60) as r:
+            body = r.read()
+        dt.check(b'"lose_block"' in body, "the next request is named by a new symbolizer")
+        dt.eq(len(serve_children(pid)), 1, "one symbolizer again")
+    finally:
+        p.communicate(input="", timeout=60)
+    time.sleep(0.5)
+    dt.eq(serve_children(pid), [], "the symbolizer ended with the program")
+
+
+def serve_children(pid):
+    """The `drip symbolize --serve` processes whose parent is pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            st = open("/proc/%s/stat" % d).read()
+            cmd = open("/proc/%s/cmdline" % d, "rb").read().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(st.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and b"--serve" in cmd and b"symbolize" in cmd and not st.rsplit(")", 1)[1].split()[0] == "Z":
+            out.append(int(d))
+    return out
+
+
+def case_debuginfod():
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    accepted = []
+
+    def serve():
+        srv.settimeout(0.5)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+                accepted.append(c)   # accept, never answer
+            except OSError:
+                pass
+    stop = threading.Event()
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    url = "http://127.0.0.1:%d/" % srv.getsockname()[1]
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            r = drip_run(["--json", "j.json"], [LEAKS], cwd=d, env={"DEBUGINFOD_URLS": url}, timeout=60)
+            dt.eq(r.returncode, 0, "the run ends with the program's status")
+            rep = json.load(open(os.path.join(d, "j.json")))
+            fns = [f["function"] for rec in rep["leaks"] for f in rec["stack"][:1]]
+            dt.check("lose_pointer" in fns, "frames named from local files")
+            # sed has no local debug info: drip used to ask the server, and hang
+            r = drip_run(["--json", "j.json", "--show-reachable"], ["sed", "-n", "1p", "/etc/hostname"], cwd=d,
+                         env={"DEBUGINFOD_URLS": url}, timeout=60)
+            dt.eq(r.returncode, 0, "sed: the run ends with the program's status")
+            dt.check(b"SUMMARY: drip:" in r.stderr, "sed: the report is whole")
+    finally:
+        stop.set()
+        th.join()
+    dt.eq(len(accepted), 0, "no connection to the debuginfod server")
+    srv.close()
+
+
+def case_raw_out():
+    with tempfile.TemporaryDirectory() as d:
+        r = drip_run(["--json", "j.json", "--raw-out", "r.raw"], [LEAKS], cwd=d)
+        dt.eq(r.returncode, 0, "exit status")
+        s = subprocess.run([dt.DRIP, "symbolize", "--json", os.path.join(d, "j2.json"), os.path.join(d, "r.raw")],
+                           capture_output=True, timeout=60)
+        dt.eq(s.returncode, 1, "drip symbolize: 1 = definite or indirect leaks found")
+        dt.eq(s.stdout, r.stderr, "drip symbolize RAW writes the exit report's text")
+        dt.eq(open(os.path.join(d, "j2.json")).read(), open(os.path.join(d, "j.json")).read(), "... and its JSON")
+        raw = open(os.path.join(d, "r.raw")).read()
+        dt.check(raw.startswith("drip-raw 1\n") and raw.endswith("end\n"), "raw report: header and end line")
+        dt.eq(len(re.findall(r"^rec kind=definite ", raw, re.M)), 3, "three definite records (lose_pointer, lose_list, lose_cycle)")
+
+
+def case_no_helper():
+    with tempfile.TemporaryDirectory() as d:
+        r = drip_run(["--json", "j.json", "--raw-out", "r.raw"], [LEAKS], cwd=d, env={"DRIP_CLI": "/nonexistent/drip"})
+        dt.eq(r.returncode, 0, "exit status")
+        err = r.stderr.decode()
+        dt.check("frames are not named (the drip binary was not found" in err, "the report says why frames are unnamed")
+        exe = os.path.realpath(LEAKS)
+        dt.check(re.search(r"100 bytes in 1 blocks are definitely lost in loss record 1 of 7\n==\d+==    at 0x[0-9a-f]+: \?\?\? \(in %s \+0x[0-9a-f]+\)" % re.escape(exe), err) is not None,
+                 "frames as module+offset")
+        rep = json.load(open(os.path.join(d, "j.json")))
+        dt.eq(rep["symbolized"], False, "JSON: symbolized false")
+        f0 = rep["leaks"][0]["stack"][0]
+        dt.eq((f0["function"], f0["module"]), (None, exe), "JSON frame: no function, the module's path")
+        dt.check(re.fullmatch(r"[0-9a-f]{40}", f0["build_id"] or "") is not None, "JSON frame: the module's build ID")
+        dt.eq(int(f0["offset"], 16), int(f0["address"], 16) - (int(f0["address"], 16) - int(f0["offset"], 16)), "JSON frame: offset")
+        dt.eq(rep["summary"]["definite"], {"bytes": 148, "blocks": 3}, "figures as with names")
+        s = subprocess.run([dt.DRIP, "symbolize", os.path.join(d, "r.raw")], capture_output=True, text=True, timeout=60)
+        dt.check(re.search(r"at 0x[0-9a-f]+: lose_pointer \(leaks.c:\d+\)", s.stdout) is not None, "drip symbolize names them afterwards")
+
+
+def case_closed_stderr():
+    r = drip_run([], ["ls", "/"])
+    dt.check(b"SUMMARY: drip:" in r.stderr, "ls closes stderr at exit: the report still arrives")
+    # fd 2 pointed elsewhere by the program: the report goes where stderr was at start
+    with tempfile.TemporaryDirectory() as d:
+        r = drip_run([], ["sh", "-c", "exec 2>%s/elsewhere; exit 0" % d])
+        dt.check(b"SUMMARY: drip:" in r.stderr, "fd 2 redirected by the program: the report on the original stderr")
+        dt.check(b"SUMMARY" not in open(os.path.join(d, "elsewhere"), "rb").read(), "... not in the program's new fd 2")
+
+
+def case_relative():
+    with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as other:
+        e = dict(os.environ, LD_PRELOAD=dt.LIBDRIP, DRIP_OPTIONS="json=rel.json:log_path=rel.log")
+        p = subprocess.run(["sh", "-c", "cd %s && exit 0" % other], cwd=d, env=e, capture_output=True, timeout=60)
+        dt.eq(p.returncode, 0, "exit status")
+        dt.check(os.path.exists(os.path.join(d, "rel.json")), "json= resolved where the program started")
+        dt.check(os.path.exists(os.path.join(d, "rel.log")), "log_path= resolved where the program started")
+        dt.eq(sorted(os.listdir(other)), [], "nothing written where it exited")
+        json.load(open(os.path.join(d, "rel.json")))
+
+
+def case_sigterm():
+    with tempfile.TemporaryDirectory() as d:
+        wrapper = os.path.join(d, "drip-wrapper")
+        with open(wrapper, "w") as f:   # the symbolizer's parent is the traced program, writing its report
+            f.write("#!/bin/sh\nkill -TERM $PPID\nsleep 0.3\nexec %s \"$@\"\n" % dt.DRIP)
+        os.chmod(wrapper, 0o755)
+        r = drip_run(["--json", "j.json"], [LEAKS], cwd=d, env={"DRIP_CLI": wrapper})
+        dt.eq(r.returncode, -15, "the program dies by the SIGTERM, after the report")
+        rep = json.load(open(os.path.join(d, "j.json")))
+        dt.eq(rep["summary"]["definite"], {"bytes": 148, "blocks": 3}, "the JSON is whole")
+        dt.check(b"SUMMARY: drip:" in r.stderr, "the text report is whole")
+        dt.eq([f for f in os.listdir(d) if "drip-tmp" in f], [], "no temporary file left")
+
+
+def case_process():
+    r = dt.run([LEAKS, "a b", "c"])
+    exe = os.path.realpath(LEAKS)
+    dt.eq((r.report["command"], r.report["executable"]), ([LEAKS, "a b", "c"], exe), "JSON: command and executable")
+    dt.eq(r.report["ppid"] > 1, True, "JSON: the parent pid")
+    dt.check(re.search(r"==\d+== Command: %s a b c\n" % re.escape(LEAKS), r.err) is not None, "text: Command: line")
+
+
+def case_special():
+    # a symlink to /dev/null stands for /dev/null itself: renaming a finished report onto the
+    # path would replace the device (seen: /dev/null became a regular file holding a report)
+    with tempfile.TemporaryDirectory() as d:
+        nul, link, real = os.path.join(d, "nul"), os.path.join(d, "link.json"), os.path.join(d, "real.json")
+        os.symlink("/dev/null", nul)
+        open(real, "w").close()
+        os.symlink(real, link)
+        # sh forks a child that allocates and exits: each process writes a report
+        r = drip_run(["--log-path", nul, "--json", link, "--profile", nul], ["sh", "-c", "(ls / >/dev/null); exit 0"])
+        dt.eq(r.returncode, 0, "exit status")
+        dt.eq((os.path.islink(nul), os.readlink(nul)), (True, "/dev/null"), "log_path: the symlink to /dev/null is still one")
+        dt.eq((os.path.islink(link), os.readlink(link)), (True, real), "json: the symlink is still one")
+        rep = json.load(open(real))
+        dt.eq(rep["pid"] > 0, True, "json: the report written through the symlink")
+        dt.eq(sorted(f for f in os.listdir(d) if f not in ("nul", "link.json", "real.json")), [],
+              "no FILE.<pid> and no temporary file beside paths that are not regular files")
+        dt.eq(r.stderr.count(b"cannot write report"), 0, "no write error")
+
+
+def case_bad_raw():
+    with tempfile.TemporaryDirectory() as d:
+        cut = os.path.join(d, "cut.raw")
+        open(cut, "w").write("drip-raw 1\nproc pid=1\n")
+        s = subprocess.run([dt.DRIP, "symbolize", cut], capture_output=True, text=True, timeout=30)
+        dt.eq((s.returncode, s.stderr), (2, "drip: %s: the raw report is cut short (no 'end' line after line 2)\n" % cut), "cut short")
+        s = subprocess.run([dt.DRIP, "symbolize", "/etc/hostname"], capture_output=True, text=True, timeout=30)
+        dt.eq((s.returncode, s.stderr), (2, "drip: /etc/hostname: not a drip raw report (it must start with 'drip-raw 1')\n"), "foreign file")
+
+
+def build_id(path):
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    return re.search(r"Build ID: ([0-9a-f]+)", out).group(1)
+
+
+def case_cache():
+    with tempfile.TemporaryDirectory() as d:
+        env = {"XDG_CACHE_HOME": d}
+        r1 = drip_run(["--raw-out", os.path.join(d, "r.raw")], [LEAKS], cwd=d, env=env)
+        names = os.path.join(d, "drip", build_id(LEAKS) + ".names")
+        dt.check(os.path.exists(names), "the run cached the names of leaks' build ID")
+        text = open(names).read()
+        dt.check(text.startswith("drip-symcache 1 "), "cache file header")
+        dt.check("\tlose_pointer\t" in text, "lose_pointer is cached")
+        open(names, "w").write(text.replace("\tlose_pointer\t", "\tcached_lose_pointer\t"))
+        raw = os.path.join(d, "r.raw")
+        e = dict(os.environ, **env)
+        s = subprocess.run([dt.DRIP, "symbolize", raw], capture_output=True, text=True, env=e, timeout=60)
+        dt.check(re.search(r"at 0x[0-9a-f]+: cached_lose_pointer \(leaks.c:18\)", s.stdout) is not None,
+                 "the next run reads the cache (the edited entry shows)")
+        for how, extra, env2 in (("--no-cache", ["--no-cache"], e), ("DRIP_CACHE=0", [], dict(e, DRIP_CACHE="0"))):
+            s = subprocess.run([dt.DRIP, "symbolize"] + extra + [raw], capture_output=True, text=True, env=env2, timeout=60)
+            dt.check(re.search(r"at 0x[0-9a-f]+: lose_pointer \(leaks.c:18\)", s.stdout) is not None, "%s: libdw's names" % how)
+        dt.eq(s.stdout, r1.stderr.decode(), "without the cache: the exit report, byte for byte")
+        shutil.rmtree(os.path.join(d, "drip"))
+        ps = [subprocess.Popen([dt.DRIP, "symbolize", raw], stdout=subprocess.DEVNULL, env=e) for _ in range(6)]
+        dt.eq([p.wait(timeout=60) for p in ps], [1] * 6, "six concurrent symbolizers")
+        for f in os.listdir(os.path.join(d, "drip")):
+            body = open(os.path.join(d, "drip", f)).read()
+            dt.check(f.endswith(".names") and body.startswith("drip-symcache 1 ") and body.endswith("\n"),
+                     "%s: a whole cache file, no temporary left" % f)
+
+
+def main():
+    case = sys.argv[1]
+    rc = globals()["case_" + case]()
+    if case == "crypto" and rc == 0:
+        print("SKIPPED: none of openssl, ssh-keygen, curl is installed")
+        sys.exit(SKIP)
+    dt.finish()
+
+
+if __name__ == "__main__":
+    main()
