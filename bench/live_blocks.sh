@@ -9,11 +9,12 @@
 #   none           gcc build, no tool
 #   drip-noreport  drip run --no-report            (recording only)
 #   drip-growth0   drip run --no-report --growth 0 (recording, growth detector off)
-#   drip           drip run --log-path /dev/null   (recording, exit scan and report)
+#   drip           drip run --log-path /dev/null --json FILE   (recording, exit scan and report)
 #   clang-none     clang build, no tool
 #   lsan           clang -fsanitize=leak build, LSAN_OPTIONS=exitcode=0:log_path=...
 # The "+B/block" column is (peak RSS - no tool's peak RSS) / N: every block is live at the peak.
-# "scan + report" is median(drip) - median(drip-noreport).
+# "scan + report" is median(drip) - median(drip-noreport); "exit scan" is the JSON report's
+# paused_us: the program stopped, the blocks taken from the live map, marked and classified.
 #
 # usage: bench/live_blocks.sh [--reps N] [--sizes "1000000 4000000 10000000"] [--skip lsan,growth0] [--out FILE]
 # Environment: DRIP (default build/bin/drip), CC (gcc), CLANG (clang), RUN_TIMEOUT (600 s a run).
@@ -51,7 +52,7 @@ done
 WORK=$ROOT/build/bench-live-blocks
 rm -rf "$WORK"
 mkdir -p "$WORK/bin" "$WORK/tmp" "$(dirname "$OUT")"
-DATA=$WORK/runs.tsv   # n tool rep wall_s rss_kb
+DATA=$WORK/runs.tsv   # n tool rep wall_s rss_kb paused_us
 : > "$DATA"
 
 CFLAGS="-O2 -g -fno-omit-frame-pointer"
@@ -100,8 +101,13 @@ run_one() {   # n tool rep -- command...
         echo "live_blocks.sh: $tool N=$n: output '$sum' differs from '${REF[$n]}'" >&2
         return 1
     fi
-    printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$tool" "$rep" \
-        "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')" "$(tail -1 "$rssf")" >> "$DATA"
+    local paused=
+    if [ -f "$WORK/tmp/report.json" ]; then
+        paused=$(grep -o '"paused_us": [0-9]*' "$WORK/tmp/report.json" | tail -1 | grep -o '[0-9]*$' || true)
+        rm -f "$WORK/tmp/report.json"
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$tool" "$rep" \
+        "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')" "$(tail -1 "$rssf")" "$paused" >> "$DATA"
 }
 
 tools_for() {   # n
@@ -109,7 +115,7 @@ tools_for() {   # n
     echo "none|$P $1"
     echo "drip-noreport|$DRIP run --no-report -- $P $1"
     skipped growth0 || echo "drip-growth0|$DRIP run --no-report --growth 0 -- $P $1"
-    echo "drip|$DRIP run --log-path /dev/null -- $P $1"
+    echo "drip|$DRIP run --log-path /dev/null --json $WORK/tmp/report.json -- $P $1"
     if ! skipped lsan; then
         echo "clang-none|$WORK/bin/live_blocks-clang $1"
         echo "lsan|env LSAN_OPTIONS=exitcode=0:log_path=$WORK/tmp/lsan $WORK/bin/live_blocks-lsan $1"
@@ -138,8 +144,8 @@ done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(($(date +%s) - START))
 
-median() {   # n tool column(4|5)
-    awk -F'\t' -v n="$1" -v t="$2" -v c="$3" '$1 == n && $2 == t { print $c }' "$DATA" | sort -g |
+median() {   # n tool column(4|5|6)
+    awk -F'\t' -v n="$1" -v t="$2" -v c="$3" '$1 == n && $2 == t && $c != "" { print $c }' "$DATA" | sort -g |
         awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2fx", a / b }'; }
@@ -156,17 +162,17 @@ perblock() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { if (a == "" || b == "") 
     echo "- drip: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
     echo "- median of $REPS runs each, round-robin over tools; ratios to no tool (LSan: to the clang build)"
     echo
-    echo "| N | no tool | drip --no-report | drip --no-report --growth 0 | drip | drip peak RSS | drip +B/block | scan + report | LSan wall | LSan RSS |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| N | no tool | drip --no-report | drip --no-report --growth 0 | drip | drip peak RSS | drip +B/block | scan + report | exit scan | LSan wall | LSan RSS |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
     for n in $SIZES; do
         bw=$(median "$n" none 4); br=$(median "$n" none 5)
         cw=$(median "$n" clang-none 4); cr=$(median "$n" clang-none 5)
         w0=$(median "$n" drip-noreport 4); wg=$(median "$n" drip-growth0 4); w1=$(median "$n" drip 4)
         r1=$(median "$n" drip 5)
-        echo "| $n | $(secs "$bw") s, $(mib "$br") MiB | $(ratio "$w0" "$bw") | $(ratio "$wg" "$bw") | $(ratio "$w1" "$bw") ($(secs "$w1") s) | $(ratio "$r1" "$br") | $(perblock "$r1" "$br" "$n") | $(awk -v a="$w1" -v b="$w0" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.2f s", a - b }') | $(ratio "$(median "$n" lsan 4)" "$cw") | $(ratio "$(median "$n" lsan 5)" "$cr") |"
+        echo "| $n | $(secs "$bw") s, $(mib "$br") MiB | $(ratio "$w0" "$bw") | $(ratio "$wg" "$bw") | $(ratio "$w1" "$bw") ($(secs "$w1") s) | $(ratio "$r1" "$br") | $(perblock "$r1" "$br" "$n") | $(awk -v a="$w1" -v b="$w0" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.2f s", a - b }') | $(awk -v a="$(median "$n" drip 6)" 'BEGIN { if (a == "") print "-"; else printf "%.2f s", a / 1e6 }') | $(ratio "$(median "$n" lsan 4)" "$cw") | $(ratio "$(median "$n" lsan 5)" "$cr") |"
     done
     echo
-    echo "Raw runs (N, tool, rep, wall s, peak RSS KiB): $(dirname "$OUT")/live_blocks-runs.tsv"
+    echo "Raw runs (N, tool, rep, wall s, peak RSS KiB, paused_us): $(dirname "$OUT")/live_blocks-runs.tsv"
 } > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 cp "$DATA" "$(dirname "$OUT")/live_blocks-runs.tsv"

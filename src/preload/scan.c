@@ -265,6 +265,7 @@ struct marker {
     size_t *stack;
     size_t top, cap;
     bool oom;
+    bool racy;   /* a task runs on: a block may be unmapped under us (see is_next_chunk_header) */
     struct pagedir dir;
 };
 
@@ -272,11 +273,15 @@ struct marker {
  * header of the chunk after a block overlaps that block's last bytes. Such a word is the
  * allocator's, not the program's: it is not taken as an interior pointer. The block's size field
  * sits just before it (glibc layout; under another allocator this merely never matches). */
-static bool is_next_chunk_header(const struct drip__block *blk, uintptr_t w)
+static bool is_next_chunk_header(const struct marker *mk, const struct drip__block *blk, uintptr_t w)
 {
     if (w & 15)
         return false;
-    size_t field = ((const size_t *)blk->addr)[-1];
+    size_t field;
+    if (!mk->racy)
+        field = ((const size_t *)blk->addr)[-1];
+    else if (drip__safe_read(&field, blk->addr - sizeof field, sizeof field) != (long)sizeof field)
+        return false;   /* freed and unmapped meanwhile, or no such read here */
     if (field & 2)   /* IS_MMAPPED: nothing follows */
         return false;
     return w == blk->addr - 2 * sizeof(size_t) + (field & ~(size_t)7);
@@ -310,7 +315,7 @@ static struct drip__block *find_block(struct marker *mk, uintptr_t w)
     struct drip__block *blk = &mk->b[a - 1];
     if (w == blk->addr)
         return blk;
-    if (w >= blk->addr + blk->size || is_next_chunk_header(blk, w))
+    if (w >= blk->addr + blk->size || is_next_chunk_header(mk, blk, w))
         return NULL;
     return blk;
 }
@@ -756,7 +761,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     }
 
     struct marker mk = {.b = b, .n = n, .min = n ? b[0].addr : 1, .max = n ? b[n - 1].addr + b[n - 1].size + 1 : 0,
-                        .rt = &rt, .heur_set = heur_set};
+                        .rt = &rt, .heur_set = heur_set, .racy = m.racy != READ_DIRECT};
     dir_build(&mk.dir, b, n);
     for (size_t i = 0; i < roots.n; i++)
         visit_root(&mk, &roots.r[i]);

@@ -307,9 +307,15 @@ static int stop_with_ptrace(void)
         if (rc == -EOVERFLOW)
             continue;   /* threads were created faster than the array grew */
         if (rc < 0) {
-            ptrace_refused = true;
-            fprintf(stderr, "drip: cannot stop threads with ptrace (%s: %s): pausing them with signal %d instead, "
-                            "so a sleep in another thread may end early (EINTR)\n", why, strerror(-rc), stop_sig);
+            /* a refusal stays (an existing tracer, Yama, seccomp); a shortage (EAGAIN from
+             * RLIMIT_NPROC, ENOMEM) may pass: ptrace is tried again at the next stop */
+            if (rc == -EPERM || rc == -EACCES || rc == -ENOSYS)
+                ptrace_refused = true;
+            static bool said;
+            if (!said)
+                fprintf(stderr, "drip: cannot stop threads with ptrace (%s: %s): pausing them with signal %d instead, "
+                                "so a sleep in another thread may end early (EINTR)\n", why, strerror(-rc), stop_sig);
+            said = true;
             return -1;
         }
         int stopped = 0;
