@@ -232,8 +232,11 @@ int drip_sarif_write(FILE *o, const struct json *report, const char *root)
     fputs(strcmp(root, "/") ? "/\"}},\n" : "\"}},\n", o);
     double pid = json_num(report, "pid", -1);
     const struct json *complete = json_get(report, "complete");
-    fprintf(o, "  \"invocations\": [{\"executionSuccessful\": %s, \"processId\": %.0f}],\n  \"results\": [\n",
-            complete && complete->type == JSON_BOOL && !complete->num ? "false" : "true", pid);
+    fprintf(o, "  \"invocations\": [{\"executionSuccessful\": %s",
+            complete && complete->type == JSON_BOOL && !complete->num ? "false" : "true");
+    if (pid >= 1 && pid <= INT_MAX && pid == (double)(int)pid)   /* a pid, not whatever a report says */
+        fprintf(o, ", \"processId\": %d", (int)pid);
+    fputs("}],\n  \"results\": [\n", o);
     const struct json *leaks = json_get(report, "leaks");
     int n = 0;
     for (size_t i = 0; leaks && leaks->type == JSON_ARRAY && i < leaks->n; i++) {
