@@ -236,39 +236,10 @@ bool drip__roots_dead_below(struct drip__roots *r, uintptr_t sp)
     return m ? add(&r->excl, m->lo, sp & ~(uintptr_t)7) : true;
 }
 
-static void sift(struct drip__range *b, size_t root, size_t n)
-{
-    for (;;) {
-        size_t c = 2 * root + 1;
-        if (c >= n)
-            return;
-        if (c + 1 < n && b[c + 1].lo > b[c].lo)
-            c++;
-        if (b[root].lo >= b[c].lo)
-            return;
-        struct drip__range t = b[root];
-        b[root] = b[c];
-        b[c] = t;
-        root = c;
-    }
-}
-
-static void sort_ranges(struct drip__range *b, size_t n)
-{
-    for (size_t i = n / 2; i-- > 0;)
-        sift(b, i, n);
-    for (size_t i = n; i-- > 1;) {
-        struct drip__range t = b[0];
-        b[0] = b[i];
-        b[i] = t;
-        sift(b, 0, i);
-    }
-}
-
 bool drip__roots_finish(struct drip__roots *r, struct drip__ranges *out)
 {
     struct drip__ranges *x = &r->excl;
-    sort_ranges(x->r, x->n);
+    drip__sort_by_address(x->r, x->n, sizeof *x->r);
     size_t k = 0;   /* merge overlapping exclusions */
     for (size_t i = 0; i < x->n; i++) {
         if (k && x->r[i].lo <= x->r[k - 1].hi) {
@@ -301,4 +272,46 @@ void drip__roots_free(struct drip__roots *r)
     drip__ranges_free(&r->excl);
     drip__ranges_free(&r->file_r);
     drip__ranges_free(&r->file_x);
+}
+
+/* ---- sorting by address (drip__sort_by_address, scan.h) -------------------------------------- */
+static uintptr_t key_at(const char *b, size_t i, size_t size)
+{
+    uintptr_t k;
+    memcpy(&k, b + i * size, sizeof k);
+    return k;
+}
+
+static void swap_at(char *b, size_t i, size_t j, size_t size)
+{
+    char t[64];
+    memcpy(t, b + i * size, size);
+    memcpy(b + i * size, b + j * size, size);
+    memcpy(b + j * size, t, size);
+}
+
+static void sift(char *b, size_t root, size_t n, size_t size)
+{
+    for (;;) {
+        size_t c = 2 * root + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && key_at(b, c + 1, size) > key_at(b, c, size))
+            c++;
+        if (key_at(b, root, size) >= key_at(b, c, size))
+            return;
+        swap_at(b, root, c, size);
+        root = c;
+    }
+}
+
+void drip__sort_by_address(void *base, size_t n, size_t size)
+{
+    char *b = base;
+    for (size_t i = n / 2; i-- > 0;)
+        sift(b, i, n, size);
+    for (size_t i = n; i-- > 1;) {
+        swap_at(b, 0, i, size);
+        sift(b, 0, i, size);
+    }
 }

@@ -525,7 +525,6 @@ static void cliques(struct marker *mk, const struct maps *m)
     }
 }
 
-static void sort_blocks(struct drip__block *b, size_t n);
 
 struct fill {
     struct drip__block *b;
@@ -723,7 +722,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     drip__table_foreach(fill_cb, &f);
     n = f.n;
     if (!f.sorted)
-        sort_blocks(b, n);
+        drip__sort_by_address(b, n, sizeof *b);
 
     /* thread stacks: the live part only, from each stopped thread's stack pointer; the calling
      * thread from where it entered drip (exit, _exit, a fatal signal): drip's own frames below
@@ -809,36 +808,6 @@ int drip__scan_run(struct drip__scan *out, int final)
             out->heur[out->blocks[i].heur].blocks++;
         }
     return rc;
-}
-
-/* qsort may allocate (it does for large arrays in glibc): a heap sort from drip's side instead. */
-static void sift(struct drip__block *b, size_t root, size_t n)
-{
-    for (;;) {
-        size_t c = 2 * root + 1;
-        if (c >= n)
-            return;
-        if (c + 1 < n && b[c + 1].addr > b[c].addr)
-            c++;
-        if (b[root].addr >= b[c].addr)
-            return;
-        struct drip__block t = b[root];
-        b[root] = b[c];
-        b[c] = t;
-        root = c;
-    }
-}
-
-static void sort_blocks(struct drip__block *b, size_t n)
-{
-    for (size_t i = n / 2; i-- > 0;)
-        sift(b, i, n);
-    for (size_t i = n; i-- > 1;) {
-        struct drip__block t = b[0];
-        b[0] = b[i];
-        b[i] = t;
-        sift(b, 0, i);
-    }
 }
 
 void drip__scan_free(struct drip__scan *s)

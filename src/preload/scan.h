@@ -48,6 +48,11 @@ struct drip__scan {
  * report then says so). The calling thread must hold the guard. */
 /* ---- roots.c: the memory read as roots (see there) ---------------------------------------- */
 struct drip__range { uintptr_t lo, hi; };
+
+/* Sorts n elements of `size` bytes (at most 64) by the uintptr_t each begins with (a block's
+ * address, a range's lo), in place: a heap sort, because qsort may allocate (glibc's does for
+ * large arrays) and the scan runs with the world stopped. */
+void drip__sort_by_address(void *base, size_t n, size_t size);
 struct drip__ranges {
     struct drip__range *r;   /* arena memory */
     size_t n, cap;
