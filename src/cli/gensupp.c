@@ -1,5 +1,5 @@
 /* gensupp.c — suppressions from a report: `drip suppress REPORT.json > drip.supp` and
- * `--gen-suppressions` (postrun.c). One LeakSanitizer-format line (`leak:<pattern>`) per
+ * the same lines the text report prints per record with --gen-suppressions. One LeakSanitizer-format line (`leak:<pattern>`) per
  * definite, indirect or possible record, on the most specific frame that is not in the C runtime
  * (libc, the loader, libstdc++, libgcc_s): the innermost function of the program's own code, so
  * the line names the leak rather than malloc's callers at large. The function name is anchored
@@ -7,61 +7,25 @@
  */
 #include "cli.h"
 #include "json.h"
+#include "../common/suppress.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* 1 when the module is part of the C/C++ runtime rather than the program. */
-static int runtime_module(const char *mod)
-{
-    if (!mod)
-        return 0;
-    const char *b = strrchr(mod, '/');
-    b = b ? b + 1 : mod;
-    static const char *const libs[] = {"libc.so", "libc-", "ld-linux", "ld-musl", "libstdc++.so", "libgcc_s.so",
-                                       "libdrip.so"};
-    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++)
-        if (!strncmp(b, libs[i], strlen(libs[i])))
-            return 1;
-    return 0;
-}
-
-/* A suppression is one line: a control character in a name (a mangled or hostile report) becomes
- * the wildcard `*`, which still matches it. */
-static int one_line(char *out)
-{
-    for (char *p = out; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '*';
-    return 0;
-}
-
-/* The pattern for one record into out, or -1 when no frame names anything but the runtime. */
+/* The pattern for one record of a JSON report into out, or -1 (see drip_suppression_pattern). */
 static int record_pattern(const struct json *rec, char *out, size_t cap)
 {
     const struct json *stack = json_get(rec, "stack");
     if (!stack || stack->type != JSON_ARRAY)
         return -1;
-    for (size_t i = 0; i < stack->n; i++) {
-        const struct json *f = stack->items[i];
-        const char *fn = json_str(f, "function"), *mod = json_str(f, "module");
-        if (!fn || !*fn || runtime_module(mod))
-            continue;
-        /* '*' in a C++ name is itself a wildcard and still matches the name */
-        snprintf(out, cap, "^%s$", fn);
-        return one_line(out);
-    }
-    /* no named frame: the first module outside the runtime (a stripped library) */
-    for (size_t i = 0; i < stack->n; i++) {
-        const char *mod = json_str(stack->items[i], "module");
-        if (mod && *mod && !runtime_module(mod)) {
-            snprintf(out, cap, "%s", mod);
-            return one_line(out);
-        }
-    }
-    return -1;
+    struct drip_frame f[64];
+    size_t n = stack->n < 64 ? stack->n : 64;
+    for (size_t i = 0; i < n; i++)
+        f[i] = (struct drip_frame){.function = json_str(stack->items[i], "function"),
+                                   .module = json_str(stack->items[i], "module")};
+    return drip_suppression_pattern(f, n, out, cap);
 }
 
 static int is_leak_kind(const char *kind)

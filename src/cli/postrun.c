@@ -1,5 +1,6 @@
 /* postrun.c — drip run's steps that happen in the CLI after the program exits, from its JSON
- * report: --sarif FILE (sarif.c), --gen-suppressions (gensupp.c). The library writes the JSON
+ * report: --sarif FILE (sarif.c). --gen-suppressions only turns on the library's gen_suppressions
+ * option (the report prints each record's suppression itself). The library writes the JSON
  * report (to the user's --json file, else to a temporary file removed afterwards); the CLI
  * converts it once the program is gone, before drip leaves with the program's status.
  * Single-threaded (the CLI's main thread); state is the static struct below.
@@ -30,7 +31,7 @@ void drip_postrun_usage(FILE *out)
 {
     fprintf(out, "  %-30s %s\n", "--sarif FILE", "also write the leak records as SARIF 2.1.0 (after the program exits)");
     fprintf(out, "  %-30s %s\n", "--source-root DIR", "SARIF file locations relative to DIR (default: the current directory)");
-    fprintf(out, "  %-30s %s\n", "--gen-suppressions[=all|no]", "after the report, print a leak:<pattern> line suppressing each record");
+    fprintf(out, "  %-30s %s\n", "--gen-suppressions[=all|no]", "after each leak record, print the leak:<pattern> line that suppresses it");
 }
 
 /* The value of --name VALUE / --name=VALUE at argv[i]; sets *used to the words taken. */
@@ -122,33 +123,11 @@ static void after_child(int pid)
     struct stat st;
     if (stat(json, &st) != 0 || st.st_size == 0) {
         /* the program replaced itself with exec, or was killed before it could report */
-        fprintf(stderr, "drip: no JSON report from process %d: %s", pid,
-                post.sarif[0] ? "no SARIF written" : "no suppressions generated");
+        fprintf(stderr, "drip: no JSON report from process %d: no SARIF written", pid);
         fputc('\n', stderr);
         if (post.json_is_temp)
             remove_temp(json);
         return;
-    }
-    if (post.gen_supp) {
-        char err[PATH_MAX + 256];
-        struct json *report = json_load(json, err, sizeof err);
-        if (!report) {
-            die(0, "--gen-suppressions: %s", err);
-        } else {
-            char log[PATH_MAX + 32];
-            expand_pid(post.log_path, pid, log, sizeof log);
-            FILE *o = log[0] ? fopen(log, "a") : stderr;
-            if (!o) {
-                die(0, "--gen-suppressions: cannot append to %s: %s", log, strerror(errno));
-                o = stderr;
-            }
-            fprintf(o, "==%d== drip: suppressions for the leak records above (LeakSanitizer format, for "
-                       "drip run --suppressions FILE):\n", pid);
-            drip_suppress_write(o, report, "");
-            if (o != stderr)
-                fclose(o);
-            json_free(report);
-        }
     }
     if (post.sarif[0])
         drip_sarif_convert(json, post.sarif, post.source_root[0] ? post.source_root : NULL);
@@ -158,10 +137,16 @@ static void after_child(int pid)
 
 int drip_postrun_prepare(char *opts, size_t cap, const struct drip_options *parsed)
 {
-    if (!post.sarif[0] && !post.gen_supp)
+    if (post.gen_supp) {   /* the report prints each record's line itself (option gen_suppressions) */
+        size_t len = strlen(opts);
+        int n = snprintf(opts + len, cap - len, "%sgen_suppressions=1", len ? ":" : "");
+        if (n < 0 || (size_t)n >= cap - len)
+            return die(2, "too many options"), -1;
+    }
+    if (!post.sarif[0])
         return 0;
     if (!parsed->report) {
-        die(2, "--sarif and --gen-suppressions need the report (drop --no-report)");
+        die(2, "--sarif needs the report (drop --no-report)");
         return -1;
     }
     snprintf(post.log_path, sizeof post.log_path, "%s", parsed->log_path);

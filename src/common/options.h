@@ -40,7 +40,8 @@
     X(http_leaks_interval, DURATION, "5s", "minimum time between two live leak checks (/debug/drip/leaks pauses the program): an earlier request, or one while a check runs, gets 429 with Retry-After; 0: no minimum") \
     X(leak_check_heuristics, STR, "all", "valgrind's --leak-check-heuristics: interior pointers that count as start pointers (the block is reachable via heuristic): all, none, or a list of stdstring, length64, newarray, multipleinheritance joined by + (or by commas inside quotes)") \
     X(raw_out, STR, "", "also keep the raw report (addresses, modules, build IDs) in this file; `drip symbolize FILE` writes the report from it later, here or on a machine with the same binaries") \
-    X(debuginfod, BOOL, "0", "let the symbolizer (never the traced program) fetch missing debug info from the servers in DEBUGINFOD_URLS, within DEBUGINFOD_MAXTIME (default 10 s)")
+    X(debuginfod, BOOL, "0", "let the symbolizer (never the traced program) fetch missing debug info from the servers in DEBUGINFOD_URLS, within DEBUGINFOD_MAXTIME (default 10 s)") \
+    X(gen_suppressions, BOOL, "0", "after each definite, indirect or possible record, print the LeakSanitizer-format line (leak:<pattern>) that suppresses it, as valgrind's --gen-suppressions=all")
 
 enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_DURATION, DRIP_OPT_STR };
 

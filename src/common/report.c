@@ -284,6 +284,9 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
         else if (g->kind == POSSIBLE)
             drip_printf(w, "==%d==  the interior pointers point at offsets %u..%u into the blocks\n", pid,
                         g->ioff_min, g->ioff_max);
+        char pat[512];
+        if (o->gen_suppressions && drip_suppression_pattern(g->frames, (size_t)g->nframes, pat, sizeof pat) == 0)
+            drip_printf(w, "leak:%s\n", pat);   /* bare, as valgrind prints its suppressions: ready to copy */
         drip_printf(w, "==%d==\n", pid);
     }
     for (size_t i = 0; i < r->raw->nthreads; i++) {

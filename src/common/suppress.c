@@ -198,3 +198,43 @@ void drip_suppressions_free(struct drip_suppressions *s)
     free(s->hits);
     memset(s, 0, sizeof *s);
 }
+
+/* ---- making a suppression from a record (--gen-suppressions, drip suppress) ---------------- */
+static int runtime_module(const char *mod)
+{
+    if (!mod)
+        return 0;
+    const char *b = strrchr(mod, '/');
+    b = b ? b + 1 : mod;
+    static const char *const libs[] = {"libc.so", "libc-", "ld-linux", "ld-musl", "libstdc++.so", "libgcc_s.so",
+                                       "libdrip.so"};
+    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++)
+        if (!strncmp(b, libs[i], strlen(libs[i])))
+            return 1;
+    return 0;
+}
+
+static int one_line(char *out)
+{
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '*';
+    return 0;
+}
+
+int drip_suppression_pattern(const struct drip_frame *f, size_t n, char *out, size_t cap)
+{
+    for (size_t i = 0; i < n; i++)
+        if (f[i].function && *f[i].function && !runtime_module(f[i].module)) {
+            /* '*' in a C++ name is itself a wildcard and still matches the name */
+            snprintf(out, cap, "^%s$", f[i].function);
+            return one_line(out);
+        }
+    /* no named frame: the first module outside the runtime (a stripped library) */
+    for (size_t i = 0; i < n; i++)
+        if (f[i].module && *f[i].module && !runtime_module(f[i].module)) {
+            snprintf(out, cap, "%s", f[i].module);
+            return one_line(out);
+        }
+    return -1;
+}

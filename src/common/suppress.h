@@ -24,5 +24,10 @@ int drip_suppressions_match(const struct drip_suppressions *s, const struct drip
 /* The pattern matcher itself (exposed for tests). */
 int drip_template_match(const char *pattern, const char *s);
 void drip_suppressions_free(struct drip_suppressions *s);
+/* The LeakSanitizer pattern that suppresses a record with these frames (innermost first): the
+ * innermost function outside the C/C++ runtime (libc, the loader, libstdc++, libgcc_s, drip),
+ * anchored as ^name$, else the first module outside the runtime. One line: control characters
+ * become '*'. 0, or -1 when no frame names anything but the runtime. */
+int drip_suppression_pattern(const struct drip_frame *frames, size_t n, char *out, size_t cap);
 
 #endif
