@@ -249,7 +249,7 @@ int drip__raw_memfd(void)
     int fd = memfd_create("drip-raw", MFD_CLOEXEC);
     if (fd < 0)
         fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    return fd;
+    return drip__fd_above_stdio(fd);
 }
 
 /* ---- names of a few addresses (live endpoints, the monitor, leak checks in tests) ---------- */

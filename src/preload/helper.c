@@ -46,6 +46,21 @@ static int dup_high(int fd)
     return d >= 0 ? d : fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
+/* A descriptor drip just opened, moved above 0-2 when it landed there: a program that closed its
+ * stdio at exit (ls, sort) leaves those numbers free, and the symbolizer's 0, 1 and 2 are set
+ * from other descriptors, so a report file numbered 1 would be overwritten by the helper's
+ * /dev/null. -1 stays -1. */
+int drip__fd_above_stdio(int fd)
+{
+    if (fd < 0 || fd > 2)
+        return fd;
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return d;
+}
+
 void drip__start_dir(char *out, size_t cap) { snprintf(out, cap, "%s", start_dir); }
 
 /* path resolved against the start directory, %p replaced by the pid. */
@@ -220,6 +235,14 @@ int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *co
         *why = "no pipe for the symbolizer";
         return -1;
     }
+    sp[0] = drip__fd_above_stdio(sp[0]);
+    sp[1] = drip__fd_above_stdio(sp[1]);
+    if (sp[0] < 0 || sp[1] < 0) {
+        close(sp[0]);
+        close(sp[1]);
+        *why = "no pipe for the symbolizer";
+        return -1;
+    }
     char sfd[16];
     snprintf(sfd, sizeof sfd, "%d", sp[1]);
     char *argv[32];
@@ -237,7 +260,7 @@ int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *co
     char **env = helper_env();
     enum { STACK = 64 * 1024 };
     char *stack = malloc(STACK);
-    int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    int null_fd = drip__fd_above_stdio(open("/dev/null", O_WRONLY | O_CLOEXEC));
     struct child_args ca = {cli, argv, env ? env : environ, in_fd, err_fd, null_fd, keep2, nk};
     sigset_t all, old, pending;
     sigfillset(&all);
@@ -317,6 +340,14 @@ static int serve_start(const char **why)
     }
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        *why = "no socket for the symbolizer";
+        return -1;
+    }
+    sv[0] = drip__fd_above_stdio(sv[0]);
+    sv[1] = drip__fd_above_stdio(sv[1]);
+    if (sv[0] < 0 || sv[1] < 0) {
+        close(sv[0]);
+        close(sv[1]);
         *why = "no socket for the symbolizer";
         return -1;
     }

@@ -345,6 +345,8 @@ void drip__report_dest_init(void);
 void drip__suspects_json(int fd);   /* report.c */
 int drip__report_fd(int *is_log);
 int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args, const char **why);
+/* fd moved above 0-2 if it is one of them (the program may have closed its stdio): see helper.c */
+int drip__fd_above_stdio(int fd);
 int drip__helper_ask(int memfd, int out_fd, const char **why);
 
 /* ---- foreign.c: a program that brings its own allocator ---------------------------------- */

@@ -295,10 +295,10 @@ static void open_out(struct out_file *f, const char *pattern, int err_fd)
 {
     f->tmp[0] = 0;
     if (report_path(pattern, f->path, sizeof f->path)) {
-        f->fd = open(f->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        f->fd = drip__fd_above_stdio(open(f->path, O_WRONLY | O_TRUNC | O_CLOEXEC));
     } else {
         snprintf(f->tmp, sizeof f->tmp, "%s.drip-tmp.%d", f->path, (int)getpid());
-        f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        f->fd = drip__fd_above_stdio(open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     }
     if (f->fd < 0)
         dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(errno));
@@ -353,7 +353,7 @@ int drip__report(void)
     if (drip__opt.log_path[0] && !is_log) {
         /* a forked child (FILE.<pid>), or the file could not be kept open since start-up */
         report_path(drip__opt.log_path, log.path, sizeof log.path);
-        log.fd = open(log.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        log.fd = drip__fd_above_stdio(open(log.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
         if (log.fd < 0)
             fprintf(stderr, "drip: cannot write report %s: %s\n", log.path, strerror(errno));
         text_fd = log.fd;

@@ -221,6 +221,16 @@ def case_no_helper():
 def case_closed_stderr():
     r = drip_run([], ["ls", "/"])
     dt.check(b"SUMMARY: drip:" in r.stderr, "ls closes stderr at exit: the report still arrives")
+    # with 0, 1 and 2 closed the report's files are opened as 0, 1 or 2, numbers the symbolizer's
+    # own stdio takes over: each must still receive its report
+    with tempfile.TemporaryDirectory() as d:
+        j, prof = os.path.join(d, "r.json"), os.path.join(d, "r.pb.gz")
+        r = drip_run(["--json", j, "--profile", prof], ["sh", "-c", "exec 0<&- 1>&- 2>&-; exit 0"])
+        dt.eq(r.returncode, 0, "stdio closed: exit status")
+        dt.check(b"SUMMARY: drip:" in r.stderr, "stdio closed: the text report arrives")
+        rep = json.load(open(j)) if os.path.exists(j) else {}
+        dt.eq(rep.get("complete"), True, "stdio closed: the JSON report is whole")
+        dt.check(os.path.exists(prof) and open(prof, "rb").read(2) == b"\x1f\x8b", "stdio closed: the profile is written")
     # fd 2 pointed elsewhere by the program: the report goes where stderr was at start
     with tempfile.TemporaryDirectory() as d:
         r = drip_run([], ["sh", "-c", "exec 2>%s/elsewhere; exit 0" % d])
