@@ -80,6 +80,19 @@ _Static_assert(sizeof(struct entry) == 32, "entry");
 #define ONE ((uintptr_t)2)
 
 static struct entry *_Atomic l1[1 << L1_BITS];
+
+/* Behind each L2 node's 2^18 entries (8 MiB, mostly never touched): one bit per group of 64
+ * entries that ever held a record. Walks (the scan's fill, snapshots, fork's reset) visit only
+ * those groups: reading the untouched rest would fault in 2,048 zero pages per node, several
+ * milliseconds at every exit and fork of even a tiny program. Bits are set, never cleared. */
+enum { GROUP_SHIFT = 6, USED_WORDS = (1u << L2_BITS) >> GROUP_SHIFT >> 6 };
+static inline _Atomic uint64_t *used_of(struct entry *l2) { return (_Atomic uint64_t *)(l2 + (1u << L2_BITS)); }
+static inline bool group_used(struct entry *l2, unsigned j)
+{
+    unsigned g = j >> GROUP_SHIFT;
+    return atomic_load_explicit(&used_of(l2)[g >> 6], memory_order_acquire) >> (g & 63) & 1;
+}
+#define L2_NODE_BYTES ((sizeof(struct entry) << L2_BITS) + USED_WORDS * sizeof(uint64_t))
 static atomic_int l1_hi;            /* one past the highest L1 index in use */
 static pthread_mutex_t grow_mu = PTHREAD_MUTEX_INITIALIZER;   /* creating L2 nodes; lock_all */
 
@@ -229,7 +242,7 @@ __attribute__((noinline)) static struct entry *entry_create(uintptr_t a)
     unsigned i = i1_of(a);
     l2 = atomic_load_explicit(&l1[i], memory_order_acquire);
     if (!l2) {
-        l2 = drip__arena_alloc(sizeof(struct entry) << L2_BITS);   /* zero: every span empty */
+        l2 = drip__arena_alloc(L2_NODE_BYTES);   /* zero: every span empty, no group used */
         if (l2) {
             if ((int)i >= atomic_load(&l1_hi))
                 atomic_store(&l1_hi, (int)i + 1);
@@ -447,6 +460,12 @@ bool drip__table_restore(const struct drip__rec *r)
         return false;
     struct cell *c;
     uintptr_t w = begin(e, &c);
+    if (!w) {   /* the span's first record: its group is in use (set before the record shows) */
+        _Atomic uint64_t *u = &used_of(atomic_load_explicit(&l1[i1_of(a)], memory_order_relaxed))[i2_of(a) >> GROUP_SHIFT >> 6];
+        uint64_t bit = 1ULL << ((i2_of(a) >> GROUP_SHIFT) & 63);
+        if (!(atomic_load_explicit(u, memory_order_relaxed) & bit))
+            atomic_fetch_or_explicit(u, bit, memory_order_relaxed);
+    }
     bool ok, added;
     w = put(e, w, r, &ok, &added);
     if (added)
@@ -528,6 +547,10 @@ static void walk(void (*at)(uintptr_t base, const struct entry *, uintptr_t w, v
     for (int i = 0; i < hi; i++) {
         struct entry *l2 = atomic_load_explicit(&l1[i], memory_order_acquire);
         for (unsigned j = 0; l2 && j < (1u << L2_BITS); j++) {
+            if (!(j & ((1u << GROUP_SHIFT) - 1)) && !group_used(l2, j)) {
+                j += (1u << GROUP_SHIFT) - 1;   /* no span of this group ever held a record */
+                continue;
+            }
             struct entry *e = &l2[j];
             if (!(atomic_load_explicit(&e->w, memory_order_relaxed) & ~LOCKED))
                 continue;
@@ -684,9 +707,14 @@ void drip__table_child_reset(void)
     int hi = atomic_load(&l1_hi);
     for (int i = 0; i < hi; i++) {
         struct entry *l2 = atomic_load(&l1[i]);
-        for (unsigned j = 0; l2 && j < (1u << L2_BITS); j++)
+        for (unsigned j = 0; l2 && j < (1u << L2_BITS); j++) {
+            if (!(j & ((1u << GROUP_SHIFT) - 1)) && !group_used(l2, j)) {
+                j += (1u << GROUP_SHIFT) - 1;
+                continue;
+            }
             if (atomic_load_explicit(&l2[j].w, memory_order_relaxed) & LOCKED)
                 atomic_fetch_and(&l2[j].w, ~LOCKED);
+        }
     }
     for (int c = 0; c < NCLASS; c++)
         atomic_store(&pool[c].mu.v, 0);
