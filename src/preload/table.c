@@ -229,6 +229,8 @@ static struct entry *entry_create(uintptr_t a);
 /* The entry for address a; with `create`, its L2 node is made when missing. */
 static inline struct entry *entry_of(uintptr_t a, bool create)
 {
+    if (DRIP_UNLIKELY(a >> 47))
+        return NULL;   /* above the map (a bogus pointer freed): never recorded */
     struct entry *l2 = atomic_load_explicit(&l1[i1_of(a)], memory_order_acquire);
     if (DRIP_LIKELY(l2 != NULL) || !create)
         return l2 ? &l2[i2_of(a)] : NULL;
