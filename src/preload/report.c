@@ -2,7 +2,9 @@
  * group the classified blocks by (kind, allocation stack), and hand them out as a raw report
  * (src/common/raw.h) to `drip symbolize`, which names the frames and writes the text report, the
  * JSON and the profile (src/common/render.c). When no symbolizer can be started, the same
- * writers run here with module+offset names and a line saying why.
+ * writers run here with module+offset names and a line saying why. A forked child's report leaves
+ * out the blocks it inherited at fork (one `inherited` line instead: the parent reports them), and
+ * a child with no block of its own is written here, without a scan or a symbolizer.
  *
  * A report is whole or absent: the JSON and the profile are written to a temporary file in the
  * same directory and renamed, with the program's signals blocked meanwhile (a SIGTERM that comes
@@ -402,7 +404,9 @@ static int child_report_cheap(int text_fd, int json_fd, int err_fd, int *leaked)
         struct drip_symbols sym = drip_raw_symbols(&raw);
         sym.raw = 0;   /* no frame is printed: nothing is left unnamed */
         struct drip_render_out o = {text_fd, json_fd, -1, -1, NULL};
-        done = drip_render(&raw, &sym, &o, leaked) == 0;
+        /* written, or a destination refused it: either way not written twice */
+        drip_render(&raw, &sym, &o, leaked);
+        done = 1;
         drip_raw_free(&raw);
     }
     if (text != MAP_FAILED)
