@@ -293,6 +293,11 @@ int drip_raw_parse(struct drip_raw *r, const char *text, size_t len, char *err, 
             }
             h->bytes = num(f, n, "bytes", 10);
             h->blocks = num(f, n, "blocks", 10);
+        } else if (line_is(line, ll, "inherited")) {
+            r->has_inherited = 1;
+            r->inherited_bytes = num(f, n, "bytes", 10);
+            r->inherited_blocks = num(f, n, "blocks", 10);
+            r->inherited_parent = (int)num(f, n, "parent", 10);
         } else if (line_is(line, ll, "thread")) {
             struct drip_raw_thread *t = grow(&r->threads, &r->nthreads, sizeof *t);
             if (!t) {

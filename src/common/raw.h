@@ -22,6 +22,8 @@
  *   rec kind= site= bytes= blocks= [ioff_min= ioff_max=]   leak records grouped by (kind, site);
  *                                             possible: offsets of the interior pointers
  *   heur name= bytes= blocks=                 reachable only via a valgrind heuristic, in order
+ *   inherited bytes= blocks= parent=          a forked child: the live blocks it inherited at fork,
+ *                                             left out of its rec lines (the parent reports them)
  *   thread tid= state=running|unjoined start= site=    (tid 0: created, not started yet)
  *   suspect site= bps= live_bytes= live_objects= oldest= share= window=
  *   sample site= v=AO,AS,IO,IS block_size=    heap profile samples (values already scaled)
@@ -128,6 +130,9 @@ struct drip_raw {
     unsigned untraced_execs;        /* children that ran a program drip did not follow */
     char *untraced_first;           /* the first of them (NULL: none) */
     unsigned long long sampling;
+    int has_inherited;              /* a forked child's report: the blocks it inherited at fork */
+    uint64_t inherited_bytes, inherited_blocks;
+    int inherited_parent;
 };
 
 /* ---- writing (the traced process) ---- */

@@ -239,6 +239,27 @@ static void text_header(struct drip_writer *w, const struct report *r, const cha
         drip_printf(w, "==%d== %s\n", pid, note);
 }
 
+/* A forked child lists only the blocks it allocated itself: what it inherited at fork is the
+ * parent's, and the parent's report lists it. One line says how much was left out. */
+static void write_inherited_text(struct drip_writer *w, const struct report *r)
+{
+    const struct drip_raw *raw = r->raw;
+    int pid = raw->pid;
+    if (!raw->has_inherited)
+        return;
+    if (!raw->nrecs) {
+        drip_printf(w, "==%d== no blocks of its own: ", pid);
+        text_size(w, raw->inherited_bytes, raw->inherited_blocks);
+        drip_printf(w, " inherited from parent %d at fork (the parent reports them)\n", raw->inherited_parent);
+    } else if (raw->inherited_blocks) {
+        drip_printf(w, "==%d== ", pid);
+        text_size(w, raw->inherited_bytes, raw->inherited_blocks);
+        drip_printf(w, " inherited from parent %d at fork are not listed: the parent reports them\n",
+                    raw->inherited_parent);
+    }
+    drip_printf(w, "==%d==\n", pid);
+}
+
 static void write_text(struct drip_writer *w, struct report *r, const char *note)
 {
     const struct drip_options *o = &r->raw->opt;
@@ -300,6 +321,7 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
         drip_printf(w, "==%d==\n", pid);
     }
     write_suspects_text(w, r);
+    write_inherited_text(w, r);
     drip_printf(w, "==%d== LEAK SUMMARY:\n", pid);
     static const int order[] = {DEFINITE, INDIRECT, POSSIBLE, REACHABLE};
     for (int k = 0; k < 4; k++) {
@@ -424,8 +446,13 @@ static void write_json(struct drip_writer *w, struct report *r)
     for (int k = 0; k < 4; k++)
         drip_printf(w, "\"%s\": {\"bytes\": %llu, \"blocks\": %llu}, ", drip_raw_kind_names[order[k]],
                     (unsigned long long)r->kind[order[k]].bytes, (unsigned long long)r->kind[order[k]].blocks);
-    drip_printf(w, "\"suppressed\": {\"bytes\": %llu, \"blocks\": %llu}},\n \"leaks\": [",
+    drip_printf(w, "\"suppressed\": {\"bytes\": %llu, \"blocks\": %llu}},\n ",
                 (unsigned long long)r->suppressed.bytes, (unsigned long long)r->suppressed.blocks);
+    if (raw->has_inherited)   /* a forked child: left out of its leaks (the parent reports them) */
+        drip_printf(w, "\"inherited\": {\"bytes\": %llu, \"blocks\": %llu, \"parent\": %d},\n ",
+                    (unsigned long long)raw->inherited_bytes, (unsigned long long)raw->inherited_blocks,
+                    raw->inherited_parent);
+    drip_puts(w, "\"leaks\": [");
     int first = 1;
     for (size_t i = 0; i < r->n && !r->g[i].merged; i++) {
         struct group *g = &r->g[i];

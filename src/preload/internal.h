@@ -218,6 +218,18 @@ struct drip__rec {
 };
 /* Bumped by each drip_check_begin; every record keeps the value it saw. */
 extern _Atomic uint32_t drip__generation;
+/* A forked child: the generation its own blocks start at (bumped at fork) and the parent's pid;
+ * 0 in a process that was not forked. A block of an older generation was inherited at fork: the
+ * parent reports it. Compared as check.c compares scopes (16 bits, wrapping). */
+extern uint32_t drip__fork_gen;
+extern int drip__fork_parent;
+static inline bool drip__inherited(uint32_t gen)
+{
+    if (!drip__fork_parent)
+        return false;
+    uint32_t now = atomic_load_explicit(&drip__generation, memory_order_relaxed);
+    return (uint16_t)(gen - drip__fork_gen) > (uint16_t)(now - drip__fork_gen);
+}
 bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site);
 /* A hint: addr is about to be inserted (stage 0: its directory entry; 1: its leaf). */
 void drip__table_prefetch(uintptr_t addr, int stage);

@@ -2,7 +2,9 @@
  * group the classified blocks by (kind, allocation stack), and hand them out as a raw report
  * (src/common/raw.h) to `drip symbolize`, which names the frames and writes the text report, the
  * JSON and the profile (src/common/render.c). When no symbolizer can be started, the same
- * writers run here with module+offset names and a line saying why.
+ * writers run here with module+offset names and a line saying why. A forked child's report leaves
+ * out the blocks it inherited at fork (one `inherited` line instead: the parent reports them), and
+ * a child with no block of its own is written here, without a scan or a symbolizer.
  *
  * A report is whole or absent: the JSON and the profile are written to a temporary file in the
  * same directory and renamed, with the program's signals blocked meanwhile (a SIGTERM that comes
@@ -39,6 +41,7 @@ struct group {
 struct report {
     struct group *g;
     size_t n, cap;
+    uint64_t inh_bytes, inh_blocks;   /* a forked child: blocks inherited at fork, not grouped */
 };
 
 enum { MAX_SUSPECTS = 20 };
@@ -59,6 +62,11 @@ static int group_blocks(struct report *r, const struct drip__scan *sc)
     memset(map, 0, cap * sizeof *map);
     for (size_t i = 0; i < sc->n; i++) {
         const struct drip__block *b = &sc->blocks[i];
+        if (b->inherited) {   /* the parent's: scanned for their pointers, listed by the parent */
+            r->inh_bytes += b->size;
+            r->inh_blocks++;
+            continue;
+        }
         uint64_t key = ((uint64_t)b->kind << 32) | b->site;
         size_t h = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
         while (map[h] && !(r->g[map[h] - 1].kind == b->kind && r->g[map[h] - 1].site == b->site))
@@ -104,6 +112,9 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
         drip_puts(w, "\n");
         drip__raw_site(w, set, r.g[i].site);
     }
+    if (drip__fork_parent)
+        drip_printf(w, "inherited bytes=%llu blocks=%llu parent=%d\n", (unsigned long long)r.inh_bytes,
+                    (unsigned long long)r.inh_blocks, drip__fork_parent);
     for (int h = 1; h < DRIP_HEUR_COUNT; h++)   /* reachable only via a heuristic, valgrind's lines */
         drip_printf(w, "heur name=%s bytes=%llu blocks=%llu\n", drip__heur_name[h],
                     (unsigned long long)sc.heur[h].bytes, (unsigned long long)sc.heur[h].blocks);
@@ -340,6 +351,70 @@ static void keep_raw(int memfd, int err_fd)
     close_out(&f, err_fd);
 }
 
+/* ---- a forked child with nothing of its own ------------------------------------------------- */
+struct own_count {
+    uint64_t own, inh_bytes, inh_blocks;
+};
+
+static void own_cb(const struct drip__rec *r, void *arg)
+{
+    struct own_count *c = arg;
+    if (drip__inherited((uint32_t)r->gen)) {
+        c->inh_bytes += r->size;
+        c->inh_blocks++;
+    } else {
+        c->own++;
+    }
+}
+
+/* A forked child whose live blocks were all inherited at fork (a shell's `$(echo)` subshell) has
+ * nothing to scan for and no frame to name: its report is written here, from a raw report with
+ * no records, without the scan and without starting a symbolizer. Returns 1 when it was written
+ * (*leaked is then 0), 0 when the child has blocks of its own and needs the full report. */
+static int child_report_cheap(int text_fd, int json_fd, int err_fd, int *leaked)
+{
+    struct own_count c = {0, 0, 0};
+    drip__table_foreach(own_cb, &c);
+    if (c.own)
+        return 0;
+    int memfd = drip__raw_memfd();
+    if (memfd < 0)
+        return 0;
+    struct drip_writer w;
+    drip_writer_fd(&w, memfd);
+    drip__raw_header(&w, "exit");
+    drip_printf(&w, "inherited bytes=%llu blocks=%llu parent=%d\n", (unsigned long long)c.inh_bytes,
+                (unsigned long long)c.inh_blocks, drip__fork_parent);
+    const char *first;
+    unsigned untraced = drip__untraced_execs(&first);
+    drip_printf(&w, "info threads_unpaused=0 oom=0 paused_us=0 untraced_execs=%u", untraced);
+    if (untraced)
+        drip_raw_put_kv(&w, "untraced_first", first[0] ? first : "?");
+    drip_puts(&w, "\nend\n");
+    int done = 0;
+    struct stat st;
+    char *text = MAP_FAILED;
+    if (drip_flush(&w) == 0 && fstat(memfd, &st) == 0 && st.st_size > 0)
+        text = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, memfd, 0);
+    struct drip_raw raw;
+    char err[256];
+    if (text != MAP_FAILED && drip_raw_parse(&raw, text, (size_t)st.st_size, err, sizeof err) == 0) {
+        if (drip__opt.raw_out[0])
+            keep_raw(memfd, err_fd);
+        struct drip_symbols sym = drip_raw_symbols(&raw);
+        sym.raw = 0;   /* no frame is printed: nothing is left unnamed */
+        struct drip_render_out o = {text_fd, json_fd, -1, -1, NULL};
+        /* written, or a destination refused it: either way not written twice */
+        drip_render(&raw, &sym, &o, leaked);
+        done = 1;
+        drip_raw_free(&raw);
+    }
+    if (text != MAP_FAILED)
+        munmap(text, (size_t)st.st_size);
+    close(memfd);
+    return done;
+}
+
 int drip__report(void)
 {
     /* the report is written whole: the program's signals wait until it is (SIGALRM excepted: the
@@ -370,8 +445,10 @@ int drip__report(void)
     if (foreign)
         drip__foreign_report(text_fd, json.fd);
     /* nothing more for a program with its own allocator: drip's allocations would come from it */
-    int memfd = foreign ? -1 : drip__raw_memfd();
     int leaked = 0;
+    int cheap = !foreign && drip__fork_parent && !drip__opt.sample && prof.fd < 0 &&
+                child_report_cheap(text_fd, json.fd, err_fd, &leaked);
+    int memfd = foreign || cheap ? -1 : drip__raw_memfd();
     if (memfd >= 0) {
         struct drip_writer w;
         drip_writer_fd(&w, memfd);

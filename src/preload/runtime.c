@@ -22,6 +22,8 @@ DRIP_TLS int drip__guard;
 struct drip__state drip__g;
 struct drip_options drip__opt;
 int drip__is_fork_child;
+uint32_t drip__fork_gen;
+int drip__fork_parent;
 
 /* Whether this process is the one the user started: only that one writes its reports to the
  * file names given; forked children and the programs they exec (with follow_exec) add .<pid>.
@@ -116,6 +118,9 @@ static void fork_child(void)
     drip__threads_child_reset();
     drip__is_fork_child = 1;
     drip__g.pid = getpid();
+    /* what the child allocates from now on is its own; older blocks are the parent's */
+    drip__fork_parent = (int)getppid();
+    drip__fork_gen = atomic_fetch_add(&drip__generation, 1) + 1;
     drip__exec_fork_child();
     if (drip__opt.child_silent_after_fork) {
         /* nothing to record for a report that will not be written: the child runs at full speed */

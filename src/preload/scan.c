@@ -541,7 +541,8 @@ static void fill_cb(const struct drip__rec *r, void *arg)
         f->sorted = true;
     else if (r->addr <= f->b[f->n - 1].addr)
         f->sorted = false;
-    f->b[f->n++] = (struct drip__block){.addr = r->addr, .size = r->size, .site = r->site, .kind = DRIP_UNREACHED};
+    f->b[f->n++] = (struct drip__block){.addr = r->addr, .size = r->size, .site = r->site, .kind = DRIP_UNREACHED,
+                                        .inherited = drip__inherited((uint32_t)r->gen)};
 }
 
 /* The threads the report names: every one but the main thread and the caller, running (or not
@@ -803,7 +804,7 @@ int drip__scan_run(struct drip__scan *out, int final)
     int rc = scan_run(out, final, true);
     /* from the blocks (a live check's copy sends back only those) */
     for (size_t i = 0; i < out->n; i++)
-        if (out->blocks[i].heur) {
+        if (out->blocks[i].heur && !out->blocks[i].inherited) {   /* inherited: the parent counts them */
             out->heur[out->blocks[i].heur].bytes += out->blocks[i].size;
             out->heur[out->blocks[i].heur].blocks++;
         }

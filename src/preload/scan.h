@@ -17,10 +17,12 @@ struct drip__block {   /* 24 bytes: the scan holds one per live block */
     uintptr_t addr;
     uint64_t size : 48;   /* as struct drip__rec's */
     uint64_t kind : 8;    /* enum drip_kind once the scan is over */
-    uint64_t heur : 8;    /* enum drip_heur: reachable only via that heuristic (valgrind's rule) */
+    uint64_t heur : 7;    /* enum drip_heur: reachable only via that heuristic (valgrind's rule) */
+    uint64_t inherited : 1;   /* a forked child: allocated before the fork (drip__inherited) */
     uint32_t site;
     uint32_t ioff;        /* possible: offset into the block of the interior pointer that reached it */
 };
+_Static_assert(sizeof(struct drip__block) == 24, "struct drip__block");
 
 /* A thread the report names, as it was while the world was stopped (a thread woken by the
  * pause may end before the report is written: it was running at exit all the same). */

@@ -44,6 +44,11 @@
 
 enum { SPAN_SHIFT = 11, SLOT_SHIFT = 3, SLOTS = 1 << (SPAN_SHIFT - SLOT_SHIFT), L2_BITS = 18,
        L1_BITS = 47 - SPAN_SHIFT - L2_BITS, NCLASS = 13, SLAB = 64 << 10 };
+/* An L2 node's entries in groups of 128 (4 KiB): a bit per group, after the entries, is set when
+ * a span of the group first gets a block and never cleared, so a walk over the map (the scan, a
+ * forked child's reset) reads only the groups ever used, not all 8 MiB of each node (in a forked
+ * child every page of it read is a page fault: a shell's subshell paid that per node). */
+enum { GROUP_SHIFT = 7, USED_WORDS = (1 << (L2_BITS - GROUP_SHIFT)) / 64 };
 #define LOCKED ((uintptr_t)1)
 
 struct item {                /* a record without its address */
@@ -80,20 +85,16 @@ _Static_assert(sizeof(struct entry) == 32, "entry");
 #define ONE ((uintptr_t)2)
 
 static struct entry *_Atomic l1[1 << L1_BITS];
-
-/* Behind each L2 node's 2^18 entries (8 MiB, mostly never touched): one bit per group of 64
- * entries that ever held a record. Walks (the scan's fill, snapshots, fork's reset) visit only
- * those groups: reading the untouched rest would fault in 2,048 zero pages per node, several
- * milliseconds at every exit and fork of even a tiny program. Bits are set, never cleared. */
-enum { GROUP_SHIFT = 6, USED_WORDS = (1u << L2_BITS) >> GROUP_SHIFT >> 6 };
-static inline _Atomic uint64_t *used_of(struct entry *l2) { return (_Atomic uint64_t *)(l2 + (1u << L2_BITS)); }
-static inline bool group_used(struct entry *l2, unsigned j)
-{
-    unsigned g = j >> GROUP_SHIFT;
-    return atomic_load_explicit(&used_of(l2)[g >> 6], memory_order_acquire) >> (g & 63) & 1;
-}
-#define L2_NODE_BYTES ((sizeof(struct entry) << L2_BITS) + USED_WORDS * sizeof(uint64_t))
 static atomic_int l1_hi;            /* one past the highest L1 index in use */
+/* A bit per 512 L1 entries (a 4 KiB page of them) that holds a node: the walks skip the rest of
+ * L1 (2 MiB of .bss, mostly never touched; in a forked child each page read is a fault). */
+enum { L1_PAGE_SHIFT = 9 };
+static _Atomic uint64_t l1_used[(1 << L1_BITS) >> L1_PAGE_SHIFT >> 6];
+static inline bool l1_page_used(int i)
+{
+    unsigned p = (unsigned)i >> L1_PAGE_SHIFT;
+    return atomic_load_explicit(&l1_used[p >> 6], memory_order_acquire) >> (p & 63) & 1;
+}
 static pthread_mutex_t grow_mu = PTHREAD_MUTEX_INITIALIZER;   /* creating L2 nodes; lock_all */
 
 static atomic_int frozen;
@@ -244,16 +245,38 @@ __attribute__((noinline)) static struct entry *entry_create(uintptr_t a)
     unsigned i = i1_of(a);
     l2 = atomic_load_explicit(&l1[i], memory_order_acquire);
     if (!l2) {
-        l2 = drip__arena_alloc(L2_NODE_BYTES);   /* zero: every span empty, no group used */
+        /* zero: every span empty, no group used */
+        l2 = drip__arena_alloc((sizeof(struct entry) << L2_BITS) + USED_WORDS * sizeof(uint64_t));
         if (l2) {
             if ((int)i >= atomic_load(&l1_hi))
                 atomic_store(&l1_hi, (int)i + 1);
+            atomic_fetch_or(&l1_used[i >> L1_PAGE_SHIFT >> 6], (uint64_t)1 << ((i >> L1_PAGE_SHIFT) & 63));
             atomic_store_explicit(&l1[i], l2, memory_order_release);
         }
     }
     pthread_mutex_unlock(&grow_mu);
     return l2 ? &l2[i2_of(a)] : NULL;
 }
+
+static inline _Atomic uint64_t *used_map(struct entry *l2) { return (_Atomic uint64_t *)(l2 + (1u << L2_BITS)); }
+
+/* The span of address a gets its first block: its group is used from now on. */
+static inline void mark_used(uintptr_t a)
+{
+    struct entry *l2 = atomic_load_explicit(&l1[i1_of(a)], memory_order_relaxed);
+    _Atomic uint64_t *u = &used_map(l2)[i2_of(a) >> GROUP_SHIFT >> 6];
+    uint64_t bit = (uint64_t)1 << ((i2_of(a) >> GROUP_SHIFT) & 63);
+    if (!(atomic_load_explicit(u, memory_order_relaxed) & bit))
+        atomic_fetch_or_explicit(u, bit, memory_order_release);
+}
+
+/* Calls fn on each entry of l2 in a used group, in order. */
+#define FOR_USED_ENTRIES(l2, j, body)                                                              \
+    for (unsigned uw_ = 0; uw_ < USED_WORDS; uw_++)                                                 \
+        for (uint64_t ub_ = atomic_load_explicit(&used_map(l2)[uw_], memory_order_acquire); ub_;    \
+             ub_ &= ub_ - 1)                                                                        \
+            for (unsigned j = ((uw_ * 64u + (unsigned)__builtin_ctzll(ub_)) << GROUP_SHIFT),       \
+                          jend_ = j + (1u << GROUP_SHIFT); j < jend_; j++) { body }
 
 /* Takes e's lock bit; returns e's word without it. */
 static inline uintptr_t lock_entry(struct entry *e)
@@ -415,6 +438,7 @@ static uintptr_t put(struct entry *e, uintptr_t w, const struct drip__rec *r, bo
     *ok = true;
     *added = false;
     if (!w) {   /* an empty span: the record goes inline */
+        mark_used(r->addr);
         e->one = it;
         *added = true;
         return one_word(s);
@@ -462,12 +486,6 @@ bool drip__table_restore(const struct drip__rec *r)
         return false;
     struct cell *c;
     uintptr_t w = begin(e, &c);
-    if (!w) {   /* the span's first record: its group is in use (set before the record shows) */
-        _Atomic uint64_t *u = &used_of(atomic_load_explicit(&l1[i1_of(a)], memory_order_relaxed))[i2_of(a) >> GROUP_SHIFT >> 6];
-        uint64_t bit = 1ULL << ((i2_of(a) >> GROUP_SHIFT) & 63);
-        if (!(atomic_load_explicit(u, memory_order_relaxed) & bit))
-            atomic_fetch_or_explicit(u, bit, memory_order_relaxed);
-    }
     bool ok, added;
     w = put(e, w, r, &ok, &added);
     if (added)
@@ -547,12 +565,14 @@ static void walk(void (*at)(uintptr_t base, const struct entry *, uintptr_t w, v
     bool lock = !i_froze;
     int hi = atomic_load(&l1_hi);
     for (int i = 0; i < hi; i++) {
+        if (!l1_page_used(i)) {
+            i |= (1 << L1_PAGE_SHIFT) - 1;
+            continue;
+        }
         struct entry *l2 = atomic_load_explicit(&l1[i], memory_order_acquire);
-        for (unsigned j = 0; l2 && j < (1u << L2_BITS); j++) {
-            if (!(j & ((1u << GROUP_SHIFT) - 1)) && !group_used(l2, j)) {
-                j += (1u << GROUP_SHIFT) - 1;   /* no span of this group ever held a record */
-                continue;
-            }
+        if (!l2)
+            continue;
+        FOR_USED_ENTRIES(l2, j, {
             struct entry *e = &l2[j];
             if (!(atomic_load_explicit(&e->w, memory_order_relaxed) & ~LOCKED))
                 continue;
@@ -564,7 +584,7 @@ static void walk(void (*at)(uintptr_t base, const struct entry *, uintptr_t w, v
                 unlock_entry(e, w);
             if (w && after)
                 after(arg);
-        }
+        })
     }
 }
 
@@ -708,15 +728,16 @@ void drip__table_child_reset(void)
     atomic_store(&ending.busy, 0);
     int hi = atomic_load(&l1_hi);
     for (int i = 0; i < hi; i++) {
-        struct entry *l2 = atomic_load(&l1[i]);
-        for (unsigned j = 0; l2 && j < (1u << L2_BITS); j++) {
-            if (!(j & ((1u << GROUP_SHIFT) - 1)) && !group_used(l2, j)) {
-                j += (1u << GROUP_SHIFT) - 1;
-                continue;
-            }
-            if (atomic_load_explicit(&l2[j].w, memory_order_relaxed) & LOCKED)
-                atomic_fetch_and(&l2[j].w, ~LOCKED);
+        if (!l1_page_used(i)) {
+            i |= (1 << L1_PAGE_SHIFT) - 1;
+            continue;
         }
+        struct entry *l2 = atomic_load(&l1[i]);
+        if (l2)
+            FOR_USED_ENTRIES(l2, j, {
+                if (atomic_load_explicit(&l2[j].w, memory_order_relaxed) & LOCKED)
+                    atomic_fetch_and(&l2[j].w, ~LOCKED);
+            })
     }
     for (int c = 0; c < NCLASS; c++)
         atomic_store(&pool[c].mu.v, 0);

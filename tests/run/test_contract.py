@@ -362,5 +362,93 @@ def case_untraced_children():
     dt.check(line.search(p.stderr) is None, "no child: no line")
 
 
+def child_and_parent(err):
+    """The pids of the reports in err: (child, parent), the child being the one with a Parent PID."""
+    child = re.search(r"==(\d+)== Parent PID: (\d+)", err)
+    return (int(child.group(1)), int(child.group(2))) if child else (None, None)
+
+
+def case_child_inherited():
+    prog = P + "/fork_inherit"
+    # a child with a leak of its own and inherited leaks: only its own record is listed
+    fd, path = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    p = cli(["run", "--json", path, "--", prog, "own"])
+    dt.eq((p.returncode, p.stdout), (0, "child status 0\n"), "own: status and output")
+    cpid, ppid = child_and_parent(p.stderr)
+    dt.check(cpid is not None, "own: the child's report names its parent")
+    rec = re.compile(r"==(\d+)== ([\d,]+) bytes in ([\d,]+) blocks are (\w+ \w+) in loss record \d+ of \d+")
+    recs = [(int(m.group(1)), m.group(2), m.group(3), m.group(4)) for m in rec.finditer(p.stderr)]
+    dt.eq([r[1:] for r in recs if r[0] == cpid], [("33", "1", "definitely lost")], "own: the child lists only its own block")
+    # (the parent also has its stdout buffer, allocated after the fork)
+    dt.eq(sorted(r[1:] for r in recs if r[0] == ppid and r[1] in ("100", "50")),
+          [("100", "1", "definitely lost"), ("50", "1", "still reachable")], "own: the parent still lists the blocks the child inherited")
+    line = "==%d== 150 bytes in 2 blocks inherited from parent %d at fork are not listed: the parent reports them" % (cpid, ppid)
+    dt.check(line in p.stderr.splitlines(), "own: the inherited line: " + line)
+    dt.check(("==%d== SUMMARY" % cpid) not in p.stderr and
+             re.search(r"SUMMARY: drip: 33 bytes leaked in 1 blocks; 0 bytes possibly lost; 0 bytes still reachable", p.stderr)
+             is not None, "own: the child's SUMMARY counts only its own block")
+    import json
+    children = glob.glob(path + ".*")
+    child = json.load(open(children[0])) if len(children) == 1 else {}
+    dt.eq(child.get("inherited"), {"bytes": 150, "blocks": 2, "parent": ppid}, "own: the child's JSON inherited figures")
+    dt.eq([(r["kind"], r["bytes"], r["blocks"]) for r in child.get("leaks", [])], [("definite", 33, 1)], "own: the child's JSON leaks")
+    dt.eq(child.get("summary", {}).get("definite"), {"bytes": 33, "blocks": 1}, "own: the child's JSON summary")
+    parent = json.load(open(path))
+    dt.check("inherited" not in parent, "own: the parent's JSON has no inherited figures")
+    for f in [path] + children:
+        os.unlink(f)
+
+    # a child that allocates nothing: the short report, and no symbolizer started for it
+    d = tempfile.mkdtemp()
+    log = os.path.join(d, "cli.log")
+    wrapper = os.path.join(d, "drip-cli")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\necho \"$PPID $*\" >> %s\nexec %s \"$@\"\n" % (log, os.path.abspath(dt.DRIP)))
+    os.chmod(wrapper, 0o755)
+    fd, path = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    p = cli(["run", "--json", path, "--", prog, "none"], env=dict(os.environ, DRIP_CLI=wrapper))
+    dt.eq((p.returncode, p.stdout), (0, "child status 0\n"), "none: status and output")
+    cpid, ppid = child_and_parent(p.stderr)
+    want = ["==%d== drip: leak report for process %d" % (cpid, cpid),
+            "==%d== Command: %s none" % (cpid, prog),
+            "==%d== Parent PID: %d" % (cpid, ppid),
+            "==%d== no blocks of its own: 150 bytes in 2 blocks inherited from parent %d at fork (the parent reports them)" % (cpid, ppid),
+            "==%d==" % cpid,
+            "==%d== LEAK SUMMARY:" % cpid,
+            "==%d==    definitely lost: 0 bytes in 0 blocks" % cpid,
+            "==%d==    indirectly lost: 0 bytes in 0 blocks" % cpid,
+            "==%d==      possibly lost: 0 bytes in 0 blocks" % cpid,
+            "==%d==    still reachable: 0 bytes in 0 blocks" % cpid,
+            "==%d==         suppressed: 0 bytes in 0 blocks" % cpid,
+            "SUMMARY: drip: 0 bytes leaked in 0 blocks; 0 bytes possibly lost; 0 bytes still reachable; "
+            "0 thread(s) still running; 0 growth suspect(s)"]
+    lines = p.stderr.splitlines()
+    start = lines.index(want[0]) if want[0] in lines else -1
+    got = [l for l in lines[start:start + len(want)] if "Executable:" not in l] if start >= 0 else []
+    dt.eq(got, want, "none: the child's short report")
+    with open(log) as f:
+        callers = [int(l.split()[0]) for l in f if l.strip()]
+    dt.check(ppid in callers, "none: the wrapper logged the parent's symbolizer (%s)" % callers)
+    dt.check(cpid not in callers, "none: no symbolizer started for the child (%s)" % callers)
+    children = glob.glob(path + ".*")
+    child = json.load(open(children[0])) if len(children) == 1 else {}
+    dt.eq((child.get("inherited"), child.get("leaks"), child.get("summary", {}).get("definite")),
+          ({"bytes": 150, "blocks": 2, "parent": ppid}, [], {"bytes": 0, "blocks": 0}), "none: the child's JSON")
+    dt.check("symbolized" not in child, "none: the child's JSON does not say frames are unnamed")
+    for f in [path] + children:
+        os.unlink(f)
+    os.unlink(log)
+    os.unlink(wrapper)
+    os.rmdir(d)
+
+    # --error-exitcode: inherited leaks do not change a child's status; its own leak does
+    p = cli(["run", "--error-exitcode", "7", "--", prog, "none"])
+    dt.eq((p.returncode, p.stdout), (7, "child status 0\n"), "--error-exitcode, child with only inherited leaks: status 0")
+    p = cli(["run", "--error-exitcode", "7", "--", prog, "own"])
+    dt.eq((p.returncode, p.stdout), (7, "child status 7\n"), "--error-exitcode, child with a leak of its own: status 7")
+
+
 if __name__ == "__main__":
     dt.main(globals())
