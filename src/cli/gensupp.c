@@ -28,6 +28,16 @@ static int runtime_module(const char *mod)
     return 0;
 }
 
+/* A suppression is one line: a control character in a name (a mangled or hostile report) becomes
+ * the wildcard `*`, which still matches it. */
+static int one_line(char *out)
+{
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '*';
+    return 0;
+}
+
 /* The pattern for one record into out, or -1 when no frame names anything but the runtime. */
 static int record_pattern(const struct json *rec, char *out, size_t cap)
 {
@@ -41,14 +51,14 @@ static int record_pattern(const struct json *rec, char *out, size_t cap)
             continue;
         /* '*' in a C++ name is itself a wildcard and still matches the name */
         snprintf(out, cap, "^%s$", fn);
-        return 0;
+        return one_line(out);
     }
     /* no named frame: the first module outside the runtime (a stripped library) */
     for (size_t i = 0; i < stack->n; i++) {
         const char *mod = json_str(stack->items[i], "module");
         if (mod && *mod && !runtime_module(mod)) {
             snprintf(out, cap, "%s", mod);
-            return 0;
+            return one_line(out);
         }
     }
     return -1;

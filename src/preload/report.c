@@ -274,29 +274,47 @@ struct out_file {
     int fd;
 };
 
-/* Opens a temporary file beside the report's path (resolved where the program started; FILE.<pid>
- * for a forked child unless the pattern has %p). fd -1 when it cannot be written (said on err). */
+/* The path a report goes to: resolved where the program started; FILE.<pid> for a forked child
+ * unless the pattern has %p or the path is not a regular file. 1 when the path exists and is not
+ * a regular file (/dev/null, /dev/stderr, a fifo, a symlink): such a path is written in place,
+ * never replaced by a rename and never suffixed (valgrind writes every process's report there). */
+static int report_path(const char *pattern, char *path, size_t cap)
+{
+    drip__resolve_path(pattern, path, cap);
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return 1;
+    if (!strstr(pattern, "%p") && !drip__is_root_process())
+        snprintf(path + strlen(path), cap - strlen(path), ".%d", (int)getpid());
+    return 0;
+}
+
+/* Opens a temporary file beside the report's path, or the path itself when it is not a regular
+ * file (see report_path). fd -1 when it cannot be written (said on err). */
 static void open_out(struct out_file *f, const char *pattern, int err_fd)
 {
-    drip__resolve_path(pattern, f->path, sizeof f->path);
-    if (!strstr(pattern, "%p") && !drip__is_root_process())
-        snprintf(f->path + strlen(f->path), sizeof f->path - strlen(f->path), ".%d", (int)getpid());
-    snprintf(f->tmp, sizeof f->tmp, "%s.drip-tmp.%d", f->path, (int)getpid());
-    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    f->tmp[0] = 0;
+    if (report_path(pattern, f->path, sizeof f->path)) {
+        f->fd = open(f->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    } else {
+        snprintf(f->tmp, sizeof f->tmp, "%s.drip-tmp.%d", f->path, (int)getpid());
+        f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    }
     if (f->fd < 0)
         dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(errno));
 }
 
-/* Renames the finished file into place: the report appears whole, or not at all. */
+/* Renames the finished file into place: the report appears whole, or not at all. A path that is
+ * not a regular file was written in place. */
 static void close_out(struct out_file *f, int err_fd)
 {
     if (f->fd < 0)
         return;
     struct stat st;
-    int ok = fstat(f->fd, &st) == 0 && st.st_size > 0;
+    int ok = fstat(f->fd, &st) == 0 && (st.st_size > 0 || !f->tmp[0]);
     if (close(f->fd) != 0)
         ok = 0;
-    if (!ok || rename(f->tmp, f->path) != 0) {
+    if (f->tmp[0] && (!ok || rename(f->tmp, f->path) != 0)) {
         if (ok)
             dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(errno));
         unlink(f->tmp);
@@ -334,9 +352,7 @@ int drip__report(void)
     struct out_file log = {.fd = -1}, json = {.fd = -1}, prof = {.fd = -1};
     if (drip__opt.log_path[0] && !is_log) {
         /* a forked child (FILE.<pid>), or the file could not be kept open since start-up */
-        drip__resolve_path(drip__opt.log_path, log.path, sizeof log.path);
-        if (!strstr(drip__opt.log_path, "%p") && !drip__is_root_process())
-            snprintf(log.path + strlen(log.path), sizeof log.path - strlen(log.path), ".%d", (int)getpid());
+        report_path(drip__opt.log_path, log.path, sizeof log.path);
         log.fd = open(log.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (log.fd < 0)
             fprintf(stderr, "drip: cannot write report %s: %s\n", log.path, strerror(errno));

@@ -307,9 +307,10 @@ static int stop_with_ptrace(void)
         if (rc == -EOVERFLOW)
             continue;   /* threads were created faster than the array grew */
         if (rc < 0) {
-            /* a refusal stays (an existing tracer, Yama, seccomp); a shortage (EAGAIN from
-             * RLIMIT_NPROC, ENOMEM) may pass: ptrace is tried again at the next stop */
-            if (rc == -EPERM || rc == -EACCES || rc == -ENOSYS)
+            /* a refusal stays (an existing tracer, Yama, seccomp, a kernel without
+             * PTRACE_SEIZE: EIO); a shortage (EAGAIN from RLIMIT_NPROC, ENOMEM) may pass:
+             * ptrace is tried again at the next stop */
+            if (rc == -EPERM || rc == -EACCES || rc == -ENOSYS || rc == -EIO || rc == -EINVAL)
                 ptrace_refused = true;
             static bool said;
             if (!said)

@@ -18,6 +18,8 @@ Usage: test_symbolize.py CASE
   relative     a relative json= path is resolved where the program started, not where it exits
   sigterm      a SIGTERM during the report: JSON whole, then the program dies by SIGTERM
   process      the report names the process: Command:, Executable:, JSON command/executable/ppid
+  special      report paths that are not regular files (a symlink to /dev/null, a symlink to a
+               file): written in place, never replaced by a rename, no FILE.<pid> for children
   bad_raw      drip symbolize on a cut-short or foreign file: exit 2, one line
   cache         names are cached per build ID under $XDG_CACHE_HOME/drip and read back by the next
                 run (an edited entry shows); DRIP_CACHE=0 and --no-cache bypass it; concurrent
@@ -257,6 +259,26 @@ def case_process():
     dt.eq((r.report["command"], r.report["executable"]), ([LEAKS, "a b", "c"], exe), "JSON: command and executable")
     dt.eq(r.report["ppid"] > 1, True, "JSON: the parent pid")
     dt.check(re.search(r"==\d+== Command: %s a b c\n" % re.escape(LEAKS), r.err) is not None, "text: Command: line")
+
+
+def case_special():
+    # a symlink to /dev/null stands for /dev/null itself: renaming a finished report onto the
+    # path would replace the device (seen: /dev/null became a regular file holding a report)
+    with tempfile.TemporaryDirectory() as d:
+        nul, link, real = os.path.join(d, "nul"), os.path.join(d, "link.json"), os.path.join(d, "real.json")
+        os.symlink("/dev/null", nul)
+        open(real, "w").close()
+        os.symlink(real, link)
+        # sh forks a child that allocates and exits: each process writes a report
+        r = drip_run(["--log-path", nul, "--json", link, "--profile", nul], ["sh", "-c", "(ls / >/dev/null); exit 0"])
+        dt.eq(r.returncode, 0, "exit status")
+        dt.eq((os.path.islink(nul), os.readlink(nul)), (True, "/dev/null"), "log_path: the symlink to /dev/null is still one")
+        dt.eq((os.path.islink(link), os.readlink(link)), (True, real), "json: the symlink is still one")
+        rep = json.load(open(real))
+        dt.eq(rep["pid"] > 0, True, "json: the report written through the symlink")
+        dt.eq(sorted(f for f in os.listdir(d) if f not in ("nul", "link.json", "real.json")), [],
+              "no FILE.<pid> and no temporary file beside paths that are not regular files")
+        dt.eq(r.stderr.count(b"cannot write report"), 0, "no write error")
 
 
 def case_bad_raw():
