@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -274,8 +275,9 @@ static void dense_and_refused(void **state)
 }
 
 /* Four threads insert and remove blocks of their own, in spans they share, while this thread
- * freezes the map again and again: each snapshot is in address order, holds only addresses
- * some thread inserted, and agrees with the count; at the end every thread's blocks are gone. */
+ * freezes the map again and again: while it is frozen nothing changes (two snapshots and two
+ * counts agree), each snapshot is in address order and holds only addresses some thread
+ * inserted; at the end every thread's blocks are gone. */
 enum { T_THREADS = 4, T_BLOCKS = 4096, T_ROUNDS = 200000 };
 
 static uintptr_t t_addr(int t, size_t k) { return (uintptr_t)0x500000000000ULL + (k * T_THREADS + (size_t)t) * 16; }
@@ -310,14 +312,23 @@ static void concurrent_freeze(void **state)
     pthread_t th[T_THREADS];
     for (int t = 0; t < T_THREADS; t++)
         assert_int_equal(pthread_create(&th[t], NULL, t_churn, (void *)(intptr_t)t), 0);
-    for (int i = 0; i < 300; i++) {
-        size_t n, bytes;
+    for (int i = 0; i < 1000; i++) {
+        size_t n, bytes, n2, bytes2;
         drip__table_lock_all();
         size_t count = drip__table_count();
         struct drip__rec *snap = drip__table_snapshot(&n, &bytes);
+        sched_yield();   /* let the other threads try to change the map meanwhile */
+        struct drip__rec *again = drip__table_snapshot(&n2, &bytes2);
+        size_t count2 = drip__table_count();
         drip__table_unlock_all();
         assert_non_null(snap);
+        assert_non_null(again);
+        /* frozen: nothing changed between the two */
+        assert_int_equal(count2, count);
         assert_int_equal(n, count);
+        assert_int_equal(n2, n);
+        assert_memory_equal(again, snap, n * sizeof *snap);
+        drip__arena_free(again, bytes2);
         for (size_t j = 0; j < n; j++) {
             uintptr_t off = snap[j].addr - (uintptr_t)0x500000000000ULL;
             assert_true(snap[j].addr >= 0x500000000000ULL && off / 16 < (size_t)T_BLOCKS * T_THREADS);
