@@ -188,12 +188,10 @@ static int cmd_options(int argc, char **argv)
     static const char *types[] = {"yes/no", "integer", "size", "duration", "text"};
     for (size_t i = 0; i < drip_option_count; i++) {
         const struct drip_option_info *o = &drip_option_infos[i];
-        const struct drip_option_limit *lim = drip_option_limit(o->name);
-        char accepts[96] = "";
-        if (lim && lim->choices)
-            snprintf(accepts, sizeof accepts, " (one of %s)", lim->choices);
-        else if (lim)
-            snprintf(accepts, sizeof accepts, " (%ld to %ld)", lim->lo, lim->hi);
+        char accepts[96];
+        drip_option_accepts(o->name, " (", accepts, sizeof accepts - 1);
+        if (accepts[0])
+            strcat(accepts, ")");
         if (md)
             printf("| `%s` | %s | `%s` | %s%s |\n", o->name, types[o->type], o->def, o->help, accepts);
         else

@@ -41,12 +41,8 @@ static void run_usage(FILE *out)
                           : o->type == DRIP_OPT_SIZE ? " BYTES" : o->type == DRIP_OPT_DURATION ? " TIME" : " N";
         char left[96];
         snprintf(left, sizeof left, "%s%s", flag, arg);
-        const struct drip_option_limit *lim = drip_option_limit(o->name);
-        char accepts[96] = "";
-        if (lim && lim->choices)
-            snprintf(accepts, sizeof accepts, "; one of %s", lim->choices);
-        else if (lim)
-            snprintf(accepts, sizeof accepts, "; %ld to %ld", lim->lo, lim->hi);
+        char accepts[96];
+        drip_option_accepts(o->name, "; ", accepts, sizeof accepts);
         fprintf(out, "  %-30s %s (default: %s%s)\n", left, o->help, o->def[0] ? o->def : "none", accepts);
     }
     fprintf(out, "  %-30s %s\n", "--no-NAME", "turns a yes/no option off, e.g. --no-report");

@@ -3,6 +3,7 @@
 #include "options.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 const struct drip_option_info drip_option_infos[] = {
@@ -32,6 +33,17 @@ const struct drip_option_limit *drip_option_limit(const char *name)
         if (!strcmp(limits[i].name, name))
             return &limits[i];
     return NULL;
+}
+
+void drip_option_accepts(const char *name, const char *pre, char *out, size_t cap)
+{
+    const struct drip_option_limit *lim = drip_option_limit(name);
+    if (!lim)
+        snprintf(out, cap, "%s", "");
+    else if (lim->choices)
+        snprintf(out, cap, "%sone of %s", pre, lim->choices);
+    else
+        snprintf(out, cap, "%s%ld to %ld", pre, lim->lo, lim->hi);
 }
 
 /* 1 when val (len bytes) is one of the '|'-separated words of choices. */

@@ -74,6 +74,9 @@ struct drip_option_limit {
 };
 /* The limit for the option called name, or NULL when any value of its type is accepted. */
 const struct drip_option_limit *drip_option_limit(const char *name);
+/* What the option accepts beyond its type, as "one of a|b" or "lo to hi", written after `pre`
+ * into out; "" when anything of its type goes. For --help, the man page and the README table. */
+void drip_option_accepts(const char *name, const char *pre, char *out, size_t cap);
 
 extern const struct drip_option_info drip_option_infos[];
 extern const size_t drip_option_count;

@@ -577,10 +577,12 @@ struct snap_head {
     size_t n;
 };
 
-static bool write_all(int fd, const void *p, size_t n)
+/* All n bytes through fd (a pipe between the snapshot and its parent), whatever the size of
+ * each read or write; false on EOF or error. */
+static bool transfer_all(int fd, void *p, size_t n, bool out)
 {
-    for (const char *c = p; n;) {
-        ssize_t r = write(fd, c, n);
+    for (char *c = p; n;) {
+        ssize_t r = out ? write(fd, c, n) : read(fd, c, n);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -591,19 +593,8 @@ static bool write_all(int fd, const void *p, size_t n)
     return true;
 }
 
-static bool read_all(int fd, void *p, size_t n)
-{
-    for (char *c = p; n;) {
-        ssize_t r = read(fd, c, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        c += r;
-        n -= (size_t)r;
-    }
-    return true;
-}
+static bool write_all(int fd, const void *p, size_t n) { return transfer_all(fd, (void *)p, n, true); }
+static bool read_all(int fd, void *p, size_t n) { return transfer_all(fd, p, n, false); }
 
 /* In the snapshot: the copy of the process that scans. It must never be seen: no signal reaches
  * it but SIGKILL, it dies with the thread that forked it, and it leaves with _exit (no atexit, no

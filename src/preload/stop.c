@@ -356,6 +356,15 @@ static int yama_scope(void)
 static pid_t tracer_pid;
 static int restore_dumpable = -1, ptracer_set;
 
+/* Takes back what the stop granted the tracer: the Yama exception and dumpability. */
+static void undo_permissions(void)
+{
+    if (ptracer_set)
+        prctl(PR_SET_PTRACER, 0, 0, 0, 0);
+    if (restore_dumpable == 0)
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int drip__stop_ptrace(struct drip__world *w, long timeout_ms, const char **why)
 {
     if (!HAVE_RSYS) {
@@ -429,10 +438,7 @@ int drip__stop_ptrace(struct drip__world *w, long timeout_ms, const char **why)
             waitpid(pid, &st, __WALL);
             tracer_pid = 0;
         }
-        if (ptracer_set)
-            prctl(PR_SET_PTRACER, 0, 0, 0, 0);
-        if (restore_dumpable == 0)
-            prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        undo_permissions();
     }
     errno = saved;
     return rc;
@@ -448,10 +454,7 @@ void drip__stop_resume(struct drip__world *w)
     while (waitpid(tracer_pid, &st, __WALL) < 0 && errno == EINTR)
         ;
     tracer_pid = 0;
-    if (ptracer_set)
-        prctl(PR_SET_PTRACER, 0, 0, 0, 0);
-    if (restore_dumpable == 0)
-        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    undo_permissions();
     errno = saved;
 }
 
