@@ -15,6 +15,9 @@ int run_child(const char *prog, char **argv);
  * names it): code is siginfo's si_code (CLD_EXITED, CLD_KILLED, CLD_DUMPED), status its
  * si_status (exit status or signal). */
 extern void (*drip_run_ended)(int pid, int code, int status);
+/* When set, run_child calls it once the child is forked (drip run's shared symbolizer starts then,
+ * off the program's path). */
+extern void (*drip_run_started)(int pid);
 
 int cmd_run(int argc, char **argv);
 /* `drip [valgrind options] prog args`: maps valgrind's flags onto drip run (vgcompat.c). */

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "../common/options.h"
 #include "../common/suppress.h"
+#include "symserve.h"
 
 #include <dirent.h>
 #include <elf.h>
@@ -174,7 +175,7 @@ static int status_reported(void)
 
 static void status_cleanup(void)
 {
-    static const char *const names[] = {"state", "exec"};
+    static const char *const names[] = {"state", "exec", "sym"};
     char path[PATH_MAX + 32];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", status_dir, names[i]);
@@ -185,6 +186,7 @@ static void status_cleanup(void)
 
 static void run_ended(int pid, int code, int status)
 {
+    drip_symserve_stop();   /* the program's report is written: later exits spawn their own */
     if (status_expect_report && !status_reported()) {
         char comm[64] = "?", path[64];
         snprintf(path, sizeof path, "/proc/%d/comm", pid);
@@ -229,7 +231,7 @@ static void status_sweep(const char *tmp)
         if (sscanf(e->d_name, "drip-run-%d-%*6[A-Za-z0-9]%n", &pid, &n) < 1 || n != (int)strlen(e->d_name) ||
             pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
             continue;
-        static const char *const names[] = {"state", "exec", "reported"};
+        static const char *const names[] = {"state", "exec", "reported", "sym"};
         char path[PATH_MAX + 300];
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
             snprintf(path, sizeof path, "%s/%s/%s", tmp, e->d_name, names[i]);
@@ -239,6 +241,12 @@ static void status_sweep(const char *tmp)
         rmdir(path);
     }
     closedir(d);
+}
+
+static void symserve_started(int pid)
+{
+    (void)pid;
+    drip_symserve_start();
 }
 
 /* Makes the status directory and tells the library where it is. The directory can be entered
@@ -269,6 +277,8 @@ static void status_start(int want_report)
     status_expect_report = want_report;
     setenv("DRIP_STATUS_DIR", status_dir, 1);
     drip_run_ended = run_ended;
+    if (want_report && drip_symserve_listen(status_dir) == 0)
+        drip_run_started = symserve_started;
 }
 
 int cmd_run(int argc, char **argv)

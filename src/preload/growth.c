@@ -157,9 +157,12 @@ void drip__growth_fill(struct drip__suspect *s, int n)
 void drip__growth_child_reset(void)
 {
     pthread_mutex_init(&G.mu, NULL);
+    /* only the series' sites are set: clearing the whole map wrote (and so copied) every one of
+     * its pages in each forked child, a shell's `$(...)` included */
+    for (int k = 0; G.slot_of && k < G.ns; k++)
+        if (G.s[k].site < G.slot_cap)
+            G.slot_of[G.s[k].site] = 0;
     G.n = 0;
     G.ns = 0;
     G.nverdict = 0;
-    if (G.slot_of)
-        memset(G.slot_of, 0, G.slot_cap * sizeof *G.slot_of);
 }

@@ -91,38 +91,9 @@ static uintptr_t hex(const char **p)
     }
 }
 
-static bool maps_read(struct maps *m)
+static bool maps_parse(struct maps *m, const char *buf)
 {
     memset(m, 0, sizeof *m);
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    size_t cap = 1 << 20, len = 0;
-    char *buf = drip__arena_alloc(cap);
-    bool ok = buf != NULL;
-    while (ok) {
-        if (len + 4096 > cap) {
-            char *nb = drip__arena_alloc(cap * 2);
-            if (!nb) {
-                ok = false;
-                break;
-            }
-            memcpy(nb, buf, len);
-            drip__arena_free(buf, cap);
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + len, cap - len - 1);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    close(fd);
-    if (!ok) {
-        drip__arena_free(buf, cap);
-        return false;
-    }
-    buf[len] = 0;
     for (const char *p = buf; *p;) {
         const char *line = p;
         uintptr_t lo = hex(&p);
@@ -159,7 +130,6 @@ static bool maps_read(struct maps *m)
         }
         p = *eol ? eol + 1 : eol;
     }
-    drip__arena_free(buf, cap);
     return true;
 }
 
@@ -713,8 +683,14 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     struct fill f = {0};
     size_t bbytes = 0;
     /* the maps of the stopped world: exactly what can be read now */
-    if (!maps_read(&m) || !drip__roots_read(&rt))
-        goto resume;
+    {
+        size_t cap = 0;
+        char *text = drip__roots_maps_text(&cap);   /* one read for both */
+        bool ok = text && maps_parse(&m, text) && drip__roots_parse(&rt, text);
+        drip__arena_free(text, cap);
+        if (!ok)
+            goto resume;
+    }
     m.racy = frozen ? READ_DIRECT : READ_RACY;
 
     /* the live map hands its records over in address order, straight into the blocks: no copy

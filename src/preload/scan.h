@@ -70,6 +70,10 @@ struct drip__roots {
 bool drip__roots_is_vtable(const struct drip__roots *r, uintptr_t p);
 /* Reads the candidate mappings and drip's own memory. Before any thread is stopped. */
 bool drip__roots_read(struct drip__roots *r);
+/* The same from maps text the caller read (the scan reads /proc/self/maps once for both). */
+bool drip__roots_parse(struct drip__roots *r, const char *maps);
+/* /proc/self/maps whole, NUL-terminated, in drip's arena (*cap: its size, for drip__arena_free). */
+char *drip__roots_maps_text(size_t *cap);
 /* The candidate mapping that holds address a, or NULL. */
 const struct drip__range *drip__roots_mapping(const struct drip__roots *r, uintptr_t a);
 bool drip__roots_exclude(struct drip__roots *r, uintptr_t lo, uintptr_t hi);

@@ -474,13 +474,16 @@ static int done_fd = -1;
  * job_mu knows it cannot run (see drip__ticker_park). */
 static _Atomic int ticker_tid;
 static bool ticker_busy;
+static bool ticker_started;   /* this process created the ticker (false in a forked child) */
 
 /* A stop of the world with no other task than drip's ticker need not stop it with ptrace: true
  * when tid is the ticker and it is waiting, and then it stays unable to run (it cannot return from
  * its wait without job_mu) until drip__ticker_unpark. Never blocks: false when it is at work. */
 bool drip__ticker_park(int tid)
 {
-    if (!tid || tid != atomic_load(&ticker_tid) || tid == (int)syscall(SYS_gettid))
+    int known = atomic_load(&ticker_tid);
+    /* a ticker created but not yet at its first lock has no tid here yet: the one other task is it */
+    if (!tid || !ticker_started || (known && tid != known) || tid == (int)syscall(SYS_gettid))
         return false;
     if (pthread_mutex_trylock(&job_mu) != 0)
         return false;
@@ -547,11 +550,13 @@ static void quiet_thread(const char *name)
 static void *ticker(void *arg)
 {
     (void)arg;
+    /* job_mu first: until the ticker holds it, it has run nothing but libc's thread start, and a
+     * stop that holds it (drip__ticker_park) keeps it there */
+    pthread_mutex_lock(&job_mu);
     quiet_thread("drip");
     long long tick = drip__opt.monitor ? (long long)drip__opt.monitor : (drip__opt.alert ? 1000 : 0);
     long long next_tick = tick ? now_ms() + tick : 0;
     int above = 0;
-    pthread_mutex_lock(&job_mu);
     atomic_store(&ticker_tid, (int)syscall(SYS_gettid));   /* from here it runs only when busy */
     for (;;) {
         if (job_fd >= 0) {
@@ -712,7 +717,12 @@ static bool start_thread(void *(*fn)(void *))
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    /* born with every signal blocked: no handler of the program ever runs on drip's threads */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     bool ok = pthread_create(&t, &a, fn, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&a);
     return ok;
 }
@@ -740,7 +750,7 @@ void drip__background_start(void)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&job_cv, &ca);
     pthread_condattr_destroy(&ca);
-    have_ticker = start_thread(ticker);
+    have_ticker = ticker_started = start_thread(ticker);
     if (!have_ticker)
         fprintf(stderr, "drip: cannot start drip's thread: the monitor and growth detector are off\n");
     if ((listen_fd >= 0 || metrics_fd >= 0) && !start_thread(server)) {
@@ -755,6 +765,7 @@ void drip__background_start(void)
 void drip__background_child(void)
 {
     atomic_store(&ticker_tid, 0);   /* only the forking thread lives on */
+    ticker_started = false;
     if (listen_fd >= 0)
         close(listen_fd);
     if (metrics_fd >= 0)
