@@ -5,9 +5,12 @@ of every traced process's report, instead of each process starting `drip symboli
   shared       the same reports, byte for byte, as from a symbolizer spawned by each process
                (DRIP_CLI forces that path); and the server really serves: with the drip binary
                made non-executable while the program runs, frames are still named.
+  shared_full_pipe  a report bigger than the pipe it goes to: whole with a slow reader, and no
+               hang when the pipe's reader is a traced process that exits without reading it.
   shared_gone  the server killed while the program runs: the processes that exit afterwards
                spawn their own symbolizer, and their reports are whole and named.
 """
+import fcntl
 import os
 import re
 import shutil
@@ -112,6 +115,35 @@ def case_shared_gone():
     dt.check("frames are not named" not in err, "frames named by symbolizers of their own")
     dt.check(re.search(r"at 0x[0-9a-f]+: lose_pointer \(leaks.c:\d+\)", err) is not None, "lose_pointer named")
     dt.check("definitely lost: 148 bytes in 3 blocks" in err, "the program's figures")
+
+
+def case_shared_full_pipe():
+    py = "/usr/bin/python3"
+    # a 4 KiB pipe read slowly: what does not fit at once is written by a worker, whole
+    r, w = os.pipe()
+    fcntl.fcntl(w, 1031, 4096)   # F_SETPIPE_SZ
+    e = dict(os.environ)
+    e.pop("DRIP_CLI", None)
+    p = subprocess.Popen([dt.DRIP, "run", "--show-reachable", "--", py, "-c", "pass"], stderr=w,
+                         stdout=subprocess.DEVNULL, env=e)
+    os.close(w)
+    data = b""
+    while True:
+        time.sleep(0.001)
+        c = os.read(r, 512)
+        if not c:
+            break
+        data += c
+    os.close(r)
+    dt.eq(p.wait(timeout=120), 0, "slow reader: exit status")
+    text = data.decode()
+    dt.check(len(text) > 4096, "slow reader: the report is bigger than the pipe (%d bytes)" % len(text))
+    dt.eq(reports(text), 1, "slow reader: one report")
+    dt.check(text.endswith("growth suspect(s)\n") and text.count("SUMMARY: drip:") == 1, "slow reader: the report is whole")
+    # a traced reader that stops reading and exits: its report must not wait behind the writer's
+    r = drip_run(["--follow-exec", "--show-reachable"], [py, os.path.join(HERE, "symserve_pipe.py")])
+    dt.eq((r.returncode, r.stdout), (0, "done\n"), "reader gone: the run ends, status and output")
+    dt.eq(reports(r.stderr), 2, "reader gone: the reader's and the parent's reports")
 
 
 def main():
