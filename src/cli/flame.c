@@ -86,7 +86,7 @@ static int collect(struct stacks *st, const struct drip__prof *pr, const struct 
     st->name_of = malloc((nn + 1) * sizeof *st->name_of);
     uint32_t *frames = malloc(pr->max_frames * sizeof *frames);
     struct drip_pprof_iter it;
-    if (!st->rank || !st->name_of || !frames || drip_pprof_iter_init(&it, pr->p)) {
+    if (!st->rank || !st->name_of || !frames || drip__pprof_iter_init(&it, pr->p)) {
         free(frames);
         return -1;
     }
@@ -98,7 +98,7 @@ static int collect(struct stacks *st, const struct drip__prof *pr, const struct 
         st->rank[st->name_of[i]] = (uint32_t)i;
     struct drip_pprof_entry e;
     int rc = 0;
-    while (drip_pprof_next(&it, &e)) {
+    while (drip__pprof_next(&it, &e)) {
         int64_t v = e.values[pr->type];
         if (v <= 0)
             continue;
@@ -132,7 +132,7 @@ static int collect(struct stacks *st, const struct drip__prof *pr, const struct 
         if (n > st->max_len)
             st->max_len = (uint32_t)n;
     }
-    drip_pprof_iter_done(&it);
+    drip__pprof_iter_done(&it);
     free(frames);
     sort_st = st;
     if (!rc)
@@ -205,14 +205,14 @@ static void folded_stack(struct walker *wk, const struct stacks *st, const struc
     struct folded *f = (struct folded *)wk;
     for (uint32_t i = 0; i < s->len; i++) {
         if (i)
-            drip_write(f->w, ";", 1);
+            drip__write(f->w, ";", 1);
         /* the characters folded stacks cannot carry: ';' separates frames, newlines lines */
         for (const char *p = f->nm->s[st->name_of[frame_at(st, s, i)]]; *p; p++) {
             char c = *p == ';' ? ':' : (*p == '\n' || *p == '\r') ? ' ' : *p;
-            drip_write(f->w, &c, 1);
+            drip__write(f->w, &c, 1);
         }
     }
-    drip_printf(f->w, " %lld\n", (long long)value);
+    drip__printf(f->w, " %lld\n", (long long)value);
 }
 
 /* ---- SVG --------------------------------------------------------------------------------------------- */
@@ -309,7 +309,7 @@ int cmd_flame(int argc, char **argv)
         goto out;
     }
     struct drip_writer w;
-    drip_writer_fd(&w, fd);
+    drip__writer_fd(&w, fd);
     if (fold) {
         struct folded f = {{no_frame, folded_stack}, &w, &nm};
         rc = walk(&st, &f.wk);
@@ -326,7 +326,7 @@ int cmd_flame(int argc, char **argv)
             drip__flame_svg_end(&s.f);
         }
     }
-    int err = drip_flush(&w);
+    int err = drip__flush(&w);
     if (fd != 1 && close(fd) && !err)
         err = errno;
     if (rc)

@@ -158,10 +158,10 @@ static void usage(FILE *out)
 static int check_options(const char *text)
 {
     struct drip_options def, o;
-    drip_options_defaults(&def);
-    drip_options_defaults(&o);
+    drip__options_defaults(&def);
+    drip__options_defaults(&o);
     char err[512] = "";
-    if (drip_options_parse(&o, text, err, sizeof err) != 0)
+    if (drip__options_parse(&o, text, err, sizeof err) != 0)
         return die(2, "DRIP_OPTIONS: %s", err);
     size_t i = 0;
 #define DRIP_OPT_SHOW_BOOL(n) if (o.n != def.n) printf("%s=%d\n", #n, o.n);
@@ -189,7 +189,7 @@ static int cmd_options(int argc, char **argv)
     for (size_t i = 0; i < drip_option_count; i++) {
         const struct drip_option_info *o = &drip_option_infos[i];
         char accepts[96];
-        drip_option_accepts(o->name, " (", accepts, sizeof accepts - 1);
+        drip__option_accepts(o->name, " (", accepts, sizeof accepts - 1);
         if (accepts[0])
             strcat(accepts, ")");
         if (md)

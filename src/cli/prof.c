@@ -176,16 +176,16 @@ int drip__prof_open(struct drip__prof *pr, const char *src, const char *type, st
         size_t len;
         if (drip__http_get(src, &body, &len, err, sizeof err))
             goto fail;
-        rc = drip_pprof_read_mem(body, len, src, &pr->p, err, sizeof err);
+        rc = drip__pprof_read_mem(body, len, src, &pr->p, err, sizeof err);
         free(body);
     } else {
-        rc = drip_pprof_read_file(src, &pr->p, err, sizeof err);
+        rc = drip__pprof_read_file(src, &pr->p, err, sizeof err);
     }
     if (rc)
         goto fail;
     struct drip_pprof *p = pr->p;
     if (type) {
-        pr->type = drip_pprof_find_type(p, type);
+        pr->type = drip__pprof_find_type(p, type);
         if (pr->type < 0) {
             int n = snprintf(err, sizeof err, "%s has no sample type '%s' (it has:", src, type);
             for (size_t i = 0; i < p->nsample_types && n > 0 && (size_t)n < sizeof err; i++)
@@ -195,7 +195,7 @@ int drip__prof_open(struct drip__prof *pr, const char *src, const char *type, st
             goto fail;
         }
     } else {
-        pr->type = drip_pprof_default_type(p);
+        pr->type = drip__pprof_default_type(p);
     }
     pr->unit = p->sample_types[pr->type].unit;
 
@@ -235,7 +235,7 @@ fail:
 
 void drip__prof_close(struct drip__prof *pr)
 {
-    drip_pprof_free(pr->p);
+    drip__pprof_free(pr->p);
     free(pr->fn_node);
     free(pr->map_node);
     free(pr->loc_skip);

@@ -99,26 +99,26 @@ static void put_sample_line(struct watch *w, const struct drip__wsample *s)
         snprintf(fds, sizeof fds, "%ld", s->fds);
     else
         snprintf(fds, sizeof fds, "?");
-    drip_printf(&w->err, "%8s %10s %10s %10s %10s %8ld %6s %6d\n", t, rss, pss, swap, hwm, s->threads, fds,
+    drip__printf(&w->err, "%8s %10s %10s %10s %10s %8ld %6s %6d\n", t, rss, pss, swap, hwm, s->threads, fds,
                 s->procs);
-    drip_flush(&w->err);
+    drip__flush(&w->err);
     if (w->csv) {
-        drip_printf(&w->csvw, "%.3f,%llu,%llu,%llu,%llu,%ld,%ld,%d\n", s->t, (unsigned long long)s->rss,
+        drip__printf(&w->csvw, "%.3f,%llu,%llu,%llu,%llu,%ld,%ld,%d\n", s->t, (unsigned long long)s->rss,
                     (unsigned long long)s->pss, (unsigned long long)s->swap, (unsigned long long)s->hwm,
                     s->threads, s->fds, s->procs);
-        drip_flush(&w->csvw);
+        drip__flush(&w->csvw);
     }
     if (w->alert) {
         char lim[32];
         drip__fmt_value(lim, sizeof lim, (int64_t)w->alert, "bytes");
         if (!w->over && s->rss >= w->alert) {
             w->over = 1;
-            drip_printf(&w->err, "drip: alert: RSS %s is over %s (at %s)\n", rss, lim, t);
+            drip__printf(&w->err, "drip: alert: RSS %s is over %s (at %s)\n", rss, lim, t);
         } else if (w->over && s->rss < w->alert) {
             w->over = 0;
-            drip_printf(&w->err, "drip: alert over: RSS %s is back under %s (at %s)\n", rss, lim, t);
+            drip__printf(&w->err, "drip: alert over: RSS %s is back under %s (at %s)\n", rss, lim, t);
         }
-        drip_flush(&w->err);
+        drip__flush(&w->err);
     }
 }
 
@@ -185,25 +185,25 @@ static int finish(struct watch *w)
         drip__fmt_value(b, sizeof b, (int64_t)w->s[w->n - 1].rss, "bytes");
         drip__fmt_value(c, sizeof c, (int64_t)peak, "bytes");
         drip__fmt_secs(d, sizeof d, w->s[w->n - 1].t);
-        drip_printf(&w->err, "drip: %zu sample%s over %s: RSS %s -> %s, peak %s\n", w->n, w->n == 1 ? "" : "s", d,
+        drip__printf(&w->err, "drip: %zu sample%s over %s: RSS %s -> %s, peak %s\n", w->n, w->n == 1 ? "" : "s", d,
                     a, b, c);
     }
-    drip_printf(&w->err, "drip: trend: %s\n", tr.text);
+    drip__printf(&w->err, "drip: trend: %s\n", tr.text);
     if (tr.detail[0])
-        drip_printf(&w->err, "drip: (%s)\n", tr.detail);
+        drip__printf(&w->err, "drip: (%s)\n", tr.detail);
     int status = 0;
     if (w->plot) {
         char title[160];
         snprintf(title, sizeof title, "drip watch: %s (pid %d)", w->comm, (int)w->pid);
         int rc = drip__plot(w->plot, w->s, w->n, w->alert, &tr, title);
         if (rc) {
-            drip_printf(&w->err, "drip: watch: cannot write %s: %s\n", w->plot, strerror(-rc));
+            drip__printf(&w->err, "drip: watch: cannot write %s: %s\n", w->plot, strerror(-rc));
             status = 2;
         } else {
-            drip_printf(&w->err, "drip: plot written to %s\n", w->plot);
+            drip__printf(&w->err, "drip: plot written to %s\n", w->plot);
         }
     }
-    drip_flush(&w->err);
+    drip__flush(&w->err);
     return status;
 }
 
@@ -248,12 +248,12 @@ static int parse(struct watch *w, int argc, char **argv)
                    (r = drip__opt_value(argc, argv, &i, "-i", &v))) {
             if (r < 0)
                 return -2;
-            if (drip_parse_duration(v, strlen(v), &w->interval_ms) || w->interval_ms < 10)
+            if (drip__parse_duration(v, strlen(v), &w->interval_ms) || w->interval_ms < 10)
                 return -die(2, "watch: --interval takes a duration of 10ms or more (500ms, 1s, 1m), not '%s'", v);
         } else if ((r = drip__opt_value(argc, argv, &i, "--alert", &v))) {
             if (r < 0)
                 return -2;
-            if (drip_parse_size(v, strlen(v), &w->alert) || !w->alert)
+            if (drip__parse_size(v, strlen(v), &w->alert) || !w->alert)
                 return -die(2, "watch: --alert takes a size such as 512MiB or 1GiB, not '%s'", v);
         } else if ((r = drip__opt_value(argc, argv, &i, "--plot", &v))) {
             if (r < 0)
@@ -301,12 +301,12 @@ int cmd_watch(int argc, char **argv)
     int at = parse(&w, argc, argv);
     if (at <= 0)
         return -at;
-    drip_writer_fd(&w.err, 2);
+    drip__writer_fd(&w.err, 2);
     if (w.csv) {
         if ((w.csvfd = open(w.csv, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
             return die(2, "watch: cannot write %s: %s", w.csv, strerror(errno));
-        drip_writer_fd(&w.csvw, w.csvfd);
-        drip_puts(&w.csvw, "time_s,rss_bytes,pss_bytes,swap_bytes,hwm_bytes,threads,fds,processes\n");
+        drip__writer_fd(&w.csvw, w.csvfd);
+        drip__puts(&w.csvw, "time_s,rss_bytes,pss_bytes,swap_bytes,hwm_bytes,threads,fds,processes\n");
     }
     sigset_t set, old;
     sigemptyset(&set);
@@ -357,9 +357,9 @@ int cmd_watch(int argc, char **argv)
             if (!w.n) {
                 char iv[32];
                 drip__fmt_secs(iv, sizeof iv, (double)w.interval_ms / 1000);
-                drip_printf(&w.err, "drip: watching pid %d (%s) and its children every %s%s\n", (int)w.pid, w.comm,
+                drip__printf(&w.err, "drip: watching pid %d (%s) and its children every %s%s\n", (int)w.pid, w.comm,
                             iv, w.started ? "" : "; Ctrl-C to stop");
-                drip_printf(&w.err, "%8s %10s %10s %10s %10s %8s %6s %6s\n", "time", "rss", "pss", "swap",
+                drip__printf(&w.err, "%8s %10s %10s %10s %10s %8s %6s %6s\n", "time", "rss", "pss", "swap",
                             "peak rss", "threads", "fds", "procs");
             }
             if (keep(&w, &s)) {
@@ -417,22 +417,22 @@ int cmd_watch(int argc, char **argv)
     char took[32];
     drip__fmt_secs(took, sizeof took, now_s() - t0);
     if (why) {
-        drip_printf(&w.err, "%s\n", why);
+        drip__printf(&w.err, "%s\n", why);
     } else if (w.started) {
         if (exited != 2)
             while (waitpid(w.pid, &wstatus, 0) < 0 && errno == EINTR)
                 ;
         if (WIFSIGNALED(wstatus)) {
             status = 128 + WTERMSIG(wstatus);
-            drip_printf(&w.err, "drip: pid %d (%s) was killed by signal %d (%s) after %s\n", (int)w.pid, w.comm,
+            drip__printf(&w.err, "drip: pid %d (%s) was killed by signal %d (%s) after %s\n", (int)w.pid, w.comm,
                         WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)), took);
         } else {
             status = WEXITSTATUS(wstatus);
-            drip_printf(&w.err, "drip: pid %d (%s) exited with status %d after %s\n", (int)w.pid, w.comm, status,
+            drip__printf(&w.err, "drip: pid %d (%s) exited with status %d after %s\n", (int)w.pid, w.comm, status,
                         took);
         }
     } else {
-        drip_printf(&w.err, "drip: pid %d (%s) ended after %s\n", (int)w.pid, w.comm, took);
+        drip__printf(&w.err, "drip: pid %d (%s) ended after %s\n", (int)w.pid, w.comm, took);
     }
     if (finish(&w))
         status = 2;
@@ -448,7 +448,7 @@ int cmd_watch(int argc, char **argv)
     }
 out:
     if (w.csvfd >= 0) {
-        int e = drip_flush(&w.csvw);
+        int e = drip__flush(&w.csvw);
         if ((close(w.csvfd) || e) && !status)
             status = die(2, "watch: writing %s: %s", w.csv, strerror(e ? e : errno));
     }

@@ -909,7 +909,7 @@ out:
 
 /* ---- entry points ----------------------------------------------------------------------------- */
 
-void drip_pprof_free(struct drip_pprof *p)
+void drip__pprof_free(struct drip_pprof *p)
 {
     if (!p)
         return;
@@ -1006,7 +1006,7 @@ static int read_stream(struct rd *r, struct drip_pprof **out)
     r->p = NULL;
     rc = 0;
 done:
-    drip_pprof_free(r->p);
+    drip__pprof_free(r->p);
     if (r->zinit)
         inflateEnd(&r->z);
     if (r->own_buf)
@@ -1035,7 +1035,7 @@ static void rd_init(struct rd *r, const char *name, char *err, size_t errlen)
         err[0] = 0;
 }
 
-int drip_pprof_read_mem(const void *data, size_t len, const char *name, struct drip_pprof **out,
+int drip__pprof_read_mem(const void *data, size_t len, const char *name, struct drip_pprof **out,
                         char *err, size_t errlen)
 {
     struct rd r;
@@ -1049,7 +1049,7 @@ int drip_pprof_read_mem(const void *data, size_t len, const char *name, struct d
     return read_stream(&r, out);
 }
 
-int drip_pprof_read_file(const char *path, struct drip_pprof **out, char *err, size_t errlen)
+int drip__pprof_read_file(const char *path, struct drip_pprof **out, char *err, size_t errlen)
 {
     struct rd r;
     rd_init(&r, path, err, errlen);
@@ -1069,7 +1069,7 @@ int drip_pprof_read_file(const char *path, struct drip_pprof **out, char *err, s
     return rc;
 }
 
-int drip_pprof_find_type(const struct drip_pprof *p, const char *type)
+int drip__pprof_find_type(const struct drip_pprof *p, const char *type)
 {
     for (size_t i = 0; i < p->nsample_types; i++)
         if (!strcmp(p->sample_types[i].type, type))
@@ -1081,30 +1081,30 @@ int drip_pprof_find_type(const struct drip_pprof *p, const char *type)
     return -1;
 }
 
-int drip_pprof_default_type(const struct drip_pprof *p)
+int drip__pprof_default_type(const struct drip_pprof *p)
 {
     if (p->default_sample_type) {
-        int i = drip_pprof_find_type(p, p->default_sample_type);
+        int i = drip__pprof_find_type(p, p->default_sample_type);
         if (i >= 0)
             return i;
     }
     return (int)p->nsample_types - 1;
 }
 
-int drip_pprof_iter_init(struct drip_pprof_iter *it, const struct drip_pprof *p)
+int drip__pprof_iter_init(struct drip_pprof_iter *it, const struct drip_pprof *p)
 {
     memset(it, 0, sizeof *it);
     it->p = p;
     it->locs = malloc((p->max_depth + 1) * sizeof *it->locs);
     it->values = malloc((p->nsample_types + 1) * sizeof *it->values);
     if (!it->locs || !it->values) {
-        drip_pprof_iter_done(it);
+        drip__pprof_iter_done(it);
         return -1;
     }
     return 0;
 }
 
-int drip_pprof_next(struct drip_pprof_iter *it, struct drip_pprof_entry *s)
+int drip__pprof_next(struct drip_pprof_iter *it, struct drip_pprof_entry *s)
 {
     const struct drip__pprof_priv *pv = it->p->priv;
     if (it->pos >= pv->alen)
@@ -1125,7 +1125,7 @@ int drip_pprof_next(struct drip_pprof_iter *it, struct drip_pprof_entry *s)
     return 1;
 }
 
-void drip_pprof_iter_done(struct drip_pprof_iter *it)
+void drip__pprof_iter_done(struct drip_pprof_iter *it)
 {
     free(it->locs);
     free(it->values);
