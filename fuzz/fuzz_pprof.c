@@ -1,4 +1,4 @@
-/* fuzz_pprof.c — libFuzzer target for drip's pprof reader (src/common/pprof_read.c).
+/* fuzz_pprof.c — libFuzzer target for drip's pprof reader (src/cli/pprof_read.c).
  *
  * Any input must either be rejected with a message or yield a profile whose every index is in
  * range: the target walks all samples, locations, lines, functions and mappings and touches every

@@ -7,7 +7,7 @@
  */
 #include "cli.h"
 #include "json.h"
-#include "../common/suppress.h"
+#include "suppress.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* main.c — the drip command: dispatches to its subcommands. */
 #include "cli.h"
-#include "../common/options.h"
+#include "options.h"
 
 #include <errno.h>
 #include <limits.h>

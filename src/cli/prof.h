@@ -10,8 +10,8 @@
 #ifndef DRIP_CLI_PROF_H
 #define DRIP_CLI_PROF_H
 
-#include "../common/pprof_read.h"
-#include "../common/writer.h"
+#include "pprof_read.h"
+#include "writer.h"
 
 #include <stddef.h>
 #include <stdint.h>

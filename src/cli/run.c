@@ -4,8 +4,8 @@
  * passed in DRIP_OPTIONS, and leaves with the program's own status (or its signal).
  */
 #include "cli.h"
-#include "../common/options.h"
-#include "../common/suppress.h"
+#include "options.h"
+#include "suppress.h"
 
 #include <dirent.h>
 #include <elf.h>

@@ -10,7 +10,7 @@
  */
 #include "cli.h"
 #include "symbolizer.h"
-#include "../common/render.h"
+#include "render.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -17,8 +17,8 @@
 #include "cli.h"
 #include "prof.h"
 #include "watch.h"
-#include "../common/options.h"
-#include "../common/writer.h"
+#include "options.h"
+#include "writer.h"
 
 #include <errno.h>
 #include <fcntl.h>

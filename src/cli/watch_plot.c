@@ -6,7 +6,7 @@
  */
 #include "watch.h"
 #include "prof.h"
-#include "../common/writer.h"
+#include "writer.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,8 +9,8 @@
  *
  * CLI only: it allocates with libc and is not meant to run inside a traced process.
  */
-#ifndef DRIP_COMMON_PPROF_READ_H
-#define DRIP_COMMON_PPROF_READ_H
+#ifndef DRIP_CLI_PPROF_READ_H
+#define DRIP_CLI_PPROF_READ_H
 
 #include <stdbool.h>
 #include <stddef.h>
