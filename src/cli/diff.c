@@ -181,7 +181,7 @@ int cmd_diff(int argc, char **argv)
             drip__puts(&w, i ? ",\n{\"function\":" : "\n{\"function\":");
             drip__put_json_str(&w, nm.s[sites[i].id]);
             drip__printf(&w, ",\"before\":%lld,\"after\":%lld,\"delta\":%lld}", (long long)sites[i].before,
-                        (long long)sites[i].after, (long long)(sites[i].after - sites[i].before));
+                         (long long)sites[i].after, (long long)(sites[i].after - sites[i].before));
         }
         drip__puts(&w, "]}\n");
     } else {
@@ -208,7 +208,7 @@ int cmd_diff(int argc, char **argv)
                 if ((k = (int)strlen(a)) > wa) wa = k;
             }
             drip__printf(&w, "%*s  %*s  %*s  %*s  %s\n", wd, "delta", wc, "change", wb, "before", wa, "after",
-                        "function");
+                         "function");
             for (size_t i = 0; i < shown; i++) {
                 signed_value(a, sizeof a, sites[i].after - sites[i].before, unit);
                 change(b, sizeof b, sites[i].before, sites[i].after);
@@ -220,7 +220,7 @@ int cmd_diff(int argc, char **argv)
             }
             if (shown < n)
                 drip__printf(&w, "... %zu more function%s changed (-n 0 shows all)\n", n - shown,
-                            n - shown > 1 ? "s" : "");
+                             n - shown > 1 ? "s" : "");
         }
     }
     int err = drip__flush(&w);

@@ -119,17 +119,17 @@ void drip__flame_svg_begin(struct drip__flame_svg *f, struct drip_writer *w, con
     char tot[64];
     drip__fmt_value(tot, sizeof tot, total, unit);
     drip__printf(w,
-                "<?xml version=\"1.0\" standalone=\"no\"?>\n"
-                "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                "xmlns=\"http://www.w3.org/2000/svg\">\n"
-                "<style>\n"
-                "text { font-family: Verdana, 'DejaVu Sans', sans-serif; font-size: %dpx; fill: #000; }\n"
-                "#frames g:hover rect { stroke: #000; stroke-width: 0.5; cursor: pointer; }\n"
-                "#frames g.anc rect { opacity: 0.6; }\n"
-                "#title { font-size: %dpx; }\n"
-                "#reset { cursor: pointer; opacity: 0; }\n"
-                "</style>\n",
-                WIDTH, f->height, WIDTH, f->height, FONT, FONT + 5);
+                 "<?xml version=\"1.0\" standalone=\"no\"?>\n"
+                 "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                 "xmlns=\"http://www.w3.org/2000/svg\">\n"
+                 "<style>\n"
+                 "text { font-family: Verdana, 'DejaVu Sans', sans-serif; font-size: %dpx; fill: #000; }\n"
+                 "#frames g:hover rect { stroke: #000; stroke-width: 0.5; cursor: pointer; }\n"
+                 "#frames g.anc rect { opacity: 0.6; }\n"
+                 "#title { font-size: %dpx; }\n"
+                 "#reset { cursor: pointer; opacity: 0; }\n"
+                 "</style>\n",
+                 WIDTH, f->height, WIDTH, f->height, FONT, FONT + 5);
     drip__printf(w, script, WIDTH, XPAD, FONT, (long long)total);
     drip__printf(w, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#f8fff8\"/>\n", WIDTH, f->height);
     drip__printf(w, "<text id=\"title\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", WIDTH / 2, FONT + 8);
@@ -151,12 +151,12 @@ void drip__flame_svg_frame(struct drip__flame_svg *f, const char *name, uint32_t
     drip__fmt_value(val, sizeof val, value, f->unit);
     drip__fmt_pct(pct, sizeof pct, value, f->total);
     drip__printf(w, "<g data-s=\"%lld\" data-v=\"%lld\" data-d=\"%u\" data-n=\"", (long long)start, (long long)value,
-                depth);
+                 depth);
     put_xml(w, name, SIZE_MAX);
     drip__puts(w, "\"><title>");
     put_xml(w, name, SIZE_MAX);
     drip__printf(w, " (%s, %s)</title><rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" fill=\"%s\" rx=\"2\"/>",
-                val, pct + strspn(pct, " "), x, y, wd, FRAME_H - 1, col);
+                 val, pct + strspn(pct, " "), x, y, wd, FRAME_H - 1, col);
     drip__printf(w, "<text x=\"%.2f\" y=\"%.1f\">", x + 3, y + FRAME_H - 4.5);
     size_t len = strlen(name), k = fit_chars(wd, len);
     put_xml(w, name, k);

@@ -210,8 +210,8 @@ int cmd_top(int argc, char **argv)
             drip__put_json_str(&w, nm.s[r->id]);
             double t = total ? (double)total : 1;
             drip__printf(&w, ",\"flat\":%lld,\"flat_pct\":%.4f,\"sum_pct\":%.4f,\"cum\":%lld,\"cum_pct\":%.4f}",
-                        (long long)r->flat, 100.0 * (double)r->flat / t, 100.0 * (double)sum / t,
-                        (long long)r->cum, 100.0 * (double)r->cum / t);
+                         (long long)r->flat, 100.0 * (double)r->flat / t, 100.0 * (double)sum / t,
+                         (long long)r->cum, 100.0 * (double)r->cum / t);
         }
         drip__puts(&w, "]}\n");
     } else {

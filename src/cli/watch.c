@@ -100,12 +100,12 @@ static void put_sample_line(struct watch *w, const struct drip__wsample *s)
     else
         snprintf(fds, sizeof fds, "?");
     drip__printf(&w->err, "%8s %10s %10s %10s %10s %8ld %6s %6d\n", t, rss, pss, swap, hwm, s->threads, fds,
-                s->procs);
+                 s->procs);
     drip__flush(&w->err);
     if (w->csv) {
         drip__printf(&w->csvw, "%.3f,%llu,%llu,%llu,%llu,%ld,%ld,%d\n", s->t, (unsigned long long)s->rss,
-                    (unsigned long long)s->pss, (unsigned long long)s->swap, (unsigned long long)s->hwm,
-                    s->threads, s->fds, s->procs);
+                     (unsigned long long)s->pss, (unsigned long long)s->swap, (unsigned long long)s->hwm,
+                     s->threads, s->fds, s->procs);
         drip__flush(&w->csvw);
     }
     if (w->alert) {
@@ -186,7 +186,7 @@ static int finish(struct watch *w)
         drip__fmt_value(c, sizeof c, (int64_t)peak, "bytes");
         drip__fmt_secs(d, sizeof d, w->s[w->n - 1].t);
         drip__printf(&w->err, "drip: %zu sample%s over %s: RSS %s -> %s, peak %s\n", w->n, w->n == 1 ? "" : "s", d,
-                    a, b, c);
+                     a, b, c);
     }
     drip__printf(&w->err, "drip: trend: %s\n", tr.text);
     if (tr.detail[0])
@@ -358,9 +358,9 @@ int cmd_watch(int argc, char **argv)
                 char iv[32];
                 drip__fmt_secs(iv, sizeof iv, (double)w.interval_ms / 1000);
                 drip__printf(&w.err, "drip: watching pid %d (%s) and its children every %s%s\n", (int)w.pid, w.comm,
-                            iv, w.started ? "" : "; Ctrl-C to stop");
+                             iv, w.started ? "" : "; Ctrl-C to stop");
                 drip__printf(&w.err, "%8s %10s %10s %10s %10s %8s %6s %6s\n", "time", "rss", "pss", "swap",
-                            "peak rss", "threads", "fds", "procs");
+                             "peak rss", "threads", "fds", "procs");
             }
             if (keep(&w, &s)) {
                 status = die(2, "watch: out of memory");
@@ -425,11 +425,11 @@ int cmd_watch(int argc, char **argv)
         if (WIFSIGNALED(wstatus)) {
             status = 128 + WTERMSIG(wstatus);
             drip__printf(&w.err, "drip: pid %d (%s) was killed by signal %d (%s) after %s\n", (int)w.pid, w.comm,
-                        WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)), took);
+                         WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)), took);
         } else {
             status = WEXITSTATUS(wstatus);
             drip__printf(&w.err, "drip: pid %d (%s) exited with status %d after %s\n", (int)w.pid, w.comm, status,
-                        took);
+                         took);
         }
     } else {
         drip__printf(&w.err, "drip: pid %d (%s) ended after %s\n", (int)w.pid, w.comm, took);

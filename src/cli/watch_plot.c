@@ -92,13 +92,13 @@ int drip__plot(const char *path, const struct drip__wsample *s, size_t n, uint64
 #define PY(v) (MT + ph - (v) / ydiv / ytop * ph)
 
     drip__printf(&w,
-                "<?xml version=\"1.0\" standalone=\"no\"?>\n"
-                "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                "xmlns=\"http://www.w3.org/2000/svg\">\n"
-                "<style>text { font-family: Verdana, 'DejaVu Sans', sans-serif; font-size: 12px; fill: #222; }"
-                " .title { font-size: 16px; } .grid { stroke: #e4e4e4; } .axis { stroke: #444; }</style>\n"
-                "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n",
-                W, H, W, H, W, H);
+                 "<?xml version=\"1.0\" standalone=\"no\"?>\n"
+                 "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                 "xmlns=\"http://www.w3.org/2000/svg\">\n"
+                 "<style>text { font-family: Verdana, 'DejaVu Sans', sans-serif; font-size: 12px; fill: #222; }"
+                 " .title { font-size: 16px; } .grid { stroke: #e4e4e4; } .axis { stroke: #444; }</style>\n"
+                 "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n",
+                 W, H, W, H, W, H);
     drip__printf(&w, "<text class=\"title\" x=\"%d\" y=\"22\" text-anchor=\"middle\">", W / 2);
     put_text(&w, title);
     drip__printf(&w, "</text>\n<text id=\"verdict\" x=\"%d\" y=\"42\" text-anchor=\"middle\">trend: ", W / 2);
@@ -124,7 +124,7 @@ int drip__plot(const char *path, const struct drip__wsample *s, size_t n, uint64
                     "<line class=\"axis\" x1=\"%d\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\"/>\n",
                 ML, MT, ML, MT + ph, ML, MT + ph, ML + pw, MT + ph);
     drip__printf(&w, "<text id=\"xlabel\" x=\"%.0f\" y=\"%d\" text-anchor=\"middle\">time (%s)</text>\n",
-                ML + pw / 2, H - 18, tunit);
+                 ML + pw / 2, H - 18, tunit);
     drip__printf(&w, "<text id=\"ylabel\" transform=\"translate(20,%.0f) rotate(-90)\" text-anchor=\"middle\">"
                     "memory (%s)</text>\n", MT + ph / 2, units[u]);
 
@@ -144,8 +144,8 @@ int drip__plot(const char *path, const struct drip__wsample *s, size_t n, uint64
     }
     for (int k = 0; k < 2 && n; k++) {
         drip__printf(&w, "<polyline id=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"%s\"%s points=\"",
-                    k ? "pss" : "rss", k ? "#7f7f7f" : "#1f77b4", k ? "1.2" : "2",
-                    k ? " stroke-dasharray=\"4,3\"" : "");
+                     k ? "pss" : "rss", k ? "#7f7f7f" : "#1f77b4", k ? "1.2" : "2",
+                     k ? " stroke-dasharray=\"4,3\"" : "");
         for (size_t i = 0; i < n; i++)
             drip__printf(&w, "%s%.1f,%.1f", i ? " " : "", PX(s[i].t), PY((double)(k ? s[i].pss : s[i].rss)));
         drip__puts(&w, "\"/>\n");
@@ -154,7 +154,7 @@ int drip__plot(const char *path, const struct drip__wsample *s, size_t n, uint64
         drip__printf(&w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#1f77b4\"/>\n", PX(s[0].t), PY((double)s[0].rss));
     if (!n)
         drip__printf(&w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">no samples</text>\n", ML + pw / 2,
-                    MT + ph / 2);
+                     MT + ph / 2);
     int fitted = tr->verdict != DRIP_TREND_FEW && tr->to_t > tr->from_t;
     if (fitted) {
         double y0 = fmax(0, tr->b + tr->rate * tr->from_t), y1 = fmax(0, tr->b + tr->rate * tr->to_t);

@@ -291,7 +291,7 @@ void drip__options_defaults(struct drip_options *o)
 }
 
 int drip__options_set(struct drip_options *o, const char *name, size_t name_len, const char *val,
-                     size_t val_len, char *err, size_t errlen)
+                      size_t val_len, char *err, size_t errlen)
 {
     for (size_t i = 0; i < drip_option_count; i++) {
         const char *n = drip_option_infos[i].name;

@@ -86,7 +86,7 @@ void drip__options_defaults(struct drip_options *o);
 
 /* Sets one option from its textual value. Returns 0, or -1 with a one-line message in err. */
 int drip__options_set(struct drip_options *o, const char *name, size_t name_len, const char *val,
-                     size_t val_len, char *err, size_t errlen);
+                      size_t val_len, char *err, size_t errlen);
 
 /* Parses "name=value:name=value" (whitespace, ',' or ':' separate pairs; a bare name sets a BOOL
  * to 1). Inside an unquoted value, ':' ends it only when an option's name follows, so

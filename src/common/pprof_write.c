@@ -283,7 +283,7 @@ static int gzip_to_fd(int fd, const uint8_t *p, size_t n)
 #endif
 
 int drip__pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const struct drip_pprof_meta *meta,
-                     const struct drip_symbols *sym)
+                      const struct drip_symbols *sym)
 {
     struct buf out = {0}, m = {0}, sub = {0};
     struct strtab st = {0};
@@ -412,17 +412,17 @@ int drip__pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const
 }
 
 void drip__pprof_write_text(struct drip_writer *w, const struct drip_pprof_sample *s, size_t n,
-                           const struct drip_pprof_meta *m, const struct drip_symbols *sym)
+                            const struct drip_pprof_meta *m, const struct drip_symbols *sym)
 {
     int64_t tot[4] = {0};
     for (size_t i = 0; i < n; i++)
         for (int t = 0; t < 4; t++)
             tot[t] += s[i].values[t];
     drip__printf(w, "heap profile: %" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @ heap/%" PRId64 "\n",
-                tot[2], tot[3], tot[0], tot[1], m->period > 1 ? 2 * m->period : 1);
+                 tot[2], tot[3], tot[0], tot[1], m->period > 1 ? 2 * m->period : 1);
     for (size_t i = 0; i < n; i++) {
         drip__printf(w, "%" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @", s[i].values[2], s[i].values[3],
-                    s[i].values[0], s[i].values[1]);
+                     s[i].values[0], s[i].values[1]);
         for (int k = 0; k < s[i].nframes; k++)
             drip__printf(w, " %#lx", (unsigned long)s[i].frames[k]);
         drip__puts(w, "\n");
@@ -430,7 +430,7 @@ void drip__pprof_write_text(struct drip_writer *w, const struct drip_pprof_sampl
             struct drip_frame f;
             sym->frame(sym->ctx, s[i].frames[k], 1, &f);
             drip__printf(w, "#\t%#lx\t%s\t%s:%d\n", (unsigned long)(f.addr - 1), f.function ? f.function : "?",
-                        f.file ? f.file : "?", f.line);
+                         f.file ? f.file : "?", f.line);
         }
     }
     /* pprof reads the mappings from this section to symbolize by itself */

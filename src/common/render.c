@@ -48,7 +48,7 @@ static int write_names(const struct drip_raw *r, const struct drip_symbols *sym,
         struct drip_frame f;
         sym->frame(sym->ctx, r->addrs[i], 1, &f);
         drip__printf(&w, "%lx\t%s\t%s\t%d\t%s\n", (unsigned long)r->addrs[i], f.function ? f.function : "",
-                    f.file ? f.file : "", f.line, f.module ? f.module : "");
+                     f.file ? f.file : "", f.line, f.module ? f.module : "");
     }
     return -drip__flush(&w);
 }

@@ -255,7 +255,7 @@ static void write_inherited_text(struct drip_writer *w, const struct report *r)
         drip__printf(w, "==%d== ", pid);
         text_size(w, raw->inherited_bytes, raw->inherited_blocks);
         drip__printf(w, " inherited from parent %d at fork are not listed: the parent reports them\n",
-                    raw->inherited_parent);
+                     raw->inherited_parent);
     }
     drip__printf(w, "==%d==\n", pid);
 }
@@ -304,7 +304,7 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
             drip__printf(w, "==%d==  the interior pointer points at offset %u into the block\n", pid, g->ioff_min);
         else if (g->kind == POSSIBLE)
             drip__printf(w, "==%d==  the interior pointers point at offsets %u..%u into the blocks\n", pid,
-                        g->ioff_min, g->ioff_max);
+                         g->ioff_min, g->ioff_max);
         char pat[512];
         if (o->gen_suppressions && drip__suppression_pattern(g->frames, (size_t)g->nframes, pat, sizeof pat) == 0)
             drip__printf(w, "leak:%s\n", pat);   /* bare, as valgrind prints its suppressions: ready to copy */
@@ -314,9 +314,9 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
         const struct drip_raw_thread *t = &r->raw->threads[i];
         struct drip_frame start = start_routine(r, t);
         drip__printf(w, "==%d== thread %d (start routine %s) %s, created at:\n", pid, t->tid,
-                    start.function ? start.function : "???",
-                    !t->running ? "finished but was never joined or detached"
-                    : t->tid ? "is still running at exit" : "was created but had not started at exit");
+                     start.function ? start.function : "???",
+                     !t->running ? "finished but was never joined or detached"
+                     : t->tid ? "is still running at exit" : "was created but had not started at exit");
         text_stack(w, r, pid, t->site);
         drip__printf(w, "==%d==\n", pid);
     }
@@ -335,14 +335,14 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
     drip__puts(w, "\n");
     if (r->threads_running || r->threads_unjoined)
         drip__printf(w, "==%d==    threads: %d still running at exit, %d finished but never joined\n", pid,
-                    r->threads_running, r->threads_unjoined);
+                     r->threads_running, r->threads_unjoined);
     if (r->raw->untraced_execs)   /* children that ran a program drip did not follow (exec.c) */
         drip__printf(w, "==%d==   not traced: %u child process(es) ran a program drip did not follow (the first: %s); "
                        "rerun with --follow-exec to trace them\n", pid, r->raw->untraced_execs,
                     r->raw->untraced_first ? r->raw->untraced_first : "?");
     if (r->raw->threads_unpaused)
         drip__printf(w, "==%d==    note: %d thread(s) did not pause for the scan; their whole stacks were read\n",
-                    pid, r->raw->threads_unpaused);
+                     pid, r->raw->threads_unpaused);
     if (r->kind[REACHABLE].blocks && !o->show_reachable)
         drip__printf(w, "==%d== Reachable blocks are shown by allocating function; rerun with --show-reachable for their stacks.\n", pid);
     if (r->oom)
@@ -358,7 +358,7 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
     drip__puts(w, " bytes possibly lost; ");
     drip__put_count(w, r->kind[REACHABLE].bytes);
     drip__printf(w, " bytes still reachable; %d thread(s) still running; %d growth suspect(s)\n", r->threads_running,
-                (int)r->raw->nsuspects);
+                 (int)r->raw->nsuspects);
 }
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
@@ -445,19 +445,19 @@ static void write_json(struct drip_writer *w, struct report *r)
     static const int order[] = {DEFINITE, INDIRECT, POSSIBLE, REACHABLE};
     for (int k = 0; k < 4; k++)
         drip__printf(w, "\"%s\": {\"bytes\": %llu, \"blocks\": %llu}, ", drip_raw_kind_names[order[k]],
-                    (unsigned long long)r->kind[order[k]].bytes, (unsigned long long)r->kind[order[k]].blocks);
+                     (unsigned long long)r->kind[order[k]].bytes, (unsigned long long)r->kind[order[k]].blocks);
     drip__printf(w, "\"suppressed\": {\"bytes\": %llu, \"blocks\": %llu}},\n ",
-                (unsigned long long)r->suppressed.bytes, (unsigned long long)r->suppressed.blocks);
+                 (unsigned long long)r->suppressed.bytes, (unsigned long long)r->suppressed.blocks);
     if (raw->has_inherited)   /* a forked child: left out of its leaks (the parent reports them) */
         drip__printf(w, "\"inherited\": {\"bytes\": %llu, \"blocks\": %llu, \"parent\": %d},\n ",
-                    (unsigned long long)raw->inherited_bytes, (unsigned long long)raw->inherited_blocks,
-                    raw->inherited_parent);
+                     (unsigned long long)raw->inherited_bytes, (unsigned long long)raw->inherited_blocks,
+                     raw->inherited_parent);
     drip__puts(w, "\"leaks\": [");
     int first = 1;
     for (size_t i = 0; i < r->n && !r->g[i].merged; i++) {
         struct group *g = &r->g[i];
         drip__printf(w, "%s\n  {\"kind\": \"%s\", \"bytes\": %llu, \"blocks\": %llu, ", first ? "" : ",",
-                    drip_raw_kind_names[g->kind], (unsigned long long)g->bytes, (unsigned long long)g->blocks);
+                     drip_raw_kind_names[g->kind], (unsigned long long)g->bytes, (unsigned long long)g->blocks);
         first = 0;
         if (g->suppressed >= 0) {
             drip__puts(w, "\"suppressed_by\": ");
@@ -473,13 +473,13 @@ static void write_json(struct drip_writer *w, struct report *r)
     drip__puts(w, "],\n \"reachable_via_heuristic\": {");
     for (size_t h = 0; h < raw->nheur; h++)
         drip__printf(w, "%s\"%s\": {\"bytes\": %llu, \"blocks\": %llu}", h ? ", " : "", raw->heur[h].name,
-                    (unsigned long long)raw->heur[h].bytes, (unsigned long long)raw->heur[h].blocks);
+                     (unsigned long long)raw->heur[h].bytes, (unsigned long long)raw->heur[h].blocks);
     drip__puts(w, "},\n \"threads\": [");
     for (size_t i = 0; i < raw->nthreads; i++) {
         const struct drip_raw_thread *t = &raw->threads[i];
         struct drip_frame start = start_routine(r, t);
         drip__printf(w, "%s\n  {\"state\": \"%s\", \"tid\": %d, \"start_routine\": ", i ? "," : "",
-                    t->running ? "running" : "unjoined", t->tid);
+                     t->running ? "running" : "unjoined", t->tid);
         json_str_or_null(w, start.function);
         drip__puts(w, ", \"stack\": ");
         json_site(w, raw, r->sym, t->site);
@@ -503,7 +503,7 @@ static void write_unclassified(const struct drip_raw *r, struct drip_writer *tex
 }
 
 int drip__report_write(const struct drip_raw *raw, const struct drip_symbols *sym, struct drip_writer *text,
-                      struct drip_writer *json, const char *note)
+                       struct drip_writer *json, const char *note)
 {
     if (raw->sampling) {
         write_unclassified(raw, text, json);

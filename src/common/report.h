@@ -12,7 +12,7 @@
  * text report prints after its first line (NULL: none). Returns 1 when definite or indirect leaks
  * that no suppression matched were found, else 0. */
 int drip__report_write(const struct drip_raw *r, const struct drip_symbols *sym, struct drip_writer *text,
-                      struct drip_writer *json, const char *note);
+                       struct drip_writer *json, const char *note);
 
 /* The growth suspects as a JSON array with symbolized stacks. */
 void drip__report_suspects_json(struct drip_writer *w, const struct drip_raw *r, const struct drip_symbols *sym);

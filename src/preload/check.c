@@ -206,8 +206,8 @@ DRIP_EXPORT int drip_api_check_end(drip_check_t *c, const struct drip_check_opti
                 continue;
             struct drip_frame start = name_of(sym, t->start_routine + 1);
             drip__printf(&w, "drip: leak check: a thread started in the scope (start routine %s) %s, created\n",
-                        start.function ? start.function : "???",
-                        running ? "is still running" : "finished but was never joined or detached");
+                         start.function ? start.function : "???",
+                         running ? "is still running" : "finished but was never joined or detached");
             struct drip__site *s = drip__depot_get(t->create_site);
             if (s)
                 print_frames(&w, sym, s->frames, (int)s->depth);

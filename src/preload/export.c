@@ -125,7 +125,7 @@ void drip__raw_header(struct drip_writer *w, const char *want)
     exe[n > 0 ? n : 0] = 0;
     drip__start_dir(cwd, sizeof cwd);
     drip__printf(w, "drip-raw %d\nproc pid=%d ppid=%d forked=%d", DRIP_RAW_VERSION, (int)getpid(), (int)getppid(),
-                drip__is_fork_child);
+                 drip__is_fork_child);
     drip__raw_put_kv(w, "exe", exe);
     drip__raw_put_kv(w, "cwd", cwd);
     drip__puts(w, "\n");
@@ -177,7 +177,7 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
         const ElfW(Phdr) *ph = &phdr[i];
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X))
             drip__printf(c->w, " x=%lx-%lx", (unsigned long)(info->dlpi_addr + ph->p_vaddr),
-                        (unsigned long)(info->dlpi_addr + ph->p_vaddr + ph->p_memsz));
+                         (unsigned long)(info->dlpi_addr + ph->p_vaddr + ph->p_memsz));
     }
     drip__puts(c->w, "\n");
     return 0;
@@ -235,9 +235,9 @@ void drip__raw_suspects(struct drip_writer *w, struct drip__siteset *set, const 
 {
     for (int i = 0; i < n; i++) {
         drip__printf(w, "suspect site=%u bps=%.17g live_bytes=%llu live_objects=%llu oldest=%.17g share=%.17g window=%.17g\n",
-                    s[i].site, s[i].bytes_per_second, (unsigned long long)s[i].live_bytes,
-                    (unsigned long long)s[i].live_objects, s[i].oldest_age_seconds, s[i].heap_growth_share,
-                    s[i].window_seconds);
+                     s[i].site, s[i].bytes_per_second, (unsigned long long)s[i].live_bytes,
+                     (unsigned long long)s[i].live_objects, s[i].oldest_age_seconds, s[i].heap_growth_share,
+                     s[i].window_seconds);
         drip__raw_site(w, set, s[i].site);
     }
 }

@@ -78,7 +78,7 @@ void drip__write_metrics(int fd)
         struct drip__names names;
         int named = drip__names(addrs, (size_t)ns, &names) == 0;
         drip__printf(w, "# HELP drip_growth_bytes_per_second Growth rate of each suspect site's live bytes (Theil-Sen slope).\n"
-                    "# TYPE drip_growth_bytes_per_second gauge\n");
+                     "# TYPE drip_growth_bytes_per_second gauge\n");
         for (int i = 0; i < ns; i++) {
             const char *name = named && addrs[i] ? names.f[i].function : NULL;
             char fn[256];
@@ -93,7 +93,7 @@ void drip__write_metrics(int fd)
             drip__names_free(&names);
     }
     drip__printf(w, "# HELP drip_build_info drip's version and stack unwinder.\n# TYPE drip_build_info gauge\n"
-                "drip_build_info{version=\"%s\",unwind=\"%s\"} 1\n", DRIP_VERSION, drip__opt.unwind);
+                 "drip_build_info{version=\"%s\",unwind=\"%s\"} 1\n", DRIP_VERSION, drip__opt.unwind);
     /* the standard process collector names */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -132,12 +132,12 @@ static void raw_samples(struct drip_writer *w, struct drip__siteset *set, const 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     drip__printf(w, "pprof period=%lld time=%lld duration=%lld maps_key=%u\n",
-                (long long)(drip__opt.sample ? (int64_t)drip__opt.sample : 1),
-                (long long)ts.tv_sec * 1000000000 + ts.tv_nsec, duration_ms * 1000000, drip__modules_generation() + 1);
+                 (long long)(drip__opt.sample ? (int64_t)drip__opt.sample : 1),
+                 (long long)ts.tv_sec * 1000000000 + ts.tv_nsec, duration_ms * 1000000, drip__modules_generation() + 1);
     for (size_t i = 0; i < n; i++) {
         drip__printf(w, "sample site=%u v=%lld,%lld,%lld,%lld block_size=%lld\n", ids[i], (long long)s[i].values[0],
-                    (long long)s[i].values[1], (long long)s[i].values[2], (long long)s[i].values[3],
-                    (long long)s[i].block_size);
+                     (long long)s[i].values[1], (long long)s[i].values[2], (long long)s[i].values[3],
+                     (long long)s[i].block_size);
         drip__raw_site(w, set, ids[i]);
     }
 }

@@ -106,7 +106,7 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
         oom = 1;
     for (size_t i = 0; i < r.n; i++) {
         drip__printf(w, "rec kind=%s site=%u bytes=%llu blocks=%llu", drip_raw_kind_names[r.g[i].kind], r.g[i].site,
-                    (unsigned long long)r.g[i].bytes, (unsigned long long)r.g[i].blocks);
+                     (unsigned long long)r.g[i].bytes, (unsigned long long)r.g[i].blocks);
         if (r.g[i].kind == DRIP_POSSIBLE)
             drip__printf(w, " ioff_min=%u ioff_max=%u", r.g[i].ioff_min, r.g[i].ioff_max);
         drip__puts(w, "\n");
@@ -114,10 +114,10 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     }
     if (drip__fork_parent)
         drip__printf(w, "inherited bytes=%llu blocks=%llu parent=%d\n", (unsigned long long)r.inh_bytes,
-                    (unsigned long long)r.inh_blocks, drip__fork_parent);
+                     (unsigned long long)r.inh_blocks, drip__fork_parent);
     for (int h = 1; h < DRIP_HEUR_COUNT; h++)   /* reachable only via a heuristic, valgrind's lines */
         drip__printf(w, "heur name=%s bytes=%llu blocks=%llu\n", drip__heur_name[h],
-                    (unsigned long long)sc.heur[h].bytes, (unsigned long long)sc.heur[h].blocks);
+                     (unsigned long long)sc.heur[h].bytes, (unsigned long long)sc.heur[h].blocks);
     struct drip__suspect sus[MAX_SUSPECTS];
     int ns = drip__growth_suspects(sus, MAX_SUSPECTS);
     drip__growth_fill(sus, ns);
@@ -125,14 +125,14 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     for (size_t i = 0; i < sc.nthreads; i++) {
         const struct drip__scan_thread *t = &sc.threads[i];
         drip__printf(w, "thread tid=%d state=%s start=%lx site=%u\n", t->os_tid, t->running ? "running" : "unjoined",
-                    (unsigned long)t->start_routine, t->create_site);
+                     (unsigned long)t->start_routine, t->create_site);
         drip__raw_site(w, set, t->create_site);
     }
     drip__raw_suspects(w, set, sus, ns);
     const char *first;
     unsigned untraced = drip__untraced_execs(&first);
     drip__printf(w, "info threads_unpaused=%d oom=%d paused_us=%lld untraced_execs=%u", sc.threads_unstopped, oom,
-                sc.paused_us, untraced);
+                 sc.paused_us, untraced);
     if (untraced)
         drip__raw_put_kv(w, "untraced_first", first[0] ? first : "?");
     drip__puts(w, "\n");
@@ -384,7 +384,7 @@ static int child_report_cheap(int text_fd, int json_fd, int err_fd, int *leaked)
     drip__writer_fd(&w, memfd);
     drip__raw_header(&w, "exit");
     drip__printf(&w, "inherited bytes=%llu blocks=%llu parent=%d\n", (unsigned long long)c.inh_bytes,
-                (unsigned long long)c.inh_blocks, drip__fork_parent);
+                 (unsigned long long)c.inh_blocks, drip__fork_parent);
     const char *first;
     unsigned untraced = drip__untraced_execs(&first);
     drip__printf(&w, "info threads_unpaused=0 oom=0 paused_us=0 untraced_execs=%u", untraced);

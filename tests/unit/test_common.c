@@ -73,7 +73,7 @@ static void options_ranges(void **state)
         struct drip_options d;
         drip__options_defaults(&d);
         assert_int_equal(drip__options_set(&d, drip_option_infos[i].name, strlen(drip_option_infos[i].name),
-                                          drip_option_infos[i].def, strlen(drip_option_infos[i].def), e, sizeof e), 0);
+                                           drip_option_infos[i].def, strlen(drip_option_infos[i].def), e, sizeof e), 0);
     }
 }
 
