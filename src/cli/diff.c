@@ -93,37 +93,31 @@ static void change(char *buf, size_t cap, int64_t before, int64_t after)
     }
 }
 
+/* BEFORE, then AFTER: src[2], and a third is an error. */
+static int two_profiles(const struct drip__args *a, int argc, char **argv, int i)
+{
+    const char **src = a->ctx;
+    if (src[1])
+        return -die(2, "diff: two profiles, BEFORE and AFTER ('%s' is one too many)", argv[i]);
+    src[src[0] ? 1 : 0] = argv[i];
+    return 0;
+}
+
 int cmd_diff(int argc, char **argv)
 {
-    const char *type = NULL, *src[2] = {NULL, NULL}, *v;
+    const char *type = NULL, *src[2] = {NULL, NULL};
     long limit = -1;
-    int json = 0, nsrc = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            diff_usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--type", &v)) ||
-                   (r = drip__opt_value(argc, argv, &i, "--sample_index", &v))) {
-            if (r < 0)
-                return 2;
-            type = v;
-        } else if ((r = drip__opt_value(argc, argv, &i, "-n", &v))) {
-            if (r < 0)
-                return 2;
-            if ((limit = drip__parse_count(v)) < 0)
-                return die(2, "diff: -n takes a count, not '%s'", v);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return die(2, "diff: unknown option '%s' (see drip diff --help)", argv[i]);
-        } else if (nsrc == 2) {
-            return die(2, "diff: two profiles, BEFORE and AFTER ('%s' is one too many)", argv[i]);
-        } else {
-            src[nsrc++] = argv[i];
-        }
-    }
-    if (nsrc != 2) {
+    int json = 0, next;
+    const struct drip__arg opt[] = {
+        {"--json", NULL, DRIP__ARG_FLAG, &json, 0, NULL},
+        {"--type", "--sample_index", DRIP__ARG_STR, &type, 0, NULL},
+        {"-n", NULL, DRIP__ARG_COUNT, &limit, 0, "a count"},
+        {NULL}};
+    const struct drip__args args = {"diff", opt, diff_usage, two_profiles, src, NULL, 0};
+    int st = drip__args_parse(&args, argc, argv, &next);
+    if (st != DRIP__ARGS_GO_ON)
+        return st;
+    if (!src[1]) {
         diff_usage(stderr);
         return 2;
     }

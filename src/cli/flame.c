@@ -260,36 +260,18 @@ static void flame_usage(FILE *out)
 
 int cmd_flame(int argc, char **argv)
 {
-    const char *type = NULL, *src = NULL, *title = NULL, *outpath = NULL, *v;
-    int fold = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            flame_usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--folded")) {
-            fold = 1;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--type", &v)) ||
-                   (r = drip__opt_value(argc, argv, &i, "--sample_index", &v))) {
-            if (r < 0)
-                return 2;
-            type = v;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--title", &v))) {
-            if (r < 0)
-                return 2;
-            title = v;
-        } else if ((r = drip__opt_value(argc, argv, &i, "-o", &v))) {
-            if (r < 0)
-                return 2;
-            outpath = v;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return die(2, "flame: unknown option '%s' (see drip flame --help)", argv[i]);
-        } else if (src) {
-            return die(2, "flame: one profile at a time ('%s' and '%s')", src, argv[i]);
-        } else {
-            src = argv[i];
-        }
-    }
+    const char *type = NULL, *src = NULL, *title = NULL, *outpath = NULL;
+    int fold = 0, next;
+    const struct drip__arg opt[] = {
+        {"--folded", NULL, DRIP__ARG_FLAG, &fold, 0, NULL},
+        {"--type", "--sample_index", DRIP__ARG_STR, &type, 0, NULL},
+        {"--title", NULL, DRIP__ARG_STR, &title, 0, NULL},
+        {"-o", NULL, DRIP__ARG_STR, &outpath, 0, NULL},
+        {NULL}};
+    const struct drip__args args = {"flame", opt, flame_usage, drip__one_profile, &src, NULL, 0};
+    int parsed = drip__args_parse(&args, argc, argv, &next);
+    if (parsed != DRIP__ARGS_GO_ON)
+        return parsed;
     if (!src) {
         flame_usage(stderr);
         return 2;

@@ -383,32 +383,3 @@ void drip__fmt_time(char *buf, size_t cap, int64_t nanos)
     localtime_r(&t, &tm);
     strftime(buf, cap, "%b %-d, %Y at %-I:%M%P (%Z)", &tm);
 }
-
-long drip__parse_count(const char *s)
-{
-    char *end;
-    if (!s || !*s || *s == '-')
-        return -1;
-    long v = strtol(s, &end, 10);
-    return *end || v < 0 ? -1 : v;
-}
-
-int drip__opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n))
-        return 0;
-    if (a[n] == '=') {
-        *val = a + n + 1;
-        return 1;
-    }
-    if (a[n])
-        return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "drip: %s needs a value\n", name);
-        return -1;
-    }
-    *val = argv[++*i];
-    return 1;
-}

@@ -86,43 +86,20 @@ static void labels(struct drip_writer *w, const struct drip__prof *pr, int64_t t
 
 int cmd_top(int argc, char **argv)
 {
-    const char *type = NULL, *src = NULL, *v;
+    const char *type = NULL, *src = NULL;
     long limit = 0;
     double frac = 0.005;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            top_usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--type", &v)) ||
-                   (r = drip__opt_value(argc, argv, &i, "--sample_index", &v))) {
-            if (r < 0)
-                return 2;
-            type = v;
-        } else if ((r = drip__opt_value(argc, argv, &i, "-n", &v)) ||
-                   (r = drip__opt_value(argc, argv, &i, "--nodecount", &v))) {
-            if (r < 0)
-                return 2;
-            if ((limit = drip__parse_count(v)) < 0)
-                return die(2, "top: -n takes a count, not '%s'", v);
-        } else if ((r = drip__opt_value(argc, argv, &i, "--nodefraction", &v))) {
-            char *end;
-            if (r < 0)
-                return 2;
-            frac = strtod(v, &end);
-            if (*end || end == v || frac < 0 || frac > 1)
-                return die(2, "top: --nodefraction takes a fraction between 0 and 1, not '%s'", v);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return die(2, "top: unknown option '%s' (see drip top --help)", argv[i]);
-        } else if (src) {
-            return die(2, "top: one profile at a time ('%s' and '%s')", src, argv[i]);
-        } else {
-            src = argv[i];
-        }
-    }
+    int json = 0, next;
+    const struct drip__arg opt[] = {
+        {"--json", NULL, DRIP__ARG_FLAG, &json, 0, NULL},
+        {"--type", "--sample_index", DRIP__ARG_STR, &type, 0, NULL},
+        {"-n", "--nodecount", DRIP__ARG_COUNT, &limit, 0, "a count"},
+        {"--nodefraction", NULL, DRIP__ARG_FRACTION, &frac, 0, "a fraction between 0 and 1"},
+        {NULL}};
+    const struct drip__args args = {"top", opt, top_usage, drip__one_profile, &src, NULL, 0};
+    int st = drip__args_parse(&args, argc, argv, &next);
+    if (st != DRIP__ARGS_GO_ON)
+        return st;
     if (!src) {
         top_usage(stderr);
         return 2;

@@ -232,65 +232,47 @@ static pid_t socket_pid(const char *spec)
 }
 
 /* Parses the options; returns the index of PID or of the command, or -status. */
+/* The PID or unix:SOCKET, last on the line: parsing stops there. */
+static int target(const struct drip__args *a, int argc, char **argv, int i)
+{
+    struct watch *w = a->ctx;
+    if (!strncmp(argv[i], "unix:", 5)) {
+        if (i + 1 < argc)
+            return -die(2, "watch: options go before the socket ('%s')", argv[i + 1]);
+        if ((w->pid = socket_pid(argv[i])) <= 0)
+            return -2;
+        return 1;
+    }
+    char *end;
+    long pid = strtol(argv[i], &end, 10);
+    if (*end || end == argv[i] || pid <= 0 || pid > 0x7fffffff)
+        return -die(2, "watch: '%s' is not a pid (to run a command: drip watch [options] -- %s ...)", argv[i],
+                    argv[i]);
+    if (i + 1 < argc)
+        return -die(2, "watch: options go before the PID ('%s')", argv[i + 1]);
+    w->pid = (pid_t)pid;
+    return 1;
+}
+
+/* The index of the PID, the socket or the command's first word; <= 0: -(the exit status). */
 static int parse(struct watch *w, int argc, char **argv)
 {
-    const char *v;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            watch_usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--")) {
-            if (i + 1 >= argc)
-                return -die(2, "watch: no command after --");
-            return i + 1;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--interval", &v)) ||
-                   (r = drip__opt_value(argc, argv, &i, "-i", &v))) {
-            if (r < 0)
-                return -2;
-            if (drip__parse_duration(v, strlen(v), &w->interval_ms) || w->interval_ms < 10)
-                return -die(2, "watch: --interval takes a duration of 10ms or more (500ms, 1s, 1m), not '%s'", v);
-        } else if ((r = drip__opt_value(argc, argv, &i, "--alert", &v))) {
-            if (r < 0)
-                return -2;
-            if (drip__parse_size(v, strlen(v), &w->alert) || !w->alert)
-                return -die(2, "watch: --alert takes a size such as 512MiB or 1GiB, not '%s'", v);
-        } else if ((r = drip__opt_value(argc, argv, &i, "--plot", &v))) {
-            if (r < 0)
-                return -2;
-            w->plot = v;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--csv", &v))) {
-            if (r < 0)
-                return -2;
-            w->csv = v;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--count", &v)) ||
-                   (r = drip__opt_value(argc, argv, &i, "-n", &v))) {
-            if (r < 0)
-                return -2;
-            if ((w->count = drip__parse_count(v)) <= 0)
-                return -die(2, "watch: --count takes a number of samples, not '%s'", v);
-        } else if (argv[i][0] == '-') {
-            return -die(2, "watch: unknown option '%s' (see drip watch --help)", argv[i]);
-        } else if (!strncmp(argv[i], "unix:", 5)) {
-            if (i + 1 < argc)
-                return -die(2, "watch: options go before the socket ('%s')", argv[i + 1]);
-            if ((w->pid = socket_pid(argv[i])) <= 0)
-                return -2;
-            return i;
-        } else {
-            char *end;
-            long pid = strtol(argv[i], &end, 10);
-            if (*end || end == argv[i] || pid <= 0 || pid > 0x7fffffff)
-                return -die(2, "watch: '%s' is not a pid (to run a command: drip watch [options] -- %s ...)",
-                            argv[i], argv[i]);
-            if (i + 1 < argc)
-                return -die(2, "watch: options go before the PID ('%s')", argv[i + 1]);
-            w->pid = (pid_t)pid;
-            return i;
-        }
+    const struct drip__arg opt[] = {
+        {"--interval", "-i", DRIP__ARG_DURATION, &w->interval_ms, 10, "a duration of 10ms or more (500ms, 1s, 1m)"},
+        {"--alert", NULL, DRIP__ARG_SIZE, &w->alert, 1, "a size such as 512MiB or 1GiB"},
+        {"--plot", NULL, DRIP__ARG_STR, &w->plot, 0, NULL},
+        {"--csv", NULL, DRIP__ARG_STR, &w->csv, 0, NULL},
+        {"--count", "-n", DRIP__ARG_COUNT, &w->count, 1, "a number of samples"},
+        {NULL}};
+    const struct drip__args args = {"watch", opt, watch_usage, target, w, "no command after --", 1};
+    int next, st = drip__args_parse(&args, argc, argv, &next);
+    if (st != DRIP__ARGS_GO_ON)
+        return -st;
+    if (next == argc) {
+        watch_usage(stderr);
+        return -2;
     }
-    watch_usage(stderr);
-    return -2;
+    return next;
 }
 
 int cmd_watch(int argc, char **argv)
