@@ -466,16 +466,16 @@ void drip__modules_write_unloaded(struct drip_writer *w)
 {
     pthread_mutex_lock(&names_mu);
     for (struct unloaded *u = unloaded_list; u; u = u->next) {
-        drip_printf(w, "module id=%u bias=%lx unloaded=1", u->id, (unsigned long)u->bias);
-        drip_raw_put_kv(w, "build_id", u->build_id);
-        drip_raw_put_kv(w, "path", u->path);
+        drip__printf(w, "module id=%u bias=%lx unloaded=1", u->id, (unsigned long)u->bias);
+        drip__raw_put_kv(w, "build_id", u->build_id);
+        drip__raw_put_kv(w, "path", u->path);
         for (int i = 0; i < u->nx; i++)
-            drip_printf(w, " x=%lx-%lx", (unsigned long)u->lo[i], (unsigned long)u->hi[i]);
-        drip_puts(w, "\n");
+            drip__printf(w, " x=%lx-%lx", (unsigned long)u->lo[i], (unsigned long)u->hi[i]);
+        drip__puts(w, "\n");
     }
     for (size_t i = 0; i < (1u << KEPT_BITS); i++)
         for (struct kept_addr *k = kept[i]; k; k = k->next)
-            drip_printf(w, "kept addr=%lx module=%u\n", (unsigned long)k->addr, k->module);
+            drip__printf(w, "kept addr=%lx module=%u\n", (unsigned long)k->addr, k->module);
     pthread_mutex_unlock(&names_mu);
 }
 

@@ -663,7 +663,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     struct drip__roots rt;
     memset(&rt, 0, sizeof rt);
     unsigned heur_set = 0;
-    drip_parse_heuristics(drip__opt.leak_check_heuristics, strlen(drip__opt.leak_check_heuristics), &heur_set);
+    drip__parse_heuristics(drip__opt.leak_check_heuristics, strlen(drip__opt.leak_check_heuristics), &heur_set);
 
     drip__threads_lock();
     drip__depot_lock_all();
