@@ -22,6 +22,11 @@
  * the pages where blocks start (find_block) and the mark stack come from drip's arena.
  */
 #include "scan.h"
+#include "arena.h"
+#include "depot.h"
+#include "runtime.h"
+#include "table.h"
+#include "threads.h"
 #include "stop.h"
 
 #include <dlfcn.h>
@@ -641,7 +646,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     struct drip__roots rt;
     memset(&rt, 0, sizeof rt);
     unsigned heur_set = 0;
-    drip_parse_heuristics(drip__opt.leak_check_heuristics, strlen(drip__opt.leak_check_heuristics), &heur_set);
+    drip__parse_heuristics(drip__opt.leak_check_heuristics, strlen(drip__opt.leak_check_heuristics), &heur_set);
 
     drip__threads_lock();
     drip__depot_lock_all();
