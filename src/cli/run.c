@@ -243,10 +243,17 @@ static void status_sweep(const char *tmp)
     closedir(d);
 }
 
-static void symserve_started(int pid)
+static char sweep_dir[PATH_MAX];
+static int symserve_listening;
+
+/* Once the program runs (off its path): the shared symbolizer, and the sweep of what killed runs
+ * left. */
+static void run_started(int pid)
 {
     (void)pid;
-    drip_symserve_start();
+    if (symserve_listening)
+        drip_symserve_start();
+    status_sweep(sweep_dir);
 }
 
 /* Makes the status directory and tells the library where it is. The directory can be entered
@@ -255,9 +262,12 @@ static void symserve_started(int pid)
 static void status_start(int want_report)
 {
     const char *tmp = getenv("TMPDIR");
+    /* without TMPDIR: /dev/shm where it can be used. A tmpfs: on a disk file system (an ext4
+     * /tmp) making the directory, its files and the symbolizer's socket cost more than 1 ms of
+     * every run, and the sweep reads a directory that many programs fill */
     if (!tmp || !*tmp)
-        tmp = "/tmp";
-    status_sweep(tmp);
+        tmp = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(sweep_dir, sizeof sweep_dir, "%s", tmp);
     snprintf(status_dir, sizeof status_dir, "%s/drip-run-%d-XXXXXX", tmp, (int)getpid());
     if (!mkdtemp(status_dir)) {
         status_dir[0] = 0;
@@ -277,8 +287,8 @@ static void status_start(int want_report)
     status_expect_report = want_report;
     setenv("DRIP_STATUS_DIR", status_dir, 1);
     drip_run_ended = run_ended;
-    if (want_report && drip_symserve_listen(status_dir) == 0)
-        drip_run_started = symserve_started;
+    symserve_listening = want_report && drip_symserve_listen(status_dir) == 0;
+    drip_run_started = run_started;
 }
 
 int cmd_run(int argc, char **argv)
