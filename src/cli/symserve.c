@@ -3,19 +3,25 @@
  * Each traced process used to start its own `drip symbolize` at exit: an exec, the loading of
  * drip's libraries and of the name cache, for every `$(echo)` subshell of a script. drip run now
  * listens on a unix socket in its private status directory (DRIP_STATUS_DIR/sym, SOCK_SEQPACKET)
- * and forks a server from itself before the program runs. A process that exits connects, and
+ * and, once the program runs, forks a server from itself. A process that exits connects and
  * sends in one message what it would have given `drip symbolize` (helper.c): the arguments, its
  * environment and working directory, and its descriptors (the raw report as stdin, the report's
- * destinations, the status pipe) as SCM_RIGHTS. The server forks a worker per request (a request
- * never waits for another: a report blocked on a full pipe must not hold up the process that
- * would drain it), which puts each descriptor under the number the arguments name and runs
- * cmd_symbolize as the spawned helper would: the same code, the same output, byte for byte.
+ * destinations, the status pipe) as SCM_RIGHTS. The server puts each descriptor under the number
+ * the arguments name and runs cmd_symbolize as the spawned helper would: the same code, the same
+ * output, byte for byte.
+ *
+ * No request may wait for another: a report blocked on a full pipe must not hold up the process
+ * that would drain it. So a request is answered in the server itself only when what it writes
+ * cannot block for long (files, terminals); output bound for a pipe is rendered into a memory
+ * file and spliced without waiting, and a worker (a fork of the server) finishes what did not
+ * fit; a request writing to a socket is answered by a worker from the start. Workers are reaped
+ * by the server, the server by drip run (their CPU time counts in drip run's).
  *
  * The process waits on its status pipe as before. When the server is gone (killed, drip run
- * ended while a daemon lives on) or refuses (another uid), the connect or the send fails, or the
- * status pipe ends without an answer, and the process spawns `drip symbolize` itself.
- * Requests from another uid or gid are refused (the worker would write as drip run's user). The
- * server dies with drip run (PR_SET_PDEATHSIG) and is killed when the program has ended.
+ * ended while a daemon lives on) or refuses (another uid or gid: it would write as drip run's
+ * user), the connect or the send fails, or the status pipe ends without an answer, and the
+ * process spawns `drip symbolize` itself. The server dies with drip run (PR_SET_PDEATHSIG) and is
+ * killed when the program has ended.
  * Locks: none (one thread in each process).
  */
 #include "cli.h"
@@ -267,7 +273,7 @@ static void serve(int lfd, pid_t run_pid)
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);   /* a process gone before its answer: EPIPE, not the server's end */
-    signal(SIGCHLD, SIG_IGN);   /* workers are reaped by the kernel */
+    signal(SIGCHLD, SIG_DFL);   /* workers are reaped here: their CPU time counts in drip run's */
     int null = open("/dev/null", O_RDWR);
     if (null < 0)
         _exit(0);
@@ -281,6 +287,8 @@ static void serve(int lfd, pid_t run_pid)
     gid_t gid = getgid();
     static struct request q;
     for (;;) {
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
         int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (c < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
