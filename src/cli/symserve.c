@@ -12,7 +12,7 @@
  *
  * No request may wait for another: a report blocked on a full pipe must not hold up the process
  * that would drain it. So a request is answered in the server itself only when what it writes
- * cannot block for long (files, terminals); output bound for a pipe is rendered into a memory
+ * cannot block for long (files, terminals) and no other request is waiting (else in parallel); output bound for a pipe is rendered into a memory
  * file and spliced without waiting, and a worker (a fork of the server) finishes what did not
  * fit; a request writing to a socket is answered by a worker from the start. Workers are reaped
  * by the server, the server by drip run (their CPU time counts in drip run's).
@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,7 +307,10 @@ static void serve(int lfd, pid_t run_pid)
         close(c);
         int held[MAX_FDS], nheld, real[MAX_FDS], mem[MAX_FDS];
         off_t done[MAX_FDS] = {0};
-        if (inline_ok(&q, held, &nheld)) {
+        /* another request already waiting (processes ending together: make -j): this one goes to a
+         * worker, so that reports are named in parallel as spawned symbolizers were */
+        struct pollfd more = {lfd, POLLIN, 0};
+        if (poll(&more, 1, 0) <= 0 && inline_ok(&q, held, &nheld)) {
             int *keep[] = {&lfd, &null, &home};
             for (int k = 0; k < nheld; k++)
                 real[k] = mem[k] = -1;

@@ -63,6 +63,13 @@ def case_shared():
         jb = sorted(normal(open(os.path.join(d, f)).read()) for f in os.listdir(d) if f.startswith("b.json"))
         dt.eq(len(ja), 4, "four JSON reports")
         dt.check(ja == jb, "the JSON reports are the same")
+    # processes that end together (each request waiting behind another goes to a worker): every
+    # report whole and named
+    r = drip_run([], ["sh", "-c", "for i in 1 2 3 4 5 6; do (x=$(echo $i)) & done; wait"])
+    dt.eq(r.returncode, 0, "concurrent exits: status")
+    dt.eq(reports(r.stderr), 13, "concurrent exits: 1 + 6 + 6 reports")
+    dt.eq(r.stderr.count("SUMMARY: drip:"), 13, "concurrent exits: 13 summaries")
+    dt.check("frames are not named" not in r.stderr, "concurrent exits: frames named")
     # served by drip run's server: a copy of drip whose binary loses its execute bit while the
     # program runs cannot be spawned, yet every report names its frames
     with tempfile.TemporaryDirectory() as d:
