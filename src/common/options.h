@@ -1,7 +1,7 @@
 /* options.h — every option of the preload library in one table.
  *
  * The same table drives the DRIP_OPTIONS parser (in the traced process), the `drip run` flags
- * that set them, `drip run --help`, and the README's option table (`drip options --markdown`).
+ * that set them, `drip run --help`, and docs/options.md's table (`drip options --markdown`).
  * Parsing never allocates: string values live in fixed buffers inside struct drip_options.
  *
  * X(name, type, default, help)   type: BOOL, INT, SIZE (bytes, accepts KiB/MiB/GiB),
@@ -75,7 +75,7 @@ struct drip_option_limit {
 /* The limit for the option called name, or NULL when any value of its type is accepted. */
 const struct drip_option_limit *drip__option_limit(const char *name);
 /* What the option accepts beyond its type, as "one of a|b" or "lo to hi", written after `pre`
- * into out; "" when anything of its type goes. For --help, the man page and the README table. */
+ * into out; "" when anything of its type goes. For --help, the man page and docs/options.md. */
 void drip__option_accepts(const char *name, const char *pre, char *out, size_t cap);
 
 extern const struct drip_option_info drip_option_infos[];

@@ -7,10 +7,14 @@
  * begins apart cannot be told apart, which no test suite nests.
  */
 #include "internal.h"
-#include "../../include/drip/drip.h"
-#include "../common/suppress.h"
-#include "../common/symbolize.h"
-#include "../common/writer.h"
+#include "depot.h"
+#include "export.h"
+#include "table.h"
+#include "threads.h"
+#include "drip/drip.h"
+#include "suppress.h"
+#include "symbolize.h"
+#include "writer.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -7,8 +7,15 @@
  * Locks: none of its own; callers hold what the data they pass needs.
  */
 #include "internal.h"
-#include "../common/raw.h"
-#include "../common/render.h"
+#include "depot.h"
+#include "export.h"
+#include "growth.h"
+#include "helper.h"
+#include "modules.h"
+#include "report.h"
+#include "runtime.h"
+#include "raw.h"
+#include "render.h"
 #include "stop.h"
 
 #include <elf.h>
@@ -253,7 +260,6 @@ int drip__raw_memfd(void)
 }
 
 /* ---- names of a few addresses (live endpoints, the monitor, leak checks in tests) ---------- */
-int drip__symbolize(int memfd, const struct drip_render_out *o);
 
 /* Names n return addresses through the symbolizer: out[i] gets function, file, line, module
  * (NULL when unknown), pointing into names->buf. Release with drip__names_free. 0 or -1. */

@@ -14,7 +14,8 @@
  * Locks: none (runs at start-up and once at exit).
  */
 #include "internal.h"
-#include "../common/writer.h"
+#include "foreign.h"
+#include "writer.h"
 
 #include <dlfcn.h>
 #include <link.h>

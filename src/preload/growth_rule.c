@@ -15,6 +15,7 @@
  * process). No locks, no state: the caller serialises its use of `scratch`.
  */
 #include "growth_rule.h"
+#include "growth.h"
 
 #include "theil_sen.h"
 

@@ -3,9 +3,14 @@
  * allocate through libc, read /proc and symbolize.
  */
 #include "internal.h"
-#include "../../include/drip/drip.h"
-#include "../common/symbolize.h"
-#include "../common/writer.h"
+#include "depot.h"
+#include "export.h"
+#include "growth.h"
+#include "metrics.h"
+#include "profile.h"
+#include "drip/drip.h"
+#include "symbolize.h"
+#include "writer.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -11,13 +11,17 @@
  * readers take no lock: they read a published, immutable array.
  */
 #include "internal.h"
+#include "arena.h"
+#include "depot.h"
+#include "export.h"
+#include "modules.h"
 
 #include <dlfcn.h>
 #include <link.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/raw.h"
+#include "raw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,10 +295,8 @@ static DRIP_TLS uintptr_t last_lo, last_hi;
 static DRIP_TLS int last_fp;
 static DRIP_TLS struct table *last_table;
 
-/* 1: addr lies in a module built with frame pointers; 0: in one without; -1: in none. With _range,
- * also the bounds of the segment found. */
-int drip__module_fp(uintptr_t addr);
-
+/* drip__module_fp: 1 when addr lies in a module built with frame pointers; 0: in one without;
+ * -1: in none. With _range, also the bounds of the segment found. */
 int drip__module_fp_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
 {
     int fp = drip__module_fp(addr);
@@ -477,8 +479,8 @@ void drip__modules_write_unloaded(struct drip_writer *w)
     pthread_mutex_unlock(&names_mu);
 }
 
-/* ---- dlopen / dlclose: the set of modules changes ---------------------------------------- */
-DRIP_EXPORT void *dlopen(const char *file, int mode)
+/* ---- dlopen / dlclose (interpose.c): the set of modules changes ---------------------------- */
+void *drip__dlopen(const char *file, int mode)
 {
     static void *(*real)(const char *, int);
     if (!real)
@@ -489,7 +491,7 @@ DRIP_EXPORT void *dlopen(const char *file, int mode)
     return h;
 }
 
-DRIP_EXPORT int dlclose(void *handle)
+int drip__dlclose(void *handle)
 {
     static int (*real)(void *);
     if (!real)

@@ -4,9 +4,18 @@
  * the guard set: it reads /proc and allocates through libc, untracked.
  */
 #include "internal.h"
-#include "../../include/drip/drip.h"
-#include "../common/pprof_write.h"
-#include "../common/render.h"
+#include "arena.h"
+#include "counters.h"
+#include "depot.h"
+#include "export.h"
+#include "hooks.h"
+#include "modules.h"
+#include "profile.h"
+#include "report.h"
+#include "threads.h"
+#include "drip/drip.h"
+#include "pprof_write.h"
+#include "render.h"
 
 #include <errno.h>
 #include <fcntl.h>

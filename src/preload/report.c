@@ -13,9 +13,19 @@
  * use libc's allocator (untracked). Locks: the threads lock while the thread list is read.
  */
 #include "scan.h"
-#include "../common/raw.h"
-#include "../common/render.h"
-#include "../common/writer.h"
+#include "depot.h"
+#include "exec.h"
+#include "export.h"
+#include "foreign.h"
+#include "growth.h"
+#include "helper.h"
+#include "profile.h"
+#include "report.h"
+#include "runtime.h"
+#include "table.h"
+#include "raw.h"
+#include "render.h"
+#include "writer.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -140,8 +150,6 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     drip__scan_free(&sc);
 }
 
-int drip__is_root_process(void);
-
 /* Hands the raw report in memfd to `drip symbolize` (the outputs in o), or, when it cannot run,
  * writes them here with unnamed frames. Returns 1 when leaks were found, 0 when not. */
 int drip__symbolize(int memfd, const struct drip_render_out *o)
@@ -219,10 +227,6 @@ int drip__symbolize(int memfd, const struct drip_render_out *o)
         munmap(text, (size_t)st.st_size);
     return leaked;
 }
-
-/* The heap profile's part of a raw report (profile.c). */
-void drip__raw_profile(struct drip_writer *w, struct drip__siteset *set, long long duration_ms,
-                       const struct drip_pprof_sample *p0, size_t n0);
 
 int drip__leak_report(int text_fd, int json_fd, int final)
 {

@@ -22,6 +22,11 @@
  * the pages where blocks start (find_block) and the mark stack come from drip's arena.
  */
 #include "scan.h"
+#include "arena.h"
+#include "depot.h"
+#include "runtime.h"
+#include "table.h"
+#include "threads.h"
 #include "stop.h"
 
 #include <dlfcn.h>

@@ -16,12 +16,18 @@
  */
 #include "http.h"
 #include "internal.h"
+#include "background.h"
+#include "export.h"
+#include "growth.h"
+#include "metrics.h"
+#include "profile.h"
+#include "report.h"
 #include "listen.h"
 #include "scan.h"
-#include "../../include/drip/drip.h"
-#include "../common/pprof_write.h"
-#include "../common/symbolize.h"
-#include "../common/writer.h"
+#include "drip/drip.h"
+#include "pprof_write.h"
+#include "symbolize.h"
+#include "writer.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

@@ -18,6 +18,12 @@
  * Lock: `mu` guards the list and the joined/detached flags. Leaf lock.
  */
 #include "internal.h"
+#include "arena.h"
+#include "counters.h"
+#include "depot.h"
+#include "table.h"
+#include "threads.h"
+#include "unwind.h"
 #include "stop.h"
 
 #include <dlfcn.h>
@@ -32,7 +38,6 @@
 #include <unistd.h>
 
 DRIP_TLS struct drip__thread *drip__self;
-extern DRIP_TLS uintptr_t drip__stack_hi;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct drip__thread *threads;
@@ -115,7 +120,7 @@ static void *trampoline(void *p)
     return st.fn(st.arg);
 }
 
-DRIP_EXPORT int pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+int drip__pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
     resolve();
     if (drip__guard || !atomic_load(&drip__g.tracking))
@@ -172,7 +177,7 @@ static struct drip__thread *find_locked(pthread_t tid)
     return NULL;
 }
 
-DRIP_EXPORT int pthread_join(pthread_t tid, void **ret)
+int drip__pthread_join(pthread_t tid, void **ret)
 {
     resolve();
     int rc = real_join(tid, ret);
@@ -186,7 +191,7 @@ DRIP_EXPORT int pthread_join(pthread_t tid, void **ret)
     return rc;
 }
 
-DRIP_EXPORT int pthread_detach(pthread_t tid)
+int drip__pthread_detach(pthread_t tid)
 {
     resolve();
     pthread_mutex_lock(&mu);
