@@ -80,3 +80,28 @@ int drip__growth_evaluate(const long long *tall, int n, const struct drip__growt
         out[i].heap_growth_share = total_net > 0 ? out[i].net_bytes / total_net : 0;
     return nout;
 }
+
+double drip__growth_oldest_ms(const long long *t, int n, const struct drip__growth_series *s, int64_t allocs,
+                              int64_t frees, long long now)
+{
+    int64_t target = frees + 1;   /* the oldest live block, when blocks go in allocation order */
+    if (allocs < target)
+        return 0;                 /* nothing live */
+    if (s->origin_allocs >= target)
+        return (double)(now - s->origin_t);
+    long long pt = s->origin_t;   /* the last point known to be before it, and its count */
+    int64_t pa = s->origin_allocs;
+    for (int i = 0; i <= n; i++) {
+        long long ct = i < n ? t[i] : now;
+        int64_t ca = i < n ? s->allocs[i] : allocs;
+        if (ca < 0 || ct <= pt)
+            continue;             /* not tracked then, or the origin itself */
+        if (ca >= target) {       /* made between pt and ct: at a steady pace, here (the middle of its share) */
+            double born = (double)pt + (double)(ct - pt) * ((double)(target - pa) - 0.5) / (double)(ca - pa);
+            return (double)now - born;
+        }
+        pt = ct;
+        pa = ca;
+    }
+    return 0;                     /* not reached (allocs >= target at now) */
+}
