@@ -254,9 +254,15 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
             continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        /* a module the last table knew (same code, same .eh_frame_hdr) keeps its answer: each
+         * dlopen rebuilt the table and sampled every module's FDEs again (their pages too) */
+        const struct table *old = atomic_load_explicit(&current, memory_order_acquire);
+        for (int k = 0; fp < 0 && old && k < old->n; k++)
+            if (old->m[k].lo == lo && old->m[k].hi == lo + ph->p_memsz && old->m[k].eh_frame_hdr == hdr)
+                fp = old->m[k].fp;
         if (fp < 0)
             fp = module_has_fp(hdr);
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
         t->m[t->n++] = (struct module){lo, lo + ph->p_memsz, fp, hdr};
     }
     return 0;
