@@ -194,7 +194,7 @@ static inline uintptr_t lock_entry(struct entry *e)
 static inline void unlock_entry(struct entry *e, uintptr_t w) { atomic_store_explicit(&e->w, w, memory_order_release); }
 
 /* Locks e for a writer: marks the cell busy first, and lets go while the map is frozen. */
-static inline uintptr_t begin(struct entry *e, struct cell **cp)
+__attribute__((noinline, cold)) static uintptr_t begin_slow(struct entry *e, struct cell **cp)
 {
     for (;;) {
         struct cell *c = own ? own : claim();
@@ -217,6 +217,26 @@ static inline uintptr_t begin(struct entry *e, struct cell **cp)
     }
 }
 
+/* begin_slow's common case inline: the thread's own cell, the entry free, the map not frozen.
+ * Anything else goes to begin_slow, with the cell still marked busy (it marks it again). */
+static inline __attribute__((always_inline)) uintptr_t begin(struct entry *e, struct cell **cp)
+{
+    struct cell *c = own;
+    if (DRIP_LIKELY(c && !c->shared)) {
+        atomic_store_explicit(&c->busy, 1, memory_order_relaxed);
+        uintptr_t v = atomic_load_explicit(&e->w, memory_order_relaxed);
+        if (DRIP_LIKELY(!(v & LOCKED)) &&
+            atomic_compare_exchange_strong_explicit(&e->w, &v, v | LOCKED, memory_order_seq_cst, memory_order_relaxed)) {
+            if (DRIP_LIKELY(!atomic_load_explicit(&frozen, memory_order_relaxed))) {
+                *cp = c;
+                return v;
+            }
+            unlock_entry(e, v);
+        }
+    }
+    return begin_slow(e, cp);
+}
+
 static inline void end(struct entry *e, uintptr_t w, struct cell *c)
 {
     unlock_entry(e, w);
@@ -227,8 +247,27 @@ static inline void end(struct entry *e, uintptr_t w, struct cell *c)
 }
 
 /* ---- one leaf ------------------------------------------------------------------------------- */
-static inline unsigned pop64(uint64_t x)   /* no popcnt instruction in baseline x86-64 */
+/* Baseline x86-64 has no popcnt instruction: the CPU is asked once, at load time (every x86-64
+ * CPU since about 2008 has it), and the portable sum of bits serves the others. */
+static bool have_popcnt;
+
+__attribute__((constructor)) static void detect_popcnt(void)
 {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    have_popcnt = __builtin_cpu_supports("popcnt");
+#endif
+}
+
+static inline unsigned pop64(uint64_t x)
+{
+#if defined(__x86_64__)
+    if (DRIP_LIKELY(have_popcnt)) {
+        uint64_t r;
+        __asm__("popcnt %1, %0" : "=r"(r) : "rm"(x) : "cc");
+        return (unsigned)r;
+    }
+#endif
     x = x - ((x >> 1) & 0x5555555555555555ULL);
     x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
     x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
@@ -247,10 +286,17 @@ static inline unsigned rank(const struct entry *e, unsigned s)
 
 static inline bool has(const struct entry *e, unsigned s) { return e->bits[s >> 6] >> (s & 63) & 1; }
 
-/* Moves n records within a leaf: usually a few, where a call to memmove costs more than the
- * copy (the empty asm keeps the compiler from turning the loop back into that call). */
+/* Moves n records within a leaf: a loop for a few, where a call to memmove costs more than the
+ * copy (the empty asm keeps the compiler from turning the loop back into that call), memmove
+ * for more (a span of small blocks freed in address order moves dozens on every free). */
+enum { MOVE_LOOP_MAX = 8 };
+
 static inline void move_up(struct item *r, unsigned n)   /* r[0..n) -> r[1..n] */
 {
+    if (n > MOVE_LOOP_MAX) {
+        memmove(r + 1, r, n * sizeof *r);
+        return;
+    }
     for (unsigned i = n; i > 0; i--) {
         __asm__("" : "+r"(i));
         r[i] = r[i - 1];
@@ -259,6 +305,10 @@ static inline void move_up(struct item *r, unsigned n)   /* r[0..n) -> r[1..n] *
 
 static inline void move_down(struct item *r, unsigned n)   /* r[1..n] -> r[0..n) */
 {
+    if (n > MOVE_LOOP_MAX) {
+        memmove(r, r + 1, n * sizeof *r);
+        return;
+    }
     for (unsigned i = 0; i < n; i++) {
         __asm__("" : "+r"(i));
         r[i] = r[i + 1];

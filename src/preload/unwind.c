@@ -122,6 +122,14 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, ui
         return -1;
     unsigned gen = drip__modules_generation();
     uintptr_t mlo = walk_mlo, mlen = walk_gen == gen ? walk_mlen : 0;
+    for (;;) {   /* drip's own frames on top (this walk, drip__unwind, the hook): left out */
+        if (fp[1] - self_lo >= self_len)
+            break;
+        uintptr_t next = fp[0];
+        if (next <= (uintptr_t)fp || next > top || (next & (sizeof(uintptr_t) - 1)))
+            return -1;
+        fp = (uintptr_t *)next;
+    }
     uint64_t h = DRIP_HASH_SEED;
     long n = 0;
     while (n < max) {
