@@ -6,7 +6,7 @@
  * Locks: one spinlock per capacity class (a leaf lock: only the arena's lock is taken inside it).
  * Order: entry lock (table.c) < class lock < arena lock.
  */
-#include "table.h"
+#include "table_map.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  *
  * A radix map keyed by address, as tcmalloc's PageMap: nothing to rehash or rebuild, a constant
  * number of dependent loads per operation whatever the heap's size, and every live block in
- * address order for free (the exit scan wants that order). Layout in table.h; the record arrays
+ * address order for free (the exit scan wants that order). Layout in table_map.h; the record arrays
  * in leaves.c; whole-map walks in table_walk.c.
  *   - The user address space (47 bits) is cut into 2 KiB spans. A two-level directory maps a span
  *     to its entry: L1 has 2^18 entries (bits 46-29, in .bss), each pointing to an L2 node of
@@ -35,7 +35,7 @@
  * entry's bit without changing anything). `grow_mu` guards creating L2 nodes and lock_all.
  * Lock order: grow_mu, then an entry's lock, then a leaf class lock (leaves.c), then the arena's.
  */
-#include "table.h"
+#include "table_map.h"
 
 #include <sched.h>
 #include <string.h>

@@ -1,69 +1,48 @@
-/* table.h — the live map's layout, shared by its three files and by nothing else in drip:
- * table.c (the radix directory, its locks, insert and remove), table_walk.c (walks in address
- * order: foreach, snapshot, shape) and leaves.c (the record arrays, by capacity class).
- * The rest of drip sees the map through internal.h's drip__table_* functions only.
- */
-#ifndef DRIP_TABLE_H
-#define DRIP_TABLE_H
+/* table.h — table.c: the live map, address -> record (a radix map: constant cost, address
+ * order). */
+#ifndef DRIP_PRELOAD_TABLE_H
+#define DRIP_PRELOAD_TABLE_H
 
-#include "internal.h"
+#include "runtime.h"
 
-/* 2 KiB spans of 256 8-byte slots; 13 leaf capacities (leaves.c). */
-enum { SPAN_SHIFT = 11, SLOT_SHIFT = 3, SLOTS = 1 << (SPAN_SHIFT - SLOT_SHIFT), NCLASS = 13 };
-
-/* An entry's word: bit 0 is its lock; ONE marks a span whose single record is inline, at slot
- * w >> 8; any other non-zero word is the address of the span's leaf. */
-#define LOCKED ((uintptr_t)1)
-#define ONE ((uintptr_t)2)
-
-struct item {                /* a record without its address */
-    uint64_t size : 48;
-    uint64_t gen : 16;
+struct drip__rec {
+    uintptr_t addr;
+    uint64_t size : 48;   /* 256 TiB: larger than any block */
+    uint64_t gen : 16;    /* drip__generation when allocated: leak-check scopes (check.c) */
     uint32_t site;
-    uint32_t birth_ms;
+    uint32_t birth_ms;    /* drip__now_ms() when allocated: ages for the growth detector */
 };
-_Static_assert(sizeof(struct item) == 16, "item");
-
-/* A span's directory entry: one cache line holding the lock, the leaf's address and the leaf's
- * index (which slots hold a record, and how many records precede each 64-slot word), so that
- * finding a record touches this line and the record's own, nothing else. A span with one block
- * keeps its record inline (`one`) and has no leaf. Everything but `w` is guarded by w's lock. */
-struct entry {
-    _Atomic uintptr_t w;
-    uint64_t bits[SLOTS / 64];   /* with a leaf: slot i of the span starts a live block */
-    uint8_t cum[SLOTS / 64];     /* records in the words before word i */
-    uint16_t n;                  /* records in the leaf */
-    uint8_t cls;                 /* the leaf's capacity class */
-    uint8_t pad_;
-    struct item one;             /* the inline record (word ONE) */
-} __attribute__((aligned(64)));
-_Static_assert(sizeof(struct entry) == 64, "entry");
-
-static inline unsigned one_slot(uintptr_t w) { return (unsigned)(w >> 8) & (SLOTS - 1); }
-
-static inline void to_rec(struct drip__rec *r, const struct item *it, uintptr_t addr)
+/* Bumped by each drip_check_begin; every record keeps the value it saw. */
+extern _Atomic uint32_t drip__generation;
+/* A block of an older generation than drip__fork_gen was inherited at fork: the parent reports
+ * it. Compared as check.c compares scopes (16 bits, wrapping). */
+static inline bool drip__inherited(uint32_t gen)
 {
-    r->addr = addr;
-    r->size = it->size;
-    r->gen = it->gen;
-    r->site = it->site;
-    r->birth_ms = it->birth_ms;
+    if (!drip__fork_parent)
+        return false;
+    uint32_t now = atomic_load_explicit(&drip__generation, memory_order_relaxed);
+    return (uint16_t)(gen - drip__fork_gen) > (uint16_t)(now - drip__fork_gen);
 }
-
-/* ---- leaves.c: a leaf is an array of records, in address order ------------------------------ */
-extern const uint16_t drip__leaf_cap[NCLASS];
-struct item *drip__leaf_alloc(unsigned cls);               /* NULL when out of memory */
-void drip__leaf_free(struct item *l, unsigned cls);
-/* A copy of l's n records in a leaf of class `to`; l is freed. NULL (l kept) when out of memory. */
-struct item *drip__leaf_move(struct item *l, unsigned n, unsigned from, unsigned to);
-unsigned drip__leaf_class(unsigned n);                     /* the smallest class holding n */
-void drip__leaves_child_reset(void);
-
-/* ---- table.c ---------------------------------------------------------------------------------
- * For every non-empty span in address order: `at` runs with the span's entry locked (unless the
- * calling thread froze the map: then nothing changes it), given the span's base address and its
- * entry's word without the lock bit; `after`, if any, runs once the entry is unlocked. */
-void drip__map_walk(void (*at)(uintptr_t base, const struct entry *, uintptr_t w, void *), void (*after)(void *),
-                    void *arg);
+bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site);
+/* A hint: addr is about to be inserted (stage 0: its directory entry; 1: its leaf). */
+void drip__table_prefetch(uintptr_t addr, int stage);
+/* Calls fn on every live record in address order, with no lock held while fn runs (each 2 KiB
+ * span's records are copied out under its lock). _chunked is the same (kept for its callers). */
+void drip__table_foreach(void (*fn)(const struct drip__rec *, void *), void *arg);
+void drip__table_foreach_chunked(void (*fn)(const struct drip__rec *, void *), void *arg);
+bool drip__table_remove(uintptr_t addr, struct drip__rec *out);
+bool drip__table_restore(const struct drip__rec *rec);
+size_t drip__table_count(void);
+/* Record capacity and leaves over the whole map (for unit_table; racy like the count). */
+void drip__table_shape(size_t *capacity, size_t *leaves);
+/* Copies every live record, in address order, into an arena array (caller frees with
+ * drip__arena_free). Must be called between drip__table_lock_all and unlock_all. */
+struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes);
+/* Freezes the map: when it returns no thread is changing it, and threads that try wait until
+ * unlock_all. The freezing thread reads it (foreach, snapshot, count) without locks. */
+void drip__table_lock_all(void);
+void drip__table_unlock_all(void);
+void drip__table_child_reset(void);
+void drip__table_release(void);   /* the calling thread ends: its count cell goes to the next thread */
 
 #endif

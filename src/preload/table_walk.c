@@ -4,7 +4,7 @@
  * entry's lock (table.c's drip__map_walk) and handed on with no lock held.
  * Locks: none of its own (an entry's lock, through drip__map_walk).
  */
-#include "table.h"
+#include "table_map.h"
 
 /* The records of one span, copied out in address order. */
 struct span {
