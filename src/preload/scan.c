@@ -23,6 +23,8 @@
  */
 #include "scan.h"
 #include "stop.h"
+#include "scan_maps.h"
+#include "snapshot.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -37,176 +39,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* How a range may be read: directly, or through drip__safe_read because a task still running
- * could unmap it (RACY) or because it is file-backed (FILE: a truncated file raises SIGBUS). */
-enum { READ_DIRECT = 0, READ_RACY = 1, READ_FILE = 2 };
-
-struct range { uintptr_t lo, hi; int how; };
-
-struct rangeset {
-    struct range *r;
-    size_t n, cap;
-};
-
-static bool rs_add_how(struct rangeset *s, uintptr_t lo, uintptr_t hi, int how)
-{
-    if (hi <= lo)
-        return true;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        struct range *r = drip__arena_alloc(cap * sizeof *r);
-        if (!r)
-            return false;
-        if (s->r)
-            memcpy(r, s->r, s->n * sizeof *r);
-        drip__arena_free(s->r, s->cap * sizeof *r);
-        s->r = r;
-        s->cap = cap;
-    }
-    s->r[s->n++] = (struct range){lo, hi, how};
-    return true;
-}
-
-static bool rs_add(struct rangeset *s, uintptr_t lo, uintptr_t hi) { return rs_add_how(s, lo, hi, READ_DIRECT); }
-
-static void rs_free(struct rangeset *s) { drip__arena_free(s->r, s->cap * sizeof *s->r); }
-
-/* ---- /proc/self/maps, read without libc's allocator ------------------------------------------ */
-struct maps {
-    struct rangeset readable;   /* merged where adjacent and read the same way */
-    int racy;                   /* READ_RACY when some task runs on: nothing is read directly */
-    uintptr_t stack_hi;         /* end of the [stack] mapping */
-    uintptr_t ldso_lo, ldso_hi; /* executable range of the dynamic linker */
-};
-
-static uintptr_t hex(const char **p)
-{
-    uintptr_t v = 0;
-    for (;; (*p)++) {
-        char c = **p;
-        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-        if (d < 0)
-            return v;
-        v = v * 16 + (uintptr_t)d;
-    }
-}
-
-static bool maps_read(struct maps *m)
-{
-    memset(m, 0, sizeof *m);
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    size_t cap = 1 << 20, len = 0;
-    char *buf = drip__arena_alloc(cap);
-    bool ok = buf != NULL;
-    while (ok) {
-        if (len + 4096 > cap) {
-            char *nb = drip__arena_alloc(cap * 2);
-            if (!nb) {
-                ok = false;
-                break;
-            }
-            memcpy(nb, buf, len);
-            drip__arena_free(buf, cap);
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + len, cap - len - 1);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    close(fd);
-    if (!ok) {
-        drip__arena_free(buf, cap);
-        return false;
-    }
-    buf[len] = 0;
-    for (const char *p = buf; *p;) {
-        const char *line = p;
-        uintptr_t lo = hex(&p);
-        p++;
-        uintptr_t hi = hex(&p);
-        p++;
-        bool r = p[0] == 'r', x = p[2] == 'x';
-        const char *eol = strchr(p, '\n');
-        if (!eol)
-            eol = p + strlen(p);
-        const char *name = memchr(line, '/', (size_t)(eol - line));
-        const char *br = memchr(line, '[', (size_t)(eol - line));
-        if (br && !strncmp(br, "[stack]", 7))
-            m->stack_hi = hi;
-        if (name && x) {
-            const char *base = name;
-            for (const char *q = name; q < eol; q++)
-                if (*q == '/')
-                    base = q + 1;
-            if (!strncmp(base, "ld-linux", 8) || !strncmp(base, "ld-", 3)) {
-                m->ldso_lo = m->ldso_lo ? m->ldso_lo : lo;
-                m->ldso_hi = hi;
-            }
-        }
-        /* [vvar], [vvar_vclock] and [vsyscall] may fault though marked r: skip them */
-        bool special = br && (!strncmp(br, "[vvar", 5) || !strncmp(br, "[vsyscall]", 10));
-        if (r && !special) {
-            struct rangeset *rs = &m->readable;
-            int how = name ? READ_FILE : READ_DIRECT;
-            if (rs->n && rs->r[rs->n - 1].hi == lo && rs->r[rs->n - 1].how == how)
-                rs->r[rs->n - 1].hi = hi;
-            else if (!rs_add_how(rs, lo, hi, how))
-                break;
-        }
-        p = *eol ? eol + 1 : eol;
-    }
-    drip__arena_free(buf, cap);
-    return true;
-}
-
-static int how_of(const struct maps *m, const struct range *r) { return r->how > m->racy ? r->how : m->racy; }
-
-/* Adds [lo, hi) minus drip's arena (which holds a copy of every block address). */
-static void add_not_arena(struct rangeset *out, uintptr_t lo, uintptr_t hi, int how)
-{
-    uintptr_t alo, ahi;
-    drip__arena_range(&alo, &ahi);
-    if (hi <= alo || lo >= ahi) {
-        rs_add_how(out, lo, hi, how);
-        return;
-    }
-    if (lo < alo)
-        rs_add_how(out, lo, alo, how);
-    if (hi > ahi)
-        rs_add_how(out, ahi, hi, how);
-}
-
-/* Clips [lo, hi) to the readable mappings and adds the pieces to `out`. */
-static void add_readable(struct rangeset *out, const struct maps *m, uintptr_t lo, uintptr_t hi)
-{
-    for (size_t i = 0; i < m->readable.n; i++) {
-        uintptr_t a = m->readable.r[i].lo > lo ? m->readable.r[i].lo : lo;
-        uintptr_t b = m->readable.r[i].hi < hi ? m->readable.r[i].hi : hi;
-        if (a < b)
-            add_not_arena(out, a, b, how_of(m, &m->readable.r[i]));
-    }
-}
-
-/* Can [lo, hi) be read directly, in one piece? */
-static bool direct(const struct maps *m, uintptr_t lo, uintptr_t hi)
-{
-    if (m->racy)
-        return false;
-    size_t a = 0, b = m->readable.n;
-    while (a < b) {
-        size_t mid = (a + b) / 2;
-        if (m->readable.r[mid].hi <= lo)
-            a = mid + 1;
-        else
-            b = mid;
-    }
-    return a < m->readable.n && m->readable.r[a].lo <= lo && hi <= m->readable.r[a].hi &&
-           m->readable.r[a].how == READ_DIRECT;
-}
 
 /* ---- finding the block a word points into ----------------------------------------------------
  * A directory of 4 KiB pages: for each page where some block starts, the index of the first such
@@ -465,7 +297,7 @@ static void visit_range(struct marker *mk, uintptr_t lo, uintptr_t hi, int how, 
 static void visit_block(struct marker *mk, const struct maps *m, const struct drip__block *blk, int mode, size_t head)
 {
     uintptr_t lo = blk->addr, hi = blk->addr + blk->size;
-    if (direct(m, lo, hi)) {
+    if (drip__maps_direct(m, lo, hi)) {
         visit_range(mk, lo, hi, READ_DIRECT, mode, head);
         return;
     }
@@ -473,7 +305,7 @@ static void visit_block(struct marker *mk, const struct maps *m, const struct dr
         uintptr_t a = m->readable.r[i].lo > lo ? m->readable.r[i].lo : lo;
         uintptr_t b = m->readable.r[i].hi < hi ? m->readable.r[i].hi : hi;
         if (a < b)
-            visit_range(mk, a, b, how_of(m, &m->readable.r[i]), mode, head);
+            visit_range(mk, a, b, drip__how_of(m, &m->readable.r[i]), mode, head);
     }
 }
 
@@ -571,83 +403,6 @@ static long long now_us(void)
     return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-/* ---- the live check's snapshot ------------------------------------------------------------- */
-struct snap_head {
-    int rc, unstopped;
-    size_t n;
-};
-
-/* All n bytes through fd (a pipe between the snapshot and its parent), whatever the size of
- * each read or write; false on EOF or error. */
-static bool transfer_all(int fd, void *p, size_t n, bool out)
-{
-    for (char *c = p; n;) {
-        ssize_t r = out ? write(fd, c, n) : read(fd, c, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        c += r;
-        n -= (size_t)r;
-    }
-    return true;
-}
-
-static bool write_all(int fd, const void *p, size_t n) { return transfer_all(fd, (void *)p, n, true); }
-static bool read_all(int fd, void *p, size_t n) { return transfer_all(fd, p, n, false); }
-
-/* In the snapshot: the copy of the process that scans. It must never be seen: no signal reaches
- * it but SIGKILL, it dies with the thread that forked it, and it leaves with _exit (no atexit, no
- * report of its own). */
-static void snapshot_enter(pid_t parent, int keep_fd)
-{
-    sigset_t all;
-    sigfillset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL);
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (getppid() != parent)
-        _exit(0);
-    /* the copy's descriptors are the program's pipes and sockets: held here, a connection the
-     * program closes would stay open (no EOF, no FIN) until the scan ends */
-    if ((keep_fd > 0 && syscall(SYS_close_range, 0, keep_fd - 1, 0) != 0) || syscall(SYS_close_range, keep_fd + 1, ~0u, 0) != 0) {
-        struct rlimit rl;
-        long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20) ? (long)rl.rlim_cur : 1 << 20;
-        for (long fd = 0; fd < max; fd++)
-            if (fd != keep_fd)
-                close((int)fd);
-    }
-}
-
-static void snapshot_send(int fd, int rc, const struct drip__scan *out)
-{
-    struct snap_head h = {rc, out->threads_unstopped, out->blocks ? out->n : 0};
-    if (write_all(fd, &h, sizeof h) && h.n)
-        write_all(fd, out->blocks, h.n * sizeof *out->blocks);
-    _exit(0);
-}
-
-/* In the parent: the snapshot's answer. Returns the scan's rc, or -2 when no answer came. */
-static int snapshot_receive(int fd, pid_t pid, struct drip__scan *out)
-{
-    struct snap_head h;
-    int rc = -2;
-    if (read_all(fd, &h, sizeof h)) {
-        rc = h.rc;
-        out->threads_unstopped = h.unstopped;
-        size_t bytes = (h.n ? h.n : 1) * sizeof *out->blocks;
-        out->blocks = drip__arena_alloc(bytes);
-        out->blocks_bytes = bytes;
-        if (!out->blocks || (h.n && !read_all(fd, out->blocks, h.n * sizeof *out->blocks)))
-            rc = -2;
-        else
-            out->n = h.n;
-    }
-    close(fd);
-    int st;
-    while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
-        ;
-    return rc;
-}
 
 static int scan_run(struct drip__scan *out, int final, bool snapshot)
 {
@@ -674,7 +429,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
         int pid = drip__snapshot_fork();
         drip__arena_unlock_all();
         if (pid == 0) {
-            snapshot_enter(parent, pipefd[1]);
+            drip__snapshot_enter(parent, pipefd[1]);
             in_snapshot = frozen = true;   /* the copy has one thread: nothing moves under it */
         } else {
             close(pipefd[1]);
@@ -684,7 +439,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
                 drip__table_unlock_all();
                 drip__depot_unlock_all();
                 drip__threads_unlock();
-                int rc = snapshot_receive(pipefd[0], pid, out);
+                int rc = drip__snapshot_receive(pipefd[0], pid, out);
                 out->paused_us = paused;
                 if (rc != -2)
                     return rc;
@@ -700,7 +455,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     struct fill f = {0};
     size_t bbytes = 0;
     /* the maps of the stopped world: exactly what can be read now */
-    if (!maps_read(&m) || !drip__roots_read(&rt))
+    if (!drip__maps_read(&m) || !drip__roots_read(&rt))
         goto resume;
     m.racy = frozen ? READ_DIRECT : READ_RACY;
 
@@ -724,11 +479,11 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     if (final)
         roots_oom |= !drip__roots_dead_below(&rt, my_sp);
     if (final && drip__exit_regs_valid)
-        rs_add(&roots, (uintptr_t)drip__exit_regs, (uintptr_t)(drip__exit_regs + 6));
+        drip__rs_add(&roots, (uintptr_t)drip__exit_regs, (uintptr_t)(drip__exit_regs + 6));
     if (final && drip__fatal_uc) {
         uintptr_t a, z;
         drip__uc_regs(drip__fatal_uc, &a, &z);
-        add_readable(&roots, &m, a, z);
+        drip__add_readable(&roots, &m, a, z);
     }
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
         if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid || t == drip__self)
@@ -736,7 +491,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
         if (atomic_load(&t->stopped)) {
             roots_oom |= !drip__roots_dead_below(&rt, atomic_load(&t->stopped_sp));
             /* a copy of its registers: in drip's arena (ptrace) or on its stack (signal) */
-            rs_add(&roots, atomic_load(&t->stopped_regs_lo), atomic_load(&t->stopped_regs_hi));
+            drip__rs_add(&roots, atomic_load(&t->stopped_regs_lo), atomic_load(&t->stopped_regs_hi));
         } else
             out->threads_unstopped++;   /* its whole stack is read */
     }
@@ -747,7 +502,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
         if (!drip__roots_finish(&rt, &rr))
             roots_oom = true;
         for (size_t i = 0; i < rr.n; i++)
-            add_readable(&roots, &m, rr.r[i].lo, rr.r[i].hi);
+            drip__add_readable(&roots, &m, rr.r[i].lo, rr.r[i].hi);
         drip__ranges_free(&rr);
     }
 
@@ -776,7 +531,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
 
 resume:
     if (in_snapshot)
-        snapshot_send(pipefd[1], rc, out);   /* does not return */
+        drip__snapshot_send(pipefd[1], rc, out);   /* does not return */
     if (final)
         atomic_store(&drip__g.tracking, 0);
     drip__threads_start_world();
@@ -784,8 +539,8 @@ resume:
     drip__table_unlock_all();
     drip__depot_unlock_all();
     drip__threads_unlock();
-    rs_free(&roots);
-    rs_free(&m.readable);
+    drip__rs_free(&roots);
+    drip__rs_free(&m.readable);
     drip__roots_free(&rt);
     return rc;
 }
