@@ -136,4 +136,10 @@ int drip__retain_dominators(struct drip__retain *r, const struct drip__block *b,
 struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct drip__block *b, size_t n,
                                           const struct drip__retain_ctx *ctx);
 
+/* The summary as raw report lines (retain_raw.c); the sites its paths name too. */
+struct drip_writer;
+/* drip__leak_report with retained sizes when retainers (report.c). */
+int drip__leak_report_ex(int text_fd, int json_fd, int final, bool retainers);
+void drip__retain_raw(struct drip_writer *w, struct drip__siteset *set, const struct drip__rsum *s);
+
 #endif
