@@ -289,7 +289,7 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
     memset(f, 0, sizeof *f);
     f->addr = addr;
     uintptr_t off;
-    const struct drip_raw_module *rm = drip_raw_module_of(s->raw, addr, &off);
+    const struct drip_raw_module *rm = drip__raw_module_of(s->raw, addr, &off);
     if (!rm)
         return NULL;
     f->module = rm->path;
@@ -349,7 +349,7 @@ static void frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f)
 
 struct drip_symbols drip_symbolizer_symbols(struct drip_symbolizer *s)
 {
-    return (struct drip_symbols){frame, s, 0, drip_symdata_name};
+    return (struct drip_symbols){frame, s, 0, drip__symdata_name};
 }
 
 Dwfl_Module *drip_symbolizer_dwfl(struct drip_symbolizer *s, const struct drip_raw_module *rm)
@@ -365,7 +365,7 @@ void drip_symbolizer_free(struct drip_symbolizer *s)
 {
     if (!s)
         return;
-    drip_symdata_free(s->data);
+    drip__symdata_free(s->data);
     for (size_t i = 0; i < (1u << CACHE_BITS); i++)
         for (struct entry *e = s->cache[i], *n; e; e = n) {
             n = e->next;

@@ -8,7 +8,7 @@
 #ifndef DRIP_CLI_SYMBOLIZER_H
 #define DRIP_CLI_SYMBOLIZER_H
 
-#include "../common/raw.h"
+#include "raw.h"
 
 struct drip_symbolizer;
 
@@ -25,7 +25,7 @@ Dwfl_Module *drip_symbolizer_dwfl(struct drip_symbolizer *s, const struct drip_r
 const struct drip_raw *drip_symbolizer_raw(struct drip_symbolizer *s);
 void **drip_symbolizer_data_slot(struct drip_symbolizer *s);
 /* symdata.c: the drip_symbols data callback (ctx: the symbolizer), and its index's release. */
-int drip_symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d);
-void drip_symdata_free(void *data);
+int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d);
+void drip__symdata_free(void *data);
 
 #endif

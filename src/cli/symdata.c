@@ -109,11 +109,11 @@ static struct modvars *vars_of(struct drip_symbolizer *s, const struct drip_raw_
     return mv;
 }
 
-int drip_symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d)
+int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d)
 {
     struct drip_symbolizer *s = ctx;
     memset(d, 0, sizeof *d);
-    const struct drip_raw_module *rm = drip_raw_module_of_data(drip_symbolizer_raw(s), addr);
+    const struct drip_raw_module *rm = drip__raw_module_of_data(drip_symbolizer_raw(s), addr);
     if (!rm)
         return -1;
     d->module = rm->path;
@@ -147,7 +147,7 @@ int drip_symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d)
     return 0;
 }
 
-void drip_symdata_free(void *data)
+void drip__symdata_free(void *data)
 {
     struct data *d = data;
     if (!d)

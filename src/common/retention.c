@@ -69,7 +69,7 @@ static void name_root(struct drip_retention *t, size_t i)
             o->kind = K_GLOBAL;
             o->base = o->d.start;
             snprintf(buf, sizeof buf, "global %s %s", o->d.module ? o->d.module : "", o->d.symbol);
-        } else if ((o->d.module = drip_raw_module_of_data(t->raw, x->addr) ? drip_raw_module_of_data(t->raw, x->addr)->path
+        } else if ((o->d.module = drip__raw_module_of_data(t->raw, x->addr) ? drip__raw_module_of_data(t->raw, x->addr)->path
                                                                             : NULL)) {
             o->kind = K_GLOBAL;   /* a module's data with no symbol (stripped): by module and offset */
             snprintf(buf, sizeof buf, "global %s %lx", o->d.module, (unsigned long)x->addr);
@@ -99,58 +99,58 @@ static void root_text(struct drip_writer *w, struct drip_retention *t, size_t i)
     switch (o->kind) {
     case K_GLOBAL:
         if (o->d.symbol)
-            drip_printf(w, "global `%s`", o->d.symbol);
+            drip__printf(w, "global `%s`", o->d.symbol);
         else
-            drip_printf(w, "global at %s+0x%lx", base_name(o->d.module), (unsigned long)x->addr);
+            drip__printf(w, "global at %s+0x%lx", base_name(o->d.module), (unsigned long)x->addr);
         if (o->d.file)
-            drip_printf(w, " (%s:%d)", base_name(o->d.file), o->d.line);
+            drip__printf(w, " (%s:%d)", base_name(o->d.file), o->d.line);
         if (o->d.module)
-            drip_printf(w, " in %s", base_name(o->d.module));
+            drip__printf(w, " in %s", base_name(o->d.module));
         break;
     case K_MAPPING:
-        drip_printf(w, "anonymous mapping 0x%lx-0x%lx", (unsigned long)x->lo, (unsigned long)x->hi);
+        drip__printf(w, "anonymous mapping 0x%lx-0x%lx", (unsigned long)x->lo, (unsigned long)x->hi);
         break;
     case K_STACK:
-        drip_printf(w, "stack of %s, frame of %s", thread_name(o, tb, sizeof tb, x->tid),
+        drip__printf(w, "stack of %s, frame of %s", thread_name(o, tb, sizeof tb, x->tid),
                     o->fn.function ? o->fn.function : "???");
         if (o->fn.file)
-            drip_printf(w, " (%s:%d)", base_name(o->fn.file), o->fn.line);
+            drip__printf(w, " (%s:%d)", base_name(o->fn.file), o->fn.line);
         break;
     default:
-        drip_printf(w, "%s of %s", o->kind == K_TLS ? "TLS" : "a register", thread_name(o, tb, sizeof tb, x->tid));
+        drip__printf(w, "%s of %s", o->kind == K_TLS ? "TLS" : "a register", thread_name(o, tb, sizeof tb, x->tid));
     }
 }
 
 static void json_str(struct drip_writer *w, const char *s)
 {
     if (s)
-        drip_put_json_str(w, s);
+        drip__put_json_str(w, s);
     else
-        drip_puts(w, "null");
+        drip__puts(w, "null");
 }
 
 static void root_json(struct drip_writer *w, struct drip_retention *t, size_t i)
 {
     const struct root *o = &t->roots[i];
     const struct drip_raw_root *x = &t->rt->roots[i];
-    drip_printf(w, "{\"kind\": \"%s\", \"symbol\": ", json_kind[o->kind]);
+    drip__printf(w, "{\"kind\": \"%s\", \"symbol\": ", json_kind[o->kind]);
     json_str(w, o->kind == K_GLOBAL ? o->d.symbol : o->kind == K_STACK ? o->fn.function : NULL);
-    drip_puts(w, ", \"module\": ");
+    drip__puts(w, ", \"module\": ");
     json_str(w, o->kind == K_GLOBAL ? o->d.module : o->kind == K_STACK ? o->fn.module : NULL);
-    drip_puts(w, ", \"file\": ");
+    drip__puts(w, ", \"file\": ");
     json_str(w, o->kind == K_GLOBAL ? o->d.file : o->kind == K_STACK ? o->fn.file : NULL);
-    drip_printf(w, ", \"line\": %d, \"address\": \"0x%lx\"",
+    drip__printf(w, ", \"line\": %d, \"address\": \"0x%lx\"",
                 o->kind == K_GLOBAL ? o->d.line : o->kind == K_STACK ? o->fn.line : 0, (unsigned long)x->addr);
     if (o->kind >= K_STACK) {
-        drip_printf(w, ", \"tid\": %d, \"thread_start\": ", x->tid);
+        drip__printf(w, ", \"tid\": %d, \"thread_start\": ", x->tid);
         json_str(w, o->thread.function);
     }
     if (o->kind == K_MAPPING)
-        drip_printf(w, ", \"range\": \"0x%lx-0x%lx\"", (unsigned long)x->lo, (unsigned long)x->hi);
-    drip_puts(w, "}");
+        drip__printf(w, ", \"range\": \"0x%lx-0x%lx\"", (unsigned long)x->lo, (unsigned long)x->hi);
+    drip__puts(w, "}");
 }
 
-struct drip_retention *drip_retention_new(const struct drip_raw *r, const struct drip_symbols *sym)
+struct drip_retention *drip__retention_new(const struct drip_raw *r, const struct drip_symbols *sym)
 {
     if (!r->ret.has)
         return NULL;
@@ -188,7 +188,7 @@ struct drip_retention *drip_retention_new(const struct drip_raw *r, const struct
     return t;
 }
 
-void drip_retention_free(struct drip_retention *t)
+void drip__retention_free(struct drip_retention *t)
 {
     if (!t)
         return;
@@ -328,7 +328,7 @@ static struct drip_frame site_top(struct drip_retention *t, uint32_t site)
 {
     struct drip_frame f;
     memset(&f, 0, sizeof f);
-    const struct drip_raw_site *s = drip_raw_site(t->raw, site);
+    const struct drip_raw_site *s = drip__raw_site_of(t->raw, site);
     if (s && s->n)
         t->sym->frame(t->sym->ctx, s->frames[0], 1, &f);
     return f;
@@ -338,149 +338,149 @@ static void offsets_text(struct drip_writer *w, uint32_t lo, uint32_t hi)
 {
     if (lo > hi)
         return;
-    drip_puts(w, lo == hi ? ", at offset " : ", at offsets ");
-    drip_put_count(w, lo);
+    drip__puts(w, lo == hi ? ", at offset " : ", at offsets ");
+    drip__put_count(w, lo);
     if (lo != hi) {
-        drip_puts(w, "..");
-        drip_put_count(w, hi);
+        drip__puts(w, "..");
+        drip__put_count(w, hi);
     }
 }
 
-void drip_retention_text(struct drip_writer *w, struct drip_retention *t, int pid, int kind, const uint32_t *sites,
+void drip__retention_text(struct drip_writer *w, struct drip_retention *t, int pid, int kind, const uint32_t *sites,
                          int nsites, uint64_t record_blocks)
 {
     struct best b;
     if (!t || !find_best(t, kind, sites, nsites, &b))
         return;
-    drip_printf(w, "==%d==  held by: ", pid);
+    drip__printf(w, "==%d==  held by: ", pid);
     root_text(w, t, b.root);
     if (t->roots[b.root].kind == K_GLOBAL && t->roots[b.root].d.symbol)
         offsets_text(w, (uint32_t)b.root_off_min, (uint32_t)b.root_off_max);
-    drip_puts(w, "\n");
+    drip__puts(w, "\n");
     for (int k = 0; k + 1 < b.nhops; k++) {
         struct drip_frame f = site_top(t, b.site[k]);
-        drip_printf(w, "==%d==    -> ", pid);
-        drip_put_count(w, b.bytes[k]);
-        drip_puts(w, b.blocks[k] == 1 ? " bytes in 1 block" : " bytes in ");
+        drip__printf(w, "==%d==    -> ", pid);
+        drip__put_count(w, b.bytes[k]);
+        drip__puts(w, b.blocks[k] == 1 ? " bytes in 1 block" : " bytes in ");
         if (b.blocks[k] != 1) {
-            drip_put_count(w, b.blocks[k]);
-            drip_puts(w, " blocks");
+            drip__put_count(w, b.blocks[k]);
+            drip__puts(w, " blocks");
         }
-        drip_printf(w, " allocated at %s", f.function ? f.function : "???");
+        drip__printf(w, " allocated at %s", f.function ? f.function : "???");
         if (f.file)
-            drip_printf(w, " (%s:%d)", base_name(f.file), f.line);
+            drip__printf(w, " (%s:%d)", base_name(f.file), f.line);
         offsets_text(w, b.in_min[k + 1], b.in_max[k + 1]);
-        drip_puts(w, "\n");
+        drip__puts(w, "\n");
     }
     if (record_blocks == 1 && b.held_blocks == 1) {
-        drip_printf(w, "==%d==    -> this block", pid);
+        drip__printf(w, "==%d==    -> this block", pid);
     } else {
-        drip_printf(w, "==%d==    -> these ", pid);
-        drip_put_count(w, b.held_blocks);
+        drip__printf(w, "==%d==    -> these ", pid);
+        drip__put_count(w, b.held_blocks);
         if (b.held_blocks != record_blocks) {
-            drip_puts(w, " of ");
-            drip_put_count(w, record_blocks);
+            drip__puts(w, " of ");
+            drip__put_count(w, record_blocks);
         }
-        drip_puts(w, " blocks");
+        drip__puts(w, " blocks");
     }
     if (b.self_min <= b.self_max) {   /* a list, a tree: blocks of the record hold each other */
-        drip_puts(w, ", linked through offset");
-        drip_puts(w, b.self_min == b.self_max ? " " : "s ");
-        drip_put_count(w, b.self_min);
+        drip__puts(w, ", linked through offset");
+        drip__puts(w, b.self_min == b.self_max ? " " : "s ");
+        drip__put_count(w, b.self_min);
         if (b.self_min != b.self_max) {
-            drip_puts(w, "..");
-            drip_put_count(w, b.self_max);
+            drip__puts(w, "..");
+            drip__put_count(w, b.self_max);
         }
     }
     if (b.other_paths)
-        drip_printf(w, "; %zu other path%s", b.other_paths, b.other_paths == 1 ? "" : "s");
-    drip_puts(w, "\n");
+        drip__printf(w, "; %zu other path%s", b.other_paths, b.other_paths == 1 ? "" : "s");
+    drip__puts(w, "\n");
 }
 
-void drip_retention_json(struct drip_writer *w, struct drip_retention *t, int kind, const uint32_t *sites, int nsites)
+void drip__retention_json(struct drip_writer *w, struct drip_retention *t, int kind, const uint32_t *sites, int nsites)
 {
     struct best b;
     if (!t || !find_best(t, kind, sites, nsites, &b))
         return;
-    drip_puts(w, "\"retained_by\": {\"root\": ");
+    drip__puts(w, "\"retained_by\": {\"root\": ");
     root_json(w, t, b.root);
-    drip_printf(w, ", \"root_offset_min\": %llu, \"root_offset_max\": %llu, \"path\": [",
+    drip__printf(w, ", \"root_offset_min\": %llu, \"root_offset_max\": %llu, \"path\": [",
                 (unsigned long long)b.root_off_min, (unsigned long long)b.root_off_max);
     for (int k = 0; k < b.nhops; k++) {
         struct drip_frame f = site_top(t, b.site[k]);
         int last = k + 1 == b.nhops;
         uint32_t lo = last ? b.self_min : b.in_min[k + 1], hi = last ? b.self_max : b.in_max[k + 1];
-        drip_puts(w, k ? ", {\"function\": " : "{\"function\": ");
+        drip__puts(w, k ? ", {\"function\": " : "{\"function\": ");
         json_str(w, f.function);
-        drip_puts(w, ", \"file\": ");
+        drip__puts(w, ", \"file\": ");
         json_str(w, f.file);
-        drip_printf(w, ", \"line\": %d, \"bytes\": %llu, \"blocks\": %llu, ", f.line,
+        drip__printf(w, ", \"line\": %d, \"bytes\": %llu, \"blocks\": %llu, ", f.line,
                     (unsigned long long)(last ? b.held_bytes : b.bytes[k]),
                     (unsigned long long)(last ? b.held_blocks : b.blocks[k]));
         if (lo <= hi)
-            drip_printf(w, "\"offset_min\": %u, \"offset_max\": %u}", lo, hi);
+            drip__printf(w, "\"offset_min\": %u, \"offset_max\": %u}", lo, hi);
         else
-            drip_puts(w, "\"offset_min\": null, \"offset_max\": null}");
+            drip__puts(w, "\"offset_min\": null, \"offset_max\": null}");
     }
-    drip_printf(w, "], \"blocks_covered\": %llu, \"other_paths\": %zu}, ", (unsigned long long)b.held_blocks,
+    drip__printf(w, "], \"blocks_covered\": %llu, \"other_paths\": %zu}, ", (unsigned long long)b.held_blocks,
                 b.other_paths);
 }
 
 /* ---- top retainers ------------------------------------------------------------------------------ */
-void drip_retention_retainers_text(struct drip_writer *w, struct drip_retention *t, int pid, int max)
+void drip__retention_retainers_text(struct drip_writer *w, struct drip_retention *t, int pid, int max)
 {
     if (!t || !t->rt->dom)
         return;
     if (t->rt->dom != 1) {
-        drip_printf(w, "==%d== Top retainers: not computed: %s; the paths above are given without them\n", pid,
+        drip__printf(w, "==%d== Top retainers: not computed: %s; the paths above are given without them\n", pid,
                     t->rt->dom == 2 ? "the dominator tree would take longer than retain_budget" : "out of memory");
-        drip_printf(w, "==%d==\n", pid);
+        drip__printf(w, "==%d==\n", pid);
         return;
     }
-    drip_printf(w, "==%d== Top retainers (bytes each root alone keeps reachable; dominator tree of %llu nodes, "
+    drip__printf(w, "==%d== Top retainers (bytes each root alone keeps reachable; dominator tree of %llu nodes, "
                    "%llu pointer%s, %lld ms):\n", pid, (unsigned long long)t->rt->nodes, (unsigned long long)t->rt->edges,
                 t->rt->edges == 1 ? "" : "s", t->rt->dom_us / 1000);
     for (size_t i = 0; i < t->nret && (int)i < max; i++) {
-        drip_printf(w, "==%d==    ", pid);
-        drip_put_count(w, t->ret[i].bytes);
-        drip_puts(w, " bytes in ");
-        drip_put_count(w, t->ret[i].blocks);
-        drip_puts(w, t->ret[i].blocks == 1 ? " block: " : " blocks: ");
+        drip__printf(w, "==%d==    ", pid);
+        drip__put_count(w, t->ret[i].bytes);
+        drip__puts(w, " bytes in ");
+        drip__put_count(w, t->ret[i].blocks);
+        drip__puts(w, t->ret[i].blocks == 1 ? " block: " : " blocks: ");
         root_text(w, t, t->ret[i].root);
-        drip_puts(w, "\n");
+        drip__puts(w, "\n");
     }
     if (!t->nret)
-        drip_printf(w, "==%d==    (no root holds anything alone)\n", pid);
-    drip_printf(w, "==%d==\n", pid);
+        drip__printf(w, "==%d==    (no root holds anything alone)\n", pid);
+    drip__printf(w, "==%d==\n", pid);
 }
 
-void drip_retention_retainers_json(struct drip_writer *w, struct drip_retention *t)
+void drip__retention_retainers_json(struct drip_writer *w, struct drip_retention *t)
 {
     if (!t)
         return;
     static const char *const dom[] = {"off", "done", "over_budget", "oom"};
-    drip_printf(w, "\"retained_sizes\": \"%s\", \"retainers\": [", dom[t->rt->dom & 3]);
+    drip__printf(w, "\"retained_sizes\": \"%s\", \"retainers\": [", dom[t->rt->dom & 3]);
     for (size_t i = 0; i < t->nret; i++) {
-        drip_puts(w, i ? ",\n  {\"root\": " : "\n  {\"root\": ");
+        drip__puts(w, i ? ",\n  {\"root\": " : "\n  {\"root\": ");
         root_json(w, t, t->ret[i].root);
-        drip_printf(w, ", \"retained_bytes\": %llu, \"retained_blocks\": %llu}", (unsigned long long)t->ret[i].bytes,
+        drip__printf(w, ", \"retained_bytes\": %llu, \"retained_blocks\": %llu}", (unsigned long long)t->ret[i].bytes,
                     (unsigned long long)t->ret[i].blocks);
     }
-    drip_puts(w, "], \"retained_sites\": [");
+    drip__puts(w, "], \"retained_sites\": [");
     for (size_t i = 0; i < t->rt->nrsites; i++) {
         struct drip_frame f = site_top(t, t->rt->rsites[i].path);
-        drip_puts(w, i ? ",\n  {\"function\": " : "\n  {\"function\": ");
+        drip__puts(w, i ? ",\n  {\"function\": " : "\n  {\"function\": ");
         json_str(w, f.function);
-        drip_puts(w, ", \"file\": ");
+        drip__puts(w, ", \"file\": ");
         json_str(w, f.file);
-        drip_printf(w, ", \"line\": %d, \"retained_bytes\": %llu, \"retained_blocks\": %llu}", f.line,
+        drip__printf(w, ", \"line\": %d, \"retained_bytes\": %llu, \"retained_blocks\": %llu}", f.line,
                     (unsigned long long)t->rt->rsites[i].bytes, (unsigned long long)t->rt->rsites[i].blocks);
     }
-    drip_puts(w, "], ");
+    drip__puts(w, "], ");
 }
 
 /* ---- log_roots ------------------------------------------------------------------------------------ */
-void drip_retention_why_text(struct drip_writer *w, struct drip_retention *t, int pid, int kind, const uint32_t *sites,
+void drip__retention_why_text(struct drip_writer *w, struct drip_retention *t, int pid, int kind, const uint32_t *sites,
                              int nsites)
 {
     for (size_t i = 0; t && i < t->rt->nwhy; i++) {
@@ -490,22 +490,22 @@ void drip_retention_why_text(struct drip_writer *w, struct drip_retention *t, in
             mine |= y->site == sites[s];
         if (!mine || y->kind != kind || !y->n)
             continue;
-        drip_printf(w, "==%d==  why: block 0x%lx is reached from ", pid, (unsigned long)y->chain[2 * (y->n - 1)]);
+        drip__printf(w, "==%d==  why: block 0x%lx is reached from ", pid, (unsigned long)y->chain[2 * (y->n - 1)]);
         if (y->root < t->rt->nroots) {
-            drip_printf(w, "root word 0x%lx (", (unsigned long)t->rt->roots[y->root].addr);
+            drip__printf(w, "root word 0x%lx (", (unsigned long)t->rt->roots[y->root].addr);
             root_text(w, t, y->root);
-            drip_puts(w, ")");
+            drip__puts(w, ")");
         } else {
-            drip_puts(w, "a root");
+            drip__puts(w, "a root");
         }
         for (int k = 0; k < y->n; k++)
-            drip_printf(w, k + 1 < y->n ? " -> 0x%lx (+%lu)" : " -> 0x%lx", (unsigned long)y->chain[2 * k],
+            drip__printf(w, k + 1 < y->n ? " -> 0x%lx (+%lu)" : " -> 0x%lx", (unsigned long)y->chain[2 * k],
                         (unsigned long)y->chain[2 * k + 1]);
-        drip_puts(w, "\n");
+        drip__puts(w, "\n");
     }
 }
 
-void drip_retention_each_stack(struct drip_retention *t,
+void drip__retention_each_stack(struct drip_retention *t,
                                void (*fn)(void *ctx, const char *const *names, int n, uint64_t bytes, uint64_t blocks),
                                void *ctx)
 {
@@ -520,7 +520,7 @@ void drip_retention_each_stack(struct drip_retention *t,
         const char *names[MAX_HOPS + 1];
         char rootname[512];
         struct drip_writer mw;   /* never flushed: its buffer is the string */
-        drip_writer_fd(&mw, -1);
+        drip__writer_fd(&mw, -1);
         root_text(&mw, t, root);
         snprintf(rootname, sizeof rootname, "%.*s", (int)mw.len, mw.buf);
         struct drip_frame f[MAX_HOPS];

@@ -12,29 +12,29 @@
 struct drip_retention;
 
 /* NULL when the raw report has no retention lines (or out of memory). */
-struct drip_retention *drip_retention_new(const struct drip_raw *r, const struct drip_symbols *sym);
-void drip_retention_free(struct drip_retention *t);
+struct drip_retention *drip__retention_new(const struct drip_raw *r, const struct drip_symbols *sym);
+void drip__retention_free(struct drip_retention *t);
 
 /* The record (kind, any of the sites): its best path as text lines (==pid== prefixed) or as the
  * JSON member `"retained_by": {...}, ` (nothing when it has no path). record_blocks: the
  * record's blocks, for "9,980 of 10,000 blocks". */
-void drip_retention_text(struct drip_writer *w, struct drip_retention *t, int pid, int kind, const uint32_t *sites,
+void drip__retention_text(struct drip_writer *w, struct drip_retention *t, int pid, int kind, const uint32_t *sites,
                          int nsites, uint64_t record_blocks);
-void drip_retention_json(struct drip_writer *w, struct drip_retention *t, int kind, const uint32_t *sites, int nsites);
+void drip__retention_json(struct drip_writer *w, struct drip_retention *t, int kind, const uint32_t *sites, int nsites);
 
 /* The top retainers: text (at most max lines; nothing when retained sizes were not asked for)
  * and the JSON members `"retainers": [...], "retained_sites": [...], ` (also for the live
  * endpoint /debug/drip/retainers). */
-void drip_retention_retainers_text(struct drip_writer *w, struct drip_retention *t, int pid, int max);
-void drip_retention_retainers_json(struct drip_writer *w, struct drip_retention *t);
+void drip__retention_retainers_text(struct drip_writer *w, struct drip_retention *t, int pid, int max);
+void drip__retention_retainers_json(struct drip_writer *w, struct drip_retention *t);
 
 /* log_roots: the chains of blocks of the `why` lines, as text. */
-void drip_retention_why_text(struct drip_writer *w, struct drip_retention *t, int pid, int kind, const uint32_t *sites,
+void drip__retention_why_text(struct drip_writer *w, struct drip_retention *t, int pid, int kind, const uint32_t *sites,
                              int nsites);
 
 /* For the retained-size profile (/debug/pprof/retained): each retainer as a stack of names,
  * root at the bottom (names[n - 1]), held site on top; calls fn once per retainer. */
-void drip_retention_each_stack(struct drip_retention *t,
+void drip__retention_each_stack(struct drip_retention *t,
                                void (*fn)(void *ctx, const char *const *names, int n, uint64_t bytes, uint64_t blocks),
                                void *ctx);
 

@@ -13,6 +13,7 @@
  * it is held but mmap).
  */
 #include "internal.h"
+#include "arena.h"
 
 #include <string.h>
 #include <sys/mman.h>

@@ -12,10 +12,12 @@
  * stored inside the rule, so a torn read is recognised as a miss.
  */
 #include "internal.h"
+#include "arena.h"
+#include "depot.h"
+#include "modules.h"
+#include "unwind.h"
 
 #include <string.h>
-
-extern DRIP_TLS uintptr_t drip__stack_hi;
 
 enum { CACHE_BITS = 14 };
 enum { REG_RBP = 6, REG_RSP = 7, REG_RA = 16 };

@@ -11,6 +11,9 @@
  * Tables are never freed: a thread that ends folds its table and leaves it for the next thread.
  */
 #include "internal.h"
+#include "arena.h"
+#include "counters.h"
+#include "depot.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,6 +10,8 @@
  * and the page table. Order: mu[i] before id_mu.
  */
 #include "internal.h"
+#include "arena.h"
+#include "depot.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-size_t drip_dom_scratch_bytes(uint32_t n, size_t m) { return ((size_t)n * 8 + 1 + m) * sizeof(uint32_t); }
+size_t drip__dom_scratch_bytes(uint32_t n, size_t m) { return ((size_t)n * 8 + 1 + m) * sizeof(uint32_t); }
 
 struct lt {
     uint32_t *semi, *parent, *ancestor, *label, *bucket, *bnext, *stack, *poff, *pred;
@@ -35,7 +35,7 @@ static uint32_t eval(struct lt *t, uint32_t v)
     return t->label[v];
 }
 
-long drip_dom_compute(uint32_t n, const uint32_t *off, const uint32_t *adj, uint32_t *idom, uint32_t *order,
+long drip__dom_compute(uint32_t n, const uint32_t *off, const uint32_t *adj, uint32_t *idom, uint32_t *order,
                       void *scratch, int (*stop)(void *), void *ctx)
 {
     if (n == 0)
@@ -126,7 +126,7 @@ long drip_dom_compute(uint32_t n, const uint32_t *off, const uint32_t *adj, uint
     return N;
 }
 
-void drip_dom_retained(long reached, const uint32_t *order, const uint32_t *idom, const uint64_t *size, uint64_t *bytes,
+void drip__dom_retained(long reached, const uint32_t *order, const uint32_t *idom, const uint64_t *size, uint64_t *bytes,
                        uint64_t *count)
 {
     for (long i = 0; i < reached; i++) {

@@ -10,21 +10,21 @@
 
 enum { DRIP_DOM_NONE = UINT32_MAX };
 
-/* The bytes of scratch memory drip_dom_compute needs for n nodes and m edges. */
-size_t drip_dom_scratch_bytes(uint32_t n, size_t m);
+/* The bytes of scratch memory drip__dom_compute needs for n nodes and m edges. */
+size_t drip__dom_scratch_bytes(uint32_t n, size_t m);
 
 /* Dominators of the n nodes reachable from node 0, whose successors are adj[off[v]..off[v+1]).
  * Fills idom[v] (DRIP_DOM_NONE: not reachable; idom[0] = 0) and order[0..reached) with the
  * reachable nodes in depth-first preorder (so each node comes after its immediate dominator).
  * stop(ctx), when not NULL, is asked every 65,536 steps: non-zero gives up (returns -1).
  * Returns the number of reachable nodes. */
-long drip_dom_compute(uint32_t n, const uint32_t *off, const uint32_t *adj, uint32_t *idom, uint32_t *order,
+long drip__dom_compute(uint32_t n, const uint32_t *off, const uint32_t *adj, uint32_t *idom, uint32_t *order,
                       void *scratch, int (*stop)(void *), void *ctx);
 
 /* Retained sizes: bytes[v] = size[v] plus the sizes of every node v dominates; count[v] the number
  * of nodes of non-zero size among them (count may be NULL). In place over the order of
- * drip_dom_compute. */
-void drip_dom_retained(long reached, const uint32_t *order, const uint32_t *idom, const uint64_t *size, uint64_t *bytes,
+ * drip__dom_compute. */
+void drip__dom_retained(long reached, const uint32_t *order, const uint32_t *idom, const uint64_t *size, uint64_t *bytes,
                        uint64_t *count);
 
 #endif

@@ -19,6 +19,8 @@
  * Locks: none. The shared pages are updated with atomics.
  */
 #include "internal.h"
+#include "exec.h"
+#include "runtime.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -34,9 +36,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-extern char **environ;
-extern char *program_invocation_short_name;
-int drip__is_root_process(void);
 
 /* One per traced process, shared with its children through fork: they count here the execs
  * drip did not follow. */

@@ -12,6 +12,11 @@
  * Locks: `mu` guards the series (drip's thread writes, report readers read).
  */
 #include "growth_rule.h"
+#include "arena.h"
+#include "counters.h"
+#include "depot.h"
+#include "growth.h"
+#include "table.h"
 
 #include <stdlib.h>
 #include <string.h>

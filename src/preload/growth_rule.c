@@ -14,6 +14,7 @@
  * No locks, no state: the caller serialises its use of `scratch`.
  */
 #include "growth_rule.h"
+#include "growth.h"
 
 #include <stdlib.h>
 #include <string.h>

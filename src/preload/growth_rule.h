@@ -3,7 +3,7 @@
 #ifndef DRIP_GROWTH_RULE_H
 #define DRIP_GROWTH_RULE_H
 
-#include "internal.h"
+#include "growth.h"
 
 enum {
     DRIP_GROWTH_POINTS = 64,        /* points per series */

@@ -14,6 +14,8 @@
  * Locks: none (runs once, at exit, with the guard set and signals blocked).
  */
 #include "internal.h"
+#include "helper.h"
+#include "runtime.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -29,7 +31,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
 
 enum { DRIP_FD_MIN = 1000 };   /* above what programs use, below the usual 1024 limit */
 

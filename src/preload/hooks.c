@@ -11,6 +11,13 @@
  * served from a static pool whose blocks are never given back.
  */
 #include "internal.h"
+#include "arena.h"
+#include "counters.h"
+#include "depot.h"
+#include "hooks.h"
+#include "runtime.h"
+#include "table.h"
+#include "unwind.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -282,7 +289,7 @@ DRIP_EXPORT void *malloc(size_t n)
 
 /* drip's own malloc, by a name no other object can take: `malloc` itself resolves to whichever
  * definition comes first in the process, which is the program's own when it defines one. */
-extern __typeof(malloc) drip__own_malloc __attribute__((alias("malloc"), visibility("hidden")));
+__typeof(malloc) drip__own_malloc __attribute__((alias("malloc")));
 
 DRIP_EXPORT void free(void *p)
 {
@@ -445,7 +452,6 @@ DRIP_EXPORT void exit(int status)
 }
 
 /* Used by the runtime to leave with the report's exit status. */
-void drip__real_exit(int status) __attribute__((noreturn));
 void drip__real_exit(int status)
 {
     if (!real.exit_)

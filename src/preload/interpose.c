@@ -1,17 +1,60 @@
-/* interpose.c — the libc functions drip interposes besides the allocator (hooks.c) and thread
- * creation (threads.c): signal dispositions and exec. Each is a few lines that call a module:
- * signals.c for sigaction/signal, exec.c for the exec family.
+/* interpose.c — every libc symbol libdrip.so interposes, in one list; each is a few lines that
+ * call the module that does the work.
+ *
+ * The interposed symbols (tests/run: test `interposed_symbols` checks this list against the
+ * library's exported functions; keep one name per line between the two markers):
+ * interposed-begin
+ *   malloc free calloc realloc reallocarray       hooks.c: the allocator, and nothing else
+ *   posix_memalign aligned_alloc memalign         hooks.c
+ *   valloc pvalloc                                hooks.c
+ *   exit _exit _Exit                              hooks.c: the exit report
+ *   __libc_start_main                             runtime.c: main runs inside drip's wrapper
+ *   pthread_create pthread_join pthread_detach    threads.c: the thread registry
+ *   dlopen dlclose                                modules.c: the module table
+ *   sigaction signal                              signals.c: drip's handler for fatal signals
+ *   execve execv execvpe execvp fexecve           exec.c: what an exec'd program inherits
+ *   execl execlp execle                           exec.c
+ *   posix_spawn posix_spawnp                      exec.c: untraced children counted
+ * interposed-end
+ * The allocator and the exit functions are defined in hooks.c, not here: the allocator is the hot
+ * path (one call less per malloc), and the exit hooks must be the exported functions themselves,
+ * because DRIP_NOTE_EXIT takes the caller's frame from their own frame address.
  */
 #include "internal.h"
+#include "exec.h"
+#include "modules.h"
+#include "runtime.h"
 #include "signals.h"
+#include "threads.h"
 
 #include <dlfcn.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 
-extern char **environ;
+/* ---- start: main runs inside drip's wrapper (runtime.c) ----------------------------------- */
+DRIP_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv, void (*init)(void),
+                                  void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
+{
+    return drip__libc_start_main(main, argc, argv, init, fini, rtld_fini, stack_end);
+}
 
+/* ---- threads: the registry of the program's threads (threads.c) ---------------------------- */
+DRIP_EXPORT int pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    return drip__pthread_create(tid, attr, fn, arg);
+}
+
+DRIP_EXPORT int pthread_join(pthread_t tid, void **ret) { return drip__pthread_join(tid, ret); }
+
+DRIP_EXPORT int pthread_detach(pthread_t tid) { return drip__pthread_detach(tid); }
+
+/* ---- modules: the table of loaded code changes (modules.c) ---------------------------------- */
+DRIP_EXPORT void *dlopen(const char *file, int mode) { return drip__dlopen(file, mode); }
+
+DRIP_EXPORT int dlclose(void *handle) { return drip__dlclose(handle); }
+
+/* ---- signals: drip's handler stands in for SIG_DFL on fatal signals (signals.c) -------------- */
 DRIP_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     return drip__sigaction(sig, act, old);

@@ -11,13 +11,17 @@
  * readers take no lock: they read a published, immutable array.
  */
 #include "internal.h"
+#include "arena.h"
+#include "depot.h"
+#include "export.h"
+#include "modules.h"
 
 #include <dlfcn.h>
 #include <link.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/raw.h"
+#include "raw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,9 +254,15 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
             continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        /* a module the last table knew (same code, same .eh_frame_hdr) keeps its answer: each
+         * dlopen rebuilt the table and sampled every module's FDEs again (their pages too) */
+        const struct table *old = atomic_load_explicit(&current, memory_order_acquire);
+        for (int k = 0; fp < 0 && old && k < old->n; k++)
+            if (old->m[k].lo == lo && old->m[k].hi == lo + ph->p_memsz && old->m[k].eh_frame_hdr == hdr)
+                fp = old->m[k].fp;
         if (fp < 0)
             fp = module_has_fp(hdr);
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
         t->m[t->n++] = (struct module){lo, lo + ph->p_memsz, fp, hdr};
     }
     return 0;
@@ -291,10 +301,8 @@ static DRIP_TLS uintptr_t last_lo, last_hi;
 static DRIP_TLS int last_fp;
 static DRIP_TLS struct table *last_table;
 
-/* 1: addr lies in a module built with frame pointers; 0: in one without; -1: in none. With _range,
- * also the bounds of the segment found. */
-int drip__module_fp(uintptr_t addr);
-
+/* drip__module_fp: 1 when addr lies in a module built with frame pointers; 0: in one without;
+ * -1: in none. With _range, also the bounds of the segment found. */
 int drip__module_fp_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
 {
     int fp = drip__module_fp(addr);
@@ -464,21 +472,21 @@ void drip__modules_write_unloaded(struct drip_writer *w)
 {
     pthread_mutex_lock(&names_mu);
     for (struct unloaded *u = unloaded_list; u; u = u->next) {
-        drip_printf(w, "module id=%u bias=%lx unloaded=1", u->id, (unsigned long)u->bias);
-        drip_raw_put_kv(w, "build_id", u->build_id);
-        drip_raw_put_kv(w, "path", u->path);
+        drip__printf(w, "module id=%u bias=%lx unloaded=1", u->id, (unsigned long)u->bias);
+        drip__raw_put_kv(w, "build_id", u->build_id);
+        drip__raw_put_kv(w, "path", u->path);
         for (int i = 0; i < u->nx; i++)
-            drip_printf(w, " x=%lx-%lx", (unsigned long)u->lo[i], (unsigned long)u->hi[i]);
-        drip_puts(w, "\n");
+            drip__printf(w, " x=%lx-%lx", (unsigned long)u->lo[i], (unsigned long)u->hi[i]);
+        drip__puts(w, "\n");
     }
     for (size_t i = 0; i < (1u << KEPT_BITS); i++)
         for (struct kept_addr *k = kept[i]; k; k = k->next)
-            drip_printf(w, "kept addr=%lx module=%u\n", (unsigned long)k->addr, k->module);
+            drip__printf(w, "kept addr=%lx module=%u\n", (unsigned long)k->addr, k->module);
     pthread_mutex_unlock(&names_mu);
 }
 
-/* ---- dlopen / dlclose: the set of modules changes ---------------------------------------- */
-DRIP_EXPORT void *dlopen(const char *file, int mode)
+/* ---- dlopen / dlclose (interpose.c): the set of modules changes ---------------------------- */
+void *drip__dlopen(const char *file, int mode)
 {
     static void *(*real)(const char *, int);
     if (!real)
@@ -489,7 +497,7 @@ DRIP_EXPORT void *dlopen(const char *file, int mode)
     return h;
 }
 
-DRIP_EXPORT int dlclose(void *handle)
+int drip__dlclose(void *handle)
 {
     static int (*real)(void *);
     if (!real)

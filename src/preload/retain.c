@@ -28,6 +28,8 @@
  * Locks: none of its own; runs inside the scan (world stopped, or in the snapshot).
  */
 #include "retain.h"
+#include "arena.h"
+#include "threads.h"
 #include "dominator.h"
 #include "stop.h"
 

@@ -138,6 +138,7 @@ struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct d
 
 /* The summary as raw report lines (retain_raw.c); the sites its paths name too. */
 struct drip_writer;
+struct drip__siteset;
 /* drip__leak_report with retained sizes when retainers (report.c). */
 int drip__leak_report_ex(int text_fd, int json_fd, int final, bool retainers);
 void drip__retain_raw(struct drip_writer *w, struct drip__siteset *set, const struct drip__rsum *s);

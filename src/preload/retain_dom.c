@@ -7,6 +7,8 @@
  * Locks: none; runs inside the scan.
  */
 #include "retain.h"
+#include "arena.h"
+#include "depot.h"
 #include "dominator.h"
 
 #include <string.h>
@@ -118,7 +120,7 @@ int drip__retain_dominators(struct drip__retain *r, const struct drip__block *b,
         return DRIP_DOM_OOM;
     d->graph_nodes = N;
     size_t ob = (N + 1) * sizeof(uint32_t), ab = (M ? M : 1) * sizeof(uint32_t), nb = N * sizeof(uint32_t);
-    size_t sb = drip_dom_scratch_bytes((uint32_t)N, M), zb = N * sizeof(uint64_t);
+    size_t sb = drip__dom_scratch_bytes((uint32_t)N, M), zb = N * sizeof(uint64_t);
     uint32_t *off = drip__arena_alloc(ob), *adj = drip__arena_alloc(ab), *idom = drip__arena_alloc(nb),
              *order = drip__arena_alloc(nb);
     void *scratch = drip__arena_alloc(sb);
@@ -143,7 +145,7 @@ int drip__retain_dominators(struct drip__retain *r, const struct drip__block *b,
         size_t from = (h & DRIP_RET_ROOT) ? 1 + (h & ~DRIP_RET_ROOT) : 1 + R + h;
         adj[order[from]++] = (uint32_t)(1 + R + r->edges[2 * e + 1]);
     }
-    long reached = drip_dom_compute((uint32_t)N, off, adj, idom, order, scratch, past_deadline, &deadline);
+    long reached = drip__dom_compute((uint32_t)N, off, adj, idom, order, scratch, past_deadline, &deadline);
     if (reached < 0) {
         rc = DRIP_DOM_OVER_BUDGET;
         goto out;
@@ -152,7 +154,7 @@ int drip__retain_dominators(struct drip__retain *r, const struct drip__block *b,
     for (size_t i = 0; i < n; i++)
         size[1 + R + i] = b[i].size;
     uint64_t *bytes = scratch, *count = bytes + N;   /* the scratch is free again: 32 bytes a node */
-    drip_dom_retained(reached, order, idom, size, bytes, count);
+    drip__dom_retained(reached, order, idom, size, bytes, count);
     /* top[v]: the child of the super-root above v in the dominator tree */
     uint32_t *top = off;
     for (long i = 0; i < reached; i++) {

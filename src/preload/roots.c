@@ -16,6 +16,7 @@
  * Lock: none; the one list (drip's own thread stacks) is append-only with an atomic count.
  */
 #include "scan.h"
+#include "arena.h"
 #include "stop.h"
 
 #include <fcntl.h>

@@ -7,6 +7,21 @@
  * from the _exit hook, or from a fatal-signal handler, whichever comes first.
  */
 #include "internal.h"
+#include "arena.h"
+#include "background.h"
+#include "counters.h"
+#include "depot.h"
+#include "exec.h"
+#include "foreign.h"
+#include "growth.h"
+#include "helper.h"
+#include "hooks.h"
+#include "modules.h"
+#include "report.h"
+#include "runtime.h"
+#include "table.h"
+#include "threads.h"
+#include "unwind.h"
 #include "signals.h"
 
 #include <dlfcn.h>
@@ -36,9 +51,6 @@ int drip__is_root_process(void)
     const char *root = getenv("DRIP_ROOT_PID");
     return !root || atoi(root) == (int)getpid();
 }
-
-int drip__report(void);
-void drip__real_exit(int status) __attribute__((noreturn));
 
 static int self_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -177,12 +189,12 @@ void drip__init(void)
     if (atomic_exchange(&once, 1))
         return;
     drip__guard++;
-    drip_options_defaults(&drip__opt);
+    drip__options_defaults(&drip__opt);
     char err[256] = "";
     const char *http = getenv("DRIP_HTTP");   /* DRIP_HTTP=host:port, as docs/cli.md says */
-    if (drip_options_parse(&drip__opt, getenv("DRIP_OPTIONS"), err, sizeof err) != 0 ||
+    if (drip__options_parse(&drip__opt, getenv("DRIP_OPTIONS"), err, sizeof err) != 0 ||
         (http && *http && !drip__opt.http[0] &&
-         drip_options_set(&drip__opt, "http", 4, http, strlen(http), err, sizeof err) != 0)) {
+         drip__options_set(&drip__opt, "http", 4, http, strlen(http), err, sizeof err) != 0)) {
         /* a bad option must not change the program: say so once and stay out of the way */
         static const char pre[] = "drip: DRIP_OPTIONS: ";
         ssize_t ignored = write(2, pre, sizeof pre - 1);
@@ -298,8 +310,8 @@ static int main_wrapper(int argc, char **argv, char **envp)
     return rc;
 }
 
-DRIP_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),
-                                  void (*rtld_fini)(void), void *stack_end)
+int drip__libc_start_main(main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),
+                          void (*rtld_fini)(void), void *stack_end)
 {
     int (*real)(main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void), void *) =
         (int (*)(main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void), void *))dlsym(RTLD_NEXT, "__libc_start_main");

@@ -4,6 +4,7 @@
  * Memory: drip's arena. Locks: none (the caller has stopped the world).
  */
 #include "scan_maps.h"
+#include "arena.h"
 
 #include <fcntl.h>
 #include <string.h>

@@ -4,6 +4,7 @@
  * Locks: none (the copy has one thread; the parent only reads the pipe).
  */
 #include "snapshot.h"
+#include "arena.h"
 
 #include <errno.h>
 #include <signal.h>

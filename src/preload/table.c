@@ -37,6 +37,9 @@
  * Lock order: arena lock < class lock < entry lock < (nothing).
  */
 #include "internal.h"
+#include "arena.h"
+#include "lock.h"
+#include "table.h"
 
 #include <sched.h>
 #include <string.h>

@@ -17,10 +17,13 @@
 #include <libunwind.h>
 
 #include "internal.h"
+#include "depot.h"
+#include "modules.h"
+#include "unwind.h"
 
 #include <string.h>
 
-DRIP_TLS uintptr_t drip__stack_hi;   /* top of this thread's stack, 0 when unknown */
+DRIP_TLS uintptr_t drip__stack_hi;
 
 enum { MODE_AUTO, MODE_FP, MODE_LIBUNWIND, MODE_CFI };
 static int mode = MODE_AUTO;

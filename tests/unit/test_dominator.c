@@ -49,10 +49,10 @@ static void unmake(struct graph *g)
 static long run(const struct graph *g, uint32_t *idom, uint64_t *bytes, uint64_t *count)
 {
     uint32_t *order = malloc(g->n * sizeof *order);
-    void *scratch = malloc(drip_dom_scratch_bytes(g->n, g->off[g->n]));
-    long r = drip_dom_compute(g->n, g->off, g->adj, idom, order, scratch, NULL, NULL);
+    void *scratch = malloc(drip__dom_scratch_bytes(g->n, g->off[g->n]));
+    long r = drip__dom_compute(g->n, g->off, g->adj, idom, order, scratch, NULL, NULL);
     if (r >= 0 && bytes)
-        drip_dom_retained(r, order, idom, g->size, bytes, count);
+        drip__dom_retained(r, order, idom, g->size, bytes, count);
     free(order);
     free(scratch);
     return r;
@@ -220,8 +220,8 @@ static void budget(void **state)
         e[v][0] = v, e[v][1] = v + 1;
     struct graph g = make(n, e, n - 1, size);
     uint32_t *idom = malloc(n * sizeof *idom), *order = malloc(n * sizeof *order);
-    void *scratch = malloc(drip_dom_scratch_bytes(n, n - 1));
-    assert_int_equal(drip_dom_compute(n, g.off, g.adj, idom, order, scratch, stop_now, NULL), -1);
+    void *scratch = malloc(drip__dom_scratch_bytes(n, n - 1));
+    assert_int_equal(drip__dom_compute(n, g.off, g.adj, idom, order, scratch, stop_now, NULL), -1);
     assert_int_equal(calls, 2);
     free(e), free(size), free(idom), free(order), free(scratch);
     unmake(&g);

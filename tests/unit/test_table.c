@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "internal.h"
+#include "arena.h"
+#include "table.h"
 
 DRIP_TLS int drip__guard;   /* internal.h declares it; the table does not use it */
 

@@ -1,0 +1,16 @@
+/* arena.h — arena.c: drip's own memory, never libc's allocator. */
+#ifndef DRIP_PRELOAD_ARENA_H
+#define DRIP_PRELOAD_ARENA_H
+
+#include "internal.h"
+
+void *drip__arena_alloc(size_t size);          /* zeroed, 16-byte aligned; NULL when out of memory */
+void drip__arena_free(void *p, size_t size);   /* size must be the size passed to alloc */
+void drip__arena_lock_all(void);
+void drip__arena_unlock_all(void);
+void drip__arena_child_reset(void);
+size_t drip__arena_mapped(void);
+bool drip__arena_contains(uintptr_t p);
+void drip__arena_range(uintptr_t *lo, uintptr_t *hi);
+
+#endif

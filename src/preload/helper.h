@@ -1,0 +1,16 @@
+/* helper.h — helper.c: where reports go, and the symbolizer process (drip symbolize). */
+#ifndef DRIP_PRELOAD_HELPER_H
+#define DRIP_PRELOAD_HELPER_H
+
+#include "internal.h"
+
+void drip__start_dir(char *out, size_t cap);
+void drip__resolve_path(const char *pattern, char *out, size_t cap);
+void drip__report_dest_init(void);
+int drip__report_fd(int *is_log);
+int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args, const char **why);
+/* fd moved above 0-2 if it is one of them (the program may have closed its stdio): see helper.c */
+int drip__fd_above_stdio(int fd);
+int drip__helper_ask(int memfd, int out_fd, const char **why);
+
+#endif

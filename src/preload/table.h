@@ -1,0 +1,48 @@
+/* table.h — table.c: the live map, address -> record (a radix map: constant cost, address
+ * order). */
+#ifndef DRIP_PRELOAD_TABLE_H
+#define DRIP_PRELOAD_TABLE_H
+
+#include "runtime.h"
+
+struct drip__rec {
+    uintptr_t addr;
+    uint64_t size : 48;   /* 256 TiB: larger than any block */
+    uint64_t gen : 16;    /* drip__generation when allocated: leak-check scopes (check.c) */
+    uint32_t site;
+    uint32_t birth_ms;    /* drip__now_ms() when allocated: ages for the growth detector */
+};
+/* Bumped by each drip_check_begin; every record keeps the value it saw. */
+extern _Atomic uint32_t drip__generation;
+/* A block of an older generation than drip__fork_gen was inherited at fork: the parent reports
+ * it. Compared as check.c compares scopes (16 bits, wrapping). */
+static inline bool drip__inherited(uint32_t gen)
+{
+    if (!drip__fork_parent)
+        return false;
+    uint32_t now = atomic_load_explicit(&drip__generation, memory_order_relaxed);
+    return (uint16_t)(gen - drip__fork_gen) > (uint16_t)(now - drip__fork_gen);
+}
+bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site);
+/* A hint: addr is about to be inserted (stage 0: its directory entry; 1: its leaf). */
+void drip__table_prefetch(uintptr_t addr, int stage);
+/* Calls fn on every live record in address order, with no lock held while fn runs (each 2 KiB
+ * span's records are copied out under its lock). _chunked is the same (kept for its callers). */
+void drip__table_foreach(void (*fn)(const struct drip__rec *, void *), void *arg);
+void drip__table_foreach_chunked(void (*fn)(const struct drip__rec *, void *), void *arg);
+bool drip__table_remove(uintptr_t addr, struct drip__rec *out);
+bool drip__table_restore(const struct drip__rec *rec);
+size_t drip__table_count(void);
+/* Record capacity and leaves over the whole map (for unit_table; racy like the count). */
+void drip__table_shape(size_t *capacity, size_t *leaves);
+/* Copies every live record, in address order, into an arena array (caller frees with
+ * drip__arena_free). Must be called between drip__table_lock_all and unlock_all. */
+struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes);
+/* Freezes the map: when it returns no thread is changing it, and threads that try wait until
+ * unlock_all. The freezing thread reads it (foreach, snapshot, count) without locks. */
+void drip__table_lock_all(void);
+void drip__table_unlock_all(void);
+void drip__table_child_reset(void);
+void drip__table_release(void);   /* the calling thread ends: its count cell goes to the next thread */
+
+#endif

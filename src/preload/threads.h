@@ -1,0 +1,49 @@
+/* threads.h — threads.c: the registry of the program's threads and stopping the world. */
+#ifndef DRIP_PRELOAD_THREADS_H
+#define DRIP_PRELOAD_THREADS_H
+
+#include "internal.h"
+
+struct drip__thread {
+    struct drip__thread *next;
+    pthread_t tid;
+    int os_tid;
+    uint32_t create_site;
+    uintptr_t start_routine;
+    uintptr_t start_arg;             /* a root while the thread runs: it may not have started yet */
+    uintptr_t stack_lo, stack_hi;    /* whole mapping: includes TLS and the thread descriptor */
+    atomic_int state;                /* THREAD_RUNNING / THREAD_FINISHED */
+    int joined, detached, is_main;
+    uint32_t gen;                    /* drip__generation at creation */
+    /* filled in by the stop-the-world (threads.c) */
+    _Atomic uintptr_t stopped_sp;    /* stopped stack pointer less the red zone */
+    _Atomic uintptr_t stopped_regs_lo, stopped_regs_hi;   /* a copy of its registers: roots */
+    atomic_int stopped;
+};
+enum { DRIP_THREAD_RUNNING = 1, DRIP_THREAD_FINISHED = 2 };
+void drip__threads_init(void);
+void drip__threads_register_main(void);
+struct drip__thread *drip__threads_list(void); /* caller holds drip__threads_lock */
+void drip__threads_lock(void);
+void drip__threads_unlock(void);
+void drip__threads_child_reset(void);
+/* In a forked child: the threads that ran in the parent at fork (their stacks are roots). */
+struct drip__thread *drip__threads_orphans(void);
+/* Stops every other thread (ptrace from a tracer task; a signal where ptrace is refused) and
+ * returns how many registered threads stopped. Called with drip's locks but not the arena's. */
+int drip__threads_stop_world(void);
+void drip__threads_start_world(void);
+/* While stopped: is every other task of the process stopped (no mapping can change under the
+ * scan but by the scanning thread itself)? */
+bool drip__threads_world_frozen(void);
+uintptr_t drip__interrupted_sp(const void *ucontext);
+/* The general registers saved in a signal's ucontext (not the FPU area: drip's own hooks leave
+ * block addresses in vector registers). */
+void drip__uc_regs(const void *ucontext, uintptr_t *lo, uintptr_t *hi);
+extern DRIP_TLS struct drip__thread *drip__self;
+/* The interposed pthread functions (interpose.c) call these. */
+int drip__pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+int drip__pthread_join(pthread_t tid, void **ret);
+int drip__pthread_detach(pthread_t tid);
+
+#endif

@@ -1,0 +1,16 @@
+/* unwind.h — unwind.c: stack capture on the allocation path. */
+#ifndef DRIP_PRELOAD_UNWIND_H
+#define DRIP_PRELOAD_UNWIND_H
+
+#include "internal.h"
+
+/* Where the program's stacks end: the return address into libc of drip's main wrapper and of
+ * each thread's start trampoline. A frame-pointer walk stops there. */
+extern uintptr_t drip__main_ret;
+extern DRIP_TLS uintptr_t drip__thread_ret;
+extern DRIP_TLS uintptr_t drip__stack_hi;   /* top of this thread's stack, 0 when unknown */
+void drip__unwind_init(void);
+/* Takes the calling thread's stack, drip's own frames left out, and its drip__stack_hash. */
+int drip__unwind(uintptr_t *frames, int max, uint64_t *hash);
+
+#endif
