@@ -81,6 +81,16 @@ static void name_root(struct drip_retention *t, size_t i)
     o->key = strdup(buf);
 }
 
+/* Root i, named on first use: naming a global reads the module's DWARF variables (libc's separate
+ * debug file: 100 ms), and a report that prints no retention path (reachable summary lines, the
+ * default) must not pay it for every root the scan recorded. */
+static struct root *root_of(struct drip_retention *t, size_t i)
+{
+    if (!t->roots[i].key)
+        name_root(t, i);
+    return &t->roots[i];
+}
+
 static const char *thread_name(const struct root *o, char *buf, size_t cap, int tid)
 {
     if (!o->thread.function && !o->thread.addr)
@@ -93,7 +103,7 @@ static const char *thread_name(const struct root *o, char *buf, size_t cap, int 
 /* How a user names the root: global `cache` (server.c:12), stack of thread ... in main (...). */
 static void root_text(struct drip_writer *w, struct drip_retention *t, size_t i)
 {
-    const struct root *o = &t->roots[i];
+    const struct root *o = root_of(t, i);
     const struct drip_raw_root *x = &t->rt->roots[i];
     char tb[256];
     switch (o->kind) {
@@ -131,7 +141,7 @@ static void json_str(struct drip_writer *w, const char *s)
 
 static void root_json(struct drip_writer *w, struct drip_retention *t, size_t i)
 {
-    const struct root *o = &t->roots[i];
+    const struct root *o = root_of(t, i);
     const struct drip_raw_root *x = &t->rt->roots[i];
     drip__printf(w, "{\"kind\": \"%s\", \"symbol\": ", json_kind[o->kind]);
     json_str(w, o->kind == K_GLOBAL ? o->d.symbol : o->kind == K_STACK ? o->fn.function : NULL);
@@ -162,13 +172,11 @@ struct drip_retention *drip__retention_new(const struct drip_raw *r, const struc
         free(t);
         return NULL;
     }
-    for (size_t i = 0; i < r->ret.nroots; i++)
-        name_root(t, i);
     /* retainers: an entry counts for a name when its first and last root words have it */
     t->ret = calloc(r->ret.nretained ? r->ret.nretained : 1, sizeof *t->ret);
     for (size_t i = 0; t->ret && i < r->ret.nretained; i++) {
         const struct drip_raw_retained *x = &r->ret.retained[i];
-        if (x->lo >= r->ret.nroots || x->hi >= r->ret.nroots || !t->roots[x->lo].key || !t->roots[x->hi].key ||
+        if (x->lo >= r->ret.nroots || x->hi >= r->ret.nroots || !root_of(t, x->lo)->key || !root_of(t, x->hi)->key ||
             strcmp(t->roots[x->lo].key, t->roots[x->hi].key))
             continue;
         size_t k = 0;
@@ -259,6 +267,8 @@ static int find_best(struct drip_retention *t, int kind, const uint32_t *sites, 
         int n = mine && h->kind == kind ? chain(rt, h->path, c, &root) : 0;
         if (!n)
             continue;
+        if (!root_of(t, root)->key)
+            continue;
         size_t len = strlen(t->roots[root].key) + 12 * (size_t)n + 2, at;
         char *k = malloc(len);
         if (!k)
@@ -302,7 +312,7 @@ static int find_best(struct drip_retention *t, int kind, const uint32_t *sites, 
                     b->in_min[k] = UINT32_MAX;
             }
             found = 1;
-            uint64_t off = rt->roots[root].addr - t->roots[root].base;
+            uint64_t off = rt->roots[root].addr - root_of(t, root)->base;
             b->root_off_min = off < b->root_off_min ? off : b->root_off_min;
             b->root_off_max = off > b->root_off_max ? off : b->root_off_max;
             for (int k = 0; k < n && k < b->nhops; k++) {
@@ -354,7 +364,7 @@ void drip__retention_text(struct drip_writer *w, struct drip_retention *t, int p
         return;
     drip__printf(w, "==%d==  held by: ", pid);
     root_text(w, t, b.root);
-    if (t->roots[b.root].kind == K_GLOBAL && t->roots[b.root].d.symbol)
+    if (root_of(t, b.root)->kind == K_GLOBAL && t->roots[b.root].d.symbol)
         offsets_text(w, (uint32_t)b.root_off_min, (uint32_t)b.root_off_max);
     drip__puts(w, "\n");
     for (int k = 0; k + 1 < b.nhops; k++) {
