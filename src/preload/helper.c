@@ -15,6 +15,7 @@
  */
 #include "internal.h"
 #include "helper.h"
+#include "symclient.h"
 #include "runtime.h"
 
 #include <dlfcn.h>
@@ -36,7 +37,6 @@ enum { DRIP_FD_MIN = 1000 };   /* above what programs use, below the usual 1024 
 
 static char start_dir[PATH_MAX];
 static char cli_override[PATH_MAX];
-static char shared_sock[108];   /* DRIP_STATUS_DIR/sym: drip run's shared symbolizer (see below) */
 static int dest_fd = -1;       /* drip's copy of stderr or of the log_path file */
 static int dest_is_log;
 static dev_t dest_dev;
@@ -89,9 +89,7 @@ void drip__report_dest_init(void)
     const char *cli = getenv("DRIP_CLI");
     if (cli)
         snprintf(cli_override, sizeof cli_override, "%s", cli);
-    const char *status = getenv("DRIP_STATUS_DIR");   /* drip run's shared symbolizer */
-    if (status && status[0] == '/' && strlen(status) + 5 <= sizeof shared_sock)
-        snprintf(shared_sock, sizeof shared_sock, "%s/sym", status);
+    drip__symclient_init();   /* drip run's shared symbolizer, if any */
     if (!drip__opt.report)
         return;
     if (drip__opt.log_path[0]) {
@@ -222,91 +220,6 @@ static int child_main(void *arg)
     return 127;
 }
 
-/* ---- drip run's shared symbolizer (src/cli/symserve.c) ------------------------------------
- * Under `drip run`, DRIP_STATUS_DIR/sym is a server that symbolizes for every traced process: the
- * request carries what the spawned helper would get (arguments, environment, working directory,
- * the descriptors under their numbers), so its answer is the same report. Not with DRIP_CLI (the
- * user named the drip to run). Sends the request; 0 when it was taken, -1 when the caller must
- * spawn its own (no server, a full queue, a message too big). Never blocks. */
-#include <sys/socket.h>
-#include <sys/un.h>
-
-
-static int shared_send(char *const *argv, int argc, char **env, int in_fd, int err_fd, const int *keep, int nkeep)
-{
-    if (!shared_sock[0] || cli_override[0])
-        return -1;
-    enum { MAX_MSG = 1 << 16 };
-    char *msg = malloc(MAX_MSG);
-    if (!msg)
-        return -1;
-    size_t len = 0;
-    int ok = 1, fds[12], nfds = 0;
-    char targets[160] = "";
-#define PUT(str)                                                                                   \
-    do {                                                                                           \
-        size_t l_ = strlen(str) + 1;                                                               \
-        if (len + l_ > MAX_MSG)                                                                    \
-            ok = 0;                                                                                \
-        else                                                                                       \
-            memcpy(msg + len, (str), l_), len += l_;                                               \
-    } while (0)
-#define FD(fd, num)                                                                                \
-    do {                                                                                           \
-        size_t t_ = strlen(targets);                                                               \
-        snprintf(targets + t_, sizeof targets - t_, "%s%d", t_ ? "," : "", (num));                 \
-        fds[nfds++] = (fd);                                                                        \
-    } while (0)
-    /* as child_main: stdin the raw report, stderr err_fd (else the program's own fd 2), stdout
-     * /dev/null (the worker's), every kept descriptor above 2 under its number */
-    FD(in_fd, 0);
-    if (err_fd >= 0)
-        FD(err_fd, 2);
-    else if (fcntl(2, F_GETFD) >= 0)
-        FD(2, 2);
-    for (int i = 0; i < nkeep && nfds < 12; i++)
-        if (keep[i] > 2)
-            FD(keep[i], keep[i]);
-    char cwd[PATH_MAX], num[16];
-    if (!getcwd(cwd, sizeof cwd))
-        cwd[0] = 0;
-    snprintf(num, sizeof num, "%d", argc);
-    PUT("drip-sym 1");
-    PUT(cwd);
-    PUT(targets);
-    PUT(num);
-    for (int i = 0; i < argc; i++)
-        PUT(argv[i]);
-    for (int i = 0; env && env[i]; i++)
-        PUT(env[i]);
-#undef PUT
-#undef FD
-    int rc = -1;
-    int sock = ok ? socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0) : -1;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    memcpy(sa.sun_path, shared_sock, sizeof shared_sock);
-    if (sock >= 0 && connect(sock, (struct sockaddr *)&sa, sizeof sa) == 0) {
-        union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof fds)]; } ctl;
-        memset(&ctl, 0, sizeof ctl);
-        struct iovec iov = {msg, len};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                            .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds)};
-        struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
-        h->cmsg_level = SOL_SOCKET;
-        h->cmsg_type = SCM_RIGHTS;
-        h->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-        memcpy(CMSG_DATA(h), fds, sizeof(int) * (size_t)nfds);
-        ssize_t w;
-        while ((w = sendmsg(sock, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-            ;
-        rc = w == (ssize_t)len ? 0 : -1;
-    }
-    if (sock >= 0)
-        close(sock);
-    free(msg);
-    return rc;
-}
-
 /* Starts `drip ARGS... --status-fd N` with stdin = in_fd, stderr = err_fd and the descriptors in
  * keep[] (each passed under its own number), and waits for it: drip run's shared symbolizer when
  * there is one, else a helper process of its own (also when the shared one took the request and
@@ -347,7 +260,7 @@ static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const
     keep2[nk++] = sp[1];
     char **env = helper_env();
     if (shared) {
-        int sent = shared_send(argv + 1, argc - 1, env ? env : environ, in_fd, err_fd, keep2, nk);
+        int sent = drip__symclient_send(argv + 1, argc - 1, env ? env : environ, in_fd, err_fd, keep2, nk);
         close(sp[1]);
         char result = 0;
         ssize_t n = -1;
@@ -407,7 +320,7 @@ int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *co
 {
     char cli[PATH_MAX];
     int have_cli = find_cli(cli, sizeof cli) == 0;
-    if (shared_sock[0] && !cli_override[0]) {
+    if (drip__symclient_ready() && !cli_override[0]) {
         int rc = helper_once(1, have_cli ? cli : "drip", in_fd, err_fd, keep, nkeep, args, why);
         if (rc >= 0)
             return rc;
