@@ -64,7 +64,7 @@ static void round_trip(void **state)
     };
     struct drip_pprof_meta meta = {.default_alloc_space = 1, .period = 1, .time_nanos = 1234567890123,
                                    .duration_nanos = 5000000000, .raw = &raw};
-    struct drip_symbols sym = {name, NULL, 0};
+    struct drip_symbols sym = {.frame = name};
     char path[] = "/tmp/drip-unit-pprof-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
