@@ -26,6 +26,8 @@ PRELOAD = os.path.join(SRC, "preload")
 PENDING_INCLUDES = set()
 # Files under src/preload allowed over 600 lines, until their owners split them.
 BIG = {"scan.c", "server.c"}
+# The same outside src/preload, by path from the repository root.
+BIG_ELSEWHERE = {"src/common/raw.c"}
 
 
 def sources(top, exts=(".c", ".h")):
@@ -109,7 +111,7 @@ def case_file_sizes():
     for path in sources(SRC):
         rel = os.path.relpath(path, ROOT)
         name = os.path.basename(path)
-        big = rel == os.path.join("src", "preload", name) and name in BIG
+        big = (rel == os.path.join("src", "preload", name) and name in BIG) or rel in BIG_ELSEWHERE
         with open(path) as f:
             n = sum(1 for _ in f)
         if n > 600 and not big:
