@@ -7,6 +7,8 @@
   interposed_symbols   the functions libdrip.so exports are exactly the list in interpose.c's header
                        comment, plus the drip_api_* entry points
   file_sizes           no file under src/ is over 600 lines (but those of src/preload named in BIG)
+  periodic_o_sites     the periodic jobs (growth detector, /metrics, heap profiles, monitor) never
+                       walk the live blocks: their files call no table walk nor scan (issue #15)
 """
 import os
 import re
@@ -118,6 +120,25 @@ def case_file_sizes():
             fail(f"{rel}: {n} lines (over 600: split it by concern)")
         if n <= 600 and big:
             fail(f"{rel}: {n} lines: take it off BIG in {__file__}")
+
+
+# The files of the periodic jobs: their cost must follow the number of allocation sites, never
+# the number of live blocks (a walk of 10M blocks made each /debug/drip/suspects request take
+# 0.13-0.19 s). Functions that visit every live block:
+PERIODIC = ["growth.c", "growth_rule.c", "metrics.c", "profile.c", "counters.c"]
+WALKS = re.compile(r"\b(drip__table_(foreach\w*|snapshot|lock_all)|drip__scan_\w+)\s*\(")
+
+
+def case_periodic_o_sites():
+    for name in PERIODIC:
+        path = os.path.join(PRELOAD, name)
+        with open(path) as f:
+            text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), f.read(), flags=re.S)
+        for m in WALKS.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            fail(f"src/preload/{name}:{line}: {m.group(1)} in a periodic job visits every live block: "
+                 "keep its cost O(sites) (counters, the depot)")
+    assert WALKS.search("drip__table_foreach_chunked(cb, &o);") and WALKS.search("drip__scan_run(&s, 0)")
 
 
 if __name__ == "__main__":
