@@ -16,7 +16,13 @@ int run_child(const char *prog, char **argv);
  * si_status (exit status or signal). */
 extern void (*drip__run_ended)(int pid, int code, int status);
 
+/* The commands of main.c's table (argv[0] is the command's name); each returns the exit status. */
 int cmd_run(int argc, char **argv);
+int cmd_top(int argc, char **argv);       /* top.c */
+int cmd_diff(int argc, char **argv);      /* diff.c */
+int cmd_flame(int argc, char **argv);     /* flame.c */
+int cmd_watch(int argc, char **argv);     /* watch.c */
+int cmd_symbolize(int argc, char **argv); /* symbolize.c */
 /* `drip [valgrind options] prog args`: maps valgrind's flags onto drip run (vgcompat.c). */
 int cmd_vgcompat(int argc, char **argv);
 int cmd_sarif(int argc, char **argv);

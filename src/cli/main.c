@@ -182,13 +182,6 @@ static int cmd_version(int argc, char **argv)
     return 0;
 }
 
-/* pprof views and the process watcher (top.c, diff.c, flame.c, watch.c) */
-int cmd_top(int argc, char **argv);
-int cmd_diff(int argc, char **argv);
-int cmd_flame(int argc, char **argv);
-int cmd_watch(int argc, char **argv);
-int cmd_symbolize(int argc, char **argv);
-
 /* The commands, in the order `drip --help` lists them. fn NULL: a second usage line of the
  * command above. Each fn gets argv from the command's name on. */
 static const struct command {
