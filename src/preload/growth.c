@@ -35,10 +35,12 @@ static struct {
     int n;                    /* points so far */
     long long interval;       /* ms */
     long long next;           /* ms of the next tick */
+    long long last;           /* ms of the last tick (0: none yet, drip's start) */
     uint64_t start;           /* CLOCK_MONOTONIC ms of the caller's time 0 (set at each tick) */
     struct drip__growth_series *s;   /* SERIES entries from the arena */
     int ns;
     int32_t *slot_of;         /* site id -> series index + 1, grown with the depot */
+    long long *born_of;       /* site id -> the last tick before its first allocation (-1: none seen) */
     uint32_t slot_cap;
     struct drip__suspect verdict[MAX_VERDICTS];   /* the rule's answer after the last sample */
     int nverdict;
@@ -61,12 +63,21 @@ static int slot_for(uint32_t id)
         while (cap <= id)
             cap *= 2;
         int32_t *ns = drip__arena_alloc(cap * sizeof *ns);
-        if (!ns)
+        long long *nb = drip__arena_alloc(cap * sizeof *nb);
+        if (!ns || !nb) {
+            drip__arena_free(ns, cap * sizeof *ns);
+            drip__arena_free(nb, cap * sizeof *nb);
             return -1;
-        if (G.slot_of)
+        }
+        memset(nb, 0xff, cap * sizeof *nb);   /* -1 */
+        if (G.slot_of) {
             memcpy(ns, G.slot_of, G.slot_cap * sizeof *ns);
+            memcpy(nb, G.born_of, G.slot_cap * sizeof *nb);
+        }
         drip__arena_free(G.slot_of, G.slot_cap * sizeof *ns);
+        drip__arena_free(G.born_of, G.slot_cap * sizeof *nb);
         G.slot_of = ns;
+        G.born_of = nb;
         G.slot_cap = cap;
     }
     return G.slot_of[id] - 1;
@@ -115,6 +126,8 @@ long long drip__growth_tick(long long now_ms)
         drip__site_counts(site, pend, c);
         int64_t lb = c[0] - c[2];
         int slot = slot_for(id);
+        if (id < G.slot_cap && G.born_of[id] < 0 && c[1] > 0)
+            G.born_of[id] = G.last;   /* it had made no allocation at the last tick */
         if (slot < 0) {
             if (lb < TRACK_BYTES || G.ns == SERIES || G.slot_cap <= id)
                 continue;
@@ -122,8 +135,10 @@ long long drip__growth_tick(long long now_ms)
             G.s[slot].site = id;
             for (int p = 0; p < POINTS; p++)
                 G.s[slot].v[p] = G.s[slot].allocs[p] = -1;
-            G.s[slot].origin_t = now_ms;
-            G.s[slot].origin_allocs = c[1];
+            /* the series begins when the site had made no allocation yet, so the age of a block
+             * made before its live bytes reached TRACK_BYTES is known too */
+            G.s[slot].origin_t = G.born_of[id] >= 0 ? G.born_of[id] : now_ms;
+            G.s[slot].origin_allocs = G.born_of[id] >= 0 ? 0 : c[1];
             G.slot_of[id] = slot + 1;
         }
         G.s[slot].v[i] = lb > 0 ? lb : 0;
@@ -133,6 +148,7 @@ long long drip__growth_tick(long long now_ms)
     static double scratch[DRIP_GROWTH_SCRATCH];   /* G.mu held */
     G.nverdict = drip__growth_evaluate(G.t, G.n, G.s, G.ns, G.verdict, MAX_VERDICTS, scratch);
     G.next = now_ms + G.interval;
+    G.last = now_ms;
     pthread_mutex_unlock(&G.mu);
     return G.next;
 }
@@ -182,6 +198,9 @@ void drip__growth_child_reset(void)
     G.n = 0;
     G.ns = 0;
     G.nverdict = 0;
-    if (G.slot_of)
+    G.last = 0;
+    if (G.slot_of) {
         memset(G.slot_of, 0, G.slot_cap * sizeof *G.slot_of);
+        memset(G.born_of, 0xff, G.slot_cap * sizeof *G.born_of);
+    }
 }
