@@ -6,7 +6,8 @@
  * Up to SERIES sites whose live bytes reached 4 KiB get a series of at most POINTS samples (live
  * bytes, and allocations so far); when the series are full, every other point is dropped and the
  * interval doubles, so a series always spans the whole run with a bounded memory of SERIES x
- * POINTS x 16 bytes (4 MiB, mapped as used) whatever its length.
+ * POINTS x 16 bytes (4 MiB, mapped as used) whatever its length, plus 12 bytes per site (its
+ * series, and the tick before its first allocation, where its series begins).
  *
  * Every periodic job costs O(sites), never O(live blocks): a tick reads each site's counters once,
  * and the figures added to a suspect (drip__growth_fill: live bytes and objects, the age of the
