@@ -9,7 +9,7 @@
  *   the live map ............ table.c (table.h)        stack walks .......... unwind.c, cfi.c
  *   modules, .eh_frame ...... modules.c, cfi.c         threads, stop-world .. threads.c, stop.c
  *   leak scan ............... scan.c, roots.c (scan.h) reports .............. report.c, export.c
- *   drip's thread, HTTP ..... server.c, http.c, listen.c
+ *   drip's threads ........ background.c (ticker), server.c (HTTP loop), endpoints.c
  *
  * Naming: drip__ for anything shared across these files; static for the rest. Nothing is
  * exported but what DRIP_EXPORT marks: the library is built with -fvisibility=hidden, and the
