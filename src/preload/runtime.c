@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 DRIP_TLS int drip__guard;
+DRIP_TLS int *drip__errno_at;
 struct drip__state drip__g;
 struct drip_options drip__opt;
 int drip__is_fork_child;
