@@ -67,7 +67,7 @@ int drip__leak_job_done(void)
 void drip__quiet_thread(const char *name)
 {
     pthread_setname_np(pthread_self(), name);
-    drip__guard = 1;
+    (void)drip__enter();   /* for the thread's whole life: never left */
     drip__roots_own_thread();
     sigset_t all;
     sigfillset(&all);
@@ -137,7 +137,7 @@ void drip__background_start(void)
     bool serve = drip__opt.http[0] || drip__opt.http_metrics[0];
     if (!serve && !drip__opt.monitor && !drip__opt.alert && (!drip__opt.growth || drip__opt.sample))
         return;
-    drip__guard++;
+    struct drip__entry e = drip__enter();
     start_ms = drip__mono_ms();
     int listening = serve ? drip__http_open() : 0;   /* 2: the full endpoint; 1: /metrics only */
     if (listening == 2)
@@ -154,7 +154,7 @@ void drip__background_start(void)
         fprintf(stderr, "drip: cannot start drip's HTTP thread: the endpoint is off\n");
         drip__listen_unlink();
     }
-    drip__guard--;
+    drip__leave(e);
 }
 
 /* After fork only the forking thread exists: the child has no server (its sockets are the

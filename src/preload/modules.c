@@ -272,7 +272,7 @@ static int by_lo(const void *a, const void *b)
  * rare (each table is 12 KiB). */
 void drip__modules_refresh(void)
 {
-    drip__guard++;
+    struct drip__entry e = drip__enter();
     pthread_mutex_lock(&refresh_mu);
     struct table *t = drip__arena_alloc(sizeof *t);
     if (t) {
@@ -288,7 +288,7 @@ void drip__modules_refresh(void)
         atomic_fetch_add(&modules_gen, 1);
     }
     pthread_mutex_unlock(&refresh_mu);
-    drip__guard--;
+    drip__leave(e);
 }
 
 static DRIP_TLS uintptr_t last_lo, last_hi;
@@ -497,9 +497,9 @@ int drip__dlclose(void *handle)
     if (!real)
         real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
     if (atomic_load(&drip__g.initialised) && !drip__guard) {
-        drip__guard++;
+        struct drip__entry e = drip__enter();
         keep_module_of(handle);
-        drip__guard--;
+        drip__leave(e);
     }
     int rc = real(handle);
     if (atomic_load(&drip__g.initialised)) {
