@@ -24,6 +24,7 @@
 #include "scan.h"
 #include "arena.h"
 #include "depot.h"
+#include "lock.h"
 #include "runtime.h"
 #include "table.h"
 #include "threads.h"
@@ -665,9 +666,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     unsigned heur_set = 0;
     drip_parse_heuristics(drip__opt.leak_check_heuristics, strlen(drip__opt.leak_check_heuristics), &heur_set);
 
-    drip__threads_lock();
-    drip__depot_lock_all();
-    drip__table_lock_all();
+    drip__lock_world();
     long long t0 = now_us();
     out->threads_stopped = drip__threads_stop_world();
     bool frozen = drip__threads_world_frozen(), in_snapshot = false;
@@ -686,9 +685,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
             if (pid > 0) {
                 drip__threads_start_world();
                 long long paused = now_us() - t0;
-                drip__table_unlock_all();
-                drip__depot_unlock_all();
-                drip__threads_unlock();
+                drip__unlock_world();
                 int rc = snapshot_receive(pipefd[0], pid, out);
                 out->paused_us = paused;
                 if (rc != -2)
@@ -786,9 +783,7 @@ resume:
         atomic_store(&drip__g.tracking, 0);
     drip__threads_start_world();
     out->paused_us = now_us() - t0;
-    drip__table_unlock_all();
-    drip__depot_unlock_all();
-    drip__threads_unlock();
+    drip__unlock_world();
     rs_free(&roots);
     rs_free(&m.readable);
     drip__roots_free(&rt);
