@@ -1,4 +1,4 @@
-/* fuzz_pprof.c — libFuzzer target for drip's pprof reader (src/common/pprof_read.c).
+/* fuzz_pprof.c — libFuzzer target for drip's pprof reader (src/cli/pprof_read.c).
  *
  * Any input must either be rejected with a message or yield a profile whose every index is in
  * range: the target walks all samples, locations, lines, functions and mappings and touches every
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[512];
     struct drip_pprof *p = NULL;
-    if (drip_pprof_read_mem(data, size, "fuzz", &p, err, sizeof err)) {
+    if (drip__pprof_read_mem(data, size, "fuzz", &p, err, sizeof err)) {
         if (!err[0] || strlen(err) >= sizeof err || strchr(err, '\n'))
             abort(); /* a failure must come with a one-line message */
         return 0;
@@ -61,14 +61,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 touch(p->functions[f].name);
         }
     }
-    int t = drip_pprof_default_type(p);
+    int t = drip__pprof_default_type(p);
     if (t < 0 || (size_t)t >= p->nsample_types)
         abort();
     struct drip_pprof_iter it;
-    if (drip_pprof_iter_init(&it, p) == 0) {
+    if (drip__pprof_iter_init(&it, p) == 0) {
         struct drip_pprof_entry e;
         size_t n = 0;
-        while (drip_pprof_next(&it, &e)) {
+        while (drip__pprof_next(&it, &e)) {
             if (e.nlocs > p->max_depth)
                 abort();
             for (size_t i = 0; i < e.nlocs; i++)
@@ -78,8 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (n != p->nsamples)
             abort();
-        drip_pprof_iter_done(&it);
+        drip__pprof_iter_done(&it);
     }
-    drip_pprof_free(p);
+    drip__pprof_free(p);
     return 0;
 }

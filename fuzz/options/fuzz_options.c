@@ -4,7 +4,7 @@
  *  - on failure the message is NUL-terminated, non-empty and fits the buffer;
  *  - parsing is deterministic: a second parse from defaults gives the same bytes and status,
  *    and applying an accepted string a second time changes nothing;
- *  - drip_parse_size / drip_parse_duration on the raw input never crash. */
+ *  - drip__parse_size / drip__parse_duration on the raw input never crash. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err_a[96], err_b[96];
     memset(err_a, 'X', sizeof err_a);
     err_a[0] = 0;
-    drip_options_defaults(&a);
-    int ra = drip_options_parse(&a, s, err_a, sizeof err_a);
+    drip__options_defaults(&a);
+    int ra = drip__options_parse(&a, s, err_a, sizeof err_a);
     err_b[0] = 0;
-    drip_options_defaults(&b);
-    int rb = drip_options_parse(&b, s, err_b, sizeof err_b);
+    drip__options_defaults(&b);
+    int rb = drip__options_parse(&b, s, err_b, sizeof err_b);
     if (ra != rb || memcmp(&a, &b, sizeof a) != 0)
         abort();
     if (ra != 0) {
@@ -42,17 +42,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         DRIP_OPTION_TABLE(CHECK_FIELD)
         /* applying the same string again changes nothing (every pair just sets its option) */
         struct drip_options c = a;
-        if (drip_options_parse(&c, s, err_b, sizeof err_b) != 0 || memcmp(&a, &c, sizeof a) != 0)
+        if (drip__options_parse(&c, s, err_b, sizeof err_b) != 0 || memcmp(&a, &c, sizeof a) != 0)
             abort();
     }
     /* a tiny error buffer must still be terminated, never overrun */
     char tiny[4];
-    drip_options_defaults(&b);
-    if (drip_options_parse(&b, s, tiny, sizeof tiny) != 0 && !memchr(tiny, 0, sizeof tiny))
+    drip__options_defaults(&b);
+    if (drip__options_parse(&b, s, tiny, sizeof tiny) != 0 && !memchr(tiny, 0, sizeof tiny))
         abort();
     unsigned long long v;
-    (void)drip_parse_size(s, size, &v);
-    (void)drip_parse_duration(s, size, &v);
+    (void)drip__parse_size(s, size, &v);
+    (void)drip__parse_duration(s, size, &v);
     free(s);
     return 0;
 }

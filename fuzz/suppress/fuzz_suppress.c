@@ -2,7 +2,7 @@
  * (src/common/suppress.c). The first byte chooses a mode:
  *   even: the rest is a suppressions file; parsed, then every pattern is matched against a few
  *         fixed frames; the parse's error message must be terminated; free must leave it empty;
- *   odd:  the rest is "pattern\nsubject": drip_template_match(pattern, subject), cross-checked
+ *   odd:  the rest is "pattern\nsubject": drip__template_match(pattern, subject), cross-checked
  *         against a simple reference matcher for patterns without '*' (substring / anchors). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct drip_suppressions s;
         char err[128];
         err[0] = 0;
-        int rc = drip_suppressions_parse(&s, text, len, err, sizeof err);
+        int rc = drip__suppressions_parse(&s, text, len, err, sizeof err);
         if (rc != 0) {
             if (rc != -1 || !memchr(err, 0, sizeof err) || !err[0] || s.n != 0 || s.patterns)
                 abort();
@@ -63,10 +63,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!s.patterns[i] || !s.patterns[i][0] || s.hits[i] != 0)
                 abort();
         }
-        int m = drip_suppressions_match(&s, frames, sizeof frames / sizeof frames[0]);
+        int m = drip__suppressions_match(&s, frames, sizeof frames / sizeof frames[0]);
         if (m < -1 || m >= (int)s.n)
             abort();
-        drip_suppressions_free(&s);
+        drip__suppressions_free(&s);
         if (s.n || s.patterns || s.hits)
             abort();
         return 0;
@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *pat = strndup(text, pl), *subj = strndup(nl + 1, sl);
     if (!pat || !subj)
         abort();
-    int got = drip_template_match(pat, subj);
+    int got = drip__template_match(pat, subj);
     if (got != 0 && got != 1)
         abort();
     if (!strchr(pat, '*') && pl < 1024) {
@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     /* a lone "*" matches everything, "^$" only the empty string */
-    if (drip_template_match("*", subj) != 1 || drip_template_match("^$", subj) != (sl == 0))
+    if (drip__template_match("*", subj) != 1 || drip__template_match("^$", subj) != (sl == 0))
         abort();
     free(pat);
     free(subj);

@@ -41,12 +41,16 @@ typedef struct drip_allocator {
 } drip_allocator;
 
 /* Clock hook used by lru and ttlmap to judge expiry: nanoseconds on a
- * monotonic scale.  NULL means CLOCK_MONOTONIC.  Tests inject a fake clock so
- * that expiry is exact instead of timing-dependent. */
+ * monotonic scale.  NULL means CLOCK_MONOTONIC_COARSE (a plain memory read,
+ * kernel-tick resolution of 1-4 ms: see src/safe/util.h).  Tests inject a fake
+ * clock so that expiry is exact instead of timing-dependent. */
 typedef uint64_t (*drip_clock_fn)(void *arg);
 
-/* The value of CLOCK_MONOTONIC in nanoseconds; what a NULL drip_clock_fn
- * means. */
+/* The value of CLOCK_MONOTONIC in nanoseconds: the scale of ctx deadlines and
+ * group timeouts, and the clock ttlmap's cleanup thread sleeps on.  Not what a
+ * NULL drip_clock_fn means (that is the coarse clock above); both clocks
+ * count from the same origin, so a deadline taken on one can be compared
+ * with the other to within a tick. */
 DRIP_SAFE_API uint64_t drip_safe_now_ns(void);
 
 #ifdef __cplusplus

@@ -48,12 +48,12 @@ static int accumulate(const struct drip__prof *pr, int64_t *flat, int side, stru
 {
     struct drip_pprof_iter it;
     uint32_t *frames = malloc(pr->max_frames * sizeof *frames);
-    if (!frames || drip_pprof_iter_init(&it, pr->p)) {
+    if (!frames || drip__pprof_iter_init(&it, pr->p)) {
         free(frames);
         return -1;
     }
     struct drip_pprof_entry e;
-    while (drip_pprof_next(&it, &e)) {
+    while (drip__pprof_next(&it, &e)) {
         int64_t v = e.values[pr->type];
         *flat += v;
         if (!v || !drip__prof_frames(pr, &e, frames))
@@ -63,7 +63,7 @@ static int accumulate(const struct drip__prof *pr, int64_t *flat, int side, stru
         else
             sites[frames[0]].before += v;
     }
-    drip_pprof_iter_done(&it);
+    drip__pprof_iter_done(&it);
     free(frames);
     return 0;
 }
@@ -93,37 +93,31 @@ static void change(char *buf, size_t cap, int64_t before, int64_t after)
     }
 }
 
+/* BEFORE, then AFTER: src[2], and a third is an error. */
+static int two_profiles(const struct drip__args *a, int argc, char **argv, int i)
+{
+    const char **src = a->ctx;
+    if (src[1])
+        return -die(2, "diff: two profiles, BEFORE and AFTER ('%s' is one too many)", argv[i]);
+    src[src[0] ? 1 : 0] = argv[i];
+    return 0;
+}
+
 int cmd_diff(int argc, char **argv)
 {
-    const char *type = NULL, *src[2] = {NULL, NULL}, *v;
+    const char *type = NULL, *src[2] = {NULL, NULL};
     long limit = -1;
-    int json = 0, nsrc = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            diff_usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--type", &v)) ||
-                   (r = drip__opt_value(argc, argv, &i, "--sample_index", &v))) {
-            if (r < 0)
-                return 2;
-            type = v;
-        } else if ((r = drip__opt_value(argc, argv, &i, "-n", &v))) {
-            if (r < 0)
-                return 2;
-            if ((limit = drip__parse_count(v)) < 0)
-                return die(2, "diff: -n takes a count, not '%s'", v);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return die(2, "diff: unknown option '%s' (see drip diff --help)", argv[i]);
-        } else if (nsrc == 2) {
-            return die(2, "diff: two profiles, BEFORE and AFTER ('%s' is one too many)", argv[i]);
-        } else {
-            src[nsrc++] = argv[i];
-        }
-    }
-    if (nsrc != 2) {
+    int json = 0, next;
+    const struct drip__arg opt[] = {
+        {"--json", NULL, DRIP__ARG_FLAG, &json, 0, NULL},
+        {"--type", "--sample_index", DRIP__ARG_STR, &type, 0, NULL},
+        {"-n", NULL, DRIP__ARG_COUNT, &limit, 0, "a count"},
+        {NULL}};
+    const struct drip__args args = {"diff", opt, diff_usage, two_profiles, src, NULL, 0};
+    int st = drip__args_parse(&args, argc, argv, &next);
+    if (st != DRIP__ARGS_GO_ON)
+        return st;
+    if (!src[1]) {
         diff_usage(stderr);
         return 2;
     }
@@ -164,35 +158,35 @@ int cmd_diff(int argc, char **argv)
     size_t shown = limit && (size_t)limit < n ? (size_t)limit : n;
 
     struct drip_writer w;
-    drip_writer_fd(&w, 1);
+    drip__writer_fd(&w, 1);
     char a[64], b[64], c[64], d[64];
     if (json) {
-        drip_puts(&w, "{\"type\":");
-        drip_put_json_str(&w, tname);
-        drip_puts(&w, ",\"unit\":");
-        drip_put_json_str(&w, unit);
+        drip__puts(&w, "{\"type\":");
+        drip__put_json_str(&w, tname);
+        drip__puts(&w, ",\"unit\":");
+        drip__put_json_str(&w, unit);
         for (int s = 0; s < 2; s++) {
-            drip_puts(&w, s ? ",\"after\":{\"source\":" : ",\"before\":{\"source\":");
-            drip_put_json_str(&w, src[s]);
-            drip_printf(&w, ",\"total\":%lld}", (long long)total[s]);
+            drip__puts(&w, s ? ",\"after\":{\"source\":" : ",\"before\":{\"source\":");
+            drip__put_json_str(&w, src[s]);
+            drip__printf(&w, ",\"total\":%lld}", (long long)total[s]);
         }
-        drip_printf(&w, ",\"delta\":%lld,\"changed\":%zu,\"sites\":[", (long long)(total[1] - total[0]), n);
+        drip__printf(&w, ",\"delta\":%lld,\"changed\":%zu,\"sites\":[", (long long)(total[1] - total[0]), n);
         for (size_t i = 0; i < shown; i++) {
-            drip_puts(&w, i ? ",\n{\"function\":" : "\n{\"function\":");
-            drip_put_json_str(&w, nm.s[sites[i].id]);
-            drip_printf(&w, ",\"before\":%lld,\"after\":%lld,\"delta\":%lld}", (long long)sites[i].before,
-                        (long long)sites[i].after, (long long)(sites[i].after - sites[i].before));
+            drip__puts(&w, i ? ",\n{\"function\":" : "\n{\"function\":");
+            drip__put_json_str(&w, nm.s[sites[i].id]);
+            drip__printf(&w, ",\"before\":%lld,\"after\":%lld,\"delta\":%lld}", (long long)sites[i].before,
+                         (long long)sites[i].after, (long long)(sites[i].after - sites[i].before));
         }
-        drip_puts(&w, "]}\n");
+        drip__puts(&w, "]}\n");
     } else {
-        drip_printf(&w, "Type: %s\n", tname);
+        drip__printf(&w, "Type: %s\n", tname);
         drip__fmt_value(a, sizeof a, total[0], unit);
         drip__fmt_value(b, sizeof b, total[1], unit);
         signed_value(c, sizeof c, total[1] - total[0], unit);
         change(d, sizeof d, total[0], total[1]);
-        drip_printf(&w, "Total: %s -> %s (%s, %s)\n", a, b, c, d);
+        drip__printf(&w, "Total: %s -> %s (%s, %s)\n", a, b, c, d);
         if (!n) {
-            drip_puts(&w, "No function changed.\n");
+            drip__puts(&w, "No function changed.\n");
         } else {
             /* column widths from what is shown, so the figures line up */
             int wd = 5, wc = 6, wb = 6, wa = 5;
@@ -207,23 +201,23 @@ int cmd_diff(int argc, char **argv)
                 drip__fmt_value(a, sizeof a, sites[i].after, unit);
                 if ((k = (int)strlen(a)) > wa) wa = k;
             }
-            drip_printf(&w, "%*s  %*s  %*s  %*s  %s\n", wd, "delta", wc, "change", wb, "before", wa, "after",
-                        "function");
+            drip__printf(&w, "%*s  %*s  %*s  %*s  %s\n", wd, "delta", wc, "change", wb, "before", wa, "after",
+                         "function");
             for (size_t i = 0; i < shown; i++) {
                 signed_value(a, sizeof a, sites[i].after - sites[i].before, unit);
                 change(b, sizeof b, sites[i].before, sites[i].after);
                 drip__fmt_value(c, sizeof c, sites[i].before, unit);
                 drip__fmt_value(d, sizeof d, sites[i].after, unit);
-                drip_printf(&w, "%*s  %*s  %*s  %*s  ", wd, a, wc, b, wb, c, wa, d);
-                drip_puts(&w, nm.s[sites[i].id]);
-                drip_puts(&w, "\n");
+                drip__printf(&w, "%*s  %*s  %*s  %*s  ", wd, a, wc, b, wb, c, wa, d);
+                drip__puts(&w, nm.s[sites[i].id]);
+                drip__puts(&w, "\n");
             }
             if (shown < n)
-                drip_printf(&w, "... %zu more function%s changed (-n 0 shows all)\n", n - shown,
-                            n - shown > 1 ? "s" : "");
+                drip__printf(&w, "... %zu more function%s changed (-n 0 shows all)\n", n - shown,
+                             n - shown > 1 ? "s" : "");
         }
     }
-    int err = drip_flush(&w);
+    int err = drip__flush(&w);
     status = err ? die(2, "diff: writing the output: %s", strerror(err)) : 0;
 out:
     free(sites);

@@ -86,7 +86,7 @@ static int collect(struct stacks *st, const struct drip__prof *pr, const struct 
     st->name_of = malloc((nn + 1) * sizeof *st->name_of);
     uint32_t *frames = malloc(pr->max_frames * sizeof *frames);
     struct drip_pprof_iter it;
-    if (!st->rank || !st->name_of || !frames || drip_pprof_iter_init(&it, pr->p)) {
+    if (!st->rank || !st->name_of || !frames || drip__pprof_iter_init(&it, pr->p)) {
         free(frames);
         return -1;
     }
@@ -98,7 +98,7 @@ static int collect(struct stacks *st, const struct drip__prof *pr, const struct 
         st->rank[st->name_of[i]] = (uint32_t)i;
     struct drip_pprof_entry e;
     int rc = 0;
-    while (drip_pprof_next(&it, &e)) {
+    while (drip__pprof_next(&it, &e)) {
         int64_t v = e.values[pr->type];
         if (v <= 0)
             continue;
@@ -132,7 +132,7 @@ static int collect(struct stacks *st, const struct drip__prof *pr, const struct 
         if (n > st->max_len)
             st->max_len = (uint32_t)n;
     }
-    drip_pprof_iter_done(&it);
+    drip__pprof_iter_done(&it);
     free(frames);
     sort_st = st;
     if (!rc)
@@ -205,14 +205,14 @@ static void folded_stack(struct walker *wk, const struct stacks *st, const struc
     struct folded *f = (struct folded *)wk;
     for (uint32_t i = 0; i < s->len; i++) {
         if (i)
-            drip_write(f->w, ";", 1);
+            drip__write(f->w, ";", 1);
         /* the characters folded stacks cannot carry: ';' separates frames, newlines lines */
         for (const char *p = f->nm->s[st->name_of[frame_at(st, s, i)]]; *p; p++) {
             char c = *p == ';' ? ':' : (*p == '\n' || *p == '\r') ? ' ' : *p;
-            drip_write(f->w, &c, 1);
+            drip__write(f->w, &c, 1);
         }
     }
-    drip_printf(f->w, " %lld\n", (long long)value);
+    drip__printf(f->w, " %lld\n", (long long)value);
 }
 
 /* ---- SVG --------------------------------------------------------------------------------------------- */
@@ -260,36 +260,18 @@ static void flame_usage(FILE *out)
 
 int cmd_flame(int argc, char **argv)
 {
-    const char *type = NULL, *src = NULL, *title = NULL, *outpath = NULL, *v;
-    int fold = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            flame_usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--folded")) {
-            fold = 1;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--type", &v)) ||
-                   (r = drip__opt_value(argc, argv, &i, "--sample_index", &v))) {
-            if (r < 0)
-                return 2;
-            type = v;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--title", &v))) {
-            if (r < 0)
-                return 2;
-            title = v;
-        } else if ((r = drip__opt_value(argc, argv, &i, "-o", &v))) {
-            if (r < 0)
-                return 2;
-            outpath = v;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return die(2, "flame: unknown option '%s' (see drip flame --help)", argv[i]);
-        } else if (src) {
-            return die(2, "flame: one profile at a time ('%s' and '%s')", src, argv[i]);
-        } else {
-            src = argv[i];
-        }
-    }
+    const char *type = NULL, *src = NULL, *title = NULL, *outpath = NULL;
+    int fold = 0, next;
+    const struct drip__arg opt[] = {
+        {"--folded", NULL, DRIP__ARG_FLAG, &fold, 0, NULL},
+        {"--type", "--sample_index", DRIP__ARG_STR, &type, 0, NULL},
+        {"--title", NULL, DRIP__ARG_STR, &title, 0, NULL},
+        {"-o", NULL, DRIP__ARG_STR, &outpath, 0, NULL},
+        {NULL}};
+    const struct drip__args args = {"flame", opt, flame_usage, drip__one_profile, &src, NULL, 0};
+    int parsed = drip__args_parse(&args, argc, argv, &next);
+    if (parsed != DRIP__ARGS_GO_ON)
+        return parsed;
     if (!src) {
         flame_usage(stderr);
         return 2;
@@ -309,7 +291,7 @@ int cmd_flame(int argc, char **argv)
         goto out;
     }
     struct drip_writer w;
-    drip_writer_fd(&w, fd);
+    drip__writer_fd(&w, fd);
     if (fold) {
         struct folded f = {{no_frame, folded_stack}, &w, &nm};
         rc = walk(&st, &f.wk);
@@ -326,7 +308,7 @@ int cmd_flame(int argc, char **argv)
             drip__flame_svg_end(&s.f);
         }
     }
-    int err = drip_flush(&w);
+    int err = drip__flush(&w);
     if (fd != 1 && close(fd) && !err)
         err = errno;
     if (rc)

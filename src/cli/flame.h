@@ -3,7 +3,7 @@
 #ifndef DRIP_CLI_FLAME_H
 #define DRIP_CLI_FLAME_H
 
-#include "../common/writer.h"
+#include "writer.h"
 
 #include <stdint.h>
 

@@ -17,13 +17,13 @@ static void put_xml(struct drip_writer *w, const char *s, size_t max)
 {
     for (size_t i = 0; s[i] && i < max; i++) {
         switch (s[i]) {
-        case '&': drip_puts(w, "&amp;"); break;
-        case '<': drip_puts(w, "&lt;"); break;
-        case '>': drip_puts(w, "&gt;"); break;
-        case '"': drip_puts(w, "&quot;"); break;
+        case '&': drip__puts(w, "&amp;"); break;
+        case '<': drip__puts(w, "&lt;"); break;
+        case '>': drip__puts(w, "&gt;"); break;
+        case '"': drip__puts(w, "&quot;"); break;
         default:
             if ((unsigned char)s[i] >= 0x20)
-                drip_write(w, s + i, 1);
+                drip__write(w, s + i, 1);
         }
     }
 }
@@ -118,27 +118,27 @@ void drip__flame_svg_begin(struct drip__flame_svg *f, struct drip_writer *w, con
     f->unit = unit;
     char tot[64];
     drip__fmt_value(tot, sizeof tot, total, unit);
-    drip_printf(w,
-                "<?xml version=\"1.0\" standalone=\"no\"?>\n"
-                "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                "xmlns=\"http://www.w3.org/2000/svg\">\n"
-                "<style>\n"
-                "text { font-family: Verdana, 'DejaVu Sans', sans-serif; font-size: %dpx; fill: #000; }\n"
-                "#frames g:hover rect { stroke: #000; stroke-width: 0.5; cursor: pointer; }\n"
-                "#frames g.anc rect { opacity: 0.6; }\n"
-                "#title { font-size: %dpx; }\n"
-                "#reset { cursor: pointer; opacity: 0; }\n"
-                "</style>\n",
-                WIDTH, f->height, WIDTH, f->height, FONT, FONT + 5);
-    drip_printf(w, script, WIDTH, XPAD, FONT, (long long)total);
-    drip_printf(w, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#f8fff8\"/>\n", WIDTH, f->height);
-    drip_printf(w, "<text id=\"title\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", WIDTH / 2, FONT + 8);
+    drip__printf(w,
+                 "<?xml version=\"1.0\" standalone=\"no\"?>\n"
+                 "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                 "xmlns=\"http://www.w3.org/2000/svg\">\n"
+                 "<style>\n"
+                 "text { font-family: Verdana, 'DejaVu Sans', sans-serif; font-size: %dpx; fill: #000; }\n"
+                 "#frames g:hover rect { stroke: #000; stroke-width: 0.5; cursor: pointer; }\n"
+                 "#frames g.anc rect { opacity: 0.6; }\n"
+                 "#title { font-size: %dpx; }\n"
+                 "#reset { cursor: pointer; opacity: 0; }\n"
+                 "</style>\n",
+                 WIDTH, f->height, WIDTH, f->height, FONT, FONT + 5);
+    drip__printf(w, script, WIDTH, XPAD, FONT, (long long)total);
+    drip__printf(w, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#f8fff8\"/>\n", WIDTH, f->height);
+    drip__printf(w, "<text id=\"title\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", WIDTH / 2, FONT + 8);
     put_xml(w, title, 512);
-    drip_printf(w, "</text>\n<text id=\"subtitle\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", WIDTH / 2, 2 * FONT + 12);
+    drip__printf(w, "</text>\n<text id=\"subtitle\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", WIDTH / 2, 2 * FONT + 12);
     put_xml(w, type, 128);
-    drip_printf(w, ": %s total</text>\n<text id=\"reset\" x=\"%d\" y=\"%d\">Reset Zoom</text>\n", tot, XPAD, FONT + 8);
-    drip_printf(w, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", XPAD, f->height - BOTTOM / 2 + 2);
-    drip_puts(w, "<g id=\"frames\">\n");
+    drip__printf(w, ": %s total</text>\n<text id=\"reset\" x=\"%d\" y=\"%d\">Reset Zoom</text>\n", tot, XPAD, FONT + 8);
+    drip__printf(w, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", XPAD, f->height - BOTTOM / 2 + 2);
+    drip__puts(w, "<g id=\"frames\">\n");
 }
 
 void drip__flame_svg_frame(struct drip__flame_svg *f, const char *name, uint32_t depth, int64_t start, int64_t value)
@@ -150,22 +150,22 @@ void drip__flame_svg_frame(struct drip__flame_svg *f, const char *name, uint32_t
     color(name, col, sizeof col);
     drip__fmt_value(val, sizeof val, value, f->unit);
     drip__fmt_pct(pct, sizeof pct, value, f->total);
-    drip_printf(w, "<g data-s=\"%lld\" data-v=\"%lld\" data-d=\"%u\" data-n=\"", (long long)start, (long long)value,
-                depth);
+    drip__printf(w, "<g data-s=\"%lld\" data-v=\"%lld\" data-d=\"%u\" data-n=\"", (long long)start, (long long)value,
+                 depth);
     put_xml(w, name, SIZE_MAX);
-    drip_puts(w, "\"><title>");
+    drip__puts(w, "\"><title>");
     put_xml(w, name, SIZE_MAX);
-    drip_printf(w, " (%s, %s)</title><rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" fill=\"%s\" rx=\"2\"/>",
-                val, pct + strspn(pct, " "), x, y, wd, FRAME_H - 1, col);
-    drip_printf(w, "<text x=\"%.2f\" y=\"%.1f\">", x + 3, y + FRAME_H - 4.5);
+    drip__printf(w, " (%s, %s)</title><rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" fill=\"%s\" rx=\"2\"/>",
+                 val, pct + strspn(pct, " "), x, y, wd, FRAME_H - 1, col);
+    drip__printf(w, "<text x=\"%.2f\" y=\"%.1f\">", x + 3, y + FRAME_H - 4.5);
     size_t len = strlen(name), k = fit_chars(wd, len);
     put_xml(w, name, k);
     if (k && k < len)
-        drip_puts(w, "..");
-    drip_puts(w, "</text></g>\n");
+        drip__puts(w, "..");
+    drip__puts(w, "</text></g>\n");
 }
 
 void drip__flame_svg_end(struct drip__flame_svg *f)
 {
-    drip_puts(f->w, "</g>\n</svg>\n");
+    drip__puts(f->w, "</g>\n</svg>\n");
 }

@@ -7,14 +7,14 @@
  */
 #include "cli.h"
 #include "json.h"
-#include "../common/suppress.h"
+#include "suppress.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The pattern for one record of a JSON report into out, or -1 (see drip_suppression_pattern). */
+/* The pattern for one record of a JSON report into out, or -1 (see drip__suppression_pattern). */
 static int record_pattern(const struct json *rec, char *out, size_t cap)
 {
     const struct json *stack = json_get(rec, "stack");
@@ -25,7 +25,7 @@ static int record_pattern(const struct json *rec, char *out, size_t cap)
     for (size_t i = 0; i < n; i++)
         f[i] = (struct drip_frame){.function = json_str(stack->items[i], "function"),
                                    .module = json_str(stack->items[i], "module")};
-    return drip_suppression_pattern(f, n, out, cap);
+    return drip__suppression_pattern(f, n, out, cap);
 }
 
 static int is_leak_kind(const char *kind)

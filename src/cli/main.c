@@ -1,6 +1,6 @@
 /* main.c — the drip command: dispatches to its subcommands. */
 #include "cli.h"
-#include "../common/options.h"
+#include "options.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -128,40 +128,16 @@ int run_child(const char *prog, char **argv)
     return 2;
 }
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: drip <command> [options]\n"
-            "\n"
-            "commands:\n"
-            "  run [options] -- prog [args]   run prog under the leak tracker; report at exit\n"
-            "  top [options] FILE|URL         the functions holding the most of a pprof profile\n"
-            "  diff [options] BEFORE AFTER    which functions' live bytes grew between two profiles\n"
-            "  flame [--folded] FILE|URL      interactive flame graph (SVG) or folded stacks\n"
-            "  watch [options] PID | -- cmd   RSS, PSS, swap, threads, fds over time; trend; plot\n"
-            "  symbolize [options] RAWFILE    name the frames of a raw report (run --raw-out) and write it\n"
-            "  sarif [options] REPORT.json    convert a JSON leak report to SARIF 2.1.0\n"
-            "  suppress REPORT.json           LeakSanitizer-format suppressions for its leak records\n"
-            "  options [--markdown|--man|--bash-completion]\n"
-            "                                 list the preload library's options (DRIP_OPTIONS)\n"
-            "  options --check VALUE          parse a DRIP_OPTIONS value; print what it sets\n"
-            "  version                        print drip's version\n"
-            "\n"
-            "drip run --help lists every option with its default; drip COMMAND --help, each command's.\n"
-            "drip [valgrind options] prog [args] runs prog as `drip run` would, taking valgrind's flags\n"
-            "(for CTest's memcheck: MEMORYCHECK_COMMAND=drip, MEMORYCHECK_TYPE=Valgrind).\n");
-}
-
 /* `drip options --check 'name=value:...'`: parses a DRIP_OPTIONS value with the library's own
  * parser and prints every option it sets, one name=value a line; exit 2 and one line if it
  * does not parse. The documentation's examples are checked with it. */
 static int check_options(const char *text)
 {
     struct drip_options def, o;
-    drip_options_defaults(&def);
-    drip_options_defaults(&o);
+    drip__options_defaults(&def);
+    drip__options_defaults(&o);
     char err[512] = "";
-    if (drip_options_parse(&o, text, err, sizeof err) != 0)
+    if (drip__options_parse(&o, text, err, sizeof err) != 0)
         return die(2, "DRIP_OPTIONS: %s", err);
     size_t i = 0;
 #define DRIP_OPT_SHOW_BOOL(n) if (o.n != def.n) printf("%s=%d\n", #n, o.n);
@@ -189,7 +165,7 @@ static int cmd_options(int argc, char **argv)
     for (size_t i = 0; i < drip_option_count; i++) {
         const struct drip_option_info *o = &drip_option_infos[i];
         char accepts[96];
-        drip_option_accepts(o->name, " (", accepts, sizeof accepts - 1);
+        drip__option_accepts(o->name, " (", accepts, sizeof accepts - 1);
         if (accepts[0])
             strcat(accepts, ")");
         if (md)
@@ -200,12 +176,54 @@ static int cmd_options(int argc, char **argv)
     return 0;
 }
 
+static int cmd_version(int argc, char **argv)
+{
+    printf("drip %s\n", DRIP_VERSION);
+    return 0;
+}
+
 /* pprof views and the process watcher (top.c, diff.c, flame.c, watch.c) */
 int cmd_top(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_symbolize(int argc, char **argv);
+
+/* The commands, in the order `drip --help` lists them. fn NULL: a second usage line of the
+ * command above. Each fn gets argv from the command's name on. */
+static const struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *synopsis, *summary;
+} commands[] = {
+    {"run", cmd_run, "run [options] -- prog [args]", "run prog under the leak tracker; report at exit"},
+    {"top", cmd_top, "top [options] FILE|URL", "the functions holding the most of a pprof profile"},
+    {"diff", cmd_diff, "diff [options] BEFORE AFTER", "which functions' live bytes grew between two profiles"},
+    {"flame", cmd_flame, "flame [--folded] FILE|URL", "interactive flame graph (SVG) or folded stacks"},
+    {"watch", cmd_watch, "watch [options] PID | -- cmd", "RSS, PSS, swap, threads, fds over time; trend; plot"},
+    {"symbolize", cmd_symbolize, "symbolize [options] RAWFILE", "name the frames of a raw report (run --raw-out) and write it"},
+    {"sarif", cmd_sarif, "sarif [options] REPORT.json", "convert a JSON leak report to SARIF 2.1.0"},
+    {"suppress", cmd_suppress, "suppress REPORT.json", "LeakSanitizer-format suppressions for its leak records"},
+    {"options", cmd_options, "options [--markdown|--man|--bash-completion]", "list the preload library's options (DRIP_OPTIONS)"},
+    {"options", NULL, "options --check VALUE", "parse a DRIP_OPTIONS value; print what it sets"},
+    {"version", cmd_version, "version", "print drip's version"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: drip <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        const struct command *c = &commands[i];
+        if (strlen(c->synopsis) > 30)   /* the summary goes on a line of its own */
+            fprintf(out, "  %s\n  %-30s %s\n", c->synopsis, "", c->summary);
+        else
+            fprintf(out, "  %-30s %s\n", c->synopsis, c->summary);
+    }
+    fprintf(out, "\n"
+                 "drip run --help lists every option with its default; drip COMMAND --help, each command's.\n"
+                 "drip [valgrind options] prog [args] runs prog as `drip run` would, taking valgrind's flags\n"
+                 "(for CTest's memcheck: MEMORYCHECK_COMMAND=drip, MEMORYCHECK_TYPE=Valgrind).\n");
+}
 
 int main(int argc, char **argv)
 {
@@ -217,33 +235,14 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage(stdout);
         printf("\n");
-        const char *sub[] = {"run", "--help"};
-        (void)sub;
         return 0;
     }
-    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        printf("drip %s\n", DRIP_VERSION);
-        return 0;
-    }
-    if (!strcmp(cmd, "run"))
-        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "--version"))
+        return cmd_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (commands[i].fn && !strcmp(cmd, commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return cmd_vgcompat(argc, argv);   /* valgrind's command line (vgcompat.c) */
-    if (!strcmp(cmd, "sarif"))
-        return cmd_sarif(argc - 1, argv + 1);
-    if (!strcmp(cmd, "suppress"))
-        return cmd_suppress(argc - 1, argv + 1);
-    if (!strcmp(cmd, "options"))
-        return cmd_options(argc - 1, argv + 1);
-    if (!strcmp(cmd, "top"))
-        return cmd_top(argc - 1, argv + 1);
-    if (!strcmp(cmd, "diff"))
-        return cmd_diff(argc - 1, argv + 1);
-    if (!strcmp(cmd, "flame"))
-        return cmd_flame(argc - 1, argv + 1);
-    if (!strcmp(cmd, "symbolize"))
-        return cmd_symbolize(argc - 1, argv + 1);
-    if (!strcmp(cmd, "watch"))
-        return cmd_watch(argc - 1, argv + 1);
     return die(2, "unknown command '%s' (see drip --help)", cmd);
 }

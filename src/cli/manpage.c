@@ -4,7 +4,7 @@
  * installed page and completion cannot disagree with the program. No locks, no state.
  */
 #include "cli.h"
-#include "../common/options.h"
+#include "options.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  */
 #include "cli.h"
 #include "json.h"
-#include "../common/options.h"
+#include "options.h"
 
 #include <errno.h>
 #include <glob.h>

@@ -176,16 +176,16 @@ int drip__prof_open(struct drip__prof *pr, const char *src, const char *type, st
         size_t len;
         if (drip__http_get(src, &body, &len, err, sizeof err))
             goto fail;
-        rc = drip_pprof_read_mem(body, len, src, &pr->p, err, sizeof err);
+        rc = drip__pprof_read_mem(body, len, src, &pr->p, err, sizeof err);
         free(body);
     } else {
-        rc = drip_pprof_read_file(src, &pr->p, err, sizeof err);
+        rc = drip__pprof_read_file(src, &pr->p, err, sizeof err);
     }
     if (rc)
         goto fail;
     struct drip_pprof *p = pr->p;
     if (type) {
-        pr->type = drip_pprof_find_type(p, type);
+        pr->type = drip__pprof_find_type(p, type);
         if (pr->type < 0) {
             int n = snprintf(err, sizeof err, "%s has no sample type '%s' (it has:", src, type);
             for (size_t i = 0; i < p->nsample_types && n > 0 && (size_t)n < sizeof err; i++)
@@ -195,7 +195,7 @@ int drip__prof_open(struct drip__prof *pr, const char *src, const char *type, st
             goto fail;
         }
     } else {
-        pr->type = drip_pprof_default_type(p);
+        pr->type = drip__pprof_default_type(p);
     }
     pr->unit = p->sample_types[pr->type].unit;
 
@@ -235,7 +235,7 @@ fail:
 
 void drip__prof_close(struct drip__prof *pr)
 {
-    drip_pprof_free(pr->p);
+    drip__pprof_free(pr->p);
     free(pr->fn_node);
     free(pr->map_node);
     free(pr->loc_skip);
@@ -382,33 +382,4 @@ void drip__fmt_time(char *buf, size_t cap, int64_t nanos)
     struct tm tm;
     localtime_r(&t, &tm);
     strftime(buf, cap, "%b %-d, %Y at %-I:%M%P (%Z)", &tm);
-}
-
-long drip__parse_count(const char *s)
-{
-    char *end;
-    if (!s || !*s || *s == '-')
-        return -1;
-    long v = strtol(s, &end, 10);
-    return *end || v < 0 ? -1 : v;
-}
-
-int drip__opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n))
-        return 0;
-    if (a[n] == '=') {
-        *val = a + n + 1;
-        return 1;
-    }
-    if (a[n])
-        return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "drip: %s needs a value\n", name);
-        return -1;
-    }
-    *val = argv[++*i];
-    return 1;
 }

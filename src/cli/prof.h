@@ -10,8 +10,9 @@
 #ifndef DRIP_CLI_PROF_H
 #define DRIP_CLI_PROF_H
 
-#include "../common/pprof_read.h"
-#include "../common/writer.h"
+#include "args.h"
+#include "pprof_read.h"
+#include "writer.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -59,14 +60,6 @@ void drip__fmt_time(char *buf, size_t cap, int64_t nanos);
 /* GETs an http:// or unix:/socket[:/path] URL (with DRIP_HTTP_TOKEN_FILE's bearer token, if
  * set); *body is malloc'ed. -1 with a one-line message (starting with the URL). */
 int drip__http_get(const char *url, char **body, size_t *bodylen, char *err, size_t errlen);
-
-/* Parses "-n 5"-style counts; -1 when s is not a non-negative integer. */
-long drip__parse_count(const char *s);
-
-/* Matches argv[*i] against option `name` ("--type" or "-n") taking a value, as "--type X" or
- * "--type=X". Returns 1 and sets *val (advancing *i past a separate value), 0 when argv[*i] is
- * another option, -1 (after printing "drip: NAME needs a value") when the value is missing. */
-int drip__opt_value(int argc, char **argv, int *i, const char *name, const char **val);
 
 /* The subcommands (argv[0] is the subcommand's name); each returns the exit status. */
 int cmd_top(int argc, char **argv);

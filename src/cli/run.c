@@ -4,8 +4,8 @@
  * passed in DRIP_OPTIONS, and leaves with the program's own status (or its signal).
  */
 #include "cli.h"
-#include "../common/options.h"
-#include "../common/suppress.h"
+#include "options.h"
+#include "suppress.h"
 
 #include <dirent.h>
 #include <elf.h>
@@ -42,7 +42,7 @@ static void run_usage(FILE *out)
         char left[96];
         snprintf(left, sizeof left, "%s%s", flag, arg);
         char accepts[96];
-        drip_option_accepts(o->name, "; ", accepts, sizeof accepts);
+        drip__option_accepts(o->name, "; ", accepts, sizeof accepts);
         fprintf(out, "  %-30s %s (default: %s%s)\n", left, o->help, o->def[0] ? o->def : "none", accepts);
     }
     fprintf(out, "  %-30s %s\n", "--no-NAME", "turns a yes/no option off, e.g. --no-report");
@@ -275,10 +275,10 @@ int cmd_run(int argc, char **argv)
 {
     static char opts[16384];
     struct drip_options parsed;
-    drip_options_defaults(&parsed);
+    drip__options_defaults(&parsed);
     const char *env = getenv("DRIP_OPTIONS");
     char err[512] = "";
-    if (env && drip_options_parse(&parsed, env, err, sizeof err) != 0)
+    if (env && drip__options_parse(&parsed, env, err, sizeof err) != 0)
         return die(2, "DRIP_OPTIONS: %s", err);
     snprintf(opts, sizeof opts, "%s", env ? env : "");
 
@@ -337,7 +337,7 @@ int cmd_run(int argc, char **argv)
         }
         if (strchr(val, '\'') )
             return die(2, "option --%.*s: values may not contain a single quote", (int)nlen, name);
-        if (drip_options_set(&parsed, o->name, strlen(o->name), val, strlen(val), err, sizeof err) != 0)
+        if (drip__options_set(&parsed, o->name, strlen(o->name), val, strlen(val), err, sizeof err) != 0)
             return die(2, "%s", err);
         if (add_opt(opts, sizeof opts, o->name, val) != 0)
             return die(2, "too many options");
@@ -348,9 +348,9 @@ int cmd_run(int argc, char **argv)
     /* checks that would otherwise surface only when the program exits */
     if (parsed.suppressions[0]) {
         struct drip_suppressions s;
-        if (drip_suppressions_load(&s, parsed.suppressions, err, sizeof err) != 0)
+        if (drip__suppressions_load(&s, parsed.suppressions, err, sizeof err) != 0)
             return die(2, "%s", err);
-        drip_suppressions_free(&s);
+        drip__suppressions_free(&s);
     }
     if (parsed.json[0] && !strstr(parsed.json, "%p")) {
         int rc = check_writable(parsed.json);

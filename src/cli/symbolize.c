@@ -10,7 +10,7 @@
  */
 #include "cli.h"
 #include "symbolizer.h"
-#include "../common/render.h"
+#include "render.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,7 +121,7 @@ static int serve(int debuginfod, int cache)
         char err[256];
         int rc = 2;
         FILE *out = tmpfile();
-        if (out && drip_raw_parse(&raw, doc, (size_t)len, err, sizeof err) == 0) {
+        if (out && drip__raw_parse(&raw, doc, (size_t)len, err, sizeof err) == 0) {
             struct drip_symbolizer *s = drip_symbolizer_new(&raw, debuginfod || raw.opt.debuginfod, cache);
             if (s) {
                 struct drip_symbols sym = drip_symbolizer_symbols(s);
@@ -131,11 +131,11 @@ static int serve(int debuginfod, int cache)
                 if (!strcmp(raw.want, "leaks"))
                     o.json_fd = fd;
                 int leaked = 0;
-                rc = drip_render(&raw, &sym, &o, &leaked) == 0 ? leaked : 2;
+                rc = drip__render(&raw, &sym, &o, &leaked) == 0 ? leaked : 2;
                 drip_symbolizer_free(s);
             }
         }
-        drip_raw_free(&raw);
+        drip__raw_free(&raw);
         free(doc);
         long long olen = out && rc != 2 ? (long long)lseek(fileno(out), 0, SEEK_END) : 0;
         if (olen < 0)
@@ -209,9 +209,9 @@ int cmd_symbolize(int argc, char **argv)
         return die(2, "out of memory reading %s", in);
     struct drip_raw raw;
     char err[256];
-    if (drip_raw_parse(&raw, text, len, err, sizeof err) != 0) {
+    if (drip__raw_parse(&raw, text, len, err, sizeof err) != 0) {
         free(text);
-        drip_raw_free(&raw);
+        drip__raw_free(&raw);
         return die(2, "%s: %s", strcmp(in, "-") ? in : "stdin", err);
     }
     free(text);
@@ -224,11 +224,11 @@ int cmd_symbolize(int argc, char **argv)
         return die(2, "out of memory");
     struct drip_symbols sym = drip_symbolizer_symbols(s);
     int leaked = 0;
-    int rc = drip_render(&raw, &sym, &o, &leaked);
+    int rc = drip__render(&raw, &sym, &o, &leaked);
     if (rc)
         fprintf(stderr, "drip: cannot write the report: %s\n", strerror(-rc));
     drip_symbolizer_free(s);
-    drip_raw_free(&raw);
+    drip__raw_free(&raw);
     if (json)
         close(o.json_fd);
     if (profile)

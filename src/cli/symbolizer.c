@@ -288,7 +288,7 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
     memset(f, 0, sizeof *f);
     f->addr = addr;
     uintptr_t off;
-    const struct drip_raw_module *rm = drip_raw_module_of(s->raw, addr, &off);
+    const struct drip_raw_module *rm = drip__raw_module_of(s->raw, addr, &off);
     if (!rm)
         return NULL;
     f->module = rm->path;

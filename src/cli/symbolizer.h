@@ -8,7 +8,7 @@
 #ifndef DRIP_CLI_SYMBOLIZER_H
 #define DRIP_CLI_SYMBOLIZER_H
 
-#include "../common/raw.h"
+#include "raw.h"
 
 struct drip_symbolizer;
 

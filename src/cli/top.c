@@ -63,66 +63,43 @@ static void labels(struct drip_writer *w, const struct drip__prof *pr, int64_t t
     const struct drip_pprof *p = pr->p;
     if (p->nmappings && *p->mappings[0].file) {
         const char *f = strrchr(p->mappings[0].file, '/');
-        drip_printf(w, "File: %s\n", f ? f + 1 : p->mappings[0].file);
+        drip__printf(w, "File: %s\n", f ? f + 1 : p->mappings[0].file);
     }
     if (p->nmappings && *p->mappings[0].build_id)
-        drip_printf(w, "Build ID: %s\n", p->mappings[0].build_id);
+        drip__printf(w, "Build ID: %s\n", p->mappings[0].build_id);
     for (size_t i = 0; i < p->ncomments; i++)
         if (p->comments[i][0] != '#')
-            drip_printf(w, "%s\n", p->comments[i]);
-    drip_printf(w, "Type: %s\n", p->sample_types[pr->type].type);
+            drip__printf(w, "%s\n", p->comments[i]);
+    drip__printf(w, "Type: %s\n", p->sample_types[pr->type].type);
     char buf[128];
     if (p->time_nanos) {
         drip__fmt_time(buf, sizeof buf, p->time_nanos);
-        drip_printf(w, "Time: %s\n", buf);
+        drip__printf(w, "Time: %s\n", buf);
     }
     if (p->duration_nanos) {
         char tot[64];
         drip__fmt_value(buf, sizeof buf, p->duration_nanos, "nanoseconds");
         drip__fmt_value(tot, sizeof tot, total, pr->unit);
-        drip_printf(w, "Duration: %s, Total samples = %s\n", buf, tot);
+        drip__printf(w, "Duration: %s, Total samples = %s\n", buf, tot);
     }
 }
 
 int cmd_top(int argc, char **argv)
 {
-    const char *type = NULL, *src = NULL, *v;
+    const char *type = NULL, *src = NULL;
     long limit = 0;
     double frac = 0.005;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            top_usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--type", &v)) ||
-                   (r = drip__opt_value(argc, argv, &i, "--sample_index", &v))) {
-            if (r < 0)
-                return 2;
-            type = v;
-        } else if ((r = drip__opt_value(argc, argv, &i, "-n", &v)) ||
-                   (r = drip__opt_value(argc, argv, &i, "--nodecount", &v))) {
-            if (r < 0)
-                return 2;
-            if ((limit = drip__parse_count(v)) < 0)
-                return die(2, "top: -n takes a count, not '%s'", v);
-        } else if ((r = drip__opt_value(argc, argv, &i, "--nodefraction", &v))) {
-            char *end;
-            if (r < 0)
-                return 2;
-            frac = strtod(v, &end);
-            if (*end || end == v || frac < 0 || frac > 1)
-                return die(2, "top: --nodefraction takes a fraction between 0 and 1, not '%s'", v);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return die(2, "top: unknown option '%s' (see drip top --help)", argv[i]);
-        } else if (src) {
-            return die(2, "top: one profile at a time ('%s' and '%s')", src, argv[i]);
-        } else {
-            src = argv[i];
-        }
-    }
+    int json = 0, next;
+    const struct drip__arg opt[] = {
+        {"--json", NULL, DRIP__ARG_FLAG, &json, 0, NULL},
+        {"--type", "--sample_index", DRIP__ARG_STR, &type, 0, NULL},
+        {"-n", "--nodecount", DRIP__ARG_COUNT, &limit, 0, "a count"},
+        {"--nodefraction", NULL, DRIP__ARG_FRACTION, &frac, 0, "a fraction between 0 and 1"},
+        {NULL}};
+    const struct drip__args args = {"top", opt, top_usage, drip__one_profile, &src, NULL, 0};
+    int st = drip__args_parse(&args, argc, argv, &next);
+    if (st != DRIP__ARGS_GO_ON)
+        return st;
     if (!src) {
         top_usage(stderr);
         return 2;
@@ -138,14 +115,14 @@ int cmd_top(int argc, char **argv)
     uint32_t *stamp = calloc(nn, sizeof *stamp), *frames = malloc(pr.max_frames * sizeof *frames);
     struct row *rows = malloc((nn + 1) * sizeof *rows);
     struct drip_pprof_iter it = {0};
-    if (!flat || !cum || !stamp || !frames || !rows || drip_pprof_iter_init(&it, pr.p)) {
+    if (!flat || !cum || !stamp || !frames || !rows || drip__pprof_iter_init(&it, pr.p)) {
         die(2, "out of memory");
         goto out;
     }
     int64_t total = 0;
     uint32_t sno = 0;
     struct drip_pprof_entry e;
-    while (drip_pprof_next(&it, &e)) {
+    while (drip__pprof_next(&it, &e)) {
         int64_t val = e.values[pr.type];
         total += val < 0 ? -val : val;
         if (!val)
@@ -188,17 +165,17 @@ int cmd_top(int argc, char **argv)
     long long drop_at = absll((long long)((double)total * frac));
 
     struct drip_writer w;
-    drip_writer_fd(&w, 1);
+    drip__writer_fd(&w, 1);
     char a[64], b[64], c[64], d[64], f[64];
     const struct drip_pprof *p = pr.p;
     if (json) {
-        drip_puts(&w, "{\"source\":");
-        drip_put_json_str(&w, src);
-        drip_puts(&w, ",\"type\":");
-        drip_put_json_str(&w, p->sample_types[pr.type].type);
-        drip_puts(&w, ",\"unit\":");
-        drip_put_json_str(&w, pr.unit);
-        drip_printf(&w, ",\"time_nanos\":%lld,\"total\":%lld,\"shown\":%lld,\"node_fraction\":%g,"
+        drip__puts(&w, "{\"source\":");
+        drip__put_json_str(&w, src);
+        drip__puts(&w, ",\"type\":");
+        drip__put_json_str(&w, p->sample_types[pr.type].type);
+        drip__puts(&w, ",\"unit\":");
+        drip__put_json_str(&w, pr.unit);
+        drip__printf(&w, ",\"time_nanos\":%lld,\"total\":%lld,\"shown\":%lld,\"node_fraction\":%g,"
                         "\"dropped_nodes\":%zu,\"dropped_below\":%lld,\"nodes\":%zu,\"rows\":[",
                     (long long)p->time_nanos, (long long)total, (long long)shown_flat, frac, total ? dropped : 0,
                     drop_at, kept);
@@ -206,29 +183,29 @@ int cmd_top(int argc, char **argv)
         for (size_t i = 0; i < shown; i++) {
             const struct row *r = &rows[i];
             sum += r->flat;
-            drip_puts(&w, i ? ",\n{\"function\":" : "\n{\"function\":");
-            drip_put_json_str(&w, nm.s[r->id]);
+            drip__puts(&w, i ? ",\n{\"function\":" : "\n{\"function\":");
+            drip__put_json_str(&w, nm.s[r->id]);
             double t = total ? (double)total : 1;
-            drip_printf(&w, ",\"flat\":%lld,\"flat_pct\":%.4f,\"sum_pct\":%.4f,\"cum\":%lld,\"cum_pct\":%.4f}",
-                        (long long)r->flat, 100.0 * (double)r->flat / t, 100.0 * (double)sum / t,
-                        (long long)r->cum, 100.0 * (double)r->cum / t);
+            drip__printf(&w, ",\"flat\":%lld,\"flat_pct\":%.4f,\"sum_pct\":%.4f,\"cum\":%lld,\"cum_pct\":%.4f}",
+                         (long long)r->flat, 100.0 * (double)r->flat / t, 100.0 * (double)sum / t,
+                         (long long)r->cum, 100.0 * (double)r->cum / t);
         }
-        drip_puts(&w, "]}\n");
+        drip__puts(&w, "]}\n");
     } else {
         labels(&w, &pr, total);
         drip__fmt_value(a, sizeof a, shown_flat, pr.unit);
         drip__fmt_pct(b, sizeof b, shown_flat, total);
         drip__fmt_value(c, sizeof c, total, pr.unit);
-        drip_printf(&w, "Showing nodes accounting for %s, %s of %s total\n", a, b + strspn(b, " "), c);
+        drip__printf(&w, "Showing nodes accounting for %s, %s of %s total\n", a, b + strspn(b, " "), c);
         if (total) {
             if (dropped) {
                 drip__fmt_value(a, sizeof a, drop_at, pr.unit);
-                drip_printf(&w, "Dropped %zu node%s (cum <= %s)\n", dropped, dropped > 1 ? "s" : "", a);
+                drip__printf(&w, "Dropped %zu node%s (cum <= %s)\n", dropped, dropped > 1 ? "s" : "", a);
             }
             if (shown < kept)
-                drip_printf(&w, "Showing top %zu nodes out of %zu\n", shown, kept);
+                drip__printf(&w, "Showing top %zu nodes out of %zu\n", shown, kept);
         }
-        drip_printf(&w, "%10s %5s%% %5s%% %10s %5s%%\n", "flat", "flat", "sum", "cum", "cum");
+        drip__printf(&w, "%10s %5s%% %5s%% %10s %5s%%\n", "flat", "flat", "sum", "cum", "cum");
         int64_t sum = 0;
         for (size_t i = 0; i < shown; i++) {
             const struct row *r = &rows[i];
@@ -238,15 +215,15 @@ int cmd_top(int argc, char **argv)
             drip__fmt_pct(c, sizeof c, sum, total);
             drip__fmt_value(d, sizeof d, r->cum, pr.unit);
             drip__fmt_pct(f, sizeof f, r->cum, total);
-            drip_printf(&w, "%10s %s %s %10s %s  ", a, b, c, d, f);
-            drip_puts(&w, nm.s[r->id]);
-            drip_puts(&w, "\n");
+            drip__printf(&w, "%10s %s %s %10s %s  ", a, b, c, d, f);
+            drip__puts(&w, nm.s[r->id]);
+            drip__puts(&w, "\n");
         }
     }
-    int err = drip_flush(&w);
+    int err = drip__flush(&w);
     status = err ? die(2, "top: writing the output: %s", strerror(err)) : 0;
 out:
-    drip_pprof_iter_done(&it);
+    drip__pprof_iter_done(&it);
     free(flat);
     free(cum);
     free(stamp);

@@ -17,8 +17,8 @@
 #include "cli.h"
 #include "prof.h"
 #include "watch.h"
-#include "../common/options.h"
-#include "../common/writer.h"
+#include "options.h"
+#include "writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,26 +99,26 @@ static void put_sample_line(struct watch *w, const struct drip__wsample *s)
         snprintf(fds, sizeof fds, "%ld", s->fds);
     else
         snprintf(fds, sizeof fds, "?");
-    drip_printf(&w->err, "%8s %10s %10s %10s %10s %8ld %6s %6d\n", t, rss, pss, swap, hwm, s->threads, fds,
-                s->procs);
-    drip_flush(&w->err);
+    drip__printf(&w->err, "%8s %10s %10s %10s %10s %8ld %6s %6d\n", t, rss, pss, swap, hwm, s->threads, fds,
+                 s->procs);
+    drip__flush(&w->err);
     if (w->csv) {
-        drip_printf(&w->csvw, "%.3f,%llu,%llu,%llu,%llu,%ld,%ld,%d\n", s->t, (unsigned long long)s->rss,
-                    (unsigned long long)s->pss, (unsigned long long)s->swap, (unsigned long long)s->hwm,
-                    s->threads, s->fds, s->procs);
-        drip_flush(&w->csvw);
+        drip__printf(&w->csvw, "%.3f,%llu,%llu,%llu,%llu,%ld,%ld,%d\n", s->t, (unsigned long long)s->rss,
+                     (unsigned long long)s->pss, (unsigned long long)s->swap, (unsigned long long)s->hwm,
+                     s->threads, s->fds, s->procs);
+        drip__flush(&w->csvw);
     }
     if (w->alert) {
         char lim[32];
         drip__fmt_value(lim, sizeof lim, (int64_t)w->alert, "bytes");
         if (!w->over && s->rss >= w->alert) {
             w->over = 1;
-            drip_printf(&w->err, "drip: alert: RSS %s is over %s (at %s)\n", rss, lim, t);
+            drip__printf(&w->err, "drip: alert: RSS %s is over %s (at %s)\n", rss, lim, t);
         } else if (w->over && s->rss < w->alert) {
             w->over = 0;
-            drip_printf(&w->err, "drip: alert over: RSS %s is back under %s (at %s)\n", rss, lim, t);
+            drip__printf(&w->err, "drip: alert over: RSS %s is back under %s (at %s)\n", rss, lim, t);
         }
-        drip_flush(&w->err);
+        drip__flush(&w->err);
     }
 }
 
@@ -185,25 +185,25 @@ static int finish(struct watch *w)
         drip__fmt_value(b, sizeof b, (int64_t)w->s[w->n - 1].rss, "bytes");
         drip__fmt_value(c, sizeof c, (int64_t)peak, "bytes");
         drip__fmt_secs(d, sizeof d, w->s[w->n - 1].t);
-        drip_printf(&w->err, "drip: %zu sample%s over %s: RSS %s -> %s, peak %s\n", w->n, w->n == 1 ? "" : "s", d,
-                    a, b, c);
+        drip__printf(&w->err, "drip: %zu sample%s over %s: RSS %s -> %s, peak %s\n", w->n, w->n == 1 ? "" : "s", d,
+                     a, b, c);
     }
-    drip_printf(&w->err, "drip: trend: %s\n", tr.text);
+    drip__printf(&w->err, "drip: trend: %s\n", tr.text);
     if (tr.detail[0])
-        drip_printf(&w->err, "drip: (%s)\n", tr.detail);
+        drip__printf(&w->err, "drip: (%s)\n", tr.detail);
     int status = 0;
     if (w->plot) {
         char title[160];
         snprintf(title, sizeof title, "drip watch: %s (pid %d)", w->comm, (int)w->pid);
         int rc = drip__plot(w->plot, w->s, w->n, w->alert, &tr, title);
         if (rc) {
-            drip_printf(&w->err, "drip: watch: cannot write %s: %s\n", w->plot, strerror(-rc));
+            drip__printf(&w->err, "drip: watch: cannot write %s: %s\n", w->plot, strerror(-rc));
             status = 2;
         } else {
-            drip_printf(&w->err, "drip: plot written to %s\n", w->plot);
+            drip__printf(&w->err, "drip: plot written to %s\n", w->plot);
         }
     }
-    drip_flush(&w->err);
+    drip__flush(&w->err);
     return status;
 }
 
@@ -232,65 +232,47 @@ static pid_t socket_pid(const char *spec)
 }
 
 /* Parses the options; returns the index of PID or of the command, or -status. */
+/* The PID or unix:SOCKET, last on the line: parsing stops there. */
+static int target(const struct drip__args *a, int argc, char **argv, int i)
+{
+    struct watch *w = a->ctx;
+    if (!strncmp(argv[i], "unix:", 5)) {
+        if (i + 1 < argc)
+            return -die(2, "watch: options go before the socket ('%s')", argv[i + 1]);
+        if ((w->pid = socket_pid(argv[i])) <= 0)
+            return -2;
+        return 1;
+    }
+    char *end;
+    long pid = strtol(argv[i], &end, 10);
+    if (*end || end == argv[i] || pid <= 0 || pid > 0x7fffffff)
+        return -die(2, "watch: '%s' is not a pid (to run a command: drip watch [options] -- %s ...)", argv[i],
+                    argv[i]);
+    if (i + 1 < argc)
+        return -die(2, "watch: options go before the PID ('%s')", argv[i + 1]);
+    w->pid = (pid_t)pid;
+    return 1;
+}
+
+/* The index of the PID, the socket or the command's first word; <= 0: -(the exit status). */
 static int parse(struct watch *w, int argc, char **argv)
 {
-    const char *v;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            watch_usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--")) {
-            if (i + 1 >= argc)
-                return -die(2, "watch: no command after --");
-            return i + 1;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--interval", &v)) ||
-                   (r = drip__opt_value(argc, argv, &i, "-i", &v))) {
-            if (r < 0)
-                return -2;
-            if (drip_parse_duration(v, strlen(v), &w->interval_ms) || w->interval_ms < 10)
-                return -die(2, "watch: --interval takes a duration of 10ms or more (500ms, 1s, 1m), not '%s'", v);
-        } else if ((r = drip__opt_value(argc, argv, &i, "--alert", &v))) {
-            if (r < 0)
-                return -2;
-            if (drip_parse_size(v, strlen(v), &w->alert) || !w->alert)
-                return -die(2, "watch: --alert takes a size such as 512MiB or 1GiB, not '%s'", v);
-        } else if ((r = drip__opt_value(argc, argv, &i, "--plot", &v))) {
-            if (r < 0)
-                return -2;
-            w->plot = v;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--csv", &v))) {
-            if (r < 0)
-                return -2;
-            w->csv = v;
-        } else if ((r = drip__opt_value(argc, argv, &i, "--count", &v)) ||
-                   (r = drip__opt_value(argc, argv, &i, "-n", &v))) {
-            if (r < 0)
-                return -2;
-            if ((w->count = drip__parse_count(v)) <= 0)
-                return -die(2, "watch: --count takes a number of samples, not '%s'", v);
-        } else if (argv[i][0] == '-') {
-            return -die(2, "watch: unknown option '%s' (see drip watch --help)", argv[i]);
-        } else if (!strncmp(argv[i], "unix:", 5)) {
-            if (i + 1 < argc)
-                return -die(2, "watch: options go before the socket ('%s')", argv[i + 1]);
-            if ((w->pid = socket_pid(argv[i])) <= 0)
-                return -2;
-            return i;
-        } else {
-            char *end;
-            long pid = strtol(argv[i], &end, 10);
-            if (*end || end == argv[i] || pid <= 0 || pid > 0x7fffffff)
-                return -die(2, "watch: '%s' is not a pid (to run a command: drip watch [options] -- %s ...)",
-                            argv[i], argv[i]);
-            if (i + 1 < argc)
-                return -die(2, "watch: options go before the PID ('%s')", argv[i + 1]);
-            w->pid = (pid_t)pid;
-            return i;
-        }
+    const struct drip__arg opt[] = {
+        {"--interval", "-i", DRIP__ARG_DURATION, &w->interval_ms, 10, "a duration of 10ms or more (500ms, 1s, 1m)"},
+        {"--alert", NULL, DRIP__ARG_SIZE, &w->alert, 1, "a size such as 512MiB or 1GiB"},
+        {"--plot", NULL, DRIP__ARG_STR, &w->plot, 0, NULL},
+        {"--csv", NULL, DRIP__ARG_STR, &w->csv, 0, NULL},
+        {"--count", "-n", DRIP__ARG_COUNT, &w->count, 1, "a number of samples"},
+        {NULL}};
+    const struct drip__args args = {"watch", opt, watch_usage, target, w, "no command after --", 1};
+    int next, st = drip__args_parse(&args, argc, argv, &next);
+    if (st != DRIP__ARGS_GO_ON)
+        return -st;
+    if (next == argc) {
+        watch_usage(stderr);
+        return -2;
     }
-    watch_usage(stderr);
-    return -2;
+    return next;
 }
 
 int cmd_watch(int argc, char **argv)
@@ -301,12 +283,12 @@ int cmd_watch(int argc, char **argv)
     int at = parse(&w, argc, argv);
     if (at <= 0)
         return -at;
-    drip_writer_fd(&w.err, 2);
+    drip__writer_fd(&w.err, 2);
     if (w.csv) {
         if ((w.csvfd = open(w.csv, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
             return die(2, "watch: cannot write %s: %s", w.csv, strerror(errno));
-        drip_writer_fd(&w.csvw, w.csvfd);
-        drip_puts(&w.csvw, "time_s,rss_bytes,pss_bytes,swap_bytes,hwm_bytes,threads,fds,processes\n");
+        drip__writer_fd(&w.csvw, w.csvfd);
+        drip__puts(&w.csvw, "time_s,rss_bytes,pss_bytes,swap_bytes,hwm_bytes,threads,fds,processes\n");
     }
     sigset_t set, old;
     sigemptyset(&set);
@@ -357,10 +339,10 @@ int cmd_watch(int argc, char **argv)
             if (!w.n) {
                 char iv[32];
                 drip__fmt_secs(iv, sizeof iv, (double)w.interval_ms / 1000);
-                drip_printf(&w.err, "drip: watching pid %d (%s) and its children every %s%s\n", (int)w.pid, w.comm,
-                            iv, w.started ? "" : "; Ctrl-C to stop");
-                drip_printf(&w.err, "%8s %10s %10s %10s %10s %8s %6s %6s\n", "time", "rss", "pss", "swap",
-                            "peak rss", "threads", "fds", "procs");
+                drip__printf(&w.err, "drip: watching pid %d (%s) and its children every %s%s\n", (int)w.pid, w.comm,
+                             iv, w.started ? "" : "; Ctrl-C to stop");
+                drip__printf(&w.err, "%8s %10s %10s %10s %10s %8s %6s %6s\n", "time", "rss", "pss", "swap",
+                             "peak rss", "threads", "fds", "procs");
             }
             if (keep(&w, &s)) {
                 status = die(2, "watch: out of memory");
@@ -417,22 +399,22 @@ int cmd_watch(int argc, char **argv)
     char took[32];
     drip__fmt_secs(took, sizeof took, now_s() - t0);
     if (why) {
-        drip_printf(&w.err, "%s\n", why);
+        drip__printf(&w.err, "%s\n", why);
     } else if (w.started) {
         if (exited != 2)
             while (waitpid(w.pid, &wstatus, 0) < 0 && errno == EINTR)
                 ;
         if (WIFSIGNALED(wstatus)) {
             status = 128 + WTERMSIG(wstatus);
-            drip_printf(&w.err, "drip: pid %d (%s) was killed by signal %d (%s) after %s\n", (int)w.pid, w.comm,
-                        WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)), took);
+            drip__printf(&w.err, "drip: pid %d (%s) was killed by signal %d (%s) after %s\n", (int)w.pid, w.comm,
+                         WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)), took);
         } else {
             status = WEXITSTATUS(wstatus);
-            drip_printf(&w.err, "drip: pid %d (%s) exited with status %d after %s\n", (int)w.pid, w.comm, status,
-                        took);
+            drip__printf(&w.err, "drip: pid %d (%s) exited with status %d after %s\n", (int)w.pid, w.comm, status,
+                         took);
         }
     } else {
-        drip_printf(&w.err, "drip: pid %d (%s) ended after %s\n", (int)w.pid, w.comm, took);
+        drip__printf(&w.err, "drip: pid %d (%s) ended after %s\n", (int)w.pid, w.comm, took);
     }
     if (finish(&w))
         status = 2;
@@ -448,7 +430,7 @@ int cmd_watch(int argc, char **argv)
     }
 out:
     if (w.csvfd >= 0) {
-        int e = drip_flush(&w.csvw);
+        int e = drip__flush(&w.csvw);
         if ((close(w.csvfd) || e) && !status)
             status = die(2, "watch: writing %s: %s", w.csv, strerror(e ? e : errno));
     }

@@ -27,7 +27,7 @@ static const struct drip_option_limit limits[] = {
     {"unwind", 0, 0, "auto|fp|cfi|libunwind"},
 };
 
-const struct drip_option_limit *drip_option_limit(const char *name)
+const struct drip_option_limit *drip__option_limit(const char *name)
 {
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
         if (!strcmp(limits[i].name, name))
@@ -35,9 +35,9 @@ const struct drip_option_limit *drip_option_limit(const char *name)
     return NULL;
 }
 
-void drip_option_accepts(const char *name, const char *pre, char *out, size_t cap)
+void drip__option_accepts(const char *name, const char *pre, char *out, size_t cap)
 {
-    const struct drip_option_limit *lim = drip_option_limit(name);
+    const struct drip_option_limit *lim = drip__option_limit(name);
     if (!lim)
         snprintf(out, cap, "%s", "");
     else if (lim->choices)
@@ -98,7 +98,7 @@ static void err_set(char *err, size_t errlen, const char *a, const char *b, size
     err_add(err, errlen, c, strlen(c));
 }
 
-int drip_parse_heuristics(const char *s, size_t len, unsigned *mask)
+int drip__parse_heuristics(const char *s, size_t len, unsigned *mask)
 {
     static const char *const names[] = {"stdstring", "length64", "newarray", "multipleinheritance"};
     *mask = 0;
@@ -124,7 +124,7 @@ int drip_parse_heuristics(const char *s, size_t len, unsigned *mask)
     return 0;
 }
 
-int drip_parse_size(const char *s, size_t len, unsigned long long *out)
+int drip__parse_size(const char *s, size_t len, unsigned long long *out)
 {
     unsigned long long v = 0;
     size_t i = 0;
@@ -153,7 +153,7 @@ int drip_parse_size(const char *s, size_t len, unsigned long long *out)
     return -1;
 }
 
-int drip_parse_duration(const char *s, size_t len, unsigned long long *ms)
+int drip__parse_duration(const char *s, size_t len, unsigned long long *ms)
 {
     unsigned long long v = 0;
     size_t i = 0;
@@ -221,7 +221,7 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
         }
         if (neg)
             v = -v;
-        const struct drip_option_limit *lim = drip_option_limit(inf->name);
+        const struct drip_option_limit *lim = drip__option_limit(inf->name);
         if (lim && (v < lim->lo || v > lim->hi)) {
             char lo[24], hi[24], tail[64];
             ltoa10(lim->lo, lo);
@@ -243,13 +243,13 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
         return -1;
     }
     case DRIP_OPT_SIZE:
-        if (drip_parse_size(val, len, (unsigned long long *)p) == 0)
+        if (drip__parse_size(val, len, (unsigned long long *)p) == 0)
             return 0;
         err_set(err, errlen, "option ", inf->name, strlen(inf->name),
                 " takes a size such as 512KiB or 64MiB");
         return -1;
     case DRIP_OPT_DURATION:
-        if (drip_parse_duration(val, len, (unsigned long long *)p) == 0)
+        if (drip__parse_duration(val, len, (unsigned long long *)p) == 0)
             return 0;
         err_set(err, errlen, "option ", inf->name, strlen(inf->name),
                 " takes a duration such as 500ms, 5s or 2m");
@@ -257,13 +257,13 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
     case DRIP_OPT_STR: {
         if (!strcmp(inf->name, "leak_check_heuristics")) {
             unsigned mask;
-            if (drip_parse_heuristics(val, len, &mask) != 0) {
+            if (drip__parse_heuristics(val, len, &mask) != 0) {
                 err_set(err, errlen, "option ", inf->name, strlen(inf->name),
                         " takes all, none, or stdstring, length64, newarray, multipleinheritance joined by +");
                 return -1;
             }
         }
-        const struct drip_option_limit *lim = drip_option_limit(inf->name);
+        const struct drip_option_limit *lim = drip__option_limit(inf->name);
         if (lim && lim->choices && !is_choice(lim->choices, val, len)) {
             err_set(err, errlen, "option ", inf->name, strlen(inf->name), " takes one of ");
             err_add(err, errlen, lim->choices, strlen(lim->choices));
@@ -283,15 +283,15 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
     return -1;
 }
 
-void drip_options_defaults(struct drip_options *o)
+void drip__options_defaults(struct drip_options *o)
 {
     memset(o, 0, sizeof *o);
     for (size_t i = 0; i < drip_option_count; i++)
         set_index(o, i, drip_option_infos[i].def, strlen(drip_option_infos[i].def), NULL, 0);
 }
 
-int drip_options_set(struct drip_options *o, const char *name, size_t name_len, const char *val,
-                     size_t val_len, char *err, size_t errlen)
+int drip__options_set(struct drip_options *o, const char *name, size_t name_len, const char *val,
+                      size_t val_len, char *err, size_t errlen)
 {
     for (size_t i = 0; i < drip_option_count; i++) {
         const char *n = drip_option_infos[i].name;
@@ -335,7 +335,7 @@ static int starts_option(const char *s)
     return 0;
 }
 
-int drip_options_parse(struct drip_options *o, const char *s, char *err, size_t errlen)
+int drip__options_parse(struct drip_options *o, const char *s, char *err, size_t errlen)
 {
     if (!s)
         return 0;
@@ -374,7 +374,7 @@ int drip_options_parse(struct drip_options *o, const char *s, char *err, size_t 
             err_set(err, errlen, "empty option name in '", name, strlen(name), "'");
             return -1;
         }
-        if (drip_options_set(o, name, name_len, val, val_len, err, errlen) != 0)
+        if (drip__options_set(o, name, name_len, val, val_len, err, errlen) != 0)
             return -1;
     }
     return 0;

@@ -1,7 +1,7 @@
 /* options.h — every option of the preload library in one table.
  *
  * The same table drives the DRIP_OPTIONS parser (in the traced process), the `drip run` flags
- * that set them, `drip run --help`, and the README's option table (`drip options --markdown`).
+ * that set them, `drip run --help`, and docs/options.md's table (`drip options --markdown`).
  * Parsing never allocates: string values live in fixed buffers inside struct drip_options.
  *
  * X(name, type, default, help)   type: BOOL, INT, SIZE (bytes, accepts KiB/MiB/GiB),
@@ -73,35 +73,35 @@ struct drip_option_limit {
     const char *choices;
 };
 /* The limit for the option called name, or NULL when any value of its type is accepted. */
-const struct drip_option_limit *drip_option_limit(const char *name);
+const struct drip_option_limit *drip__option_limit(const char *name);
 /* What the option accepts beyond its type, as "one of a|b" or "lo to hi", written after `pre`
- * into out; "" when anything of its type goes. For --help, the man page and the README table. */
-void drip_option_accepts(const char *name, const char *pre, char *out, size_t cap);
+ * into out; "" when anything of its type goes. For --help, the man page and docs/options.md. */
+void drip__option_accepts(const char *name, const char *pre, char *out, size_t cap);
 
 extern const struct drip_option_info drip_option_infos[];
 extern const size_t drip_option_count;
 
 /* Sets every option to its default. */
-void drip_options_defaults(struct drip_options *o);
+void drip__options_defaults(struct drip_options *o);
 
 /* Sets one option from its textual value. Returns 0, or -1 with a one-line message in err. */
-int drip_options_set(struct drip_options *o, const char *name, size_t name_len, const char *val,
-                     size_t val_len, char *err, size_t errlen);
+int drip__options_set(struct drip_options *o, const char *name, size_t name_len, const char *val,
+                      size_t val_len, char *err, size_t errlen);
 
 /* Parses "name=value:name=value" (whitespace, ',' or ':' separate pairs; a bare name sets a BOOL
  * to 1). Inside an unquoted value, ':' ends it only when an option's name follows, so
  * http=127.0.0.1:6060 keeps its port.
  * Stops at the first bad pair: returns -1 with a one-line message in err; 0 on success. */
-int drip_options_parse(struct drip_options *o, const char *s, char *err, size_t errlen);
+int drip__options_parse(struct drip_options *o, const char *s, char *err, size_t errlen);
 
 /* Parses a leak_check_heuristics value ("all", "none", or names joined by '+' or ','): bit i of
  * *mask for the i-th of stdstring, length64, newarray, multipleinheritance. 0, or -1 on an
  * unknown name (*mask is then all). */
-int drip_parse_heuristics(const char *s, size_t len, unsigned *mask);
+int drip__parse_heuristics(const char *s, size_t len, unsigned *mask);
 
 /* Parses "512KiB", "1MiB", "100" ... into bytes. Returns 0 or -1. */
-int drip_parse_size(const char *s, size_t len, unsigned long long *out);
+int drip__parse_size(const char *s, size_t len, unsigned long long *out);
 /* Parses "250ms", "5s", "2m", "1h" (a bare number is seconds) into milliseconds. 0 or -1. */
-int drip_parse_duration(const char *s, size_t len, unsigned long long *ms);
+int drip__parse_duration(const char *s, size_t len, unsigned long long *ms);
 
 #endif

@@ -282,8 +282,8 @@ static int gzip_to_fd(int fd, const uint8_t *p, size_t n)
 }
 #endif
 
-int drip_pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const struct drip_pprof_meta *meta,
-                     const struct drip_symbols *sym)
+int drip__pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const struct drip_pprof_meta *meta,
+                      const struct drip_symbols *sym)
 {
     struct buf out = {0}, m = {0}, sub = {0};
     struct strtab st = {0};
@@ -360,7 +360,7 @@ int drip_pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const 
         field_msg(&out, 2, &m);
     }
     for (size_t i = 0; i < nmaps; i++) {
-        const struct drip_raw_module *mod = meta->raw ? drip_raw_module_of(meta->raw, maps[i].lo + 1, NULL) : NULL;
+        const struct drip_raw_module *mod = meta->raw ? drip__raw_module_of(meta->raw, maps[i].lo + 1, NULL) : NULL;
         const char *id = mod && mod->build_id ? mod->build_id : "";
         int named = sym && !sym->raw;
         field_u64(&m, 1, i + 1);
@@ -411,32 +411,32 @@ int drip_pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const 
     return rc;
 }
 
-void drip_pprof_write_text(struct drip_writer *w, const struct drip_pprof_sample *s, size_t n,
-                           const struct drip_pprof_meta *m, const struct drip_symbols *sym)
+void drip__pprof_write_text(struct drip_writer *w, const struct drip_pprof_sample *s, size_t n,
+                            const struct drip_pprof_meta *m, const struct drip_symbols *sym)
 {
     int64_t tot[4] = {0};
     for (size_t i = 0; i < n; i++)
         for (int t = 0; t < 4; t++)
             tot[t] += s[i].values[t];
-    drip_printf(w, "heap profile: %" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @ heap/%" PRId64 "\n",
-                tot[2], tot[3], tot[0], tot[1], m->period > 1 ? 2 * m->period : 1);
+    drip__printf(w, "heap profile: %" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @ heap/%" PRId64 "\n",
+                 tot[2], tot[3], tot[0], tot[1], m->period > 1 ? 2 * m->period : 1);
     for (size_t i = 0; i < n; i++) {
-        drip_printf(w, "%" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @", s[i].values[2], s[i].values[3],
-                    s[i].values[0], s[i].values[1]);
+        drip__printf(w, "%" PRId64 ": %" PRId64 " [%" PRId64 ": %" PRId64 "] @", s[i].values[2], s[i].values[3],
+                     s[i].values[0], s[i].values[1]);
         for (int k = 0; k < s[i].nframes; k++)
-            drip_printf(w, " %#lx", (unsigned long)s[i].frames[k]);
-        drip_puts(w, "\n");
+            drip__printf(w, " %#lx", (unsigned long)s[i].frames[k]);
+        drip__puts(w, "\n");
         for (int k = 0; k < s[i].nframes && sym; k++) {
             struct drip_frame f;
             sym->frame(sym->ctx, s[i].frames[k], 1, &f);
-            drip_printf(w, "#\t%#lx\t%s\t%s:%d\n", (unsigned long)(f.addr - 1), f.function ? f.function : "?",
-                        f.file ? f.file : "?", f.line);
+            drip__printf(w, "#\t%#lx\t%s\t%s:%d\n", (unsigned long)(f.addr - 1), f.function ? f.function : "?",
+                         f.file ? f.file : "?", f.line);
         }
     }
     /* pprof reads the mappings from this section to symbolize by itself */
-    drip_puts(w, "\nMAPPED_LIBRARIES:\n");
+    drip__puts(w, "\nMAPPED_LIBRARIES:\n");
     for (size_t i = 0; m->raw && i < m->raw->nmaps; i++) {
-        drip_puts(w, m->raw->maps[i]);
-        drip_puts(w, "\n");
+        drip__puts(w, m->raw->maps[i]);
+        drip__puts(w, "\n");
     }
 }

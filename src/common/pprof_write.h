@@ -31,11 +31,11 @@ struct drip_pprof_meta {
 
 /* Encodes the profile and writes it gzipped to fd (uncompressed when built with DRIP_NO_ZLIB,
  * as inside the traced process). sym NULL or raw: no function names. Returns 0 or -errno. */
-int drip_pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const struct drip_pprof_meta *m,
-                     const struct drip_symbols *sym);
+int drip__pprof_write(int fd, const struct drip_pprof_sample *s, size_t n, const struct drip_pprof_meta *m,
+                      const struct drip_symbols *sym);
 
 /* The legacy text heap profile (gperftools / Go debug=1) on w. */
-void drip_pprof_write_text(struct drip_writer *w, const struct drip_pprof_sample *s, size_t n,
-                           const struct drip_pprof_meta *m, const struct drip_symbols *sym);
+void drip__pprof_write_text(struct drip_writer *w, const struct drip_pprof_sample *s, size_t n,
+                            const struct drip_pprof_meta *m, const struct drip_symbols *sym);
 
 #endif

@@ -9,14 +9,14 @@
 const char *const drip_raw_kind_names[5] = {"unreached", "reachable", "possible", "indirect", "definite"};
 
 /* ---- writing ------------------------------------------------------------------------------- */
-void drip_raw_put_str(struct drip_writer *w, const char *s)
+void drip__raw_put_str(struct drip_writer *w, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     char buf[256];
     size_t n = 0;
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
         if (n > sizeof buf - 4) {
-            drip_write(w, buf, n);
+            drip__write(w, buf, n);
             n = 0;
         }
         if (*p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '=') {
@@ -27,23 +27,23 @@ void drip_raw_put_str(struct drip_writer *w, const char *s)
             buf[n++] = (char)*p;
         }
     }
-    drip_write(w, buf, n);
+    drip__write(w, buf, n);
 }
 
-void drip_raw_put_kv(struct drip_writer *w, const char *key, const char *s)
+void drip__raw_put_kv(struct drip_writer *w, const char *key, const char *s)
 {
-    drip_printf(w, " %s=", key);
-    drip_raw_put_str(w, s);
+    drip__printf(w, " %s=", key);
+    drip__raw_put_str(w, s);
 }
 
-void drip_raw_put_options(struct drip_writer *w, const struct drip_options *o)
+void drip__raw_put_options(struct drip_writer *w, const struct drip_options *o)
 {
     /* the table gives each option's type; the struct holds them in table order */
-#define DRIP_RAW_OPT_BOOL(n) drip_printf(w, "opt name=%s value=%d\n", #n, o->n);
-#define DRIP_RAW_OPT_INT(n) drip_printf(w, "opt name=%s value=%ld\n", #n, (long)o->n);
-#define DRIP_RAW_OPT_SIZE(n) drip_printf(w, "opt name=%s value=%llu\n", #n, (unsigned long long)o->n);
-#define DRIP_RAW_OPT_DURATION(n) drip_printf(w, "opt name=%s value=%llums\n", #n, (unsigned long long)o->n);
-#define DRIP_RAW_OPT_STR(n) do { drip_printf(w, "opt name=%s", #n); drip_raw_put_kv(w, "value", o->n); drip_puts(w, "\n"); } while (0);
+#define DRIP_RAW_OPT_BOOL(n) drip__printf(w, "opt name=%s value=%d\n", #n, o->n);
+#define DRIP_RAW_OPT_INT(n) drip__printf(w, "opt name=%s value=%ld\n", #n, (long)o->n);
+#define DRIP_RAW_OPT_SIZE(n) drip__printf(w, "opt name=%s value=%llu\n", #n, (unsigned long long)o->n);
+#define DRIP_RAW_OPT_DURATION(n) drip__printf(w, "opt name=%s value=%llums\n", #n, (unsigned long long)o->n);
+#define DRIP_RAW_OPT_STR(n) do { drip__printf(w, "opt name=%s", #n); drip__raw_put_kv(w, "value", o->n); drip__puts(w, "\n"); } while (0);
 #define DRIP_RAW_OPT(name, type, def, help) DRIP_RAW_OPT_##type(name)
     DRIP_OPTION_TABLE(DRIP_RAW_OPT)
 #undef DRIP_RAW_OPT
@@ -170,10 +170,10 @@ static int line_is(const char *line, size_t len, const char *tag)
     return len >= n && !memcmp(line, tag, n) && (len == n || line[n] == ' ');
 }
 
-int drip_raw_parse(struct drip_raw *r, const char *text, size_t len, char *err, size_t errlen)
+int drip__raw_parse(struct drip_raw *r, const char *text, size_t len, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
-    drip_options_defaults(&r->opt);
+    drip__options_defaults(&r->opt);
     const char *p = text, *end = text + len;
     int lineno = 0, ended = 0, oom = 0;
     struct field f[MAX_FIELDS];
@@ -222,7 +222,7 @@ int drip_raw_parse(struct drip_raw *r, const char *text, size_t len, char *err, 
             char *v = str(f, n, "value");
             char e[128];
             if (k && v)   /* an option this drip does not know, or now refuses, keeps its default */
-                drip_options_set(&r->opt, k->v, k->vlen, v, strlen(v), e, sizeof e);
+                drip__options_set(&r->opt, k->v, k->vlen, v, strlen(v), e, sizeof e);
             free(v);
         } else if (line_is(line, ll, "want")) {
             const struct field *w = get(f, n, "what");
@@ -387,7 +387,7 @@ int drip_raw_parse(struct drip_raw *r, const char *text, size_t len, char *err, 
     return 0;
 }
 
-void drip_raw_free(struct drip_raw *r)
+void drip__raw_free(struct drip_raw *r)
 {
     free(r->exe);
     free(r->cwd);
@@ -420,7 +420,7 @@ void drip_raw_free(struct drip_raw *r)
     memset(r, 0, sizeof *r);
 }
 
-const struct drip_raw_site *drip_raw_site(const struct drip_raw *r, uint32_t id)
+const struct drip_raw_site *drip__raw_site_of(const struct drip_raw *r, uint32_t id)
 {
     size_t a = 0, b = r->nsites;
     while (a < b) {
@@ -441,7 +441,7 @@ static const struct drip_raw_module *module_by_id(const struct drip_raw *r, uint
     return NULL;
 }
 
-const struct drip_raw_module *drip_raw_module_of(const struct drip_raw *r, uintptr_t addr, uintptr_t *offset)
+const struct drip_raw_module *drip__raw_module_of(const struct drip_raw *r, uintptr_t addr, uintptr_t *offset)
 {
     const struct drip_raw_module *m = NULL;
     for (size_t i = 0; i < r->nkept && !m; i++)
@@ -465,7 +465,7 @@ static void raw_frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f
 {
     (void)lines;
     uintptr_t off;
-    const struct drip_raw_module *m = drip_raw_module_of(ctx, addr, &off);
+    const struct drip_raw_module *m = drip__raw_module_of(ctx, addr, &off);
     memset(f, 0, sizeof *f);
     f->addr = addr;
     if (m) {
@@ -475,7 +475,7 @@ static void raw_frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f
     }
 }
 
-struct drip_symbols drip_raw_symbols(const struct drip_raw *r)
+struct drip_symbols drip__raw_symbols(const struct drip_raw *r)
 {
     return (struct drip_symbols){raw_frame, (void *)r, 1};
 }

@@ -137,26 +137,26 @@ struct drip_raw {
 
 /* ---- writing (the traced process) ---- */
 /* Writes `s` escaped as described above. */
-void drip_raw_put_str(struct drip_writer *w, const char *s);
+void drip__raw_put_str(struct drip_writer *w, const char *s);
 /* "key=" then the escaped string, preceded by a space. */
-void drip_raw_put_kv(struct drip_writer *w, const char *key, const char *s);
+void drip__raw_put_kv(struct drip_writer *w, const char *key, const char *s);
 /* Every option of `o` as `opt` lines. */
-void drip_raw_put_options(struct drip_writer *w, const struct drip_options *o);
+void drip__raw_put_options(struct drip_writer *w, const struct drip_options *o);
 
 /* ---- reading (both sides) ---- */
 /* Parses len bytes. Returns 0, or -1 with a one-line message in err. *r is zeroed first and must
- * be released with drip_raw_free either way. */
-int drip_raw_parse(struct drip_raw *r, const char *text, size_t len, char *err, size_t errlen);
-void drip_raw_free(struct drip_raw *r);
+ * be released with drip__raw_free either way. */
+int drip__raw_parse(struct drip_raw *r, const char *text, size_t len, char *err, size_t errlen);
+void drip__raw_free(struct drip_raw *r);
 /* The site with this id, or NULL. */
-const struct drip_raw_site *drip_raw_site(const struct drip_raw *r, uint32_t id);
+const struct drip_raw_site *drip__raw_site_of(const struct drip_raw *r, uint32_t id);
 /* The module whose code holds the return address addr (frames kept at dlclose first), or NULL;
  * *offset = the address relative to the module's load bias. */
-const struct drip_raw_module *drip_raw_module_of(const struct drip_raw *r, uintptr_t addr, uintptr_t *offset);
+const struct drip_raw_module *drip__raw_module_of(const struct drip_raw *r, uintptr_t addr, uintptr_t *offset);
 
 /* ---- naming frames ----
  * The report writers name frames through this interface: `drip symbolize` backs it with libdw;
- * the traced process, when no symbolizer can be started, with drip_raw_symbols (module path and
+ * the traced process, when no symbolizer can be started, with drip__raw_symbols (module path and
  * offset only). */
 struct drip_symbols {
     /* Fills *f for a return address (function NULL when unknown). Strings live as long as the
@@ -166,6 +166,6 @@ struct drip_symbols {
     int raw;   /* 1: frames are module+offset only; the writers then print offsets and build-ids */
 };
 /* Module+offset naming from the raw report's own module table. */
-struct drip_symbols drip_raw_symbols(const struct drip_raw *r);
+struct drip_symbols drip__raw_symbols(const struct drip_raw *r);
 
 #endif

@@ -13,7 +13,7 @@ static int write_pprof(const struct drip_raw *r, const struct drip_symbols *sym,
     if (!s)
         return -ENOMEM;
     for (size_t i = 0; i < r->nsamples; i++) {
-        const struct drip_raw_site *site = drip_raw_site(r, r->samples[i].site);
+        const struct drip_raw_site *site = drip__raw_site_of(r, r->samples[i].site);
         s[i].frames = site ? site->frames : NULL;
         s[i].nframes = site ? site->n : 0;
         memcpy(s[i].values, r->samples[i].v, sizeof s[i].values);
@@ -29,11 +29,11 @@ static int write_pprof(const struct drip_raw *r, const struct drip_symbols *sym,
     int rc;
     if (text) {
         struct drip_writer w;
-        drip_writer_fd(&w, fd);
-        drip_pprof_write_text(&w, s, r->nsamples, &meta, sym);
-        rc = -drip_flush(&w);
+        drip__writer_fd(&w, fd);
+        drip__pprof_write_text(&w, s, r->nsamples, &meta, sym);
+        rc = -drip__flush(&w);
     } else {
-        rc = drip_pprof_write(fd, s, r->nsamples, &meta, sym);
+        rc = drip__pprof_write(fd, s, r->nsamples, &meta, sym);
     }
     free(s);
     return rc;
@@ -43,17 +43,17 @@ static int write_pprof(const struct drip_raw *r, const struct drip_symbols *sym,
 static int write_names(const struct drip_raw *r, const struct drip_symbols *sym, int fd)
 {
     struct drip_writer w;
-    drip_writer_fd(&w, fd);
+    drip__writer_fd(&w, fd);
     for (size_t i = 0; i < r->naddrs; i++) {
         struct drip_frame f;
         sym->frame(sym->ctx, r->addrs[i], 1, &f);
-        drip_printf(&w, "%lx\t%s\t%s\t%d\t%s\n", (unsigned long)r->addrs[i], f.function ? f.function : "",
-                    f.file ? f.file : "", f.line, f.module ? f.module : "");
+        drip__printf(&w, "%lx\t%s\t%s\t%d\t%s\n", (unsigned long)r->addrs[i], f.function ? f.function : "",
+                     f.file ? f.file : "", f.line, f.module ? f.module : "");
     }
-    return -drip_flush(&w);
+    return -drip__flush(&w);
 }
 
-int drip_render(const struct drip_raw *r, const struct drip_symbols *sym, const struct drip_render_out *o, int *leaked)
+int drip__render(const struct drip_raw *r, const struct drip_symbols *sym, const struct drip_render_out *o, int *leaked)
 {
     *leaked = 0;
     if (!strcmp(r->want, "pprof") || !strcmp(r->want, "pprof_text"))
@@ -62,21 +62,21 @@ int drip_render(const struct drip_raw *r, const struct drip_symbols *sym, const 
         return write_names(r, sym, o->out_fd);
     if (!strcmp(r->want, "suspects")) {
         struct drip_writer w;
-        drip_writer_fd(&w, o->out_fd);
-        drip_report_suspects_json(&w, r, sym);
-        return -drip_flush(&w);
+        drip__writer_fd(&w, o->out_fd);
+        drip__report_suspects_json(&w, r, sym);
+        return -drip__flush(&w);
     }
     int rc = 0;
     struct drip_writer tw, jw;
     if (o->text_fd >= 0)
-        drip_writer_fd(&tw, o->text_fd);
+        drip__writer_fd(&tw, o->text_fd);
     if (o->json_fd >= 0)
-        drip_writer_fd(&jw, o->json_fd);
+        drip__writer_fd(&jw, o->json_fd);
     if (o->text_fd >= 0 || o->json_fd >= 0)
-        *leaked = drip_report_write(r, sym, o->text_fd >= 0 ? &tw : NULL, o->json_fd >= 0 ? &jw : NULL, o->note);
-    if (o->text_fd >= 0 && (rc = -drip_flush(&tw)) != 0)
+        *leaked = drip__report_write(r, sym, o->text_fd >= 0 ? &tw : NULL, o->json_fd >= 0 ? &jw : NULL, o->note);
+    if (o->text_fd >= 0 && (rc = -drip__flush(&tw)) != 0)
         return rc;
-    if (o->json_fd >= 0 && (rc = -drip_flush(&jw)) != 0)
+    if (o->json_fd >= 0 && (rc = -drip__flush(&jw)) != 0)
         return rc;
     if (o->profile_fd >= 0 && r->has_pprof)
         rc = write_pprof(r, sym, o->profile_fd, 0);

@@ -16,6 +16,6 @@ struct drip_render_out {
 
 /* Writes what r->want asks for. *leaked = 1 when the leak report found unsuppressed definite or
  * indirect leaks. Returns 0, or -errno of the first failed write. */
-int drip_render(const struct drip_raw *r, const struct drip_symbols *sym, const struct drip_render_out *o, int *leaked);
+int drip__render(const struct drip_raw *r, const struct drip_symbols *sym, const struct drip_render_out *o, int *leaked);
 
 #endif

@@ -52,7 +52,7 @@ static int cut_below_main(const struct drip_frame *f, int n)
 static void site_frames(const struct drip_raw *r, const struct drip_symbols *sym, uint32_t site, int max, int lines,
                         struct drip_frame **out, int *n)
 {
-    const struct drip_raw_site *s = drip_raw_site(r, site);
+    const struct drip_raw_site *s = drip__raw_site_of(r, site);
     *n = s ? s->n : 0;
     if (max > 0 && *n > max)
         *n = max;
@@ -156,24 +156,24 @@ static const char *base_name(const char *p)
 
 static void text_frame(struct drip_writer *w, int pid, const struct drip_frame *f, int first, int raw)
 {
-    drip_printf(w, "==%d==    %s 0x%lx: ", pid, first ? "at" : "by", (unsigned long)f->addr);
-    drip_puts(w, f->function ? f->function : "???");
+    drip__printf(w, "==%d==    %s 0x%lx: ", pid, first ? "at" : "by", (unsigned long)f->addr);
+    drip__puts(w, f->function ? f->function : "???");
     if (f->file)
-        drip_printf(w, " (%s:%d)\n", base_name(f->file), f->line);
+        drip__printf(w, " (%s:%d)\n", base_name(f->file), f->line);
     else if (f->module && raw)
-        drip_printf(w, " (in %s +0x%lx)\n", f->module, (unsigned long)f->offset);
+        drip__printf(w, " (in %s +0x%lx)\n", f->module, (unsigned long)f->offset);
     else if (f->module)
-        drip_printf(w, " (in %s)\n", f->module);
+        drip__printf(w, " (in %s)\n", f->module);
     else
-        drip_puts(w, "\n");
+        drip__puts(w, "\n");
 }
 
 static void text_size(struct drip_writer *w, uint64_t bytes, uint64_t blocks)
 {
-    drip_put_count(w, bytes);
-    drip_puts(w, " bytes in ");
-    drip_put_count(w, blocks);
-    drip_puts(w, " blocks");
+    drip__put_count(w, bytes);
+    drip__puts(w, " bytes in ");
+    drip__put_count(w, blocks);
+    drip__puts(w, " blocks");
 }
 
 static void text_stack(struct drip_writer *w, const struct report *r, int pid, uint32_t site)
@@ -192,13 +192,13 @@ static void write_suspects_text(struct drip_writer *w, const struct report *r)
     for (int i = 0; i < n; i++) {
         const struct drip_raw_suspect *s = &r->raw->suspects[i];
         char rate[32], live[32];
-        drip_human_bytes(rate, sizeof rate, s->bps);
-        drip_human_bytes(live, sizeof live, s->live_bytes);
-        drip_printf(w, "==%d== growth suspect %d of %d: live bytes rising at %s/s over %.1f s (%.0f%% of the heap's growth); "
+        drip__human_bytes(rate, sizeof rate, s->bps);
+        drip__human_bytes(live, sizeof live, s->live_bytes);
+        drip__printf(w, "==%d== growth suspect %d of %d: live bytes rising at %s/s over %.1f s (%.0f%% of the heap's growth); "
                        "now %s in %llu blocks, the oldest %.1f s old, allocated\n",
                     pid, i + 1, n, rate, s->window, 100 * s->share, live, (unsigned long long)s->live_objects, s->oldest);
         text_stack(w, r, pid, s->site);
-        drip_printf(w, "==%d==\n", pid);
+        drip__printf(w, "==%d==\n", pid);
     }
 }
 
@@ -210,12 +210,12 @@ static void write_heuristics_text(struct drip_writer *w, const struct report *r)
         any |= r->raw->heur[h].blocks != 0;
     if (!any)
         return;
-    drip_printf(w, "==%d==                       of which reachable via heuristic:\n", pid);
+    drip__printf(w, "==%d==                       of which reachable via heuristic:\n", pid);
     for (size_t h = 0; h < r->raw->nheur; h++)
         if (r->raw->heur[h].blocks) {
-            drip_printf(w, "==%d==                         %-19s: ", pid, r->raw->heur[h].name);
+            drip__printf(w, "==%d==                         %-19s: ", pid, r->raw->heur[h].name);
             text_size(w, r->raw->heur[h].bytes, r->raw->heur[h].blocks);
-            drip_puts(w, "\n");
+            drip__puts(w, "\n");
         }
 }
 
@@ -224,19 +224,19 @@ static void text_header(struct drip_writer *w, const struct report *r, const cha
 {
     const struct drip_raw *raw = r->raw;
     int pid = raw->pid;
-    drip_printf(w, "==%d== drip: leak report for process %d\n", pid, pid);
+    drip__printf(w, "==%d== drip: leak report for process %d\n", pid, pid);
     if (raw->argc) {
-        drip_printf(w, "==%d== Command:", pid);
+        drip__printf(w, "==%d== Command:", pid);
         for (int i = 0; i < raw->argc; i++)
-            drip_printf(w, " %s", raw->argv[i]);
-        drip_puts(w, "\n");
+            drip__printf(w, " %s", raw->argv[i]);
+        drip__puts(w, "\n");
     }
     if (raw->exe && raw->exe[0] && !(raw->argc && !strcmp(raw->argv[0], raw->exe)))
-        drip_printf(w, "==%d== Executable: %s\n", pid, raw->exe);
+        drip__printf(w, "==%d== Executable: %s\n", pid, raw->exe);
     if (raw->forked)
-        drip_printf(w, "==%d== Parent PID: %d\n", pid, raw->ppid);
+        drip__printf(w, "==%d== Parent PID: %d\n", pid, raw->ppid);
     if (note)
-        drip_printf(w, "==%d== %s\n", pid, note);
+        drip__printf(w, "==%d== %s\n", pid, note);
 }
 
 /* A forked child lists only the blocks it allocated itself: what it inherited at fork is the
@@ -248,16 +248,16 @@ static void write_inherited_text(struct drip_writer *w, const struct report *r)
     if (!raw->has_inherited)
         return;
     if (!raw->nrecs) {
-        drip_printf(w, "==%d== no blocks of its own: ", pid);
+        drip__printf(w, "==%d== no blocks of its own: ", pid);
         text_size(w, raw->inherited_bytes, raw->inherited_blocks);
-        drip_printf(w, " inherited from parent %d at fork (the parent reports them)\n", raw->inherited_parent);
+        drip__printf(w, " inherited from parent %d at fork (the parent reports them)\n", raw->inherited_parent);
     } else if (raw->inherited_blocks) {
-        drip_printf(w, "==%d== ", pid);
+        drip__printf(w, "==%d== ", pid);
         text_size(w, raw->inherited_bytes, raw->inherited_blocks);
-        drip_printf(w, " inherited from parent %d at fork are not listed: the parent reports them\n",
-                    raw->inherited_parent);
+        drip__printf(w, " inherited from parent %d at fork are not listed: the parent reports them\n",
+                     raw->inherited_parent);
     }
-    drip_printf(w, "==%d==\n", pid);
+    drip__printf(w, "==%d==\n", pid);
 }
 
 static void write_text(struct drip_writer *w, struct report *r, const char *note)
@@ -281,119 +281,119 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
         shown++;
         if (o->max_records && ++per_kind > o->max_records)
             continue;
-        drip_printf(w, "==%d== ", pid);
+        drip__printf(w, "==%d== ", pid);
         text_size(w, g->bytes, g->blocks);
-        drip_printf(w, " are %s in loss record %zu of %zu", kind_text[g->kind], shown, total);
+        drip__printf(w, " are %s in loss record %zu of %zu", kind_text[g->kind], shown, total);
         if (g->kind == REACHABLE && !o->show_reachable) {
             const struct drip_frame *f = g->nframes ? &g->frames[0] : NULL;
-            drip_puts(w, ", allocated in ");
-            drip_puts(w, f && f->function ? f->function : "???");
+            drip__puts(w, ", allocated in ");
+            drip__puts(w, f && f->function ? f->function : "???");
             if (f && f->file)
-                drip_printf(w, " (%s:%d)", base_name(f->file), f->line);
+                drip__printf(w, " (%s:%d)", base_name(f->file), f->line);
             else if (f && f->module && r->sym->raw)
-                drip_printf(w, " (in %s +0x%lx)", f->module, (unsigned long)f->offset);
-            drip_puts(w, "\n");
+                drip__printf(w, " (in %s +0x%lx)", f->module, (unsigned long)f->offset);
+            drip__puts(w, "\n");
             continue;
         }
-        drip_puts(w, "\n");
+        drip__puts(w, "\n");
         for (int k = 0; k < g->nframes; k++)
             text_frame(w, pid, &g->frames[k], k == 0, r->sym->raw);
         if (!g->nframes)
-            drip_printf(w, "==%d==    (no stack)\n", pid);
+            drip__printf(w, "==%d==    (no stack)\n", pid);
         if (g->kind == POSSIBLE && g->ioff_min == g->ioff_max)
-            drip_printf(w, "==%d==  the interior pointer points at offset %u into the block\n", pid, g->ioff_min);
+            drip__printf(w, "==%d==  the interior pointer points at offset %u into the block\n", pid, g->ioff_min);
         else if (g->kind == POSSIBLE)
-            drip_printf(w, "==%d==  the interior pointers point at offsets %u..%u into the blocks\n", pid,
-                        g->ioff_min, g->ioff_max);
+            drip__printf(w, "==%d==  the interior pointers point at offsets %u..%u into the blocks\n", pid,
+                         g->ioff_min, g->ioff_max);
         char pat[512];
-        if (o->gen_suppressions && drip_suppression_pattern(g->frames, (size_t)g->nframes, pat, sizeof pat) == 0)
-            drip_printf(w, "leak:%s\n", pat);   /* bare, as valgrind prints its suppressions: ready to copy */
-        drip_printf(w, "==%d==\n", pid);
+        if (o->gen_suppressions && drip__suppression_pattern(g->frames, (size_t)g->nframes, pat, sizeof pat) == 0)
+            drip__printf(w, "leak:%s\n", pat);   /* bare, as valgrind prints its suppressions: ready to copy */
+        drip__printf(w, "==%d==\n", pid);
     }
     for (size_t i = 0; i < r->raw->nthreads; i++) {
         const struct drip_raw_thread *t = &r->raw->threads[i];
         struct drip_frame start = start_routine(r, t);
-        drip_printf(w, "==%d== thread %d (start routine %s) %s, created at:\n", pid, t->tid,
-                    start.function ? start.function : "???",
-                    !t->running ? "finished but was never joined or detached"
-                    : t->tid ? "is still running at exit" : "was created but had not started at exit");
+        drip__printf(w, "==%d== thread %d (start routine %s) %s, created at:\n", pid, t->tid,
+                     start.function ? start.function : "???",
+                     !t->running ? "finished but was never joined or detached"
+                     : t->tid ? "is still running at exit" : "was created but had not started at exit");
         text_stack(w, r, pid, t->site);
-        drip_printf(w, "==%d==\n", pid);
+        drip__printf(w, "==%d==\n", pid);
     }
     write_suspects_text(w, r);
     write_inherited_text(w, r);
-    drip_printf(w, "==%d== LEAK SUMMARY:\n", pid);
+    drip__printf(w, "==%d== LEAK SUMMARY:\n", pid);
     static const int order[] = {DEFINITE, INDIRECT, POSSIBLE, REACHABLE};
     for (int k = 0; k < 4; k++) {
-        drip_printf(w, "==%d==    %15s: ", pid, kind_text[order[k]]);
+        drip__printf(w, "==%d==    %15s: ", pid, kind_text[order[k]]);
         text_size(w, r->kind[order[k]].bytes, r->kind[order[k]].blocks);
-        drip_puts(w, "\n");
+        drip__puts(w, "\n");
     }
     write_heuristics_text(w, r);
-    drip_printf(w, "==%d==         suppressed: ", pid);
+    drip__printf(w, "==%d==         suppressed: ", pid);
     text_size(w, r->suppressed.bytes, r->suppressed.blocks);
-    drip_puts(w, "\n");
+    drip__puts(w, "\n");
     if (r->threads_running || r->threads_unjoined)
-        drip_printf(w, "==%d==    threads: %d still running at exit, %d finished but never joined\n", pid,
-                    r->threads_running, r->threads_unjoined);
+        drip__printf(w, "==%d==    threads: %d still running at exit, %d finished but never joined\n", pid,
+                     r->threads_running, r->threads_unjoined);
     if (r->raw->untraced_execs)   /* children that ran a program drip did not follow (exec.c) */
-        drip_printf(w, "==%d==   not traced: %u child process(es) ran a program drip did not follow (the first: %s); "
+        drip__printf(w, "==%d==   not traced: %u child process(es) ran a program drip did not follow (the first: %s); "
                        "rerun with --follow-exec to trace them\n", pid, r->raw->untraced_execs,
                     r->raw->untraced_first ? r->raw->untraced_first : "?");
     if (r->raw->threads_unpaused)
-        drip_printf(w, "==%d==    note: %d thread(s) did not pause for the scan; their whole stacks were read\n",
-                    pid, r->raw->threads_unpaused);
+        drip__printf(w, "==%d==    note: %d thread(s) did not pause for the scan; their whole stacks were read\n",
+                     pid, r->raw->threads_unpaused);
     if (r->kind[REACHABLE].blocks && !o->show_reachable)
-        drip_printf(w, "==%d== Reachable blocks are shown by allocating function; rerun with --show-reachable for their stacks.\n", pid);
+        drip__printf(w, "==%d== Reachable blocks are shown by allocating function; rerun with --show-reachable for their stacks.\n", pid);
     if (r->oom)
-        drip_printf(w, "==%d== drip: out of memory while scanning: this report is incomplete\n", pid);
+        drip__printf(w, "==%d== drip: out of memory while scanning: this report is incomplete\n", pid);
     uint64_t lost_b = r->kind[DEFINITE].bytes + r->kind[INDIRECT].bytes;
     uint64_t lost_n = r->kind[DEFINITE].blocks + r->kind[INDIRECT].blocks;
-    drip_puts(w, "SUMMARY: drip: ");
-    drip_put_count(w, lost_b);
-    drip_puts(w, " bytes leaked in ");
-    drip_put_count(w, lost_n);
-    drip_puts(w, " blocks; ");
-    drip_put_count(w, r->kind[POSSIBLE].bytes);
-    drip_puts(w, " bytes possibly lost; ");
-    drip_put_count(w, r->kind[REACHABLE].bytes);
-    drip_printf(w, " bytes still reachable; %d thread(s) still running; %d growth suspect(s)\n", r->threads_running,
-                (int)r->raw->nsuspects);
+    drip__puts(w, "SUMMARY: drip: ");
+    drip__put_count(w, lost_b);
+    drip__puts(w, " bytes leaked in ");
+    drip__put_count(w, lost_n);
+    drip__puts(w, " blocks; ");
+    drip__put_count(w, r->kind[POSSIBLE].bytes);
+    drip__puts(w, " bytes possibly lost; ");
+    drip__put_count(w, r->kind[REACHABLE].bytes);
+    drip__printf(w, " bytes still reachable; %d thread(s) still running; %d growth suspect(s)\n", r->threads_running,
+                 (int)r->raw->nsuspects);
 }
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
 static void json_str_or_null(struct drip_writer *w, const char *s)
 {
     if (s)
-        drip_put_json_str(w, s);
+        drip__put_json_str(w, s);
     else
-        drip_puts(w, "null");
+        drip__puts(w, "null");
 }
 
 static void json_frame(struct drip_writer *w, const struct drip_frame *f, int raw)
 {
-    drip_puts(w, "{\"function\": ");
+    drip__puts(w, "{\"function\": ");
     json_str_or_null(w, f->function);
-    drip_puts(w, ", \"file\": ");
+    drip__puts(w, ", \"file\": ");
     json_str_or_null(w, f->file);
-    drip_printf(w, ", \"line\": %d, \"address\": \"0x%lx\", \"module\": ", f->line, (unsigned long)f->addr);
+    drip__printf(w, ", \"line\": %d, \"address\": \"0x%lx\", \"module\": ", f->line, (unsigned long)f->addr);
     json_str_or_null(w, f->module);
     if (raw && f->module) {
-        drip_printf(w, ", \"offset\": \"0x%lx\", \"build_id\": ", (unsigned long)f->offset);
+        drip__printf(w, ", \"offset\": \"0x%lx\", \"build_id\": ", (unsigned long)f->offset);
         json_str_or_null(w, f->build_id);
     }
-    drip_puts(w, "}");
+    drip__puts(w, "}");
 }
 
 static void json_stack(struct drip_writer *w, const struct drip_frame *f, int n, int raw)
 {
-    drip_puts(w, "[");
+    drip__puts(w, "[");
     for (int k = 0; k < n; k++) {
         if (k)
-            drip_puts(w, ", ");
+            drip__puts(w, ", ");
         json_frame(w, &f[k], raw);
     }
-    drip_puts(w, "]");
+    drip__puts(w, "]");
 }
 
 static void json_site(struct drip_writer *w, const struct drip_raw *r, const struct drip_symbols *sym, uint32_t site)
@@ -405,89 +405,89 @@ static void json_site(struct drip_writer *w, const struct drip_raw *r, const str
     free(f);
 }
 
-void drip_report_suspects_json(struct drip_writer *w, const struct drip_raw *r, const struct drip_symbols *sym)
+void drip__report_suspects_json(struct drip_writer *w, const struct drip_raw *r, const struct drip_symbols *sym)
 {
-    drip_puts(w, "[");
+    drip__puts(w, "[");
     for (size_t i = 0; i < r->nsuspects; i++) {
         const struct drip_raw_suspect *s = &r->suspects[i];
-        drip_printf(w, "%s\n  {\"bytes_per_second\": %.1f, \"live_bytes\": %llu, \"live_objects\": %llu, "
+        drip__printf(w, "%s\n  {\"bytes_per_second\": %.1f, \"live_bytes\": %llu, \"live_objects\": %llu, "
                        "\"oldest_age_seconds\": %.3f, \"heap_growth_share\": %.3f, \"window_seconds\": %.3f, \"stack\": ",
                     i ? "," : "", s->bps, (unsigned long long)s->live_bytes, (unsigned long long)s->live_objects,
                     s->oldest, s->share, s->window);
         json_site(w, r, sym, s->site);
-        drip_puts(w, "}");
+        drip__puts(w, "}");
     }
-    drip_puts(w, "]");
+    drip__puts(w, "]");
 }
 
 /* The process the report is for: the command line, the executable, the parent for a child. */
 static void json_process(struct drip_writer *w, const struct drip_raw *r)
 {
-    drip_puts(w, "\"command\": [");
+    drip__puts(w, "\"command\": [");
     for (int i = 0; i < r->argc; i++) {
         if (i)
-            drip_puts(w, ", ");
-        drip_put_json_str(w, r->argv[i]);
+            drip__puts(w, ", ");
+        drip__put_json_str(w, r->argv[i]);
     }
-    drip_puts(w, "], \"executable\": ");
+    drip__puts(w, "], \"executable\": ");
     json_str_or_null(w, r->exe && r->exe[0] ? r->exe : NULL);
-    drip_printf(w, ", \"ppid\": %d, ", r->ppid);
+    drip__printf(w, ", \"ppid\": %d, ", r->ppid);
 }
 
 static void write_json(struct drip_writer *w, struct report *r)
 {
     const struct drip_raw *raw = r->raw;
-    drip_printf(w, "{\"pid\": %d, \"complete\": %s, ", raw->pid, r->oom ? "false" : "true");
+    drip__printf(w, "{\"pid\": %d, \"complete\": %s, ", raw->pid, r->oom ? "false" : "true");
     json_process(w, raw);
     if (r->sym->raw)
-        drip_puts(w, "\"symbolized\": false, ");
-    drip_puts(w, "\"summary\": {");
+        drip__puts(w, "\"symbolized\": false, ");
+    drip__puts(w, "\"summary\": {");
     static const int order[] = {DEFINITE, INDIRECT, POSSIBLE, REACHABLE};
     for (int k = 0; k < 4; k++)
-        drip_printf(w, "\"%s\": {\"bytes\": %llu, \"blocks\": %llu}, ", drip_raw_kind_names[order[k]],
-                    (unsigned long long)r->kind[order[k]].bytes, (unsigned long long)r->kind[order[k]].blocks);
-    drip_printf(w, "\"suppressed\": {\"bytes\": %llu, \"blocks\": %llu}},\n ",
-                (unsigned long long)r->suppressed.bytes, (unsigned long long)r->suppressed.blocks);
+        drip__printf(w, "\"%s\": {\"bytes\": %llu, \"blocks\": %llu}, ", drip_raw_kind_names[order[k]],
+                     (unsigned long long)r->kind[order[k]].bytes, (unsigned long long)r->kind[order[k]].blocks);
+    drip__printf(w, "\"suppressed\": {\"bytes\": %llu, \"blocks\": %llu}},\n ",
+                 (unsigned long long)r->suppressed.bytes, (unsigned long long)r->suppressed.blocks);
     if (raw->has_inherited)   /* a forked child: left out of its leaks (the parent reports them) */
-        drip_printf(w, "\"inherited\": {\"bytes\": %llu, \"blocks\": %llu, \"parent\": %d},\n ",
-                    (unsigned long long)raw->inherited_bytes, (unsigned long long)raw->inherited_blocks,
-                    raw->inherited_parent);
-    drip_puts(w, "\"leaks\": [");
+        drip__printf(w, "\"inherited\": {\"bytes\": %llu, \"blocks\": %llu, \"parent\": %d},\n ",
+                     (unsigned long long)raw->inherited_bytes, (unsigned long long)raw->inherited_blocks,
+                     raw->inherited_parent);
+    drip__puts(w, "\"leaks\": [");
     int first = 1;
     for (size_t i = 0; i < r->n && !r->g[i].merged; i++) {
         struct group *g = &r->g[i];
-        drip_printf(w, "%s\n  {\"kind\": \"%s\", \"bytes\": %llu, \"blocks\": %llu, ", first ? "" : ",",
-                    drip_raw_kind_names[g->kind], (unsigned long long)g->bytes, (unsigned long long)g->blocks);
+        drip__printf(w, "%s\n  {\"kind\": \"%s\", \"bytes\": %llu, \"blocks\": %llu, ", first ? "" : ",",
+                     drip_raw_kind_names[g->kind], (unsigned long long)g->bytes, (unsigned long long)g->blocks);
         first = 0;
         if (g->suppressed >= 0) {
-            drip_puts(w, "\"suppressed_by\": ");
-            drip_put_json_str(w, r->supp.patterns[g->suppressed]);
-            drip_puts(w, ", ");
+            drip__puts(w, "\"suppressed_by\": ");
+            drip__put_json_str(w, r->supp.patterns[g->suppressed]);
+            drip__puts(w, ", ");
         }
         if (g->kind == POSSIBLE)
-            drip_printf(w, "\"interior_offset\": {\"min\": %u, \"max\": %u}, ", g->ioff_min, g->ioff_max);
-        drip_puts(w, "\"stack\": ");
+            drip__printf(w, "\"interior_offset\": {\"min\": %u, \"max\": %u}, ", g->ioff_min, g->ioff_max);
+        drip__puts(w, "\"stack\": ");
         json_stack(w, g->frames, g->nframes, r->sym->raw);
-        drip_puts(w, "}");
+        drip__puts(w, "}");
     }
-    drip_puts(w, "],\n \"reachable_via_heuristic\": {");
+    drip__puts(w, "],\n \"reachable_via_heuristic\": {");
     for (size_t h = 0; h < raw->nheur; h++)
-        drip_printf(w, "%s\"%s\": {\"bytes\": %llu, \"blocks\": %llu}", h ? ", " : "", raw->heur[h].name,
-                    (unsigned long long)raw->heur[h].bytes, (unsigned long long)raw->heur[h].blocks);
-    drip_puts(w, "},\n \"threads\": [");
+        drip__printf(w, "%s\"%s\": {\"bytes\": %llu, \"blocks\": %llu}", h ? ", " : "", raw->heur[h].name,
+                     (unsigned long long)raw->heur[h].bytes, (unsigned long long)raw->heur[h].blocks);
+    drip__puts(w, "},\n \"threads\": [");
     for (size_t i = 0; i < raw->nthreads; i++) {
         const struct drip_raw_thread *t = &raw->threads[i];
         struct drip_frame start = start_routine(r, t);
-        drip_printf(w, "%s\n  {\"state\": \"%s\", \"tid\": %d, \"start_routine\": ", i ? "," : "",
-                    t->running ? "running" : "unjoined", t->tid);
+        drip__printf(w, "%s\n  {\"state\": \"%s\", \"tid\": %d, \"start_routine\": ", i ? "," : "",
+                     t->running ? "running" : "unjoined", t->tid);
         json_str_or_null(w, start.function);
-        drip_puts(w, ", \"stack\": ");
+        drip__puts(w, ", \"stack\": ");
         json_site(w, raw, r->sym, t->site);
-        drip_puts(w, "}");
+        drip__puts(w, "}");
     }
-    drip_puts(w, "],\n \"suspects\": ");
-    drip_report_suspects_json(w, raw, r->sym);
-    drip_printf(w, ",\n \"threads_unpaused\": %d, \"paused_us\": %lld}\n", raw->threads_unpaused, raw->paused_us);
+    drip__puts(w, "],\n \"suspects\": ");
+    drip__report_suspects_json(w, raw, r->sym);
+    drip__printf(w, ",\n \"threads_unpaused\": %d, \"paused_us\": %lld}\n", raw->threads_unpaused, raw->paused_us);
 }
 
 /* Sampling mode records one allocation in many: a block it did not record may hold the only
@@ -495,15 +495,15 @@ static void write_json(struct drip_writer *w, struct report *r)
 static void write_unclassified(const struct drip_raw *r, struct drip_writer *text, struct drip_writer *json)
 {
     if (text)
-        drip_printf(text, "==%d== drip: sampling mode (sample=%llu bytes): leak classification is unavailable; "
+        drip__printf(text, "==%d== drip: sampling mode (sample=%llu bytes): leak classification is unavailable; "
                           "use the heap profile (--profile, /debug/pprof/heap) for estimates\n", r->pid, r->sampling);
     if (json)
-        drip_printf(json, "{\"pid\": %d, \"complete\": false, \"sampling\": %llu, \"classification\": \"unavailable\", "
+        drip__printf(json, "{\"pid\": %d, \"complete\": false, \"sampling\": %llu, \"classification\": \"unavailable\", "
                           "\"summary\": null, \"leaks\": [], \"threads\": [], \"suspects\": []}\n", r->pid, r->sampling);
 }
 
-int drip_report_write(const struct drip_raw *raw, const struct drip_symbols *sym, struct drip_writer *text,
-                      struct drip_writer *json, const char *note)
+int drip__report_write(const struct drip_raw *raw, const struct drip_symbols *sym, struct drip_writer *text,
+                       struct drip_writer *json, const char *note)
 {
     if (raw->sampling) {
         write_unclassified(raw, text, json);
@@ -513,7 +513,7 @@ int drip_report_write(const struct drip_raw *raw, const struct drip_symbols *sym
     const struct drip_options *o = &raw->opt;
     if (o->suppressions[0]) {
         char err[512];
-        if (drip_suppressions_load(&r.supp, o->suppressions, err, sizeof err) != 0)
+        if (drip__suppressions_load(&r.supp, o->suppressions, err, sizeof err) != 0)
             fprintf(stderr, "drip: %s\n", err);
     }
     r.g = calloc(raw->nrecs ? raw->nrecs : 1, sizeof *r.g);
@@ -534,7 +534,7 @@ int drip_report_write(const struct drip_raw *raw, const struct drip_symbols *sym
         if (g->merged)
             continue;
         if (g->kind != REACHABLE && r.supp.n)
-            g->suppressed = drip_suppressions_match(&r.supp, g->frames, (size_t)g->nframes);
+            g->suppressed = drip__suppressions_match(&r.supp, g->frames, (size_t)g->nframes);
         if (g->suppressed >= 0) {
             r.supp.hits[g->suppressed] += g->blocks;
             r.suppressed.bytes += g->bytes;
@@ -556,6 +556,6 @@ int drip_report_write(const struct drip_raw *raw, const struct drip_symbols *sym
     for (size_t i = 0; i < r.n; i++)
         free(r.g[i].frames);
     free(r.g);
-    drip_suppressions_free(&r.supp);
+    drip__suppressions_free(&r.supp);
     return leaked;
 }

@@ -36,7 +36,7 @@ static int glob(const char *p, size_t plen, const char *s)
 
 /* LeakSanitizer's template match: the pattern may occur anywhere in s unless anchored with a
  * leading '^' or a trailing '$'; '*' matches any run of characters. */
-int drip_template_match(const char *pattern, const char *s)
+int drip__template_match(const char *pattern, const char *s)
 {
     if (!pattern || !s)
         return 0;
@@ -66,7 +66,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, int line, const c
         snprintf(err, errlen, fmt, line, detail);
 }
 
-int drip_suppressions_parse(struct drip_suppressions *s, const char *text, size_t len, char *err, size_t errlen)
+int drip__suppressions_parse(struct drip_suppressions *s, const char *text, size_t len, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     size_t cap = 0;
@@ -87,7 +87,7 @@ int drip_suppressions_parse(struct drip_suppressions *s, const char *text, size_
         if (memchr(text + a, 0, b - a)) {
             /* a NUL would cut the pattern short, down to nothing, which matches every leak */
             set_err(err, errlen, "line %d: %s", lineno, "contains a NUL byte");
-            drip_suppressions_free(s);
+            drip__suppressions_free(s);
             return -1;
         }
         const char *colon = memchr(text + a, ':', b - a);
@@ -95,13 +95,13 @@ int drip_suppressions_parse(struct drip_suppressions *s, const char *text, size_
             if (err && errlen)
                 snprintf(err, errlen, "line %d: expected 'leak:<pattern>', got '%.*s'", lineno,
                          (int)(b - a > 200 ? 200 : b - a), text + a);
-            drip_suppressions_free(s);
+            drip__suppressions_free(s);
             return -1;
         }
         size_t plen = b - (size_t)(colon + 1 - text);
         if (plen == 0 || plen >= 1024) {
             set_err(err, errlen, "line %d: %s", lineno, plen ? "pattern too long" : "empty pattern");
-            drip_suppressions_free(s);
+            drip__suppressions_free(s);
             return -1;
         }
         if (s->n == cap) {
@@ -112,7 +112,7 @@ int drip_suppressions_parse(struct drip_suppressions *s, const char *text, size_
                 s->patterns = p;
             if (!p || !h) {
                 set_err(err, errlen, "line %d: %s", lineno, strerror(ENOMEM));
-                drip_suppressions_free(s);
+                drip__suppressions_free(s);
                 return -1;
             }
             s->hits = h;
@@ -120,7 +120,7 @@ int drip_suppressions_parse(struct drip_suppressions *s, const char *text, size_
         char *pat = strndup(colon + 1, plen);
         if (!pat) {
             set_err(err, errlen, "line %d: %s", lineno, strerror(ENOMEM));
-            drip_suppressions_free(s);
+            drip__suppressions_free(s);
             return -1;
         }
         s->patterns[s->n] = pat;
@@ -129,7 +129,7 @@ int drip_suppressions_parse(struct drip_suppressions *s, const char *text, size_
     return 0;
 }
 
-int drip_suppressions_load(struct drip_suppressions *s, const char *path, char *err, size_t errlen)
+int drip__suppressions_load(struct drip_suppressions *s, const char *path, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -172,25 +172,25 @@ int drip_suppressions_load(struct drip_suppressions *s, const char *path, char *
         return -1;
     }
     char inner[512];
-    int rc = drip_suppressions_parse(s, buf, len, inner, sizeof inner);
+    int rc = drip__suppressions_parse(s, buf, len, inner, sizeof inner);
     free(buf);
     if (rc != 0)
         snprintf(err, errlen, "suppressions file %s: %s", path, inner);
     return rc;
 }
 
-int drip_suppressions_match(const struct drip_suppressions *s, const struct drip_frame *frames, size_t n)
+int drip__suppressions_match(const struct drip_suppressions *s, const struct drip_frame *frames, size_t n)
 {
     for (size_t p = 0; p < s->n; p++)
         for (size_t i = 0; i < n; i++)
-            if (drip_template_match(s->patterns[p], frames[i].function) ||
-                drip_template_match(s->patterns[p], frames[i].file) ||
-                drip_template_match(s->patterns[p], frames[i].module))
+            if (drip__template_match(s->patterns[p], frames[i].function) ||
+                drip__template_match(s->patterns[p], frames[i].file) ||
+                drip__template_match(s->patterns[p], frames[i].module))
                 return (int)p;
     return -1;
 }
 
-void drip_suppressions_free(struct drip_suppressions *s)
+void drip__suppressions_free(struct drip_suppressions *s)
 {
     for (size_t i = 0; i < s->n; i++)
         free(s->patterns[i]);
@@ -222,7 +222,7 @@ static int one_line(char *out)
     return 0;
 }
 
-int drip_suppression_pattern(const struct drip_frame *f, size_t n, char *out, size_t cap)
+int drip__suppression_pattern(const struct drip_frame *f, size_t n, char *out, size_t cap)
 {
     for (size_t i = 0; i < n; i++)
         if (f[i].function && *f[i].function && !runtime_module(f[i].module)) {

@@ -16,18 +16,18 @@ struct drip_suppressions {
 };
 
 /* Parses `text` (len bytes). Returns 0, or -1 with "line N: ..." in err. */
-int drip_suppressions_parse(struct drip_suppressions *s, const char *text, size_t len, char *err, size_t errlen);
+int drip__suppressions_parse(struct drip_suppressions *s, const char *text, size_t len, char *err, size_t errlen);
 /* Reads and parses a file. Returns 0, or -1 with a one-line message in err. */
-int drip_suppressions_load(struct drip_suppressions *s, const char *path, char *err, size_t errlen);
+int drip__suppressions_load(struct drip_suppressions *s, const char *path, char *err, size_t errlen);
 /* Index of the first pattern matching any frame, or -1. */
-int drip_suppressions_match(const struct drip_suppressions *s, const struct drip_frame *frames, size_t n);
+int drip__suppressions_match(const struct drip_suppressions *s, const struct drip_frame *frames, size_t n);
 /* The pattern matcher itself (exposed for tests). */
-int drip_template_match(const char *pattern, const char *s);
-void drip_suppressions_free(struct drip_suppressions *s);
+int drip__template_match(const char *pattern, const char *s);
+void drip__suppressions_free(struct drip_suppressions *s);
 /* The LeakSanitizer pattern that suppresses a record with these frames (innermost first): the
  * innermost function outside the C/C++ runtime (libc, the loader, libstdc++, libgcc_s, drip),
  * anchored as ^name$, else the first module outside the runtime. One line: control characters
  * become '*'. 0, or -1 when no frame names anything but the runtime. */
-int drip_suppression_pattern(const struct drip_frame *frames, size_t n, char *out, size_t cap);
+int drip__suppression_pattern(const struct drip_frame *frames, size_t n, char *out, size_t cap);
 
 #endif

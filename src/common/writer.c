@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-void drip_writer_fd(struct drip_writer *w, int fd)
+void drip__writer_fd(struct drip_writer *w, int fd)
 {
     memset(w, 0, sizeof *w);
     w->fd = fd;
@@ -28,7 +28,7 @@ static void drain(struct drip_writer *w)
     w->len = 0;
 }
 
-void drip_write(struct drip_writer *w, const void *p, size_t n)
+void drip__write(struct drip_writer *w, const void *p, size_t n)
 {
     const char *s = p;
     while (n && !w->err) {
@@ -44,26 +44,26 @@ void drip_write(struct drip_writer *w, const void *p, size_t n)
     }
 }
 
-void drip_puts(struct drip_writer *w, const char *s) { drip_write(w, s, strlen(s)); }
+void drip__puts(struct drip_writer *w, const char *s) { drip__write(w, s, strlen(s)); }
 
-void drip_vprintf(struct drip_writer *w, const char *fmt, va_list ap)
+void drip__vprintf(struct drip_writer *w, const char *fmt, va_list ap)
 {
     char tmp[4096];
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     if (n < 0)
         return;
-    drip_write(w, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    drip__write(w, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-void drip_printf(struct drip_writer *w, const char *fmt, ...)
+void drip__printf(struct drip_writer *w, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    drip_vprintf(w, fmt, ap);
+    drip__vprintf(w, fmt, ap);
     va_end(ap);
 }
 
-void drip_put_count(struct drip_writer *w, uint64_t n)
+void drip__put_count(struct drip_writer *w, uint64_t n)
 {
     char digits[32], out[48];
     int d = snprintf(digits, sizeof digits, "%llu", (unsigned long long)n);
@@ -73,10 +73,10 @@ void drip_put_count(struct drip_writer *w, uint64_t n)
             out[o++] = ',';
         out[o++] = digits[i];
     }
-    drip_write(w, out, (size_t)o);
+    drip__write(w, out, (size_t)o);
 }
 
-void drip_human_bytes(char *out, size_t cap, double b)
+void drip__human_bytes(char *out, size_t cap, double b)
 {
     static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int i = 0;
@@ -87,27 +87,27 @@ void drip_human_bytes(char *out, size_t cap, double b)
     snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", b, u[i]);
 }
 
-void drip_put_json_str(struct drip_writer *w, const char *s)
+void drip__put_json_str(struct drip_writer *w, const char *s)
 {
-    drip_write(w, "\"", 1);
+    drip__write(w, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
         switch (*p) {
-        case '"': drip_write(w, "\\\"", 2); break;
-        case '\\': drip_write(w, "\\\\", 2); break;
-        case '\n': drip_write(w, "\\n", 2); break;
-        case '\t': drip_write(w, "\\t", 2); break;
-        case '\r': drip_write(w, "\\r", 2); break;
+        case '"': drip__write(w, "\\\"", 2); break;
+        case '\\': drip__write(w, "\\\\", 2); break;
+        case '\n': drip__write(w, "\\n", 2); break;
+        case '\t': drip__write(w, "\\t", 2); break;
+        case '\r': drip__write(w, "\\r", 2); break;
         default:
             if (*p < 0x20)
-                drip_printf(w, "\\u%04x", *p);
+                drip__printf(w, "\\u%04x", *p);
             else
-                drip_write(w, p, 1);
+                drip__write(w, p, 1);
         }
     }
-    drip_write(w, "\"", 1);
+    drip__write(w, "\"", 1);
 }
 
-int drip_flush(struct drip_writer *w)
+int drip__flush(struct drip_writer *w)
 {
     drain(w);
     return w->err;

@@ -15,18 +15,18 @@ struct drip_writer {
     int err;
 };
 
-void drip_writer_fd(struct drip_writer *w, int fd);
-void drip_write(struct drip_writer *w, const void *p, size_t n);
-void drip_puts(struct drip_writer *w, const char *s);
-void drip_printf(struct drip_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void drip_vprintf(struct drip_writer *w, const char *fmt, va_list ap);
+void drip__writer_fd(struct drip_writer *w, int fd);
+void drip__write(struct drip_writer *w, const void *p, size_t n);
+void drip__puts(struct drip_writer *w, const char *s);
+void drip__printf(struct drip_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void drip__vprintf(struct drip_writer *w, const char *fmt, va_list ap);
 /* Writes n with thousands separators: 1,048,576. */
-void drip_put_count(struct drip_writer *w, uint64_t n);
+void drip__put_count(struct drip_writer *w, uint64_t n);
 /* Formats a byte count for people: "512 B", "1.5 KiB", "3.0 MiB" (IEC units, one decimal). */
-void drip_human_bytes(char *out, size_t cap, double bytes);
+void drip__human_bytes(char *out, size_t cap, double bytes);
 /* Writes s as a JSON string literal, quotes included. */
-void drip_put_json_str(struct drip_writer *w, const char *s);
+void drip__put_json_str(struct drip_writer *w, const char *s);
 /* Flushes; returns 0 or the first errno seen. */
-int drip_flush(struct drip_writer *w);
+int drip__flush(struct drip_writer *w);
 
 #endif

@@ -11,7 +11,8 @@
  * A leak check asked over HTTP is handed to "drip" and its connection parked; "drip" says it is
  * done through `done_fd` (an eventfd in the HTTP thread's poll set), so the HTTP thread serves
  * others (/metrics) meanwhile.
- * Lock: `job_mu` guards `job_fd` and `job_done` (a leaf lock, never held across a scan).
+ * Lock: `job_mu` guards `job_fd`, `job_done` and `ticker_busy` (a leaf lock: nothing is taken under
+ * it; a stop of the world holds it to keep a waiting ticker parked, drip__ticker_park).
  */
 #include "internal.h"
 #include "background.h"
@@ -21,10 +22,12 @@
 #include "scan.h"
 #include "server.h"
 #include "listen.h"
+#include "stop.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +37,28 @@ static int job_fd = -1;
 static bool job_done, have_ticker;
 static int done_fd = -1;
 static long long start_ms;
+/* The ticker's kernel tid (0: no ticker in this process), and whether it is working with job_mu
+ * released (job_mu): while it is not, it waits on job_cv or for job_mu, and a thread that holds
+ * job_mu knows it cannot run (see drip__ticker_park). */
+static _Atomic int ticker_tid;
+static bool ticker_busy;
+
+/* A stop of the world with no other task than drip's ticker need not stop it with ptrace: true
+ * when tid is the ticker and it is waiting, and then it stays unable to run (it cannot return from
+ * its wait without job_mu) until drip__ticker_unpark. Never blocks: false when it is at work. */
+bool drip__ticker_park(int tid)
+{
+    if (!tid || tid != atomic_load(&ticker_tid) || tid == (int)syscall(SYS_gettid))
+        return false;
+    if (pthread_mutex_trylock(&job_mu) != 0)
+        return false;
+    if (!ticker_busy)
+        return true;
+    pthread_mutex_unlock(&job_mu);
+    return false;
+}
+
+void drip__ticker_unpark(void) { pthread_mutex_unlock(&job_mu); }
 
 int drip__leak_job_post(int fd)
 {
@@ -82,13 +107,16 @@ static void *ticker(void *arg)
     long long next_tick = tick ? drip__mono_ms() + tick : 0;
     int above = 0;
     pthread_mutex_lock(&job_mu);
+    atomic_store(&ticker_tid, (int)syscall(SYS_gettid));   /* from here it runs only when busy */
     for (;;) {
         if (job_fd >= 0) {
             int fd = job_fd;
             job_fd = -1;
+            ticker_busy = true;
             pthread_mutex_unlock(&job_mu);
             drip__leak_report(-1, fd, 0);
             pthread_mutex_lock(&job_mu);
+            ticker_busy = false;
             job_done = true;
             pthread_cond_broadcast(&job_cv);
             uint64_t one = 1;
@@ -97,6 +125,7 @@ static void *ticker(void *arg)
             }
             continue;
         }
+        ticker_busy = true;
         pthread_mutex_unlock(&job_mu);
         long long now = drip__mono_ms(), wake = now + 1000;
         long long due = drip__growth_tick(now - start_ms);
@@ -115,6 +144,7 @@ static void *ticker(void *arg)
         until.tv_sec = wake / 1000;
         until.tv_nsec = (wake % 1000) * 1000000;
         pthread_mutex_lock(&job_mu);
+        ticker_busy = false;
         if (job_fd < 0)
             pthread_cond_timedwait(&job_cv, &job_mu, &until);
     }
@@ -161,6 +191,7 @@ void drip__background_start(void)
  * parent's, and so are the unix socket files: listen.c leaves them to the parent). */
 void drip__background_child(void)
 {
+    atomic_store(&ticker_tid, 0);   /* only the forking thread lives on */
     drip__http_child();
     if (done_fd >= 0)
         close(done_fd);

@@ -107,10 +107,10 @@ static void print_frames(struct drip_writer *w, const struct names_table *sym, c
 {
     for (int k = 0; k < n; k++) {
         struct drip_frame fr = name_of(sym, f[k]);
-        drip_printf(w, "    %s %s", k ? "by" : "at", fr.function ? fr.function : "???");
+        drip__printf(w, "    %s %s", k ? "by" : "at", fr.function ? fr.function : "???");
         if (fr.file)
-            drip_printf(w, " (%s:%d)", fr.file, fr.line);
-        drip_puts(w, "\n");
+            drip__printf(w, " (%s:%d)", fr.file, fr.line);
+        drip__puts(w, "\n");
         if (fr.function && !strcmp(fr.function, "main"))
             break;
     }
@@ -121,7 +121,7 @@ static int ignored(const struct names_table *sym, const struct drip__site *s, co
     for (uint32_t k = 0; pats && sym->ok && k < s->depth; k++) {
         struct drip_frame fr = name_of(sym, s->frames[k]);
         for (const char *const *p = pats; *p; p++)
-            if (drip_template_match(*p, fr.function))
+            if (drip__template_match(*p, fr.function))
                 return 1;
     }
     return 0;
@@ -181,7 +181,7 @@ DRIP_EXPORT int drip_api_check_end(drip_check_t *c, const struct drip_check_opti
         free(addrs);
     }
     struct drip_writer w;
-    drip_writer_fd(&w, 2);
+    drip__writer_fd(&w, 2);
     for (size_t i = 0; i < g.n; i++) {
         struct drip__site *s = drip__depot_get(g.s[i].site);
         if (s && ignored(sym, s, o->ignore)) {
@@ -193,11 +193,11 @@ DRIP_EXPORT int drip_api_check_end(drip_check_t *c, const struct drip_check_opti
         r.leaked_blocks += g.s[i].blocks;
         if (o->quiet)
             continue;
-        drip_puts(&w, "drip: leak check: ");
-        drip_put_count(&w, g.s[i].bytes);
-        drip_puts(&w, " bytes in ");
-        drip_put_count(&w, g.s[i].blocks);
-        drip_puts(&w, " blocks allocated in the scope are still live, allocated\n");
+        drip__puts(&w, "drip: leak check: ");
+        drip__put_count(&w, g.s[i].bytes);
+        drip__puts(&w, " bytes in ");
+        drip__put_count(&w, g.s[i].blocks);
+        drip__puts(&w, " blocks allocated in the scope are still live, allocated\n");
         if (s)
             print_frames(&w, sym, s->frames, (int)s->depth);
     }
@@ -209,16 +209,16 @@ DRIP_EXPORT int drip_api_check_end(drip_check_t *c, const struct drip_check_opti
             if (t->is_main || !in_scope(t->gen, c->generation, now) || (!running && (t->joined || t->detached)))
                 continue;
             struct drip_frame start = name_of(sym, t->start_routine + 1);
-            drip_printf(&w, "drip: leak check: a thread started in the scope (start routine %s) %s, created\n",
-                        start.function ? start.function : "???",
-                        running ? "is still running" : "finished but was never joined or detached");
+            drip__printf(&w, "drip: leak check: a thread started in the scope (start routine %s) %s, created\n",
+                         start.function ? start.function : "???",
+                         running ? "is still running" : "finished but was never joined or detached");
             struct drip__site *s = drip__depot_get(t->create_site);
             if (s)
                 print_frames(&w, sym, s->frames, (int)s->depth);
         }
         drip__threads_unlock();
     }
-    drip_flush(&w);
+    drip__flush(&w);
     if (table.ok)
         drip__names_free(&table.names);
     free(g.s);

@@ -131,11 +131,11 @@ void drip__raw_header(struct drip_writer *w, const char *want)
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = 0;
     drip__start_dir(cwd, sizeof cwd);
-    drip_printf(w, "drip-raw %d\nproc pid=%d ppid=%d forked=%d", DRIP_RAW_VERSION, (int)getpid(), (int)getppid(),
-                drip__is_fork_child);
-    drip_raw_put_kv(w, "exe", exe);
-    drip_raw_put_kv(w, "cwd", cwd);
-    drip_puts(w, "\n");
+    drip__printf(w, "drip-raw %d\nproc pid=%d ppid=%d forked=%d", DRIP_RAW_VERSION, (int)getpid(), (int)getppid(),
+                 drip__is_fork_child);
+    drip__raw_put_kv(w, "exe", exe);
+    drip__raw_put_kv(w, "cwd", cwd);
+    drip__puts(w, "\n");
     /* the command line as the kernel keeps it: NUL-separated */
     int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -144,14 +144,14 @@ void drip__raw_header(struct drip_writer *w, const char *want)
         close(fd);
         for (ssize_t i = 0; i < len;) {
             buf[len] = 0;
-            drip_puts(w, "arg");
-            drip_raw_put_kv(w, "s", buf + i);
-            drip_puts(w, "\n");
+            drip__puts(w, "arg");
+            drip__raw_put_kv(w, "s", buf + i);
+            drip__puts(w, "\n");
             i += (ssize_t)strlen(buf + i) + 1;
         }
     }
-    drip_raw_put_options(w, &drip__opt);
-    drip_printf(w, "want what=%s\n", want);
+    drip__raw_put_options(w, &drip__opt);
+    drip__printf(w, "want what=%s\n", want);
 }
 
 struct mod_ctx {
@@ -177,16 +177,16 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
     if (!path[0])
         snprintf(path, sizeof path, "%s", info->dlpi_name);
     drip__build_id(info, id, sizeof id);
-    drip_printf(c->w, "module id=%u bias=%lx", ++c->id, (unsigned long)info->dlpi_addr);
-    drip_raw_put_kv(c->w, "build_id", id);
-    drip_raw_put_kv(c->w, "path", path);
+    drip__printf(c->w, "module id=%u bias=%lx", ++c->id, (unsigned long)info->dlpi_addr);
+    drip__raw_put_kv(c->w, "build_id", id);
+    drip__raw_put_kv(c->w, "path", path);
     for (int i = 0; i < nph; i++) {
         const ElfW(Phdr) *ph = &phdr[i];
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X))
-            drip_printf(c->w, " x=%lx-%lx", (unsigned long)(info->dlpi_addr + ph->p_vaddr),
-                        (unsigned long)(info->dlpi_addr + ph->p_vaddr + ph->p_memsz));
+            drip__printf(c->w, " x=%lx-%lx", (unsigned long)(info->dlpi_addr + ph->p_vaddr),
+                         (unsigned long)(info->dlpi_addr + ph->p_vaddr + ph->p_memsz));
     }
-    drip_puts(c->w, "\n");
+    drip__puts(c->w, "\n");
     return 0;
 }
 
@@ -201,9 +201,9 @@ void drip__raw_modules(struct drip_writer *w, int with_maps)
             char *nl = strchr(l, '\n');
             if (nl)
                 *nl = 0;
-            drip_puts(w, "maps");
-            drip_raw_put_kv(w, "line", l);
-            drip_puts(w, "\n");
+            drip__puts(w, "maps");
+            drip__raw_put_kv(w, "line", l);
+            drip__puts(w, "\n");
             if (!nl)
                 break;
             l = nl + 1;
@@ -229,10 +229,10 @@ void drip__raw_site(struct drip_writer *w, struct drip__siteset *set, uint32_t i
     struct drip__site *s = drip__depot_get(id);
     if (!s)
         return;
-    drip_printf(w, "site id=%u frames=", id);
+    drip__printf(w, "site id=%u frames=", id);
     for (uint32_t k = 0; k < s->depth; k++)
-        drip_printf(w, k ? ",%lx" : "%lx", (unsigned long)s->frames[k]);
-    drip_puts(w, "\n");
+        drip__printf(w, k ? ",%lx" : "%lx", (unsigned long)s->frames[k]);
+    drip__puts(w, "\n");
 }
 
 void drip__siteset_free(struct drip__siteset *s) { free(s->seen); }
@@ -241,10 +241,10 @@ void drip__siteset_free(struct drip__siteset *s) { free(s->seen); }
 void drip__raw_suspects(struct drip_writer *w, struct drip__siteset *set, const struct drip__suspect *s, int n)
 {
     for (int i = 0; i < n; i++) {
-        drip_printf(w, "suspect site=%u bps=%.17g live_bytes=%llu live_objects=%llu oldest=%.17g share=%.17g window=%.17g\n",
-                    s[i].site, s[i].bytes_per_second, (unsigned long long)s[i].live_bytes,
-                    (unsigned long long)s[i].live_objects, s[i].oldest_age_seconds, s[i].heap_growth_share,
-                    s[i].window_seconds);
+        drip__printf(w, "suspect site=%u bps=%.17g live_bytes=%llu live_objects=%llu oldest=%.17g share=%.17g window=%.17g\n",
+                     s[i].site, s[i].bytes_per_second, (unsigned long long)s[i].live_bytes,
+                     (unsigned long long)s[i].live_objects, s[i].oldest_age_seconds, s[i].heap_growth_share,
+                     s[i].window_seconds);
         drip__raw_site(w, set, s[i].site);
     }
 }
@@ -281,13 +281,13 @@ int drip__names(const uintptr_t *addrs, size_t n, struct drip__names *names)
         return -1;
     }
     struct drip_writer w;
-    drip_writer_fd(&w, in);
+    drip__writer_fd(&w, in);
     drip__raw_header(&w, "names");
     drip__raw_modules(&w, 0);
     for (size_t i = 0; i < n; i++)
-        drip_printf(&w, "addr a=%lx\n", (unsigned long)addrs[i]);
-    drip_puts(&w, "end\n");
-    if (drip_flush(&w) == 0) {
+        drip__printf(&w, "addr a=%lx\n", (unsigned long)addrs[i]);
+    drip__puts(&w, "end\n");
+    if (drip__flush(&w) == 0) {
         struct drip_render_out o = {-1, -1, -1, out, NULL};
         drip__symbolize(in, &o);
         off_t len = lseek(out, 0, SEEK_END);

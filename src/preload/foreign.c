@@ -77,21 +77,21 @@ int drip__foreign_report(int text_fd, int json_fd)
     struct drip_writer w;
     int pid = getpid();
     if (text_fd >= 0) {
-        drip_writer_fd(&w, text_fd);
-        drip_printf(&w, "==%d== drip: %s brings its own allocator (it defines %s): drip cannot see the blocks it serves "
+        drip__writer_fd(&w, text_fd);
+        drip__printf(&w, "==%d== drip: %s brings its own allocator (it defines %s): drip cannot see the blocks it serves "
                         "or their frees, so there is no leak report for this process (execs, forks and fatal signals "
                         "are still followed)\n", pid, module, defines);
-        drip_flush(&w);
+        drip__flush(&w);
     }
     if (json_fd >= 0) {
-        drip_writer_fd(&w, json_fd);
-        drip_printf(&w, "{\"pid\": %d, \"complete\": false, \"own_allocator\": {\"module\": ", pid);
-        drip_put_json_str(&w, module);
-        drip_puts(&w, ", \"defines\": ");
-        drip_put_json_str(&w, defines);
-        drip_puts(&w, "}, \"classification\": \"unavailable\", \"summary\": null, \"leaks\": [], \"threads\": [], "
+        drip__writer_fd(&w, json_fd);
+        drip__printf(&w, "{\"pid\": %d, \"complete\": false, \"own_allocator\": {\"module\": ", pid);
+        drip__put_json_str(&w, module);
+        drip__puts(&w, ", \"defines\": ");
+        drip__put_json_str(&w, defines);
+        drip__puts(&w, "}, \"classification\": \"unavailable\", \"summary\": null, \"leaks\": [], \"threads\": [], "
                       "\"suspects\": []}\n");
-        drip_flush(&w);
+        drip__flush(&w);
     }
     return 0;
 }

@@ -3,7 +3,8 @@
  *
  * The lock order, as jemalloc's witness ranks: a thread that holds a lock of rank r takes only
  * locks of a higher rank. Outermost first:
- *   DRIP_RANK_JOB       background.c job_mu: the ticker's job (nothing is taken under it)
+ *   DRIP_RANK_JOB       background.c job_mu: the ticker's job (nothing is taken under it; a stop
+ *                       of the world only try-locks it, drip__ticker_park, which cannot deadlock)
  *   DRIP_RANK_HELPER    helper.c serve_mu: one exchange with the symbolizer process
  *   DRIP_RANK_GROWTH    growth.c G.mu: the growth detector's series (allocates: arena below)
  *   DRIP_RANK_MODULES   modules.c refresh_mu, then names_mu: the module table, unloaded names

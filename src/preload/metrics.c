@@ -23,7 +23,7 @@
 
 static void metric(struct drip_writer *w, const char *name, const char *type, const char *help, double v)
 {
-    drip_printf(w, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+    drip__printf(w, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
 }
 
 /* Read once per process (the pid changes in a forked child, which has no server anyway). */
@@ -58,7 +58,7 @@ static int count_fds(void)
 void drip__write_metrics(int fd)
 {
     struct drip_writer wr, *w = &wr;
-    drip_writer_fd(w, fd);
+    drip__writer_fd(w, fd);
     struct drip_stats s;
     drip__stats(&s);
     metric(w, "drip_heap_inuse_bytes", "gauge", "Bytes in live heap blocks (Go: go_memstats_heap_alloc_bytes).", (double)s.live_bytes);
@@ -82,8 +82,8 @@ void drip__write_metrics(int fd)
         }
         struct drip__names names;
         int named = drip__names(addrs, (size_t)ns, &names) == 0;
-        drip_printf(w, "# HELP drip_growth_bytes_per_second Growth rate of each suspect site's live bytes (Theil-Sen slope).\n"
-                    "# TYPE drip_growth_bytes_per_second gauge\n");
+        drip__printf(w, "# HELP drip_growth_bytes_per_second Growth rate of each suspect site's live bytes (Theil-Sen slope).\n"
+                     "# TYPE drip_growth_bytes_per_second gauge\n");
         for (int i = 0; i < ns; i++) {
             const char *name = named && addrs[i] ? names.f[i].function : NULL;
             char fn[256];
@@ -91,14 +91,14 @@ void drip__write_metrics(int fd)
             for (char *c = fn; *c; c++)   /* label values: no quotes, backslashes or newlines */
                 if (*c == '"' || *c == '\\' || *c == '\n')
                     *c = '_';
-            drip_printf(w, "drip_growth_bytes_per_second{site=\"%u\",function=\"%s\"} %.17g\n", sus[i].site, fn,
+            drip__printf(w, "drip_growth_bytes_per_second{site=\"%u\",function=\"%s\"} %.17g\n", sus[i].site, fn,
                     sus[i].bytes_per_second);
         }
         if (named)
             drip__names_free(&names);
     }
-    drip_printf(w, "# HELP drip_build_info drip's version and stack unwinder.\n# TYPE drip_build_info gauge\n"
-                "drip_build_info{version=\"%s\",unwind=\"%s\"} 1\n", DRIP_VERSION, drip__opt.unwind);
+    drip__printf(w, "# HELP drip_build_info drip's version and stack unwinder.\n# TYPE drip_build_info gauge\n"
+                 "drip_build_info{version=\"%s\",unwind=\"%s\"} 1\n", DRIP_VERSION, drip__opt.unwind);
     /* the standard process collector names */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -113,7 +113,7 @@ void drip__write_metrics(int fd)
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     metric(w, "process_max_fds", "gauge", "Maximum number of open file descriptors.", (double)rl.rlim_cur);
-    drip_flush(w);
+    drip__flush(w);
 }
 
 void drip__write_stats_json(int fd)
@@ -148,16 +148,16 @@ void drip__monitor_tick(int *above, double t)
     struct drip_stats s;
     drip__stats(&s);
     char live[32], peak[32], total[32], rss[32], alert[32];
-    drip_human_bytes(live, sizeof live, (double)s.live_bytes);
-    drip_human_bytes(peak, sizeof peak, (double)s.peak_live_bytes);
-    drip_human_bytes(total, sizeof total, (double)s.total_alloc_bytes);
-    drip_human_bytes(rss, sizeof rss, (double)s.rss_bytes);
+    drip__human_bytes(live, sizeof live, (double)s.live_bytes);
+    drip__human_bytes(peak, sizeof peak, (double)s.peak_live_bytes);
+    drip__human_bytes(total, sizeof total, (double)s.total_alloc_bytes);
+    drip__human_bytes(rss, sizeof rss, (double)s.rss_bytes);
     struct drip__suspect sus[1];
     int nsus = drip__growth_suspects(sus, 1);
     char grow[256] = "";
     if (nsus) {
         char rate[32];
-        drip_human_bytes(rate, sizeof rate, (double)(uint64_t)sus[0].bytes_per_second);
+        drip__human_bytes(rate, sizeof rate, (double)(uint64_t)sus[0].bytes_per_second);
         struct drip__site *site = drip__depot_get(sus[0].site);
         snprintf(grow, sizeof grow, ", growing: %s/s at %s", rate, site && site->depth ? first_function(site) : "?");
     }
@@ -166,7 +166,7 @@ void drip__monitor_tick(int *above, double t)
                 getpid(), t, live, (unsigned long long)s.live_objects, peak, total, (unsigned long long)s.mallocs,
                 (unsigned long long)s.frees, rss, (unsigned long long)s.threads, grow);
     if (drip__opt.alert) {
-        drip_human_bytes(alert, sizeof alert, (double)drip__opt.alert);
+        drip__human_bytes(alert, sizeof alert, (double)drip__opt.alert);
         if (!*above && s.live_bytes > drip__opt.alert) {
             *above = 1;
             fprintf(stderr, "drip[%d] %.1fs: warning: live heap %s is above the alert threshold %s\n", getpid(), t, live, alert);

@@ -254,9 +254,15 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
             continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        /* a module the last table knew (same code, same .eh_frame_hdr) keeps its answer: each
+         * dlopen rebuilt the table and sampled every module's FDEs again (their pages too) */
+        const struct table *old = atomic_load_explicit(&current, memory_order_acquire);
+        for (int k = 0; fp < 0 && old && k < old->n; k++)
+            if (old->m[k].lo == lo && old->m[k].hi == lo + ph->p_memsz && old->m[k].eh_frame_hdr == hdr)
+                fp = old->m[k].fp;
         if (fp < 0)
             fp = module_has_fp(hdr);
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
         t->m[t->n++] = (struct module){lo, lo + ph->p_memsz, fp, hdr};
     }
     return 0;
@@ -466,16 +472,16 @@ void drip__modules_write_unloaded(struct drip_writer *w)
 {
     pthread_mutex_lock(&names_mu);
     for (struct unloaded *u = unloaded_list; u; u = u->next) {
-        drip_printf(w, "module id=%u bias=%lx unloaded=1", u->id, (unsigned long)u->bias);
-        drip_raw_put_kv(w, "build_id", u->build_id);
-        drip_raw_put_kv(w, "path", u->path);
+        drip__printf(w, "module id=%u bias=%lx unloaded=1", u->id, (unsigned long)u->bias);
+        drip__raw_put_kv(w, "build_id", u->build_id);
+        drip__raw_put_kv(w, "path", u->path);
         for (int i = 0; i < u->nx; i++)
-            drip_printf(w, " x=%lx-%lx", (unsigned long)u->lo[i], (unsigned long)u->hi[i]);
-        drip_puts(w, "\n");
+            drip__printf(w, " x=%lx-%lx", (unsigned long)u->lo[i], (unsigned long)u->hi[i]);
+        drip__puts(w, "\n");
     }
     for (size_t i = 0; i < (1u << KEPT_BITS); i++)
         for (struct kept_addr *k = kept[i]; k; k = k->next)
-            drip_printf(w, "kept addr=%lx module=%u\n", (unsigned long)k->addr, k->module);
+            drip__printf(w, "kept addr=%lx module=%u\n", (unsigned long)k->addr, k->module);
     pthread_mutex_unlock(&names_mu);
 }
 

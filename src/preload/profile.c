@@ -140,13 +140,13 @@ static void raw_samples(struct drip_writer *w, struct drip__siteset *set, const 
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    drip_printf(w, "pprof period=%lld time=%lld duration=%lld maps_key=%u\n",
-                (long long)(drip__opt.sample ? (int64_t)drip__opt.sample : 1),
-                (long long)ts.tv_sec * 1000000000 + ts.tv_nsec, duration_ms * 1000000, drip__modules_generation() + 1);
+    drip__printf(w, "pprof period=%lld time=%lld duration=%lld maps_key=%u\n",
+                 (long long)(drip__opt.sample ? (int64_t)drip__opt.sample : 1),
+                 (long long)ts.tv_sec * 1000000000 + ts.tv_nsec, duration_ms * 1000000, drip__modules_generation() + 1);
     for (size_t i = 0; i < n; i++) {
-        drip_printf(w, "sample site=%u v=%lld,%lld,%lld,%lld block_size=%lld\n", ids[i], (long long)s[i].values[0],
-                    (long long)s[i].values[1], (long long)s[i].values[2], (long long)s[i].values[3],
-                    (long long)s[i].block_size);
+        drip__printf(w, "sample site=%u v=%lld,%lld,%lld,%lld block_size=%lld\n", ids[i], (long long)s[i].values[0],
+                     (long long)s[i].values[1], (long long)s[i].values[2], (long long)s[i].values[3],
+                     (long long)s[i].block_size);
         drip__raw_site(w, set, ids[i]);
     }
 }
@@ -187,19 +187,19 @@ static int write_samples(int fd, struct drip_pprof_sample *s, size_t n, int allo
         return -errno;
     uint32_t *ids = sample_ids(s, n);
     struct drip_writer w;
-    drip_writer_fd(&w, memfd);
+    drip__writer_fd(&w, memfd);
     struct drip__siteset set;
     drip__siteset_init(&set);
     drip__raw_header(&w, text ? "pprof_text" : "pprof");
     if (allocs_default)
-        drip_puts(&w, "want what=pprof allocs=1\n");
+        drip__puts(&w, "want what=pprof allocs=1\n");
     drip__raw_modules(&w, 1);
     if (ids)
         raw_samples(&w, &set, s, n, ids, duration_ms);
-    drip_puts(&w, "end\n");
+    drip__puts(&w, "end\n");
     drip__siteset_free(&set);
     free(ids);
-    int rc = -drip_flush(&w);
+    int rc = -drip__flush(&w);
     if (!rc) {
         struct drip_render_out o = {-1, -1, -1, fd, NULL};
         drip__symbolize(memfd, &o);

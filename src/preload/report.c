@@ -115,37 +115,37 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     if (group_blocks(&r, &sc) != 0)
         oom = 1;
     for (size_t i = 0; i < r.n; i++) {
-        drip_printf(w, "rec kind=%s site=%u bytes=%llu blocks=%llu", drip_raw_kind_names[r.g[i].kind], r.g[i].site,
-                    (unsigned long long)r.g[i].bytes, (unsigned long long)r.g[i].blocks);
+        drip__printf(w, "rec kind=%s site=%u bytes=%llu blocks=%llu", drip_raw_kind_names[r.g[i].kind], r.g[i].site,
+                     (unsigned long long)r.g[i].bytes, (unsigned long long)r.g[i].blocks);
         if (r.g[i].kind == DRIP_POSSIBLE)
-            drip_printf(w, " ioff_min=%u ioff_max=%u", r.g[i].ioff_min, r.g[i].ioff_max);
-        drip_puts(w, "\n");
+            drip__printf(w, " ioff_min=%u ioff_max=%u", r.g[i].ioff_min, r.g[i].ioff_max);
+        drip__puts(w, "\n");
         drip__raw_site(w, set, r.g[i].site);
     }
     if (drip__fork_parent)
-        drip_printf(w, "inherited bytes=%llu blocks=%llu parent=%d\n", (unsigned long long)r.inh_bytes,
-                    (unsigned long long)r.inh_blocks, drip__fork_parent);
+        drip__printf(w, "inherited bytes=%llu blocks=%llu parent=%d\n", (unsigned long long)r.inh_bytes,
+                     (unsigned long long)r.inh_blocks, drip__fork_parent);
     for (int h = 1; h < DRIP_HEUR_COUNT; h++)   /* reachable only via a heuristic, valgrind's lines */
-        drip_printf(w, "heur name=%s bytes=%llu blocks=%llu\n", drip__heur_name[h],
-                    (unsigned long long)sc.heur[h].bytes, (unsigned long long)sc.heur[h].blocks);
+        drip__printf(w, "heur name=%s bytes=%llu blocks=%llu\n", drip__heur_name[h],
+                     (unsigned long long)sc.heur[h].bytes, (unsigned long long)sc.heur[h].blocks);
     struct drip__suspect sus[MAX_SUSPECTS];
     int ns = drip__growth_suspects(sus, MAX_SUSPECTS);
     drip__growth_fill(sus, ns);
     /* the threads as they were while the world was stopped (tid 0: created, not started) */
     for (size_t i = 0; i < sc.nthreads; i++) {
         const struct drip__scan_thread *t = &sc.threads[i];
-        drip_printf(w, "thread tid=%d state=%s start=%lx site=%u\n", t->os_tid, t->running ? "running" : "unjoined",
-                    (unsigned long)t->start_routine, t->create_site);
+        drip__printf(w, "thread tid=%d state=%s start=%lx site=%u\n", t->os_tid, t->running ? "running" : "unjoined",
+                     (unsigned long)t->start_routine, t->create_site);
         drip__raw_site(w, set, t->create_site);
     }
     drip__raw_suspects(w, set, sus, ns);
     const char *first;
     unsigned untraced = drip__untraced_execs(&first);
-    drip_printf(w, "info threads_unpaused=%d oom=%d paused_us=%lld untraced_execs=%u", sc.threads_unstopped, oom,
-                sc.paused_us, untraced);
+    drip__printf(w, "info threads_unpaused=%d oom=%d paused_us=%lld untraced_execs=%u", sc.threads_unstopped, oom,
+                 sc.paused_us, untraced);
     if (untraced)
-        drip_raw_put_kv(w, "untraced_first", first[0] ? first : "?");
-    drip_puts(w, "\n");
+        drip__raw_put_kv(w, "untraced_first", first[0] ? first : "?");
+    drip__puts(w, "\n");
     free(r.g);
     drip__scan_free(&sc);
 }
@@ -214,15 +214,15 @@ int drip__symbolize(int memfd, const struct drip_render_out *o)
         text = NULL;
     struct drip_raw raw;
     char err[256], note[512];
-    if (text && drip_raw_parse(&raw, text, (size_t)st.st_size, err, sizeof err) == 0) {
+    if (text && drip__raw_parse(&raw, text, (size_t)st.st_size, err, sizeof err) == 0) {
         snprintf(note, sizeof note, "drip: frames are not named (%s): each shows its module and offset; "
                  "keep the raw report with --raw-out FILE and name them with `drip symbolize FILE`", why);
         struct drip_render_out fo = *o;
         fo.note = note;
-        struct drip_symbols sym = drip_raw_symbols(&raw);
-        drip_render(&raw, &sym, &fo, &leaked);
+        struct drip_symbols sym = drip__raw_symbols(&raw);
+        drip__render(&raw, &sym, &fo, &leaked);
     }
-    drip_raw_free(&raw);
+    drip__raw_free(&raw);
     if (text)
         munmap(text, (size_t)st.st_size);
     return leaked;
@@ -234,19 +234,19 @@ int drip__leak_report(int text_fd, int json_fd, int final)
     if (memfd < 0)
         return 0;
     struct drip_writer w;
-    drip_writer_fd(&w, memfd);
+    drip__writer_fd(&w, memfd);
     struct drip__siteset set;
     drip__siteset_init(&set);
     drip__raw_header(&w, final ? "exit" : "leaks");
     drip__raw_modules(&w, 0);
     if (drip__opt.sample)
-        drip_printf(&w, "info sampling=%llu\n", (unsigned long long)drip__opt.sample);
+        drip__printf(&w, "info sampling=%llu\n", (unsigned long long)drip__opt.sample);
     else
         raw_leaks(&w, &set, final);
-    drip_puts(&w, "end\n");
+    drip__puts(&w, "end\n");
     drip__siteset_free(&set);
     int leaked = 0;
-    if (drip_flush(&w) == 0) {
+    if (drip__flush(&w) == 0) {
         struct drip_render_out o = {text_fd, json_fd, -1, -1, NULL};
         leaked = drip__symbolize(memfd, &o);
     }
@@ -263,7 +263,7 @@ void drip__suspects_json(int fd)
     if (memfd < 0)
         return;
     struct drip_writer w;
-    drip_writer_fd(&w, memfd);
+    drip__writer_fd(&w, memfd);
     struct drip__siteset set;
     drip__siteset_init(&set);
     drip__raw_header(&w, "suspects");
@@ -272,9 +272,9 @@ void drip__suspects_json(int fd)
     int ns = drip__growth_suspects(sus, MAX_SUSPECTS);
     drip__growth_fill(sus, ns);
     drip__raw_suspects(&w, &set, sus, ns);
-    drip_puts(&w, "end\n");
+    drip__puts(&w, "end\n");
     drip__siteset_free(&set);
-    if (drip_flush(&w) == 0) {
+    if (drip__flush(&w) == 0) {
         struct drip_render_out o = {-1, -1, -1, fd, NULL};
         drip__symbolize(memfd, &o);
     }
@@ -385,33 +385,33 @@ static int child_report_cheap(int text_fd, int json_fd, int err_fd, int *leaked)
     if (memfd < 0)
         return 0;
     struct drip_writer w;
-    drip_writer_fd(&w, memfd);
+    drip__writer_fd(&w, memfd);
     drip__raw_header(&w, "exit");
-    drip_printf(&w, "inherited bytes=%llu blocks=%llu parent=%d\n", (unsigned long long)c.inh_bytes,
-                (unsigned long long)c.inh_blocks, drip__fork_parent);
+    drip__printf(&w, "inherited bytes=%llu blocks=%llu parent=%d\n", (unsigned long long)c.inh_bytes,
+                 (unsigned long long)c.inh_blocks, drip__fork_parent);
     const char *first;
     unsigned untraced = drip__untraced_execs(&first);
-    drip_printf(&w, "info threads_unpaused=0 oom=0 paused_us=0 untraced_execs=%u", untraced);
+    drip__printf(&w, "info threads_unpaused=0 oom=0 paused_us=0 untraced_execs=%u", untraced);
     if (untraced)
-        drip_raw_put_kv(&w, "untraced_first", first[0] ? first : "?");
-    drip_puts(&w, "\nend\n");
+        drip__raw_put_kv(&w, "untraced_first", first[0] ? first : "?");
+    drip__puts(&w, "\nend\n");
     int done = 0;
     struct stat st;
     char *text = MAP_FAILED;
-    if (drip_flush(&w) == 0 && fstat(memfd, &st) == 0 && st.st_size > 0)
+    if (drip__flush(&w) == 0 && fstat(memfd, &st) == 0 && st.st_size > 0)
         text = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, memfd, 0);
     struct drip_raw raw;
     char err[256];
-    if (text != MAP_FAILED && drip_raw_parse(&raw, text, (size_t)st.st_size, err, sizeof err) == 0) {
+    if (text != MAP_FAILED && drip__raw_parse(&raw, text, (size_t)st.st_size, err, sizeof err) == 0) {
         if (drip__opt.raw_out[0])
             keep_raw(memfd, err_fd);
-        struct drip_symbols sym = drip_raw_symbols(&raw);
+        struct drip_symbols sym = drip__raw_symbols(&raw);
         sym.raw = 0;   /* no frame is printed: nothing is left unnamed */
         struct drip_render_out o = {text_fd, json_fd, -1, -1, NULL};
         /* written, or a destination refused it: either way not written twice */
-        drip_render(&raw, &sym, &o, leaked);
+        drip__render(&raw, &sym, &o, leaked);
         done = 1;
-        drip_raw_free(&raw);
+        drip__raw_free(&raw);
     }
     if (text != MAP_FAILED)
         munmap(text, (size_t)st.st_size);
@@ -455,20 +455,20 @@ int drip__report(void)
     int memfd = foreign || cheap ? -1 : drip__raw_memfd();
     if (memfd >= 0) {
         struct drip_writer w;
-        drip_writer_fd(&w, memfd);
+        drip__writer_fd(&w, memfd);
         struct drip__siteset set;
         drip__siteset_init(&set);
         drip__raw_header(&w, "exit");
         drip__raw_modules(&w, prof.fd >= 0);
         if (drip__opt.sample)
-            drip_printf(&w, "info sampling=%llu\n", (unsigned long long)drip__opt.sample);
+            drip__printf(&w, "info sampling=%llu\n", (unsigned long long)drip__opt.sample);
         else if (!foreign)
             raw_leaks(&w, &set, 1);
         if (prof.fd >= 0)
             drip__raw_profile(&w, &set, 0, NULL, 0);
-        drip_puts(&w, "end\n");
+        drip__puts(&w, "end\n");
         drip__siteset_free(&set);
-        if (drip_flush(&w) == 0) {
+        if (drip__flush(&w) == 0) {
             if (drip__opt.raw_out[0])
                 keep_raw(memfd, err_fd);
             /* a program with its own allocator gets foreign.c's one line instead of a leak report */

@@ -207,12 +207,12 @@ void drip__init(void)
     if (atomic_exchange(&once, 1))
         return;
     struct drip__entry e = drip__enter();
-    drip_options_defaults(&drip__opt);
+    drip__options_defaults(&drip__opt);
     char err[256] = "";
     const char *http = getenv("DRIP_HTTP");   /* DRIP_HTTP=host:port, as docs/cli.md says */
-    if (drip_options_parse(&drip__opt, getenv("DRIP_OPTIONS"), err, sizeof err) != 0 ||
+    if (drip__options_parse(&drip__opt, getenv("DRIP_OPTIONS"), err, sizeof err) != 0 ||
         (http && *http && !drip__opt.http[0] &&
-         drip_options_set(&drip__opt, "http", 4, http, strlen(http), err, sizeof err) != 0)) {
+         drip__options_set(&drip__opt, "http", 4, http, strlen(http), err, sizeof err) != 0)) {
         /* a bad option must not change the program: say so once and stay out of the way */
         static const char pre[] = "drip: DRIP_OPTIONS: ";
         ssize_t ignored = write(2, pre, sizeof pre - 1);

@@ -226,12 +226,19 @@ enum { PAGE_SHIFT_ = 12, DIR_BITS = 18, DIR_TOP = 1 << (47 - PAGE_SHIFT_ - DIR_B
 
 struct pagedir {
     uint32_t **top;   /* DIR_TOP entries */
+    uint32_t used[16];   /* the entries of top that were filled, when at most 16 (most heaps) */
+    size_t nused;        /* how many were; above 16, every entry is looked at */
 };
 
 static void dir_free(struct pagedir *d)
 {
-    for (size_t i = 0; d->top && i < DIR_TOP; i++)
-        drip__arena_free(d->top[i], sizeof(uint32_t) << DIR_BITS);
+    /* walking all of top (1 MiB, mostly never touched) cost more than the scan of a small program */
+    if (d->top && d->nused <= sizeof d->used / sizeof d->used[0])
+        for (size_t i = 0; i < d->nused; i++)
+            drip__arena_free(d->top[d->used[i]], sizeof(uint32_t) << DIR_BITS);
+    else
+        for (size_t i = 0; d->top && i < DIR_TOP; i++)
+            drip__arena_free(d->top[i], sizeof(uint32_t) << DIR_BITS);
     drip__arena_free(d->top, DIR_TOP * sizeof *d->top);
     d->top = NULL;
 }
@@ -241,6 +248,7 @@ static void dir_free(struct pagedir *d)
 static bool dir_build(struct pagedir *d, const struct drip__block *b, size_t n)
 {
     d->top = n < 64 || n >= UINT32_MAX ? NULL : drip__arena_alloc(DIR_TOP * sizeof *d->top);
+    d->nused = 0;
     if (!d->top)
         return false;
     uintptr_t last = UINTPTR_MAX;
@@ -252,9 +260,14 @@ static bool dir_build(struct pagedir *d, const struct drip__block *b, size_t n)
         if ((p >> DIR_BITS) >= DIR_TOP)
             break;   /* above 47 bits: left to the full search */
         uint32_t **t = &d->top[p >> DIR_BITS];
-        if (!*t && !(*t = drip__arena_alloc(sizeof(uint32_t) << DIR_BITS))) {
-            dir_free(d);
-            return false;
+        if (!*t) {
+            if (!(*t = drip__arena_alloc(sizeof(uint32_t) << DIR_BITS))) {
+                dir_free(d);
+                return false;
+            }
+            if (d->nused < sizeof d->used / sizeof d->used[0])
+                d->used[d->nused] = (uint32_t)(p >> DIR_BITS);
+            d->nused++;
         }
         (*t)[p & ((1u << DIR_BITS) - 1)] = (uint32_t)i + 1;
     }
@@ -664,7 +677,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot)
     struct drip__roots rt;
     memset(&rt, 0, sizeof rt);
     unsigned heur_set = 0;
-    drip_parse_heuristics(drip__opt.leak_check_heuristics, strlen(drip__opt.leak_check_heuristics), &heur_set);
+    drip__parse_heuristics(drip__opt.leak_check_heuristics, strlen(drip__opt.leak_check_heuristics), &heur_set);
 
     drip__lock_world();
     long long t0 = now_us();

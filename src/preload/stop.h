@@ -3,6 +3,7 @@
 #ifndef DRIP_PRELOAD_STOP_H
 #define DRIP_PRELOAD_STOP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,12 @@ struct drip__world {
  * a program thread may hold; allocates nothing; errno is preserved. */
 int drip__stop_ptrace(struct drip__world *w, long timeout_ms, const char **why);
 void drip__stop_resume(struct drip__world *w);
+
+/* drip's ticker thread (server.c), for a stop where it is the only other task: true when tid is
+ * the ticker and it is parked in its wait, where it stays until drip__ticker_unpark (it needs a
+ * lock the caller now holds). Never blocks. */
+bool drip__ticker_park(int tid);
+void drip__ticker_unpark(void);
 
 /* Copies [addr, addr+len) of this process into buf without ever raising a signal (unreadable
  * pages, a truncated file mapping, a racing munmap). Returns the bytes copied from the start of

@@ -29,6 +29,8 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <signal.h>
 #include <string.h>
@@ -275,9 +277,9 @@ static int stop_with_signal(void)
     return stopped;
 }
 
-enum { STOPPED_NONE, STOPPED_PTRACE, STOPPED_SIGNAL };
+enum { STOPPED_NONE, STOPPED_PTRACE, STOPPED_SIGNAL, STOPPED_ALONE };
 static int stopped_by;
-static bool frozen, ptrace_refused;
+static bool frozen, ptrace_refused, ticker_parked;
 static struct drip__world world;
 
 #if defined(__x86_64__)
@@ -349,6 +351,42 @@ static int stop_with_ptrace(void)
     return -1;
 }
 
+/* Whether the calling thread is the only task of the process that can run: it is alone (a
+ * single-threaded program, a forked child), or the one other task is drip's ticker, parked
+ * (ticker_parked is then set). Most short programs end so: they need no tracer, no ptrace and
+ * none of the scheduling a stop waits for. The list is read once; no other task can create one
+ * while the answer holds. */
+static bool world_alone(void)
+{
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    int me = (int)syscall(SYS_gettid), other = 0, others = 0;
+    char buf[2048];
+    bool ok = true;
+    for (long n; ok && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) != 0;) {
+        if (n < 0) {
+            ok = false;
+            break;
+        }
+        for (long off = 0; off < n;) {
+            struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(buf + off);
+            int tid = atoi(d->name);
+            if (tid > 0 && tid != me) {
+                other = tid;
+                others++;
+            }
+            off += d->reclen;
+        }
+    }
+    close(fd);
+    if (!ok || others > 1)
+        return false;
+    if (others == 1 && !(ticker_parked = drip__ticker_park(other)))
+        return false;
+    return true;
+}
+
 int drip__threads_stop_world(void)
 {
     int saved = errno;
@@ -356,6 +394,13 @@ int drip__threads_stop_world(void)
     stopped_by = STOPPED_NONE;
     for (struct drip__thread *t = threads; t; t = t->next)
         atomic_store(&t->stopped, 0);
+    ticker_parked = false;
+    if (world_alone()) {
+        frozen = true;   /* nothing else runs: memory is read directly */
+        stopped_by = STOPPED_ALONE;
+        errno = saved;
+        return 0;
+    }
     int stopped = ptrace_refused ? -1 : stop_with_ptrace();
     if (stopped < 0) {
         stopped = stop_with_signal();
@@ -369,7 +414,11 @@ bool drip__threads_world_frozen(void) { return frozen; }
 
 void drip__threads_start_world(void)
 {
-    if (stopped_by == STOPPED_PTRACE) {
+    if (stopped_by == STOPPED_ALONE) {
+        if (ticker_parked)
+            drip__ticker_unpark();
+        ticker_parked = false;
+    } else if (stopped_by == STOPPED_PTRACE) {
         drip__stop_resume(&world);
         for (struct drip__thread *t = threads; t; t = t->next)
             atomic_store(&t->stopped, 0);

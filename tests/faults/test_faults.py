@@ -7,6 +7,7 @@ Every program runs with a timeout (dt.run's, or run_plain's): a hang fails the c
 compares the program with drip to the same program without it where behaviour is deterministic.
 The target programs are tests/faults/progs/*.c (built into bin/faults/).
 """
+import glob
 import json
 import os
 import signal
@@ -659,6 +660,34 @@ def case_ptrace_fallback():
     if well_formed(res, "fallback"):
         dt.eq(summary(res.report, "definite"), (100, 1), "the report is whole: the lost block")
         dt.eq(res.report.get("threads_unpaused"), 1, "the worker that blocks every signal is scanned unpaused")
+
+
+def case_single_thread_no_tracer():
+    """A program with no thread of its own (drip's ticker aside, which waits parked) is scanned
+    without a tracer: under strace -f, where PTRACE_SEIZE would fail, drip says nothing of ptrace
+    and the report is whole. A forked child (one task) the same."""
+    import shutil
+    strace = shutil.which("strace")
+    if not strace:
+        dt.skip("strace is not installed")
+    probe = subprocess.run([strace, "-f", "-o", "/dev/null", "true"], capture_output=True)
+    if probe.returncode != 0:
+        dt.skip("strace cannot trace here")
+    for prog, what in ((P + "/leaks", "single-threaded"), (P + "/forks", "forked children")):
+        path = temp_json()
+        e = dict(os.environ)
+        e.pop("LD_PRELOAD", None)
+        p = subprocess.run([strace, "-f", "-o", "/dev/null", "-E", "LD_PRELOAD=" + dt.LIBDRIP,
+                            "-E", "DRIP_OPTIONS=json=%s" % path, prog], capture_output=True, text=True,
+                           timeout=60, env=e)
+        report = json.load(open(path)) if os.path.exists(path) else None
+        for f in [path] + glob.glob(path + ".*"):
+            os.unlink(f)
+        dt.eq([l for l in p.stderr.splitlines() if "ptrace" in l], [], what + ": no word of ptrace")
+        res = dt.Result(p.returncode, p.stdout, p.stderr, report, path)
+        if prog.endswith("leaks") and well_formed(res, what):
+            dt.eq(summary(report, "definite"), (148, 3), what + ": definite as without strace")
+            dt.eq(summary(report, "indirect"), (96, 5), what + ": indirect as without strace")
 
 
 if __name__ == "__main__":

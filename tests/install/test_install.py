@@ -9,7 +9,7 @@ Each case installs the build tree into its own temporary prefix with `cmake --in
   deb            `make deb`'s package: contents, Depends, the extracted drip runs
   memcheck       `ctest -T memcheck` with MEMORYCHECK_COMMAND=drip counts one leak (and valgrind, the
                  same one)
-  meson, autotools  the README's `meson test --wrapper` and `make check LOG_COMPILER=drip` lines
+  meson, autotools  docs/ci.md's `meson test --wrapper` and `make check LOG_COMPILER=drip` lines
                  on the same project: the leaking test fails, the clean one passes
   vgcompat       valgrind's flags: --num-callers, --log-file=%p, --error-exitcode, suppressions files
   sarif          --sarif and `drip sarif`: SARIF 2.1.0 checked against the schema (python3-jsonschema)
@@ -260,7 +260,7 @@ def case_memcheck():
     if xml:
         x = open(xml[0]).read()
         t.check(re.search(r'<Defect type="Memory Leak">1</Defect>', x) is not None, "DynamicAnalysis.xml: Memory Leak 1")
-    # the options the README suggests instead of CTest's default (no --show-reachable)
+    # the options docs/ci.md suggests instead of CTest's default (no --show-reachable)
     oout, obdir = run_ctest_memcheck(os.path.join(prefix, "bin", "drip"), "Valgrind",
                                      "-q --tool=memcheck --leak-check=yes --num-callers=50")
     t.eq(memcheck_results(oout), ["Memory Leak - 1"], "MEMORYCHECK_COMMAND_OPTIONS without --show-reachable")
@@ -286,7 +286,7 @@ def case_meson():
     bdir = os.path.join(tmp, "meson-build")
     sh(["meson", "setup", bdir, src])
     drip = os.path.join(prefix, "bin", "drip")
-    # the README's line, with the installed drip
+    # docs/ci.md's line, with the installed drip
     p = sh(["meson", "test", "-C", bdir, "--wrapper", drip + " run --error-exitcode 23 --"], check=False)
     out = p.stdout + p.stderr
     print(out)

@@ -31,7 +31,7 @@ PRELOAD = os.path.join(SRC, "preload")
 # Directories whose `#include "../` another branch of the #17 refactor is removing: reported, not
 # failed. When one of them has none left, this test fails until it is taken off the list, so the
 # check is strict everywhere once the refactor has landed.
-PENDING_INCLUDES = {"src/cli"}
+PENDING_INCLUDES = set()
 # Files under src/preload allowed over 600 lines, until their owners split them.
 BIG = {"scan.c", "table.c"}
 

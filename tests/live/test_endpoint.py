@@ -489,7 +489,7 @@ def case_curl_unix():
 
 
 def case_socat_sidecar():
-    """The README's sidecar: socat relays a TCP port (here on loopback) to the unix socket."""
+    """docs/live.md's sidecar: socat relays a TCP port (here on loopback) to the unix socket."""
     socat = shutil.which("socat")
     if not socat:
         dt.skip("socat is not installed")

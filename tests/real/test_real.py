@@ -6,7 +6,7 @@ without drip and with it, and checks: the same exit status, the same output wher
 output is deterministic, no drip error on stderr, and a well-formed JSON report ("complete": true)
 from every traced process. Each case prints a line
     TIME <case> plain <s> drip <s> ratio <x>
-with the wall-clock times (the README's overhead table comes from these lines).
+with the wall-clock times (bench/README.md's real-program table comes from these lines).
 A program that is not installed skips its case (exit status 77: ctest reports it as skipped, not
 passed): `make test-real` installs them.
 """

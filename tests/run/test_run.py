@@ -252,9 +252,9 @@ def case_help():
     for n in names:
         dt.check("--" + n.replace("_", "-") in p.stdout, "run --help lists --" + n.replace("_", "-"))
     dt.check("--error-exitcode N" in p.stdout and "(default: 0)" in p.stdout, "defaults shown")
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "options.md")).read()
     table = subprocess.run([dt.DRIP, "options", "--markdown"], capture_output=True, text=True).stdout
-    dt.check(table in readme, "README's option table is the one `drip options --markdown` prints")
+    dt.check(table in doc, "docs/options.md's option table is the one `drip options --markdown` prints")
 
 
 def case_exec():

@@ -19,7 +19,7 @@
 static void options_defaults(void **state)
 {
     struct drip_options o;
-    drip_options_defaults(&o);
+    drip__options_defaults(&o);
     assert_int_equal(o.report, 1);
     assert_int_equal(o.max_frames, 64);
     assert_int_equal(o.error_exitcode, 0);
@@ -31,21 +31,21 @@ static void options_parse(void **state)
 {
     struct drip_options o;
     char err[128] = "";
-    drip_options_defaults(&o);
-    assert_int_equal(drip_options_parse(&o, "error_exitcode=23:json='/tmp/a b:c.json' show_reachable", err, sizeof err), 0);
+    drip__options_defaults(&o);
+    assert_int_equal(drip__options_parse(&o, "error_exitcode=23:json='/tmp/a b:c.json' show_reachable", err, sizeof err), 0);
     assert_int_equal(o.error_exitcode, 23);
     assert_string_equal(o.json, "/tmp/a b:c.json");
     assert_int_equal(o.show_reachable, 1);
-    assert_int_equal(drip_options_parse(&o, "report=false", err, sizeof err), 0);
+    assert_int_equal(drip__options_parse(&o, "report=false", err, sizeof err), 0);
     assert_int_equal(o.report, 0);
     /* ':' inside a value that no option name follows belongs to the value (issue #12.12) */
-    assert_int_equal(drip_options_parse(&o, "http=127.0.0.1:6060:max_frames=8 report", err, sizeof err), 0);
+    assert_int_equal(drip__options_parse(&o, "http=127.0.0.1:6060:max_frames=8 report", err, sizeof err), 0);
     assert_string_equal(o.http, "127.0.0.1:6060");
     assert_int_equal(o.max_frames, 8);
     assert_int_equal(o.report, 1);
-    assert_int_equal(drip_options_parse(&o, "log_path=/tmp/a:b:show_possible", err, sizeof err), 0);
+    assert_int_equal(drip__options_parse(&o, "log_path=/tmp/a:b:show_possible", err, sizeof err), 0);
     assert_string_equal(o.log_path, "/tmp/a:b");
-    assert_int_equal(drip_options_parse(&o, "http=[::1]:6060", err, sizeof err), 0);
+    assert_int_equal(drip__options_parse(&o, "http=[::1]:6060", err, sizeof err), 0);
     assert_string_equal(o.http, "[::1]:6060");
 }
 
@@ -53,27 +53,27 @@ static void options_ranges(void **state)
 {
     struct drip_options o;
     char err[128] = "";
-    drip_options_defaults(&o);
-    assert_int_equal(drip_options_parse(&o, "max_frames=0", err, sizeof err), -1);
+    drip__options_defaults(&o);
+    assert_int_equal(drip__options_parse(&o, "max_frames=0", err, sizeof err), -1);
     assert_string_equal(err, "option max_frames takes 1 to 64, not 0");
-    assert_int_equal(drip_options_parse(&o, "max_frames=65", err, sizeof err), -1);
-    assert_int_equal(drip_options_parse(&o, "max_frames=64:error_exitcode=255:nice=0", err, sizeof err), 0);
+    assert_int_equal(drip__options_parse(&o, "max_frames=65", err, sizeof err), -1);
+    assert_int_equal(drip__options_parse(&o, "max_frames=64:error_exitcode=255:nice=0", err, sizeof err), 0);
     assert_int_equal(o.max_frames, 64);
-    assert_int_equal(drip_options_parse(&o, "error_exitcode=-1", err, sizeof err), -1);
+    assert_int_equal(drip__options_parse(&o, "error_exitcode=-1", err, sizeof err), -1);
     assert_string_equal(err, "option error_exitcode takes 0 to 255, not -1");
-    assert_int_equal(drip_options_parse(&o, "unwind=fp", err, sizeof err), 0);
-    assert_int_equal(drip_options_parse(&o, "unwind=f", err, sizeof err), -1);
+    assert_int_equal(drip__options_parse(&o, "unwind=fp", err, sizeof err), 0);
+    assert_int_equal(drip__options_parse(&o, "unwind=f", err, sizeof err), -1);
     assert_string_equal(err, "option unwind takes one of auto|fp|cfi|libunwind, not f");
     /* every limit names an option of the table, and every default is within its limit */
     for (size_t i = 0; i < drip_option_count; i++) {
-        const struct drip_option_limit *l = drip_option_limit(drip_option_infos[i].name);
+        const struct drip_option_limit *l = drip__option_limit(drip_option_infos[i].name);
         if (!l)
             continue;
         char e[128] = "";
         struct drip_options d;
-        drip_options_defaults(&d);
-        assert_int_equal(drip_options_set(&d, drip_option_infos[i].name, strlen(drip_option_infos[i].name),
-                                          drip_option_infos[i].def, strlen(drip_option_infos[i].def), e, sizeof e), 0);
+        drip__options_defaults(&d);
+        assert_int_equal(drip__options_set(&d, drip_option_infos[i].name, strlen(drip_option_infos[i].name),
+                                           drip_option_infos[i].def, strlen(drip_option_infos[i].def), e, sizeof e), 0);
     }
 }
 
@@ -81,55 +81,55 @@ static void options_errors(void **state)
 {
     struct drip_options o;
     char err[128] = "";
-    drip_options_defaults(&o);
-    assert_int_equal(drip_options_parse(&o, "bogus=1", err, sizeof err), -1);
+    drip__options_defaults(&o);
+    assert_int_equal(drip__options_parse(&o, "bogus=1", err, sizeof err), -1);
     assert_string_equal(err, "unknown option 'bogus'");
-    assert_int_equal(drip_options_parse(&o, "max_frames=abc", err, sizeof err), -1);
+    assert_int_equal(drip__options_parse(&o, "max_frames=abc", err, sizeof err), -1);
     assert_string_equal(err, "option max_frames takes an integer");
-    assert_int_equal(drip_options_parse(&o, "report=2", err, sizeof err), -1);
+    assert_int_equal(drip__options_parse(&o, "report=2", err, sizeof err), -1);
     assert_string_equal(err, "option report takes 0 or 1");
-    assert_int_equal(drip_options_parse(&o, "json", err, sizeof err), -1);
+    assert_int_equal(drip__options_parse(&o, "json", err, sizeof err), -1);
     assert_string_equal(err, "option json needs a value (name=value)");
-    assert_int_equal(drip_options_parse(&o, "json='unterminated", err, sizeof err), -1);
+    assert_int_equal(drip__options_parse(&o, "json='unterminated", err, sizeof err), -1);
     assert_string_equal(err, "unterminated quote in option 'json'");
 }
 
 static void sizes(void **state)
 {
     unsigned long long v = 0;
-    assert_int_equal(drip_parse_size("512KiB", 6, &v), 0);
+    assert_int_equal(drip__parse_size("512KiB", 6, &v), 0);
     assert_int_equal(v, 512 * 1024);
-    assert_int_equal(drip_parse_size("3MiB", 4, &v), 0);
+    assert_int_equal(drip__parse_size("3MiB", 4, &v), 0);
     assert_int_equal(v, 3 << 20);
-    assert_int_equal(drip_parse_size("100", 3, &v), 0);
+    assert_int_equal(drip__parse_size("100", 3, &v), 0);
     assert_int_equal(v, 100);
-    assert_int_equal(drip_parse_size("12XB", 4, &v), -1);
-    assert_int_equal(drip_parse_size("", 0, &v), -1);
-    assert_int_equal(drip_parse_size("99999999999999999999", 20, &v), -1);
+    assert_int_equal(drip__parse_size("12XB", 4, &v), -1);
+    assert_int_equal(drip__parse_size("", 0, &v), -1);
+    assert_int_equal(drip__parse_size("99999999999999999999", 20, &v), -1);
 }
 
 static void template_match(void **state)
 {
-    assert_true(drip_template_match("make_node", "make_node"));
-    assert_true(drip_template_match("node", "make_node"));
-    assert_false(drip_template_match("^node", "make_node"));
-    assert_true(drip_template_match("^make", "make_node"));
-    assert_true(drip_template_match("make$", "remake"));
-    assert_false(drip_template_match("make$", "make_node"));
-    assert_true(drip_template_match("libfoo*.so", "/usr/lib/libfoo-1.2.so.3"));
-    assert_true(drip_template_match("^std::*::insert$", "std::map<int>::insert"));
-    assert_false(drip_template_match("x", NULL));
-    assert_true(drip_template_match("a*b*c", "xxaYYbZZcxx"));
-    assert_false(drip_template_match("^a*b*c$", "xxaYYbZZcxx"));
-    assert_true(drip_template_match("^a*b*c$", "aYYbZZc"));
-    assert_true(drip_template_match("**", ""));
+    assert_true(drip__template_match("make_node", "make_node"));
+    assert_true(drip__template_match("node", "make_node"));
+    assert_false(drip__template_match("^node", "make_node"));
+    assert_true(drip__template_match("^make", "make_node"));
+    assert_true(drip__template_match("make$", "remake"));
+    assert_false(drip__template_match("make$", "make_node"));
+    assert_true(drip__template_match("libfoo*.so", "/usr/lib/libfoo-1.2.so.3"));
+    assert_true(drip__template_match("^std::*::insert$", "std::map<int>::insert"));
+    assert_false(drip__template_match("x", NULL));
+    assert_true(drip__template_match("a*b*c", "xxaYYbZZcxx"));
+    assert_false(drip__template_match("^a*b*c$", "xxaYYbZZcxx"));
+    assert_true(drip__template_match("^a*b*c$", "aYYbZZc"));
+    assert_true(drip__template_match("**", ""));
     /* many stars against a long name: linear, not exponential (this took seconds before) */
     char name[400];
     memset(name, 'a', sizeof name - 1);
     name[sizeof name - 1] = 0;
-    assert_false(drip_template_match("*a*a*a*a*a*a*b", name));
+    assert_false(drip__template_match("*a*a*a*a*a*a*b", name));
     name[sizeof name - 2] = 'b';
-    assert_true(drip_template_match("*a*a*a*a*a*a*b", name));
+    assert_true(drip__template_match("*a*a*a*a*a*a*b", name));
 }
 
 static void suppressions(void **state)
@@ -137,24 +137,24 @@ static void suppressions(void **state)
     struct drip_suppressions s;
     char err[256] = "";
     const char *text = "# comment\n\nleak:make_node\n  leak:libfoo.so  \nleak:^cache_*\n";
-    assert_int_equal(drip_suppressions_parse(&s, text, strlen(text), err, sizeof err), 0);
+    assert_int_equal(drip__suppressions_parse(&s, text, strlen(text), err, sizeof err), 0);
     assert_int_equal(s.n, 3);
     assert_string_equal(s.patterns[1], "libfoo.so");
     struct drip_frame f[2] = {{.function = "main", .file = "/src/a.c"},
                               {.function = "cache_insert", .module = "/bin/x"}};
-    assert_int_equal(drip_suppressions_match(&s, f, 2), 2);
+    assert_int_equal(drip__suppressions_match(&s, f, 2), 2);
     f[1].function = "other";
-    assert_int_equal(drip_suppressions_match(&s, f, 2), -1);
-    drip_suppressions_free(&s);
+    assert_int_equal(drip__suppressions_match(&s, f, 2), -1);
+    drip__suppressions_free(&s);
 
     static const char nul[] = "leak:\0x\n";
-    assert_int_equal(drip_suppressions_parse(&s, nul, sizeof nul - 1, err, sizeof err), -1);
+    assert_int_equal(drip__suppressions_parse(&s, nul, sizeof nul - 1, err, sizeof err), -1);
     assert_string_equal(err, "line 1: contains a NUL byte");
 
     const char *bad = "leak:ok\ncalled_from_lib:x\n";
-    assert_int_equal(drip_suppressions_parse(&s, bad, strlen(bad), err, sizeof err), -1);
+    assert_int_equal(drip__suppressions_parse(&s, bad, strlen(bad), err, sizeof err), -1);
     assert_string_equal(err, "line 2: expected 'leak:<pattern>', got 'called_from_lib:x'");
-    assert_int_equal(drip_suppressions_load(&s, "/nonexistent/drip.supp", err, sizeof err), -1);
+    assert_int_equal(drip__suppressions_load(&s, "/nonexistent/drip.supp", err, sizeof err), -1);
     assert_string_equal(err, "cannot read suppressions file /nonexistent/drip.supp: No such file or directory");
 }
 
@@ -164,15 +164,15 @@ static void writer(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     struct drip_writer w;
-    drip_writer_fd(&w, fd);
-    drip_put_count(&w, 0);
-    drip_puts(&w, " ");
-    drip_put_count(&w, 1048576);
-    drip_puts(&w, " ");
-    drip_put_count(&w, 999);
-    drip_puts(&w, " ");
-    drip_put_json_str(&w, "a\"b\\c\n\x01");
-    assert_int_equal(drip_flush(&w), 0);
+    drip__writer_fd(&w, fd);
+    drip__put_count(&w, 0);
+    drip__puts(&w, " ");
+    drip__put_count(&w, 1048576);
+    drip__puts(&w, " ");
+    drip__put_count(&w, 999);
+    drip__puts(&w, " ");
+    drip__put_json_str(&w, "a\"b\\c\n\x01");
+    assert_int_equal(drip__flush(&w), 0);
     char buf[128] = "";
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
     close(fd);

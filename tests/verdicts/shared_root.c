@@ -1,6 +1,6 @@
 /* shared_root.c — a malloc'd block whose only pointer lives in a shared file mapping (a memfd
  * here): valgrind scans that mapping (reachable), drip does not (definitely lost), since a file
- * truncated under a shared mapping would fault the scan. README: where drip and valgrind differ. */
+ * truncated under a shared mapping would fault the scan. docs/run.md: where drip and valgrind differ. */
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>

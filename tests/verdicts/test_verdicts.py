@@ -107,7 +107,7 @@ def same_as_valgrind(name, cmd, drip_opts=(), vg_args=(), env=None, timeout=600,
 
 
 def at_least_as_reachable(name, r, v):
-    """Where valgrind's shadow memory matters (README, where drip and valgrind differ): drip
+    """Where valgrind's shadow memory matters (docs/run.md, where drip and valgrind differ): drip
     reads a never-written word (a realloc'd block's tail, a fresh block's unused slots) as data,
     valgrind knows it is undefined. A stale pointer there can only raise a block from possible
     to reachable: definite and indirect are equal, and drip's possible is at most valgrind's.
@@ -208,7 +208,7 @@ def case_threads_pending():
 
 
 def case_shared_root():
-    """README, where drip and valgrind differ: a shared file mapping is not a root for drip."""
+    """docs/run.md, where drip and valgrind differ: a shared file mapping is not a root for drip."""
     need()
     r, v = same_as_valgrind("shared_root", [os.path.join(BIN, "shared_root")], kinds=("indirect", "possible"))
     dt.eq(dt.summary(v, "reachable"), (400, 1), "valgrind: the block is reachable from the shared mapping")
@@ -237,7 +237,7 @@ def case_python_json():
 
 
 def case_python_json_radix():
-    """README, where drip and valgrind differ: CPython's own allocator, run as is."""
+    """docs/run.md, where drip and valgrind differ: CPython's own allocator, run as is."""
     need(PY)
     r, v = same_as_valgrind("python json (pymalloc)", [PY, "-c", JSON_TRIP], kinds=KINDS[:3],
                             env={"PYTHONHASHSEED": "0"})

@@ -9,8 +9,8 @@
  *
  * CLI only: it allocates with libc and is not meant to run inside a traced process.
  */
-#ifndef DRIP_COMMON_PPROF_READ_H
-#define DRIP_COMMON_PPROF_READ_H
+#ifndef DRIP_CLI_PPROF_READ_H
+#define DRIP_CLI_PPROF_READ_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,7 +46,7 @@ struct drip_pprof_location {
     uint32_t first_line, nlines; /* slice of lines[] */
 };
 
-/* A decoded profile. Strings point into the profile and live until drip_pprof_free. */
+/* A decoded profile. Strings point into the profile and live until drip__pprof_free. */
 struct drip_pprof {
     struct drip_pprof_vtype *sample_types;
     size_t nsample_types;
@@ -87,23 +87,23 @@ struct drip_pprof_iter {
 
 /* Reads the profile in file `path` into *out. On failure returns -1, leaves *out NULL and writes
  * a one-line message (without the "drip: " prefix, starting with the path) into err. */
-int drip_pprof_read_file(const char *path, struct drip_pprof **out, char *err, size_t errlen);
+int drip__pprof_read_file(const char *path, struct drip_pprof **out, char *err, size_t errlen);
 /* Same for bytes in memory (which the profile does not keep); `name` prefixes messages. */
-int drip_pprof_read_mem(const void *data, size_t len, const char *name, struct drip_pprof **out,
+int drip__pprof_read_mem(const void *data, size_t len, const char *name, struct drip_pprof **out,
                         char *err, size_t errlen);
 /* Frees a profile; NULL is fine. */
-void drip_pprof_free(struct drip_pprof *p);
+void drip__pprof_free(struct drip_pprof *p);
 
 /* Index of sample type `type` ("inuse_space") or of its decimal position ("3"); -1 if none. */
-int drip_pprof_find_type(const struct drip_pprof *p, const char *type);
+int drip__pprof_find_type(const struct drip_pprof *p, const char *type);
 /* The type shown when the user names none: default_sample_type if set and present, else the
  * last sample type (what pprof does). -1 only for a profile without sample types. */
-int drip_pprof_default_type(const struct drip_pprof *p);
+int drip__pprof_default_type(const struct drip_pprof *p);
 
 /* Iterates the samples in file order. init returns -1 on ENOMEM. next returns 1 with *s filled,
  * 0 at the end. */
-int drip_pprof_iter_init(struct drip_pprof_iter *it, const struct drip_pprof *p);
-int drip_pprof_next(struct drip_pprof_iter *it, struct drip_pprof_entry *s);
-void drip_pprof_iter_done(struct drip_pprof_iter *it);
+int drip__pprof_iter_init(struct drip_pprof_iter *it, const struct drip_pprof *p);
+int drip__pprof_next(struct drip_pprof_iter *it, struct drip_pprof_entry *s);
+void drip__pprof_iter_done(struct drip_pprof_iter *it);
 
 #endif
