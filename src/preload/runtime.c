@@ -303,9 +303,10 @@ __attribute__((noinline)) void drip__report_at_exit(int status)
 
 __attribute__((constructor(101))) static void drip_ctor(void) { drip__init(); }
 
-/* drip's own thread starts here, just before main: after every constructor has run (a thread
- * started from a constructor would run before the program is initialised) and never inside a
- * hook. The program's _start reaches this through the PLT, so the preload wins. */
+/* drip's own threads (background.c) start here, just before main: after every constructor has
+ * run (a thread started from a constructor would run before the program is initialised) and
+ * never inside a hook. The program's _start reaches it through the PLT and interpose.c's
+ * __libc_start_main. */
 typedef int (*main_fn)(int, char **, char **);
 static main_fn real_main;
 

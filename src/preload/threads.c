@@ -1,5 +1,6 @@
-/* threads.c — pthread interposition: a registry of the program's threads with the stack that
- * created each one, and the stop-the-world used by the exit scan and the live leak check.
+/* threads.c — behind the interposed pthread functions (interpose.c): a registry of the program's
+ * threads with the stack that created each one, and the stop-the-world used by the exit scan and
+ * the live leak check.
  *
  * A thread is registered by the start trampoline (in the new thread) and marked finished by a
  * pthread key destructor, which runs for every way a thread can end (return, pthread_exit,
