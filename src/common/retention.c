@@ -7,6 +7,7 @@
  * root word of the entry has that same name; what no single name retains is left out.
  */
 #include "retention.h"
+#include "retention_index.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,73 +258,15 @@ static void widen(uint32_t *lo, uint32_t *hi, uint32_t a, uint32_t b)
     *hi = b > *hi ? b : *hi;
 }
 
-static const struct drip_raw_retain *sort_rt;   /* for by_site_cmp (qsort has no context) */
-
-static int by_site_cmp(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    uint32_t sx = sort_rt->paths[sort_rt->held[x].path].site, sy = sort_rt->paths[sort_rt->held[y].path].site;
-    return sx != sy ? (sx < sy ? -1 : 1) : (x > y) - (x < y);
-}
-
-static int by_index(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* The held entries whose path ends at one of sites, in index order (the order the search over all
- * of them had: the best path's choice among equal names depends on it). Every record looked at
- * every held entry: a JSON report of nm's thousands of records spent most of its time there.
- * NULL when out of memory (the caller then looks at every one). */
+/* The held entries whose path ends at one of sites, in index order (retention_index.c). */
 static uint32_t *held_of(struct drip_retention *t, const uint32_t *sites, int nsites, size_t *n)
 {
-    const struct drip_raw_retain *rt = t->rt;
     *n = 0;
     if (!t->by_site_built) {
         t->by_site_built = 1;
-        t->by_site = malloc((rt->nheld ? rt->nheld : 1) * sizeof *t->by_site);
-        for (size_t i = 0; t->by_site && i < rt->nheld; i++)
-            if (rt->held[i].path < rt->npaths)
-                t->by_site[t->nby++] = (uint32_t)i;
-        sort_rt = rt;
-        if (t->by_site)
-            qsort(t->by_site, t->nby, sizeof *t->by_site, by_site_cmp);
+        t->by_site = drip__held_by_site(t->rt, &t->nby);
     }
-    if (!t->by_site)
-        return NULL;
-    size_t total = 0, cap = 16;
-    uint32_t *out = malloc(cap * sizeof *out);
-    for (int k = 0; out && k < nsites; k++) {
-        int dup = 0;
-        for (int j = 0; j < k; j++)
-            dup |= sites[j] == sites[k];
-        if (dup)
-            continue;
-        size_t a = 0, z = t->nby;
-        while (a < z) {   /* the first entry of this site */
-            size_t mid = (a + z) / 2;
-            if (rt->paths[rt->held[t->by_site[mid]].path].site < sites[k])
-                a = mid + 1;
-            else
-                z = mid;
-        }
-        for (; a < t->nby && rt->paths[rt->held[t->by_site[a]].path].site == sites[k]; a++) {
-            if (total == cap) {
-                uint32_t *no = realloc(out, (cap *= 2) * sizeof *out);
-                if (!no) {
-                    free(out);
-                    return NULL;
-                }
-                out = no;
-            }
-            out[total++] = t->by_site[a];
-        }
-    }
-    if (out)
-        qsort(out, total, sizeof *out, by_index);
-    *n = total;
-    return out;
+    return t->by_site ? drip__held_of_sites(t->rt, t->by_site, t->nby, sites, nsites, n) : NULL;
 }
 
 static int find_best(struct drip_retention *t, int kind, const uint32_t *sites, int nsites, struct best *b)
