@@ -275,6 +275,9 @@ static void serve(int lfd, pid_t run_pid)
     signal(SIGHUP, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);   /* a process gone before its answer: EPIPE, not the server's end */
     signal(SIGCHLD, SIG_DFL);   /* workers are reaped here: their CPU time counts in drip run's */
+    sigset_t none;   /* drip run forks it with SIGTERM and SIGHUP blocked (run_child) */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     int null = open("/dev/null", O_RDWR);
     if (null < 0)
         _exit(0);
