@@ -460,7 +460,7 @@ struct scan {
 /* Phase 1: the program's other threads stopped, drip's tables locked. */
 static void stop_the_world(struct scan *sc)
 {
-    drip__lock_world();   /* lock.h: threads, depot, table, as fork takes them */
+    drip__lock_world();
     sc->t0 = now_us();
     sc->out->threads_stopped = drip__threads_stop_world();
     sc->frozen = drip__threads_world_frozen();

@@ -259,8 +259,8 @@ void *drip__http_main(void *arg)
     (void)arg;
     drip__quiet_thread("drip-http");
     /* Lower this thread's priority only (Linux: a thread id is a PRIO_PROCESS target). Nothing
-     * here holds a lock the program's allocating threads spin on for long (growth_fill copies the
-     * table out in chunks; leak checks run on "drip"). */
+     * here holds a lock the program's allocating threads spin on for long (growth_fill reads the
+     * site counters, not the table; leak checks run on "drip"). */
     if (drip__opt.nice > 0)
         setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), drip__opt.nice > 19 ? 19 : (int)drip__opt.nice);
     for (int i = 0; i < MAX_CLIENTS; i++)
