@@ -174,30 +174,10 @@ __attribute__((noinline)) static int fp_walk_unchecked(uintptr_t *out, int max, 
     return fp_walk(out, max, false, hash);
 }
 
-int drip__unwind(uintptr_t *frames, int max, uint64_t *hash)
+/* libunwind's walk, out of line: its 72-frame buffer would otherwise give every call of
+ * drip__unwind a large frame to set up. Its own frame is drip's, left out with the others. */
+__attribute__((noinline)) static int libunwind_walk(uintptr_t *frames, int max, uint64_t *hash)
 {
-    /* drip's own walkers read the stack directly: only where its bounds are known (threads drip
-     * saw start, and the main thread); anywhere else libunwind takes the stack */
-    if (DRIP_UNLIKELY(!drip__stack_hi))
-        goto libunwind;
-    if (mode == MODE_FP)
-        return fp_walk_unchecked(frames, max, hash);
-    if (mode == MODE_CFI) {
-        int n = drip__cfi_walk(frames, max, hash);
-        if (n >= 0)
-            return n;
-        *hash = drip__stack_hash(frames, 0);
-        return 0;
-    }
-    if (mode == MODE_AUTO) {
-        int n = fp_walk_checked(frames, max, hash);
-        if (n > 0)
-            return n;
-        n = drip__cfi_walk(frames, max, hash);
-        if (n > 0)
-            return n;
-    }
-libunwind:;
     uintptr_t buf[DRIP_MAX_FRAMES + 8];
     int want = max + 8 > (int)(sizeof buf / sizeof buf[0]) ? (int)(sizeof buf / sizeof buf[0]) : max + 8;
     int n = unw_backtrace((void **)buf, want);
@@ -209,4 +189,31 @@ libunwind:;
     memcpy(frames, buf, (size_t)n * sizeof *frames);
     *hash = drip__stack_hash(frames, n);
     return n;
+}
+
+int drip__unwind(uintptr_t *frames, int max, uint64_t *hash)
+{
+    /* drip's own walkers read the stack directly: only where its bounds are known (threads drip
+     * saw start, and the main thread); anywhere else libunwind takes the stack */
+    if (DRIP_UNLIKELY(!drip__stack_hi))
+        return libunwind_walk(frames, max, hash);
+    if (mode == MODE_AUTO) {
+        int n = fp_walk_checked(frames, max, hash);
+        if (DRIP_LIKELY(n > 0))
+            return n;
+        n = drip__cfi_walk(frames, max, hash);
+        if (n > 0)
+            return n;
+        return libunwind_walk(frames, max, hash);
+    }
+    if (mode == MODE_FP)
+        return fp_walk_unchecked(frames, max, hash);
+    if (mode == MODE_CFI) {
+        int n = drip__cfi_walk(frames, max, hash);
+        if (n >= 0)
+            return n;
+        *hash = drip__stack_hash(frames, 0);
+        return 0;
+    }
+    return libunwind_walk(frames, max, hash);
 }
