@@ -248,12 +248,13 @@ static inline void end(struct entry *e, uintptr_t w, struct cell *c)
 
 /* ---- one leaf ------------------------------------------------------------------------------- */
 /* Baseline x86-64 has no popcnt instruction: the CPU is asked once, at load time (every x86-64
- * CPU since about 2008 has it), and the portable sum of bits serves the others. */
+ * CPU since about 2008 has it), and the portable sum of bits serves the others (unit_table_portable
+ * builds the map with DRIP_TABLE_PORTABLE_POPCOUNT to test that path on any CPU). */
 static bool have_popcnt;
 
 __attribute__((constructor)) static void detect_popcnt(void)
 {
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(DRIP_TABLE_PORTABLE_POPCOUNT)
     __builtin_cpu_init();
     have_popcnt = __builtin_cpu_supports("popcnt");
 #endif
