@@ -48,6 +48,7 @@ struct mod {
 };
 
 struct drip_symbolizer {
+    void *data;   /* symdata.c's index of variables (retention paths), freed with the symbolizer */
     const struct drip_raw *raw;
     const Dwfl_Callbacks *callbacks;
     int use_cache;
@@ -348,13 +349,23 @@ static void frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f)
 
 struct drip_symbols drip_symbolizer_symbols(struct drip_symbolizer *s)
 {
-    return (struct drip_symbols){frame, s, 0};
+    return (struct drip_symbols){frame, s, 0, drip__symdata_name};
 }
+
+Dwfl_Module *drip_symbolizer_dwfl(struct drip_symbolizer *s, const struct drip_raw_module *rm)
+{
+    struct mod *m = open_module(s, rm);
+    return m ? m->m : NULL;
+}
+
+const struct drip_raw *drip_symbolizer_raw(struct drip_symbolizer *s) { return s->raw; }
+void **drip_symbolizer_data_slot(struct drip_symbolizer *s) { return &s->data; }
 
 void drip_symbolizer_free(struct drip_symbolizer *s)
 {
     if (!s)
         return;
+    drip__symdata_free(s->data);
     for (size_t i = 0; i < (1u << CACHE_BITS); i++)
         for (struct entry *e = s->cache[i], *n; e; e = n) {
             n = e->next;

@@ -19,4 +19,13 @@ struct drip_symbolizer *drip_symbolizer_new(const struct drip_raw *r, int debugi
 struct drip_symbols drip_symbolizer_symbols(struct drip_symbolizer *s);
 void drip_symbolizer_free(struct drip_symbolizer *s);
 
+/* ---- for symdata.c: naming variables (the roots of retention paths) ---- */
+#include <elfutils/libdwfl.h>
+Dwfl_Module *drip_symbolizer_dwfl(struct drip_symbolizer *s, const struct drip_raw_module *rm);
+const struct drip_raw *drip_symbolizer_raw(struct drip_symbolizer *s);
+void **drip_symbolizer_data_slot(struct drip_symbolizer *s);
+/* symdata.c: the drip_symbols data callback (ctx: the symbolizer), and its index's release. */
+int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d);
+void drip__symdata_free(void *data);
+
 #endif

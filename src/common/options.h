@@ -41,7 +41,10 @@
     X(leak_check_heuristics, STR, "all", "valgrind's --leak-check-heuristics: interior pointers that count as start pointers (the block is reachable via heuristic): all, none, or a list of stdstring, length64, newarray, multipleinheritance joined by + (or by commas inside quotes)") \
     X(raw_out, STR, "", "also keep the raw report (addresses, modules, build IDs) in this file; `drip symbolize FILE` writes the report from it later, here or on a machine with the same binaries") \
     X(debuginfod, BOOL, "0", "let the symbolizer (never the traced program) fetch missing debug info from the servers in DEBUGINFOD_URLS, within DEBUGINFOD_MAXTIME (default 10 s)") \
-    X(gen_suppressions, BOOL, "0", "after each definite, indirect or possible record, print the LeakSanitizer-format line (leak:<pattern>) that suppresses it, as valgrind's --gen-suppressions=all")
+    X(gen_suppressions, BOOL, "0", "after each definite, indirect or possible record, print the LeakSanitizer-format line (leak:<pattern>) that suppresses it, as valgrind's --gen-suppressions=all") \
+    X(retainers, BOOL, "0", "compute retained sizes (a dominator tree over the heap graph, as Eclipse MAT) and list the top retainers, the roots that hold the most memory, in the exit report; show_reachable implies it") \
+    X(retain_budget, DURATION, "2s", "time limit for the retained sizes of one scan: past it the report says so and gives the retention paths without them") \
+    X(log_roots, BOOL, "0", "say why each record was judged reachable or possibly lost: the chain of blocks, with addresses and offsets, from the root word that holds its first block, as LeakSanitizer's log_pointers")
 
 enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_DURATION, DRIP_OPT_STR };
 

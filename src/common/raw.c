@@ -170,6 +170,106 @@ static int line_is(const char *line, size_t len, const char *tag)
     return len >= n && !memcmp(line, tag, n) && (len == n || line[n] == ' ');
 }
 
+const char *const drip_raw_root_kinds[4] = {"memory", "stack", "tls", "register"};
+
+static int kind_of(const struct field *k, const char *const *names, int nnames)
+{
+    for (int i = 0; k && i < nnames; i++)
+        if (k->vlen == strlen(names[i]) && !memcmp(k->v, names[i], k->vlen))
+            return i;
+    return 0;
+}
+
+/* "A-B" into *lo, *hi; absent: lo > hi. */
+static void span(const struct field *f, int n, const char *key, uint32_t *lo, uint32_t *hi)
+{
+    const struct field *x = get(f, n, key);
+    char *q;
+    *lo = 1;
+    *hi = 0;
+    if (x) {
+        *lo = (uint32_t)strtoul(x->v, &q, 10);
+        *hi = *q == '-' ? (uint32_t)strtoul(q + 1, NULL, 10) : *lo;
+    }
+}
+
+/* The retention lines (raw.h): 1 when `line` was one, -1 when out of memory, 0 when not one. */
+static int parse_retain(struct drip_raw_retain *t, const char *line, size_t ll, const struct field *f, int n)
+{
+    if (line_is(line, ll, "retain")) {
+        static const char *const dom[] = {"off", "done", "over_budget", "oom"};
+        t->has = 1;
+        t->dom = kind_of(get(f, n, "dom"), dom, 4);
+        t->dom_us = (long long)num(f, n, "dom_us", 10);
+        t->budget_ms = (long long)num(f, n, "budget_ms", 10);
+        t->nodes = num(f, n, "nodes", 10);
+        t->edges = num(f, n, "edges", 10);
+    } else if (line_is(line, ll, "root")) {
+        struct drip_raw_root *x = grow(&t->roots, &t->nroots, sizeof *x);
+        if (!x)
+            return -1;
+        x->kind = kind_of(get(f, n, "kind"), drip_raw_root_kinds, 4);
+        x->tid = (int)num(f, n, "tid", 10);
+        x->addr = (uintptr_t)num(f, n, "addr", 16);
+        x->ret = (uintptr_t)num(f, n, "ret", 16);
+        x->start = (uintptr_t)num(f, n, "start", 16);
+        x->lo = (uintptr_t)num(f, n, "lo", 16);
+        x->hi = (uintptr_t)num(f, n, "hi", 16);
+    } else if (line_is(line, ll, "path")) {
+        struct drip_raw_path *x = grow(&t->paths, &t->npaths, sizeof *x);
+        if (!x)
+            return -1;
+        x->prev = (uint32_t)num(f, n, "prev", 10);
+        x->from_root = (int)num(f, n, "root", 10);
+        x->site = (uint32_t)num(f, n, "site", 10);
+        x->bytes = num(f, n, "bytes", 10);
+        x->blocks = num(f, n, "blocks", 10);
+        span(f, n, "in", &x->in_min, &x->in_max);
+        span(f, n, "self", &x->self_min, &x->self_max);
+    } else if (line_is(line, ll, "held") || line_is(line, ll, "rsite")) {
+        int site = line[0] == 'r';
+        struct drip_raw_held *x = site ? grow(&t->rsites, &t->nrsites, sizeof *x) : grow(&t->held, &t->nheld, sizeof *x);
+        if (!x)
+            return -1;
+        x->kind = kind_of(get(f, n, "kind"), drip_raw_kind_names, 5);
+        x->path = (uint32_t)num(f, n, site ? "site" : "path", 10);
+        x->bytes = num(f, n, "bytes", 10);
+        x->blocks = num(f, n, "blocks", 10);
+    } else if (line_is(line, ll, "retained")) {
+        struct drip_raw_retained *x = grow(&t->retained, &t->nretained, sizeof *x);
+        if (!x)
+            return -1;
+        x->lo = (uint32_t)num(f, n, "lo", 10);
+        x->hi = (uint32_t)num(f, n, "hi", 10);
+        x->bytes = num(f, n, "bytes", 10);
+        x->blocks = num(f, n, "blocks", 10);
+    } else if (line_is(line, ll, "why")) {
+        struct drip_raw_why *x = grow(&t->why, &t->nwhy, sizeof *x);
+        if (!x)
+            return -1;
+        x->kind = kind_of(get(f, n, "kind"), drip_raw_kind_names, 5);
+        x->site = (uint32_t)num(f, n, "site", 10);
+        x->root = (uint32_t)num(f, n, "root", 10);
+        const struct field *c = get(f, n, "chain");
+        const char *q = c ? c->v : "", *end = c ? c->v + c->vlen : q;
+        while (q < end) {
+            size_t cnt = (size_t)x->n * 2;
+            uintptr_t *a = grow(&x->chain, &cnt, sizeof *a), *o = a ? grow(&x->chain, &cnt, sizeof *o) : NULL;
+            if (!o)
+                return -1;
+            char *e;
+            x->chain[2 * x->n] = (uintptr_t)strtoull(q, &e, 16);
+            x->chain[2 * x->n + 1] = *e == '+' ? (uintptr_t)strtoull(e + 1, &e, 10) : 0;
+            x->n++;
+            q = e < end && *e == ',' ? e + 1 : end;
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+    int lineno = 0, ended = 0, oom = 0, rt;
 int drip__raw_parse(struct drip_raw *r, const char *text, size_t len, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
@@ -240,16 +340,17 @@ int drip__raw_parse(struct drip_raw *r, const char *text, size_t len, char *err,
             m->build_id = str(f, n, "build_id");
             m->unloaded = (int)num(f, n, "unloaded", 10);
             for (int i = 0; i < n; i++) {
-                if (f[i].klen != 1 || f[i].k[0] != 'x')
+                if (f[i].klen != 1 || (f[i].k[0] != 'x' && f[i].k[0] != 'w'))
                     continue;
-                size_t cnt = (size_t)m->nx;
-                struct drip_raw_range *x = grow(&m->x, &cnt, sizeof *x);
+                int *nr = f[i].k[0] == 'x' ? &m->nx : &m->nw;
+                size_t cnt = (size_t)*nr;
+                struct drip_raw_range *x = grow(f[i].k[0] == 'x' ? &m->x : &m->w, &cnt, sizeof *x);
                 if (!x)
                     break;
                 char *q;
                 x->lo = (uintptr_t)strtoull(f[i].v, &q, 16);
                 x->hi = *q == '-' ? (uintptr_t)strtoull(q + 1, NULL, 16) : x->lo;
-                m->nx = (int)cnt;
+                *nr = (int)cnt;
             }
         } else if (line_is(line, ll, "kept")) {
             size_t k = r->nkept, k2 = r->nkept;
@@ -356,6 +457,11 @@ int drip__raw_parse(struct drip_raw *r, const char *text, size_t len, char *err,
                 break;
             }
             *a = (uintptr_t)num(f, n, "a", 16);
+        } else if ((rt = parse_retain(&r->ret, line, ll, f, n)) != 0) {
+            if (rt < 0) {
+                oom = 1;
+                break;
+            }
         } else if (line_is(line, ll, "info")) {
             /* several info lines may come, each with some of the fields */
             if (get(f, n, "threads_unpaused"))
@@ -398,6 +504,7 @@ void drip__raw_free(struct drip_raw *r)
         free(r->mods[i].path);
         free(r->mods[i].build_id);
         free(r->mods[i].x);
+        free(r->mods[i].w);
     }
     free(r->mods);
     free(r->kept_addr);
@@ -417,6 +524,14 @@ void drip__raw_free(struct drip_raw *r)
     free(r->maps);
     free(r->addrs);
     free(r->untraced_first);
+    free(r->ret.roots);
+    free(r->ret.paths);
+    free(r->ret.held);
+    free(r->ret.retained);
+    free(r->ret.rsites);
+    for (size_t i = 0; i < r->ret.nwhy; i++)
+        free(r->ret.why[i].chain);
+    free(r->ret.why);
     memset(r, 0, sizeof *r);
 }
 
@@ -461,6 +576,15 @@ const struct drip_raw_module *drip__raw_module_of(const struct drip_raw *r, uint
     return m;
 }
 
+const struct drip_raw_module *drip__raw_module_of_data(const struct drip_raw *r, uintptr_t addr)
+{
+    for (size_t i = 0; i < r->nmods; i++)
+        for (int k = 0; k < r->mods[i].nw; k++)
+            if (addr >= r->mods[i].w[k].lo && addr < r->mods[i].w[k].hi && !r->mods[i].unloaded)
+                return &r->mods[i];
+    return NULL;
+}
+
 static void raw_frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f)
 {
     (void)lines;
@@ -477,5 +601,5 @@ static void raw_frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f
 
 struct drip_symbols drip__raw_symbols(const struct drip_raw *r)
 {
-    return (struct drip_symbols){raw_frame, (void *)r, 1};
+    return (struct drip_symbols){raw_frame, (void *)r, 1, NULL};
 }

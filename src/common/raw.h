@@ -16,7 +16,8 @@
  *   arg s=                                    one per element of the command line, in order
  *   opt name= value=                          an option of DRIP_OPTIONS as the process saw it
  *   want what=exit|leaks|pprof|pprof_text|suspects|names [allocs=1]
- *   module id= bias= build_id= path= x=LO-HI... [unloaded=1]   an ELF object and its code ranges
+ *   module id= bias= build_id= path= x=LO-HI... [w=LO-HI...] [unloaded=1]   an ELF object, its
+ *                                             code ranges and its writable ranges (.data, .bss)
  *   kept addr= module=                        a frame recorded in code that dlclose later unloaded
  *   site id= frames=A,B,C                     an allocation stack, innermost first
  *   rec kind= site= bytes= blocks= [ioff_min= ioff_max=]   leak records grouped by (kind, site);
@@ -30,6 +31,18 @@
  *   pprof period= time= duration= maps_key=
  *   maps line=                                /proc/self/maps, verbatim, for the profile
  *   addr a=                                   an address to name (want=names)
+ *   retain dom=off|done|over_budget|oom dom_us= nodes= edges= budget_ms=   retention (issue #16):
+ *   root id= kind=memory|stack|tls|register addr= [tid=] [ret=] [start=] [lo= hi=]
+ *                                             a root word that holds something (ret: the return
+ *                                             address below a stack slot; lo-hi: its mapping)
+ *   path id= prev= root=0|1 site= bytes= blocks= [in=A-B] [self=A-B]
+ *                                             a chain of sites from a root word (prev: root id
+ *                                             when root=1, else the previous path); in: offsets
+ *                                             of the pointers in the previous hop; self: links
+ *   held kind= path= bytes= blocks=           a record's blocks (kind, path's site) on one path
+ *   retained lo= hi= bytes= blocks=           what root words lo..hi retain together
+ *   rsite site= bytes= blocks=                what a site's blocks retain
+ *   why kind= site= root= chain=ADDR+OFF,...  log_roots: how a record's first block was reached
  *   info threads_unpaused= oom= paused_us= untraced_execs= untraced_first= sampling=
  */
 #ifndef DRIP_COMMON_RAW_H
@@ -55,6 +68,8 @@ struct drip_raw_module {
     char *path, *build_id;          /* build_id: hex, "" when the module has none */
     struct drip_raw_range *x;       /* executable segments */
     int nx;
+    struct drip_raw_range *w;       /* writable segments (globals) */
+    int nw;
     int unloaded;
 };
 
@@ -91,6 +106,56 @@ struct drip_raw_sample {
     uint32_t site;
     int64_t v[4];
     int64_t block_size;
+};
+
+struct drip_raw_root {
+    int kind;   /* 0 memory, 1 stack, 2 tls, 3 register */
+    int tid;
+    uintptr_t addr, ret, start, lo, hi;
+};
+extern const char *const drip_raw_root_kinds[4];
+
+struct drip_raw_path {
+    uint32_t prev, site;
+    int from_root;                   /* prev is a root id */
+    uint32_t in_min, in_max, self_min, self_max;   /* min > max: none */
+    uint64_t bytes, blocks;
+};
+
+struct drip_raw_held {
+    int kind;
+    uint32_t path;
+    uint64_t bytes, blocks;
+};
+
+struct drip_raw_retained {
+    uint32_t lo, hi;                 /* root ids */
+    uint64_t bytes, blocks;
+};
+
+struct drip_raw_why {
+    int kind;
+    uint32_t site, root;
+    uintptr_t *chain;                /* pairs: block address, offset of the next pointer in it */
+    int n;                           /* pairs */
+};
+
+struct drip_raw_retain {
+    int has, dom;                    /* dom: 0 off, 1 done, 2 over budget, 3 out of memory */
+    long long dom_us, budget_ms;
+    uint64_t nodes, edges;
+    struct drip_raw_root *roots;     /* indexed by id */
+    size_t nroots;
+    struct drip_raw_path *paths;     /* indexed by id */
+    size_t npaths;
+    struct drip_raw_held *held;
+    size_t nheld;
+    struct drip_raw_retained *retained;
+    size_t nretained;
+    struct drip_raw_held *rsites;    /* kind unused; path = the site */
+    size_t nrsites;
+    struct drip_raw_why *why;
+    size_t nwhy;
 };
 
 struct drip_raw {
@@ -133,6 +198,7 @@ struct drip_raw {
     int has_inherited;              /* a forked child's report: the blocks it inherited at fork */
     uint64_t inherited_bytes, inherited_blocks;
     int inherited_parent;
+    struct drip_raw_retain ret;     /* who holds what (retain lines) */
 };
 
 /* ---- writing (the traced process) ---- */
@@ -154,6 +220,16 @@ const struct drip_raw_site *drip__raw_site_of(const struct drip_raw *r, uint32_t
  * *offset = the address relative to the module's load bias. */
 const struct drip_raw_module *drip__raw_module_of(const struct drip_raw *r, uintptr_t addr, uintptr_t *offset);
 
+/* A global or static variable, named by the symbolizer (strings live as long as it does). */
+struct drip_data_name {
+    const char *symbol, *module, *file;   /* file NULL: no DWARF for it */
+    int line;
+    uintptr_t start, size;                /* where the variable lies in the process */
+};
+
+/* The module whose writable segments (w= ranges) hold addr, or NULL. */
+const struct drip_raw_module *drip__raw_module_of_data(const struct drip_raw *r, uintptr_t addr);
+
 /* ---- naming frames ----
  * The report writers name frames through this interface: `drip symbolize` backs it with libdw;
  * the traced process, when no symbolizer can be started, with drip__raw_symbols (module path and
@@ -164,6 +240,9 @@ struct drip_symbols {
     void (*frame)(void *ctx, uintptr_t addr, int lines, struct drip_frame *f);
     void *ctx;
     int raw;   /* 1: frames are module+offset only; the writers then print offsets and build-ids */
+    /* The variable (data symbol) that holds addr, with where DWARF says it is defined: 0, or -1
+     * when unknown. NULL: this symbolizer names no data (the module+offset fallback). */
+    int (*data)(void *ctx, uintptr_t addr, struct drip_data_name *d);
 };
 /* Module+offset naming from the raw report's own module table. */
 struct drip_symbols drip__raw_symbols(const struct drip_raw *r);

@@ -5,6 +5,7 @@
  */
 #include "report.h"
 #include "suppress.h"
+#include "retention.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@ struct group {
     int suppressed;   /* index of the matching suppression, or -1 */
     int merged;       /* folded into another group with the same symbolized stack */
     uint32_t ioff_min, ioff_max;   /* possible: where the interior pointers point, over the blocks */
+    uint32_t sites[8];   /* its site and those of the groups merged into it: who holds them */
+    int nsites;
 };
 
 struct totals { uint64_t bytes, blocks; };
@@ -32,6 +35,7 @@ struct report {
     struct drip_suppressions supp;
     int threads_running, threads_unjoined;
     int oom;
+    struct drip_retention *ret;   /* retention paths and retainers; NULL: none recorded */
 };
 
 enum { DEFINITE = DRIP_RAW_DEFINITE, INDIRECT = DRIP_RAW_INDIRECT, POSSIBLE = DRIP_RAW_POSSIBLE, REACHABLE = DRIP_RAW_REACHABLE };
@@ -121,6 +125,8 @@ static void merge_groups(struct report *r)
         into->ioff_min = g->ioff_min < into->ioff_min ? g->ioff_min : into->ioff_min;
         into->ioff_max = g->ioff_max > into->ioff_max ? g->ioff_max : into->ioff_max;
         g->merged = 1;
+        if (into->nsites < 8)
+            into->sites[into->nsites++] = g->site;
     }
     free(map);
 }
@@ -293,6 +299,8 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
             else if (f && f->module && r->sym->raw)
                 drip__printf(w, " (in %s +0x%lx)", f->module, (unsigned long)f->offset);
             drip__puts(w, "\n");
+            if (o->retainers)
+                drip__retention_text(w, r->ret, pid, g->kind, g->sites, g->nsites, g->blocks);
             continue;
         }
         drip__puts(w, "\n");
@@ -305,6 +313,9 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
         else if (g->kind == POSSIBLE)
             drip__printf(w, "==%d==  the interior pointers point at offsets %u..%u into the blocks\n", pid,
                          g->ioff_min, g->ioff_max);
+        drip__retention_text(w, r->ret, pid, g->kind, g->sites, g->nsites, g->blocks);
+        if (o->log_roots)
+            drip__retention_why_text(w, r->ret, pid, g->kind, g->sites, g->nsites);
         char pat[512];
         if (o->gen_suppressions && drip__suppression_pattern(g->frames, (size_t)g->nframes, pat, sizeof pat) == 0)
             drip__printf(w, "leak:%s\n", pat);   /* bare, as valgrind prints its suppressions: ready to copy */
@@ -321,6 +332,7 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
         drip__printf(w, "==%d==\n", pid);
     }
     write_suspects_text(w, r);
+    drip__retention_retainers_text(w, r->ret, pid, 10);
     write_inherited_text(w, r);
     drip__printf(w, "==%d== LEAK SUMMARY:\n", pid);
     static const int order[] = {DEFINITE, INDIRECT, POSSIBLE, REACHABLE};
@@ -466,6 +478,8 @@ static void write_json(struct drip_writer *w, struct report *r)
         }
         if (g->kind == POSSIBLE)
             drip__printf(w, "\"interior_offset\": {\"min\": %u, \"max\": %u}, ", g->ioff_min, g->ioff_max);
+        if (g->kind == REACHABLE || g->kind == POSSIBLE)
+            drip__retention_json(w, r->ret, g->kind, g->sites, g->nsites);
         drip__puts(w, "\"stack\": ");
         json_stack(w, g->frames, g->nframes, r->sym->raw);
         drip__puts(w, "}");
@@ -485,7 +499,9 @@ static void write_json(struct drip_writer *w, struct report *r)
         json_site(w, raw, r->sym, t->site);
         drip__puts(w, "}");
     }
-    drip__puts(w, "],\n \"suspects\": ");
+    drip__puts(w, "],\n ");
+    drip__retention_retainers_json(w, r->ret);
+    drip__puts(w, "\n \"suspects\": ");
     drip__report_suspects_json(w, raw, r->sym);
     drip__printf(w, ",\n \"threads_unpaused\": %d, \"paused_us\": %lld}\n", raw->threads_unpaused, raw->paused_us);
 }
@@ -523,12 +539,14 @@ int drip__report_write(const struct drip_raw *raw, const struct drip_symbols *sy
         const struct drip_raw_rec *x = &raw->recs[i];
         struct group *g = &r.g[r.n++];
         *g = (struct group){.kind = (uint8_t)x->kind, .site = x->site, .bytes = x->bytes, .blocks = x->blocks,
-                            .suppressed = -1, .ioff_min = x->ioff_min, .ioff_max = x->ioff_max};
+                            .suppressed = -1, .ioff_min = x->ioff_min, .ioff_max = x->ioff_max,
+                            .sites = {x->site}, .nsites = 1};
         /* a reachable record's summary line names only the allocating function */
         int summary = g->kind == REACHABLE && !o->show_reachable && !o->json[0];
         site_frames(raw, sym, g->site, summary ? 1 : 0, !summary, &g->frames, &g->nframes);
     }
     merge_groups(&r);
+    r.ret = drip__retention_new(raw, sym);
     for (size_t i = 0; i < r.n; i++) {
         struct group *g = &r.g[i];
         if (g->merged)
@@ -556,6 +574,7 @@ int drip__report_write(const struct drip_raw *raw, const struct drip_symbols *sy
     for (size_t i = 0; i < r.n; i++)
         free(r.g[i].frames);
     free(r.g);
+    drip__retention_free(r.ret);
     drip__suppressions_free(&r.supp);
     return leaked;
 }

@@ -186,6 +186,10 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
             drip__printf(c->w, " x=%lx-%lx", (unsigned long)(info->dlpi_addr + ph->p_vaddr),
                          (unsigned long)(info->dlpi_addr + ph->p_vaddr + ph->p_memsz));
     }
+    for (int i = 0; i < nph; i++)   /* its globals: the roots a retention path may start from */
+        if (phdr[i].p_type == PT_LOAD && (phdr[i].p_flags & PF_W))
+            drip__printf(c->w, " w=%lx-%lx", (unsigned long)(info->dlpi_addr + phdr[i].p_vaddr),
+                        (unsigned long)(info->dlpi_addr + phdr[i].p_vaddr + phdr[i].p_memsz));
     drip__puts(c->w, "\n");
     return 0;
 }

@@ -13,6 +13,7 @@
  * use libc's allocator (untracked). Locks: the threads lock while the thread list is read.
  */
 #include "scan.h"
+#include "retain.h"
 #include "depot.h"
 #include "exec.h"
 #include "export.h"
@@ -106,12 +107,12 @@ static int group_blocks(struct report *r, const struct drip__scan *sc)
 }
 
 /* The leak report's part of a raw report: records, their stacks, threads, suspects. */
-static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int final)
+static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int final, bool retainers)
 {
     struct drip__scan sc;
     struct report r;
     memset(&r, 0, sizeof r);
-    int oom = drip__scan_run(&sc, final) != 0;
+    int oom = drip__scan_run_ex(&sc, final, retainers) != 0;
     if (group_blocks(&r, &sc) != 0)
         oom = 1;
     for (size_t i = 0; i < r.n; i++) {
@@ -139,6 +140,7 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
         drip__raw_site(w, set, t->create_site);
     }
     drip__raw_suspects(w, set, sus, ns);
+    drip__retain_raw(w, set, sc.retain);
     const char *first;
     unsigned untraced = drip__untraced_execs(&first);
     drip__printf(w, "info threads_unpaused=%d oom=%d paused_us=%lld untraced_execs=%u", sc.threads_unstopped, oom,
@@ -228,7 +230,9 @@ int drip__symbolize(int memfd, const struct drip_render_out *o)
     return leaked;
 }
 
-int drip__leak_report(int text_fd, int json_fd, int final)
+int drip__leak_report(int text_fd, int json_fd, int final) { return drip__leak_report_ex(text_fd, json_fd, final, false); }
+
+int drip__leak_report_ex(int text_fd, int json_fd, int final, bool retainers)
 {
     int memfd = drip__raw_memfd();
     if (memfd < 0)
@@ -242,7 +246,7 @@ int drip__leak_report(int text_fd, int json_fd, int final)
     if (drip__opt.sample)
         drip__printf(&w, "info sampling=%llu\n", (unsigned long long)drip__opt.sample);
     else
-        raw_leaks(&w, &set, final);
+        raw_leaks(&w, &set, final, retainers);
     drip__puts(&w, "end\n");
     drip__siteset_free(&set);
     int leaked = 0;
@@ -463,7 +467,7 @@ int drip__report(void)
         if (drip__opt.sample)
             drip__printf(&w, "info sampling=%llu\n", (unsigned long long)drip__opt.sample);
         else if (!foreign)
-            raw_leaks(&w, &set, 1);
+            raw_leaks(&w, &set, 1, drip__opt.retainers || drip__opt.show_reachable);
         if (prof.fd >= 0)
             drip__raw_profile(&w, &set, 0, NULL, 0);
         drip__puts(&w, "end\n");

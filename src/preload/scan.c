@@ -28,6 +28,9 @@
 #include "table.h"
 #include "threads.h"
 #include "stop.h"
+#include "scan_maps.h"
+#include "snapshot.h"
+#include "retain.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -42,176 +45,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* How a range may be read: directly, or through drip__safe_read because a task still running
- * could unmap it (RACY) or because it is file-backed (FILE: a truncated file raises SIGBUS). */
-enum { READ_DIRECT = 0, READ_RACY = 1, READ_FILE = 2 };
-
-struct range { uintptr_t lo, hi; int how; };
-
-struct rangeset {
-    struct range *r;
-    size_t n, cap;
-};
-
-static bool rs_add_how(struct rangeset *s, uintptr_t lo, uintptr_t hi, int how)
-{
-    if (hi <= lo)
-        return true;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        struct range *r = drip__arena_alloc(cap * sizeof *r);
-        if (!r)
-            return false;
-        if (s->r)
-            memcpy(r, s->r, s->n * sizeof *r);
-        drip__arena_free(s->r, s->cap * sizeof *r);
-        s->r = r;
-        s->cap = cap;
-    }
-    s->r[s->n++] = (struct range){lo, hi, how};
-    return true;
-}
-
-static bool rs_add(struct rangeset *s, uintptr_t lo, uintptr_t hi) { return rs_add_how(s, lo, hi, READ_DIRECT); }
-
-static void rs_free(struct rangeset *s) { drip__arena_free(s->r, s->cap * sizeof *s->r); }
-
-/* ---- /proc/self/maps, read without libc's allocator ------------------------------------------ */
-struct maps {
-    struct rangeset readable;   /* merged where adjacent and read the same way */
-    int racy;                   /* READ_RACY when some task runs on: nothing is read directly */
-    uintptr_t stack_hi;         /* end of the [stack] mapping */
-    uintptr_t ldso_lo, ldso_hi; /* executable range of the dynamic linker */
-};
-
-static uintptr_t hex(const char **p)
-{
-    uintptr_t v = 0;
-    for (;; (*p)++) {
-        char c = **p;
-        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-        if (d < 0)
-            return v;
-        v = v * 16 + (uintptr_t)d;
-    }
-}
-
-static bool maps_read(struct maps *m)
-{
-    memset(m, 0, sizeof *m);
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    size_t cap = 1 << 20, len = 0;
-    char *buf = drip__arena_alloc(cap);
-    bool ok = buf != NULL;
-    while (ok) {
-        if (len + 4096 > cap) {
-            char *nb = drip__arena_alloc(cap * 2);
-            if (!nb) {
-                ok = false;
-                break;
-            }
-            memcpy(nb, buf, len);
-            drip__arena_free(buf, cap);
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + len, cap - len - 1);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    close(fd);
-    if (!ok) {
-        drip__arena_free(buf, cap);
-        return false;
-    }
-    buf[len] = 0;
-    for (const char *p = buf; *p;) {
-        const char *line = p;
-        uintptr_t lo = hex(&p);
-        p++;
-        uintptr_t hi = hex(&p);
-        p++;
-        bool r = p[0] == 'r', x = p[2] == 'x';
-        const char *eol = strchr(p, '\n');
-        if (!eol)
-            eol = p + strlen(p);
-        const char *name = memchr(line, '/', (size_t)(eol - line));
-        const char *br = memchr(line, '[', (size_t)(eol - line));
-        if (br && !strncmp(br, "[stack]", 7))
-            m->stack_hi = hi;
-        if (name && x) {
-            const char *base = name;
-            for (const char *q = name; q < eol; q++)
-                if (*q == '/')
-                    base = q + 1;
-            if (!strncmp(base, "ld-linux", 8) || !strncmp(base, "ld-", 3)) {
-                m->ldso_lo = m->ldso_lo ? m->ldso_lo : lo;
-                m->ldso_hi = hi;
-            }
-        }
-        /* [vvar], [vvar_vclock] and [vsyscall] may fault though marked r: skip them */
-        bool special = br && (!strncmp(br, "[vvar", 5) || !strncmp(br, "[vsyscall]", 10));
-        if (r && !special) {
-            struct rangeset *rs = &m->readable;
-            int how = name ? READ_FILE : READ_DIRECT;
-            if (rs->n && rs->r[rs->n - 1].hi == lo && rs->r[rs->n - 1].how == how)
-                rs->r[rs->n - 1].hi = hi;
-            else if (!rs_add_how(rs, lo, hi, how))
-                break;
-        }
-        p = *eol ? eol + 1 : eol;
-    }
-    drip__arena_free(buf, cap);
-    return true;
-}
-
-static int how_of(const struct maps *m, const struct range *r) { return r->how > m->racy ? r->how : m->racy; }
-
-/* Adds [lo, hi) minus drip's arena (which holds a copy of every block address). */
-static void add_not_arena(struct rangeset *out, uintptr_t lo, uintptr_t hi, int how)
-{
-    uintptr_t alo, ahi;
-    drip__arena_range(&alo, &ahi);
-    if (hi <= alo || lo >= ahi) {
-        rs_add_how(out, lo, hi, how);
-        return;
-    }
-    if (lo < alo)
-        rs_add_how(out, lo, alo, how);
-    if (hi > ahi)
-        rs_add_how(out, ahi, hi, how);
-}
-
-/* Clips [lo, hi) to the readable mappings and adds the pieces to `out`. */
-static void add_readable(struct rangeset *out, const struct maps *m, uintptr_t lo, uintptr_t hi)
-{
-    for (size_t i = 0; i < m->readable.n; i++) {
-        uintptr_t a = m->readable.r[i].lo > lo ? m->readable.r[i].lo : lo;
-        uintptr_t b = m->readable.r[i].hi < hi ? m->readable.r[i].hi : hi;
-        if (a < b)
-            add_not_arena(out, a, b, how_of(m, &m->readable.r[i]));
-    }
-}
-
-/* Can [lo, hi) be read directly, in one piece? */
-static bool direct(const struct maps *m, uintptr_t lo, uintptr_t hi)
-{
-    if (m->racy)
-        return false;
-    size_t a = 0, b = m->readable.n;
-    while (a < b) {
-        size_t mid = (a + b) / 2;
-        if (m->readable.r[mid].hi <= lo)
-            a = mid + 1;
-        else
-            b = mid;
-    }
-    return a < m->readable.n && m->readable.r[a].lo <= lo && hi <= m->readable.r[a].hi &&
-           m->readable.r[a].how == READ_DIRECT;
-}
 
 /* ---- finding the block a word points into ----------------------------------------------------
  * A directory of 4 KiB pages: for each page where some block starts, the index of the first such
@@ -285,6 +118,9 @@ struct marker {
     bool oom;
     bool racy;   /* a task runs on: a block may be unmapped under us (see is_next_chunk_header) */
     struct pagedir dir;
+    struct drip__retain *ret;   /* retention paths (retain.h); NULL: not recorded */
+    uint32_t holder;            /* what is being read: block index + 1, or 0 for a root range */
+    uintptr_t hbase;            /* the holder block's address */
 };
 
 /* glibc's allocator keeps pointers to chunk headers (the top chunk, free-list heads), and the
@@ -391,14 +227,17 @@ static uint8_t heuristic(const struct marker *mk, const struct drip__block *blk,
  * or not (a possibly-lost block). Upgrades the target's state as valgrind's
  * lc_push_if_a_chunk_ptr does: a start pointer (or an interior one that a heuristic accepts)
  * from a definite holder makes it reachable; anything else makes an unreached block possible. */
-static void reach(struct marker *mk, uintptr_t w, bool definite_holder)
+static void reach(struct marker *mk, uintptr_t w, bool definite_holder, uintptr_t src)
 {
     struct drip__block *blk = find_block(mk, w);
     if (!blk)
         return;
+    size_t idx = (size_t)(blk - mk->b);
     if (blk->kind == DRIP_REACHABLE) {
         if (blk->heur && w == blk->addr)
             blk->heur = DRIP_HEUR_NONE;   /* reached by its start after all */
+        if (mk->ret && definite_holder && (w == blk->addr || blk->heur))
+            drip__retain_edge(mk->ret, idx, mk->holder, src);
         return;
     }
     bool start = w == blk->addr;
@@ -408,11 +247,17 @@ static void reach(struct marker *mk, uintptr_t w, bool definite_holder)
     }
     if (start && definite_holder) {
         blk->kind = DRIP_REACHABLE;
-        push(mk, (size_t)(blk - mk->b));
+        push(mk, idx);
+        if (mk->ret) {   /* the first holder found: the retention path goes through it */
+            drip__retain_mark(mk->ret, idx, mk->holder, mk->hbase, src);
+            drip__retain_edge(mk->ret, idx, mk->holder, src);
+        }
     } else if (blk->kind == DRIP_UNREACHED) {
         blk->kind = DRIP_POSSIBLE;
         blk->ioff = w - blk->addr > UINT32_MAX ? UINT32_MAX : (uint32_t)(w - blk->addr);
-        push(mk, (size_t)(blk - mk->b));
+        push(mk, idx);
+        if (mk->ret)
+            drip__retain_mark(mk->ret, idx, mk->holder, mk->hbase, src);
     }
 }
 
@@ -420,13 +265,14 @@ static void reach(struct marker *mk, uintptr_t w, bool definite_holder)
  * pull it into the group of the lost block `head`. */
 enum { VISIT_POSSIBLE = 0, VISIT_DEFINITE = 1, VISIT_CLIQUE = 2 };
 
-static void visit_words(struct marker *mk, const uintptr_t *p, size_t n, int mode, size_t head)
+/* p: a copy of (or the very) words at `at` in the program's memory. */
+static void visit_words(struct marker *mk, const uintptr_t *p, size_t n, int mode, size_t head, uintptr_t at)
 {
     if (mode != VISIT_CLIQUE) {
         for (size_t i = 0; i < n; i++) {
             uintptr_t w = p[i];
             if (w >= mk->min && w < mk->max)
-                reach(mk, w, mode == VISIT_DEFINITE);
+                reach(mk, w, mode == VISIT_DEFINITE, at + i * sizeof(uintptr_t));
         }
         return;
     }
@@ -454,14 +300,14 @@ static void visit_careful(struct marker *mk, uintptr_t lo, uintptr_t hi, int how
         long r = drip__safe_read(buf, lo, len);
         if (r < 0) {
             if (how == READ_RACY)
-                visit_words(mk, (const uintptr_t *)lo, (hi - lo) / sizeof(uintptr_t), mode, head);
+                visit_words(mk, (const uintptr_t *)lo, (hi - lo) / sizeof(uintptr_t), mode, head, lo);
             return;
         }
         if (r < (long)sizeof(uintptr_t)) {   /* an unreadable page: on to the next one */
             lo = (lo + 4096) & ~(uintptr_t)4095;
             continue;
         }
-        visit_words(mk, buf, (size_t)r / sizeof(uintptr_t), mode, head);
+        visit_words(mk, buf, (size_t)r / sizeof(uintptr_t), mode, head, lo);
         lo += (size_t)r & ~(size_t)7;
     }
 }
@@ -474,7 +320,7 @@ static void visit_range(struct marker *mk, uintptr_t lo, uintptr_t hi, int how, 
     }
     lo = (lo + 7) & ~(uintptr_t)7;
     if (lo + sizeof(uintptr_t) <= hi)
-        visit_words(mk, (const uintptr_t *)lo, (hi - lo) / sizeof(uintptr_t), mode, head);
+        visit_words(mk, (const uintptr_t *)lo, (hi - lo) / sizeof(uintptr_t), mode, head, lo);
 }
 
 /* A block's words: directly when it lies in one directly readable mapping (the common case),
@@ -483,7 +329,7 @@ static void visit_range(struct marker *mk, uintptr_t lo, uintptr_t hi, int how, 
 static void visit_block(struct marker *mk, const struct maps *m, const struct drip__block *blk, int mode, size_t head)
 {
     uintptr_t lo = blk->addr, hi = blk->addr + blk->size;
-    if (direct(m, lo, hi)) {
+    if (drip__maps_direct(m, lo, hi)) {
         visit_range(mk, lo, hi, READ_DIRECT, mode, head);
         return;
     }
@@ -491,7 +337,7 @@ static void visit_block(struct marker *mk, const struct maps *m, const struct dr
         uintptr_t a = m->readable.r[i].lo > lo ? m->readable.r[i].lo : lo;
         uintptr_t b = m->readable.r[i].hi < hi ? m->readable.r[i].hi : hi;
         if (a < b)
-            visit_range(mk, a, b, how_of(m, &m->readable.r[i]), mode, head);
+            visit_range(mk, a, b, drip__how_of(m, &m->readable.r[i]), mode, head);
     }
 }
 
@@ -499,6 +345,7 @@ static void visit_block(struct marker *mk, const struct maps *m, const struct dr
  * that is otherwise a root candidate): a block's words count only once it is reached. */
 static void visit_root(struct marker *mk, const struct range *r)
 {
+    mk->holder = 0;
     size_t a = 0, b = mk->n;
     while (a < b) {   /* first block that ends after lo */
         size_t mid = (a + b) / 2;
@@ -523,6 +370,8 @@ static void drain(struct marker *mk, const struct maps *m)
 {
     while (mk->top) {
         struct drip__block *blk = &mk->b[mk->stack[--mk->top]];
+        mk->holder = (uint32_t)(blk - mk->b) + 1;
+        mk->hbase = blk->addr;
         visit_block(mk, m, blk, blk->kind == DRIP_REACHABLE ? VISIT_DEFINITE : VISIT_POSSIBLE, 0);
     }
 }
@@ -589,228 +438,232 @@ static long long now_us(void)
     return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-/* ---- the live check's snapshot ------------------------------------------------------------- */
-struct snap_head {
-    int rc, unstopped;
-    size_t n;
+
+/* Everything one scan holds, phase to phase. */
+struct scan {
+    struct drip__scan *out;
+    int final;
+    bool frozen, in_snapshot, roots_oom;
+    int pipefd[2];
+    long long t0;
+    struct maps m;
+    struct rangeset roots;
+    struct drip__roots rt;
+    struct drip__block *b;
+    size_t n, bbytes;
+    uintptr_t my_sp;
+    struct drip__retain ret;
+    bool recording;
 };
 
-/* All n bytes through fd (a pipe between the snapshot and its parent), whatever the size of
- * each read or write; false on EOF or error. */
-static bool transfer_all(int fd, void *p, size_t n, bool out)
+/* Phase 1: the program's other threads stopped, drip's tables locked. */
+static void stop_the_world(struct scan *sc)
 {
-    for (char *c = p; n;) {
-        ssize_t r = out ? write(fd, c, n) : read(fd, c, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        c += r;
-        n -= (size_t)r;
-    }
-    return true;
-}
-
-static bool write_all(int fd, const void *p, size_t n) { return transfer_all(fd, (void *)p, n, true); }
-static bool read_all(int fd, void *p, size_t n) { return transfer_all(fd, p, n, false); }
-
-/* In the snapshot: the copy of the process that scans. It must never be seen: no signal reaches
- * it but SIGKILL, it dies with the thread that forked it, and it leaves with _exit (no atexit, no
- * report of its own). */
-static void snapshot_enter(pid_t parent, int keep_fd)
-{
-    sigset_t all;
-    sigfillset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL);
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (getppid() != parent)
-        _exit(0);
-    /* the copy's descriptors are the program's pipes and sockets: held here, a connection the
-     * program closes would stay open (no EOF, no FIN) until the scan ends */
-    if ((keep_fd > 0 && syscall(SYS_close_range, 0, keep_fd - 1, 0) != 0) || syscall(SYS_close_range, keep_fd + 1, ~0u, 0) != 0) {
-        struct rlimit rl;
-        long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20) ? (long)rl.rlim_cur : 1 << 20;
-        for (long fd = 0; fd < max; fd++)
-            if (fd != keep_fd)
-                close((int)fd);
-    }
-}
-
-static void snapshot_send(int fd, int rc, const struct drip__scan *out)
-{
-    struct snap_head h = {rc, out->threads_unstopped, out->blocks ? out->n : 0};
-    if (write_all(fd, &h, sizeof h) && h.n)
-        write_all(fd, out->blocks, h.n * sizeof *out->blocks);
-    _exit(0);
-}
-
-/* In the parent: the snapshot's answer. Returns the scan's rc, or -2 when no answer came. */
-static int snapshot_receive(int fd, pid_t pid, struct drip__scan *out)
-{
-    struct snap_head h;
-    int rc = -2;
-    if (read_all(fd, &h, sizeof h)) {
-        rc = h.rc;
-        out->threads_unstopped = h.unstopped;
-        size_t bytes = (h.n ? h.n : 1) * sizeof *out->blocks;
-        out->blocks = drip__arena_alloc(bytes);
-        out->blocks_bytes = bytes;
-        if (!out->blocks || (h.n && !read_all(fd, out->blocks, h.n * sizeof *out->blocks)))
-            rc = -2;
-        else
-            out->n = h.n;
-    }
-    close(fd);
-    int st;
-    while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
-        ;
-    return rc;
-}
-
-static int scan_run(struct drip__scan *out, int final, bool snapshot)
-{
-    memset(out, 0, sizeof *out);
-    struct maps m;
-    memset(&m, 0, sizeof m);
-    struct rangeset roots = {0};
-    struct drip__roots rt;
-    memset(&rt, 0, sizeof rt);
-    unsigned heur_set = 0;
-    drip__parse_heuristics(drip__opt.leak_check_heuristics, strlen(drip__opt.leak_check_heuristics), &heur_set);
-
     drip__threads_lock();
     drip__depot_lock_all();
     drip__table_lock_all();
-    long long t0 = now_us();
-    out->threads_stopped = drip__threads_stop_world();
-    bool frozen = drip__threads_world_frozen(), in_snapshot = false;
-    snapshot_threads(out);   /* here: a live check's copy sends back only the blocks */
-    int pipefd[2] = {-1, -1};
-    if (!final && snapshot && pipe2(pipefd, O_CLOEXEC) == 0) {
-        pid_t parent = getpid();
-        drip__arena_lock_all();   /* the copy gets it unheld */
-        int pid = drip__snapshot_fork();
-        drip__arena_unlock_all();
-        if (pid == 0) {
-            snapshot_enter(parent, pipefd[1]);
-            in_snapshot = frozen = true;   /* the copy has one thread: nothing moves under it */
-        } else {
-            close(pipefd[1]);
-            if (pid > 0) {
-                drip__threads_start_world();
-                long long paused = now_us() - t0;
-                drip__table_unlock_all();
-                drip__depot_unlock_all();
-                drip__threads_unlock();
-                int rc = snapshot_receive(pipefd[0], pid, out);
-                out->paused_us = paused;
-                if (rc != -2)
-                    return rc;
-                drip__scan_free(out);   /* no answer from the copy: scan in place */
-                return scan_run(out, final, false);
-            }
-            close(pipefd[0]);
-        }
+    sc->t0 = now_us();
+    sc->out->threads_stopped = drip__threads_stop_world();
+    sc->frozen = drip__threads_world_frozen();
+    snapshot_threads(sc->out);   /* here: a live check's copy sends back only the blocks */
+}
+
+static void resume_the_world(struct scan *sc)
+{
+    if (sc->final)
+        atomic_store(&drip__g.tracking, 0);
+    drip__threads_start_world();
+    sc->out->paused_us = now_us() - sc->t0;
+    drip__table_unlock_all();
+    drip__depot_unlock_all();
+    drip__threads_unlock();
+}
+
+/* Phase 2 (live checks): fork the snapshot and let the program go on. Returns 1 in the copy
+ * (which scans), 0 when no copy could be made (scan in place), -1 in the parent once the copy's
+ * answer is in sc->out (*rc: its rc; -2 when none came). */
+static int fork_snapshot(struct scan *sc, int *rc)
+{
+    if (pipe2(sc->pipefd, O_CLOEXEC) != 0)
+        return 0;
+    pid_t parent = getpid();
+    drip__arena_lock_all();   /* the copy gets it unheld */
+    int pid = drip__snapshot_fork();
+    drip__arena_unlock_all();
+    if (pid == 0) {
+        drip__snapshot_enter(parent, sc->pipefd[1]);
+        sc->in_snapshot = sc->frozen = true;   /* the copy has one thread: nothing moves under it */
+        return 1;
     }
-    int rc = -1;
-    size_t n = 0;
-    struct drip__block *b = NULL;
+    close(sc->pipefd[1]);
+    if (pid < 0) {
+        close(sc->pipefd[0]);
+        return 0;
+    }
+    resume_the_world(sc);
+    long long paused = sc->out->paused_us;
+    *rc = drip__snapshot_receive(sc->pipefd[0], pid, sc->out);
+    sc->out->paused_us = paused;
+    return -1;
+}
+
+/* Phase 3: the live blocks, in address order. The live map hands its records over in address
+ * order, straight into the blocks: no copy of the records and no sort (sorted anyway should the
+ * order ever be broken). */
+static bool collect_blocks(struct scan *sc)
+{
     struct fill f = {0};
-    size_t bbytes = 0;
-    /* the maps of the stopped world: exactly what can be read now */
-    if (!maps_read(&m) || !drip__roots_read(&rt))
-        goto resume;
-    m.racy = frozen ? READ_DIRECT : READ_RACY;
-
-    /* the live map hands its records over in address order, straight into the blocks: no copy
-     * of the records and no sort (sorted anyway should the order ever be broken) */
     f.max = drip__table_count();
-    bbytes = (f.max ? f.max : 1) * sizeof *f.b;
-    b = f.b = drip__arena_alloc(bbytes);
-    if (!b)
-        goto resume;
+    sc->bbytes = (f.max ? f.max : 1) * sizeof *f.b;
+    sc->b = f.b = drip__arena_alloc(sc->bbytes);
+    if (!sc->b)
+        return false;
     drip__table_foreach(fill_cb, &f);
-    n = f.n;
+    sc->n = f.n;
     if (!f.sorted)
-        drip__sort_by_address(b, n, sizeof *b);
+        drip__sort_by_address(sc->b, sc->n, sizeof *sc->b);
+    return true;
+}
 
-    /* thread stacks: the live part only, from each stopped thread's stack pointer; the calling
-     * thread from where it entered drip (exit, _exit, a fatal signal): drip's own frames below
-     * hold copies of block addresses (the snapshot being sorted) that are not the program's */
-    uintptr_t my_sp = drip__scan_start ? drip__scan_start : (uintptr_t)__builtin_frame_address(0);
-    bool roots_oom = false;
-    if (final)
-        roots_oom |= !drip__roots_dead_below(&rt, my_sp);
-    if (final && drip__exit_regs_valid)
-        rs_add(&roots, (uintptr_t)drip__exit_regs, (uintptr_t)(drip__exit_regs + 6));
-    if (final && drip__fatal_uc) {
+/* Phase 4: the root ranges. Thread stacks: the live part only, from each stopped thread's stack
+ * pointer; the calling thread from where it entered drip (exit, _exit, a fatal signal): drip's
+ * own frames below hold copies of block addresses (the snapshot being sorted) that are not the
+ * program's. Every other candidate mapping is read whole: in a forked child, the stacks of the
+ * parent's other threads as they were at fork; threads drip never saw. */
+static void collect_roots(struct scan *sc)
+{
+    struct rangeset *roots = &sc->roots;
+    sc->my_sp = drip__scan_start ? drip__scan_start : (uintptr_t)__builtin_frame_address(0);
+    if (sc->final)
+        sc->roots_oom |= !drip__roots_dead_below(&sc->rt, sc->my_sp);
+    if (sc->final && drip__exit_regs_valid) {
+        drip__rs_add(roots, (uintptr_t)drip__exit_regs, (uintptr_t)(drip__exit_regs + 6));
+        drip__retain_note_regs(&sc->ret, (uintptr_t)drip__exit_regs, (uintptr_t)(drip__exit_regs + 6),
+                               drip__self ? drip__self->os_tid : 0);
+    }
+    if (sc->final && drip__fatal_uc) {
         uintptr_t a, z;
         drip__uc_regs(drip__fatal_uc, &a, &z);
-        add_readable(&roots, &m, a, z);
+        drip__add_readable(roots, &sc->m, a, z);
+        drip__retain_note_regs(&sc->ret, a, z, drip__self ? drip__self->os_tid : 0);
     }
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
         if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid || t == drip__self)
             continue;   /* finished, or created but not started yet: its whole mapping is read */
         if (atomic_load(&t->stopped)) {
-            roots_oom |= !drip__roots_dead_below(&rt, atomic_load(&t->stopped_sp));
+            sc->roots_oom |= !drip__roots_dead_below(&sc->rt, atomic_load(&t->stopped_sp));
             /* a copy of its registers: in drip's arena (ptrace) or on its stack (signal) */
-            rs_add(&roots, atomic_load(&t->stopped_regs_lo), atomic_load(&t->stopped_regs_hi));
+            uintptr_t lo = atomic_load(&t->stopped_regs_lo), hi = atomic_load(&t->stopped_regs_hi);
+            drip__rs_add(roots, lo, hi);
+            drip__retain_note_regs(&sc->ret, lo, hi, t->os_tid);
         } else
-            out->threads_unstopped++;   /* its whole stack is read */
+            sc->out->threads_unstopped++;   /* its whole stack is read */
     }
-    /* every other candidate mapping is read whole: in a forked child, the stacks of the
-     * parent's other threads as they were at fork; threads drip never saw */
-    {
-        struct drip__ranges rr = {0};
-        if (!drip__roots_finish(&rt, &rr))
-            roots_oom = true;
-        for (size_t i = 0; i < rr.n; i++)
-            add_readable(&roots, &m, rr.r[i].lo, rr.r[i].hi);
-        drip__ranges_free(&rr);
-    }
+    struct drip__ranges rr = {0};
+    if (!drip__roots_finish(&sc->rt, &rr))
+        sc->roots_oom = true;
+    for (size_t i = 0; i < rr.n; i++)
+        drip__add_readable(roots, &sc->m, rr.r[i].lo, rr.r[i].hi);
+    drip__ranges_free(&rr);
+}
 
-    struct marker mk = {.b = b, .n = n, .min = n ? b[0].addr : 1, .max = n ? b[n - 1].addr + b[n - 1].size + 1 : 0,
-                        .rt = &rt, .heur_set = heur_set, .racy = m.racy != READ_DIRECT};
-    dir_build(&mk.dir, b, n);
-    for (size_t i = 0; i < roots.n; i++)
-        visit_root(&mk, &roots.r[i]);
-    /* a thread created just before the scan may not have run yet, or started too late to be
-     * stopped: its argument may be held only in drip's records of it (which are not roots) */
+/* Phase 5: mark what the roots reach, then what that reaches (reachable, possible). A thread
+ * created just before the scan may not have run yet, or started too late to be stopped: its
+ * argument may be held only in drip's records of it (which are not roots). */
+static void mark_reachable(struct scan *sc, struct marker *mk)
+{
+    for (size_t i = 0; i < sc->roots.n; i++)
+        visit_root(mk, &sc->roots.r[i]);
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
         if (atomic_load(&t->state) == DRIP_THREAD_RUNNING && t != drip__self && (!t->os_tid || !atomic_load(&t->stopped)) &&
-            t->start_arg >= mk.min && t->start_arg < mk.max)
-            reach(&mk, t->start_arg, true);
-    drain(&mk, &m);
-    cliques(&mk, &m);
-    for (size_t i = 0; i < n; i++)   /* a heuristic counts only for a block it made reachable */
-        if (b[i].kind != DRIP_REACHABLE)
-            b[i].heur = DRIP_HEUR_NONE;
+            t->start_arg >= mk->min && t->start_arg < mk->max) {
+            uintptr_t at = (uintptr_t)&t->start_arg;
+            drip__retain_note_regs(&sc->ret, at, at + sizeof t->start_arg, t->os_tid);
+            mk->holder = 0;
+            reach(mk, t->start_arg, true, at);
+        }
+    drain(mk, &sc->m);
+}
+
+/* Phase 6: the rest are lost: definite heads and their indirect groups. A heuristic counts only
+ * for a block it made reachable. */
+static void classify_lost(struct scan *sc, struct marker *mk)
+{
+    cliques(mk, &sc->m);
+    for (size_t i = 0; i < sc->n; i++)
+        if (sc->b[i].kind != DRIP_REACHABLE)
+            sc->b[i].heur = DRIP_HEUR_NONE;
+}
+
+/* Phase 7: who holds what (retain.c), while the memory is still as it was. */
+static void summarize_retention(struct scan *sc)
+{
+    if (!sc->recording)
+        return;
+    struct drip__retain_ctx ctx = {&sc->rt, sc->my_sp, !sc->frozen,
+                                   sc->ret.want_edges ? (long long)drip__opt.retain_budget * 1000 : 0};
+    sc->out->retain = drip__retain_summarize(&sc->ret, sc->b, sc->n, &ctx);
+    sc->out->retain_bytes = sc->out->retain ? sc->out->retain->total : 0;
+    drip__retain_end(&sc->ret);
+    sc->recording = false;
+}
+
+static int scan_run(struct drip__scan *out, int final, bool snapshot, bool retainers)
+{
+    memset(out, 0, sizeof *out);
+    struct scan sc = {.out = out, .final = final, .pipefd = {-1, -1}};
+    unsigned heur_set = 0;
+    drip__parse_heuristics(drip__opt.leak_check_heuristics, strlen(drip__opt.leak_check_heuristics), &heur_set);
+
+    stop_the_world(&sc);
+    if (!final && snapshot) {
+        int rc = 0, where = fork_snapshot(&sc, &rc);
+        if (where < 0) {
+            if (rc != -2)
+                return rc;
+            drip__scan_free(out);   /* no answer from the copy: scan in place */
+            return scan_run(out, final, false, retainers);
+        }
+    }
+    int rc = -1;
+    /* the maps of the stopped world: exactly what can be read now */
+    if (!drip__maps_read(&sc.m) || !drip__roots_read(&sc.rt) || !collect_blocks(&sc))
+        goto resume;
+    sc.m.racy = sc.frozen ? READ_DIRECT : READ_RACY;
+    sc.recording = drip__retain_begin(&sc.ret, sc.n, retainers);
+    collect_roots(&sc);
+
+    struct marker mk = {.b = sc.b, .n = sc.n, .min = sc.n ? sc.b[0].addr : 1,
+                        .max = sc.n ? sc.b[sc.n - 1].addr + sc.b[sc.n - 1].size + 1 : 0, .rt = &sc.rt,
+                        .heur_set = heur_set, .racy = sc.m.racy != READ_DIRECT, .ret = sc.recording ? &sc.ret : NULL};
+    dir_build(&mk.dir, sc.b, sc.n);
+    mark_reachable(&sc, &mk);
+    classify_lost(&sc, &mk);
     drip__arena_free(mk.stack, mk.cap * sizeof *mk.stack);
     dir_free(&mk.dir);
-    rc = mk.oom || roots_oom ? -1 : 0;
-    out->blocks = b;
-    out->n = n;
-    out->blocks_bytes = bbytes;
+    summarize_retention(&sc);
+    rc = mk.oom || sc.roots_oom ? -1 : 0;
+    out->blocks = sc.b;
+    out->n = sc.n;
+    out->blocks_bytes = sc.bbytes;
 
 resume:
-    if (in_snapshot)
-        snapshot_send(pipefd[1], rc, out);   /* does not return */
-    if (final)
-        atomic_store(&drip__g.tracking, 0);
-    drip__threads_start_world();
-    out->paused_us = now_us() - t0;
-    drip__table_unlock_all();
-    drip__depot_unlock_all();
-    drip__threads_unlock();
-    rs_free(&roots);
-    rs_free(&m.readable);
-    drip__roots_free(&rt);
+    if (sc.recording)
+        drip__retain_end(&sc.ret);
+    if (sc.in_snapshot)
+        drip__snapshot_send(sc.pipefd[1], rc, out);   /* does not return */
+    resume_the_world(&sc);
+    drip__rs_free(&sc.roots);
+    drip__rs_free(&sc.m.readable);
+    drip__roots_free(&sc.rt);
     return rc;
 }
 
-int drip__scan_run(struct drip__scan *out, int final)
+int drip__scan_run(struct drip__scan *out, int final) { return drip__scan_run_ex(out, final, false); }
+
+int drip__scan_run_ex(struct drip__scan *out, int final, bool retainers)
 {
-    int rc = scan_run(out, final, true);
+    int rc = scan_run(out, final, true, retainers);
     /* from the blocks (a live check's copy sends back only those) */
     for (size_t i = 0; i < out->n; i++)
         if (out->blocks[i].heur && !out->blocks[i].inherited) {   /* inherited: the parent counts them */
@@ -824,4 +677,5 @@ void drip__scan_free(struct drip__scan *s)
 {
     drip__arena_free(s->blocks, s->blocks_bytes);
     drip__arena_free(s->threads, s->threads_bytes);
+    drip__arena_free(s->retain, s->retain_bytes);
 }

@@ -41,7 +41,10 @@ struct drip__scan {
     int threads_stopped, threads_unstopped;
     struct { uint64_t bytes, blocks; } heur[DRIP_HEUR_COUNT];   /* reachable via heuristic */
     long long paused_us;          /* how long the program's other threads were stopped */
+    struct drip__rsum *retain;    /* who holds what (retain.h); arena memory; NULL: not recorded */
+    size_t retain_bytes;
 };
+struct drip__rsum;
 
 /* Stops the other threads, snapshots the live table, scans the roots and classifies every live
  * block; threads are running again when it returns. `final`: the process is exiting, tracking
@@ -83,6 +86,8 @@ void drip__ranges_free(struct drip__ranges *s);
 void drip__roots_own_thread(void);
 
 int drip__scan_run(struct drip__scan *out, int final);
+/* The same; retainers: also record the heap graph and compute retained sizes (retain.h). */
+int drip__scan_run_ex(struct drip__scan *out, int final, bool retainers);
 void drip__scan_free(struct drip__scan *s);
 
 #endif

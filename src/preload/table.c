@@ -336,11 +336,11 @@ static inline void to_item(struct item *it, const struct drip__rec *r)
     it->birth_ms = r->birth_ms;
 }
 
-int drip__now_ms(void)
+uint64_t drip__now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 _Atomic uint32_t drip__generation;

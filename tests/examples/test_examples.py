@@ -105,6 +105,113 @@ EXPECT = {
 for _name in list(EXPECT):
     EXPECT[_name + "_fixed"] = {}       # a fixed twin: nothing of its own, no thread left
 
+# Who holds each record (issue #16; run with --retainers): per (kind, allocating function) the
+# root (kind, symbol: the global, or the function of the stack frame; file, line of the
+# definition or of the frame's call; thread start routine for a stack), the offsets of the
+# pointers inside the root, the hops (allocating function, bytes, blocks, offsets inside that
+# hop's blocks of the pointers to the next hop; for the record itself, the offsets of the links
+# between its own blocks), blocks covered and other paths; then the top retainers (root
+# symbol, retained bytes, retained blocks). The fixed twins name none of these roots.
+RETAIN = {
+    "growing_cache": {
+        "paths": {("reachable", "cache_insert"): (("global", "g_cache", "growing_cache.c", 37, None), (0, 0),
+                                                  [("cache_insert", 16384, 256, 0, 0)], 256, 0)},
+        # a linked list: 256 entries linked through `next` at offset 0
+        "retainers": [("g_cache", 16384, 256)],
+        "text": ["held by: global `g_cache` (growing_cache.c:37) in growing_cache, at offset 0",
+                 "   -> these 256 blocks, linked through offset 0",
+                 "   16,384 bytes in 256 blocks: global `g_cache` (growing_cache.c:37) in growing_cache"],
+    },
+    "session_map": {
+        # 64 buckets of 8 bytes: the heads lie at offsets 0..504 of g_sessions
+        "paths": {("reachable", "session_open"): (("global", "g_sessions", "session_map.c", 40, None), (0, 504),
+                                                  [("session_open", 28800, 300, 0, 0)], 300, 0)},
+        "retainers": [("g_sessions", 28800, 300)],
+    },
+    "callback_capture": {
+        # g_shutdown.hooks[0..3] -> closure (its `req` at offset 8) -> request (its payload
+        # pointer at offset 24) -> the 64 KiB payload: the closure holds 256 KiB it never uses
+        "paths": {
+            ("reachable", "load_payload"): (("global", "g_shutdown", "callback_capture.c", 50, None), (0, 24),
+                                            [("make_closure", 64, 4, 8, 8), ("request_new", 128, 4, 24, 24),
+                                             ("load_payload", 262144, 4, None, None)], 4, 0),
+            ("reachable", "request_new"): (("global", "g_shutdown", "callback_capture.c", 50, None), (0, 24),
+                                           [("make_closure", 64, 4, 8, 8), ("request_new", 128, 4, None, None)], 4, 0),
+            ("reachable", "make_closure"): (("global", "g_shutdown", "callback_capture.c", 50, None), (0, 24),
+                                            [("make_closure", 64, 4, None, None)], 4, 0),
+        },
+        "retainers": [("g_shutdown", 262336, 12)],
+        "text": ["held by: global `g_shutdown` (callback_capture.c:50) in callback_capture, at offsets 0..24",
+                 "   -> 64 bytes in 4 blocks allocated at make_closure (callback_capture.c:77), at offset 8",
+                 "   -> 128 bytes in 4 blocks allocated at request_new (callback_capture.c:55), at offset 24",
+                 "   -> these 4 blocks"],
+    },
+    "event_log": {
+        "paths": {("reachable", "log_append"): (("global", "g_log", "event_log.c", 42, None), (0, 0),
+                                                [("log_append", 32768, 1, None, None)], 1, 0)},
+        "retainers": [("g_log", 32768, 1)],
+    },
+    "interior_pointer": {
+        # possibly lost: held by an interior pointer, so no root retains it (the dominator tree
+        # is over start pointers, as reachability is)
+        "paths": {("possible", "load_index"): (("global", "g_section", "interior_pointer.c", 29, None), (0, 0),
+                                               [("load_index", 1048576, 1, None, None)], 1, 0)},
+        "retainers": [],
+    },
+    "endless_worker": {
+        # the worker's buffer lives in worker_main's frame on the worker's stack
+        "paths": {("reachable", "worker_buffer_new"): (("stack", "worker_main", "endless_worker.c", 65, "worker_main"),
+                                                       (0, 0), [("worker_buffer_new", 65536, 1, None, None)], 1, 0)},
+        "retainers": [("worker_main", 65536, 1)],
+        "text": ["held by: stack of thread %TID (start routine worker_main), frame of worker_main (endless_worker.c:65)"],
+    },
+}
+
+
+def root_names(name):
+    """The root symbols of an example's expected paths (its fixed twin must name none)."""
+    return {v[0][1] for v in RETAIN.get(name, {}).get("paths", {}).values()}
+
+
+def check_retention(report, name, binary, err=""):
+    own = {}
+    for r in report["leaks"]:
+        if is_own(r, name, binary) and "retained_by" in r:
+            own[(r["kind"], functions(r)[0])] = r["retained_by"]
+    twin_of = name[:-len("_fixed")] if name.endswith("_fixed") else SAFE_TWINS.get(name)
+    if twin_of in RETAIN:
+        held = {r["retained_by"]["root"]["symbol"] for r in report["leaks"] if "retained_by" in r}
+        held |= {x["root"]["symbol"] for x in report.get("retainers", [])}
+        driptest.eq(sorted(held & root_names(twin_of)), [],
+                    "%s: no record is held by %s's roots any more" % (name, twin_of))
+        return
+    want = RETAIN.get(name)
+    if not want:
+        return
+    for key, (root, root_off, path, covered, others) in sorted(want["paths"].items()):
+        rb = own.get(key)
+        driptest.check(rb is not None, "%s: the %s record allocated in %s has a retention path" % (name, *key))
+        if rb is None:
+            continue
+        ro = rb["root"]
+        driptest.eq((ro["kind"], ro["symbol"], os.path.basename(ro["file"] or ""), ro["line"], ro.get("thread_start")),
+                    root, "%s: root of %s/%s (kind, symbol, file, line, thread start)" % (name, *key))
+        driptest.eq((rb["root_offset_min"], rb["root_offset_max"]), root_off,
+                    "%s: offsets of the pointers inside the root of %s/%s" % (name, *key))
+        driptest.eq([(h["function"], h["bytes"], h["blocks"], h["offset_min"], h["offset_max"]) for h in rb["path"]],
+                    path, "%s: hops of %s/%s (function, bytes, blocks, offsets)" % (name, *key))
+        driptest.eq((rb["blocks_covered"], rb["other_paths"]), (covered, others),
+                    "%s: blocks covered, other paths of %s/%s" % (name, *key))
+    got = [(x["root"]["symbol"], x["retained_bytes"], x["retained_blocks"]) for x in report.get("retainers", [])
+           if x["root"]["symbol"] in root_names(name)]
+    driptest.eq(got, want["retainers"], "%s: top retainers (root, retained bytes, blocks)" % name)
+    lines = [re.sub(r"^==\d+== ", "", l).rstrip() for l in err.splitlines()]
+    tids = [t["tid"] for t in report.get("threads") or []]
+    for line in want.get("text", []):
+        line = line.replace("%TID", str(tids[0]) if tids else "?")
+        driptest.check(any(l.endswith(line) for l in lines), "%s: the text report says \"%s\"" % (name, line.strip()))
+
+
 # The twins fixed with libdrip-safe, and their leaky originals.
 SAFE_TWINS = {
     "growing_cache_lru": "growing_cache",
@@ -316,7 +423,7 @@ def check_stdout(out, name, want, what="stdout"):
 
 def check_under_drip(name, binary, want):
     """Runs binary under drip and checks want; returns drip's result (None without a report)."""
-    res = driptest.run([binary], timeout=50)
+    res = driptest.run([binary], ["--retainers"], timeout=50)
     print("drip exit status %d (%s)" % (res.rc, name))
     driptest.check(res.report is not None, "%s: drip wrote a JSON report" % name)
     if res.report is None:
@@ -325,6 +432,7 @@ def check_under_drip(name, binary, want):
     check_leaks(res.report, name, binary, want.get("leaks", []), valgrind=False)
     check_threads(res.report, name, want.get("threads", []))
     check_text(res.err, name, want.get("leaks", []), res.report)
+    check_retention(res.report, name, binary, res.err)
     return res
 
 

@@ -1,0 +1,403 @@
+/* retain.c — retention paths and retained sizes (issue #16), see retain.h.
+ *
+ * Paths. Each block the mark phase reached has one parent: the first holder found (a block, or
+ * a root word). A block's path is its chain of parents up to a root word, with each run of
+ * blocks of one allocation site collapsed into one hop (a linked list of 10,000 nodes is one
+ * hop "these 10,000 blocks, linked at offset 0", not 10,000). Paths are interned as nodes
+ * (previous node or root word, site), so a path costs one node however many blocks share it,
+ * and each block's node is found from its parent's (memoised; no recursion: a list may be
+ * millions deep). A record (kind, site) is then held by a few nodes; the symbolizer names the
+ * root words, merges the paths whose roots have the same name (two words of one global) and
+ * shows the one that holds most of the record's bytes, with how many blocks it covers.
+ *
+ * Roots are named here only as far as the traced process can without symbols: a word in a copy
+ * of some thread's registers is a register; in a thread's stack mapping a stack slot, with the
+ * first return address below it (a word that points into a file's executable mapping just after
+ * a call instruction): the frame that holds the slot is the function that made that call; a
+ * word at most 512 bytes below a thread pointer or in its descriptor is TLS; anything else is
+ * memory (a module's global, or a mapping, which the symbolizer tells apart by the modules'
+ * writable segments).
+ *
+ * Retained sizes (with `retainers`): the dominator tree (dominator.c) of the graph whose nodes
+ * are a super-root, the root words and the reachable blocks, and whose edges are every start
+ * pointer from a root word or a reachable block. A root word retains its dominator subtree; a
+ * block dominated by the super-root only (held by several root words) is retained by those
+ * words together when every other pointer to it comes from inside its own subtree (a doubly
+ * linked list's back links): the symbolizer credits it to their variable when they all lie in
+ * one. A site retains the subtrees of its blocks that no block of the same site dominates.
+ * Locks: none of its own; runs inside the scan (world stopped, or in the snapshot).
+ */
+#include "retain.h"
+#include "arena.h"
+#include "threads.h"
+#include "dominator.h"
+#include "stop.h"
+
+#include <string.h>
+#include <time.h>
+
+const char *const drip__root_kind_name[4] = {"memory", "stack", "tls", "register"};
+
+/* Grows *p (arena) to hold at least need elements of elem bytes. */
+static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t nc = *cap ? *cap * 2 : 1024;
+    while (nc < need)
+        nc *= 2;
+    void *np = drip__arena_alloc(nc * elem);
+    if (!np)
+        return false;
+    if (*p)
+        memcpy(np, *p, *cap * elem);
+    drip__arena_free(*p, *cap * elem);
+    *p = np;
+    *cap = nc;
+    return true;
+}
+
+bool drip__retain_begin(struct drip__retain *r, size_t n, bool want_edges)
+{
+    memset(r, 0, sizeof *r);
+    r->n = n;
+    size_t bytes = (n ? n : 1) * sizeof(uint32_t);
+    r->parent = drip__arena_alloc(bytes);
+    r->off = drip__arena_alloc(bytes);
+    r->want_edges = want_edges;
+    if (!r->parent || !r->off) {
+        drip__retain_end(r);
+        return false;
+    }
+    memset(r->parent, 0, bytes);   /* arena memory may be recycled */
+    return true;
+}
+
+void drip__retain_end(struct drip__retain *r)
+{
+    size_t bytes = (r->n ? r->n : 1) * sizeof(uint32_t);
+    drip__arena_free(r->parent, bytes);
+    drip__arena_free(r->off, bytes);
+    drip__arena_free(r->roots, r->roots_cap * sizeof *r->roots);
+    drip__arena_free(r->edges, r->edges_cap * 2 * sizeof *r->edges);
+    memset(r, 0, sizeof *r);
+}
+
+uint32_t drip__retain_root(struct drip__retain *r, uintptr_t src)
+{
+    if (r->nroots && (r->roots[r->nroots - 1] == src || r->nroots >= DRIP_RET_MAX_ROOTS))
+        return (uint32_t)r->nroots - 1;
+    if (!grow((void **)&r->roots, &r->roots_cap, r->nroots + 1, sizeof *r->roots)) {
+        r->oom = true;
+        return UINT32_MAX;
+    }
+    r->roots[r->nroots] = src;
+    return (uint32_t)r->nroots++;
+}
+
+void drip__retain_note_regs(struct drip__retain *r, uintptr_t lo, uintptr_t hi, int tid)
+{
+    if (r->nregs < DRIP_RET_MAX_REGS && lo < hi) {
+        r->regs[r->nregs].lo = lo;
+        r->regs[r->nregs].hi = hi;
+        r->regs[r->nregs++].tid = tid;
+    }
+}
+
+void drip__retain_edge_slow(struct drip__retain *r, uint32_t holder, uint32_t to)
+{
+    size_t cap = r->edges_cap;
+    if (!grow((void **)&r->edges, &cap, r->nedges + 1, 2 * sizeof *r->edges)) {
+        r->oom = true;
+        r->want_edges = false;
+        return;
+    }
+    r->edges_cap = cap;
+    r->edges[2 * r->nedges] = holder;
+    r->edges[2 * r->nedges + 1] = to;
+    r->nedges++;
+}
+
+/* ---- paths ------------------------------------------------------------------------------------ */
+struct nodes {
+    struct drip__rsum_node *v;
+    size_t n, cap;
+    uint32_t *hash;   /* node index + 1; 0 empty */
+    size_t hcap;
+    bool oom;
+};
+
+static size_t node_slot(uint32_t prev, uint32_t site, size_t mask)
+{
+    uint64_t k = ((uint64_t)prev << 32 | site) * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(k >> 24) & mask;
+}
+
+static bool rehash(struct nodes *t)
+{
+    size_t hc = t->hcap ? t->hcap * 2 : 4096;
+    uint32_t *h = drip__arena_alloc(hc * sizeof *h);
+    if (!h)
+        return false;
+    memset(h, 0, hc * sizeof *h);
+    for (size_t i = 0; i < t->n; i++) {
+        size_t s = node_slot(t->v[i].prev, t->v[i].site, hc - 1);
+        while (h[s])
+            s = (s + 1) & (hc - 1);
+        h[s] = (uint32_t)i + 1;
+    }
+    drip__arena_free(t->hash, t->hcap * sizeof *t->hash);
+    t->hash = h;
+    t->hcap = hc;
+    return true;
+}
+
+/* The node (prev, site), made on first use; UINT32_MAX when out of memory. */
+static uint32_t intern(struct nodes *t, uint32_t prev, uint32_t site)
+{
+    if ((t->n + 1) * 2 > t->hcap && !rehash(t))
+        return UINT32_MAX;
+    size_t s = node_slot(prev, site, t->hcap - 1);
+    while (t->hash[s]) {
+        struct drip__rsum_node *x = &t->v[t->hash[s] - 1];
+        if (x->prev == prev && x->site == site)
+            return t->hash[s] - 1;
+        s = (s + 1) & (t->hcap - 1);
+    }
+    if (!grow((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v))
+        return UINT32_MAX;
+    t->v[t->n] = (struct drip__rsum_node){prev, site, UINT32_MAX, 0, UINT32_MAX, 0, 0, 0};
+    t->hash[s] = (uint32_t)t->n + 1;
+    return (uint32_t)t->n++;
+}
+
+static void widen(uint32_t *lo, uint32_t *hi, uint32_t v)
+{
+    *lo = v < *lo ? v : *lo;
+    *hi = v > *hi ? v : *hi;
+}
+
+/* node[b] = the path of each block (node index + 1; 0: none), from the parents. */
+static bool build_paths(const struct drip__retain *r, const struct drip__block *b, size_t n, struct nodes *t, uint32_t *node,
+                        uint32_t *stack)
+{
+    memset(node, 0, n * sizeof *node);
+    for (size_t i = 0; i < n; i++) {
+        if (node[i] || !r->parent[i])
+            continue;
+        size_t sp = 0;
+        uint32_t x = (uint32_t)i;
+        for (;;) {   /* up to a root word or a block whose path is known */
+            stack[sp++] = x;
+            uint32_t p = r->parent[x];
+            if (!p || (p & DRIP_RET_ROOT) || node[p - 1] || sp == n)
+                break;
+            x = p - 1;
+        }
+        while (sp) {
+            x = stack[--sp];
+            uint32_t p = r->parent[x], id;
+            if (!p)
+                continue;
+            if (p & DRIP_RET_ROOT) {
+                id = intern(t, p, b[x].site);
+            } else {
+                uint32_t q = node[p - 1];
+                if (!q)
+                    continue;   /* its holder has no path (cut short) */
+                if (t->v[q - 1].site == b[x].site) {
+                    id = q - 1;
+                    widen(&t->v[id].self_min, &t->v[id].self_max, r->off[x]);
+                } else {
+                    id = intern(t, q - 1, b[x].site);
+                    if (id != UINT32_MAX)
+                        widen(&t->v[id].in_min, &t->v[id].in_max, r->off[x]);
+                }
+            }
+            if (id == UINT32_MAX)
+                return false;
+            node[x] = id + 1;
+            t->v[id].bytes += b[x].size;
+            t->v[id].blocks++;
+        }
+    }
+    return true;
+}
+
+/* The records' blocks per (kind, node). */
+struct held {
+    struct drip__rsum_held *v;
+    size_t n, cap;
+};
+
+static bool count_held(const struct drip__block *b, size_t n, const uint32_t *node, struct held *h, size_t nnodes)
+{
+    /* one slot per (node, kind) with kind reachable or possible: an index by node */
+    size_t bytes = (nnodes ? nnodes : 1) * 2 * sizeof(uint32_t);
+    uint32_t *ix = drip__arena_alloc(bytes);
+    if (!ix)
+        return false;
+    memset(ix, 0, bytes);
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        if (!node[i] || b[i].inherited || (b[i].kind != DRIP_REACHABLE && b[i].kind != DRIP_POSSIBLE))
+            continue;
+        uint32_t *slot = &ix[(node[i] - 1) * 2 + (b[i].kind == DRIP_POSSIBLE)];
+        if (!*slot) {
+            if (!grow((void **)&h->v, &h->cap, h->n + 1, sizeof *h->v)) {
+                ok = false;
+                break;
+            }
+            h->v[h->n] = (struct drip__rsum_held){node[i] - 1, b[i].kind, 0, 0};
+            *slot = (uint32_t)++h->n;
+        }
+        h->v[*slot - 1].bytes += b[i].size;
+        h->v[*slot - 1].blocks++;
+    }
+    drip__arena_free(ix, bytes);
+    return ok;
+}
+
+/* ---- naming the roots --------------------------------------------------------------------------- */
+static bool read_word(const struct drip__retain_ctx *c, uintptr_t a, uintptr_t *v)
+{
+    if (!c->racy) {
+        *v = *(const uintptr_t *)a;
+        return true;
+    }
+    return drip__safe_read(v, a, sizeof *v) == (long)sizeof *v;
+}
+
+static bool in_ranges(const struct drip__ranges *s, uintptr_t a)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->r[mid].hi <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n && s->r[lo].lo <= a;
+}
+
+/* A return address: in a file's executable mapping, just after a call (e8 rel32; ff /2 with a
+ * register, [reg], disp8 or disp32/rip operand). Code is read through the copy that cannot
+ * fault (a truncated file). */
+static bool is_return_address(const struct drip__retain_ctx *c, uintptr_t v)
+{
+    if (v < 4096 || !in_ranges(&c->rt->file_x, v) || !in_ranges(&c->rt->file_x, v - 7))
+        return false;
+    uint8_t code[7];
+    if (drip__safe_read(code, v - 7, sizeof code) != (long)sizeof code)
+        return false;
+    return code[2] == 0xe8 || (code[5] == 0xff && (code[6] & 0x38) == 0x10) ||
+           (code[4] == 0xff && (code[5] & 0x38) == 0x10) || (code[1] == 0xff && (code[2] & 0x38) == 0x10);
+}
+
+/* The first return address below the stack slot a, down to lo: the frame that holds a called
+ * from there. 0 when none. */
+static uintptr_t frame_of(const struct drip__retain_ctx *c, uintptr_t a, uintptr_t lo)
+{
+    if (a - lo > 256 * 1024)
+        lo = a - 256 * 1024;
+    for (uintptr_t s = (a & ~(uintptr_t)7) - 8; s >= lo && s < a; s -= 8) {
+        uintptr_t v;
+        if (!read_word(c, s, &v))
+            return 0;
+        if (is_return_address(c, v))
+            return v;
+    }
+    return 0;
+}
+
+static void name_root(const struct drip__retain *r, const struct drip__retain_ctx *c, uintptr_t a, struct drip__rsum_root *o)
+{
+    memset(o, 0, sizeof *o);
+    o->addr = a;
+    o->kind = DRIP_ROOT_MEMORY;
+    for (int i = 0; i < r->nregs; i++)
+        if (a >= r->regs[i].lo && a < r->regs[i].hi) {
+            o->kind = DRIP_ROOT_REGISTER;
+            o->tid = r->regs[i].tid;
+            break;
+        }
+    for (struct drip__thread *t = drip__threads_list(); t && o->kind == DRIP_ROOT_MEMORY; t = t->next) {
+        if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid)
+            continue;
+        uintptr_t tp = (uintptr_t)t->tid;
+        if (a + 512 >= tp && a < tp + 0x700) {
+            o->kind = DRIP_ROOT_TLS;
+        } else {
+            uintptr_t sp = t == drip__self ? c->my_sp : atomic_load(&t->stopped_sp);
+            const struct drip__range *m = sp ? drip__roots_mapping(c->rt, sp) : NULL;
+            if (!m && t->stack_lo && t->stack_lo <= a && a < t->stack_hi)
+                sp = t->stack_lo;   /* not stopped: its whole stack was read */
+            else if (!m || a < m->lo || a >= m->hi)
+                continue;
+            o->kind = DRIP_ROOT_STACK;
+            o->ret = a >= sp ? frame_of(c, a, sp) : 0;
+        }
+        o->tid = t->os_tid;
+        o->start = t->is_main ? 0 : t->start_routine;
+    }
+    if (o->kind == DRIP_ROOT_MEMORY) {
+        const struct drip__range *m = drip__roots_mapping(c->rt, a);
+        if (m) {
+            o->lo = m->lo;
+            o->hi = m->hi;
+        }
+    } else if (o->kind == DRIP_ROOT_REGISTER) {
+        for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
+            if (t->os_tid == o->tid)
+                o->start = t->is_main ? 0 : t->start_routine;
+    }
+}
+
+/* ---- the summary -------------------------------------------------------------------------------- */
+struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct drip__block *b, size_t n,
+                                          const struct drip__retain_ctx *ctx)
+{
+    struct nodes t = {0};
+    struct held h = {0};
+    struct drip__dom_out d = {0};
+    struct drip__rsum *s = NULL;
+    size_t wbytes = (n ? n : 1) * sizeof(uint32_t);
+    uint32_t *node = drip__arena_alloc(wbytes), *stack = drip__arena_alloc(wbytes);
+    if (!node || !stack || !build_paths(r, b, n, &t, node, stack) || !count_held(b, n, node, &h, t.n))
+        goto out;
+    drip__arena_free(stack, wbytes);
+    stack = NULL;
+    int dom = DRIP_DOM_NOT_ASKED;
+    long long us = 0;
+    if (ctx->budget_us > 0 && r->want_edges && !r->oom)
+        dom = drip__retain_dominators(r, b, n, ctx, &d, &us);
+    size_t total = sizeof *s + r->nroots * sizeof(struct drip__rsum_root) + t.n * sizeof(struct drip__rsum_node) +
+                   h.n * sizeof(struct drip__rsum_held) + d.nret * sizeof(struct drip__rsum_ret) +
+                   d.nsite * sizeof(struct drip__rsum_site);
+    s = drip__arena_alloc(total);
+    if (!s)
+        goto out;
+    *s = (struct drip__rsum){.total = total, .nroots = (uint32_t)r->nroots, .nnodes = (uint32_t)t.n,
+                             .nheld = (uint32_t)h.n, .nret = (uint32_t)d.nret, .nsite = (uint32_t)d.nsite,
+                             .dom = (uint32_t)dom, .dom_us = us, .graph_nodes = d.graph_nodes, .graph_edges = r->nedges};
+    for (size_t i = 0; i < r->nroots; i++)
+        name_root(r, ctx, r->roots[i], &DRIP_RSUM_ROOTS(s)[i]);
+    if (t.n)
+        memcpy(DRIP_RSUM_NODES(s), t.v, t.n * sizeof *t.v);
+    if (h.n)
+        memcpy(DRIP_RSUM_HELD(s), h.v, h.n * sizeof *h.v);
+    if (d.nret)
+        memcpy(DRIP_RSUM_RET(s), d.ret, d.nret * sizeof *d.ret);
+    if (d.nsite)
+        memcpy(DRIP_RSUM_SITE(s), d.site, d.nsite * sizeof *d.site);
+out:
+    drip__arena_free(node, wbytes);
+    drip__arena_free(stack, wbytes);
+    drip__arena_free(t.v, t.cap * sizeof *t.v);
+    drip__arena_free(t.hash, t.hcap * sizeof *t.hash);
+    drip__arena_free(h.v, h.cap * sizeof *h.v);
+    drip__arena_free(d.ret, d.ret_cap * sizeof *d.ret);
+    drip__arena_free(d.site, d.site_cap * sizeof *d.site);
+    return s;
+}

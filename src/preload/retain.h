@@ -1,0 +1,146 @@
+/* retain.h — who holds each reachable block: the retention paths and retained sizes of issue #16
+ * (retain.c). The mark phase of the scan records, for each block it reaches, the first holder it
+ * found (a block, or a root word) and the offset of the pointer in it; with `retainers`, every
+ * pointer from a root or a reachable block (the heap graph). After the marking, with the world
+ * still stopped (or in the live check's snapshot), retain.c turns that into a flat summary: the
+ * root words, the paths collapsed to chains of allocation sites, how many blocks of each record
+ * each path holds, and the retained sizes from the dominator tree. The symbolizer names it all.
+ * Memory: drip's arena, only during a scan (8 bytes a block; 8 more an edge with `retainers`). */
+#ifndef DRIP_PRELOAD_RETAIN_H
+#define DRIP_PRELOAD_RETAIN_H
+
+#include "scan.h"
+
+enum { DRIP_RET_ROOT = 1u << 31, DRIP_RET_MAX_ROOTS = 65536, DRIP_RET_MAX_REGS = 64 };
+
+/* What holds a root word. MEMORY: a global or an anonymous mapping (the symbolizer tells which
+ * from the modules' writable segments). */
+enum drip_root_kind { DRIP_ROOT_MEMORY = 0, DRIP_ROOT_STACK, DRIP_ROOT_TLS, DRIP_ROOT_REGISTER };
+extern const char *const drip__root_kind_name[4];
+
+/* The recording, during the mark phase. */
+struct drip__retain {
+    uint32_t *parent;   /* per block: 0 none, block index + 1, or DRIP_RET_ROOT | root index */
+    uint32_t *off;      /* per block: offset of the pointer inside its holder block */
+    size_t n;
+    uintptr_t *roots;   /* the root words that hold something, in the order met */
+    size_t nroots, roots_cap;
+    uint32_t *edges;    /* pairs (holder, block): holder as in parent, less 1 for a block */
+    size_t nedges, edges_cap;
+    bool want_edges, oom;
+    struct { uintptr_t lo, hi; int tid; } regs[DRIP_RET_MAX_REGS];   /* copies of registers */
+    int nregs;
+};
+
+/* Starts the recording for n blocks (edges too with want_edges). false when out of memory:
+ * the scan then goes on without paths. */
+bool drip__retain_begin(struct drip__retain *r, size_t n, bool want_edges);
+void drip__retain_end(struct drip__retain *r);
+/* The root index for the root word at address src (the last one again when it is the same word;
+ * past DRIP_RET_MAX_ROOTS, the last one: the nearest word below, met before). */
+uint32_t drip__retain_root(struct drip__retain *r, uintptr_t src);
+/* A register copy [lo, hi) of thread tid (0: the exiting thread), to name roots found there. */
+void drip__retain_note_regs(struct drip__retain *r, uintptr_t lo, uintptr_t hi, int tid);
+void drip__retain_edge_slow(struct drip__retain *r, uint32_t holder, uint32_t to);
+
+/* Block idx was just marked (reachable, or possible) from holder (block index + 1, or 0: a root
+ * word) whose first byte is at hbase; the pointer lies at src. */
+static inline void drip__retain_mark(struct drip__retain *r, size_t idx, uint32_t holder, uintptr_t hbase, uintptr_t src)
+{
+    if (holder) {
+        r->parent[idx] = holder;
+        r->off[idx] = src - hbase > UINT32_MAX ? UINT32_MAX : (uint32_t)(src - hbase);
+    } else {
+        uint32_t rid = drip__retain_root(r, src);
+        r->parent[idx] = rid == UINT32_MAX ? 0 : DRIP_RET_ROOT | rid;
+        r->off[idx] = 0;
+    }
+}
+
+/* A start pointer from a root or a reachable block to block idx: an edge of the heap graph. */
+static inline void drip__retain_edge(struct drip__retain *r, size_t idx, uint32_t holder, uintptr_t src)
+{
+    if (!r->want_edges)
+        return;
+    uint32_t h = holder ? holder - 1 : drip__retain_root(r, src);
+    if (!holder)
+        h = h == UINT32_MAX ? h : (DRIP_RET_ROOT | h);
+    if (h != UINT32_MAX)
+        drip__retain_edge_slow(r, h, (uint32_t)idx);
+}
+
+/* ---- the summary (flat, so a snapshot sends it through a pipe as it is) ---- */
+struct drip__rsum_root {
+    uintptr_t addr;     /* the holding word */
+    uintptr_t ret;      /* stack: the return address found below the word (names the frame); 0 */
+    uintptr_t start;    /* stack, tls, register: the thread's start routine (0: the main thread) */
+    uintptr_t lo, hi;   /* memory: the mapping that holds it */
+    int32_t tid;
+    uint32_t kind;      /* enum drip_root_kind */
+};
+struct drip__rsum_node {   /* a path: a chain of allocation sites from a root word */
+    uint32_t prev;         /* DRIP_RET_ROOT | root index, or the index of the previous node */
+    uint32_t site;
+    uint32_t in_min, in_max;       /* offsets, in the previous hop's blocks, of the pointers here */
+    uint32_t self_min, self_max;   /* offsets of the links between blocks of this hop (a list) */
+    uint64_t bytes, blocks;        /* the blocks whose path ends here */
+};
+struct drip__rsum_held {   /* a record's blocks (kind, node's site) held along one path */
+    uint32_t node, kind;
+    uint64_t bytes, blocks;
+};
+struct drip__rsum_ret {    /* retained sizes: what the root words lo..hi hold between them */
+    uint32_t lo, hi;
+    uint64_t bytes, blocks;
+};
+struct drip__rsum_site {   /* retained sizes per allocation site */
+    uint32_t site, pad;
+    uint64_t bytes, blocks;
+};
+enum { DRIP_DOM_NOT_ASKED = 0, DRIP_DOM_DONE, DRIP_DOM_OVER_BUDGET, DRIP_DOM_OOM };
+struct drip__rsum {
+    size_t total;   /* bytes of the whole buffer, arrays included */
+    uint32_t nroots, nnodes, nheld, nret, nsite, dom;
+    long long dom_us;
+    uint64_t graph_nodes, graph_edges;
+    /* then, 8-aligned: roots, nodes, held, ret, site */
+};
+#define DRIP_RSUM_ROOTS(s) ((struct drip__rsum_root *)((s) + 1))
+#define DRIP_RSUM_NODES(s) ((struct drip__rsum_node *)(DRIP_RSUM_ROOTS(s) + (s)->nroots))
+#define DRIP_RSUM_HELD(s) ((struct drip__rsum_held *)(DRIP_RSUM_NODES(s) + (s)->nnodes))
+#define DRIP_RSUM_RET(s) ((struct drip__rsum_ret *)(DRIP_RSUM_HELD(s) + (s)->nheld))
+#define DRIP_RSUM_SITE(s) ((struct drip__rsum_site *)(DRIP_RSUM_RET(s) + (s)->nret))
+
+/* What retain.c needs to name the roots: the scan's view of the threads. */
+struct drip__retain_ctx {
+    const struct drip__roots *rt;
+    uintptr_t my_sp;     /* the exiting (or checking) thread's stack pointer where the scan began */
+    bool racy;           /* a task runs on: read the program's memory through drip__safe_read */
+    long long budget_us; /* for the dominator tree; 0: no retained sizes */
+};
+
+/* Retained sizes (retain_dom.c): what the root words and the sites hold, into d (arena memory).
+ * Returns DRIP_DOM_DONE, DRIP_DOM_OVER_BUDGET or DRIP_DOM_OOM; *us: the time it took. */
+struct drip__dom_out {
+    struct drip__rsum_ret *ret;
+    size_t nret, ret_cap;
+    struct drip__rsum_site *site;
+    size_t nsite, site_cap;
+    uint64_t graph_nodes;
+};
+int drip__retain_dominators(struct drip__retain *r, const struct drip__block *b, size_t n,
+                            const struct drip__retain_ctx *ctx, struct drip__dom_out *d, long long *us);
+
+/* Builds the summary (arena memory; NULL when out of memory) from the recording and the
+ * classified blocks b[0..n). */
+struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct drip__block *b, size_t n,
+                                          const struct drip__retain_ctx *ctx);
+
+/* The summary as raw report lines (retain_raw.c); the sites its paths name too. */
+struct drip_writer;
+struct drip__siteset;
+/* drip__leak_report with retained sizes when retainers (report.c). */
+int drip__leak_report_ex(int text_fd, int json_fd, int final, bool retainers);
+void drip__retain_raw(struct drip_writer *w, struct drip__siteset *set, const struct drip__rsum *s);
+
+#endif

@@ -1,0 +1,62 @@
+/* retain_raw.c — the retention summary (retain.h) into the raw report (src/common/raw.h): the
+ * root words, the paths, what each path holds of each record, the retained sizes, and the
+ * allocation stacks the paths name. Runs after the scan with the guard set (report.c).
+ * Locks: none of its own.
+ */
+#include "retain.h"
+#include "export.h"
+#include "runtime.h"
+#include "raw.h"
+#include "writer.h"
+
+static const char *const dom_state[] = {"off", "done", "over_budget", "oom"};
+
+static void range(struct drip_writer *w, const char *key, uint32_t lo, uint32_t hi)
+{
+    if (lo <= hi)
+        drip__printf(w, " %s=%u-%u", key, lo, hi);
+}
+
+void drip__retain_raw(struct drip_writer *w, struct drip__siteset *set, const struct drip__rsum *s)
+{
+    if (!s)
+        return;
+    drip__printf(w, "retain dom=%s dom_us=%lld nodes=%llu edges=%llu budget_ms=%lld\n", dom_state[s->dom & 3], s->dom_us,
+                (unsigned long long)s->graph_nodes, (unsigned long long)s->graph_edges, (long long)drip__opt.retain_budget);
+    const struct drip__rsum_root *r = DRIP_RSUM_ROOTS(s);
+    for (uint32_t i = 0; i < s->nroots; i++) {
+        drip__printf(w, "root id=%u kind=%s addr=%lx", i, drip__root_kind_name[r[i].kind & 3], (unsigned long)r[i].addr);
+        if (r[i].tid)
+            drip__printf(w, " tid=%d", r[i].tid);
+        if (r[i].ret)
+            drip__printf(w, " ret=%lx", (unsigned long)r[i].ret);
+        if (r[i].start)
+            drip__printf(w, " start=%lx", (unsigned long)r[i].start);
+        if (r[i].hi)
+            drip__printf(w, " lo=%lx hi=%lx", (unsigned long)r[i].lo, (unsigned long)r[i].hi);
+        drip__puts(w, "\n");
+    }
+    const struct drip__rsum_node *p = DRIP_RSUM_NODES(s);
+    for (uint32_t i = 0; i < s->nnodes; i++) {
+        drip__raw_site(w, set, p[i].site);
+        drip__printf(w, "path id=%u prev=%u root=%d site=%u bytes=%llu blocks=%llu", i, p[i].prev & ~DRIP_RET_ROOT,
+                    !!(p[i].prev & DRIP_RET_ROOT), p[i].site, (unsigned long long)p[i].bytes, (unsigned long long)p[i].blocks);
+        range(w, "in", p[i].in_min, p[i].in_max);
+        range(w, "self", p[i].self_min, p[i].self_max);
+        drip__puts(w, "\n");
+    }
+    const struct drip__rsum_held *h = DRIP_RSUM_HELD(s);
+    for (uint32_t i = 0; i < s->nheld; i++)
+        drip__printf(w, "held kind=%s path=%u bytes=%llu blocks=%llu\n", drip_raw_kind_names[h[i].kind % 5], h[i].node,
+                    (unsigned long long)h[i].bytes, (unsigned long long)h[i].blocks);
+    const struct drip__rsum_ret *t = DRIP_RSUM_RET(s);
+    for (uint32_t i = 0; i < s->nret; i++)
+        drip__printf(w, "retained lo=%u hi=%u bytes=%llu blocks=%llu\n", t[i].lo, t[i].hi, (unsigned long long)t[i].bytes,
+                    (unsigned long long)t[i].blocks);
+    const struct drip__rsum_site *z = DRIP_RSUM_SITE(s);
+    for (uint32_t i = 0; i < s->nsite; i++) {
+        drip__raw_site(w, set, z[i].site);
+        drip__printf(w, "rsite site=%u bytes=%llu blocks=%llu\n", z[i].site, (unsigned long long)z[i].bytes,
+                    (unsigned long long)z[i].blocks);
+    }
+}

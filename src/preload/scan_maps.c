@@ -1,0 +1,167 @@
+/* scan_maps.c — what the scan may read: /proc/self/maps read once the world is stopped (without
+ * libc's allocator), and sets of ranges, each with how it may be read (directly, or through
+ * drip__safe_read when a task still runs or the range is file-backed). Split out of scan.c.
+ * Memory: drip's arena. Locks: none (the caller has stopped the world).
+ */
+#include "scan_maps.h"
+#include "arena.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+
+
+bool drip__rs_add_how(struct rangeset *s, uintptr_t lo, uintptr_t hi, int how)
+{
+    if (hi <= lo)
+        return true;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        struct range *r = drip__arena_alloc(cap * sizeof *r);
+        if (!r)
+            return false;
+        if (s->r)
+            memcpy(r, s->r, s->n * sizeof *r);
+        drip__arena_free(s->r, s->cap * sizeof *r);
+        s->r = r;
+        s->cap = cap;
+    }
+    s->r[s->n++] = (struct range){lo, hi, how};
+    return true;
+}
+
+bool drip__rs_add(struct rangeset *s, uintptr_t lo, uintptr_t hi) { return drip__rs_add_how(s, lo, hi, READ_DIRECT); }
+
+void drip__rs_free(struct rangeset *s) { drip__arena_free(s->r, s->cap * sizeof *s->r); }
+
+/* ---- /proc/self/maps, read without libc's allocator ------------------------------------------ */
+
+static uintptr_t hex(const char **p)
+{
+    uintptr_t v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return v;
+        v = v * 16 + (uintptr_t)d;
+    }
+}
+
+bool drip__maps_read(struct maps *m)
+{
+    memset(m, 0, sizeof *m);
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    size_t cap = 1 << 20, len = 0;
+    char *buf = drip__arena_alloc(cap);
+    bool ok = buf != NULL;
+    while (ok) {
+        if (len + 4096 > cap) {
+            char *nb = drip__arena_alloc(cap * 2);
+            if (!nb) {
+                ok = false;
+                break;
+            }
+            memcpy(nb, buf, len);
+            drip__arena_free(buf, cap);
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    if (!ok) {
+        drip__arena_free(buf, cap);
+        return false;
+    }
+    buf[len] = 0;
+    for (const char *p = buf; *p;) {
+        const char *line = p;
+        uintptr_t lo = hex(&p);
+        p++;
+        uintptr_t hi = hex(&p);
+        p++;
+        bool r = p[0] == 'r', x = p[2] == 'x';
+        const char *eol = strchr(p, '\n');
+        if (!eol)
+            eol = p + strlen(p);
+        const char *name = memchr(line, '/', (size_t)(eol - line));
+        const char *br = memchr(line, '[', (size_t)(eol - line));
+        if (br && !strncmp(br, "[stack]", 7))
+            m->stack_hi = hi;
+        if (name && x) {
+            const char *base = name;
+            for (const char *q = name; q < eol; q++)
+                if (*q == '/')
+                    base = q + 1;
+            if (!strncmp(base, "ld-linux", 8) || !strncmp(base, "ld-", 3)) {
+                m->ldso_lo = m->ldso_lo ? m->ldso_lo : lo;
+                m->ldso_hi = hi;
+            }
+        }
+        /* [vvar], [vvar_vclock] and [vsyscall] may fault though marked r: skip them */
+        bool special = br && (!strncmp(br, "[vvar", 5) || !strncmp(br, "[vsyscall]", 10));
+        if (r && !special) {
+            struct rangeset *rs = &m->readable;
+            int how = name ? READ_FILE : READ_DIRECT;
+            if (rs->n && rs->r[rs->n - 1].hi == lo && rs->r[rs->n - 1].how == how)
+                rs->r[rs->n - 1].hi = hi;
+            else if (!drip__rs_add_how(rs, lo, hi, how))
+                break;
+        }
+        p = *eol ? eol + 1 : eol;
+    }
+    drip__arena_free(buf, cap);
+    return true;
+}
+
+int drip__how_of(const struct maps *m, const struct range *r) { return r->how > m->racy ? r->how : m->racy; }
+
+/* Adds [lo, hi) minus drip's arena (which holds a copy of every block address). */
+static void add_not_arena(struct rangeset *out, uintptr_t lo, uintptr_t hi, int how)
+{
+    uintptr_t alo, ahi;
+    drip__arena_range(&alo, &ahi);
+    if (hi <= alo || lo >= ahi) {
+        drip__rs_add_how(out, lo, hi, how);
+        return;
+    }
+    if (lo < alo)
+        drip__rs_add_how(out, lo, alo, how);
+    if (hi > ahi)
+        drip__rs_add_how(out, ahi, hi, how);
+}
+
+/* Clips [lo, hi) to the readable mappings and adds the pieces to `out`. */
+void drip__add_readable(struct rangeset *out, const struct maps *m, uintptr_t lo, uintptr_t hi)
+{
+    for (size_t i = 0; i < m->readable.n; i++) {
+        uintptr_t a = m->readable.r[i].lo > lo ? m->readable.r[i].lo : lo;
+        uintptr_t b = m->readable.r[i].hi < hi ? m->readable.r[i].hi : hi;
+        if (a < b)
+            add_not_arena(out, a, b, drip__how_of(m, &m->readable.r[i]));
+    }
+}
+
+/* Can [lo, hi) be read directly, in one piece? */
+bool drip__maps_direct(const struct maps *m, uintptr_t lo, uintptr_t hi)
+{
+    if (m->racy)
+        return false;
+    size_t a = 0, b = m->readable.n;
+    while (a < b) {
+        size_t mid = (a + b) / 2;
+        if (m->readable.r[mid].hi <= lo)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return a < m->readable.n && m->readable.r[a].lo <= lo && hi <= m->readable.r[a].hi &&
+           m->readable.r[a].how == READ_DIRECT;
+}

@@ -1,0 +1,93 @@
+/* snapshot.c — the live check's snapshot: the forked copy of the stopped process that scans
+ * (scan.c forks it), and the pipe that brings its answer back: the classified blocks and the
+ * retention summary (retain.h), as flat arena buffers. Split out of scan.c.
+ * Locks: none (the copy has one thread; the parent only reads the pipe).
+ */
+#include "snapshot.h"
+#include "arena.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct snap_head {
+    int rc, unstopped;
+    size_t n;
+};
+
+/* All n bytes through fd (a pipe between the snapshot and its parent), whatever the size of
+ * each read or write; false on EOF or error. */
+static bool transfer_all(int fd, void *p, size_t n, bool out)
+{
+    for (char *c = p; n;) {
+        ssize_t r = out ? write(fd, c, n) : read(fd, c, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        c += r;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+static bool write_all(int fd, const void *p, size_t n) { return transfer_all(fd, (void *)p, n, true); }
+static bool read_all(int fd, void *p, size_t n) { return transfer_all(fd, p, n, false); }
+
+/* In the snapshot: the copy of the process that scans. It must never be seen: no signal reaches
+ * it but SIGKILL, it dies with the thread that forked it, and it leaves with _exit (no atexit, no
+ * report of its own). */
+void drip__snapshot_enter(pid_t parent, int keep_fd)
+{
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != parent)
+        _exit(0);
+    /* the copy's descriptors are the program's pipes and sockets: held here, a connection the
+     * program closes would stay open (no EOF, no FIN) until the scan ends */
+    if ((keep_fd > 0 && syscall(SYS_close_range, 0, keep_fd - 1, 0) != 0) || syscall(SYS_close_range, keep_fd + 1, ~0u, 0) != 0) {
+        struct rlimit rl;
+        long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20) ? (long)rl.rlim_cur : 1 << 20;
+        for (long fd = 0; fd < max; fd++)
+            if (fd != keep_fd)
+                close((int)fd);
+    }
+}
+
+void drip__snapshot_send(int fd, int rc, const struct drip__scan *out)
+{
+    struct snap_head h = {rc, out->threads_unstopped, out->blocks ? out->n : 0};
+    if (write_all(fd, &h, sizeof h) && h.n)
+        write_all(fd, out->blocks, h.n * sizeof *out->blocks);
+    _exit(0);
+}
+
+/* In the parent: the snapshot's answer. Returns the scan's rc, or -2 when no answer came. */
+int drip__snapshot_receive(int fd, pid_t pid, struct drip__scan *out)
+{
+    struct snap_head h;
+    int rc = -2;
+    if (read_all(fd, &h, sizeof h)) {
+        rc = h.rc;
+        out->threads_unstopped = h.unstopped;
+        size_t bytes = (h.n ? h.n : 1) * sizeof *out->blocks;
+        out->blocks = drip__arena_alloc(bytes);
+        out->blocks_bytes = bytes;
+        if (!out->blocks || (h.n && !read_all(fd, out->blocks, h.n * sizeof *out->blocks)))
+            rc = -2;
+        else
+            out->n = h.n;
+    }
+    close(fd);
+    int st;
+    while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+        ;
+    return rc;
+}
