@@ -109,6 +109,10 @@ done:
  * lets them skip the module lookup for the first frame too. */
 static DRIP_TLS uintptr_t walk_mlo, walk_mlen;
 static DRIP_TLS unsigned walk_gen;
+/* The same for the module a walk last found *without* frame pointers: a program built without
+ * them fails every walk at its first frame, and this makes that failure a compare. */
+static DRIP_TLS uintptr_t walk_nlo, walk_nlen;
+static DRIP_TLS unsigned walk_ngen;
 
 /* unwind=auto's walk: fp_walk(checked), with the common frame (a return address in the module of
  * the frame before it) down to about 20 instructions. The frame's bounds test is one unsigned
@@ -125,6 +129,7 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, ui
         return -1;
     unsigned gen = drip__modules_generation();
     uintptr_t mlo = walk_mlo, mlen = walk_gen == gen ? walk_mlen : 0;
+    const uintptr_t nlo = walk_nlo, nlen = walk_ngen == gen ? walk_nlen : 0;
     for (;;) {   /* drip's own frames on top (this walk, drip__unwind, the hook): left out */
         if (fp[1] - self_lo >= self_len)
             break;
@@ -149,9 +154,18 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, ui
             h = drip__hash_step(h, ret);
             if (ret == bottom)
                 goto done;
-            uintptr_t l, u;
-            if (drip__module_fp_range(ret, &l, &u) != 1)
+            if (ret - nlo < nlen)
                 return -1;   /* a module without frame pointers hides its caller */
+            uintptr_t l, u;
+            int fp = drip__module_fp_range(ret, &l, &u);
+            if (fp != 1) {
+                if (fp == 0) {
+                    walk_nlo = l;
+                    walk_nlen = u - l;
+                    walk_ngen = gen;
+                }
+                return -1;
+            }
             if (l < self_lo + self_len && u > self_lo)
                 return -1;   /* (cannot happen: ret is not drip's) */
             mlo = walk_mlo = l;
