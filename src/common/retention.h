@@ -38,4 +38,10 @@ void drip__retention_each_stack(struct drip_retention *t,
                                void (*fn)(void *ctx, const char *const *names, int n, uint64_t bytes, uint64_t blocks),
                                void *ctx);
 
+/* The live endpoints' documents (render.c, want=retainers and want=retained): the top
+ * retainers as JSON; a pprof profile whose stacks are retention paths (the held allocation site
+ * on top, each hop's site below it, the root at the bottom), values the bytes and blocks held. */
+int drip__retention_write_json(const struct drip_raw *r, const struct drip_symbols *sym, int fd);
+int drip__retention_write_pprof(const struct drip_raw *r, const struct drip_symbols *sym, int fd);
+
 #endif

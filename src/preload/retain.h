@@ -139,8 +139,10 @@ struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct d
 /* The summary as raw report lines (retain_raw.c); the sites its paths name too. */
 struct drip_writer;
 struct drip__siteset;
-/* drip__leak_report with retained sizes when retainers (report.c). */
-int drip__leak_report_ex(int text_fd, int json_fd, int final, bool retainers);
+/* drip__leak_report with retained sizes when retainers (report.c); want (NULL: the leak report):
+ * "retainers" (the JSON of /debug/drip/retainers) or "retained" (the pprof of
+ * /debug/pprof/retained), written on json_fd. */
+int drip__leak_report_ex(int text_fd, int json_fd, int final, bool retainers, const char *want);
 void drip__retain_raw(struct drip_writer *w, struct drip__siteset *set, const struct drip__rsum *s);
 
 #endif

@@ -24,6 +24,7 @@
 #include "report.h"
 #include "listen.h"
 #include "scan.h"
+#include "retain.h"
 #include "drip/drip.h"
 #include "pprof_write.h"
 #include "symbolize.h"
@@ -61,6 +62,7 @@ struct client {
     long long deadline;
     bool metrics_only;    /* accepted on http_metrics: /metrics alone */
     bool leak_wait;       /* parked until the leak check running for it is done */
+    const char *leak_want;   /* what the check writes: NULL the leak report, "retainers", "retained" */
     int out_fd;           /* memfd holding the response body, or -1 */
     bool responding;      /* the response is built: wait for POLLOUT, not POLLIN */
     char hdr[1024];       /* the response's status line and headers */
@@ -75,7 +77,7 @@ struct client {
 };
 
 static struct client clients[MAX_CLIENTS];
-static void leak_check(struct client *c, int fd);   /* on drip's ticking thread, see below */
+static void leak_check(struct client *c, int fd, const char *want);   /* on drip's ticking thread, see below */
 static int listen_fd = -1, metrics_fd = -1;
 static char token[4096];   /* http_token's content, set before the server starts; read-only after */
 static size_t token_len;
@@ -263,6 +265,8 @@ static const char index_html[] =
     "<li><a href=\"/debug/drip/leaks\">/debug/drip/leaks</a> a leak check of the live process (JSON; pauses the threads for the scan)</li>\n"
     "<li><a href=\"/debug/drip/stats\">/debug/drip/stats</a> MemStats as JSON</li>\n"
     "<li><a href=\"/debug/drip/suspects\">/debug/drip/suspects</a> allocation sites whose live bytes keep growing (JSON)</li>\n"
+    "<li><a href=\"/debug/drip/retainers\">/debug/drip/retainers</a> the roots that hold the most memory, by retained size (JSON; pauses the threads)</li>\n"
+    "<li><a href=\"/debug/pprof/retained\">/debug/pprof/retained</a> who holds the heap: stacks are retention paths, root at the bottom (pprof; pauses the threads)</li>\n"
     "<li><a href=\"/debug/pprof/cmdline\">/debug/pprof/cmdline</a>, /debug/pprof/symbol</li>\n"
     "</ul></body></html>\n";
 
@@ -325,6 +329,7 @@ static void route(struct client *c, struct drip_http_req *r)
     }
     static const char *const known[] = {"/", "/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/allocs", "/metrics",
                                         "/debug/drip/leaks", "/debug/drip/stats", "/debug/drip/suspects",
+                                        "/debug/drip/retainers", "/debug/pprof/retained",
                                         "/debug/pprof/cmdline"};
     int found = 0;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
@@ -375,7 +380,19 @@ static void route(struct client *c, struct drip_http_req *r)
             return;
         int body = new_body(c);
         if (body >= 0)
-            leak_check(c, body);   /* answered now, or parked until "drip" has run it */
+            leak_check(c, body, NULL);   /* answered now, or parked until "drip" has run it */
+    } else if (!strcmp(p, "/debug/drip/retainers") || !strcmp(p, "/debug/pprof/retained")) {
+        /* who holds the memory (retain.h): the same scan as a leak check, with retained sizes */
+        if (drip__opt.sample) {
+            respond_text(c, 503, NULL, "retention paths are unavailable in sampling mode (sample=%llu)\n",
+                         (unsigned long long)drip__opt.sample);
+            return;
+        }
+        if (!leaks_admit(c))
+            return;
+        int body = new_body(c);
+        if (body >= 0)
+            leak_check(c, body, !strcmp(p, "/debug/drip/retainers") ? "retainers" : "retained");
     } else if (!strcmp(p, "/debug/pprof/cmdline")) {
         int body = new_body(c);
         int src = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
@@ -498,16 +515,33 @@ bool drip__ticker_park(int tid)
 
 void drip__ticker_unpark(void) { pthread_mutex_unlock(&job_mu); }
 
-static void leak_check(struct client *c, int fd)
+static const char *job_want;   /* with job_fd: what the check writes (leak_want) */
+
+static const char *want_type(const char *want)
+{
+    return want && !strcmp(want, "retained") ? "application/octet-stream" : "application/json";
+}
+
+static void run_check(int fd, const char *want)
+{
+    if (want)
+        drip__leak_report_ex(-1, fd, 0, true, want);
+    else
+        drip__leak_report(-1, fd, 0);
+}
+
+static void leak_check(struct client *c, int fd, const char *want)
 {
     pthread_mutex_lock(&job_mu);
     if (!have_ticker || done_fd < 0) {
         pthread_mutex_unlock(&job_mu);
-        drip__leak_report(-1, fd, 0);
+        run_check(fd, want);
         leak_last_end = now_ms();
-        respond_fd(c, "application/json", NULL, fd);
+        respond_fd(c, want_type(want), NULL, fd);
         return;
     }
+    c->leak_want = want;
+    job_want = want;
     job_fd = fd;
     job_done = false;
     pthread_cond_broadcast(&job_cv);
@@ -535,7 +569,7 @@ static void leak_done(void)
     int fd = c->out_fd;
     c->out_fd = -1;
     c->leak_wait = false;
-    respond_fd(c, "application/json", NULL, fd);
+    respond_fd(c, want_type(c->leak_want), NULL, fd);
 }
 
 /* Names itself (before serving anything, so that whoever sees it work sees its name), blocks
@@ -562,10 +596,11 @@ static void *ticker(void *arg)
     for (;;) {
         if (job_fd >= 0) {
             int fd = job_fd;
+            const char *want = job_want;
             job_fd = -1;
             ticker_busy = true;
             pthread_mutex_unlock(&job_mu);
-            drip__leak_report(-1, fd, 0);
+            run_check(fd, want);
             pthread_mutex_lock(&job_mu);
             ticker_busy = false;
             job_done = true;

@@ -4,6 +4,7 @@
  * Locks: none (the copy has one thread; the parent only reads the pipe).
  */
 #include "snapshot.h"
+#include "retain.h"
 #include "arena.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 struct snap_head {
     int rc, unstopped;
     size_t n;
+    size_t retain_bytes;   /* the retention summary (retain.h) after the blocks; 0: none */
 };
 
 /* All n bytes through fd (a pipe between the snapshot and its parent), whatever the size of
@@ -63,9 +65,9 @@ void drip__snapshot_enter(pid_t parent, int keep_fd)
 
 void drip__snapshot_send(int fd, int rc, const struct drip__scan *out)
 {
-    struct snap_head h = {rc, out->threads_unstopped, out->blocks ? out->n : 0};
-    if (write_all(fd, &h, sizeof h) && h.n)
-        write_all(fd, out->blocks, h.n * sizeof *out->blocks);
+    struct snap_head h = {rc, out->threads_unstopped, out->blocks ? out->n : 0, out->retain ? out->retain_bytes : 0};
+    if (write_all(fd, &h, sizeof h) && (!h.n || write_all(fd, out->blocks, h.n * sizeof *out->blocks)) && h.retain_bytes)
+        write_all(fd, out->retain, h.retain_bytes);
     _exit(0);
 }
 
@@ -84,6 +86,14 @@ int drip__snapshot_receive(int fd, pid_t pid, struct drip__scan *out)
             rc = -2;
         else
             out->n = h.n;
+        if (rc != -2 && h.retain_bytes && (out->retain = drip__arena_alloc(h.retain_bytes)) != NULL) {
+            out->retain_bytes = h.retain_bytes;
+            if (!read_all(fd, out->retain, h.retain_bytes) || out->retain->total != h.retain_bytes) {
+                drip__arena_free(out->retain, h.retain_bytes);   /* paths are left out, not the report */
+                out->retain = NULL;
+                out->retain_bytes = 0;
+            }
+        }
     }
     close(fd);
     int st;
