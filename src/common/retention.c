@@ -500,9 +500,12 @@ void drip__retention_why_text(struct drip_writer *w, struct drip_retention *t, i
         } else {
             drip__puts(w, "a root");
         }
-        for (int k = 0; k < y->n; k++)
-            drip__printf(w, k + 1 < y->n ? " -> 0x%lx (+%lu)" : " -> 0x%lx", (unsigned long)y->chain[2 * k],
-                        (unsigned long)y->chain[2 * k + 1]);
+        for (int k = 0; k < y->n; k++)   /* each block, with the offset of its pointer to the next */
+            if (!y->chain[2 * k])
+                drip__printf(w, " -> ... %lu more", (unsigned long)y->chain[2 * k + 1]);
+            else
+                drip__printf(w, k + 1 < y->n ? " -> 0x%lx (+%lu)" : " -> 0x%lx", (unsigned long)y->chain[2 * k],
+                             (unsigned long)y->chain[2 * k + 1]);
         drip__puts(w, "\n");
     }
 }

@@ -30,6 +30,7 @@
 #include "retain.h"
 #include "arena.h"
 #include "threads.h"
+#include "depot.h"
 #include "dominator.h"
 #include "stop.h"
 
@@ -354,6 +355,73 @@ static void name_root(const struct drip__retain *r, const struct drip__retain_ct
     }
 }
 
+/* ---- log_roots: one chain of blocks per record ----------------------------------------------- */
+static void why_chain(const struct drip__retain *r, const struct drip__block *b, size_t x, uint32_t *stack, size_t n,
+                      struct drip__rsum_why *w)
+{
+    size_t depth = 0;
+    for (uint32_t p = (uint32_t)x + 1; depth < n;) {   /* the block, then its holders up to the root */
+        stack[depth++] = p - 1;
+        uint32_t q = r->parent[p - 1];
+        if (!q || (q & DRIP_RET_ROOT)) {
+            w->root = q ? q & ~DRIP_RET_ROOT : UINT32_MAX;
+            break;
+        }
+        p = q;
+    }
+    /* from the root's side down; past DRIP_WHY_HOPS, the middle is one gap */
+    size_t keep_top = depth > DRIP_WHY_HOPS ? DRIP_WHY_HOPS / 2 : depth, keep_bottom = depth > DRIP_WHY_HOPS ? DRIP_WHY_HOPS / 2 - 1 : 0;
+    w->n = 0;
+    for (size_t i = 0; i < keep_top; i++) {
+        uint32_t blk = stack[depth - 1 - i];
+        w->chain[2 * w->n] = b[blk].addr;
+        w->chain[2 * w->n + 1] = depth - 1 - i > 0 ? r->off[stack[depth - 2 - i]] : 0;
+        w->n++;
+    }
+    if (keep_bottom) {
+        w->chain[2 * w->n] = 0;
+        w->chain[2 * w->n + 1] = depth - keep_top - keep_bottom;
+        w->n++;
+        for (size_t i = keep_bottom; i-- > 0;) {
+            uint32_t blk = stack[i];
+            w->chain[2 * w->n] = b[blk].addr;
+            w->chain[2 * w->n + 1] = i > 0 ? r->off[stack[i - 1]] : 0;
+            w->n++;
+        }
+    }
+    w->kind = b[x].kind;
+    w->site = b[x].site;
+}
+
+/* The first block of each (kind, site) that has a path, reachable or possible. */
+static struct drip__rsum_why *why_all(const struct drip__retain *r, const struct drip__block *b, size_t n, size_t *count,
+                                      size_t *bytes_out)
+{
+    uint32_t nsites = drip__depot_count() + 1;
+    size_t sbytes = (size_t)nsites * 2, wbytes = (n ? n : 1) * sizeof(uint32_t);
+    uint8_t *seen = drip__arena_alloc(sbytes);
+    uint32_t *stack = drip__arena_alloc(wbytes);
+    struct drip__rsum_why *w = NULL;
+    size_t nw = 0, cap = 0;
+    if (seen && stack) {
+        memset(seen, 0, sbytes);
+        for (size_t i = 0; i < n; i++) {
+            const struct drip__block *x = &b[i];
+            if (!r->parent[i] || x->inherited || (x->kind != DRIP_REACHABLE && x->kind != DRIP_POSSIBLE) || x->site >= nsites ||
+                seen[2 * x->site + (x->kind == DRIP_POSSIBLE)]++)
+                continue;
+            if (nw == cap && !grow((void **)&w, &cap, nw + 1, sizeof *w))
+                break;
+            why_chain(r, b, i, stack, n, &w[nw++]);
+        }
+    }
+    drip__arena_free(seen, sbytes);
+    drip__arena_free(stack, wbytes);
+    *count = nw;
+    *bytes_out = cap * sizeof *w;
+    return w;
+}
+
 /* ---- the summary -------------------------------------------------------------------------------- */
 struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct drip__block *b, size_t n,
                                           const struct drip__retain_ctx *ctx)
@@ -362,24 +430,28 @@ struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct d
     struct held h = {0};
     struct drip__dom_out d = {0};
     struct drip__rsum *s = NULL;
+    struct drip__rsum_why *why = NULL;
+    size_t nwhy = 0, why_bytes = 0;
     size_t wbytes = (n ? n : 1) * sizeof(uint32_t);
     uint32_t *node = drip__arena_alloc(wbytes), *stack = drip__arena_alloc(wbytes);
     if (!node || !stack || !build_paths(r, b, n, &t, node, stack) || !count_held(b, n, node, &h, t.n))
         goto out;
     drip__arena_free(stack, wbytes);
     stack = NULL;
+    if (ctx->log_roots)   /* before the dominator tree reuses the parents */
+        why = why_all(r, b, n, &nwhy, &why_bytes);
     int dom = DRIP_DOM_NOT_ASKED;
     long long us = 0;
     if (ctx->budget_us > 0 && r->want_edges && !r->oom)
         dom = drip__retain_dominators(r, b, n, ctx, &d, &us);
     size_t total = sizeof *s + r->nroots * sizeof(struct drip__rsum_root) + t.n * sizeof(struct drip__rsum_node) +
                    h.n * sizeof(struct drip__rsum_held) + d.nret * sizeof(struct drip__rsum_ret) +
-                   d.nsite * sizeof(struct drip__rsum_site);
+                   d.nsite * sizeof(struct drip__rsum_site) + nwhy * sizeof(struct drip__rsum_why);
     s = drip__arena_alloc(total);
     if (!s)
         goto out;
     *s = (struct drip__rsum){.total = total, .nroots = (uint32_t)r->nroots, .nnodes = (uint32_t)t.n,
-                             .nheld = (uint32_t)h.n, .nret = (uint32_t)d.nret, .nsite = (uint32_t)d.nsite,
+                             .nheld = (uint32_t)h.n, .nret = (uint32_t)d.nret, .nsite = (uint32_t)d.nsite, .nwhy = (uint32_t)nwhy,
                              .dom = (uint32_t)dom, .dom_us = us, .graph_nodes = d.graph_nodes, .graph_edges = r->nedges};
     for (size_t i = 0; i < r->nroots; i++)
         name_root(r, ctx, r->roots[i], &DRIP_RSUM_ROOTS(s)[i]);
@@ -391,7 +463,10 @@ struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct d
         memcpy(DRIP_RSUM_RET(s), d.ret, d.nret * sizeof *d.ret);
     if (d.nsite)
         memcpy(DRIP_RSUM_SITE(s), d.site, d.nsite * sizeof *d.site);
+    if (nwhy)
+        memcpy(DRIP_RSUM_WHY(s), why, nwhy * sizeof *why);
 out:
+    drip__arena_free(why, why_bytes);
     drip__arena_free(node, wbytes);
     drip__arena_free(stack, wbytes);
     drip__arena_free(t.v, t.cap * sizeof *t.v);

@@ -97,10 +97,16 @@ struct drip__rsum_site {   /* retained sizes per allocation site */
     uint32_t site, pad;
     uint64_t bytes, blocks;
 };
+enum { DRIP_WHY_HOPS = 32 };
+struct drip__rsum_why {    /* log_roots: how a record's first block (in address order) was reached */
+    uint32_t kind, site, root, n;   /* n pairs in chain, from the root's block down to the block */
+    uintptr_t chain[2 * DRIP_WHY_HOPS];   /* (block address, offset of the pointer to the next);
+                                           * address 0: a gap of `offset` blocks left out */
+};
 enum { DRIP_DOM_NOT_ASKED = 0, DRIP_DOM_DONE, DRIP_DOM_OVER_BUDGET, DRIP_DOM_OOM };
 struct drip__rsum {
     size_t total;   /* bytes of the whole buffer, arrays included */
-    uint32_t nroots, nnodes, nheld, nret, nsite, dom;
+    uint32_t nroots, nnodes, nheld, nret, nsite, dom, nwhy, pad;
     long long dom_us;
     uint64_t graph_nodes, graph_edges;
     /* then, 8-aligned: roots, nodes, held, ret, site */
@@ -110,6 +116,7 @@ struct drip__rsum {
 #define DRIP_RSUM_HELD(s) ((struct drip__rsum_held *)(DRIP_RSUM_NODES(s) + (s)->nnodes))
 #define DRIP_RSUM_RET(s) ((struct drip__rsum_ret *)(DRIP_RSUM_HELD(s) + (s)->nheld))
 #define DRIP_RSUM_SITE(s) ((struct drip__rsum_site *)(DRIP_RSUM_RET(s) + (s)->nret))
+#define DRIP_RSUM_WHY(s) ((struct drip__rsum_why *)(DRIP_RSUM_SITE(s) + (s)->nsite))
 
 /* What retain.c needs to name the roots: the scan's view of the threads. */
 struct drip__retain_ctx {
@@ -117,6 +124,7 @@ struct drip__retain_ctx {
     uintptr_t my_sp;     /* the exiting (or checking) thread's stack pointer where the scan began */
     bool racy;           /* a task runs on: read the program's memory through drip__safe_read */
     long long budget_us; /* for the dominator tree; 0: no retained sizes */
+    bool log_roots;      /* also the chain of blocks to each record's first block */
 };
 
 /* Retained sizes (retain_dom.c): what the root words and the sites hold, into d (arena memory).

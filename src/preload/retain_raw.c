@@ -59,4 +59,11 @@ void drip__retain_raw(struct drip_writer *w, struct drip__siteset *set, const st
         drip__printf(w, "rsite site=%u bytes=%llu blocks=%llu\n", z[i].site, (unsigned long long)z[i].bytes,
                     (unsigned long long)z[i].blocks);
     }
+    const struct drip__rsum_why *y = DRIP_RSUM_WHY(s);
+    for (uint32_t i = 0; i < s->nwhy; i++) {
+        drip__printf(w, "why kind=%s site=%u root=%u chain=", drip_raw_kind_names[y[i].kind % 5], y[i].site, y[i].root);
+        for (uint32_t k = 0; k < y[i].n; k++)
+            drip__printf(w, "%s%lx+%lu", k ? "," : "", (unsigned long)y[i].chain[2 * k], (unsigned long)y[i].chain[2 * k + 1]);
+        drip__puts(w, "\n");
+    }
 }

@@ -518,7 +518,8 @@ static void summarize_retention(struct scan *sc)
     if (!sc->recording)
         return;
     struct drip__retain_ctx ctx = {&sc->rt, sc->my_sp, !sc->frozen,
-                                   sc->ret.want_edges ? (long long)drip__opt.retain_budget * 1000 : 0};
+                                   sc->ret.want_edges ? (long long)drip__opt.retain_budget * 1000 : 0,
+                                   drip__opt.log_roots};
     sc->out->retain = drip__retain_summarize(&sc->ret, sc->b, sc->n, &ctx);
     sc->out->retain_bytes = sc->out->retain ? sc->out->retain->total : 0;
     drip__retain_end(&sc->ret);
@@ -547,7 +548,7 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot, bool retai
     if (!drip__maps_read(&sc.m) || !drip__roots_read(&sc.rt) || !collect_blocks(&sc))
         goto resume;
     sc.m.racy = sc.frozen ? READ_DIRECT : READ_RACY;
-    sc.recording = drip__retain_begin(&sc.ret, sc.n, retainers);
+    sc.recording = drip__opt.retain_paths && drip__retain_begin(&sc.ret, sc.n, retainers);
     collect_roots(&sc);
 
     struct marker mk = {.b = sc.b, .n = sc.n, .min = sc.n ? sc.b[0].addr : 1,

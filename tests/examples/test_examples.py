@@ -173,6 +173,27 @@ def root_names(name):
     return {v[0][1] for v in RETAIN.get(name, {}).get("paths", {}).values()}
 
 
+# log_roots (LeakSanitizer's log_pointers): the chain of blocks from the root word to a record's
+# first block. growing_cache's first entry (lowest address) is the list's tail: 256 blocks from
+# g_cache, the middle 225 left out; interior_pointer's block hangs right off g_section.
+WHY = {
+    "growing_cache": r"why: block 0x[0-9a-f]+ is reached from root word 0x[0-9a-f]+ \(global `g_cache` "
+                     r"\(growing_cache.c:37\) in growing_cache\)(?: -> 0x[0-9a-f]+ \(\+0\)){16} -> \.\.\. 225 more"
+                     r"(?: -> 0x[0-9a-f]+ \(\+0\)){14} -> 0x[0-9a-f]+$",
+    "interior_pointer": r"why: block (0x[0-9a-f]+) is reached from root word 0x[0-9a-f]+ \(global `g_section` "
+                        r"\(interior_pointer.c:29\) in interior_pointer\) -> \1$",
+}
+
+
+def check_why(name, binary):
+    if name not in WHY:
+        return
+    res = driptest.run([binary], ["--log-roots", "--show-reachable"], timeout=50)
+    lines = [re.sub(r"^==\d+==\s+", "", l) for l in res.err.splitlines() if "why:" in l]
+    own = [l for l in lines if re.search(WHY[name], l)]
+    driptest.eq(len(own), 1, "%s: --log-roots prints the chain from the root to the record's first block" % name)
+
+
 def check_retention(report, name, binary, err=""):
     own = {}
     for r in report["leaks"]:
@@ -433,6 +454,7 @@ def check_under_drip(name, binary, want):
     check_threads(res.report, name, want.get("threads", []))
     check_text(res.err, name, want.get("leaks", []), res.report)
     check_retention(res.report, name, binary, res.err)
+    check_why(name, binary)
     return res
 
 
