@@ -221,6 +221,7 @@ static int parse_retain(struct drip_raw_retain *t, const char *line, size_t ll, 
             return -1;
         x->prev = (uint32_t)num(f, n, "prev", 10);
         x->from_root = (int)num(f, n, "root", 10);
+        x->elided = (int)num(f, n, "elided", 10);
         x->site = (uint32_t)num(f, n, "site", 10);
         x->bytes = num(f, n, "bytes", 10);
         x->blocks = num(f, n, "blocks", 10);

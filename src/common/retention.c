@@ -219,19 +219,23 @@ struct best {
 
 static int by_key(const void *a, const void *b) { return strcmp(((const struct entry *)a)->key, ((const struct entry *)b)->key); }
 
+enum { GAP = UINT32_MAX };   /* in a chain: hops left out (an elided path) */
+
 /* The chain of path ids from the root (out[0]) to p; the count, 0 when broken. */
 static int chain(const struct drip_raw_retain *rt, uint32_t p, uint32_t *out, uint32_t *root)
 {
     uint32_t tmp[MAX_HOPS];
     int n = 0;
     for (;;) {
-        if (p >= rt->npaths || n == MAX_HOPS)
+        if (p >= rt->npaths || n + 1 >= MAX_HOPS)
             return 0;
         tmp[n++] = p;
         if (rt->paths[p].from_root) {
             *root = rt->paths[p].prev;
             break;
         }
+        if (rt->paths[p].elided)
+            tmp[n++] = GAP;
         p = rt->paths[p].prev;
     }
     for (int i = 0; i < n; i++)
@@ -267,7 +271,7 @@ static int find_best(struct drip_retention *t, int kind, const uint32_t *sites, 
             continue;
         at = (size_t)snprintf(k, len, "%s|", t->roots[root].key);
         for (int j = 0; j + 1 < n; j++)   /* the last hop is the record's own site, whichever id */
-            at += (size_t)snprintf(k + at, len - at, "%u,", rt->paths[c[j]].site);
+            at += (size_t)snprintf(k + at, len - at, c[j] == GAP ? "...," : "%u,", c[j] == GAP ? 0 : rt->paths[c[j]].site);
         e[ne++] = (struct entry){k, i};
     }
     int found = 0;
@@ -308,6 +312,10 @@ static int find_best(struct drip_retention *t, int kind, const uint32_t *sites, 
             b->root_off_min = off < b->root_off_min ? off : b->root_off_min;
             b->root_off_max = off > b->root_off_max ? off : b->root_off_max;
             for (int k = 0; k < n && k < b->nhops; k++) {
+                if (c[k] == GAP) {
+                    b->site[k] = GAP;
+                    continue;
+                }
                 const struct drip_raw_path *p = &rt->paths[c[k]];
                 b->site[k] = p->site;
                 if (k + 1 < n) {   /* the last hop's blocks are the record's: counted as held */
@@ -360,6 +368,10 @@ void drip__retention_text(struct drip_writer *w, struct drip_retention *t, int p
         offsets_text(w, (uint32_t)b.root_off_min, (uint32_t)b.root_off_max);
     drip__puts(w, "\n");
     for (int k = 0; k + 1 < b.nhops; k++) {
+        if (b.site[k] == GAP) {
+            drip__printf(w, "==%d==    -> ... (more hops)\n", pid);
+            continue;
+        }
         struct drip_frame f = site_top(t, b.site[k]);
         drip__printf(w, "==%d==    -> ", pid);
         drip__put_count(w, b.bytes[k]);
@@ -409,6 +421,10 @@ void drip__retention_json(struct drip_writer *w, struct drip_retention *t, int k
     drip__printf(w, ", \"root_offset_min\": %llu, \"root_offset_max\": %llu, \"path\": [",
                 (unsigned long long)b.root_off_min, (unsigned long long)b.root_off_max);
     for (int k = 0; k < b.nhops; k++) {
+        if (b.site[k] == GAP) {
+            drip__puts(w, k ? ", {\"elided\": true}" : "{\"elided\": true}");
+            continue;
+        }
         struct drip_frame f = site_top(t, b.site[k]);
         int last = k + 1 == b.nhops;
         uint32_t lo = last ? b.self_min : b.in_min[k + 1], hi = last ? b.self_max : b.in_max[k + 1];
@@ -530,8 +546,8 @@ void drip__retention_each_stack(struct drip_retention *t,
         snprintf(rootname, sizeof rootname, "%.*s", (int)mw.len, mw.buf);
         struct drip_frame f[MAX_HOPS];
         for (int k = 0; k < n; k++) {   /* held site on top (names[0]), root at the bottom */
-            f[k] = site_top(t, rt->paths[c[n - 1 - k]].site);
-            names[k] = f[k].function ? f[k].function : "???";
+            f[k] = c[n - 1 - k] == GAP ? (struct drip_frame){0} : site_top(t, rt->paths[c[n - 1 - k]].site);
+            names[k] = c[n - 1 - k] == GAP ? "..." : f[k].function ? f[k].function : "???";
         }
         names[n] = rootname;
         fn(ctx, names, n + 1, rt->held[i].bytes, rt->held[i].blocks);
@@ -614,6 +630,8 @@ int drip__retention_write_pprof(const struct drip_raw *r, const struct drip_symb
             uintptr_t *f = frames + ns * (MAX_HOPS + 1);
             int k = 0;
             for (int j = n - 1; j >= 0; j--) {   /* the held site first (the leaf), the root last */
+                if (c[j] == GAP)
+                    continue;
                 const struct drip_raw_site *site = drip__raw_site_of(r, rt->paths[c[j]].site);
                 if (site && site->n)
                     f[k++] = site->frames[0];

@@ -329,25 +329,6 @@ static void fill_cb(const struct drip__rec *r, void *arg)
                                         .inherited = drip__inherited((uint32_t)r->gen)};
 }
 
-/* The threads the report names: every one but the main thread and the caller, running (or not
- * started yet), or finished without a join or a detach. */
-static void snapshot_threads(struct drip__scan *out)
-{
-    size_t n = 0;
-    for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
-        n++;
-    out->threads_bytes = (n ? n : 1) * sizeof *out->threads;
-    out->threads = drip__arena_alloc(out->threads_bytes);
-    if (!out->threads)
-        return;
-    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
-        bool running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
-        if (t->is_main || t == drip__self || !(running || (!t->joined && !t->detached)))
-            continue;
-        out->threads[out->nthreads++] = (struct drip__scan_thread){t->os_tid, t->create_site, t->start_routine, running};
-    }
-}
-
 static long long now_us(void)
 {
     struct timespec ts;
@@ -370,6 +351,7 @@ struct scan {
     size_t n, bbytes;
     uintptr_t my_sp;
     struct drip__retain ret;
+    struct drip__retain_ctx ret_ctx;
     bool recording;
 };
 
@@ -382,7 +364,7 @@ static void stop_the_world(struct scan *sc)
     sc->t0 = now_us();
     sc->out->threads_stopped = drip__threads_stop_world();
     sc->frozen = drip__threads_world_frozen();
-    snapshot_threads(sc->out);   /* here: a live check's copy sends back only the blocks */
+    drip__snapshot_threads(sc->out);   /* here: a live check's copy sends back only the blocks */
 }
 
 static void resume_the_world(struct scan *sc)
@@ -512,15 +494,26 @@ static void classify_lost(struct scan *sc, struct marker *mk)
             sc->b[i].heur = DRIP_HEUR_NONE;
 }
 
-/* Phase 7: who holds what (retain.c), while the memory is still as it was. */
+/* Phase 7: who holds what (retain.c). The root words are named while the memory is as it was;
+ * the paths and retained sizes, from drip's own copies, once the program runs again. */
+static void name_roots(struct scan *sc)
+{
+    sc->ret_ctx = (struct drip__retain_ctx){&sc->rt, sc->my_sp, !sc->frozen,
+                                            sc->ret.want_edges ? (long long)drip__opt.retain_budget * 1000 : 0,
+                                            drip__opt.log_roots};
+    if (sc->recording)
+        drip__retain_name_roots(&sc->ret, &sc->ret_ctx);
+}
+
 static void summarize_retention(struct scan *sc)
 {
     if (!sc->recording)
         return;
-    struct drip__retain_ctx ctx = {&sc->rt, sc->my_sp, !sc->frozen,
-                                   sc->ret.want_edges ? (long long)drip__opt.retain_budget * 1000 : 0,
-                                   drip__opt.log_roots};
-    sc->out->retain = drip__retain_summarize(&sc->ret, sc->b, sc->n, &ctx);
+    long long t = now_us();
+    if (sc->out->blocks)
+        sc->out->retain = drip__retain_summarize(&sc->ret, sc->b, sc->n, &sc->ret_ctx);
+    if (sc->out->retain)
+        sc->out->retain->sum_us = now_us() - t;
     sc->out->retain_bytes = sc->out->retain ? sc->out->retain->total : 0;
     drip__retain_end(&sc->ret);
     sc->recording = false;
@@ -559,18 +552,19 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot, bool retai
     classify_lost(&sc, &mk);
     drip__arena_free(mk.stack, mk.cap * sizeof *mk.stack);
     drip__dir_free(&mk.dir);
-    summarize_retention(&sc);
+    name_roots(&sc);
     rc = mk.oom || sc.roots_oom ? -1 : 0;
     out->blocks = sc.b;
     out->n = sc.n;
     out->blocks_bytes = sc.bbytes;
 
 resume:
-    if (sc.recording)
-        drip__retain_end(&sc.ret);
-    if (sc.in_snapshot)
+    if (sc.in_snapshot) {
+        summarize_retention(&sc);
         drip__snapshot_send(sc.pipefd[1], rc, out);   /* does not return */
+    }
     resume_the_world(&sc);
+    summarize_retention(&sc);   /* the program runs again meanwhile */
     drip__rs_free(&sc.roots);
     drip__rs_free(&sc.m.readable);
     drip__roots_free(&sc.rt);

@@ -1,10 +1,12 @@
 /* snapshot.c — the live check's snapshot: the forked copy of the stopped process that scans
  * (scan.c forks it), and the pipe that brings its answer back: the classified blocks and the
- * retention summary (retain.h), as flat arena buffers. Split out of scan.c.
+ * retention summary (retain.h), as flat arena buffers; and the threads the report names, taken
+ * while the world is stopped. Split out of scan.c.
  * Locks: none (the copy has one thread; the parent only reads the pipe).
  */
 #include "snapshot.h"
 #include "retain.h"
+#include "threads.h"
 #include "arena.h"
 
 #include <errno.h>
@@ -100,4 +102,23 @@ int drip__snapshot_receive(int fd, pid_t pid, struct drip__scan *out)
     while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
         ;
     return rc;
+}
+
+/* The threads the report names: every one but the main thread and the caller, running (or not
+ * started yet), or finished without a join or a detach. */
+void drip__snapshot_threads(struct drip__scan *out)
+{
+    size_t n = 0;
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
+        n++;
+    out->threads_bytes = (n ? n : 1) * sizeof *out->threads;
+    out->threads = drip__arena_alloc(out->threads_bytes);
+    if (!out->threads)
+        return;
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
+        bool running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
+        if (t->is_main || t == drip__self || !(running || (!t->joined && !t->detached)))
+            continue;
+        out->threads[out->nthreads++] = (struct drip__scan_thread){t->os_tid, t->create_site, t->start_routine, running};
+    }
 }
