@@ -2,9 +2,7 @@
  *
  * The slope is Theil–Sen's (the median of the slopes between every pair of samples: robust to
  * the odd spike, such as a transient buffer), with Sen's (1968) rank-based 95% confidence
- * interval: with N pairwise slopes sorted and C = 1.96 * sqrt(n(n-1)(2n+5)/18) (the standard
- * deviation of Kendall's S for n points without ties), the bounds are the slopes of rank
- * (N - C)/2 and (N + C)/2 + 1.
+ * interval, both from src/common/theil_sen.c (shared with the growth detector).
  *
  * The judged window is the second half of the samples (all of them below 10 samples), so a
  * warm-up does not count as a leak. Growth is called only when the interval excludes zero and the
@@ -14,6 +12,7 @@
  */
 #include "watch.h"
 #include "prof.h"
+#include "theil_sen.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,24 +21,12 @@
 
 enum { MAX_POINTS = 400 }; /* pairs grow as n^2: sample evenly beyond this */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Theil–Sen slope with its 95% interval and the intercept, over s[from, to). 0 or -1 (ENOMEM). */
 static int theil_sen(const struct drip__wsample *s, size_t from, size_t to, double *slope, double *lo,
                      double *hi, double *b)
 {
     size_t n = to - from, m = n > MAX_POINTS ? MAX_POINTS : n;
-    double *t = malloc(m * sizeof *t), *y = malloc(m * sizeof *y);
+    double *t = calloc(m, sizeof *t), *y = calloc(m, sizeof *y);
     double *sl = malloc((m * (m - 1) / 2 + 1) * sizeof *sl);
     if (!t || !y || !sl) {
         free(t);
@@ -52,24 +39,14 @@ static int theil_sen(const struct drip__wsample *s, size_t from, size_t to, doub
         t[i] = s[k].t;
         y[i] = (double)s[k].rss;
     }
-    size_t np = 0;
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = i + 1; j < m; j++)
-            if (t[j] > t[i])
-                sl[np++] = (y[j] - y[i]) / (t[j] - t[i]);
-    if (!np) {
-        *slope = *lo = *hi = 0;
-    } else {
-        *slope = median(sl, np); /* sorts sl */
-        double c = 1.96 * sqrt((double)m * (double)(m - 1) * (2.0 * (double)m + 5) / 18.0);
-        double m1 = ((double)np - c) / 2, m2 = ((double)np + c) / 2;
-        long i1 = lround(m1) - 1, i2 = lround(m2);
-        *lo = sl[i1 < 0 ? 0 : i1 >= (long)np ? (long)np - 1 : i1];
-        *hi = sl[i2 < 0 ? 0 : i2 >= (long)np ? (long)np - 1 : i2];
-    }
+    struct drip__ts_fit fit;
+    drip__ts_fit(t, y, m, 1.0, sl, &fit);
+    *slope = fit.slope;
+    *lo = fit.lo;
+    *hi = fit.hi;
     for (size_t i = 0; i < m; i++)
         y[i] -= *slope * t[i];
-    *b = median(y, m);
+    *b = drip__ts_median(y, m);
     free(t);
     free(y);
     free(sl);
@@ -118,7 +95,7 @@ void drip__trend(const struct drip__wsample *s, size_t n, struct drip__trend *o)
     o->to_t = s[n - 1].t;
     for (size_t i = from; i < n; i++)
         ys[i - from] = (double)s[i].rss;
-    double med = median(ys, n - from);
+    double med = drip__ts_median(ys, n - from);
     free(ys);
     double span = o->to_t - o->from_t;
     double material = fmax(0.005 * med, 256.0 * 1024);

@@ -2,7 +2,8 @@
  * stacks, snapshots) comes from here, never from libc's allocator, so a hook never re-enters
  * malloc and drip's data never shows up as the program's.
  *
- * All of it lies in one reserved range of address space (64 GiB, PROT_NONE until used), so the
+ * All of it lies in one reserved range of address space (64 GiB, PROT_NONE until used; halved
+ * until the kernel grants it where address space is limited, as under valgrind), so the
  * reachability scan can tell drip's memory (which holds copies of every block address) from the
  * program's with one comparison, whatever mapping it sits next to.
  * Small requests (<= 64 KiB) come from power-of-two size classes carved out of 1 MiB chunks and
@@ -53,11 +54,16 @@ static void *map_locked(size_t size)
             return s;
         }
     if (!A.base) {
-        void *p = mmap(NULL, RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        /* a smaller range when the 64 GiB is refused (ulimit -v, valgrind's address space) */
+        size_t want = RESERVE;
+        void *p = MAP_FAILED;
+        for (; want >= ((size_t)256 << 20) && size <= want; want /= 2)
+            if ((p = mmap(NULL, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)) != MAP_FAILED)
+                break;
         if (p == MAP_FAILED)
             return NULL;
         A.base = A.brk = p;
-        A.limit = A.base + RESERVE;
+        A.limit = A.base + want;
     }
     if ((size_t)(A.limit - A.brk) < size || mprotect(A.brk, size, PROT_READ | PROT_WRITE) != 0)
         return NULL;

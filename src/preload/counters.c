@@ -36,7 +36,7 @@ struct pend_tab {
 static struct pend_tab *_Atomic tabs;
 static DRIP_TLS struct pend_tab *mine;
 
-static void fold(struct pend *p)
+__attribute__((noinline)) static void fold(struct pend *p)
 {
     uint32_t id = atomic_load_explicit(&p->site, memory_order_relaxed);
     struct drip__site *s = id ? drip__depot_get(id) : NULL;
@@ -55,7 +55,7 @@ static void fold(struct pend *p)
         atomic_store_explicit(&p->v[i], 0, memory_order_relaxed);
 }
 
-static struct pend_tab *claim(void)
+__attribute__((noinline, cold)) static struct pend_tab *claim(void)
 {
     for (struct pend_tab *t = atomic_load_explicit(&tabs, memory_order_acquire); t; t = t->next) {
         int idle = 0;
@@ -73,10 +73,18 @@ static struct pend_tab *claim(void)
     return mine = t;
 }
 
-void drip__count(uint32_t id, int64_t bytes, int is_free)
+static inline void add(struct pend *p, int64_t bytes, int is_free)
 {
-    if (DRIP_UNLIKELY(!id))
-        return;
+    int k = is_free ? 2 : 0;
+    atomic_store_explicit(&p->v[k], atomic_load_explicit(&p->v[k], memory_order_relaxed) + bytes, memory_order_relaxed);
+    atomic_store_explicit(&p->v[k + 1], atomic_load_explicit(&p->v[k + 1], memory_order_relaxed) + (bytes < 0 ? -1 : 1),
+                          memory_order_relaxed);
+}
+
+/* drip__count when the thread has no table yet or the slot holds another site: out of line, so
+ * that the common case needs no stack frame. */
+__attribute__((noinline)) static void count_slow(uint32_t id, int64_t bytes, int is_free)
+{
     struct pend_tab *t = mine ? mine : claim();
     if (DRIP_UNLIKELY(!t)) {   /* no memory for a table: count on the site directly */
         struct drip__site *s = drip__depot_get(id);
@@ -92,10 +100,20 @@ void drip__count(uint32_t id, int64_t bytes, int is_free)
         fold(p);
         atomic_store_explicit(&p->site, id, memory_order_relaxed);
     }
-    int k = is_free ? 2 : 0;
-    atomic_store_explicit(&p->v[k], atomic_load_explicit(&p->v[k], memory_order_relaxed) + bytes, memory_order_relaxed);
-    atomic_store_explicit(&p->v[k + 1], atomic_load_explicit(&p->v[k + 1], memory_order_relaxed) + (bytes < 0 ? -1 : 1),
-                          memory_order_relaxed);
+    add(p, bytes, is_free);
+}
+
+void drip__count(uint32_t id, int64_t bytes, int is_free)
+{
+    if (DRIP_UNLIKELY(!id))
+        return;
+    struct pend_tab *t = mine;
+    struct pend *p = t ? &t->e[id & (SLOTS - 1)] : NULL;
+    if (DRIP_UNLIKELY(!p || atomic_load_explicit(&p->site, memory_order_relaxed) != id)) {
+        count_slow(id, bytes, is_free);
+        return;
+    }
+    add(p, bytes, is_free);
 }
 
 /* The calling thread ends: its counts go to the sites, its table to the next thread. */

@@ -73,12 +73,9 @@ static DRIP_TLS struct drip__site *cache[CACHE_SIZE];
 
 static inline bool same(const struct drip__site *s, uint64_t h, const uintptr_t *f, int n)
 {
-    if (s->hash != h || s->depth != (uint32_t)n)
-        return false;
-    for (int i = 0; i < n; i++)
-        if (s->frames[i] != f[i])
-            return false;
-    return true;
+    /* memcmp: libc's vector compare takes 20 frames in a few instructions, where a loop of
+     * loads and branches took six per frame on every allocation */
+    return s->hash == h && s->depth == (uint32_t)n && !memcmp(s->frames, f, (size_t)n * sizeof *f);
 }
 
 uint32_t drip__depot_intern(const uintptr_t *frames, int depth)

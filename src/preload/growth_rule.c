@@ -11,36 +11,15 @@
  *   recent  live bytes must have risen within the second half of the window by at least 25% of
  *           the net growth, so a warm-up that flattens (a bounded cache that filled, then evicts)
  *           or a single early step is not a suspect.
- * No locks, no state: the caller serialises its use of `scratch`.
+ * The medians and the slope are src/common/theil_sen.c's (no allocation: this runs in the traced
+ * process). No locks, no state: the caller serialises its use of `scratch`.
  */
 #include "growth_rule.h"
 #include "growth.h"
 
-#include <stdlib.h>
+#include "theil_sen.h"
+
 #include <string.h>
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Theil-Sen slope (bytes per second) of points [a, b). */
-static double theil_sen(const long long *t, const double *v, int a, int b, double *scratch)
-{
-    int k = 0;
-    for (int i = a; i < b; i++)
-        for (int j = i + 1; j < b; j++)
-            if (t[j] > t[i])
-                scratch[k++] = (v[j] - v[i]) * 1000.0 / (double)(t[j] - t[i]);
-    return k ? median(scratch, k) : 0;
-}
 
 int drip__growth_evaluate(const long long *tall, int n, const struct drip__growth_series *s, int ns,
                           struct drip__suspect *out, int max, double *scratch)
@@ -51,21 +30,20 @@ int drip__growth_evaluate(const long long *tall, int n, const struct drip__growt
     if (n > POINTS)
         n = POINTS;
     for (int k = 0; k < ns; k++) {
-        long long t[POINTS];
-        double v[POINTS], *q = scratch;
+        double t[POINTS], v[POINTS], *q = scratch;
         int m = 0;
         for (int i = 0; i < n; i++)
             if (s[k].v[i] >= 0) {
-                t[m] = tall[i];
+                t[m] = (double)tall[i];
                 v[m++] = (double)s[k].v[i];
             }
         if (m < DRIP_GROWTH_MIN_POINTS || t[m - 1] - t[0] < DRIP_GROWTH_MIN_SPAN_MS)
             continue;
         int quarter = m / 4;
         memcpy(q, v, (size_t)quarter * sizeof *q);
-        double first = median(q, quarter);
+        double first = drip__ts_median(q, (size_t)quarter);
         memcpy(q, v + m - quarter, (size_t)quarter * sizeof *q);
-        double last = median(q, quarter);
+        double last = drip__ts_median(q, (size_t)quarter);
         double net = last - first;
         if (net > 0)
             total_net += net;
@@ -83,11 +61,11 @@ int drip__growth_evaluate(const long long *tall, int n, const struct drip__growt
         }
         if (rises < 3 || falls * 4 > m - 1 || hi - lo < 0.25 * net)
             continue;
-        double slope = theil_sen(t, v, 0, m, scratch);
+        double slope = drip__ts_slope(t, v, (size_t)m, 1000.0, scratch);
         if (slope <= 0)
             continue;
         struct drip__suspect x = {.site = s[k].site, .bytes_per_second = slope, .net_bytes = net,
-                                  .window_seconds = (double)(t[m - 1] - t[0]) / 1000.0};
+                                  .window_seconds = (t[m - 1] - t[0]) / 1000.0};
         /* keep the `max` largest slopes */
         int pos = nout < max ? nout++ : max;
         while (pos > 0 && out[pos - 1].bytes_per_second < x.bytes_per_second) {
@@ -101,4 +79,29 @@ int drip__growth_evaluate(const long long *tall, int n, const struct drip__growt
     for (int i = 0; i < nout; i++)
         out[i].heap_growth_share = total_net > 0 ? out[i].net_bytes / total_net : 0;
     return nout;
+}
+
+double drip__growth_oldest_ms(const long long *t, int n, const struct drip__growth_series *s, int64_t allocs,
+                              int64_t frees, long long now)
+{
+    int64_t target = frees + 1;   /* the oldest live block, when blocks go in allocation order */
+    if (allocs < target)
+        return 0;                 /* nothing live */
+    if (s->origin_allocs >= target)
+        return (double)(now - s->origin_t);
+    long long pt = s->origin_t;   /* the last point known to be before it, and its count */
+    int64_t pa = s->origin_allocs;
+    for (int i = 0; i <= n; i++) {
+        long long ct = i < n ? t[i] : now;
+        int64_t ca = i < n ? s->allocs[i] : allocs;
+        if (ca < 0 || ct <= pt)
+            continue;             /* not tracked then, or the origin itself */
+        if (ca >= target) {       /* made between pt and ct: at a steady pace, here (the middle of its share) */
+            double born = (double)pt + (double)(ct - pt) * ((double)(target - pa) - 0.5) / (double)(ca - pa);
+            return (double)now - born;
+        }
+        pt = ct;
+        pa = ca;
+    }
+    return 0;                     /* not reached (allocs >= target at now) */
 }

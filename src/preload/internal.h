@@ -52,6 +52,8 @@ extern struct drip__state drip__g;
 extern struct drip_options drip__opt;   /* parsed from DRIP_OPTIONS at start (runtime.c) */
 
 void drip__init(void);   /* runtime.c: once, from the constructor or the first hook */
-int drip__now_ms(void);  /* table.c: milliseconds of the monotonic clock, as records keep them */
+/* table.c: milliseconds since boot (CLOCK_MONOTONIC_COARSE), unsigned: an int went negative after
+ * 24.8 days of uptime. Records keep its low 32 bits. */
+uint64_t drip__now_ms(void);
 
 #endif

@@ -2,90 +2,51 @@
  *
  * A radix map keyed by address, as tcmalloc's PageMap: nothing to rehash or rebuild, a constant
  * number of dependent loads per operation whatever the heap's size, and every live block in
- * address order for free (the exit scan wants that order).
+ * address order for free (the exit scan wants that order). Layout in table_map.h; the record arrays
+ * in leaves.c; whole-map walks in table_walk.c.
  *   - The user address space (47 bits) is cut into 2 KiB spans. A two-level directory maps a span
- *     to its leaf: L1 has 2^18 entries (bits 46-29, in .bss), each pointing to an L2 node of
- *     2^18 entries (bits 28-11, 2 MiB from drip's arena, allocated when a block first lands in
+ *     to its entry: L1 has 2^18 entries (bits 46-29, in .bss), each pointing to an L2 node of
+ *     2^18 entries (bits 28-11, 16 MiB of drip's arena, allocated when a block first lands in
  *     its 512 MiB; pages of it that no span uses are never touched, so never resident).
- *   - A leaf holds the records of one span's live blocks in address order, 16 bytes each (the
- *     address is implied by the position), behind a 256-bit map of the span's 8-byte slots
- *     (malloc's blocks are at least 8-aligned) and the number of records before each 64-slot
- *     word, so a slot's record is found with one popcount. Inserting or removing moves the
- *     records above it in the span (at most 255, usually a few dozen, all in one leaf).
- *   - A span with a single block keeps its record inline in its directory entry (32 bytes): no
- *     leaf and no second cache line for the spans of large blocks. A second block gives the span
- *     a leaf; the leaf goes when it empties.
- *   - Leaves come in 13 capacities (2 to 256 records) carved from 64 KiB arena blocks, grow to
- *     the next when full, shrink when under a quarter full, and go when empty: memory follows the
- *     live blocks (~22 bytes a small block: 16 of record, the rest header, slack and directory),
- *     not the heap's span.
- *   - The cost: a free whose span's entry is not in the cache misses on it (and on the leaf);
- *     the hashed per-thread shards this replaced were denser when few blocks spread over a large
+ *   - An entry is one cache line: its lock, the address of the span's leaf and the leaf's index
+ *     (a 256-bit map of the span's 8-byte slots, malloc's blocks being at least 8-aligned, and
+ *     the number of records before each 64-slot word). A leaf holds the span's records in
+ *     address order, 16 bytes each (the address is implied by the position); a slot's record is
+ *     found with one popcount, so a free touches two lines: the entry and the record. Inserting
+ *     or removing moves the records above it in the span (usually a few dozen).
+ *   - A span with a single block keeps its record inline in its entry: no leaf. A second block
+ *     gives the span a leaf; the leaf goes when it empties.
+ *   - Memory follows the live blocks (~20 bytes a small block: 16 of record, the rest slack and
+ *     the entry), not the heap's span.
+ *   - The cost: a free whose span's entry is not in the cache misses on it and on its record;
+ *     the hashed per-thread shards this replaced missed once when few blocks spread over a large
  *     heap (bench/README.md). An insert prefetches both while the stack is walked.
  * Addresses that are not 8-aligned or above 2^47 are refused (insert returns false: untracked).
  *
- * Locks. Each L2 entry's word (its leaf's pointer, or the inline mark) has bit 0 as a spinlock:
- * one compare-exchange on a line that only that span's blocks share locks and finds the leaf. No global lock or shared
- * counter is written on the common path: the live count is kept per thread ("cells").
+ * Locks. Each entry's word has bit 0 as a spinlock: one compare-exchange on a line that only
+ * that span's blocks share locks the span. No global lock or shared counter is written on the
+ * common path: the live count is kept per thread ("cells").
  * drip__table_lock_all (fork, the scan) does not take every entry: it sets `frozen`, and waits
  * until no cell is `busy`. A writer marks its cell busy, locks the entry (a locked instruction,
  * a full barrier on x86-64), then reads `frozen`: if set, it lets go and waits. So once lock_all
  * returns no writer is inside the map until unlock_all (the Dekker pattern; x86-TSO). Readers
- * (foreach) copy one span's records at a time under its entry's lock, unless the calling thread
+ * (walks) copy one span's records at a time under its entry's lock, unless the calling thread
  * itself froze the map: then they read without locks (a thread stopped by the scan may sit on an
- * entry's bit without changing anything). Leaf memory: one spinlock per capacity class (leaf locks nest outside it).
- * Lock order: arena lock < class lock < entry lock < (nothing).
+ * entry's bit without changing anything). `grow_mu` guards creating L2 nodes and lock_all.
+ * Lock order: grow_mu, then an entry's lock, then a leaf class lock (leaves.c), then the arena's.
  */
-#include "internal.h"
-#include "arena.h"
-#include "lock.h"
-#include "table.h"
+#include "table_map.h"
 
 #include <sched.h>
 #include <string.h>
 #include <time.h>
 
-enum { SPAN_SHIFT = 11, SLOT_SHIFT = 3, SLOTS = 1 << (SPAN_SHIFT - SLOT_SHIFT), L2_BITS = 18,
-       L1_BITS = 47 - SPAN_SHIFT - L2_BITS, NCLASS = 13, SLAB = 64 << 10 };
-/* An L2 node's entries in groups of 128 (4 KiB): a bit per group, after the entries, is set when
+enum { L2_BITS = 18, L1_BITS = 47 - SPAN_SHIFT - L2_BITS };
+/* An L2 node's entries in groups of 64 (4 KiB): a bit per group, after the entries, is set when
  * a span of the group first gets a block and never cleared, so a walk over the map (the scan, a
- * forked child's reset) reads only the groups ever used, not all 8 MiB of each node (in a forked
+ * forked child's reset) reads only the groups ever used, not all 16 MiB of each node (in a forked
  * child every page of it read is a page fault: a shell's subshell paid that per node). */
-enum { GROUP_SHIFT = 7, USED_WORDS = (1 << (L2_BITS - GROUP_SHIFT)) / 64 };
-#define LOCKED ((uintptr_t)1)
-
-struct item {                /* a record without its address */
-    uint64_t size : 48;
-    uint64_t gen : 16;
-    uint32_t site;
-    uint32_t birth_ms;
-};
-
-struct leaf {
-    uint64_t bits[SLOTS / 64];   /* slot i of the span starts a live block */
-    uint16_t n, cap;             /* records, capacity */
-    uint8_t cum[SLOTS / 64];     /* records in the words before word w */
-    uint8_t cls;
-    uint8_t pad_[7];
-    struct item rec[];           /* n records, in address order */
-};
-_Static_assert(sizeof(struct leaf) == 48, "leaf header");
-_Static_assert(sizeof(struct item) == 16, "item");
-
-static const uint16_t class_cap[NCLASS] = {2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256};
-
-static size_t leaf_bytes(unsigned cls) { return sizeof(struct leaf) + class_cap[cls] * sizeof(struct item); }
-
-/* A span's directory entry: its leaf, or its one record inline (most spans of a heap of large
- * blocks hold one: no leaf, and no second cache line, for them). */
-struct entry {
-    _Atomic uintptr_t w;   /* bit 0: LOCKED; ONE: `one` is the span's record, at slot w >> 8;
-                              else the leaf's address, or 0 for an empty span */
-    struct item one;
-    uint64_t pad_;
-};
-_Static_assert(sizeof(struct entry) == 32, "entry");
-#define ONE ((uintptr_t)2)
+enum { GROUP_SHIFT = 6, USED_WORDS = (1 << (L2_BITS - GROUP_SHIFT)) / 64 };
 
 static struct entry *_Atomic l1[1 << L1_BITS];
 static atomic_int l1_hi;            /* one past the highest L1 index in use */
@@ -157,71 +118,6 @@ static inline void backoff(unsigned i)
         __builtin_ia32_pause();
     else
         sched_yield();
-}
-
-/* ---- leaf memory ------------------------------------------------------------------------- */
-static struct {
-    drip__spinlock mu;
-    void *free;        /* freed leaves, linked through their first word */
-    char *cur, *end;   /* the slab being carved */
-} __attribute__((aligned(64))) pool[NCLASS];
-
-static struct leaf *leaf_alloc(unsigned cls)
-{
-    size_t size = leaf_bytes(cls);
-    drip__spin_lock(&pool[cls].mu);
-    void *p = pool[cls].free;
-    if (p) {
-        memcpy(&pool[cls].free, p, sizeof(void *));
-    } else {
-        if (!pool[cls].cur || pool[cls].cur + size > pool[cls].end) {
-            char *slab = drip__arena_alloc(SLAB);   /* the tail of the last one is left unused */
-            if (!slab) {
-                drip__spin_unlock(&pool[cls].mu);
-                return NULL;
-            }
-            pool[cls].cur = slab;
-            pool[cls].end = slab + SLAB;
-        }
-        p = pool[cls].cur;
-        pool[cls].cur += size;
-    }
-    drip__spin_unlock(&pool[cls].mu);
-    struct leaf *l = p;
-    memset(l, 0, sizeof *l);
-    l->cap = class_cap[cls];
-    l->cls = (uint8_t)cls;
-    return l;
-}
-
-static void leaf_free(struct leaf *l)
-{
-    unsigned cls = l->cls;
-    drip__spin_lock(&pool[cls].mu);
-    memcpy(l, &pool[cls].free, sizeof(void *));
-    pool[cls].free = l;
-    drip__spin_unlock(&pool[cls].mu);
-}
-
-/* A copy of l in class cls (which holds its records); l is freed. NULL when out of memory. */
-static struct leaf *leaf_move(struct leaf *l, unsigned cls)
-{
-    struct leaf *nl = leaf_alloc(cls);
-    if (!nl)
-        return NULL;
-    memcpy(nl, l, offsetof(struct leaf, cap));
-    memcpy(nl->cum, l->cum, sizeof nl->cum);
-    memcpy(nl->rec, l->rec, l->n * sizeof(struct item));
-    leaf_free(l);
-    return nl;
-}
-
-static unsigned class_for(unsigned n)
-{
-    unsigned c = 0;
-    while (class_cap[c] < n)
-        c++;
-    return c;
 }
 
 /* ---- the directory --------------------------------------------------------------------------- */
@@ -298,7 +194,7 @@ static inline uintptr_t lock_entry(struct entry *e)
 static inline void unlock_entry(struct entry *e, uintptr_t w) { atomic_store_explicit(&e->w, w, memory_order_release); }
 
 /* Locks e for a writer: marks the cell busy first, and lets go while the map is frozen. */
-static inline uintptr_t begin(struct entry *e, struct cell **cp)
+__attribute__((noinline, cold)) static uintptr_t begin_slow(struct entry *e, struct cell **cp)
 {
     for (;;) {
         struct cell *c = own ? own : claim();
@@ -321,6 +217,26 @@ static inline uintptr_t begin(struct entry *e, struct cell **cp)
     }
 }
 
+/* begin_slow's common case inline: the thread's own cell, the entry free, the map not frozen.
+ * Anything else goes to begin_slow, with the cell still marked busy (it marks it again). */
+static inline __attribute__((always_inline)) uintptr_t begin(struct entry *e, struct cell **cp)
+{
+    struct cell *c = own;
+    if (DRIP_LIKELY(c && !c->shared)) {
+        atomic_store_explicit(&c->busy, 1, memory_order_relaxed);
+        uintptr_t v = atomic_load_explicit(&e->w, memory_order_relaxed);
+        if (DRIP_LIKELY(!(v & LOCKED)) &&
+            atomic_compare_exchange_strong_explicit(&e->w, &v, v | LOCKED, memory_order_seq_cst, memory_order_relaxed)) {
+            if (DRIP_LIKELY(!atomic_load_explicit(&frozen, memory_order_relaxed))) {
+                *cp = c;
+                return v;
+            }
+            unlock_entry(e, v);
+        }
+    }
+    return begin_slow(e, cp);
+}
+
 static inline void end(struct entry *e, uintptr_t w, struct cell *c)
 {
     unlock_entry(e, w);
@@ -331,8 +247,27 @@ static inline void end(struct entry *e, uintptr_t w, struct cell *c)
 }
 
 /* ---- one leaf ------------------------------------------------------------------------------- */
-static inline unsigned pop64(uint64_t x)   /* no popcnt instruction in baseline x86-64 */
+/* Baseline x86-64 has no popcnt instruction: the CPU is asked once, at load time (every x86-64
+ * CPU since about 2008 has it), and the portable sum of bits serves the others. */
+static bool have_popcnt;
+
+__attribute__((constructor)) static void detect_popcnt(void)
 {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    have_popcnt = __builtin_cpu_supports("popcnt");
+#endif
+}
+
+static inline unsigned pop64(uint64_t x)
+{
+#if defined(__x86_64__)
+    if (DRIP_LIKELY(have_popcnt)) {
+        uint64_t r;
+        __asm__("popcnt %1, %0" : "=r"(r) : "rm"(x) : "cc");
+        return (unsigned)r;
+    }
+#endif
     x = x - ((x >> 1) & 0x5555555555555555ULL);
     x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
     x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
@@ -341,21 +276,27 @@ static inline unsigned pop64(uint64_t x)   /* no popcnt instruction in baseline 
 
 static inline unsigned slot_of(uintptr_t a) { return (unsigned)(a >> SLOT_SHIFT) & (SLOTS - 1); }
 static inline uintptr_t one_word(unsigned s) { return (uintptr_t)s << 8 | ONE; }
-static inline unsigned one_slot(uintptr_t w) { return (unsigned)(w >> 8) & (SLOTS - 1); }
 
-/* The index in l->rec of slot s's record (present or not). */
-static inline unsigned rank(const struct leaf *l, unsigned s)
+/* The index in the leaf of slot s's record (present or not). */
+static inline unsigned rank(const struct entry *e, unsigned s)
 {
     uint64_t below = (1ULL << (s & 63)) - 1;
-    return l->cum[s >> 6] + pop64(l->bits[s >> 6] & below);
+    return e->cum[s >> 6] + pop64(e->bits[s >> 6] & below);
 }
 
-static inline bool has(const struct leaf *l, unsigned s) { return l->bits[s >> 6] >> (s & 63) & 1; }
+static inline bool has(const struct entry *e, unsigned s) { return e->bits[s >> 6] >> (s & 63) & 1; }
 
-/* Moves n records within a leaf: usually a few, where a call to memmove costs more than the
- * copy (the empty asm keeps the compiler from turning the loop back into that call). */
+/* Moves n records within a leaf: a loop for a few, where a call to memmove costs more than the
+ * copy (the empty asm keeps the compiler from turning the loop back into that call), memmove
+ * for more (a span of small blocks freed in address order moves dozens on every free). */
+enum { MOVE_LOOP_MAX = 8 };
+
 static inline void move_up(struct item *r, unsigned n)   /* r[0..n) -> r[1..n] */
 {
+    if (n > MOVE_LOOP_MAX) {
+        memmove(r + 1, r, n * sizeof *r);
+        return;
+    }
     for (unsigned i = n; i > 0; i--) {
         __asm__("" : "+r"(i));
         r[i] = r[i - 1];
@@ -364,22 +305,26 @@ static inline void move_up(struct item *r, unsigned n)   /* r[0..n) -> r[1..n] *
 
 static inline void move_down(struct item *r, unsigned n)   /* r[1..n] -> r[0..n) */
 {
+    if (n > MOVE_LOOP_MAX) {
+        memmove(r, r + 1, n * sizeof *r);
+        return;
+    }
     for (unsigned i = 0; i < n; i++) {
         __asm__("" : "+r"(i));
         r[i] = r[i + 1];
     }
 }
 
-/* Adds `it` at slot s (absent) of l, which has room. */
-static void leaf_put(struct leaf *l, unsigned s, const struct item *it)
+/* Adds `it` at slot s (absent) of e's leaf l, which has room. */
+static inline void leaf_put(struct entry *e, struct item *l, unsigned s, const struct item *it)
 {
-    unsigned k = rank(l, s);
-    move_up(&l->rec[k], l->n - k);
-    l->rec[k] = *it;
-    l->bits[s >> 6] |= 1ULL << (s & 63);
+    unsigned k = rank(e, s);
+    move_up(&l[k], e->n - k);
+    l[k] = *it;
+    e->bits[s >> 6] |= 1ULL << (s & 63);
     for (unsigned w = (s >> 6) + 1; w < SLOTS / 64; w++)
-        l->cum[w]++;
-    l->n++;
+        e->cum[w]++;
+    e->n++;
 }
 
 static inline void to_item(struct item *it, const struct drip__rec *r)
@@ -390,26 +335,18 @@ static inline void to_item(struct item *it, const struct drip__rec *r)
     it->birth_ms = r->birth_ms;
 }
 
-static inline void to_rec(struct drip__rec *r, const struct item *it, uintptr_t addr)
-{
-    r->addr = addr;
-    r->size = it->size;
-    r->gen = it->gen;
-    r->site = it->site;
-    r->birth_ms = it->birth_ms;
-}
-
-int drip__now_ms(void)
+uint64_t drip__now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 _Atomic uint32_t drip__generation;
 
-/* Starts loading addr's entry into the cache, and its leaf's header once the entry is there: the
- * allocation path calls it before walking the stack, so the two misses overlap the walk. */
+/* Starts loading addr's entry into the cache, and the line of its leaf where the record will go
+ * once the entry is there: the allocation path calls it before and after walking the stack, so
+ * the two misses overlap the walk. (A racy read: a hint, whatever it finds.) */
 void drip__table_prefetch(uintptr_t addr, int stage)
 {
     struct entry *e = entry_of(addr, false);
@@ -420,8 +357,12 @@ void drip__table_prefetch(uintptr_t addr, int stage)
         return;
     }
     uintptr_t w = atomic_load_explicit(&e->w, memory_order_relaxed) & ~LOCKED;
-    if (w && !(w & ONE))
-        __builtin_prefetch((const void *)w, 1);
+    if (w && !(w & ONE)) {
+        unsigned s = slot_of(addr), i = s >> 6;
+        uint64_t bits = __atomic_load_n(&e->bits[i], __ATOMIC_RELAXED);
+        unsigned k = __atomic_load_n(&e->cum[i], __ATOMIC_RELAXED) + pop64(bits & ((1ULL << (s & 63)) - 1));
+        __builtin_prefetch((const struct item *)w + (k < SLOTS ? k : 0), 1);
+    }
 }
 
 bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site)
@@ -451,30 +392,35 @@ static uintptr_t put(struct entry *e, uintptr_t w, const struct drip__rec *r, bo
             e->one = it;
             return w;
         }
-        struct leaf *l = leaf_alloc(0);   /* a second record: the span gets a leaf */
+        struct item *l = drip__leaf_alloc(0);   /* a second record: the span gets a leaf */
         if (!l) {
             *ok = false;
             return w;
         }
-        leaf_put(l, one_slot(w), &e->one);
-        leaf_put(l, s, &it);
+        memset(e->bits, 0, sizeof e->bits);
+        memset(e->cum, 0, sizeof e->cum);
+        e->n = 0;
+        e->cls = 0;
+        leaf_put(e, l, one_slot(w), &e->one);
+        leaf_put(e, l, s, &it);
         *added = true;
         return (uintptr_t)l;
     }
-    struct leaf *l = (struct leaf *)w;
-    if (has(l, s)) {
-        l->rec[rank(l, s)] = it;
+    struct item *l = (struct item *)w;
+    if (has(e, s)) {
+        l[rank(e, s)] = it;
         return w;
     }
-    if (l->n == l->cap) {
-        struct leaf *nl = leaf_move(l, l->cls + 1u);
+    if (e->n == drip__leaf_cap[e->cls]) {
+        struct item *nl = drip__leaf_move(l, e->n, e->cls, e->cls + 1u);
         if (!nl) {
             *ok = false;
             return w;
         }
         l = nl;
+        e->cls++;
     }
-    leaf_put(l, s, &it);
+    leaf_put(e, l, s, &it);
     *added = true;
     return (uintptr_t)l;
 }
@@ -510,26 +456,29 @@ static uintptr_t take(struct entry *e, uintptr_t w, uintptr_t addr, struct drip_
         *found = true;
         return 0;
     }
-    struct leaf *l = (struct leaf *)w;
-    if (!l || !has(l, s))
+    struct item *l = (struct item *)w;
+    if (!l || !has(e, s))
         return w;
-    unsigned k = rank(l, s);
-    to_rec(out, &l->rec[k], addr);
+    unsigned k = rank(e, s);
+    to_rec(out, &l[k], addr);
     *found = true;
-    l->n--;
-    move_down(&l->rec[k], l->n - k);
-    l->bits[s >> 6] &= ~(1ULL << (s & 63));
+    e->n--;
+    move_down(&l[k], e->n - k);
+    e->bits[s >> 6] &= ~(1ULL << (s & 63));
     for (unsigned i = (s >> 6) + 1; i < SLOTS / 64; i++)
-        l->cum[i]--;
-    if (!l->n) {   /* (a leaf left with one record stays: a span that swings between one and
+        e->cum[i]--;
+    if (!e->n) {   /* (a leaf left with one record stays: a span that swings between one and
                       two blocks would otherwise make and free a leaf every time) */
-        leaf_free(l);
+        drip__leaf_free(l, e->cls);
         return 0;
     }
-    if (l->cls > 0 && l->n * 4u < l->cap) {   /* shrink, keeping room to grow back: half full */
-        struct leaf *nl = leaf_move(l, class_for(l->n * 2u));
-        if (nl)
+    if (e->cls > 0 && e->n * 4u < drip__leaf_cap[e->cls]) {   /* shrink, keeping room to grow back */
+        unsigned to = drip__leaf_class(e->n * 2u);
+        struct item *nl = drip__leaf_move(l, e->n, e->cls, to);
+        if (nl) {
+            e->cls = (uint8_t)to;
             return (uintptr_t)nl;
+        }
     }
     return (uintptr_t)l;
 }
@@ -559,11 +508,8 @@ size_t drip__table_count(void)
     return n > 0 ? (size_t)n : 0;
 }
 
-/* ---- walks in address order ------------------------------------------------------------------ */
-/* For every non-empty span in address order: `at` runs with the span's entry locked (unless the
- * calling thread froze the map: then nothing changes it), given the span's base address and its
- * entry's word; `after`, if any, runs once the entry is unlocked. */
-static void walk(void (*at)(uintptr_t base, const struct entry *, uintptr_t w, void *), void (*after)(void *), void *arg)
+/* ---- walks in address order (table_walk.c) ----------------------------------------------------- */
+void drip__map_walk(void (*at)(uintptr_t base, const struct entry *, uintptr_t w, void *), void (*after)(void *), void *arg)
 {
     bool lock = !i_froze;
     int hi = atomic_load(&l1_hi);
@@ -589,109 +535,6 @@ static void walk(void (*at)(uintptr_t base, const struct entry *, uintptr_t w, v
                 after(arg);
         })
     }
-}
-
-/* The records of one span, copied out in address order. */
-struct span {
-    struct drip__rec r[SLOTS];
-    unsigned n;
-    void (*fn)(const struct drip__rec *, void *);
-    void *arg;
-};
-
-static void copy_span(uintptr_t base, const struct entry *e, uintptr_t w, void *arg)
-{
-    struct span *sp = arg;
-    sp->n = 0;
-    if (w & ONE) {
-        to_rec(&sp->r[sp->n++], &e->one, base + ((uintptr_t)one_slot(w) << SLOT_SHIFT));
-        return;
-    }
-    const struct leaf *l = (const struct leaf *)w;
-    for (unsigned i = 0; i < SLOTS / 64; i++)
-        for (uint64_t b = l->bits[i]; b; b &= b - 1) {
-            unsigned s = i * 64 + (unsigned)__builtin_ctzll(b);
-            to_rec(&sp->r[sp->n], &l->rec[sp->n], base + ((uintptr_t)s << SLOT_SHIFT));
-            sp->n++;
-        }
-}
-
-static void call_span(void *arg)
-{
-    struct span *sp = arg;
-    for (unsigned k = 0; k < sp->n; k++)
-        sp->fn(&sp->r[k], sp->arg);
-}
-
-/* Calls fn on every live record, in address order. A span's records are copied out under its
- * entry's lock, and fn runs with no lock held: drip's own thread, at low priority, must not be
- * preempted holding a lock an allocating thread spins on, and fn may allocate. A record added
- * or removed meanwhile may be seen or not. */
-void drip__table_foreach(void (*fn)(const struct drip__rec *, void *), void *arg)
-{
-    struct span sp = {.fn = fn, .arg = arg};
-    walk(copy_span, call_span, &sp);
-}
-
-void drip__table_foreach_chunked(void (*fn)(const struct drip__rec *, void *), void *arg)
-{
-    drip__table_foreach(fn, arg);
-}
-
-struct snap {
-    struct span sp;
-    struct drip__rec *out;
-    size_t n, max;
-};
-
-static void snap_span(void *arg)
-{
-    struct snap *s = arg;
-    for (unsigned k = 0; k < s->sp.n && s->n < s->max; k++)
-        s->out[s->n++] = s->sp.r[k];
-}
-
-static void snap_at(uintptr_t base, const struct entry *e, uintptr_t w, void *arg) { copy_span(base, e, w, &((struct snap *)arg)->sp); }
-
-struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes)
-{
-    size_t total = drip__table_count();
-    *bytes = (total ? total : 1) * sizeof(struct drip__rec);
-    struct drip__rec *out = drip__arena_alloc(*bytes);
-    *n = 0;
-    if (!out)
-        return NULL;
-    static struct snap s;   /* 6 KiB: callers hold lock_all, so one at a time */
-    s.out = out;
-    s.n = 0;
-    s.max = total;
-    walk(snap_at, snap_span, &s);
-    *n = s.n;
-    return out;
-}
-
-struct shape {
-    size_t cap, leaves;
-};
-
-static void shape_at(uintptr_t base, const struct entry *e, uintptr_t w, void *arg)
-{
-    struct shape *s = arg;
-    if (w & ONE) {
-        s->cap++;
-        return;
-    }
-    s->cap += ((const struct leaf *)w)->cap;
-    s->leaves++;
-}
-
-/* Record capacity (inline records count one) and leaves, over the whole map. */
-void drip__table_shape(size_t *capacity, size_t *leaves)
-{
-    struct shape s = {0, 0};
-    walk(shape_at, NULL, &s);
-    *capacity = s.cap;
-    *leaves = s.leaves;
 }
 
 /* ---- freezing the map ----------------------------------------------------------------------- */
@@ -742,8 +585,7 @@ void drip__table_child_reset(void)
                     atomic_fetch_and(&l2[j].w, ~LOCKED);
             })
     }
-    for (int c = 0; c < NCLASS; c++)
-        atomic_store(&pool[c].mu.v, 0);
+    drip__leaves_child_reset();
     pthread_mutex_init(&grow_mu, NULL);
     i_froze = 0;
     atomic_store(&frozen, 0);

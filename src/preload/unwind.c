@@ -104,13 +104,71 @@ done:
     return n;
 }
 
-/* The two kinds of walk, each compiled with its own loop. noinline: each walks from its own
- * frame, which is drip's and is left out. */
+/* The module range a walk of this thread last found to keep frame pointers, and the module
+ * table's generation it was found in: most walks start where the last one ran, and the range
+ * lets them skip the module lookup for the first frame too. */
+static DRIP_TLS uintptr_t walk_mlo, walk_mlen;
+static DRIP_TLS unsigned walk_gen;
+
+/* unwind=auto's walk: fp_walk(checked), with the common frame (a return address in the module of
+ * the frame before it) down to about 20 instructions. The frame's bounds test is one unsigned
+ * compare each way (next in (fp, hi - 16]), drip's own range and the module lookup are left to frames
+ * outside the cached module, and the bottom of the stack is one address per thread (main's
+ * return into libc for the main thread, the thread entry's return for the others). */
 __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, uint64_t *hash)
 {
-    return fp_walk(out, max, true, hash);
+    const uintptr_t self_lo = drip__g.self_lo, self_len = drip__g.self_hi - drip__g.self_lo;
+    const uintptr_t bottom = drip__thread_ret ? drip__thread_ret : drip__main_ret;
+    uintptr_t *fp = __builtin_frame_address(0);
+    const uintptr_t top = (drip__stack_hi ? drip__stack_hi : (uintptr_t)fp + ((uintptr_t)8 << 20)) - 2 * sizeof(uintptr_t);
+    if ((uintptr_t)fp > top)
+        return -1;
+    unsigned gen = drip__modules_generation();
+    uintptr_t mlo = walk_mlo, mlen = walk_gen == gen ? walk_mlen : 0;
+    for (;;) {   /* drip's own frames on top (this walk, drip__unwind, the hook): left out */
+        if (fp[1] - self_lo >= self_len)
+            break;
+        uintptr_t next = fp[0];
+        if (next <= (uintptr_t)fp || next > top || (next & (sizeof(uintptr_t) - 1)))
+            return -1;
+        fp = (uintptr_t *)next;
+    }
+    uint64_t h = DRIP_HASH_SEED;
+    long n = 0;
+    while (n < max) {
+        uintptr_t ret = fp[1];
+        if (DRIP_LIKELY(ret - mlo < mlen)) {   /* the cached module: never drip's own */
+            out[n++] = ret;
+            h = drip__hash_step(h, ret);
+            if (DRIP_UNLIKELY(ret == bottom))
+                goto done;
+        } else if (ret - self_lo >= self_len) {   /* (drip's own frames are left out) */
+            if (ret < 4096)
+                return -1;
+            out[n++] = ret;
+            h = drip__hash_step(h, ret);
+            if (ret == bottom)
+                goto done;
+            uintptr_t l, u;
+            if (drip__module_fp_range(ret, &l, &u) != 1)
+                return -1;   /* a module without frame pointers hides its caller */
+            if (l < self_lo + self_len && u > self_lo)
+                return -1;   /* (cannot happen: ret is not drip's) */
+            mlo = walk_mlo = l;
+            mlen = walk_mlen = u - l;
+            walk_gen = gen;
+        }
+        uintptr_t next = fp[0];
+        if (next <= (uintptr_t)fp || next > top || (next & (sizeof(uintptr_t) - 1)))
+            return -1;   /* the chain ended before the bottom of the program's stack */
+        fp = (uintptr_t *)next;
+    }
+done:
+    *hash = drip__hash_finish(h, (int)n);
+    return (int)n;
 }
 
+/* unwind=fp's walk. noinline: it walks from its own frame, which is drip's and is left out. */
 __attribute__((noinline)) static int fp_walk_unchecked(uintptr_t *out, int max, uint64_t *hash)
 {
     return fp_walk(out, max, false, hash);

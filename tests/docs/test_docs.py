@@ -151,7 +151,7 @@ def slug(heading):
 
 def case_links():
     """No relative link of the README, docs/, tests/, bench/ or examples/ READMEs is broken."""
-    files = ["README.md", "tests/README.md", "bench/README.md", "examples/README.md"] + \
+    files = DOC_FILES + \
         sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "*.md")))
     n = 0
     for rel in files:
@@ -169,6 +169,26 @@ def case_links():
                     slugs = {slug(l.lstrip("#")) for l in fh.read().split("\n") if re.match(r"#+ ", l)}
                 dt.check(anchor in slugs, "%s: link %s names a heading of %s" % (rel, target, path or rel))
     dt.check(n >= 20, "relative links checked: %d" % n)
+
+
+DOC_FILES = ["README.md", "tests/README.md", "bench/README.md", "examples/README.md"]
+# Paths the docs name that are made by a run, not kept in the tree.
+GENERATED = ("bench/results/",)
+
+
+def case_paths():
+    """Every path into the tree that the docs name (src/..., tests/..., docs/...) exists, so a
+    moved or renamed file cannot leave the docs pointing at nothing."""
+    files = DOC_FILES + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    pat = re.compile(r"(?<![/\w.-])((?:src|tests|bench|fuzz|include|scripts|examples|cmake|docs)/[A-Za-z0-9_./-]*[A-Za-z0-9_])")
+    n = 0
+    for rel in files:
+        for p in sorted(set(pat.findall(read(rel)))):
+            if p.startswith(GENERATED):
+                continue
+            n += 1
+            dt.check(os.path.exists(os.path.join(ROOT, p)), "%s: the path %s exists" % (rel, p))
+    dt.check(n >= 50, "paths checked: %d" % n)
 
 
 def case_readme():

@@ -199,6 +199,71 @@ static void flat_and_falling(void **state)
     assert_int_equal(judge(v, 32, 100, &s), 0);
 }
 
+/* The oldest live block's age from the series' allocation counts (drip__growth_oldest_ms). One
+ * series from t0: origin (t0, 10 allocations), points every 100 ms with 10, 20, 30, 40, 50. */
+static double oldest(long long t0, int64_t allocs, int64_t frees, long long now)
+{
+    static struct drip__growth_series g;
+    long long t[5];
+    g.origin_t = t0;
+    g.origin_allocs = 10;
+    for (int i = 0; i < 5; i++) {
+        t[i] = t0 + 100 * i;
+        g.allocs[i] = 10 * (i + 1);
+    }
+    return drip__growth_oldest_ms(t, 5, &g, allocs, frees, now);
+}
+
+static void oldest_age(void **state)
+{
+    /* never freed: the oldest was made before the series began, at least 1,000 ms ago */
+    assert_true(oldest(0, 50, 0, 1000) == 1000.0);
+    /* 15 freed, in order: number 16 was made between 0 ms (10 made) and 100 ms (20 made), the
+     * middle of its 10 ms share: 55 ms */
+    assert_true(oldest(0, 50, 15, 1000) == 945.0);
+    /* exactly at a point: number 21 is the first of the 20..30 interval: 105 ms */
+    assert_true(oldest(0, 50, 20, 1000) == 895.0);
+    /* made after the last point (400 ms, 50 made), by now 1,000 ms with 60 made: number 56 at
+     * 400 + 600 * 5.5 / 10 = 730 ms */
+    assert_true(oldest(0, 60, 55, 1000) == 270.0);
+    /* nothing live */
+    assert_true(oldest(0, 60, 60, 1000) == 0.0);
+    /* untracked points (-1) are skipped: the same answer from the points around them */
+    static struct drip__growth_series g;
+    long long t[5] = {0, 100, 200, 300, 400};
+    int64_t a[5] = {10, -1, 30, -1, 50};
+    g.origin_t = 0;
+    g.origin_allocs = 10;
+    memcpy(g.allocs, a, sizeof a);
+    assert_true(drip__growth_oldest_ms(t, 5, &g, 50, 15, 1000) == 1000.0 - 200.0 * 5.5 / 20);
+}
+
+/* Times near the ends of 32-bit milliseconds (24.8 and 49.7 days after the clock's zero): the
+ * ages are those of a series that starts at 0 (an int of milliseconds went negative there). */
+static void oldest_age_near_wrap(void **state)
+{
+    const long long starts[] = {((long long)1 << 31) - 250, ((long long)1 << 32) - 250, ((long long)1 << 40)};
+    for (int i = 0; i < 3; i++) {
+        long long t0 = starts[i];
+        assert_true(oldest(t0, 50, 0, t0 + 1000) == 1000.0);
+        assert_true(oldest(t0, 50, 15, t0 + 1000) == 945.0);
+        assert_true(oldest(t0, 60, 55, t0 + 1000) == 270.0);
+    }
+    /* and the rule's figures do not move either */
+    int64_t v[21];
+    for (int k = 0; k < 21; k++)
+        v[k] = 1000 + 10000 * k;
+    set_series(0, 7, v, 21);
+    struct drip__suspect s;
+    for (int i = 0; i < 3; i++) {
+        for (int k = 0; k < 21; k++)
+            T[k] = starts[i] + 100 * k;
+        assert_int_equal(drip__growth_evaluate(T, 21, S, 1, &s, 1, scratch), 1);
+        assert_true(s.bytes_per_second == 100000.0);
+        assert_true(s.window_seconds == 2.0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +279,8 @@ int main(void)
         cmocka_unit_test(positive_slope),
         cmocka_unit_test(order_share_and_max),
         cmocka_unit_test(flat_and_falling),
+        cmocka_unit_test(oldest_age),
+        cmocka_unit_test(oldest_age_near_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,72 @@
+/* table_map.h — the live map's layout, shared by its three files and by nothing else in drip:
+ * table.c (the radix directory, its locks, insert and remove), table_walk.c (walks in address
+ * order: foreach, snapshot, shape) and leaves.c (the record arrays, by capacity class).
+ * The rest of drip sees the map through table.h's drip__table_* functions only.
+ */
+#ifndef DRIP_PRELOAD_TABLE_MAP_H
+#define DRIP_PRELOAD_TABLE_MAP_H
+
+#include "internal.h"
+#include "arena.h"
+#include "lock.h"
+#include "table.h"
+
+/* 2 KiB spans of 256 8-byte slots; 13 leaf capacities (leaves.c). */
+enum { SPAN_SHIFT = 11, SLOT_SHIFT = 3, SLOTS = 1 << (SPAN_SHIFT - SLOT_SHIFT), NCLASS = 13 };
+
+/* An entry's word: bit 0 is its lock; ONE marks a span whose single record is inline, at slot
+ * w >> 8; any other non-zero word is the address of the span's leaf. */
+#define LOCKED ((uintptr_t)1)
+#define ONE ((uintptr_t)2)
+
+struct item {                /* a record without its address */
+    uint64_t size : 48;
+    uint64_t gen : 16;
+    uint32_t site;
+    uint32_t birth_ms;
+};
+_Static_assert(sizeof(struct item) == 16, "item");
+
+/* A span's directory entry: one cache line holding the lock, the leaf's address and the leaf's
+ * index (which slots hold a record, and how many records precede each 64-slot word), so that
+ * finding a record touches this line and the record's own, nothing else. A span with one block
+ * keeps its record inline (`one`) and has no leaf. Everything but `w` is guarded by w's lock. */
+struct entry {
+    _Atomic uintptr_t w;
+    uint64_t bits[SLOTS / 64];   /* with a leaf: slot i of the span starts a live block */
+    uint8_t cum[SLOTS / 64];     /* records in the words before word i */
+    uint16_t n;                  /* records in the leaf */
+    uint8_t cls;                 /* the leaf's capacity class */
+    uint8_t pad_;
+    struct item one;             /* the inline record (word ONE) */
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct entry) == 64, "entry");
+
+static inline unsigned one_slot(uintptr_t w) { return (unsigned)(w >> 8) & (SLOTS - 1); }
+
+static inline void to_rec(struct drip__rec *r, const struct item *it, uintptr_t addr)
+{
+    r->addr = addr;
+    r->size = it->size;
+    r->gen = it->gen;
+    r->site = it->site;
+    r->birth_ms = it->birth_ms;
+}
+
+/* ---- leaves.c: a leaf is an array of records, in address order ------------------------------ */
+extern const uint16_t drip__leaf_cap[NCLASS];
+struct item *drip__leaf_alloc(unsigned cls);               /* NULL when out of memory */
+void drip__leaf_free(struct item *l, unsigned cls);
+/* A copy of l's n records in a leaf of class `to`; l is freed. NULL (l kept) when out of memory. */
+struct item *drip__leaf_move(struct item *l, unsigned n, unsigned from, unsigned to);
+unsigned drip__leaf_class(unsigned n);                     /* the smallest class holding n */
+void drip__leaves_child_reset(void);
+
+/* ---- table.c ---------------------------------------------------------------------------------
+ * For every non-empty span in address order: `at` runs with the span's entry locked (unless the
+ * calling thread froze the map: then nothing changes it), given the span's base address and its
+ * entry's word without the lock bit; `after`, if any, runs once the entry is unlocked. */
+void drip__map_walk(void (*at)(uintptr_t base, const struct entry *, uintptr_t w, void *), void (*after)(void *),
+                    void *arg);
+
+#endif
