@@ -327,6 +327,7 @@ static void route(struct client *c, struct drip_http_req *r)
             respond_text(c, 405, "Allow: GET, POST\r\n", "method not allowed\n");
         return;
     }
+    char qv[8];
     static const char *const known[] = {"/", "/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/allocs", "/metrics",
                                         "/debug/drip/leaks", "/debug/drip/stats", "/debug/drip/suspects",
                                         "/debug/drip/retainers", "/debug/pprof/retained",
@@ -364,6 +365,14 @@ static void route(struct client *c, struct drip_http_req *r)
             drip__write_stats_json(body);
             respond_fd(c, "application/json", NULL, body);
         }
+    } else if (!strcmp(p, "/debug/drip/suspects") && drip_http_query(r->query, "paths", qv, sizeof qv) && strcmp(qv, "0") &&
+               !drip__opt.sample) {
+        /* ?paths=1: who holds each suspect, from a leak check (its pause and rate limit) */
+        if (!leaks_admit(c))
+            return;
+        int body = new_body(c);
+        if (body >= 0)
+            leak_check(c, body, "suspects");
     } else if (!strcmp(p, "/debug/drip/suspects")) {
         int body = new_body(c);
         if (body >= 0) {

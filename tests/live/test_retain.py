@@ -8,6 +8,7 @@ blocks of 256 bytes in the global array `halved`.
                    them as the roots of the stacks
   retainers_json   /debug/drip/retainers: the two globals by retained size, exact
   leaks_paths      /debug/drip/leaks carries each reachable record's retention path
+  suspects_paths   /debug/drip/suspects?paths=1 names who holds a growth suspect (live.c grow)
 
 Usage: test_retain.py CASE
 """
@@ -86,6 +87,27 @@ def case_leaks_paths():
           "the live leak check names the global `cache` as the root")
     dt.eq((rb.get("root_offset_min"), rb.get("root_offset_max"), rb.get("blocks_covered"), rb.get("other_paths")),
           (0, 7992, 1000, 0), "the 1,000 pointers lie at offsets 0..7,992 of cache; one path covers all blocks")
+    t.stop()
+
+
+def case_suspects_paths():
+    import time
+    t = Target(mode="grow", args=["--http-leaks-interval", "0"])
+    doc = []
+    for _ in range(60):   # the growth detector needs a few seconds of samples: poll, no time limit asserted
+        status, headers, body = t.get("/debug/drip/suspects?paths=1")
+        doc = json.loads(body) if status == 200 else []
+        if any(s["stack"][0]["function"] == "grow_cache" for s in doc):
+            break
+        time.sleep(0.5)
+    sus = [s for s in doc if s["stack"][0]["function"] == "grow_cache"]
+    dt.eq(len(sus), 1, "grow_cache is a growth suspect")
+    rb = sus[0].get("retained_by", {}) if sus else {}
+    dt.eq((rb.get("root", {}).get("kind"), rb.get("root", {}).get("symbol")), ("global", "cache"),
+          "the suspect is held by the global `cache`")
+    dt.eq([h["function"] for h in rb.get("path", [])], ["grow_cache"], "one hop: the suspect's own blocks")
+    status, headers, body = t.get("/debug/drip/suspects")
+    dt.check(all("retained_by" not in s for s in json.loads(body)), "without ?paths=1 the endpoint does not scan")
     t.stop()
 
 
