@@ -577,15 +577,6 @@ const struct drip_raw_module *drip__raw_module_of(const struct drip_raw *r, uint
     return m;
 }
 
-const struct drip_raw_module *drip__raw_module_of_data(const struct drip_raw *r, uintptr_t addr)
-{
-    for (size_t i = 0; i < r->nmods; i++)
-        for (int k = 0; k < r->mods[i].nw; k++)
-            if (addr >= r->mods[i].w[k].lo && addr < r->mods[i].w[k].hi && !r->mods[i].unloaded)
-                return &r->mods[i];
-    return NULL;
-}
-
 static void raw_frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f)
 {
     (void)lines;

@@ -228,7 +228,7 @@ struct drip_data_name {
     uintptr_t start, size;                /* where the variable lies in the process */
 };
 
-/* The module whose writable segments (w= ranges) hold addr, or NULL. */
+/* The module whose writable segments (w= ranges) hold addr, or NULL (retention.c). */
 const struct drip_raw_module *drip__raw_module_of_data(const struct drip_raw *r, uintptr_t addr);
 
 /* ---- naming frames ----

@@ -6,39 +6,23 @@
  * "Retainers" (Chrome DevTools). A retained size counts for a variable or a frame when every
  * root word of the entry has that same name; what no single name retains is left out.
  */
-#include "retention.h"
-#include "pprof_write.h"
+#include "retention_int.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { K_GLOBAL, K_MAPPING, K_STACK, K_TLS, K_REGISTER };
+const struct drip_raw_module *drip__raw_module_of_data(const struct drip_raw *r, uintptr_t addr)
+{
+    for (size_t i = 0; i < r->nmods; i++)
+        for (int k = 0; k < r->mods[i].nw; k++)
+            if (addr >= r->mods[i].w[k].lo && addr < r->mods[i].w[k].hi && !r->mods[i].unloaded)
+                return &r->mods[i];
+    return NULL;
+}
+
 static const char *const json_kind[] = {"global", "mapping", "stack", "tls", "register"};
-
-struct root {
-    int kind;
-    char *key;                 /* equal keys: the same variable, frame, thread or mapping */
-    struct drip_data_name d;   /* global */
-    struct drip_frame fn;      /* stack: the function of the frame; start routine otherwise */
-    struct drip_frame thread;  /* the thread's start routine (function NULL: the main thread) */
-    uintptr_t base;            /* offsets are from here: the variable's start, else the word */
-};
-
-struct retainer {
-    size_t root;   /* a root with this key */
-    uint64_t bytes, blocks;
-};
-
-struct drip_retention {
-    const struct drip_raw *raw;
-    const struct drip_symbols *sym;
-    const struct drip_raw_retain *rt;
-    struct root *roots;
-    struct retainer *ret;
-    size_t nret;
-};
 
 static const char *base_name(const char *p)
 {
@@ -202,7 +186,6 @@ void drip__retention_free(struct drip_retention *t)
 }
 
 /* ---- a record's best path ------------------------------------------------------------------ */
-enum { MAX_HOPS = 32 };
 
 struct entry { char *key; size_t held; };
 
@@ -219,10 +202,9 @@ struct best {
 
 static int by_key(const void *a, const void *b) { return strcmp(((const struct entry *)a)->key, ((const struct entry *)b)->key); }
 
-enum { GAP = UINT32_MAX };   /* in a chain: hops left out (an elided path) */
 
 /* The chain of path ids from the root (out[0]) to p; the count, 0 when broken. */
-static int chain(const struct drip_raw_retain *rt, uint32_t p, uint32_t *out, uint32_t *root)
+int drip__retention_chain(const struct drip_raw_retain *rt, uint32_t p, uint32_t *out, uint32_t *root)
 {
     uint32_t tmp[MAX_HOPS];
     int n = 0;
@@ -262,7 +244,7 @@ static int find_best(struct drip_retention *t, int kind, const uint32_t *sites, 
         for (int s = 0; s < nsites && h->path < rt->npaths; s++)
             mine |= rt->paths[h->path].site == sites[s];
         uint32_t c[MAX_HOPS], root;
-        int n = mine && h->kind == kind ? chain(rt, h->path, c, &root) : 0;
+        int n = mine && h->kind == kind ? drip__retention_chain(rt, h->path, c, &root) : 0;
         if (!n)
             continue;
         size_t len = strlen(t->roots[root].key) + 12 * (size_t)n + 2, at;
@@ -298,7 +280,7 @@ static int find_best(struct drip_retention *t, int kind, const uint32_t *sites, 
         for (size_t j = best_at; j < ne && !strcmp(e[j].key, e[best_at].key); j++) {
             const struct drip_raw_held *h = &rt->held[e[j].held];
             uint32_t c[MAX_HOPS], root;
-            int n = chain(rt, h->path, c, &root);
+            int n = drip__retention_chain(rt, h->path, c, &root);
             b->held_bytes += h->bytes;
             b->held_blocks += h->blocks;
             if (!found) {
@@ -334,7 +316,7 @@ static int find_best(struct drip_retention *t, int kind, const uint32_t *sites, 
     return found;
 }
 
-static struct drip_frame site_top(struct drip_retention *t, uint32_t site)
+struct drip_frame drip__retention_site_top(struct drip_retention *t, uint32_t site)
 {
     struct drip_frame f;
     memset(&f, 0, sizeof f);
@@ -372,7 +354,7 @@ void drip__retention_text(struct drip_writer *w, struct drip_retention *t, int p
             drip__printf(w, "==%d==    -> ... (more hops)\n", pid);
             continue;
         }
-        struct drip_frame f = site_top(t, b.site[k]);
+        struct drip_frame f = drip__retention_site_top(t, b.site[k]);
         drip__printf(w, "==%d==    -> ", pid);
         drip__put_count(w, b.bytes[k]);
         drip__puts(w, b.blocks[k] == 1 ? " bytes in 1 block" : " bytes in ");
@@ -425,7 +407,7 @@ void drip__retention_json(struct drip_writer *w, struct drip_retention *t, int k
             drip__puts(w, k ? ", {\"elided\": true}" : "{\"elided\": true}");
             continue;
         }
-        struct drip_frame f = site_top(t, b.site[k]);
+        struct drip_frame f = drip__retention_site_top(t, b.site[k]);
         int last = k + 1 == b.nhops;
         uint32_t lo = last ? b.self_min : b.in_min[k + 1], hi = last ? b.self_max : b.in_max[k + 1];
         drip__puts(w, k ? ", {\"function\": " : "{\"function\": ");
@@ -486,7 +468,7 @@ void drip__retention_retainers_json(struct drip_writer *w, struct drip_retention
     }
     drip__puts(w, "], \"retained_sites\": [");
     for (size_t i = 0; i < t->rt->nrsites; i++) {
-        struct drip_frame f = site_top(t, t->rt->rsites[i].path);
+        struct drip_frame f = drip__retention_site_top(t, t->rt->rsites[i].path);
         drip__puts(w, i ? ",\n  {\"function\": " : "\n  {\"function\": ");
         json_str(w, f.function);
         drip__puts(w, ", \"file\": ");
@@ -524,130 +506,4 @@ void drip__retention_why_text(struct drip_writer *w, struct drip_retention *t, i
                              (unsigned long)y->chain[2 * k + 1]);
         drip__puts(w, "\n");
     }
-}
-
-void drip__retention_each_stack(struct drip_retention *t,
-                               void (*fn)(void *ctx, const char *const *names, int n, uint64_t bytes, uint64_t blocks),
-                               void *ctx)
-{
-    if (!t)
-        return;
-    const struct drip_raw_retain *rt = t->rt;
-    for (size_t i = 0; i < rt->nheld; i++) {
-        uint32_t c[MAX_HOPS], root;
-        int n = chain(rt, rt->held[i].path, c, &root);
-        if (!n)
-            continue;
-        const char *names[MAX_HOPS + 1];
-        char rootname[512];
-        struct drip_writer mw;   /* never flushed: its buffer is the string */
-        drip__writer_fd(&mw, -1);
-        root_text(&mw, t, root);
-        snprintf(rootname, sizeof rootname, "%.*s", (int)mw.len, mw.buf);
-        struct drip_frame f[MAX_HOPS];
-        for (int k = 0; k < n; k++) {   /* held site on top (names[0]), root at the bottom */
-            f[k] = c[n - 1 - k] == GAP ? (struct drip_frame){0} : site_top(t, rt->paths[c[n - 1 - k]].site);
-            names[k] = c[n - 1 - k] == GAP ? "..." : f[k].function ? f[k].function : "???";
-        }
-        names[n] = rootname;
-        fn(ctx, names, n + 1, rt->held[i].bytes, rt->held[i].blocks);
-    }
-}
-
-/* ---- the live endpoints -------------------------------------------------------------------------- */
-int drip__retention_write_json(const struct drip_raw *r, const struct drip_symbols *sym, int fd)
-{
-    struct drip_writer w;
-    drip__writer_fd(&w, fd);
-    struct drip_retention *t = drip__retention_new(r, sym);
-    drip__printf(&w, "{\"pid\": %d, ", r->pid);
-    if (t)
-        drip__retention_retainers_json(&w, t);
-    else
-        drip__puts(&w, "\"retained_sizes\": \"off\", \"retainers\": [], \"retained_sites\": [], ");
-    drip__printf(&w, "\"complete\": %s, \"paused_us\": %lld}\n", r->oom ? "false" : "true", r->paused_us);
-    drip__retention_free(t);
-    return -drip__flush(&w);
-}
-
-/* The profile's frames: a record's and each hop's allocating function (real return addresses),
- * and under them the root, at an address no code has (below 4 KiB), named here. */
-enum { FAKE_BASE = 0x100, FAKE_STEP = 4 };
-
-struct fake_sym {
-    struct drip_retention *t;
-    const struct drip_symbols *real;
-    char (*names)[256];
-};
-
-static void fake_frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f)
-{
-    struct fake_sym *fs = ctx;
-    size_t n = fs->t->rt->nroots;
-    if (addr >= FAKE_BASE + 1 && addr < FAKE_BASE + 1 + n * FAKE_STEP) {
-        size_t i = (addr - FAKE_BASE - 1) / FAKE_STEP;
-        const struct root *o = &fs->t->roots[i];
-        memset(f, 0, sizeof *f);
-        f->addr = addr;
-        f->function = fs->names[i];
-        f->file = o->kind == K_GLOBAL ? o->d.file : o->kind == K_STACK ? o->fn.file : NULL;
-        f->line = o->kind == K_GLOBAL ? o->d.line : o->kind == K_STACK ? o->fn.line : 0;
-        f->module = o->kind == K_GLOBAL ? o->d.module : NULL;
-        return;
-    }
-    fs->real->frame(fs->real->ctx, addr, lines, f);
-}
-
-int drip__retention_write_pprof(const struct drip_raw *r, const struct drip_symbols *sym, int fd)
-{
-    struct drip_retention *t = drip__retention_new(r, sym);
-    const struct drip_raw_retain *rt = t ? t->rt : NULL;
-    size_t nh = rt ? rt->nheld : 0, nr = rt ? rt->nroots : 0;
-    struct drip_pprof_sample *s = calloc(nh ? nh : 1, sizeof *s);
-    uintptr_t *frames = calloc((nh ? nh : 1) * (MAX_HOPS + 1), sizeof *frames);
-    struct fake_sym fs = {t, sym, calloc(nr ? nr : 1, sizeof *fs.names)};
-    int rc = -ENOMEM;
-    if (s && frames && fs.names) {
-        for (size_t i = 0; i < nr; i++) {   /* how pprof names the root: "global g_cache" */
-            const struct root *o = &t->roots[i];
-            const struct drip_raw_root *x = &rt->roots[i];
-            if (o->kind == K_GLOBAL)
-                snprintf(fs.names[i], sizeof fs.names[i], "global %s", o->d.symbol ? o->d.symbol : "(no symbol)");
-            else if (o->kind == K_STACK)
-                snprintf(fs.names[i], sizeof fs.names[i], "stack of thread %d: %s", x->tid,
-                         o->fn.function ? o->fn.function : "???");
-            else if (o->kind == K_MAPPING)
-                snprintf(fs.names[i], sizeof fs.names[i], "mapping 0x%lx-0x%lx", (unsigned long)x->lo, (unsigned long)x->hi);
-            else
-                snprintf(fs.names[i], sizeof fs.names[i], "%s of thread %d", o->kind == K_TLS ? "TLS" : "register", x->tid);
-        }
-        size_t ns = 0;
-        for (size_t i = 0; i < nh; i++) {
-            uint32_t c[MAX_HOPS], root;
-            int n = chain(rt, rt->held[i].path, c, &root);
-            if (!n)
-                continue;
-            uintptr_t *f = frames + ns * (MAX_HOPS + 1);
-            int k = 0;
-            for (int j = n - 1; j >= 0; j--) {   /* the held site first (the leaf), the root last */
-                if (c[j] == GAP)
-                    continue;
-                const struct drip_raw_site *site = drip__raw_site_of(r, rt->paths[c[j]].site);
-                if (site && site->n)
-                    f[k++] = site->frames[0];
-            }
-            f[k++] = FAKE_BASE + 1 + root * FAKE_STEP;
-            s[ns] = (struct drip_pprof_sample){f, k, {(int64_t)rt->held[i].blocks, (int64_t)rt->held[i].bytes,
-                                                      (int64_t)rt->held[i].blocks, (int64_t)rt->held[i].bytes}, 0};
-            ns++;
-        }
-        struct drip_pprof_meta meta = {.period = 1, .time_nanos = r->time_nanos, .raw = r};
-        struct drip_symbols wrap = {fake_frame, &fs, sym->raw, NULL};
-        rc = drip__pprof_write(fd, s, ns, &meta, &wrap);
-    }
-    free(s);
-    free(frames);
-    free(fs.names);
-    drip__retention_free(t);
-    return rc;
 }
