@@ -97,8 +97,9 @@ static void root_text(struct drip_writer *w, struct drip_retention *t, size_t i)
         drip__printf(w, "anonymous mapping 0x%lx-0x%lx", (unsigned long)x->lo, (unsigned long)x->hi);
         break;
     case K_STACK:
+        /* no return address below the slot: an innermost frame (or a stale word in it) */
         drip__printf(w, "stack of %s, frame of %s", thread_name(o, tb, sizeof tb, x->tid),
-                    o->fn.function ? o->fn.function : "???");
+                     o->fn.function ? o->fn.function : x->ret ? "???" : "the innermost function");
         if (o->fn.file)
             drip__printf(w, " (%s:%d)", base_name(o->fn.file), o->fn.line);
         break;

@@ -341,7 +341,8 @@ static void name_root(const struct drip__retain *r, const struct drip__retain_ct
             else if (!m || a < m->lo || a >= m->hi)
                 continue;
             o->kind = DRIP_ROOT_STACK;
-            o->ret = a >= sp ? frame_of(c, a, sp) : 0;
+            /* the exiting thread: down to the return address into the frame that called exit */
+            o->ret = a >= sp ? frame_of(c, a, t == drip__self ? sp - 16 : sp) : 0;
         }
         o->tid = t->os_tid;
         o->start = t->is_main ? 0 : t->start_routine;

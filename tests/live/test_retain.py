@@ -9,6 +9,9 @@ blocks of 256 bytes in the global array `halved`.
   retainers_json   /debug/drip/retainers: the two globals by retained size, exact
   leaks_paths      /debug/drip/leaks carries each reachable record's retention path
   suspects_paths   /debug/drip/suspects?paths=1 names who holds a growth suspect (live.c grow)
+  stack_roots      at exit (tests/progs/retain_stack.c): a block held by a local of a thread
+                   blocked in pause(), one held by a local of main when it called exit: each
+                   root is the thread and the function of the frame (and the line of its call)
 
 Usage: test_retain.py CASE
 """
@@ -109,6 +112,26 @@ def case_suspects_paths():
     status, headers, body = t.get("/debug/drip/suspects")
     dt.check(all("retained_by" not in s for s in json.loads(body)), "without ?paths=1 the endpoint does not scan")
     t.stop()
+
+
+def case_stack_roots():
+    res = dt.run([os.path.join(dt.PROGS, "retain_stack")], ["--show-reachable"], timeout=60)
+    dt.check(res.report is not None, "drip wrote the JSON report")
+    if res.report is None:
+        return
+    tid = {t["start_routine"]: t["tid"] for t in res.report["threads"]}.get("holder_main")
+
+    def root(fn):
+        recs = [r for r in res.report["leaks"] if r["stack"] and r["stack"][0]["function"] == fn]
+        ro = recs[0].get("retained_by", {}).get("root", {}) if recs else {}
+        return (ro.get("kind"), ro.get("symbol"), os.path.basename(ro.get("file") or ""), ro.get("line"),
+                ro.get("thread_start"), ro.get("tid"))
+    dt.eq(root("hold_block"), ("stack", "holder_main", "retain_stack.c", 29, "holder_main", tid),
+          "a local of holder_main: its thread, the frame's function and the line of its call (pause)")
+    dt.eq(root("main_block")[:5], ("stack", "main", "retain_stack.c", 43, None),
+          "a local of main: the main thread, main's frame at its call of exit")
+    dt.check(("frame of holder_main (retain_stack.c:29)" in res.err) and ("(main thread), frame of main (retain_stack.c:43)" in res.err),
+             "the text report names both frames")
 
 
 if __name__ == "__main__":
