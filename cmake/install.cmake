@@ -5,7 +5,7 @@
 # Layout under PREFIX (any PREFIX: nothing below is compiled in as an absolute path):
 #   bin/drip                        the CLI
 #   lib/drip/libdrip.so             the preload library, private to drip: the CLI finds it at
-#                                   ../lib/drip/ from its own location (drip_libdir_file)
+#                                   ../lib/drip/ from its own location (drip__libdir_file)
 #   LIBDIR/libdrip-safe.so.0.1.0    (SONAME libdrip-safe.so.0), libdrip-safe.so, libdrip-safe.a
 #   LIBDIR/pkgconfig/drip-safe.pc, LIBDIR/cmake/drip/
 #   include/drip/*.h                the public headers (drip.h is header-only)

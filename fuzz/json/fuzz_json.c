@@ -20,7 +20,7 @@ int die(int status, const char *fmt, ...)
     return status;
 }
 
-void (*drip_after_child)(int pid);
+void (*drip__after_child)(int pid);
 
 /* 1 when buf[0..len) is valid UTF-8 (what a SARIF consumer's JSON decoder demands). */
 static int valid_utf8(const unsigned char *p, size_t len)
@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *o = open_memstream(&buf, &len);
     if (!o)
         abort();
-    drip_sarif_write(o, j, "/src/root");
+    drip__sarif_write(o, j, "/src/root");
     fclose(o);
     char err2[128] = "";
     struct json *back = json_parse(buf, len, err2, sizeof err2);
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o = open_memstream(&buf, &len);
     if (!o)
         abort();
-    drip_suppress_write(o, j, "");
+    drip__suppress_write(o, j, "");
     fclose(o);
     for (char *line = buf; line && *line;) {
         if (strncmp(line, "leak:", 5) && line[0] != '#')

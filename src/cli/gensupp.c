@@ -33,7 +33,7 @@ static int is_leak_kind(const char *kind)
     return kind && (!strcmp(kind, "definite") || !strcmp(kind, "indirect") || !strcmp(kind, "possible"));
 }
 
-int drip_suppress_write(FILE *o, const struct json *report, const char *prefix)
+int drip__suppress_write(FILE *o, const struct json *report, const char *prefix)
 {
     const struct json *leaks = json_get(report, "leaks");
     size_t n = leaks && leaks->type == JSON_ARRAY ? leaks->n : 0;
@@ -84,7 +84,7 @@ int cmd_suppress(int argc, char **argv)
         return die(2, "%s is not a drip JSON report (no \"leaks\")", argv[1]);
     }
     printf("# drip suppressions generated from %s (LeakSanitizer format)\n", argv[1]);
-    int rc = drip_suppress_write(stdout, report, "");
+    int rc = drip__suppress_write(stdout, report, "");
     json_free(report);
     if (rc < 0)
         return die(2, "out of memory");

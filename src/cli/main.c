@@ -27,7 +27,7 @@ int die(int status, const char *fmt, ...)
     return status;
 }
 
-int drip_libdir_file(const char *name, char *out, size_t cap)
+int drip__libdir_file(const char *name, char *out, size_t cap)
 {
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -50,7 +50,7 @@ int drip_libdir_file(const char *name, char *out, size_t cap)
 }
 
 static volatile pid_t child_pid;
-void (*drip_after_child)(int pid);
+void (*drip__after_child)(int pid);
 
 static void forward(int sig)
 {
@@ -58,7 +58,7 @@ static void forward(int sig)
         kill(child_pid, sig);
 }
 
-void (*drip_run_ended)(int pid, int code, int status);
+void (*drip__run_ended)(int pid, int code, int status);
 
 int run_child(const char *prog, char **argv)
 {
@@ -94,20 +94,20 @@ int run_child(const char *prog, char **argv)
     signal(SIGHUP, forward);
     sigprocmask(SIG_SETMASK, &old, NULL);
     /* the child is waited for in two steps: ended (still a zombie, so /proc/PID names it for
-     * drip_run_ended), then reaped */
+     * drip__run_ended), then reaped */
     siginfo_t si;
     memset(&si, 0, sizeof si);
     while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
         if (errno != EINTR)
             return die(2, "waitid: %s", strerror(errno));
-    if (drip_run_ended)
-        drip_run_ended(pid, si.si_code, si.si_status);
+    if (drip__run_ended)
+        drip__run_ended(pid, si.si_code, si.si_status);
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
             return die(2, "waitpid: %s", strerror(errno));
-    if (drip_after_child)
-        drip_after_child(pid);   /* postrun.c: SARIF, --gen-suppressions, before a re-raise */
+    if (drip__after_child)
+        drip__after_child(pid);   /* postrun.c: SARIF, --gen-suppressions, before a re-raise */
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) {
@@ -157,7 +157,7 @@ static int cmd_options(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "--check"))
         return argc == 3 ? check_options(argv[2]) : die(2, "usage: drip options --check 'name=value:...'");
     if (argc > 1 && strcmp(argv[1], "--markdown"))
-        return drip_options_generate(argv[1]);   /* --man, --bash-completion (manpage.c) */
+        return drip__options_generate(argv[1]);   /* --man, --bash-completion (manpage.c) */
     int md = argc > 1;
     if (md)
         printf("| option | type | default | meaning |\n|---|---|---|---|\n");
@@ -181,13 +181,6 @@ static int cmd_version(int argc, char **argv)
     printf("drip %s\n", DRIP_VERSION);
     return 0;
 }
-
-/* pprof views and the process watcher (top.c, diff.c, flame.c, watch.c) */
-int cmd_top(int argc, char **argv);
-int cmd_diff(int argc, char **argv);
-int cmd_flame(int argc, char **argv);
-int cmd_watch(int argc, char **argv);
-int cmd_symbolize(int argc, char **argv);
 
 /* The commands, in the order `drip --help` lists them. fn NULL: a second usage line of the
  * command above. Each fn gets argv from the command's name on. */

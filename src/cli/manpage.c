@@ -171,7 +171,7 @@ static int completion(void)
     return 0;
 }
 
-int drip_options_generate(const char *what)
+int drip__options_generate(const char *what)
 {
     if (!strcmp(what, "--man"))
         return man();

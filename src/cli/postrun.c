@@ -27,7 +27,7 @@ static struct {
     char log_path[PATH_MAX]; /* where the text report goes ("" = stderr) */
 } post;
 
-void drip_postrun_usage(FILE *out)
+void drip__postrun_usage(FILE *out)
 {
     fprintf(out, "  %-30s %s\n", "--sarif FILE", "also write the leak records as SARIF 2.1.0 (after the program exits)");
     fprintf(out, "  %-30s %s\n", "--source-root DIR", "SARIF file locations relative to DIR (default: the current directory)");
@@ -50,7 +50,7 @@ static const char *value(int argc, char **argv, int i, size_t nlen, int *used)
     return argv[i + 1];
 }
 
-int drip_postrun_flag(int argc, char **argv, int i)
+int drip__postrun_flag(int argc, char **argv, int i)
 {
     const char *a = argv[i];
     int used = 0;
@@ -130,12 +130,12 @@ static void after_child(int pid)
         return;
     }
     if (post.sarif[0])
-        drip_sarif_convert(json, post.sarif, post.source_root[0] ? post.source_root : NULL);
+        drip__sarif_convert(json, post.sarif, post.source_root[0] ? post.source_root : NULL);
     if (post.json_is_temp)
         remove_temp(json);
 }
 
-int drip_postrun_prepare(char *opts, size_t cap, const struct drip_options *parsed)
+int drip__postrun_prepare(char *opts, size_t cap, const struct drip_options *parsed)
 {
     if (post.gen_supp) {   /* the report prints each record's line itself (option gen_suppressions) */
         size_t len = strlen(opts);
@@ -170,6 +170,6 @@ int drip_postrun_prepare(char *opts, size_t cap, const struct drip_options *pars
             return -1;
         }
     }
-    drip_after_child = after_child;
+    drip__after_child = after_child;
     return 0;
 }

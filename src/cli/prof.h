@@ -61,10 +61,4 @@ void drip__fmt_time(char *buf, size_t cap, int64_t nanos);
  * set); *body is malloc'ed. -1 with a one-line message (starting with the URL). */
 int drip__http_get(const char *url, char **body, size_t *bodylen, char *err, size_t errlen);
 
-/* The subcommands (argv[0] is the subcommand's name); each returns the exit status. */
-int cmd_top(int argc, char **argv);
-int cmd_diff(int argc, char **argv);
-int cmd_flame(int argc, char **argv);
-int cmd_watch(int argc, char **argv);
-
 #endif

@@ -47,7 +47,7 @@ static void run_usage(FILE *out)
     }
     fprintf(out, "  %-30s %s\n", "--no-NAME", "turns a yes/no option off, e.g. --no-report");
     fprintf(out, "  %-30s %s\n", "--log FILE", "same as --log-path FILE");
-    drip_postrun_usage(out);
+    drip__postrun_usage(out);
     fprintf(out, "  %-30s %s\n", "-h, --help", "this text");
 }
 
@@ -268,7 +268,7 @@ static void status_start(int want_report)
     }
     status_expect_report = want_report;
     setenv("DRIP_STATUS_DIR", status_dir, 1);
-    drip_run_ended = run_ended;
+    drip__run_ended = run_ended;
 }
 
 int cmd_run(int argc, char **argv)
@@ -297,7 +297,7 @@ int cmd_run(int argc, char **argv)
             break;   /* the program starts here (no "--") */
         if (a[1] != '-')
             return die(2, "unknown option '%s' (see drip run --help)", a);
-        int post = drip_postrun_flag(argc, argv, i);   /* --sarif, --source-root, --gen-suppressions */
+        int post = drip__postrun_flag(argc, argv, i);   /* --sarif, --source-root, --gen-suppressions */
         if (post < 0)
             return 2;
         if (post > 0) {
@@ -381,13 +381,13 @@ int cmd_run(int argc, char **argv)
         return die(2, "%s is statically linked: LD_PRELOAD cannot reach it; link it dynamically to use drip run", prog);
 
     char lib[PATH_MAX];
-    if (drip_libdir_file("libdrip.so", lib, sizeof lib) != 0)
+    if (drip__libdir_file("libdrip.so", lib, sizeof lib) != 0)
         return die(2, "cannot find libdrip.so next to the drip command");
     const char *old = getenv("LD_PRELOAD");
     char preload[PATH_MAX * 2];
     snprintf(preload, sizeof preload, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
     setenv("LD_PRELOAD", preload, 1);
-    if (drip_postrun_prepare(opts, sizeof opts, &parsed) != 0)
+    if (drip__postrun_prepare(opts, sizeof opts, &parsed) != 0)
         return 2;
     setenv("DRIP_OPTIONS", opts, 1);
     status_start(parsed.report);

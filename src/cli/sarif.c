@@ -212,7 +212,7 @@ static void result(FILE *o, const struct json *rec, int rule, const char *root)
     fprintf(o, ",\n     \"properties\": {\"bytes\": %.0f, \"blocks\": %.0f}}", bytes, blocks);
 }
 
-int drip_sarif_write(FILE *o, const struct json *report, const char *root)
+int drip__sarif_write(FILE *o, const struct json *report, const char *root)
 {
     fputs("{\"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\", \"version\": \"2.1.0\",\n"
           " \"runs\": [{\n  \"tool\": {\"driver\": {\"name\": \"drip\", \"version\": \"" DRIP_VERSION "\", "
@@ -251,7 +251,7 @@ int drip_sarif_write(FILE *o, const struct json *report, const char *root)
     return n;
 }
 
-int drip_sarif_convert(const char *report_path, const char *out_path, const char *source_root)
+int drip__sarif_convert(const char *report_path, const char *out_path, const char *source_root)
 {
     char err[PATH_MAX + 256];
     struct json *report = json_load(report_path, err, sizeof err);
@@ -271,7 +271,7 @@ int drip_sarif_convert(const char *report_path, const char *out_path, const char
         json_free(report);
         return die(2, "cannot write %s: %s", out_path, strerror(errno));
     }
-    drip_sarif_write(o, report, root);
+    drip__sarif_write(o, report, root);
     json_free(report);
     int bad = ferror(o);
     if (o != stdout)
@@ -310,5 +310,5 @@ int cmd_sarif(int argc, char **argv)
     }
     if (!in)
         return die(2, "sarif: no report given (usage: drip sarif [--source-root DIR] [-o FILE] REPORT.json)");
-    return drip_sarif_convert(in, out, root);
+    return drip__sarif_convert(in, out, root);
 }

@@ -15,6 +15,7 @@
  */
 #include "internal.h"
 #include "arena.h"
+#include "lock.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -45,6 +46,7 @@ static unsigned class_of(size_t size)
 /* Takes `size` (page multiple) from the reserved range. Called with A.lock held. */
 static void *map_locked(size_t size)
 {
+    DRIP_ASSERT_HELD(&A.lock);
     for (struct free_span **pp = &A.spans; *pp; pp = &(*pp)->next)
         if ((*pp)->size == size) {
             struct free_span *s = *pp;

@@ -1,4 +1,5 @@
-/* background.h — drip's own threads in the traced process (the ticker and the HTTP server). */
+/* background.h — drip's own threads in the traced process: "drip", the ticker (background.c),
+ * and "drip-http", the HTTP server (server.c, endpoints.c). */
 #ifndef DRIP_PRELOAD_BACKGROUND_H
 #define DRIP_PRELOAD_BACKGROUND_H
 
@@ -6,6 +7,19 @@
 
 void drip__background_start(void);   /* just before main */
 void drip__background_child(void);   /* a forked child: the threads did not come along */
-void drip__background_exit(void);    /* the report is about to run: stop them */
+void drip__background_exit(void);    /* exit or a fatal signal: the unix sockets' files go */
+
+/* Names the calling thread, blocks every signal and holds the reentrancy guard for good. */
+void drip__quiet_thread(const char *name);
+
+/* A live leak check asked over HTTP runs on the ticker, which the program's priority keeps fast
+ * (the check pauses the program). 1: posted, and the ticker writes the JSON report to fd and then
+ * signals drip__leak_job_fd(); 0: there is no ticker (the caller runs the check itself). */
+int drip__leak_job_post(int fd);
+/* The same for a check that writes `want` (drip__leak_report_ex, retain.h; NULL: the leak report). */
+int drip__leak_job_post_want(int fd, const char *want);
+int drip__leak_job_fd(void);       /* the eventfd the ticker signals; -1: none */
+/* After drip__leak_job_fd() fired: 1 when the posted check is done (the eventfd is read). */
+int drip__leak_job_done(void);
 
 #endif

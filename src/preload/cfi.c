@@ -14,13 +14,13 @@
 #include "internal.h"
 #include "arena.h"
 #include "depot.h"
+#include "ehframe.h"
 #include "modules.h"
 #include "unwind.h"
 
 #include <string.h>
 
 enum { CACHE_BITS = 14 };
-enum { REG_RBP = 6, REG_RSP = 7, REG_RA = 16 };
 
 #define R_VALID (1ULL << 63)
 #define R_UNSUPPORTED (1ULL << 62)
@@ -36,158 +36,37 @@ static struct entry *_Atomic cache;
 
 static uint64_t check_bits(uintptr_t ip) { return ((uint64_t)(ip >> 4) & 0xffffff) << 37; }
 
-/* ---- decoding one rule ------------------------------------------------------------------- */
-struct state {
-    int cfa_reg;
-    int64_t cfa_off;
-    int rbp_saved;     /* 1: at CFA + rbp_off; 0: unchanged */
-    int64_t rbp_off;
-    int ra_ok;         /* the return address is at CFA-8 */
-    int bad;
-};
-
-/* Runs CFA instructions [p, end) from location `loc` until the row that covers `target`. */
-static void run(struct state *st, const struct state *initial, const struct drip__cie *c, const uint8_t *p,
-                const uint8_t *end, uintptr_t loc, uintptr_t target)
-{
-    struct state stack[8];
-    int depth = 0;
-    int sz = drip__enc_size(c->fde_enc);
-    while (p < end && !st->bad) {
-        uint8_t op = *p++;
-        uint64_t reg;
-        int64_t off;
-        switch (op & 0xc0) {
-        case 0x40:
-            loc += (op & 0x3f) * c->code_align;
-            if (loc > target)
-                return;
-            continue;
-        case 0x80:
-            reg = op & 0x3f;
-            off = (int64_t)drip__uleb(&p, end) * c->data_align;
-            goto set_offset;
-        case 0xc0:
-            reg = op & 0x3f;
-            goto restore;
-        }
-        switch (op) {
-        case 0x00: break;
-        case 0x01: loc = (uintptr_t)drip__read_enc(p, c->fde_enc & 0x0f); p += sz; if (loc > target) return; break;
-        case 0x02: loc += *p++ * c->code_align; if (loc > target) return; break;
-        case 0x03: { uint16_t d; memcpy(&d, p, 2); p += 2; loc += d * c->code_align; if (loc > target) return; break; }
-        case 0x04: { uint32_t d; memcpy(&d, p, 4); p += 4; loc += d * c->code_align; if (loc > target) return; break; }
-        case 0x05: reg = drip__uleb(&p, end); off = (int64_t)drip__uleb(&p, end) * c->data_align; goto set_offset;
-        case 0x11: reg = drip__uleb(&p, end); off = drip__sleb(&p, end) * c->data_align; goto set_offset;
-        case 0x06: reg = drip__uleb(&p, end); goto restore;
-        case 0x07: case 0x08: /* undefined, same_value */
-            reg = drip__uleb(&p, end);
-            if (reg == REG_RBP)
-                st->rbp_saved = 0;
-            if (reg == REG_RA)
-                st->bad = 1;
-            break;
-        case 0x09: reg = drip__uleb(&p, end); drip__uleb(&p, end); if (reg == REG_RBP || reg == REG_RA) st->bad = 1; break;
-        case 0x0a: if (depth == 8) st->bad = 1; else stack[depth++] = *st; break;
-        case 0x0b: if (!depth) st->bad = 1; else *st = stack[--depth]; break;
-        case 0x0c: st->cfa_reg = (int)drip__uleb(&p, end); st->cfa_off = (int64_t)drip__uleb(&p, end); break;
-        case 0x12: st->cfa_reg = (int)drip__uleb(&p, end); st->cfa_off = drip__sleb(&p, end) * c->data_align; break;
-        case 0x0d: st->cfa_reg = (int)drip__uleb(&p, end); break;
-        case 0x0e: st->cfa_off = (int64_t)drip__uleb(&p, end); break;
-        case 0x13: st->cfa_off = drip__sleb(&p, end) * c->data_align; break;
-        case 0x0f: st->bad = 1; break;   /* def_cfa_expression */
-        case 0x10: case 0x16: {          /* expression, val_expression */
-            reg = drip__uleb(&p, end);
-            uint64_t l = drip__uleb(&p, end);
-            p += l;
-            if (reg == REG_RBP || reg == REG_RA)
-                st->bad = 1;
-            break;
-        }
-        case 0x14: case 0x15: reg = drip__uleb(&p, end); if (op == 0x14) drip__uleb(&p, end); else drip__sleb(&p, end);
-            if (reg == REG_RBP || reg == REG_RA) st->bad = 1;
-            break;
-        case 0x2e: drip__uleb(&p, end); break;   /* GNU_args_size */
-        case 0x2f: reg = drip__uleb(&p, end); off = -(int64_t)drip__uleb(&p, end) * c->data_align; goto set_offset;
-        default: st->bad = 1; break;
-        }
-        continue;
-    set_offset:
-        if (reg == REG_RBP) {
-            st->rbp_saved = 1;
-            st->rbp_off = off;
-        } else if (reg == REG_RA) {
-            st->ra_ok = off == -8;
-        }
-        continue;
-    restore:
-        if (reg == REG_RBP) {
-            st->rbp_saved = initial->rbp_saved;
-            st->rbp_off = initial->rbp_off;
-        } else if (reg == REG_RA) {
-            st->ra_ok = initial->ra_ok;
-        }
-    }
-}
-
+/* ---- decoding one rule (ehframe.c interprets the FDE) ---------------------------------------- */
 static uint64_t decode(uintptr_t ip)
 {
     uintptr_t pc = ip - 1;   /* inside the call instruction */
-    const uint8_t *hdr = drip__module_eh_frame_hdr(pc);
-    if (!hdr || hdr[0] != 1 || hdr[3] != 0x3b || !drip__enc_size(hdr[1]) || !drip__enc_size(hdr[2]))
+    struct drip__eh_hdr hdr;
+    if (drip__eh_hdr_open(drip__module_eh_frame_hdr(pc), &hdr) != 0)
         return R_UNSUPPORTED;
-    const uint8_t *p = hdr + 4 + drip__enc_size(hdr[1]);
-    int64_t count = drip__read_enc(p, hdr[2]);
-    p += drip__enc_size(hdr[2]);
-    int64_t a = 0, b = count;   /* last entry whose start <= pc */
-    while (a < b) {
-        int64_t mid = (a + b) / 2;
-        int32_t start;
-        memcpy(&start, p + mid * 8, 4);
-        if ((uintptr_t)(hdr + start) <= pc)
-            a = mid + 1;
-        else
-            b = mid;
-    }
-    if (a == 0)
+    int64_t i = drip__eh_hdr_lookup(&hdr, pc);
+    if (i < 0)
         return R_UNSUPPORTED;
-    int32_t start_rel, fde_rel;
-    memcpy(&start_rel, p + (a - 1) * 8, 4);
-    memcpy(&fde_rel, p + (a - 1) * 8 + 4, 4);
-    const uint8_t *fde = hdr + fde_rel;
-    uint32_t len;
-    int32_t cie_off;
-    memcpy(&len, fde, 4);
-    memcpy(&cie_off, fde + 4, 4);
-    if (len == 0 || len == 0xffffffffu || cie_off == 0)
+    uintptr_t begin;
+    const uint8_t *fde_at;
+    drip__eh_hdr_entry(&hdr, i, &begin, &fde_at);
+    struct drip__fde fde;
+    if (drip__parse_fde(fde_at, &fde) != 0 || pc >= begin + (uintptr_t)fde.range)
         return R_UNSUPPORTED;
-    struct drip__cie c;
-    if (drip__parse_cie(fde + 4 - cie_off, &c) != 0)
+    struct drip__cfa st = {.row = {.cfa_reg = -1}};
+    drip__cfa_execute(&st, &fde.cie, fde.cie.insns, fde.cie.end, 0, UINTPTR_MAX);
+    st.initial = st.row;
+    st.initial_set = 1;
+    drip__cfa_execute(&st, &fde.cie, fde.insns, fde.end, begin, pc);
+    const struct drip__cfa_row *r = &st.row;
+    if (st.unsupported || !r->ra_ok || (r->cfa_reg != DRIP_DWARF_RSP && r->cfa_reg != DRIP_DWARF_RBP) ||
+        r->cfa_off < 8 || r->cfa_off >= (1 << 19) || (r->rbp_saved && (r->rbp_off > 0 || r->rbp_off < -32768)))
         return R_UNSUPPORTED;
-    int sz = drip__enc_size(c.fde_enc);
-    if (!sz)
-        return R_UNSUPPORTED;
-    const uint8_t *q = fde + 8, *end = fde + 4 + len;
-    uintptr_t begin = (uintptr_t)(hdr + start_rel);
-    uintptr_t range = (uintptr_t)drip__read_enc(q + sz, c.fde_enc & 0x0f);
-    if (pc >= begin + range)
-        return R_UNSUPPORTED;
-    q += 2 * sz;
-    if (c.has_z)
-        q += drip__uleb(&q, end);
-    struct state st = {.cfa_reg = -1, .ra_ok = 0};
-    run(&st, &st, &c, c.insns, c.end, 0, UINTPTR_MAX);
-    struct state initial = st;
-    run(&st, &initial, &c, q, end, begin, pc);
-    if (st.bad || !st.ra_ok || (st.cfa_reg != REG_RSP && st.cfa_reg != REG_RBP) || st.cfa_off < 8 ||
-        st.cfa_off >= (1 << 19) || (st.rbp_saved && (st.rbp_off > 0 || st.rbp_off < -32768)))
-        return R_UNSUPPORTED;
-    uint64_t r = R_VALID | (uint64_t)st.cfa_off;
-    if (st.cfa_reg == REG_RBP)
-        r |= R_CFA_RBP;
-    if (st.rbp_saved)
-        r |= R_RBP_SAVED | ((uint64_t)(st.rbp_off + 32768) << 20);
-    return r;
+    uint64_t rule = R_VALID | (uint64_t)r->cfa_off;
+    if (r->cfa_reg == DRIP_DWARF_RBP)
+        rule |= R_CFA_RBP;
+    if (r->rbp_saved)
+        rule |= R_RBP_SAVED | ((uint64_t)(r->rbp_off + 32768) << 20);
+    return rule;
 }
 
 /* In front of the shared cache, each thread keeps the rules it used last in a small table of its

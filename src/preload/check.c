@@ -149,7 +149,7 @@ DRIP_EXPORT int drip_api_check_end(drip_check_t *c, const struct drip_check_opti
         nanosleep(&ts, NULL);
         waited += 10;
     }
-    drip__guard++;
+    struct drip__entry e = drip__enter();
     struct gather g = {.g0 = c->generation};
     drip__table_foreach(gather_cb, &g);
     struct names_table table = {0}, *sym = &table;
@@ -222,7 +222,7 @@ DRIP_EXPORT int drip_api_check_end(drip_check_t *c, const struct drip_check_opti
     if (table.ok)
         drip__names_free(&table.names);
     free(g.s);
-    drip__guard--;
+    drip__leave(e);
     memcpy(out, &r, size < sizeof r ? size : sizeof r);
     c->started = 0;
     return (r.leaked_blocks || r.threads_running || r.threads_unjoined) ? 1 : 0;

@@ -85,6 +85,7 @@ uint32_t drip__depot_intern(const uintptr_t *frames, int depth)
 
 uint32_t drip__depot_intern_hashed(const uintptr_t *frames, int depth, uint64_t h)
 {
+    DRIP_ASSERT(depth >= 0 && depth <= DRIP_MAX_FRAMES);
     struct drip__site **slot = &cache[(h >> 40) & (CACHE_SIZE - 1)];
     struct drip__site *s = *slot;
     if (DRIP_LIKELY(s && same(s, h, frames, depth)))

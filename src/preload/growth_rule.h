@@ -18,8 +18,9 @@ struct drip__growth_series {
     uint32_t site;
     int64_t v[DRIP_GROWTH_POINTS];       /* live bytes at each point; -1: not tracked yet then */
     int64_t allocs[DRIP_GROWTH_POINTS];  /* the site's allocations so far at each point (-1 as v) */
-    long long origin_t;                  /* the first point of the series (ms), with the site's */
-    int64_t origin_allocs;               /* allocations so far then: kept when points are dropped */
+    long long origin_t;                  /* where the series begins (ms; the sampler: the last tick */
+    int64_t origin_allocs;               /* before the site's first allocation, 0 made), with the
+                                            site's allocations so far then: kept when points drop */
 };
 
 /* Applies the rule (growth.c's header comment) to `ns` series sampled at the `n` times `t` (ms);

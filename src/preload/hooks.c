@@ -185,21 +185,10 @@ void drip__sampling_init(void)
 }
 
 /* ---- the two bookkeeping paths ---------------------------------------------------------------- */
-/* errno's address, asked of libc once per thread: `errno` is a call to __errno_location through
- * the PLT, and every recorded allocation and free saves and restores it. */
-static DRIP_TLS int *errno_at;
-
-static inline int *my_errno(void)
-{
-    if (DRIP_UNLIKELY(!errno_at))
-        errno_at = &errno;
-    return errno_at;
-}
 
 __attribute__((noinline)) static void on_alloc_recorded(void *p, size_t size)
 {
-    int *e = my_errno(), saved = *e;
-    drip__guard = 1;
+    struct drip__entry e = drip__enter_hook();
     drip__table_prefetch((uintptr_t)p, 0);   /* the map's cache misses overlap the walk */
     uintptr_t frames[DRIP_MAX_FRAMES];
     uint64_t hash;
@@ -212,22 +201,21 @@ __attribute__((noinline)) static void on_alloc_recorded(void *p, size_t size)
         if (filter)
             filter_add((uintptr_t)p);
     }
-    drip__guard = 0;
-    *e = saved;
+    drip__leave_hook(e);
 }
 
 static inline void on_alloc(void *p, size_t size)
 {
     if (DRIP_UNLIKELY(filter != NULL)) {
         if (DRIP_UNLIKELY(!rng_state)) {   /* a thread's first allocation: draw its first gap */
-            int *e = my_errno(), saved = *e;
+            int *e = drip__errno(), saved = *e;
             next_sample();
             *e = saved;
         }
         bytes_to_sample -= (int64_t)size;
         if (bytes_to_sample > 0)
             return;
-        int *e = my_errno(), saved = *e;
+        int *e = drip__errno(), saved = *e;
         do
             next_sample();
         while (bytes_to_sample <= 0);
@@ -247,31 +235,27 @@ static bool on_free(void *p, struct drip__rec *out)
 {
     if (!maybe_sampled((uintptr_t)p))
         return false;
-    int *e = my_errno(), saved = *e;
-    drip__guard = 1;
+    struct drip__entry e = drip__enter_hook();
     bool known = drip__table_remove((uintptr_t)p, out);
     if (known) {
         forget(out);
         if (filter)
             filter_remove((uintptr_t)p);
     }
-    drip__guard = 0;
-    *e = saved;
+    drip__leave_hook(e);
     return known;
 }
 
 static void restore(const struct drip__rec *r)
 {
-    int *e = my_errno(), saved = *e;
-    drip__guard = 1;
+    struct drip__entry e = drip__enter_hook();
     if (drip__table_restore(r)) {
         if (filter)
             filter_add(r->addr);
         drip__count(r->site, -(int64_t)r->size, 1);   /* the free that on_free counted did not happen */
         account((int64_t)r->size);
     }
-    drip__guard = 0;
-    *e = saved;
+    drip__leave_hook(e);
 }
 
 /* ---- the entry points ------------------------------------------------------------------------- */

@@ -1,5 +1,6 @@
 /* modules.h — modules.c: the table of loaded modules (which keep frame pointers, where their
- * .eh_frame_hdr is) and the names of code dlclose unloaded. */
+ * .eh_frame_hdr is); unloaded.c: the names of code dlclose unloaded; cfi.c: the .eh_frame walk.
+ * The DWARF reader they share is ehframe.h. */
 #ifndef DRIP_PRELOAD_MODULES_H
 #define DRIP_PRELOAD_MODULES_H
 
@@ -9,8 +10,11 @@ struct drip_writer;
 void drip__modules_refresh(void);
 /* Bumped each time the module table is rebuilt (dlopen, dlclose). */
 unsigned drip__modules_generation(void);
-/* The modules dlclose unloaded and the recorded frames inside them, as raw-report lines. */
+/* unloaded.c: the modules dlclose unloaded and the recorded frames inside them, as raw-report
+ * lines; what is kept of a module before dlclose unloads it. */
 void drip__modules_write_unloaded(struct drip_writer *w);
+void drip__unloaded_keep(void *handle);
+void drip__unloaded_child_reset(void);
 void drip__modules_child_reset(void);
 int drip__module_fp(uintptr_t addr);
 int drip__module_fp_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
@@ -19,20 +23,6 @@ const uint8_t *drip__module_eh_frame_hdr(uintptr_t addr);
 /* The interposed dlopen and dlclose (interpose.c) call these. */
 void *drip__dlopen(const char *file, int mode);
 int drip__dlclose(void *handle);
-
-/* DWARF primitives (modules.c), shared with cfi.c */
-uint64_t drip__uleb(const uint8_t **p, const uint8_t *end);
-int64_t drip__sleb(const uint8_t **p, const uint8_t *end);
-int drip__enc_size(uint8_t enc);
-int64_t drip__read_enc(const uint8_t *p, uint8_t enc);
-struct drip__cie {
-    uint64_t code_align;
-    int64_t data_align;
-    uint8_t fde_enc;
-    int has_z;
-    const uint8_t *insns, *end;
-};
-int drip__parse_cie(const uint8_t *cie, struct drip__cie *c);
 
 /* cfi.c: a stack walk driven by .eh_frame, with the rule for each return address cached.
  * Returns the number of frames, or -1 when some frame needs more than it understands. */

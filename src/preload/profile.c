@@ -252,9 +252,9 @@ DRIP_EXPORT int drip_api_read_stats(struct drip_stats *out, size_t size)
     if (!atomic_load(&drip__g.initialised))
         return -ENOSYS;
     struct drip_stats s;
-    drip__guard++;
+    struct drip__entry e = drip__enter();
     drip__stats(&s);
-    drip__guard--;
+    drip__leave(e);
     memcpy(out, &s, size < sizeof s ? size : sizeof s);
     return 0;
 }
@@ -263,11 +263,11 @@ DRIP_EXPORT int drip_api_write_profile(const char *path)
 {
     if (!atomic_load(&drip__g.initialised))
         return -ENOSYS;
-    drip__guard++;
+    struct drip__entry e = drip__enter();
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int rc = fd < 0 ? -errno : drip__profile_write(fd, 0, 0);
     if (fd >= 0 && close(fd) != 0 && rc == 0)
         rc = -errno;
-    drip__guard--;
+    drip__leave(e);
     return rc;
 }

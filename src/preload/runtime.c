@@ -16,6 +16,7 @@
 #include "growth.h"
 #include "helper.h"
 #include "hooks.h"
+#include "lock.h"
 #include "modules.h"
 #include "report.h"
 #include "runtime.h"
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 DRIP_TLS int drip__guard;
+DRIP_TLS int *drip__errno_at;
 struct drip__state drip__g;
 struct drip_options drip__opt;
 int drip__is_fork_child;
@@ -99,27 +101,42 @@ static void unpreload_self(void)
     *out = 0;
 }
 
-/* ---- fork ----------------------------------------------------------------------------------- */
+/* ---- fork -----------------------------------------------------------------------------------
+ * prepare enters drip and takes the world (threads, depot, table: lock.h) and the arena, so the
+ * child starts with records, sites and drip's memory consistent; parent and child leave. One
+ * fork at a time is between prepare and parent/child (prepare holds every lock), so the entry
+ * is kept in a static. errno on leaving is fork's own result, not the value prepare saw: the
+ * program must see fork's errno.
+ * The other locks are not taken at fork; the child re-initialises them instead, and that is safe
+ * because the child has only the forking thread, and what each guards is either rebuilt or
+ * consistent whatever a lost holder was doing:
+ *   job_mu (background.c): used only by drip's threads, which the child does not have;
+ *   G.mu (growth.c): the child's growth series start empty (drip__growth_child_reset);
+ *   refresh_mu, names_mu (modules.c): the module table is an immutable array published by one
+ *     atomic store; an unloaded module's names are linked in only once written;
+ *   serve_mu (helper.c): the child never talks to the parent's symbolizer process (serve_owner).
+ * Taking them at fork instead would make fork wait for a growth tick or a whole exchange with
+ * the symbolizer (up to a minute). */
+static struct drip__entry fork_entry;
+
 static void fork_prepare(void)
 {
-    drip__guard++;
-    drip__threads_lock();
-    drip__depot_lock_all();
-    drip__table_lock_all();
-    drip__arena_lock_all();
+    fork_entry = drip__enter();
+    drip__lock_world();
+    drip__arena_lock_all();   /* DRIP_RANK_ARENA: last */
 }
 
 static void fork_parent(void)
 {
     drip__arena_unlock_all();
-    drip__table_unlock_all();
-    drip__depot_unlock_all();
-    drip__threads_unlock();
-    drip__guard--;
+    drip__unlock_world();
+    fork_entry.saved_errno = *fork_entry.errno_at;   /* fork's result stays */
+    drip__leave(fork_entry);
 }
 
 static void fork_child(void)
 {
+    fork_entry.saved_errno = *fork_entry.errno_at;
     drip__background_child();
     drip__growth_child_reset();
     drip__counters_child_reset();
@@ -128,6 +145,7 @@ static void fork_child(void)
     drip__table_child_reset();
     drip__depot_child_reset();
     drip__threads_child_reset();
+    drip__lock_child_reset();
     drip__is_fork_child = 1;
     drip__g.pid = getpid();
     /* what the child allocates from now on is its own; older blocks are the parent's */
@@ -139,7 +157,7 @@ static void fork_child(void)
         atomic_store(&drip__g.tracking, 0);
         atomic_store(&drip__g.reported, 1);
     }
-    drip__guard--;
+    drip__leave(fork_entry);
 }
 
 /* ---- fatal signals (signals.c installs the handler where the program has SIG_DFL) --------- */
@@ -188,7 +206,7 @@ void drip__init(void)
     static atomic_int once;
     if (atomic_exchange(&once, 1))
         return;
-    drip__guard++;
+    struct drip__entry e = drip__enter();
     drip__options_defaults(&drip__opt);
     char err[256] = "";
     const char *http = getenv("DRIP_HTTP");   /* DRIP_HTTP=host:port, as docs/cli.md says */
@@ -201,7 +219,7 @@ void drip__init(void)
         ignored = write(2, err, strlen(err));
         ignored = write(2, " (drip is not tracking this process)\n", 37);
         (void)ignored;
-        drip__guard--;
+        drip__leave(e);
         return;
     }
     if (drip__opt.max_frames < 1 || drip__opt.max_frames > DRIP_MAX_FRAMES)
@@ -223,7 +241,7 @@ void drip__init(void)
     drip__g.foreign = drip__foreign_detect();
     if (!drip__g.foreign)   /* foreign.c: with the program's own malloc, drip tracks nothing */
         atomic_store(&drip__g.tracking, 1);
-    drip__guard--;
+    drip__leave(e);
 }
 
 /* Writes the report once per process; returns nonzero when the exit status must become
@@ -240,10 +258,10 @@ static int report_once(void)
         atomic_store(&drip__g.tracking, 0);
         return 0;
     }
-    drip__guard++;
+    struct drip__entry e = drip__enter();
     int leaked = drip__report();
     drip__status_reported();
-    drip__guard--;
+    drip__leave(e);
     return leaked && drip__opt.error_exitcode != 0;
 }
 
@@ -285,9 +303,10 @@ __attribute__((noinline)) void drip__report_at_exit(int status)
 
 __attribute__((constructor(101))) static void drip_ctor(void) { drip__init(); }
 
-/* drip's own thread starts here, just before main: after every constructor has run (a thread
- * started from a constructor would run before the program is initialised) and never inside a
- * hook. The program's _start reaches this through the PLT, so the preload wins. */
+/* drip's own threads (background.c) start here, just before main: after every constructor has
+ * run (a thread started from a constructor would run before the program is initialised) and
+ * never inside a hook. The program's _start reaches it through the PLT and interpose.c's
+ * __libc_start_main. */
 typedef int (*main_fn)(int, char **, char **);
 static main_fn real_main;
 
@@ -297,9 +316,9 @@ static int main_wrapper(int argc, char **argv, char **envp)
     if (drip__opt.follow_exec && !getenv("DRIP_ROOT_PID") && atomic_load(&drip__g.initialised)) {
         char pid[16];
         snprintf(pid, sizeof pid, "%d", (int)getpid());
-        drip__guard++;
+        struct drip__entry e = drip__enter();
         setenv("DRIP_ROOT_PID", pid, 0);
-        drip__guard--;
+        drip__leave(e);
     }
     if (atomic_load(&drip__g.initialised) && !drip__g.foreign)
         drip__background_start();

@@ -24,6 +24,7 @@
 #include "scan.h"
 #include "arena.h"
 #include "depot.h"
+#include "lock.h"
 #include "runtime.h"
 #include "table.h"
 #include "threads.h"
@@ -358,9 +359,7 @@ struct scan {
 /* Phase 1: the program's other threads stopped, drip's tables locked. */
 static void stop_the_world(struct scan *sc)
 {
-    drip__threads_lock();
-    drip__depot_lock_all();
-    drip__table_lock_all();
+    drip__lock_world();
     sc->t0 = now_us();
     sc->out->threads_stopped = drip__threads_stop_world();
     sc->frozen = drip__threads_world_frozen();
@@ -373,9 +372,7 @@ static void resume_the_world(struct scan *sc)
         atomic_store(&drip__g.tracking, 0);
     drip__threads_start_world();
     sc->out->paused_us = now_us() - sc->t0;
-    drip__table_unlock_all();
-    drip__depot_unlock_all();
-    drip__threads_unlock();
+    drip__unlock_world();
 }
 
 /* Phase 2 (live checks): fork the snapshot and let the program go on. Returns 1 in the copy

@@ -367,6 +367,7 @@ void drip__table_prefetch(uintptr_t addr, int stage)
 
 bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site)
 {
+    DRIP_ASSERT(size < (1ULL << 48));   /* struct drip__rec keeps 48 bits of it */
     struct drip__rec rec = {.addr = addr, .size = size, .site = site, .birth_ms = (uint32_t)drip__now_ms(),
                             .gen = atomic_load_explicit(&drip__generation, memory_order_relaxed) & 0xffff};
     return drip__table_restore(&rec);

@@ -1,5 +1,6 @@
-/* threads.c — pthread interposition: a registry of the program's threads with the stack that
- * created each one, and the stop-the-world used by the exit scan and the live leak check.
+/* threads.c — behind the interposed pthread functions (interpose.c): a registry of the program's
+ * threads with the stack that created each one, and the stop-the-world used by the exit scan and
+ * the live leak check.
  *
  * A thread is registered by the start trampoline (in the new thread) and marked finished by a
  * pthread key destructor, which runs for every way a thread can end (return, pthread_exit,
@@ -21,6 +22,7 @@
 #include "arena.h"
 #include "counters.h"
 #include "depot.h"
+#include "lock.h"
 #include "table.h"
 #include "threads.h"
 #include "unwind.h"
@@ -68,6 +70,7 @@ static void resolve(void)
 
 static void unlink_locked(struct drip__thread *t)
 {
+    DRIP_ASSERT_HELD(&mu);
     for (struct drip__thread **pp = &threads; *pp; pp = &(*pp)->next)
         if (*pp == t) {
             *pp = t->next;
@@ -79,10 +82,10 @@ static void unlink_locked(struct drip__thread *t)
 static void on_thread_exit(void *p)
 {
     struct drip__thread *t = p;
-    drip__guard++;
+    struct drip__entry e = drip__enter();
     drip__counters_release();
     drip__table_release();
-    drip__guard--;
+    drip__leave(e);
     pthread_mutex_lock(&mu);
     atomic_store(&t->state, DRIP_THREAD_FINISHED);
     if (t->detached)
@@ -109,7 +112,7 @@ static void *trampoline(void *p)
 {
     struct start st = *(struct start *)p;
     drip__thread_ret = (uintptr_t)__builtin_return_address(0);
-    drip__guard = 1;
+    struct drip__entry e = drip__enter();
     drip__arena_free(p, sizeof st);
     struct drip__thread *t = st.t;
     t->tid = pthread_self();
@@ -118,7 +121,7 @@ static void *trampoline(void *p)
     drip__stack_hi = t->stack_hi;
     drip__self = t;
     pthread_setspecific(exit_key, t);
-    drip__guard = 0;
+    drip__leave(e);
     return st.fn(st.arg);
 }
 
@@ -127,13 +130,13 @@ int drip__pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)
     resolve();
     if (drip__guard || !atomic_load(&drip__g.tracking))
         return real_create(tid, attr, fn, arg);
-    drip__guard = 1;
+    struct drip__entry e = drip__enter();
     struct drip__thread *t = drip__arena_alloc(sizeof *t);
     struct start *st = drip__arena_alloc(sizeof *st);
     if (!t || !st) {
         drip__arena_free(t, sizeof *t);
         drip__arena_free(st, sizeof *st);
-        drip__guard = 0;
+        drip__leave(e);
         return real_create(tid, attr, fn, arg);
     }
     uintptr_t frames[DRIP_MAX_FRAMES];
@@ -153,7 +156,7 @@ int drip__pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)
     t->next = threads;
     threads = t;
     pthread_mutex_unlock(&mu);
-    drip__guard = 0;
+    drip__leave(e);
     int rc = real_create(tid, attr, trampoline, st);
     if (rc == 0) {
         /* the creator may detach or join before the new thread has run its trampoline */
@@ -161,18 +164,19 @@ int drip__pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)
         t->tid = *tid;
         pthread_mutex_unlock(&mu);
     } else {
-        drip__guard = 1;
+        e = drip__enter();
         pthread_mutex_lock(&mu);
         unlink_locked(t);
         pthread_mutex_unlock(&mu);
         drip__arena_free(st, sizeof *st);
-        drip__guard = 0;
+        drip__leave(e);
     }
     return rc;
 }
 
 static struct drip__thread *find_locked(pthread_t tid)
 {
+    DRIP_ASSERT_HELD(&mu);
     for (struct drip__thread *t = threads; t; t = t->next)
         if (pthread_equal(t->tid, tid) && t->tid)
             return t;
@@ -428,7 +432,11 @@ void drip__threads_start_world(void)
 
 void drip__threads_lock(void) { pthread_mutex_lock(&mu); }
 void drip__threads_unlock(void) { pthread_mutex_unlock(&mu); }
-struct drip__thread *drip__threads_list(void) { return threads; }
+struct drip__thread *drip__threads_list(void)
+{
+    DRIP_ASSERT_HELD(&mu);
+    return threads;
+}
 
 /* Threads of the parent (and of its parents) that were running at fork: their stacks are in
  * the child's memory as they were then, and the blocks they pointed to were the parent's to

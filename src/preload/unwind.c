@@ -1,16 +1,20 @@
 /* unwind.c — stack capture on the allocation path, behind one function.
  *
- * Two ways to walk:
+ * Three ways to walk (option `unwind`: auto, fp, cfi, libunwind):
  *  - frame pointers: ~2 ns a frame, exact when every function on the stack keeps %rbp as a frame
  *    pointer; each step is bounds-checked against the thread's stack so a function that uses
  *    %rbp as a general register ends the walk instead of crashing it.
+ *  - drip's own .eh_frame walker (cfi.c): the DWARF rule of each return address decoded once
+ *    (ehframe.c) and cached; a frame costs a lookup and two loads. It answers -1 for what it does
+ *    not model (signal trampolines, PLT stubs, a return address outside CFA-8).
  *  - libunwind's unw_backtrace: reads DWARF CFI (cached per thread, per address), correct for
- *    code built without frame pointers; ~15 ns a frame once its cache is warm.
+ *    code built without frame pointers; ~15 ns a frame once its cache is warm. The last resort.
  * `auto` (the default) walks frame pointers and keeps the result when every frame it found lies
  * in a module built with frame pointers (modules.c), up to the bottom of the program's stack
  * (main's or the thread's entry, recorded by runtime.c and threads.c). A frame in a module
  * without them (Debian's libc, libstdc++: strdup, operator new, qsort's callbacks) means the walk
- * may have skipped its caller, so that one stack is taken again with libunwind.
+ * may have skipped its caller, so that one stack is taken again with the .eh_frame walker, and
+ * with libunwind when that one gives up.
  * drip's own frames (the hook, this file) are dropped from the result.
  */
 #define UNW_LOCAL_ONLY

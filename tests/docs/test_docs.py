@@ -189,6 +189,14 @@ def case_paths():
             n += 1
             dt.check(os.path.exists(os.path.join(ROOT, p)), "%s: the path %s exists" % (rel, p))
     dt.check(n >= 50, "paths checked: %d" % n)
+    # internals.md also names files by their name alone (`lock.c`) or from src/ (`cli/run.c`)
+    under_src = src_files()
+    names = set(re.findall(r"`((?:[a-z]+/)?[A-Za-z0-9_]+\.[ch])`", read("docs/internals.md")))
+    dt.check(len(names) >= 80, "file names in docs/internals.md: %d" % len(names))
+    for f in sorted(names):
+        hit = [p for p in under_src if p == f or p.endswith(os.sep + f)]
+        dt.check(bool(hit) or os.path.exists(os.path.join(ROOT, "include", "drip", f)),
+                 "docs/internals.md: the file %s exists under src/" % f)
 
 
 def case_readme():

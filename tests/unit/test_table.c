@@ -20,6 +20,7 @@
 #include "table.h"
 
 DRIP_TLS int drip__guard;   /* internal.h declares it; the table does not use it */
+DRIP_TLS int *drip__errno_at;
 
 /* The model: block k lives at addr_of(k) when live[k] is set. */
 enum { BLOCKS = 1 << 16 };

@@ -1,0 +1,212 @@
+/* background.c — drip's own threads, started just before main (never in a hook or a
+ * constructor), each with every signal blocked and the reentrancy guard held for its whole life,
+ * so nothing they do is tracked.
+ *
+ * Two threads:
+ *  - "drip" (this file; the program's priority) runs the growth detector's and the monitor's
+ *    ticks and the live leak checks, which pause the program's threads and so must finish fast
+ *    however busy the machine.
+ *  - "drip-http" (server.c; nice 19 by default) serves requests: on a machine whose CPUs the
+ *    program keeps busy, requests wait rather than take CPU time from it.
+ * A leak check asked over HTTP is handed to "drip" and its connection parked; "drip" says it is
+ * done through `done_fd` (an eventfd in the HTTP thread's poll set), so the HTTP thread serves
+ * others (/metrics) meanwhile.
+ * Lock: `job_mu` guards `job_fd`, `job_done` and `ticker_busy` (a leaf lock: nothing is taken under
+ * it; a stop of the world holds it to keep a waiting ticker parked, drip__ticker_park).
+ */
+#include "internal.h"
+#include "background.h"
+#include "growth.h"
+#include "metrics.h"
+#include "report.h"
+#include "retain.h"
+#include "scan.h"
+#include "server.h"
+#include "listen.h"
+#include "stop.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t job_cv = PTHREAD_COND_INITIALIZER;   /* a job was posted, or is done */
+static int job_fd = -1;
+static bool job_done, have_ticker;
+static int done_fd = -1;
+static long long start_ms;
+/* The ticker's kernel tid (0: no ticker in this process), and whether it is working with job_mu
+ * released (job_mu): while it is not, it waits on job_cv or for job_mu, and a thread that holds
+ * job_mu knows it cannot run (see drip__ticker_park). */
+static _Atomic int ticker_tid;
+static bool ticker_busy;
+
+/* A stop of the world with no other task than drip's ticker need not stop it with ptrace: true
+ * when tid is the ticker and it is waiting, and then it stays unable to run (it cannot return from
+ * its wait without job_mu) until drip__ticker_unpark. Never blocks: false when it is at work. */
+bool drip__ticker_park(int tid)
+{
+    if (!tid || tid != atomic_load(&ticker_tid) || tid == (int)syscall(SYS_gettid))
+        return false;
+    if (pthread_mutex_trylock(&job_mu) != 0)
+        return false;
+    if (!ticker_busy)
+        return true;
+    pthread_mutex_unlock(&job_mu);
+    return false;
+}
+
+void drip__ticker_unpark(void) { pthread_mutex_unlock(&job_mu); }
+
+static const char *job_want;   /* with job_fd: what the check writes (job_mu) */
+
+int drip__leak_job_post(int fd) { return drip__leak_job_post_want(fd, NULL); }
+
+int drip__leak_job_post_want(int fd, const char *want)
+{
+    pthread_mutex_lock(&job_mu);
+    if (!have_ticker || done_fd < 0) {
+        pthread_mutex_unlock(&job_mu);
+        return 0;
+    }
+    job_want = want;
+    job_fd = fd;
+    job_done = false;
+    pthread_cond_broadcast(&job_cv);
+    pthread_mutex_unlock(&job_mu);
+    return 1;
+}
+
+int drip__leak_job_fd(void) { return done_fd; }
+
+int drip__leak_job_done(void)
+{
+    uint64_t n;
+    if (read(done_fd, &n, sizeof n) < 0)
+        return 0;
+    pthread_mutex_lock(&job_mu);
+    bool done = job_done;
+    pthread_mutex_unlock(&job_mu);
+    return done;
+}
+
+/* Names itself (before serving anything, so that whoever sees it work sees its name), blocks
+ * every signal and holds the reentrancy guard for good. */
+void drip__quiet_thread(const char *name)
+{
+    pthread_setname_np(pthread_self(), name);
+    (void)drip__enter();   /* for the thread's whole life: never left */
+    drip__roots_own_thread();
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
+static void *ticker(void *arg)
+{
+    (void)arg;
+    drip__quiet_thread("drip");
+    long long tick = drip__opt.monitor ? (long long)drip__opt.monitor : (drip__opt.alert ? 1000 : 0);
+    long long next_tick = tick ? drip__mono_ms() + tick : 0;
+    int above = 0;
+    pthread_mutex_lock(&job_mu);
+    atomic_store(&ticker_tid, (int)syscall(SYS_gettid));   /* from here it runs only when busy */
+    for (;;) {
+        if (job_fd >= 0) {
+            int fd = job_fd;
+            const char *want = job_want;
+            job_fd = -1;
+            ticker_busy = true;
+            pthread_mutex_unlock(&job_mu);
+            if (want)   /* who holds the memory (retain.h): the same check, with retained sizes */
+                drip__leak_report_ex(-1, fd, 0, true, want);
+            else
+                drip__leak_report(-1, fd, 0);
+            pthread_mutex_lock(&job_mu);
+            ticker_busy = false;
+            job_done = true;
+            pthread_cond_broadcast(&job_cv);
+            uint64_t one = 1;
+            if (write(done_fd, &one, sizeof one) < 0) {
+                /* an eventfd write fails only on overflow, which one job at a time cannot reach */
+            }
+            continue;
+        }
+        ticker_busy = true;
+        pthread_mutex_unlock(&job_mu);
+        long long now = drip__mono_ms(), wake = now + 1000;
+        long long due = drip__growth_tick(now - start_ms);
+        if (due >= 0 && due + start_ms < wake)
+            wake = due + start_ms;
+        if (next_tick) {
+            if (now >= next_tick) {
+                drip__monitor_tick(&above, (double)(drip__mono_ms() - start_ms) / 1000.0);
+                next_tick += tick;
+                if (next_tick < now)
+                    next_tick = now + tick;
+            }
+            wake = next_tick < wake ? next_tick : wake;
+        }
+        struct timespec until;   /* job_cv waits on CLOCK_MONOTONIC, as drip__mono_ms reads it */
+        until.tv_sec = wake / 1000;
+        until.tv_nsec = (wake % 1000) * 1000000;
+        pthread_mutex_lock(&job_mu);
+        ticker_busy = false;
+        if (job_fd < 0)
+            pthread_cond_timedwait(&job_cv, &job_mu, &until);
+    }
+    return NULL;
+}
+
+static bool start_thread(void *(*fn)(void *))
+{
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    bool ok = pthread_create(&t, &a, fn, NULL) == 0;
+    pthread_attr_destroy(&a);
+    return ok;
+}
+
+void drip__background_start(void)
+{
+    bool serve = drip__opt.http[0] || drip__opt.http_metrics[0];
+    if (!serve && !drip__opt.monitor && !drip__opt.alert && (!drip__opt.growth || drip__opt.sample))
+        return;
+    struct drip__entry e = drip__enter();
+    start_ms = drip__mono_ms();
+    int listening = serve ? drip__http_open() : 0;   /* 2: the full endpoint; 1: /metrics only */
+    if (listening == 2)
+        done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&job_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    have_ticker = start_thread(ticker);
+    if (!have_ticker)
+        fprintf(stderr, "drip: cannot start drip's thread: the monitor and growth detector are off\n");
+    if (listening && !start_thread(drip__http_main)) {
+        fprintf(stderr, "drip: cannot start drip's HTTP thread: the endpoint is off\n");
+        drip__listen_unlink();
+    }
+    drip__leave(e);
+}
+
+/* After fork only the forking thread exists: the child has no server (its sockets are the
+ * parent's, and so are the unix socket files: listen.c leaves them to the parent). */
+void drip__background_child(void)
+{
+    atomic_store(&ticker_tid, 0);   /* only the forking thread lives on */
+    drip__http_child();
+    if (done_fd >= 0)
+        close(done_fd);
+    done_fd = -1;
+}
+
+/* At exit (and on a fatal signal): the unix sockets' files go. */
+void drip__background_exit(void) { drip__listen_unlink(); }
