@@ -55,10 +55,13 @@ static void name_root(struct drip_retention *t, size_t i)
             o->kind = K_GLOBAL;
             o->base = o->d.start;
             snprintf(buf, sizeof buf, "global %s %s", o->d.module ? o->d.module : "", o->d.symbol);
-        } else if ((o->d.module = drip__raw_module_of_data(t->raw, x->addr) ? drip__raw_module_of_data(t->raw, x->addr)->path
-                                                                            : NULL)) {
-            o->kind = K_GLOBAL;   /* a module's data with no symbol (stripped): by module and offset */
-            snprintf(buf, sizeof buf, "global %s %lx", o->d.module, (unsigned long)x->addr);
+        } else if (drip__raw_module_of_data(t->raw, x->addr)) {
+            /* a module's data with no symbol (stripped): by module and offset from its load bias */
+            const struct drip_raw_module *m = drip__raw_module_of_data(t->raw, x->addr);
+            o->kind = K_GLOBAL;
+            o->d.module = m->path;
+            o->d.start = m->bias;   /* d.symbol stays NULL: the offset is printed from here */
+            snprintf(buf, sizeof buf, "global %s %lx", o->d.module, (unsigned long)(x->addr - m->bias));
         } else {
             o->kind = K_MAPPING;
             snprintf(buf, sizeof buf, "mapping %lx-%lx", (unsigned long)x->lo, (unsigned long)x->hi);
@@ -87,7 +90,7 @@ static void root_text(struct drip_writer *w, struct drip_retention *t, size_t i)
         if (o->d.symbol)
             drip__printf(w, "global `%s`", o->d.symbol);
         else
-            drip__printf(w, "global at %s+0x%lx", base_name(o->d.module), (unsigned long)x->addr);
+            drip__printf(w, "global at %s+0x%lx", base_name(o->d.module), (unsigned long)(x->addr - o->d.start));
         if (o->d.file)
             drip__printf(w, " (%s:%d)", base_name(o->d.file), o->d.line);
         if (o->d.module)
