@@ -317,6 +317,10 @@ static pthread_mutex_t serve_mu = PTHREAD_MUTEX_INITIALIZER;
 static int serve_fd = -1;
 static pid_t serve_pid, serve_owner;
 
+/* A forked child: a thread of the parent may have held serve_mu at fork, and that thread does not
+ * exist here. The connection it guards is the parent's (serve_owner), dropped on first use. */
+void drip__helper_child_reset(void) { pthread_mutex_init(&serve_mu, NULL); }
+
 enum { SERVE_TIMEOUT_MS = 60000 };
 
 static void serve_stop(void)

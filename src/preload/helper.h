@@ -12,5 +12,6 @@ int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *co
 /* fd moved above 0-2 if it is one of them (the program may have closed its stdio): see helper.c */
 int drip__fd_above_stdio(int fd);
 int drip__helper_ask(int memfd, int out_fd, const char **why);
+void drip__helper_child_reset(void);   /* a forked child: serve_mu re-initialised */
 
 #endif

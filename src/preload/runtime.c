@@ -107,14 +107,16 @@ static void unpreload_self(void)
  * fork at a time is between prepare and parent/child (prepare holds every lock), so the entry
  * is kept in a static. errno on leaving is fork's own result, not the value prepare saw: the
  * program must see fork's errno.
- * The other locks are not taken at fork; the child re-initialises them instead, and that is safe
- * because the child has only the forking thread, and what each guards is either rebuilt or
- * consistent whatever a lost holder was doing:
- *   job_mu (background.c): used only by drip's threads, which the child does not have;
+ * The other locks are not taken at fork; the child re-initialises them (or never blocks on
+ * them), and that is safe because the child has only the forking thread, and what each guards is
+ * either rebuilt or consistent whatever a lost holder was doing:
+ *   job_mu (background.c): not re-initialised: only drip's threads, which the child does not
+ *     have, lock it; a stop of the world only try-locks it, and not with ticker_tid 0;
  *   G.mu (growth.c): the child's growth series start empty (drip__growth_child_reset);
- *   refresh_mu, names_mu (modules.c): the module table is an immutable array published by one
- *     atomic store; an unloaded module's names are linked in only once written;
- *   serve_mu (helper.c): the child never talks to the parent's symbolizer process (serve_owner).
+ *   refresh_mu (modules.c), names_mu (unloaded.c): the module table is an immutable array
+ *     published by one atomic store; an unloaded module's names are linked in once written;
+ *   serve_mu (helper.c): the connection it guards is the parent's symbolizer process, which the
+ *     child drops on first use (serve_owner) and replaces with its own.
  * Taking them at fork instead would make fork wait for a growth tick or a whole exchange with
  * the symbolizer (up to a minute). */
 static struct drip__entry fork_entry;
@@ -145,6 +147,7 @@ static void fork_child(void)
     drip__table_child_reset();
     drip__depot_child_reset();
     drip__threads_child_reset();
+    drip__helper_child_reset();
     drip__lock_child_reset();
     drip__is_fork_child = 1;
     drip__g.pid = getpid();

@@ -151,7 +151,7 @@ def case_periodic_o_sites():
 
 # The objects every malloc and free runs through, and what each may reference from libc's
 # allocator or stdio with the reason (never on the hook path).
-HOT = ["hooks", "table", "depot", "counters", "unwind", "cfi", "arena"]
+HOT = ["hooks", "table", "leaves", "depot", "counters", "unwind", "cfi", "arena"]
 HOT_ALLOWED = {
     ("counters", "calloc"): "drip__counters_pending_alloc: a reader's scratch, with the guard held",
 }
