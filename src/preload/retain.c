@@ -455,7 +455,7 @@ struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct d
         why = why_all(r, b, n, &nwhy, &why_bytes);
     int dom = DRIP_DOM_NOT_ASKED;
     long long us = 0;
-    if (ctx->budget_us > 0 && r->want_edges && !r->oom)
+    if (r->want_edges && !r->oom)
         dom = drip__retain_dominators(r, b, n, ctx, &d, &us);
     size_t total = sizeof *s + r->nroots * sizeof(struct drip__rsum_root) + t.n * sizeof(struct drip__rsum_node) +
                    h.n * sizeof(struct drip__rsum_held) + d.nret * sizeof(struct drip__rsum_ret) +

@@ -132,7 +132,7 @@ struct drip__retain_ctx {
     const struct drip__roots *rt;
     uintptr_t my_sp;     /* the exiting (or checking) thread's stack pointer where the scan began */
     bool racy;           /* a task runs on: read the program's memory through drip__safe_read */
-    long long budget_us; /* for the dominator tree; 0: no retained sizes */
+    long long budget_us; /* for the dominator tree (with want_edges); 0: over budget at once */
     bool log_roots;      /* also the chain of blocks to each record's first block */
 };
 

@@ -115,6 +115,10 @@ int drip__retain_dominators(struct drip__retain *r, const struct drip__block *b,
                             const struct drip__retain_ctx *ctx, struct drip__dom_out *d, long long *us)
 {
     long long t0 = now_us(), deadline = t0 + ctx->budget_us;
+    if (ctx->budget_us <= 0) {   /* retain_budget=0: paths only, said so in the report */
+        *us = 0;
+        return DRIP_DOM_OVER_BUDGET;
+    }
     size_t R = r->nroots, N = 1 + R + n, M = R + r->nedges;
     if (N >= EXIT || M >= UINT32_MAX)
         return DRIP_DOM_OOM;

@@ -9,6 +9,8 @@ blocks of 256 bytes in the global array `halved`.
   retainers_json   /debug/drip/retainers: the two globals by retained size, exact
   leaks_paths      /debug/drip/leaks carries each reachable record's retention path
   suspects_paths   /debug/drip/suspects?paths=1 names who holds a growth suspect (live.c grow)
+  over_budget      --retain-budget 0: the report says the retained sizes were not computed and
+                   still gives the paths (examples/growing_cache)
   stack_roots      at exit (tests/progs/retain_stack.c): a block held by a local of a thread
                    blocked in pause(), one held by a local of main when it called exit: each
                    root is the thread and the function of the frame (and the line of its call)
@@ -132,6 +134,20 @@ def case_stack_roots():
           "a local of main: the main thread, main's frame at its call of exit")
     dt.check(("frame of holder_main (retain_stack.c:29)" in res.err) and ("(main thread), frame of main (retain_stack.c:43)" in res.err),
              "the text report names both frames")
+
+
+def case_over_budget():
+    res = dt.run([os.path.join(dt.EXAMPLES, "growing_cache")], ["--retainers", "--retain-budget", "0"], timeout=60)
+    dt.check(res.report is not None, "drip wrote the JSON report")
+    if res.report is None:
+        return
+    dt.eq((res.report["retained_sizes"], res.report["retainers"]), ("over_budget", []),
+          "JSON: retained sizes over budget, no retainers")
+    roots = [r["retained_by"]["root"]["symbol"] for r in res.report["leaks"] if "retained_by" in r
+             and r["stack"][0]["function"] == "cache_insert"]
+    dt.eq(roots, ["g_cache"], "the path is still given")
+    dt.check("Top retainers: not computed: the dominator tree would take longer than retain_budget" in res.err,
+             "the text report says why there are no retained sizes")
 
 
 if __name__ == "__main__":
