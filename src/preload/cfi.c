@@ -76,14 +76,12 @@ static DRIP_TLS struct { uintptr_t ip; uint64_t rule; } local[1 << LOCAL_BITS];
 static _Atomic unsigned flushes;
 static DRIP_TLS unsigned local_flushes;
 
-static uint64_t rule_shared(uintptr_t ip);
+__attribute__((noinline)) static uint64_t rule_shared(uintptr_t ip);
 
+/* The rule for ip: the thread's table, else the shared cache (or a decode). The walk checks the
+ * table against `flushes` once, before its first frame. */
 static inline uint64_t rule_for(uintptr_t ip)
 {
-    if (DRIP_UNLIKELY(local_flushes != atomic_load_explicit(&flushes, memory_order_relaxed))) {
-        memset(local, 0, sizeof local);
-        local_flushes = atomic_load_explicit(&flushes, memory_order_relaxed);
-    }
     size_t i = (size_t)((ip ^ (ip >> LOCAL_BITS)) & ((1u << LOCAL_BITS) - 1));
     if (DRIP_LIKELY(local[i].ip == ip))
         return local[i].rule;
@@ -130,22 +128,31 @@ void drip__cfi_flush(void)
 
 __attribute__((noinline)) int drip__cfi_walk(uintptr_t *out, int max, uint64_t *hash)
 {
+    if (DRIP_UNLIKELY(local_flushes != atomic_load_explicit(&flushes, memory_order_relaxed))) {
+        memset(local, 0, sizeof local);
+        local_flushes = atomic_load_explicit(&flushes, memory_order_relaxed);
+    }
+    /* everything the loop compares against, read once into registers (the stores to out[]
+     * would otherwise make the compiler reload each global for every frame); the bottom of the
+     * program's stack is one address per thread: main's return for the main thread, the thread
+     * entry's return for the others */
+    const uintptr_t self_lo = drip__g.self_lo, self_len = drip__g.self_hi - drip__g.self_lo;
+    const uintptr_t bottom = drip__thread_ret ? drip__thread_ret : drip__main_ret;
     uint64_t h = DRIP_HASH_SEED;
     /* start from this function's caller: its %rsp is just above our return address, its %rbp is
      * the one we saved (libdrip keeps frame pointers) */
     uintptr_t *fp = __builtin_frame_address(0);
     uintptr_t ip = fp[1], rsp = (uintptr_t)(fp + 2), rbp = fp[0];
-    uintptr_t hi = drip__stack_hi ? drip__stack_hi : rsp + ((uintptr_t)8 << 20);
-    int n = 0;
+    const uintptr_t hi = drip__stack_hi ? drip__stack_hi : rsp + ((uintptr_t)8 << 20);
+    long n = 0;
     while (n < max) {
         if (ip < 4096)
             break;
-        int self = ip >= drip__g.self_lo && ip < drip__g.self_hi;
-        if (!self) {
+        if (ip - self_lo >= self_len) {
             out[n++] = ip;
             h = drip__hash_step(h, ip);
         }
-        if (ip == drip__main_ret || ip == drip__thread_ret)
+        if (ip == bottom)
             break;   /* the bottom of the program's stack */
         uint64_t r = rule_for(ip);
         if (!(r & R_VALID) || (r & R_UNSUPPORTED))
@@ -164,6 +171,6 @@ __attribute__((noinline)) int drip__cfi_walk(uintptr_t *out, int max, uint64_t *
     }
     if (!n)
         return -1;
-    *hash = drip__hash_finish(h, n);
-    return n;
+    *hash = drip__hash_finish(h, (int)n);
+    return (int)n;
 }

@@ -1,4 +1,4 @@
-/* leaves.c — the live map's record arrays ("leaves"): a span's records in address order, 16
+/* leaves.c — the live map's record arrays ("leaves"): a span's records in address order, 12
  * bytes each, in 13 capacities (2 to 256 records) carved from 64 KiB arena blocks. A leaf grows
  * to the next capacity when full and shrinks when under a quarter full (table.c decides), so
  * memory follows the live blocks. Freed leaves are kept on a list per capacity, linked through

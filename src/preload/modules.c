@@ -141,8 +141,8 @@ static DRIP_TLS struct table *last_table;
 int drip__module_fp_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
 {
     int fp = drip__module_fp(addr);
-    *lo = fp == 1 ? last_lo : 0;
-    *hi = fp == 1 ? last_hi : 0;
+    *lo = fp >= 0 ? last_lo : 0;   /* with or without frame pointers: the walk caches both */
+    *hi = fp >= 0 ? last_hi : 0;
     return fp;
 }
 

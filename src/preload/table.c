@@ -1,4 +1,4 @@
-/* table.c — the live-allocation map: block address -> {size, allocation site, birth time, scope}.
+/* table.c — the live-allocation map: block address -> {size, allocation site, scope}.
  *
  * A radix map keyed by address, as tcmalloc's PageMap: nothing to rehash or rebuild, a constant
  * number of dependent loads per operation whatever the heap's size, and every live block in
@@ -11,12 +11,12 @@
  *   - An entry is one cache line: its lock, the address of the span's leaf and the leaf's index
  *     (a 256-bit map of the span's 8-byte slots, malloc's blocks being at least 8-aligned, and
  *     the number of records before each 64-slot word). A leaf holds the span's records in
- *     address order, 16 bytes each (the address is implied by the position); a slot's record is
+ *     address order, 12 bytes each (the address is implied by the position); a slot's record is
  *     found with one popcount, so a free touches two lines: the entry and the record. Inserting
  *     or removing moves the records above it in the span (usually a few dozen).
  *   - A span with a single block keeps its record inline in its entry: no leaf. A second block
  *     gives the span a leaf; the leaf goes when it empties.
- *   - Memory follows the live blocks (~20 bytes a small block: 16 of record, the rest slack and
+ *   - Memory follows the live blocks (~17 bytes a small block: 12 of record, the rest slack and
  *     the entry), not the heap's span.
  *   - The cost: a free whose span's entry is not in the cache misses on it and on its record;
  *     the hashed per-thread shards this replaced missed once when few blocks spread over a large
@@ -248,12 +248,13 @@ static inline void end(struct entry *e, uintptr_t w, struct cell *c)
 
 /* ---- one leaf ------------------------------------------------------------------------------- */
 /* Baseline x86-64 has no popcnt instruction: the CPU is asked once, at load time (every x86-64
- * CPU since about 2008 has it), and the portable sum of bits serves the others. */
+ * CPU since about 2008 has it), and the portable sum of bits serves the others (unit_table_portable
+ * builds the map with DRIP_TABLE_PORTABLE_POPCOUNT to test that path on any CPU). */
 static bool have_popcnt;
 
 __attribute__((constructor)) static void detect_popcnt(void)
 {
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(DRIP_TABLE_PORTABLE_POPCOUNT)
     __builtin_cpu_init();
     have_popcnt = __builtin_cpu_supports("popcnt");
 #endif
@@ -329,10 +330,10 @@ static inline void leaf_put(struct entry *e, struct item *l, unsigned s, const s
 
 static inline void to_item(struct item *it, const struct drip__rec *r)
 {
-    it->size = r->size;
-    it->gen = r->gen;
+    it->size_lo = (uint32_t)r->size;
+    it->size_hi = (uint16_t)(r->size >> 32);
+    it->gen = (uint16_t)r->gen;
     it->site = r->site;
-    it->birth_ms = r->birth_ms;
 }
 
 uint64_t drip__now_ms(void)
@@ -368,7 +369,7 @@ void drip__table_prefetch(uintptr_t addr, int stage)
 bool drip__table_insert(uintptr_t addr, size_t size, uint32_t site)
 {
     DRIP_ASSERT(size < (1ULL << 48));   /* struct drip__rec keeps 48 bits of it */
-    struct drip__rec rec = {.addr = addr, .size = size, .site = site, .birth_ms = (uint32_t)drip__now_ms(),
+    struct drip__rec rec = {.addr = addr, .size = size, .site = site,
                             .gen = atomic_load_explicit(&drip__generation, memory_order_relaxed) & 0xffff};
     return drip__table_restore(&rec);
 }

@@ -113,6 +113,10 @@ done:
  * lets them skip the module lookup for the first frame too. */
 static DRIP_TLS uintptr_t walk_mlo, walk_mlen;
 static DRIP_TLS unsigned walk_gen;
+/* The same for the module a walk last found *without* frame pointers: a program built without
+ * them fails every walk at its first frame, and this makes that failure a compare. */
+static DRIP_TLS uintptr_t walk_nlo, walk_nlen;
+static DRIP_TLS unsigned walk_ngen;
 
 /* unwind=auto's walk: fp_walk(checked), with the common frame (a return address in the module of
  * the frame before it) down to about 20 instructions. The frame's bounds test is one unsigned
@@ -129,6 +133,7 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, ui
         return -1;
     unsigned gen = drip__modules_generation();
     uintptr_t mlo = walk_mlo, mlen = walk_gen == gen ? walk_mlen : 0;
+    const uintptr_t nlo = walk_nlo, nlen = walk_ngen == gen ? walk_nlen : 0;
     for (;;) {   /* drip's own frames on top (this walk, drip__unwind, the hook): left out */
         if (fp[1] - self_lo >= self_len)
             break;
@@ -153,9 +158,18 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, ui
             h = drip__hash_step(h, ret);
             if (ret == bottom)
                 goto done;
-            uintptr_t l, u;
-            if (drip__module_fp_range(ret, &l, &u) != 1)
+            if (ret - nlo < nlen)
                 return -1;   /* a module without frame pointers hides its caller */
+            uintptr_t l, u;
+            int fp = drip__module_fp_range(ret, &l, &u);
+            if (fp != 1) {
+                if (fp == 0) {
+                    walk_nlo = l;
+                    walk_nlen = u - l;
+                    walk_ngen = gen;
+                }
+                return -1;
+            }
             if (l < self_lo + self_len && u > self_lo)
                 return -1;   /* (cannot happen: ret is not drip's) */
             mlo = walk_mlo = l;
@@ -178,30 +192,10 @@ __attribute__((noinline)) static int fp_walk_unchecked(uintptr_t *out, int max, 
     return fp_walk(out, max, false, hash);
 }
 
-int drip__unwind(uintptr_t *frames, int max, uint64_t *hash)
+/* libunwind's walk, out of line: its 72-frame buffer would otherwise give every call of
+ * drip__unwind a large frame to set up. Its own frame is drip's, left out with the others. */
+__attribute__((noinline)) static int libunwind_walk(uintptr_t *frames, int max, uint64_t *hash)
 {
-    /* drip's own walkers read the stack directly: only where its bounds are known (threads drip
-     * saw start, and the main thread); anywhere else libunwind takes the stack */
-    if (DRIP_UNLIKELY(!drip__stack_hi))
-        goto libunwind;
-    if (mode == MODE_FP)
-        return fp_walk_unchecked(frames, max, hash);
-    if (mode == MODE_CFI) {
-        int n = drip__cfi_walk(frames, max, hash);
-        if (n >= 0)
-            return n;
-        *hash = drip__stack_hash(frames, 0);
-        return 0;
-    }
-    if (mode == MODE_AUTO) {
-        int n = fp_walk_checked(frames, max, hash);
-        if (n > 0)
-            return n;
-        n = drip__cfi_walk(frames, max, hash);
-        if (n > 0)
-            return n;
-    }
-libunwind:;
     uintptr_t buf[DRIP_MAX_FRAMES + 8];
     int want = max + 8 > (int)(sizeof buf / sizeof buf[0]) ? (int)(sizeof buf / sizeof buf[0]) : max + 8;
     int n = unw_backtrace((void **)buf, want);
@@ -213,4 +207,31 @@ libunwind:;
     memcpy(frames, buf, (size_t)n * sizeof *frames);
     *hash = drip__stack_hash(frames, n);
     return n;
+}
+
+int drip__unwind(uintptr_t *frames, int max, uint64_t *hash)
+{
+    /* drip's own walkers read the stack directly: only where its bounds are known (threads drip
+     * saw start, and the main thread); anywhere else libunwind takes the stack */
+    if (DRIP_UNLIKELY(!drip__stack_hi))
+        return libunwind_walk(frames, max, hash);
+    if (mode == MODE_AUTO) {
+        int n = fp_walk_checked(frames, max, hash);
+        if (DRIP_LIKELY(n > 0))
+            return n;
+        n = drip__cfi_walk(frames, max, hash);
+        if (n > 0)
+            return n;
+        return libunwind_walk(frames, max, hash);
+    }
+    if (mode == MODE_FP)
+        return fp_walk_unchecked(frames, max, hash);
+    if (mode == MODE_CFI) {
+        int n = drip__cfi_walk(frames, max, hash);
+        if (n >= 0)
+            return n;
+        *hash = drip__stack_hash(frames, 0);
+        return 0;
+    }
+    return libunwind_walk(frames, max, hash);
 }
