@@ -19,6 +19,7 @@
 #include "growth.h"
 #include "metrics.h"
 #include "report.h"
+#include "retain.h"
 #include "scan.h"
 #include "server.h"
 #include "listen.h"
@@ -63,13 +64,18 @@ bool drip__ticker_park(int tid)
 
 void drip__ticker_unpark(void) { pthread_mutex_unlock(&job_mu); }
 
-int drip__leak_job_post(int fd)
+static const char *job_want;   /* with job_fd: what the check writes (job_mu) */
+
+int drip__leak_job_post(int fd) { return drip__leak_job_post_want(fd, NULL); }
+
+int drip__leak_job_post_want(int fd, const char *want)
 {
     pthread_mutex_lock(&job_mu);
     if (!have_ticker || done_fd < 0) {
         pthread_mutex_unlock(&job_mu);
         return 0;
     }
+    job_want = want;
     job_fd = fd;
     job_done = false;
     pthread_cond_broadcast(&job_cv);
@@ -116,10 +122,14 @@ static void *ticker(void *arg)
     for (;;) {
         if (job_fd >= 0) {
             int fd = job_fd;
+            const char *want = job_want;
             job_fd = -1;
             ticker_busy = true;
             pthread_mutex_unlock(&job_mu);
-            drip__leak_report(-1, fd, 0);
+            if (want)   /* who holds the memory (retain.h): the same check, with retained sizes */
+                drip__leak_report_ex(-1, fd, 0, true, want);
+            else
+                drip__leak_report(-1, fd, 0);
             pthread_mutex_lock(&job_mu);
             ticker_busy = false;
             job_done = true;

@@ -23,6 +23,10 @@ struct drip__block {   /* 24 bytes: the scan holds one per live block */
     uint32_t ioff;        /* possible: offset into the block of the interior pointer that reached it */
 };
 _Static_assert(sizeof(struct drip__block) == 24, "struct drip__block");
+struct drip__roots;
+/* valgrind's heuristic_reachedness (scan_heur.c): which heuristic of heur_set, if any, makes w,
+ * an interior pointer into blk, count as a pointer to its start. */
+uint8_t drip__heuristic(unsigned heur_set, const struct drip__roots *rt, const struct drip__block *blk, uintptr_t w);
 
 /* A thread the report names, as it was while the world was stopped (a thread woken by the
  * pause may end before the report is written: it was running at exit all the same). */

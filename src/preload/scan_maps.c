@@ -146,3 +146,48 @@ bool drip__maps_direct(const struct maps *m, uintptr_t lo, uintptr_t hi)
     return a < m->readable.n && m->readable.r[a].lo <= lo && hi <= m->readable.r[a].hi &&
            m->readable.r[a].how == READ_DIRECT;
 }
+
+/* ---- the page directory (scan.h's find_block) ------------------------------------------------ */
+void drip__dir_free(struct drip__pagedir *d)
+{
+    /* walking all of top (1 MiB, mostly never touched) cost more than the scan of a small program */
+    if (d->top && d->nused <= sizeof d->used / sizeof d->used[0])
+        for (size_t i = 0; i < d->nused; i++)
+            drip__arena_free(d->top[d->used[i]], sizeof(uint32_t) << DIR_BITS);
+    else
+        for (size_t i = 0; d->top && i < DIR_TOP; i++)
+            drip__arena_free(d->top[i], sizeof(uint32_t) << DIR_BITS);
+    drip__arena_free(d->top, DIR_TOP * sizeof *d->top);
+    d->top = NULL;
+}
+
+/* Builds the directory of the n blocks b (sorted by address). false when out of memory (the
+ * lookups then search every block). */
+bool drip__dir_build(struct drip__pagedir *d, const struct drip__block *b, size_t n)
+{
+    d->top = n < 64 || n >= UINT32_MAX ? NULL : drip__arena_alloc(DIR_TOP * sizeof *d->top);
+    d->nused = 0;
+    if (!d->top)
+        return false;
+    uintptr_t last = UINTPTR_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t p = b[i].addr >> PAGE_SHIFT_;
+        if (p == last)
+            continue;
+        last = p;
+        if ((p >> DIR_BITS) >= DIR_TOP)
+            break;   /* above 47 bits: left to the full search */
+        uint32_t **t = &d->top[p >> DIR_BITS];
+        if (!*t) {
+            if (!(*t = drip__arena_alloc(sizeof(uint32_t) << DIR_BITS))) {
+                drip__dir_free(d);
+                return false;
+            }
+            if (d->nused < sizeof d->used / sizeof d->used[0])
+                d->used[d->nused] = (uint32_t)(p >> DIR_BITS);
+            d->nused++;
+        }
+        (*t)[p & ((1u << DIR_BITS) - 1)] = (uint32_t)i + 1;
+    }
+    return true;
+}
