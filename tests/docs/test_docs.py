@@ -199,6 +199,19 @@ def case_paths():
                  "docs/internals.md: the file %s exists under src/" % f)
 
 
+def case_one_case_list():
+    """No CMakeLists under tests/ lists a driver's cases by hand: drip_test_cases reads them from
+    the driver (issue #17), so a `foreach(case NAME NAME ...)` of literal names is a second list."""
+    n = 0
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "**", "CMakeLists.txt"), recursive=True)):
+        rel = os.path.relpath(path, ROOT)
+        text = read(rel)
+        n += len(re.findall(r"drip_test_cases\(", text))
+        for m in re.finditer(r"foreach\(case ([^)$]*)\)", text):
+            dt.check(False, "%s: foreach(case %s) lists cases by hand (use drip_test_cases)" % (rel, m.group(1)))
+    dt.check(n >= 10, "drivers registered through drip_test_cases: %d" % n)
+
+
 def case_readme():
     """The README stays a front door: under 200 lines, the two set-up commands, the difference
     from valgrind with a test for each row, and the links to the reference."""
