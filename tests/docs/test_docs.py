@@ -271,6 +271,16 @@ def case_readme_commands():
             dt.eq(summary_of(sample.group(1)), summary_of(first_err), "README's sample report: the summary drip writes")
             strip = lambda s: [re.sub(r"^==\d+== |0x[0-9a-f]+: ", "", l) for l in s.split("\n") if "lost in loss record" in l or " at " in l or " by " in l]
             dt.eq(strip(sample.group(1)), strip(first_err), "README's sample report: its records and frames")
+        # a session shown as `$ command` then its output: the command runs, and prints those lines
+        sessions = re.findall(r"```\n\$ (build/bin/drip [^\n]*)\n(.*?)```", text, re.S)
+        for cmd, shown in sessions:
+            p = subprocess.run(["bash", "-c", cmd], cwd=d, capture_output=True, text=True, timeout=120)
+            dt.eq(p.returncode, 0, "README: `%s`: status" % cmd)
+            got = [re.sub(r"^==\d+==", "", l) for l in p.stderr.split("\n")]
+            for line in shown.strip("\n").split("\n"):
+                line = re.sub(r"^==\d+==", "", line)
+                dt.check(line in got or re.sub(r"\d+ ms\)", "", line) in [re.sub(r"\d+ ms\)", "", g) for g in got],
+                         "README: `%s` prints %r" % (cmd, line[:70]))
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
