@@ -283,6 +283,17 @@ static const char *func_name(struct mod *m, uintptr_t pc)
     return name;
 }
 
+/* The on-disk name cache of rm's build ID (symcache.h), opened on first use; NULL: none. */
+struct drip_symcache *drip_symbolizer_cache(struct drip_symbolizer *s, const struct drip_raw_module *rm)
+{
+    struct mod *cm = &s->mods[rm - s->raw->mods];
+    if (!cm->cache_tried) {
+        cm->cache_tried = 1;
+        cm->cache = s->use_cache && rm->path && rm->path[0] == '/' ? drip_symcache_open(rm->build_id) : NULL;
+    }
+    return cm->cache;
+}
+
 /* Returns the string it allocated for f->function, if any. */
 static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct drip_frame *f)
 {
@@ -297,11 +308,7 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
     f->build_id = rm->build_id;
     f->offset = off;
     struct mod *cm = &s->mods[rm - s->raw->mods];
-    if (!cm->cache_tried) {
-        cm->cache_tried = 1;
-        cm->cache = s->use_cache && rm->path && rm->path[0] == '/' ? drip_symcache_open(rm->build_id) : NULL;
-    }
-    if (drip_symcache_get(cm->cache, off, lines, &f->function, &f->file, &f->line))
+    if (drip_symcache_get(drip_symbolizer_cache(s, rm), off, lines, &f->function, &f->file, &f->line))
         return NULL;   /* the strings are the cache's */
     struct mod *m = open_module(s, rm);
     if (!m)

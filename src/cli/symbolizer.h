@@ -28,6 +28,8 @@ const struct drip_raw *drip_symbolizer_raw(struct drip_symbolizer *s);
 const char *drip_symbolizer_addrinfo(struct drip_symbolizer *s, const struct drip_raw_module *rm, uintptr_t addr,
                                      GElf_Off *off, GElf_Sym *sym);
 void **drip_symbolizer_data_slot(struct drip_symbolizer *s);
+struct drip_symcache;
+struct drip_symcache *drip_symbolizer_cache(struct drip_symbolizer *s, const struct drip_raw_module *rm);
 /* symdata.c: the drip_symbols data callback (ctx: the symbolizer), and its index's release. */
 int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d);
 void drip__symdata_free(void *data);

@@ -1,24 +1,39 @@
 /* symdata.c — names for the roots of retention paths that are variables: the ELF data symbol
  * (STT_OBJECT or STT_TLS in .symtab/.dynsym) that covers an address in a module's writable
  * segments, and from DWARF the file and line of its definition (DW_TAG_variable whose
- * DW_AT_location is DW_OP_addr of that symbol). The DWARF variables of a module are indexed on
- * the first question about it (a walk over every DIE, once), kept with the symbolizer.
+ * DW_AT_location is DW_OP_addr of that symbol).
+ *
+ * Cheap because a short run names a few globals of big modules (libc's separate debug file is
+ * compressed: reading all of it costs ~100 ms): the answer for each address is kept in the
+ * module's on-disk name cache (symcache.h, keyed by the address's offset from the load bias with
+ * DATA_KEY set, so it never meets a code offset), and a cold question walks the module's CUs only
+ * until the first one that defines a variable at the symbol's address, remembering what it
+ * passed (address and DIE offset; file:line are read for the one variable asked about).
  * Runs in the `drip` process only. No locks.
  */
 #include "symbolizer.h"
+#include "symcache.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <gelf.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct var { uintptr_t addr; const char *file; int line; };
+#define DATA_KEY ((uintptr_t)1 << 62)
+
+struct var { uintptr_t addr; Dwarf_Off die; };
 
 struct modvars {
     const struct drip_raw_module *rm;
+    Dwarf *dw;
+    Dwarf_Addr bias;
     struct var *v;
-    size_t n, cap;
+    size_t n, cap, sorted;   /* v[0..sorted) is in address order (stable: DIE order among equals) */
+    Dwarf_Off next_cu;       /* where the walk resumes */
+    int done;                /* every CU walked (or no DWARF) */
 };
 
 struct data {
@@ -29,16 +44,22 @@ struct data {
 static int by_addr(const void *a, const void *b)
 {
     uintptr_t x = ((const struct var *)a)->addr, y = ((const struct var *)b)->addr;
-    return x < y ? -1 : x > y;
+    if (x != y)
+        return x < y ? -1 : 1;
+    Dwarf_Off p = ((const struct var *)a)->die, q = ((const struct var *)b)->die;
+    return p < q ? -1 : p > q;
 }
 
-static void add_var(struct modvars *mv, Dwarf_Die *die, Dwarf_Addr bias)
+/* A variable at a static address: DW_AT_location an expression that starts with DW_OP_addr (the
+ * first byte is tested before libdw parses it: most variables are locals on the frame). */
+static void add_var(struct modvars *mv, Dwarf_Die *die)
 {
     Dwarf_Attribute at;
+    Dwarf_Block blk;
     Dwarf_Op *ops;
     size_t nops;
-    if (!dwarf_attr(die, DW_AT_location, &at) || dwarf_getlocation(&at, &ops, &nops) != 0 || nops < 1 ||
-        ops[0].atom != DW_OP_addr)
+    if (!dwarf_attr(die, DW_AT_location, &at) || dwarf_formblock(&at, &blk) != 0 || blk.length < 1 ||
+        blk.data[0] != DW_OP_addr || dwarf_getlocation(&at, &ops, &nops) != 0 || nops < 1 || ops[0].atom != DW_OP_addr)
         return;
     if (mv->n == mv->cap) {
         size_t nc = mv->cap ? mv->cap * 2 : 256;
@@ -48,45 +69,73 @@ static void add_var(struct modvars *mv, Dwarf_Die *die, Dwarf_Addr bias)
         mv->v = v;
         mv->cap = nc;
     }
-    int line = 0;
-    dwarf_decl_line(die, &line);
-    mv->v[mv->n++] = (struct var){(uintptr_t)(ops[0].number + bias), dwarf_decl_file(die), line};
+    mv->v[mv->n++] = (struct var){(uintptr_t)(ops[0].number + mv->bias), dwarf_dieoffset(die)};
 }
 
-/* Every DW_TAG_variable with a static address, at any depth (statics inside functions too). */
-static void index_module(struct modvars *mv, Dwfl_Module *mod)
+/* Every DW_TAG_variable with a static address in one CU, at any depth (statics inside functions
+ * too; the members of types are no variables). Returns 1 when one of them is at addr. */
+static int index_cu(struct modvars *mv, Dwarf_Die *cu, uintptr_t addr)
 {
-    Dwarf_Addr bias;
-    Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
-    if (!dw)
-        return;
-    Dwarf_Off off = 0, next;
-    size_t hsize;
-    while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-        Dwarf_Die cu, die;
-        if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &die) == 0) {
-            Dwarf_Die stack[64];
-            int depth = 0;
-            for (;;) {
-                if (dwarf_tag(&die) == DW_TAG_variable)
-                    add_var(mv, &die, bias);
-                Dwarf_Die child;
-                if (dwarf_haschildren(&die) && depth < 64 && dwarf_child(&die, &child) == 0) {
-                    stack[depth++] = die;
-                    die = child;
-                    continue;
-                }
-                while (dwarf_siblingof(&die, &die) != 0) {
-                    if (!depth)
-                        goto next_cu;
-                    die = stack[--depth];
-                }
-            }
+    Dwarf_Die die, stack[64];
+    int depth = 0, hit = 0;
+    if (dwarf_child(cu, &die) != 0)
+        return 0;
+    for (;;) {
+        int tag = dwarf_tag(&die);
+        if (tag == DW_TAG_variable) {
+            size_t n = mv->n;
+            add_var(mv, &die);
+            hit |= mv->n > n && mv->v[n].addr == addr;
         }
-    next_cu:
-        off = next;
+        Dwarf_Die child;
+        if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type && tag != DW_TAG_class_type &&
+            tag != DW_TAG_enumeration_type && dwarf_haschildren(&die) && depth < 64 && dwarf_child(&die, &child) == 0) {
+            stack[depth++] = die;
+            die = child;
+            continue;
+        }
+        while (dwarf_siblingof(&die, &die) != 0) {
+            if (!depth)
+                return hit;
+            die = stack[--depth];
+        }
     }
-    qsort(mv->v, mv->n, sizeof *mv->v, by_addr);
+}
+
+static const struct var *find(struct modvars *mv, uintptr_t addr)
+{
+    if (mv->sorted != mv->n) {
+        qsort(mv->v, mv->n, sizeof *mv->v, by_addr);
+        mv->sorted = mv->n;
+    }
+    size_t a = 0, b = mv->n;
+    while (a < b) {
+        size_t m = (a + b) / 2;
+        if (mv->v[m].addr < addr)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a < mv->n && mv->v[a].addr == addr ? &mv->v[a] : NULL;
+}
+
+/* The variable DIE at addr: from what was walked, else walking on to the first CU that has one. */
+static const struct var *var_at(struct modvars *mv, uintptr_t addr)
+{
+    const struct var *v = find(mv, addr);
+    while (!v && !mv->done) {
+        Dwarf_Off off = mv->next_cu, next;
+        size_t hsize;
+        if (dwarf_nextcu(mv->dw, off, &next, &hsize, NULL, NULL, NULL) != 0) {
+            mv->done = 1;
+            break;
+        }
+        mv->next_cu = next;
+        Dwarf_Die cu;
+        if (dwarf_offdie(mv->dw, off + hsize, &cu) && index_cu(mv, &cu, addr))
+            v = find(mv, addr);
+    }
+    return v;
 }
 
 static struct modvars *vars_of(struct drip_symbolizer *s, const struct drip_raw_module *rm, Dwfl_Module *mod)
@@ -105,21 +154,42 @@ static struct modvars *vars_of(struct drip_symbolizer *s, const struct drip_raw_
     struct modvars *mv = &d->m[d->n++];
     memset(mv, 0, sizeof *mv);
     mv->rm = rm;
-    index_module(mv, mod);
+    mv->dw = dwfl_module_getdwarf(mod, &mv->bias);
+    mv->done = !mv->dw;
     return mv;
 }
 
-int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d)
+/* The cache's line for one address: "-" (no data symbol), or "START SIZE SYMBOL" (hex offsets
+ * of the variable from the bias), with file and line in their own fields. */
+static int from_cache(struct drip_symcache *c, const struct drip_raw_module *rm, uintptr_t addr,
+                      struct drip_data_name *d)
 {
-    struct drip_symbolizer *s = ctx;
-    memset(d, 0, sizeof *d);
-    const struct drip_raw_module *rm = drip__raw_module_of_data(drip_symbolizer_raw(s), addr);
-    if (!rm)
+    const char *v, *file;
+    int line;
+    if (!drip_symcache_get(c, (addr - rm->bias) | DATA_KEY, 1, &v, &file, &line))
+        return 1;
+    if (!v || !strcmp(v, "-"))
         return -1;
-    d->module = rm->path;
+    char *e;
+    uintptr_t start = (uintptr_t)strtoull(v, &e, 16);
+    if (*e != ' ')
+        return 1;
+    uintptr_t size = (uintptr_t)strtoull(e + 1, &e, 16);
+    if (*e != ' ' || !e[1])
+        return 1;
+    d->symbol = e + 1;
+    d->start = rm->bias + start;
+    d->size = size;
+    d->file = file;
+    d->line = line;
+    return 0;
+}
+
+static int lookup(struct drip_symbolizer *s, const struct drip_raw_module *rm, uintptr_t addr, struct drip_data_name *d)
+{
     Dwfl_Module *mod = drip_symbolizer_dwfl(s, rm);
     if (!mod)
-        return -1;
+        return -2;   /* not cached: the module may be readable next time */
     GElf_Sym sym;
     GElf_Off off;
     const char *name = drip_symbolizer_addrinfo(s, rm, addr, &off, &sym);
@@ -130,21 +200,39 @@ int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d)
     d->start = addr - off;
     d->size = sym.st_size;
     struct modvars *mv = vars_of(s, rm, mod);
-    if (mv) {
-        size_t a = 0, b = mv->n;
-        while (a < b) {
-            size_t m = (a + b) / 2;
-            if (mv->v[m].addr < d->start)
-                a = m + 1;
-            else
-                b = m;
-        }
-        if (a < mv->n && mv->v[a].addr == d->start) {
-            d->file = mv->v[a].file;
-            d->line = mv->v[a].line;
-        }
+    const struct var *v = mv ? var_at(mv, d->start) : NULL;
+    Dwarf_Die die;
+    if (v && dwarf_offdie(mv->dw, v->die, &die)) {
+        int line = 0;
+        dwarf_decl_line(&die, &line);
+        d->file = dwarf_decl_file(&die);
+        d->line = line;
     }
     return 0;
+}
+
+int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d)
+{
+    struct drip_symbolizer *s = ctx;
+    memset(d, 0, sizeof *d);
+    const struct drip_raw_module *rm = drip__raw_module_of_data(drip_symbolizer_raw(s), addr);
+    if (!rm)
+        return -1;
+    d->module = rm->path;
+    struct drip_symcache *c = drip_symbolizer_cache(s, rm);
+    int r = from_cache(c, rm, addr, d);
+    if (r <= 0)
+        return r;
+    r = lookup(s, rm, addr, d);
+    if (r == -2)
+        return -1;
+    char v[600];
+    if (r == 0 && snprintf(v, sizeof v, "%" PRIxPTR " %" PRIxPTR " %s", d->start - rm->bias, d->size, d->symbol) <
+                      (int)sizeof v)
+        drip_symcache_put(c, (addr - rm->bias) | DATA_KEY, 1, v, d->file, d->line);
+    else if (r != 0)
+        drip_symcache_put(c, (addr - rm->bias) | DATA_KEY, 1, "-", NULL, 0);
+    return r;
 }
 
 void drip__symdata_free(void *data)
