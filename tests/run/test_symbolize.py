@@ -24,6 +24,10 @@ Usage: test_symbolize.py CASE
   cache         names are cached per build ID under $XDG_CACHE_HOME/drip and read back by the next
                 run (an edited entry shows); DRIP_CACHE=0 and --no-cache bypass it; concurrent
                 writers leave whole files
+  cache_globals the names of retention roots that are globals (symbol, definition file:line) are
+                cached too: a second run reads them (an edited entry shows) and writes the same
+                JSON and text; the file of another build ID, or one written for another debug
+                file, is not used
 """
 import json
 import os
@@ -332,6 +336,46 @@ def case_cache():
             body = open(os.path.join(d, "drip", f)).read()
             dt.check(f.endswith(".names") and body.startswith("drip-symcache 1 ") and body.endswith("\n"),
                      "%s: a whole cache file, no temporary left" % f)
+
+
+def case_cache_globals():
+    prog = os.path.join(dt.EXAMPLES, "growing_cache")
+    with tempfile.TemporaryDirectory() as d:
+        env = {"XDG_CACHE_HOME": d}
+        e = dict(os.environ, **env)
+        raw, j1 = os.path.join(d, "r.raw"), os.path.join(d, "1.json")
+        r1 = drip_run(["--show-reachable", "--retainers", "--raw-out", raw, "--json", j1], [prog], cwd=d, env=env)
+        held = "held by: global `g_cache` (growing_cache.c:37) in growing_cache, at offset 0"
+        dt.check(held in r1.stderr.decode(), "the exit report names g_cache and its line")
+        names = os.path.join(d, "drip", build_id(prog) + ".names")
+        text = open(names).read()
+        # the data line: offset from the bias with bit 62 set, file:line looked up, line 37,
+        # "START SIZE SYMBOL" (g_cache: 16 bytes), the definition's file
+        data = re.findall(r"^4000[0-9a-f]{12}\t1\t37\t([0-9a-f]+) 10 g_cache\t([^\t\n]*)$", text, re.M)
+        dt.check(len(data) >= 1 and all(f.endswith("/growing_cache.c") for _, f in data),
+                 "g_cache, its size and its definition are cached: %r" % data)
+
+        def symbolize(json_out):
+            return subprocess.run([dt.DRIP, "symbolize", "--json", json_out, raw], capture_output=True, text=True,
+                                  env=e, timeout=60)
+        s = symbolize(os.path.join(d, "2.json"))
+        dt.eq(s.stdout, r1.stderr.decode(), "from the cache: the exit report, byte for byte")
+        dt.eq(open(os.path.join(d, "2.json")).read(), open(j1).read(), "from the cache: the same JSON")
+        open(names, "w").write(text.replace(" 10 g_cache\t", " 10 cached_g_cache\t"))
+        s = symbolize(os.path.join(d, "3.json"))
+        dt.check("held by: global `cached_g_cache` (growing_cache.c:37)" in s.stdout,
+                 "the next run reads the global's name from the cache (the edited entry shows)")
+        # the edited file under another build ID, and with another debug file's stamp: unused
+        edited = open(names).read()
+        other = os.path.join(d, "drip", "00" * 20 + ".names")
+        os.rename(names, other)
+        s = symbolize(os.path.join(d, "4.json"))
+        dt.check(held in s.stdout and "cached_g_cache" not in s.stdout, "another build ID's file is not read")
+        dt.eq(open(os.path.join(d, "4.json")).read(), open(j1).read(), "another build ID's file: the same JSON")
+        head, rest = edited.split("\n", 1)
+        open(names, "w").write("drip-symcache 1 12345:67890\n" + rest)
+        s = symbolize(os.path.join(d, "5.json"))
+        dt.check(held in s.stdout and "cached_g_cache" not in s.stdout, "a file for another debug file is not read")
 
 
 def main():
