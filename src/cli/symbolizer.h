@@ -32,6 +32,7 @@ struct drip_symcache;
 struct drip_symcache *drip_symbolizer_cache(struct drip_symbolizer *s, const struct drip_raw_module *rm);
 /* symdata.c: the drip_symbols data callback (ctx: the symbolizer), and its index's release. */
 int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d);
+void drip__symdata_where(void *ctx, struct drip_data_name *d);
 void drip__symdata_free(void *data);
 
 #endif

@@ -6,7 +6,8 @@
  * Cheap because a short run names a few globals of big modules (libc's separate debug file is
  * compressed: reading all of it costs ~100 ms): the answer for each address is kept in the
  * module's on-disk name cache (symcache.h, keyed by the address's offset from the load bias with
- * DATA_KEY set, so it never meets a code offset), and a cold question walks the module's CUs only
+ * DATA_KEY set, so it never meets a code offset); file:line are looked up only for the roots a
+ * report prints (drip_symbols.data_where), and a cold question walks the module's CUs only
  * until the first one that defines a variable at the symbol's address, remembering what it
  * passed (address and DIE offset; file:line are read for the one variable asked about).
  * Runs in the `drip` process only. No locks.
@@ -23,6 +24,7 @@
 #include <string.h>
 
 #define DATA_KEY ((uintptr_t)1 << 62)
+#define WHERE_KEY ((uintptr_t)1 << 61)
 
 struct var { uintptr_t addr; Dwarf_Off die; };
 
@@ -159,14 +161,14 @@ static struct modvars *vars_of(struct drip_symbolizer *s, const struct drip_raw_
     return mv;
 }
 
-/* The cache's line for one address: "-" (no data symbol), or "START SIZE SYMBOL" (hex offsets
- * of the variable from the bias), with file and line in their own fields. */
+/* The cache's line for one address (key DATA_KEY): "-" (no data symbol), or "START SIZE SYMBOL"
+ * (hex offsets of the variable from the bias). 1: not cached. */
 static int from_cache(struct drip_symcache *c, const struct drip_raw_module *rm, uintptr_t addr,
                       struct drip_data_name *d)
 {
     const char *v, *file;
     int line;
-    if (!drip_symcache_get(c, (addr - rm->bias) | DATA_KEY, 1, &v, &file, &line))
+    if (!drip_symcache_get(c, (addr - rm->bias) | DATA_KEY, 0, &v, &file, &line))
         return 1;
     if (!v || !strcmp(v, "-"))
         return -1;
@@ -180,15 +182,12 @@ static int from_cache(struct drip_symcache *c, const struct drip_raw_module *rm,
     d->symbol = e + 1;
     d->start = rm->bias + start;
     d->size = size;
-    d->file = file;
-    d->line = line;
     return 0;
 }
 
 static int lookup(struct drip_symbolizer *s, const struct drip_raw_module *rm, uintptr_t addr, struct drip_data_name *d)
 {
-    Dwfl_Module *mod = drip_symbolizer_dwfl(s, rm);
-    if (!mod)
+    if (!drip_symbolizer_dwfl(s, rm))
         return -2;   /* not cached: the module may be readable next time */
     GElf_Sym sym;
     GElf_Off off;
@@ -199,18 +198,10 @@ static int lookup(struct drip_symbolizer *s, const struct drip_raw_module *rm, u
     d->symbol = name;
     d->start = addr - off;
     d->size = sym.st_size;
-    struct modvars *mv = vars_of(s, rm, mod);
-    const struct var *v = mv ? var_at(mv, d->start) : NULL;
-    Dwarf_Die die;
-    if (v && dwarf_offdie(mv->dw, v->die, &die)) {
-        int line = 0;
-        dwarf_decl_line(&die, &line);
-        d->file = dwarf_decl_file(&die);
-        d->line = line;
-    }
     return 0;
 }
 
+/* The symbol only: file:line come from drip__symdata_where when printed. */
 int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d)
 {
     struct drip_symbolizer *s = ctx;
@@ -229,10 +220,38 @@ int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d)
     char v[600];
     if (r == 0 && snprintf(v, sizeof v, "%" PRIxPTR " %" PRIxPTR " %s", d->start - rm->bias, d->size, d->symbol) <
                       (int)sizeof v)
-        drip_symcache_put(c, (addr - rm->bias) | DATA_KEY, 1, v, d->file, d->line);
+        drip_symcache_put(c, (addr - rm->bias) | DATA_KEY, 0, v, NULL, 0);
     else if (r != 0)
-        drip_symcache_put(c, (addr - rm->bias) | DATA_KEY, 1, "-", NULL, 0);
+        drip_symcache_put(c, (addr - rm->bias) | DATA_KEY, 0, "-", NULL, 0);
     return r;
+}
+
+/* The definition of the variable at d->start, cached under its offset with DATA_KEY|WHERE_KEY
+ * (function field empty, file and line; none: no file). */
+void drip__symdata_where(void *ctx, struct drip_data_name *d)
+{
+    struct drip_symbolizer *s = ctx;
+    d->where = 1;
+    const struct drip_raw_module *rm = drip__raw_module_of_data(drip_symbolizer_raw(s), d->start);
+    if (!rm)
+        return;
+    struct drip_symcache *c = drip_symbolizer_cache(s, rm);
+    uintptr_t key = (d->start - rm->bias) | DATA_KEY | WHERE_KEY;
+    const char *fn;
+    if (drip_symcache_get(c, key, 1, &fn, &d->file, &d->line))
+        return;
+    Dwfl_Module *mod = drip_symbolizer_dwfl(s, rm);
+    struct modvars *mv = mod ? vars_of(s, rm, mod) : NULL;
+    const struct var *v = mv ? var_at(mv, d->start) : NULL;
+    Dwarf_Die die;
+    if (v && dwarf_offdie(mv->dw, v->die, &die)) {
+        int line = 0;
+        dwarf_decl_line(&die, &line);
+        d->file = dwarf_decl_file(&die);
+        d->line = line;
+    }
+    if (mod)
+        drip_symcache_put(c, key, 1, NULL, d->file, d->line);
 }
 
 void drip__symdata_free(void *data)

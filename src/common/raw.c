@@ -593,5 +593,5 @@ static void raw_frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f
 
 struct drip_symbols drip__raw_symbols(const struct drip_raw *r)
 {
-    return (struct drip_symbols){raw_frame, (void *)r, 1, NULL};
+    return (struct drip_symbols){raw_frame, (void *)r, 1, NULL, NULL};
 }

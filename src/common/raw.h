@@ -226,6 +226,7 @@ struct drip_data_name {
     const char *symbol, *module, *file;   /* file NULL: no DWARF for it */
     int line;
     uintptr_t start, size;                /* where the variable lies in the process */
+    int where;                            /* 1: file and line were looked up */
 };
 
 /* The module whose writable segments (w= ranges) hold addr, or NULL (retention.c). */
@@ -244,6 +245,9 @@ struct drip_symbols {
     /* The variable (data symbol) that holds addr, with where DWARF says it is defined: 0, or -1
      * when unknown. NULL: this symbolizer names no data (the module+offset fallback). */
     int (*data)(void *ctx, uintptr_t addr, struct drip_data_name *d);
+    /* Fills d->file and d->line of a variable data() named without them (d->where 0): reading
+     * DWARF for the definition is paid only for the roots a report prints. NULL: none to add. */
+    void (*data_where)(void *ctx, struct drip_data_name *d);
 };
 /* Module+offset naming from the raw report's own module table. */
 struct drip_symbols drip__raw_symbols(const struct drip_raw *r);

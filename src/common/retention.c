@@ -71,14 +71,24 @@ static void name_root(struct drip_retention *t, size_t i)
     o->key = strdup(buf);
 }
 
-/* Root i, named on first use: naming a global reads the module's DWARF variables (libc's separate
- * debug file: 100 ms), and a report that prints no retention path (reachable summary lines, the
- * default) must not pay it for every root the scan recorded. */
+/* Root i, named on first use: naming a global reads the module's symbol table, and a report that
+ * prints no retention path (reachable summary lines, the default) must not pay it for every root
+ * the scan recorded. Its file:line (DWARF: libc's compressed debug file costs ~30 ms to open) are
+ * looked up only when printed (drip__retention_root_where): the retainers are grouped by name. */
 struct root *drip__retention_root(struct drip_retention *t, size_t i)
 {
     if (!t->roots[i].key)
         name_root(t, i);
     return &t->roots[i];
+}
+
+struct root *drip__retention_root_where(struct drip_retention *t, size_t i)
+{
+    struct root *o = drip__retention_root(t, i);
+    if (o->kind == K_GLOBAL && o->d.symbol && !o->d.where && t->sym->data_where)
+        t->sym->data_where(t->sym->ctx, &o->d);
+    o->d.where = 1;
+    return o;
 }
 
 static const char *thread_name(const struct root *o, char *buf, size_t cap, int tid)
@@ -93,7 +103,7 @@ static const char *thread_name(const struct root *o, char *buf, size_t cap, int 
 /* How a user names the root: global `cache` (server.c:12), stack of thread ... in main (...). */
 static void root_text(struct drip_writer *w, struct drip_retention *t, size_t i)
 {
-    const struct root *o = drip__retention_root(t, i);
+    const struct root *o = drip__retention_root_where(t, i);
     const struct drip_raw_root *x = &t->rt->roots[i];
     char tb[256];
     switch (o->kind) {
@@ -132,7 +142,7 @@ static void json_str(struct drip_writer *w, const char *s)
 
 static void root_json(struct drip_writer *w, struct drip_retention *t, size_t i)
 {
-    const struct root *o = drip__retention_root(t, i);
+    const struct root *o = drip__retention_root_where(t, i);
     const struct drip_raw_root *x = &t->rt->roots[i];
     drip__printf(w, "{\"kind\": \"%s\", \"symbol\": ", json_kind[o->kind]);
     json_str(w, o->kind == K_GLOBAL ? o->d.symbol : o->kind == K_STACK ? o->fn.function : NULL);

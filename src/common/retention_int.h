@@ -41,6 +41,8 @@ enum { GAP = UINT32_MAX };   /* in a chain: hops left out (an elided path) */
 int drip__retention_chain(const struct drip_raw_retain *rt, uint32_t p, uint32_t *out, uint32_t *root);
 /* Root i, named on first use (naming a global may read a module's DWARF variables). */
 struct root *drip__retention_root(struct drip_retention *t, size_t i);
+/* The same, with a global's definition file:line looked up (for printing it). */
+struct root *drip__retention_root_where(struct drip_retention *t, size_t i);
 /* The allocating function of a site (its first frame), named. */
 struct drip_frame drip__retention_site_top(struct drip_retention *t, uint32_t site);
 

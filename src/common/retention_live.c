@@ -41,7 +41,7 @@ static void fake_frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *
     size_t n = fs->t->rt->nroots;
     if (addr >= FAKE_BASE + 1 && addr < FAKE_BASE + 1 + n * FAKE_STEP) {
         size_t i = (addr - FAKE_BASE - 1) / FAKE_STEP;
-        const struct root *o = drip__retention_root(fs->t, i);
+        const struct root *o = drip__retention_root_where(fs->t, i);
         memset(f, 0, sizeof *f);
         f->addr = addr;
         f->function = fs->names[i];
@@ -97,7 +97,7 @@ int drip__retention_write_pprof(const struct drip_raw *r, const struct drip_symb
             ns++;
         }
         struct drip_pprof_meta meta = {.period = 1, .time_nanos = r->time_nanos, .raw = r};
-        struct drip_symbols wrap = {fake_frame, &fs, sym->raw, NULL};
+        struct drip_symbols wrap = {fake_frame, &fs, sym->raw, NULL, NULL};
         rc = drip__pprof_write(fd, s, ns, &meta, &wrap);
     }
     free(s);

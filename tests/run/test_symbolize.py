@@ -349,11 +349,14 @@ def case_cache_globals():
         dt.check(held in r1.stderr.decode(), "the exit report names g_cache and its line")
         names = os.path.join(d, "drip", build_id(prog) + ".names")
         text = open(names).read()
-        # the data line: offset from the bias with bit 62 set, file:line looked up, line 37,
-        # "START SIZE SYMBOL" (g_cache: 16 bytes), the definition's file
-        data = re.findall(r"^4000[0-9a-f]{12}\t1\t37\t([0-9a-f]+) 10 g_cache\t([^\t\n]*)$", text, re.M)
-        dt.check(len(data) >= 1 and all(f.endswith("/growing_cache.c") for _, f in data),
-                 "g_cache, its size and its definition are cached: %r" % data)
+        # per root address: its offset from the bias with bit 62 set, "START SIZE SYMBOL" (g_cache:
+        # 16 bytes); per variable printed: its start with bits 62 and 61 set, line 37 and file
+        data = re.findall(r"^4000([0-9a-f]{12})\t0\t0\t([0-9a-f]+) 10 g_cache\t$", text, re.M)
+        dt.check(len(data) >= 1 and all(int(a, 16) == int(data[0][1], 16) for a, _ in data),
+                 "g_cache's name and size are cached for the root word at its start: %r" % data)
+        where = re.findall(r"^6000([0-9a-f]{12})\t1\t37\t\t([^\t\n]*)$", text, re.M)
+        dt.check(len(where) == 1 and data and int(where[0][0], 16) == int(data[0][1], 16) and
+                 where[0][1].endswith("/growing_cache.c"), "g_cache's definition is cached: %r" % where)
 
         def symbolize(json_out):
             return subprocess.run([dt.DRIP, "symbolize", "--json", json_out, raw], capture_output=True, text=True,
@@ -361,10 +364,10 @@ def case_cache_globals():
         s = symbolize(os.path.join(d, "2.json"))
         dt.eq(s.stdout, r1.stderr.decode(), "from the cache: the exit report, byte for byte")
         dt.eq(open(os.path.join(d, "2.json")).read(), open(j1).read(), "from the cache: the same JSON")
-        open(names, "w").write(text.replace(" 10 g_cache\t", " 10 cached_g_cache\t"))
+        open(names, "w").write(text.replace(" 10 g_cache\t", " 10 cached_g_cache\t").replace("\t1\t37\t\t", "\t1\t38\t\t"))
         s = symbolize(os.path.join(d, "3.json"))
-        dt.check("held by: global `cached_g_cache` (growing_cache.c:37)" in s.stdout,
-                 "the next run reads the global's name from the cache (the edited entry shows)")
+        dt.check("held by: global `cached_g_cache` (growing_cache.c:38)" in s.stdout,
+                 "the next run reads the global's name and line from the cache (the edited entries show)")
         # the edited file under another build ID, and with another debug file's stamp: unused
         edited = open(names).read()
         other = os.path.join(d, "drip", "00" * 20 + ".names")
