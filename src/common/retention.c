@@ -22,6 +22,8 @@ struct root {
     struct drip_frame fn;      /* stack: the function of the frame; start routine otherwise */
     struct drip_frame thread;  /* the thread's start routine (function NULL: the main thread) */
     uintptr_t base;            /* offsets are from here: the variable's start, else the word */
+    uintptr_t modoff;          /* a global with no symbol: the word's address in the module's ELF
+                                * addresses (what nm and objdump show), not where it was loaded */
 };
 
 struct retainer {
@@ -48,6 +50,7 @@ static void name_root(struct drip_retention *t, size_t i)
 {
     const struct drip_raw_root *x = &t->rt->roots[i];
     struct root *o = &t->roots[i];
+    const struct drip_raw_module *m;
     char buf[512];
     o->base = x->addr;
     if (x->start)
@@ -69,9 +72,10 @@ static void name_root(struct drip_retention *t, size_t i)
             o->kind = K_GLOBAL;
             o->base = o->d.start;
             snprintf(buf, sizeof buf, "global %s %s", o->d.module ? o->d.module : "", o->d.symbol);
-        } else if ((o->d.module = drip__raw_module_of_data(t->raw, x->addr) ? drip__raw_module_of_data(t->raw, x->addr)->path
-                                                                            : NULL)) {
+        } else if ((m = drip__raw_module_of_data(t->raw, x->addr))) {
             o->kind = K_GLOBAL;   /* a module's data with no symbol (stripped): by module and offset */
+            o->d.module = m->path;
+            o->modoff = x->addr - m->bias;
             snprintf(buf, sizeof buf, "global %s %lx", o->d.module, (unsigned long)x->addr);
         } else {
             o->kind = K_MAPPING;
@@ -101,10 +105,10 @@ static void root_text(struct drip_writer *w, struct drip_retention *t, size_t i)
         if (o->d.symbol)
             drip__printf(w, "global `%s`", o->d.symbol);
         else
-            drip__printf(w, "global at %s+0x%lx", base_name(o->d.module), (unsigned long)x->addr);
+            drip__printf(w, "global at %s+0x%lx", base_name(o->d.module), (unsigned long)o->modoff);
         if (o->d.file)
             drip__printf(w, " (%s:%d)", base_name(o->d.file), o->d.line);
-        if (o->d.module)
+        if (o->d.module && o->d.symbol)   /* without one, the module was named above */
             drip__printf(w, " in %s", base_name(o->d.module));
         break;
     case K_MAPPING:
