@@ -76,7 +76,7 @@ static uintptr_t hex(const char **p)
     }
 }
 
-static char *read_maps(size_t *cap_out)
+char *drip__roots_maps_text(size_t *cap_out)
 {
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -124,11 +124,20 @@ static bool arena_heap(uintptr_t lo, uintptr_t hi)
 
 bool drip__roots_read(struct drip__roots *r)
 {
-    memset(r, 0, sizeof *r);
     size_t cap;
-    char *buf = read_maps(&cap);
-    if (!buf)
+    char *buf = drip__roots_maps_text(&cap);
+    if (!buf) {
+        memset(r, 0, sizeof *r);
         return false;
+    }
+    bool ok = drip__roots_parse(r, buf);
+    drip__arena_free(buf, cap);
+    return ok;
+}
+
+bool drip__roots_parse(struct drip__roots *r, const char *buf)
+{
+    memset(r, 0, sizeof *r);
     bool ok = true;
     for (const char *p = buf; *p && ok;) {
         uintptr_t lo = hex(&p);
@@ -170,7 +179,6 @@ bool drip__roots_read(struct drip__roots *r)
             ok = add(&r->maps, lo, hi);
         p = *eol ? eol + 1 : eol;
     }
-    drip__arena_free(buf, cap);
     if (!ok)
         return false;
     /* drip's own memory */
