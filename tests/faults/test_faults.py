@@ -98,7 +98,8 @@ def case_exit_from_thread():
 def case_crash_signals():
     """Fatal signals raised by the program itself: drip writes its report, then dies the same way."""
     for how, sig in (("segv", signal.SIGSEGV), ("abort", signal.SIGABRT), ("bus", signal.SIGBUS), ("fpe", signal.SIGFPE),
-                     ("raise-term", signal.SIGTERM), ("raise-int", signal.SIGINT)):
+                     ("raise-term", signal.SIGTERM), ("raise-int", signal.SIGINT), ("pipe", signal.SIGPIPE),
+                     ("alarm", signal.SIGALRM)):
         plain = run_plain([F + "/crash", how])
         dt.eq(plain.returncode, -sig, how + ": without drip, killed by signal %d" % sig)
         for args in ([], ["--error-exitcode", "23"]):
