@@ -39,24 +39,8 @@
 
 const char *const drip__root_kind_name[4] = {"memory", "stack", "tls", "register"};
 
-/* Grows *p (arena) to hold at least need elements of elem bytes. */
-static bool grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return true;
-    size_t nc = *cap ? *cap * 2 : 1024;
-    while (nc < need)
-        nc *= 2;
-    void *np = drip__arena_alloc(nc * elem);
-    if (!np)
-        return false;
-    if (*p)
-        memcpy(np, *p, *cap * elem);
-    drip__arena_free(*p, *cap * elem);
-    *p = np;
-    *cap = nc;
-    return true;
-}
+/* Grows *p (arena) to hold at least need elements of elem bytes (all *cap of them are kept). */
+static bool grow(void **p, size_t *cap, size_t need, size_t elem) { return drip__arena_grow(p, cap, *cap, need, elem, 1024); }
 
 bool drip__retain_begin(struct drip__retain *r, size_t n, bool want_edges)
 {
@@ -273,25 +257,12 @@ static bool read_word(const struct drip__retain_ctx *c, uintptr_t a, uintptr_t *
     return drip__safe_read(v, a, sizeof *v) == (long)sizeof *v;
 }
 
-static bool in_ranges(const struct drip__ranges *s, uintptr_t a)
-{
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->r[mid].hi <= a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < s->n && s->r[lo].lo <= a;
-}
-
 /* A return address: in a file's executable mapping, just after a call (e8 rel32; ff /2 with a
  * register, [reg], disp8 or disp32/rip operand). Code is read through the copy that cannot
  * fault (a truncated file). */
 static bool is_return_address(const struct drip__retain_ctx *c, uintptr_t v)
 {
-    if (v < 4096 || !in_ranges(&c->rt->file_x, v) || !in_ranges(&c->rt->file_x, v - 7))
+    if (v < 4096 || !drip__ranges_find(&c->rt->file_x, v) || !drip__ranges_find(&c->rt->file_x, v - 7))
         return false;
     uint8_t code[7];
     if (drip__safe_read(code, v - 7, sizeof code) != (long)sizeof code)

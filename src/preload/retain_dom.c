@@ -25,17 +25,8 @@ static int past_deadline(void *ctx) { return now_us() > *(const long long *)ctx;
 
 static bool push_ret(struct drip__dom_out *d, uint32_t lo, uint32_t hi, uint64_t bytes, uint64_t blocks)
 {
-    if (d->nret == d->ret_cap) {
-        size_t nc = d->ret_cap ? d->ret_cap * 2 : 256;
-        struct drip__rsum_ret *v = drip__arena_alloc(nc * sizeof *v);
-        if (!v)
-            return false;
-        if (d->ret)
-            memcpy(v, d->ret, d->nret * sizeof *v);
-        drip__arena_free(d->ret, d->ret_cap * sizeof *v);
-        d->ret = v;
-        d->ret_cap = nc;
-    }
+    if (!drip__arena_grow(&d->ret, &d->ret_cap, d->nret, d->nret + 1, sizeof *d->ret, 256))
+        return false;
     d->ret[d->nret++] = (struct drip__rsum_ret){lo, hi, bytes, blocks};
     return true;
 }
@@ -90,18 +81,9 @@ static bool per_site(const struct drip__block *b, uint32_t R, uint32_t N, const 
         for (uint32_t s = 1; s < nsites && ok; s++) {
             if (!tot[2 * s])
                 continue;
-            if (d->nsite == d->site_cap) {
-                size_t nc = d->site_cap ? d->site_cap * 2 : 256;
-                struct drip__rsum_site *v = drip__arena_alloc(nc * sizeof *v);
-                if (!v) {
-                    ok = false;
-                    break;
-                }
-                if (d->site)
-                    memcpy(v, d->site, d->nsite * sizeof *v);
-                drip__arena_free(d->site, d->site_cap * sizeof *v);
-                d->site = v;
-                d->site_cap = nc;
+            if (!drip__arena_grow(&d->site, &d->site_cap, d->nsite, d->nsite + 1, sizeof *d->site, 256)) {
+                ok = false;
+                break;
             }
             d->site[d->nsite++] = (struct drip__rsum_site){s, 0, tot[2 * s], tot[2 * s + 1]};
         }

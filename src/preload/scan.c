@@ -125,18 +125,9 @@ static struct drip__block *find_block(struct marker *mk, uintptr_t w)
 
 static void push(struct marker *mk, size_t idx)
 {
-    if (mk->top == mk->cap) {
-        size_t cap = mk->cap ? mk->cap * 2 : 4096;
-        size_t *s = drip__arena_alloc(cap * sizeof *s);
-        if (!s) {
-            mk->oom = true;
-            return;
-        }
-        if (mk->stack)
-            memcpy(s, mk->stack, mk->top * sizeof *s);
-        drip__arena_free(mk->stack, mk->cap * sizeof *s);
-        mk->stack = s;
-        mk->cap = cap;
+    if (mk->top == mk->cap && !drip__arena_grow(&mk->stack, &mk->cap, mk->top, mk->top + 1, sizeof *mk->stack, 4096)) {
+        mk->oom = true;
+        return;
     }
     mk->stack[mk->top++] = idx;
 }

@@ -90,6 +90,8 @@ bool drip__roots_dead_below(struct drip__roots *r, uintptr_t sp);
 bool drip__roots_finish(struct drip__roots *r, struct drip__ranges *out);
 void drip__roots_free(struct drip__roots *r);
 void drip__ranges_free(struct drip__ranges *s);
+/* The range of s (sorted, disjoint) holding a, or NULL. */
+const struct drip__range *drip__ranges_find(const struct drip__ranges *s, uintptr_t a);
 /* Called at the start of each of drip's own threads: its stack is never a root. */
 void drip__roots_own_thread(void);
 

@@ -16,17 +16,8 @@ bool drip__rs_add_how(struct rangeset *s, uintptr_t lo, uintptr_t hi, int how)
 {
     if (hi <= lo)
         return true;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        struct range *r = drip__arena_alloc(cap * sizeof *r);
-        if (!r)
-            return false;
-        if (s->r)
-            memcpy(r, s->r, s->n * sizeof *r);
-        drip__arena_free(s->r, s->cap * sizeof *r);
-        s->r = r;
-        s->cap = cap;
-    }
+    if (!drip__arena_grow(&s->r, &s->cap, s->n, s->n + 1, sizeof *s->r, 256))
+        return false;
     s->r[s->n++] = (struct range){lo, hi, how};
     return true;
 }

@@ -199,6 +199,19 @@ def case_paths():
                  "docs/internals.md: the file %s exists under src/" % f)
 
 
+def case_one_case_list():
+    """No CMakeLists under tests/ lists a driver's cases by hand: drip_test_cases reads them from
+    the driver (issue #17), so a `foreach(case NAME NAME ...)` of literal names is a second list."""
+    n = 0
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "**", "CMakeLists.txt"), recursive=True)):
+        rel = os.path.relpath(path, ROOT)
+        text = read(rel)
+        n += len(re.findall(r"drip_test_cases\(", text))
+        for m in re.finditer(r"foreach\(case ([^)$]*)\)", text):
+            dt.check(False, "%s: foreach(case %s) lists cases by hand (use drip_test_cases)" % (rel, m.group(1)))
+    dt.check(n >= 10, "drivers registered through drip_test_cases: %d" % n)
+
+
 def case_readme():
     """The README stays a front door: under 200 lines, the two set-up commands, the difference
     from valgrind with a test for each row, and the links to the reference."""
@@ -258,6 +271,16 @@ def case_readme_commands():
             dt.eq(summary_of(sample.group(1)), summary_of(first_err), "README's sample report: the summary drip writes")
             strip = lambda s: [re.sub(r"^==\d+== |0x[0-9a-f]+: ", "", l) for l in s.split("\n") if "lost in loss record" in l or " at " in l or " by " in l]
             dt.eq(strip(sample.group(1)), strip(first_err), "README's sample report: its records and frames")
+        # a session shown as `$ command` then its output: the command runs, and prints those lines
+        sessions = re.findall(r"```\n\$ (build/bin/drip [^\n]*)\n(.*?)```", text, re.S)
+        for cmd, shown in sessions:
+            p = subprocess.run(["bash", "-c", cmd], cwd=d, capture_output=True, text=True, timeout=120)
+            dt.eq(p.returncode, 0, "README: `%s`: status" % cmd)
+            got = [re.sub(r"^==\d+==", "", l) for l in p.stderr.split("\n")]
+            for line in shown.strip("\n").split("\n"):
+                line = re.sub(r"^==\d+==", "", line)
+                dt.check(line in got or re.sub(r"\d+ ms\)", "", line) in [re.sub(r"\d+ ms\)", "", g) for g in got],
+                         "README: `%s` prints %r" % (cmd, line[:70]))
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
