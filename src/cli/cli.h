@@ -15,6 +15,9 @@ int run_child(const char *prog, char **argv);
  * names it): code is siginfo's si_code (CLD_EXITED, CLD_KILLED, CLD_DUMPED), status its
  * si_status (exit status or signal). */
 extern void (*drip__run_ended)(int pid, int code, int status);
+/* When set, run_child calls it once the child is forked (drip run's shared symbolizer starts then,
+ * off the program's path). */
+extern void (*drip__run_started)(int pid);
 
 /* The commands of main.c's table (argv[0] is the command's name); each returns the exit status. */
 int cmd_run(int argc, char **argv);

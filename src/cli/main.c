@@ -59,6 +59,7 @@ static void forward(int sig)
 }
 
 void (*drip__run_ended)(int pid, int code, int status);
+void (*drip__run_started)(int pid);
 
 int run_child(const char *prog, char **argv)
 {
@@ -90,6 +91,8 @@ int run_child(const char *prog, char **argv)
         _exit(e == ENOENT ? 127 : 126);
     }
     child_pid = pid;
+    if (drip__run_started)
+        drip__run_started(pid);
     signal(SIGTERM, forward);
     signal(SIGHUP, forward);
     sigprocmask(SIG_SETMASK, &old, NULL);

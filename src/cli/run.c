@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "options.h"
 #include "suppress.h"
+#include "symserve.h"
 
 #include <dirent.h>
 #include <elf.h>
@@ -174,7 +175,7 @@ static int status_reported(void)
 
 static void status_cleanup(void)
 {
-    static const char *const names[] = {"state", "exec"};
+    static const char *const names[] = {"state", "exec", "sym"};
     char path[PATH_MAX + 32];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", status_dir, names[i]);
@@ -185,6 +186,7 @@ static void status_cleanup(void)
 
 static void run_ended(int pid, int code, int status)
 {
+    drip_symserve_stop();   /* the program's report is written: later exits spawn their own */
     if (status_expect_report && !status_reported()) {
         char comm[64] = "?", path[64];
         snprintf(path, sizeof path, "/proc/%d/comm", pid);
@@ -229,7 +231,7 @@ static void status_sweep(const char *tmp)
         if (sscanf(e->d_name, "drip-run-%d-%*6[A-Za-z0-9]%n", &pid, &n) < 1 || n != (int)strlen(e->d_name) ||
             pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
             continue;
-        static const char *const names[] = {"state", "exec", "reported"};
+        static const char *const names[] = {"state", "exec", "reported", "sym"};
         char path[PATH_MAX + 300];
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
             snprintf(path, sizeof path, "%s/%s/%s", tmp, e->d_name, names[i]);
@@ -241,15 +243,31 @@ static void status_sweep(const char *tmp)
     closedir(d);
 }
 
+static char sweep_dir[PATH_MAX];
+static int symserve_listening;
+
+/* Once the program runs (off its path): the shared symbolizer, and the sweep of what killed runs
+ * left. */
+static void run_started(int pid)
+{
+    (void)pid;
+    if (symserve_listening)
+        drip_symserve_start();
+    status_sweep(sweep_dir);
+}
+
 /* Makes the status directory and tells the library where it is. The directory can be entered
  * but not listed by others (0711) and its two files can be written by anyone (0622): the
  * program may drop its privileges before it writes them, and the names are random. */
 static void status_start(int want_report)
 {
     const char *tmp = getenv("TMPDIR");
+    /* without TMPDIR: /dev/shm where it can be used. A tmpfs: on a disk file system (an ext4
+     * /tmp) making the directory, its files and the symbolizer's socket cost more than 1 ms of
+     * every run, and the sweep reads a directory that many programs fill */
     if (!tmp || !*tmp)
-        tmp = "/tmp";
-    status_sweep(tmp);
+        tmp = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(sweep_dir, sizeof sweep_dir, "%s", tmp);
     snprintf(status_dir, sizeof status_dir, "%s/drip-run-%d-XXXXXX", tmp, (int)getpid());
     if (!mkdtemp(status_dir)) {
         status_dir[0] = 0;
@@ -269,6 +287,8 @@ static void status_start(int want_report)
     status_expect_report = want_report;
     setenv("DRIP_STATUS_DIR", status_dir, 1);
     drip__run_ended = run_ended;
+    symserve_listening = want_report && drip_symserve_listen(status_dir) == 0;
+    drip__run_started = run_started;
 }
 
 int cmd_run(int argc, char **argv)

@@ -23,6 +23,10 @@ void drip_symbolizer_free(struct drip_symbolizer *s);
 #include <elfutils/libdwfl.h>
 Dwfl_Module *drip_symbolizer_dwfl(struct drip_symbolizer *s, const struct drip_raw_module *rm);
 const struct drip_raw *drip_symbolizer_raw(struct drip_symbolizer *s);
+/* dwfl_module_addrinfo(addr) of rm's module, answered from the symbolizer's sorted symbol index
+ * where that gives libdw's own choice. */
+const char *drip_symbolizer_addrinfo(struct drip_symbolizer *s, const struct drip_raw_module *rm, uintptr_t addr,
+                                     GElf_Off *off, GElf_Sym *sym);
 void **drip_symbolizer_data_slot(struct drip_symbolizer *s);
 /* symdata.c: the drip_symbols data callback (ctx: the symbolizer), and its index's release. */
 int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d);

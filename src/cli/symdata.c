@@ -122,7 +122,7 @@ int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d)
         return -1;
     GElf_Sym sym;
     GElf_Off off;
-    const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+    const char *name = drip_symbolizer_addrinfo(s, rm, addr, &off, &sym);
     if (!name || (GELF_ST_TYPE(sym.st_info) != STT_OBJECT && GELF_ST_TYPE(sym.st_info) != STT_TLS) ||
         (sym.st_size && off >= sym.st_size))
         return -1;

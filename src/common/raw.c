@@ -221,6 +221,7 @@ static int parse_retain(struct drip_raw_retain *t, const char *line, size_t ll, 
             return -1;
         x->prev = (uint32_t)num(f, n, "prev", 10);
         x->from_root = (int)num(f, n, "root", 10);
+        x->elided = (int)num(f, n, "elided", 10);
         x->site = (uint32_t)num(f, n, "site", 10);
         x->bytes = num(f, n, "bytes", 10);
         x->blocks = num(f, n, "blocks", 10);
@@ -574,15 +575,6 @@ const struct drip_raw_module *drip__raw_module_of(const struct drip_raw *r, uint
     if (offset)
         *offset = m ? addr - m->bias : 0;
     return m;
-}
-
-const struct drip_raw_module *drip__raw_module_of_data(const struct drip_raw *r, uintptr_t addr)
-{
-    for (size_t i = 0; i < r->nmods; i++)
-        for (int k = 0; k < r->mods[i].nw; k++)
-            if (addr >= r->mods[i].w[k].lo && addr < r->mods[i].w[k].hi && !r->mods[i].unloaded)
-                return &r->mods[i];
-    return NULL;
 }
 
 static void raw_frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f)

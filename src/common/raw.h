@@ -35,7 +35,7 @@
  *   root id= kind=memory|stack|tls|register addr= [tid=] [ret=] [start=] [lo= hi=]
  *                                             a root word that holds something (ret: the return
  *                                             address below a stack slot; lo-hi: its mapping)
- *   path id= prev= root=0|1 site= bytes= blocks= [in=A-B] [self=A-B]
+ *   path id= prev= root=0|1 site= bytes= blocks= [in=A-B] [self=A-B] [elided=1]
  *                                             a chain of sites from a root word (prev: root id
  *                                             when root=1, else the previous path); in: offsets
  *                                             of the pointers in the previous hop; self: links
@@ -118,6 +118,7 @@ extern const char *const drip_raw_root_kinds[4];
 struct drip_raw_path {
     uint32_t prev, site;
     int from_root;                   /* prev is a root id */
+    int elided;                      /* hops were left out between prev and this one */
     uint32_t in_min, in_max, self_min, self_max;   /* min > max: none */
     uint64_t bytes, blocks;
 };
@@ -227,7 +228,7 @@ struct drip_data_name {
     uintptr_t start, size;                /* where the variable lies in the process */
 };
 
-/* The module whose writable segments (w= ranges) hold addr, or NULL. */
+/* The module whose writable segments (w= ranges) hold addr, or NULL (retention.c). */
 const struct drip_raw_module *drip__raw_module_of_data(const struct drip_raw *r, uintptr_t addr);
 
 /* ---- naming frames ----

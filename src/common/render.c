@@ -2,6 +2,7 @@
 #include "render.h"
 #include "pprof_write.h"
 #include "report.h"
+#include "retention.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -60,6 +61,10 @@ int drip__render(const struct drip_raw *r, const struct drip_symbols *sym, const
         return write_pprof(r, sym, o->out_fd, !strcmp(r->want, "pprof_text"));
     if (!strcmp(r->want, "names"))
         return write_names(r, sym, o->out_fd);
+    if (!strcmp(r->want, "retainers"))   /* /debug/drip/retainers */
+        return drip__retention_write_json(r, sym, o->out_fd);
+    if (!strcmp(r->want, "retained"))    /* /debug/pprof/retained */
+        return drip__retention_write_pprof(r, sym, o->out_fd);
     if (!strcmp(r->want, "suspects")) {
         struct drip_writer w;
         drip__writer_fd(&w, o->out_fd);

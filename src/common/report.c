@@ -204,6 +204,11 @@ static void write_suspects_text(struct drip_writer *w, const struct report *r)
                        "now %s in %llu blocks, the oldest %.1f s old, allocated\n",
                     pid, i + 1, n, rate, s->window, 100 * s->share, live, (unsigned long long)s->live_objects, s->oldest);
         text_stack(w, r, pid, s->site);
+        uint64_t blocks = 0;   /* who holds it: the path of the site's reachable blocks */
+        for (size_t k = 0; k < r->n; k++)
+            if (r->g[k].kind == REACHABLE && r->g[k].site == s->site)
+                blocks += r->g[k].blocks;
+        drip__retention_text(w, r->ret, pid, REACHABLE, &s->site, 1, blocks);
         drip__printf(w, "==%d==\n", pid);
     }
 }
@@ -419,17 +424,22 @@ static void json_site(struct drip_writer *w, const struct drip_raw *r, const str
 
 void drip__report_suspects_json(struct drip_writer *w, const struct drip_raw *r, const struct drip_symbols *sym)
 {
+    /* who holds each suspect's blocks, when the document has retention paths (a leak check) */
+    struct drip_retention *t = r->nsuspects ? drip__retention_new(r, sym) : NULL;
     drip__puts(w, "[");
     for (size_t i = 0; i < r->nsuspects; i++) {
         const struct drip_raw_suspect *s = &r->suspects[i];
         drip__printf(w, "%s\n  {\"bytes_per_second\": %.1f, \"live_bytes\": %llu, \"live_objects\": %llu, "
-                       "\"oldest_age_seconds\": %.3f, \"heap_growth_share\": %.3f, \"window_seconds\": %.3f, \"stack\": ",
+                       "\"oldest_age_seconds\": %.3f, \"heap_growth_share\": %.3f, \"window_seconds\": %.3f, ",
                     i ? "," : "", s->bps, (unsigned long long)s->live_bytes, (unsigned long long)s->live_objects,
                     s->oldest, s->share, s->window);
+        drip__retention_json(w, t, REACHABLE, &s->site, 1);
+        drip__puts(w, "\"stack\": ");
         json_site(w, r, sym, s->site);
         drip__puts(w, "}");
     }
     drip__puts(w, "]");
+    drip__retention_free(t);
 }
 
 /* The process the report is for: the command line, the executable, the parent for a child. */

@@ -6,37 +6,24 @@
  * "Retainers" (Chrome DevTools). A retained size counts for a variable or a frame when every
  * root word of the entry has that same name; what no single name retains is left out.
  */
-#include "retention.h"
+#include "retention_int.h"
+#include "retention_index.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { K_GLOBAL, K_MAPPING, K_STACK, K_TLS, K_REGISTER };
+const struct drip_raw_module *drip__raw_module_of_data(const struct drip_raw *r, uintptr_t addr)
+{
+    for (size_t i = 0; i < r->nmods; i++)
+        for (int k = 0; k < r->mods[i].nw; k++)
+            if (addr >= r->mods[i].w[k].lo && addr < r->mods[i].w[k].hi && !r->mods[i].unloaded)
+                return &r->mods[i];
+    return NULL;
+}
+
 static const char *const json_kind[] = {"global", "mapping", "stack", "tls", "register"};
-
-struct root {
-    int kind;
-    char *key;                 /* equal keys: the same variable, frame, thread or mapping */
-    struct drip_data_name d;   /* global */
-    struct drip_frame fn;      /* stack: the function of the frame; start routine otherwise */
-    struct drip_frame thread;  /* the thread's start routine (function NULL: the main thread) */
-    uintptr_t base;            /* offsets are from here: the variable's start, else the word */
-};
-
-struct retainer {
-    size_t root;   /* a root with this key */
-    uint64_t bytes, blocks;
-};
-
-struct drip_retention {
-    const struct drip_raw *raw;
-    const struct drip_symbols *sym;
-    const struct drip_raw_retain *rt;
-    struct root *roots;
-    struct retainer *ret;
-    size_t nret;
-};
 
 static const char *base_name(const char *p)
 {
@@ -69,16 +56,29 @@ static void name_root(struct drip_retention *t, size_t i)
             o->kind = K_GLOBAL;
             o->base = o->d.start;
             snprintf(buf, sizeof buf, "global %s %s", o->d.module ? o->d.module : "", o->d.symbol);
-        } else if ((o->d.module = drip__raw_module_of_data(t->raw, x->addr) ? drip__raw_module_of_data(t->raw, x->addr)->path
-                                                                            : NULL)) {
-            o->kind = K_GLOBAL;   /* a module's data with no symbol (stripped): by module and offset */
-            snprintf(buf, sizeof buf, "global %s %lx", o->d.module, (unsigned long)x->addr);
+        } else if (drip__raw_module_of_data(t->raw, x->addr)) {
+            /* a module's data with no symbol (stripped): by module and offset from its load bias */
+            const struct drip_raw_module *m = drip__raw_module_of_data(t->raw, x->addr);
+            o->kind = K_GLOBAL;
+            o->d.module = m->path;
+            o->d.start = m->bias;   /* d.symbol stays NULL: the offset is printed from here */
+            snprintf(buf, sizeof buf, "global %s %lx", o->d.module, (unsigned long)(x->addr - m->bias));
         } else {
             o->kind = K_MAPPING;
             snprintf(buf, sizeof buf, "mapping %lx-%lx", (unsigned long)x->lo, (unsigned long)x->hi);
         }
     }
     o->key = strdup(buf);
+}
+
+/* Root i, named on first use: naming a global reads the module's DWARF variables (libc's separate
+ * debug file: 100 ms), and a report that prints no retention path (reachable summary lines, the
+ * default) must not pay it for every root the scan recorded. */
+struct root *drip__retention_root(struct drip_retention *t, size_t i)
+{
+    if (!t->roots[i].key)
+        name_root(t, i);
+    return &t->roots[i];
 }
 
 static const char *thread_name(const struct root *o, char *buf, size_t cap, int tid)
@@ -93,7 +93,7 @@ static const char *thread_name(const struct root *o, char *buf, size_t cap, int 
 /* How a user names the root: global `cache` (server.c:12), stack of thread ... in main (...). */
 static void root_text(struct drip_writer *w, struct drip_retention *t, size_t i)
 {
-    const struct root *o = &t->roots[i];
+    const struct root *o = drip__retention_root(t, i);
     const struct drip_raw_root *x = &t->rt->roots[i];
     char tb[256];
     switch (o->kind) {
@@ -101,7 +101,7 @@ static void root_text(struct drip_writer *w, struct drip_retention *t, size_t i)
         if (o->d.symbol)
             drip__printf(w, "global `%s`", o->d.symbol);
         else
-            drip__printf(w, "global at %s+0x%lx", base_name(o->d.module), (unsigned long)x->addr);
+            drip__printf(w, "global at %s+0x%lx", base_name(o->d.module), (unsigned long)(x->addr - o->d.start));
         if (o->d.file)
             drip__printf(w, " (%s:%d)", base_name(o->d.file), o->d.line);
         if (o->d.module)
@@ -111,8 +111,9 @@ static void root_text(struct drip_writer *w, struct drip_retention *t, size_t i)
         drip__printf(w, "anonymous mapping 0x%lx-0x%lx", (unsigned long)x->lo, (unsigned long)x->hi);
         break;
     case K_STACK:
+        /* no return address below the slot: an innermost frame (or a stale word in it) */
         drip__printf(w, "stack of %s, frame of %s", thread_name(o, tb, sizeof tb, x->tid),
-                    o->fn.function ? o->fn.function : "???");
+                     o->fn.function ? o->fn.function : x->ret ? "???" : "the innermost function");
         if (o->fn.file)
             drip__printf(w, " (%s:%d)", base_name(o->fn.file), o->fn.line);
         break;
@@ -131,7 +132,7 @@ static void json_str(struct drip_writer *w, const char *s)
 
 static void root_json(struct drip_writer *w, struct drip_retention *t, size_t i)
 {
-    const struct root *o = &t->roots[i];
+    const struct root *o = drip__retention_root(t, i);
     const struct drip_raw_root *x = &t->rt->roots[i];
     drip__printf(w, "{\"kind\": \"%s\", \"symbol\": ", json_kind[o->kind]);
     json_str(w, o->kind == K_GLOBAL ? o->d.symbol : o->kind == K_STACK ? o->fn.function : NULL);
@@ -157,18 +158,16 @@ struct drip_retention *drip__retention_new(const struct drip_raw *r, const struc
     struct drip_retention *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    *t = (struct drip_retention){r, sym, &r->ret, calloc(r->ret.nroots ? r->ret.nroots : 1, sizeof *t->roots), NULL, 0};
+    *t = (struct drip_retention){.raw = r, .sym = sym, .rt = &r->ret, .roots = calloc(r->ret.nroots ? r->ret.nroots : 1, sizeof *t->roots)};
     if (!t->roots) {
         free(t);
         return NULL;
     }
-    for (size_t i = 0; i < r->ret.nroots; i++)
-        name_root(t, i);
     /* retainers: an entry counts for a name when its first and last root words have it */
     t->ret = calloc(r->ret.nretained ? r->ret.nretained : 1, sizeof *t->ret);
     for (size_t i = 0; t->ret && i < r->ret.nretained; i++) {
         const struct drip_raw_retained *x = &r->ret.retained[i];
-        if (x->lo >= r->ret.nroots || x->hi >= r->ret.nroots || !t->roots[x->lo].key || !t->roots[x->hi].key ||
+        if (x->lo >= r->ret.nroots || x->hi >= r->ret.nroots || !drip__retention_root(t, x->lo)->key || !drip__retention_root(t, x->hi)->key ||
             strcmp(t->roots[x->lo].key, t->roots[x->hi].key))
             continue;
         size_t k = 0;
@@ -196,11 +195,11 @@ void drip__retention_free(struct drip_retention *t)
         free(t->roots[i].key);
     free(t->roots);
     free(t->ret);
+    free(t->by_site);
     free(t);
 }
 
 /* ---- a record's best path ------------------------------------------------------------------ */
-enum { MAX_HOPS = 32 };
 
 struct entry { char *key; size_t held; };
 
@@ -217,19 +216,22 @@ struct best {
 
 static int by_key(const void *a, const void *b) { return strcmp(((const struct entry *)a)->key, ((const struct entry *)b)->key); }
 
+
 /* The chain of path ids from the root (out[0]) to p; the count, 0 when broken. */
-static int chain(const struct drip_raw_retain *rt, uint32_t p, uint32_t *out, uint32_t *root)
+int drip__retention_chain(const struct drip_raw_retain *rt, uint32_t p, uint32_t *out, uint32_t *root)
 {
     uint32_t tmp[MAX_HOPS];
     int n = 0;
     for (;;) {
-        if (p >= rt->npaths || n == MAX_HOPS)
+        if (p >= rt->npaths || n + 1 >= MAX_HOPS)
             return 0;
         tmp[n++] = p;
         if (rt->paths[p].from_root) {
             *root = rt->paths[p].prev;
             break;
         }
+        if (rt->paths[p].elided)
+            tmp[n++] = GAP;
         p = rt->paths[p].prev;
     }
     for (int i = 0; i < n; i++)
@@ -245,19 +247,36 @@ static void widen(uint32_t *lo, uint32_t *hi, uint32_t a, uint32_t b)
     *hi = b > *hi ? b : *hi;
 }
 
+/* The held entries whose path ends at one of sites, in index order (retention_index.c). */
+static uint32_t *held_of(struct drip_retention *t, const uint32_t *sites, int nsites, size_t *n)
+{
+    *n = 0;
+    if (!t->by_site_built) {
+        t->by_site_built = 1;
+        t->by_site = drip__held_by_site(t->rt, &t->nby);
+    }
+    return t->by_site ? drip__held_of_sites(t->rt, t->by_site, t->nby, sites, nsites, n) : NULL;
+}
+
 static int find_best(struct drip_retention *t, int kind, const uint32_t *sites, int nsites, struct best *b)
 {
     const struct drip_raw_retain *rt = t->rt;
-    struct entry *e = calloc(rt->nheld ? rt->nheld : 1, sizeof *e);
+    size_t ncand = 0;
+    uint32_t *cand = held_of(t, sites, nsites, &ncand);
+    size_t nlook = cand ? ncand : rt->nheld;
+    struct entry *e = calloc(nlook ? nlook : 1, sizeof *e);
     size_t ne = 0;
-    for (size_t i = 0; e && i < rt->nheld; i++) {
+    for (size_t c_i = 0; e && c_i < nlook; c_i++) {
+        size_t i = cand ? cand[c_i] : c_i;
         const struct drip_raw_held *h = &rt->held[i];
         int mine = 0;
         for (int s = 0; s < nsites && h->path < rt->npaths; s++)
             mine |= rt->paths[h->path].site == sites[s];
         uint32_t c[MAX_HOPS], root;
-        int n = mine && h->kind == kind ? chain(rt, h->path, c, &root) : 0;
+        int n = mine && h->kind == kind ? drip__retention_chain(rt, h->path, c, &root) : 0;
         if (!n)
+            continue;
+        if (!drip__retention_root(t, root)->key)
             continue;
         size_t len = strlen(t->roots[root].key) + 12 * (size_t)n + 2, at;
         char *k = malloc(len);
@@ -265,7 +284,7 @@ static int find_best(struct drip_retention *t, int kind, const uint32_t *sites, 
             continue;
         at = (size_t)snprintf(k, len, "%s|", t->roots[root].key);
         for (int j = 0; j + 1 < n; j++)   /* the last hop is the record's own site, whichever id */
-            at += (size_t)snprintf(k + at, len - at, "%u,", rt->paths[c[j]].site);
+            at += (size_t)snprintf(k + at, len - at, c[j] == GAP ? "...," : "%u,", c[j] == GAP ? 0 : rt->paths[c[j]].site);
         e[ne++] = (struct entry){k, i};
     }
     int found = 0;
@@ -292,7 +311,7 @@ static int find_best(struct drip_retention *t, int kind, const uint32_t *sites, 
         for (size_t j = best_at; j < ne && !strcmp(e[j].key, e[best_at].key); j++) {
             const struct drip_raw_held *h = &rt->held[e[j].held];
             uint32_t c[MAX_HOPS], root;
-            int n = chain(rt, h->path, c, &root);
+            int n = drip__retention_chain(rt, h->path, c, &root);
             b->held_bytes += h->bytes;
             b->held_blocks += h->blocks;
             if (!found) {
@@ -302,10 +321,14 @@ static int find_best(struct drip_retention *t, int kind, const uint32_t *sites, 
                     b->in_min[k] = UINT32_MAX;
             }
             found = 1;
-            uint64_t off = rt->roots[root].addr - t->roots[root].base;
+            uint64_t off = rt->roots[root].addr - drip__retention_root(t, root)->base;
             b->root_off_min = off < b->root_off_min ? off : b->root_off_min;
             b->root_off_max = off > b->root_off_max ? off : b->root_off_max;
             for (int k = 0; k < n && k < b->nhops; k++) {
+                if (c[k] == GAP) {
+                    b->site[k] = GAP;
+                    continue;
+                }
                 const struct drip_raw_path *p = &rt->paths[c[k]];
                 b->site[k] = p->site;
                 if (k + 1 < n) {   /* the last hop's blocks are the record's: counted as held */
@@ -321,10 +344,11 @@ static int find_best(struct drip_retention *t, int kind, const uint32_t *sites, 
     for (size_t i = 0; i < ne; i++)
         free(e[i].key);
     free(e);
+    free(cand);
     return found;
 }
 
-static struct drip_frame site_top(struct drip_retention *t, uint32_t site)
+struct drip_frame drip__retention_site_top(struct drip_retention *t, uint32_t site)
 {
     struct drip_frame f;
     memset(&f, 0, sizeof f);
@@ -354,11 +378,15 @@ void drip__retention_text(struct drip_writer *w, struct drip_retention *t, int p
         return;
     drip__printf(w, "==%d==  held by: ", pid);
     root_text(w, t, b.root);
-    if (t->roots[b.root].kind == K_GLOBAL && t->roots[b.root].d.symbol)
+    if (drip__retention_root(t, b.root)->kind == K_GLOBAL && t->roots[b.root].d.symbol)
         offsets_text(w, (uint32_t)b.root_off_min, (uint32_t)b.root_off_max);
     drip__puts(w, "\n");
     for (int k = 0; k + 1 < b.nhops; k++) {
-        struct drip_frame f = site_top(t, b.site[k]);
+        if (b.site[k] == GAP) {
+            drip__printf(w, "==%d==    -> ... (more hops)\n", pid);
+            continue;
+        }
+        struct drip_frame f = drip__retention_site_top(t, b.site[k]);
         drip__printf(w, "==%d==    -> ", pid);
         drip__put_count(w, b.bytes[k]);
         drip__puts(w, b.blocks[k] == 1 ? " bytes in 1 block" : " bytes in ");
@@ -407,7 +435,11 @@ void drip__retention_json(struct drip_writer *w, struct drip_retention *t, int k
     drip__printf(w, ", \"root_offset_min\": %llu, \"root_offset_max\": %llu, \"path\": [",
                 (unsigned long long)b.root_off_min, (unsigned long long)b.root_off_max);
     for (int k = 0; k < b.nhops; k++) {
-        struct drip_frame f = site_top(t, b.site[k]);
+        if (b.site[k] == GAP) {
+            drip__puts(w, k ? ", {\"elided\": true}" : "{\"elided\": true}");
+            continue;
+        }
+        struct drip_frame f = drip__retention_site_top(t, b.site[k]);
         int last = k + 1 == b.nhops;
         uint32_t lo = last ? b.self_min : b.in_min[k + 1], hi = last ? b.self_max : b.in_max[k + 1];
         drip__puts(w, k ? ", {\"function\": " : "{\"function\": ");
@@ -468,7 +500,7 @@ void drip__retention_retainers_json(struct drip_writer *w, struct drip_retention
     }
     drip__puts(w, "], \"retained_sites\": [");
     for (size_t i = 0; i < t->rt->nrsites; i++) {
-        struct drip_frame f = site_top(t, t->rt->rsites[i].path);
+        struct drip_frame f = drip__retention_site_top(t, t->rt->rsites[i].path);
         drip__puts(w, i ? ",\n  {\"function\": " : "\n  {\"function\": ");
         json_str(w, f.function);
         drip__puts(w, ", \"file\": ");
@@ -498,37 +530,12 @@ void drip__retention_why_text(struct drip_writer *w, struct drip_retention *t, i
         } else {
             drip__puts(w, "a root");
         }
-        for (int k = 0; k < y->n; k++)
-            drip__printf(w, k + 1 < y->n ? " -> 0x%lx (+%lu)" : " -> 0x%lx", (unsigned long)y->chain[2 * k],
-                        (unsigned long)y->chain[2 * k + 1]);
+        for (int k = 0; k < y->n; k++)   /* each block, with the offset of its pointer to the next */
+            if (!y->chain[2 * k])
+                drip__printf(w, " -> ... %lu more", (unsigned long)y->chain[2 * k + 1]);
+            else
+                drip__printf(w, k + 1 < y->n ? " -> 0x%lx (+%lu)" : " -> 0x%lx", (unsigned long)y->chain[2 * k],
+                             (unsigned long)y->chain[2 * k + 1]);
         drip__puts(w, "\n");
-    }
-}
-
-void drip__retention_each_stack(struct drip_retention *t,
-                               void (*fn)(void *ctx, const char *const *names, int n, uint64_t bytes, uint64_t blocks),
-                               void *ctx)
-{
-    if (!t)
-        return;
-    const struct drip_raw_retain *rt = t->rt;
-    for (size_t i = 0; i < rt->nheld; i++) {
-        uint32_t c[MAX_HOPS], root;
-        int n = chain(rt, rt->held[i].path, c, &root);
-        if (!n)
-            continue;
-        const char *names[MAX_HOPS + 1];
-        char rootname[512];
-        struct drip_writer mw;   /* never flushed: its buffer is the string */
-        drip__writer_fd(&mw, -1);
-        root_text(&mw, t, root);
-        snprintf(rootname, sizeof rootname, "%.*s", (int)mw.len, mw.buf);
-        struct drip_frame f[MAX_HOPS];
-        for (int k = 0; k < n; k++) {   /* held site on top (names[0]), root at the bottom */
-            f[k] = site_top(t, rt->paths[c[n - 1 - k]].site);
-            names[k] = f[k].function ? f[k].function : "???";
-        }
-        names[n] = rootname;
-        fn(ctx, names, n + 1, rt->held[i].bytes, rt->held[i].blocks);
     }
 }

@@ -32,10 +32,10 @@ void drip__retention_retainers_json(struct drip_writer *w, struct drip_retention
 void drip__retention_why_text(struct drip_writer *w, struct drip_retention *t, int pid, int kind, const uint32_t *sites,
                              int nsites);
 
-/* For the retained-size profile (/debug/pprof/retained): each retainer as a stack of names,
- * root at the bottom (names[n - 1]), held site on top; calls fn once per retainer. */
-void drip__retention_each_stack(struct drip_retention *t,
-                               void (*fn)(void *ctx, const char *const *names, int n, uint64_t bytes, uint64_t blocks),
-                               void *ctx);
+/* The live endpoints' documents (render.c, want=retainers and want=retained): the top
+ * retainers as JSON; a pprof profile whose stacks are retention paths (the held allocation site
+ * on top, each hop's site below it, the root at the bottom), values the bytes and blocks held. */
+int drip__retention_write_json(const struct drip_raw *r, const struct drip_symbols *sym, int fd);
+int drip__retention_write_pprof(const struct drip_raw *r, const struct drip_symbols *sym, int fd);
 
 #endif

@@ -158,3 +158,21 @@ size_t drip__arena_mapped(void) { return atomic_load_explicit(&A.mapped, memory_
 void drip__arena_lock_all(void) { pthread_mutex_lock(&A.lock); }
 void drip__arena_unlock_all(void) { pthread_mutex_unlock(&A.lock); }
 void drip__arena_child_reset(void) { pthread_mutex_init(&A.lock, NULL); }
+
+bool drip__arena_grow(void *pp, size_t *cap, size_t n, size_t need, size_t elem, size_t first)
+{
+    if (need <= *cap)
+        return true;
+    size_t nc = *cap ? *cap * 2 : first;
+    while (nc < need)
+        nc *= 2;
+    void **p = pp, *np = drip__arena_alloc(nc * elem);
+    if (!np)
+        return false;
+    if (*p)
+        memcpy(np, *p, n * elem);
+    drip__arena_free(*p, *cap * elem);
+    *p = np;
+    *cap = nc;
+    return true;
+}

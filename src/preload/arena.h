@@ -6,6 +6,10 @@
 
 void *drip__arena_alloc(size_t size);          /* zeroed, 16-byte aligned; NULL when out of memory */
 void drip__arena_free(void *p, size_t size);   /* size must be the size passed to alloc */
+/* Grows the arena array *pp (capacity *cap elements of elem bytes, first n in use) to hold at
+ * least need elements: doubling from `first`, contents moved. false (array kept) when out of
+ * memory. The one growable-array step of the scan, the roots and the retention summary. */
+bool drip__arena_grow(void *pp, size_t *cap, size_t n, size_t need, size_t elem, size_t first);
 void drip__arena_lock_all(void);
 void drip__arena_unlock_all(void);
 void drip__arena_child_reset(void);

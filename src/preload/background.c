@@ -19,6 +19,7 @@
 #include "growth.h"
 #include "metrics.h"
 #include "report.h"
+#include "retain.h"
 #include "scan.h"
 #include "server.h"
 #include "listen.h"
@@ -42,13 +43,16 @@ static long long start_ms;
  * job_mu knows it cannot run (see drip__ticker_park). */
 static _Atomic int ticker_tid;
 static bool ticker_busy;
+static bool ticker_started;   /* this process created the ticker (false in a forked child) */
 
 /* A stop of the world with no other task than drip's ticker need not stop it with ptrace: true
  * when tid is the ticker and it is waiting, and then it stays unable to run (it cannot return from
  * its wait without job_mu) until drip__ticker_unpark. Never blocks: false when it is at work. */
 bool drip__ticker_park(int tid)
 {
-    if (!tid || tid != atomic_load(&ticker_tid) || tid == (int)syscall(SYS_gettid))
+    int known = atomic_load(&ticker_tid);
+    /* a ticker created but not yet at its first lock has no tid here yet: the one other task is it */
+    if (!tid || !ticker_started || (known && tid != known) || tid == (int)syscall(SYS_gettid))
         return false;
     if (pthread_mutex_trylock(&job_mu) != 0)
         return false;
@@ -60,13 +64,18 @@ bool drip__ticker_park(int tid)
 
 void drip__ticker_unpark(void) { pthread_mutex_unlock(&job_mu); }
 
-int drip__leak_job_post(int fd)
+static const char *job_want;   /* with job_fd: what the check writes (job_mu) */
+
+int drip__leak_job_post(int fd) { return drip__leak_job_post_want(fd, NULL); }
+
+int drip__leak_job_post_want(int fd, const char *want)
 {
     pthread_mutex_lock(&job_mu);
     if (!have_ticker || done_fd < 0) {
         pthread_mutex_unlock(&job_mu);
         return 0;
     }
+    job_want = want;
     job_fd = fd;
     job_done = false;
     pthread_cond_broadcast(&job_cv);
@@ -102,19 +111,25 @@ void drip__quiet_thread(const char *name)
 static void *ticker(void *arg)
 {
     (void)arg;
+    /* job_mu first: until the ticker holds it, it has run nothing but libc's thread start, and a
+     * stop that holds it (drip__ticker_park) keeps it there */
+    pthread_mutex_lock(&job_mu);
     drip__quiet_thread("drip");
     long long tick = drip__opt.monitor ? (long long)drip__opt.monitor : (drip__opt.alert ? 1000 : 0);
     long long next_tick = tick ? drip__mono_ms() + tick : 0;
     int above = 0;
-    pthread_mutex_lock(&job_mu);
     atomic_store(&ticker_tid, (int)syscall(SYS_gettid));   /* from here it runs only when busy */
     for (;;) {
         if (job_fd >= 0) {
             int fd = job_fd;
+            const char *want = job_want;
             job_fd = -1;
             ticker_busy = true;
             pthread_mutex_unlock(&job_mu);
-            drip__leak_report(-1, fd, 0);
+            if (want)   /* who holds the memory (retain.h): the same check, with retained sizes */
+                drip__leak_report_ex(-1, fd, 0, true, want);
+            else
+                drip__leak_report(-1, fd, 0);
             pthread_mutex_lock(&job_mu);
             ticker_busy = false;
             job_done = true;
@@ -157,7 +172,12 @@ static bool start_thread(void *(*fn)(void *))
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    /* born with every signal blocked: no handler of the program ever runs on drip's threads */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     bool ok = pthread_create(&t, &a, fn, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&a);
     return ok;
 }
@@ -177,7 +197,7 @@ void drip__background_start(void)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&job_cv, &ca);
     pthread_condattr_destroy(&ca);
-    have_ticker = start_thread(ticker);
+    have_ticker = ticker_started = start_thread(ticker);
     if (!have_ticker)
         fprintf(stderr, "drip: cannot start drip's thread: the monitor and growth detector are off\n");
     if (listening && !start_thread(drip__http_main)) {
@@ -192,6 +212,7 @@ void drip__background_start(void)
 void drip__background_child(void)
 {
     atomic_store(&ticker_tid, 0);   /* only the forking thread lives on */
+    ticker_started = false;
     drip__http_child();
     if (done_fd >= 0)
         close(done_fd);

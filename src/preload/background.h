@@ -16,6 +16,8 @@ void drip__quiet_thread(const char *name);
  * (the check pauses the program). 1: posted, and the ticker writes the JSON report to fd and then
  * signals drip__leak_job_fd(); 0: there is no ticker (the caller runs the check itself). */
 int drip__leak_job_post(int fd);
+/* The same for a check that writes `want` (drip__leak_report_ex, retain.h; NULL: the leak report). */
+int drip__leak_job_post_want(int fd, const char *want);
 int drip__leak_job_fd(void);       /* the eventfd the ticker signals; -1: none */
 /* After drip__leak_job_fd() fired: 1 when the posted check is done (the eventfd is read). */
 int drip__leak_job_done(void);

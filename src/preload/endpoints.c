@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "profile.h"
 #include "report.h"
+#include "retain.h"
 #include "server.h"
 #include "symbolize.h"
 
@@ -161,7 +162,10 @@ static const char index_html[] =
     "<li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>\n"
     "<li><a href=\"/debug/drip/leaks\">/debug/drip/leaks</a> a leak check of the live process (JSON; pauses the threads for the scan)</li>\n"
     "<li><a href=\"/debug/drip/stats\">/debug/drip/stats</a> MemStats as JSON</li>\n"
-    "<li><a href=\"/debug/drip/suspects\">/debug/drip/suspects</a> allocation sites whose live bytes keep growing (JSON)</li>\n"
+    "<li><a href=\"/debug/drip/suspects\">/debug/drip/suspects</a> allocation sites whose live bytes keep growing (JSON; "
+    "<a href=\"/debug/drip/suspects?paths=1\">?paths=1</a>: with who holds them, a leak check)</li>\n"
+    "<li><a href=\"/debug/drip/retainers\">/debug/drip/retainers</a> the roots that hold the most memory, by retained size (JSON; pauses the threads)</li>\n"
+    "<li><a href=\"/debug/pprof/retained\">/debug/pprof/retained</a> who holds the heap: stacks are retention paths, root at the bottom (pprof; pauses the threads)</li>\n"
     "<li><a href=\"/debug/pprof/cmdline\">/debug/pprof/cmdline</a>, /debug/pprof/symbol</li>\n"
     "</ul></body></html>\n";
 
@@ -195,8 +199,15 @@ static void serve_stats(struct drip__client *c, const struct drip_http_req *r)
     }
 }
 
+static void leak_check(struct drip__client *c, const char *want);
+
 static void serve_suspects(struct drip__client *c, const struct drip_http_req *r)
 {
+    char v[8];
+    if (drip_http_query(r->query, "paths", v, sizeof v) && strcmp(v, "0") && !drip__opt.sample) {
+        leak_check(c, "suspects");   /* ?paths=1: who holds each suspect, from a leak check */
+        return;
+    }
     int body = new_body(c);
     if (body >= 0) {
         drip__suspects_json(body);
@@ -246,7 +257,13 @@ static int leaks_admit(struct drip__client *c)
     return 1;
 }
 
-static void serve_leaks(struct drip__client *c, const struct drip_http_req *r)
+static const char *want_type(const char *want)
+{
+    return want && !strcmp(want, "retained") ? "application/octet-stream" : "application/json";
+}
+
+/* A leak check that writes want (NULL: the leak report; else see drip__leak_report_ex). */
+static void leak_check(struct drip__client *c, const char *want)
 {
     if (drip__opt.sample) {
         drip__respond_text(c, 503, NULL, "leak classification is unavailable in sampling mode (sample=%llu)\n",
@@ -258,12 +275,16 @@ static void serve_leaks(struct drip__client *c, const struct drip_http_req *r)
     int fd = new_body(c);
     if (fd < 0)
         return;
-    if (!drip__leak_job_post(fd)) {   /* no ticker: the check runs here */
-        drip__leak_report(-1, fd, 0);
+    if (!drip__leak_job_post_want(fd, want)) {   /* no ticker: the check runs here */
+        if (want)
+            drip__leak_report_ex(-1, fd, 0, true, want);
+        else
+            drip__leak_report(-1, fd, 0);
         leak_last_end = drip__mono_ms();
-        drip__respond_fd(c, "application/json", NULL, fd);
+        drip__respond_fd(c, want_type(want), NULL, fd);
         return;
     }
+    c->leak_want = want;
     c->leak_wait = true;   /* parked until "drip" has run it */
     c->out_fd = fd;
     c->deadline = 0;   /* however long the scan takes */
@@ -282,8 +303,14 @@ void drip__http_leaks_done(void)
     int fd = c->out_fd;
     c->out_fd = -1;
     c->leak_wait = false;
-    drip__respond_fd(c, "application/json", NULL, fd);
+    drip__respond_fd(c, want_type(c->leak_want), NULL, fd);
 }
+
+static void serve_leaks(struct drip__client *c, const struct drip_http_req *r) { (void)r; leak_check(c, NULL); }
+
+/* Who holds the memory (retain.h): the same check as /debug/drip/leaks, with retained sizes. */
+static void serve_retainers(struct drip__client *c, const struct drip_http_req *r) { (void)r; leak_check(c, "retainers"); }
+static void serve_retained(struct drip__client *c, const struct drip_http_req *r) { (void)r; leak_check(c, "retained"); }
 
 /* ---- the table: path, methods, handler --------------------------------------------------------- */
 const struct drip__endpoint drip__endpoints[] = {
@@ -297,5 +324,7 @@ const struct drip__endpoint drip__endpoints[] = {
     {"/debug/drip/leaks", DRIP_HTTP_GET, serve_leaks},
     {"/debug/drip/stats", DRIP_HTTP_GET, serve_stats},
     {"/debug/drip/suspects", DRIP_HTTP_GET, serve_suspects},
+    {"/debug/drip/retainers", DRIP_HTTP_GET, serve_retainers},
+    {"/debug/pprof/retained", DRIP_HTTP_GET, serve_retained},
 };
 const size_t drip__nendpoints = sizeof drip__endpoints / sizeof drip__endpoints[0];

@@ -56,20 +56,45 @@ char *drip__read_maps(void)
     return b;
 }
 
-/* The path of the file mapped at addr, from maps text, into out ("" when none). */
+static unsigned long maps_hex(const char **p)
+{
+    unsigned long v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return v;
+        v = v * 16 + (unsigned long)d;
+    }
+}
+
+/* The path of the file mapped at addr, from maps text, into out ("" when none). Parsed by hand:
+ * sscanf over every line for every module was a good part of a small program's exit. */
 void drip__maps_path(const char *maps, uintptr_t addr, char *out, size_t cap)
 {
     out[0] = 0;
     for (const char *l = maps; l && *l;) {
-        const char *nl = strchr(l, '\n');
-        unsigned long lo, hi;
-        int off = 0;
-        if (sscanf(l, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) >= 2 && off && addr >= lo && addr < hi) {
-            size_t len = (size_t)((nl ? nl : l + strlen(l)) - (l + off));
+        const char *nl = strchr(l, '\n'), *end = nl ? nl : l + strlen(l), *p = l;
+        unsigned long lo = maps_hex(&p), hi = 0;
+        if (*p == '-') {
+            p++;
+            hi = maps_hex(&p);
+        }
+        if (addr >= lo && addr < hi) {
+            /* "lo-hi perms offset dev inode   path": the path after the fifth field's blanks */
+            for (int field = 1; field < 5 && p < end; field++) {
+                while (p < end && *p == ' ')
+                    p++;
+                while (p < end && *p != ' ')
+                    p++;
+            }
+            while (p < end && *p == ' ')
+                p++;
+            size_t len = (size_t)(end - p);
             const char *del = " (deleted)";
-            if (len > 10 && !memcmp(l + off + len - 10, del, 10))
+            if (len > 10 && !memcmp(p + len - 10, del, 10))
                 len -= 10;
-            snprintf(out, cap, "%.*s", (int)len, l + off);
+            snprintf(out, cap, "%.*s", (int)len, p);
             return;
         }
         l = nl ? nl + 1 : NULL;

@@ -42,6 +42,7 @@ static struct {
     int ns;
     int32_t *slot_of;         /* site id -> series index + 1, grown with the depot */
     long long *born_of;       /* site id -> the last tick before its first allocation (-1: none seen) */
+    int born_stale;           /* a forked child: born_of is the parent's, to be cleared before use */
     uint32_t slot_cap;
     struct drip__suspect verdict[MAX_VERDICTS];   /* the rule's answer after the last sample */
     int nverdict;
@@ -112,6 +113,9 @@ long long drip__growth_tick(long long now_ms)
         G.n = POINTS / 2;
         G.interval *= 2;
     }
+    if (G.born_stale && G.born_of)
+        memset(G.born_of, 0xff, G.slot_cap * sizeof *G.born_of);
+    G.born_stale = 0;
     int i = G.n++;
     G.t[i] = now_ms;
     G.start = mono_ms() - (uint64_t)now_ms;
@@ -196,12 +200,14 @@ void drip__growth_fill(struct drip__suspect *s, int n)
 void drip__growth_child_reset(void)
 {
     pthread_mutex_init(&G.mu, NULL);
+    /* only the series' sites are set: clearing the whole map wrote (and so copied) every one of
+     * its pages in each forked child, a shell's `$(...)` included */
+    for (int k = 0; G.slot_of && k < G.ns; k++)
+        if (G.s[k].site < G.slot_cap)
+            G.slot_of[G.s[k].site] = 0;
     G.n = 0;
     G.ns = 0;
     G.nverdict = 0;
     G.last = 0;
-    if (G.slot_of) {
-        memset(G.slot_of, 0, G.slot_cap * sizeof *G.slot_of);
-        memset(G.born_of, 0xff, G.slot_cap * sizeof *G.born_of);
-    }
+    G.born_stale = 1;   /* cleared at the first tick, if this process ever has one (its own pages) */
 }

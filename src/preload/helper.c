@@ -15,6 +15,7 @@
  */
 #include "internal.h"
 #include "helper.h"
+#include "symclient.h"
 #include "runtime.h"
 
 #include <dlfcn.h>
@@ -88,6 +89,7 @@ void drip__report_dest_init(void)
     const char *cli = getenv("DRIP_CLI");
     if (cli)
         snprintf(cli_override, sizeof cli_override, "%s", cli);
+    drip__symclient_init();   /* drip run's shared symbolizer, if any */
     if (!drip__opt.report)
         return;
     if (drip__opt.log_path[0]) {
@@ -219,18 +221,16 @@ static int child_main(void *arg)
 }
 
 /* Starts `drip ARGS... --status-fd N` with stdin = in_fd, stderr = err_fd and the descriptors in
- * keep[] (each passed under its own number), and waits for it. The helper says how it ended on
- * the status pipe ("0" or "1"), not by its exit status: a program's SIGCHLD handler may reap it
- * first. A SIGCHLD the helper causes is discarded when the calling thread blocks it (the exit
- * report blocks every signal) and none was pending before. Returns 0 or 1 from the helper, or -1
- * (with *why set) when it could not be started or did not finish its work. */
-int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args, const char **why)
+ * keep[] (each passed under its own number), and waits for it: drip run's shared symbolizer when
+ * there is one, else a helper process of its own (also when the shared one took the request and
+ * gave no answer). The helper says how it ended on the status pipe ("0" or "1"), not by its exit
+ * status: a program's SIGCHLD handler may reap it first. A SIGCHLD the helper causes is discarded
+ * when the calling thread blocks it (the exit report blocks every signal) and none was pending
+ * before. Returns 0 or 1 from the helper, or -1 (with *why set) when it could not be started or
+ * did not finish its work. */
+static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const int *keep, int nkeep,
+                       char *const *args, const char **why)
 {
-    char cli[PATH_MAX];
-    if (find_cli(cli, sizeof cli) != 0) {
-        *why = "the drip binary was not found next to libdrip.so (set DRIP_CLI)";
-        return -1;
-    }
     int sp[2];
     if (pipe2(sp, O_CLOEXEC) != 0) {
         *why = "no pipe for the symbolizer";
@@ -248,7 +248,7 @@ int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *co
     snprintf(sfd, sizeof sfd, "%d", sp[1]);
     char *argv[32];
     int argc = 0;
-    argv[argc++] = cli;
+    argv[argc++] = (char *)cli;
     for (int i = 0; args[i] && argc < 28; i++)
         argv[argc++] = args[i];
     argv[argc++] = "--status-fd";
@@ -259,6 +259,22 @@ int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *co
         keep2[nk++] = keep[i];
     keep2[nk++] = sp[1];
     char **env = helper_env();
+    if (shared) {
+        int sent = drip__symclient_send(argv + 1, argc - 1, env ? env : environ, in_fd, err_fd, keep2, nk);
+        close(sp[1]);
+        char result = 0;
+        ssize_t n = -1;
+        if (sent == 0)
+            while ((n = read(sp[0], &result, 1)) < 0 && errno == EINTR)
+                ;
+        close(sp[0]);
+        free(env);
+        if (n != 1 || (result != '0' && result != '1')) {
+            *why = "the symbolizer failed";
+            return -1;
+        }
+        return result - '0';
+    }
     enum { STACK = 64 * 1024 };
     char *stack = malloc(STACK);
     int null_fd = drip__fd_above_stdio(open("/dev/null", O_WRONLY | O_CLOEXEC));
@@ -298,6 +314,23 @@ int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *co
     free(stack);
     free(env);
     return result == '0' || result == '1' ? result - '0' : -1;
+}
+
+int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args, const char **why)
+{
+    char cli[PATH_MAX];
+    int have_cli = find_cli(cli, sizeof cli) == 0;
+    if (drip__symclient_ready() && !cli_override[0]) {
+        int rc = helper_once(1, have_cli ? cli : "drip", in_fd, err_fd, keep, nkeep, args, why);
+        if (rc >= 0)
+            return rc;
+    }
+    if (!have_cli) {
+        *why = "the drip binary was not found next to libdrip.so (set DRIP_CLI)";
+        return -1;
+    }
+    *why = NULL;
+    return helper_once(0, cli, in_fd, err_fd, keep, nkeep, args, why);
 }
 
 /* ---- the long-lived symbolizer for live requests ----------------------------------------------

@@ -230,9 +230,9 @@ int drip__symbolize(int memfd, const struct drip_render_out *o)
     return leaked;
 }
 
-int drip__leak_report(int text_fd, int json_fd, int final) { return drip__leak_report_ex(text_fd, json_fd, final, false); }
+int drip__leak_report(int text_fd, int json_fd, int final) { return drip__leak_report_ex(text_fd, json_fd, final, false, NULL); }
 
-int drip__leak_report_ex(int text_fd, int json_fd, int final, bool retainers)
+int drip__leak_report_ex(int text_fd, int json_fd, int final, bool retainers, const char *want)
 {
     int memfd = drip__raw_memfd();
     if (memfd < 0)
@@ -241,8 +241,8 @@ int drip__leak_report_ex(int text_fd, int json_fd, int final, bool retainers)
     drip__writer_fd(&w, memfd);
     struct drip__siteset set;
     drip__siteset_init(&set);
-    drip__raw_header(&w, final ? "exit" : "leaks");
-    drip__raw_modules(&w, 0);
+    drip__raw_header(&w, want ? want : final ? "exit" : "leaks");
+    drip__raw_modules(&w, want && !strcmp(want, "retained"));   /* a profile names its mappings */
     if (drip__opt.sample)
         drip__printf(&w, "info sampling=%llu\n", (unsigned long long)drip__opt.sample);
     else
@@ -251,7 +251,7 @@ int drip__leak_report_ex(int text_fd, int json_fd, int final, bool retainers)
     drip__siteset_free(&set);
     int leaked = 0;
     if (drip__flush(&w) == 0) {
-        struct drip_render_out o = {text_fd, json_fd, -1, -1, NULL};
+        struct drip_render_out o = {text_fd, want ? -1 : json_fd, -1, want ? json_fd : -1, NULL};
         leaked = drip__symbolize(memfd, &o);
     }
     close(memfd);

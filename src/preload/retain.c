@@ -30,6 +30,7 @@
 #include "retain.h"
 #include "arena.h"
 #include "threads.h"
+#include "depot.h"
 #include "dominator.h"
 #include "stop.h"
 
@@ -38,46 +39,28 @@
 
 const char *const drip__root_kind_name[4] = {"memory", "stack", "tls", "register"};
 
-/* Grows *p (arena) to hold at least need elements of elem bytes. */
-static bool grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return true;
-    size_t nc = *cap ? *cap * 2 : 1024;
-    while (nc < need)
-        nc *= 2;
-    void *np = drip__arena_alloc(nc * elem);
-    if (!np)
-        return false;
-    if (*p)
-        memcpy(np, *p, *cap * elem);
-    drip__arena_free(*p, *cap * elem);
-    *p = np;
-    *cap = nc;
-    return true;
-}
+/* Grows *p (arena) to hold at least need elements of elem bytes (all *cap of them are kept). */
+static bool grow(void **p, size_t *cap, size_t need, size_t elem) { return drip__arena_grow(p, cap, *cap, need, elem, 1024); }
 
 bool drip__retain_begin(struct drip__retain *r, size_t n, bool want_edges)
 {
     memset(r, 0, sizeof *r);
     r->n = n;
-    size_t bytes = (n ? n : 1) * sizeof(uint32_t);
-    r->parent = drip__arena_alloc(bytes);
-    r->off = drip__arena_alloc(bytes);
+    size_t bytes = (n ? n : 1) * sizeof *r->link;
+    r->link = drip__arena_alloc(bytes);
     r->want_edges = want_edges;
-    if (!r->parent || !r->off) {
+    if (!r->link) {
         drip__retain_end(r);
         return false;
     }
-    memset(r->parent, 0, bytes);   /* arena memory may be recycled */
+    memset(r->link, 0, bytes);   /* arena memory may be recycled */
     return true;
 }
 
 void drip__retain_end(struct drip__retain *r)
 {
-    size_t bytes = (r->n ? r->n : 1) * sizeof(uint32_t);
-    drip__arena_free(r->parent, bytes);
-    drip__arena_free(r->off, bytes);
+    drip__arena_free(r->link, (r->n ? r->n : 1) * sizeof *r->link);
+    drip__arena_free(r->named, r->named_bytes);
     drip__arena_free(r->roots, r->roots_cap * sizeof *r->roots);
     drip__arena_free(r->edges, r->edges_cap * 2 * sizeof *r->edges);
     memset(r, 0, sizeof *r);
@@ -129,8 +112,9 @@ struct nodes {
 
 static size_t node_slot(uint32_t prev, uint32_t site, size_t mask)
 {
+    /* the high half of the product mixes both words (its low bits would depend on site alone) */
     uint64_t k = ((uint64_t)prev << 32 | site) * 0x9e3779b97f4a7c15ULL;
-    return (size_t)(k >> 24) & mask;
+    return (size_t)(k ^ (k >> 32)) & mask;
 }
 
 static bool rehash(struct nodes *t)
@@ -166,7 +150,8 @@ static uint32_t intern(struct nodes *t, uint32_t prev, uint32_t site)
     }
     if (!grow((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v))
         return UINT32_MAX;
-    t->v[t->n] = (struct drip__rsum_node){prev, site, UINT32_MAX, 0, UINT32_MAX, 0, 0, 0};
+    uint32_t depth = (prev & DRIP_RET_ROOT) ? 1 : (prev & DRIP_RET_ELIDED) ? DRIP_RET_MAX_DEPTH + 1 : t->v[prev].depth + 1;
+    t->v[t->n] = (struct drip__rsum_node){prev, site, UINT32_MAX, 0, UINT32_MAX, 0, depth, 0, 0, 0};
     t->hash[s] = (uint32_t)t->n + 1;
     return (uint32_t)t->n++;
 }
@@ -183,20 +168,20 @@ static bool build_paths(const struct drip__retain *r, const struct drip__block *
 {
     memset(node, 0, n * sizeof *node);
     for (size_t i = 0; i < n; i++) {
-        if (node[i] || !r->parent[i])
+        if (node[i] || !r->link[i].parent)
             continue;
         size_t sp = 0;
         uint32_t x = (uint32_t)i;
         for (;;) {   /* up to a root word or a block whose path is known */
             stack[sp++] = x;
-            uint32_t p = r->parent[x];
+            uint32_t p = r->link[x].parent;
             if (!p || (p & DRIP_RET_ROOT) || node[p - 1] || sp == n)
                 break;
             x = p - 1;
         }
         while (sp) {
             x = stack[--sp];
-            uint32_t p = r->parent[x], id;
+            uint32_t p = r->link[x].parent, id;
             if (!p)
                 continue;
             if (p & DRIP_RET_ROOT) {
@@ -207,11 +192,15 @@ static bool build_paths(const struct drip__retain *r, const struct drip__block *
                     continue;   /* its holder has no path (cut short) */
                 if (t->v[q - 1].site == b[x].site) {
                     id = q - 1;
-                    widen(&t->v[id].self_min, &t->v[id].self_max, r->off[x]);
+                    widen(&t->v[id].self_min, &t->v[id].self_max, r->link[x].off);
                 } else {
-                    id = intern(t, q - 1, b[x].site);
+                    /* past DRIP_RET_MAX_DEPTH hops: the path's first hops, then this site */
+                    const struct drip__rsum_node *qn = &t->v[q - 1];
+                    uint32_t prev = qn->depth < DRIP_RET_MAX_DEPTH ? q - 1
+                                    : (qn->prev & DRIP_RET_ELIDED) ? qn->prev : (DRIP_RET_ELIDED | (q - 1));
+                    id = intern(t, prev, b[x].site);
                     if (id != UINT32_MAX)
-                        widen(&t->v[id].in_min, &t->v[id].in_max, r->off[x]);
+                        widen(&t->v[id].in_min, &t->v[id].in_max, r->link[x].off);
                 }
             }
             if (id == UINT32_MAX)
@@ -268,25 +257,12 @@ static bool read_word(const struct drip__retain_ctx *c, uintptr_t a, uintptr_t *
     return drip__safe_read(v, a, sizeof *v) == (long)sizeof *v;
 }
 
-static bool in_ranges(const struct drip__ranges *s, uintptr_t a)
-{
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->r[mid].hi <= a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < s->n && s->r[lo].lo <= a;
-}
-
 /* A return address: in a file's executable mapping, just after a call (e8 rel32; ff /2 with a
  * register, [reg], disp8 or disp32/rip operand). Code is read through the copy that cannot
  * fault (a truncated file). */
 static bool is_return_address(const struct drip__retain_ctx *c, uintptr_t v)
 {
-    if (v < 4096 || !in_ranges(&c->rt->file_x, v) || !in_ranges(&c->rt->file_x, v - 7))
+    if (v < 4096 || !drip__ranges_find(&c->rt->file_x, v) || !drip__ranges_find(&c->rt->file_x, v - 7))
         return false;
     uint8_t code[7];
     if (drip__safe_read(code, v - 7, sizeof code) != (long)sizeof code)
@@ -336,7 +312,8 @@ static void name_root(const struct drip__retain *r, const struct drip__retain_ct
             else if (!m || a < m->lo || a >= m->hi)
                 continue;
             o->kind = DRIP_ROOT_STACK;
-            o->ret = a >= sp ? frame_of(c, a, sp) : 0;
+            /* the exiting thread: down to the return address into the frame that called exit */
+            o->ret = a >= sp ? frame_of(c, a, t == drip__self ? sp - 16 : sp) : 0;
         }
         o->tid = t->os_tid;
         o->start = t->is_main ? 0 : t->start_routine;
@@ -354,6 +331,81 @@ static void name_root(const struct drip__retain *r, const struct drip__retain_ct
     }
 }
 
+/* ---- log_roots: one chain of blocks per record ----------------------------------------------- */
+static void why_chain(const struct drip__retain *r, const struct drip__block *b, size_t x, uint32_t *stack, size_t n,
+                      struct drip__rsum_why *w)
+{
+    size_t depth = 0;
+    for (uint32_t p = (uint32_t)x + 1; depth < n;) {   /* the block, then its holders up to the root */
+        stack[depth++] = p - 1;
+        uint32_t q = r->link[p - 1].parent;
+        if (!q || (q & DRIP_RET_ROOT)) {
+            w->root = q ? q & ~DRIP_RET_ROOT : UINT32_MAX;
+            break;
+        }
+        p = q;
+    }
+    /* from the root's side down; past DRIP_WHY_HOPS, the middle is one gap */
+    size_t keep_top = depth > DRIP_WHY_HOPS ? DRIP_WHY_HOPS / 2 : depth, keep_bottom = depth > DRIP_WHY_HOPS ? DRIP_WHY_HOPS / 2 - 1 : 0;
+    w->n = 0;
+    for (size_t i = 0; i < keep_top; i++) {
+        uint32_t blk = stack[depth - 1 - i];
+        w->chain[2 * w->n] = b[blk].addr;
+        w->chain[2 * w->n + 1] = depth - 1 - i > 0 ? r->link[stack[depth - 2 - i]].off : 0;
+        w->n++;
+    }
+    if (keep_bottom) {
+        w->chain[2 * w->n] = 0;
+        w->chain[2 * w->n + 1] = depth - keep_top - keep_bottom;
+        w->n++;
+        for (size_t i = keep_bottom; i-- > 0;) {
+            uint32_t blk = stack[i];
+            w->chain[2 * w->n] = b[blk].addr;
+            w->chain[2 * w->n + 1] = i > 0 ? r->link[stack[i - 1]].off : 0;
+            w->n++;
+        }
+    }
+    w->kind = b[x].kind;
+    w->site = b[x].site;
+}
+
+/* The first block of each (kind, site) that has a path, reachable or possible. */
+static struct drip__rsum_why *why_all(const struct drip__retain *r, const struct drip__block *b, size_t n, size_t *count,
+                                      size_t *bytes_out)
+{
+    uint32_t nsites = drip__depot_count() + 1;
+    size_t sbytes = (size_t)nsites * 2, wbytes = (n ? n : 1) * sizeof(uint32_t);
+    uint8_t *seen = drip__arena_alloc(sbytes);
+    uint32_t *stack = drip__arena_alloc(wbytes);
+    struct drip__rsum_why *w = NULL;
+    size_t nw = 0, cap = 0;
+    if (seen && stack) {
+        memset(seen, 0, sbytes);
+        for (size_t i = 0; i < n; i++) {
+            const struct drip__block *x = &b[i];
+            if (!r->link[i].parent || x->inherited || (x->kind != DRIP_REACHABLE && x->kind != DRIP_POSSIBLE) || x->site >= nsites ||
+                seen[2 * x->site + (x->kind == DRIP_POSSIBLE)]++)
+                continue;
+            if (nw == cap && !grow((void **)&w, &cap, nw + 1, sizeof *w))
+                break;
+            why_chain(r, b, i, stack, n, &w[nw++]);
+        }
+    }
+    drip__arena_free(seen, sbytes);
+    drip__arena_free(stack, wbytes);
+    *count = nw;
+    *bytes_out = cap * sizeof *w;
+    return w;
+}
+
+void drip__retain_name_roots(struct drip__retain *r, const struct drip__retain_ctx *ctx)
+{
+    r->named_bytes = (r->nroots ? r->nroots : 1) * sizeof *r->named;
+    r->named = drip__arena_alloc(r->named_bytes);
+    for (size_t i = 0; r->named && i < r->nroots; i++)
+        name_root(r, ctx, r->roots[i], &r->named[i]);
+}
+
 /* ---- the summary -------------------------------------------------------------------------------- */
 struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct drip__block *b, size_t n,
                                           const struct drip__retain_ctx *ctx)
@@ -362,27 +414,34 @@ struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct d
     struct held h = {0};
     struct drip__dom_out d = {0};
     struct drip__rsum *s = NULL;
+    struct drip__rsum_why *why = NULL;
+    size_t nwhy = 0, why_bytes = 0;
     size_t wbytes = (n ? n : 1) * sizeof(uint32_t);
     uint32_t *node = drip__arena_alloc(wbytes), *stack = drip__arena_alloc(wbytes);
     if (!node || !stack || !build_paths(r, b, n, &t, node, stack) || !count_held(b, n, node, &h, t.n))
         goto out;
     drip__arena_free(stack, wbytes);
     stack = NULL;
+    if (ctx->log_roots)   /* before the dominator tree reuses the parents */
+        why = why_all(r, b, n, &nwhy, &why_bytes);
     int dom = DRIP_DOM_NOT_ASKED;
     long long us = 0;
-    if (ctx->budget_us > 0 && r->want_edges && !r->oom)
+    if (r->want_edges && !r->oom)
         dom = drip__retain_dominators(r, b, n, ctx, &d, &us);
     size_t total = sizeof *s + r->nroots * sizeof(struct drip__rsum_root) + t.n * sizeof(struct drip__rsum_node) +
                    h.n * sizeof(struct drip__rsum_held) + d.nret * sizeof(struct drip__rsum_ret) +
-                   d.nsite * sizeof(struct drip__rsum_site);
+                   d.nsite * sizeof(struct drip__rsum_site) + nwhy * sizeof(struct drip__rsum_why);
     s = drip__arena_alloc(total);
     if (!s)
         goto out;
     *s = (struct drip__rsum){.total = total, .nroots = (uint32_t)r->nroots, .nnodes = (uint32_t)t.n,
-                             .nheld = (uint32_t)h.n, .nret = (uint32_t)d.nret, .nsite = (uint32_t)d.nsite,
+                             .nheld = (uint32_t)h.n, .nret = (uint32_t)d.nret, .nsite = (uint32_t)d.nsite, .nwhy = (uint32_t)nwhy,
                              .dom = (uint32_t)dom, .dom_us = us, .graph_nodes = d.graph_nodes, .graph_edges = r->nedges};
     for (size_t i = 0; i < r->nroots; i++)
-        name_root(r, ctx, r->roots[i], &DRIP_RSUM_ROOTS(s)[i]);
+        if (r->named)
+            DRIP_RSUM_ROOTS(s)[i] = r->named[i];
+        else
+            name_root(r, ctx, r->roots[i], &DRIP_RSUM_ROOTS(s)[i]);
     if (t.n)
         memcpy(DRIP_RSUM_NODES(s), t.v, t.n * sizeof *t.v);
     if (h.n)
@@ -391,7 +450,10 @@ struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct d
         memcpy(DRIP_RSUM_RET(s), d.ret, d.nret * sizeof *d.ret);
     if (d.nsite)
         memcpy(DRIP_RSUM_SITE(s), d.site, d.nsite * sizeof *d.site);
+    if (nwhy)
+        memcpy(DRIP_RSUM_WHY(s), why, nwhy * sizeof *why);
 out:
+    drip__arena_free(why, why_bytes);
     drip__arena_free(node, wbytes);
     drip__arena_free(stack, wbytes);
     drip__arena_free(t.v, t.cap * sizeof *t.v);

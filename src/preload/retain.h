@@ -12,6 +12,10 @@
 #include "scan.h"
 
 enum { DRIP_RET_ROOT = 1u << 31, DRIP_RET_MAX_ROOTS = 65536, DRIP_RET_MAX_REGS = 64 };
+/* A path node's prev with DRIP_RET_ELIDED: hops were left out between that node (a path of
+ * DRIP_RET_MAX_DEPTH hops) and this one. A list whose nodes come from sites in no order would
+ * otherwise make one path per node. */
+enum { DRIP_RET_ELIDED = 1u << 30, DRIP_RET_MAX_DEPTH = 8 };
 
 /* What holds a root word. MEMORY: a global or an anonymous mapping (the symbolizer tells which
  * from the modules' writable segments). */
@@ -20,8 +24,10 @@ extern const char *const drip__root_kind_name[4];
 
 /* The recording, during the mark phase. */
 struct drip__retain {
-    uint32_t *parent;   /* per block: 0 none, block index + 1, or DRIP_RET_ROOT | root index */
-    uint32_t *off;      /* per block: offset of the pointer inside its holder block */
+    struct drip__link {   /* per block, side by side: one cache line touched per mark */
+        uint32_t parent;  /* 0 none, block index + 1, or DRIP_RET_ROOT | root index */
+        uint32_t off;     /* offset of the pointer inside its holder block */
+    } *link;
     size_t n;
     uintptr_t *roots;   /* the root words that hold something, in the order met */
     size_t nroots, roots_cap;
@@ -30,6 +36,8 @@ struct drip__retain {
     bool want_edges, oom;
     struct { uintptr_t lo, hi; int tid; } regs[DRIP_RET_MAX_REGS];   /* copies of registers */
     int nregs;
+    struct drip__rsum_root *named;   /* the root words named while the world was stopped */
+    size_t named_bytes;
 };
 
 /* Starts the recording for n blocks (edges too with want_edges). false when out of memory:
@@ -48,12 +56,12 @@ void drip__retain_edge_slow(struct drip__retain *r, uint32_t holder, uint32_t to
 static inline void drip__retain_mark(struct drip__retain *r, size_t idx, uint32_t holder, uintptr_t hbase, uintptr_t src)
 {
     if (holder) {
-        r->parent[idx] = holder;
-        r->off[idx] = src - hbase > UINT32_MAX ? UINT32_MAX : (uint32_t)(src - hbase);
+        r->link[idx].parent = holder;
+        r->link[idx].off = src - hbase > UINT32_MAX ? UINT32_MAX : (uint32_t)(src - hbase);
     } else {
         uint32_t rid = drip__retain_root(r, src);
-        r->parent[idx] = rid == UINT32_MAX ? 0 : DRIP_RET_ROOT | rid;
-        r->off[idx] = 0;
+        r->link[idx].parent = rid == UINT32_MAX ? 0 : DRIP_RET_ROOT | rid;
+        r->link[idx].off = 0;
     }
 }
 
@@ -83,6 +91,7 @@ struct drip__rsum_node {   /* a path: a chain of allocation sites from a root wo
     uint32_t site;
     uint32_t in_min, in_max;       /* offsets, in the previous hop's blocks, of the pointers here */
     uint32_t self_min, self_max;   /* offsets of the links between blocks of this hop (a list) */
+    uint32_t depth, pad;           /* hops from the root word, this one included */
     uint64_t bytes, blocks;        /* the blocks whose path ends here */
 };
 struct drip__rsum_held {   /* a record's blocks (kind, node's site) held along one path */
@@ -97,11 +106,17 @@ struct drip__rsum_site {   /* retained sizes per allocation site */
     uint32_t site, pad;
     uint64_t bytes, blocks;
 };
+enum { DRIP_WHY_HOPS = 32 };
+struct drip__rsum_why {    /* log_roots: how a record's first block (in address order) was reached */
+    uint32_t kind, site, root, n;   /* n pairs in chain, from the root's block down to the block */
+    uintptr_t chain[2 * DRIP_WHY_HOPS];   /* (block address, offset of the pointer to the next);
+                                           * address 0: a gap of `offset` blocks left out */
+};
 enum { DRIP_DOM_NOT_ASKED = 0, DRIP_DOM_DONE, DRIP_DOM_OVER_BUDGET, DRIP_DOM_OOM };
 struct drip__rsum {
     size_t total;   /* bytes of the whole buffer, arrays included */
-    uint32_t nroots, nnodes, nheld, nret, nsite, dom;
-    long long dom_us;
+    uint32_t nroots, nnodes, nheld, nret, nsite, dom, nwhy, pad;
+    long long dom_us, sum_us;   /* the dominator tree's time; the whole summary's */
     uint64_t graph_nodes, graph_edges;
     /* then, 8-aligned: roots, nodes, held, ret, site */
 };
@@ -110,13 +125,15 @@ struct drip__rsum {
 #define DRIP_RSUM_HELD(s) ((struct drip__rsum_held *)(DRIP_RSUM_NODES(s) + (s)->nnodes))
 #define DRIP_RSUM_RET(s) ((struct drip__rsum_ret *)(DRIP_RSUM_HELD(s) + (s)->nheld))
 #define DRIP_RSUM_SITE(s) ((struct drip__rsum_site *)(DRIP_RSUM_RET(s) + (s)->nret))
+#define DRIP_RSUM_WHY(s) ((struct drip__rsum_why *)(DRIP_RSUM_SITE(s) + (s)->nsite))
 
 /* What retain.c needs to name the roots: the scan's view of the threads. */
 struct drip__retain_ctx {
     const struct drip__roots *rt;
     uintptr_t my_sp;     /* the exiting (or checking) thread's stack pointer where the scan began */
     bool racy;           /* a task runs on: read the program's memory through drip__safe_read */
-    long long budget_us; /* for the dominator tree; 0: no retained sizes */
+    long long budget_us; /* for the dominator tree (with want_edges); 0: over budget at once */
+    bool log_roots;      /* also the chain of blocks to each record's first block */
 };
 
 /* Retained sizes (retain_dom.c): what the root words and the sites hold, into d (arena memory).
@@ -131,16 +148,20 @@ struct drip__dom_out {
 int drip__retain_dominators(struct drip__retain *r, const struct drip__block *b, size_t n,
                             const struct drip__retain_ctx *ctx, struct drip__dom_out *d, long long *us);
 
+/* Names the root words (reads the program's stacks and code): while the world is stopped. */
+void drip__retain_name_roots(struct drip__retain *r, const struct drip__retain_ctx *ctx);
 /* Builds the summary (arena memory; NULL when out of memory) from the recording and the
- * classified blocks b[0..n). */
+ * classified blocks b[0..n); reads only drip's memory, so the program may run meanwhile. */
 struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct drip__block *b, size_t n,
                                           const struct drip__retain_ctx *ctx);
 
 /* The summary as raw report lines (retain_raw.c); the sites its paths name too. */
 struct drip_writer;
 struct drip__siteset;
-/* drip__leak_report with retained sizes when retainers (report.c). */
-int drip__leak_report_ex(int text_fd, int json_fd, int final, bool retainers);
+/* drip__leak_report with retained sizes when retainers (report.c); want (NULL: the leak report):
+ * "retainers" (the JSON of /debug/drip/retainers) or "retained" (the pprof of
+ * /debug/pprof/retained), written on json_fd. */
+int drip__leak_report_ex(int text_fd, int json_fd, int final, bool retainers, const char *want);
 void drip__retain_raw(struct drip_writer *w, struct drip__siteset *set, const struct drip__rsum *s);
 
 #endif

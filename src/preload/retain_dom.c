@@ -25,17 +25,8 @@ static int past_deadline(void *ctx) { return now_us() > *(const long long *)ctx;
 
 static bool push_ret(struct drip__dom_out *d, uint32_t lo, uint32_t hi, uint64_t bytes, uint64_t blocks)
 {
-    if (d->nret == d->ret_cap) {
-        size_t nc = d->ret_cap ? d->ret_cap * 2 : 256;
-        struct drip__rsum_ret *v = drip__arena_alloc(nc * sizeof *v);
-        if (!v)
-            return false;
-        if (d->ret)
-            memcpy(v, d->ret, d->nret * sizeof *v);
-        drip__arena_free(d->ret, d->ret_cap * sizeof *v);
-        d->ret = v;
-        d->ret_cap = nc;
-    }
+    if (!drip__arena_grow(&d->ret, &d->ret_cap, d->nret, d->nret + 1, sizeof *d->ret, 256))
+        return false;
     d->ret[d->nret++] = (struct drip__rsum_ret){lo, hi, bytes, blocks};
     return true;
 }
@@ -90,18 +81,9 @@ static bool per_site(const struct drip__block *b, uint32_t R, uint32_t N, const 
         for (uint32_t s = 1; s < nsites && ok; s++) {
             if (!tot[2 * s])
                 continue;
-            if (d->nsite == d->site_cap) {
-                size_t nc = d->site_cap ? d->site_cap * 2 : 256;
-                struct drip__rsum_site *v = drip__arena_alloc(nc * sizeof *v);
-                if (!v) {
-                    ok = false;
-                    break;
-                }
-                if (d->site)
-                    memcpy(v, d->site, d->nsite * sizeof *v);
-                drip__arena_free(d->site, d->site_cap * sizeof *v);
-                d->site = v;
-                d->site_cap = nc;
+            if (!drip__arena_grow(&d->site, &d->site_cap, d->nsite, d->nsite + 1, sizeof *d->site, 256)) {
+                ok = false;
+                break;
             }
             d->site[d->nsite++] = (struct drip__rsum_site){s, 0, tot[2 * s], tot[2 * s + 1]};
         }
@@ -115,6 +97,10 @@ int drip__retain_dominators(struct drip__retain *r, const struct drip__block *b,
                             const struct drip__retain_ctx *ctx, struct drip__dom_out *d, long long *us)
 {
     long long t0 = now_us(), deadline = t0 + ctx->budget_us;
+    if (ctx->budget_us <= 0) {   /* retain_budget=0: paths only, said so in the report */
+        *us = 0;
+        return DRIP_DOM_OVER_BUDGET;
+    }
     size_t R = r->nroots, N = 1 + R + n, M = R + r->nedges;
     if (N >= EXIT || M >= UINT32_MAX)
         return DRIP_DOM_OOM;
@@ -164,20 +150,22 @@ int drip__retain_dominators(struct drip__retain *r, const struct drip__block *b,
     /* a block under the super-root: which root words point at it, and whether any block outside
      * its own subtree does (then no group of root words retains it alone). The parents' arrays
      * are free now: min and max root word per block. */
-    uint32_t *rmin = r->parent, *rmax = r->off;
+    struct drip__link *rr = r->link;   /* parent: the least root word, off: the greatest */
+#define rmin(i) rr[i].parent
+#define rmax(i) rr[i].off
     for (size_t i = 0; i < n; i++)
-        rmin[i] = UINT32_MAX, rmax[i] = 0;
+        rmin(i) = UINT32_MAX, rmax(i) = 0;
     for (size_t e = 0; e < r->nedges; e++) {
         uint32_t h = r->edges[2 * e], x = r->edges[2 * e + 1];
-        if (idom[1 + R + x] != 0 || rmin[x] == SHARED)
+        if (idom[1 + R + x] != 0 || rmin(x) == SHARED)
             continue;
         if (!(h & DRIP_RET_ROOT)) {
             if (top[1 + R + h] != 1 + R + x)
-                rmin[x] = SHARED;
+                rmin(x) = SHARED;
         } else {
             uint32_t rid = h & ~DRIP_RET_ROOT;
-            rmin[x] = rid < rmin[x] ? rid : rmin[x];
-            rmax[x] = rid > rmax[x] ? rid : rmax[x];
+            rmin(x) = rid < rmin(x) ? rid : rmin(x);
+            rmax(x) = rid > rmax(x) ? rid : rmax(x);
         }
     }
     bool ok = true;
@@ -185,8 +173,8 @@ int drip__retain_dominators(struct drip__retain *r, const struct drip__block *b,
         if (bytes[1 + i])
             ok = push_ret(d, i, i, bytes[1 + i], count[1 + i]);
     for (size_t i = 0; i < n && ok; i++)
-        if (idom[1 + R + i] == 0 && rmin[i] < SHARED)
-            ok = push_ret(d, rmin[i], rmax[i], bytes[1 + R + i], count[1 + R + i]);
+        if (idom[1 + R + i] == 0 && rmin(i) < SHARED)
+            ok = push_ret(d, rmin(i), rmax(i), bytes[1 + R + i], count[1 + R + i]);
     /* the same group of root words once: sorted by (lo, hi) (the first word of each entry) */
     drip__sort_by_address(d->ret, d->nret, sizeof *d->ret);
     size_t k = 0;

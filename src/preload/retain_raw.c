@@ -21,7 +21,8 @@ void drip__retain_raw(struct drip_writer *w, struct drip__siteset *set, const st
 {
     if (!s)
         return;
-    drip__printf(w, "retain dom=%s dom_us=%lld nodes=%llu edges=%llu budget_ms=%lld\n", dom_state[s->dom & 3], s->dom_us,
+    drip__printf(w, "retain dom=%s dom_us=%lld sum_us=%lld nodes=%llu edges=%llu budget_ms=%lld\n", dom_state[s->dom & 3],
+                 s->dom_us, s->sum_us,
                 (unsigned long long)s->graph_nodes, (unsigned long long)s->graph_edges, (long long)drip__opt.retain_budget);
     const struct drip__rsum_root *r = DRIP_RSUM_ROOTS(s);
     for (uint32_t i = 0; i < s->nroots; i++) {
@@ -39,8 +40,12 @@ void drip__retain_raw(struct drip_writer *w, struct drip__siteset *set, const st
     const struct drip__rsum_node *p = DRIP_RSUM_NODES(s);
     for (uint32_t i = 0; i < s->nnodes; i++) {
         drip__raw_site(w, set, p[i].site);
-        drip__printf(w, "path id=%u prev=%u root=%d site=%u bytes=%llu blocks=%llu", i, p[i].prev & ~DRIP_RET_ROOT,
-                    !!(p[i].prev & DRIP_RET_ROOT), p[i].site, (unsigned long long)p[i].bytes, (unsigned long long)p[i].blocks);
+        bool root = p[i].prev & DRIP_RET_ROOT;
+        drip__printf(w, "path id=%u prev=%u root=%d site=%u bytes=%llu blocks=%llu", i,
+                     root ? p[i].prev & ~DRIP_RET_ROOT : p[i].prev & ~DRIP_RET_ELIDED, root, p[i].site,
+                     (unsigned long long)p[i].bytes, (unsigned long long)p[i].blocks);
+        if (!root && (p[i].prev & DRIP_RET_ELIDED))
+            drip__puts(w, " elided=1");
         range(w, "in", p[i].in_min, p[i].in_max);
         range(w, "self", p[i].self_min, p[i].self_max);
         drip__puts(w, "\n");
@@ -58,5 +63,12 @@ void drip__retain_raw(struct drip_writer *w, struct drip__siteset *set, const st
         drip__raw_site(w, set, z[i].site);
         drip__printf(w, "rsite site=%u bytes=%llu blocks=%llu\n", z[i].site, (unsigned long long)z[i].bytes,
                     (unsigned long long)z[i].blocks);
+    }
+    const struct drip__rsum_why *y = DRIP_RSUM_WHY(s);
+    for (uint32_t i = 0; i < s->nwhy; i++) {
+        drip__printf(w, "why kind=%s site=%u root=%u chain=", drip_raw_kind_names[y[i].kind % 5], y[i].site, y[i].root);
+        for (uint32_t k = 0; k < y[i].n; k++)
+            drip__printf(w, "%s%lx+%lu", k ? "," : "", (unsigned long)y[i].chain[2 * k], (unsigned long)y[i].chain[2 * k + 1]);
+        drip__puts(w, "\n");
     }
 }

@@ -30,17 +30,8 @@ static bool add(struct drip__ranges *s, uintptr_t lo, uintptr_t hi)
 {
     if (hi <= lo)
         return true;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        struct drip__range *r = drip__arena_alloc(cap * sizeof *r);
-        if (!r)
-            return false;
-        if (s->r)
-            memcpy(r, s->r, s->n * sizeof *r);
-        drip__arena_free(s->r, s->cap * sizeof *r);
-        s->r = r;
-        s->cap = cap;
-    }
+    if (!drip__arena_grow(&s->r, &s->cap, s->n, s->n + 1, sizeof *s->r, 256))
+        return false;
     s->r[s->n++] = (struct drip__range){lo, hi};
     return true;
 }
@@ -76,7 +67,7 @@ static uintptr_t hex(const char **p)
     }
 }
 
-static char *read_maps(size_t *cap_out)
+char *drip__roots_maps_text(size_t *cap_out)
 {
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -124,11 +115,20 @@ static bool arena_heap(uintptr_t lo, uintptr_t hi)
 
 bool drip__roots_read(struct drip__roots *r)
 {
-    memset(r, 0, sizeof *r);
     size_t cap;
-    char *buf = read_maps(&cap);
-    if (!buf)
+    char *buf = drip__roots_maps_text(&cap);
+    if (!buf) {
+        memset(r, 0, sizeof *r);
         return false;
+    }
+    bool ok = drip__roots_parse(r, buf);
+    drip__arena_free(buf, cap);
+    return ok;
+}
+
+bool drip__roots_parse(struct drip__roots *r, const char *buf)
+{
+    memset(r, 0, sizeof *r);
     bool ok = true;
     for (const char *p = buf; *p && ok;) {
         uintptr_t lo = hex(&p);
@@ -170,7 +170,6 @@ bool drip__roots_read(struct drip__roots *r)
             ok = add(&r->maps, lo, hi);
         p = *eol ? eol + 1 : eol;
     }
-    drip__arena_free(buf, cap);
     if (!ok)
         return false;
     /* drip's own memory */
@@ -186,7 +185,7 @@ bool drip__roots_read(struct drip__roots *r)
     return ok;
 }
 
-static const struct drip__range *find(const struct drip__ranges *s, uintptr_t a)
+const struct drip__range *drip__ranges_find(const struct drip__ranges *s, uintptr_t a)
 {
     size_t lo = 0, hi = s->n;
     while (lo < hi) {
@@ -199,11 +198,11 @@ static const struct drip__range *find(const struct drip__ranges *s, uintptr_t a)
     return lo < s->n && s->r[lo].lo <= a ? &s->r[lo] : NULL;
 }
 
-const struct drip__range *drip__roots_mapping(const struct drip__roots *r, uintptr_t a) { return find(&r->maps, a); }
+const struct drip__range *drip__roots_mapping(const struct drip__roots *r, uintptr_t a) { return drip__ranges_find(&r->maps, a); }
 
 bool drip__roots_is_vtable(const struct drip__roots *r, uintptr_t p)
 {
-    const struct drip__range *seg = find(&r->file_r, p);
+    const struct drip__range *seg = drip__ranges_find(&r->file_r, p);
     if (!seg || p + sizeof(uintptr_t) > seg->hi)
         return false;
     uintptr_t max = p + 20 * sizeof(uintptr_t);
@@ -221,7 +220,7 @@ bool drip__roots_is_vtable(const struct drip__roots *r, uintptr_t p)
         uintptr_t fn = words[i];
         if (!fn)
             continue;
-        if (!find(&r->file_x, fn))
+        if (!drip__ranges_find(&r->file_x, fn))
             return false;
         if (++fns == 2)
             return true;

@@ -46,7 +46,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 /* ---- finding the block a word points into ----------------------------------------------------
  * A directory of 4 KiB pages: for each page where some block starts, the index of the first such
  * block (+1; 0: none). A word in such a page is resolved by a binary search among the at most 512
@@ -54,58 +53,7 @@
  * below it); only a word in a page where no block starts (the inside of a large block, freed
  * memory) needs the search over every block. Two levels (1 GiB regions of 2^18 pages) from the
  * arena, so its memory follows the pages that hold blocks (4 bytes a page), not the span of the
- * heap. */
-enum { PAGE_SHIFT_ = 12, DIR_BITS = 18, DIR_TOP = 1 << (47 - PAGE_SHIFT_ - DIR_BITS) };
-
-struct pagedir {
-    uint32_t **top;   /* DIR_TOP entries */
-    uint32_t used[16];   /* the entries of top that were filled, when at most 16 (most heaps) */
-    size_t nused;        /* how many were; above 16, every entry is looked at */
-};
-
-static void dir_free(struct pagedir *d)
-{
-    /* walking all of top (1 MiB, mostly never touched) cost more than the scan of a small program */
-    if (d->top && d->nused <= sizeof d->used / sizeof d->used[0])
-        for (size_t i = 0; i < d->nused; i++)
-            drip__arena_free(d->top[d->used[i]], sizeof(uint32_t) << DIR_BITS);
-    else
-        for (size_t i = 0; d->top && i < DIR_TOP; i++)
-            drip__arena_free(d->top[i], sizeof(uint32_t) << DIR_BITS);
-    drip__arena_free(d->top, DIR_TOP * sizeof *d->top);
-    d->top = NULL;
-}
-
-/* Builds the directory of the n blocks b (sorted by address). false when out of memory (the
- * lookups then search every block). */
-static bool dir_build(struct pagedir *d, const struct drip__block *b, size_t n)
-{
-    d->top = n < 64 || n >= UINT32_MAX ? NULL : drip__arena_alloc(DIR_TOP * sizeof *d->top);
-    d->nused = 0;
-    if (!d->top)
-        return false;
-    uintptr_t last = UINTPTR_MAX;
-    for (size_t i = 0; i < n; i++) {
-        uintptr_t p = b[i].addr >> PAGE_SHIFT_;
-        if (p == last)
-            continue;
-        last = p;
-        if ((p >> DIR_BITS) >= DIR_TOP)
-            break;   /* above 47 bits: left to the full search */
-        uint32_t **t = &d->top[p >> DIR_BITS];
-        if (!*t) {
-            if (!(*t = drip__arena_alloc(sizeof(uint32_t) << DIR_BITS))) {
-                dir_free(d);
-                return false;
-            }
-            if (d->nused < sizeof d->used / sizeof d->used[0])
-                d->used[d->nused] = (uint32_t)(p >> DIR_BITS);
-            d->nused++;
-        }
-        (*t)[p & ((1u << DIR_BITS) - 1)] = (uint32_t)i + 1;
-    }
-    return true;
-}
+ * heap. The directory itself is built in scan_maps.c. */
 
 /* ---- marking ---------------------------------------------------------------------------------- */
 struct marker {
@@ -118,7 +66,7 @@ struct marker {
     size_t top, cap;
     bool oom;
     bool racy;   /* a task runs on: a block may be unmapped under us (see is_next_chunk_header) */
-    struct pagedir dir;
+    struct drip__pagedir dir;
     struct drip__retain *ret;   /* retention paths (retain.h); NULL: not recorded */
     uint32_t holder;            /* what is being read: block index + 1, or 0 for a root range */
     uintptr_t hbase;            /* the holder block's address */
@@ -177,51 +125,11 @@ static struct drip__block *find_block(struct marker *mk, uintptr_t w)
 
 static void push(struct marker *mk, size_t idx)
 {
-    if (mk->top == mk->cap) {
-        size_t cap = mk->cap ? mk->cap * 2 : 4096;
-        size_t *s = drip__arena_alloc(cap * sizeof *s);
-        if (!s) {
-            mk->oom = true;
-            return;
-        }
-        if (mk->stack)
-            memcpy(s, mk->stack, mk->top * sizeof *s);
-        drip__arena_free(mk->stack, mk->cap * sizeof *s);
-        mk->stack = s;
-        mk->cap = cap;
+    if (mk->top == mk->cap && !drip__arena_grow(&mk->stack, &mk->cap, mk->top, mk->top + 1, sizeof *mk->stack, 4096)) {
+        mk->oom = true;
+        return;
     }
     mk->stack[mk->top++] = idx;
-}
-
-const char *const drip__heur_name[DRIP_HEUR_COUNT] = {"", "stdstring", "length64", "newarray", "multipleinheritance"};
-
-/* valgrind's heuristic_reachedness (memcheck/mc_leakcheck.c): which heuristic, if any, makes w,
- * an interior pointer into blk, count as a pointer to its start. */
-static uint8_t heuristic(const struct marker *mk, const struct drip__block *blk, uintptr_t w)
-{
-    const size_t W = sizeof(uintptr_t);
-    const uintptr_t *d = (const uintptr_t *)blk->addr;
-    size_t off = w - blk->addr;
-    /* the old (copy-on-write) std::string: length, capacity, refcount, then the characters */
-    if ((mk->heur_set & 1u << (DRIP_HEUR_STDSTRING - 1)) && off == 3 * W && blk->size >= 2 * W &&
-        3 * W + d[1] + 1 == blk->size && d[0] <= d[1])
-        return DRIP_HEUR_STDSTRING;
-    /* a 64-bit length of the rest of the block, then the data (sqlite) */
-    if ((mk->heur_set & 1u << (DRIP_HEUR_LENGTH64 - 1)) && off == 8 && blk->size >= 8 && d[0] > 0 &&
-        blk->size - 8 == d[0])
-        return DRIP_HEUR_LENGTH64;
-    /* new T[n] of a T with a destructor: n, then the elements */
-    if ((mk->heur_set & 1u << (DRIP_HEUR_NEWARRAY - 1)) && off == W && blk->size >= W && d[0] > 0 &&
-        (blk->size - W) % d[0] == 0)
-        return DRIP_HEUR_NEWARRAY;
-    /* a pointer to a second base class: a vtable pointer there and at the start */
-    if ((mk->heur_set & 1u << (DRIP_HEUR_MULTIPLEINHERITANCE - 1)) && !(w & (W - 1)) && off + W <= blk->size) {
-        uintptr_t inner = *(const uintptr_t *)w, first = d[0];
-        if (!(inner & (W - 1)) && inner >= 4096 && !(first & (W - 1)) && first >= 4096 &&
-            drip__roots_is_vtable(mk->rt, inner) && drip__roots_is_vtable(mk->rt, first))
-            return DRIP_HEUR_MULTIPLEINHERITANCE;
-    }
-    return DRIP_HEUR_NONE;
 }
 
 /* A pointer w found in memory whose holder is `definite_holder` (a root or a reachable block)
@@ -243,7 +151,7 @@ static void reach(struct marker *mk, uintptr_t w, bool definite_holder, uintptr_
     }
     bool start = w == blk->addr;
     if (!start && mk->heur_set) {
-        blk->heur = heuristic(mk, blk, w);
+        blk->heur = drip__heuristic(mk->heur_set, mk->rt, blk, w);
         start = blk->heur != DRIP_HEUR_NONE;
     }
     if (start && definite_holder) {
@@ -413,25 +321,6 @@ static void fill_cb(const struct drip__rec *r, void *arg)
                                         .inherited = drip__inherited((uint32_t)r->gen)};
 }
 
-/* The threads the report names: every one but the main thread and the caller, running (or not
- * started yet), or finished without a join or a detach. */
-static void snapshot_threads(struct drip__scan *out)
-{
-    size_t n = 0;
-    for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
-        n++;
-    out->threads_bytes = (n ? n : 1) * sizeof *out->threads;
-    out->threads = drip__arena_alloc(out->threads_bytes);
-    if (!out->threads)
-        return;
-    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
-        bool running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
-        if (t->is_main || t == drip__self || !(running || (!t->joined && !t->detached)))
-            continue;
-        out->threads[out->nthreads++] = (struct drip__scan_thread){t->os_tid, t->create_site, t->start_routine, running};
-    }
-}
-
 static long long now_us(void)
 {
     struct timespec ts;
@@ -454,6 +343,7 @@ struct scan {
     size_t n, bbytes;
     uintptr_t my_sp;
     struct drip__retain ret;
+    struct drip__retain_ctx ret_ctx;
     bool recording;
 };
 
@@ -464,7 +354,7 @@ static void stop_the_world(struct scan *sc)
     sc->t0 = now_us();
     sc->out->threads_stopped = drip__threads_stop_world();
     sc->frozen = drip__threads_world_frozen();
-    snapshot_threads(sc->out);   /* here: a live check's copy sends back only the blocks */
+    drip__snapshot_threads(sc->out);   /* here: a live check's copy sends back only the blocks */
 }
 
 static void resume_the_world(struct scan *sc)
@@ -592,14 +482,26 @@ static void classify_lost(struct scan *sc, struct marker *mk)
             sc->b[i].heur = DRIP_HEUR_NONE;
 }
 
-/* Phase 7: who holds what (retain.c), while the memory is still as it was. */
+/* Phase 7: who holds what (retain.c). The root words are named while the memory is as it was;
+ * the paths and retained sizes, from drip's own copies, once the program runs again. */
+static void name_roots(struct scan *sc)
+{
+    sc->ret_ctx = (struct drip__retain_ctx){&sc->rt, sc->my_sp, !sc->frozen,
+                                            sc->ret.want_edges ? (long long)drip__opt.retain_budget * 1000 : 0,
+                                            drip__opt.log_roots};
+    if (sc->recording)
+        drip__retain_name_roots(&sc->ret, &sc->ret_ctx);
+}
+
 static void summarize_retention(struct scan *sc)
 {
     if (!sc->recording)
         return;
-    struct drip__retain_ctx ctx = {&sc->rt, sc->my_sp, !sc->frozen,
-                                   sc->ret.want_edges ? (long long)drip__opt.retain_budget * 1000 : 0};
-    sc->out->retain = drip__retain_summarize(&sc->ret, sc->b, sc->n, &ctx);
+    long long t = now_us();
+    if (sc->out->blocks)
+        sc->out->retain = drip__retain_summarize(&sc->ret, sc->b, sc->n, &sc->ret_ctx);
+    if (sc->out->retain)
+        sc->out->retain->sum_us = now_us() - t;
     sc->out->retain_bytes = sc->out->retain ? sc->out->retain->total : 0;
     drip__retain_end(&sc->ret);
     sc->recording = false;
@@ -624,32 +526,37 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot, bool retai
     }
     int rc = -1;
     /* the maps of the stopped world: exactly what can be read now */
-    if (!drip__maps_read(&sc.m) || !drip__roots_read(&sc.rt) || !collect_blocks(&sc))
+    size_t maps_cap = 0;
+    char *maps_text = drip__roots_maps_text(&maps_cap);   /* one read for both */
+    bool maps_ok = maps_text && drip__maps_parse(&sc.m, maps_text) && drip__roots_parse(&sc.rt, maps_text);
+    drip__arena_free(maps_text, maps_cap);
+    if (!maps_ok || !collect_blocks(&sc))
         goto resume;
     sc.m.racy = sc.frozen ? READ_DIRECT : READ_RACY;
-    sc.recording = drip__retain_begin(&sc.ret, sc.n, retainers);
+    sc.recording = drip__opt.retain_paths && drip__retain_begin(&sc.ret, sc.n, retainers);
     collect_roots(&sc);
 
     struct marker mk = {.b = sc.b, .n = sc.n, .min = sc.n ? sc.b[0].addr : 1,
                         .max = sc.n ? sc.b[sc.n - 1].addr + sc.b[sc.n - 1].size + 1 : 0, .rt = &sc.rt,
                         .heur_set = heur_set, .racy = sc.m.racy != READ_DIRECT, .ret = sc.recording ? &sc.ret : NULL};
-    dir_build(&mk.dir, sc.b, sc.n);
+    drip__dir_build(&mk.dir, sc.b, sc.n);
     mark_reachable(&sc, &mk);
     classify_lost(&sc, &mk);
     drip__arena_free(mk.stack, mk.cap * sizeof *mk.stack);
-    dir_free(&mk.dir);
-    summarize_retention(&sc);
+    drip__dir_free(&mk.dir);
+    name_roots(&sc);
     rc = mk.oom || sc.roots_oom ? -1 : 0;
     out->blocks = sc.b;
     out->n = sc.n;
     out->blocks_bytes = sc.bbytes;
 
 resume:
-    if (sc.recording)
-        drip__retain_end(&sc.ret);
-    if (sc.in_snapshot)
+    if (sc.in_snapshot) {
+        summarize_retention(&sc);
         drip__snapshot_send(sc.pipefd[1], rc, out);   /* does not return */
+    }
     resume_the_world(&sc);
+    summarize_retention(&sc);   /* the program runs again meanwhile */
     drip__rs_free(&sc.roots);
     drip__rs_free(&sc.m.readable);
     drip__roots_free(&sc.rt);

@@ -23,6 +23,10 @@ struct drip__block {   /* 24 bytes: the scan holds one per live block */
     uint32_t ioff;        /* possible: offset into the block of the interior pointer that reached it */
 };
 _Static_assert(sizeof(struct drip__block) == 24, "struct drip__block");
+struct drip__roots;
+/* valgrind's heuristic_reachedness (scan_heur.c): which heuristic of heur_set, if any, makes w,
+ * an interior pointer into blk, count as a pointer to its start. */
+uint8_t drip__heuristic(unsigned heur_set, const struct drip__roots *rt, const struct drip__block *blk, uintptr_t w);
 
 /* A thread the report names, as it was while the world was stopped (a thread woken by the
  * pause may end before the report is written: it was running at exit all the same). */
@@ -73,6 +77,10 @@ struct drip__roots {
 bool drip__roots_is_vtable(const struct drip__roots *r, uintptr_t p);
 /* Reads the candidate mappings and drip's own memory. Before any thread is stopped. */
 bool drip__roots_read(struct drip__roots *r);
+/* The same from maps text the caller read (the scan reads /proc/self/maps once for both). */
+bool drip__roots_parse(struct drip__roots *r, const char *maps);
+/* /proc/self/maps whole, NUL-terminated, in drip's arena (*cap: its size, for drip__arena_free). */
+char *drip__roots_maps_text(size_t *cap);
 /* The candidate mapping that holds address a, or NULL. */
 const struct drip__range *drip__roots_mapping(const struct drip__roots *r, uintptr_t a);
 bool drip__roots_exclude(struct drip__roots *r, uintptr_t lo, uintptr_t hi);
@@ -82,6 +90,8 @@ bool drip__roots_dead_below(struct drip__roots *r, uintptr_t sp);
 bool drip__roots_finish(struct drip__roots *r, struct drip__ranges *out);
 void drip__roots_free(struct drip__roots *r);
 void drip__ranges_free(struct drip__ranges *s);
+/* The range of s (sorted, disjoint) holding a, or NULL. */
+const struct drip__range *drip__ranges_find(const struct drip__ranges *s, uintptr_t a);
 /* Called at the start of each of drip's own threads: its stack is never a root. */
 void drip__roots_own_thread(void);
 

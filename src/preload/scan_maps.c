@@ -16,17 +16,8 @@ bool drip__rs_add_how(struct rangeset *s, uintptr_t lo, uintptr_t hi, int how)
 {
     if (hi <= lo)
         return true;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        struct range *r = drip__arena_alloc(cap * sizeof *r);
-        if (!r)
-            return false;
-        if (s->r)
-            memcpy(r, s->r, s->n * sizeof *r);
-        drip__arena_free(s->r, s->cap * sizeof *r);
-        s->r = r;
-        s->cap = cap;
-    }
+    if (!drip__arena_grow(&s->r, &s->cap, s->n, s->n + 1, sizeof *s->r, 256))
+        return false;
     s->r[s->n++] = (struct range){lo, hi, how};
     return true;
 }
@@ -51,36 +42,18 @@ static uintptr_t hex(const char **p)
 
 bool drip__maps_read(struct maps *m)
 {
+    size_t cap = 0;
+    char *buf = drip__roots_maps_text(&cap);
+    bool ok = buf && drip__maps_parse(m, buf);
+    if (!buf)
+        memset(m, 0, sizeof *m);
+    drip__arena_free(buf, cap);
+    return ok;
+}
+
+bool drip__maps_parse(struct maps *m, const char *buf)
+{
     memset(m, 0, sizeof *m);
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    size_t cap = 1 << 20, len = 0;
-    char *buf = drip__arena_alloc(cap);
-    bool ok = buf != NULL;
-    while (ok) {
-        if (len + 4096 > cap) {
-            char *nb = drip__arena_alloc(cap * 2);
-            if (!nb) {
-                ok = false;
-                break;
-            }
-            memcpy(nb, buf, len);
-            drip__arena_free(buf, cap);
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + len, cap - len - 1);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    close(fd);
-    if (!ok) {
-        drip__arena_free(buf, cap);
-        return false;
-    }
-    buf[len] = 0;
     for (const char *p = buf; *p;) {
         const char *line = p;
         uintptr_t lo = hex(&p);
@@ -117,7 +90,6 @@ bool drip__maps_read(struct maps *m)
         }
         p = *eol ? eol + 1 : eol;
     }
-    drip__arena_free(buf, cap);
     return true;
 }
 
@@ -164,4 +136,49 @@ bool drip__maps_direct(const struct maps *m, uintptr_t lo, uintptr_t hi)
     }
     return a < m->readable.n && m->readable.r[a].lo <= lo && hi <= m->readable.r[a].hi &&
            m->readable.r[a].how == READ_DIRECT;
+}
+
+/* ---- the page directory (scan.h's find_block) ------------------------------------------------ */
+void drip__dir_free(struct drip__pagedir *d)
+{
+    /* walking all of top (1 MiB, mostly never touched) cost more than the scan of a small program */
+    if (d->top && d->nused <= sizeof d->used / sizeof d->used[0])
+        for (size_t i = 0; i < d->nused; i++)
+            drip__arena_free(d->top[d->used[i]], sizeof(uint32_t) << DIR_BITS);
+    else
+        for (size_t i = 0; d->top && i < DIR_TOP; i++)
+            drip__arena_free(d->top[i], sizeof(uint32_t) << DIR_BITS);
+    drip__arena_free(d->top, DIR_TOP * sizeof *d->top);
+    d->top = NULL;
+}
+
+/* Builds the directory of the n blocks b (sorted by address). false when out of memory (the
+ * lookups then search every block). */
+bool drip__dir_build(struct drip__pagedir *d, const struct drip__block *b, size_t n)
+{
+    d->top = n < 64 || n >= UINT32_MAX ? NULL : drip__arena_alloc(DIR_TOP * sizeof *d->top);
+    d->nused = 0;
+    if (!d->top)
+        return false;
+    uintptr_t last = UINTPTR_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t p = b[i].addr >> PAGE_SHIFT_;
+        if (p == last)
+            continue;
+        last = p;
+        if ((p >> DIR_BITS) >= DIR_TOP)
+            break;   /* above 47 bits: left to the full search */
+        uint32_t **t = &d->top[p >> DIR_BITS];
+        if (!*t) {
+            if (!(*t = drip__arena_alloc(sizeof(uint32_t) << DIR_BITS))) {
+                drip__dir_free(d);
+                return false;
+            }
+            if (d->nused < sizeof d->used / sizeof d->used[0])
+                d->used[d->nused] = (uint32_t)(p >> DIR_BITS);
+            d->nused++;
+        }
+        (*t)[p & ((1u << DIR_BITS) - 1)] = (uint32_t)i + 1;
+    }
+    return true;
 }

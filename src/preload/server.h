@@ -23,6 +23,7 @@ struct drip__client {
     long long deadline;
     bool metrics_only;    /* accepted on http_metrics: /metrics alone */
     bool leak_wait;       /* parked until the leak check running for it is done */
+    const char *leak_want;   /* what that check writes: NULL the leak report; "retainers", "retained", "suspects" (retain.h) */
     int out_fd;           /* memfd holding the response body, or -1 */
     bool responding;      /* the response is built: wait for POLLOUT, not POLLIN */
     char hdr[1024];       /* the response's status line and headers */

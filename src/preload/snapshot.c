@@ -1,9 +1,12 @@
 /* snapshot.c — the live check's snapshot: the forked copy of the stopped process that scans
  * (scan.c forks it), and the pipe that brings its answer back: the classified blocks and the
- * retention summary (retain.h), as flat arena buffers. Split out of scan.c.
+ * retention summary (retain.h), as flat arena buffers; and the threads the report names, taken
+ * while the world is stopped. Split out of scan.c.
  * Locks: none (the copy has one thread; the parent only reads the pipe).
  */
 #include "snapshot.h"
+#include "retain.h"
+#include "threads.h"
 #include "arena.h"
 
 #include <errno.h>
@@ -18,6 +21,7 @@
 struct snap_head {
     int rc, unstopped;
     size_t n;
+    size_t retain_bytes;   /* the retention summary (retain.h) after the blocks; 0: none */
 };
 
 /* All n bytes through fd (a pipe between the snapshot and its parent), whatever the size of
@@ -63,9 +67,9 @@ void drip__snapshot_enter(pid_t parent, int keep_fd)
 
 void drip__snapshot_send(int fd, int rc, const struct drip__scan *out)
 {
-    struct snap_head h = {rc, out->threads_unstopped, out->blocks ? out->n : 0};
-    if (write_all(fd, &h, sizeof h) && h.n)
-        write_all(fd, out->blocks, h.n * sizeof *out->blocks);
+    struct snap_head h = {rc, out->threads_unstopped, out->blocks ? out->n : 0, out->retain ? out->retain_bytes : 0};
+    if (write_all(fd, &h, sizeof h) && (!h.n || write_all(fd, out->blocks, h.n * sizeof *out->blocks)) && h.retain_bytes)
+        write_all(fd, out->retain, h.retain_bytes);
     _exit(0);
 }
 
@@ -84,10 +88,37 @@ int drip__snapshot_receive(int fd, pid_t pid, struct drip__scan *out)
             rc = -2;
         else
             out->n = h.n;
+        if (rc != -2 && h.retain_bytes && (out->retain = drip__arena_alloc(h.retain_bytes)) != NULL) {
+            out->retain_bytes = h.retain_bytes;
+            if (!read_all(fd, out->retain, h.retain_bytes) || out->retain->total != h.retain_bytes) {
+                drip__arena_free(out->retain, h.retain_bytes);   /* paths are left out, not the report */
+                out->retain = NULL;
+                out->retain_bytes = 0;
+            }
+        }
     }
     close(fd);
     int st;
     while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
         ;
     return rc;
+}
+
+/* The threads the report names: every one but the main thread and the caller, running (or not
+ * started yet), or finished without a join or a detach. */
+void drip__snapshot_threads(struct drip__scan *out)
+{
+    size_t n = 0;
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
+        n++;
+    out->threads_bytes = (n ? n : 1) * sizeof *out->threads;
+    out->threads = drip__arena_alloc(out->threads_bytes);
+    if (!out->threads)
+        return;
+    for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
+        bool running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
+        if (t->is_main || t == drip__self || !(running || (!t->joined && !t->detached)))
+            continue;
+        out->threads[out->nthreads++] = (struct drip__scan_thread){t->os_tid, t->create_site, t->start_routine, running};
+    }
 }

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""drip run's shared symbolizer (src/cli/symserve.c): one server per `drip run` names the frames
+of every traced process's report, instead of each process starting `drip symbolize` itself.
+
+  shared       the same reports, byte for byte, as from a symbolizer spawned by each process
+               (DRIP_CLI forces that path); and the server really serves: with the drip binary
+               made non-executable while the program runs, frames are still named.
+  shared_full_pipe  a report bigger than the pipe it goes to: whole with a slow reader, and no
+               hang when the pipe's reader is a traced process that exits without reading it.
+  shared_gone  the server killed while the program runs: the processes that exit afterwards
+               spawn their own symbolizer, and their reports are whole and named.
+"""
+import fcntl
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import driptest as dt  # noqa: E402
+
+LEAKS = os.path.join(dt.PROGS, "leaks")
+FORKS = os.path.join(dt.PROGS, "forks")
+
+
+def drip_run(args, cmd, env=None, cwd=None, drip=None):
+    e = dict(os.environ)
+    e.pop("DRIP_CLI", None)
+    e.update(env or {})
+    return subprocess.run([drip or dt.DRIP, "run"] + args + ["--"] + cmd, capture_output=True, text=True, env=e,
+                          cwd=cwd, timeout=120)
+
+
+def normal(text):
+    """The report without what differs from run to run: pids, addresses (ASLR), pause times."""
+    text = re.sub(r"0x[0-9a-f]+", "0xA", text)
+    text = re.sub(r"==\d+==", "==P==", text)
+    return re.sub(r"((?:process|Parent PID:|parent|pid|paused_us)\"?:?) ?\d+", r"\1 P", text)
+
+
+def reports(text):
+    return text.count("drip: leak report for process")
+
+
+def case_shared():
+    # a forking program and a shell with subshells: several processes, each a report
+    script = "x=$(echo a); y=$(echo b); exec %s" % FORKS
+    with tempfile.TemporaryDirectory() as d:
+        # the same environment size both ways (the shell keeps its environment in blocks)
+        a = drip_run(["--json", os.path.join(d, "a.json")], ["sh", "-c", script], env={"DRIP_CLX": dt.DRIP})
+        b = drip_run(["--json", os.path.join(d, "b.json")], ["sh", "-c", script], env={"DRIP_CLI": dt.DRIP})
+        dt.eq((a.returncode, a.stdout), (b.returncode, b.stdout), "exit status and output")
+        dt.eq(reports(a.stderr), 4, "four processes, four reports")
+        dt.check("frames are not named" not in a.stderr, "frames named")
+        dt.eq(normal(a.stderr), normal(b.stderr), "the text reports are the same")
+        ja = sorted(normal(open(os.path.join(d, f)).read()) for f in os.listdir(d) if f.startswith("a.json"))
+        jb = sorted(normal(open(os.path.join(d, f)).read()) for f in os.listdir(d) if f.startswith("b.json"))
+        dt.eq(len(ja), 4, "four JSON reports")
+        dt.check(ja == jb, "the JSON reports are the same")
+    # processes that end together (each request waiting behind another goes to a worker): every
+    # report whole and named
+    r = drip_run([], ["sh", "-c", "for i in 1 2 3 4 5 6; do (x=$(echo $i)) & done; wait"])
+    dt.eq(r.returncode, 0, "concurrent exits: status")
+    dt.eq(reports(r.stderr), 13, "concurrent exits: 1 + 6 + 6 reports")
+    dt.eq(r.stderr.count("SUMMARY: drip:"), 13, "concurrent exits: 13 summaries")
+    dt.check("frames are not named" not in r.stderr, "concurrent exits: frames named")
+    # served by drip run's server: a copy of drip whose binary loses its execute bit while the
+    # program runs cannot be spawned, yet every report names its frames
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, "bin"))
+        os.makedirs(os.path.join(d, "lib"))
+        drip = os.path.join(d, "bin", "drip")
+        shutil.copy2(dt.DRIP, drip)
+        shutil.copy2(dt.LIBDRIP, os.path.join(d, "lib", "libdrip.so"))
+        r = drip_run([], ["sh", "-c", "chmod a-x %s; x=$(echo a); exec %s" % (drip, LEAKS)], drip=drip)
+        dt.eq(r.returncode, 0, "no drip to spawn: exit status")
+        dt.eq(reports(r.stderr), 2, "no drip to spawn: both reports")
+        dt.check("frames are not named" not in r.stderr, "no drip to spawn: frames named by the server")
+        dt.check(re.search(r"at 0x[0-9a-f]+: lose_pointer \(leaks.c:\d+\)", r.stderr) is not None,
+                 "no drip to spawn: lose_pointer named with its line")
+        # and the check can fail: without the server (DRIP_CLI: spawn only) the frames are unnamed
+        os.chmod(drip, 0o755)
+        r = drip_run([], ["sh", "-c", "chmod a-x %s; exec %s" % (drip, LEAKS)], drip=drip, env={"DRIP_CLI": drip})
+        dt.check("frames are not named" in r.stderr, "spawn only, no drip: frames unnamed (the check is real)")
+
+
+def server_of(pid):
+    """The pid of drip run's server: its child named drip-symbolize."""
+    for _ in range(2000):
+        try:
+            kids = open("/proc/%d/task/%d/children" % (pid, pid)).read().split()
+        except OSError:
+            kids = []
+        for k in kids:
+            try:
+                if open("/proc/%s/comm" % k).read().strip() == "drip-symbolize":
+                    return int(k)
+            except OSError:
+                pass
+        time.sleep(0.005)
+    return None
+
+
+def case_shared_gone():
+    e = dict(os.environ)
+    e.pop("DRIP_CLI", None)
+    p = subprocess.Popen([dt.DRIP, "run", "--", "sh", "-c", "read go; x=$(echo a); exec %s" % LEAKS],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+    server = server_of(p.pid)
+    dt.check(server is not None, "drip run started its server")
+    if server:
+        os.kill(server, signal.SIGKILL)
+    out, err = p.communicate("go\n", timeout=120)
+    dt.eq(p.returncode, 0, "exit status")
+    dt.eq(reports(err), 2, "the subshell's and the program's reports")
+    dt.check("frames are not named" not in err, "frames named by symbolizers of their own")
+    dt.check(re.search(r"at 0x[0-9a-f]+: lose_pointer \(leaks.c:\d+\)", err) is not None, "lose_pointer named")
+    dt.check("definitely lost: 148 bytes in 3 blocks" in err, "the program's figures")
+
+
+def case_shared_full_pipe():
+    py = "/usr/bin/python3"
+    # a 4 KiB pipe read slowly: what does not fit at once is written by a worker, whole
+    r, w = os.pipe()
+    fcntl.fcntl(w, 1031, 4096)   # F_SETPIPE_SZ
+    e = dict(os.environ)
+    e.pop("DRIP_CLI", None)
+    p = subprocess.Popen([dt.DRIP, "run", "--show-reachable", "--", py, "-c", "pass"], stderr=w,
+                         stdout=subprocess.DEVNULL, env=e)
+    os.close(w)
+    data = b""
+    while True:
+        time.sleep(0.001)
+        c = os.read(r, 512)
+        if not c:
+            break
+        data += c
+    os.close(r)
+    dt.eq(p.wait(timeout=120), 0, "slow reader: exit status")
+    text = data.decode()
+    dt.check(len(text) > 4096, "slow reader: the report is bigger than the pipe (%d bytes)" % len(text))
+    dt.eq(reports(text), 1, "slow reader: one report")
+    dt.check(text.endswith("growth suspect(s)\n") and text.count("SUMMARY: drip:") == 1, "slow reader: the report is whole")
+    # a traced reader that stops reading and exits: its report must not wait behind the writer's
+    r = drip_run(["--follow-exec", "--show-reachable"], [py, os.path.join(HERE, "symserve_pipe.py")])
+    dt.eq((r.returncode, r.stdout), (0, "done\n"), "reader gone: the run ends, status and output")
+    dt.eq(reports(r.stderr), 2, "reader gone: the reader's and the parent's reports")
+
+
+def main():
+    globals()["case_" + sys.argv[1]]()
+    dt.finish()
+
+
+if __name__ == "__main__":
+    main()
