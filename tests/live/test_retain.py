@@ -13,6 +13,7 @@ blocks of 256 bytes in the global array `halved`.
   suspects_paths   /debug/drip/suspects?paths=1 names who holds a growth suspect (live.c grow)
   over_budget      --retain-budget 0: the report says the retained sizes were not computed and
                    still gives the paths (examples/growing_cache)
+  stripped_roots   live.c stripped: its globals named by module and offset in the profile
   stack_roots      at exit (tests/progs/retain_stack.c): a block held by a local of a thread
                    blocked in pause(), one held by a local of main when it called exit: each
                    root is the thread and the function of the frame (and the line of its call)
@@ -173,6 +174,42 @@ def case_over_budget():
     dt.check("Top retainers: not computed: the dominator tree would take longer than retain_budget" in res.err,
              "the text report says why there are no retained sizes")
 
+
+def case_stripped_roots():
+    """live.c stripped (no symbols): a global's words cannot be told apart from its neighbours', so
+    each word that holds a block is a root of its own, named by module and offset: the same in the
+    pprof profile (drip top) as in the text report, an ELF address of the file (inside its
+    segments), not where it was loaded."""
+    import re
+    import test_live
+    if not shutil.which("strip"):
+        print("SKIP strip is not installed (Debian binutils)")
+        sys.exit(SKIP)
+    d = tempfile.mkdtemp()
+    stripped = os.path.join(d, "live")
+    subprocess.run(["strip", "-o", stripped, test_live.LIVE], check=True)
+    test_live.LIVE = stripped
+    t = target()
+    status, headers, body = t.get("/debug/pprof/retained")
+    dt.eq(status, 200, "GET /debug/pprof/retained")
+    path = os.path.join(d, "retained.pb")
+    with open(path, "wb") as f:
+        f.write(body)
+    p = subprocess.run([dt.DRIP, "top", "--nodefraction", "0", path], capture_output=True, text=True, timeout=60)
+    dt.eq(p.returncode, 0, "drip top reads the retained profile")
+    dt.check("(no symbol)" not in p.stdout, "no root is left unnamed in the profile")
+    offs = [int(o, 16) for o in re.findall(r"global at live\+0x([0-9a-f]+)", p.stdout)]
+    dt.eq(len(offs), 1400, "each of the 1,400 words of cache and halved that hold a block is named by offset")
+    import struct
+    with open(stripped, "rb") as f:   # the end of the highest PT_LOAD segment (ELF64 little-endian)
+        elf = f.read()
+    phoff, = struct.unpack_from("<Q", elf, 32)
+    phentsize, phnum = struct.unpack_from("<HH", elf, 54)
+    end = max(v + m for ty, v, m in (struct.unpack_from("<I12xQ16xQ", elf, phoff + i * phentsize) for i in range(phnum))
+              if ty == 1)
+    dt.check(offs and max(offs) < end, "the offsets are the file's (below 0x%x), not load addresses" % end)
+    t.stop()
+    shutil.rmtree(d, ignore_errors=True)
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or "case_" + sys.argv[1] not in globals():
