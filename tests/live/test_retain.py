@@ -6,6 +6,8 @@ blocks of 256 bytes in the global array `halved`.
   retained_pprof   /debug/pprof/retained read by the real `go tool pprof -top` (Go missing:
                    SKIPPED) and by `drip top`: the held sites' bytes, and the globals that hold
                    them as the roots of the stacks
+  retained_top_flame  the same profile read by `drip top` and `drip flame --folded` (no Go
+                   needed): the held sites' flat bytes, each global at the root of its stacks
   retainers_json   /debug/drip/retainers: the two globals by retained size, exact
   leaks_paths      /debug/drip/leaks carries each reachable record's retention path
   suspects_paths   /debug/drip/suspects?paths=1 names who holds a growth suspect (live.c grow)
@@ -64,6 +66,28 @@ def case_retained_pprof():
     t.stop()
     os.unlink(path)
     shutil.rmtree(home, ignore_errors=True)
+
+
+def case_retained_top_flame():
+    t = target()
+    try:
+        url = t.base + "/debug/pprof/retained"
+        p = subprocess.run([dt.DRIP, "flame", "--folded", url], capture_output=True, text=True, timeout=60)
+        dt.eq(p.returncode, 0, "drip flame --folded reads /debug/pprof/retained")
+        print(p.stdout)
+        folded = dict(l.rsplit(" ", 1) for l in p.stdout.splitlines() if l.strip())
+        mine = {k: v for k, v in folded.items() if k.split(";")[0] in ("global cache", "global halved")}
+        dt.eq(mine, {"global cache;grow_cache": "1024000", "global halved;halve": "102400"},
+              "drip flame: each global at the root of its held site's stack, exact bytes")
+        p = subprocess.run([dt.DRIP, "top", url], capture_output=True, text=True, timeout=60)
+        dt.eq(p.returncode, 0, "drip top reads /debug/pprof/retained")
+        print(p.stdout)
+        rows = {" ".join(r[5:]): (r[0], r[3]) for r in (l.split() for l in p.stdout.splitlines()) if len(r) >= 6}
+        dt.eq(rows.get("grow_cache"), ("1000KiB", "1000KiB"), "drip top: grow_cache holds 1,024,000 bytes (flat, cum)")
+        dt.eq(rows.get("global cache"), ("0", "1000KiB"), "drip top: the global `cache` holds it all (flat 0, cum)")
+        dt.eq(rows.get("global halved"), ("0", "100KiB"), "drip top: the global `halved` holds halve's 102,400 bytes")
+    finally:
+        t.stop()
 
 
 def case_retainers_json():
