@@ -27,7 +27,7 @@ test-real: build
 # drip's own code (CLI, common code, libdrip-safe and their tests) under a sanitizer; libdrip.so
 # and the programs it is preloaded into stay plain (see DRIP_SANITIZE in CMakeLists.txt).
 test-asan: deps
-	@cmake -S . -B build-asan -DDRIP_SANITIZE=address >/dev/null
+	@cmake -S . -B build-asan -DDRIP_SANITIZE=address,undefined >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS) -LE 'real|fuzz'
 

@@ -58,9 +58,9 @@ static __attribute__((noinline)) void *worker_main(void *arg)
 {
     (void)arg;
     char *buf = worker_buffer_new();
-
+    pthread_mutex_lock(&g_worker.lock);
     for (unsigned job = 0;; job++) {    /* BUG: no way out of this loop */
-        pthread_mutex_lock(&g_worker.lock);
+        /* waits with the lock held since the last job: see below */
         while (g_worker.pending == 0)
             pthread_cond_wait(&g_worker.work, &g_worker.lock);
         g_worker.pending--;
@@ -71,7 +71,9 @@ static __attribute__((noinline)) void *worker_main(void *arg)
         pthread_mutex_lock(&g_worker.lock);
         g_worker.completed++;
         pthread_cond_signal(&g_worker.done);
-        pthread_mutex_unlock(&g_worker.lock);
+        /* The lock stays held until pthread_cond_wait above releases it, so main (which needs
+           it to see the last job done) returns only once the worker waits again: the worker is
+           always in that wait at exit, never between its unlock and its next wait. */
     }
     return NULL;                        /* never reached */
 }

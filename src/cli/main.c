@@ -58,29 +58,46 @@ static void forward(int sig)
         kill(child_pid, sig);
 }
 
+/* SIGINT/SIGQUIT: the terminal's (si_code SI_KERNEL) went to the program too, as with system();
+ * one a process sent to drip (`kill -INT PID`, a supervisor stopping its child) is passed on,
+ * else the program would run on as if nothing had been asked. */
+static void forward_user(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    if (si && si->si_code != SI_KERNEL)
+        forward(sig);
+}
+
 void (*drip__run_ended)(int pid, int code, int status);
 void (*drip__run_started)(int pid);
 
 int run_child(const char *prog, char **argv)
 {
     /* like system(): the terminal's SIGINT/SIGQUIT reach the child directly; drip waits for it to
-     * write its report. SIGTERM/SIGHUP sent to drip alone are passed on. */
-    signal(SIGINT, SIG_IGN);
-    signal(SIGQUIT, SIG_IGN);
-    /* SIGTERM/SIGHUP stay blocked until the child's pid is known and the forwarding handler is
+     * write its report. SIGTERM/SIGHUP sent to drip alone are passed on, and so are SIGINT/SIGQUIT
+     * a process sent (forward_user). */
+    /* ignored when drip was started (a background job of a script): the program inherits that,
+     * as it would without drip, and nothing is passed on */
+    int int_ign = signal(SIGINT, SIG_IGN) == SIG_IGN;
+    int quit_ign = signal(SIGQUIT, SIG_IGN) == SIG_IGN;
+    /* SIGTERM/SIGHUP (and a process's SIGINT/SIGQUIT) stay blocked until the child's pid is known and the forwarding handler is
      * in place: one sent to drip in between is then forwarded, not lost (or fatal to drip alone,
      * leaving the program running) */
     sigset_t fwd, old;
     sigemptyset(&fwd);
     sigaddset(&fwd, SIGTERM);
     sigaddset(&fwd, SIGHUP);
+    sigaddset(&fwd, SIGINT);
+    sigaddset(&fwd, SIGQUIT);
     sigprocmask(SIG_BLOCK, &fwd, &old);
     pid_t pid = fork();
     if (pid < 0)
         return die(2, "fork: %s", strerror(errno));
     if (pid == 0) {
-        signal(SIGINT, SIG_DFL);
-        signal(SIGQUIT, SIG_DFL);
+        if (!int_ign)
+            signal(SIGINT, SIG_DFL);
+        if (!quit_ign)
+            signal(SIGQUIT, SIG_DFL);
         sigprocmask(SIG_SETMASK, &old, NULL);
         char self[16];
         snprintf(self, sizeof self, "%d", (int)getpid());
@@ -95,6 +112,15 @@ int run_child(const char *prog, char **argv)
         drip__run_started(pid);
     signal(SIGTERM, forward);
     signal(SIGHUP, forward);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = forward_user;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (!int_ign)
+        sigaction(SIGINT, &sa, NULL);
+    if (!quit_ign)
+        sigaction(SIGQUIT, &sa, NULL);
     sigprocmask(SIG_SETMASK, &old, NULL);
     /* the child is waited for in two steps: ended (still a zombie, so /proc/PID names it for
      * drip__run_ended), then reaped */

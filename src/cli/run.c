@@ -13,10 +13,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -149,6 +151,46 @@ static int check_writable(const char *path)
     close(fd);
     if (!existed)
         unlink(path);
+    return 0;
+}
+
+/* Can the library serve http=spec? host:port is resolved and bound for a moment, as listen.c will
+ * (a unix: path is checked by the library): a typo or a port in use is then one line before the
+ * program starts, not a program that ran without its endpoint. 0, or -1 after the line. */
+static int check_listen(const char *name, const char *spec)
+{
+    if (!spec[0] || !strncmp(spec, "unix:", 5))
+        return 0;
+    char host[DRIP_OPT_STR_MAX] = "127.0.0.1", port[DRIP_OPT_STR_MAX] = "";
+    const char *colon = strrchr(spec, ':');
+    if (!colon) {
+        snprintf(port, sizeof port, "%s", spec);
+    } else {
+        size_t hl = (size_t)(colon - spec);
+        if (hl && spec[0] == '[' && spec[hl - 1] == ']')
+            snprintf(host, sizeof host, "%.*s", (int)(hl - 2), spec + 1);
+        else if (hl)
+            snprintf(host, sizeof host, "%.*s", (int)hl, spec);
+        snprintf(port, sizeof port, "%s", colon + 1);
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *ai = NULL;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0 || !ai) {
+        die(2, "%s=%s: cannot resolve: %s", name, spec, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, ok = fd >= 0;
+    if (ok)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ok = ok && bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1) == 0;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    if (!ok) {
+        die(2, "%s=%s: cannot listen: %s", name, spec, strerror(e));
+        return -1;
+    }
     return 0;
 }
 
@@ -382,6 +424,14 @@ int cmd_run(int argc, char **argv)
         if (rc)
             return die(2, "cannot write report %s: %s", parsed.log_path, strerror(-rc));
     }
+
+    if (parsed.profile[0] && !strstr(parsed.profile, "%p")) {
+        int rc = check_writable(parsed.profile);
+        if (rc)
+            return die(2, "cannot write profile %s: %s", parsed.profile, strerror(-rc));
+    }
+    if (check_listen("http", parsed.http) || check_listen("http_metrics", parsed.http_metrics))
+        return 2;
 
     char prog[PATH_MAX];
     int rc = find_command(argv[i], prog, sizeof prog);

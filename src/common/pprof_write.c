@@ -23,7 +23,9 @@ struct buf {
 
 static void put(struct buf *b, const void *src, size_t n)
 {
-    if (b->oom)
+    /* an empty buffer (no functions when nothing is named) has src NULL: memcpy(_, NULL, 0) is
+       undefined behaviour in C11, and UBSan stops unit_pprof's `unnamed` case on it */
+    if (b->oom || n == 0)
         return;
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;

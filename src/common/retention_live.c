@@ -25,6 +25,12 @@ int drip__retention_write_json(const struct drip_raw *r, const struct drip_symbo
     return -drip__flush(&w);
 }
 
+static const char *file_name(const char *p)
+{
+    const char *s = p ? strrchr(p, '/') : NULL;
+    return s ? s + 1 : p ? p : "?";
+}
+
 /* The profile's frames: a record's and each hop's allocating function (real return addresses),
  * and under them the root, at an address no code has (below 4 KiB), named here. */
 enum { FAKE_BASE = 0x100, FAKE_STEP = 4 };
@@ -66,8 +72,11 @@ int drip__retention_write_pprof(const struct drip_raw *r, const struct drip_symb
         for (size_t i = 0; i < nr; i++) {   /* how pprof names the root: "global g_cache" */
             const struct root *o = drip__retention_root(t, i);
             const struct drip_raw_root *x = &rt->roots[i];
-            if (o->kind == K_GLOBAL)
-                snprintf(fs.names[i], sizeof fs.names[i], "global %s", o->d.symbol ? o->d.symbol : "(no symbol)");
+            if (o->kind == K_GLOBAL && o->d.symbol)
+                snprintf(fs.names[i], sizeof fs.names[i], "global %s", o->d.symbol);
+            else if (o->kind == K_GLOBAL)   /* stripped: by module and offset, as the text report */
+                snprintf(fs.names[i], sizeof fs.names[i], "global at %s+0x%lx", file_name(o->d.module),
+                         (unsigned long)(x->addr - o->d.start));
             else if (o->kind == K_STACK)
                 snprintf(fs.names[i], sizeof fs.names[i], "stack of thread %d: %s", x->tid,
                          o->fn.function ? o->fn.function : "???");

@@ -29,20 +29,20 @@ uint64_t drip__uleb(const uint8_t **p, const uint8_t *end)
 
 int64_t drip__sleb(const uint8_t **p, const uint8_t *end)
 {
-    int64_t v = 0;
+    uint64_t v = 0;   /* unsigned: a group shifted into bit 63 would overflow int64_t */
     unsigned shift = 0;
     uint8_t b = 0;
     while (*p < end) {
         b = *(*p)++;
         if (shift < 64)
-            v |= (int64_t)(b & 0x7f) << shift;
+            v |= (uint64_t)(b & 0x7f) << shift;
         shift += 7;
         if (!(b & 0x80))
             break;
     }
     if (shift < 64 && (b & 0x40))
-        v |= -((int64_t)1 << shift);
-    return v;
+        v |= ~(uint64_t)0 << shift;
+    return (int64_t)v;
 }
 
 /* The value format is the low 4 bits; the application (pcrel, datarel) is the caller's. */
@@ -216,6 +216,19 @@ static void cfa_register(struct drip__cfa *st, uint64_t reg)
         st->first = DRIP_CFA_FIRST_RBP;
 }
 
+/* A factored offset: wraps (as the walkers' address arithmetic does) rather than overflow. */
+static int64_t scaled(int64_t v, int64_t align) { return (int64_t)((uint64_t)v * (uint64_t)align); }
+
+/* 1 when n bytes of operand are left before end; else the program is cut short: stop there. */
+static int operand(struct drip__cfa *st, const uint8_t *p, const uint8_t *end, uint64_t n)
+{
+    if ((uint64_t)(end - p) >= n)
+        return 1;
+    st->unsupported = 1;
+    st->stopped = 1;
+    return 0;
+}
+
 void drip__cfa_execute(struct drip__cfa *st, const struct drip__cie *c, const uint8_t *p, const uint8_t *end,
                        uintptr_t loc, uintptr_t target)
 {
@@ -232,7 +245,7 @@ void drip__cfa_execute(struct drip__cfa *st, const struct drip__cie *c, const ui
                 return;
             continue;
         case DW_CFA_offset:
-            set_offset(st, op & 0x3f, (int64_t)drip__uleb(&p, end) * c->data_align);
+            set_offset(st, op & 0x3f, scaled((int64_t)drip__uleb(&p, end), c->data_align));
             continue;
         case DW_CFA_restore:
             restore(st, op & 0x3f);
@@ -242,18 +255,24 @@ void drip__cfa_execute(struct drip__cfa *st, const struct drip__cie *c, const ui
         case DW_CFA_nop:
             break;
         case DW_CFA_set_loc:
+            if (!operand(st, p, end, sz ? (uint64_t)sz : UINT64_MAX))   /* 0: cannot skip it */
+                break;
             loc = (uintptr_t)drip__read_enc(p, c->fde_enc & 0x0f);
             p += sz;
             if (loc > target)
                 return;
             break;
         case DW_CFA_advance_loc1:
+            if (!operand(st, p, end, 1))
+                break;
             loc += *p++ * c->code_align;
             if (loc > target)
                 return;
             break;
         case DW_CFA_advance_loc2: {
             uint16_t d;
+            if (!operand(st, p, end, 2))
+                break;
             memcpy(&d, p, 2);
             p += 2;
             loc += d * c->code_align;
@@ -263,6 +282,8 @@ void drip__cfa_execute(struct drip__cfa *st, const struct drip__cie *c, const ui
         }
         case DW_CFA_advance_loc4: {
             uint32_t d;
+            if (!operand(st, p, end, 4))
+                break;
             memcpy(&d, p, 4);
             p += 4;
             loc += d * c->code_align;
@@ -272,15 +293,15 @@ void drip__cfa_execute(struct drip__cfa *st, const struct drip__cie *c, const ui
         }
         case DW_CFA_offset_extended:
             reg = drip__uleb(&p, end);
-            set_offset(st, reg, (int64_t)drip__uleb(&p, end) * c->data_align);
+            set_offset(st, reg, scaled((int64_t)drip__uleb(&p, end), c->data_align));
             break;
         case DW_CFA_offset_extended_sf:
             reg = drip__uleb(&p, end);
-            set_offset(st, reg, drip__sleb(&p, end) * c->data_align);
+            set_offset(st, reg, scaled(drip__sleb(&p, end), c->data_align));
             break;
         case DW_CFA_GNU_negative_offset_extended:
             reg = drip__uleb(&p, end);
-            set_offset(st, reg, -(int64_t)drip__uleb(&p, end) * c->data_align);
+            set_offset(st, reg, scaled((int64_t)(0 - drip__uleb(&p, end)), c->data_align));
             break;
         case DW_CFA_restore_extended:
             restore(st, drip__uleb(&p, end));
@@ -316,7 +337,7 @@ void drip__cfa_execute(struct drip__cfa *st, const struct drip__cie *c, const ui
             break;
         case DW_CFA_def_cfa_sf:
             cfa_register(st, drip__uleb(&p, end));
-            st->row.cfa_off = drip__sleb(&p, end) * c->data_align;
+            st->row.cfa_off = scaled(drip__sleb(&p, end), c->data_align);
             break;
         case DW_CFA_def_cfa_register:
             cfa_register(st, drip__uleb(&p, end));
@@ -325,20 +346,22 @@ void drip__cfa_execute(struct drip__cfa *st, const struct drip__cie *c, const ui
             st->row.cfa_off = (int64_t)drip__uleb(&p, end);
             break;
         case DW_CFA_def_cfa_offset_sf:
-            st->row.cfa_off = drip__sleb(&p, end) * c->data_align;
+            st->row.cfa_off = scaled(drip__sleb(&p, end), c->data_align);
             break;
         case DW_CFA_def_cfa_expression:   /* signal trampolines, PLT stubs */
             st->unsupported = 1;
             if (!st->first)
                 st->first = DRIP_CFA_FIRST_EXPRESSION;
             len = drip__uleb(&p, end);
-            p += len;
+            if (operand(st, p, end, len))
+                p += len;
             break;
         case DW_CFA_expression:
         case DW_CFA_val_expression:
             reg = drip__uleb(&p, end);
             len = drip__uleb(&p, end);
-            p += len;
+            if (operand(st, p, end, len))
+                p += len;
             other_rule(st, reg);
             break;
         case DW_CFA_val_offset:

@@ -25,7 +25,12 @@ static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 static atomic_int stand_in[_NSIG];            /* 1: drip's handler holds the program's SIG_DFL */
 static struct sigaction program_view[_NSIG];  /* what the program asked for when it set SIG_DFL */
 
-static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM, SIGINT, SIGHUP, SIGQUIT};
+/* Every signal whose default action ends the process and that a program meets without asking
+ * for it: SIGPIPE (`drip run -- prog | head`), SIGALRM (alarm() with no handler), SIGUSR1/2,
+ * SIGXCPU/SIGXFSZ (ulimit), as valgrind reports them. SIGTRAP and SIGPROF are left to debuggers
+ * and profilers, SIGKILL and SIGSTOP cannot be caught. */
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+                                    SIGPIPE, SIGALRM, SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ};
 
 int drip__is_fatal_signal(int sig)
 {

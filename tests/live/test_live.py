@@ -492,9 +492,16 @@ def case_bind_warnings():
     t = Target(http="0.0.0.0:0")
     dt.check(any("is not a loopback address" in l for l in t.err_lines), "warning for a non-loopback bind")
     t.stop()
+    # drip run checks the address before the program starts: one line, status 2 (as an unwritable
+    # --json); under LD_PRELOAD alone the program runs on without the endpoint
     p = subprocess.run([dt.DRIP, "run", "--http", "127.0.0.1:notaport", "--", LIVE], input="", capture_output=True, text=True, timeout=30)
-    dt.check("drip: http=127.0.0.1:notaport: cannot resolve" in p.stderr, "bad address: one line")
-    dt.eq(p.returncode, 0, "the program still runs")
+    dt.eq(p.stderr.splitlines(), ["drip: http=127.0.0.1:notaport: cannot resolve: Name or service not known"],
+          "drip run, bad address: one line")
+    dt.eq(p.returncode, 2, "drip run, bad address: status 2, the program not started")
+    env = dict(os.environ, LD_PRELOAD=dt.LIBDRIP, DRIP_OPTIONS="http=127.0.0.1:notaport:log_path=/dev/null")
+    p = subprocess.run([LIVE], input="", capture_output=True, text=True, timeout=30, env=env)
+    dt.check("drip: http=127.0.0.1:notaport: cannot resolve" in p.stderr, "LD_PRELOAD, bad address: one line")
+    dt.eq(p.returncode, 0, "LD_PRELOAD, bad address: the program still runs")
 
 
 def rel_se(n, size, rate):

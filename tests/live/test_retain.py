@@ -6,11 +6,14 @@ blocks of 256 bytes in the global array `halved`.
   retained_pprof   /debug/pprof/retained read by the real `go tool pprof -top` (Go missing:
                    SKIPPED) and by `drip top`: the held sites' bytes, and the globals that hold
                    them as the roots of the stacks
+  retained_top_flame  the same profile read by `drip top` and `drip flame --folded` (no Go
+                   needed): the held sites' flat bytes, each global at the root of its stacks
   retainers_json   /debug/drip/retainers: the two globals by retained size, exact
   leaks_paths      /debug/drip/leaks carries each reachable record's retention path
   suspects_paths   /debug/drip/suspects?paths=1 names who holds a growth suspect (live.c grow)
   over_budget      --retain-budget 0: the report says the retained sizes were not computed and
                    still gives the paths (examples/growing_cache)
+  stripped_roots   live.c stripped: its globals named by module and offset in the profile
   stack_roots      at exit (tests/progs/retain_stack.c): a block held by a local of a thread
                    blocked in pause(), one held by a local of main when it called exit: each
                    root is the thread and the function of the frame (and the line of its call)
@@ -63,6 +66,28 @@ def case_retained_pprof():
     t.stop()
     os.unlink(path)
     shutil.rmtree(home, ignore_errors=True)
+
+
+def case_retained_top_flame():
+    t = target()
+    try:
+        url = t.base + "/debug/pprof/retained"
+        p = subprocess.run([dt.DRIP, "flame", "--folded", url], capture_output=True, text=True, timeout=60)
+        dt.eq(p.returncode, 0, "drip flame --folded reads /debug/pprof/retained")
+        print(p.stdout)
+        folded = dict(l.rsplit(" ", 1) for l in p.stdout.splitlines() if l.strip())
+        mine = {k: v for k, v in folded.items() if k.split(";")[0] in ("global cache", "global halved")}
+        dt.eq(mine, {"global cache;grow_cache": "1024000", "global halved;halve": "102400"},
+              "drip flame: each global at the root of its held site's stack, exact bytes")
+        p = subprocess.run([dt.DRIP, "top", url], capture_output=True, text=True, timeout=60)
+        dt.eq(p.returncode, 0, "drip top reads /debug/pprof/retained")
+        print(p.stdout)
+        rows = {" ".join(r[5:]): (r[0], r[3]) for r in (l.split() for l in p.stdout.splitlines()) if len(r) >= 6}
+        dt.eq(rows.get("grow_cache"), ("1000KiB", "1000KiB"), "drip top: grow_cache holds 1,024,000 bytes (flat, cum)")
+        dt.eq(rows.get("global cache"), ("0", "1000KiB"), "drip top: the global `cache` holds it all (flat 0, cum)")
+        dt.eq(rows.get("global halved"), ("0", "100KiB"), "drip top: the global `halved` holds halve's 102,400 bytes")
+    finally:
+        t.stop()
 
 
 def case_retainers_json():
@@ -149,6 +174,42 @@ def case_over_budget():
     dt.check("Top retainers: not computed: the dominator tree would take longer than retain_budget" in res.err,
              "the text report says why there are no retained sizes")
 
+
+def case_stripped_roots():
+    """live.c stripped (no symbols): a global's words cannot be told apart from its neighbours', so
+    each word that holds a block is a root of its own, named by module and offset: the same in the
+    pprof profile (drip top) as in the text report, an ELF address of the file (inside its
+    segments), not where it was loaded."""
+    import re
+    import test_live
+    if not shutil.which("strip"):
+        print("SKIP strip is not installed (Debian binutils)")
+        sys.exit(SKIP)
+    d = tempfile.mkdtemp()
+    stripped = os.path.join(d, "live")
+    subprocess.run(["strip", "-o", stripped, test_live.LIVE], check=True)
+    test_live.LIVE = stripped
+    t = target()
+    status, headers, body = t.get("/debug/pprof/retained")
+    dt.eq(status, 200, "GET /debug/pprof/retained")
+    path = os.path.join(d, "retained.pb")
+    with open(path, "wb") as f:
+        f.write(body)
+    p = subprocess.run([dt.DRIP, "top", "--nodefraction", "0", path], capture_output=True, text=True, timeout=60)
+    dt.eq(p.returncode, 0, "drip top reads the retained profile")
+    dt.check("(no symbol)" not in p.stdout, "no root is left unnamed in the profile")
+    offs = [int(o, 16) for o in re.findall(r"global at live\+0x([0-9a-f]+)", p.stdout)]
+    dt.eq(len(offs), 1400, "each of the 1,400 words of cache and halved that hold a block is named by offset")
+    import struct
+    with open(stripped, "rb") as f:   # the end of the highest PT_LOAD segment (ELF64 little-endian)
+        elf = f.read()
+    phoff, = struct.unpack_from("<Q", elf, 32)
+    phentsize, phnum = struct.unpack_from("<HH", elf, 54)
+    end = max(v + m for ty, v, m in (struct.unpack_from("<I12xQ16xQ", elf, phoff + i * phentsize) for i in range(phnum))
+              if ty == 1)
+    dt.check(offs and max(offs) < end, "the offsets are the file's (below 0x%x), not load addresses" % end)
+    t.stop()
+    shutil.rmtree(d, ignore_errors=True)
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or "case_" + sys.argv[1] not in globals():

@@ -676,5 +676,39 @@ def case_python_sigint():
             well_formed(res.report, label)
 
 
+# ---- retention paths in a stripped PIE --------------------------------------------------------
+
+def elf_load_end(path):
+    """The end of the highest PT_LOAD segment of a 64-bit little-endian ELF file (its vaddr)."""
+    import struct
+    with open(path, "rb") as f:
+        h = f.read(64)
+        phoff, = struct.unpack_from("<Q", h, 32)
+        phentsize, phnum = struct.unpack_from("<HH", h, 54)
+        f.seek(phoff)
+        ph = f.read(phentsize * phnum)
+    end = 0
+    for i in range(phnum):
+        p_type, _, _, p_vaddr, _, _, p_memsz = struct.unpack_from("<IIQQQQQ", ph, i * phentsize)
+        if p_type == 1:
+            end = max(end, p_vaddr + p_memsz)
+    return end
+
+
+def case_retainers_stripped():
+    """sort is a stripped PIE: its globals have no symbol, so a root in them is named by module and
+    offset, the offset as nm shows it (inside the file's segments), not the address it was loaded at."""
+    need("sort")
+    sort = os.path.realpath(shutil.which("sort"))
+    lines = "".join("%d\n" % ((i * 7919) % 100003) for i in range(2000))
+    res, _, _ = compare(["sort"], "sort --retainers", args=["--retainers"], stdin_text=lines)
+    named = re.findall(r"global at (\S+)\+0x([0-9a-f]+)", res.err)
+    dt.check(named, "sort --retainers: a root in sort's own data, named by module and offset")
+    end = elf_load_end(sort)
+    for mod, off in named:
+        dt.eq(mod, os.path.basename(sort), "the root's module is sort")
+        dt.check(int(off, 16) < end, "global at %s+0x%s: an offset inside the file (< 0x%x)" % (mod, off, end))
+
+
 if __name__ == "__main__":
     dt.main(globals())

@@ -306,10 +306,14 @@ def case_sigkill():
     dt.eq(p.returncode, -signal.SIGKILL, "the status is the program's: killed by SIGKILL")
     dt.check(re.fullmatch(r"drip: process \d+ \(sh\) was killed by SIGKILL: no report\n", p.stderr) is not None,
              "one line names the process and the signal (%r)" % p.stderr)
-    # a signal drip does not handle, with its default action (SIGUSR1 kills)
+    # a signal drip leaves to profilers, with its default action (SIGPROF kills)
+    p = cli(["run", "--", "/bin/sh", "-c", "kill -PROF $$"])
+    dt.check(re.fullmatch(r"drip: process \d+ \(sh\) was killed by SIGPROF: no report\n", p.stderr) is not None,
+             "SIGPROF too (%r)" % p.stderr)
+    # SIGUSR1 with no handler kills too: drip stands in for its SIG_DFL, reports, and dies by it
     p = cli(["run", "--", "/bin/sh", "-c", "kill -USR1 $$"])
-    dt.check(re.fullmatch(r"drip: process \d+ \(sh\) was killed by SIGUSR1: no report\n", p.stderr) is not None,
-             "SIGUSR1 too (%r)" % p.stderr)
+    dt.eq(p.returncode, -signal.SIGUSR1, "SIGUSR1: the status is the program's")
+    dt.check("drip: leak report for process" in p.stderr and "no report" not in p.stderr, "SIGUSR1: reported (%r)" % p.stderr[-200:])
 
 
 # ---- 10: forked children ---------------------------------------------------------------------

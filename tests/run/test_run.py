@@ -8,6 +8,7 @@ import glob
 import re
 import os
 import stat
+import socket
 import subprocess
 import sys
 import tempfile
@@ -223,6 +224,20 @@ def case_cli_errors():
     one_line_error(cli(["run", "--json", "/nonexistent/dir/r.json", "--", "/bin/true"]), 2,
                    "cannot write JSON report /nonexistent/dir/r.json", "unwritable --json")
     one_line_error(cli(["run", "--max-frames", "lots", "--", "/bin/true"]), 2, "option max_frames takes an integer", "bad value")
+    # found before the program starts, not after it ran without them
+    one_line_error(cli(["run", "--profile", "/nonexistent/dir/heap.pb.gz", "--", "/bin/true"]), 2,
+                   "cannot write profile /nonexistent/dir/heap.pb.gz", "unwritable --profile")
+    one_line_error(cli(["run", "--http", "127.0.0.1:sixty", "--", "/bin/true"]), 2,
+                   "http=127.0.0.1:sixty: cannot resolve", "--http port that is not a number")
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    one_line_error(cli(["run", "--http", "127.0.0.1:%d" % port, "--", "/bin/true"]), 2,
+                   "http=127.0.0.1:%d: cannot listen: Address already in use" % port, "--http port in use")
+    one_line_error(cli(["run", "--http-metrics", "127.0.0.1:%d" % port, "--", "/bin/true"]), 2,
+                   "http_metrics=127.0.0.1:%d: cannot listen: Address already in use" % port, "--http-metrics port in use")
+    busy.close()
     one_line_error(cli(["run", "--unwind", "magic", "--", "/bin/true"]), 2, "option unwind takes one of auto|fp|cfi|libunwind, not magic", "bad unwinder")
     one_line_error(cli(["frobnicate"]), 2, "unknown command 'frobnicate'", "unknown command")
     env = dict(os.environ, DRIP_OPTIONS="bogus=1", LD_PRELOAD=dt.LIBDRIP)

@@ -208,6 +208,46 @@ static void test_refused(void **state)
     assert_int_equal(drip__parse_cie(o2.b + e, &ci), -1);   /* an unknown augmentation */
 }
 
+/* A CFA program cut short inside an operand (the FDE's length says where it ends) stops there:
+ * the bytes past its end are not read. Out-of-range factored offsets wrap instead of overflowing
+ * (UBSan, make test-asan). */
+static void test_truncated(void **state)
+{
+    const struct drip__cie c = {.code_align = 1, .data_align = -8, .fde_enc = 0x1b, .has_z = 1};
+    /* each program ends (end = prog + n) one byte into an operand; what follows is a lure */
+    static const struct { uint8_t prog[8]; size_t n; } cut[] = {
+        {{DW_CFA_advance_loc4, 0x10, 0, 0, 0, DW_CFA_def_cfa_offset, 32}, 2},
+        {{DW_CFA_advance_loc2, 0x10, 0, DW_CFA_def_cfa_offset, 32}, 2},
+        {{DW_CFA_advance_loc1}, 1},
+        {{DW_CFA_set_loc, 0x10, 0, 0, 0}, 2},
+        {{DW_CFA_def_cfa_expression, 100, 0x77}, 3},
+        {{DW_CFA_val_expression, 6, 100, 0x70}, 4},
+    };
+    for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+        struct drip__cfa st = {0};
+        drip__cfa_execute(&st, &c, cut[i].prog, cut[i].prog + cut[i].n, 0, UINTPTR_MAX);
+        if (!st.stopped || !st.unsupported)
+            fail_msg("program %zu: cut short, not stopped (%d, %d)", i, st.stopped, st.unsupported);
+    }
+    /* an expression that fits is skipped as before */
+    static const uint8_t fits[] = {DW_CFA_def_cfa_expression, 1, 0x77, DW_CFA_def_cfa_offset, 32};
+    struct drip__cfa st = {0};
+    drip__cfa_execute(&st, &c, fits, fits + sizeof fits, 0, UINTPTR_MAX);
+    assert_false(st.stopped);
+    assert_int_equal(st.row.cfa_off, 32);
+    /* ten groups: the last one lands on bit 63 */
+    static const uint8_t big[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f};
+    const uint8_t *p = big;
+    assert_int_equal(drip__sleb(&p, big + sizeof big), INT64_MIN);
+    /* 2^62 * -8 wraps to 0 */
+    static const uint8_t huge[] = {DW_CFA_def_cfa_offset_sf, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                   0xc0, 0x00};
+    st = (struct drip__cfa){0};
+    drip__cfa_execute(&st, &c, huge, huge + sizeof huge, 0, UINTPTR_MAX);
+    assert_false(st.stopped);
+    assert_int_equal(st.row.cfa_off, 0);
+}
+
 static void test_hdr(void **state)
 {
     /* version 1, eh_frame_ptr pcrel|sdata4, count udata4, table datarel|sdata4; 3 functions */
@@ -249,6 +289,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leb128), cmocka_unit_test(test_encodings), cmocka_unit_test(test_cie_fde),
         cmocka_unit_test(test_rows),   cmocka_unit_test(test_refused),   cmocka_unit_test(test_hdr),
+        cmocka_unit_test(test_truncated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
 /* crash.c — leaks 100 bytes in leak_once, prints "ready <pid>", then leaves the way argv[1] says:
  *   segv | abort | bus (SIGBUS by raise) | fpe (integer division by zero)
  *   raise-term | raise-int          raise the signal, no handler installed
+ *   pipe                            write to a pipe whose reader is gone (SIGPIPE, as `prog | head`)
+ *   alarm                           alarm(1) and wait (SIGALRM, no handler)
  *   wait                            sleep until a signal arrives from outside (test sends it)
  *   handler-term | handler-int      a handler prints "caught N" and calls exit(9)
  *   handler-return                  SIGTERM handler sets a flag, main sees it and returns 11
@@ -74,6 +76,19 @@ int main(int argc, char **argv)
         raise(SIGTERM);
     if (!strcmp(how, "raise-int"))
         raise(SIGINT);
+    if (!strcmp(how, "pipe")) {
+        int fds[2];
+        if (pipe(fds) == 0) {
+            close(fds[0]);
+            ssize_t n = write(fds[1], "x", 1);
+            (void)n;
+        }
+    }
+    if (!strcmp(how, "alarm")) {
+        alarm(1);
+        for (;;)
+            pause();
+    }
     if (!strcmp(how, "handler-term"))
         raise(SIGTERM);
     if (!strcmp(how, "handler-int"))
