@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DATA_KEY ((uintptr_t)1 << 62)
 #define WHERE_KEY ((uintptr_t)1 << 61)
@@ -35,7 +36,8 @@ struct modvars {
     struct var *v;
     size_t n, cap, sorted;   /* v[0..sorted) is in address order (stable: DIE order among equals) */
     Dwarf_Off next_cu;       /* where the walk resumes */
-    int done;                /* every CU walked (or no DWARF) */
+    int opened, done;        /* dw asked for; every CU walked (or no DWARF) */
+    long long fsize;         /* the module file's size: -1 unknown */
 };
 
 struct data {
@@ -140,7 +142,7 @@ static const struct var *var_at(struct modvars *mv, uintptr_t addr)
     return v;
 }
 
-static struct modvars *vars_of(struct drip_symbolizer *s, const struct drip_raw_module *rm, Dwfl_Module *mod)
+static struct modvars *mod_of(struct drip_symbolizer *s, const struct drip_raw_module *rm)
 {
     struct data **slot = (struct data **)drip_symbolizer_data_slot(s);
     if (!*slot && !(*slot = calloc(1, sizeof **slot)))
@@ -156,23 +158,38 @@ static struct modvars *vars_of(struct drip_symbolizer *s, const struct drip_raw_
     struct modvars *mv = &d->m[d->n++];
     memset(mv, 0, sizeof *mv);
     mv->rm = rm;
-    mv->dw = dwfl_module_getdwarf(mod, &mv->bias);
-    mv->done = !mv->dw;
+    struct stat st;
+    mv->fsize = rm->path && stat(rm->path, &st) == 0 ? (long long)st.st_size : -1;
     return mv;
 }
 
-/* The cache's line for one address (key DATA_KEY): "-" (no data symbol), or "START SIZE SYMBOL"
- * (hex offsets of the variable from the bias). 1: not cached. */
-static int from_cache(struct drip_symcache *c, const struct drip_raw_module *rm, uintptr_t addr,
+static struct modvars *vars_of(struct drip_symbolizer *s, const struct drip_raw_module *rm, Dwfl_Module *mod)
+{
+    struct modvars *mv = mod_of(s, rm);
+    if (mv && !mv->opened) {
+        mv->opened = 1;
+        mv->dw = dwfl_module_getdwarf(mod, &mv->bias);
+        mv->done = !mv->dw;
+    }
+    return mv;
+}
+
+/* The cache's line for one address (key DATA_KEY): the module file's size (a stripped copy has
+ * the same build ID and no symbols), then "-" (no data symbol) or "START SIZE SYMBOL" (hex
+ * offsets of the variable from the bias). 1: not cached. */
+static int from_cache(struct drip_symcache *c, const struct drip_raw_module *rm, long long fsize, uintptr_t addr,
                       struct drip_data_name *d)
 {
     const char *v, *file;
     int line;
-    if (!drip_symcache_get(c, (addr - rm->bias) | DATA_KEY, 0, &v, &file, &line))
+    if (!drip_symcache_get(c, (addr - rm->bias) | DATA_KEY, 0, &v, &file, &line) || !v)
         return 1;
-    if (!v || !strcmp(v, "-"))
-        return -1;
     char *e;
+    if (strtoll(v, &e, 10) != fsize || *e != ' ')
+        return 1;
+    v = e + 1;
+    if (!strcmp(v, "-"))
+        return -1;
     uintptr_t start = (uintptr_t)strtoull(v, &e, 16);
     if (*e != ' ')
         return 1;
@@ -211,18 +228,21 @@ int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d)
         return -1;
     d->module = rm->path;
     struct drip_symcache *c = drip_symbolizer_cache(s, rm);
-    int r = from_cache(c, rm, addr, d);
+    struct modvars *mv = c ? mod_of(s, rm) : NULL;
+    if (!mv || mv->fsize < 0)
+        c = NULL;   /* unknown file: neither read nor written */
+    int r = from_cache(c, rm, mv ? mv->fsize : -1, addr, d);
     if (r <= 0)
         return r;
     r = lookup(s, rm, addr, d);
     if (r == -2)
         return -1;
     char v[600];
-    if (r == 0 && snprintf(v, sizeof v, "%" PRIxPTR " %" PRIxPTR " %s", d->start - rm->bias, d->size, d->symbol) <
-                      (int)sizeof v)
+    if (r == 0 && snprintf(v, sizeof v, "%lld %" PRIxPTR " %" PRIxPTR " %s", mv ? mv->fsize : -1, d->start - rm->bias,
+                           d->size, d->symbol) < (int)sizeof v)
         drip_symcache_put(c, (addr - rm->bias) | DATA_KEY, 0, v, NULL, 0);
-    else if (r != 0)
-        drip_symcache_put(c, (addr - rm->bias) | DATA_KEY, 0, "-", NULL, 0);
+    else if (r != 0 && snprintf(v, sizeof v, "%lld -", mv ? mv->fsize : -1) < (int)sizeof v)
+        drip_symcache_put(c, (addr - rm->bias) | DATA_KEY, 0, v, NULL, 0);
     return r;
 }
 

@@ -27,7 +27,7 @@ Usage: test_symbolize.py CASE
   cache_globals the names of retention roots that are globals (symbol, definition file:line) are
                 cached too: a second run reads them (an edited entry shows) and writes the same
                 JSON and text; the file of another build ID, or one written for another debug
-                file, is not used
+                file, is not used, nor the names of the unstripped file for a stripped copy
 """
 import json
 import os
@@ -349,9 +349,9 @@ def case_cache_globals():
         dt.check(held in r1.stderr.decode(), "the exit report names g_cache and its line")
         names = os.path.join(d, "drip", build_id(prog) + ".names")
         text = open(names).read()
-        # per root address: its offset from the bias with bit 62 set, "START SIZE SYMBOL" (g_cache:
+        # per root address: its offset from the bias with bit 62 set, "FILESIZE START SIZE SYMBOL" (g_cache:
         # 16 bytes); per variable printed: its start with bits 62 and 61 set, line 37 and file
-        data = re.findall(r"^4000([0-9a-f]{12})\t0\t0\t([0-9a-f]+) 10 g_cache\t$", text, re.M)
+        data = re.findall(r"^4000([0-9a-f]{12})\t0\t0\t%d ([0-9a-f]+) 10 g_cache\t$" % os.path.getsize(prog), text, re.M)
         dt.check(len(data) >= 1 and all(int(a, 16) == int(data[0][1], 16) for a, _ in data),
                  "g_cache's name and size are cached for the root word at its start: %r" % data)
         where = re.findall(r"^6000([0-9a-f]{12})\t1\t37\t\t([^\t\n]*)$", text, re.M)
@@ -379,6 +379,13 @@ def case_cache_globals():
         open(names, "w").write("drip-symcache 1 12345:67890\n" + rest)
         s = symbolize(os.path.join(d, "5.json"))
         dt.check(held in s.stdout and "cached_g_cache" not in s.stdout, "a file for another debug file is not read")
+        # a stripped copy has the same build ID and no symbols: the cached names are not its own
+        if shutil.which("strip"):
+            stripped = os.path.join(d, "growing_cache")
+            subprocess.run(["strip", "-o", stripped, prog], check=True)
+            r = drip_run(["--show-reachable"], [stripped], cwd=d, env=env)
+            dt.check(re.search(r"held by: global at growing_cache\+0x[0-9a-f]+ in growing_cache", r.stderr.decode()) and
+                     "`g_cache`" not in r.stderr.decode(), "a stripped copy's global is named by offset, not from the cache")
 
 
 def main():
