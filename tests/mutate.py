@@ -126,8 +126,11 @@ def run_tests(bdir, regex, jobs, log, each):
     """(caught, failed test names, skipped ones, ctest's output): ctest stops at the first failure,
     unless `each` (then every test runs, and every one must fail)."""
     stop = [] if each else ["--stop-on-failure"]
-    p = subprocess.run(["ctest", "-R", regex, "-j", str(jobs), "--no-tests=error", "--timeout", "300"] + stop,
-                       cwd=bdir, capture_output=True, text=True)
+    # an empty name cache per mutant: names cached by an earlier build (same build IDs) would hide
+    # a mutant of the symbolizer
+    with tempfile.TemporaryDirectory() as cache:
+        p = subprocess.run(["ctest", "-R", regex, "-j", str(jobs), "--no-tests=error", "--timeout", "300"] + stop,
+                           cwd=bdir, capture_output=True, text=True, env=dict(os.environ, XDG_CACHE_HOME=cache))
     log.write(p.stdout + p.stderr)
     log.flush()
     failed = re.findall(r"^\s*\d+ - (\S+) \((?:Failed|Timeout|SEGFAULT|Subprocess aborted|Exception|Child aborted|Not Run|\w+)", p.stdout, re.M)
