@@ -161,18 +161,8 @@ static int check_listen(const char *name, const char *spec)
 {
     if (!spec[0] || !strncmp(spec, "unix:", 5))
         return 0;
-    char host[DRIP_OPT_STR_MAX] = "127.0.0.1", port[DRIP_OPT_STR_MAX] = "";
-    const char *colon = strrchr(spec, ':');
-    if (!colon) {
-        snprintf(port, sizeof port, "%s", spec);
-    } else {
-        size_t hl = (size_t)(colon - spec);
-        if (hl && spec[0] == '[' && spec[hl - 1] == ']')
-            snprintf(host, sizeof host, "%.*s", (int)(hl - 2), spec + 1);
-        else if (hl)
-            snprintf(host, sizeof host, "%.*s", (int)hl, spec);
-        snprintf(port, sizeof port, "%s", colon + 1);
-    }
+    char host[DRIP_OPT_STR_MAX], port[DRIP_OPT_STR_MAX];
+    drip__listen_split(spec, host, sizeof host, port, sizeof port);
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *ai = NULL;
     int rc = getaddrinfo(host, port, &hints, &ai);
     if (rc != 0 || !ai) {

@@ -379,3 +379,20 @@ int drip__options_parse(struct drip_options *o, const char *s, char *err, size_t
     }
     return 0;
 }
+
+void drip__listen_split(const char *spec, char *host, size_t hcap, char *port, size_t pcap)
+{
+    snprintf(host, hcap, "%s", "127.0.0.1");
+    snprintf(port, pcap, "%s", "");
+    const char *colon = strrchr(spec, ':');
+    if (!colon) {
+        snprintf(port, pcap, "%s", spec);
+        return;
+    }
+    size_t hl = (size_t)(colon - spec);
+    if (hl && spec[0] == '[' && spec[hl - 1] == ']')
+        snprintf(host, hcap, "%.*s", (int)(hl - 2), spec + 1);
+    else if (hl)
+        snprintf(host, hcap, "%.*s", (int)hl, spec);
+    snprintf(port, pcap, "%s", colon + 1);
+}

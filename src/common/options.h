@@ -97,6 +97,9 @@ int drip__options_set(struct drip_options *o, const char *name, size_t name_len,
  * http=127.0.0.1:6060 keeps its port.
  * Stops at the first bad pair: returns -1 with a one-line message in err; 0 on success. */
 int drip__options_parse(struct drip_options *o, const char *s, char *err, size_t errlen);
+/* An `http`/`http_metrics` TCP address, "[HOST]:PORT", "HOST:PORT", ":PORT" or "PORT", split
+ * into host (127.0.0.1 when left out) and port. Used by the listener and by drip run's check. */
+void drip__listen_split(const char *spec, char *host, size_t hcap, char *port, size_t pcap);
 
 /* Parses a leak_check_heuristics value ("all", "none", or names joined by '+' or ','): bit i of
  * *mask for the i-th of stdstring, length64, newarray, multipleinheritance. 0, or -1 on an

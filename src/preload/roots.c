@@ -18,6 +18,7 @@
 #include "scan.h"
 #include "arena.h"
 #include "stop.h"
+#include "scan_maps.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -55,18 +56,6 @@ void drip__roots_own_thread(void)
 }
 
 /* ---- /proc/self/maps --------------------------------------------------------------------- */
-static uintptr_t hex(const char **p)
-{
-    uintptr_t v = 0;
-    for (;; (*p)++) {
-        char c = **p;
-        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-        if (d < 0)
-            return v;
-        v = v * 16 + (uintptr_t)d;
-    }
-}
-
 char *drip__roots_maps_text(size_t *cap_out)
 {
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
@@ -131,9 +120,9 @@ bool drip__roots_parse(struct drip__roots *r, const char *buf)
     memset(r, 0, sizeof *r);
     bool ok = true;
     for (const char *p = buf; *p && ok;) {
-        uintptr_t lo = hex(&p);
+        uintptr_t lo = drip__maps_hex(&p);
         p++;
-        uintptr_t hi = hex(&p);
+        uintptr_t hi = drip__maps_hex(&p);
         p++;
         bool rd = p[0] == 'r', wr = p[1] == 'w', ex = p[2] == 'x', priv = p[3] == 'p';
         const char *eol = strchr(p, '\n');

@@ -28,7 +28,7 @@ void drip__rs_free(struct rangeset *s) { drip__arena_free(s->r, s->cap * sizeof 
 
 /* ---- /proc/self/maps, read without libc's allocator ------------------------------------------ */
 
-static uintptr_t hex(const char **p)
+uintptr_t drip__maps_hex(const char **p)
 {
     uintptr_t v = 0;
     for (;; (*p)++) {
@@ -56,9 +56,9 @@ bool drip__maps_parse(struct maps *m, const char *buf)
     memset(m, 0, sizeof *m);
     for (const char *p = buf; *p;) {
         const char *line = p;
-        uintptr_t lo = hex(&p);
+        uintptr_t lo = drip__maps_hex(&p);
         p++;
-        uintptr_t hi = hex(&p);
+        uintptr_t hi = drip__maps_hex(&p);
         p++;
         bool r = p[0] == 'r', x = p[2] == 'x';
         const char *eol = strchr(p, '\n');

@@ -27,6 +27,8 @@ bool drip__rs_add_how(struct rangeset *s, uintptr_t lo, uintptr_t hi, int how);
 bool drip__rs_add(struct rangeset *s, uintptr_t lo, uintptr_t hi);
 void drip__rs_free(struct rangeset *s);
 /* Reads /proc/self/maps into m (readable ranges, merged). false when out of memory. */
+/* The hex number at *p (a /proc/self/maps address), *p left on the first character after it. */
+uintptr_t drip__maps_hex(const char **p);
 bool drip__maps_read(struct maps *m);
 /* The same from maps text the caller read (the scan reads /proc/self/maps once for itself and the
  * roots: drip__roots_maps_text, drip__roots_parse). */
