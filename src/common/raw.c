@@ -1,6 +1,7 @@
 /* raw.c — see raw.h: escaping, the option dump, the parser and module+offset naming.
  * Allocates through libc: in a traced process, call it with drip's guard set. */
 #include "raw.h"
+#include "fastfmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,8 +152,8 @@ static uintptr_t *hex_list(const struct field *x, int *count)
         return NULL;
     const char *p = x->v, *end = x->v + x->vlen;
     while (p < end && *count < (int)n) {
-        char *q;
-        a[(*count)++] = (uintptr_t)strtoull(p, &q, 16);
+        const char *q;
+        a[(*count)++] = drip__hex_scan(p, end, &q);   /* strtoull(p, &q, 16), fast (fastfmt.h) */
         p = q < end && *q == ',' ? q + 1 : end;
     }
     return a;
