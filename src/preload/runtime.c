@@ -12,6 +12,7 @@
 #include "counters.h"
 #include "depot.h"
 #include "exec.h"
+#include "export.h"
 #include "foreign.h"
 #include "growth.h"
 #include "helper.h"
@@ -126,6 +127,9 @@ static struct drip__entry fork_entry;
 static void fork_prepare(void)
 {
     fork_entry = drip__enter();
+    /* what every child's report would read again: once here, before any lock (export.c) */
+    if (drip__opt.report && !drip__opt.child_silent_after_fork && atomic_load(&drip__g.tracking))
+        drip__export_fork_prime();
     drip__lock_world();
     drip__arena_lock_all();   /* DRIP_RANK_ARENA: last */
 }

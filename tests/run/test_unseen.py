@@ -8,11 +8,17 @@ env_*: the program's environment is the one it would have without drip (no DRIP_
 DRIP_STATUS_DIR, DRIP_ROOT_PID, DRIP_ENV_RESTORE, and LD_PRELOAD only if the user had one), through
 in-place execs, followed children (fork, vfork, posix_spawn, system, popen) and env -i.
 
+fork_*: a forked child's report reuses what its parent kept at its first fork (the executable,
+the module list) unless the child's modules changed since.
+
 Usage: test_unseen.py CASE   (one ctest per case; `test_unseen.py --list` names them)
 """
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import driptest as dt  # noqa: E402
@@ -87,6 +93,43 @@ def case_env_followed():
         dt.eq(env_lines(p.stdout.replace("status 0\n", "")), want, "%s: system() untraced: the plain environment" % what)
         dt.check("not traced: 1 child process(es) ran a program drip did not follow (the first: /bin/sh)" in p.stderr,
                  "%s: system() without --follow-exec: the untraced shell is counted" % what)
+
+
+def case_fork_modules():
+    """A module its parent did not have at the first fork is named in the child's report."""
+    lib = os.path.join(dt.BUILD, "bin", "faults", "libleaky.so")
+    for how, args in (("the parent dlopened it between two forks", []), ("the child dlopened it", ["child"])):
+        p = cli(["run", "--", P + "/fork_dlopen", lib] + args, dict(os.environ))
+        dt.eq((p.returncode, p.stdout), (0, "done 0\n"), how + ": status and output")
+        dt.check(re.search(r"==\d+== 77 bytes in 1 blocks are definitely lost in loss record 1 of \d+\n"
+                           r"==\d+==    at 0x[0-9a-f]+: leaky_lose \(leaky_lib.c:11\)", p.stderr) is not None,
+                 how + ": the child's leak is named in libleaky.so")
+
+
+def case_fork_children_cheap():
+    """A forked child reads neither /proc/self/exe nor the maps for its module list: its parent
+    kept them at the fork (strace counts the child's opens)."""
+    if not shutil.which("strace"):
+        dt.skip("strace is not installed")
+    d = tempfile.mkdtemp()
+    log = os.path.join(d, "trace")
+    script = "x=$(echo 1); y=$(echo 2); echo $x$y"
+    p = subprocess.run(["strace", "-f", "-qq", "-e", "trace=openat,readlink", "-o", log, dt.DRIP, "run", "--",
+                        "/bin/sh", "-c", script], capture_output=True, text=True, timeout=120)
+    dt.eq(p.stdout, "12\n", "the script's output")
+    children = [int(m) for m in re.findall(r"==(\d+)== Parent PID: \d+", p.stderr)]
+    dt.eq(len(children), 2, "two subshells report")
+    calls = {}
+    with open(log) as f:
+        for ln in f:
+            m = re.match(r"(\d+) +(openat|readlink)\(.*\"(/proc/self/(?:maps|exe))\"", ln)
+            if m:
+                key = (int(m.group(1)), m.group(3))
+                calls[key] = calls.get(key, 0) + 1
+    for c in children:
+        dt.eq((calls.get((c, "/proc/self/maps"), 0), calls.get((c, "/proc/self/exe"), 0)), (1, 0),
+              "subshell %d: /proc/self/maps read once (the scan), /proc/self/exe not at all" % c)
+    shutil.rmtree(d)
 
 
 if __name__ == "__main__":
