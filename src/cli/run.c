@@ -323,6 +323,29 @@ static void status_start(int want_report)
     drip__run_started = run_started;
 }
 
+/* The program must not see drip (issue #12): DRIP_ENV_RESTORE tells libdrip.so what each
+ * variable drip run sets held before (`NAME=LEN:VALUE;`, or `NAME!;` when it was not set), and
+ * the library puts those back in its constructor (src/preload/exec.c, drip__exec_hide).
+ * DRIP_ROOT_PID is set in the child (main.c) just before the exec. */
+static void restore_list(void)
+{
+    static const char *const names[] = {"LD_PRELOAD", "DRIP_OPTIONS", "DRIP_STATUS_DIR", "DRIP_ROOT_PID"};
+    size_t cap = 64;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        cap += strlen(names[i]) + 32 + (getenv(names[i]) ? strlen(getenv(names[i])) : 0);
+    char *list = malloc(cap);
+    if (!list)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = getenv(names[i]);
+        n += (size_t)(v ? snprintf(list + n, cap - n, "%s=%zu:%s;", names[i], strlen(v), v)
+                        : snprintf(list + n, cap - n, "%s!;", names[i]));
+    }
+    setenv("DRIP_ENV_RESTORE", list, 1);
+    free(list);
+}
+
 int cmd_run(int argc, char **argv)
 {
     static char opts[16384];
@@ -443,6 +466,7 @@ int cmd_run(int argc, char **argv)
     char lib[PATH_MAX];
     if (drip__libdir_file("libdrip.so", lib, sizeof lib) != 0)
         return die(2, "cannot find libdrip.so next to the drip command");
+    restore_list();   /* before drip's own variables go in */
     const char *old = getenv("LD_PRELOAD");
     char preload[PATH_MAX * 2];
     snprintf(preload, sizeof preload, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
