@@ -357,7 +357,7 @@ static void frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f)
 
 struct drip_symbols drip_symbolizer_symbols(struct drip_symbolizer *s)
 {
-    return (struct drip_symbols){frame, s, 0, drip__symdata_name, drip__symdata_where};
+    return (struct drip_symbols){frame, s, 0, drip__symdata_name, drip__symdata_where, drip__symdata_tls};
 }
 
 /* dwfl_module_addrinfo's answer for addr, from the sorted index when no other symbol could change

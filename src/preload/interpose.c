@@ -15,6 +15,7 @@
  *   execve execv execvpe execvp fexecve           exec.c: what an exec'd program inherits
  *   execl execlp execle                           exec.c
  *   posix_spawn posix_spawnp                      exec.c: untraced children counted
+ *   mmap mmap64 munmap mremap                     mmaps.c: who mapped anonymous memory (roots)
  * interposed-end
  * The allocator and the exit functions are defined in hooks.c, not here: the allocator is the hot
  * path (one call less per malloc), and the exit hooks must be the exported functions themselves,
@@ -22,6 +23,7 @@
  */
 #include "internal.h"
 #include "exec.h"
+#include "mmaps.h"
 #include "modules.h"
 #include "runtime.h"
 #include "signals.h"
@@ -143,4 +145,30 @@ DRIP_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_fil
     if (rc == 0)
         drip__spawned(file, envp);
     return rc;
+}
+
+/* ---- mappings: who mapped the anonymous memory that holds a root (mmaps.c) ------------------ */
+DRIP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return drip__mmap(addr, len, prot, flags, fd, off);
+}
+
+DRIP_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return drip__mmap(addr, len, prot, flags, fd, off);
+}
+
+DRIP_EXPORT int munmap(void *addr, size_t len) { return drip__munmap(addr, len); }
+
+/* the new address is read only with MREMAP_FIXED, as glibc reads it */
+DRIP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+    void *new_addr = NULL;
+    if (flags & 2 /* MREMAP_FIXED */) {
+        va_list ap;
+        va_start(ap, flags);
+        new_addr = va_arg(ap, void *);
+        va_end(ap);
+    }
+    return drip__mremap(old, old_len, new_len, flags, new_addr);
 }

@@ -26,6 +26,8 @@ void drip__retain_raw(struct drip_writer *w, struct drip__siteset *set, const st
                 (unsigned long long)s->graph_nodes, (unsigned long long)s->graph_edges, (long long)drip__opt.retain_budget);
     const struct drip__rsum_root *r = DRIP_RSUM_ROOTS(s);
     for (uint32_t i = 0; i < s->nroots; i++) {
+        if (r[i].map_site)
+            drip__raw_site(w, set, r[i].map_site);
         drip__printf(w, "root id=%u kind=%s addr=%lx", i, drip__root_kind_name[r[i].kind & 3], (unsigned long)r[i].addr);
         if (r[i].tid)
             drip__printf(w, " tid=%d", r[i].tid);
@@ -35,6 +37,10 @@ void drip__retain_raw(struct drip_writer *w, struct drip__siteset *set, const st
             drip__printf(w, " start=%lx", (unsigned long)r[i].start);
         if (r[i].hi)
             drip__printf(w, " lo=%lx hi=%lx", (unsigned long)r[i].lo, (unsigned long)r[i].hi);
+        if (r[i].has_tls)
+            drip__printf(w, " tls_bias=%lx tls_off=%lx", (unsigned long)r[i].tls_bias, (unsigned long)r[i].tls_off);
+        if (r[i].map_site)
+            drip__printf(w, " map_site=%u", r[i].map_site);
         drip__puts(w, "\n");
     }
     const struct drip__rsum_node *p = DRIP_RSUM_NODES(s);
