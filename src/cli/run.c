@@ -191,6 +191,44 @@ static int check_listen(const char *name, const char *spec)
  * for a report and must never be left with no word. */
 static char status_dir[PATH_MAX];
 static int status_expect_report;
+static char run_log_path[PATH_MAX];   /* --log-path: where the one line goes instead of stderr */
+
+/* The line that stands for the report goes where the report would have gone: with --log-path
+ * the user reads that file (stderr is the program's, and must carry its bytes only, as valgrind's
+ * --log-file keeps its own lines off it). It replaces what the file held, as a report would; the
+ * line goes to stderr when the file cannot be written. */
+static void say_no_report(int pid, const char *line)
+{
+    if (run_log_path[0]) {
+        char path[PATH_MAX + 32];
+        size_t o = 0;
+        for (const char *p = run_log_path; *p && o + 16 < sizeof path; p++) {
+            if (p[0] == '%' && p[1] == 'p') {
+                o += (size_t)snprintf(path + o, sizeof path - o, "%d", pid);
+                p++;
+            } else {
+                path[o++] = *p;
+            }
+        }
+        path[o] = 0;
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            size_t n = strlen(line), off = 0;
+            while (off < n) {
+                ssize_t w = write(fd, line + off, n - off);
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0)
+                    break;
+                off += (size_t)w;
+            }
+            close(fd);
+            if (off == n)
+                return;
+        }
+    }
+    fputs(line, stderr);
+}
 
 /* 1 when the root process wrote "reported" in DIR/state. */
 static int status_reported(void)
@@ -238,14 +276,13 @@ static void run_ended(int pid, int code, int status)
             fclose(f);
         }
         fflush(stdout);
-        if (line[0])
-            fputs(line, stderr);
-        else if (code == CLD_KILLED || code == CLD_DUMPED)
-            fprintf(stderr, "drip: process %d (%s) was killed by SIG%s: no report\n", pid, comm,
-                    sigabbrev_np(status) ? sigabbrev_np(status) : "?");
-        else
-            fprintf(stderr, "drip: process %d (%s) exited with status %d without writing a report (drip was not "
-                            "loaded in the program it ran last, or it left by a raw exit system call)\n", pid, comm, status);
+        if (!line[0] && (code == CLD_KILLED || code == CLD_DUMPED))
+            snprintf(line, sizeof line, "drip: process %d (%s) was killed by SIG%s: no report\n", pid, comm,
+                     sigabbrev_np(status) ? sigabbrev_np(status) : "?");
+        else if (!line[0])
+            snprintf(line, sizeof line, "drip: process %d (%s) exited with status %d without writing a report (drip was not "
+                                        "loaded in the program it ran last, or it left by a raw exit system call)\n", pid, comm, status);
+        say_no_report(pid, line);
     }
     status_cleanup();
 }
@@ -474,6 +511,7 @@ int cmd_run(int argc, char **argv)
     if (drip__postrun_prepare(opts, sizeof opts, &parsed) != 0)
         return 2;
     setenv("DRIP_OPTIONS", opts, 1);
+    snprintf(run_log_path, sizeof run_log_path, "%s", parsed.log_path);
     status_start(parsed.report);
     return run_child(prog, argv + i);
 }
