@@ -33,6 +33,7 @@ struct drip_symcache *drip_symbolizer_cache(struct drip_symbolizer *s, const str
 /* symdata.c: the drip_symbols data callback (ctx: the symbolizer), and its index's release. */
 int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d);
 void drip__symdata_where(void *ctx, struct drip_data_name *d);
+int drip__symdata_tls(void *ctx, const struct drip_raw_module *m, uintptr_t off, struct drip_data_name *d);
 void drip__symdata_free(void *data);
 
 #endif

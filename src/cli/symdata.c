@@ -10,6 +10,9 @@
  * report prints (drip_symbols.data_where), and a cold question walks the module's CUs only
  * until the first one that defines a variable at the symbol's address, remembering what it
  * passed (address and DIE offset; file:line are read for the one variable asked about).
+ * TLS variables (drip__symdata_tls) the same way, by module and offset in its PT_TLS block: the
+ * STT_TLS symbol whose st_value (an offset in that block) covers it, and the DW_TAG_variable
+ * whose location is that offset followed by DW_OP_GNU_push_tls_address / DW_OP_form_tls_address.
  * Runs in the `drip` process only. No locks.
  */
 #include "symbolizer.h"
@@ -26,6 +29,8 @@
 
 #define DATA_KEY ((uintptr_t)1 << 62)
 #define WHERE_KEY ((uintptr_t)1 << 61)
+#define TLS_KEY ((uintptr_t)1 << 60)   /* with DATA_KEY: an offset in the module's PT_TLS block */
+#define TLS_VAR ((uintptr_t)1 << 63)   /* a struct var's addr that is a TLS offset */
 
 struct var { uintptr_t addr; Dwarf_Off die; };
 
@@ -62,8 +67,15 @@ static void add_var(struct modvars *mv, Dwarf_Die *die)
     Dwarf_Block blk;
     Dwarf_Op *ops;
     size_t nops;
-    if (!dwarf_attr(die, DW_AT_location, &at) || dwarf_formblock(&at, &blk) != 0 || blk.length < 1 ||
-        blk.data[0] != DW_OP_addr || dwarf_getlocation(&at, &ops, &nops) != 0 || nops < 1 || ops[0].atom != DW_OP_addr)
+    /* a TLS variable: its offset in the module's PT_TLS block, then the TLS operator */
+    bool tls_first = false;
+    if (!dwarf_attr(die, DW_AT_location, &at) || dwarf_formblock(&at, &blk) != 0 || blk.length < 1)
+        return;
+    tls_first = blk.data[0] == DW_OP_const8u || blk.data[0] == DW_OP_const4u;
+    if ((blk.data[0] != DW_OP_addr && !tls_first) || dwarf_getlocation(&at, &ops, &nops) != 0 || nops < 1)
+        return;
+    bool tls = tls_first && nops == 2 && (ops[1].atom == DW_OP_GNU_push_tls_address || ops[1].atom == DW_OP_form_tls_address);
+    if (ops[0].atom != DW_OP_addr && !tls)
         return;
     if (mv->n == mv->cap) {
         size_t nc = mv->cap ? mv->cap * 2 : 256;
@@ -73,7 +85,8 @@ static void add_var(struct modvars *mv, Dwarf_Die *die)
         mv->v = v;
         mv->cap = nc;
     }
-    mv->v[mv->n++] = (struct var){(uintptr_t)(ops[0].number + mv->bias), dwarf_dieoffset(die)};
+    mv->v[mv->n++] = (struct var){tls ? (uintptr_t)ops[0].number | TLS_VAR : (uintptr_t)(ops[0].number + mv->bias),
+                                  dwarf_dieoffset(die)};
 }
 
 /* Every DW_TAG_variable with a static address in one CU, at any depth (statics inside functions
@@ -177,12 +190,11 @@ static struct modvars *vars_of(struct drip_symbolizer *s, const struct drip_raw_
 /* The cache's line for one address (key DATA_KEY): the module file's size (a stripped copy has
  * the same build ID and no symbols), then "-" (no data symbol) or "START SIZE SYMBOL" (hex
  * offsets of the variable from the bias). 1: not cached. */
-static int from_cache(struct drip_symcache *c, const struct drip_raw_module *rm, long long fsize, uintptr_t addr,
-                      struct drip_data_name *d)
+static int from_cache(struct drip_symcache *c, uintptr_t key, uintptr_t base, long long fsize, struct drip_data_name *d)
 {
     const char *v, *file;
     int line;
-    if (!drip_symcache_get(c, (addr - rm->bias) | DATA_KEY, 0, &v, &file, &line) || !v)
+    if (!drip_symcache_get(c, key, 0, &v, &file, &line) || !v)
         return 1;
     char *e;
     if (strtoll(v, &e, 10) != fsize || *e != ' ')
@@ -197,9 +209,21 @@ static int from_cache(struct drip_symcache *c, const struct drip_raw_module *rm,
     if (*e != ' ' || !e[1])
         return 1;
     d->symbol = e + 1;
-    d->start = rm->bias + start;
+    d->start = base + start;
     d->size = size;
     return 0;
+}
+
+/* Writes lookup()'s answer r for key (the variable's start less base) into the cache. */
+static void to_cache(struct drip_symcache *c, uintptr_t key, uintptr_t base, long long fsize, int r,
+                     const struct drip_data_name *d)
+{
+    char v[600];
+    if (r == 0 && snprintf(v, sizeof v, "%lld %" PRIxPTR " %" PRIxPTR " %s", fsize, d->start - base, d->size, d->symbol) <
+                      (int)sizeof v)
+        drip_symcache_put(c, key, 0, v, NULL, 0);
+    else if (r != 0 && snprintf(v, sizeof v, "%lld -", fsize) < (int)sizeof v)
+        drip_symcache_put(c, key, 0, v, NULL, 0);
 }
 
 static int lookup(struct drip_symbolizer *s, const struct drip_raw_module *rm, uintptr_t addr, struct drip_data_name *d)
@@ -231,18 +255,60 @@ int drip__symdata_name(void *ctx, uintptr_t addr, struct drip_data_name *d)
     struct modvars *mv = c ? mod_of(s, rm) : NULL;
     if (!mv || mv->fsize < 0)
         c = NULL;   /* unknown file: neither read nor written */
-    int r = from_cache(c, rm, mv ? mv->fsize : -1, addr, d);
+    int r = from_cache(c, (addr - rm->bias) | DATA_KEY, rm->bias, mv ? mv->fsize : -1, d);
     if (r <= 0)
         return r;
     r = lookup(s, rm, addr, d);
     if (r == -2)
         return -1;
-    char v[600];
-    if (r == 0 && snprintf(v, sizeof v, "%lld %" PRIxPTR " %" PRIxPTR " %s", mv ? mv->fsize : -1, d->start - rm->bias,
-                           d->size, d->symbol) < (int)sizeof v)
-        drip_symcache_put(c, (addr - rm->bias) | DATA_KEY, 0, v, NULL, 0);
-    else if (r != 0 && snprintf(v, sizeof v, "%lld -", mv ? mv->fsize : -1) < (int)sizeof v)
-        drip_symcache_put(c, (addr - rm->bias) | DATA_KEY, 0, v, NULL, 0);
+    to_cache(c, (addr - rm->bias) | DATA_KEY, rm->bias, mv ? mv->fsize : -1, r, d);
+    return r;
+}
+
+/* The STT_TLS symbol whose st_value..+st_size (offsets in the PT_TLS block) covers off. */
+static int lookup_tls(struct drip_symbolizer *s, const struct drip_raw_module *rm, uintptr_t off, struct drip_data_name *d)
+{
+    Dwfl_Module *mod = drip_symbolizer_dwfl(s, rm);
+    if (!mod)
+        return -2;
+    int n = dwfl_module_getsymtab(mod);
+    for (int i = 1; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr addr;
+        GElf_Word shndx;
+        Elf *elf;
+        Dwarf_Addr bias;
+        const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
+        if (name && name[0] && GELF_ST_TYPE(sym.st_info) == STT_TLS && off >= sym.st_value &&
+            (off < sym.st_value + sym.st_size || (!sym.st_size && off == sym.st_value))) {
+            d->symbol = name;
+            d->start = sym.st_value;
+            d->size = sym.st_size;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* A TLS variable by its module and offset: as drip__symdata_name, with d->start the variable's
+ * offset in the PT_TLS block (cached under the offset with DATA_KEY|TLS_KEY). */
+int drip__symdata_tls(void *ctx, const struct drip_raw_module *rm, uintptr_t off, struct drip_data_name *d)
+{
+    struct drip_symbolizer *s = ctx;
+    memset(d, 0, sizeof *d);
+    d->module = rm->path;
+    d->tls = rm;
+    struct drip_symcache *c = drip_symbolizer_cache(s, rm);
+    struct modvars *mv = c ? mod_of(s, rm) : NULL;
+    if (!mv || mv->fsize < 0)
+        c = NULL;
+    int r = from_cache(c, off | DATA_KEY | TLS_KEY, 0, mv ? mv->fsize : -1, d);
+    if (r <= 0)
+        return r;
+    r = lookup_tls(s, rm, off, d);
+    if (r == -2)
+        return -1;
+    to_cache(c, off | DATA_KEY | TLS_KEY, 0, mv ? mv->fsize : -1, r, d);
     return r;
 }
 
@@ -252,17 +318,17 @@ void drip__symdata_where(void *ctx, struct drip_data_name *d)
 {
     struct drip_symbolizer *s = ctx;
     d->where = 1;
-    const struct drip_raw_module *rm = drip__raw_module_of_data(drip_symbolizer_raw(s), d->start);
+    const struct drip_raw_module *rm = d->tls ? d->tls : drip__raw_module_of_data(drip_symbolizer_raw(s), d->start);
     if (!rm)
         return;
     struct drip_symcache *c = drip_symbolizer_cache(s, rm);
-    uintptr_t key = (d->start - rm->bias) | DATA_KEY | WHERE_KEY;
+    uintptr_t key = d->tls ? d->start | DATA_KEY | WHERE_KEY | TLS_KEY : (d->start - rm->bias) | DATA_KEY | WHERE_KEY;
     const char *fn;
     if (drip_symcache_get(c, key, 1, &fn, &d->file, &d->line))
         return;
     Dwfl_Module *mod = drip_symbolizer_dwfl(s, rm);
     struct modvars *mv = mod ? vars_of(s, rm, mod) : NULL;
-    const struct var *v = mv ? var_at(mv, d->start) : NULL;
+    const struct var *v = mv ? var_at(mv, d->tls ? d->start | TLS_VAR : d->start) : NULL;
     Dwarf_Die die;
     if (v && dwarf_offdie(mv->dw, v->die, &die)) {
         int line = 0;

@@ -33,8 +33,11 @@
  *   addr a=                                   an address to name (want=names)
  *   retain dom=off|done|over_budget|oom dom_us= nodes= edges= budget_ms=   retention (issue #16):
  *   root id= kind=memory|stack|tls|register addr= [tid=] [ret=] [start=] [lo= hi=]
- *                                             a root word that holds something (ret: the return
- *                                             address below a stack slot; lo-hi: its mapping)
+ *        [tls_bias= tls_off=] [map_site=]     a root word that holds something (ret: the return
+ *                                             address below a stack slot; lo-hi: its mapping;
+ *                                             tls_*: the module whose static TLS block holds it,
+ *                                             by load bias, and the offset in the block;
+ *                                             map_site: the stack that mmap'd lo-hi)
  *   path id= prev= root=0|1 site= bytes= blocks= [in=A-B] [self=A-B] [elided=1]
  *                                             a chain of sites from a root word (prev: root id
  *                                             when root=1, else the previous path); in: offsets
@@ -112,6 +115,9 @@ struct drip_raw_root {
     int kind;   /* 0 memory, 1 stack, 2 tls, 3 register */
     int tid;
     uintptr_t addr, ret, start, lo, hi;
+    int has_tls;                   /* tls: the module (by load bias) and offset in its TLS block */
+    uintptr_t tls_bias, tls_off;
+    uint32_t map_site;             /* memory: the stack that mmap'd lo-hi (0: unknown) */
 };
 extern const char *const drip_raw_root_kinds[4];
 
@@ -227,6 +233,8 @@ struct drip_data_name {
     int line;
     uintptr_t start, size;                /* where the variable lies in the process */
     int where;                            /* 1: file and line were looked up */
+    const struct drip_raw_module *tls;    /* a TLS variable of this module: start is its offset
+                                           * in the module's PT_TLS block */
 };
 
 /* The module whose writable segments (w= ranges) hold addr, or NULL (retention.c). */
@@ -248,6 +256,9 @@ struct drip_symbols {
     /* Fills d->file and d->line of a variable data() named without them (d->where 0): reading
      * DWARF for the definition is paid only for the roots a report prints. NULL: none to add. */
     void (*data_where)(void *ctx, struct drip_data_name *d);
+    /* The TLS variable (STT_TLS symbol) at offset off of module m's PT_TLS block: 0, or -1 when
+     * unknown (d->tls and d->module are set either way). NULL: none (module+offset). */
+    int (*tls)(void *ctx, const struct drip_raw_module *m, uintptr_t off, struct drip_data_name *d);
 };
 /* Module+offset naming from the raw report's own module table. */
 struct drip_symbols drip__raw_symbols(const struct drip_raw *r);

@@ -1,5 +1,5 @@
 /* retention.c — see retention.h. The traced process keeps root words apart (it has no symbols);
- * here each is named, and the paths of one record whose roots get the same name and that go
+ * here (with retention_roots.c, which names each) the paths of one record whose roots get the same name and that go
  * through the same sites are one path (the words of one global array, the slots of one frame).
  * The path shown is the one that holds most of the record's bytes, with the blocks it covers and
  * the number of other paths, as heap analysers show "path to GC roots" (Eclipse MAT) and
@@ -10,156 +10,10 @@
 #include "retention_index.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-const struct drip_raw_module *drip__raw_module_of_data(const struct drip_raw *r, uintptr_t addr)
-{
-    for (size_t i = 0; i < r->nmods; i++)
-        for (int k = 0; k < r->mods[i].nw; k++)
-            if (addr >= r->mods[i].w[k].lo && addr < r->mods[i].w[k].hi && !r->mods[i].unloaded)
-                return &r->mods[i];
-    return NULL;
-}
-
-static const char *const json_kind[] = {"global", "mapping", "stack", "tls", "register"};
-
-static const char *base_name(const char *p)
-{
-    const char *s = p ? strrchr(p, '/') : NULL;
-    return s ? s + 1 : p ? p : "?";
-}
-
-static void name_root(struct drip_retention *t, size_t i)
-{
-    const struct drip_raw_root *x = &t->rt->roots[i];
-    struct root *o = &t->roots[i];
-    char buf[512];
-    o->base = x->addr;
-    if (x->start)
-        t->sym->frame(t->sym->ctx, x->start + 1, 0, &o->thread);   /* an entry point, not a return address */
-    switch (x->kind) {
-    case 1:
-        o->kind = K_STACK;
-        if (x->ret)
-            t->sym->frame(t->sym->ctx, x->ret, 1, &o->fn);
-        snprintf(buf, sizeof buf, "stack %d %s", x->tid, o->fn.function ? o->fn.function : "?");
-        break;
-    case 2:
-    case 3:
-        o->kind = x->kind == 2 ? K_TLS : K_REGISTER;
-        snprintf(buf, sizeof buf, "%s %d", json_kind[o->kind], x->tid);
-        break;
-    default:
-        if (t->sym->data && t->sym->data(t->sym->ctx, x->addr, &o->d) == 0) {
-            o->kind = K_GLOBAL;
-            o->base = o->d.start;
-            snprintf(buf, sizeof buf, "global %s %s", o->d.module ? o->d.module : "", o->d.symbol);
-        } else if (drip__raw_module_of_data(t->raw, x->addr)) {
-            /* a module's data with no symbol (stripped): by module and offset from its load bias */
-            const struct drip_raw_module *m = drip__raw_module_of_data(t->raw, x->addr);
-            o->kind = K_GLOBAL;
-            o->d.module = m->path;
-            o->d.start = m->bias;   /* d.symbol stays NULL: the offset is printed from here */
-            snprintf(buf, sizeof buf, "global %s %lx", o->d.module, (unsigned long)(x->addr - m->bias));
-        } else {
-            o->kind = K_MAPPING;
-            snprintf(buf, sizeof buf, "mapping %lx-%lx", (unsigned long)x->lo, (unsigned long)x->hi);
-        }
-    }
-    o->key = strdup(buf);
-}
-
-/* Root i, named on first use: naming a global reads the module's symbol table, and a report that
- * prints no retention path (reachable summary lines, the default) must not pay it for every root
- * the scan recorded. Its file:line (DWARF: libc's compressed debug file costs ~30 ms to open) are
- * looked up only when printed (drip__retention_root_where): the retainers are grouped by name. */
-struct root *drip__retention_root(struct drip_retention *t, size_t i)
-{
-    if (!t->roots[i].key)
-        name_root(t, i);
-    return &t->roots[i];
-}
-
-struct root *drip__retention_root_where(struct drip_retention *t, size_t i)
-{
-    struct root *o = drip__retention_root(t, i);
-    if (o->kind == K_GLOBAL && o->d.symbol && !o->d.where && t->sym->data_where)
-        t->sym->data_where(t->sym->ctx, &o->d);
-    o->d.where = 1;
-    return o;
-}
-
-static const char *thread_name(const struct root *o, char *buf, size_t cap, int tid)
-{
-    if (!o->thread.function && !o->thread.addr)
-        snprintf(buf, cap, "thread %d (main thread)", tid);
-    else
-        snprintf(buf, cap, "thread %d (start routine %s)", tid, o->thread.function ? o->thread.function : "???");
-    return buf;
-}
-
-/* How a user names the root: global `cache` (server.c:12), stack of thread ... in main (...). */
-static void root_text(struct drip_writer *w, struct drip_retention *t, size_t i)
-{
-    const struct root *o = drip__retention_root_where(t, i);
-    const struct drip_raw_root *x = &t->rt->roots[i];
-    char tb[256];
-    switch (o->kind) {
-    case K_GLOBAL:
-        if (o->d.symbol)
-            drip__printf(w, "global `%s`", o->d.symbol);
-        else
-            drip__printf(w, "global at %s+0x%lx", base_name(o->d.module), (unsigned long)(x->addr - o->d.start));
-        if (o->d.file)
-            drip__printf(w, " (%s:%d)", base_name(o->d.file), o->d.line);
-        if (o->d.module)
-            drip__printf(w, " in %s", base_name(o->d.module));
-        break;
-    case K_MAPPING:
-        drip__printf(w, "anonymous mapping 0x%lx-0x%lx", (unsigned long)x->lo, (unsigned long)x->hi);
-        break;
-    case K_STACK:
-        /* no return address below the slot: an innermost frame (or a stale word in it) */
-        drip__printf(w, "stack of %s, frame of %s", thread_name(o, tb, sizeof tb, x->tid),
-                     o->fn.function ? o->fn.function : x->ret ? "???" : "the innermost function");
-        if (o->fn.file)
-            drip__printf(w, " (%s:%d)", base_name(o->fn.file), o->fn.line);
-        break;
-    default:
-        drip__printf(w, "%s of %s", o->kind == K_TLS ? "TLS" : "a register", thread_name(o, tb, sizeof tb, x->tid));
-    }
-}
-
-static void json_str(struct drip_writer *w, const char *s)
-{
-    if (s)
-        drip__put_json_str(w, s);
-    else
-        drip__puts(w, "null");
-}
-
-static void root_json(struct drip_writer *w, struct drip_retention *t, size_t i)
-{
-    const struct root *o = drip__retention_root_where(t, i);
-    const struct drip_raw_root *x = &t->rt->roots[i];
-    drip__printf(w, "{\"kind\": \"%s\", \"symbol\": ", json_kind[o->kind]);
-    json_str(w, o->kind == K_GLOBAL ? o->d.symbol : o->kind == K_STACK ? o->fn.function : NULL);
-    drip__puts(w, ", \"module\": ");
-    json_str(w, o->kind == K_GLOBAL ? o->d.module : o->kind == K_STACK ? o->fn.module : NULL);
-    drip__puts(w, ", \"file\": ");
-    json_str(w, o->kind == K_GLOBAL ? o->d.file : o->kind == K_STACK ? o->fn.file : NULL);
-    drip__printf(w, ", \"line\": %d, \"address\": \"0x%lx\"",
-                o->kind == K_GLOBAL ? o->d.line : o->kind == K_STACK ? o->fn.line : 0, (unsigned long)x->addr);
-    if (o->kind >= K_STACK) {
-        drip__printf(w, ", \"tid\": %d, \"thread_start\": ", x->tid);
-        json_str(w, o->thread.function);
-    }
-    if (o->kind == K_MAPPING)
-        drip__printf(w, ", \"range\": \"0x%lx-0x%lx\"", (unsigned long)x->lo, (unsigned long)x->hi);
-    drip__puts(w, "}");
-}
 
 struct drip_retention *drip__retention_new(const struct drip_raw *r, const struct drip_symbols *sym)
 {
@@ -387,8 +241,9 @@ void drip__retention_text(struct drip_writer *w, struct drip_retention *t, int p
     if (!t || !find_best(t, kind, sites, nsites, &b))
         return;
     drip__printf(w, "==%d==  held by: ", pid);
-    root_text(w, t, b.root);
-    if (drip__retention_root(t, b.root)->kind == K_GLOBAL && t->roots[b.root].d.symbol)
+    drip__retention_root_text(w, t, b.root);
+    int rk = drip__retention_root(t, b.root)->kind;
+    if ((rk == K_GLOBAL || rk == K_TLS) && t->roots[b.root].d.symbol)   /* a variable: where in it */
         offsets_text(w, (uint32_t)b.root_off_min, (uint32_t)b.root_off_max);
     drip__puts(w, "\n");
     for (int k = 0; k + 1 < b.nhops; k++) {
@@ -406,7 +261,7 @@ void drip__retention_text(struct drip_writer *w, struct drip_retention *t, int p
         }
         drip__printf(w, " allocated at %s", f.function ? f.function : "???");
         if (f.file)
-            drip__printf(w, " (%s:%d)", base_name(f.file), f.line);
+            drip__printf(w, " (%s:%d)", drip__retention_base(f.file), f.line);
         offsets_text(w, b.in_min[k + 1], b.in_max[k + 1]);
         drip__puts(w, "\n");
     }
@@ -441,7 +296,7 @@ void drip__retention_json(struct drip_writer *w, struct drip_retention *t, int k
     if (!t || !find_best(t, kind, sites, nsites, &b))
         return;
     drip__puts(w, "\"retained_by\": {\"root\": ");
-    root_json(w, t, b.root);
+    drip__retention_root_json(w, t, b.root);
     drip__printf(w, ", \"root_offset_min\": %llu, \"root_offset_max\": %llu, \"path\": [",
                 (unsigned long long)b.root_off_min, (unsigned long long)b.root_off_max);
     for (int k = 0; k < b.nhops; k++) {
@@ -453,9 +308,9 @@ void drip__retention_json(struct drip_writer *w, struct drip_retention *t, int k
         int last = k + 1 == b.nhops;
         uint32_t lo = last ? b.self_min : b.in_min[k + 1], hi = last ? b.self_max : b.in_max[k + 1];
         drip__puts(w, k ? ", {\"function\": " : "{\"function\": ");
-        json_str(w, f.function);
+        drip__retention_json_str(w, f.function);
         drip__puts(w, ", \"file\": ");
-        json_str(w, f.file);
+        drip__retention_json_str(w, f.file);
         drip__printf(w, ", \"line\": %d, \"bytes\": %llu, \"blocks\": %llu, ", f.line,
                     (unsigned long long)(last ? b.held_bytes : b.bytes[k]),
                     (unsigned long long)(last ? b.held_blocks : b.blocks[k]));
@@ -488,7 +343,7 @@ void drip__retention_retainers_text(struct drip_writer *w, struct drip_retention
         drip__puts(w, " bytes in ");
         drip__put_count(w, t->ret[i].blocks);
         drip__puts(w, t->ret[i].blocks == 1 ? " block: " : " blocks: ");
-        root_text(w, t, t->ret[i].root);
+        drip__retention_root_text(w, t, t->ret[i].root);
         drip__puts(w, "\n");
     }
     if (!t->nret)
@@ -504,7 +359,7 @@ void drip__retention_retainers_json(struct drip_writer *w, struct drip_retention
     drip__printf(w, "\"retained_sizes\": \"%s\", \"retainers\": [", dom[t->rt->dom & 3]);
     for (size_t i = 0; i < t->nret; i++) {
         drip__puts(w, i ? ",\n  {\"root\": " : "\n  {\"root\": ");
-        root_json(w, t, t->ret[i].root);
+        drip__retention_root_json(w, t, t->ret[i].root);
         drip__printf(w, ", \"retained_bytes\": %llu, \"retained_blocks\": %llu}", (unsigned long long)t->ret[i].bytes,
                     (unsigned long long)t->ret[i].blocks);
     }
@@ -512,9 +367,9 @@ void drip__retention_retainers_json(struct drip_writer *w, struct drip_retention
     for (size_t i = 0; i < t->rt->nrsites; i++) {
         struct drip_frame f = drip__retention_site_top(t, t->rt->rsites[i].path);
         drip__puts(w, i ? ",\n  {\"function\": " : "\n  {\"function\": ");
-        json_str(w, f.function);
+        drip__retention_json_str(w, f.function);
         drip__puts(w, ", \"file\": ");
-        json_str(w, f.file);
+        drip__retention_json_str(w, f.file);
         drip__printf(w, ", \"line\": %d, \"retained_bytes\": %llu, \"retained_blocks\": %llu}", f.line,
                     (unsigned long long)t->rt->rsites[i].bytes, (unsigned long long)t->rt->rsites[i].blocks);
     }
@@ -535,7 +390,7 @@ void drip__retention_why_text(struct drip_writer *w, struct drip_retention *t, i
         drip__printf(w, "==%d==  why: block 0x%lx is reached from ", pid, (unsigned long)y->chain[2 * (y->n - 1)]);
         if (y->root < t->rt->nroots) {
             drip__printf(w, "root word 0x%lx (", (unsigned long)t->rt->roots[y->root].addr);
-            root_text(w, t, y->root);
+            drip__retention_root_text(w, t, y->root);
             drip__puts(w, ")");
         } else {
             drip__puts(w, "a root");

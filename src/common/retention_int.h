@@ -4,6 +4,9 @@
 #define DRIP_COMMON_RETENTION_INT_H
 
 #include "retention.h"
+#include "writer.h"
+
+#include <string.h>
 
 enum { K_GLOBAL, K_MAPPING, K_STACK, K_TLS, K_REGISTER };
 
@@ -13,6 +16,7 @@ struct root {
     struct drip_data_name d;   /* global */
     struct drip_frame fn;      /* stack: the function of the frame; start routine otherwise */
     struct drip_frame thread;  /* the thread's start routine (function NULL: the main thread) */
+    struct drip_frame mapper;  /* mapping: the function that mmap'd it (function NULL: unknown) */
     uintptr_t base;            /* offsets are from here: the variable's start, else the word */
 };
 
@@ -43,6 +47,24 @@ int drip__retention_chain(const struct drip_raw_retain *rt, uint32_t p, uint32_t
 struct root *drip__retention_root(struct drip_retention *t, size_t i);
 /* The same, with a global's definition file:line looked up (for printing it). */
 struct root *drip__retention_root_where(struct drip_retention *t, size_t i);
+/* Root i as the text report and the JSON print it (retention_roots.c). */
+void drip__retention_root_text(struct drip_writer *w, struct drip_retention *t, size_t i);
+void drip__retention_root_json(struct drip_writer *w, struct drip_retention *t, size_t i);
+
+static inline const char *drip__retention_base(const char *p)   /* a path's file name */
+{
+    const char *s = p ? strrchr(p, '/') : NULL;
+    return s ? s + 1 : p ? p : "?";
+}
+
+static inline void drip__retention_json_str(struct drip_writer *w, const char *s)   /* NULL: null */
+{
+    if (s)
+        drip__put_json_str(w, s);
+    else
+        drip__puts(w, "null");
+}
+
 /* The allocating function of a site (its first frame), named. */
 struct drip_frame drip__retention_site_top(struct drip_retention *t, uint32_t site);
 

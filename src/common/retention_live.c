@@ -80,8 +80,16 @@ int drip__retention_write_pprof(const struct drip_raw *r, const struct drip_symb
             else if (o->kind == K_STACK)
                 snprintf(fs.names[i], sizeof fs.names[i], "stack of thread %d: %s", x->tid,
                          o->fn.function ? o->fn.function : "???");
+            else if (o->kind == K_MAPPING && o->mapper.function)
+                snprintf(fs.names[i], sizeof fs.names[i], "mapping 0x%lx-0x%lx mapped at %s", (unsigned long)x->lo,
+                         (unsigned long)x->hi, o->mapper.function);
             else if (o->kind == K_MAPPING)
                 snprintf(fs.names[i], sizeof fs.names[i], "mapping 0x%lx-0x%lx", (unsigned long)x->lo, (unsigned long)x->hi);
+            else if (o->kind == K_TLS && o->d.symbol)
+                snprintf(fs.names[i], sizeof fs.names[i], "tls %s of thread %d", o->d.symbol, x->tid);
+            else if (o->kind == K_TLS && o->d.tls)
+                snprintf(fs.names[i], sizeof fs.names[i], "tls at %s+0x%lx of thread %d", file_name(o->d.module),
+                         (unsigned long)x->tls_off, x->tid);
             else
                 snprintf(fs.names[i], sizeof fs.names[i], "%s of thread %d", o->kind == K_TLS ? "TLS" : "register", x->tid);
         }
@@ -106,7 +114,7 @@ int drip__retention_write_pprof(const struct drip_raw *r, const struct drip_symb
             ns++;
         }
         struct drip_pprof_meta meta = {.period = 1, .time_nanos = r->time_nanos, .raw = r};
-        struct drip_symbols wrap = {fake_frame, &fs, sym->raw, NULL, NULL};
+        struct drip_symbols wrap = {fake_frame, &fs, sym->raw, NULL, NULL, NULL};
         rc = drip__pprof_write(fd, s, ns, &meta, &wrap);
     }
     free(s);

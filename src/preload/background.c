@@ -1,6 +1,15 @@
 /* background.c — drip's own threads, started just before main (never in a hook or a
  * constructor), each with every signal blocked and the reentrancy guard held for its whole life,
- * so nothing they do is tracked.
+ * so nothing they do is tracked; and the growth samples of a program that has no such thread.
+ *
+ * A thread of drip's makes the program multi-threaded: glibc then takes its arena locks, and a
+ * program that allocates in a signal handler (safe in practice while single-threaded) can
+ * deadlock only under drip. So the ticker starts only when something needs a clock of its own:
+ * the HTTP endpoint (live checks run on it), the monitor or the alert, or the program starting a
+ * thread of its own (it is multi-threaded then anyway). Until then the growth detector's samples
+ * are taken on the allocation path (drip__tick_inline): a thread-local countdown, then a clock
+ * read, then the O(sites) sample when one is due, at most one at a time. A plain `drip run --
+ * prog` leaves a single-threaded program single-threaded.
  *
  * Two threads:
  *  - "drip" (this file; the program's priority) runs the growth detector's and the monitor's
@@ -29,6 +38,7 @@
 #include <stdio.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <limits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +54,16 @@ static long long start_ms;
 static _Atomic int ticker_tid;
 static bool ticker_busy;
 static bool ticker_started;   /* this process created the ticker (false in a forked child) */
+
+/* Samples on the allocation path (no ticker): 1 while they are on. The countdown is per thread;
+ * inline_busy keeps a second sample (another thread, or a signal handler's malloc) from starting
+ * while one runs; inline_next is the CLOCK_MONOTONIC ms when the next is due. */
+atomic_int drip__ticks_inline;
+DRIP_TLS int drip__tick_countdown;
+static atomic_flag inline_busy = ATOMIC_FLAG_INIT;
+static _Atomic long long inline_next;
+static DRIP_TLS long long inline_last_check;
+static DRIP_TLS int inline_len;   /* this thread's countdown length: 1 to 256 */
 
 /* A stop of the world with no other task than drip's ticker need not stop it with ptrace: true
  * when tid is the ticker and it is waiting, and then it stays unable to run (it cannot return from
@@ -182,16 +202,9 @@ static bool start_thread(void *(*fn)(void *))
     return ok;
 }
 
-void drip__background_start(void)
+/* Starts the ticker: the condition variable waits on CLOCK_MONOTONIC, as drip__mono_ms reads. */
+static void ticker_launch(void)
 {
-    bool serve = drip__opt.http[0] || drip__opt.http_metrics[0];
-    if (!serve && !drip__opt.monitor && !drip__opt.alert && (!drip__opt.growth || drip__opt.sample))
-        return;
-    struct drip__entry e = drip__enter();
-    start_ms = drip__mono_ms();
-    int listening = serve ? drip__http_open() : 0;   /* 2: the full endpoint; 1: /metrics only */
-    if (listening == 2)
-        done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -200,11 +213,65 @@ void drip__background_start(void)
     have_ticker = ticker_started = start_thread(ticker);
     if (!have_ticker)
         fprintf(stderr, "drip: cannot start drip's thread: the monitor and growth detector are off\n");
+}
+
+void drip__background_start(void)
+{
+    start_ms = drip__mono_ms();
+    bool serve = drip__opt.http[0] || drip__opt.http_metrics[0];
+    if (!serve && !drip__opt.monitor && !drip__opt.alert) {
+        if (drip__opt.growth && !drip__opt.sample) {   /* sampled on the allocation path */
+            atomic_store(&inline_next, start_ms + (long long)drip__opt.growth);
+            atomic_store(&drip__ticks_inline, 1);
+        }
+        return;
+    }
+    struct drip__entry e = drip__enter();
+    int listening = serve ? drip__http_open() : 0;   /* 2: the full endpoint; 1: /metrics only */
+    if (listening == 2)
+        done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    ticker_launch();
     if (listening && !start_thread(drip__http_main)) {
         fprintf(stderr, "drip: cannot start drip's HTTP thread: the endpoint is off\n");
         drip__listen_unlink();
     }
     drip__leave(e);
+}
+
+/* The program started a thread of its own: it is multi-threaded now, and the growth samples move
+ * from the allocation path to the ticker, which takes them on time whoever allocates. Called by
+ * threads.c after the program's pthread_create succeeded, with the guard held. */
+void drip__background_threaded(void)
+{
+    if (!atomic_exchange(&drip__ticks_inline, 0))
+        return;
+    /* a sample on the allocation path may still run on another thread: the ticker's own first
+     * sample waits for it through growth.c's lock */
+    ticker_launch();
+}
+
+/* The allocation path's sample (drip__ticks_inline set, the countdown run out; guard held). The
+ * countdown adapts to the allocation rate: a program that allocates millions of times a second
+ * reads the clock every 256th time, one that allocates a few times a second every time, so
+ * samples fall due within about a millisecond of the ticker's schedule either way. */
+void drip__tick_inline(void)
+{
+    long long now = drip__mono_ms();
+    long long gap = now - inline_last_check;
+    inline_last_check = now;
+    int len = inline_len;
+    if (gap < 1)
+        len = len ? (len < 256 ? len * 2 : 256) : 2;
+    else if (gap > 4)
+        len = len > 1 ? len / 2 : 1;
+    inline_len = len;
+    drip__tick_countdown = len;
+    if (now < atomic_load_explicit(&inline_next, memory_order_relaxed) || !atomic_load(&drip__ticks_inline) ||
+        atomic_flag_test_and_set(&inline_busy))
+        return;
+    long long due = drip__growth_tick(now - start_ms);
+    atomic_store(&inline_next, due >= 0 ? due + start_ms : LLONG_MAX);
+    atomic_flag_clear(&inline_busy);
 }
 
 /* After fork only the forking thread exists: the child has no server (its sockets are the
@@ -213,6 +280,11 @@ void drip__background_child(void)
 {
     atomic_store(&ticker_tid, 0);   /* only the forking thread lives on */
     ticker_started = false;
+    have_ticker = false;
+    /* the child takes no growth samples (growth.c drops the parent's series): no ticker, and none
+     * on its allocation path */
+    atomic_store(&drip__ticks_inline, 0);
+    atomic_flag_clear(&inline_busy);
     drip__http_child();
     if (done_fd >= 0)
         close(done_fd);

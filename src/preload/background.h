@@ -8,6 +8,14 @@
 void drip__background_start(void);   /* just before main */
 void drip__background_child(void);   /* a forked child: the threads did not come along */
 void drip__background_exit(void);    /* exit or a fatal signal: the unix sockets' files go */
+void drip__background_threaded(void);   /* the program started a thread: the ticker takes over */
+
+/* Growth samples on the allocation path while drip has no thread of its own (background.c):
+ * hooks.c counts drip__tick_countdown down while drip__ticks_inline is set, and calls
+ * drip__tick_inline (guard held, no lock held) when it runs out. */
+extern atomic_int drip__ticks_inline;
+extern DRIP_TLS int drip__tick_countdown;
+void drip__tick_inline(void);
 
 /* Names the calling thread, blocks every signal and holds the reentrancy guard for good. */
 void drip__quiet_thread(const char *name);

@@ -2,7 +2,8 @@
  * while the program runs (a cache that only grows, sessions never expired, a log never
  * truncated): the reachable leaks that an at-exit reachability scan cannot call leaks.
  *
- * Series: drip's thread samples every site's live bytes at an interval (100 ms to start with).
+ * Series: drip's thread (or the allocation path, while drip has no thread: background.c)
+ * samples every site's live bytes at an interval (100 ms to start with).
  * Up to SERIES sites whose live bytes reached 4 KiB get a series of at most POINTS samples (live
  * bytes, and allocations so far); when the series are full, every other point is dropped and the
  * interval doubles, so a series always spans the whole run with a bounded memory of SERIES x
@@ -93,7 +94,9 @@ long long drip__growth_tick(long long now_ms)
         return -1;
     if (now_ms < G.next)
         return G.next;
-    pthread_mutex_lock(&G.mu);
+    /* try: the allocation path samples too (background.c), and must never wait on a report */
+    if (pthread_mutex_trylock(&G.mu) != 0)
+        return now_ms + 1;
     if (!G.s) {
         G.s = drip__arena_alloc(SERIES * sizeof *G.s);
         G.interval = (long long)drip__opt.growth;
@@ -122,7 +125,11 @@ long long drip__growth_tick(long long now_ms)
     for (int k = 0; k < G.ns; k++)
         G.s[k].v[i] = G.s[k].allocs[i] = -1;
     uint32_t count = drip__depot_count();
-    int64_t (*pend)[4] = drip__counters_pending_alloc(count);   /* drip's thread: untracked */
+    /* from drip's arena: this may run on the allocation path, where libc's allocator is not drip's */
+    size_t pend_size = ((size_t)count + 1) * sizeof(int64_t[4]);
+    int64_t (*pend)[4] = drip__arena_alloc(pend_size);
+    if (pend)   /* zeroed */
+        drip__counters_pending(pend, count);
     for (uint32_t id = 1; id <= count; id++) {
         struct drip__site *site = drip__depot_get(id);
         if (!site)
@@ -149,7 +156,7 @@ long long drip__growth_tick(long long now_ms)
         G.s[slot].v[i] = lb > 0 ? lb : 0;
         G.s[slot].allocs[i] = c[1];
     }
-    free(pend);
+    drip__arena_free(pend, pend_size);
     static double scratch[DRIP_GROWTH_SCRATCH];   /* G.mu held */
     G.nverdict = drip__growth_evaluate(G.t, G.n, G.s, G.ns, G.verdict, MAX_VERDICTS, scratch);
     G.next = now_ms + G.interval;

@@ -12,6 +12,7 @@
  */
 #include "internal.h"
 #include "arena.h"
+#include "background.h"
 #include "counters.h"
 #include "depot.h"
 #include "hooks.h"
@@ -201,6 +202,9 @@ __attribute__((noinline)) static void on_alloc_recorded(void *p, size_t size)
         if (filter)
             filter_add((uintptr_t)p);
     }
+    /* no thread of drip's: the growth samples are taken here, when one is due (background.c) */
+    if (DRIP_UNLIKELY(atomic_load_explicit(&drip__ticks_inline, memory_order_relaxed)) && --drip__tick_countdown <= 0)
+        drip__tick_inline();
     drip__leave_hook(e);
 }
 

@@ -10,12 +10,18 @@
  * The table of modules is rebuilt at start-up and after each dlopen/dlclose (interpose.c);
  * readers take no lock: they read a published, immutable array. The DWARF is read by ehframe.c;
  * what dlclose unloads is kept nameable by unloaded.c.
+ * The same rebuild records where each module's static TLS block lies (retention roots, #16): on
+ * x86_64 the block of module M sits at the same offset from every thread's thread pointer, so the
+ * offset seen from the rebuilding thread (dl_iterate_phdr's dlpi_tls_data) holds for all. A block
+ * of dynamic TLS (a dlopen'ed module's, malloc'd on first use in each thread) has no fixed offset
+ * and is left out: it is a heap block, reached through the thread's DTV.
  * Lock: `refresh_mu` (rank DRIP_RANK_MODULES; the arena under it).
  */
 #include "internal.h"
 #include "arena.h"
 #include "ehframe.h"
 #include "modules.h"
+#include "mmaps.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -32,9 +38,17 @@ struct module {
     const uint8_t *eh_frame_hdr;
 };
 
+enum { MAX_TLS = 64 };
+
+struct tls_block {   /* a module's static TLS block: [tp + off, tp + off + size) in every thread */
+    intptr_t off;
+    uintptr_t size, bias;
+};
+
 struct table {
-    int n;
+    int n, ntls;
     struct module m[MAX_MODULES];
+    struct tls_block tls[MAX_TLS];
 };
 
 static struct table *_Atomic current;
@@ -79,10 +93,54 @@ static int module_has_fp(const uint8_t *at)
     return counted >= 1 && with * 5 >= counted * 4;
 }
 
+/* How far below the thread pointer the static TLS area reaches: glibc's own answer
+ * (_dl_get_tls_static_info, what LeakSanitizer asks too), else 1 MiB. */
+static uintptr_t static_tls_size(void)
+{
+    static uintptr_t size;
+    if (!size) {
+        void (*get)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+        size_t sz = 0, align = 0;
+        if (get)
+            get(&sz, &align);
+        size = sz ? sz : (uintptr_t)1 << 20;
+    }
+    return size;
+}
+
+/* The module's static TLS block, if it has one: dlpi_tls_data (this thread's copy) within the
+ * static area below this thread's pointer. */
+static void collect_tls(struct table *t, const struct dl_phdr_info *info)
+{
+    uintptr_t tp = (uintptr_t)pthread_self(), data = (uintptr_t)info->dlpi_tls_data;
+    if (!info->dlpi_tls_modid || !data || data >= tp || tp - data > static_tls_size() || t->ntls >= MAX_TLS)
+        return;
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_TLS) {
+            t->tls[t->ntls++] = (struct tls_block){(intptr_t)(data - tp), info->dlpi_phdr[i].p_memsz, info->dlpi_addr};
+            return;
+        }
+}
+
+bool drip__module_tls_of(uintptr_t tp, uintptr_t a, uintptr_t *bias, uintptr_t *off)
+{
+    const struct table *t = atomic_load_explicit(&current, memory_order_acquire);
+    for (int i = 0; t && i < t->ntls; i++) {
+        uintptr_t lo = tp + (uintptr_t)t->tls[i].off;
+        if (a >= lo && a - lo < t->tls[i].size) {
+            *bias = t->tls[i].bias;
+            *off = a - lo;
+            return true;
+        }
+    }
+    return false;
+}
+
 static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 {
     struct table *t = arg;
     const uint8_t *hdr = NULL;
+    collect_tls(t, info);
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME)
             hdr = (const uint8_t *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
@@ -250,4 +308,5 @@ void drip__modules_child_reset(void)
 {
     pthread_mutex_init(&refresh_mu, NULL);
     drip__unloaded_child_reset();
+    drip__mmaps_child_reset();
 }

@@ -20,6 +20,10 @@ int drip__module_fp(uintptr_t addr);
 int drip__module_fp_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 int drip__modules_fp_count(int *total);
 const uint8_t *drip__module_eh_frame_hdr(uintptr_t addr);
+/* Whether a lies in the static TLS block of some module in the thread whose thread pointer is tp:
+ * then that module's load bias and a's offset in its PT_TLS block. Lock-free (the world may be
+ * stopped with a thread inside dlopen). */
+bool drip__module_tls_of(uintptr_t tp, uintptr_t a, uintptr_t *bias, uintptr_t *off);
 /* The interposed dlopen and dlclose (interpose.c) call these. */
 void *drip__dlopen(const char *file, int mode);
 int drip__dlclose(void *handle);

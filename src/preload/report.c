@@ -302,6 +302,11 @@ static void close_out(struct out_file *f, int err_fd)
     int ok = fstat(f->fd, &st) == 0 && (st.st_size > 0 || !f->tmp[0]);
     if (close(f->fd) != 0)
         ok = 0;
+    /* the old report goes first: a rename over an existing file makes ext4 (auto_da_alloc) write
+     * the new one out before it returns, 10 ms for an 11 MB JSON; a report is whole or absent,
+     * and absent is what a reader sees for that moment (not after a crash: then it may be empty) */
+    if (f->tmp[0] && ok && lstat(f->path, &st) == 0 && S_ISREG(st.st_mode))
+        unlink(f->path);
     if (f->tmp[0] && (!ok || rename(f->tmp, f->path) != 0)) {
         if (ok)
             dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(errno));

@@ -34,6 +34,8 @@
 #include "depot.h"
 #include "dominator.h"
 #include "stop.h"
+#include "modules.h"
+#include "mmaps.h"
 
 #include <string.h>
 #include <time.h>
@@ -307,7 +309,8 @@ static void name_root(const struct drip__retain *r, const struct drip__retain_ct
         if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid)
             continue;
         uintptr_t tp = (uintptr_t)t->tid;
-        if (a + 512 >= tp && a < tp + 0x700) {
+        o->has_tls = drip__module_tls_of(tp, a, &o->tls_bias, &o->tls_off);   /* modules.c: the variable's module */
+        if (o->has_tls || (a + 512 >= tp && a < tp + 0x700)) {
             o->kind = DRIP_ROOT_TLS;
         } else {
             uintptr_t sp = t == drip__self ? c->my_sp : atomic_load(&t->stopped_sp);
@@ -328,6 +331,7 @@ static void name_root(const struct drip__retain *r, const struct drip__retain_ct
         if (m) {
             o->lo = m->lo;
             o->hi = m->hi;
+            drip__mmaps_find(a, &o->lo, &o->hi, &o->map_site);   /* who mapped it (mmaps.c) */
         }
     } else if (o->kind == DRIP_ROOT_REGISTER) {
         for (struct drip__thread *t = drip__threads_list(); t; t = t->next)

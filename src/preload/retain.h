@@ -110,6 +110,10 @@ struct drip__rsum_root {
     uintptr_t lo, hi;   /* memory: the mapping that holds it */
     int32_t tid;
     uint32_t kind;      /* enum drip_root_kind */
+    /* tls: the module (load bias) whose static TLS block holds it and the offset in that block;
+     * memory: the stack that mmap'd the mapping (0: unknown; then lo-hi is /proc's mapping) */
+    uintptr_t tls_bias, tls_off;
+    uint32_t has_tls, map_site;
 };
 struct drip__rsum_node {   /* a path: a chain of allocation sites from a root word */
     uint32_t prev;         /* DRIP_RET_ROOT | root index, or the index of the previous node */

@@ -19,6 +19,7 @@
  * Lock: `mu` guards the list and the joined/detached flags. Leaf lock.
  */
 #include "internal.h"
+#include "background.h"
 #include "arena.h"
 #include "counters.h"
 #include "depot.h"
@@ -163,6 +164,11 @@ int drip__pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)
         pthread_mutex_lock(&mu);
         t->tid = *tid;
         pthread_mutex_unlock(&mu);
+        if (DRIP_UNLIKELY(atomic_load_explicit(&drip__ticks_inline, memory_order_relaxed))) {
+            e = drip__enter();   /* multi-threaded now: drip's ticker may start (background.c) */
+            drip__background_threaded();
+            drip__leave(e);
+        }
     } else {
         e = drip__enter();
         pthread_mutex_lock(&mu);
