@@ -46,6 +46,7 @@ struct drip__retain {
     size_t nnodes, node_cap;
     uint32_t *hash;   /* node index + 1; 0 empty */
     size_t hcap;
+    uint32_t memo_prev, memo_site, memo_id;   /* the node found last */
     struct drip__rsum_held *held;
     size_t nheld, held_cap;
     uint32_t *hix;    /* per node: held index + 1 of its reachable blocks, then of its possible ones */
