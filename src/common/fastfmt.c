@@ -111,8 +111,9 @@ int drip__fastfmt(char *out, size_t cap, const char *fmt, va_list ap)
 
 /* A raw report of 61,000 frames is 61,000 hex numbers; strtoull (locale, sign, base prefix,
  * overflow) was a fifth of reading it. */
-uintptr_t drip__hex_scan(const char *p, const char *end, const char **stop)
+uintptr_t drip__hex_next(const char **pp, const char *end)
 {
+    const char *p = *pp;
     uintptr_t v = 0;
     const char *q = p;
     for (; q < end && q - p < 16; q++) {
@@ -126,6 +127,20 @@ uintptr_t drip__hex_scan(const char *p, const char *end, const char **stop)
         v = (uintptr_t)strtoull(p, &e, 16);
         q = e;
     }
-    *stop = q;
+    *pp = q < end && *q == ',' ? q + 1 : end;
     return v;
+}
+
+unsigned long long drip__num_scan(const char *s, size_t len, int base)
+{
+    unsigned long long v = 0;
+    size_t i = 0;
+    for (; i < len && i < (base == 16 ? 16u : 19u); i++) {   /* no overflow: strtoull's saturation */
+        char c = s[i];
+        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') : base == 16 && c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 99;
+        if (d == 99)
+            break;
+        v = v * (unsigned)base + d;
+    }
+    return i && i == len ? v : strtoull(s, NULL, base);
 }

@@ -9,8 +9,9 @@
 
 void drip__writer_fd(struct drip_writer *w, int fd)
 {
-    memset(w, 0, sizeof *w);
-    w->fd = fd;
+    w->fd = fd;   /* the buffer is not cleared: 64 KiB in the CLI, for every answer */
+    w->len = 0;
+    w->err = 0;
 }
 
 static void drain(struct drip_writer *w)
