@@ -75,6 +75,16 @@ void drip__printf(struct drip_writer *w, const char *fmt, ...)
     va_end(ap);
 }
 
+void drip__put_hex(struct drip_writer *w, uint64_t v)
+{
+    char d[16], *p = d + sizeof d;
+    do {
+        *--p = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    drip__write(w, p, (size_t)(d + sizeof d - p));
+}
+
 void drip__put_count(struct drip_writer *w, uint64_t n)
 {
     char digits[32], out[48];
