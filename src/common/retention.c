@@ -242,7 +242,8 @@ void drip__retention_text(struct drip_writer *w, struct drip_retention *t, int p
         return;
     drip__printf(w, "==%d==  held by: ", pid);
     drip__retention_root_text(w, t, b.root);
-    if (drip__retention_root(t, b.root)->kind == K_GLOBAL && t->roots[b.root].d.symbol)
+    int rk = drip__retention_root(t, b.root)->kind;
+    if ((rk == K_GLOBAL || rk == K_TLS) && t->roots[b.root].d.symbol)   /* a variable: where in it */
         offsets_text(w, (uint32_t)b.root_off_min, (uint32_t)b.root_off_max);
     drip__puts(w, "\n");
     for (int k = 0; k + 1 < b.nhops; k++) {

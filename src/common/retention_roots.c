@@ -158,8 +158,12 @@ void drip__retention_root_text(struct drip_writer *w, struct drip_retention *t, 
         drip__printf(w, "anonymous mapping 0x%lx-0x%lx (", (unsigned long)x->lo, (unsigned long)x->hi);
         put_size(w, x->hi - x->lo);
         drip__puts(w, ")");
-        if (o->mapper.function || o->mapper.addr)
-            drip__printf(w, " mapped at %s", o->mapper.function ? o->mapper.function : "???");
+        if (o->mapper.function)
+            drip__printf(w, " mapped at %s", o->mapper.function);
+        else if (o->mapper.module)   /* a stripped module: where in it, as pprof would say */
+            drip__printf(w, " mapped at %s+0x%lx", drip__retention_base(o->mapper.module), (unsigned long)o->mapper.offset);
+        else if (o->mapper.addr)
+            drip__printf(w, " mapped at 0x%lx", (unsigned long)o->mapper.addr);
         if (o->mapper.file)
             drip__printf(w, " (%s:%d)", drip__retention_base(o->mapper.file), o->mapper.line);
         break;
@@ -171,7 +175,7 @@ void drip__retention_root_text(struct drip_writer *w, struct drip_retention *t, 
         if (o->d.symbol)
             drip__printf(w, "tls `%s`", o->d.symbol);
         else
-            drip__printf(w, "tls at %s+0x%lx", drip__retention_base(o->d.module), (unsigned long)x->tls_off);
+            drip__printf(w, "TLS of %s at offset 0x%lx", drip__retention_base(o->d.module), (unsigned long)x->tls_off);
         if (o->d.file)
             drip__printf(w, " (%s:%d)", drip__retention_base(o->d.file), o->d.line);
         if (o->d.symbol)
@@ -211,7 +215,9 @@ void drip__retention_root_json(struct drip_writer *w, struct drip_retention *t, 
         drip__retention_json_str(w, o->mapper.function);
         drip__puts(w, ", \"file\": ");
         drip__retention_json_str(w, o->mapper.file);
-        drip__printf(w, ", \"line\": %d}", o->mapper.line);
+        drip__printf(w, ", \"line\": %d, \"module\": ", o->mapper.line);
+        drip__retention_json_str(w, o->mapper.module);
+        drip__printf(w, ", \"offset\": \"0x%lx\"}", (unsigned long)o->mapper.offset);
     }
     if (o->kind >= K_STACK) {
         drip__printf(w, ", \"tid\": %d, \"thread_start\": ", x->tid);
