@@ -106,7 +106,7 @@ static const struct field *get(const struct field *f, int n, const char *key)
 static unsigned long long num(const struct field *f, int n, const char *key, int base)
 {
     const struct field *x = get(f, n, key);
-    return x ? strtoull(x->v, NULL, base) : 0;
+    return x ? drip__num_scan(x->v, x->vlen, base) : 0;
 }
 
 static double dbl(const struct field *f, int n, const char *key)
@@ -150,12 +150,8 @@ static uintptr_t *hex_list(const struct field *x, int *count)
     uintptr_t *a = malloc(n * sizeof *a);
     if (!a)
         return NULL;
-    const char *p = x->v, *end = x->v + x->vlen;
-    while (p < end && *count < (int)n) {
-        const char *q;
-        a[(*count)++] = drip__hex_scan(p, end, &q);   /* strtoull(p, &q, 16), fast (fastfmt.h) */
-        p = q < end && *q == ',' ? q + 1 : end;
-    }
+    for (const char *p = x->v, *end = x->v + x->vlen; p < end && *count < (int)n;)
+        a[(*count)++] = drip__hex_next(&p, end);
     return a;
 }
 
