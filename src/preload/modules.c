@@ -47,6 +47,7 @@ struct tls_block {   /* a module's static TLS block: [tp + off, tp + off + size)
 
 struct table {
     int n, ntls;
+    uintptr_t tls_below;   /* every static block lies within this many bytes below tp */
     struct module m[MAX_MODULES];
     struct tls_block tls[MAX_TLS];
 };
@@ -118,6 +119,8 @@ static void collect_tls(struct table *t, const struct dl_phdr_info *info)
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_TLS) {
             t->tls[t->ntls++] = (struct tls_block){(intptr_t)(data - tp), info->dlpi_phdr[i].p_memsz, info->dlpi_addr};
+            if (tp - data > t->tls_below)
+                t->tls_below = tp - data;
             return;
         }
 }
@@ -125,7 +128,9 @@ static void collect_tls(struct table *t, const struct dl_phdr_info *info)
 bool drip__module_tls_of(uintptr_t tp, uintptr_t a, uintptr_t *bias, uintptr_t *off)
 {
     const struct table *t = atomic_load_explicit(&current, memory_order_acquire);
-    for (int i = 0; t && i < t->ntls; i++) {
+    if (!t || a >= tp || tp - a > t->tls_below)   /* the scan asks for every root word and thread */
+        return false;
+    for (int i = 0; i < t->ntls; i++) {
         uintptr_t lo = tp + (uintptr_t)t->tls[i].off;
         if (a >= lo && a - lo < t->tls[i].size) {
             *bias = t->tls[i].bias;
