@@ -7,6 +7,9 @@ exact root drip names for each record of roots_tls.c and roots_mmap.c (see their
                  and start routine, in the JSON and the text report; the top retainers
   tls_stripped   the same program stripped: each root named by module and its offset in the
                  module's TLS block (the offsets of t_cache and m_buffer in the ELF symbol table)
+  dyntls         dyn_buf, a __thread variable of a dlopen'ed module (dynamic TLS) in the main
+                 thread: held by the thread's DTV entry for the module (its TLS module id), then
+                 the module's block, named with the variable at the pointer's offset
   mmap           the pool (1 MiB left of 2 MiB after munmap of head and tail), the ring's third
                  page (a munmap split its mapping) and the log (moved by mremap): kind mapping,
                  the exact range and size, the function and line of the mmap call
@@ -123,6 +126,29 @@ def case_tls_stripped():
     dt.check(any(l.startswith("held by: TLS of roots_tls at offset 0x%x, thread " % off["t_cache"]) for l in lines),
              "the text report names t_cache's word by module and TLS offset")
     shutil.rmtree(d, ignore_errors=True)
+
+
+def case_dyntls():
+    res = dt.run([os.path.join(dt.PROGS, "roots_dyntls")], ["--retainers"], timeout=60)
+    dt.eq((res.rc, res.out), (0, "held\n"), "roots_dyntls ran")
+    dt.check(res.report is not None, "drip wrote the JSON report")
+    if res.report is None:
+        return
+    rec = record(res.report, "dyn_hold")
+    ro = root_of(rec)
+    modid = ro.get("tls_module_id")
+    dt.eq((ro.get("kind"), ro.get("symbol"), os.path.basename(ro.get("module") or ""), ro.get("thread_start"), type(modid),
+           rec.get("bytes"), rec.get("kind")), ("tls", None, "libroots_dyn.so", None, int, 777, "reachable"),
+          "JSON: the root is the main thread's DTV entry of libroots_dyn.so (by its TLS module id)")
+    hops = [(h["bytes"], h["blocks"], h["offset_min"], h["offset_max"]) for h in rec.get("retained_by", {}).get("path", [])]
+    dt.eq(hops, [(8, 1, 0, 0), (777, 1, None, None)], "the module's 8-byte block (dyn_buf at offset 0), then the record")
+    pid = int(re.findall(r"==(\d+)== drip: leak report", res.err)[0])
+    lines = text_lines(res.err)
+    want = "held by: dynamic TLS of libroots_dyn.so (module id %s), thread %d (main thread)" % (modid, pid)
+    dt.check(want in lines, "the text report says \"%s\"" % want)
+    hop = re.compile(r"^-> 8 bytes in 1 block allocated at \S+.*, at offset 0 \(tls `dyn_buf` \(roots_dyn.c:%d\)\)$"
+                     % line_of("roots_dyn.c", "__thread char *dyn_buf;"))
+    dt.check(any(hop.match(l) for l in lines), "the text report names the variable in the module's block: %s" % hop.pattern)
 
 
 def mmap_expect(out):
