@@ -24,7 +24,26 @@ struct drip_symcache {
     struct centry *e;
     size_t n, cap;   /* cap: a power of two, open addressing */
     int dirty;
+    char **old;      /* strings of replaced entries: a frame named earlier in this report may still
+                      * point to them (a function first asked without its line, then with it) */
+    size_t nold, capold;
 };
+
+/* Keeps s until the cache is closed (the strings drip_symcache_get gave out live that long). */
+static void retire(struct drip_symcache *c, char *s)
+{
+    if (!s)
+        return;
+    if (c->nold == c->capold) {
+        size_t nc = c->capold ? c->capold * 2 : 16;
+        char **n = realloc(c->old, nc * sizeof *n);
+        if (!n)
+            return;   /* leaked rather than freed under a reader */
+        c->old = n;
+        c->capold = nc;
+    }
+    c->old[c->nold++] = s;
+}
 
 static size_t slot(const struct drip_symcache *c, uintptr_t off)
 {
@@ -60,8 +79,8 @@ static void insert(struct drip_symcache *c, uintptr_t off, int lines, const char
         return;
     struct centry *e = &c->e[slot(c, off)];
     if (e->used) {
-        free(e->function);
-        free(e->file);
+        retire(c, e->function);
+        retire(c, e->file);
     } else {
         c->n++;
     }
@@ -89,7 +108,7 @@ static void load(struct drip_symcache *c)
     size_t cap = 0;
     ssize_t n = getline(&line, &cap, f);
     char want[160];
-    snprintf(want, sizeof want, "drip-symcache 1 %s\n", c->debug);
+    snprintf(want, sizeof want, "drip-symcache 2 %s\n", c->debug);
     if (n > 0 && !strcmp(line, want)) {
         while ((n = getline(&line, &cap, f)) > 0) {
             if (line[n - 1] != '\n')
@@ -142,18 +161,26 @@ struct drip_symcache *drip_symcache_open(const char *build_id)
     return c;
 }
 
+int drip_symcache_lookup(struct drip_symcache *c, uintptr_t off, int need_lines, const char **function,
+                         const char **file, int *line)
+{
+    if (!c || !c->cap)
+        return -1;
+    struct centry *e = &c->e[slot(c, off)];
+    if (!e->used || (need_lines && !e->lines))
+        return -1;
+    *function = e->function;
+    /* looked up with lines, asked without: the answer is the one a first run gives, no line */
+    int strip = !need_lines && e->lines == DRIP_SYMCACHE_LINES;
+    *file = strip ? NULL : e->file;
+    *line = strip ? 0 : e->line;
+    return e->lines;
+}
+
 int drip_symcache_get(struct drip_symcache *c, uintptr_t off, int need_lines, const char **function,
                       const char **file, int *line)
 {
-    if (!c || !c->cap)
-        return 0;
-    struct centry *e = &c->e[slot(c, off)];
-    if (!e->used || (need_lines && !e->lines))
-        return 0;
-    *function = e->function;
-    *file = e->file;
-    *line = e->line;
-    return 1;
+    return drip_symcache_lookup(c, off, need_lines, function, file, line) >= 0;
 }
 
 void drip_symcache_put(struct drip_symcache *c, uintptr_t off, int lines, const char *function, const char *file,
@@ -235,7 +262,7 @@ void drip_symcache_close(struct drip_symcache *c)
         int fd = mkstemp(tmp);
         FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
         if (f) {
-            fprintf(f, "drip-symcache 1 %s\n", c->debug);
+            fprintf(f, "drip-symcache 2 %s\n", c->debug);
             for (size_t i = 0; i < c->cap; i++)
                 if (c->e[i].used)
                     fprintf(f, "%lx\t%d\t%d\t%s\t%s\n", (unsigned long)c->e[i].off, c->e[i].lines, c->e[i].line,
@@ -255,5 +282,8 @@ void drip_symcache_close(struct drip_symcache *c)
         free(c->e[i].file);
     }
     free(c->e);
+    for (size_t i = 0; i < c->nold; i++)
+        free(c->old[i]);
+    free(c->old);
     free(c);
 }

@@ -9,7 +9,10 @@
  * return address kept outside CFA-8; a frame outside the stack) makes it answer -1, and the
  * caller takes the stack with libunwind instead.
  * A cache entry is written rule first, address second; a reader checks 24 bits of the address
- * stored inside the rule, so a torn read is recognised as a miss.
+ * stored inside the rule, so a torn read is recognised as a miss. In front of it each thread
+ * keeps a 2-way table of its own (no atomics, no sharing), which answers nearly every frame.
+ * unwind=auto enters the walk in the middle of a stack (drip__cfi_walk_from), where the
+ * frame-pointer walk meets the first frame of code built without frame pointers.
  */
 #include "internal.h"
 #include "arena.h"
@@ -70,25 +73,49 @@ static uint64_t decode(uintptr_t ip)
 }
 
 /* In front of the shared cache, each thread keeps the rules it used last in a small table of its
- * own that stays in L1: a program's hot paths return to a few hundred call sites. */
+ * own that stays in L1 (8 KiB): a program's hot paths return to a few hundred call sites. 256
+ * sets of two, indexed by a multiplicative hash of the address (the return addresses of one
+ * function's call sites are a few bytes apart and must not collide). */
 enum { LOCAL_BITS = 9 };
-static DRIP_TLS struct { uintptr_t ip; uint64_t rule; } local[1 << LOCAL_BITS];
+/* A thread's copy of a rule, re-encoded so the walk tests its flags with 32-bit immediates:
+ * bits 0-19 the CFA's offset, then the flags, and %rbp's offset from the CFA (signed) in bits
+ * 32-63. 0: a rule the walk does not follow. */
+#define L_CFA_RBP (1u << 20)
+#define L_RBP_SAVED (1u << 21)
+#define L_VALID (1u << 22)
+struct local_rule {
+    uintptr_t ip;
+    uint64_t rule;
+};
+static DRIP_TLS struct local_rule local[1 << LOCAL_BITS];
 static _Atomic unsigned flushes;
 static DRIP_TLS unsigned local_flushes;
 
-__attribute__((noinline)) static uint64_t rule_shared(uintptr_t ip);
+/* ip's set: two slots (ways). */
+static inline size_t local_index(uintptr_t ip) { return ((uint32_t)ip * 0x9e3779b1u >> (32 - LOCAL_BITS)) & ~(size_t)1; }
 
-/* The rule for ip: the thread's table, else the shared cache (or a decode). The walk checks the
- * table against `flushes` once, before its first frame. */
-static inline uint64_t rule_for(uintptr_t ip)
+static uint64_t rule_shared(uintptr_t ip);
+
+/* A miss in both ways of ip's set: the shared cache (or a decode) gives the rule, which takes
+ * the first way, the first way's rule moving to the second (so of two hot return addresses in
+ * one set, both stay). Out of line, so the walk's loop keeps its registers. */
+__attribute__((noinline)) static uint64_t local_fill(struct local_rule *e, uintptr_t ip)
 {
-    size_t i = (size_t)((ip ^ (ip >> LOCAL_BITS)) & ((1u << LOCAL_BITS) - 1));
-    if (DRIP_LIKELY(local[i].ip == ip))
-        return local[i].rule;
-    uint64_t r = rule_shared(ip);
-    local[i].ip = ip;
-    local[i].rule = r;
-    return r;
+    uint64_t r = rule_shared(ip), l = 0;
+    /* what the walk's loop takes for granted: the CFA is above %rsp (an offset of at least 8),
+     * and with %rsp as its base, 8-aligned like %rsp itself (a rule that breaks either would
+     * fail the walk's checks anyway) */
+    if ((r & R_VALID) && !(!(r & R_CFA_RBP) && (r & 7))) {
+        l = L_VALID | (r & 0xfffff);
+        if (r & R_CFA_RBP)
+            l |= L_CFA_RBP;
+        if (r & R_RBP_SAVED)
+            l |= L_RBP_SAVED | (uint64_t)((int64_t)((r >> 20) & 0xffff) - 32768) << 32;
+    }
+    e[1] = e[0];
+    e[0].ip = ip;
+    e[0].rule = l;
+    return l;
 }
 
 static uint64_t rule_shared(uintptr_t ip)
@@ -126,42 +153,51 @@ void drip__cfi_flush(void)
             atomic_store_explicit(&c[i].ip, 0, memory_order_relaxed);
 }
 
-__attribute__((noinline)) int drip__cfi_walk(uintptr_t *out, int max, uint64_t *hash)
+/* The walk from the frame whose return address is ip, with the caller's %rsp and %rbp; frames
+ * already found are out[0..n) with hash state h. One frame costs the thread's table lookup, the
+ * CFA, two bounds checks and a load (three with %rbp saved). */
+int drip__cfi_walk_from(uintptr_t *out, int n0, int max, uint64_t h, uint64_t *hash, uintptr_t ip, uintptr_t rsp,
+                        uintptr_t rbp, uintptr_t hi)
 {
     if (DRIP_UNLIKELY(local_flushes != atomic_load_explicit(&flushes, memory_order_relaxed))) {
         memset(local, 0, sizeof local);
         local_flushes = atomic_load_explicit(&flushes, memory_order_relaxed);
     }
     /* everything the loop compares against, read once into registers (the stores to out[]
-     * would otherwise make the compiler reload each global for every frame); the bottom of the
-     * program's stack is one address per thread: main's return for the main thread, the thread
-     * entry's return for the others */
+     * would otherwise make the compiler reload each global for every frame), the thread's table
+     * too (its TLS address); the bottom of the program's stack is one address per thread: main's
+     * return for the main thread, the thread entry's return for the others */
     const uintptr_t self_lo = drip__g.self_lo, self_len = drip__g.self_hi - drip__g.self_lo;
     const uintptr_t bottom = drip__thread_ret ? drip__thread_ret : drip__main_ret;
-    uint64_t h = DRIP_HASH_SEED;
-    /* start from this function's caller: its %rsp is just above our return address, its %rbp is
-     * the one we saved (libdrip keeps frame pointers) */
-    uintptr_t *fp = __builtin_frame_address(0);
-    uintptr_t ip = fp[1], rsp = (uintptr_t)(fp + 2), rbp = fp[0];
-    const uintptr_t hi = drip__stack_hi ? drip__stack_hi : rsp + ((uintptr_t)8 << 20);
-    long n = 0;
-    while (n < max) {
+    struct local_rule *const tab = local;
+    uintptr_t *o = out + n0, *const end = out + max;
+    while (o < end) {
         if (ip < 4096)
             break;
         if (ip - self_lo >= self_len) {
-            out[n++] = ip;
+            *o++ = ip;
             h = drip__hash_step(h, ip);
         }
         if (ip == bottom)
             break;   /* the bottom of the program's stack */
-        uint64_t r = rule_for(ip);
-        if (!(r & R_VALID) || (r & R_UNSUPPORTED))
+        struct local_rule *e = &tab[local_index(ip)];
+        uint64_t r = e[0].rule;
+        if (DRIP_UNLIKELY(e[0].ip != ip))
+            r = e[1].ip == ip ? e[1].rule : local_fill(e, ip);
+        if (!(r & L_VALID))
             return -1;
-        uintptr_t cfa = ((r & R_CFA_RBP) ? rbp : rsp) + (r & 0xfffff);
-        if (cfa <= rsp || cfa > hi || (cfa & 7))
-            return -1;
-        if (r & R_RBP_SAVED) {
-            uintptr_t at = cfa + (uintptr_t)((int64_t)((r >> 20) & 0xffff) - 32768);
+        uintptr_t cfa;
+        if (DRIP_LIKELY(!(r & L_CFA_RBP))) {
+            cfa = rsp + (r & 0xfffff);   /* above rsp and aligned (local_fill) */
+            if (cfa > hi)
+                return -1;
+        } else {
+            cfa = rbp + (r & 0xfffff);
+            if (cfa <= rsp || cfa > hi || (cfa & 7))
+                return -1;
+        }
+        if (r & L_RBP_SAVED) {
+            uintptr_t at = cfa + (uintptr_t)((int64_t)r >> 32);
             if (at < rsp || at + 8 > hi)
                 return -1;
             rbp = *(uintptr_t *)at;
@@ -169,8 +205,19 @@ __attribute__((noinline)) int drip__cfi_walk(uintptr_t *out, int max, uint64_t *
         ip = *(uintptr_t *)(cfa - 8);
         rsp = cfa;
     }
+    int n = (int)(o - out);
     if (!n)
         return -1;
-    *hash = drip__hash_finish(h, (int)n);
-    return (int)n;
+    *hash = drip__hash_finish(h, n);
+    return n;
+}
+
+/* The whole walk from this function's caller: its %rsp is just above our return address, its
+ * %rbp is the one we saved (libdrip keeps frame pointers). noinline: this frame is drip's. */
+__attribute__((noinline)) int drip__cfi_walk(uintptr_t *out, int max, uint64_t *hash)
+{
+    uintptr_t *fp = __builtin_frame_address(0);
+    uintptr_t rsp = (uintptr_t)(fp + 2);
+    const uintptr_t hi = drip__stack_hi ? drip__stack_hi : rsp + ((uintptr_t)8 << 20);
+    return drip__cfi_walk_from(out, 0, max, DRIP_HASH_SEED, hash, fp[1], rsp, fp[0], hi);
 }

@@ -3,7 +3,7 @@
  * Every allocation and free updates its site's cumulative counters. Done with atomic adds on
  * the site itself, that was about an eighth of all cycles with a few threads: the line moves
  * between cores and every add is a locked instruction. Instead each thread adds into a small
- * table of its own (1,024 slots indexed by site id, plain stores: one writer), and folds a slot into
+ * table of its own (1,024 slots of 32 bytes indexed by site id, plain stores: one writer), and folds a slot into
  * the site's shared counters only when another site needs the slot or the thread ends.
  * Readers (stats, profiles, the growth detector) add every thread's pending slots to the shared
  * counters, so the figures stay exact whenever nobody is allocating; while threads allocate, a
@@ -21,11 +21,16 @@
 enum { SLOTS = 1024 };
 
 /* Keyed by site id, not by pointer: a free knows its record's site id, and counting by id does
- * not touch the site's own cache line (only folding does). */
+ * not touch the site's own cache line (only folding does). 32 bytes, two to a cache line, so a
+ * count touches one line (40-byte slots straddled two for every other site). The object counts
+ * are 32-bit: a slot is folded before one of them would overflow. */
 struct pend {
-    _Atomic uint32_t site;   /* 0: empty */
-    _Atomic int64_t v[4];    /* alloc bytes, alloc objects, free bytes, free objects */
-};
+    _Atomic uint32_t site;       /* 0: empty */
+    _Atomic int32_t objs[2];     /* allocated, freed objects */
+    uint32_t pad_;
+    _Atomic int64_t bytes[2];    /* allocated, freed bytes */
+} __attribute__((aligned(32)));
+_Static_assert(sizeof(struct pend) == 32, "pend");
 
 struct pend_tab {
     struct pend e[SLOTS];
@@ -42,17 +47,18 @@ __attribute__((noinline)) static void fold(struct pend *p)
     struct drip__site *s = id ? drip__depot_get(id) : NULL;
     if (!s)
         return;
-    int64_t v[4];
-    for (int i = 0; i < 4; i++)
-        v[i] = atomic_load_explicit(&p->v[i], memory_order_relaxed);
+    int64_t v[4] = {atomic_load_explicit(&p->bytes[0], memory_order_relaxed), atomic_load_explicit(&p->objs[0], memory_order_relaxed),
+                    atomic_load_explicit(&p->bytes[1], memory_order_relaxed), atomic_load_explicit(&p->objs[1], memory_order_relaxed)};
     if (v[0] || v[1])
         atomic_fetch_add_explicit(&s->alloc_bytes, (uint64_t)v[0], memory_order_relaxed),
             atomic_fetch_add_explicit(&s->alloc_objs, (uint64_t)v[1], memory_order_relaxed);
     if (v[2] || v[3])
         atomic_fetch_add_explicit(&s->free_bytes, (uint64_t)v[2], memory_order_relaxed),
             atomic_fetch_add_explicit(&s->free_objs, (uint64_t)v[3], memory_order_relaxed);
-    for (int i = 0; i < 4; i++)
-        atomic_store_explicit(&p->v[i], 0, memory_order_relaxed);
+    for (int i = 0; i < 2; i++) {
+        atomic_store_explicit(&p->bytes[i], 0, memory_order_relaxed);
+        atomic_store_explicit(&p->objs[i], 0, memory_order_relaxed);
+    }
 }
 
 __attribute__((noinline, cold)) static struct pend_tab *claim(void)
@@ -73,12 +79,24 @@ __attribute__((noinline, cold)) static struct pend_tab *claim(void)
     return mine = t;
 }
 
+/* A slot's object count would overflow: its counts go to the site (the bytes just added too),
+ * and this object starts the count afresh. */
+__attribute__((noinline, cold)) static void objs_overflow(struct pend *p, int is_free, int32_t d)
+{
+    fold(p);
+    atomic_store_explicit(&p->objs[is_free], d, memory_order_relaxed);
+}
+
 static inline void add(struct pend *p, int64_t bytes, int is_free)
 {
-    int k = is_free ? 2 : 0;
-    atomic_store_explicit(&p->v[k], atomic_load_explicit(&p->v[k], memory_order_relaxed) + bytes, memory_order_relaxed);
-    atomic_store_explicit(&p->v[k + 1], atomic_load_explicit(&p->v[k + 1], memory_order_relaxed) + (bytes < 0 ? -1 : 1),
+    atomic_store_explicit(&p->bytes[is_free], atomic_load_explicit(&p->bytes[is_free], memory_order_relaxed) + bytes,
                           memory_order_relaxed);
+    int32_t d = bytes < 0 ? -1 : 1, o;
+    if (DRIP_UNLIKELY(__builtin_add_overflow(atomic_load_explicit(&p->objs[is_free], memory_order_relaxed), d, &o))) {
+        objs_overflow(p, is_free, d);   /* (a tail call: the common case needs no stack frame) */
+        return;
+    }
+    atomic_store_explicit(&p->objs[is_free], o, memory_order_relaxed);
 }
 
 /* drip__count when the thread has no table yet or the slot holds another site: out of line, so
@@ -144,8 +162,10 @@ void drip__counters_pending(int64_t (*out)[4], uint32_t nsites)
             uint32_t id = atomic_load_explicit(&t->e[i].site, memory_order_relaxed);
             if (!id || id > nsites)
                 continue;
-            for (int k = 0; k < 4; k++)
-                out[id][k] += atomic_load_explicit(&t->e[i].v[k], memory_order_relaxed);
+            for (int k = 0; k < 2; k++) {
+                out[id][2 * k] += atomic_load_explicit(&t->e[i].bytes[k], memory_order_relaxed);
+                out[id][2 * k + 1] += atomic_load_explicit(&t->e[i].objs[k], memory_order_relaxed);
+            }
         }
 }
 

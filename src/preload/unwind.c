@@ -9,11 +9,14 @@
  *    not model (signal trampolines, PLT stubs, a return address outside CFA-8).
  *  - libunwind's unw_backtrace: reads DWARF CFI (cached per thread, per address), correct for
  *    code built without frame pointers; ~15 ns a frame once its cache is warm. The last resort.
- * `auto` (the default) walks frame pointers and keeps the result when every frame it found lies
- * in a module built with frame pointers (modules.c), up to the bottom of the program's stack
- * (main's or the thread's entry, recorded by runtime.c and threads.c). A frame in a module
- * without them (Debian's libc, libstdc++: strdup, operator new, qsort's callbacks) means the walk
- * may have skipped its caller, so that one stack is taken again with the .eh_frame walker, and
+ * `auto` (the default) walks frame pointers while every frame it finds lies in a module built
+ * with frame pointers (modules.c), up to the bottom of the program's stack (main's or the
+ * thread's entry, recorded by runtime.c and threads.c). At the first frame in a module without
+ * them (a program built without them, Debian's libc, libstdc++: strdup, operator new, qsort's
+ * callbacks) the .eh_frame walker takes over from that frame: the frames above it came from
+ * frame pointers that were kept, so the caller's %rsp and %rbp are known there, and walking
+ * them again by their rules would find the same frames at twice the cost. A walk that ends
+ * anywhere else before the bottom is taken again with the .eh_frame walker from the top, and
  * with libunwind when that one gives up.
  * drip's own frames (the hook, this file) are dropped from the result.
  */
@@ -118,7 +121,8 @@ static DRIP_TLS unsigned walk_gen;
 static DRIP_TLS uintptr_t walk_nlo, walk_nlen;
 static DRIP_TLS unsigned walk_ngen;
 
-/* unwind=auto's walk: fp_walk(checked), with the common frame (a return address in the module of
+/* unwind=auto's walk: fp_walk(checked) handing over to the .eh_frame walk at the first frame in a
+ * module without frame pointers, with the common frame (a return address in the module of
  * the frame before it) down to about 20 instructions. The frame's bounds test is one unsigned
  * compare each way (next in (fp, hi - 16]), drip's own range and the module lookup are left to frames
  * outside the cached module, and the bottom of the stack is one address per thread (main's
@@ -154,27 +158,30 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, ui
         } else if (ret - self_lo >= self_len) {   /* (drip's own frames are left out) */
             if (ret < 4096)
                 return -1;
-            out[n++] = ret;
-            h = drip__hash_step(h, ret);
-            if (ret == bottom)
+            if (ret == bottom) {
+                out[n++] = ret;
+                h = drip__hash_step(h, ret);
                 goto done;
+            }
             if (ret - nlo < nlen)
-                return -1;   /* a module without frame pointers hides its caller */
+                goto cfi;   /* a module without frame pointers hides its caller */
             uintptr_t l, u;
             int fp = drip__module_fp_range(ret, &l, &u);
             if (fp != 1) {
-                if (fp == 0) {
-                    walk_nlo = l;
-                    walk_nlen = u - l;
-                    walk_ngen = gen;
-                }
-                return -1;
+                if (fp != 0)
+                    return -1;   /* code in no module drip knows: libunwind's */
+                walk_nlo = l;
+                walk_nlen = u - l;
+                walk_ngen = gen;
+                goto cfi;
             }
             if (l < self_lo + self_len && u > self_lo)
                 return -1;   /* (cannot happen: ret is not drip's) */
             mlo = walk_mlo = l;
             mlen = walk_mlen = u - l;
             walk_gen = gen;
+            out[n++] = ret;
+            h = drip__hash_step(h, ret);
         }
         uintptr_t next = fp[0];
         if (next <= (uintptr_t)fp || next > top || (next & (sizeof(uintptr_t) - 1)))
@@ -184,6 +191,12 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, ui
 done:
     *hash = drip__hash_finish(h, (int)n);
     return (int)n;
+cfi:
+    /* Every frame so far was in a module that keeps frame pointers, so this frame's caller has
+     * %rsp = fp + 2 and the %rbp saved at fp[0]: the .eh_frame walk goes on from there, with
+     * ret (not yet recorded) as its first frame. From scratch it would find the same frames
+     * above this one, one rule lookup each (drip's own included) instead of two loads. */
+    return drip__cfi_walk_from(out, (int)n, max, h, hash, fp[1], (uintptr_t)(fp + 2), fp[0], top + 2 * sizeof(uintptr_t));
 }
 
 /* unwind=fp's walk. noinline: it walks from its own frame, which is drip's and is left out. */

@@ -12,5 +12,10 @@ extern DRIP_TLS uintptr_t drip__stack_hi;   /* top of this thread's stack, 0 whe
 void drip__unwind_init(void);
 /* Takes the calling thread's stack, drip's own frames left out, and its drip__stack_hash. */
 int drip__unwind(uintptr_t *frames, int max, uint64_t *hash);
+/* cfi.c: the .eh_frame walk from the frame whose return address is ip (the caller's %rsp and
+ * %rbp given), after the n frames already in out[] whose hash state (drip__hash_step) is h;
+ * hi is the top of the stack. The number of frames in all, or -1 as drip__cfi_walk. */
+int drip__cfi_walk_from(uintptr_t *out, int n, int max, uint64_t h, uint64_t *hash, uintptr_t ip, uintptr_t rsp,
+                        uintptr_t rbp, uintptr_t hi);
 
 #endif
