@@ -15,8 +15,10 @@ exact root drip names for each record of roots_tls.c and roots_mmap.c (see their
                  the exact range and size, the function and line of the mmap call
   mmap_calls     mmap/munmap/mremap calls that fail or succeed: the same results and errno with
                  and without drip (the interposer changes nothing the program sees)
-  live_tls       /debug/drip/retainers of roots_tls, live: the two TLS variables, exact bytes
-  live_mmap      /debug/drip/retainers of roots_mmap, live: the three mappings and their mappers
+  live_tls       /debug/drip/retainers of roots_tls, live: the two TLS variables, exact bytes;
+                 /debug/pprof/retained (read by `drip top`) names them at the root of the stacks
+  live_mmap      /debug/drip/retainers of roots_mmap, live: the three mappings and their mappers;
+                 the same in /debug/pprof/retained
 
 Usage: test_roots.py CASE
 """
@@ -204,6 +206,19 @@ def retainers_of(t):
     return json.loads(body) if status == 200 else {"retainers": []}
 
 
+def retained_top(t):
+    """`drip top` of /debug/pprof/retained: {name: cum bytes as printed}."""
+    status, headers, body = t.get("/debug/pprof/retained")
+    dt.eq(status, 200, "GET /debug/pprof/retained")
+    path = tempfile.mktemp(suffix=".pb")
+    with open(path, "wb") as f:
+        f.write(body)
+    p = subprocess.run([dt.DRIP, "top", "--nodefraction", "0", path], capture_output=True, text=True, timeout=60)
+    os.unlink(path)
+    rows = [l.split(None, 5) for l in p.stdout.splitlines()]
+    return {r[5]: r[3] for r in rows if len(r) == 6 and r[4].endswith("%")}
+
+
 def case_live_tls():
     t = live(TLS)
     doc = retainers_of(t)
@@ -212,6 +227,10 @@ def case_live_tls():
                  for x in doc["retainers"] if x["root"]["kind"] == "tls" and x["root"]["symbol"])
     dt.eq(got, [("m_buffer", l_buf, None, 1000, 1), ("t_cache", l_cache, "session_worker", 1024, 16)],
           "live retainers: the two TLS variables (line, thread's start routine, bytes, blocks)")
+    tids = {x["root"]["symbol"]: x["root"]["tid"] for x in doc["retainers"] if x["root"]["kind"] == "tls"}
+    top = retained_top(t)
+    dt.eq([top.get("tls t_cache of thread %s" % tids.get("t_cache")), top.get("tls m_buffer of thread %s" % tids.get("m_buffer"))],
+          ["1KiB", "1000B"], "drip top of /debug/pprof/retained: each TLS variable at the root of its stacks (cum)")
     t.stop()
 
 
@@ -223,6 +242,9 @@ def case_live_mmap():
                  for x in doc["retainers"] if x["root"]["kind"] == "mapping")
     dt.eq(got, sorted(("0x%x-0x%x" % (v[0], v[1]), v[3], v[5], v[6]) for v in exp.values()),
           "live retainers: the three mappings (range, mapper, bytes, blocks)")
+    top = retained_top(t)
+    dt.eq(sorted(top.get("mapping 0x%x-0x%x mapped at %s" % (v[0], v[1], v[3])) for v in exp.values()),
+          sorted(["4.69KiB", "32B", "200B"]), "drip top of /debug/pprof/retained: each mapping and its mapper (cum)")
     t.stop()
 
 
