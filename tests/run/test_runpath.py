@@ -67,6 +67,26 @@ def case_command_escaped():
              "the Command: line escapes newline, tab and other control bytes (%r)" % cmd)
 
 
+def case_no_report_json():
+    """With --json, a process that gives no report (an exec of a static program, SIGKILL) leaves a JSON report that
+    says so: complete false, summary null, and the same line as the text (a CI job reading the
+    file finds neither nothing nor an earlier run's report)."""
+    import json
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "r.json")
+    for what, cmd, want in (("static", ["/bin/sh", "-c", "exec " + P + "/static_prog"], r"drip: process \d+ \(sh\) exec'd .*, which is statically linked: .*"),
+                            ("SIGKILL", ["/bin/sh", "-c", "kill -9 $$"], r"drip: process \d+ \(sh\) was killed by SIGKILL: no report")):
+        with open(path, "w") as f:
+            f.write('{"pid": 1, "complete": true, "summary": {}}\n')   # an earlier run's
+        p = cli(["run", "--json", path, "--"] + cmd)
+        with open(path) as f:
+            r = json.load(f)
+        dt.eq((r.get("complete"), r.get("summary"), r.get("leaks")), (False, None, []), what + ": complete false, no summary")
+        dt.check(re.fullmatch(want, r.get("no_report", "")) is not None, what + ": no_report says why (%r)" % r.get("no_report"))
+        dt.check(p.stderr.strip() == r.get("no_report"), what + ": the same line as on stderr")
+        dt.check(str(r.get("pid")) in p.stderr, what + ": the pid of the process")
+
+
 def core_fname(path):
     """pr_fname of a core file's NT_PRPSINFO note: the name of the process that dumped it."""
     import struct
