@@ -87,6 +87,21 @@ def case_no_report_json():
         dt.check(str(r.get("pid")) in p.stderr, what + ": the pid of the process")
 
 
+def case_script_without_shebang():
+    """A script with no "#!" line runs under /bin/sh, as execvp and the shells run it (drip run
+    said 'Exec format error', status 126), and the shell is traced."""
+    d = tempfile.mkdtemp()
+    script = os.path.join(d, "noshebang")
+    with open(script, "w") as f:
+        f.write("echo no shebang \"$1\" \"$2\"\nexit 3\n")
+    os.chmod(script, 0o755)
+    plain = subprocess.run(["env", script, "a b", "c"], capture_output=True, text=True, timeout=60)
+    res = dt.run([script, "a b", "c"])
+    dt.eq((res.rc, res.out), (plain.returncode, plain.stdout), "the status and output of the script run by sh")
+    dt.eq((res.rc, res.out), (3, "no shebang a b c\n"), "its arguments as given")
+    dt.check(res.report is not None and res.report.get("complete") is True, "the shell that ran it reported")
+
+
 def core_fname(path):
     """pr_fname of a core file's NT_PRPSINFO note: the name of the process that dumped it."""
     import struct
