@@ -126,6 +126,9 @@ int run_child(const char *prog, char **argv)
     child_pid = pid;
     if (drip__run_started)
         drip__run_started(pid);
+    /* drip's own lines must not kill it when the reader of its stderr is gone (`| head`): the
+     * status it leaves with is the program's (a re-raised SIGPIPE gets SIG_DFL back first) */
+    signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, forward);
     signal(SIGHUP, forward);
     struct sigaction sa;

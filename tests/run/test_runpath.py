@@ -102,6 +102,22 @@ def case_script_without_shebang():
     dt.check(res.report is not None and res.report.get("complete") is True, "the shell that ran it reported")
 
 
+def case_stderr_reader_gone():
+    """drip run's own line on a stderr whose reader has gone (`2>&1 | head`): drip must not die of
+    SIGPIPE, it leaves with the program's status."""
+    cmd = ["/bin/sh", "-c", "exec " + P + "/static_prog"]
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        plain = subprocess.run(cmd, stderr=w, stdout=subprocess.DEVNULL, timeout=60)
+        p = subprocess.run([dt.DRIP, "run", "--"] + cmd, stderr=w, stdout=subprocess.DEVNULL, timeout=60)
+        dt.eq(p.returncode, plain.returncode, "the program's status, not SIGPIPE")
+        p = subprocess.run([dt.DRIP, "run", "--", "/bin/sh", "-c", "kill -PIPE $$"], stderr=w, stdout=subprocess.DEVNULL, timeout=60)
+        dt.eq(p.returncode, -13, "a program that dies of SIGPIPE: drip dies of it too")
+    finally:
+        os.close(w)
+
+
 def core_fname(path):
     """pr_fname of a core file's NT_PRPSINFO note: the name of the process that dumped it."""
     import struct
