@@ -191,6 +191,44 @@ static int check_listen(const char *name, const char *spec)
  * for a report and must never be left with no word. */
 static char status_dir[PATH_MAX];
 static int status_expect_report;
+static char run_log_path[PATH_MAX];   /* --log-path: where the one line goes instead of stderr */
+
+/* The line that stands for the report goes where the report would have gone: with --log-path
+ * the user reads that file (stderr is the program's, and must carry its bytes only, as valgrind's
+ * --log-file keeps its own lines off it). It replaces what the file held, as a report would; the
+ * line goes to stderr when the file cannot be written. */
+static void say_no_report(int pid, const char *line)
+{
+    if (run_log_path[0]) {
+        char path[PATH_MAX + 32];
+        size_t o = 0;
+        for (const char *p = run_log_path; *p && o + 16 < sizeof path; p++) {
+            if (p[0] == '%' && p[1] == 'p') {
+                o += (size_t)snprintf(path + o, sizeof path - o, "%d", pid);
+                p++;
+            } else {
+                path[o++] = *p;
+            }
+        }
+        path[o] = 0;
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            size_t n = strlen(line), off = 0;
+            while (off < n) {
+                ssize_t w = write(fd, line + off, n - off);
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0)
+                    break;
+                off += (size_t)w;
+            }
+            close(fd);
+            if (off == n)
+                return;
+        }
+    }
+    fputs(line, stderr);
+}
 
 /* 1 when the root process wrote "reported" in DIR/state. */
 static int status_reported(void)
@@ -238,14 +276,13 @@ static void run_ended(int pid, int code, int status)
             fclose(f);
         }
         fflush(stdout);
-        if (line[0])
-            fputs(line, stderr);
-        else if (code == CLD_KILLED || code == CLD_DUMPED)
-            fprintf(stderr, "drip: process %d (%s) was killed by SIG%s: no report\n", pid, comm,
-                    sigabbrev_np(status) ? sigabbrev_np(status) : "?");
-        else
-            fprintf(stderr, "drip: process %d (%s) exited with status %d without writing a report (drip was not "
-                            "loaded in the program it ran last, or it left by a raw exit system call)\n", pid, comm, status);
+        if (!line[0] && (code == CLD_KILLED || code == CLD_DUMPED))
+            snprintf(line, sizeof line, "drip: process %d (%s) was killed by SIG%s: no report\n", pid, comm,
+                     sigabbrev_np(status) ? sigabbrev_np(status) : "?");
+        else if (!line[0])
+            snprintf(line, sizeof line, "drip: process %d (%s) exited with status %d without writing a report (drip was not "
+                                        "loaded in the program it ran last, or it left by a raw exit system call)\n", pid, comm, status);
+        say_no_report(pid, line);
     }
     status_cleanup();
 }
@@ -321,6 +358,29 @@ static void status_start(int want_report)
     drip__run_ended = run_ended;
     symserve_listening = want_report && drip_symserve_listen(status_dir) == 0;
     drip__run_started = run_started;
+}
+
+/* The program must not see drip (issue #12): DRIP_ENV_RESTORE tells libdrip.so what each
+ * variable drip run sets held before (`NAME=LEN:VALUE;`, or `NAME!;` when it was not set), and
+ * the library puts those back in its constructor (src/preload/exec.c, drip__exec_hide).
+ * DRIP_ROOT_PID is set in the child (main.c) just before the exec. */
+static void restore_list(void)
+{
+    static const char *const names[] = {"LD_PRELOAD", "DRIP_OPTIONS", "DRIP_STATUS_DIR", "DRIP_ROOT_PID"};
+    size_t cap = 64;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        cap += strlen(names[i]) + 32 + (getenv(names[i]) ? strlen(getenv(names[i])) : 0);
+    char *list = malloc(cap);
+    if (!list)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = getenv(names[i]);
+        n += (size_t)(v ? snprintf(list + n, cap - n, "%s=%zu:%s;", names[i], strlen(v), v)
+                        : snprintf(list + n, cap - n, "%s!;", names[i]));
+    }
+    setenv("DRIP_ENV_RESTORE", list, 1);
+    free(list);
 }
 
 int cmd_run(int argc, char **argv)
@@ -443,6 +503,7 @@ int cmd_run(int argc, char **argv)
     char lib[PATH_MAX];
     if (drip__libdir_file("libdrip.so", lib, sizeof lib) != 0)
         return die(2, "cannot find libdrip.so next to the drip command");
+    restore_list();   /* before drip's own variables go in */
     const char *old = getenv("LD_PRELOAD");
     char preload[PATH_MAX * 2];
     snprintf(preload, sizeof preload, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
@@ -450,6 +511,7 @@ int cmd_run(int argc, char **argv)
     if (drip__postrun_prepare(opts, sizeof opts, &parsed) != 0)
         return 2;
     setenv("DRIP_OPTIONS", opts, 1);
+    snprintf(run_log_path, sizeof run_log_path, "%s", parsed.log_path);
     status_start(parsed.report);
     return run_child(prog, argv + i);
 }

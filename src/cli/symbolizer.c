@@ -23,7 +23,7 @@ enum { CACHE_BITS = 12 };
 struct entry {
     struct entry *next;
     struct drip_frame f;
-    int lines;
+    int lines;     /* DRIP_SYMCACHE_*: how f.file and f.line were found */
     char *owned;   /* the demangled name, when f.function points to one */
 };
 
@@ -294,11 +294,12 @@ struct drip_symcache *drip_symbolizer_cache(struct drip_symbolizer *s, const str
     return cm->cache;
 }
 
-/* Returns the string it allocated for f->function, if any. */
-static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct drip_frame *f)
+/* Returns the string it allocated for f->function, if any; *how: DRIP_SYMCACHE_* of the answer. */
+static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct drip_frame *f, int *how)
 {
     char *owned = NULL;
     memset(f, 0, sizeof *f);
+    *how = lines ? DRIP_SYMCACHE_LINES : DRIP_SYMCACHE_NOLINES;
     f->addr = addr;
     uintptr_t off;
     const struct drip_raw_module *rm = drip__raw_module_of(s->raw, addr, &off);
@@ -308,8 +309,11 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
     f->build_id = rm->build_id;
     f->offset = off;
     struct mod *cm = &s->mods[rm - s->raw->mods];
-    if (drip_symcache_get(drip_symbolizer_cache(s, rm), off, lines, &f->function, &f->file, &f->line))
+    int cached = drip_symcache_lookup(drip_symbolizer_cache(s, rm), off, lines, &f->function, &f->file, &f->line);
+    if (cached >= 0) {
+        *how = cached == DRIP_SYMCACHE_OWN ? cached : *how;
         return NULL;   /* the strings are the cache's */
+    }
     struct mod *m = open_module(s, rm);
     if (!m)
         return NULL;
@@ -322,6 +326,8 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
         if (at && (owned = strndup(name, (size_t)(at - name))))
             f->function = owned;
     }
+    if (m->own_dwarf)
+        *how = DRIP_SYMCACHE_OWN;
     if (lines || m->own_dwarf) {
         Dwfl_Line *line = dwfl_module_getsrc(m->m, pc);
         int lineno = 0;
@@ -331,25 +337,32 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
             f->line = lineno;
         }
     }
-    drip_symcache_put(cm->cache, off, lines || m->own_dwarf, f->function, f->file, f->line);
+    drip_symcache_put(cm->cache, off, *how, f->function, f->file, f->line);
     return owned;
 }
 
+/* The name of addr; lines = 0: file and line only when the module carries its own DWARF. The
+ * answer is the same whatever was asked before, in this report or in earlier runs (symcache.h). */
 static void frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f)
 {
     struct drip_symbolizer *s = ctx;
     size_t h = (size_t)((addr * 0x9e3779b97f4a7c15ULL) >> (64 - CACHE_BITS));
     for (struct entry *e = s->cache[h]; e; e = e->next)
-        if (e->f.addr == addr && e->lines >= lines) {
+        if (e->f.addr == addr && (e->lines != DRIP_SYMCACHE_NOLINES || !lines)) {
             *f = e->f;
+            if (!lines && e->lines == DRIP_SYMCACHE_LINES) {
+                f->file = NULL;
+                f->line = 0;
+            }
             return;
         }
-    char *owned = lookup(s, addr, lines, f);
+    int how;
+    char *owned = lookup(s, addr, lines, f, &how);
     struct entry *e = malloc(sizeof *e);
     if (!e)
         return;   /* the name stays valid for the caller: leaked rather than freed under it */
     e->f = *f;
-    e->lines = lines;
+    e->lines = how;
     e->owned = owned;
     e->next = s->cache[h];
     s->cache[h] = e;

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { MAX_DIR_BYTES = 64 << 20, TRIM_TO_BYTES = 48 << 20, MAX_ENTRIES = 1 << 20 };
+enum { MAX_DIR_BYTES = 64 << 20, TRIM_TO_BYTES = 48 << 20, MAX_ENTRIES = 1 << 20, MAX_KEPT = 64 };
 
 struct centry {
     uintptr_t off;
@@ -24,7 +24,26 @@ struct drip_symcache {
     struct centry *e;
     size_t n, cap;   /* cap: a power of two, open addressing */
     int dirty;
+    char **old;      /* strings of replaced entries: a frame named earlier in this report may still
+                      * point to them (a function first asked without its line, then with it) */
+    size_t nold, capold;
 };
+
+/* Keeps s until the cache is closed (the strings drip_symcache_get gave out live that long). */
+static void retire(struct drip_symcache *c, char *s)
+{
+    if (!s)
+        return;
+    if (c->nold == c->capold) {
+        size_t nc = c->capold ? c->capold * 2 : 16;
+        char **n = realloc(c->old, nc * sizeof *n);
+        if (!n)
+            return;   /* leaked rather than freed under a reader */
+        c->old = n;
+        c->capold = nc;
+    }
+    c->old[c->nold++] = s;
+}
 
 static size_t slot(const struct drip_symcache *c, uintptr_t off)
 {
@@ -51,6 +70,13 @@ static int grow(struct drip_symcache *c)
     return 0;
 }
 
+/* drip run's symbolizer server (symserve.c) answers every process of a run: the caches it read
+ * stay loaded between requests (keyed by file and debug file stamp), instead of being read
+ * again for each `$(echo)` subshell. No locks: one thread; a worker forked from the server
+ * inherits them. */
+static struct drip_symcache *kept[MAX_KEPT];
+static int nkept, keep_mode;
+
 static char *dup_or_null(const char *s, size_t n) { return n ? strndup(s, n) : NULL; }
 
 static void insert(struct drip_symcache *c, uintptr_t off, int lines, const char *fn, size_t fnlen, const char *file,
@@ -60,8 +86,8 @@ static void insert(struct drip_symcache *c, uintptr_t off, int lines, const char
         return;
     struct centry *e = &c->e[slot(c, off)];
     if (e->used) {
-        free(e->function);
-        free(e->file);
+        retire(c, e->function);
+        retire(c, e->file);
     } else {
         c->n++;
     }
@@ -89,7 +115,7 @@ static void load(struct drip_symcache *c)
     size_t cap = 0;
     ssize_t n = getline(&line, &cap, f);
     char want[160];
-    snprintf(want, sizeof want, "drip-symcache 1 %s\n", c->debug);
+    snprintf(want, sizeof want, "drip-symcache 2 %s\n", c->debug);
     if (n > 0 && !strcmp(line, want)) {
         while ((n = getline(&line, &cap, f)) > 0) {
             if (line[n - 1] != '\n')
@@ -137,23 +163,48 @@ struct drip_symcache *drip_symcache_open(const char *build_id)
     }
     snprintf(c->path, sizeof c->path, "%s/%s.names", c->dir, build_id);
     debug_stamp(build_id, c->debug, sizeof c->debug);
+    for (int i = 0; i < nkept; i++)
+        if (!strcmp(kept[i]->path, c->path) && !strcmp(kept[i]->debug, c->debug)) {
+            free(c);
+            return kept[i];   /* read by an earlier request of this server */
+        }
     load(c);
     c->dirty = 0;
+    if (keep_mode && nkept < MAX_KEPT)
+        kept[nkept++] = c;
     return c;
+}
+
+void drip_symcache_keep(void) { keep_mode = 1; }
+
+static int is_kept(const struct drip_symcache *c)
+{
+    for (int i = 0; i < nkept; i++)
+        if (kept[i] == c)
+            return 1;
+    return 0;
+}
+
+int drip_symcache_lookup(struct drip_symcache *c, uintptr_t off, int need_lines, const char **function,
+                         const char **file, int *line)
+{
+    if (!c || !c->cap)
+        return -1;
+    struct centry *e = &c->e[slot(c, off)];
+    if (!e->used || (need_lines && !e->lines))
+        return -1;
+    *function = e->function;
+    /* looked up with lines, asked without: the answer is the one a first run gives, no line */
+    int strip = !need_lines && e->lines == DRIP_SYMCACHE_LINES;
+    *file = strip ? NULL : e->file;
+    *line = strip ? 0 : e->line;
+    return e->lines;
 }
 
 int drip_symcache_get(struct drip_symcache *c, uintptr_t off, int need_lines, const char **function,
                       const char **file, int *line)
 {
-    if (!c || !c->cap)
-        return 0;
-    struct centry *e = &c->e[slot(c, off)];
-    if (!e->used || (need_lines && !e->lines))
-        return 0;
-    *function = e->function;
-    *file = e->file;
-    *line = e->line;
-    return 1;
+    return drip_symcache_lookup(c, off, need_lines, function, file, line) >= 0;
 }
 
 void drip_symcache_put(struct drip_symcache *c, uintptr_t off, int lines, const char *function, const char *file,
@@ -230,12 +281,13 @@ void drip_symcache_close(struct drip_symcache *c)
     if (!c)
         return;
     if (c->dirty && mkdirs(c->dir) == 0) {
+        c->dirty = 0;
         char tmp[PATH_MAX + 96];
         snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", c->path);
         int fd = mkstemp(tmp);
         FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
         if (f) {
-            fprintf(f, "drip-symcache 1 %s\n", c->debug);
+            fprintf(f, "drip-symcache 2 %s\n", c->debug);
             for (size_t i = 0; i < c->cap; i++)
                 if (c->e[i].used)
                     fprintf(f, "%lx\t%d\t%d\t%s\t%s\n", (unsigned long)c->e[i].off, c->e[i].lines, c->e[i].line,
@@ -250,10 +302,15 @@ void drip_symcache_close(struct drip_symcache *c)
             unlink(tmp);
         }
     }
+    if (is_kept(c))
+        return;   /* the server's: what it learned is on disk, the next request reads it here */
     for (size_t i = 0; i < c->cap; i++) {
         free(c->e[i].function);
         free(c->e[i].file);
     }
     free(c->e);
+    for (size_t i = 0; i < c->nold; i++)
+        free(c->old[i]);
+    free(c->old);
     free(c);
 }

@@ -6,6 +6,7 @@
 #include "report.h"
 #include "suppress.h"
 #include "retention.h"
+#include "jframes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,8 +239,19 @@ static void text_header(struct drip_writer *w, const struct report *r, const cha
     drip__printf(w, "==%d== drip: leak report for process %d\n", pid, pid);
     if (raw->argc) {
         drip__printf(w, "==%d== Command:", pid);
-        for (int i = 0; i < raw->argc; i++)
-            drip__printf(w, " %s", raw->argv[i]);
+        for (int i = 0; i < raw->argc; i++) {
+            /* a control byte (python3 -c's newlines) is written as an escape, as valgrind does:
+             * every line of the report keeps its ==PID== prefix */
+            drip__puts(w, " ");
+            for (const unsigned char *c = (const unsigned char *)raw->argv[i]; *c; c++) {
+                if (*c >= 0x20 && *c != 0x7f)
+                    drip__write(w, c, 1);
+                else if (*c == '\n' || *c == '\t')
+                    drip__puts(w, *c == '\n' ? "\\n" : "\\t");
+                else
+                    drip__printf(w, "\\x%02x", *c);
+            }
+        }
         drip__puts(w, "\n");
     }
     if (raw->exe && raw->exe[0] && !(raw->argc && !strcmp(raw->argv[0], raw->exe)))
@@ -387,38 +399,13 @@ static void json_str_or_null(struct drip_writer *w, const char *s)
         drip__puts(w, "null");
 }
 
-static void json_frame(struct drip_writer *w, const struct drip_frame *f, int raw)
-{
-    drip__puts(w, "{\"function\": ");
-    json_str_or_null(w, f->function);
-    drip__puts(w, ", \"file\": ");
-    json_str_or_null(w, f->file);
-    drip__printf(w, ", \"line\": %d, \"address\": \"0x%lx\", \"module\": ", f->line, (unsigned long)f->addr);
-    json_str_or_null(w, f->module);
-    if (raw && f->module) {
-        drip__printf(w, ", \"offset\": \"0x%lx\", \"build_id\": ", (unsigned long)f->offset);
-        json_str_or_null(w, f->build_id);
-    }
-    drip__puts(w, "}");
-}
-
-static void json_stack(struct drip_writer *w, const struct drip_frame *f, int n, int raw)
-{
-    drip__puts(w, "[");
-    for (int k = 0; k < n; k++) {
-        if (k)
-            drip__puts(w, ", ");
-        json_frame(w, &f[k], raw);
-    }
-    drip__puts(w, "]");
-}
-
-static void json_site(struct drip_writer *w, const struct drip_raw *r, const struct drip_symbols *sym, uint32_t site)
+static void json_site(struct drip_writer *w, struct drip_jframes *c, const struct drip_raw *r, const struct drip_symbols *sym,
+                      uint32_t site)
 {
     struct drip_frame *f;
     int n;
     site_frames(r, sym, site, 0, 1, &f, &n);
-    json_stack(w, f, n, sym->raw);
+    drip__json_stack(w, c, f, n, sym->raw);
     free(f);
 }
 
@@ -435,7 +422,7 @@ void drip__report_suspects_json(struct drip_writer *w, const struct drip_raw *r,
                     s->oldest, s->share, s->window);
         drip__retention_json(w, t, REACHABLE, &s->site, 1);
         drip__puts(w, "\"stack\": ");
-        json_site(w, r, sym, s->site);
+        json_site(w, NULL, r, sym, s->site);
         drip__puts(w, "}");
     }
     drip__puts(w, "]");
@@ -459,6 +446,7 @@ static void json_process(struct drip_writer *w, const struct drip_raw *r)
 static void write_json(struct drip_writer *w, struct report *r)
 {
     const struct drip_raw *raw = r->raw;
+    struct drip_jframes jc = {NULL, 0, 0, NULL};
     drip__printf(w, "{\"pid\": %d, \"complete\": %s, ", raw->pid, r->oom ? "false" : "true");
     json_process(w, raw);
     if (r->sym->raw)
@@ -491,7 +479,7 @@ static void write_json(struct drip_writer *w, struct report *r)
         if (g->kind == REACHABLE || g->kind == POSSIBLE)
             drip__retention_json(w, r->ret, g->kind, g->sites, g->nsites);
         drip__puts(w, "\"stack\": ");
-        json_stack(w, g->frames, g->nframes, r->sym->raw);
+        drip__json_stack(w, &jc, g->frames, g->nframes, r->sym->raw);
         drip__puts(w, "}");
     }
     drip__puts(w, "],\n \"reachable_via_heuristic\": {");
@@ -506,7 +494,7 @@ static void write_json(struct drip_writer *w, struct report *r)
                      t->running ? "running" : "unjoined", t->tid);
         json_str_or_null(w, start.function);
         drip__puts(w, ", \"stack\": ");
-        json_site(w, raw, r->sym, t->site);
+        json_site(w, &jc, raw, r->sym, t->site);
         drip__puts(w, "}");
     }
     drip__puts(w, "],\n ");
@@ -514,6 +502,7 @@ static void write_json(struct drip_writer *w, struct report *r)
     drip__puts(w, "\n \"suspects\": ");
     drip__report_suspects_json(w, raw, r->sym);
     drip__printf(w, ",\n \"threads_unpaused\": %d, \"paused_us\": %lld}\n", raw->threads_unpaused, raw->paused_us);
+    drip__jframes_free(&jc);
 }
 
 /* Sampling mode records one allocation in many: a block it did not record may hold the only

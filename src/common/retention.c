@@ -242,7 +242,8 @@ void drip__retention_text(struct drip_writer *w, struct drip_retention *t, int p
         return;
     drip__printf(w, "==%d==  held by: ", pid);
     drip__retention_root_text(w, t, b.root);
-    if (drip__retention_root(t, b.root)->kind == K_GLOBAL && t->roots[b.root].d.symbol)
+    int rk = drip__retention_root(t, b.root)->kind;
+    if ((rk == K_GLOBAL || rk == K_TLS) && t->roots[b.root].d.symbol)   /* a variable: where in it */
         offsets_text(w, (uint32_t)b.root_off_min, (uint32_t)b.root_off_max);
     drip__puts(w, "\n");
     for (int k = 0; k + 1 < b.nhops; k++) {
@@ -262,6 +263,8 @@ void drip__retention_text(struct drip_writer *w, struct drip_retention *t, int p
         if (f.file)
             drip__printf(w, " (%s:%d)", drip__retention_base(f.file), f.line);
         offsets_text(w, b.in_min[k + 1], b.in_max[k + 1]);
+        if (k == 0)   /* a dynamic TLS block: which variable */
+            drip__retention_dtv_var(w, t, b.root, b.in_min[1], b.in_max[1]);
         drip__puts(w, "\n");
     }
     if (record_blocks == 1 && b.held_blocks == 1) {

@@ -1,5 +1,6 @@
 /* writer.c — see writer.h. */
 #include "writer.h"
+#include "fastfmt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,8 +9,9 @@
 
 void drip__writer_fd(struct drip_writer *w, int fd)
 {
-    memset(w, 0, sizeof *w);
-    w->fd = fd;
+    w->fd = fd;   /* the buffer is not cleared: 64 KiB in the CLI, for every answer */
+    w->len = 0;
+    w->err = 0;
 }
 
 static void drain(struct drip_writer *w)
@@ -30,6 +32,11 @@ static void drain(struct drip_writer *w)
 
 void drip__write(struct drip_writer *w, const void *p, size_t n)
 {
+    if (n <= sizeof w->buf - w->len) {   /* the common case: a piece that fits */
+        memcpy(w->buf + w->len, p, n);
+        w->len += n;
+        return;
+    }
     const char *s = p;
     while (n && !w->err) {
         if (w->len == sizeof w->buf)
@@ -49,7 +56,12 @@ void drip__puts(struct drip_writer *w, const char *s) { drip__write(w, s, strlen
 void drip__vprintf(struct drip_writer *w, const char *fmt, va_list ap)
 {
     char tmp[4096];
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_list cp;
+    va_copy(cp, ap);
+    int n = drip__fastfmt(tmp, sizeof tmp, fmt, cp);   /* libc's stdio only where needed */
+    va_end(cp);
+    if (n < 0)
+        n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     if (n < 0)
         return;
     drip__write(w, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
@@ -61,6 +73,16 @@ void drip__printf(struct drip_writer *w, const char *fmt, ...)
     va_start(ap, fmt);
     drip__vprintf(w, fmt, ap);
     va_end(ap);
+}
+
+void drip__put_hex(struct drip_writer *w, uint64_t v)
+{
+    char d[16], *p = d + sizeof d;
+    do {
+        *--p = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    drip__write(w, p, (size_t)(d + sizeof d - p));
 }
 
 void drip__put_count(struct drip_writer *w, uint64_t n)

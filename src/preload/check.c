@@ -3,10 +3,17 @@
  * A scope is a generation number: drip_check_begin bumps drip__generation and every block
  * allocated from then on carries the new value in its record (as does every thread created), so
  * drip_check_end finds what the scope left behind with one pass over the live table, without
- * keeping any list of its own. 16 bits of generation in the record: scopes more than 65,535
- * begins apart cannot be told apart, which no test suite nests.
+ * keeping any list of its own. A record keeps 16 bits of its generation, so left alone the
+ * counter would come round, after 65,536 begins, to the value of a block allocated before them
+ * all, and a scope would take that block for its own leak. Every GEN_AGE_EVERY begins, records
+ * more than GEN_WINDOW generations old are aged to exactly GEN_WINDOW old (the map frozen, as for
+ * a scan): no record is then ever 65,536 or more behind the counter, and the comparisons below
+ * are exact for a scope that stays open for up to GEN_WINDOW begins of other scopes. A forked
+ * child's inherited blocks (table.h: drip__inherited) are aged with drip__fork_gen so that they
+ * stay older than it. A thread keeps all 32 bits.
  */
 #include "internal.h"
+#include "lock.h"
 #include "depot.h"
 #include "export.h"
 #include "table.h"
@@ -40,6 +47,46 @@ static int in_scope(uint32_t gen, uint32_t g0, uint32_t now)
     return (uint16_t)(gen - g0) <= (uint16_t)(now - g0);
 }
 
+static int thread_in_scope(uint32_t gen, uint32_t g0, uint32_t now) { return gen - g0 <= now - g0; }
+
+enum { GEN_WINDOW = 1 << 15, GEN_AGE_EVERY = 1 << 14 };
+
+struct ager {
+    uint32_t now;
+    uint16_t floor;       /* the oldest generation a record keeps */
+    uint16_t inh;         /* a forked child: what its inherited records become */
+    bool child;
+};
+
+static uint16_t age_one(uint16_t gen, void *arg)
+{
+    const struct ager *a = arg;
+    if (a->child && drip__inherited(gen))
+        return a->inh;
+    return (uint16_t)(a->now - gen) > (uint16_t)(a->now - a->floor) ? a->floor : gen;
+}
+
+/* Ages every record more than GEN_WINDOW generations behind `now` (see the top of the file). */
+static void age_generations(uint32_t now)
+{
+    struct drip__entry e = drip__enter();
+    drip__lock_world();   /* the map frozen; no scan reads drip__fork_gen meanwhile */
+    struct ager a = {.now = now, .floor = (uint16_t)(now - GEN_WINDOW)};
+    uint32_t base = now - GEN_WINDOW;
+    if (drip__fork_parent) {   /* inherited records stay just below drip__fork_gen, itself kept recent */
+        a.child = true;
+        if (now - drip__fork_gen < GEN_WINDOW)
+            base = drip__fork_gen;
+        a.floor = (uint16_t)base;
+        a.inh = (uint16_t)(base - 1);
+    }
+    drip__table_regen(age_one, &a);
+    if (drip__fork_parent)
+        drip__fork_gen = base;
+    drip__unlock_world();
+    drip__leave(e);
+}
+
 static void gather_cb(const struct drip__rec *r, void *arg)
 {
     struct gather *g = arg;
@@ -68,6 +115,8 @@ DRIP_EXPORT int drip_api_check_begin(drip_check_t *c)
     if (!atomic_load(&drip__g.initialised))
         return -ENOSYS;
     c->generation = atomic_fetch_add(&drip__generation, 1) + 1;
+    if (c->generation % GEN_AGE_EVERY == 0)
+        age_generations(c->generation);
     c->started = CHECK_STARTED;
     return 0;
 }
@@ -79,7 +128,7 @@ static void count_threads(uint32_t g0, uint64_t *running, uint64_t *unjoined)
     *running = *unjoined = 0;
     drip__threads_lock();
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
-        if (t->is_main || !in_scope(t->gen, g0, now))
+        if (t->is_main || !thread_in_scope(t->gen, g0, now))
             continue;
         if (atomic_load(&t->state) == DRIP_THREAD_RUNNING)
             (*running)++;
@@ -167,7 +216,7 @@ DRIP_EXPORT int drip_api_check_end(drip_check_t *c, const struct drip_check_opti
         }
         drip__threads_lock();
         for (struct drip__thread *t = drip__threads_list(); addrs && t; t = t->next) {
-            if (t->is_main || !in_scope(t->gen, c->generation, now))
+            if (t->is_main || !thread_in_scope(t->gen, c->generation, now))
                 continue;
             struct drip__site *s = drip__depot_get(t->create_site);
             for (uint32_t k = 0; addrs && k <= (s ? s->depth : 0); k++) {
@@ -206,7 +255,7 @@ DRIP_EXPORT int drip_api_check_end(drip_check_t *c, const struct drip_check_opti
         drip__threads_lock();
         for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
             int running = atomic_load(&t->state) == DRIP_THREAD_RUNNING;
-            if (t->is_main || !in_scope(t->gen, c->generation, now) || (!running && (t->joined || t->detached)))
+            if (t->is_main || !thread_in_scope(t->gen, c->generation, now) || (!running && (t->joined || t->detached)))
                 continue;
             struct drip_frame start = name_of(sym, t->start_routine + 1);
             drip__printf(&w, "drip: leak check: a thread started in the scope (start routine %s) %s, created\n",

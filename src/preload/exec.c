@@ -6,6 +6,15 @@
  *    shim) are how programs are started. libdrip.so left LD_PRELOAD at start-up (so that
  *    children are not traced unless follow_exec), so it is put back, with DRIP_OPTIONS, into the
  *    environment the exec passes on.
+ *  - The program does not see drip in its environment: `drip run` says in DRIP_ENV_RESTORE what
+ *    each variable it set (LD_PRELOAD, DRIP_OPTIONS, DRIP_STATUS_DIR, DRIP_ROOT_PID) held before,
+ *    and drip__exec_hide puts those values back (or takes the variable out) in the constructor;
+ *    drip keeps its own copies. An exec that drip follows gets them again, with a
+ *    DRIP_ENV_RESTORE of its own describing the environment the program passed, so the next
+ *    program sees exactly that. Under plain LD_PRELOAD (no DRIP_ENV_RESTORE) the variables are
+ *    the user's: only libdrip.so leaves LD_PRELOAD (and LD_PRELOAD itself when nothing is left).
+ *    system() and popen() spawn through libc's internal posix_spawn, past the exec interposers:
+ *    with follow_exec the environment they pass is drip's for the length of the call.
  *  - Where the exec'd program cannot be traced (statically linked, setuid, or an environment
  *    without LD_PRELOAD at all, as `env -i` makes), the root leaves one line saying so in the
  *    status directory `drip run` gave it (DRIP_STATUS_DIR, its file "exec"; "reported" in its
@@ -50,6 +59,11 @@ static struct exec_page *parent_page;  /* a forked child counts its own execs in
 static char lib_path[PATH_MAX];        /* libdrip.so as the loader found it */
 static char options[16384];            /* DRIP_OPTIONS at start-up, for the exec'd program */
 static char status_dir[PATH_MAX];      /* DRIP_STATUS_DIR at start-up (env -i clears environ) */
+static char root_pid[24];              /* DRIP_ROOT_PID at start-up, or set by main_wrapper */
+static int hidden;                     /* drip run's variables were taken out of environ */
+
+/* The name=value pairs drip puts into an exec'd program's environment (besides LD_PRELOAD). */
+static const char *const carried[] = {"DRIP_OPTIONS", "DRIP_ROOT_PID", "DRIP_STATUS_DIR"};
 
 static struct exec_page *new_page(void)
 {
@@ -70,7 +84,107 @@ void drip__exec_init(void)
     const char *d = getenv("DRIP_STATUS_DIR");
     if (d && strlen(d) < sizeof status_dir)
         strcpy(status_dir, d);
+    const char *r = getenv("DRIP_ROOT_PID");
+    if (r && strlen(r) < sizeof root_pid)
+        strcpy(root_pid, r);
     own_page = new_page();
+}
+
+const char *drip__exec_root_pid(void) { return root_pid[0] ? root_pid : NULL; }
+
+void drip__exec_set_root_pid(int pid)
+{
+    snprintf(root_pid, sizeof root_pid, "%d", pid);
+    if (!hidden)   /* plain LD_PRELOAD with follow_exec: the descendants read it from environ */
+        setenv("DRIP_ROOT_PID", root_pid, 0);
+}
+
+/* ---- the program's environment without drip ------------------------------------------------ */
+/* Entries restored to the values they had before drip run set them live here (no allocation);
+ * setenv only when this is full. */
+static char restored[32768];
+static size_t restored_len;
+
+static void env_remove(const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = environ; e && *e;) {
+        if (!strncmp(*e, name, n) && (*e)[n] == '=') {
+            for (char **m = e; *m; m++)
+                m[0] = m[1];
+        } else {
+            e++;
+        }
+    }
+}
+
+static void env_restore(const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    char key[64];
+    if (nlen >= sizeof key)
+        return;
+    memcpy(key, name, nlen);
+    key[nlen] = 0;
+    if (!value) {
+        env_remove(key);
+        return;
+    }
+    char **slot = NULL;
+    for (char **e = environ; e && *e && !slot; e++)
+        if (!strncmp(*e, key, nlen) && (*e)[nlen] == '=')
+            slot = e;
+    if (slot && restored_len + nlen + vlen + 2 <= sizeof restored) {
+        char *s = restored + restored_len;
+        memcpy(s, key, nlen);
+        s[nlen] = '=';
+        memcpy(s + nlen + 1, value, vlen);
+        s[nlen + 1 + vlen] = 0;
+        restored_len += nlen + vlen + 2;
+        *slot = s;
+    } else {
+        char v[PATH_MAX * 4];
+        if (vlen < sizeof v) {
+            memcpy(v, value, vlen);
+            v[vlen] = 0;
+            setenv(key, v, 1);
+        }
+    }
+}
+
+/* Applies DRIP_ENV_RESTORE: a list of `NAME!;` (the variable was not set) and
+ * `NAME=LEN:VALUE;` (it held VALUE, LEN bytes), then takes DRIP_ENV_RESTORE out. Returns 1 when
+ * it was there (drip run, or an exec drip followed), 0 under plain LD_PRELOAD. */
+int drip__exec_hide(void)
+{
+    const char *r = getenv("DRIP_ENV_RESTORE");
+    if (!r)
+        return 0;
+    static char list[PATH_MAX * 8];   /* environ changes under r as entries are restored */
+    snprintf(list, sizeof list, "%s", r);
+    hidden = 1;
+    for (const char *p = list; *p;) {
+        const char *name = p;
+        while (*p && *p != '!' && *p != '=')
+            p++;
+        size_t nlen = (size_t)(p - name);
+        if (*p == '!') {
+            env_restore(name, nlen, NULL, 0);
+            p++;
+        } else if (*p == '=') {
+            char *end;
+            unsigned long vlen = strtoul(p + 1, &end, 10);
+            if (*end != ':' || strlen(end + 1) < vlen)
+                break;   /* malformed: leave the rest as it is */
+            env_restore(name, nlen, end + 1, vlen);
+            p = end + 1 + vlen;
+        } else {
+            break;
+        }
+        if (*p == ';')
+            p++;
+    }
+    env_remove("DRIP_ENV_RESTORE");
+    return 1;
 }
 
 void drip__exec_fork_child(void)
@@ -211,31 +325,46 @@ static int env_has_drip(char *const envp[])
 }
 
 /* envp with libdrip.so first in LD_PRELOAD and DRIP_OPTIONS, DRIP_ROOT_PID and DRIP_STATUS_DIR
- * as this process had them, in one mmap'd block (*len bytes); NULL if out of memory. */
-static char **env_with_drip(char *const envp[], size_t *len)
+ * as this process had them. When drip hides itself (hidden), DRIP_ENV_RESTORE says what envp
+ * held, so that the exec'd program sees envp exactly. env_size: the bytes env_fill needs. */
+enum { NC = sizeof carried / sizeof carried[0] };
+
+static void carried_values(const char *vals[NC])
 {
-    static const char *const carried[] = {"DRIP_OPTIONS", "DRIP_ROOT_PID", "DRIP_STATUS_DIR"};
-    const char *pre = env_get(envp, "LD_PRELOAD");
-    size_t n = 0, bytes = strlen(lib_path) + (pre ? strlen(pre) : 0) + 16;
+    vals[0] = options[0] ? options : getenv(carried[0]);
+    vals[1] = drip__exec_root_pid();
+    vals[2] = status_dir[0] ? status_dir : NULL;
+}
+
+static size_t env_size(char *const envp[])
+{
+    const char *pre = env_get(envp, "LD_PRELOAD"), *vals[NC];
+    carried_values(vals);
+    size_t n = 0, bytes = strlen(lib_path) + 2 * (pre ? strlen(pre) : 0) + 128;
     while (envp && envp[n])
         n++;
-    const char *vals[3];
-    for (int k = 0; k < 3; k++) {
-        vals[k] = k == 0 && options[0] ? options : getenv(carried[k]);
-        if (vals[k])
-            bytes += strlen(carried[k]) + strlen(vals[k]) + 2;
+    for (size_t k = 0; k < NC; k++) {
+        const char *had = env_get(envp, carried[k]);   /* for DRIP_ENV_RESTORE */
+        bytes += 2 * strlen(carried[k]) + (vals[k] ? strlen(vals[k]) : 0) + (had ? strlen(had) : 0) + 40;
     }
-    *len = (n + 5) * sizeof(char *) + bytes;
-    char **out = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (out == MAP_FAILED)
-        return NULL;
-    char *s = (char *)(out + n + 5);
+    return (n + NC + 4) * sizeof(char *) + bytes;
+}
+
+static char **env_fill(char *const envp[], void *buf)
+{
+    const char *pre = env_get(envp, "LD_PRELOAD"), *vals[NC];
+    carried_values(vals);
+    size_t n = 0;
+    while (envp && envp[n])
+        n++;
+    char **out = buf;
+    char *s = (char *)(out + n + NC + 4);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!strncmp(envp[i], "LD_PRELOAD=", 11))
+        if (!strncmp(envp[i], "LD_PRELOAD=", 11) || !strncmp(envp[i], "DRIP_ENV_RESTORE=", 17))
             continue;
         int skip = 0;
-        for (int k = 0; k < 3; k++)
+        for (size_t k = 0; k < NC; k++)
             if (vals[k] && !strncmp(envp[i], carried[k], strlen(carried[k])) && envp[i][strlen(carried[k])] == '=')
                 skip = 1;
         if (!skip)
@@ -243,22 +372,79 @@ static char **env_with_drip(char *const envp[], size_t *len)
     }
     out[m++] = s;
     s += sprintf(s, "LD_PRELOAD=%s%s%s", lib_path, pre && *pre ? ":" : "", pre ? pre : "") + 1;
-    for (int k = 0; k < 3; k++)
+    for (size_t k = 0; k < NC; k++)
         if (vals[k]) {
             out[m++] = s;
             s += sprintf(s, "%s=%s", carried[k], vals[k]) + 1;
         }
+    if (hidden) {
+        out[m++] = s;
+        s += sprintf(s, "DRIP_ENV_RESTORE=");
+        s += pre ? sprintf(s, "LD_PRELOAD=%zu:%s;", strlen(pre), pre) : sprintf(s, "LD_PRELOAD!;");
+        for (size_t k = 0; k < NC; k++) {
+            const char *had = env_get(envp, carried[k]);
+            if (vals[k])   /* else not set by drip: envp's own entry was kept */
+                s += had ? sprintf(s, "%s=%zu:%s;", carried[k], strlen(had), had) : sprintf(s, "%s!;", carried[k]);
+        }
+    }
     out[m] = NULL;
     return out;
+}
+
+/* The same in an mmap'd block of *len bytes; NULL if out of memory. */
+static char **env_with_drip(char *const envp[], size_t *len)
+{
+    *len = env_size(envp);
+    void *buf = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return buf == MAP_FAILED ? NULL : env_fill(envp, buf);
+}
+
+/* The environment a program drip follows through posix_spawn, system or popen gets (see
+ * env_with_drip); NULL when that program is not followed or out of memory. Free with
+ * drip__exec_env_free. */
+char **drip__exec_spawn_env(char *const envp[], size_t *len)
+{
+    if (!atomic_load(&drip__g.initialised) || drip__guard || !drip__opt.follow_exec || env_has_drip(envp))
+        return NULL;
+    if (!hidden && !env_get(envp, "LD_PRELOAD") && !env_get(envp, "DRIP_OPTIONS"))
+        return NULL;   /* plain LD_PRELOAD: the program cleared its environment */
+    return env_with_drip(envp, len);
+}
+
+void drip__exec_env_free(char **env, size_t len)
+{
+    if (env)
+        munmap(env, len);
 }
 
 /* ---- the exec path -------------------------------------------------------------------------- */
 struct exec_plan {
     char **env;          /* the environment to pass (the caller's when NULL) */
     size_t env_len;      /* its mmap'd size */
+    size_t stack_env;    /* > 0: build it in this many bytes of the caller's stack (EXEC_ENV) */
     struct exec_page *counted;   /* where this exec was counted as untraced */
     int status_written;
 };
+
+/* The environment with drip goes on the caller's stack when it is of a reasonable size (a vfork
+ * child runs on its parent's stack below the vfork, which the parent does not use until the
+ * exec), else in an mmap'd block. */
+enum { STACK_ENV_MAX = 256 * 1024 };
+
+static void want_env(struct exec_plan *p, char *const envp[])
+{
+    size_t need = env_size(envp);
+    if (need <= STACK_ENV_MAX)
+        p->stack_env = need;
+    else
+        p->env = env_with_drip(envp, &p->env_len);
+}
+
+/* Builds a planned stack environment in the calling function's frame. */
+#define EXEC_ENV(p, envp)                                                        \
+    char exec_env_buf[(p).stack_env ? (p).stack_env : 1] __attribute__((aligned(16))); \
+    if ((p).stack_env)                                                           \
+        (p).env = env_fill((envp), exec_env_buf)
 
 /* Decides what an exec of `target` (resolved path, "" if unknown) with envp needs. */
 static void plan_exec(const char *target, char *const envp[], struct exec_plan *p)
@@ -272,7 +458,9 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
     int root = !vfork_child && !drip__is_fork_child && drip__is_root_process();
     if (drip__opt.follow_exec && !root) {
         /* every exec'd program is traced: put drip back if the program's environment lost it */
-        if (!vfork_child && (env_get(envp, "LD_PRELOAD") || env_get(envp, "DRIP_OPTIONS")))
+        if (hidden)   /* a vfork child must not mmap: the mapping would stay in its parent */
+            want_env(p, envp);
+        else if (!vfork_child && (env_get(envp, "LD_PRELOAD") || env_get(envp, "DRIP_OPTIONS")))
             p->env = env_with_drip(envp, &p->env_len);
         return;
     }
@@ -286,7 +474,8 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
         return;
     }
     const char *why = NULL;
-    if (!env_get(envp, "LD_PRELOAD") && !env_get(envp, "DRIP_OPTIONS"))
+    /* hidden: the program never saw drip's variables, so clearing its environment keeps drip */
+    if (!hidden && !env_get(envp, "LD_PRELOAD") && !env_get(envp, "DRIP_OPTIONS"))
         why = "with a cleared environment (no LD_PRELOAD, as env -i makes): drip cannot follow it";
     else if (target[0] && is_setid(target))
         why = ", which is setuid/setgid: the loader ignores LD_PRELOAD for it";
@@ -304,14 +493,14 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
         }
         return;
     }
-    p->env = env_with_drip(envp, &p->env_len);
+    want_env(p, envp);
 }
 
 /* The exec failed and the process goes on: undo what plan_exec did. errno is kept. */
 static void undo_exec(struct exec_plan *p)
 {
     int e = errno;
-    if (p->env)
+    if (p->env && !p->stack_env)
         munmap(p->env, p->env_len);
     if (p->counted)
         atomic_fetch_sub(&p->counted->untraced, 1);
@@ -327,6 +516,7 @@ int drip__execve(const char *path, char *const argv[], char *const envp[])
         real = (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execve");
     struct exec_plan p;
     plan_exec(path, envp, &p);
+    EXEC_ENV(p, envp);
     int rc = real(path, argv, p.env ? p.env : envp);
     undo_exec(&p);
     return rc;
@@ -341,6 +531,7 @@ int drip__execvpe(const char *file, char *const argv[], char *const envp[])
     search_path(file, target, sizeof target);
     struct exec_plan p;
     plan_exec(target, envp, &p);
+    EXEC_ENV(p, envp);
     int rc = real(file, argv, p.env ? p.env : envp);
     undo_exec(&p);
     return rc;
@@ -355,6 +546,7 @@ int drip__fexecve(int fd, char *const argv[], char *const envp[])
     snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
     struct exec_plan p;
     plan_exec(target, envp, &p);
+    EXEC_ENV(p, envp);
     int rc = real(fd, argv, p.env ? p.env : envp);
     undo_exec(&p);
     return rc;

@@ -10,6 +10,15 @@ int drip__execve(const char *path, char *const argv[], char *const envp[]);
 int drip__execvpe(const char *file, char *const argv[], char *const envp[]);
 int drip__fexecve(int fd, char *const argv[], char *const envp[]);
 void drip__spawned(const char *file, char *const envp[]);
+/* Takes drip run's variables out of environ (DRIP_ENV_RESTORE); 1 when it did, 0 under plain
+ * LD_PRELOAD. Called at the end of drip__init, after every reader of the environment. */
+int drip__exec_hide(void);
+/* DRIP_ROOT_PID as drip keeps it (NULL: none); main_wrapper sets it under plain LD_PRELOAD. */
+const char *drip__exec_root_pid(void);
+void drip__exec_set_root_pid(int pid);
+/* The environment for a followed posix_spawn/system/popen (NULL: pass envp as it is). */
+char **drip__exec_spawn_env(char *const envp[], size_t *len);
+void drip__exec_env_free(char **env, size_t len);
 /* How many children of this process ran a program drip did not follow; *first names one. */
 unsigned drip__untraced_execs(const char **first);
 /* Tells drip run (through DRIP_STATUS_DIR) that the root process wrote its report. */

@@ -7,6 +7,7 @@
  * Locks: none of its own; callers hold what the data they pass needs.
  */
 #include "internal.h"
+#include "arena.h"
 #include "depot.h"
 #include "export.h"
 #include "growth.h"
@@ -19,6 +20,7 @@
 #include "stop.h"
 
 #include <elf.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
@@ -150,11 +152,51 @@ void drip__build_id(const struct dl_phdr_info *info, char *out, size_t cap)
 }
 
 /* ---- the document --------------------------------------------------------------------------- */
+/* ---- what a forked child shares with its parent -----------------------------------------------
+ * A forked child has its parent's executable and, until it dlopens or dlcloses, its modules: the
+ * parent keeps both from its first fork on (drip__export_fork_prime), so a child's report (a
+ * shell's `$(...)` makes one per subshell) neither reads /proc/self/maps for the module paths nor
+ * reads every module's build ID again. dl_iterate_phdr's adds/subs counters say when the module
+ * lines are stale (libc's own dlopen of an NSS module is counted there too).
+ * Written by the thread that forks or reports; a process reports once, and fork_prepare runs
+ * one fork at a time (runtime.c), so no lock. */
+static struct {
+    char exe[1024];                /* "" until the first prime or report */
+    char *mods;                    /* the "module ..." lines (arena), mods_len bytes */
+    size_t mods_len, mods_cap;
+    unsigned long long adds, subs; /* dl_iterate_phdr's counters when mods was made */
+} kept;
+
+static int counters_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    unsigned long long *v = arg;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        v[0] = info->dlpi_adds;
+        v[1] = info->dlpi_subs;
+    }
+    return 1;
+}
+
+static bool kept_mods_valid(void)
+{
+    unsigned long long v[2] = {0, 0};
+    dl_iterate_phdr(counters_cb, v);
+    return kept.mods && (v[0] || v[1]) && v[0] == kept.adds && v[1] == kept.subs;
+}
+
+static const char *kept_exe(void)
+{
+    if (!kept.exe[0]) {
+        ssize_t n = readlink("/proc/self/exe", kept.exe, sizeof kept.exe - 1);
+        kept.exe[n > 0 ? n : 0] = 0;
+    }
+    return kept.exe;
+}
+
 void drip__raw_header(struct drip_writer *w, const char *want)
 {
-    char exe[1024] = "", cwd[1024];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
+    char cwd[1024];
+    const char *exe = kept_exe();   /* a forked child's is its parent's: read once */
     drip__start_dir(cwd, sizeof cwd);
     drip__printf(w, "drip-raw %d\nproc pid=%d ppid=%d forked=%d", DRIP_RAW_VERSION, (int)getpid(), (int)getppid(),
                  drip__is_fork_child);
@@ -219,11 +261,48 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* Keeps the module lines just written to w's descriptor (from offset `from`), with the counters
+ * read before they were made. */
+static void keep_mods(struct drip_writer *w, off_t from, const unsigned long long v[2])
+{
+    if (drip__flush(w) != 0 || from < 0)
+        return;
+    off_t to = lseek(w->fd, 0, SEEK_CUR);
+    if (to <= from)
+        return;
+    size_t len = (size_t)(to - from);
+    if (len > kept.mods_cap) {
+        drip__arena_free(kept.mods, kept.mods_cap);
+        kept.mods_cap = len;
+        kept.mods = drip__arena_alloc(len);
+        if (!kept.mods) {
+            kept.mods_cap = 0;
+            return;
+        }
+    }
+    if (pread(w->fd, kept.mods, len, from) != (ssize_t)len) {
+        kept.adds = kept.subs = 0;
+        return;
+    }
+    kept.mods_len = len;
+    kept.adds = v[0];
+    kept.subs = v[1];
+}
+
 void drip__raw_modules(struct drip_writer *w, int with_maps)
 {
+    if (!with_maps && kept_mods_valid()) {
+        drip__write(w, kept.mods, kept.mods_len);
+        drip__modules_write_unloaded(w);
+        return;
+    }
+    unsigned long long v[2] = {0, 0};
+    dl_iterate_phdr(counters_cb, v);
+    off_t from = drip__flush(w) == 0 ? lseek(w->fd, 0, SEEK_CUR) : -1;
     char *maps = drip__read_maps();
     struct mod_ctx c = {w, maps, 0};
     dl_iterate_phdr(module_cb, &c);
+    keep_mods(w, from, v);
     drip__modules_write_unloaded(w);
     if (with_maps && maps) {
         for (char *l = maps; *l;) {
@@ -239,6 +318,23 @@ void drip__raw_modules(struct drip_writer *w, int with_maps)
         }
     }
     free(maps);
+}
+
+/* Before a fork: the executable's path and the module lines, made now unless still valid, so
+ * that every child's report reuses them. A memory file takes the lines; nothing is kept when
+ * none can be made. */
+void drip__export_fork_prime(void)
+{
+    kept_exe();
+    if (kept_mods_valid())
+        return;
+    int fd = drip__raw_memfd();
+    if (fd < 0)
+        return;
+    struct drip_writer w;
+    drip__writer_fd(&w, fd);
+    drip__raw_modules(&w, 0);
+    close(fd);
 }
 
 /* ---- sites: each stack once ----------------------------------------------------------------- */
@@ -259,8 +355,11 @@ void drip__raw_site(struct drip_writer *w, struct drip__siteset *set, uint32_t i
     if (!s)
         return;
     drip__printf(w, "site id=%u frames=", id);
-    for (uint32_t k = 0; k < s->depth; k++)
-        drip__printf(w, k ? ",%lx" : "%lx", (unsigned long)s->frames[k]);
+    for (uint32_t k = 0; k < s->depth; k++) {   /* 61,000 frames for nm: no printf each */
+        if (k)
+            drip__write(w, ",", 1);
+        drip__put_hex(w, s->frames[k]);
+    }
     drip__puts(w, "\n");
 }
 

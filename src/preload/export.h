@@ -15,6 +15,8 @@ void drip__build_id(const struct dl_phdr_info *info, char *out, size_t cap);
 int drip__module_phdrs(const struct dl_phdr_info *info, void *out, int max);
 void drip__raw_header(struct drip_writer *w, const char *want);
 void drip__raw_modules(struct drip_writer *w, int with_maps);
+/* Before a fork: keeps the executable's path and the module lines for the child's report. */
+void drip__export_fork_prime(void);
 struct drip__siteset { uint8_t *seen; uint32_t n; };   /* which stacks a document already has */
 void drip__siteset_init(struct drip__siteset *s);
 void drip__raw_site(struct drip_writer *w, struct drip__siteset *set, uint32_t id);

@@ -14,7 +14,8 @@
  *   sigaction signal                              signals.c: drip's handler for fatal signals
  *   execve execv execvpe execvp fexecve           exec.c: what an exec'd program inherits
  *   execl execlp execle                           exec.c
- *   posix_spawn posix_spawnp                      exec.c: untraced children counted
+ *   posix_spawn posix_spawnp                      exec.c: untraced children counted, or followed
+ *   system popen                                  exec.c: the same for libc's internal spawn
  *   mmap mmap64 munmap mremap                     mmaps.c: who mapped anonymous memory (roots)
  * interposed-end
  * The allocator and the exit functions are defined in hooks.c, not here: the allocator is the hot
@@ -32,6 +33,7 @@
 #include <dlfcn.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdarg.h>
 
 /* ---- start: main runs inside drip's wrapper (runtime.c) ----------------------------------- */
@@ -118,33 +120,80 @@ DRIP_EXPORT int execle(const char *path, const char *arg, ...)
     return drip__execve(path, argv, envp);
 }
 
-/* posix_spawn: libc execs in the child by itself; drip only counts the untraced child. */
+/* posix_spawn: libc execs in the child by itself: drip counts the untraced child, or (with
+ * follow_exec) passes the environment that keeps drip in the spawned program (exec.c). */
+typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
+                        char *const[], char *const[]);
+
+static int spawn(spawn_fn real, pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    size_t len = 0;
+    char **env = drip__exec_spawn_env(envp, &len);
+    int rc = real(pid, file, fa, attr, argv, env ? env : envp);
+    drip__exec_env_free(env, len);
+    if (rc == 0 && !env)
+        drip__spawned(file, envp);
+    return rc;
+}
+
 DRIP_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
                             const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    static int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
-                       char *const[], char *const[]);
+    static spawn_fn real;
     if (!real)
-        real = (int (*)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
-                        char *const[], char *const[]))dlsym(RTLD_NEXT, "posix_spawn");
-    int rc = real(pid, path, fa, attr, argv, envp);
-    if (rc == 0)
-        drip__spawned(path, envp);
-    return rc;
+        real = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
+    return spawn(real, pid, path, fa, attr, argv, envp);
 }
 
 DRIP_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
                              const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    static int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
-                       char *const[], char *const[]);
+    static spawn_fn real;
     if (!real)
-        real = (int (*)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
-                        char *const[], char *const[]))dlsym(RTLD_NEXT, "posix_spawnp");
-    int rc = real(pid, file, fa, attr, argv, envp);
-    if (rc == 0)
-        drip__spawned(file, envp);
+        real = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
+    return spawn(real, pid, file, fa, attr, argv, envp);
+}
+
+/* system and popen spawn /bin/sh through libc's internal posix_spawn, which no interposer sees,
+ * with environ: with follow_exec, environ is drip's for the length of the call (another thread
+ * reading environ meanwhile may see drip's variables); without, the shell is counted untraced. */
+DRIP_EXPORT int system(const char *command)
+{
+    static int (*real)(const char *);
+    if (!real)
+        real = (int (*)(const char *))dlsym(RTLD_NEXT, "system");
+    size_t len = 0;
+    char **env = command ? drip__exec_spawn_env(environ, &len) : NULL, **had = environ;
+    if (env)
+        environ = env;
+    int rc = real(command);
+    if (env) {
+        environ = had;
+        drip__exec_env_free(env, len);
+    } else if (command) {
+        drip__spawned("/bin/sh", environ);
+    }
     return rc;
+}
+
+DRIP_EXPORT FILE *popen(const char *command, const char *mode)
+{
+    static FILE *(*real)(const char *, const char *);
+    if (!real)
+        real = (FILE * (*)(const char *, const char *)) dlsym(RTLD_NEXT, "popen");
+    size_t len = 0;
+    char **env = drip__exec_spawn_env(environ, &len), **had = environ;
+    if (env)
+        environ = env;
+    FILE *f = real(command, mode);
+    if (env) {
+        environ = had;
+        drip__exec_env_free(env, len);
+    } else if (f) {
+        drip__spawned("/bin/sh", environ);
+    }
+    return f;
 }
 
 /* ---- mappings: who mapped the anonymous memory that holds a root (mmaps.c) ------------------ */

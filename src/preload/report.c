@@ -58,51 +58,20 @@ struct report {
 enum { MAX_SUSPECTS = 20 };
 
 /* ---- grouping ---------------------------------------------------------------------------- */
+/* The scan hands out its records grouped by (kind, site) already (scan.h). */
 static int group_blocks(struct report *r, const struct drip__scan *sc)
 {
-    /* at most one group per (site, kind): sized by the sites, not by the blocks (a map of 2 x
-     * 5M blocks took 128 MiB of the exit's peak for a handful of groups) */
-    size_t groups = ((size_t)drip__depot_count() + 1) * 5, cap = 1024;
-    if (groups > sc->n)
-        groups = sc->n;
-    while (cap < groups * 2)
-        cap *= 2;
-    size_t *map = malloc(cap * sizeof *map);   /* group index + 1; 0 = empty */
-    if (!map)
+    r->inh_bytes = sc->inh_bytes;
+    r->inh_blocks = sc->inh_blocks;
+    if (!sc->ngroups)
+        return 0;
+    if (!(r->g = malloc(sc->ngroups * sizeof *r->g)))
         return -1;
-    memset(map, 0, cap * sizeof *map);
-    for (size_t i = 0; i < sc->n; i++) {
-        const struct drip__block *b = &sc->blocks[i];
-        if (b->inherited) {   /* the parent's: scanned for their pointers, listed by the parent */
-            r->inh_bytes += b->size;
-            r->inh_blocks++;
-            continue;
-        }
-        uint64_t key = ((uint64_t)b->kind << 32) | b->site;
-        size_t h = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
-        while (map[h] && !(r->g[map[h] - 1].kind == b->kind && r->g[map[h] - 1].site == b->site))
-            h = (h + 1) & (cap - 1);
-        if (!map[h]) {
-            if (r->n == r->cap) {
-                size_t nc = r->cap ? r->cap * 2 : 256;
-                struct group *ng = realloc(r->g, nc * sizeof *ng);
-                if (!ng) {
-                    free(map);
-                    return -1;
-                }
-                r->g = ng;
-                r->cap = nc;
-            }
-            r->g[r->n] = (struct group){.kind = b->kind, .site = b->site, .ioff_min = b->ioff, .ioff_max = b->ioff};
-            map[h] = ++r->n;
-        }
-        struct group *g = &r->g[map[h] - 1];
-        g->ioff_min = b->ioff < g->ioff_min ? b->ioff : g->ioff_min;
-        g->ioff_max = b->ioff > g->ioff_max ? b->ioff : g->ioff_max;
-        g->bytes += b->size;
-        g->blocks++;
+    for (size_t i = 0; i < sc->ngroups; i++) {
+        const struct drip__scan_group *x = &sc->groups[i];
+        r->g[i] = (struct group){x->kind, x->site, x->bytes, x->blocks, x->ioff_min, x->ioff_max};
     }
-    free(map);
+    r->n = r->cap = sc->ngroups;
     return 0;
 }
 
@@ -333,6 +302,11 @@ static void close_out(struct out_file *f, int err_fd)
     int ok = fstat(f->fd, &st) == 0 && (st.st_size > 0 || !f->tmp[0]);
     if (close(f->fd) != 0)
         ok = 0;
+    /* the old report goes first: a rename over an existing file makes ext4 (auto_da_alloc) write
+     * the new one out before it returns, 10 ms for an 11 MB JSON; a report is whole or absent,
+     * and absent is what a reader sees for that moment (not after a crash: then it may be empty) */
+    if (f->tmp[0] && ok && lstat(f->path, &st) == 0 && S_ISREG(st.st_mode))
+        unlink(f->path);
     if (f->tmp[0] && (!ok || rename(f->tmp, f->path) != 0)) {
         if (ok)
             dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(errno));

@@ -1,14 +1,15 @@
 /* retain.c — retention paths and retained sizes (issue #16), see retain.h.
  *
- * Paths. Each block the mark phase reached has one parent: the first holder found (a block, or
- * a root word). A block's path is its chain of parents up to a root word, with each run of
- * blocks of one allocation site collapsed into one hop (a linked list of 10,000 nodes is one
- * hop "these 10,000 blocks, linked at offset 0", not 10,000). Paths are interned as nodes
- * (previous node or root word, site), so a path costs one node however many blocks share it,
- * and each block's node is found from its parent's (memoised; no recursion: a list may be
- * millions deep). A record (kind, site) is then held by a few nodes; the symbolizer names the
- * root words, merges the paths whose roots have the same name (two words of one global) and
- * shows the one that holds most of the record's bytes, with how many blocks it covers.
+ * Paths. Each block the mark phase reached has one path: its first holder's (a block, or a root
+ * word), with the block's site as one more hop, except that a run of blocks of one allocation
+ * site is one hop (a linked list of 10,000 nodes is one hop "these 10,000 blocks, linked at
+ * offset 0", not 10,000). Paths are interned as nodes (previous node or root word, site), so a
+ * path costs one node however many blocks share it. The mark phase makes each block's path as
+ * it marks it (the holder, being read, has its path already) and counts the block there, so
+ * nothing is kept per block and nothing is walked back afterwards. A record (kind, site) is then
+ * held by a few nodes; the symbolizer names the root words, merges the paths whose roots have the
+ * same name (two words of one global) and shows the one that holds most of the record's bytes,
+ * with how many blocks it covers.
  *
  * Roots are named here only as far as the traced process can without symbols: a word in a copy
  * of some thread's registers is a register; in a thread's stack mapping a stack slot, with the
@@ -44,13 +45,16 @@ const char *const drip__root_kind_name[4] = {"memory", "stack", "tls", "register
 /* Grows *p (arena) to hold at least need elements of elem bytes (all *cap of them are kept). */
 static bool grow(void **p, size_t *cap, size_t need, size_t elem) { return drip__arena_grow(p, cap, *cap, need, elem, 1024); }
 
-bool drip__retain_begin(struct drip__retain *r, size_t n, bool want_edges)
+bool drip__retain_begin(struct drip__retain *r, size_t n, bool want_edges, bool want_links)
 {
     memset(r, 0, sizeof *r);
     r->n = n;
+    r->want_edges = want_edges;
+    r->want_links = want_links;
+    if (!want_links)
+        return true;
     size_t bytes = (n ? n : 1) * sizeof *r->link;
     r->link = drip__arena_alloc(bytes);
-    r->want_edges = want_edges;
     if (!r->link) {
         drip__retain_end(r);
         return false;
@@ -61,10 +65,15 @@ bool drip__retain_begin(struct drip__retain *r, size_t n, bool want_edges)
 
 void drip__retain_end(struct drip__retain *r)
 {
-    drip__arena_free(r->link, (r->n ? r->n : 1) * sizeof *r->link);
+    if (r->link)
+        drip__arena_free(r->link, (r->n ? r->n : 1) * sizeof *r->link);
     drip__arena_free(r->named, r->named_bytes);
     drip__arena_free(r->roots, r->roots_cap * sizeof *r->roots);
     drip__arena_free(r->edges, r->edges_cap * 2 * sizeof *r->edges);
+    drip__arena_free(r->node, r->node_cap * sizeof *r->node);
+    drip__arena_free(r->hash, r->hcap * sizeof *r->hash);
+    drip__arena_free(r->held, r->held_cap * sizeof *r->held);
+    drip__arena_free(r->hix, r->hix_cap * 2 * sizeof *r->hix);
     memset(r, 0, sizeof *r);
 }
 
@@ -103,15 +112,12 @@ void drip__retain_edge_slow(struct drip__retain *r, uint32_t holder, uint32_t to
     r->nedges++;
 }
 
-/* ---- paths ------------------------------------------------------------------------------------ */
-struct nodes {
-    struct drip__rsum_node *v;
-    size_t n, cap;
-    uint32_t *hash;   /* node index + 1; 0 empty */
-    size_t hcap;
-    bool oom;
-};
-
+/* ---- paths, as the blocks are marked ----------------------------------------------------------
+ * A block's path is its holder's, with the block's site as one more hop unless the holder is of
+ * the same site (then the hop is a run of blocks, "linked at offset ..."). The holder is marked,
+ * and its path made, before anything it holds: the scan carries each marked block's path with it
+ * until it reads the block's words, so no per-block parent is kept nor walked back afterwards
+ * (the walk back was random access over every block, after the marking). */
 static size_t node_slot(uint32_t prev, uint32_t site, size_t mask)
 {
     /* the high half of the product mixes both words (its low bits would depend on site alone) */
@@ -119,15 +125,15 @@ static size_t node_slot(uint32_t prev, uint32_t site, size_t mask)
     return (size_t)(k ^ (k >> 32)) & mask;
 }
 
-static bool rehash(struct nodes *t)
+static bool rehash(struct drip__retain *t)
 {
     size_t hc = t->hcap ? t->hcap * 2 : 4096;
     uint32_t *h = drip__arena_alloc(hc * sizeof *h);
     if (!h)
         return false;
     memset(h, 0, hc * sizeof *h);
-    for (size_t i = 0; i < t->n; i++) {
-        size_t s = node_slot(t->v[i].prev, t->v[i].site, hc - 1);
+    for (size_t i = 0; i < t->nnodes; i++) {
+        size_t s = node_slot(t->node[i].prev, t->node[i].site, hc - 1);
         while (h[s])
             s = (s + 1) & (hc - 1);
         h[s] = (uint32_t)i + 1;
@@ -139,23 +145,42 @@ static bool rehash(struct nodes *t)
 }
 
 /* The node (prev, site), made on first use; UINT32_MAX when out of memory. */
-static uint32_t intern(struct nodes *t, uint32_t prev, uint32_t site)
+static uint32_t intern_slow(struct drip__retain *t, uint32_t prev, uint32_t site)
 {
-    if ((t->n + 1) * 2 > t->hcap && !rehash(t))
+    if ((t->nnodes + 1) * 2 > t->hcap && !rehash(t))
         return UINT32_MAX;
     size_t s = node_slot(prev, site, t->hcap - 1);
     while (t->hash[s]) {
-        struct drip__rsum_node *x = &t->v[t->hash[s] - 1];
+        struct drip__rsum_node *x = &t->node[t->hash[s] - 1];
         if (x->prev == prev && x->site == site)
             return t->hash[s] - 1;
         s = (s + 1) & (t->hcap - 1);
     }
-    if (!grow((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v))
+    size_t hc = t->hix_cap;
+    if (!grow((void **)&t->node, &t->node_cap, t->nnodes + 1, sizeof *t->node) ||
+        !grow((void **)&t->hix, &hc, t->nnodes + 1, 2 * sizeof *t->hix))
         return UINT32_MAX;
-    uint32_t depth = (prev & DRIP_RET_ROOT) ? 1 : (prev & DRIP_RET_ELIDED) ? DRIP_RET_MAX_DEPTH + 1 : t->v[prev].depth + 1;
-    t->v[t->n] = (struct drip__rsum_node){prev, site, UINT32_MAX, 0, UINT32_MAX, 0, depth, 0, 0, 0};
-    t->hash[s] = (uint32_t)t->n + 1;
-    return (uint32_t)t->n++;
+    t->hix_cap = hc;
+    uint32_t depth = (prev & DRIP_RET_ROOT) ? 1 : (prev & DRIP_RET_ELIDED) ? DRIP_RET_MAX_DEPTH + 1 : t->node[prev].depth + 1;
+    t->node[t->nnodes] = (struct drip__rsum_node){prev, site, UINT32_MAX, 0, UINT32_MAX, 0, depth, 0, 0, 0};
+    t->hix[2 * t->nnodes] = t->hix[2 * t->nnodes + 1] = 0;
+    t->hash[s] = (uint32_t)t->nnodes + 1;
+    return (uint32_t)t->nnodes++;
+}
+
+static uint32_t intern(struct drip__retain *t, uint32_t prev, uint32_t site)
+{
+    /* the blocks one holder points at are mostly of one site (an array of them): the last node
+     * found answers again without the hash */
+    if (t->nnodes && t->memo_prev == prev && t->memo_site == site)
+        return t->memo_id;
+    uint32_t id = intern_slow(t, prev, site);
+    if (id != UINT32_MAX) {
+        t->memo_prev = prev;
+        t->memo_site = site;
+        t->memo_id = id;
+    }
+    return id;
 }
 
 static void widen(uint32_t *lo, uint32_t *hi, uint32_t v)
@@ -164,89 +189,69 @@ static void widen(uint32_t *lo, uint32_t *hi, uint32_t v)
     *hi = v > *hi ? v : *hi;
 }
 
-/* node[b] = the path of each block (node index + 1; 0: none), from the parents. */
-static bool build_paths(const struct drip__retain *r, const struct drip__block *b, size_t n, struct nodes *t, uint32_t *node,
-                        uint32_t *stack)
+/* The blocks of (kind, node) held along node's path, made on first use; NULL when out of memory. */
+static struct drip__rsum_held *held_of(struct drip__retain *r, uint32_t node, int kind)
 {
-    memset(node, 0, n * sizeof *node);
-    for (size_t i = 0; i < n; i++) {
-        if (node[i] || !r->link[i].parent)
-            continue;
-        size_t sp = 0;
-        uint32_t x = (uint32_t)i;
-        for (;;) {   /* up to a root word or a block whose path is known */
-            stack[sp++] = x;
-            uint32_t p = r->link[x].parent;
-            if (!p || (p & DRIP_RET_ROOT) || node[p - 1] || sp == n)
-                break;
-            x = p - 1;
-        }
-        while (sp) {
-            x = stack[--sp];
-            uint32_t p = r->link[x].parent, id;
-            if (!p)
-                continue;
-            if (p & DRIP_RET_ROOT) {
-                id = intern(t, p, b[x].site);
-            } else {
-                uint32_t q = node[p - 1];
-                if (!q)
-                    continue;   /* its holder has no path (cut short) */
-                if (t->v[q - 1].site == b[x].site) {
-                    id = q - 1;
-                    widen(&t->v[id].self_min, &t->v[id].self_max, r->link[x].off);
-                } else {
-                    /* past DRIP_RET_MAX_DEPTH hops: the path's first hops, then this site */
-                    const struct drip__rsum_node *qn = &t->v[q - 1];
-                    uint32_t prev = qn->depth < DRIP_RET_MAX_DEPTH ? q - 1
-                                    : (qn->prev & DRIP_RET_ELIDED) ? qn->prev : (DRIP_RET_ELIDED | (q - 1));
-                    id = intern(t, prev, b[x].site);
-                    if (id != UINT32_MAX)
-                        widen(&t->v[id].in_min, &t->v[id].in_max, r->link[x].off);
-                }
-            }
-            if (id == UINT32_MAX)
-                return false;
-            node[x] = id + 1;
-            t->v[id].bytes += b[x].size;
-            t->v[id].blocks++;
-        }
+    uint32_t *slot = &r->hix[2 * node + (kind == DRIP_POSSIBLE)];
+    if (!*slot) {
+        if (!grow((void **)&r->held, &r->held_cap, r->nheld + 1, sizeof *r->held))
+            return NULL;
+        r->held[r->nheld] = (struct drip__rsum_held){node, (uint32_t)kind, 0, 0};
+        *slot = (uint32_t)++r->nheld;
     }
-    return true;
+    return &r->held[*slot - 1];
 }
 
-/* The records' blocks per (kind, node). */
-struct held {
-    struct drip__rsum_held *v;
-    size_t n, cap;
-};
-
-static bool count_held(const struct drip__block *b, size_t n, const uint32_t *node, struct held *h, size_t nnodes)
+uint32_t drip__retain_path(struct drip__retain *r, bool root, uint32_t hnode, uintptr_t src, uint32_t off,
+                           uint32_t site, uint64_t size, int kind, bool inherited)
 {
-    /* one slot per (node, kind) with kind reachable or possible: an index by node */
-    size_t bytes = (nnodes ? nnodes : 1) * 2 * sizeof(uint32_t);
-    uint32_t *ix = drip__arena_alloc(bytes);
-    if (!ix)
-        return false;
-    memset(ix, 0, bytes);
-    bool ok = true;
-    for (size_t i = 0; i < n && ok; i++) {
-        if (!node[i] || b[i].inherited || (b[i].kind != DRIP_REACHABLE && b[i].kind != DRIP_POSSIBLE))
-            continue;
-        uint32_t *slot = &ix[(node[i] - 1) * 2 + (b[i].kind == DRIP_POSSIBLE)];
-        if (!*slot) {
-            if (!grow((void **)&h->v, &h->cap, h->n + 1, sizeof *h->v)) {
-                ok = false;
-                break;
-            }
-            h->v[h->n] = (struct drip__rsum_held){node[i] - 1, b[i].kind, 0, 0};
-            *slot = (uint32_t)++h->n;
+    uint32_t id;
+    if (root) {
+        uint32_t rid = drip__retain_root(r, src);
+        if (rid == UINT32_MAX)
+            return 0;
+        id = intern(r, DRIP_RET_ROOT | rid, site);
+    } else {
+        if (!hnode)
+            return 0;   /* its holder has no path (cut short) */
+        const struct drip__rsum_node *q = &r->node[hnode - 1];
+        if (q->site == site) {
+            id = hnode - 1;
+            widen(&r->node[id].self_min, &r->node[id].self_max, off);
+        } else {
+            /* past DRIP_RET_MAX_DEPTH hops: the path's first hops, then this site */
+            uint32_t prev = q->depth < DRIP_RET_MAX_DEPTH ? hnode - 1
+                            : (q->prev & DRIP_RET_ELIDED) ? q->prev : (DRIP_RET_ELIDED | (hnode - 1));
+            id = intern(r, prev, site);
+            if (id != UINT32_MAX)
+                widen(&r->node[id].in_min, &r->node[id].in_max, off);
         }
-        h->v[*slot - 1].bytes += b[i].size;
-        h->v[*slot - 1].blocks++;
     }
-    drip__arena_free(ix, bytes);
-    return ok;
+    struct drip__rsum_held *h = id == UINT32_MAX || inherited ? NULL : held_of(r, id, kind);
+    if (id == UINT32_MAX || (!inherited && !h)) {
+        r->oom = true;
+        return 0;
+    }
+    r->node[id].bytes += size;
+    r->node[id].blocks++;
+    if (h) {
+        h->bytes += size;
+        h->blocks++;
+    }
+    return id + 1;
+}
+
+void drip__retain_unpath(struct drip__retain *r, uint32_t node, uint64_t size, int kind, bool inherited)
+{
+    if (!node)
+        return;
+    r->node[node - 1].bytes -= size;
+    r->node[node - 1].blocks--;
+    uint32_t slot = inherited ? 0 : r->hix[2 * (node - 1) + (kind == DRIP_POSSIBLE)];
+    if (slot) {
+        r->held[slot - 1].bytes -= size;
+        r->held[slot - 1].blocks--;
+    }
 }
 
 /* ---- naming the roots --------------------------------------------------------------------------- */
@@ -304,7 +309,8 @@ static void name_root(const struct drip__retain *r, const struct drip__retain_ct
         if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid)
             continue;
         uintptr_t tp = (uintptr_t)t->tid;
-        o->has_tls = drip__module_tls_of(tp, a, &o->tls_bias, &o->tls_off);   /* modules.c: the variable's module */
+        o->has_tls = drip__module_tls_of(tp, a, &o->tls_bias, &o->tls_off) ? 1   /* modules.c: the variable's module */
+                     : drip__module_dtv_of(tp, a, c->racy, &o->tls_bias, &o->tls_off) ? 2 : 0;   /* or its DTV entry */
         if (o->has_tls || (a + 512 >= tp && a < tp + 0x700)) {
             o->kind = DRIP_ROOT_TLS;
         } else {
@@ -414,42 +420,37 @@ void drip__retain_name_roots(struct drip__retain *r, const struct drip__retain_c
 struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct drip__block *b, size_t n,
                                           const struct drip__retain_ctx *ctx)
 {
-    struct nodes t = {0};
-    struct held h = {0};
     struct drip__dom_out d = {0};
     struct drip__rsum *s = NULL;
     struct drip__rsum_why *why = NULL;
-    size_t nwhy = 0, why_bytes = 0;
-    size_t wbytes = (n ? n : 1) * sizeof(uint32_t);
-    uint32_t *node = drip__arena_alloc(wbytes), *stack = drip__arena_alloc(wbytes);
-    if (!node || !stack || !build_paths(r, b, n, &t, node, stack) || !count_held(b, n, node, &h, t.n))
-        goto out;
-    drip__arena_free(stack, wbytes);
-    stack = NULL;
-    if (ctx->log_roots)   /* before the dominator tree reuses the parents */
+    size_t nwhy = 0, why_bytes = 0, nheld = 0;
+    for (size_t i = 0; i < r->nheld; i++)   /* a record's blocks that all moved to another path */
+        if (r->held[i].blocks)
+            r->held[nheld++] = r->held[i];
+    if (ctx->log_roots && b && r->link)   /* before the dominator tree reuses the parents */
         why = why_all(r, b, n, &nwhy, &why_bytes);
     int dom = DRIP_DOM_NOT_ASKED;
     long long us = 0;
-    if (r->want_edges && !r->oom)
+    if (r->want_edges && !r->oom && b && r->link)
         dom = drip__retain_dominators(r, b, n, ctx, &d, &us);
-    size_t total = sizeof *s + r->nroots * sizeof(struct drip__rsum_root) + t.n * sizeof(struct drip__rsum_node) +
-                   h.n * sizeof(struct drip__rsum_held) + d.nret * sizeof(struct drip__rsum_ret) +
+    size_t total = sizeof *s + r->nroots * sizeof(struct drip__rsum_root) + r->nnodes * sizeof(struct drip__rsum_node) +
+                   nheld * sizeof(struct drip__rsum_held) + d.nret * sizeof(struct drip__rsum_ret) +
                    d.nsite * sizeof(struct drip__rsum_site) + nwhy * sizeof(struct drip__rsum_why);
     s = drip__arena_alloc(total);
     if (!s)
         goto out;
-    *s = (struct drip__rsum){.total = total, .nroots = (uint32_t)r->nroots, .nnodes = (uint32_t)t.n,
-                             .nheld = (uint32_t)h.n, .nret = (uint32_t)d.nret, .nsite = (uint32_t)d.nsite, .nwhy = (uint32_t)nwhy,
+    *s = (struct drip__rsum){.total = total, .nroots = (uint32_t)r->nroots, .nnodes = (uint32_t)r->nnodes,
+                             .nheld = (uint32_t)nheld, .nret = (uint32_t)d.nret, .nsite = (uint32_t)d.nsite, .nwhy = (uint32_t)nwhy,
                              .dom = (uint32_t)dom, .dom_us = us, .graph_nodes = d.graph_nodes, .graph_edges = r->nedges};
     for (size_t i = 0; i < r->nroots; i++)
         if (r->named)
             DRIP_RSUM_ROOTS(s)[i] = r->named[i];
         else
             name_root(r, ctx, r->roots[i], &DRIP_RSUM_ROOTS(s)[i]);
-    if (t.n)
-        memcpy(DRIP_RSUM_NODES(s), t.v, t.n * sizeof *t.v);
-    if (h.n)
-        memcpy(DRIP_RSUM_HELD(s), h.v, h.n * sizeof *h.v);
+    if (r->nnodes)
+        memcpy(DRIP_RSUM_NODES(s), r->node, r->nnodes * sizeof *r->node);
+    if (nheld)
+        memcpy(DRIP_RSUM_HELD(s), r->held, nheld * sizeof *r->held);
     if (d.nret)
         memcpy(DRIP_RSUM_RET(s), d.ret, d.nret * sizeof *d.ret);
     if (d.nsite)
@@ -458,11 +459,6 @@ struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct d
         memcpy(DRIP_RSUM_WHY(s), why, nwhy * sizeof *why);
 out:
     drip__arena_free(why, why_bytes);
-    drip__arena_free(node, wbytes);
-    drip__arena_free(stack, wbytes);
-    drip__arena_free(t.v, t.cap * sizeof *t.v);
-    drip__arena_free(t.hash, t.hcap * sizeof *t.hash);
-    drip__arena_free(h.v, h.cap * sizeof *h.v);
     drip__arena_free(d.ret, d.ret_cap * sizeof *d.ret);
     drip__arena_free(d.site, d.site_cap * sizeof *d.site);
     return s;

@@ -1,11 +1,13 @@
 /* retain.h — who holds each reachable block: the retention paths and retained sizes of issue #16
- * (retain.c). The mark phase of the scan records, for each block it reaches, the first holder it
- * found (a block, or a root word) and the offset of the pointer in it; with `retainers`, every
- * pointer from a root or a reachable block (the heap graph). After the marking, with the world
- * still stopped (or in the live check's snapshot), retain.c turns that into a flat summary: the
- * root words, the paths collapsed to chains of allocation sites, how many blocks of each record
- * each path holds, and the retained sizes from the dominator tree. The symbolizer names it all.
- * Memory: drip's arena, only during a scan (8 bytes a block; 8 more an edge with `retainers`). */
+ * (retain.c). The mark phase of the scan gives each block it reaches the path of the first holder
+ * it found (a block, or a root word) plus a hop, and counts it there; with `retainers`, it also
+ * records every pointer from a root or a reachable block (the heap graph), and with `retainers`
+ * or log_roots each block's first holder. After the marking retain.c turns that into a flat
+ * summary: the root words, the paths as chains of allocation sites, how many blocks of each
+ * record each path holds, and the retained sizes from the dominator tree. The symbolizer names
+ * it all.
+ * Memory: drip's arena, only during a scan: a few bytes a path (not a block); with `retainers` or
+ * log_roots, 8 bytes a block (its first holder) and 8 an edge. */
 #ifndef DRIP_PRELOAD_RETAIN_H
 #define DRIP_PRELOAD_RETAIN_H
 
@@ -27,22 +29,33 @@ struct drip__retain {
     struct drip__link {   /* per block, side by side: one cache line touched per mark */
         uint32_t parent;  /* 0 none, block index + 1, or DRIP_RET_ROOT | root index */
         uint32_t off;     /* offset of the pointer inside its holder block */
-    } *link;
+    } *link;              /* only with want_links (retained sizes, log_roots); NULL otherwise */
     size_t n;
     uintptr_t *roots;   /* the root words that hold something, in the order met */
     size_t nroots, roots_cap;
     uint32_t *edges;    /* pairs (holder, block): holder as in parent, less 1 for a block */
     size_t nedges, edges_cap;
-    bool want_edges, oom;
+    bool want_edges, want_links, oom;
     struct { uintptr_t lo, hi; int tid; } regs[DRIP_RET_MAX_REGS];   /* copies of registers */
     int nregs;
     struct drip__rsum_root *named;   /* the root words named while the world was stopped */
     size_t named_bytes;
+    /* The paths, made as the blocks are marked (a holder is marked before what it holds, so its
+     * path is known): the nodes (prev, site), interned; the blocks of each record per node. */
+    struct drip__rsum_node *node;
+    size_t nnodes, node_cap;
+    uint32_t *hash;   /* node index + 1; 0 empty */
+    size_t hcap;
+    uint32_t memo_prev, memo_site, memo_id;   /* the node found last */
+    struct drip__rsum_held *held;
+    size_t nheld, held_cap;
+    uint32_t *hix;    /* per node: held index + 1 of its reachable blocks, then of its possible ones */
+    size_t hix_cap;
 };
 
-/* Starts the recording for n blocks (edges too with want_edges). false when out of memory:
- * the scan then goes on without paths. */
-bool drip__retain_begin(struct drip__retain *r, size_t n, bool want_edges);
+/* Starts the recording for n blocks (edges too with want_edges, a parent per block with
+ * want_links). false when out of memory: the scan then goes on without paths. */
+bool drip__retain_begin(struct drip__retain *r, size_t n, bool want_edges, bool want_links);
 void drip__retain_end(struct drip__retain *r);
 /* The root index for the root word at address src (the last one again when it is the same word;
  * past DRIP_RET_MAX_ROOTS, the last one: the nearest word below, met before). */
@@ -51,10 +64,22 @@ uint32_t drip__retain_root(struct drip__retain *r, uintptr_t src);
 void drip__retain_note_regs(struct drip__retain *r, uintptr_t lo, uintptr_t hi, int tid);
 void drip__retain_edge_slow(struct drip__retain *r, uint32_t holder, uint32_t to);
 
+/* A block of `site` and `size` was just marked `kind` (reachable or possible) from its holder:
+ * the root word at src (hnode ignored), or a block whose path is node hnode - 1 (0: it has
+ * none), the pointer `off` bytes into it. Returns the block's path (node index + 1; 0: none),
+ * which its own blocks' paths go on from; counts it there (and, unless inherited, in its
+ * record's blocks held along that path). A block's path is the one of its first holder met:
+ * marked again (possible, then reachable), drip__retain_unpath takes it off the first one. */
+uint32_t drip__retain_path(struct drip__retain *r, bool root, uint32_t hnode, uintptr_t src, uint32_t off,
+                           uint32_t site, uint64_t size, int kind, bool inherited);
+void drip__retain_unpath(struct drip__retain *r, uint32_t node, uint64_t size, int kind, bool inherited);
+
 /* Block idx was just marked (reachable, or possible) from holder (block index + 1, or 0: a root
- * word) whose first byte is at hbase; the pointer lies at src. */
+ * word) whose first byte is at hbase; the pointer lies at src (with want_links only). */
 static inline void drip__retain_mark(struct drip__retain *r, size_t idx, uint32_t holder, uintptr_t hbase, uintptr_t src)
 {
+    if (!r->link)
+        return;
     if (holder) {
         r->link[idx].parent = holder;
         r->link[idx].off = src - hbase > UINT32_MAX ? UINT32_MAX : (uint32_t)(src - hbase);
@@ -85,7 +110,9 @@ struct drip__rsum_root {
     uintptr_t lo, hi;   /* memory: the mapping that holds it */
     int32_t tid;
     uint32_t kind;      /* enum drip_root_kind */
-    /* tls: the module (load bias) whose static TLS block holds it and the offset in that block;
+    /* tls: the module (load bias) whose static TLS block holds it and the offset in that block
+     * (has_tls 1), or whose dynamic block the thread's DTV entry at it points to (2; tls_off: the
+     * module's TLS id);
      * memory: the stack that mmap'd the mapping (0: unknown; then lo-hi is /proc's mapping) */
     uintptr_t tls_bias, tls_off;
     uint32_t has_tls, map_site;
@@ -154,8 +181,9 @@ int drip__retain_dominators(struct drip__retain *r, const struct drip__block *b,
 
 /* Names the root words (reads the program's stacks and code): while the world is stopped. */
 void drip__retain_name_roots(struct drip__retain *r, const struct drip__retain_ctx *ctx);
-/* Builds the summary (arena memory; NULL when out of memory) from the recording and the
- * classified blocks b[0..n); reads only drip's memory, so the program may run meanwhile. */
+/* Builds the summary (arena memory; NULL when out of memory) from the recording and, with
+ * want_links, the classified blocks b[0..n) (NULL otherwise); reads only drip's memory, so the
+ * program may run meanwhile. */
 struct drip__rsum *drip__retain_summarize(struct drip__retain *r, const struct drip__block *b, size_t n,
                                           const struct drip__retain_ctx *ctx);
 

@@ -12,6 +12,7 @@
 #include "counters.h"
 #include "depot.h"
 #include "exec.h"
+#include "export.h"
 #include "foreign.h"
 #include "growth.h"
 #include "helper.h"
@@ -50,7 +51,7 @@ int drip__is_root_process(void)
 {
     if (drip__is_fork_child)
         return 0;
-    const char *root = getenv("DRIP_ROOT_PID");
+    const char *root = drip__exec_root_pid();   /* drip's copy: the program's environment hides it */
     return !root || atoi(root) == (int)getpid();
 }
 
@@ -74,7 +75,9 @@ static int self_cb(struct dl_phdr_info *info, size_t size, void *data)
 }
 
 /* Takes libdrip.so out of LD_PRELOAD in place (no allocation), so that programs this one execs
- * run untraced unless follow_exec is set. The environment block is the process's own. */
+ * run untraced unless follow_exec is set. Plain LD_PRELOAD only, where the variables are the
+ * user's (an emptied LD_PRELOAD stays: it tells exec.c the program did not clear its
+ * environment); under drip run, drip__exec_hide restores the environment the user had. */
 static void unpreload_self(void)
 {
     char *v = getenv("LD_PRELOAD");
@@ -124,6 +127,9 @@ static struct drip__entry fork_entry;
 static void fork_prepare(void)
 {
     fork_entry = drip__enter();
+    /* what every child's report would read again: once here, before any lock (export.c) */
+    if (drip__opt.report && !drip__opt.child_silent_after_fork && atomic_load(&drip__g.tracking))
+        drip__export_fork_prime();
     drip__lock_world();
     drip__arena_lock_all();   /* DRIP_RANK_ARENA: last */
 }
@@ -222,6 +228,7 @@ void drip__init(void)
         ignored = write(2, err, strlen(err));
         ignored = write(2, " (drip is not tracking this process)\n", 37);
         (void)ignored;
+        drip__exec_hide();   /* the program still sees its own environment */
         drip__leave(e);
         return;
     }
@@ -236,7 +243,8 @@ void drip__init(void)
     drip__threads_register_main();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     drip__exec_init();
-    if (!drip__opt.follow_exec)
+    /* after every reader of drip's variables (options, report_dest_init's symbolizer socket) */
+    if (!drip__exec_hide() && !drip__opt.follow_exec)
         unpreload_self();
     atomic_store(&drip__g.initialised, 1);
     if (drip__opt.handle_signals)
@@ -316,11 +324,9 @@ static main_fn real_main;
 static int main_wrapper(int argc, char **argv, char **envp)
 {
     drip__main_ret = (uintptr_t)__builtin_return_address(0);
-    if (drip__opt.follow_exec && !getenv("DRIP_ROOT_PID") && atomic_load(&drip__g.initialised)) {
-        char pid[16];
-        snprintf(pid, sizeof pid, "%d", (int)getpid());
+    if (drip__opt.follow_exec && !drip__exec_root_pid() && atomic_load(&drip__g.initialised)) {
         struct drip__entry e = drip__enter();
-        setenv("DRIP_ROOT_PID", pid, 0);
+        drip__exec_set_root_pid((int)getpid());
         drip__leave(e);
     }
     if (atomic_load(&drip__g.initialised) && !drip__g.foreign)

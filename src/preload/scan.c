@@ -17,9 +17,12 @@
  * memory of a stopped world is read directly, at full speed.
  * A live check (not `final`) scans a snapshot: the parent stops the world, forks a copy of itself
  * (copy-on-write, so the copy is the stopped world) and resumes at once; the copy scans and sends
- * the classified blocks back through a pipe. The program is stopped for the stop and the fork.
- * Memory: the blocks (24 bytes each, filled from the live map in address order), a directory of
- * the pages where blocks start (find_block) and the mark stack come from drip's arena.
+ * its records back through a pipe. The program is stopped for the stop and the fork.
+ * Memory (drip's arena, during the scan only): the live map is read in place, not copied
+ * (scan_index.c: about 2 bytes a small block for its spans and their directory); a byte of state
+ * a block; a possible block's offset and path (scan_mark.c); a mark stack bounded by what one
+ * 64 KiB chunk of a block points at per level. The scan's answer is its records: the blocks
+ * grouped by (kind, site), made while the map is still frozen.
  */
 #include "scan.h"
 #include "arena.h"
@@ -32,6 +35,8 @@
 #include "scan_maps.h"
 #include "snapshot.h"
 #include "retain.h"
+#include "scan_index.h"
+#include "scan_mark.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -45,281 +50,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-/* ---- finding the block a word points into ----------------------------------------------------
- * A directory of 4 KiB pages: for each page where some block starts, the index of the first such
- * block (+1; 0: none). A word in such a page is resolved by a binary search among the at most 512
- * blocks that start in it (the block before them covers the word if the page has none at or
- * below it); only a word in a page where no block starts (the inside of a large block, freed
- * memory) needs the search over every block. Two levels (1 GiB regions of 2^18 pages) from the
- * arena, so its memory follows the pages that hold blocks (4 bytes a page), not the span of the
- * heap. The directory itself is built in scan_maps.c. */
-
-/* ---- marking ---------------------------------------------------------------------------------- */
-struct marker {
-    struct drip__block *b;
-    size_t n;
-    uintptr_t min, max;
-    const struct drip__roots *rt;
-    unsigned heur_set;   /* bit h - 1 for each enum drip_heur h in use */
-    size_t *stack;
-    size_t top, cap;
-    bool oom;
-    bool racy;   /* a task runs on: a block may be unmapped under us (see is_next_chunk_header) */
-    struct drip__pagedir dir;
-    struct drip__retain *ret;   /* retention paths (retain.h); NULL: not recorded */
-    uint32_t holder;            /* what is being read: block index + 1, or 0 for a root range */
-    uintptr_t hbase;            /* the holder block's address */
-};
-
-/* glibc's allocator keeps pointers to chunk headers (the top chunk, free-list heads), and the
- * header of the chunk after a block overlaps that block's last bytes. Such a word is the
- * allocator's, not the program's: it is not taken as an interior pointer. The block's size field
- * sits just before it (glibc layout; under another allocator this merely never matches). */
-static bool is_next_chunk_header(const struct marker *mk, const struct drip__block *blk, uintptr_t w)
-{
-    if (w & 15)
-        return false;
-    size_t field;
-    if (!mk->racy)
-        field = ((const size_t *)blk->addr)[-1];
-    else if (drip__safe_read(&field, blk->addr - sizeof field, sizeof field) != (long)sizeof field)
-        return false;   /* freed and unmapped meanwhile, or no such read here */
-    if (field & 2)   /* IS_MMAPPED: nothing follows */
-        return false;
-    return w == blk->addr - 2 * sizeof(size_t) + (field & ~(size_t)7);
-}
-
-static struct drip__block *find_block(struct marker *mk, uintptr_t w)
-{
-    if (w < mk->min || w >= mk->max)
-        return NULL;
-    size_t a = 0, b = mk->n;
-    uintptr_t p = w >> PAGE_SHIFT_;
-    const uint32_t *t = mk->dir.top && (p >> DIR_BITS) < DIR_TOP ? mk->dir.top[p >> DIR_BITS] : NULL;
-    uint32_t first = t ? t[p & ((1u << DIR_BITS) - 1)] : 0;
-    if (first) {   /* blocks start in w's page: the answer is among them or just before them */
-        a = first - 1;
-        b = a + (1u << PAGE_SHIFT_) / 8 < mk->n ? a + (1u << PAGE_SHIFT_) / 8 : mk->n;   /* blocks are 8-aligned */
-        if (mk->b[a].addr > w)
-            b = a;
-        else
-            a++;
-    }
-    while (a < b) {   /* last block with addr <= w */
-        size_t mid = (a + b) / 2;
-        if (mk->b[mid].addr <= w)
-            a = mid + 1;
-        else
-            b = mid;
-    }
-    if (a == 0)
-        return NULL;
-    struct drip__block *blk = &mk->b[a - 1];
-    if (w == blk->addr)
-        return blk;
-    if (w >= blk->addr + blk->size || is_next_chunk_header(mk, blk, w))
-        return NULL;
-    return blk;
-}
-
-static void push(struct marker *mk, size_t idx)
-{
-    if (mk->top == mk->cap && !drip__arena_grow(&mk->stack, &mk->cap, mk->top, mk->top + 1, sizeof *mk->stack, 4096)) {
-        mk->oom = true;
-        return;
-    }
-    mk->stack[mk->top++] = idx;
-}
-
-/* A pointer w found in memory whose holder is `definite_holder` (a root or a reachable block)
- * or not (a possibly-lost block). Upgrades the target's state as valgrind's
- * lc_push_if_a_chunk_ptr does: a start pointer (or an interior one that a heuristic accepts)
- * from a definite holder makes it reachable; anything else makes an unreached block possible. */
-static void reach(struct marker *mk, uintptr_t w, bool definite_holder, uintptr_t src)
-{
-    struct drip__block *blk = find_block(mk, w);
-    if (!blk)
-        return;
-    size_t idx = (size_t)(blk - mk->b);
-    if (blk->kind == DRIP_REACHABLE) {
-        if (blk->heur && w == blk->addr)
-            blk->heur = DRIP_HEUR_NONE;   /* reached by its start after all */
-        if (mk->ret && definite_holder && (w == blk->addr || blk->heur))
-            drip__retain_edge(mk->ret, idx, mk->holder, src);
-        return;
-    }
-    bool start = w == blk->addr;
-    if (!start && mk->heur_set) {
-        blk->heur = drip__heuristic(mk->heur_set, mk->rt, blk, w);
-        start = blk->heur != DRIP_HEUR_NONE;
-    }
-    if (start && definite_holder) {
-        blk->kind = DRIP_REACHABLE;
-        push(mk, idx);
-        if (mk->ret) {   /* the first holder found: the retention path goes through it */
-            drip__retain_mark(mk->ret, idx, mk->holder, mk->hbase, src);
-            drip__retain_edge(mk->ret, idx, mk->holder, src);
-        }
-    } else if (blk->kind == DRIP_UNREACHED) {
-        blk->kind = DRIP_POSSIBLE;
-        blk->ioff = w - blk->addr > UINT32_MAX ? UINT32_MAX : (uint32_t)(w - blk->addr);
-        push(mk, idx);
-        if (mk->ret)
-            drip__retain_mark(mk->ret, idx, mk->holder, mk->hbase, src);
-    }
-}
-
-/* What a scanned word does: reach its target from a definite or a possible holder, or (CLIQUE)
- * pull it into the group of the lost block `head`. */
-enum { VISIT_POSSIBLE = 0, VISIT_DEFINITE = 1, VISIT_CLIQUE = 2 };
-
-/* p: a copy of (or the very) words at `at` in the program's memory. */
-static void visit_words(struct marker *mk, const uintptr_t *p, size_t n, int mode, size_t head, uintptr_t at)
-{
-    if (mode != VISIT_CLIQUE) {
-        for (size_t i = 0; i < n; i++) {
-            uintptr_t w = p[i];
-            if (w >= mk->min && w < mk->max)
-                reach(mk, w, mode == VISIT_DEFINITE, at + i * sizeof(uintptr_t));
-        }
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct drip__block *t = find_block(mk, p[i]);
-        if (!t || t == &mk->b[head])
-            continue;
-        if (t->kind == DRIP_UNREACHED || t->kind == DRIP_DEFINITE) {
-            t->kind = DRIP_INDIRECT;
-            push(mk, (size_t)(t - mk->b));
-        }
-    }
-}
-
-/* Reads [lo, hi) through a copy that cannot fault; unreadable pages are skipped. Without the
- * signal-free read, memory that is only racy is read directly and file-backed memory skipped. */
-static void visit_careful(struct marker *mk, uintptr_t lo, uintptr_t hi, int how, int mode, size_t head)
-{
-    uintptr_t buf[2048];
-    lo = (lo + 7) & ~(uintptr_t)7;
-    while (lo + sizeof(uintptr_t) <= hi) {
-        size_t len = (hi - lo) & ~(size_t)7;
-        if (len > sizeof buf)
-            len = sizeof buf;
-        long r = drip__safe_read(buf, lo, len);
-        if (r < 0) {
-            if (how == READ_RACY)
-                visit_words(mk, (const uintptr_t *)lo, (hi - lo) / sizeof(uintptr_t), mode, head, lo);
-            return;
-        }
-        if (r < (long)sizeof(uintptr_t)) {   /* an unreadable page: on to the next one */
-            lo = (lo + 4096) & ~(uintptr_t)4095;
-            continue;
-        }
-        visit_words(mk, buf, (size_t)r / sizeof(uintptr_t), mode, head, lo);
-        lo += (size_t)r & ~(size_t)7;
-    }
-}
-
-static void visit_range(struct marker *mk, uintptr_t lo, uintptr_t hi, int how, int mode, size_t head)
-{
-    if (how != READ_DIRECT) {
-        visit_careful(mk, lo, hi, how, mode, head);
-        return;
-    }
-    lo = (lo + 7) & ~(uintptr_t)7;
-    if (lo + sizeof(uintptr_t) <= hi)
-        visit_words(mk, (const uintptr_t *)lo, (hi - lo) / sizeof(uintptr_t), mode, head, lo);
-}
-
-/* A block's words: directly when it lies in one directly readable mapping (the common case),
- * else piece by piece as the maps allow (a block with a PROT_NONE page still has its other
- * pages scanned). */
-static void visit_block(struct marker *mk, const struct maps *m, const struct drip__block *blk, int mode, size_t head)
-{
-    uintptr_t lo = blk->addr, hi = blk->addr + blk->size;
-    if (drip__maps_direct(m, lo, hi)) {
-        visit_range(mk, lo, hi, READ_DIRECT, mode, head);
-        return;
-    }
-    for (size_t i = 0; i < m->readable.n; i++) {
-        uintptr_t a = m->readable.r[i].lo > lo ? m->readable.r[i].lo : lo;
-        uintptr_t b = m->readable.r[i].hi < hi ? m->readable.r[i].hi : hi;
-        if (a < b)
-            visit_range(mk, a, b, drip__how_of(m, &m->readable.r[i]), mode, head);
-    }
-}
-
-/* A root range, less the tracked blocks inside it (a block mmapped on its own lies in a mapping
- * that is otherwise a root candidate): a block's words count only once it is reached. */
-static void visit_root(struct marker *mk, const struct range *r)
-{
-    mk->holder = 0;
-    size_t a = 0, b = mk->n;
-    while (a < b) {   /* first block that ends after lo */
-        size_t mid = (a + b) / 2;
-        if (mk->b[mid].addr + mk->b[mid].size <= r->lo)
-            a = mid + 1;
-        else
-            b = mid;
-    }
-    uintptr_t cur = r->lo;
-    for (; a < mk->n && mk->b[a].addr < r->hi; a++) {
-        if (mk->b[a].addr > cur)
-            visit_range(mk, cur, mk->b[a].addr, r->how, VISIT_DEFINITE, 0);
-        uintptr_t end = mk->b[a].addr + mk->b[a].size;
-        if (end > cur)
-            cur = end;
-    }
-    if (cur < r->hi)
-        visit_range(mk, cur, r->hi, r->how, VISIT_DEFINITE, 0);
-}
-
-static void drain(struct marker *mk, const struct maps *m)
-{
-    while (mk->top) {
-        struct drip__block *blk = &mk->b[mk->stack[--mk->top]];
-        mk->holder = (uint32_t)(blk - mk->b) + 1;
-        mk->hbase = blk->addr;
-        visit_block(mk, m, blk, blk->kind == DRIP_REACHABLE ? VISIT_DEFINITE : VISIT_POSSIBLE, 0);
-    }
-}
-
-/* Lost blocks, in address order: each one not yet claimed heads a group (definite); every block
- * it leads to that is not reached otherwise joins the group (indirect), including the head of an
- * earlier group, which is then demoted. */
-static void cliques(struct marker *mk, const struct maps *m)
-{
-    for (size_t i = 0; i < mk->n; i++) {
-        if (mk->b[i].kind != DRIP_UNREACHED)
-            continue;
-        mk->b[i].kind = DRIP_DEFINITE;
-        mk->top = 0;
-        push(mk, i);
-        while (mk->top)
-            visit_block(mk, m, &mk->b[mk->stack[--mk->top]], VISIT_CLIQUE, i);
-    }
-}
-
-
-struct fill {
-    struct drip__block *b;
-    size_t n, max;
-    bool sorted;
-};
-
-static void fill_cb(const struct drip__rec *r, void *arg)
-{
-    struct fill *f = arg;
-    if (f->n == f->max)
-        return;
-    if (f->n == 0)
-        f->sorted = true;
-    else if (r->addr <= f->b[f->n - 1].addr)
-        f->sorted = false;
-    f->b[f->n++] = (struct drip__block){.addr = r->addr, .size = r->size, .site = r->site, .kind = DRIP_UNREACHED,
-                                        .inherited = drip__inherited((uint32_t)r->gen)};
-}
 
 static long long now_us(void)
 {
@@ -339,8 +69,11 @@ struct scan {
     struct maps m;
     struct rangeset roots;
     struct drip__roots rt;
-    struct drip__block *b;
-    size_t n, bbytes;
+    struct drip__bindex x;
+    struct marker mk;
+    size_t n;                /* blocks */
+    struct drip__block *b;   /* with want_links only: a copy of the classified blocks (retain.h) */
+    size_t bbytes;
     uintptr_t my_sp;
     struct drip__retain ret;
     struct drip__retain_ctx ret_ctx;
@@ -394,22 +127,15 @@ static int fork_snapshot(struct scan *sc, int *rc)
     return -1;
 }
 
-/* Phase 3: the live blocks, in address order. The live map hands its records over in address
- * order, straight into the blocks: no copy of the records and no sort (sorted anyway should the
- * order ever be broken). */
+/* Phase 3: the live blocks, read in place from the frozen map (scan_index.c): no copy of the
+ * records; a byte of state a block. */
 static bool collect_blocks(struct scan *sc)
 {
-    struct fill f = {0};
-    f.max = drip__table_count();
-    sc->bbytes = (f.max ? f.max : 1) * sizeof *f.b;
-    sc->b = f.b = drip__arena_alloc(sc->bbytes);
-    if (!sc->b)
+    if (!drip__bindex_build(&sc->x))
         return false;
-    drip__table_foreach(fill_cb, &f);
-    sc->n = f.n;
-    if (!f.sorted)
-        drip__sort_by_address(sc->b, sc->n, sizeof *sc->b);
-    return true;
+    sc->n = sc->x.n;
+    sc->mk.st = drip__arena_alloc(sc->x.n ? sc->x.n : 1);   /* zero: DRIP_UNREACHED */
+    return sc->mk.st != NULL;
 }
 
 /* Phase 4: the root ranges. Thread stacks: the live part only, from each stopped thread's stack
@@ -460,26 +186,88 @@ static void collect_roots(struct scan *sc)
 static void mark_reachable(struct scan *sc, struct marker *mk)
 {
     for (size_t i = 0; i < sc->roots.n; i++)
-        visit_root(mk, &sc->roots.r[i]);
+        drip__mark_root(mk, &sc->roots.r[i]);
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next)
         if (atomic_load(&t->state) == DRIP_THREAD_RUNNING && t != drip__self && (!t->os_tid || !atomic_load(&t->stopped)) &&
             t->start_arg >= mk->min && t->start_arg < mk->max) {
             uintptr_t at = (uintptr_t)&t->start_arg;
             drip__retain_note_regs(&sc->ret, at, at + sizeof t->start_arg, t->os_tid);
             mk->holder = 0;
-            reach(mk, t->start_arg, true, at);
+            drip__mark_reach(mk, t->start_arg, true, at);
         }
-    drain(mk, &sc->m);
+    drip__mark_drain(mk, &sc->m);
 }
 
 /* Phase 6: the rest are lost: definite heads and their indirect groups. A heuristic counts only
  * for a block it made reachable. */
 static void classify_lost(struct scan *sc, struct marker *mk)
 {
-    cliques(mk, &sc->m);
-    for (size_t i = 0; i < sc->n; i++)
-        if (sc->b[i].kind != DRIP_REACHABLE)
-            sc->b[i].heur = DRIP_HEUR_NONE;
+    drip__mark_cliques(mk, &sc->m);
+    for (size_t i = 0; i < sc->x.n; i++)
+        if ((mk->st[i] & ST_KIND) != DRIP_REACHABLE)
+            mk->st[i] &= ST_KIND;
+}
+
+/* Phase 6b: the classified blocks grouped by (kind, site), the report's records, while the map
+ * is still frozen (once the program runs again its frees would change it under us); with
+ * want_links, also a copy of every block for the retention summary's parts that need them. */
+static bool group_blocks(struct scan *sc, struct marker *mk)
+{
+    struct drip__scan *out = sc->out;
+    size_t groups = ((size_t)drip__depot_count() + 1) * 5, cap = 1024;
+    if (groups > sc->x.n)
+        groups = sc->x.n;
+    while (cap < groups * 2)
+        cap *= 2;
+    uint32_t *map = drip__arena_alloc(cap * sizeof *map);   /* group index + 1; 0: empty */
+    size_t gcap = 0;
+    bool ok = map != NULL;
+    if (ok && sc->ret.want_links) {
+        sc->bbytes = (sc->x.n ? sc->x.n : 1) * sizeof *sc->b;
+        ok = (sc->b = drip__arena_alloc(sc->bbytes)) != NULL;
+    }
+    for (size_t k = 0; ok && k < sc->x.ns; k++) {
+        const struct drip__rec *rec = drip__bindex_span(&sc->x, k);
+        for (uint32_t j = 0; ok && j < sc->x.s[k].t.n; j++) {
+            const struct drip__rec *r = &rec[j];
+            uint32_t idx = sc->x.s[k].first + j, ioff = 0;
+            uint8_t kind = mk->st[idx] & ST_KIND, heur = mk->st[idx] >> ST_HEUR_SHIFT;
+            bool inh = drip__inherited((uint32_t)r->gen);
+            if (kind == DRIP_POSSIBLE)
+                ioff = drip__mark_ioff(mk, idx);
+            if (sc->b)
+                sc->b[idx] = (struct drip__block){r->addr, r->size, kind, heur, inh, r->site, ioff};
+            if (inh) {   /* the parent's: scanned for their pointers, listed by the parent */
+                out->inh_bytes += r->size;
+                out->inh_blocks++;
+                continue;
+            }
+            if (heur) {
+                out->heur[heur].bytes += r->size;
+                out->heur[heur].blocks++;
+            }
+            uint64_t key = ((uint64_t)kind << 32) | r->site;
+            size_t h = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
+            while (map[h] && !(out->groups[map[h] - 1].kind == kind && out->groups[map[h] - 1].site == r->site))
+                h = (h + 1) & (cap - 1);
+            if (!map[h]) {
+                if (!drip__arena_grow(&out->groups, &gcap, out->ngroups, out->ngroups + 1, sizeof *out->groups, 64)) {
+                    ok = false;
+                    break;
+                }
+                out->groups[out->ngroups] = (struct drip__scan_group){.site = r->site, .kind = kind, .ioff_min = ioff, .ioff_max = ioff};
+                map[h] = (uint32_t)++out->ngroups;
+            }
+            struct drip__scan_group *g = &out->groups[map[h] - 1];
+            g->ioff_min = ioff < g->ioff_min ? ioff : g->ioff_min;
+            g->ioff_max = ioff > g->ioff_max ? ioff : g->ioff_max;
+            g->bytes += r->size;
+            g->blocks++;
+        }
+    }
+    out->groups_bytes = gcap * sizeof *out->groups;
+    drip__arena_free(map, cap * sizeof *map);
+    return ok;
 }
 
 /* Phase 7: who holds what (retain.c). The root words are named while the memory is as it was;
@@ -498,12 +286,13 @@ static void summarize_retention(struct scan *sc)
     if (!sc->recording)
         return;
     long long t = now_us();
-    if (sc->out->blocks)
-        sc->out->retain = drip__retain_summarize(&sc->ret, sc->b, sc->n, &sc->ret_ctx);
+    sc->out->retain = drip__retain_summarize(&sc->ret, sc->b, sc->n, &sc->ret_ctx);
     if (sc->out->retain)
         sc->out->retain->sum_us = now_us() - t;
     sc->out->retain_bytes = sc->out->retain ? sc->out->retain->total : 0;
     drip__retain_end(&sc->ret);
+    drip__arena_free(sc->b, sc->bbytes);
+    sc->b = NULL;
     sc->recording = false;
 }
 
@@ -533,24 +322,28 @@ static int scan_run(struct drip__scan *out, int final, bool snapshot, bool retai
     if (!maps_ok || !collect_blocks(&sc))
         goto resume;
     sc.m.racy = sc.frozen ? READ_DIRECT : READ_RACY;
-    sc.recording = drip__opt.retain_paths && drip__retain_begin(&sc.ret, sc.n, retainers);
+    sc.recording = drip__opt.retain_paths && drip__retain_begin(&sc.ret, sc.x.n, retainers, retainers || drip__opt.log_roots);
     collect_roots(&sc);
 
-    struct marker mk = {.b = sc.b, .n = sc.n, .min = sc.n ? sc.b[0].addr : 1,
-                        .max = sc.n ? sc.b[sc.n - 1].addr + sc.b[sc.n - 1].size + 1 : 0, .rt = &sc.rt,
-                        .heur_set = heur_set, .racy = sc.m.racy != READ_DIRECT, .ret = sc.recording ? &sc.ret : NULL};
-    drip__dir_build(&mk.dir, sc.b, sc.n);
-    mark_reachable(&sc, &mk);
-    classify_lost(&sc, &mk);
-    drip__arena_free(mk.stack, mk.cap * sizeof *mk.stack);
-    drip__dir_free(&mk.dir);
+    struct marker *mk = &sc.mk;
+    mk->x = &sc.x;
+    mk->min = sc.x.min;
+    mk->max = sc.x.max;
+    mk->rt = &sc.rt;
+    mk->heur_set = heur_set;
+    mk->racy = sc.m.racy != READ_DIRECT;
+    mk->ret = sc.recording ? &sc.ret : NULL;
+    mark_reachable(&sc, mk);
+    classify_lost(&sc, mk);
+    bool grouped = group_blocks(&sc, mk);
     name_roots(&sc);
-    rc = mk.oom || sc.roots_oom ? -1 : 0;
-    out->blocks = sc.b;
-    out->n = sc.n;
-    out->blocks_bytes = sc.bbytes;
+    rc = mk->oom || sc.roots_oom || !grouped || sc.ret.oom ? -1 : 0;
 
 resume:
+    drip__mark_free(&sc.mk);
+    drip__arena_free(sc.mk.st, sc.x.n ? sc.x.n : 1);
+    sc.mk.st = NULL;
+    drip__bindex_free(&sc.x);   /* the map is not read once the program runs again */
     if (sc.in_snapshot) {
         summarize_retention(&sc);
         drip__snapshot_send(sc.pipefd[1], rc, out);   /* does not return */
@@ -565,21 +358,11 @@ resume:
 
 int drip__scan_run(struct drip__scan *out, int final) { return drip__scan_run_ex(out, final, false); }
 
-int drip__scan_run_ex(struct drip__scan *out, int final, bool retainers)
-{
-    int rc = scan_run(out, final, true, retainers);
-    /* from the blocks (a live check's copy sends back only those) */
-    for (size_t i = 0; i < out->n; i++)
-        if (out->blocks[i].heur && !out->blocks[i].inherited) {   /* inherited: the parent counts them */
-            out->heur[out->blocks[i].heur].bytes += out->blocks[i].size;
-            out->heur[out->blocks[i].heur].blocks++;
-        }
-    return rc;
-}
+int drip__scan_run_ex(struct drip__scan *out, int final, bool retainers) { return scan_run(out, final, true, retainers); }
 
 void drip__scan_free(struct drip__scan *s)
 {
-    drip__arena_free(s->blocks, s->blocks_bytes);
+    drip__arena_free(s->groups, s->groups_bytes);
     drip__arena_free(s->threads, s->threads_bytes);
     drip__arena_free(s->retain, s->retain_bytes);
 }

@@ -13,7 +13,9 @@ enum drip_heur { DRIP_HEUR_NONE = 0, DRIP_HEUR_STDSTRING, DRIP_HEUR_LENGTH64, DR
                  DRIP_HEUR_MULTIPLEINHERITANCE, DRIP_HEUR_COUNT };
 extern const char *const drip__heur_name[DRIP_HEUR_COUNT];
 
-struct drip__block {   /* 24 bytes: the scan holds one per live block */
+/* A block as the retention summary's optional parts (retained sizes, log_roots) and the
+ * heuristics read it. The scan itself reads the live map in place (scan_index.h). */
+struct drip__block {   /* 24 bytes */
     uintptr_t addr;
     uint64_t size : 48;   /* as struct drip__rec's */
     uint64_t kind : 8;    /* enum drip_kind once the scan is over */
@@ -23,6 +25,13 @@ struct drip__block {   /* 24 bytes: the scan holds one per live block */
     uint32_t ioff;        /* possible: offset into the block of the interior pointer that reached it */
 };
 _Static_assert(sizeof(struct drip__block) == 24, "struct drip__block");
+/* What the scan hands out: the live blocks of one (kind, allocation site), the report's record. */
+struct drip__scan_group {
+    uint32_t site;
+    uint8_t kind, pad[3];
+    uint32_t ioff_min, ioff_max;   /* possible: where the interior pointers point, over the blocks */
+    uint64_t bytes, blocks;
+};
 struct drip__roots;
 /* valgrind's heuristic_reachedness (scan_heur.c): which heuristic of heur_set, if any, makes w,
  * an interior pointer into blk, count as a pointer to its start. */
@@ -40,8 +49,9 @@ struct drip__scan_thread {
 struct drip__scan {
     struct drip__scan_thread *threads;   /* arena memory */
     size_t nthreads, threads_bytes;
-    struct drip__block *blocks;   /* sorted by address; arena memory */
-    size_t n, blocks_bytes;
+    struct drip__scan_group *groups;   /* arena memory; a forked child's inherited blocks left out */
+    size_t ngroups, groups_bytes;
+    uint64_t inh_bytes, inh_blocks;    /* a forked child: the blocks it inherited (the parent's) */
     int threads_stopped, threads_unstopped;
     struct { uint64_t bytes, blocks; } heur[DRIP_HEUR_COUNT];   /* reachable via heuristic */
     long long paused_us;          /* how long the program's other threads were stopped */

@@ -40,17 +40,4 @@ void drip__add_readable(struct rangeset *out, const struct maps *m, uintptr_t lo
 /* Can [lo, hi) be read directly, in one piece? */
 bool drip__maps_direct(const struct maps *m, uintptr_t lo, uintptr_t hi);
 
-/* The page directory of find_block (scan.c): for each 4 KiB page where some block starts, the
- * index of the first such block + 1 (two levels, arena memory). */
-enum { PAGE_SHIFT_ = 12, DIR_BITS = 18, DIR_TOP = 1 << (47 - PAGE_SHIFT_ - DIR_BITS) };
-struct drip__pagedir {
-    uint32_t **top;   /* DIR_TOP entries */
-    uint32_t used[16];   /* the entries of top that were filled, when at most 16 (most heaps) */
-    size_t nused;        /* how many were; above 16, every entry is looked at */
-};
-void drip__dir_free(struct drip__pagedir *d);
-/* Builds the directory of the n blocks b (sorted by address). false when out of memory (the
- * lookups then search every block). */
-bool drip__dir_build(struct drip__pagedir *d, const struct drip__block *b, size_t n);
-
 #endif

@@ -1,7 +1,7 @@
 /* snapshot.c — the live check's snapshot: the forked copy of the stopped process that scans
- * (scan.c forks it), and the pipe that brings its answer back: the classified blocks and the
- * retention summary (retain.h), as flat arena buffers; and the threads the report names, taken
- * while the world is stopped. Split out of scan.c.
+ * (scan.c forks it), and the pipe that brings its answer back: the records (the blocks grouped
+ * by kind and site) and the retention summary (retain.h), as flat arena buffers; and the threads
+ * the report names, taken while the world is stopped. Split out of scan.c.
  * Locks: none (the copy has one thread; the parent only reads the pipe).
  */
 #include "snapshot.h"
@@ -20,8 +20,10 @@
 
 struct snap_head {
     int rc, unstopped;
-    size_t n;
-    size_t retain_bytes;   /* the retention summary (retain.h) after the blocks; 0: none */
+    size_t ngroups;
+    uint64_t inh_bytes, inh_blocks;
+    struct { uint64_t bytes, blocks; } heur[DRIP_HEUR_COUNT];
+    size_t retain_bytes;   /* the retention summary (retain.h) after the groups; 0: none */
 };
 
 /* All n bytes through fd (a pipe between the snapshot and its parent), whatever the size of
@@ -67,8 +69,11 @@ void drip__snapshot_enter(pid_t parent, int keep_fd)
 
 void drip__snapshot_send(int fd, int rc, const struct drip__scan *out)
 {
-    struct snap_head h = {rc, out->threads_unstopped, out->blocks ? out->n : 0, out->retain ? out->retain_bytes : 0};
-    if (write_all(fd, &h, sizeof h) && (!h.n || write_all(fd, out->blocks, h.n * sizeof *out->blocks)) && h.retain_bytes)
+    struct snap_head h = {rc, out->threads_unstopped, out->groups ? out->ngroups : 0, out->inh_bytes, out->inh_blocks,
+                          {{0, 0}}, out->retain ? out->retain_bytes : 0};
+    memcpy(h.heur, out->heur, sizeof h.heur);
+    if (write_all(fd, &h, sizeof h) && (!h.ngroups || write_all(fd, out->groups, h.ngroups * sizeof *out->groups)) &&
+        h.retain_bytes)
         write_all(fd, out->retain, h.retain_bytes);
     _exit(0);
 }
@@ -81,13 +86,16 @@ int drip__snapshot_receive(int fd, pid_t pid, struct drip__scan *out)
     if (read_all(fd, &h, sizeof h)) {
         rc = h.rc;
         out->threads_unstopped = h.unstopped;
-        size_t bytes = (h.n ? h.n : 1) * sizeof *out->blocks;
-        out->blocks = drip__arena_alloc(bytes);
-        out->blocks_bytes = bytes;
-        if (!out->blocks || (h.n && !read_all(fd, out->blocks, h.n * sizeof *out->blocks)))
+        out->inh_bytes = h.inh_bytes;
+        out->inh_blocks = h.inh_blocks;
+        memcpy(out->heur, h.heur, sizeof out->heur);
+        size_t bytes = (h.ngroups ? h.ngroups : 1) * sizeof *out->groups;
+        out->groups = drip__arena_alloc(bytes);
+        out->groups_bytes = bytes;
+        if (!out->groups || (h.ngroups && !read_all(fd, out->groups, h.ngroups * sizeof *out->groups)))
             rc = -2;
         else
-            out->n = h.n;
+            out->ngroups = h.ngroups;
         if (rc != -2 && h.retain_bytes && (out->retain = drip__arena_alloc(h.retain_bytes)) != NULL) {
             out->retain_bytes = h.retain_bytes;
             if (!read_all(fd, out->retain, h.retain_bytes) || out->retain->total != h.retain_bytes) {

@@ -41,6 +41,25 @@ void drip__table_shape(size_t *capacity, size_t *leaves);
 struct drip__rec *drip__table_snapshot(size_t *n, size_t *bytes);
 /* Freezes the map: when it returns no thread is changing it, and threads that try wait until
  * unlock_all. The freezing thread reads it (foreach, snapshot, count) without locks. */
+/* ---- the frozen map read in place (the exit scan, scan_index.c) ------------------------------
+ * Only by the thread that froze the map (drip__table_lock_all), until it unfreezes it: nothing
+ * else changes the map meanwhile. A span holds the records of 2 KiB of address space, numbered
+ * 0..n-1 in address order; `h` is the map's own handle for it. */
+struct drip__tspan {
+    uintptr_t base;   /* the span's first address */
+    const void *h;
+    uint32_t n;
+};
+/* Calls fn on every non-empty span, in address order. */
+void drip__table_spans(void (*fn)(const struct drip__tspan *, void *), void *arg);
+/* The last record of span s at or below address a (a past the span: its last record) into *out;
+ * returns its number in the span, or -1 when every record lies above a. */
+int drip__table_span_find(const struct drip__tspan *s, uintptr_t a, struct drip__rec *out);
+/* All s->n records of span s, in address order, into out. */
+void drip__table_span_recs(const struct drip__tspan *s, struct drip__rec *out);
+/* Replaces every live record's generation g with fn(g, arg). Only by the thread that froze the
+ * map (drip__table_lock_all): check.c ages old generations so that 16 bits never wrap onto them. */
+void drip__table_regen(uint16_t (*fn)(uint16_t gen, void *arg), void *arg);
 void drip__table_lock_all(void);
 void drip__table_unlock_all(void);
 void drip__table_child_reset(void);

@@ -8,9 +8,16 @@
  *   log_map maps 16 KiB, then log_grow moves it to 64 KiB with mremap; it holds 200 bytes
  *     (log_line).
  * Each block is held by "anonymous mapping 0x...-0x... (SIZE) mapped at FUNCTION (roots_mmap.c:LINE)",
- * the range being what is left of the mapping and FUNCTION the one that called mmap. Built -O0.
+ * the range being what is left of the mapping and FUNCTION the one that called mmap. With the
+ * argument `serve` it waits for its standard input to close before it exits (a live check).
+ * With `calls` it only makes calls that fail or succeed in ways the program must see unchanged
+ * under drip (results and errno), prints them, and exits. Built -O0.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,8 +81,41 @@ __attribute__((noinline)) static void scrub_stack(void)
     memset((char *)pad, 0, sizeof pad);
 }
 
-int main(void)
+static void show(const char *what, long r, int err) { printf("%s: %s errno=%d\n", what, r == -1 ? "failed" : "ok", err); }
+
+#define CALL(what, expr)                  \
+    do {                                  \
+        errno = 12345;                    \
+        long r_ = (long)(expr);           \
+        show(what, r_, errno);            \
+    } while (0)
+
+/* Calls whose result and errno must be the same with and without drip. */
+static int calls(void)
 {
+    char *p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CALL("mmap bad flags", mmap(NULL, PAGE, PROT_READ, MAP_ANONYMOUS, -1, 0));
+    CALL("mmap length 0", mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    CALL("mmap unaligned offset", mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, 0, 1));
+    CALL("mmap bad fd", mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, 987, 0));
+    CALL("munmap unaligned", munmap(p + 1, PAGE));
+    CALL("munmap middle page", munmap(p + PAGE, PAGE));
+    CALL("munmap again", munmap(p + PAGE, PAGE));
+    CALL("mremap bad flags", mremap(p, PAGE, 2 * PAGE, 0x100));
+    CALL("mremap grow in place over a mapping", mremap(p + 2 * PAGE, PAGE, 64 * PAGE, 0));
+    CALL("mremap shrink", mremap(p, PAGE, PAGE / 2, 0) == p ? 0 : -1);
+    CALL("mremap fixed", mremap(p + 3 * PAGE, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, p + PAGE) == p + PAGE ? 0 : -1);
+    CALL("mmap fixed over it", mmap(p, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == p ? 0 : -1);
+    int fd = open("/proc/self/exe", O_RDONLY);
+    CALL("mmap file", mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED ? -1 : 0);
+    CALL("munmap all", munmap(p, 4 * PAGE));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "calls"))
+        return calls();
     g_pool = pool_map();
     g_ring = ring_map();
     g_log = log_map();
@@ -90,5 +130,9 @@ int main(void)
     *(void **)(g_log + 40 * 1024) = log_line();
     scrub_stack();
     printf("pool %p ring %p log %p\n", (void *)g_pool, (void *)g_ring, (void *)g_log);
+    fflush(stdout);
+    char c;
+    while (argc > 1 && !strcmp(argv[1], "serve") && read(0, &c, 1) > 0)
+        ;
     return 0;
 }

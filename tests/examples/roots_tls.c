@@ -4,7 +4,8 @@
  * (main_buffer) in the _Thread_local m_buffer and exits. Each block is held by a variable of one
  * thread's static TLS block: `tls `t_cache` (roots_tls.c:21) in roots_tls, thread T (start
  * routine session_worker)`. The worker scrubs the dead part of its stack before it waits, so no
- * stale copy of an entry's address on its stack is met before the variable. Built -O0.
+ * stale copy of an entry's address on its stack is met before the variable. With the argument
+ * `serve` it waits for its standard input to close before it exits (a live check). Built -O0.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -58,7 +59,7 @@ static void *session_worker(void *arg)
     return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     m_buffer = main_buffer();
     pthread_t t;
@@ -69,5 +70,8 @@ int main(void)
     scrub_stack();
     printf("ready %d\n", m_buffer != NULL);
     fflush(stdout);
+    char c;
+    while (argc > 1 && !strcmp(argv[1], "serve") && read(0, &c, 1) > 0)
+        ;
     exit(0);
 }

@@ -5,6 +5,8 @@
  *                       __libc_single_threaded. Plainly: "tasks 1 single 1".
  *   unseen thread       the same after starting (and joining) one thread of its own: 400 ms of
  *                       allocations with the thread alive, then "tasks N" while it still runs.
+ *   unseen system CMD   system(CMD), then "status S"
+ *   unseen popen CMD    popen(CMD, "r"), copies what it prints to stdout, then "status S"
  */
 #include <dirent.h>
 #include <pthread.h>
@@ -54,6 +56,20 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "tasks";
+    if (!strcmp(what, "system") && argc > 2) {
+        fflush(stdout);
+        int st = system(argv[2]);
+        printf("status %d\n", st);
+        return 0;
+    }
+    if (!strcmp(what, "popen") && argc > 2) {
+        FILE *f = popen(argv[2], "r");
+        char buf[4096];
+        for (size_t n; f && (n = fread(buf, 1, sizeof buf, f)) > 0;)
+            fwrite(buf, 1, n, stdout);
+        printf("status %d\n", f ? pclose(f) : -1);
+        return 0;
+    }
     if (!strcmp(what, "thread")) {
         pthread_t t;
         pthread_create(&t, NULL, worker, NULL);

@@ -28,6 +28,10 @@ Usage: test_symbolize.py CASE
                 cached too: a second run reads them (an edited entry shows) and writes the same
                 JSON and text; the file of another build ID, or one written for another debug
                 file, is not used, nor the names of the unstripped file for a stripped copy
+  cache_cold_warm the report of a first run (empty cache) and the same raw report named again from
+                the warm cache are byte for byte the same: text and JSON, for catalogue examples
+                and for a library whose DWARF is in a separate file (.gnu_debuglink), whose
+                reachable summary must not gain the file:line a retention path looked up
 """
 import json
 import os
@@ -317,7 +321,7 @@ def case_cache():
         names = os.path.join(d, "drip", build_id(LEAKS) + ".names")
         dt.check(os.path.exists(names), "the run cached the names of leaks' build ID")
         text = open(names).read()
-        dt.check(text.startswith("drip-symcache 1 "), "cache file header")
+        dt.check(text.startswith("drip-symcache 2 "), "cache file header")
         dt.check("\tlose_pointer\t" in text, "lose_pointer is cached")
         open(names, "w").write(text.replace("\tlose_pointer\t", "\tcached_lose_pointer\t"))
         raw = os.path.join(d, "r.raw")
@@ -334,7 +338,7 @@ def case_cache():
         dt.eq([p.wait(timeout=60) for p in ps], [1] * 6, "six concurrent symbolizers")
         for f in os.listdir(os.path.join(d, "drip")):
             body = open(os.path.join(d, "drip", f)).read()
-            dt.check(f.endswith(".names") and body.startswith("drip-symcache 1 ") and body.endswith("\n"),
+            dt.check(f.endswith(".names") and body.startswith("drip-symcache 2 ") and body.endswith("\n"),
                      "%s: a whole cache file, no temporary left" % f)
 
 
@@ -376,7 +380,7 @@ def case_cache_globals():
         dt.check(held in s.stdout and "cached_g_cache" not in s.stdout, "another build ID's file is not read")
         dt.eq(open(os.path.join(d, "4.json")).read(), open(j1).read(), "another build ID's file: the same JSON")
         head, rest = edited.split("\n", 1)
-        open(names, "w").write("drip-symcache 1 12345:67890\n" + rest)
+        open(names, "w").write("drip-symcache 2 12345:67890\n" + rest)
         s = symbolize(os.path.join(d, "5.json"))
         dt.check(held in s.stdout and "cached_g_cache" not in s.stdout, "a file for another debug file is not read")
         # a stripped copy has the same build ID and no symbols: the cached names are not its own
@@ -386,6 +390,89 @@ def case_cache_globals():
             r = drip_run(["--show-reachable"], [stripped], cwd=d, env=env)
             dt.check(re.search(r"held by: global at growing_cache\+0x[0-9a-f]+ in growing_cache", r.stderr.decode()) and
                      "`g_cache`" not in r.stderr.decode(), "a stripped copy's global is named by offset, not from the cache")
+
+
+HELD_LIB = r"""
+#include <stdlib.h>
+#include <string.h>
+char *held_dup(const char *s)
+{
+    char *p = malloc(strlen(s) + 1);
+    return p ? strcpy(p, s) : NULL;
+}
+"""
+
+HELD_MAIN = r"""
+char *held_dup(const char *s);
+char *g_held;
+int main(void)
+{
+    g_held = held_dup("kept");
+    return 0;
+}
+"""
+
+
+def split_debug_prog(d):
+    """A program whose allocating frame is in libheld.so, stripped of its DWARF, which is in
+    libheld.so.debug beside it (.gnu_debuglink): file:line only when asked for. None: no tools."""
+    if not all(shutil.which(t) for t in ("gcc", "objcopy")):
+        return None
+    open(os.path.join(d, "held.c"), "w").write(HELD_LIB)
+    open(os.path.join(d, "main.c"), "w").write(HELD_MAIN)
+    lib, dbg, prog = os.path.join(d, "libheld.so"), os.path.join(d, "libheld.so.debug"), os.path.join(d, "held")
+    for cmd in (["gcc", "-g", "-O0", "-fno-omit-frame-pointer", "-shared", "-fPIC", "-o", lib, "held.c"],
+                ["objcopy", "--only-keep-debug", lib, dbg],
+                ["objcopy", "--strip-debug", "--add-gnu-debuglink=" + dbg, lib],
+                ["gcc", "-g", "-O0", "-fno-omit-frame-pointer", "-o", prog, "main.c", "-L" + d, "-lheld",
+                 "-Wl,-rpath," + d]):
+        subprocess.run(cmd, cwd=d, check=True, capture_output=True)
+    return prog
+
+
+def case_cache_cold_warm():
+    with tempfile.TemporaryDirectory() as d:
+        progs = [(os.path.join(dt.EXAMPLES, name), args) for name, args in (
+            ("growing_cache", ["--show-reachable"]), ("lost_list", []), ("callback_capture", []),
+            ("interior_pointer", ["--retainers"]))]
+        held = split_debug_prog(d)
+        if held:
+            progs.append((held, []))
+        else:
+            print("note: gcc or objcopy missing: no split-debug case")
+        for prog, args in progs:
+            # with --json every stack is named with its lines; without, reachable records are
+            # summarised by their allocating function (no line unless the module has its DWARF)
+            base = os.path.basename(prog)
+            first = {}
+            for json_out in (True, False):
+                name = base + (".json" if json_out else ".text")
+                cache = os.path.join(d, "cache-" + name)
+                raw, j1 = os.path.join(d, name + ".raw"), os.path.join(d, name + ".1.json")
+                r1 = drip_run(args + ["--raw-out", raw] + (["--json", j1] if json_out else []), [prog], cwd=d,
+                              env={"XDG_CACHE_HOME": cache})
+                dt.check(os.listdir(os.path.join(cache, "drip")), "%s: the first run filled the empty cache" % name)
+                first[json_out] = (raw, r1.stderr.decode(), j1 if json_out else None)
+            # each raw report named again: from its own warm cache, and from the cache the other
+            # run filled (a --json run looked up the lines a summary must not show)
+            for json_out, cache_of in ((True, ".json"), (False, ".text"), (False, ".json"), (True, ".text")):
+                raw, text, j1 = first[json_out]
+                what = "%s%s, named from the cache of the %s run" % (base, " --json" if json_out else "",
+                                                                      "--json" if cache_of == ".json" else "text")
+                j2 = os.path.join(d, "again.json")
+                e = dict(os.environ, XDG_CACHE_HOME=os.path.join(d, "cache-" + base + cache_of))
+                s = subprocess.run([dt.DRIP, "symbolize"] + (["--json", j2] if json_out else []) + [raw],
+                                   capture_output=True, text=True, env=e, timeout=60)
+                dt.eq(s.stdout, text, "%s: the first run's text byte for byte" % what)
+                if json_out:
+                    dt.eq(open(j2).read(), open(j1).read(), "%s: the first run's JSON byte for byte" % what)
+        if held:
+            text = first[False][1]
+            dt.check(re.search(r"still reachable in loss record 1 of 1, allocated in held_dup\n", text),
+                     "the reachable summary names held_dup without a line, as a first run does: %r" % text)
+            dt.check(re.search(r'"function": "held_dup", "file": "[^"]*held.c", "line": 6',
+                               open(os.path.join(d, "held.json.1.json")).read()),
+                     "the JSON names held_dup with its line (the separate debug file was read)")
 
 
 def main():

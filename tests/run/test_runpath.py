@@ -1,0 +1,71 @@
+"""drip run's own path, as a new user meets it on real programs (the sweep of issue #12): what
+drip run itself prints, and where, when the program gives it no report.
+
+Usage: test_runpath.py CASE   (one ctest per case; `test_runpath.py --list` names them)
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import driptest as dt  # noqa: E402
+
+P = dt.PROGS
+
+
+def cli(args, **kw):
+    kw.setdefault("timeout", 60)
+    return subprocess.run([dt.DRIP] + args, capture_output=True, text=True, **kw)
+
+
+def case_no_report_line_to_log():
+    """With --log-path the line that stands for a missing report goes to that file, not to the
+    program's stderr (as valgrind's --log-file keeps its own lines off it): the program's stderr
+    carries its own bytes only. An exec of a static program (drip cannot follow it) and a SIGKILL."""
+    d = tempfile.mkdtemp()
+    log = os.path.join(d, "r.txt")
+    for what, cmd, want in (
+            ("static exec", ["env", P + "/static_prog"],
+             r"drip: process \d+ \(env\) exec'd %s, which is statically linked: .*, so there is no leak report\n" % re.escape(P + "/static_prog")),
+            ("SIGKILL", ["/bin/sh", "-c", "echo to-stderr >&2; kill -9 $$"], r"drip: process \d+ \(sh\) was killed by SIGKILL: no report\n")):
+        with open(log, "w") as f:
+            f.write("a stale report from an earlier run\n")
+        p = cli(["run", "--log-path", log, "--"] + cmd)
+        plain = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        dt.eq((p.returncode, p.stdout, p.stderr), (plain.returncode, plain.stdout, plain.stderr),
+              what + ": status, stdout and stderr are the program's own")
+        with open(log) as f:
+            body = f.read()
+        dt.check(re.fullmatch(want, body) is not None, what + ": the log file holds the one line, and only it (%r)" % body)
+    # %p names the file after the process
+    p = cli(["run", "--log-path", os.path.join(d, "r-%p.txt"), "--", "/bin/sh", "-c", "kill -9 $$"])
+    files = [f for f in os.listdir(d) if f.startswith("r-")]
+    dt.eq(len(files), 1, "log_path with %p: one file")
+    if files:
+        pid = files[0][2:-4]
+        with open(os.path.join(d, files[0])) as f:
+            dt.check(f.read().startswith("drip: process %s (sh) was killed by SIGKILL" % pid), "%p: the file is named after the process it speaks of")
+    dt.eq(p.stderr, "", "%p: nothing on stderr")
+    # a log file that cannot be written: the line still reaches the user, on stderr
+    p = cli(["run", "--log-path", os.path.join(d, "r-%p", "x"), "--", "/bin/sh", "-c", "kill -9 $$"])
+    dt.check(re.fullmatch(r"drip: process \d+ \(sh\) was killed by SIGKILL: no report\n", p.stderr) is not None,
+             "unwritable log file: the line goes to stderr (%r)" % p.stderr)
+
+
+def case_command_escaped():
+    """An argument with a newline (python3 -c 'a\nb', a shell script in sh -c) is written on the
+    Command: line as an escape, as valgrind does: every line of the report keeps its ==PID==
+    prefix, so the program's stderr and drip's report can be told apart line by line."""
+    p = cli(["run", "--", P + "/leaks", "two\nlines", "tab\there", "bell\x07"])
+    lines = p.stderr.splitlines()
+    bare = [ln for ln in lines if not re.match(r"^(==\d+==|SUMMARY: drip:)", ln)]
+    dt.eq(bare, [], "every line of the report is prefixed")
+    cmd = [ln for ln in lines if " Command: " in ln]
+    dt.check(len(cmd) == 1 and cmd[0].endswith(" Command: %s two\\nlines tab\\there bell\\x07" % (P + "/leaks")),
+             "the Command: line escapes newline, tab and other control bytes (%r)" % cmd)
+
+
+if __name__ == "__main__":
+    dt.main(globals())
