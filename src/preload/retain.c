@@ -309,7 +309,8 @@ static void name_root(const struct drip__retain *r, const struct drip__retain_ct
         if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid)
             continue;
         uintptr_t tp = (uintptr_t)t->tid;
-        o->has_tls = drip__module_tls_of(tp, a, &o->tls_bias, &o->tls_off);   /* modules.c: the variable's module */
+        o->has_tls = drip__module_tls_of(tp, a, &o->tls_bias, &o->tls_off) ? 1   /* modules.c: the variable's module */
+                     : drip__module_dtv_of(tp, a, c->racy, &o->tls_bias, &o->tls_off) ? 2 : 0;   /* or its DTV entry */
         if (o->has_tls || (a + 512 >= tp && a < tp + 0x700)) {
             o->kind = DRIP_ROOT_TLS;
         } else {

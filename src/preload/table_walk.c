@@ -24,7 +24,7 @@ static void copy_span(uintptr_t base, const struct entry *e, uintptr_t w, void *
         to_rec(&sp->r[sp->n++], &e->one, base + ((uintptr_t)one_slot(w) << SLOT_SHIFT));
         return;
     }
-    const struct item *l = (const struct item *)w;
+    const struct item *l = (const struct item *)w + e->off;
     for (unsigned i = 0; i < SLOTS / 64; i++)
         for (uint64_t b = e->bits[i]; b; b &= b - 1) {
             unsigned s = i * 64 + (unsigned)__builtin_ctzll(b);
