@@ -212,7 +212,7 @@ static int parse_retain(struct drip_raw_retain *t, const char *line, size_t ll, 
         x->start = (uintptr_t)num(f, n, "start", 16);
         x->lo = (uintptr_t)num(f, n, "lo", 16);
         x->hi = (uintptr_t)num(f, n, "hi", 16);
-        x->has_tls = get(f, n, "tls_off") != NULL, x->map_site = (uint32_t)num(f, n, "map_site", 10);
+        x->has_tls = get(f, n, "tls_off") ? 1 + (num(f, n, "tls_dtv", 10) != 0) : 0, x->map_site = (uint32_t)num(f, n, "map_site", 10);
         x->tls_bias = (uintptr_t)num(f, n, "tls_bias", 16), x->tls_off = (uintptr_t)num(f, n, "tls_off", 16);
     } else if (line_is(line, ll, "path")) {
         struct drip_raw_path *x = grow(&t->paths, &t->npaths, sizeof *x);
