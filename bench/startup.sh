@@ -33,6 +33,8 @@ def once(argv):
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)   # every descendant: program and symbolizer
     CPU.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
     return wall
+# the machine's load weighs on every wall-time figure: said with them
+print("load average before: %.2f %.2f %.2f" % os.getloadavg())
 print("%-26s %10s %10s %10s %7s %13s %12s" % ("case", "plain ms", "drip ms", "added ms", "ratio", "plain cpu ms", "drip cpu ms"))
 for name, cmd, extra in cases:
     plain, traced, pc, dc = [], [], [], []
@@ -45,6 +47,7 @@ for name, cmd, extra in cases:
     p, d = statistics.median(plain) * 1e3, statistics.median(traced) * 1e3
     print("%-26s %10.1f %10.1f %10.1f %6.2fx %13.1f %12.1f" % (name, p, d, d - p, d / p,
           statistics.median(pc) * 1e3, statistics.median(dc) * 1e3))
+print("load average after: %.2f %.2f %.2f" % os.getloadavg())
 PY
 
 head -c 50000000 /dev/urandom > "$T/big"

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { MAX_DIR_BYTES = 64 << 20, TRIM_TO_BYTES = 48 << 20, MAX_ENTRIES = 1 << 20 };
+enum { MAX_DIR_BYTES = 64 << 20, TRIM_TO_BYTES = 48 << 20, MAX_ENTRIES = 1 << 20, MAX_KEPT = 64 };
 
 struct centry {
     uintptr_t off;
@@ -69,6 +69,13 @@ static int grow(struct drip_symcache *c)
     free(old);
     return 0;
 }
+
+/* drip run's symbolizer server (symserve.c) answers every process of a run: the caches it read
+ * stay loaded between requests (keyed by file and debug file stamp), instead of being read
+ * again for each `$(echo)` subshell. No locks: one thread; a worker forked from the server
+ * inherits them. */
+static struct drip_symcache *kept[MAX_KEPT];
+static int nkept, keep_mode;
 
 static char *dup_or_null(const char *s, size_t n) { return n ? strndup(s, n) : NULL; }
 
@@ -156,9 +163,26 @@ struct drip_symcache *drip_symcache_open(const char *build_id)
     }
     snprintf(c->path, sizeof c->path, "%s/%s.names", c->dir, build_id);
     debug_stamp(build_id, c->debug, sizeof c->debug);
+    for (int i = 0; i < nkept; i++)
+        if (!strcmp(kept[i]->path, c->path) && !strcmp(kept[i]->debug, c->debug)) {
+            free(c);
+            return kept[i];   /* read by an earlier request of this server */
+        }
     load(c);
     c->dirty = 0;
+    if (keep_mode && nkept < MAX_KEPT)
+        kept[nkept++] = c;
     return c;
+}
+
+void drip_symcache_keep(void) { keep_mode = 1; }
+
+static int is_kept(const struct drip_symcache *c)
+{
+    for (int i = 0; i < nkept; i++)
+        if (kept[i] == c)
+            return 1;
+    return 0;
 }
 
 int drip_symcache_lookup(struct drip_symcache *c, uintptr_t off, int need_lines, const char **function,
@@ -257,6 +281,7 @@ void drip_symcache_close(struct drip_symcache *c)
     if (!c)
         return;
     if (c->dirty && mkdirs(c->dir) == 0) {
+        c->dirty = 0;
         char tmp[PATH_MAX + 96];
         snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", c->path);
         int fd = mkstemp(tmp);
@@ -277,6 +302,8 @@ void drip_symcache_close(struct drip_symcache *c)
             unlink(tmp);
         }
     }
+    if (is_kept(c))
+        return;   /* the server's: what it learned is on disk, the next request reads it here */
     for (size_t i = 0; i < c->cap; i++) {
         free(c->e[i].function);
         free(c->e[i].file);

@@ -37,7 +37,10 @@ int drip_symcache_get(struct drip_symcache *c, uintptr_t off, int need_lines, co
                       const char **file, int *line);
 void drip_symcache_put(struct drip_symcache *c, uintptr_t off, int lines, const char *function, const char *file,
                        int line);
-/* Writes what is new, then frees. NULL is fine. */
+/* Writes what is new, then frees (a cache kept by drip_symcache_keep stays loaded). NULL is fine. */
 void drip_symcache_close(struct drip_symcache *c);
+/* From now on, caches stay loaded after drip_symcache_close and drip_symcache_open returns the
+ * loaded one (drip run's symbolizer server: one load per build ID for the whole run). */
+void drip_symcache_keep(void);
 
 #endif

@@ -26,6 +26,7 @@
  */
 #include "cli.h"
 #include "symserve.h"
+#include "symcache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -287,6 +288,7 @@ static void serve(int lfd, pid_t run_pid)
     close(null);
     null = hi;
     int home = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    drip_symcache_keep();   /* one load of each name cache for the whole run */
     uid_t uid = getuid();
     gid_t gid = getgid();
     static struct request q;

@@ -109,23 +109,40 @@ int drip__fastfmt(char *out, size_t cap, const char *fmt, va_list ap)
     return (int)o;
 }
 
+/* A digit's value + 1 (0: not a lower-case hex digit). */
+static const unsigned char hexval[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
 /* A raw report of 61,000 frames is 61,000 hex numbers; strtoull (locale, sign, base prefix,
  * overflow) was a fifth of reading it. */
-uintptr_t drip__hex_scan(const char *p, const char *end, const char **stop)
+uintptr_t drip__hex_next(const char **pp, const char *end)
 {
+    const char *p = *pp;
     uintptr_t v = 0;
     const char *q = p;
-    for (; q < end && q - p < 16; q++) {
-        unsigned d = *q >= '0' && *q <= '9' ? (unsigned)(*q - '0') : *q >= 'a' && *q <= 'f' ? (unsigned)(*q - 'a' + 10) : 16;
-        if (d == 16)
-            break;
-        v = v << 4 | d;
-    }
+    for (unsigned d; q < end && q - p < 16 && (d = hexval[(unsigned char)*q]); q++)
+        v = v << 4 | (d - 1);
     if (q == p || (q < end && *q != ',')) {   /* not drip's own form: libc reads it */
         char *e;
         v = (uintptr_t)strtoull(p, &e, 16);
         q = e;
     }
-    *stop = q;
+    *pp = q < end && *q == ',' ? q + 1 : end;
     return v;
+}
+
+unsigned long long drip__num_scan(const char *s, size_t len, int base)
+{
+    unsigned long long v = 0;
+    size_t i = 0;
+    for (; i < len && i < (base == 16 ? 16u : 19u); i++) {   /* no overflow: strtoull's saturation */
+        char c = s[i];
+        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') : base == 16 && c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 99;
+        if (d == 99)
+            break;
+        v = v * (unsigned)base + d;
+    }
+    return i && i == len ? v : strtoull(s, NULL, base);
 }

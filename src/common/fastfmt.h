@@ -14,8 +14,12 @@
  * unspecified state (the caller formats from a copy and falls back to vsnprintf). */
 int drip__fastfmt(char *out, size_t cap, const char *fmt, va_list ap);
 
-/* strtoull(p, stop, 16) for a number in [p, end) followed by ',' or end: the lower-case digits
- * drip writes are read here, anything else by strtoull (the raw report's frame lists). */
-uintptr_t drip__hex_scan(const char *p, const char *end, const char **stop);
+/* The next number of a comma-separated hex list in [*p, end) (the raw report's frame lists), as
+ * strtoull(*p, &q, 16) reads it; *p moves past the comma after it, or to end. The lower-case
+ * digits drip writes are read here, anything else by strtoull. */
+uintptr_t drip__hex_next(const char **p, const char *end);
+/* strtoull(s, NULL, base) (base 10 or 16) for a value of len bytes: digits read here when they
+ * are the whole value, anything else by strtoull. */
+unsigned long long drip__num_scan(const char *s, size_t len, int base);
 
 #endif

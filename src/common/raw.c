@@ -106,7 +106,7 @@ static const struct field *get(const struct field *f, int n, const char *key)
 static unsigned long long num(const struct field *f, int n, const char *key, int base)
 {
     const struct field *x = get(f, n, key);
-    return x ? strtoull(x->v, NULL, base) : 0;
+    return x ? drip__num_scan(x->v, x->vlen, base) : 0;
 }
 
 static double dbl(const struct field *f, int n, const char *key)
@@ -150,12 +150,8 @@ static uintptr_t *hex_list(const struct field *x, int *count)
     uintptr_t *a = malloc(n * sizeof *a);
     if (!a)
         return NULL;
-    const char *p = x->v, *end = x->v + x->vlen;
-    while (p < end && *count < (int)n) {
-        const char *q;
-        a[(*count)++] = drip__hex_scan(p, end, &q);   /* strtoull(p, &q, 16), fast (fastfmt.h) */
-        p = q < end && *q == ',' ? q + 1 : end;
-    }
+    for (const char *p = x->v, *end = x->v + x->vlen; p < end && *count < (int)n;)
+        a[(*count)++] = drip__hex_next(&p, end);
     return a;
 }
 
@@ -216,7 +212,7 @@ static int parse_retain(struct drip_raw_retain *t, const char *line, size_t ll, 
         x->start = (uintptr_t)num(f, n, "start", 16);
         x->lo = (uintptr_t)num(f, n, "lo", 16);
         x->hi = (uintptr_t)num(f, n, "hi", 16);
-        x->has_tls = get(f, n, "tls_off") != NULL, x->map_site = (uint32_t)num(f, n, "map_site", 10);
+        x->has_tls = get(f, n, "tls_off") ? 1 + (num(f, n, "tls_dtv", 10) != 0) : 0, x->map_site = (uint32_t)num(f, n, "map_site", 10);
         x->tls_bias = (uintptr_t)num(f, n, "tls_bias", 16), x->tls_off = (uintptr_t)num(f, n, "tls_off", 16);
     } else if (line_is(line, ll, "path")) {
         struct drip_raw_path *x = grow(&t->paths, &t->npaths, sizeof *x);

@@ -33,10 +33,11 @@
  *   addr a=                                   an address to name (want=names)
  *   retain dom=off|done|over_budget|oom dom_us= nodes= edges= budget_ms=   retention (issue #16):
  *   root id= kind=memory|stack|tls|register addr= [tid=] [ret=] [start=] [lo= hi=]
- *        [tls_bias= tls_off=] [map_site=]     a root word that holds something (ret: the return
+ *        [tls_bias= tls_off= [tls_dtv=1]] [map_site=]   a root word that holds something (ret: the return
  *                                             address below a stack slot; lo-hi: its mapping;
  *                                             tls_*: the module whose static TLS block holds it,
- *                                             by load bias, and the offset in the block;
+ *                                             by load bias, and the offset in the block (tls_dtv:
+ *                                             the word is the DTV entry of that module, id tls_off);
  *                                             map_site: the stack that mmap'd lo-hi)
  *   path id= prev= root=0|1 site= bytes= blocks= [in=A-B] [self=A-B] [elided=1]
  *                                             a chain of sites from a root word (prev: root id
@@ -115,7 +116,8 @@ struct drip_raw_root {
     int kind;   /* 0 memory, 1 stack, 2 tls, 3 register */
     int tid;
     uintptr_t addr, ret, start, lo, hi;
-    int has_tls;                   /* tls: the module (by load bias) and offset in its TLS block */
+    int has_tls;                   /* tls: the module (by load bias) and offset in its TLS block;
+                                    * 2: tls_off is the module's TLS id, the word its DTV entry */
     uintptr_t tls_bias, tls_off;
     uint32_t map_site;             /* memory: the stack that mmap'd lo-hi (0: unknown) */
 };

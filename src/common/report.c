@@ -239,8 +239,19 @@ static void text_header(struct drip_writer *w, const struct report *r, const cha
     drip__printf(w, "==%d== drip: leak report for process %d\n", pid, pid);
     if (raw->argc) {
         drip__printf(w, "==%d== Command:", pid);
-        for (int i = 0; i < raw->argc; i++)
-            drip__printf(w, " %s", raw->argv[i]);
+        for (int i = 0; i < raw->argc; i++) {
+            /* a control byte (python3 -c's newlines) is written as an escape, as valgrind does:
+             * every line of the report keeps its ==PID== prefix */
+            drip__puts(w, " ");
+            for (const unsigned char *c = (const unsigned char *)raw->argv[i]; *c; c++) {
+                if (*c >= 0x20 && *c != 0x7f)
+                    drip__write(w, c, 1);
+                else if (*c == '\n' || *c == '\t')
+                    drip__puts(w, *c == '\n' ? "\\n" : "\\t");
+                else
+                    drip__printf(w, "\\x%02x", *c);
+            }
+        }
         drip__puts(w, "\n");
     }
     if (raw->exe && raw->exe[0] && !(raw->argc && !strcmp(raw->argv[0], raw->exe)))

@@ -263,6 +263,8 @@ void drip__retention_text(struct drip_writer *w, struct drip_retention *t, int p
         if (f.file)
             drip__printf(w, " (%s:%d)", drip__retention_base(f.file), f.line);
         offsets_text(w, b.in_min[k + 1], b.in_max[k + 1]);
+        if (k == 0)   /* a dynamic TLS block: which variable */
+            drip__retention_dtv_var(w, t, b.root, b.in_min[1], b.in_max[1]);
         drip__puts(w, "\n");
     }
     if (record_blocks == 1 && b.held_blocks == 1) {

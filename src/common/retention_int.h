@@ -50,6 +50,7 @@ struct root *drip__retention_root_where(struct drip_retention *t, size_t i);
 /* Root i as the text report and the JSON print it (retention_roots.c). */
 void drip__retention_root_text(struct drip_writer *w, struct drip_retention *t, size_t i);
 void drip__retention_root_json(struct drip_writer *w, struct drip_retention *t, size_t i);
+void drip__retention_dtv_var(struct drip_writer *w, struct drip_retention *t, size_t root, uint32_t off_min, uint32_t off_max);
 
 static inline const char *drip__retention_base(const char *p)   /* a path's file name */
 {

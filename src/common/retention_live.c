@@ -87,6 +87,8 @@ int drip__retention_write_pprof(const struct drip_raw *r, const struct drip_symb
                 snprintf(fs.names[i], sizeof fs.names[i], "mapping 0x%lx-0x%lx", (unsigned long)x->lo, (unsigned long)x->hi);
             else if (o->kind == K_TLS && o->d.symbol)
                 snprintf(fs.names[i], sizeof fs.names[i], "tls %s of thread %d", o->d.symbol, x->tid);
+            else if (o->kind == K_TLS && o->d.tls && x->has_tls == 2)
+                snprintf(fs.names[i], sizeof fs.names[i], "dynamic tls of %s of thread %d", file_name(o->d.module), x->tid);
             else if (o->kind == K_TLS && o->d.tls)
                 snprintf(fs.names[i], sizeof fs.names[i], "tls at %s+0x%lx of thread %d", file_name(o->d.module),
                          (unsigned long)x->tls_off, x->tid);

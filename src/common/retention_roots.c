@@ -36,7 +36,7 @@ static int tls_name(struct drip_retention *t, const struct drip_raw_root *x, str
             m = &t->raw->mods[k];
     if (!m)
         return 0;
-    if (!t->sym->tls || t->sym->tls(t->sym->ctx, m, x->tls_off, &o->d) != 0) {
+    if (x->has_tls == 2 || !t->sym->tls || t->sym->tls(t->sym->ctx, m, x->tls_off, &o->d) != 0) {
         memset(&o->d, 0, sizeof o->d);
         o->d.module = m->path;
         o->d.tls = m;
@@ -64,7 +64,7 @@ static void name_root(struct drip_retention *t, size_t i)
     case 2:
         o->kind = K_TLS;
         if (x->has_tls && tls_name(t, x, o))
-            snprintf(buf, sizeof buf, "tls %d %s %s %lx", x->tid, o->d.module, o->d.symbol ? o->d.symbol : "",
+            snprintf(buf, sizeof buf, "tls %d %s %s %lx", x->tid, o->d.module, o->d.symbol ? o->d.symbol : x->has_tls == 2 ? "dtv" : "",
                      (unsigned long)(o->d.symbol ? o->d.start : x->tls_off));
         else
             snprintf(buf, sizeof buf, "tls %d", x->tid);
@@ -172,6 +172,11 @@ void drip__retention_root_text(struct drip_writer *w, struct drip_retention *t, 
             drip__printf(w, "TLS of %s", thread_name(o, tb, sizeof tb, x->tid));
             break;
         }
+        if (x->has_tls == 2) {   /* the DTV entry: the next hop is the module's block */
+            drip__printf(w, "dynamic TLS of %s (module id %lu), %s", drip__retention_base(o->d.module), (unsigned long)x->tls_off,
+                         thread_name(o, tb, sizeof tb, x->tid));
+            break;
+        }
         if (o->d.symbol)
             drip__printf(w, "tls `%s`", o->d.symbol);
         else
@@ -209,7 +214,7 @@ void drip__retention_root_json(struct drip_writer *w, struct drip_retention *t, 
     drip__printf(w, ", \"line\": %d, \"address\": \"0x%lx\"",
                 var ? o->d.line : o->kind == K_STACK ? o->fn.line : 0, (unsigned long)x->addr);
     if (o->kind == K_TLS && o->d.tls)
-        drip__printf(w, ", \"tls_offset\": %lu", (unsigned long)x->tls_off);
+        drip__printf(w, x->has_tls == 2 ? ", \"tls_module_id\": %lu" : ", \"tls_offset\": %lu", (unsigned long)x->tls_off);
     if (o->kind == K_MAPPING && (o->mapper.function || o->mapper.addr)) {
         drip__puts(w, ", \"mapped_at\": {\"function\": ");
         drip__retention_json_str(w, o->mapper.function);
@@ -226,4 +231,22 @@ void drip__retention_root_json(struct drip_writer *w, struct drip_retention *t, 
     if (o->kind == K_MAPPING)
         drip__printf(w, ", \"range\": \"0x%lx-0x%lx\"", (unsigned long)x->lo, (unsigned long)x->hi);
     drip__puts(w, "}");
+}
+
+/* After the first hop of a path from a DTV entry (a module's dynamic TLS block): the variable
+ * at the offset of the pointers in that block, " (tls `NAME` (file:line))". */
+void drip__retention_dtv_var(struct drip_writer *w, struct drip_retention *t, size_t root, uint32_t off_min, uint32_t off_max)
+{
+    const struct root *o = drip__retention_root(t, root);
+    const struct drip_raw_root *x = &t->rt->roots[root];
+    struct drip_data_name d;
+    if (o->kind != K_TLS || x->has_tls != 2 || !o->d.tls || off_min > off_max || !t->sym->tls ||
+        t->sym->tls(t->sym->ctx, o->d.tls, off_min, &d) != 0 || (d.size && off_max >= d.start + d.size))
+        return;
+    if (t->sym->data_where)
+        t->sym->data_where(t->sym->ctx, &d);
+    drip__printf(w, " (tls `%s`", d.symbol);
+    if (d.file)
+        drip__printf(w, " (%s:%d)", drip__retention_base(d.file), d.line);
+    drip__puts(w, ")");
 }

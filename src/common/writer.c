@@ -9,8 +9,9 @@
 
 void drip__writer_fd(struct drip_writer *w, int fd)
 {
-    memset(w, 0, sizeof *w);
-    w->fd = fd;
+    w->fd = fd;   /* the buffer is not cleared: 64 KiB in the CLI, for every answer */
+    w->len = 0;
+    w->err = 0;
 }
 
 static void drain(struct drip_writer *w)
@@ -72,6 +73,16 @@ void drip__printf(struct drip_writer *w, const char *fmt, ...)
     va_start(ap, fmt);
     drip__vprintf(w, fmt, ap);
     va_end(ap);
+}
+
+void drip__put_hex(struct drip_writer *w, uint64_t v)
+{
+    char d[16], *p = d + sizeof d;
+    do {
+        *--p = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    drip__write(w, p, (size_t)(d + sizeof d - p));
 }
 
 void drip__put_count(struct drip_writer *w, uint64_t n)

@@ -26,6 +26,9 @@ void drip__write(struct drip_writer *w, const void *p, size_t n);
 void drip__puts(struct drip_writer *w, const char *s);
 void drip__printf(struct drip_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void drip__vprintf(struct drip_writer *w, const char *fmt, va_list ap);
+/* Writes v in lower-case hex, no prefix (printf's %lx without the call: a raw report writes
+ * one per frame). */
+void drip__put_hex(struct drip_writer *w, uint64_t v);
 /* Writes n with thousands separators: 1,048,576. */
 void drip__put_count(struct drip_writer *w, uint64_t n);
 /* Formats a byte count for people: "512 B", "1.5 KiB", "3.0 MiB" (IEC units, one decimal). */

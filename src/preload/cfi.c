@@ -91,8 +91,14 @@ static DRIP_TLS struct local_rule local[1 << LOCAL_BITS];
 static _Atomic unsigned flushes;
 static DRIP_TLS unsigned local_flushes;
 
-/* ip's set: two slots (ways). */
-static inline size_t local_index(uintptr_t ip) { return ((uint32_t)ip * 0x9e3779b1u >> (32 - LOCAL_BITS)) & ~(size_t)1; }
+/* ip's set: two slots (ways), the first at tab[i] for the i returned; computed as a byte offset
+ * (one shift and one mask), struct local_rule being 16 bytes. */
+_Static_assert(sizeof(struct local_rule) == 16, "local_rule");
+static inline struct local_rule *local_set(struct local_rule *tab, uintptr_t ip)
+{
+    size_t off = ((uint32_t)ip * 0x9e3779b1u >> (32 - LOCAL_BITS - 4)) & (((size_t)1 << (LOCAL_BITS + 4)) - 32);
+    return (struct local_rule *)((char *)tab + off);
+}
 
 static uint64_t rule_shared(uintptr_t ip);
 
@@ -169,7 +175,8 @@ int drip__cfi_walk_from(uintptr_t *out, int n0, int max, uint64_t h, uint64_t *h
      * return for the main thread, the thread entry's return for the others */
     const uintptr_t self_lo = drip__g.self_lo, self_len = drip__g.self_hi - drip__g.self_lo;
     const uintptr_t bottom = drip__thread_ret ? drip__thread_ret : drip__main_ret;
-    struct local_rule *const tab = local;
+    struct local_rule *tab = local;
+    __asm__("" : "+r"(tab));   /* its TLS address computed once, not on every frame */
     uintptr_t *o = out + n0, *const end = out + max;
     while (o < end) {
         if (ip < 4096)
@@ -180,7 +187,7 @@ int drip__cfi_walk_from(uintptr_t *out, int n0, int max, uint64_t h, uint64_t *h
         }
         if (ip == bottom)
             break;   /* the bottom of the program's stack */
-        struct local_rule *e = &tab[local_index(ip)];
+        struct local_rule *e = local_set(tab, ip);
         uint64_t r = e[0].rule;
         if (DRIP_UNLIKELY(e[0].ip != ip))
             r = e[1].ip == ip ? e[1].rule : local_fill(e, ip);

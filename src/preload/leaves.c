@@ -52,12 +52,12 @@ void drip__leaf_free(struct item *l, unsigned cls)
     drip__spin_unlock(&pool[cls].mu);
 }
 
-struct item *drip__leaf_move(struct item *l, unsigned n, unsigned from, unsigned to)
+struct item *drip__leaf_move(struct item *l, unsigned off, unsigned n, unsigned from, unsigned to)
 {
     struct item *nl = drip__leaf_alloc(to);
     if (!nl)
         return NULL;
-    memcpy(nl, l, n * sizeof(struct item));
+    memcpy(nl, l + off, n * sizeof(struct item));
     drip__leaf_free(l, from);
     return nl;
 }

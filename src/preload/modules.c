@@ -13,8 +13,9 @@
  * The same rebuild records where each module's static TLS block lies (retention roots, #16): on
  * x86_64 the block of module M sits at the same offset from every thread's thread pointer, so the
  * offset seen from the rebuilding thread (dl_iterate_phdr's dlpi_tls_data) holds for all. A block
- * of dynamic TLS (a dlopen'ed module's, malloc'd on first use in each thread) has no fixed offset
- * and is left out: it is a heap block, reached through the thread's DTV.
+ * of dynamic TLS (a dlopen'ed module's, malloc'd on first use in each thread) has no fixed offset:
+ * it is a heap block, reached through the thread's DTV, whose entry for the module (by its TLS
+ * module id, also recorded) names the module.
  * Lock: `refresh_mu` (rank DRIP_RANK_MODULES; the arena under it).
  */
 #include "internal.h"
@@ -22,6 +23,7 @@
 #include "ehframe.h"
 #include "modules.h"
 #include "mmaps.h"
+#include "stop.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -45,10 +47,18 @@ struct tls_block {   /* a module's static TLS block: [tp + off, tp + off + size)
     uintptr_t size, bias;
 };
 
+struct tls_dyn {     /* a module whose TLS is dynamic: each thread's DTV entry modid points to it */
+    size_t modid;
+    uintptr_t bias;
+};
+
 struct table {
-    int n, ntls;
+    int n, ntls, ndyn;
+    uintptr_t tls_below;   /* every static block lies within this many bytes below tp */
+    size_t max_modid;      /* of the dynamic ones */
     struct module m[MAX_MODULES];
     struct tls_block tls[MAX_TLS];
+    struct tls_dyn dyn[MAX_TLS];
 };
 
 static struct table *_Atomic current;
@@ -113,19 +123,54 @@ static uintptr_t static_tls_size(void)
 static void collect_tls(struct table *t, const struct dl_phdr_info *info)
 {
     uintptr_t tp = (uintptr_t)pthread_self(), data = (uintptr_t)info->dlpi_tls_data;
-    if (!info->dlpi_tls_modid || !data || data >= tp || tp - data > static_tls_size() || t->ntls >= MAX_TLS)
+    if (!info->dlpi_tls_modid)
         return;
+    if (!data || data >= tp || tp - data > static_tls_size() || t->ntls >= MAX_TLS) {
+        if (t->ndyn < MAX_TLS) {   /* dlopen'ed: malloc'd in each thread on first use */
+            t->dyn[t->ndyn++] = (struct tls_dyn){info->dlpi_tls_modid, info->dlpi_addr};
+            t->max_modid = info->dlpi_tls_modid > t->max_modid ? info->dlpi_tls_modid : t->max_modid;
+        }
+        return;
+    }
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_TLS) {
             t->tls[t->ntls++] = (struct tls_block){(intptr_t)(data - tp), info->dlpi_phdr[i].p_memsz, info->dlpi_addr};
+            if (tp - data > t->tls_below)
+                t->tls_below = tp - data;
             return;
         }
+}
+
+/* glibc's x86_64 thread control block: the DTV pointer at tp + 8; the DTV an array of
+ * {pointer, to_free} pairs indexed by module id (0: the generation; -1: the length). */
+bool drip__module_dtv_of(uintptr_t tp, uintptr_t a, bool racy, uintptr_t *bias, uintptr_t *modid)
+{
+    const struct table *t = atomic_load_explicit(&current, memory_order_acquire);
+    uintptr_t dtv = 0;
+    if (!t || !t->ndyn)
+        return false;
+    if (!racy)
+        dtv = *(const uintptr_t *)(tp + sizeof(uintptr_t));
+    else if (drip__safe_read(&dtv, tp + sizeof(uintptr_t), sizeof dtv) != (long)sizeof dtv)
+        return false;
+    if (!dtv || a < dtv + 2 * sizeof(uintptr_t) || a >= dtv + 2 * sizeof(uintptr_t) * (t->max_modid + 1))
+        return false;
+    size_t id = (a - dtv) / (2 * sizeof(uintptr_t));
+    for (int i = 0; i < t->ndyn; i++)
+        if (t->dyn[i].modid == id) {
+            *bias = t->dyn[i].bias;
+            *modid = id;
+            return true;
+        }
+    return false;
 }
 
 bool drip__module_tls_of(uintptr_t tp, uintptr_t a, uintptr_t *bias, uintptr_t *off)
 {
     const struct table *t = atomic_load_explicit(&current, memory_order_acquire);
-    for (int i = 0; t && i < t->ntls; i++) {
+    if (!t || a >= tp || tp - a > t->tls_below)   /* the scan asks for every root word and thread */
+        return false;
+    for (int i = 0; i < t->ntls; i++) {
         uintptr_t lo = tp + (uintptr_t)t->tls[i].off;
         if (a >= lo && a - lo < t->tls[i].size) {
             *bias = t->tls[i].bias;

@@ -24,6 +24,9 @@ const uint8_t *drip__module_eh_frame_hdr(uintptr_t addr);
  * then that module's load bias and a's offset in its PT_TLS block. Lock-free (the world may be
  * stopped with a thread inside dlopen). */
 bool drip__module_tls_of(uintptr_t tp, uintptr_t a, uintptr_t *bias, uintptr_t *off);
+/* Whether a is the DTV entry, in the thread whose pointer is tp, of a module whose TLS is
+ * dynamic (dlopen'ed): that module's bias and TLS module id. racy: read the TCB safely. */
+bool drip__module_dtv_of(uintptr_t tp, uintptr_t a, bool racy, uintptr_t *bias, uintptr_t *modid);
 /* The interposed dlopen and dlclose (interpose.c) call these. */
 void *drip__dlopen(const char *file, int mode);
 int drip__dlclose(void *handle);

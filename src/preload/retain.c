@@ -145,7 +145,7 @@ static bool rehash(struct drip__retain *t)
 }
 
 /* The node (prev, site), made on first use; UINT32_MAX when out of memory. */
-static uint32_t intern(struct drip__retain *t, uint32_t prev, uint32_t site)
+static uint32_t intern_slow(struct drip__retain *t, uint32_t prev, uint32_t site)
 {
     if ((t->nnodes + 1) * 2 > t->hcap && !rehash(t))
         return UINT32_MAX;
@@ -166,6 +166,21 @@ static uint32_t intern(struct drip__retain *t, uint32_t prev, uint32_t site)
     t->hix[2 * t->nnodes] = t->hix[2 * t->nnodes + 1] = 0;
     t->hash[s] = (uint32_t)t->nnodes + 1;
     return (uint32_t)t->nnodes++;
+}
+
+static uint32_t intern(struct drip__retain *t, uint32_t prev, uint32_t site)
+{
+    /* the blocks one holder points at are mostly of one site (an array of them): the last node
+     * found answers again without the hash */
+    if (t->nnodes && t->memo_prev == prev && t->memo_site == site)
+        return t->memo_id;
+    uint32_t id = intern_slow(t, prev, site);
+    if (id != UINT32_MAX) {
+        t->memo_prev = prev;
+        t->memo_site = site;
+        t->memo_id = id;
+    }
+    return id;
 }
 
 static void widen(uint32_t *lo, uint32_t *hi, uint32_t v)
@@ -294,7 +309,8 @@ static void name_root(const struct drip__retain *r, const struct drip__retain_ct
         if (atomic_load(&t->state) != DRIP_THREAD_RUNNING || !t->os_tid)
             continue;
         uintptr_t tp = (uintptr_t)t->tid;
-        o->has_tls = drip__module_tls_of(tp, a, &o->tls_bias, &o->tls_off);   /* modules.c: the variable's module */
+        o->has_tls = drip__module_tls_of(tp, a, &o->tls_bias, &o->tls_off) ? 1   /* modules.c: the variable's module */
+                     : drip__module_dtv_of(tp, a, c->racy, &o->tls_bias, &o->tls_off) ? 2 : 0;   /* or its DTV entry */
         if (o->has_tls || (a + 512 >= tp && a < tp + 0x700)) {
             o->kind = DRIP_ROOT_TLS;
         } else {

@@ -46,6 +46,7 @@ struct drip__retain {
     size_t nnodes, node_cap;
     uint32_t *hash;   /* node index + 1; 0 empty */
     size_t hcap;
+    uint32_t memo_prev, memo_site, memo_id;   /* the node found last */
     struct drip__rsum_held *held;
     size_t nheld, held_cap;
     uint32_t *hix;    /* per node: held index + 1 of its reachable blocks, then of its possible ones */
@@ -109,7 +110,9 @@ struct drip__rsum_root {
     uintptr_t lo, hi;   /* memory: the mapping that holds it */
     int32_t tid;
     uint32_t kind;      /* enum drip_root_kind */
-    /* tls: the module (load bias) whose static TLS block holds it and the offset in that block;
+    /* tls: the module (load bias) whose static TLS block holds it and the offset in that block
+     * (has_tls 1), or whose dynamic block the thread's DTV entry at it points to (2; tls_off: the
+     * module's TLS id);
      * memory: the stack that mmap'd the mapping (0: unknown; then lo-hi is /proc's mapping) */
     uintptr_t tls_bias, tls_off;
     uint32_t has_tls, map_site;

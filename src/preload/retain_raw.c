@@ -40,7 +40,8 @@ void drip__retain_raw(struct drip_writer *w, struct drip__siteset *set, const st
         if (r[i].hi)
             drip__printf(w, " lo=%lx hi=%lx", (unsigned long)r[i].lo, (unsigned long)r[i].hi);
         if (r[i].has_tls)
-            drip__printf(w, " tls_bias=%lx tls_off=%lx", (unsigned long)r[i].tls_bias, (unsigned long)r[i].tls_off);
+            drip__printf(w, " tls_bias=%lx tls_off=%lx%s", (unsigned long)r[i].tls_bias, (unsigned long)r[i].tls_off,
+                         r[i].has_tls == 2 ? " tls_dtv=1" : "");
         if (r[i].map_site)
             drip__printf(w, " map_site=%u", r[i].map_site);
         drip__puts(w, "\n");

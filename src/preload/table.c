@@ -13,7 +13,9 @@
  *     the number of records before each 64-slot word). A leaf holds the span's records in
  *     address order, 12 bytes each (the address is implied by the position); a slot's record is
  *     found with one popcount, so a free touches two lines: the entry and the record. Inserting
- *     or removing moves the records above it in the span (usually a few dozen).
+ *     or removing moves the records below it or those above it in the span, whichever are
+ *     fewer (the records start at an offset in the leaf, kept in the entry): blocks allocated
+ *     or freed in address order move none.
  *   - A span with a single block keeps its record inline in its entry: no leaf. A second block
  *     gives the span a leaf; the leaf goes when it empties.
  *   - Memory follows the live blocks (~17 bytes a small block: 12 of record, the rest slack and
@@ -278,7 +280,7 @@ static inline unsigned pop64(uint64_t x)
 static inline unsigned slot_of(uintptr_t a) { return (unsigned)(a >> SLOT_SHIFT) & (SLOTS - 1); }
 static inline uintptr_t one_word(unsigned s) { return (uintptr_t)s << 8 | ONE; }
 
-/* The index in the leaf of slot s's record (present or not). */
+/* The rank among the leaf's records of slot s's record (present or not): it is at l[off + rank]. */
 static inline unsigned rank(const struct entry *e, unsigned s)
 {
     uint64_t below = (1ULL << (s & 63)) - 1;
@@ -316,12 +318,19 @@ static inline void move_down(struct item *r, unsigned n)   /* r[1..n] -> r[0..n)
     }
 }
 
-/* Adds `it` at slot s (absent) of e's leaf l, which has room. */
-static inline void leaf_put(struct entry *e, struct item *l, unsigned s, const struct item *it)
+/* Adds `it` at slot s (absent) of e's leaf l, which has room (fewer than cap records). The
+ * records below it move down one place, or those above it up one, whichever are fewer (and
+ * there is room for): blocks allocated or freed in address order move none. */
+static inline __attribute__((always_inline)) void leaf_put(struct entry *e, struct item *l, unsigned s, const struct item *it, unsigned cap)
 {
-    unsigned k = rank(e, s);
-    move_up(&l[k], e->n - k);
-    l[k] = *it;
+    unsigned k = rank(e, s), n = e->n, off = e->off;
+    if (off > 0 && (k < n - k || off + n == cap)) {
+        move_down(&l[off - 1], k);   /* l[off, off + k) -> l[off - 1, ...) */
+        off = --e->off;
+    } else {
+        move_up(&l[off + k], n - k);
+    }
+    l[off + k] = *it;
     e->bits[s >> 6] |= 1ULL << (s & 63);
     for (unsigned w = (s >> 6) + 1; w < SLOTS / 64; w++)
         e->cum[w]++;
@@ -361,7 +370,8 @@ void drip__table_prefetch(uintptr_t addr, int stage)
     if (w && !(w & ONE)) {
         unsigned s = slot_of(addr), i = s >> 6;
         uint64_t bits = __atomic_load_n(&e->bits[i], __ATOMIC_RELAXED);
-        unsigned k = __atomic_load_n(&e->cum[i], __ATOMIC_RELAXED) + pop64(bits & ((1ULL << (s & 63)) - 1));
+        unsigned k = __atomic_load_n(&e->off, __ATOMIC_RELAXED) + __atomic_load_n(&e->cum[i], __ATOMIC_RELAXED) +
+                     pop64(bits & ((1ULL << (s & 63)) - 1));
         __builtin_prefetch((const struct item *)w + (k < SLOTS ? k : 0), 1);
     }
 }
@@ -403,26 +413,28 @@ static uintptr_t put(struct entry *e, uintptr_t w, const struct drip__rec *r, bo
         memset(e->cum, 0, sizeof e->cum);
         e->n = 0;
         e->cls = 0;
-        leaf_put(e, l, one_slot(w), &e->one);
-        leaf_put(e, l, s, &it);
+        e->off = 0;
+        leaf_put(e, l, one_slot(w), &e->one, drip__leaf_cap[0]);
+        leaf_put(e, l, s, &it, drip__leaf_cap[0]);
         *added = true;
         return (uintptr_t)l;
     }
     struct item *l = (struct item *)w;
     if (has(e, s)) {
-        l[rank(e, s)] = it;
+        l[e->off + rank(e, s)] = it;
         return w;
     }
     if (e->n == drip__leaf_cap[e->cls]) {
-        struct item *nl = drip__leaf_move(l, e->n, e->cls, e->cls + 1u);
+        struct item *nl = drip__leaf_move(l, e->off, e->n, e->cls, e->cls + 1u);
         if (!nl) {
             *ok = false;
             return w;
         }
         l = nl;
         e->cls++;
+        e->off = 0;
     }
-    leaf_put(e, l, s, &it);
+    leaf_put(e, l, s, &it, drip__leaf_cap[e->cls]);
     *added = true;
     return (uintptr_t)l;
 }
@@ -461,11 +473,16 @@ static uintptr_t take(struct entry *e, uintptr_t w, uintptr_t addr, struct drip_
     struct item *l = (struct item *)w;
     if (!l || !has(e, s))
         return w;
-    unsigned k = rank(e, s);
-    to_rec(out, &l[k], addr);
+    unsigned k = rank(e, s), off = e->off, n = e->n;
+    to_rec(out, &l[off + k], addr);
     *found = true;
-    e->n--;
-    move_down(&l[k], e->n - k);
+    if (k < n - 1 - k) {   /* fewer records below it than above: those move up one place */
+        move_up(&l[off], k);
+        e->off = (uint8_t)(off + 1);
+    } else {
+        move_down(&l[off + k], n - 1 - k);
+    }
+    e->n = (uint16_t)(n - 1);
     e->bits[s >> 6] &= ~(1ULL << (s & 63));
     for (unsigned i = (s >> 6) + 1; i < SLOTS / 64; i++)
         e->cum[i]--;
@@ -476,9 +493,10 @@ static uintptr_t take(struct entry *e, uintptr_t w, uintptr_t addr, struct drip_
     }
     if (e->cls > 0 && e->n * 4u < drip__leaf_cap[e->cls]) {   /* shrink, keeping room to grow back */
         unsigned to = drip__leaf_class(e->n * 2u);
-        struct item *nl = drip__leaf_move(l, e->n, e->cls, to);
+        struct item *nl = drip__leaf_move(l, e->off, e->n, e->cls, to);
         if (nl) {
             e->cls = (uint8_t)to;
+            e->off = 0;
             return (uintptr_t)nl;
         }
     }

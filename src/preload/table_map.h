@@ -38,7 +38,7 @@ struct entry {
     uint8_t cum[SLOTS / 64];     /* records in the words before word i */
     uint16_t n;                  /* records in the leaf */
     uint8_t cls;                 /* the leaf's capacity class */
-    uint8_t pad_;
+    uint8_t off;                 /* the records are l[off, off + n) of the leaf l */
     struct item one;             /* the inline record (word ONE) */
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct entry) == 64, "entry");
@@ -57,8 +57,9 @@ static inline void to_rec(struct drip__rec *r, const struct item *it, uintptr_t 
 extern const uint16_t drip__leaf_cap[NCLASS];
 struct item *drip__leaf_alloc(unsigned cls);               /* NULL when out of memory */
 void drip__leaf_free(struct item *l, unsigned cls);
-/* A copy of l's n records in a leaf of class `to`; l is freed. NULL (l kept) when out of memory. */
-struct item *drip__leaf_move(struct item *l, unsigned n, unsigned from, unsigned to);
+/* A copy of the n records l[off, off + n) at the start of a leaf of class `to`; l is freed.
+ * NULL (l kept) when out of memory. */
+struct item *drip__leaf_move(struct item *l, unsigned off, unsigned n, unsigned from, unsigned to);
 unsigned drip__leaf_class(unsigned n);                     /* the smallest class holding n */
 void drip__leaves_child_reset(void);
 

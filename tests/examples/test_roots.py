@@ -7,13 +7,18 @@ exact root drip names for each record of roots_tls.c and roots_mmap.c (see their
                  and start routine, in the JSON and the text report; the top retainers
   tls_stripped   the same program stripped: each root named by module and its offset in the
                  module's TLS block (the offsets of t_cache and m_buffer in the ELF symbol table)
+  dyntls         dyn_buf, a __thread variable of a dlopen'ed module (dynamic TLS) in the main
+                 thread: held by the thread's DTV entry for the module (its TLS module id), then
+                 the module's block, named with the variable at the pointer's offset
   mmap           the pool (1 MiB left of 2 MiB after munmap of head and tail), the ring's third
                  page (a munmap split its mapping) and the log (moved by mremap): kind mapping,
                  the exact range and size, the function and line of the mmap call
   mmap_calls     mmap/munmap/mremap calls that fail or succeed: the same results and errno with
                  and without drip (the interposer changes nothing the program sees)
-  live_tls       /debug/drip/retainers of roots_tls, live: the two TLS variables, exact bytes
-  live_mmap      /debug/drip/retainers of roots_mmap, live: the three mappings and their mappers
+  live_tls       /debug/drip/retainers of roots_tls, live: the two TLS variables, exact bytes;
+                 /debug/pprof/retained (read by `drip top`) names them at the root of the stacks
+  live_mmap      /debug/drip/retainers of roots_mmap, live: the three mappings and their mappers;
+                 the same in /debug/pprof/retained
 
 Usage: test_roots.py CASE
 """
@@ -125,6 +130,29 @@ def case_tls_stripped():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def case_dyntls():
+    res = dt.run([os.path.join(dt.PROGS, "roots_dyntls")], ["--retainers"], timeout=60)
+    dt.eq((res.rc, res.out), (0, "held\n"), "roots_dyntls ran")
+    dt.check(res.report is not None, "drip wrote the JSON report")
+    if res.report is None:
+        return
+    rec = record(res.report, "dyn_hold")
+    ro = root_of(rec)
+    modid = ro.get("tls_module_id")
+    dt.eq((ro.get("kind"), ro.get("symbol"), os.path.basename(ro.get("module") or ""), ro.get("thread_start"), type(modid),
+           rec.get("bytes"), rec.get("kind")), ("tls", None, "libroots_dyn.so", None, int, 777, "reachable"),
+          "JSON: the root is the main thread's DTV entry of libroots_dyn.so (by its TLS module id)")
+    hops = [(h["bytes"], h["blocks"], h["offset_min"], h["offset_max"]) for h in rec.get("retained_by", {}).get("path", [])]
+    dt.eq(hops, [(8, 1, 0, 0), (777, 1, None, None)], "the module's 8-byte block (dyn_buf at offset 0), then the record")
+    pid = int(re.findall(r"==(\d+)== drip: leak report", res.err)[0])
+    lines = text_lines(res.err)
+    want = "held by: dynamic TLS of libroots_dyn.so (module id %s), thread %d (main thread)" % (modid, pid)
+    dt.check(want in lines, "the text report says \"%s\"" % want)
+    hop = re.compile(r"^-> 8 bytes in 1 block allocated at \S+.*, at offset 0 \(tls `dyn_buf` \(roots_dyn.c:%d\)\)$"
+                     % line_of("roots_dyn.c", "__thread char *dyn_buf;"))
+    dt.check(any(hop.match(l) for l in lines), "the text report names the variable in the module's block: %s" % hop.pattern)
+
+
 def mmap_expect(out):
     m = re.search(r"pool (0x[0-9a-f]+) ring (0x[0-9a-f]+) log (0x[0-9a-f]+)", out)
     dt.check(m is not None, "the program printed its mappings")
@@ -178,6 +206,19 @@ def retainers_of(t):
     return json.loads(body) if status == 200 else {"retainers": []}
 
 
+def retained_top(t):
+    """`drip top` of /debug/pprof/retained: {name: cum bytes as printed}."""
+    status, headers, body = t.get("/debug/pprof/retained")
+    dt.eq(status, 200, "GET /debug/pprof/retained")
+    path = tempfile.mktemp(suffix=".pb")
+    with open(path, "wb") as f:
+        f.write(body)
+    p = subprocess.run([dt.DRIP, "top", "--nodefraction", "0", path], capture_output=True, text=True, timeout=60)
+    os.unlink(path)
+    rows = [l.split(None, 5) for l in p.stdout.splitlines()]
+    return {r[5]: r[3] for r in rows if len(r) == 6 and r[4].endswith("%")}
+
+
 def case_live_tls():
     t = live(TLS)
     doc = retainers_of(t)
@@ -186,6 +227,10 @@ def case_live_tls():
                  for x in doc["retainers"] if x["root"]["kind"] == "tls" and x["root"]["symbol"])
     dt.eq(got, [("m_buffer", l_buf, None, 1000, 1), ("t_cache", l_cache, "session_worker", 1024, 16)],
           "live retainers: the two TLS variables (line, thread's start routine, bytes, blocks)")
+    tids = {x["root"]["symbol"]: x["root"]["tid"] for x in doc["retainers"] if x["root"]["kind"] == "tls"}
+    top = retained_top(t)
+    dt.eq([top.get("tls t_cache of thread %s" % tids.get("t_cache")), top.get("tls m_buffer of thread %s" % tids.get("m_buffer"))],
+          ["1KiB", "1000B"], "drip top of /debug/pprof/retained: each TLS variable at the root of its stacks (cum)")
     t.stop()
 
 
@@ -197,6 +242,9 @@ def case_live_mmap():
                  for x in doc["retainers"] if x["root"]["kind"] == "mapping")
     dt.eq(got, sorted(("0x%x-0x%x" % (v[0], v[1]), v[3], v[5], v[6]) for v in exp.values()),
           "live retainers: the three mappings (range, mapper, bytes, blocks)")
+    top = retained_top(t)
+    dt.eq(sorted(top.get("mapping 0x%x-0x%x mapped at %s" % (v[0], v[1], v[3])) for v in exp.values()),
+          sorted(["4.69KiB", "32B", "200B"]), "drip top of /debug/pprof/retained: each mapping and its mapper (cum)")
     t.stop()
 
 

@@ -54,5 +54,18 @@ def case_no_report_line_to_log():
              "unwritable log file: the line goes to stderr (%r)" % p.stderr)
 
 
+def case_command_escaped():
+    """An argument with a newline (python3 -c 'a\nb', a shell script in sh -c) is written on the
+    Command: line as an escape, as valgrind does: every line of the report keeps its ==PID==
+    prefix, so the program's stderr and drip's report can be told apart line by line."""
+    p = cli(["run", "--", P + "/leaks", "two\nlines", "tab\there", "bell\x07"])
+    lines = p.stderr.splitlines()
+    bare = [ln for ln in lines if not re.match(r"^(==\d+==|SUMMARY: drip:)", ln)]
+    dt.eq(bare, [], "every line of the report is prefixed")
+    cmd = [ln for ln in lines if " Command: " in ln]
+    dt.check(len(cmd) == 1 and cmd[0].endswith(" Command: %s two\\nlines tab\\there bell\\x07" % (P + "/leaks")),
+             "the Command: line escapes newline, tab and other control bytes (%r)" % cmd)
+
+
 if __name__ == "__main__":
     dt.main(globals())

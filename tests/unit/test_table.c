@@ -192,6 +192,54 @@ static void steady_full(void **state)
     check_all();
 }
 
+/* Blocks allocated and freed in address order, as queues and stacks of small blocks are: a
+ * leaf's records start at an offset that moves, so that removing the lowest record or adding
+ * one below the lowest moves no other. Each phase keeps the map equal to the model while the
+ * offset grows, the leaf grows and shrinks with the records off its start, and records come
+ * back below it. */
+static void ordered_runs(void **state)
+{
+    enum { SPAN = 128 };   /* blocks 16 bytes apart: one 2 KiB span */
+    size_t cap, leaves;
+    for (size_t span = 0; span < 8; span++) {
+        size_t base = span * SPAN;
+        for (size_t k = base; k < base + SPAN; k++)   /* ascending: appends */
+            insert(k, (uint32_t)(k + 7));
+        check_all();
+        for (size_t k = base; k < base + SPAN - 3; k++) {   /* a queue: the oldest goes first */
+            remove_(k);
+            if (k % 16 == 0)
+                check_all();
+        }
+        drip__table_shape(&cap, &leaves);
+        check_shape(cap, leaves);   /* shrunk, with the records moved off their offset */
+        check_all();
+        for (size_t k = base + SPAN - 4;; k--) {   /* then back down: below the lowest */
+            insert(k, (uint32_t)(k + 11));
+            if (k % 16 == 0)
+                check_all();
+            if (k == base)
+                break;
+        }
+        check_all();
+        for (size_t k = base + SPAN / 2; k < base + SPAN; k += 2)   /* holes in the upper half */
+            remove_(k);
+        for (size_t k = base + SPAN / 2 - 1;; k--) {   /* a stack popped from its bottom */
+            remove_(k);
+            if (k % 8 == 0)
+                check_all();
+            if (k == base)
+                break;
+        }
+        check_all();
+    }
+    for (size_t k = 0; k < BLOCKS; k++)
+        remove_(k);
+    check_all();
+    drip__table_shape(&cap, &leaves);
+    assert_int_equal(leaves, 0);
+}
+
 static void *remove_half(void *arg)
 {
     size_t *count = arg;
@@ -351,6 +399,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(restore_record),
         cmocka_unit_test(steady_full),
+        cmocka_unit_test(ordered_runs),
         cmocka_unit_test(other_thread),
         cmocka_unit_test(random_churn),
         cmocka_unit_test(dense_and_refused),

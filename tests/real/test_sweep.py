@@ -1,0 +1,274 @@
+"""The everyday programs a new user runs first, each plain and under drip run (issue #12's sweep).
+
+Usage: test_sweep.py CASE   (one ctest per case, label "real"; `test_sweep.py --list` names them)
+Each command runs twice in a fresh directory at the same path, once plain and once under
+`drip run`, and must give the same exit status, the same stdout and stderr bytes (the report goes
+to a --log-path file), and write the same files with the same bytes. Every traced process's JSON
+report is complete and the text report is whole (from its first line to its SUMMARY line). A
+command whose program is not installed is listed as skipped; a case with none at all exits 77.
+"""
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import driptest as dt  # noqa: E402
+
+ENV = dict(os.environ, LC_ALL="C", TZ="UTC", PYTHONHASHSEED="0", GIT_CONFIG_NOSYSTEM="1",
+           GIT_AUTHOR_DATE="2024-01-01T00:00:00Z", GIT_COMMITTER_DATE="2024-01-01T00:00:00Z")
+ENV.pop("LD_PRELOAD", None)
+ENV.pop("DRIP_OPTIONS", None)
+SETUP = ("seq 1 20000 > nums; printf 'b\\na\\nc\\nb\\n' > small; mkdir -p d/e; echo hi > d/e/f; "
+         "seq 1 500 | sed 's/$/ line of text/' > text; cp text text2; echo changed >> text2; touch -d @0 text text2")
+REPORT_LINE = re.compile(r"^(==\d+== .*|==\d+==|SUMMARY: drip: .*)$")
+
+
+def have(prog):
+    return bool(shutil.which(prog))
+
+
+def files_of(d):
+    out = {}
+    for root, _, files in os.walk(d):
+        for f in files:
+            p = os.path.join(root, f)
+            if os.path.islink(p):
+                out[os.path.relpath(p, d)] = "-> " + os.readlink(p)
+            else:
+                with open(p, "rb") as fh:
+                    out[os.path.relpath(p, d)] = hashlib.sha256(fh.read()).hexdigest()[:16]
+    return out
+
+
+def run_in(work, argv, stdin, setup, timeout):
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    subprocess.run(["/bin/sh", "-c", setup], cwd=work, env=ENV, check=True)
+    p = subprocess.run(argv, cwd=work, env=ENV, input=stdin, capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr, files_of(work)
+
+
+def whole_reports(text):
+    """{pid: whole?} for the text reports in text: each begins with its 'leak report for process'
+    line and ends with a SUMMARY line, with no other process's line between."""
+    res, cur = {}, None
+    for ln in text.splitlines():
+        m = re.match(r"^==(\d+)== drip: leak report for process", ln)
+        if m:
+            cur = m.group(1)
+            res[cur] = False
+            continue
+        m = re.match(r"^==(\d+)==", ln)
+        if m and m.group(1) != cur:
+            cur = None   # another process's line inside a report: not whole
+        if ln.startswith("SUMMARY: drip:") and cur is not None:
+            res[cur] = True
+            cur = None
+    return res
+
+
+def same_as_plain(name, argv, stdin=None, setup=SETUP, drip_args=(), stderr_report=False, files=True, timeout=120):
+    """Runs argv plain and under drip run; checks everything the module docstring lists.
+    Returns the root's JSON report (or None)."""
+    if not have(argv[0]):
+        print("skip %s: %s is not installed" % (name, argv[0]))
+        return None
+    base = tempfile.mkdtemp(prefix="drip-sweep-")
+    try:
+        work, out = os.path.join(base, "w"), os.path.join(base, "out")
+        os.makedirs(out)
+        stdin = stdin.encode() if isinstance(stdin, str) else stdin
+        prc, pout, perr, pfiles = run_in(work, argv, stdin, setup, timeout)
+        J, L = os.path.join(out, "r.json"), os.path.join(out, "r.txt")
+        args = [dt.DRIP, "run", "--json", J] + ([] if stderr_report else ["--log-path", L]) + list(drip_args) + ["--"]
+        rc, dout, derr, dfiles = run_in(work, args + argv, stdin, setup, timeout * 3)
+        dt.eq(rc, prc, name + ": exit status")
+        dt.check(dout == pout, name + ": the same stdout (%d bytes, plain %d)" % (len(dout), len(pout)))
+        text = derr.decode("utf-8", "replace")
+        if stderr_report:
+            rest = "\n".join(ln for ln in text.split("\n") if not REPORT_LINE.match(ln))
+            dt.eq(rest, perr.decode("utf-8", "replace"), name + ": stderr is the program's, and the reports")
+        else:
+            dt.eq(derr, perr, name + ": the same stderr")
+            text = "".join(open(p, errors="replace").read() for p in sorted(glob.glob(L + "*")))
+        if files:
+            diff = sorted(k for k in set(dfiles) | set(pfiles) if dfiles.get(k) != pfiles.get(k))
+            dt.eq(diff, [], name + ": the same files, the same bytes")
+        reps = whole_reports(text)
+        dt.check(reps and all(reps.values()), name + ": every text report whole (%r)" % reps)
+        root = None
+        for p in sorted(glob.glob(J + "*")):
+            with open(p) as f:
+                try:
+                    r = json.load(f)
+                except ValueError:
+                    r = {}
+            dt.check(r.get("complete") is True, name + ": %s complete" % os.path.basename(p))
+            if p == J:
+                root = r
+        dt.check(root is not None, name + ": the root process's JSON report")
+        return root
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def need_any(progs):
+    if not any(have(p) for p in progs):
+        dt.skip("none installed: " + " ".join(progs))
+
+
+EVERYDAY = [
+    ("env printenv", ["printenv", "HOME"]),
+    ("ls", ["ls", "-l", "--time-style=+", "d/e"]),
+    ("sort", ["sort", "-n", "-r", "nums"]),
+    ("sort --parallel", ["sort", "--parallel=2", "-S", "1M", "nums"]),
+    ("cat", ["cat", "nums", "small"]),
+    ("cat missing", ["cat", "nope"]),
+    ("cp -r", ["cp", "-r", "d", "d2"]),
+    ("du", ["du", "-a", "d"]),
+    ("date", ["date", "-d", "@1000000", "+%F %T"]),
+    ("wc", ["wc", "nums", "text"]),
+    ("split", ["split", "-l", "1000", "nums", "part."]),
+    ("seq", ["seq", "-f", "%.3f", "1", "0.5", "1000"]),
+    ("sha256sum", ["sha256sum", "nums", "text"]),
+    ("grep", ["grep", "-n", "-E", "1(2|3)4", "nums"]),
+    ("grep no match", ["grep", "zzz", "nums"]),
+    ("sed -i", ["sed", "-i", "s/line/LINE/", "text"]),
+    ("mawk", ["mawk", "{s+=$1} END {print s, NR}", "nums"]),
+    ("gawk", ["gawk", "{s+=$1} END {print s, NR}", "nums"]),
+    ("tar c", ["tar", "cf", "a.tar", "--mtime=@0", "--owner=0", "--group=0", "--sort=name", "d", "text"]),
+    ("xz -T2", ["xz", "-T2", "-k", "nums"]),
+    ("gzip", ["gzip", "-k", "-n", "nums"]),
+    ("bzip2", ["bzip2", "-k", "nums"]),
+    ("zstd", ["zstd", "-q", "-k", "nums"]),
+    ("find", ["find", ".", "-name", "*e*", "-type", "f"]),
+    ("find -exec", ["find", ".", "-name", "f", "-exec", "cat", "{}", ";"]),
+    ("diff", ["diff", "-u", "text", "text2"]),
+    ("jq", ["jq", "-c", "[.a[] | . * 2]"], '{"a":[1,2,3]}'),
+    ("sqlite3", ["sqlite3", ":memory:", "create table t(a); insert into t values(1),(2); select sum(a) from t;"]),
+    ("openssl dgst", ["openssl", "dgst", "-sha256", "nums"]),
+    ("curl file://", ["curl", "-sS", "file:///nonexistent/x"]),
+    ("perl", ["perl", "-e", "my %h; $h{$_}=$_*2 for 1..10000; print scalar(keys %h), qq(\\n); warn qq(w\\n); exit 4"]),
+    ("perl system", ["perl", "-e", "system('echo from-child'); print `echo backtick`"]),
+    ("python3", ["python3", "-c", "import json,sys; print(json.dumps({'a':[1,2,3]})); sys.stderr.write('err\\n'); sys.exit(3)"]),
+    ("make", ["make", "-s", "-f", "/dev/stdin"], "all: x\n\t@echo done\nx:\n\t@echo x > x\n"),
+    ("bash exec", ["bash", "-c", "x=$(echo sub); echo $x; exec sort small"]),
+    ("dash", ["dash", "-c", "for i in 1 2 3; do echo $i; done; exec cat small"]),
+    ("xargs", ["xargs", "-n2", "echo"], "1 2 3 4 5\n"),
+    ("nice", ["nice", "-n", "3", "sort", "small"]),
+    ("stdbuf", ["stdbuf", "-oL", "sort", "small"]),
+    ("setsid -w", ["setsid", "-w", "sort", "small"]),
+    ("timeout", ["timeout", "10", "sort", "small"]),
+    ("env -u", ["env", "-u", "HOME", "sort", "small"]),
+    ("flock", ["flock", "lk", "sort", "small"]),
+    ("file", ["file", "nums", "d"]),
+    ("git --version", ["git", "--version"]),
+]
+
+
+def case_everyday():
+    """coreutils, grep, sed, awk, tar and the compressors, find, diff, jq, sqlite3, openssl, curl,
+    perl, python3, make, shells, the wrappers that exec (nice, stdbuf, setsid, timeout, flock,
+    env): plain and under drip run, byte for byte."""
+    need_any([c[1][0] for c in EVERYDAY])
+    for c in EVERYDAY:
+        name, argv, stdin = c[0], c[1], (c[2] if len(c) > 2 else None)
+        same_as_plain(name, argv, stdin)
+
+
+def case_pipes_and_signals():
+    """SIGPIPE in a pipeline (yes | head), a status that is a signal's, a program that dies by one."""
+    need_any(["bash"])
+    for name, argv in (
+            ("yes | head", ["bash", "-c", "yes | head -3; echo ${PIPESTATUS[@]}"]),
+            ("seq | head", ["bash", "-c", "seq 1000000 | head -1; echo ${PIPESTATUS[@]}"]),
+            ("python3 into a closed pipe", ["bash", "-c", "python3 -c 'for i in range(100000): print(i)' | head -1; echo ${PIPESTATUS[@]}"]),
+            ("timeout 124", ["timeout", "0.3", "sleep", "5"]),
+            ("python3 SIGTERM itself", ["python3", "-c", "import os,signal; os.kill(os.getpid(), signal.SIGTERM)"]),
+            ("python3 KeyboardInterrupt", ["python3", "-c", "raise KeyboardInterrupt"]),
+            ("python3 SIGALRM handler", ["python3", "-c", "import signal,time\nsignal.signal(signal.SIGALRM, lambda *a: print('alarm'))\n"
+                                         "signal.setitimer(signal.ITIMER_REAL, 0.05)\ntime.sleep(0.2)\nprint('slept')"]),
+            ("perl die", ["perl", "-e", "die 'dead'"]),
+            ("make fails", ["make", "-f", "/dev/null", "nothing"])):
+        same_as_plain(name, argv)
+
+
+SUBSHELLS = "for i in 1 2 3 4; do ( a=$(seq $i 1000 | sort -n | tail -1); echo $a ) & done; wait; sort -n nums | tail -1"
+
+
+def case_report_modes():
+    """The report on stderr (forked children's reports each whole among the program's own lines),
+    --show-reachable, --follow-exec, --child-silent-after-fork: the program is unchanged."""
+    need_any(["bash"])
+    for mode in (["--show-reachable"], ["--follow-exec"], ["--child-silent-after-fork"]):
+        same_as_plain("subshells " + mode[0], ["bash", "-c", SUBSHELLS], drip_args=mode)
+        same_as_plain("find -exec " + mode[0], ["find", ".", "-name", "f", "-exec", "cat", "{}", ";"], drip_args=mode)
+    same_as_plain("subshells, reports on stderr", ["bash", "-c", SUBSHELLS + "; echo to-stderr >&2"], stderr_report=True)
+    same_as_plain("python3 fork, reports on stderr",
+                  ["python3", "-c", "import os,sys\npid=os.fork()\nif pid==0:\n  print('child'); sys.stdout.flush(); os._exit(3)\n"
+                   "_,st=os.waitpid(pid,0); print('parent', os.waitstatus_to_exitcode(st))"], stderr_report=True)
+
+
+MP = """import multiprocessing as mp, sys, threading
+def f(x): return x * x
+if __name__ == "__main__":
+    mp.set_start_method(sys.argv[1])
+    p = mp.Pool(2)
+    print(p.map(f, range(10)))
+    if sys.argv[1] == "fork":
+        p.terminate()
+    else:
+        p.close()
+    p.join()
+    r = []
+    ts = [threading.Thread(target=lambda i=i: r.append(sum(range(i * 1000)))) for i in range(8)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    print(sorted(r))
+"""
+
+
+def case_python_multiprocessing():
+    """multiprocessing's fork (Pool.terminate), forkserver and spawn start methods, threads: the
+    same output; with --follow-exec the spawned interpreters report too."""
+    need_any(["python3"])
+    setup = SETUP + "; cat > mp.py <<'EOF'\n" + MP + "EOF\n"
+    for method in ("fork", "forkserver", "spawn"):
+        same_as_plain("multiprocessing " + method, ["python3", "mp.py", method], setup=setup, timeout=120)
+    same_as_plain("multiprocessing spawn --follow-exec", ["python3", "mp.py", "spawn"], setup=setup,
+                  drip_args=["--follow-exec"], timeout=120)
+
+
+def case_debuggers():
+    """Programs that ptrace their children (strace -f) or read debug info (gdb -batch)."""
+    need_any(["strace", "gdb"])
+    same_as_plain("strace -f", ["strace", "-f", "-qq", "-o", "/dev/null", "sort", "small"])
+    same_as_plain("strace -f, --follow-exec", ["strace", "-f", "-qq", "-o", "/dev/null", "sort", "small"], drip_args=["--follow-exec"])
+    same_as_plain("gdb -batch", ["gdb", "-q", "-batch", "-ex", "print 1+2"])
+
+
+GIT_SETUP = (SETUP + "; export GIT_AUTHOR_DATE=2024-01-01T00:00:00Z GIT_COMMITTER_DATE=2024-01-01T00:00:00Z "
+             "GIT_CONFIG_NOSYSTEM=1; git init -q r && cd r && git -c user.email=a@b -c user.name=n commit -q "
+             "--allow-empty -m one && seq 100 > f && git add f && git -c user.email=a@b -c user.name=n commit -q -m two")
+
+
+def case_git_small():
+    """git init, commit, log, status in a temporary repository (the index's stat data differs by
+    run, so files are not compared)."""
+    need_any(["git"])
+    g = ["git", "-C", "r", "-c", "user.email=a@b", "-c", "user.name=n", "-c", "core.pager=cat"]
+    for name, args, setup in (("log", ["log", "--format=%H %s"], GIT_SETUP),
+                              ("status", ["status", "--porcelain"], GIT_SETUP + "; echo x >> f; touch new"),
+                              ("commit", ["commit", "-q", "-am", "three"], GIT_SETUP + "; echo x >> f"),
+                              ("show", ["show", "--stat", "HEAD"], GIT_SETUP)):
+        same_as_plain("git " + name, g + args, setup=setup, files=False)
+
+
+if __name__ == "__main__":
+    dt.main(globals())
