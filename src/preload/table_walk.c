@@ -165,7 +165,7 @@ int drip__table_span_find(const struct drip__tspan *s, uintptr_t a, struct drip_
     if (t < 0)
         return -1;
     unsigned k = e->cum[t >> 6] + pop(e->bits[t >> 6] & ((1ULL << (t & 63)) - 1));
-    to_rec(out, &((const struct item *)w)[k], s->base + ((uintptr_t)t << SLOT_SHIFT));
+    to_rec(out, &((const struct item *)w + e->off)[k], s->base + ((uintptr_t)t << SLOT_SHIFT));
     return (int)k;
 }
 
@@ -177,7 +177,7 @@ void drip__table_span_recs(const struct drip__tspan *s, struct drip__rec *out)
         to_rec(out, &e->one, s->base + ((uintptr_t)one_slot(w) << SLOT_SHIFT));
         return;
     }
-    const struct item *l = (const struct item *)w;
+    const struct item *l = (const struct item *)w + e->off;   /* the records are l[off, off + n) */
     unsigned n = 0;
     for (unsigned i = 0; i < SLOTS / 64; i++)
         for (uint64_t b = e->bits[i]; b; b &= b - 1, n++)
@@ -199,7 +199,7 @@ static void regen_at(uintptr_t base, const struct entry *e, uintptr_t w, void *a
         m->one.gen = g->fn(m->one.gen, g->arg);
         return;
     }
-    struct item *l = (struct item *)w;
+    struct item *l = (struct item *)w + m->off;
     for (unsigned k = 0; k < m->n; k++)
         l[k].gen = g->fn(l[k].gen, g->arg);
 }
