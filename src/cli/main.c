@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,10 +148,11 @@ int run_child(const char *prog, char **argv)
         sigemptyset(&set);
         sigaddset(&set, sig);
         sigprocmask(SIG_UNBLOCK, &set, NULL);
-        /* no core file from drip itself: the program's own is what matters */
-        if (sig != SIGINT && sig != SIGTERM && sig != SIGHUP && sig != SIGKILL && sig != SIGPIPE) {
-            signal(sig, SIG_DFL);
-        }
+        /* no core file from drip itself: the program's own is what matters, and with a
+         * core_pattern such as "core" drip's would replace it (the status then lacks the
+         * core-dumped bit, the one thing of the program's status drip cannot pass on) */
+        struct rlimit nocore = {0, 0};
+        setrlimit(RLIMIT_CORE, &nocore);
         raise(sig);
         return 128 + sig;
     }

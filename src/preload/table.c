@@ -249,32 +249,16 @@ static inline void end(struct entry *e, uintptr_t w, struct cell *c)
 }
 
 /* ---- one leaf ------------------------------------------------------------------------------- */
-/* Baseline x86-64 has no popcnt instruction: the CPU is asked once, at load time (every x86-64
- * CPU since about 2008 has it), and the portable sum of bits serves the others (unit_table_portable
- * builds the map with DRIP_TABLE_PORTABLE_POPCOUNT to test that path on any CPU). */
-static bool have_popcnt;
+/* Baseline x86-64 has no popcnt instruction: the CPU is asked once, at load time (table_map.h's
+ * drip__pop64; unit_table_portable builds the map with DRIP_TABLE_PORTABLE_POPCOUNT). */
+bool drip__have_popcnt;
 
 __attribute__((constructor)) static void detect_popcnt(void)
 {
 #if defined(__x86_64__) && !defined(DRIP_TABLE_PORTABLE_POPCOUNT)
     __builtin_cpu_init();
-    have_popcnt = __builtin_cpu_supports("popcnt");
+    drip__have_popcnt = __builtin_cpu_supports("popcnt");
 #endif
-}
-
-static inline unsigned pop64(uint64_t x)
-{
-#if defined(__x86_64__)
-    if (DRIP_LIKELY(have_popcnt)) {
-        uint64_t r;
-        __asm__("popcnt %1, %0" : "=r"(r) : "rm"(x) : "cc");
-        return (unsigned)r;
-    }
-#endif
-    x = x - ((x >> 1) & 0x5555555555555555ULL);
-    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
-    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
-    return (unsigned)((x * 0x0101010101010101ULL) >> 56);
 }
 
 static inline unsigned slot_of(uintptr_t a) { return (unsigned)(a >> SLOT_SHIFT) & (SLOTS - 1); }
@@ -284,7 +268,7 @@ static inline uintptr_t one_word(unsigned s) { return (uintptr_t)s << 8 | ONE; }
 static inline unsigned rank(const struct entry *e, unsigned s)
 {
     uint64_t below = (1ULL << (s & 63)) - 1;
-    return e->cum[s >> 6] + pop64(e->bits[s >> 6] & below);
+    return e->cum[s >> 6] + drip__pop64(e->bits[s >> 6] & below);
 }
 
 static inline bool has(const struct entry *e, unsigned s) { return e->bits[s >> 6] >> (s & 63) & 1; }
@@ -371,7 +355,7 @@ void drip__table_prefetch(uintptr_t addr, int stage)
         unsigned s = slot_of(addr), i = s >> 6;
         uint64_t bits = __atomic_load_n(&e->bits[i], __ATOMIC_RELAXED);
         unsigned k = __atomic_load_n(&e->off, __ATOMIC_RELAXED) + __atomic_load_n(&e->cum[i], __ATOMIC_RELAXED) +
-                     pop64(bits & ((1ULL << (s & 63)) - 1));
+                     drip__pop64(bits & ((1ULL << (s & 63)) - 1));
         __builtin_prefetch((const struct item *)w + (k < SLOTS ? k : 0), 1);
     }
 }

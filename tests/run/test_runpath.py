@@ -67,5 +67,48 @@ def case_command_escaped():
              "the Command: line escapes newline, tab and other control bytes (%r)" % cmd)
 
 
+def core_fname(path):
+    """pr_fname of a core file's NT_PRPSINFO note: the name of the process that dumped it."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    for i in range(phnum):
+        p_type, _, p_offset, _, _, p_filesz = struct.unpack_from("<IIQQQQ", data, phoff + i * phentsize)
+        if p_type != 4:   # PT_NOTE
+            continue
+        off, end = p_offset, p_offset + p_filesz
+        while off + 12 <= end:
+            namesz, descsz, ntype = struct.unpack_from("<III", data, off)
+            desc = off + 12 + ((namesz + 3) & ~3)
+            if ntype == 3:   # NT_PRPSINFO: pr_fname[16] at offset 40
+                return data[desc + 40:desc + 56].split(b"\0")[0].decode()
+            off = desc + ((descsz + 3) & ~3)
+    return None
+
+
+def case_core_is_the_programs():
+    """A program that dumps core: the core file is the program's. drip run dies by the same signal
+    but must not dump a core of its own (with core_pattern "core" it replaced the program's)."""
+    import resource
+    with open("/proc/sys/kernel/core_pattern") as f:
+        pattern = f.read().strip()
+    if pattern.startswith("|") or "/" in pattern or "%" in pattern:
+        dt.skip("core_pattern %r: cores do not land in the current directory as 'core'" % pattern)
+    d = tempfile.mkdtemp()
+
+    def unlimited():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+    p = subprocess.run([dt.DRIP, "run", "--log-path", "/dev/null", "--", P + "/exits", "segv"], cwd=d,
+                       preexec_fn=unlimited, capture_output=True, timeout=120)
+    dt.eq(p.returncode, -11, "the status is the program's: SIGSEGV")
+    cores = [f for f in os.listdir(d) if f.startswith("core")]
+    dt.eq(cores, ["core"], "one core file")
+    if cores:
+        dt.eq(core_fname(os.path.join(d, "core")), "exits", "the core is the program's, not drip's")
+
+
 if __name__ == "__main__":
     dt.main(globals())
