@@ -249,32 +249,15 @@ static inline void end(struct entry *e, uintptr_t w, struct cell *c)
 }
 
 /* ---- one leaf ------------------------------------------------------------------------------- */
-/* Baseline x86-64 has no popcnt instruction: the CPU is asked once, at load time (every x86-64
- * CPU since about 2008 has it), and the portable sum of bits serves the others (unit_table_portable
- * builds the map with DRIP_TABLE_PORTABLE_POPCOUNT to test that path on any CPU). */
-static bool have_popcnt;
+/* (pop64, the popcount the map's files share: table_map.h) */
+bool drip__map_have_popcnt;
 
 __attribute__((constructor)) static void detect_popcnt(void)
 {
 #if defined(__x86_64__) && !defined(DRIP_TABLE_PORTABLE_POPCOUNT)
     __builtin_cpu_init();
-    have_popcnt = __builtin_cpu_supports("popcnt");
+    drip__map_have_popcnt = __builtin_cpu_supports("popcnt");
 #endif
-}
-
-static inline unsigned pop64(uint64_t x)
-{
-#if defined(__x86_64__)
-    if (DRIP_LIKELY(have_popcnt)) {
-        uint64_t r;
-        __asm__("popcnt %1, %0" : "=r"(r) : "rm"(x) : "cc");
-        return (unsigned)r;
-    }
-#endif
-    x = x - ((x >> 1) & 0x5555555555555555ULL);
-    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
-    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
-    return (unsigned)((x * 0x0101010101010101ULL) >> 56);
 }
 
 static inline unsigned slot_of(uintptr_t a) { return (unsigned)(a >> SLOT_SHIFT) & (SLOTS - 1); }

@@ -131,15 +131,6 @@ void drip__table_spans(void (*fn)(const struct drip__tspan *, void *), void *arg
     drip__map_walk(spans_at, NULL, &sw);
 }
 
-/* A popcount: the instruction where the CPU has it (baseline x86-64 does not promise it, and
- * the generic builtin is a call into libgcc), as table.c's pop64. */
-#if defined(__x86_64__)
-__attribute__((target("popcnt"))) static unsigned pop_hw(uint64_t x) { return (unsigned)__builtin_popcountll(x); }
-static inline unsigned pop(uint64_t x) { return __builtin_cpu_supports("popcnt") ? pop_hw(x) : (unsigned)__builtin_popcountll(x); }
-#else
-static inline unsigned pop(uint64_t x) { return (unsigned)__builtin_popcountll(x); }
-#endif
-
 /* The highest set bit of e's slot bits at or below slot s, or -1. */
 static int slot_at_or_below(const struct entry *e, unsigned s)
 {
@@ -164,7 +155,7 @@ int drip__table_span_find(const struct drip__tspan *s, uintptr_t a, struct drip_
     int t = slot_at_or_below(e, slot);
     if (t < 0)
         return -1;
-    unsigned k = e->cum[t >> 6] + pop(e->bits[t >> 6] & ((1ULL << (t & 63)) - 1));
+    unsigned k = e->cum[t >> 6] + pop64(e->bits[t >> 6] & ((1ULL << (t & 63)) - 1));
     to_rec(out, &leaf_items(e, w)[k], s->base + ((uintptr_t)t << SLOT_SHIFT));
     return (int)k;
 }
