@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/subshells.sh — a shell script that runs 100 `$(echo)` subshells (each a fork of the
 # shell, with no exec), plain and under drip run with and without --child-silent-after-fork
-# (issue #12.10). Prints the median wall time of each over --reps runs, the ratio to plain, and
-# how many leak reports each run printed.
+# (issue #12.10). Prints the median wall and CPU time of each over --reps runs, the ratio to
+# plain, and how many leak reports each run printed.
 # usage: bench/subshells.sh [--reps N] [--n SUBSHELLS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,27 +22,33 @@ trap 'rm -f "$script" "$script.err"' EXIT
 printf '#!/bin/sh\ni=0\nwhile [ $i -lt %d ]; do x=$(echo $i); i=$((i+1)); done\necho $x\n' "$N" > "$script"
 chmod +x "$script"
 
-# median of the wall times (seconds) of REPS runs of "$@"; the last run's stderr in $script.err
+# medians of the wall times and of the CPU times (user + system of every process of the run,
+# the symbolizer's included) of REPS runs of "$@", in seconds: "WALL CPU"; the last run's stderr
+# in $script.err
 median() {
-  local times=()
+  local walls=() cpus=()
   for _ in $(seq "$REPS"); do
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" > /dev/null 2> "$script.err"
-    t1=$(date +%s.%N)
-    times+=("$(echo "$t1 - $t0" | bc -l)")
+    local t
+    t=$( { TIMEFORMAT='%R %U %S'; time "$@" > /dev/null 2> "$script.err"; } 2>&1 )
+    walls+=("$(echo "$t" | awk '{print $1}')")
+    cpus+=("$(echo "$t" | awk '{print $2 + $3}')")
   done
-  printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'
+  local w c
+  w=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}')
+  c=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}')
+  echo "$w $c"
 }
 
 echo "# $N \$(echo) subshells, median of $REPS runs; $(date -u '+%Y-%m-%d %H:%M UTC'); load: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"
 echo
-echo "| run | wall (s) | vs plain | leak reports printed |"
-echo "|---|---|---|---|"
-plain=$(median "$script")
-echo "| plain \`sh\` | $plain | 1.00x | 0 |"
+echo "| run | wall (s) | vs plain | CPU (s) | leak reports printed |"
+echo "|---|---|---|---|---|"
+read -r plain plain_cpu <<< "$(median "$script")"
+echo "| plain \`sh\` | $plain | 1.00x | $plain_cpu | 0 |"
 for args in "" "--child-silent-after-fork"; do
-  t=$(median "$DRIP" run $args -- "$script")
+  read -r t cpu <<< "$(median "$DRIP" run $args -- "$script")"
   reports=$(grep -c "drip: leak report for process" "$script.err" || true)
-  printf '| drip run %s | %s | %.2fx | %s |\n' "${args:-(defaults)}" "$t" "$(echo "$t / $plain" | bc -l)" "$reports"
+  printf '| drip run %s | %s | %.2fx | %s | %s |\n' "${args:-(defaults)}" "$t" "$(echo "$t / $plain" | bc -l)" "$cpu" "$reports"
 done
+echo
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

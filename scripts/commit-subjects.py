@@ -12,6 +12,10 @@ import subprocess
 import sys
 
 LIMIT = 72          # a subject must be shorter than this, in characters
+# Already on main when found (history is never rewritten): reported, not counted.
+KNOWN = {
+    "dfebdc3faf7fd50554dbe12884eab7dc0333e9dd",   # 72 characters, third session (h/procost)
+}
 BASE = sys.argv[1] if len(sys.argv) > 1 else "fa8a0d2"
 SKIP = 77
 
@@ -27,15 +31,18 @@ def main():
     if p.returncode != 0:
         print("SKIP %s is not a commit of this checkout: nothing to check" % BASE)
         return SKIP
-    p = git("log", "--format=%h%x00%s", BASE + "..HEAD")
+    p = git("log", "--format=%H%x00%s", BASE + "..HEAD")
     if p.returncode != 0:
         print("SKIP git log failed: %s" % p.stderr.strip())
         return SKIP
     bad = 0
     lines = [l for l in p.stdout.split("\n") if l]
     for line in lines:
-        h, subject = line.split("\x00", 1)
-        if len(subject) >= LIMIT:
+        full, subject = line.split("\x00", 1)
+        h = full[:7]
+        if len(subject) >= LIMIT and full in KNOWN:
+            print("known %s: subject of %d characters, on main before it was seen" % (h, len(subject)))
+        elif len(subject) >= LIMIT:
             print("FAIL %s: subject of %d characters (under %d: the detail goes in the body): %s"
                   % (h, len(subject), LIMIT, subject))
             bad += 1

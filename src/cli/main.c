@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,12 +105,30 @@ int run_child(const char *prog, char **argv)
         setenv("DRIP_ROOT_PID", self, 1);   /* this process writes the reports under their names */
         execv(prog, argv);
         int e = errno;
+        if (e == ENOEXEC) {
+            /* a script without "#!": run it with /bin/sh, as execvp and the shells do (a program
+             * started it that way without drip) */
+            int n = 0;
+            while (argv[n])
+                n++;
+            char **sh = calloc((size_t)n + 2, sizeof *sh);
+            if (sh) {
+                sh[0] = "/bin/sh";
+                sh[1] = (char *)prog;
+                for (int k = 1; k <= n; k++)
+                    sh[k + 1] = argv[k];
+                execv("/bin/sh", sh);
+            }
+        }
         fprintf(stderr, "drip: cannot run %s: %s\n", prog, strerror(e));
         _exit(e == ENOENT ? 127 : 126);
     }
     child_pid = pid;
     if (drip__run_started)
         drip__run_started(pid);
+    /* drip's own lines must not kill it when the reader of its stderr is gone (`| head`): the
+     * status it leaves with is the program's (a re-raised SIGPIPE gets SIG_DFL back first) */
+    signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, forward);
     signal(SIGHUP, forward);
     struct sigaction sa;
@@ -147,10 +166,11 @@ int run_child(const char *prog, char **argv)
         sigemptyset(&set);
         sigaddset(&set, sig);
         sigprocmask(SIG_UNBLOCK, &set, NULL);
-        /* no core file from drip itself: the program's own is what matters */
-        if (sig != SIGINT && sig != SIGTERM && sig != SIGHUP && sig != SIGKILL && sig != SIGPIPE) {
-            signal(sig, SIG_DFL);
-        }
+        /* no core file from drip itself: the program's own is what matters, and with a
+         * core_pattern such as "core" drip's would replace it (the status then lacks the
+         * core-dumped bit, the one thing of the program's status drip cannot pass on) */
+        struct rlimit nocore = {0, 0};
+        setrlimit(RLIMIT_CORE, &nocore);
         raise(sig);
         return 128 + sig;
     }

@@ -44,7 +44,7 @@
     X(gen_suppressions, BOOL, "0", "after each definite, indirect or possible record, print the LeakSanitizer-format line (leak:<pattern>) that suppresses it, as valgrind's --gen-suppressions=all") \
     X(retainers, BOOL, "0", "compute retained sizes (a dominator tree over the heap graph, as Eclipse MAT) and list the top retainers, the roots that hold the most memory, in the exit report; show_reachable implies it") \
     X(retain_budget, DURATION, "2s", "time limit for the retained sizes of one scan: past it the report says so and gives the retention paths without them (0: never compute them)") \
-    X(retain_paths, BOOL, "1", "record during the leak scan how each block was reached, for the retention paths of reachable and possibly-lost records (8 bytes a block, only while the scan runs); 0: no paths") \
+    X(retain_paths, BOOL, "1", "record during the leak scan how each block was reached, for the retention paths of reachable and possibly-lost records (made while marking: a few bytes a path, not a block); 0: no paths") \
     X(log_roots, BOOL, "0", "say why each record was judged reachable or possibly lost: the chain of blocks, with addresses and offsets, from the root word that holds its first block, as LeakSanitizer's log_pointers")
 
 enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_DURATION, DRIP_OPT_STR };

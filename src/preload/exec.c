@@ -426,14 +426,15 @@ struct exec_plan {
     int status_written;
 };
 
-/* The environment with drip goes on the caller's stack when it is of a reasonable size (a vfork
- * child runs on its parent's stack below the vfork, which the parent does not use until the
- * exec), else in an mmap'd block. */
-enum { STACK_ENV_MAX = 256 * 1024 };
+/* The environment with drip goes in an mmap'd block, except in a vfork child: a mapping made
+ * there would stay in its parent (they share the address space) once the exec succeeds, so it is
+ * built on the child's stack (its parent's, below the vfork, unused until the exec), when small
+ * enough for any thread's stack; a larger one costs the parent that one mapping. */
+enum { STACK_ENV_MAX = 64 * 1024 };
 
-static void want_env(struct exec_plan *p, char *const envp[])
+static void want_env(struct exec_plan *p, char *const envp[], int vfork_child)
 {
-    size_t need = env_size(envp);
+    size_t need = vfork_child ? env_size(envp) : STACK_ENV_MAX + 1;
     if (need <= STACK_ENV_MAX)
         p->stack_env = need;
     else
@@ -458,8 +459,8 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
     int root = !vfork_child && !drip__is_fork_child && drip__is_root_process();
     if (drip__opt.follow_exec && !root) {
         /* every exec'd program is traced: put drip back if the program's environment lost it */
-        if (hidden)   /* a vfork child must not mmap: the mapping would stay in its parent */
-            want_env(p, envp);
+        if (hidden)   /* the program cannot have lost what it never saw: always put it back */
+            want_env(p, envp, vfork_child);
         else if (!vfork_child && (env_get(envp, "LD_PRELOAD") || env_get(envp, "DRIP_OPTIONS")))
             p->env = env_with_drip(envp, &p->env_len);
         return;
@@ -493,7 +494,7 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
         }
         return;
     }
-    want_env(p, envp);
+    want_env(p, envp, 0);
 }
 
 /* The exec failed and the process goes on: undo what plan_exec did. errno is kept. */

@@ -58,6 +58,8 @@ static uint32_t dir_get(const struct drip__bindex *x, uintptr_t sp)
 static void add_span(const struct drip__tspan *t, void *arg)
 {
     struct drip__bindex *x = arg;
+    if (!t->n)
+        return;   /* (the map keeps no empty leaf; should one appear, it holds no block) */
     if (x->oom || x->n + t->n >= UINT32_MAX ||
         !drip__arena_grow(&x->s, &x->s_cap, x->ns, x->ns + 1, sizeof *x->s, 4096)) {
         x->oom = true;

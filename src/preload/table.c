@@ -249,14 +249,15 @@ static inline void end(struct entry *e, uintptr_t w, struct cell *c)
 }
 
 /* ---- one leaf ------------------------------------------------------------------------------- */
-/* (pop64, the popcount the map's files share: table_map.h) */
-bool drip__map_have_popcnt;
+/* Baseline x86-64 has no popcnt instruction: the CPU is asked once, at load time (table_map.h's
+ * drip__pop64; unit_table_portable builds the map with DRIP_TABLE_PORTABLE_POPCOUNT). */
+bool drip__have_popcnt;
 
 __attribute__((constructor)) static void detect_popcnt(void)
 {
 #if defined(__x86_64__) && !defined(DRIP_TABLE_PORTABLE_POPCOUNT)
     __builtin_cpu_init();
-    drip__map_have_popcnt = __builtin_cpu_supports("popcnt");
+    drip__have_popcnt = __builtin_cpu_supports("popcnt");
 #endif
 }
 
@@ -267,7 +268,7 @@ static inline uintptr_t one_word(unsigned s) { return (uintptr_t)s << 8 | ONE; }
 static inline unsigned rank(const struct entry *e, unsigned s)
 {
     uint64_t below = (1ULL << (s & 63)) - 1;
-    return e->cum[s >> 6] + pop64(e->bits[s >> 6] & below);
+    return e->cum[s >> 6] + drip__pop64(e->bits[s >> 6] & below);
 }
 
 static inline bool has(const struct entry *e, unsigned s) { return e->bits[s >> 6] >> (s & 63) & 1; }
@@ -354,7 +355,7 @@ void drip__table_prefetch(uintptr_t addr, int stage)
         unsigned s = slot_of(addr), i = s >> 6;
         uint64_t bits = __atomic_load_n(&e->bits[i], __ATOMIC_RELAXED);
         unsigned k = __atomic_load_n(&e->off, __ATOMIC_RELAXED) + __atomic_load_n(&e->cum[i], __ATOMIC_RELAXED) +
-                     pop64(bits & ((1ULL << (s & 63)) - 1));
+                     drip__pop64(bits & ((1ULL << (s & 63)) - 1));
         __builtin_prefetch((const struct item *)w + (k < SLOTS ? k : 0), 1);
     }
 }

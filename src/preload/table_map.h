@@ -19,6 +19,24 @@ enum { SPAN_SHIFT = 11, SLOT_SHIFT = 3, SLOTS = 1 << (SPAN_SHIFT - SLOT_SHIFT), 
 #define LOCKED ((uintptr_t)1)
 #define ONE ((uintptr_t)2)
 
+/* A popcount of a slot word: the instruction where the CPU has it (every x86-64 CPU since about
+ * 2008; table.c asks once, at load time), the portable sum of bits elsewhere. */
+extern bool drip__have_popcnt;
+static inline unsigned drip__pop64(uint64_t x)
+{
+#if defined(__x86_64__)
+    if (DRIP_LIKELY(drip__have_popcnt)) {
+        uint64_t r;
+        __asm__("popcnt %1, %0" : "=r"(r) : "rm"(x) : "cc");
+        return (unsigned)r;
+    }
+#endif
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (unsigned)((x * 0x0101010101010101ULL) >> 56);
+}
+
 /* A record without its address: 12 bytes, 4-aligned (the size's 48 bits in two fields). */
 struct item {
     uint32_t size_lo;
@@ -55,27 +73,6 @@ static inline void to_rec(struct drip__rec *r, const struct item *it, uintptr_t 
     r->size = (uint64_t)it->size_hi << 32 | it->size_lo;
     r->gen = it->gen;
     r->site = it->site;
-}
-
-/* Baseline x86-64 has no popcnt instruction: the CPU is asked once, at load time (table.c; every
- * x86-64 CPU since about 2008 has it), and the portable sum of bits serves the others
- * (unit_table_portable builds the map with DRIP_TABLE_PORTABLE_POPCOUNT to test that path on any
- * CPU). The generic builtin would be a call into libgcc. */
-extern bool drip__map_have_popcnt;
-
-static inline unsigned pop64(uint64_t x)
-{
-#if defined(__x86_64__)
-    if (DRIP_LIKELY(drip__map_have_popcnt)) {
-        uint64_t r;
-        __asm__("popcnt %1, %0" : "=r"(r) : "rm"(x) : "cc");
-        return (unsigned)r;
-    }
-#endif
-    x = x - ((x >> 1) & 0x5555555555555555ULL);
-    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
-    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
-    return (unsigned)((x * 0x0101010101010101ULL) >> 56);
 }
 
 /* ---- leaves.c: a leaf is an array of records, in address order ------------------------------ */

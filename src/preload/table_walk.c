@@ -155,7 +155,7 @@ int drip__table_span_find(const struct drip__tspan *s, uintptr_t a, struct drip_
     int t = slot_at_or_below(e, slot);
     if (t < 0)
         return -1;
-    unsigned k = e->cum[t >> 6] + pop64(e->bits[t >> 6] & ((1ULL << (t & 63)) - 1));
+    unsigned k = e->cum[t >> 6] + drip__pop64(e->bits[t >> 6] & ((1ULL << (t & 63)) - 1));
     to_rec(out, &leaf_items(e, w)[k], s->base + ((uintptr_t)t << SLOT_SHIFT));
     return (int)k;
 }
@@ -168,7 +168,7 @@ void drip__table_span_recs(const struct drip__tspan *s, struct drip__rec *out)
         to_rec(out, &e->one, s->base + ((uintptr_t)one_slot(w) << SLOT_SHIFT));
         return;
     }
-    const struct item *l = leaf_items(e, w);
+    const struct item *l = leaf_items(e, w);   /* (not from the leaf's start: its offset) */
     unsigned n = 0;
     for (unsigned i = 0; i < SLOTS / 64; i++)
         for (uint64_t b = e->bits[i]; b; b &= b - 1, n++)

@@ -190,6 +190,17 @@ def case_anon_root():
     dt.eq(dt.summary(r, "definite"), (300, 1), "a pointer in freed memory is not")
 
 
+def case_big_blocks():
+    """The exit scan's in-place index and chunked marking (scan_index.c, scan_mark.c): a 160 KB
+    pointer array read in chunks, a pointer deep in a 1 MiB mmapped block, an interior pointer
+    into a 300,000-byte block, a lost list of blocks longer than two spans, spans whose first
+    records were freed."""
+    need()
+    r, v = same_as_valgrind("big_blocks", [os.path.join(BIN, "big_blocks")])
+    dt.eq(figures(r), {"reachable": (1568616, 13004), "definite": (245000, 10001), "indirect": (15000, 3),
+                       "possible": (300000, 1)}, "big_blocks: the exact figures")
+
+
 # ---- where drip and valgrind differ (README, docs/run.md): each difference asserted exactly ----
 
 def both(name, cmd):
