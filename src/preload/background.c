@@ -33,9 +33,11 @@
 #include "server.h"
 #include "listen.h"
 #include "stop.h"
+#include "threads.h"
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <limits.h>
@@ -84,6 +86,45 @@ bool drip__ticker_park(int tid)
 
 void drip__ticker_unpark(void) { pthread_mutex_unlock(&job_mu); }
 
+/* The kernel tids of drip's own threads (drip__quiet_thread): they do not keep a program whose
+ * main called pthread_exit alive (drip__threads_orphaned). Append-only. */
+enum { MAX_OWN_TIDS = 8 };
+static _Atomic int own_tids[MAX_OWN_TIDS];
+static atomic_int n_own_tids;
+static atomic_bool poked;   /* a thread of the program ended after main's pthread_exit */
+
+static bool is_own(int tid)
+{
+    int n = atomic_load(&n_own_tids);
+    for (int i = 0; i < n && i < MAX_OWN_TIDS; i++)
+        if (atomic_load(&own_tids[i]) == tid)
+            return true;
+    return false;
+}
+
+/* Wakes the ticker to look whether the program has ended (threads.c, after main's pthread_exit). */
+void drip__background_poke(void)
+{
+    atomic_store(&poked, true);
+    if (!have_ticker)
+        return;
+    pthread_mutex_lock(&job_mu);
+    pthread_cond_broadcast(&job_cv);
+    pthread_mutex_unlock(&job_mu);
+}
+
+/* The program's last thread has ended after main's pthread_exit: glibc's last thread would call
+ * exit(0) now, and the ticker, the last task, does, as the program's (guard down, signals open:
+ * the atexit handlers are the program's; the report follows as on any exit). */
+static void exit_for_program(void)
+{
+    drip__guard = 0;
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, NULL);
+    exit(0);
+}
+
 static const char *job_want;   /* with job_fd: what the check writes (job_mu) */
 
 int drip__leak_job_post(int fd) { return drip__leak_job_post_want(fd, NULL); }
@@ -121,6 +162,9 @@ int drip__leak_job_done(void)
 void drip__quiet_thread(const char *name)
 {
     pthread_setname_np(pthread_self(), name);
+    int i = atomic_fetch_add(&n_own_tids, 1);
+    if (i < MAX_OWN_TIDS)
+        atomic_store(&own_tids[i], (int)syscall(SYS_gettid));
     (void)drip__enter();   /* for the thread's whole life: never left */
     drip__roots_own_thread();
     sigset_t all;
@@ -163,6 +207,13 @@ static void *ticker(void *arg)
         ticker_busy = true;
         pthread_mutex_unlock(&job_mu);
         long long now = drip__mono_ms(), wake = now + 1000;
+        if (atomic_exchange(&poked, false) || drip__threads_main_exited()) {
+            int over = drip__threads_orphaned(is_own);
+            if (over > 0)
+                exit_for_program();
+            if (over == 0)
+                wake = now + 1;   /* the last thread is on its way out: look again soon */
+        }
         long long due = drip__growth_tick(now - start_ms);
         if (due >= 0 && due + start_ms < wake)
             wake = due + start_ms;

@@ -9,6 +9,9 @@ void drip__background_start(void);   /* just before main */
 void drip__background_child(void);   /* a forked child: the threads did not come along */
 void drip__background_exit(void);    /* exit or a fatal signal: the unix sockets' files go */
 void drip__background_threaded(void);   /* the program started a thread: the ticker takes over */
+/* A thread of the program ended after main's pthread_exit: the ticker looks whether the program
+ * is over (threads.h: drip__threads_orphaned) and then calls exit(0) as glibc's last thread would. */
+void drip__background_poke(void);
 
 /* Growth samples on the allocation path while drip has no thread of its own (background.c):
  * hooks.c counts drip__tick_countdown down while drip__ticks_inline is set, and calls

@@ -10,6 +10,7 @@
 #include "arena.h"
 #include "depot.h"
 #include "export.h"
+#include "threads.h"
 #include "growth.h"
 #include "helper.h"
 #include "modules.h"
@@ -33,7 +34,9 @@
 /* The whole of /proc/self/maps in a malloc'd, NUL-terminated buffer (NULL when unreadable). */
 char *drip__read_maps(void)
 {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    char path[32];
+    snprintf(path, sizeof path, "%s/maps", drip__proc_self());   /* threads.h: after main's pthread_exit */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
     size_t n = 0, cap = 65536;
@@ -187,7 +190,9 @@ static bool kept_mods_valid(void)
 static const char *kept_exe(void)
 {
     if (!kept.exe[0]) {
-        ssize_t n = readlink("/proc/self/exe", kept.exe, sizeof kept.exe - 1);
+        char path[32];
+        snprintf(path, sizeof path, "%s/exe", drip__proc_self());   /* threads.h */
+        ssize_t n = readlink(path, kept.exe, sizeof kept.exe - 1);
         kept.exe[n > 0 ? n : 0] = 0;
     }
     return kept.exe;

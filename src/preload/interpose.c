@@ -10,6 +10,7 @@
  *   exit _exit _Exit                              hooks.c: the exit report
  *   __libc_start_main                             runtime.c: main runs inside drip's wrapper
  *   pthread_create pthread_join pthread_detach    threads.c: the thread registry
+ *   pthread_exit                                  threads.c: main's pthread_exit ends the process
  *   dlopen dlclose                                modules.c: the module table
  *   sigaction signal                              signals.c: drip's handler for fatal signals
  *   execve execv execvpe execvp fexecve           exec.c: what an exec'd program inherits
@@ -52,6 +53,8 @@ DRIP_EXPORT int pthread_create(pthread_t *tid, const pthread_attr_t *attr, void 
 DRIP_EXPORT int pthread_join(pthread_t tid, void **ret) { return drip__pthread_join(tid, ret); }
 
 DRIP_EXPORT int pthread_detach(pthread_t tid) { return drip__pthread_detach(tid); }
+
+DRIP_EXPORT void pthread_exit(void *ret) { drip__pthread_exit(ret); }
 
 /* ---- modules: the table of loaded code changes (modules.c) ---------------------------------- */
 DRIP_EXPORT void *dlopen(const char *file, int mode) { return drip__dlopen(file, mode); }

@@ -19,8 +19,10 @@
 #include "arena.h"
 #include "stop.h"
 #include "scan_maps.h"
+#include "threads.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -58,7 +60,9 @@ void drip__roots_own_thread(void)
 /* ---- /proc/self/maps --------------------------------------------------------------------- */
 char *drip__roots_maps_text(size_t *cap_out)
 {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    char path[32];
+    snprintf(path, sizeof path, "%s/maps", drip__proc_self());   /* threads.h: after main's pthread_exit */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
     size_t cap = 1 << 20, len = 0;

@@ -465,7 +465,9 @@ long drip__safe_read(void *buf, uintptr_t addr, size_t len)
     if (unavailable)
         return -1;
     struct iovec local = {buf, len}, remote = {(void *)addr, len};
-    long r = rsys6(SYS_process_vm_readv, rsys(SYS_getpid, 0, 0, 0, 0, 0), (long)&local, 1, (long)&remote, 1, 0);
+    /* the calling task's id, not the process's: once main has called pthread_exit the leader
+     * has no memory map left to read through */
+    long r = rsys6(SYS_process_vm_readv, rsys(SYS_gettid, 0, 0, 0, 0, 0), (long)&local, 1, (long)&remote, 1, 0);
     if (r == -ENOSYS || r == -EPERM) {
         unavailable = 1;
         return -1;

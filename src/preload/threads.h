@@ -45,5 +45,14 @@ extern DRIP_TLS struct drip__thread *drip__self;
 int drip__pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 int drip__pthread_join(pthread_t tid, void **ret);
 int drip__pthread_detach(pthread_t tid);
+void drip__pthread_exit(void *ret) __attribute__((noreturn));
+/* 1: main() called pthread_exit, and every other thread of the program has ended since (tasks
+ * `is_own` names are drip's and do not count): the process must exit(0) now (background.c);
+ * 0: the last ones are on their way out; -1: main or another thread of the program runs. */
+int drip__threads_orphaned(bool (*is_own)(int tid));
+bool drip__threads_main_exited(void);
+/* "/proc/self", or "/proc/thread-self" once main has called pthread_exit (the leader's maps read
+ * empty then). */
+const char *drip__proc_self(void);
 
 #endif
