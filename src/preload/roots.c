@@ -6,7 +6,8 @@
  *     aligned regions that start with a heap_info): freed chunks there hold stale pointers, and
  *     live chunks are blocks (read when reached, never as roots);
  *   - the tracked blocks themselves wherever they lie (mmapped chunks): scan.c skips them;
- *   - drip's own memory: its arena, its module's segments, its own threads' stacks;
+ *   - drip's own memory: its arena, its module's segments, its own threads' stacks, the stack
+ *     the exit report runs on;
  *   - the dead part of each stack, below the stack pointer of a stopped thread or below where
  *     the exiting thread called exit (valgrind marks that part unaddressable).
  * Shared file mappings and device mappings are left out: a truncated file raises SIGBUS and a
@@ -55,6 +56,21 @@ void drip__roots_own_thread(void)
     int i = atomic_fetch_add(&n_own, 1);
     if (i < MAX_OWN)
         own_sp[i] = (uintptr_t)__builtin_frame_address(0);
+}
+
+/* Memory of drip's own outside its arena: the stack the exit report runs on (runtime.c). An
+ * exact range, not its mapping: an anonymous mapping may merge with the program's neighbour. */
+enum { MAX_OWN_RANGES = 4 };
+static _Atomic uintptr_t own_lo[MAX_OWN_RANGES], own_hi[MAX_OWN_RANGES];
+
+void drip__roots_own_range(uintptr_t lo, uintptr_t hi)
+{
+    for (int i = 0; i < MAX_OWN_RANGES; i++)
+        if (!atomic_load(&own_hi[i]) || atomic_load(&own_lo[i]) == lo) {
+            atomic_store(&own_lo[i], lo);
+            atomic_store(&own_hi[i], hi);
+            return;
+        }
 }
 
 /* ---- /proc/self/maps --------------------------------------------------------------------- */
@@ -169,6 +185,8 @@ bool drip__roots_parse(struct drip__roots *r, const char *buf)
     uintptr_t alo, ahi;
     drip__arena_range(&alo, &ahi);
     ok = add(&r->excl, alo, ahi) && add(&r->excl, drip__g.self_lo & ~(uintptr_t)4095, (drip__g.self_hi + 4095) & ~(uintptr_t)4095);
+    for (int i = 0; i < MAX_OWN_RANGES && ok; i++)
+        ok = add(&r->excl, atomic_load(&own_lo[i]), atomic_load(&own_hi[i]));
     int n = atomic_load(&n_own);
     for (int i = 0; i < n && i < MAX_OWN && ok; i++) {
         const struct drip__range *m = drip__roots_mapping(r, own_sp[i]);

@@ -21,6 +21,7 @@
 #include "modules.h"
 #include "report.h"
 #include "runtime.h"
+#include "scan.h"
 #include "table.h"
 #include "threads.h"
 #include "unwind.h"
@@ -33,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 DRIP_TLS int drip__guard;
@@ -276,6 +279,48 @@ static int report_once(void)
     return leaked && drip__opt.error_exitcode != 0;
 }
 
+/* ---- the report's own stack ----------------------------------------------------------------
+ * The report needs about 200 KB of stack (the raw export, the exchange with the symbolizer, the
+ * writer), and exit() may come from where there is far less: a thread created with a 16-64 KiB
+ * stack, a signal handler on a small sigaltstack. So it runs on a stack of drip's own, mapped at
+ * exit (lazily: only the pages touched cost), with a guard page below, and switched to with
+ * swapcontext. The caller's stack stays a root (the scan starts at drip__scan_start, noted before
+ * the switch); the report's own stack is not one (roots.c: drip__roots_own_range). */
+enum { REPORT_STACK = 2 << 20 };
+static int report_result;
+
+static int report_once(void);
+static void report_entry(void) { report_result = report_once(); }
+
+static int report_on_own_stack(void)
+{
+    if (getpid() != drip__g.pid || !atomic_load(&drip__g.initialised) || atomic_load(&drip__g.reported))
+        return report_once();   /* nothing to write (a vfork child must not even map) */
+    struct drip__entry e = drip__enter();   /* mmaps.c: the mapping is drip's, not the program's */
+    size_t guard = (size_t)sysconf(_SC_PAGESIZE), len = REPORT_STACK + guard;
+    char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED || mprotect(m, guard, PROT_NONE) != 0) {
+        if (m != MAP_FAILED)
+            munmap(m, len);
+        drip__leave(e);
+        return report_once();   /* the caller's stack, as before */
+    }
+    drip__roots_own_range((uintptr_t)m + guard, (uintptr_t)m + len);
+    ucontext_t back, on;
+    getcontext(&on);
+    on.uc_stack.ss_sp = m + guard;
+    on.uc_stack.ss_size = REPORT_STACK;
+    on.uc_link = &back;
+    makecontext(&on, report_entry, 0);
+    report_result = 0;
+    if (swapcontext(&back, &on) != 0)
+        report_result = report_once();
+    munmap(m, len);
+    drip__roots_own_range((uintptr_t)m + guard, 0);
+    drip__leave(e);
+    return report_result;
+}
+
 uintptr_t drip__scan_start;
 void *drip__fatal_uc;
 uintptr_t drip__exit_regs[6];
@@ -306,7 +351,7 @@ __attribute__((noinline)) void drip__report_at_exit(int status)
     if (!drip__scan_start)
         drip__scan_start = (uintptr_t)regs;
     drip__background_exit();
-    if (report_once() && status >= 0) {
+    if (report_on_own_stack() && status >= 0) {
         fflush(NULL);
         drip__real_exit((int)drip__opt.error_exitcode);
     }

@@ -104,6 +104,8 @@ void drip__ranges_free(struct drip__ranges *s);
 const struct drip__range *drip__ranges_find(const struct drip__ranges *s, uintptr_t a);
 /* Called at the start of each of drip's own threads: its stack is never a root. */
 void drip__roots_own_thread(void);
+/* [lo, hi) is drip's (the exit report's stack): never a root. hi == 0 takes a range out. */
+void drip__roots_own_range(uintptr_t lo, uintptr_t hi);
 
 int drip__scan_run(struct drip__scan *out, int final);
 /* The same; retainers: also record the heap graph and compute retained sizes (retain.h). */
