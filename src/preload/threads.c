@@ -32,6 +32,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <signal.h>
@@ -134,6 +135,48 @@ static void *trampoline(void *p)
     return st.fn(st.arg);
 }
 
+/* drip's static TLS (the per-thread caches of depot.c and cfi.c: about 40 KB) is carved out of
+ * every thread's stack by glibc, so a thread created with a small stack size has that much less
+ * than without drip, and one of 32 KiB or less cannot be created at all (EINVAL). The size of
+ * drip's block, rounded up to a page, is given back on top of a size the program asks for. */
+static size_t own_tls;
+
+static int tls_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uintptr_t me = (uintptr_t)data;
+    bool mine = false;
+    size_t tls = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && me >= a && me < a + ph->p_memsz)
+            mine = true;
+        if (ph->p_type == PT_TLS)
+            tls = ph->p_memsz + ph->p_align;
+    }
+    if (!mine)
+        return 0;
+    own_tls = (tls + 4095) & ~(size_t)4095;
+    return 1;
+}
+
+/* A copy of the program's attributes with drip's TLS added to the stack size it asked for, or
+ * NULL (no size asked, or a stack of the program's own). glibc's pthread_attr_t is a plain
+ * struct; the copy shares its extension (CPU set, signal mask) and is never destroyed. */
+static const pthread_attr_t *with_tls_room(const pthread_attr_t *attr, pthread_attr_t *copy)
+{
+    size_t asked = 0, size = 0;
+    void *addr = NULL;
+    if (!attr || !own_tls || pthread_attr_getstacksize(attr, &asked) != 0 || asked >= ((size_t)1 << 30))
+        return NULL;
+    /* glibc gives the stack's top less its size: 0 less the size when no stack was given */
+    if (pthread_attr_getstack(attr, &addr, &size) != 0 || (uintptr_t)addr + size != 0)
+        return NULL;
+    memcpy(copy, attr, sizeof *copy);
+    return pthread_attr_setstacksize(copy, asked + own_tls) == 0 ? copy : NULL;
+}
+
 int drip__pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
     resolve();
@@ -166,7 +209,9 @@ int drip__pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)
     threads = t;
     pthread_mutex_unlock(&mu);
     drip__leave(e);
-    int rc = real_create(tid, attr, trampoline, st);
+    pthread_attr_t roomier;
+    const pthread_attr_t *use = with_tls_room(attr, &roomier);
+    int rc = real_create(tid, use ? use : attr, trampoline, st);
     if (rc == 0) {
         /* the creator may detach or join before the new thread has run its trampoline */
         pthread_mutex_lock(&mu);
@@ -587,6 +632,7 @@ void drip__threads_register_main(void)
 void drip__threads_init(void)
 {
     resolve();
+    dl_iterate_phdr(tls_cb, (void *)(uintptr_t)&drip__threads_init);
     pthread_key_create(&exit_key, on_thread_exit);
     stop_sig = drip__opt.stop_signal > 0 ? (int)drip__opt.stop_signal : SIGRTMAX - 3;
     struct sigaction sa;

@@ -113,6 +113,12 @@ def case_exit_small_thread_stack():
     small_stack([F + "/smallstack_exit", "64"], 4, "thread_leak", 40, "exit(4) on a 64 KiB thread stack")
 
 
+def case_exit_tiny_thread_stack():
+    """exit() from a thread with a 16 KiB stack: drip's own 40 KB of static TLS, carved out of
+    each thread's stack, made pthread_create fail with EINVAL (the program then waited for ever)."""
+    small_stack([F + "/smallstack_exit", "16"], 4, "thread_leak", 40, "exit(4) on a 16 KiB thread stack")
+
+
 def case_exit_on_sigaltstack():
     """exit() from a signal handler on a 32 KiB sigaltstack (a heap block)."""
     # valgrind calls the block definitely lost (the alternate stack below the stack pointer is
