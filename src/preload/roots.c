@@ -9,7 +9,8 @@
  *   - drip's own memory: its arena, its module's segments, its own threads' stacks, the stack
  *     the exit report runs on;
  *   - the dead part of each stack, below the stack pointer of a stopped thread or below where
- *     the exiting thread called exit (valgrind marks that part unaddressable).
+ *     the exiting thread called exit (valgrind marks that part unaddressable), and the frames
+ *     part of the stacks of threads that have ended (glibc caches them mapped).
  * Shared file mappings and device mappings are left out: a truncated file raises SIGBUS and a
  * device may not be memory at all (valgrind also skips devices).
  * The few words read here outside the scan proper (a heap_info, a vtable) go through
@@ -187,6 +188,12 @@ bool drip__roots_parse(struct drip__roots *r, const char *buf)
     ok = add(&r->excl, alo, ahi) && add(&r->excl, drip__g.self_lo & ~(uintptr_t)4095, (drip__g.self_hi + 4095) & ~(uintptr_t)4095);
     for (int i = 0; i < MAX_OWN_RANGES && ok; i++)
         ok = add(&r->excl, atomic_load(&own_lo[i]), atomic_load(&own_hi[i]));
+    /* the frames of threads that have ended (threads.c; the scan holds the thread list): dead
+     * memory to valgrind, though glibc keeps the stack mapped for the next thread */
+    uintptr_t dead[64][2];
+    size_t nd = drip__threads_dead_stacks(dead, 64);
+    for (size_t i = 0; i < nd && ok; i++)
+        ok = add(&r->excl, dead[i][0], dead[i][1]);
     int n = atomic_load(&n_own);
     for (int i = 0; i < n && i < MAX_OWN && ok; i++) {
         const struct drip__range *m = drip__roots_mapping(r, own_sp[i]);

@@ -28,6 +28,7 @@
 #include "threads.h"
 #include "unwind.h"
 #include "stop.h"
+#include "scan.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -87,6 +88,54 @@ static void unlink_locked(struct drip__thread *t)
         }
 }
 
+/* Dead stacks (drip__threads_dead_stacks): [lo, hi) of each ended thread's frames, and its
+ * descriptor `pd` (pthread_self), by which a stack glibc hands to a new thread is recognised and
+ * by which the scan checks the memory is still that cached stack. Guarded by `mu`. */
+enum { MAX_DEAD = 512 };
+static struct dead_stack { uintptr_t lo, hi, pd; } dead[MAX_DEAD];
+static size_t n_dead;
+
+static void dead_forget_locked(uintptr_t lo, uintptr_t hi, uintptr_t pd)
+{
+    DRIP_ASSERT_HELD(&mu);
+    for (size_t i = 0; i < n_dead;)
+        if (dead[i].pd == pd || (dead[i].lo < hi && lo < dead[i].hi))
+            dead[i] = dead[--n_dead];
+        else
+            i++;
+}
+
+static void dead_add_locked(const struct drip__thread *t)
+{
+    DRIP_ASSERT_HELD(&mu);
+    if (!t->stack_lo || t->frames_hi <= t->stack_lo || t->frames_hi > t->stack_hi)
+        return;
+    dead_forget_locked(t->stack_lo, t->frames_hi, (uintptr_t)pthread_self());
+    if (n_dead == MAX_DEAD)   /* the oldest goes: its stack is read whole again, as before */
+        memmove(dead, dead + 1, --n_dead * sizeof *dead);
+    dead[n_dead++] = (struct dead_stack){t->stack_lo, t->frames_hi, (uintptr_t)pthread_self()};
+}
+
+size_t drip__threads_dead_stacks(uintptr_t (*out)[2], size_t max)
+{
+    /* no assertion on `mu`: a live check's forked copy calls this with the parent's hold */
+    size_t n = 0;
+    for (size_t i = 0; i < n_dead && n < max; i++) {
+#if defined(__x86_64__)
+        /* still glibc's cached stack: the descriptor's tcb and self words point at itself */
+        uintptr_t w[3];
+        if (drip__safe_read(w, dead[i].pd, sizeof w) != (long)sizeof w || w[0] != dead[i].pd || w[2] != dead[i].pd)
+            continue;
+        out[n][0] = dead[i].lo;
+        out[n][1] = dead[i].hi;
+        n++;
+#else
+        (void)out;
+#endif
+    }
+    return n;
+}
+
 static void on_thread_exit(void *p)
 {
     struct drip__thread *t = p;
@@ -96,6 +145,7 @@ static void on_thread_exit(void *p)
     drip__leave(e);
     pthread_mutex_lock(&mu);
     atomic_store(&t->state, DRIP_THREAD_FINISHED);
+    dead_add_locked(t);
     if (t->detached)
         unlink_locked(t);
     pthread_mutex_unlock(&mu);
@@ -128,7 +178,11 @@ static void *trampoline(void *p)
     t->tid = pthread_self();
     t->os_tid = (int)syscall(SYS_gettid);
     stack_bounds(&t->stack_lo, &t->stack_hi);
+    t->frames_hi = (uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *);
     drip__stack_hi = t->stack_hi;
+    pthread_mutex_lock(&mu);   /* a stack glibc reuses is this live thread's now */
+    dead_forget_locked(t->stack_lo, t->stack_hi, (uintptr_t)pthread_self());
+    pthread_mutex_unlock(&mu);
     drip__self = t;
     pthread_setspecific(exit_key, t);
     drip__leave(e);

@@ -12,6 +12,7 @@ struct drip__thread {
     uintptr_t start_routine;
     uintptr_t start_arg;             /* a root while the thread runs: it may not have started yet */
     uintptr_t stack_lo, stack_hi;    /* whole mapping: includes TLS and the thread descriptor */
+    uintptr_t frames_hi;             /* just above drip's start frame: the program's frames lie below */
     atomic_int state;                /* THREAD_RUNNING / THREAD_FINISHED */
     int joined, detached, is_main;
     uint32_t gen;                    /* drip__generation at creation */
@@ -51,6 +52,11 @@ void drip__pthread_exit(void *ret) __attribute__((noreturn));
  * 0: the last ones are on their way out; -1: main or another thread of the program runs. */
 int drip__threads_orphaned(bool (*is_own)(int tid));
 bool drip__threads_main_exited(void);
+/* The stacks of threads that have ended (glibc keeps them mapped in its cache): each one's frames
+ * part, to be taken out of the roots as valgrind does with a dead thread's stack (its descriptor
+ * and TLS, above, stay roots). A range is dropped when a new thread gets that stack. Called by
+ * the scan with drip__threads_lock held; `out` gets up to `max`; returns how many. */
+size_t drip__threads_dead_stacks(uintptr_t (*out)[2], size_t max);
 /* "/proc/self", or "/proc/thread-self" once main has called pthread_exit (the leader's maps read
  * empty then). */
 const char *drip__proc_self(void);
