@@ -105,12 +105,30 @@ int run_child(const char *prog, char **argv)
         setenv("DRIP_ROOT_PID", self, 1);   /* this process writes the reports under their names */
         execv(prog, argv);
         int e = errno;
+        if (e == ENOEXEC) {
+            /* a script without "#!": run it with /bin/sh, as execvp and the shells do (a program
+             * started it that way without drip) */
+            int n = 0;
+            while (argv[n])
+                n++;
+            char **sh = calloc((size_t)n + 2, sizeof *sh);
+            if (sh) {
+                sh[0] = "/bin/sh";
+                sh[1] = (char *)prog;
+                for (int k = 1; k <= n; k++)
+                    sh[k + 1] = argv[k];
+                execv("/bin/sh", sh);
+            }
+        }
         fprintf(stderr, "drip: cannot run %s: %s\n", prog, strerror(e));
         _exit(e == ENOENT ? 127 : 126);
     }
     child_pid = pid;
     if (drip__run_started)
         drip__run_started(pid);
+    /* drip's own lines must not kill it when the reader of its stderr is gone (`| head`): the
+     * status it leaves with is the program's (a re-raised SIGPIPE gets SIG_DFL back first) */
+    signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, forward);
     signal(SIGHUP, forward);
     struct sigaction sa;

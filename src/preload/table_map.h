@@ -63,6 +63,10 @@ _Static_assert(sizeof(struct entry) == 64, "entry");
 
 static inline unsigned one_slot(uintptr_t w) { return (unsigned)(w >> 8) & (SLOTS - 1); }
 
+/* The span's records, in address order, for an entry whose word w (lock bit clear) is a leaf:
+ * they start `off` records into the leaf. Every reader of a leaf goes through this. */
+static inline struct item *leaf_items(const struct entry *e, uintptr_t w) { return (struct item *)w + e->off; }
+
 static inline void to_rec(struct drip__rec *r, const struct item *it, uintptr_t addr)
 {
     r->addr = addr;

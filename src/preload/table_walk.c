@@ -24,7 +24,7 @@ static void copy_span(uintptr_t base, const struct entry *e, uintptr_t w, void *
         to_rec(&sp->r[sp->n++], &e->one, base + ((uintptr_t)one_slot(w) << SLOT_SHIFT));
         return;
     }
-    const struct item *l = (const struct item *)w + e->off;
+    const struct item *l = leaf_items(e, w);
     for (unsigned i = 0; i < SLOTS / 64; i++)
         for (uint64_t b = e->bits[i]; b; b &= b - 1) {
             unsigned s = i * 64 + (unsigned)__builtin_ctzll(b);
@@ -156,8 +156,8 @@ int drip__table_span_find(const struct drip__tspan *s, uintptr_t a, struct drip_
     if (t < 0)
         return -1;
     unsigned k = e->cum[t >> 6] + drip__pop64(e->bits[t >> 6] & ((1ULL << (t & 63)) - 1));
-    to_rec(out, &((const struct item *)w)[e->off + k], s->base + ((uintptr_t)t << SLOT_SHIFT));
-    return (int)k;   /* the record's rank in the span; it sits at l[off + rank] (table.c) */
+    to_rec(out, &leaf_items(e, w)[k], s->base + ((uintptr_t)t << SLOT_SHIFT));
+    return (int)k;
 }
 
 void drip__table_span_recs(const struct drip__tspan *s, struct drip__rec *out)
@@ -168,7 +168,7 @@ void drip__table_span_recs(const struct drip__tspan *s, struct drip__rec *out)
         to_rec(out, &e->one, s->base + ((uintptr_t)one_slot(w) << SLOT_SHIFT));
         return;
     }
-    const struct item *l = (const struct item *)w + e->off;
+    const struct item *l = leaf_items(e, w);
     unsigned n = 0;
     for (unsigned i = 0; i < SLOTS / 64; i++)
         for (uint64_t b = e->bits[i]; b; b &= b - 1, n++)
@@ -190,7 +190,7 @@ static void regen_at(uintptr_t base, const struct entry *e, uintptr_t w, void *a
         m->one.gen = g->fn(m->one.gen, g->arg);
         return;
     }
-    struct item *l = (struct item *)w + m->off;
+    struct item *l = leaf_items(m, w);
     for (unsigned k = 0; k < m->n; k++)
         l[k].gen = g->fn(l[k].gen, g->arg);
 }

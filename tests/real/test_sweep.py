@@ -125,6 +125,9 @@ def need_any(progs):
 
 EVERYDAY = [
     ("env printenv", ["printenv", "HOME"]),
+    ("env (all of it)", ["env"]),
+    ("printenv (all of it)", ["printenv"]),
+    ("env -i", ["env", "-i", "A=1", "env"]),
     ("ls", ["ls", "-l", "--time-style=+", "d/e"]),
     ("sort", ["sort", "-n", "-r", "nums"]),
     ("sort --parallel", ["sort", "--parallel=2", "-S", "1M", "nums"]),

@@ -65,6 +65,30 @@ def case_unwinders():
         check_leaks_figures(res, "unwind=" + mode)
 
 
+def case_unwind_handover():
+    # a callback under libc's qsort (no frame pointers): unwind=auto hands over to the .eh_frame
+    # walker at qsort's frame; the stack must be the one unwind=cfi and libunwind find alone
+    stacks, modules = {}, []
+    for mode in ("auto", "cfi", "libunwind"):
+        res = dt.run([P + "/handover"], ["--unwind", mode])
+        dt.eq(res.rc, 0, mode + ": exit status")
+        recs = [r for r in res.report["leaks"] if r["bytes"] == 77] if res.report else []
+        dt.eq(len(recs), 1, mode + ": one record of the 77-byte block")
+        if recs:
+            # (ASLR moves the modules between runs: a return address's offset in its page stays)
+            stacks[mode] = [(f.get("function"), f.get("line"), int(f.get("address"), 16) & 0xfff) for f in recs[0]["stack"]]
+            if mode == "auto":
+                modules = [os.path.basename(f.get("module") or "") for f in recs[0]["stack"]]
+    auto = stacks.get("auto", [])
+    names = [f[0] for f in auto]
+    dt.eq(names[:2], ["leak_here", "compare"], "the callback's frames on top")
+    dt.check("main" in names and names.index("main") > 2, "main below the frames of qsort: %s" % names)
+    dt.check(any(m.startswith("libc.so") for m in modules[2:names.index("main") if "main" in names else 0]),
+             "libc's frames between compare and main: %s" % modules)
+    dt.eq(auto, stacks.get("cfi"), "unwind=auto (handed over) = unwind=cfi")
+    dt.eq(auto, stacks.get("libunwind"), "unwind=auto (handed over) = libunwind")
+
+
 def case_preload():
     res = dt.run([P + "/leaks"], preload=True)
     check_leaks_figures(res, "LD_PRELOAD")

@@ -67,6 +67,57 @@ def case_command_escaped():
              "the Command: line escapes newline, tab and other control bytes (%r)" % cmd)
 
 
+def case_no_report_json():
+    """With --json, a process that gives no report (an exec of a static program, SIGKILL) leaves a JSON report that
+    says so: complete false, summary null, and the same line as the text (a CI job reading the
+    file finds neither nothing nor an earlier run's report)."""
+    import json
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "r.json")
+    for what, cmd, want in (("static", ["/bin/sh", "-c", "exec " + P + "/static_prog"], r"drip: process \d+ \(sh\) exec'd .*, which is statically linked: .*"),
+                            ("SIGKILL", ["/bin/sh", "-c", "kill -9 $$"], r"drip: process \d+ \(sh\) was killed by SIGKILL: no report")):
+        with open(path, "w") as f:
+            f.write('{"pid": 1, "complete": true, "summary": {}}\n')   # an earlier run's
+        p = cli(["run", "--json", path, "--"] + cmd)
+        with open(path) as f:
+            r = json.load(f)
+        dt.eq((r.get("complete"), r.get("summary"), r.get("leaks")), (False, None, []), what + ": complete false, no summary")
+        dt.check(re.fullmatch(want, r.get("no_report", "")) is not None, what + ": no_report says why (%r)" % r.get("no_report"))
+        dt.check(p.stderr.strip() == r.get("no_report"), what + ": the same line as on stderr")
+        dt.check(str(r.get("pid")) in p.stderr, what + ": the pid of the process")
+
+
+def case_script_without_shebang():
+    """A script with no "#!" line runs under /bin/sh, as execvp and the shells run it (drip run
+    said 'Exec format error', status 126), and the shell is traced."""
+    d = tempfile.mkdtemp()
+    script = os.path.join(d, "noshebang")
+    with open(script, "w") as f:
+        f.write("echo no shebang \"$1\" \"$2\"\nexit 3\n")
+    os.chmod(script, 0o755)
+    plain = subprocess.run(["env", script, "a b", "c"], capture_output=True, text=True, timeout=60)
+    res = dt.run([script, "a b", "c"])
+    dt.eq((res.rc, res.out), (plain.returncode, plain.stdout), "the status and output of the script run by sh")
+    dt.eq((res.rc, res.out), (3, "no shebang a b c\n"), "its arguments as given")
+    dt.check(res.report is not None and res.report.get("complete") is True, "the shell that ran it reported")
+
+
+def case_stderr_reader_gone():
+    """drip run's own line on a stderr whose reader has gone (`2>&1 | head`): drip must not die of
+    SIGPIPE, it leaves with the program's status."""
+    cmd = ["/bin/sh", "-c", "exec " + P + "/static_prog"]
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        plain = subprocess.run(cmd, stderr=w, stdout=subprocess.DEVNULL, timeout=60)
+        p = subprocess.run([dt.DRIP, "run", "--"] + cmd, stderr=w, stdout=subprocess.DEVNULL, timeout=60)
+        dt.eq(p.returncode, plain.returncode, "the program's status, not SIGPIPE")
+        p = subprocess.run([dt.DRIP, "run", "--", "/bin/sh", "-c", "kill -PIPE $$"], stderr=w, stdout=subprocess.DEVNULL, timeout=60)
+        dt.eq(p.returncode, -13, "a program that dies of SIGPIPE: drip dies of it too")
+    finally:
+        os.close(w)
+
+
 def core_fname(path):
     """pr_fname of a core file's NT_PRPSINFO note: the name of the process that dumped it."""
     import struct

@@ -44,6 +44,8 @@ static uintptr_t addr_of(size_t k) { return (uintptr_t)0x7f0000000000ULL + (k % 
 struct cmp {
     const struct drip__rec *snap;
     size_t n, k;
+    uint16_t gen;   /* what span_cb expects each record's generation XORed with */
+    size_t bad;     /* span_cb's mismatches */
 };
 
 static void cmp_cb(const struct drip__rec *r, void *arg)
@@ -54,6 +56,36 @@ static void cmp_cb(const struct drip__rec *r, void *arg)
     assert_int_equal(r->size, c->snap[c->k].size);
     c->k++;
 }
+
+/* One span of the frozen map, read in place: its records (span_recs) are the next ones of the
+ * snapshot, and span_find finds, for addresses inside and past the span, the last record at or
+ * below them. Mismatches are counted, not asserted: an assertion would leave the map frozen and
+ * every later test waiting on it. */
+static void span_cb(const struct drip__tspan *sp, void *arg)
+{
+    struct cmp *c = arg;
+    static struct drip__rec recs[256];
+    if (sp->n < 1 || sp->n > 256 || c->k + sp->n > c->n) {
+        c->bad++;
+        return;
+    }
+    drip__table_span_recs(sp, recs);
+    struct drip__rec r;
+    for (uint32_t i = 0; i < sp->n; i++) {
+        const struct drip__rec *want = &c->snap[c->k + i];
+        c->bad += recs[i].addr != want->addr || recs[i].size != want->size || recs[i].site != want->site ||
+                  recs[i].gen != (want->gen ^ c->gen);
+        c->bad += drip__table_span_find(sp, want->addr + 8, &r) != (int)i || r.addr != want->addr ||
+                  r.size != want->size;   /* inside the block */
+    }
+    c->bad += drip__table_span_find(sp, UINTPTR_MAX, &r) != (int)sp->n - 1 ||
+              r.addr != c->snap[c->k + sp->n - 1].addr;   /* past the span */
+    if (recs[0].addr > sp->base)
+        c->bad += drip__table_span_find(sp, recs[0].addr - 8, &r) != -1;   /* below the first */
+    c->k += sp->n;
+}
+
+static uint16_t flip_gen(uint16_t gen, void *arg) { return (uint16_t)(gen ^ 0x5a5a); }
 
 static void check_all(void)
 {
@@ -79,9 +111,22 @@ static void check_all(void)
             assert_true(snap[i].addr > snap[i - 1].addr);   /* address order */
     }
     /* foreach_chunked sees the same records in the same order */
-    struct cmp c = {snap, n, 0};
+    struct cmp c = {snap, n, 0, 0, 0};
     drip__table_foreach_chunked(cmp_cb, &c);
     assert_int_equal(c.k, n);
+    /* and so does the frozen map read in place, span by span (the exit scan's way) */
+    drip__table_lock_all();
+    c.k = 0;
+    drip__table_spans(span_cb, &c);
+    size_t spanned = c.k;
+    drip__table_regen(flip_gen, NULL);   /* every record's generation rewritten in place ... */
+    c.k = 0;
+    c.gen = 0x5a5a;
+    drip__table_spans(span_cb, &c);
+    drip__table_regen(flip_gen, NULL);   /* ... and back */
+    drip__table_unlock_all();
+    assert_int_equal(spanned, n);
+    assert_int_equal(c.bad, 0);
     drip__arena_free(snap, bytes);
 }
 

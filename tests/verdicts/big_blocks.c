@@ -6,14 +6,17 @@
  *     whose only pointer to a small block lies 800,000 bytes in: reachable;
  *   - a 300,000-byte block held only by a pointer into its middle (the 2 KiB spans before that
  *     pointer hold no block start): possibly lost;
- *   - a lost list of four 5,000-byte nodes (each longer than two spans): 1 definite, 3 indirect.
- * Expected: reachable 1,448,616 bytes in 10,003 blocks; definite 245,000 in 10,001; indirect
+ *   - a lost list of four 5,000-byte nodes (each longer than two spans): 1 definite, 3 indirect;
+ *   - 4,000 blocks of 40 and 24 bytes by turns, every fourth one freed (the live map then keeps
+ *     each span's records from an offset into its leaf): 3,000 reachable, 88,000 bytes, and
+ *     their 32,000-byte array.
+ * Expected: reachable 1,568,616 bytes in 13,004 blocks; definite 245,000 in 10,001; indirect
  * 15,000 in 3; possible 300,000 in 1. */
 #include <stdlib.h>
 #include <string.h>
 
-enum { N = 20000 };
-void **arr;
+enum { N = 20000, K = 4000 };
+void **arr, **keep;
 void **big;
 char *mid;
 
@@ -43,9 +46,21 @@ __attribute__((noinline)) static void scrub(void)
     memset((char *)pad, 0, sizeof pad);
 }
 
+__attribute__((noinline)) static void fill_keep(void)
+{
+    keep = malloc(K * sizeof *keep);
+    for (int i = 0; i < K; i++)
+        keep[i] = calloc(1, (i & 1) ? 24 : 40);
+    for (int i = 0; i < K; i += 4) {
+        free(keep[i]);
+        keep[i] = NULL;
+    }
+}
+
 int main(void)
 {
     fill();
+    fill_keep();
     big = calloc(1, 1 << 20);
     big[100000] = calloc(1, 40);
     char *huge = calloc(1, 300000);
