@@ -7,11 +7,16 @@
  * possibly lost and the 200-byte one definitely lost, under valgrind and drip alike. Before drip
  * left the allocator's own mappings out of the roots it called all 17 reachable.
  * The pointers kept 3 bytes past the start are redis's sds strings (a header, then the chars).
+ * Two more of jemalloc's own words: its extent metadata holds the start of every large block (the
+ * 40,000-byte one, kept 16 bytes in: possibly lost), and a freed region keeps what it held (the
+ * 48-byte block whose only pointer was in a freed block: definitely lost).
  */
 #include <stdlib.h>
 #include <string.h>
 
 static char *keep[16];
+static char *keep_big;
+struct holder { long tag; void *p; };
 
 int main(void)
 {
@@ -23,5 +28,13 @@ int main(void)
     char *lost = malloc(200);
     memset(lost, 0, 200);
     lost = NULL;
+    char *big = malloc(40000);
+    memset(big, 0, 40000);
+    keep_big = big + 16;
+    struct holder *h = malloc(sizeof *h);
+    h->tag = 1;
+    h->p = malloc(48);
+    memset(h->p, 0, 48);
+    free(h);
     return keep[15][0] == 'x' ? 0 : 1;
 }
