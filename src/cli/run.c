@@ -193,6 +193,7 @@ static char status_dir[PATH_MAX];
 static int status_expect_report;
 static char run_log_path[PATH_MAX];   /* --log-path: where the one line goes instead of stderr */
 static char run_json_path[PATH_MAX];  /* --json: gets a report that says there is none */
+static int run_handle_signals = 1;
 
 /* The line that stands for the report goes where the report would have gone: with --log-path
  * the user reads that file (stderr is the program's, and must carry its bytes only, as valgrind's
@@ -231,10 +232,39 @@ static int write_file(const char *path, const char *text)
     return off == n ? 0 : -1;
 }
 
-static void say_no_report(int pid, const char *line)
+/* 1 when the file at path begins with what process pid's report begins with (needle holds %d):
+ * the report was written after all (the state file missed it: a signal came in between), and
+ * must not be replaced by a line saying there is none. */
+static int holds_report_of(const char *path, const char *needle, int pid)
+{
+    char want[128], buf[256];
+    snprintf(want, sizeof want, needle, pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    return strstr(buf, want) != NULL;
+}
+
+static void say_no_report(int pid, int killed, const char *line)
 {
     char path[PATH_MAX + 32];
+    if (run_log_path[0]) {
+        expand_pid(run_log_path, pid, path, sizeof path);
+        if (holds_report_of(path, "==%d== drip: leak report for process", pid))
+            return;   /* the report is there: the line would be false */
+    }
     if (run_json_path[0]) {
+        expand_pid(run_json_path, pid, path, sizeof path);
+        if (holds_report_of(path, "{\"pid\": %d,", pid))
+            return;
+    }
+    /* handle_signals=0: no report on a signal was asked for, and no JSON stands for one */
+    if (run_json_path[0] && !(killed && !run_handle_signals)) {
         /* a CI job that reads --json must not find nothing (or an earlier run's report): the
          * JSON says there is no report and why, in the shape a program with its own allocator
          * gets (complete false, summary null) */
@@ -251,7 +281,6 @@ static void say_no_report(int pid, const char *line)
                 json[o++] = (char)*c;
         }
         snprintf(json + o, sizeof json - o, "\", \"summary\": null, \"leaks\": [], \"threads\": [], \"suspects\": []}\n");
-        expand_pid(run_json_path, pid, path, sizeof path);
         write_file(path, json);
     }
     if (run_log_path[0]) {
@@ -314,7 +343,7 @@ static void run_ended(int pid, int code, int status)
         else if (!line[0])
             snprintf(line, sizeof line, "drip: process %d (%s) exited with status %d without writing a report (drip was not "
                                         "loaded in the program it ran last, or it left by a raw exit system call)\n", pid, comm, status);
-        say_no_report(pid, line);
+        say_no_report(pid, code == CLD_KILLED || code == CLD_DUMPED, line);
     }
     status_cleanup();
 }
@@ -545,6 +574,7 @@ int cmd_run(int argc, char **argv)
     setenv("DRIP_OPTIONS", opts, 1);
     snprintf(run_log_path, sizeof run_log_path, "%s", parsed.log_path);
     snprintf(run_json_path, sizeof run_json_path, "%s", parsed.json);
+    run_handle_signals = parsed.handle_signals;
     status_start(parsed.report);
     return run_child(prog, argv + i);
 }
