@@ -168,7 +168,7 @@ void drip__table_span_recs(const struct drip__tspan *s, struct drip__rec *out)
         to_rec(out, &e->one, s->base + ((uintptr_t)one_slot(w) << SLOT_SHIFT));
         return;
     }
-    const struct item *l = leaf_items(e, w);
+    const struct item *l = leaf_items(e, w);   /* (not from the leaf's start: its offset) */
     unsigned n = 0;
     for (unsigned i = 0; i < SLOTS / 64; i++)
         for (uint64_t b = e->bits[i]; b; b &= b - 1, n++)
