@@ -10,7 +10,7 @@
  *   exit _exit _Exit                              hooks.c: the exit report
  *   __libc_start_main                             runtime.c: main runs inside drip's wrapper
  *   pthread_create pthread_join pthread_detach    threads.c: the thread registry
- *   pthread_exit                                  threads.c: main's pthread_exit ends the process
+ *   pthread_exit                                  thread_end.c: main's pthread_exit ends the process
  *   dlopen dlclose                                modules.c: the module table
  *   sigaction signal                              signals.c: drip's handler for fatal signals
  *   execve execv execvpe execvp fexecve           exec.c: what an exec'd program inherits

@@ -16,7 +16,8 @@
  * fallback is visible (a sleep interrupted by it returns EINTR) and cannot pause a thread that
  * blocks the signal (the scan then reads that thread's whole stack after
  * scan_threads_timeout_ms).
- * Lock: `mu` guards the list and the joined/detached flags. Leaf lock.
+ * How threads end (the stacks of ended threads, main's pthread_exit) is thread_end.c's.
+ * Lock: `mu` guards the list, the joined/detached flags and thread_end.c's dead stacks. Leaf lock.
  */
 #include "internal.h"
 #include "background.h"
@@ -55,11 +56,6 @@ static int stop_sig;
 static int (*real_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 static int (*real_join)(pthread_t, void **);
 static int (*real_detach)(pthread_t);
-static void (*real_pthread_exit)(void *) __attribute__((noreturn));
-/* main() called pthread_exit: the process ends when the last of its threads does (glibc: the
- * last thread to exit calls exit(0)); drip's own threads count in glibc's tally, so the ticker
- * does it for them (drip__threads_orphaned, background.c). */
-static atomic_int main_exited;
 
 struct start {
     void *(*fn)(void *);
@@ -72,7 +68,6 @@ static void resolve(void)
     if (!real_create) {
         real_join = dlsym(RTLD_NEXT, "pthread_join");
         real_detach = dlsym(RTLD_NEXT, "pthread_detach");
-        real_pthread_exit = (__typeof__(real_pthread_exit))dlsym(RTLD_NEXT, "pthread_exit");
         real_create = dlsym(RTLD_NEXT, "pthread_create");
     }
 }
@@ -88,54 +83,6 @@ static void unlink_locked(struct drip__thread *t)
         }
 }
 
-/* Dead stacks (drip__threads_dead_stacks): [lo, hi) of each ended thread's frames, and its
- * descriptor `pd` (pthread_self), by which a stack glibc hands to a new thread is recognised and
- * by which the scan checks the memory is still that cached stack. Guarded by `mu`. */
-enum { MAX_DEAD = 512 };
-static struct dead_stack { uintptr_t lo, hi, pd; } dead[MAX_DEAD];
-static size_t n_dead;
-
-static void dead_forget_locked(uintptr_t lo, uintptr_t hi, uintptr_t pd)
-{
-    DRIP_ASSERT_HELD(&mu);
-    for (size_t i = 0; i < n_dead;)
-        if (dead[i].pd == pd || (dead[i].lo < hi && lo < dead[i].hi))
-            dead[i] = dead[--n_dead];
-        else
-            i++;
-}
-
-static void dead_add_locked(const struct drip__thread *t)
-{
-    DRIP_ASSERT_HELD(&mu);
-    if (!t->stack_lo || t->frames_hi <= t->stack_lo || t->frames_hi > t->stack_hi)
-        return;
-    dead_forget_locked(t->stack_lo, t->frames_hi, (uintptr_t)pthread_self());
-    if (n_dead == MAX_DEAD)   /* the oldest goes: its stack is read whole again, as before */
-        memmove(dead, dead + 1, --n_dead * sizeof *dead);
-    dead[n_dead++] = (struct dead_stack){t->stack_lo, t->frames_hi, (uintptr_t)pthread_self()};
-}
-
-size_t drip__threads_dead_stacks(uintptr_t (*out)[2], size_t max)
-{
-    /* no assertion on `mu`: a live check's forked copy calls this with the parent's hold */
-    size_t n = 0;
-    for (size_t i = 0; i < n_dead && n < max; i++) {
-#if defined(__x86_64__)
-        /* still glibc's cached stack: the descriptor's tcb and self words point at itself */
-        uintptr_t w[3];
-        if (drip__safe_read(w, dead[i].pd, sizeof w) != (long)sizeof w || w[0] != dead[i].pd || w[2] != dead[i].pd)
-            continue;
-        out[n][0] = dead[i].lo;
-        out[n][1] = dead[i].hi;
-        n++;
-#else
-        (void)out;
-#endif
-    }
-    return n;
-}
-
 static void on_thread_exit(void *p)
 {
     struct drip__thread *t = p;
@@ -145,12 +92,12 @@ static void on_thread_exit(void *p)
     drip__leave(e);
     pthread_mutex_lock(&mu);
     atomic_store(&t->state, DRIP_THREAD_FINISHED);
-    dead_add_locked(t);
+    drip__threads_dead_add(t);
     if (t->detached)
         unlink_locked(t);
     pthread_mutex_unlock(&mu);
     drip__self = NULL;
-    if (atomic_load(&main_exited))
+    if (drip__threads_main_exited())
         drip__background_poke();   /* maybe the last one: the ticker looks (drip__threads_orphaned) */
 }
 
@@ -181,7 +128,7 @@ static void *trampoline(void *p)
     t->frames_hi = (uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *);
     drip__stack_hi = t->stack_hi;
     pthread_mutex_lock(&mu);   /* a stack glibc reuses is this live thread's now */
-    dead_forget_locked(t->stack_lo, t->stack_hi, (uintptr_t)pthread_self());
+    drip__threads_dead_forget(t->stack_lo, t->stack_hi, (uintptr_t)pthread_self());
     pthread_mutex_unlock(&mu);
     drip__self = t;
     pthread_setspecific(exit_key, t);
@@ -323,87 +270,6 @@ int drip__pthread_detach(pthread_t tid)
     pthread_mutex_unlock(&mu);
     return real_detach(tid);
 }
-
-/* pthread_exit: from the main thread, the process must end with exit(0) once every other thread
- * of the program has; glibc leaves that to the last thread to exit, and with drip's ticker alive
- * that is never one of the program's (drip__threads_orphaned). */
-void drip__pthread_exit(void *ret)
-{
-    resolve();
-    struct drip__thread *t = drip__self;
-    if (t && t->is_main && atomic_load(&drip__g.initialised)) {
-        atomic_store(&main_exited, 1);
-        drip__background_poke();
-    }
-    real_pthread_exit(ret);
-}
-
-/* Whether the leader task (the main thread) has ended: after pthread_exit it is a zombie until
- * the whole process ends. */
-static bool leader_gone(void)
-{
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)getpid());
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return true;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return true;
-    buf[n] = 0;
-    const char *rp = strrchr(buf, ')');   /* "pid (comm) S ...": comm may hold anything */
-    return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
-}
-
-/* For the ticker (background.c): 1 when main has called pthread_exit and every task of the
- * program has ended, so that the process must now exit(0) as glibc's last thread would; 0 when
- * only tasks on their way out remain; -1 when main runs or a thread of the program does.
- * `is_own(tid)` names drip's own threads. Then the main thread's entry is marked finished: its
- * stack is dead, as a joined thread's is. */
-int drip__threads_orphaned(bool (*is_own)(int tid))
-{
-    if (!atomic_load(&main_exited))
-        return -1;
-    pthread_mutex_lock(&mu);
-    bool running = false;
-    for (struct drip__thread *t = threads; t && !running; t = t->next)
-        running = !t->is_main && atomic_load(&t->state) == DRIP_THREAD_RUNNING;
-    pthread_mutex_unlock(&mu);
-    if (running)
-        return -1;
-    /* a thread may be past drip's key destructor but not yet gone (other destructors run after
-     * it): every task but drip's and the zombie leader must have left /proc/self/task */
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    int pid = getpid();
-    char buf[2048];
-    bool alone = true;
-    for (long n; alone && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0;)
-        for (long off = 0; off < n;) {
-            struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(buf + off);
-            int tid = atoi(d->name);
-            if (tid > 0 && !is_own(tid) && (tid != pid || !leader_gone()))
-                alone = false;
-            off += d->reclen;
-        }
-    close(fd);
-    if (!alone)
-        return 0;
-    pthread_mutex_lock(&mu);
-    for (struct drip__thread *t = threads; t; t = t->next)
-        if (t->is_main)
-            atomic_store(&t->state, DRIP_THREAD_FINISHED);
-    pthread_mutex_unlock(&mu);
-    return 1;
-}
-
-bool drip__threads_main_exited(void) { return atomic_load(&main_exited) != 0; }
-
-/* Once the main thread (the leader task) is gone, /proc/self/maps and /proc/self/exe read as
- * empty (they go through the leader's memory map): the calling thread's own view has the same. */
-const char *drip__proc_self(void) { return atomic_load(&main_exited) ? "/proc/thread-self" : "/proc/self"; }
 
 /* ---- stop the world ------------------------------------------------------------------------- */
 void drip__uc_regs(const void *uc, uintptr_t *lo, uintptr_t *hi)
@@ -567,7 +433,7 @@ static bool world_alone(void)
         for (long off = 0; off < n;) {
             struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(buf + off);
             int tid = atoi(d->name);
-            if (tid > 0 && tid != me && !(tid == (int)getpid() && atomic_load(&main_exited) && leader_gone())) {
+            if (tid > 0 && tid != me && !(tid == (int)getpid() && drip__threads_main_exited() && drip__threads_leader_gone())) {
                 other = tid;
                 others++;
             }

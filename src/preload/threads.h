@@ -57,6 +57,12 @@ bool drip__threads_main_exited(void);
  * and TLS, above, stay roots). A range is dropped when a new thread gets that stack. Called by
  * the scan with drip__threads_lock held; `out` gets up to `max`; returns how many. */
 size_t drip__threads_dead_stacks(uintptr_t (*out)[2], size_t max);
+/* thread_end.c, with drip__threads_lock held: t has ended (its frames are dead); a thread got
+ * the stack [lo, hi) with descriptor pd (any dead range there is its own now). */
+void drip__threads_dead_add(const struct drip__thread *t);
+void drip__threads_dead_forget(uintptr_t lo, uintptr_t hi, uintptr_t pd);
+/* Whether the leader task (main) has ended: a zombie after pthread_exit. */
+bool drip__threads_leader_gone(void);
 /* "/proc/self", or "/proc/thread-self" once main has called pthread_exit (the leader's maps read
  * empty then). */
 const char *drip__proc_self(void);
