@@ -7,7 +7,8 @@
  * shared by all threads and read without locks, makes a frame cost a hash lookup and two loads.
  * Anything this walker does not model (CFA expressions: signal trampolines and PLT stubs; a
  * return address kept outside CFA-8; a frame outside the stack) makes it answer -1, and the
- * caller takes the stack with libunwind instead.
+ * caller takes the stack with libunwind instead. An undefined return address (_start) and the
+ * dynamic loader's start code end the walk, complete: they are the bottom of the stack.
  * A cache entry is written rule first, address second; a reader checks 24 bits of the address
  * stored inside the rule, so a torn read is recognised as a miss. In front of it each thread
  * keeps a 2-way table of its own (no atomics, no sharing), which answers nearly every frame.
@@ -29,6 +30,8 @@ enum { CACHE_BITS = 14 };
 #define R_UNSUPPORTED (1ULL << 62)
 #define R_CFA_RBP (1ULL << 61)
 #define R_RBP_SAVED (1ULL << 36)
+/* not valid, but not a failure either: the return address is undefined, the outermost frame */
+#define R_OUTERMOST (R_UNSUPPORTED | R_CFA_RBP)
 
 struct entry {
     _Atomic uintptr_t ip;
@@ -61,6 +64,8 @@ static uint64_t decode(uintptr_t ip)
     st.initial_set = 1;
     drip__cfa_execute(&st, &fde.cie, fde.insns, fde.end, begin, pc);
     const struct drip__cfa_row *r = &st.row;
+    if (!st.unsupported && r->ra_undefined)
+        return R_OUTERMOST;
     if (st.unsupported || !r->ra_ok || (r->cfa_reg != DRIP_DWARF_RSP && r->cfa_reg != DRIP_DWARF_RBP) ||
         r->cfa_off < 8 || r->cfa_off >= (1 << 19) || (r->rbp_saved && (r->rbp_off > 0 || r->rbp_off < -32768)))
         return R_UNSUPPORTED;
@@ -83,6 +88,7 @@ enum { LOCAL_BITS = 9 };
 #define L_CFA_RBP (1u << 20)
 #define L_RBP_SAVED (1u << 21)
 #define L_VALID (1u << 22)
+#define L_OUTERMOST (1u << 23)   /* (without L_VALID) the outermost frame: the walk is complete */
 struct local_rule {
     uintptr_t ip;
     uint64_t rule;
@@ -111,7 +117,9 @@ __attribute__((noinline)) static uint64_t local_fill(struct local_rule *e, uintp
     /* what the walk's loop takes for granted: the CFA is above %rsp (an offset of at least 8),
      * and with %rsp as its base, 8-aligned like %rsp itself (a rule that breaks either would
      * fail the walk's checks anyway) */
-    if ((r & R_VALID) && !(!(r & R_CFA_RBP) && (r & 7))) {
+    if ((r & ~check_bits(ip)) == R_OUTERMOST)
+        l = L_OUTERMOST;
+    else if ((r & R_VALID) && !(!(r & R_CFA_RBP) && (r & 7))) {
         l = L_VALID | (r & 0xfffff);
         if (r & R_CFA_RBP)
             l |= L_CFA_RBP;
@@ -191,8 +199,13 @@ int drip__cfi_walk_from(uintptr_t *out, int n0, int max, uint64_t h, uint64_t *h
         uint64_t r = e[0].rule;
         if (DRIP_UNLIKELY(e[0].ip != ip))
             r = e[1].ip == ip ? e[1].rule : local_fill(e, ip);
-        if (!(r & L_VALID))
+        if (DRIP_UNLIKELY(!(r & L_VALID))) {
+            /* the bottom of the stack before main (a constructor's allocation): _start, whose
+             * return address is undefined, or the dynamic loader's start code, with no FDE */
+            if ((r & L_OUTERMOST) || drip__unwind_outermost(ip))
+                break;
             return -1;
+        }
         uintptr_t cfa;
         if (DRIP_LIKELY(!(r & L_CFA_RBP))) {
             cfa = rsp + (r & 0xfffff);   /* above rsp and aligned (local_fill) */
