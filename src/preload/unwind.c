@@ -35,6 +35,9 @@
 #include "unwind.h"
 
 #include <elf.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -258,13 +261,40 @@ __attribute__((noinline)) static int fp_walk_unchecked(uintptr_t *out, int max, 
     return fp_walk(out, max, false, hash);
 }
 
+/* libunwind's first use opens its memory-validation pipe on the two lowest free descriptors,
+ * where the program would find it (its first open() returning 5, a closed stdin reading from
+ * the pipe). The free descriptors below 64 are filled with /dev/null first, so the pipe lands at
+ * 64 or above, then given back. Once per process; the hook saved errno. */
+static void libunwind_init(void)
+{
+    enum { LOW = 64 };
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static bool done;
+    pthread_mutex_lock(&mu);
+    if (!done) {
+        int held[LOW], n = 0;
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        while (fd >= 0 && fd < LOW && n < LOW) {
+            held[n++] = fd;
+            fd = fcntl(held[0], F_DUPFD_CLOEXEC, 0);
+        }
+        if (fd >= LOW)
+            close(fd);
+        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+        while (n > 0)
+            close(held[--n]);
+        done = true;
+    }
+    pthread_mutex_unlock(&mu);
+}
+
 /* libunwind's walk, out of line: its 72-frame buffer would otherwise give every call of
  * drip__unwind a large frame to set up. Its own frame is drip's, left out with the others. */
 __attribute__((noinline)) static int libunwind_walk(uintptr_t *frames, int max, uint64_t *hash)
 {
     static _Atomic int cache_set;
-    if (!atomic_load_explicit(&cache_set, memory_order_acquire)) {
-        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    if (DRIP_UNLIKELY(!atomic_load_explicit(&cache_set, memory_order_acquire))) {
+        libunwind_init();
         atomic_store_explicit(&cache_set, 1, memory_order_release);
     }
     uintptr_t buf[DRIP_MAX_FRAMES + 8];

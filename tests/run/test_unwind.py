@@ -29,14 +29,16 @@ def case_fds():
     exe = build("fds.c", "fds", "cc")
     plain = subprocess.run([exe], capture_output=True, text=True).stdout
     dt.eq(plain, "first_open=3 fd3=0 fd4=0\n", "plain run")
-    for mode in ("auto", "cfi", "fp"):
+    # (unwind=libunwind opens libunwind's pipe at its first walk: above the low descriptors)
+    for mode in ("auto", "cfi", "fp", "libunwind"):
         res = dt.run([exe], ["--unwind", mode])
         dt.eq(res.out, plain, "unwind=" + mode + " descriptors")
     # started with stdin closed: its first open() gets 0, as without drip
     closed = subprocess.run(["sh", "-c", 'exec "$@" <&-', "sh", exe], capture_output=True, text=True).stdout
     dt.eq(closed, "first_open=0 fd3=0 fd4=0\n", "plain, stdin closed")
-    res = dt.run(["sh", "-c", 'exec "$@" <&-', "sh", exe])
-    dt.eq(res.out, closed, "drip run, stdin closed")
+    for mode in ("auto", "libunwind"):
+        res = dt.run(["sh", "-c", 'exec "$@" <&-', "sh", exe], ["--unwind", mode])
+        dt.eq(res.out, closed, "unwind=" + mode + ", stdin closed")
 
 
 def libunwind_sigprocmasks(exe, mode):
