@@ -5,8 +5,9 @@
  *    pointer; each step is bounds-checked against the thread's stack so a function that uses
  *    %rbp as a general register ends the walk instead of crashing it.
  *  - drip's own .eh_frame walker (cfi.c): the DWARF rule of each return address decoded once
- *    (ehframe.c) and cached; a frame costs a lookup and two loads. It answers -1 for what it does
- *    not model (signal trampolines, PLT stubs, a return address outside CFA-8).
+ *    (ehframe.c) and cached; a frame costs a lookup and two loads; signal frames are read from
+ *    the kernel's ucontext_t. It answers -1 for what it does not model (PLT stubs, a function
+ *    without an FDE, a return address outside CFA-8).
  *  - libunwind's unw_backtrace: reads DWARF CFI (cached per thread, per address), correct for
  *    code built without frame pointers; ~15 ns a frame once its cache is warm. The last resort,
  *    and one the program can see: its first use opens a pipe on the lowest free descriptors and

@@ -93,5 +93,26 @@ def case_ctor_stacks():
     dt.eq(stacks["cfi"], stacks["libunwind"], "unwind=cfi = libunwind")
 
 
+def case_signal_frame():
+    # a leak from a signal handler, with and without frame pointers: the same stack from drip's
+    # walkers as from libunwind, through the signal frame, and no libunwind call to get it
+    for flags in ([], ["-fomit-frame-pointer"]):
+        exe = build("sig.c", "sig", "cc", *flags)
+        label = " ".join(flags) or "frame pointers"
+        stacks = {}
+        for mode in ("auto", "cfi", "libunwind"):
+            res = dt.run([exe], ["--unwind", mode])
+            recs = [r for r in res.report["leaks"] if r["bytes"] == 123]
+            dt.eq(len(recs), 1, label + ", " + mode + ": the handler's 123-byte block")
+            stacks[mode] = [(f.get("function"), f.get("line")) for f in recs[0]["stack"]] if recs else None
+        dt.eq([f for f, _ in stacks["auto"] or []][:2] + [f for f, _ in stacks["auto"] or []][-2:],
+              ["leak_in_handler", "handler", "busy", "main"], label + ": the stack, through the signal frame")
+        dt.eq(stacks["auto"], stacks["libunwind"], label + ": unwind=auto = libunwind")
+        dt.eq(stacks["cfi"], stacks["libunwind"], label + ": unwind=cfi = libunwind")
+        if shutil.which("strace") and subprocess.run(["strace", "-k", "-o", "/dev/null", "-e", "trace=none", "true"],
+                                                    capture_output=True).returncode == 0:
+            dt.eq(libunwind_sigprocmasks(exe, "auto")[1], 0, label + ": rt_sigprocmask calls from libunwind")
+
+
 if __name__ == "__main__":
     dt.main(globals(), cleanup=lambda: shutil.rmtree(TMP, ignore_errors=True))
