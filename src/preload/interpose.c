@@ -199,12 +199,12 @@ DRIP_EXPORT FILE *popen(const char *command, const char *mode)
 /* ---- mappings: who mapped the anonymous memory that holds a root (mmaps.c) ------------------ */
 DRIP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    return drip__mmap(addr, len, prot, flags, fd, off);
+    return drip__mmap(addr, len, prot, flags, fd, off, (uintptr_t)__builtin_return_address(0));
 }
 
 DRIP_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    return drip__mmap(addr, len, prot, flags, fd, off);
+    return drip__mmap(addr, len, prot, flags, fd, off, (uintptr_t)__builtin_return_address(0));
 }
 
 DRIP_EXPORT int munmap(void *addr, size_t len) { return drip__munmap(addr, len); }

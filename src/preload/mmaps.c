@@ -29,6 +29,7 @@
 #include "lock.h"
 #include "scan.h"
 #include "unwind.h"
+#include "modules.h"
 
 #include <dlfcn.h>
 #include <stdarg.h>
@@ -41,6 +42,7 @@ enum { MAX_MAPS = 1 << 14, HASH_BITS = 15, PAGE = 4096, MAX_CHAIN = MAX_MAPS };
 
 struct map {
     uintptr_t lo, hi;
+    uintptr_t caller;            /* the return address of the mmap call */
     uint32_t site;
     uint32_t next_lo, next_hi;   /* hash chains (entry index; 0 ends); next_lo: the free list */
     uint32_t live;
@@ -64,6 +66,7 @@ static _Atomic(mmap_fn) real_mmap;
 static _Atomic(munmap_fn) real_munmap;
 static _Atomic(mremap_fn) real_mremap;
 static atomic_int resolving;
+static _Atomic uintptr_t next_malloc;   /* the malloc drip's forwards to: glibc's, jemalloc's... */
 
 /* dlsym(RTLD_NEXT) once; while it runs (it may allocate, and drip's arena maps memory through
  * these same functions) callers get NULL and make the system call themselves. */
@@ -74,6 +77,8 @@ static void *resolve(void *_Atomic *slot, const char *name)
         return f;
     struct drip__entry e = drip__enter();
     f = dlsym(RTLD_NEXT, name);
+    if (!atomic_load(&next_malloc))
+        atomic_store(&next_malloc, (uintptr_t)dlsym(RTLD_NEXT, "malloc"));
     drip__leave(e);
     atomic_store_explicit(slot, f, memory_order_release);
     atomic_store(&resolving, 0);
@@ -170,7 +175,7 @@ static void drop(uint32_t i)
         T.span_lo = T.span_hi = 0;
 }
 
-static void add(uintptr_t lo, uintptr_t hi, uint32_t site)
+static void add(uintptr_t lo, uintptr_t hi, uint32_t site, uintptr_t caller)
 {
     uint32_t i = T.free_head, used = atomic_load_explicit(&T.used, memory_order_relaxed);
     if (i)
@@ -181,7 +186,7 @@ static void add(uintptr_t lo, uintptr_t hi, uint32_t site)
         T.dropped++;
         return;
     }
-    T.m[i] = (struct map){lo, hi, site, 0, 0, 1};
+    T.m[i] = (struct map){lo, hi, caller, site, 0, 0, 1};
     link_entry(i);
     if (i == used)
         atomic_store_explicit(&T.used, used + 1, memory_order_release);
@@ -223,21 +228,21 @@ static void forget(uintptr_t lo, uintptr_t hi)
         else {
             uintptr_t end = x->hi;
             set_range(j, x->lo, lo);
-            add(hi, end, x->site);
+            add(hi, end, x->site, x->caller);
         }
     }
 }
 
-/* The site of the live entry that holds a (0: none). */
-static uint32_t site_at(uintptr_t a)
+/* The live entry that holds a (0: none). */
+static uint32_t entry_at(uintptr_t a)
 {
     uint32_t i = find_exact(a, false);
     if (i)
-        return T.m[i].site;
+        return i;
     uint32_t used = atomic_load_explicit(&T.used, memory_order_relaxed);
     for (uint32_t j = 1; j < used; j++)
         if (T.m[j].live && T.m[j].lo <= a && a < T.m[j].hi)
-            return T.m[j].site;
+            return j;
     return 0;
 }
 
@@ -249,6 +254,10 @@ static bool watched(void)
     return !drip__guard && atomic_load_explicit(&drip__g.tracking, memory_order_relaxed) && !drip__g.foreign;
 }
 
+/* Whether to keep the range of a call at all: also before drip tracks (a malloc that is not
+ * glibc's, jemalloc's, maps its first memory in its own constructor), never for drip's own. */
+static bool kept(void) { return !drip__guard && !drip__g.foreign; }
+
 static uint32_t capture(void)
 {
     uintptr_t frames[DRIP_MAX_FRAMES];
@@ -258,20 +267,21 @@ static uint32_t capture(void)
 }
 
 /* ---- the interposed calls ------------------------------------------------------------------- */
-void *drip__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+void *drip__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, uintptr_t caller)
 {
     void *p = call_mmap(addr, len, prot, flags, fd, off);
-    if (p == MAP_FAILED || !watched() || !(flags & (MAP_ANONYMOUS | MAP_FIXED)))
+    if (p == MAP_FAILED || !kept() || !(flags & (MAP_ANONYMOUS | MAP_FIXED)))
         return p;
+    bool w = watched();
     struct drip__entry e = drip__enter();
-    uint32_t site = (flags & MAP_ANONYMOUS) ? capture() : 0;
+    uint32_t site = (flags & MAP_ANONYMOUS) && w ? capture() : 0;
     drip__spin_lock(&T.lock);
     if (table_ready()) {
         uintptr_t lo = (uintptr_t)p, hi = lo + pages(len);
         if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))
             forget(lo, hi);   /* it replaced what was there */
-        if (site)
-            add(lo, hi, site);
+        if (flags & MAP_ANONYMOUS)
+            add(lo, hi, site, caller);
         atomic_fetch_add_explicit(&T.gen, 1, memory_order_release);
     }
     drip__spin_unlock(&T.lock);
@@ -282,7 +292,7 @@ void *drip__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 int drip__munmap(void *addr, size_t len)
 {
     int rc = call_munmap(addr, len);
-    if (rc != 0 || !watched() || !T.m)
+    if (rc != 0 || !kept() || !T.m)
         return rc;
     struct drip__entry e = drip__enter();
     drip__spin_lock(&T.lock);
@@ -296,17 +306,20 @@ int drip__munmap(void *addr, size_t len)
 void *drip__mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
 {
     void *p = call_mremap(old, old_len, new_len, flags, new_addr);
-    if (p == MAP_FAILED || !watched() || !T.m)
+    if (p == MAP_FAILED || !kept() || !T.m)
         return p;
     struct drip__entry e = drip__enter();
     drip__spin_lock(&T.lock);
     uintptr_t o = (uintptr_t)old, n = (uintptr_t)p;
-    uint32_t site = site_at(o);
-    if (site) {   /* old_len 0 (a second mapping of a shared one), MREMAP_DONTUNMAP: the old stays */
+    uint32_t i = entry_at(o);
+    if (i) {
+        uint32_t site = T.m[i].site;
+        uintptr_t caller = T.m[i].caller;
+        /* old_len 0 (a second mapping of a shared one), MREMAP_DONTUNMAP: the old stays */
         if (old_len && !(flags & 4 /* MREMAP_DONTUNMAP */))
             forget(o, o + pages(old_len));
         forget(n, n + pages(new_len));
-        add(n, n + pages(new_len), site);
+        add(n, n + pages(new_len), site, caller);
         atomic_fetch_add_explicit(&T.gen, 1, memory_order_release);
     }
     drip__spin_unlock(&T.lock);
@@ -353,11 +366,37 @@ bool drip__mmaps_find(uintptr_t a, uintptr_t *lo, uintptr_t *hi, uint32_t *site)
         else
             y = mid;
     }
-    if (!x || a >= snap[x - 1].hi)
-        return false;
+    if (!x || a >= snap[x - 1].hi || !snap[x - 1].site)
+        return false;   /* site 0: mapped while drip did not track, or by the allocator */
     *lo = snap[x - 1].lo;
     *hi = snap[x - 1].hi;
     *site = (uint32_t)snap[x - 1].site;
+    return true;
+}
+
+/* ---- the allocator's own memory (no lock) -----------------------------------------------------
+ * A malloc that is not glibc's (jemalloc, as Debian's redis-server uses; tcmalloc, mimalloc)
+ * maps its arenas and its metadata through mmap, which comes here. That memory is malloc's own,
+ * as glibc's heaps are (roots.c): its free regions, its thread caches (jemalloc's tcache keeps
+ * in its slots the addresses of the blocks it handed out) and its extent metadata hold the
+ * addresses of live blocks, which are not the program's pointers. valgrind, which replaces that
+ * malloc, never sees them. So the mappings made from the code of the module that defines the
+ * next malloc are not roots. glibc's malloc maps through internal calls that never come here;
+ * when the next malloc is glibc's, nothing is excluded. */
+bool drip__mmaps_exclude_allocator(struct drip__roots *r)
+{
+    uintptr_t nm = atomic_load(&next_malloc), mlo, mhi, llo, lhi;
+    mmap_fn mm = atomic_load(&real_mmap);
+    if (!T.m || !nm || !mm || drip__module_fp_range(nm, &mlo, &mhi) < 0 || mlo >= mhi)
+        return true;
+    if (drip__module_fp_range((uintptr_t)mm, &llo, &lhi) >= 0 && llo == mlo)
+        return true;   /* glibc's malloc */
+    uint32_t used = atomic_load_explicit(&T.used, memory_order_acquire);
+    for (uint32_t j = 1; j < used && j < MAX_MAPS; j++) {
+        const struct map *x = &T.m[j];
+        if (x->live && x->lo < x->hi && x->caller >= mlo && x->caller < mhi && !drip__roots_exclude(r, x->lo, x->hi))
+            return false;
+    }
     return true;
 }
 

@@ -5,6 +5,7 @@
  *   - glibc malloc's own memory: the main heap ([heap]) and the thread arenas' heaps (64 MiB
  *     aligned regions that start with a heap_info): freed chunks there hold stale pointers, and
  *     live chunks are blocks (read when reached, never as roots);
+ *   - a malloc that is not glibc's (jemalloc): the mappings it made for itself (mmaps.c);
  *   - the tracked blocks themselves wherever they lie (mmapped chunks): scan.c skips them;
  *   - drip's own memory: its arena, its module's segments, its own threads' stacks;
  *   - the dead part of each stack, below the stack pointer of a stopped thread or below where

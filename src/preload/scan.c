@@ -37,6 +37,7 @@
 #include "retain.h"
 #include "scan_index.h"
 #include "scan_mark.h"
+#include "mmaps.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -149,6 +150,7 @@ static void collect_roots(struct scan *sc)
     sc->my_sp = drip__scan_start ? drip__scan_start : (uintptr_t)__builtin_frame_address(0);
     if (sc->final)
         sc->roots_oom |= !drip__roots_dead_below(&sc->rt, sc->my_sp);
+    sc->roots_oom |= !drip__mmaps_exclude_allocator(&sc->rt);   /* jemalloc's own memory */
     if (sc->final && drip__exit_regs_valid) {
         drip__rs_add(roots, (uintptr_t)drip__exit_regs, (uintptr_t)(drip__exit_regs + 6));
         drip__retain_note_regs(&sc->ret, (uintptr_t)drip__exit_regs, (uintptr_t)(drip__exit_regs + 6),

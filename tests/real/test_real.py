@@ -251,14 +251,14 @@ def wait_port(port, timeout=60):
     return False
 
 
-def redis_session(d, wrapper, n):
+def redis_session(d, wrapper, n, args=(), env=None):
     """Starts redis-server under `wrapper` (a list), runs redis-benchmark -n n, shuts it down.
     Returns (benchmark process, server status, server stderr, seconds)."""
     port = free_port()
     errf = open(os.path.join(d, "server.err"), "w+")
     srv = subprocess.Popen(wrapper + ["/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", d, "--daemonize", "no", "--logfile", os.path.join(d, "redis.log")],
-                           stdout=subprocess.DEVNULL, stderr=errf)
+                                      "--appendonly", "no", "--dir", d, "--daemonize", "no", "--logfile", os.path.join(d, "redis.log")]
+                           + list(args), stdout=subprocess.DEVNULL, stderr=errf, env=env)
     t0 = time.time()
     bench = None
     try:
@@ -332,19 +332,53 @@ def vg_summary(text, kind):
     return (int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))) if m else None
 
 
+def valgrind_env(env):
+    """The environment valgrind's client sees, in its order (valgrind adds its LD_PRELOAD,
+    GLIBCXX_FORCE_NEW...), with LD_PRELOAD renamed LD_PRELOAC: drip's run gets it, so that redis's
+    copy of environ (setenv's search tree, whose red nodes are pointed at with a tag bit: possibly
+    lost) has the same strings, in the same order and shape."""
+    out = subprocess.run(["valgrind", "-q", "/usr/bin/env"], capture_output=True, text=True, env=env).stdout
+    pairs = [ln.split("=", 1) for ln in out.splitlines() if "=" in ln]
+    return {("LD_PRELOAC" if k == "LD_PRELOAD" else k): v for k, v in pairs if k != "_"}
+
+
+# What the two redis runs still allocate differently, and how it shows in the four figures (each
+# measured on Debian's redis-server 7.0.15 with jemalloc 5.3; docs/run.md, where drip and valgrind
+# differ):
+#  - valgrind's malloc_usable_size is the size asked for, jemalloc's the size class: redis's sds
+#    strings grow in place under drip where they are reallocated under valgrind (createSharedObjects'
+#    178 strings: the same blocks, fewer bytes under drip);
+#  - glibc's DTV of each of the 3 bio threads still running at exit is 32 bytes larger under drip
+#    (verdict_dtv_size): possibly lost in both;
+#  - the benchmark's keys and values are random: a few reachable listpacks and dict tables differ.
+# The blocks valgrind calls possibly lost are the sds strings and objects pointed at past their
+# header, and the 3 DTVs; jemalloc's own memory (its thread cache keeps the addresses of the
+# blocks it handed out) is not a root (verdict_jemalloc_tcache): before that drip called reachable
+# 74 of them (17,393 bytes in 1,322 blocks possibly lost against valgrind's 40,330 in 1,396).
+REDIS_POSSIBLE_SLACK = 3    # blocks: the sds strings whose realloc history differs (measured: 2)
+
+
 def case_redis_valgrind():
-    """drip and valgrind on the same redis workload: the definite leaks must agree."""
+    """drip and valgrind on the same redis workload: the four figures, within what is explained."""
     need("/usr/bin/redis-server", "redis-benchmark", "redis-cli", "valgrind")
     d = tempfile.mkdtemp()
     try:
         n = 5000
         vg_log = os.path.join(d, "vg.txt")
+        # the same allocations in both runs: no slowlog entry (a command is slower than 10 ms only
+        # under valgrind), no jemalloc background thread, libc's own memory not freed at exit
+        # (valgrind's default --run-libc-freeres=yes frees it), the same environment's shape
+        # (redis copies environ into heap blocks: drip's run gets valgrind's client's)
+        args = ["--slowlog-log-slower-than", "-1", "--jemalloc-bg-thread", "no"]
+        env = dict(os.environ)
+        env.pop("LD_PRELOAD", None)
+        denv = valgrind_env(env)
         # Debian's redis-server uses jemalloc's malloc: tell valgrind to replace that one
-        bench, rc, err, tv = redis_session(d, ["valgrind", "--leak-check=full", "--show-leak-kinds=definite,indirect,possible",
-                                               "--soname-synonyms=somalloc=*jemalloc*", "--log-file=" + vg_log], n)
+        bench, rc, err, tv = redis_session(d, ["valgrind", "--leak-check=full", "--show-leak-kinds=all", "--run-libc-freeres=no",
+                                               "--soname-synonyms=somalloc=*jemalloc*", "--log-file=" + vg_log], n, args, env)
         check_bench(bench, "under valgrind")
         path = os.path.join(d, "redis.json")
-        bench, rc2, err, td = redis_session(d, [dt.DRIP, "run", "--json", path, "--log-path", "/dev/null", "--"], n)
+        bench, rc2, err, td = redis_session(d, [dt.DRIP, "run", "--json", path, "--log-path", "/dev/null", "--"], n, args, denv)
         check_bench(bench, "under drip")
         print("CPU redis-vs-valgrind valgrind %.2f drip %.2f" % (tv, td))
         vg = open(vg_log).read() if os.path.exists(vg_log) else ""
@@ -352,16 +386,19 @@ def case_redis_valgrind():
         # no log, or a log without valgrind's heap summary, is no agreement: valgrind did not run
         dt.check("HEAP SUMMARY:" in vg, "valgrind wrote its log with a HEAP SUMMARY (%d bytes of log)" % len(vg))
         if well_formed(rep, "redis-server") and "HEAP SUMMARY:" in vg:
-            vdef = vg_summary(vg, "definitely lost") or (0, 0)
-            vind = vg_summary(vg, "indirectly lost") or (0, 0)
-            print("valgrind: definite %r indirect %r possible %r reachable %r" % (vdef, vind, vg_summary(vg, "possibly lost"), vg_summary(vg, "still reachable")))
-            print("drip:     definite %r indirect %r possible %r reachable %r" % (summary(rep, "definite"), summary(rep, "indirect"), summary(rep, "possible"), summary(rep, "reachable")))
-            dt.eq(summary(rep, "definite"), vdef, "definitely lost: drip agrees with valgrind")
-            dt.eq(summary(rep, "indirect"), vind, "indirectly lost: drip agrees with valgrind")
-            vpos = vg_summary(vg, "possibly lost") or (0, 0)
-            dpos = summary(rep, "possible")
-            dt.check(abs(dpos[1] - vpos[1]) <= max(20, vpos[1] // 10),
-                     "possibly lost blocks within 10%% of valgrind's (sds strings: pointers past a header): %r vs %r" % (dpos, vpos))
+            v = {k: vg_summary(vg, w) or (0, 0) for k, w in (("definite", "definitely lost"), ("indirect", "indirectly lost"),
+                                                             ("possible", "possibly lost"), ("reachable", "still reachable"))}
+            r = {k: summary(rep, k) for k in v}
+            print("valgrind: %r" % v)
+            print("drip:     %r" % r)
+            dt.eq(r["definite"], v["definite"], "definitely lost: drip agrees with valgrind")
+            dt.eq(r["indirect"], v["indirect"], "indirectly lost: drip agrees with valgrind")
+            dt.check(0 <= v["possible"][1] - r["possible"][1] <= REDIS_POSSIBLE_SLACK,
+                     "possibly lost blocks: valgrind's %d, drip's %d, at most %d fewer (sds strings that "
+                     "grew in place under jemalloc)" % (v["possible"][1], r["possible"][1], REDIS_POSSIBLE_SLACK))
+            total = lambda f: f["possible"][1] + f["reachable"][1]
+            dt.check(abs(total(r) - total(v)) <= 0.002 * total(v),
+                     "blocks still allocated at exit: valgrind's %d, drip's %d, within 0.2%% (random keys)" % (total(v), total(r)))
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

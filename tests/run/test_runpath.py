@@ -152,8 +152,10 @@ def case_core_is_the_programs():
     def unlimited():
         resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
+    # a sanitized drip (make test-asan/test-tsan) would set RLIMIT_CORE to 0 for itself and so for the program
+    env = dict(os.environ, ASAN_OPTIONS="disable_coredump=0", TSAN_OPTIONS="disable_coredump=0")
     p = subprocess.run([dt.DRIP, "run", "--log-path", "/dev/null", "--", P + "/exits", "segv"], cwd=d,
-                       preexec_fn=unlimited, capture_output=True, timeout=120)
+                       preexec_fn=unlimited, capture_output=True, timeout=120, env=env)
     dt.eq(p.returncode, -11, "the status is the program's: SIGSEGV")
     cores = [f for f in os.listdir(d) if f.startswith("core")]
     dt.eq(cores, ["core"], "one core file")

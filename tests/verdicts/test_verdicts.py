@@ -376,7 +376,16 @@ def case_python_json():
     need(PY)
     # pymalloc's arena map (a radix tree) takes nodes by where its arenas land: valgrind's
     # address space layout is not the kernel's, so compare with the system allocator...
-    same_as_valgrind("python json", [PY, "-c", JSON_TRIP], env=PYENV)
+    r, v = same_as_valgrind("python json", [PY, "-c", JSON_TRIP], env=PYENV, kinds=("definite", "indirect"))
+    # ld.so's 2,304-byte _dl_find_object segment is held by a pointer 64-112 bytes inside it, and
+    # now and then by a word that happens to hold its start: under valgrind as under drip it is
+    # possibly lost in some runs and reachable in others. Equal figures, or exactly that block
+    # on the other side.
+    (dp, vp), (dr, vr) = [(dt.summary(r, k), dt.summary(v, k)) for k in ("possible", "reachable")]
+    moved = (dp[0] - vp[0], dp[1] - vp[1])
+    dt.check(moved in ((0, 0), (2304, 1), (-2304, -1)) and (dp[0] + dr[0], dp[1] + dr[1]) == (vp[0] + vr[0], vp[1] + vr[1]),
+             "python json: possible and reachable as valgrind's, or the _dl_find_object segment moved: drip %r %r, valgrind %r %r"
+             % (dp, dr, vp, vr))
     # ...and, as a user runs it, no leak and the program's own status
     for code in (JSON_TRIP, "import json; json.dumps(list(range(100000)))"):
         r = dt.run([PY, "-c", code], drip_args=["--error-exitcode", "23"])
