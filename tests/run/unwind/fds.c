@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+char *volatile p;   /* volatile: the compiler must keep the malloc/free pair */
+
 int main(void)
 {
-    char *p = malloc(32);   /* an allocation: the hook and a stack walk run before the open */
+    p = malloc(32);   /* an allocation: the hook and a stack walk run before the open */
     int has3 = fcntl(3, F_GETFD) != -1, has4 = fcntl(4, F_GETFD) != -1;
     int fd = open("/dev/null", O_RDONLY);
     printf("first_open=%d fd3=%d fd4=%d\n", fd, has3, has4);
