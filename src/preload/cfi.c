@@ -5,9 +5,12 @@
  * For a return address, all a walk needs is where the caller's frame starts (the CFA: %rsp or
  * %rbp plus an offset) and whether %rbp was saved, and where. A cache of 16 Ki such rules (256 KiB: it stays in L2),
  * shared by all threads and read without locks, makes a frame cost a hash lookup and two loads.
- * Anything this walker does not model (CFA expressions: signal trampolines and PLT stubs; a
+ * A signal frame (the handler's return into glibc's __restore_rt, recognised by its two
+ * instructions) is crossed through the ucontext_t the kernel pushed there.
+ * Anything else this walker does not model (CFA expressions: PLT stubs; no FDE; a
  * return address kept outside CFA-8; a frame outside the stack) makes it answer -1, and the
- * caller takes the stack with libunwind instead.
+ * caller takes the stack with libunwind instead. An undefined return address (_start) and the
+ * dynamic loader's start code end the walk, complete: they are the bottom of the stack.
  * A cache entry is written rule first, address second; a reader checks 24 bits of the address
  * stored inside the rule, so a torn read is recognised as a miss. In front of it each thread
  * keeps a 2-way table of its own (no atomics, no sharing), which answers nearly every frame.
@@ -29,6 +32,8 @@ enum { CACHE_BITS = 14 };
 #define R_UNSUPPORTED (1ULL << 62)
 #define R_CFA_RBP (1ULL << 61)
 #define R_RBP_SAVED (1ULL << 36)
+/* not valid, but not a failure either: the return address is undefined, the outermost frame */
+#define R_OUTERMOST (R_UNSUPPORTED | R_CFA_RBP)
 
 struct entry {
     _Atomic uintptr_t ip;
@@ -61,6 +66,8 @@ static uint64_t decode(uintptr_t ip)
     st.initial_set = 1;
     drip__cfa_execute(&st, &fde.cie, fde.insns, fde.end, begin, pc);
     const struct drip__cfa_row *r = &st.row;
+    if (!st.unsupported && r->ra_undefined)
+        return R_OUTERMOST;
     if (st.unsupported || !r->ra_ok || (r->cfa_reg != DRIP_DWARF_RSP && r->cfa_reg != DRIP_DWARF_RBP) ||
         r->cfa_off < 8 || r->cfa_off >= (1 << 19) || (r->rbp_saved && (r->rbp_off > 0 || r->rbp_off < -32768)))
         return R_UNSUPPORTED;
@@ -83,6 +90,7 @@ enum { LOCAL_BITS = 9 };
 #define L_CFA_RBP (1u << 20)
 #define L_RBP_SAVED (1u << 21)
 #define L_VALID (1u << 22)
+#define L_OUTERMOST (1u << 23)   /* (without L_VALID) the outermost frame: the walk is complete */
 struct local_rule {
     uintptr_t ip;
     uint64_t rule;
@@ -111,7 +119,9 @@ __attribute__((noinline)) static uint64_t local_fill(struct local_rule *e, uintp
     /* what the walk's loop takes for granted: the CFA is above %rsp (an offset of at least 8),
      * and with %rsp as its base, 8-aligned like %rsp itself (a rule that breaks either would
      * fail the walk's checks anyway) */
-    if ((r & R_VALID) && !(!(r & R_CFA_RBP) && (r & 7))) {
+    if ((r & ~check_bits(ip)) == R_OUTERMOST)
+        l = L_OUTERMOST;
+    else if ((r & R_VALID) && !(!(r & R_CFA_RBP) && (r & 7))) {
         l = L_VALID | (r & 0xfffff);
         if (r & R_CFA_RBP)
             l |= L_CFA_RBP;
@@ -159,6 +169,17 @@ void drip__cfi_flush(void)
             atomic_store_explicit(&c[i].ip, 0, memory_order_relaxed);
 }
 
+/* x86-64's rt_sigreturn trampoline (glibc's __restore_rt): mov $15, %rax; syscall. Read only
+ * in a module the table knows (mapped, executable). */
+static bool sigreturn_at(uintptr_t ip)
+{
+    static const uint8_t code[9] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+    return drip__module_fp(ip) >= 0 && drip__module_fp(ip + sizeof code - 1) >= 0 && !memcmp((const void *)ip, code, sizeof code);
+}
+/* In the ucontext_t at the handler's CFA: uc_flags, uc_link, uc_stack (40 bytes), then gregs[]
+ * (REG_RBP 10, REG_RSP 15, REG_RIP 16). */
+enum { UC_RBP = 40 + 10 * 8, UC_RSP = 40 + 15 * 8, UC_RIP = 40 + 16 * 8 };
+
 /* The walk from the frame whose return address is ip, with the caller's %rsp and %rbp; frames
  * already found are out[0..n) with hash state h. One frame costs the thread's table lookup, the
  * CFA, two bounds checks and a load (three with %rbp saved). */
@@ -178,6 +199,7 @@ int drip__cfi_walk_from(uintptr_t *out, int n0, int max, uint64_t h, uint64_t *h
     struct local_rule *tab = local;
     __asm__("" : "+r"(tab));   /* its TLS address computed once, not on every frame */
     uintptr_t *o = out + n0, *const end = out + max;
+    uintptr_t adj = 0;   /* 1 for the frame a signal interrupted: its address is no return address */
     while (o < end) {
         if (ip < 4096)
             break;
@@ -187,12 +209,33 @@ int drip__cfi_walk_from(uintptr_t *out, int n0, int max, uint64_t h, uint64_t *h
         }
         if (ip == bottom)
             break;   /* the bottom of the program's stack */
-        struct local_rule *e = local_set(tab, ip);
+        /* the rule of the instruction before a return address (ip - 1 in decode): for the
+         * interrupted instruction itself, that of look = ip + 1 */
+        const uintptr_t look = ip + adj;
+        adj = 0;
+        struct local_rule *e = local_set(tab, look);
         uint64_t r = e[0].rule;
-        if (DRIP_UNLIKELY(e[0].ip != ip))
-            r = e[1].ip == ip ? e[1].rule : local_fill(e, ip);
-        if (!(r & L_VALID))
-            return -1;
+        if (DRIP_UNLIKELY(e[0].ip != look))
+            r = e[1].ip == look ? e[1].rule : local_fill(e, look);
+        if (DRIP_UNLIKELY(!(r & L_VALID))) {
+            /* the bottom of the stack before main (a constructor's allocation): _start, whose
+             * return address is undefined, or the dynamic loader's start code, with no FDE */
+            if ((r & L_OUTERMOST) || drip__unwind_outermost(ip))
+                break;
+            if (!sigreturn_at(ip) || rsp + UC_RIP + 8 > hi)
+                return -1;
+            /* a signal handler returned to the kernel's trampoline (__restore_rt): rsp is the
+             * ucontext_t the kernel pushed, holding the interrupted frame's registers */
+            const uintptr_t *uc = (const uintptr_t *)rsp;
+            uintptr_t nrsp = uc[UC_RSP / 8];
+            if (nrsp > hi || (nrsp & 7))
+                return -1;
+            rbp = uc[UC_RBP / 8];
+            ip = uc[UC_RIP / 8];
+            rsp = nrsp;
+            adj = 1;
+            continue;
+        }
         uintptr_t cfa;
         if (DRIP_LIKELY(!(r & L_CFA_RBP))) {
             cfa = rsp + (r & 0xfffff);   /* above rsp and aligned (local_fill) */

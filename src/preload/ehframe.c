@@ -186,6 +186,7 @@ static void set_offset(struct drip__cfa *st, uint64_t reg, int64_t off)
         st->row.rbp_off = off;
     } else if (reg == DRIP_DWARF_RA) {
         st->row.ra_ok = off == -8;
+        st->row.ra_undefined = 0;
     }
 }
 
@@ -198,6 +199,7 @@ static void restore(struct drip__cfa *st, uint64_t reg)
         st->row.rbp_off = st->initial.rbp_off;
     } else if (reg == DRIP_DWARF_RA) {
         st->row.ra_ok = st->initial.ra_ok;
+        st->row.ra_undefined = st->initial.ra_undefined;
     }
 }
 
@@ -311,7 +313,11 @@ void drip__cfa_execute(struct drip__cfa *st, const struct drip__cie *c, const ui
             reg = drip__uleb(&p, end);
             if (reg == DRIP_DWARF_RBP)
                 st->row.rbp_saved = 0;
-            if (reg == DRIP_DWARF_RA)
+            /* an undefined return address marks the outermost frame (glibc's _start, the
+             * dynamic loader's): the walk ends there, complete */
+            if (reg == DRIP_DWARF_RA && op == DW_CFA_undefined)
+                st->row.ra_undefined = 1, st->row.ra_ok = 0;
+            else if (reg == DRIP_DWARF_RA)
                 st->unsupported = 1;
             break;
         case DW_CFA_register:

@@ -58,6 +58,7 @@ struct drip__cfa_row {
     int rbp_saved;     /* 1: at CFA + rbp_off; 0: unchanged */
     int64_t rbp_off;
     int ra_ok;         /* the return address is at CFA-8 */
+    int ra_undefined;  /* DW_CFA_undefined for the return address: the outermost frame (_start) */
 };
 enum { DRIP_CFA_FIRST_RBP = 1, DRIP_CFA_FIRST_EXPRESSION = 2 };
 struct drip__cfa {

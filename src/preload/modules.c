@@ -27,6 +27,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -220,12 +221,56 @@ static int by_lo(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The loader's count of modules loaded and unloaded so far, as the last rebuild saw them. */
+static _Atomic unsigned long long seen_adds, seen_subs;
+
+static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    unsigned long long *c = arg;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        c[0] = info->dlpi_adds;
+        c[1] = info->dlpi_subs;
+    }
+    return 1;   /* the counts come with the first module: stop there */
+}
+
+static void rebuild(void);
+
 /* Rebuilds the table. Old tables are never freed: a reader may still hold one, and dlopen is
  * rare (each table is 12 KiB). */
 void drip__modules_refresh(void)
 {
     struct drip__entry e = drip__enter();
     pthread_mutex_lock(&refresh_mu);
+    rebuild();
+    pthread_mutex_unlock(&refresh_mu);
+    drip__leave(e);
+}
+
+/* A walk met code in no module of the table: modules the loader mapped since the last rebuild
+ * (the constructors of a library that dlopen is loading, one that libc loaded itself: NSS,
+ * iconv) are added. true when the table changed. trylock: a thread that holds the loader's lock
+ * (a dl_iterate_phdr callback that allocates) must never wait here for one that waits for it. */
+bool drip__modules_refresh_if_stale(void)
+{
+    unsigned long long c[2] = {0, 0};
+    dl_iterate_phdr(count_cb, c);
+    if (c[0] == atomic_load(&seen_adds) && c[1] == atomic_load(&seen_subs))
+        return false;
+    struct drip__entry e = drip__enter();
+    bool done = pthread_mutex_trylock(&refresh_mu) == 0;
+    if (done) {
+        rebuild();
+        pthread_mutex_unlock(&refresh_mu);
+    }
+    drip__leave(e);
+    return done;
+}
+
+static void rebuild(void)
+{
+    unsigned long long c[2] = {0, 0};
+    dl_iterate_phdr(count_cb, c);
     struct table *t = drip__arena_alloc(sizeof *t);
     if (t) {
         dl_iterate_phdr(collect, t);
@@ -238,9 +283,9 @@ void drip__modules_refresh(void)
             }
         atomic_store_explicit(&current, t, memory_order_release);
         atomic_fetch_add(&modules_gen, 1);
+        atomic_store(&seen_adds, c[0]);
+        atomic_store(&seen_subs, c[1]);
     }
-    pthread_mutex_unlock(&refresh_mu);
-    drip__leave(e);
 }
 
 static DRIP_TLS uintptr_t last_lo, last_hi;

@@ -8,6 +8,9 @@
 
 struct drip_writer;
 void drip__modules_refresh(void);
+/* Rebuilds the table when the loader mapped or unmapped modules since the last rebuild (a walk
+ * met code in no known module); true when it did. */
+bool drip__modules_refresh_if_stale(void);
 /* Bumped each time the module table is rebuilt (dlopen, dlclose). */
 unsigned drip__modules_generation(void);
 /* unloaded.c: the modules dlclose unloaded and the recorded frames inside them, as raw-report

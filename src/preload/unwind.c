@@ -5,10 +5,17 @@
  *    pointer; each step is bounds-checked against the thread's stack so a function that uses
  *    %rbp as a general register ends the walk instead of crashing it.
  *  - drip's own .eh_frame walker (cfi.c): the DWARF rule of each return address decoded once
- *    (ehframe.c) and cached; a frame costs a lookup and two loads. It answers -1 for what it does
- *    not model (signal trampolines, PLT stubs, a return address outside CFA-8).
+ *    (ehframe.c) and cached; a frame costs a lookup and two loads; signal frames are read from
+ *    the kernel's ucontext_t. It answers -1 for what it does not model (PLT stubs, a function
+ *    without an FDE, a return address outside CFA-8).
  *  - libunwind's unw_backtrace: reads DWARF CFI (cached per thread, per address), correct for
- *    code built without frame pointers; ~15 ns a frame once its cache is warm. The last resort.
+ *    code built without frame pointers; ~15 ns a frame once its cache is warm. The last resort,
+ *    and one the program can see: its first use opens a pipe on the lowest free descriptors and
+ *    each walk makes rt_sigprocmask calls (issue #12), so it is initialised on first use only.
+ * A walk of the main thread before drip's constructor ran (a library's constructor) takes the
+ * stack's top from AT_EXECFN; one that reaches the start code below main (_start, the dynamic
+ * loader's _dl_start_user: a constructor's stack) is complete there; one that meets code in a
+ * module the table does not know yet (a constructor run by dlopen) refreshes the table once.
  * `auto` (the default) walks frame pointers while every frame it finds lies in a module built
  * with frame pointers (modules.c), up to the bottom of the program's stack (main's or the
  * thread's entry, recorded by runtime.c and threads.c). At the first frame in a module without
@@ -28,7 +35,13 @@
 #include "modules.h"
 #include "unwind.h"
 
+#include <elf.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 DRIP_TLS uintptr_t drip__stack_hi;
 
@@ -37,13 +50,57 @@ static int mode = MODE_AUTO;
 uintptr_t drip__main_ret;
 DRIP_TLS uintptr_t drip__thread_ret;
 
+/* The start code at the bottom of the main thread's stack, [lo, lo + 64): the program's _start
+ * (AT_ENTRY) and the dynamic loader's (its entry point: _start, then _dl_start_user, which calls
+ * the constructors). Neither has a usable FDE: a return address there is the outermost frame. */
+static uintptr_t start_code[2];
+/* The top of the main thread's stack: the page after the program's file name, which the kernel
+ * puts at the very top of the initial stack (as threads.c's drip__threads_register_main). */
+static uintptr_t main_top;
+
+static void find_start_code(void)
+{
+    start_code[0] = getauxval(AT_ENTRY);
+    uintptr_t base = getauxval(AT_BASE);
+    if (base) {
+        const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+        if (!memcmp(eh->e_ident, ELFMAG, SELFMAG))
+            start_code[1] = base + eh->e_entry;
+    }
+    const char *execfn = (const char *)getauxval(AT_EXECFN);
+    if (execfn)
+        main_top = ((uintptr_t)execfn + strlen(execfn) + 1 + 4095) & ~(uintptr_t)4095;
+}
+
+bool drip__unwind_outermost(uintptr_t ip)
+{
+    return (start_code[0] && ip - start_code[0] < 64) || (start_code[1] && ip - start_code[1] < 64);
+}
+
 void drip__unwind_init(void)
 {
     mode = !strcmp(drip__opt.unwind, "fp") ? MODE_FP : !strcmp(drip__opt.unwind, "libunwind") ? MODE_LIBUNWIND
          : !strcmp(drip__opt.unwind, "cfi") ? MODE_CFI : MODE_AUTO;
     if (mode == MODE_AUTO || mode == MODE_CFI)
         drip__modules_refresh();
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    if (!start_code[0] && !main_top)
+        find_start_code();
+    /* no unw_* call here: libunwind's first use opens a pipe (its memory validation) on the
+     * lowest free descriptors, which the program would see (issue #12) */
+}
+
+/* The calling thread's stack top when it is not known yet (an allocation by a constructor that
+ * ran before drip's): the main thread's, when the stack pointer lies within 8 MiB below it. No
+ * other thread's stack is there: mmap's region starts at least 128 MiB below the main stack. */
+static bool stack_hi_early(void)
+{
+    if (!start_code[0] && !main_top)
+        find_start_code();
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    if (!main_top || sp >= main_top || main_top - sp > ((uintptr_t)8 << 20))
+        return false;
+    drip__stack_hi = main_top;
+    return true;
 }
 
 static inline bool in_self(uintptr_t ip) { return ip >= drip__g.self_lo && ip < drip__g.self_hi; }
@@ -205,10 +262,42 @@ __attribute__((noinline)) static int fp_walk_unchecked(uintptr_t *out, int max, 
     return fp_walk(out, max, false, hash);
 }
 
+/* libunwind's first use opens its memory-validation pipe on the two lowest free descriptors,
+ * where the program would find it (its first open() returning 5, a closed stdin reading from
+ * the pipe). The free descriptors below 64 are filled with /dev/null first, so the pipe lands at
+ * 64 or above, then given back. Once per process; the hook saved errno. */
+static void libunwind_init(void)
+{
+    enum { LOW = 64 };
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static bool done;
+    pthread_mutex_lock(&mu);
+    if (!done) {
+        int held[LOW], n = 0;
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        while (fd >= 0 && fd < LOW && n < LOW) {
+            held[n++] = fd;
+            fd = fcntl(held[0], F_DUPFD_CLOEXEC, 0);
+        }
+        if (fd >= LOW)
+            close(fd);
+        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+        while (n > 0)
+            close(held[--n]);
+        done = true;
+    }
+    pthread_mutex_unlock(&mu);
+}
+
 /* libunwind's walk, out of line: its 72-frame buffer would otherwise give every call of
  * drip__unwind a large frame to set up. Its own frame is drip's, left out with the others. */
 __attribute__((noinline)) static int libunwind_walk(uintptr_t *frames, int max, uint64_t *hash)
 {
+    static _Atomic int cache_set;
+    if (DRIP_UNLIKELY(!atomic_load_explicit(&cache_set, memory_order_acquire))) {
+        libunwind_init();
+        atomic_store_explicit(&cache_set, 1, memory_order_release);
+    }
     uintptr_t buf[DRIP_MAX_FRAMES + 8];
     int want = max + 8 > (int)(sizeof buf / sizeof buf[0]) ? (int)(sizeof buf / sizeof buf[0]) : max + 8;
     int n = unw_backtrace((void **)buf, want);
@@ -226,7 +315,7 @@ int drip__unwind(uintptr_t *frames, int max, uint64_t *hash)
 {
     /* drip's own walkers read the stack directly: only where its bounds are known (threads drip
      * saw start, and the main thread); anywhere else libunwind takes the stack */
-    if (DRIP_UNLIKELY(!drip__stack_hi))
+    if (DRIP_UNLIKELY(!drip__stack_hi) && !stack_hi_early())
         return libunwind_walk(frames, max, hash);
     if (mode == MODE_AUTO) {
         int n = fp_walk_checked(frames, max, hash);
@@ -235,12 +324,22 @@ int drip__unwind(uintptr_t *frames, int max, uint64_t *hash)
         n = drip__cfi_walk(frames, max, hash);
         if (n > 0)
             return n;
+        /* code in a module mapped since the table was built (a constructor run by dlopen) */
+        if (drip__modules_refresh_if_stale()) {
+            n = fp_walk_checked(frames, max, hash);
+            if (n <= 0)
+                n = drip__cfi_walk(frames, max, hash);
+            if (n > 0)
+                return n;
+        }
         return libunwind_walk(frames, max, hash);
     }
     if (mode == MODE_FP)
         return fp_walk_unchecked(frames, max, hash);
     if (mode == MODE_CFI) {
         int n = drip__cfi_walk(frames, max, hash);
+        if (n < 0 && drip__modules_refresh_if_stale())
+            n = drip__cfi_walk(frames, max, hash);
         if (n >= 0)
             return n;
         *hash = drip__stack_hash(frames, 0);

@@ -10,6 +10,9 @@ extern uintptr_t drip__main_ret;
 extern DRIP_TLS uintptr_t drip__thread_ret;
 extern DRIP_TLS uintptr_t drip__stack_hi;   /* top of this thread's stack, 0 when unknown */
 void drip__unwind_init(void);
+/* True for a return address in the start code at the bottom of the main thread's stack (the
+ * program's _start, the dynamic loader's _dl_start_user): the outermost frame. */
+bool drip__unwind_outermost(uintptr_t ip);
 /* Takes the calling thread's stack, drip's own frames left out, and its drip__stack_hash. */
 int drip__unwind(uintptr_t *frames, int max, uint64_t *hash);
 /* cfi.c: the .eh_frame walk from the frame whose return address is ip (the caller's %rsp and
