@@ -299,13 +299,6 @@ def case_top_drip():
         live.wait(timeout=60)
 
 
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def case_top_errors():
     good = pg.build([(["leak", "main"], [4096])])
@@ -342,7 +335,7 @@ def case_top_errors():
     badstr = write("badstr.pb", good + pg.f_varint(14, 1000))
     cases.append((badstr, "drip: %s: corrupt profile (default_sample_type refers to string 1000; the string "
                           "table has %d)\n" % (badstr, string_count(good))))
-    port = closed_port()
+    port = dt.free_port()
     url = "http://127.0.0.1:%d/debug/pprof/heap" % port
     cases.append((url, "drip: %s: cannot connect to 127.0.0.1:%d: Connection refused\n" % (url, port)))
     cases.append(("https://127.0.0.1:1/x", "drip: https://127.0.0.1:1/x: https is not supported (drip speaks plain http only)\n"))

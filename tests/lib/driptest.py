@@ -60,6 +60,16 @@ def run(cmd, drip_args=(), timeout=60, env=None, preload=False, stdin=None):
     return Result(p.returncode, p.stdout, p.stderr, report, path)
 
 
+def free_port():
+    """A loopback TCP port that was free a moment ago (bound, read, released)."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def summary(report, kind):
     """(bytes, blocks) of one kind in a JSON report's summary."""
     s = report["summary"][kind]

@@ -266,13 +266,6 @@ def case_metrics_only():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def case_prometheus_token():
     prom = shutil.which("prometheus")
@@ -282,7 +275,7 @@ def case_prometheus_token():
     tok = token_file(d)
     t = Target(["--http", "127.0.0.1:0", "--http-token", tok])
     target = t.addrs[0]
-    port = free_port()
+    port = dt.free_port()
     # one job with the credentials file, one without: the second must be refused (up == 0)
     with open(os.path.join(d, "prometheus.yml"), "w") as f:
         f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n"
@@ -497,7 +490,7 @@ def case_socat_sidecar():
     sock = os.path.join(d, "drip.sock")
     tok = token_file(d)
     t = Target(["--http", "unix:" + sock, "--http-token", tok])
-    port = free_port()
+    port = dt.free_port()
     relay = subprocess.Popen([socat, "TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork" % port, "UNIX-CONNECT:" + sock],
                              stderr=subprocess.DEVNULL)
     try:

@@ -307,13 +307,6 @@ def case_nice():
         dt.check(p.stderr.count("\n") == 1 and "nice" in p.stderr, f"--nice {bad}: one line naming the option: {p.stderr!r}")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def case_prometheus():
     prom = shutil.which("prometheus")
@@ -322,7 +315,7 @@ def case_prometheus():
         return
     t = Target()
     d = tempfile.mkdtemp()
-    port = free_port()
+    port = dt.free_port()
     target = t.base[len("http://"):]
     with open(os.path.join(d, "prometheus.yml"), "w") as f:
         f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: drip\n    static_configs:\n      - targets: ['%s']\n" % target)

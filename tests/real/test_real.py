@@ -34,13 +34,6 @@ def need(*progs):
     return True
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def timed(fn):
     t0 = time.time()
@@ -254,7 +247,7 @@ def wait_port(port, timeout=60):
 def redis_session(d, wrapper, n, args=(), env=None):
     """Starts redis-server under `wrapper` (a list), runs redis-benchmark -n n, shuts it down.
     Returns (benchmark process, server status, server stderr, seconds)."""
-    port = free_port()
+    port = dt.free_port()
     errf = open(os.path.join(d, "server.err"), "w+")
     srv = subprocess.Popen(wrapper + ["/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                       "--appendonly", "no", "--dir", d, "--daemonize", "no", "--logfile", os.path.join(d, "redis.log")]
@@ -441,7 +434,7 @@ def http_get(port, path):
 
 
 def nginx_session(d, drip_json, sig):
-    port = free_port()
+    port = dt.free_port()
     with open(os.path.join(d, "nginx.conf"), "w") as f:
         f.write(NGINX_CONF.format(d=d, port=port))
     pidfile = os.path.join(d, "nginx.pid")

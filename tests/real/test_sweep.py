@@ -273,14 +273,6 @@ def case_git_small():
         same_as_plain("git " + name, g + args, setup=setup, files=False)
 
 
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def wait_for(cond, seconds):
     import time
@@ -302,7 +294,7 @@ def case_redis_daemon():
     for how in ("SIGTERM", "redis-cli shutdown"):
         d = tempfile.mkdtemp(prefix="drip-sweep-")
         try:
-            port, J, L = free_port(), os.path.join(d, "r.json"), os.path.join(d, "r.txt")
+            port, J, L = dt.free_port(), os.path.join(d, "r.json"), os.path.join(d, "r.txt")
             pidf = os.path.join(d, "redis.pid")
             args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--daemonize", "yes", "--pidfile", pidf,
                     "--dir", d, "--logfile", os.path.join(d, "redis.log"), "--save", "", "--appendonly", "no"]
