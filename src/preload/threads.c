@@ -40,7 +40,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/auxv.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -537,11 +536,7 @@ void drip__threads_register_main(void)
     t->os_tid = getpid();
     t->is_main = 1;
     atomic_store(&t->state, DRIP_THREAD_RUNNING);
-    /* the kernel puts the program's file name at the very top of the initial stack: the page
-     * boundary after it is the end of the stack mapping */
-    const char *execfn = (const char *)getauxval(AT_EXECFN);
-    if (execfn)
-        drip__stack_hi = ((uintptr_t)execfn + strlen(execfn) + 1 + 4095) & ~(uintptr_t)4095;
+    drip__stack_hi = drip__unwind_main_top();   /* 0 when the kernel gave no AT_EXECFN */
     pthread_mutex_lock(&mu);
     t->next = threads;
     threads = t;

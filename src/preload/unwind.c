@@ -55,7 +55,7 @@ DRIP_TLS uintptr_t drip__thread_ret;
  * the constructors). Neither has a usable FDE: a return address there is the outermost frame. */
 static uintptr_t start_code[2];
 /* The top of the main thread's stack: the page after the program's file name, which the kernel
- * puts at the very top of the initial stack (as threads.c's drip__threads_register_main). */
+ * puts at the very top of the initial stack (drip__unwind_main_top; threads.c takes it for main). */
 static uintptr_t main_top;
 
 static void find_start_code(void)
@@ -77,14 +77,20 @@ bool drip__unwind_outermost(uintptr_t ip)
     return (start_code[0] && ip - start_code[0] < 64) || (start_code[1] && ip - start_code[1] < 64);
 }
 
+uintptr_t drip__unwind_main_top(void)
+{
+    if (!start_code[0] && !main_top)
+        find_start_code();
+    return main_top;
+}
+
 void drip__unwind_init(void)
 {
     mode = !strcmp(drip__opt.unwind, "fp") ? MODE_FP : !strcmp(drip__opt.unwind, "libunwind") ? MODE_LIBUNWIND
          : !strcmp(drip__opt.unwind, "cfi") ? MODE_CFI : MODE_AUTO;
     if (mode == MODE_AUTO || mode == MODE_CFI)
         drip__modules_refresh();
-    if (!start_code[0] && !main_top)
-        find_start_code();
+    drip__unwind_main_top();   /* the start code and the main stack's top, found once */
     /* no unw_* call here: libunwind's first use opens a pipe (its memory validation) on the
      * lowest free descriptors, which the program would see (issue #12) */
 }
@@ -94,12 +100,10 @@ void drip__unwind_init(void)
  * other thread's stack is there: mmap's region starts at least 128 MiB below the main stack. */
 static bool stack_hi_early(void)
 {
-    if (!start_code[0] && !main_top)
-        find_start_code();
-    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-    if (!main_top || sp >= main_top || main_top - sp > ((uintptr_t)8 << 20))
+    uintptr_t top = drip__unwind_main_top(), sp = (uintptr_t)__builtin_frame_address(0);
+    if (!top || sp >= top || top - sp > ((uintptr_t)8 << 20))
         return false;
-    drip__stack_hi = main_top;
+    drip__stack_hi = top;
     return true;
 }
 

@@ -10,6 +10,9 @@ extern uintptr_t drip__main_ret;
 extern DRIP_TLS uintptr_t drip__thread_ret;
 extern DRIP_TLS uintptr_t drip__stack_hi;   /* top of this thread's stack, 0 when unknown */
 void drip__unwind_init(void);
+/* The top of the main thread's stack: the page after the program's file name (AT_EXECFN), which
+ * the kernel puts at the very top of the initial stack; 0 when the kernel gave none. */
+uintptr_t drip__unwind_main_top(void);
 /* True for a return address in the start code at the bottom of the main thread's stack (the
  * program's _start, the dynamic loader's _dl_start_user): the outermost frame. */
 bool drip__unwind_outermost(uintptr_t ip);
