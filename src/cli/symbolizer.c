@@ -218,6 +218,22 @@ static void build_index(struct mod *m)
     m->before_end[m->nix] = hi;
 }
 
+/* The index of the first symbol of m's index that starts above pc (the index built first). */
+static size_t first_above(struct mod *m, uintptr_t pc)
+{
+    if (!m->ix_built)
+        build_index(m);
+    size_t a = 0, b = m->nix;
+    while (a < b) {
+        size_t mid = (a + b) / 2;
+        if (m->ix[mid].lo <= pc)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return a;
+}
+
 /* libdw's name for pc (dwfl_module_addrinfo), which scans the whole symbol table on each call:
  * a report of libc-heavy stacks asks it thousands of times, over libLLVM's 200,000 symbols for
  * nm. When nothing else could change libdw's choice, it is made here from a sorted index: the
@@ -228,16 +244,7 @@ static void build_index(struct mod *m)
  * Anything else is asked of libdw each time. */
 static const char *func_name(struct mod *m, uintptr_t pc)
 {
-    if (!m->ix_built)
-        build_index(m);
-    size_t a = 0, b = m->nix;
-    while (a < b) {   /* the first symbol starting above pc */
-        size_t mid = (a + b) / 2;
-        if (m->ix[mid].lo <= pc)
-            a = mid + 1;
-        else
-            b = mid;
-    }
+    size_t a = first_above(m, pc);
     if (m->ix_built && m->before_end && a == 0)
         return NULL;   /* below every symbol */
     int indexed = a > 0;
@@ -384,16 +391,7 @@ const char *drip_symbolizer_addrinfo(struct drip_symbolizer *s, const struct dri
     struct mod *m = open_module(s, rm);
     if (!m)
         return NULL;
-    if (!m->ix_built)
-        build_index(m);
-    size_t a = 0, b = m->nix;
-    while (a < b) {   /* the first symbol starting above addr */
-        size_t mid = (a + b) / 2;
-        if (m->ix[mid].lo <= addr)
-            a = mid + 1;
-        else
-            b = mid;
-    }
+    size_t a = first_above(m, addr);
     if (a > 0 && m->before_end) {
         size_t j = a - 1;
         while (j > 0 && m->ix[j - 1].lo == m->ix[a - 1].lo)
