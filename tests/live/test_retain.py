@@ -215,7 +215,4 @@ def case_stripped_roots():
     shutil.rmtree(d, ignore_errors=True)
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or "case_" + sys.argv[1] not in globals():
-        sys.exit(__doc__)
-    globals()["case_" + sys.argv[1]]()
-    dt.finish()
+    dt.main(globals())

@@ -95,7 +95,4 @@ def case_python_arena():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or "case_" + sys.argv[1] not in globals():
-        sys.exit(__doc__)
-    globals()["case_" + sys.argv[1]]()
-    dt.finish()
+    dt.main(globals())
