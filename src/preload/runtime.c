@@ -25,6 +25,7 @@
 #include "table.h"
 #include "threads.h"
 #include "unwind.h"
+#include "unwind_lu.h"
 #include "signals.h"
 
 #include <dlfcn.h>
@@ -121,6 +122,8 @@ static void unpreload_self(void)
  *   G.mu (growth.c): the child's growth series start empty (drip__growth_child_reset);
  *   refresh_mu (modules.c), names_mu (unloaded.c): the module table is an immutable array
  *     published by one atomic store; an unloaded module's names are linked in once written;
+ *   load_mu (unwind_lu.c): held only while libunwind is being dlopen'ed; a child forked
+ *     meanwhile finds it not loaded yet and loads it on its own first need;
  *   serve_mu (helper.c): the connection it guards is the parent's symbolizer process, which the
  *     child drops on first use (serve_owner) and replaces with its own.
  * Taking them at fork instead would make fork wait for a growth tick or a whole exchange with
@@ -157,6 +160,7 @@ static void fork_child(void)
     drip__depot_child_reset();
     drip__threads_child_reset();
     drip__helper_child_reset();
+    drip__lu_child_reset();
     drip__lock_child_reset();
     drip__is_fork_child = 1;
     drip__g.pid = getpid();
