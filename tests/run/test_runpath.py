@@ -163,5 +163,19 @@ def case_core_is_the_programs():
         dt.eq(core_fname(os.path.join(d, "core")), "exits", "the core is the program's, not drip's")
 
 
+
+def case_libdw_on_need():
+    """drip run does not load elfutils until a report must be named (src/cli/dwload.c): in a run
+    without a report, drip run's own process never maps libdw or libelf; with one, the frames are
+    still named with file and line (the symbolizer loaded them)."""
+    elfutils = ("/libdw", "/libelf", "/libbz2", "/liblzma")
+    p = cli(["run", "--no-report", "--", "/bin/sh", "-c", "cat /proc/$PPID/maps"])
+    dt.eq(p.returncode, 0, "--no-report: status")
+    dt.check(os.path.realpath(dt.DRIP) in p.stdout, "--no-report: the maps read are drip run's")
+    mapped = sorted({line.split()[-1] for line in p.stdout.splitlines() if any(x in line for x in elfutils)})
+    dt.eq(mapped, [], "--no-report: elfutils libraries mapped in drip run")
+    p = cli(["run", "--", P + "/leaks"])
+    dt.check("lose_pointer (leaks.c:18)" in p.stderr, "with a report: frames named with file:line")
+
 if __name__ == "__main__":
     dt.main(globals())
