@@ -18,6 +18,7 @@
 #include "helper.h"
 #include "hooks.h"
 #include "lock.h"
+#include "mathlib.h"
 #include "modules.h"
 #include "report.h"
 #include "runtime.h"
@@ -245,6 +246,8 @@ void drip__init(void)
     drip__report_dest_init();   /* helper.c: the report's destination and start directory, kept now */
     dl_iterate_phdr(self_cb, (void *)(uintptr_t)&drip__init);
     drip__unwind_init();
+    if (drip__opt.sample)
+        drip__mathlib_init();   /* the sampler's log: libm opened here, not in a hook */
     drip__sampling_init();
     drip__threads_init();
     drip__threads_register_main();

@@ -177,5 +177,18 @@ def case_libdw_on_need():
     p = cli(["run", "--", P + "/leaks"])
     dt.check("lose_pointer (leaks.c:18)" in p.stderr, "with a report: frames named with file:line")
 
+
+def case_libm_on_need():
+    """libdrip.so does not bring libm into a program that does not use it (src/preload/mathlib.c):
+    `cat` has no libm in its maps under drip; with --sample the sampler's log comes from libm,
+    opened by drip's constructor."""
+    p = cli(["run", "--no-report", "--", "cat", "/proc/self/maps"])
+    dt.eq(p.returncode, 0, "cat: status")
+    dt.check("/libdrip.so" in p.stdout, "cat: the maps read are a traced process's")
+    dt.eq(sorted({l.split()[-1] for l in p.stdout.splitlines() if "/libm.so" in l or "/libm-" in l}), [],
+          "cat: libm mapped")
+    p = cli(["run", "--no-report", "--sample", "4096", "--", "cat", "/proc/self/maps"])
+    dt.check(any("/libm.so" in l or "/libm-" in l for l in p.stdout.splitlines()), "cat --sample: libm mapped")
+
 if __name__ == "__main__":
     dt.main(globals())
