@@ -13,6 +13,7 @@
  * use libc's allocator (untracked). Locks: the threads lock while the thread list is read.
  */
 #include "scan.h"
+#include "arena.h"
 #include "retain.h"
 #include "depot.h"
 #include "exec.h"
@@ -434,8 +435,13 @@ int drip__report(void)
     sigfillset(&all);
     sigdelset(&all, SIGALRM);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    drip__arena_exiting();   /* the scan's large frees are not given back: the process is ending */
     int is_log, text_fd = drip__report_fd(&is_log);
-    struct out_file log = {.fd = -1}, json = {.fd = -1}, prof = {.fd = -1};
+    /* not zeroed whole (three 8 KiB paths): the report runs on a fresh stack, each page it touches
+     * is a page fault; open_out and report_path fill what they use */
+    struct out_file log, json, prof;
+    log.fd = json.fd = prof.fd = -1;
+    log.tmp[0] = json.tmp[0] = prof.tmp[0] = 0;
     if (drip__opt.log_path[0] && !is_log) {
         /* a forked child (FILE.<pid>), or the file could not be kept open since start-up */
         report_path(drip__opt.log_path, log.path, sizeof log.path);
