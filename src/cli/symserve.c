@@ -152,26 +152,27 @@ bad:
 /* Whether the request can be answered in the server itself, with no worker: nothing it writes
  * may wait on a reader, who could be a traced process waiting for its own report. A socket goes
  * to a worker; a pipe (a CI runner's stderr) is written through a memory file, and only as far
- * as it takes without waiting (deliver). held[] gets the pipes' indices. An asynchronous
- * request's text is held whatever it goes to: it is then written with one write, whole, between
- * the program's own writes to the same terminal or file. */
+ * as it takes without waiting (deliver). held[] gets the pipes' indices, and the text report's
+ * whatever it goes to: the text is then written with one write, whole, never in pieces between
+ * which another process's report (answered by a worker meanwhile) could come. */
 static int inline_ok(const struct request *q, int *held, int *nheld)
 {
     *nheld = 0;
+    int ok = 1;
     for (int i = 0; i < q->n; i++) {
         struct stat st;
         if (q->target[i] == 0 || q->target[i] == q->status_fd)
             continue;   /* the raw report (read), the status pipe (one byte, its reader waits) */
         if (fstat(q->got[i], &st) != 0 || S_ISSOCK(st.st_mode))
-            return 0;
-        if (S_ISFIFO(st.st_mode) || (q->async && q->target[i] == q->text_fd))
+            ok = 0;
+        else if (S_ISFIFO(st.st_mode) || q->target[i] == q->text_fd)
             held[(*nheld)++] = i;
     }
     if (*nheld)   /* the status follows the held output: it is held too */
         for (int i = 0; i < q->n; i++)
             if (q->target[i] == q->status_fd)
                 held[(*nheld)++] = i;
-    return 1;
+    return ok;
 }
 
 /* Puts each descriptor under its number (every fd of ours in the way moved first: *keep[] are
@@ -323,10 +324,11 @@ static void handle(int c, struct server *sv)
      * waits goes to a worker, so that reports are named in parallel as spawned symbolizers were; an
      * asynchronous one is answered here, in the order the processes ended */
     struct pollfd more = {sv->lfd, POLLIN, 0};
-    if ((q.async || poll(&more, 1, 0) <= 0) && inline_ok(&q, held, &nheld)) {
+    int here = inline_ok(&q, held, &nheld);
+    for (int k = 0; k < nheld; k++)
+        real[k] = mem[k] = -1;
+    if ((q.async || poll(&more, 1, 0) <= 0) && here) {
         int *keep[] = {&sv->lfd, &sv->stop, &sv->null, &sv->home};
-        for (int k = 0; k < nheld; k++)
-            real[k] = mem[k] = -1;
         answer(&q, keep, 4, held, nheld, real, mem);
         restore(&q, sv->null, sv->home);
         close_got(&q);   /* any left by a failure */
@@ -354,7 +356,9 @@ static void handle(int c, struct server *sv)
         signal(SIGPIPE, SIG_DFL);   /* as the helper the process would have spawned */
         signal(SIGCHLD, SIG_DFL);
         int *keep[] = {&sv->null, &sv->home};
-        _exit(answer(&q, keep, 2, NULL, 0, NULL, NULL));
+        int rc = answer(&q, keep, 2, held, nheld, real, mem);
+        deliver(nheld, real, mem, done, 1);   /* the text in one write, the status last */
+        _exit(rc);
     }
     close_got(&q);   /* a failed fork: the process sees its status pipe end, spawns its own */
 }

@@ -263,8 +263,8 @@ void drip__suspects_json(int fd)
 
 /* ---- the exit report ------------------------------------------------------------------------- */
 struct out_file {
-    char path[PATH_MAX + 64], tmp[PATH_MAX + 96];
-    int fd;
+    int fd;   /* first, beside tmp[0]: a report that writes no file touches one page of each */
+    char tmp[PATH_MAX + 96], path[PATH_MAX + 64];
 };
 
 /* The path a report goes to: resolved where the program started; FILE.<pid> for a forked child

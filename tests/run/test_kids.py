@@ -14,6 +14,8 @@ forks N children one after another; child i loses 100 + i bytes and exits with s
                      for the server to write them all before it returns.
   async_server_gone  the server killed while the program runs: reports already handed over are
                      written; children that exit afterwards write their own, whole and named.
+  async_concurrent   20 subshells ending at once and the shell after them, --show-reachable (big
+                     reports): every report whole, none inside another, the shell's included.
   async_plain_preload  under plain LD_PRELOAD (no drip run, no server) a child's report is still
                      written before the child exits: it precedes the parent's line about it.
 """
@@ -222,6 +224,25 @@ def case_async_server_gone():
     found = child_reports(err, root_pid(err))
     dt.eq(sorted(found), list(range(100, 100 + n)), "each child's exact figure, once")
     dt.check("frames are not named" not in err, "frames named (by symbolizers of their own after the kill)")
+
+
+def case_async_concurrent():
+    with tempfile.TemporaryFile("w+") as err:
+        p = subprocess.run([dt.DRIP, "run", "--show-reachable", "--", "sh", "-c",
+                            "for i in $(seq 20); do (x=$(echo $i)) & done; wait"],
+                           stdout=subprocess.DEVNULL, stderr=err, env=env(), timeout=120)
+        err.seek(0)
+        text = err.read()
+    dt.eq(p.returncode, 0, "status")
+    lines = text.splitlines()
+    starts = [k for k, l in enumerate(lines) if re.match(r"==\d+== drip: leak report for process \d+$", l)]
+    dt.eq(len(starts), 41, "the shell, 20 subshells and their 20 $(echo)s: 41 reports")
+    for k in starts:
+        pid = re.match(r"==(\d+)==", lines[k]).group(1)
+        end = next((j for j in range(k, len(lines)) if lines[j].startswith("SUMMARY: drip:")), len(lines))
+        dt.check(end < len(lines) and all(b.startswith("==%s==" % pid) for b in lines[k:end]),
+                 "report of %s: whole, no other line inside (%d lines)" % (pid, end - k))
+    dt.eq(text.count("SUMMARY: drip:"), 41, "41 SUMMARY lines")
 
 
 def case_async_plain_preload():
