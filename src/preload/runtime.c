@@ -138,6 +138,7 @@ static void fork_prepare(void)
     if (drip__opt.report && !drip__opt.child_silent_after_fork && atomic_load(&drip__g.tracking))
         drip__export_fork_prime();
     drip__lock_world();
+    drip__exec_fork_prepare();   /* exec.c: made at the first fork only */
     drip__arena_lock_all();   /* DRIP_RANK_ARENA: last */
 }
 
