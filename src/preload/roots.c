@@ -23,6 +23,7 @@
 #include "stop.h"
 #include "scan_maps.h"
 #include "threads.h"
+#include "lsan.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -74,6 +75,9 @@ void drip__roots_own_range(uintptr_t lo, uintptr_t hi)
             return;
         }
 }
+
+static _Atomic uintptr_t live_caller_sp;
+void drip__roots_live_caller(uintptr_t sp) { atomic_store(&live_caller_sp, sp); }
 
 /* ---- /proc/self/maps --------------------------------------------------------------------- */
 char *drip__roots_maps_text(size_t *cap_out)
@@ -195,6 +199,12 @@ bool drip__roots_parse(struct drip__roots *r, const char *buf)
     size_t nd = drip__threads_dead_stacks(dead, 64);
     for (size_t i = 0; i < nd && ok; i++)
         ok = add(&r->excl, dead[i][0], dead[i][1]);
+    /* a program thread inside a live check of its own (lsan.c): its stack below the call is
+     * dead, drip's frames over older ones */
+    uintptr_t caller = atomic_load(&live_caller_sp);
+    const struct drip__range *cm = caller ? drip__roots_mapping(r, caller) : NULL;
+    if (cm && ok)
+        ok = add(&r->excl, cm->lo, caller & ~(uintptr_t)7);
     int n = atomic_load(&n_own);
     for (int i = 0; i < n && i < MAX_OWN && ok; i++) {
         const struct drip__range *m = drip__roots_mapping(r, own_sp[i]);
@@ -255,6 +265,18 @@ bool drip__roots_dead_below(struct drip__roots *r, uintptr_t sp)
     return m ? add(&r->excl, m->lo, sp & ~(uintptr_t)7) : true;
 }
 
+struct lsan_add {
+    struct drip__ranges *out;
+    bool ok;
+};
+
+static int lsan_add(uintptr_t lo, uintptr_t hi, void *arg)
+{
+    struct lsan_add *a = arg;
+    a->ok &= add(a->out, lo & ~(uintptr_t)7, hi);
+    return 0;
+}
+
 bool drip__roots_finish(struct drip__roots *r, struct drip__ranges *out)
 {
     struct drip__ranges *x = &r->excl;
@@ -282,7 +304,11 @@ bool drip__roots_finish(struct drip__roots *r, struct drip__ranges *out)
         if (lo < hi && !add(out, lo, hi))
             return false;
     }
-    return true;
+    /* LSan's interface (lsan.c): the ignored blocks' addresses and the registered regions, read
+     * whatever the exclusions above say */
+    struct lsan_add a = {out, true};
+    drip__lsan_roots(lsan_add, &a);
+    return a.ok;
 }
 
 void drip__roots_free(struct drip__roots *r)
