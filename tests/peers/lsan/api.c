@@ -4,6 +4,9 @@
  * __lsan_do_leak_check (then no exit report), __lsan_do_recoverable_leak_check (a figure each
  * time), and __lsan_is_turned_off. Built -O0. */
 #include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,8 @@ static int turned_off;
 
 /* the program's answer to LSan's question at exit (argv[1] == "turned_off") */
 int __lsan_is_turned_off(void) { return turned_off; }
+
+static void on_prof(int sig) { (void)sig; }
 
 static int mode_is(const char *m, const char *want) { return strcmp(m, want) == 0; }
 
@@ -103,6 +108,26 @@ int main(int argc, char **argv)
         *x = 42;
         x = NULL;
         turned_off = mode_is(m, "turned_off");
+    } else if (mode_is(m, "signal_storm")) {
+        /* a child sends SIGCHLD and SIGPROF to this process nonstop while the leak check stops
+         * the world (LSan's signal_during_stop_the_world) */
+        signal(SIGPROF, on_prof);
+        pid_t pid = fork();
+        if (pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+            pid_t parent = getppid();
+            for (;;) {
+                kill(parent, SIGCHLD);
+                kill(parent, SIGPROF);
+            }
+        }
+        usleep(10000);
+        g = malloc(1337);
+        void *volatile p = malloc(666);
+        p = NULL;
+        __lsan_do_leak_check();
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
     } else {
         fprintf(stderr, "usage: api MODE\n");
         return 2;

@@ -25,6 +25,7 @@ void *g_bss;                /* .bss */
 static __thread void *t_ptr;
 static char g_unaligned[32];
 void **g_keep;
+void *g_big[(10 << 20) / sizeof(void *)];
 
 /* keeps the pointer in a frame that is dead once this returns; far down, so later calls by
  * exit's handlers do not overwrite it */
@@ -123,6 +124,23 @@ int main(int argc, char **argv)
         setlocale(LC_ALL, "C.UTF-8");
         setenv("DRIP_PEER_VAR", "1", 1);
         printf("libc: %s %s %d\n", pw ? pw->pw_name : "?", gr ? gr->gr_name : "?", tm ? 1 : 0);
+    } else if (mode_is(m, "main_stale")) {
+        /* the pointer in main's own frame, which is dead once main returns */
+        void *volatile slot = malloc(100);
+        (void)slot;
+    } else if (mode_is(m, "prot_none")) {
+        /* unreadable pages inside a block and inside a global array: the scan must read around
+         * them (LSan's leak_check_segv: its tracer dies there) */
+        long pg = sysconf(_SC_PAGESIZE);
+        char *p = malloc(10 << 20);
+        char *a = (char *)(((uintptr_t)p + pg - 1) & ~(uintptr_t)(pg - 1));
+        char *d = (char *)(((uintptr_t)g_big + pg - 1) & ~(uintptr_t)(pg - 1));
+        ((void **)p)[0] = malloc(1347);            /* before the hole: found */
+        ((void **)(a + 16 * 1024))[0] = malloc(1348);  /* after the hole: found */
+        g_big[0] = p;
+        int r1 = mprotect(a, 16 * 1024, PROT_NONE);
+        int r2 = mprotect(d, 16 * 1024, PROT_NONE);
+        printf("mprotect: %d %d\n", r1, r2);
     } else {
         fprintf(stderr, "usage: roots MODE\n");
         return 2;

@@ -137,6 +137,19 @@ def case_stack_stale():
     dt.eq(rc, 23, "stack_stale: error_exitcode=23 gives LSan's exit status")
 
 
+def case_main_frame_stale():
+    """LSAN Linux/exit_atexit_stale_stack (implicit exit): the only pointer in main's own frame,
+    dead once main returns: a leak of 100 bytes."""
+    scenario("main_frame_stale", prog("roots", "main_stale"), {"definite": (100, 1), "reachable": STDOUT}, True)
+
+
+def case_prot_none():
+    """LSAN Linux/leak_check_segv: 16 KiB made PROT_NONE inside a 10 MiB block and inside a
+    global array. LSan's tracer dies there (its test expects the fatal error); drip and valgrind
+    read around the holes: the blocks on both sides of the block's hole are found, nothing lost."""
+    scenario("prot_none", prog("roots", "prot_none"), {"reachable": plus((10 << 20, 1), (1347, 1), (1348, 1), STDOUT)}, False)
+
+
 def case_tls_static():
     """LSAN use_tls_static: no leak (__thread in the main thread)."""
     scenario("tls_static", prog("roots", "tls_static"), {"reachable": plus((1341, 1), STDOUT)}, False)
@@ -402,6 +415,14 @@ def case_allocator_contention():
              "reachable": plus((28, 4), STDOUT)}, True, vg_kinds=("definite", "indirect", "reachable"))
 
 
+def case_detached_dlerror():
+    """LSAN Linux/detached_thread_dlsym: a detached thread's failed dlsym left glibc's dlerror
+    buffer in its TLS; the thread is still in its last key destructor when main returns: no
+    leak (the buffer and its message reachable, as under valgrind)."""
+    scenario("detached_dlerror", prog("threads", "dlerror_detached"), {"possible": THREAD_DTV,
+             "reachable": (4206, 3)}, False, vg_kinds=("definite", "indirect", "reachable"))
+
+
 def case_fork():
     """LSAN Linux/fork_and_leak, fork_threaded: parent and child each report their own leak."""
     cmd = prog("threads", "fork")
@@ -494,6 +515,25 @@ def case_root_region():
     vg_env, _, _ = tv.equal_envs({}, ())
     _, v = vg.run(cmd, timeout=300, env=vg_env)
     dt.eq(dt.summary(v, "definite"), (2691, 2), "root_region: valgrind (no interface) loses both")
+
+
+def case_signal_storm():
+    """LSAN Linux/signal_during_stop_the_world: a forked child sends SIGCHLD and SIGPROF nonstop
+    while __lsan_do_leak_check stops the world: the check ends (666 lost, the global's 1337
+    reachable) and the program goes on; the child, killed by SIGTERM, writes its own report."""
+    cmd = prog("api", "signal_storm")
+    p = plain(cmd)
+    dt.eq((p.returncode, p.stdout), (3, NO_IFACE), "signal_storm: the plain run has no LSan interface")
+    _, env, path = tv.equal_envs({}, ())
+    e = dict(os.environ)
+    e.pop("LD_PRELOAD", None)
+    e.update(env)
+    q = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=120)
+    dt.eq((q.returncode, q.stdout), (0, "done signal_storm\n"), "signal_storm: the program goes on after the check")
+    reports = dt.load_reports(path)
+    figs = sorted((dt.summary(r, "definite"), dt.summary(r, "reachable")) for r in reports.values() if "summary" in r)
+    dt.eq(figs[-1], ((666, 1), (1337, 1)), "signal_storm: the parent's check")
+    dt.eq(len(figs), 2, "signal_storm: the parent's report and the child's")
 
 
 def case_turned_off():

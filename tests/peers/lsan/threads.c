@@ -4,7 +4,10 @@
  * threads; a TSD destructor that frees; many keys; a thread with a big guard page; allocator
  * contention; a leak check right after pthread_create; fork; swapcontext. Built -O0. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +97,28 @@ static void *churn(void *arg)
     for (int j = 0; j < 64; j++)
         free(keep[j]);
     return malloc(7);   /* each thread leaks 7 bytes, joined */
+}
+
+/* a detached thread whose failed dlsym left glibc's dlerror buffer in its TLS, still ending
+ * (its last key destructor sleeps) when main returns */
+static atomic_int dying;
+static void last_destructor(void *arg)
+{
+    uintptr_t round = (uintptr_t)arg;
+    if (round > 1) {
+        pthread_setspecific(key, (void *)(round - 1));
+        return;
+    }
+    atomic_store(&dying, 1);
+    sleep(10);
+}
+
+static void *failed_dlsym(void *arg)
+{
+    (void)arg;
+    dlsym(RTLD_DEFAULT, "drip_peer_no_such_symbol");
+    pthread_setspecific(key, (void *)(uintptr_t)PTHREAD_DESTRUCTOR_ITERATIONS);
+    return NULL;
 }
 
 static ucontext_t uc_main, uc_child;
@@ -211,6 +236,15 @@ int main(int argc, char **argv)
         memset(stack_mem, 0, sizeof stack_mem);   /* the coroutine's dead frames are cleared */
         memset(heap_mem, 0, sizeof stack_mem);
         free(heap_mem);
+    } else if (mode_is(m, "dlerror_detached")) {
+        pthread_key_create(&key, last_destructor);
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        pthread_t t;
+        pthread_create(&t, &a, failed_dlsym, NULL);
+        while (!atomic_load(&dying))
+            sched_yield();
     } else {
         fprintf(stderr, "usage: threads MODE\n");
         return 2;
