@@ -544,5 +544,18 @@ def case_turned_off():
               want_out="done turned_off\n")
 
 
+def case_header():
+    """A program built against LSan's <sanitizer/lsan_interface.h> as it is (__lsan::
+    ScopedDisabler, __lsan_ignore_object, __lsan_do_recoverable_leak_check), linked with
+    -ldrip instead of -fsanitize=leak: the disabled and ignored blocks are no leak, 1337 bytes
+    are (the check says 1)."""
+    cmd = prog("header")
+    if not os.path.exists(cmd[0]):
+        dt.skip("<sanitizer/lsan_interface.h> is not installed: lsan_header was not built")
+    rc, out, err, r = under_drip(cmd)
+    dt.eq((rc, out), (0, "check: 1\n"), "header: exit status and stdout")
+    want_figures("header", r, {"definite": (1337, 1), "reachable": plus((8, 1), (321, 1), (123, 1), STDOUT)})
+
+
 if __name__ == "__main__":
     dt.main(globals())
