@@ -121,6 +121,19 @@ static void *failed_dlsym(void *arg)
     return NULL;
 }
 
+/* frees all it allocated, its argument too */
+static void *tidy(void *arg)
+{
+    void *p = malloc(64);
+    for (int i = 0; i < 200; i++) {
+        free(p);
+        p = malloc(64 + (size_t)i);
+    }
+    free(p);
+    free(arg);
+    return NULL;
+}
+
 static ucontext_t uc_main, uc_child;
 static void coroutine(void)
 {
@@ -236,6 +249,19 @@ int main(int argc, char **argv)
         memset(stack_mem, 0, sizeof stack_mem);   /* the coroutine's dead frames are cleared */
         memset(heap_mem, 0, sizeof stack_mem);
         free(heap_mem);
+    } else if (mode_is(m, "many_detached")) {
+        /* 300 detached threads that free everything; main returns while many still run, start
+         * or end (drip's own thread may get a stack, and its DTV, from glibc's cache of them) */
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        for (int i = 0; i < 300; i++) {
+            pthread_t t;
+            if (pthread_create(&t, &a, tidy, malloc(16)) != 0) {
+                printf("pthread_create failed\n");
+                return 1;
+            }
+        }
     } else if (mode_is(m, "dlerror_detached")) {
         pthread_key_create(&key, last_destructor);
         pthread_attr_t a;
