@@ -330,6 +330,36 @@ def case_guard_page():
              False, vg_kinds=("definite", "indirect", "reachable"))
 
 
+def case_seccomp():
+    """A seccomp filter that makes ptrace and process_vm_readv fail (EPERM), as sandboxes do: drip
+    pauses the threads with a signal instead (and says so) and reads the file-backed roots through
+    /proc/thread-self/mem. Before, libc's .data went unread and stdout's buffer was definitely lost;
+    the two threads' blocks (stack, register) stay reachable."""
+    r, v = scenario("seccomp", prog("threads", "seccomp"), {"possible": plus(THREAD_DTV, THREAD_DTV),
+                    "reachable": plus((2001, 1), (2002, 1), (4096, 1))}, False, vg_kinds=("definite", "indirect", "reachable"))
+
+
+def case_strace():
+    """LSan's tracer cannot attach under strace (or gdb): drip's stop falls back to a signal and
+    the figures are those of the run without strace."""
+    if not shutil.which("strace"):
+        dt.skip("strace is not installed")
+    for mode, held in (("stack", 2001), ("registers", 2002), ("tls", 2003)):
+        cmd = prog("threads", mode)
+        _, env, path = tv.equal_envs({}, ())
+        e = dict(os.environ)
+        e.pop("LD_PRELOAD", None)
+        e.update(env)
+        q = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null"] + cmd, capture_output=True, text=True, env=e, timeout=120)
+        dt.eq((q.returncode, q.stdout), (0, "done %s\n" % mode), "strace %s: exit status and stdout" % mode)
+        dt.check("pausing them with signal" in q.stderr, "strace %s: drip says it pauses threads with a signal" % mode)
+        reports = dt.load_reports(path)   # strace's own too: the environment preloads drip into it
+        r = next((x for x in reports.values() if x.get("executable", "").endswith("/threads")), None)
+        dt.check(r is not None, "strace %s: drip wrote the program's report" % mode)
+        if r:
+            want_figures("strace " + mode, r, {"possible": THREAD_DTV, "reachable": plus((held, 1), (4096, 1))})
+
+
 ENDED_DTVS = (1280, 4)   # glibc caches four ended threads' stacks, their DTVs with them
 
 

@@ -12,6 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -134,6 +140,25 @@ static void *tidy(void *arg)
     return NULL;
 }
 
+/* a seccomp filter: ptrace and process_vm_readv fail with EPERM, the rest is allowed */
+static int deny_ptrace(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ptrace, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_readv, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
 static ucontext_t uc_main, uc_child;
 static void coroutine(void)
 {
@@ -156,6 +181,14 @@ int main(int argc, char **argv)
     const char *m = argc > 1 ? argv[1] : "";
     if (mode_is(m, "stack")) {
         start_and_wait(hold_on_stack);
+    } else if (mode_is(m, "seccomp")) {
+        /* LSan's tracer needs ptrace: here no task of the process may use it */
+        printf("seccomp: %d\n", deny_ptrace());
+        start_and_wait(hold_on_stack);
+        pthread_t t2;
+        pthread_barrier_init(&ready, NULL, 2);
+        pthread_create(&t2, NULL, hold_in_register, NULL);
+        pthread_barrier_wait(&ready);
     } else if (mode_is(m, "registers")) {
         start_and_wait(hold_in_register);
     } else if (mode_is(m, "tls")) {
