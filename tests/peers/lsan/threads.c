@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +47,29 @@ static void *hold_in_register(void *arg)
     pthread_barrier_wait(&ready);
     for (;;)
         __asm__ volatile("" : "+r"(p));
+    return NULL;
+}
+
+/* overwrites the stack below the caller's frame: malloc's frames leave the block's address in
+ * the 128 bytes under the stack pointer, which a scan reads (a leaf function's red zone) */
+static atomic_int xmm_set;
+__attribute__((noinline)) static void scrub(void)
+{
+    volatile char junk[1024];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = 0;
+}
+
+static void *hold_in_xmm(void *arg)
+{
+    (void)arg;
+    /* the pointer only in xmm0 (LSan's use_registers_extra): a vector copy's register */
+    void *p = malloc(2005);
+    __asm__ volatile("movq %0, %%xmm0\n\txor %0, %0" : "+r"(p) : : "xmm0");
+    scrub();   /* byte stores at -O0: xmm0 keeps the pointer */
+    atomic_store(&xmm_set, 1);
+    for (;;)
+        __asm__ volatile("" : : : "memory");
     return NULL;
 }
 
@@ -191,6 +215,11 @@ int main(int argc, char **argv)
         pthread_barrier_wait(&ready);
     } else if (mode_is(m, "registers")) {
         start_and_wait(hold_in_register);
+    } else if (mode_is(m, "xmm")) {
+        pthread_t t;
+        pthread_create(&t, NULL, hold_in_xmm, NULL);
+        while (!atomic_load(&xmm_set))
+            sched_yield();
     } else if (mode_is(m, "tls")) {
         start_and_wait(hold_in_tls);
     } else if (mode_is(m, "arg") || mode_is(m, "retval") || mode_is(m, "detach") || mode_is(m, "clean")) {
