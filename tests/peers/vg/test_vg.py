@@ -1,0 +1,248 @@
+"""drip against the scenarios of valgrind memcheck's regression suite (memcheck/tests), each
+written anew for drip as a small program in this directory.
+
+Usage: test_vg.py CASE   (one ctest per case, label `peers`; `--list` names them)
+Every case runs its program three ways on the same binary: plainly, under drip (LD_PRELOAD, the
+text report to a log file, the JSON report to another) and under valgrind memcheck
+(--leak-check=full --show-leak-kinds=all --run-libc-freeres=no, its XML). It asserts
+  - behaviour: drip's run has the plain run's exit status, stdout and stderr (the report goes to
+    its own file, so stderr must be byte for byte the program's own);
+  - the report arrived whole: the JSON parses and the text log ends with its SUMMARY line;
+  - drip's exact figures (definite, indirect, possible, reachable: bytes and blocks), and that
+    valgrind's are the same, or the README's documented difference where drip differs on purpose.
+Without valgrind a case still checks behaviour and drip's figures, then exits 77 (SKIPPED) so
+the missing comparison is seen.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "examples"))
+import driptest as dt  # noqa: E402
+import vgreport as vg  # noqa: E402
+
+KINDS = ("definite", "indirect", "possible", "reachable")
+BIN = os.path.abspath(os.path.join(dt.BUILD, "bin", "peers_vg"))
+NO_VALGRIND = []
+# printf to a pipe: stdio's 4096-byte stdout buffer, reachable from libc's FILE (both tools)
+STDOUT_BUF = 4096
+
+
+def prog(name):
+    return os.path.join(BIN, name)
+
+
+def figures(report):
+    return {k: dt.summary(report, k) for k in KINDS}
+
+
+def F(definite=(0, 0), indirect=(0, 0), possible=(0, 0), reachable=(0, 0)):
+    return {"definite": definite, "indirect": indirect, "possible": possible, "reachable": reachable}
+
+
+def base_env(env):
+    e = dict(os.environ)
+    for k in ("LD_PRELOAD", "DRIP_OPTIONS", "DRIP_ROOT_PID"):
+        e.pop(k, None)
+    e.update(env or {})
+    return e
+
+
+def plain(cmd, env=None, timeout=60, stdin=None):
+    p = subprocess.run(cmd, capture_output=True, timeout=timeout, env=base_env(env), stdin=stdin)
+    return p.returncode, p.stdout, p.stderr
+
+
+class Drip:
+    """One run under drip: rc, out, err (bytes), the JSON report of the first process, every
+    report by file (forks write FILE.<pid>), the text log."""
+
+    def __init__(self, cmd, opts=(), env=None, timeout=60, stdin=None):
+        d = tempfile.mkdtemp(prefix="drip-peers-vg-")
+        self.json_path = os.path.join(d, "r.json")
+        self.log_path = os.path.join(d, "r.log")
+        e = base_env(env)
+        e["LD_PRELOAD"] = dt.LIBDRIP
+        e["DRIP_OPTIONS"] = ":".join(["json=" + self.json_path, "log_path=" + self.log_path] + list(opts))
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e, stdin=stdin)
+        self.out, self.err = p.communicate(timeout=timeout)
+        self.rc, self.pid = p.returncode, p.pid
+        self.reports = dt.load_reports(self.json_path)
+        self.report = self.reports.get(self.json_path) or self.reports.get("%s.%d" % (self.json_path, p.pid))
+        self.logs = {}
+        for f in sorted(os.listdir(d)):
+            if f.startswith("r.log"):
+                with open(os.path.join(d, f), errors="replace") as fh:
+                    self.logs[f] = fh.read()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def same_behaviour(name, cmd, d, env=None, stdin_data=None):
+    """drip's run d did what the plain run of cmd does."""
+    rc, out, err = plain(cmd, env=env, stdin=stdin_data)
+    dt.eq(d.rc, rc, name + ": exit status as without drip")
+    dt.eq(d.out, out, name + ": stdout as without drip")
+    dt.eq(d.err, err, name + ": stderr as without drip (the report is in its own file)")
+    return rc, out, err
+
+
+def whole(name, d):
+    dt.check(d.report is not None, name + ": drip wrote its JSON report")
+    logs = list(d.logs.values())
+    dt.check(bool(logs) and all("LEAK SUMMARY:" in t and t.rstrip().splitlines()[-1].startswith("SUMMARY: drip:")
+                                for t in logs), name + ": the text report is whole (LEAK SUMMARY ... SUMMARY line)")
+
+
+def valgrind(cmd, vg_args=(), env=None, timeout=300):
+    if not shutil.which("valgrind"):
+        NO_VALGRIND.append(cmd[0])
+        return None, None
+    e = base_env(env)
+    return vg.run(cmd, timeout=timeout, extra=list(vg_args), env=e)
+
+
+def scenario(name, cmd, want, vg_want=None, opts=(), vg_args=(), env=None, check_vg=True):
+    """The whole comparison for one program: behaviour, a whole report, drip's figures == want,
+    valgrind's == vg_want (default: want). Returns the drip run."""
+    d = Drip(cmd, opts=opts, env=env)
+    same_behaviour(name, cmd, d, env=env)
+    whole(name, d)
+    if d.report is None:
+        print(d.err.decode(errors="replace")[-3000:])
+        dt.finish()
+    dt.eq(figures(d.report), want, name + ": drip's figures")
+    if check_vg:
+        rc_v, v = valgrind(cmd, vg_args=vg_args, env=env)
+        if v is not None:
+            dt.eq(figures(v), vg_want or want, name + ": valgrind's figures on the same binary")
+    return d
+
+
+def done():
+    if NO_VALGRIND:
+        dt.skip("valgrind is not installed: drip's side checked, the comparison not made")
+
+
+# ---- leak classification ----------------------------------------------------------------------
+
+def case_chains():
+    """memcheck leak-cases: the nine root -> A -> B chains."""
+    scenario("chains", [prog("chains")], F((48, 3), (32, 2), (96, 6), (64 + STDOUT_BUF, 5)))
+    done()
+
+
+def case_cycles():
+    """memcheck leak-cycle: lost rings; the definite block of each is the one valgrind picks."""
+    scenario("cycles", [prog("cycles")], F((40 + 80 + 88, 3), (48 + 56 + 64 + 72 + 96 + 104 + 112, 7),
+                                           (120 + 128, 2), (136 + 144 + STDOUT_BUF, 3)))
+    done()
+
+
+def case_tree():
+    """memcheck leak-tree: a tree with a subtree lost, one held through its middle, a node freed."""
+    scenario("tree", [prog("tree")], F((26, 1), (98, 3), (103, 3), (225 + STDOUT_BUF, 8)))
+    done()
+
+
+def case_leakotron():
+    """memcheck leakotron: a loop that loses most of what it allocates."""
+    scenario("leakotron", [prog("leakotron")], F((424629, 849), reachable=(5500 + STDOUT_BUF, 11)))
+    done()
+
+
+def case_segv_jmp():
+    """memcheck leak-segv-jmp: SIGSEGV caught, siglongjmp; a pointer in a PROT_NONE page."""
+    scenario("segv_jmp", [prog("segv_jmp")], F((350, 3), reachable=(300 + STDOUT_BUF, 2)))
+    done()
+
+
+# ---- the allocator's answers ------------------------------------------------------------------
+
+ALLOCS_LEFT = F((33, 1), reachable=(44 + STDOUT_BUF, 2))
+
+
+def case_allocs_memalign():
+    """memcheck memalign_test, memalign2, posix_memalign, aligned_alloc: every answer as glibc's."""
+    scenario("allocs memalign", [prog("allocs"), "memalign"], ALLOCS_LEFT)
+    done()
+
+
+def case_allocs_hugealign():
+    """An alignment of 2^62 (glibc: ENOMEM) and pvalloc: valgrind 3.19 panics on the first and
+    aborts the program on the second, so only the plain run is the reference."""
+    scenario("allocs hugealign", [prog("allocs"), "hugealign"], ALLOCS_LEFT, check_vg=False)
+
+
+def case_allocs_realloc():
+    """memcheck realloc1, realloc2, realloc3: realloc's answers, the failing realloc keeps its block."""
+    scenario("allocs realloc", [prog("allocs"), "realloc"], ALLOCS_LEFT)
+    done()
+
+
+def case_allocs_calloc():
+    """memcheck calloc-overflow: calloc's overflow check, huge requests, errno (glibc sets ENOMEM
+    where valgrind 3.19 leaves errno 0: drip's run prints glibc's answer)."""
+    scenario("allocs calloc", [prog("allocs"), "calloc"], ALLOCS_LEFT)
+    done()
+
+
+def case_allocs_usable():
+    """memcheck malloc_usable: malloc_usable_size as glibc answers it (valgrind answers the size
+    asked for: the behaviour is compared with the plain run)."""
+    scenario("allocs usable", [prog("allocs"), "usable"], ALLOCS_LEFT)
+    done()
+
+
+def case_allocs_mallinfo():
+    """memcheck mallinfo, mallinfo2: glibc's arena figures are not moved by drip's own memory
+    (valgrind answers zeros)."""
+    scenario("allocs mallinfo", [prog("allocs"), "mallinfo"], ALLOCS_LEFT)
+    done()
+
+
+def case_allocs_fill():
+    """memcheck malloc_free_fill: a free leaves its neighbours alone; calloc zeroes."""
+    scenario("allocs fill", [prog("allocs"), "fill"], ALLOCS_LEFT)
+    done()
+
+
+# ---- frees glibc refuses ----------------------------------------------------------------------
+
+def badfree(mode, want):
+    cmd = [prog("badfree"), mode]
+    d = Drip(cmd)
+    same_behaviour("badfree " + mode, cmd, d)
+    dt.eq(d.rc, -6, "badfree %s: glibc aborts the program (SIGABRT), under drip too" % mode)
+    whole("badfree " + mode, d)
+    if d.report:
+        dt.eq(figures(d.report), want, "badfree %s: drip's figures at the abort" % mode)
+
+
+def case_badfree_double():
+    """memcheck doublefree: glibc's tcache check aborts; drip's report still arrives."""
+    badfree("double", F((70, 1), reachable=(90 + STDOUT_BUF, 2)))
+
+
+def case_badfree_double_big():
+    badfree("double_big", F((70, 1), reachable=(2090 + STDOUT_BUF, 3)))
+
+
+def case_badfree_stack():
+    """memcheck badfree: free of a stack address."""
+    badfree("stack", F((70, 1), reachable=(90 + STDOUT_BUF, 2)))
+
+
+def case_badfree_interior():
+    badfree("interior", F((70, 1), reachable=(154 + STDOUT_BUF, 3)))
+
+
+def case_badfree_static():
+    badfree("static", F((70, 1), reachable=(90 + STDOUT_BUF, 2)))
+
+
+if __name__ == "__main__":
+    dt.main(globals())
