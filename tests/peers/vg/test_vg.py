@@ -244,5 +244,147 @@ def case_badfree_static():
     badfree("static", F((70, 1), reachable=(90 + STDOUT_BUF, 2)))
 
 
+# ---- signals, allocators of the program's own ---------------------------------------------------
+
+def case_altstack():
+    """memcheck sigaltstack: a handler on a malloc'ed alternate stack. Its frame stays in the
+    block after it returns: the 24-byte block a handler local pointed at is indirectly lost
+    through the lost stack block under drip, definitely lost under valgrind, which knows the
+    popped frame is dead (README: where drip's verdicts differ)."""
+    scenario("altstack", [prog("altstack")], F((65536, 1), (24, 1), reachable=(48 + STDOUT_BUF, 2)),
+             vg_want=F((65536 + 24, 2), reachable=(48 + STDOUT_BUF, 2)))
+    done()
+
+
+def own_allocator(name, cmd, defines, vg_want):
+    d = Drip(cmd)
+    same_behaviour(name, cmd, d)
+    r = d.report
+    dt.check(r is not None and r.get("summary") is None and r.get("classification") == "unavailable",
+             name + ": drip says it cannot classify what it cannot see (no summary)")
+    dt.eq((r or {}).get("own_allocator", {}).get("defines"), defines, name + ": and names what the program defines")
+    dt.check(any("brings its own allocator" in t for t in d.logs.values()), name + ": in one line of the text report")
+    rc_v, v = valgrind(cmd)
+    if v is not None:
+        dt.eq(figures(v), vg_want, name + ": valgrind replaces the program's own malloc and counts its blocks")
+
+
+def case_own_malloc():
+    """memcheck static_malloc: the program defines the malloc family over a static arena. It runs
+    as without drip; drip reports no figures and says why. Valgrind replaces the program's
+    allocator with its own and reports the blocks (README: where drip's verdicts differ)."""
+    own_allocator("own_malloc", [prog("own_malloc")], "malloc, free, calloc, realloc",
+                  F((200, 2), reachable=(STDOUT_BUF, 1)))
+    done()
+
+
+def case_wrap_malloc():
+    """memcheck wrap*: the program's own malloc/free over __libc_malloc/__libc_free (a counting
+    shim). The same as own_malloc for drip; valgrind replaces both layers."""
+    own_allocator("wrap_malloc", [prog("wrap_malloc")], "malloc, free", F((300, 3), reachable=(200 + STDOUT_BUF, 2)))
+    done()
+
+
+def case_pool():
+    """memcheck custom_alloc, mempool (without client requests): objects carved from malloc'ed
+    chunks; both tools see the chunks, and what the objects point at through them."""
+    scenario("pool", [prog("pool")], F((8, 1), (14224, 152), reachable=(15920, 153)))
+    done()
+
+
+# ---- C++ ---------------------------------------------------------------------------------------
+
+def case_new_override():
+    """memcheck new_override: the program's own operator new/delete over malloc/free."""
+    d = scenario("newdel override", [prog("newdel"), "override"], F((120, 3), reachable=(40 + STDOUT_BUF, 2)))
+    dt.eq(d.out, b"new 4 new[] 1 delete 1 delete[] 0\n", "newdel override: the program's operators ran, each once")
+    done()
+
+
+def case_sized_delete():
+    """memcheck sized_delete: sized delete and delete[] free what they are given."""
+    scenario("newdel sized", [prog("newdel"), "sized"], F((56, 1), reachable=(56 + STDOUT_BUF, 2)))
+    done()
+
+
+def case_aligned_new():
+    """memcheck cxx17_aligned_new: aligned new/delete, scalar, array, nothrow, sized."""
+    d = scenario("newdel aligned", [prog("newdel"), "aligned"], F((128, 1), reachable=(4096 + STDOUT_BUF, 2)))
+    dt.eq(d.out, b"A64 aligned: 1\nA4K[] aligned: 1\n", "newdel aligned: the alignments asked for")
+    done()
+
+
+def case_mismatch():
+    """memcheck mismatches: new/free, malloc/delete, new[]/delete (glibc does not notice; valgrind
+    reports mismatched frees, drip follows glibc: every block freed)."""
+    scenario("newdel mismatch", [prog("newdel"), "mismatch"], F((16, 1), reachable=(STDOUT_BUF, 1)))
+    done()
+
+
+# ---- threads, processes ------------------------------------------------------------------------
+
+def case_threads():
+    """memcheck pth_*: a returned block, a lost one, pthread_once, keys with and without a
+    destructor, a detached thread. Equal but for the three cached thread stacks' DTVs (possibly
+    lost in both): drip's are 32 bytes larger (README: libdrip.so and libunwind bring TLS)."""
+    scenario("threads", [prog("threads")], F((300, 3), possible=(3 * 304, 3), reachable=(96 + STDOUT_BUF, 3)),
+             vg_want=F((300, 3), possible=(3 * 272, 3), reachable=(96 + STDOUT_BUF, 3)))
+    done()
+
+
+def case_fork():
+    """memcheck fork: the parent's report equals valgrind's (its child silent after fork); the
+    child's report lists what the child allocated (README: a forked child's report)."""
+    cmd = [prog("procs"), "fork"]
+    d = scenario("fork", cmd, F((11 + 44, 2), reachable=(22 + STDOUT_BUF, 2)), vg_args=["--child-silent-after-fork=yes"])
+    kids = [r for k, r in d.reports.items() if k != d.json_path and r.get("pid") != d.pid]
+    dt.eq([figures(r) for r in kids], [F((33, 1))], "fork: the child's own report: the 33 bytes it lost")
+    dt.eq(d.out, b"fork: child status 768 exited 3\n", "fork: the parent saw the child's exit status")
+    done()
+
+
+def case_vfork():
+    """memcheck vfork: the vfork child execs /bin/echo, whose output arrives as without drip."""
+    d = scenario("vfork", [prog("procs"), "vfork"], F((11, 1), reachable=(22 + STDOUT_BUF, 2)))
+    dt.eq(d.out, b"from the child\nvfork: child status 0 exited 0\n", "vfork: the exec'd program's output, then the parent's")
+    done()
+
+
+def case_clone():
+    """memcheck clone: a raw clone(CLONE_VM) child on a malloc'ed stack stores a block."""
+    scenario("clone", [prog("procs"), "clone"], F((11, 1), reachable=(22 + 55 + STDOUT_BUF, 3)))
+    done()
+
+
+def case_exec_bad():
+    """memcheck execve, execve2: exec with pointers the kernel refuses fails with EFAULT under
+    drip as without it (drip used to read the bad path or environment first and die of SIGSEGV).
+    Valgrind 3.19 cannot run this program ("EXEC FAILED: I can't recover from execve() failing")."""
+    cmd = [prog("exec_bad")]
+    d = Drip(cmd)
+    same_behaviour("exec_bad", cmd, d)
+    dt.check(b"bad envp               rc=-1 errno=EFAULT" in d.out, "exec_bad: a bad envp fails with EFAULT")
+    dt.check(d.out.endswith(b"exec'd with no arguments\n"), "exec_bad: the final exec ran the program again")
+    logs = "".join(d.logs.values())
+    dt.check("with a cleared environment" in logs, "exec_bad: the untraceable exec is said in the log, not on stderr")
+
+
+def case_brk():
+    """memcheck sbrk, brk2: the program moves the break itself. It sees the same answers under
+    drip; a pointer it keeps in its own sbrk'ed memory is a root for valgrind, not for drip, which
+    cannot tell that memory from glibc's heap (README: where drip's verdicts differ)."""
+    scenario("brk", [prog("brk")], F((66 + 77, 2), reachable=(STDOUT_BUF, 1)),
+             vg_want=F((66, 1), reachable=(77 + STDOUT_BUF, 2)))
+    done()
+
+
+def case_maps():
+    """memcheck mmap scenarios: pointers in anonymous, remapped, partly unmapped, read-only,
+    PROT_NONE, unmapped and overmapped pages: the same roots in both (a read-only anonymous page
+    is none: valgrind scans writable ones)."""
+    scenario("maps", [prog("maps")], F((104 + 105 + 106 + 107, 4), reachable=(101 + 102 + 103 + STDOUT_BUF, 4)))
+    done()
+
+
 if __name__ == "__main__":
     dt.main(globals())
