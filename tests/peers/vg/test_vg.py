@@ -386,5 +386,46 @@ def case_maps():
     done()
 
 
+# ---- suppressions ------------------------------------------------------------------------------
+
+SUPP = os.path.join(HERE, "supp.supp")
+
+
+def case_supp_valgrind():
+    """memcheck supp1, supp2, supp_unknown: one valgrind-format file (mangled names, `...`,
+    `?`, obj:, match-leak-kinds, a glibc alias, entries of other kinds) read by both tools: the
+    same records suppressed, the same figures left."""
+    cmd = [prog("supp")]
+    d = scenario("supp", cmd, F((70, 1), possible=(64, 1), reachable=(STDOUT_BUF, 1)),
+                 opts=["suppressions=" + SUPP], vg_args=["--suppressions=" + SUPP])
+    dt.eq(dt.summary(d.report, "suppressed"), (48 + 16 + 90 + 24 + 32, 5), "supp: drip's suppressed figure")
+    took = sorted(set(r.get("suppressed_by") for r in d.report["leaks"] if r.get("suppressed_by")))
+    dt.eq(took, ["list_head_only", "reachable_by_object", "strdup_through_malloc", "widget_by_mangled_names"],
+          "supp: the entries that took records, by name")
+    # the same file through valgrind's command line (drip [valgrind options] prog)
+    log = tempfile.mktemp(prefix="drip-peers-vg-", suffix=".log")
+    p = subprocess.run([dt.DRIP, "-q", "--leak-check=full", "--suppressions=" + SUPP, "--log-file=" + log] + cmd,
+                       capture_output=True, text=True, timeout=60)
+    text = open(log).read() if os.path.exists(log) else ""
+    if os.path.exists(log):
+        os.unlink(log)
+    dt.eq((p.returncode, p.stderr), (0, ""), "supp: drip --suppressions=FILE (valgrind's command line) runs quietly")
+    dt.check("suppressed: 210 bytes in 5 blocks" in text, "supp: valgrind's command line uses the file too")
+    done()
+
+
+def case_supp_bad():
+    """A valgrind entry drip cannot read is an error with its line, as valgrind makes it."""
+    bad = tempfile.mktemp(prefix="drip-peers-vg-", suffix=".supp")
+    with open(bad, "w") as f:
+        f.write("{\n   x\n   Memcheck:Leak\n   fun:malloc\n   bogus:line\n}\n")
+    p = subprocess.run([dt.DRIP, "run", "--suppressions", bad, "--", prog("supp")], capture_output=True, text=True,
+                       timeout=60)
+    os.unlink(bad)
+    dt.eq(p.returncode, 2, "supp_bad: drip run refuses the file")
+    dt.check("line 5: valgrind suppression: expected fun:, obj:, src: or '...', got 'bogus:line'" in p.stderr,
+             "supp_bad: one line naming the bad line: " + p.stderr.strip())
+
+
 if __name__ == "__main__":
     dt.main(globals())
