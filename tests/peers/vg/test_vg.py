@@ -122,6 +122,16 @@ def scenario(name, cmd, want, vg_want=None, opts=(), vg_args=(), env=None, check
     return d
 
 
+def vg_stdout(cmd):
+    """The program's stdout under valgrind (None without valgrind)."""
+    if not shutil.which("valgrind"):
+        NO_VALGRIND.append(cmd[0])
+        return None
+    p = subprocess.run(["valgrind", "-q", "--leak-check=no"] + cmd, capture_output=True, text=True, timeout=300,
+                       env=base_env(None))
+    return p.stdout
+
+
 def done():
     if NO_VALGRIND:
         dt.skip("valgrind is not installed: drip's side checked, the comparison not made")
@@ -174,7 +184,14 @@ def case_allocs_memalign():
 def case_allocs_hugealign():
     """An alignment of 2^62 (glibc: ENOMEM) and pvalloc: valgrind 3.19 panics on the first and
     aborts the program on the second, so only the plain run is the reference."""
-    scenario("allocs hugealign", [prog("allocs"), "hugealign"], ALLOCS_LEFT, check_vg=False)
+    d = scenario("allocs hugealign", [prog("allocs"), "hugealign"], ALLOCS_LEFT, check_vg=False)
+    dt.check(b"pvalloc(10)                  ok aligned=1\n" in d.out, "allocs hugealign: pvalloc answers under drip")
+    if shutil.which("valgrind"):
+        p = subprocess.run(["valgrind", "-q", prog("allocs"), "hugealign"], capture_output=True, text=True, timeout=300,
+                           env=base_env(None))
+        dt.check(p.returncode != 0 and "pvalloc(10)" not in p.stdout,
+                 "allocs hugealign: valgrind 3.19 does not run it through (README)")
+    done()
 
 
 def case_allocs_realloc():
@@ -186,21 +203,33 @@ def case_allocs_realloc():
 def case_allocs_calloc():
     """memcheck calloc-overflow: calloc's overflow check, huge requests, errno (glibc sets ENOMEM
     where valgrind 3.19 leaves errno 0: drip's run prints glibc's answer)."""
-    scenario("allocs calloc", [prog("allocs"), "calloc"], ALLOCS_LEFT)
+    d = scenario("allocs calloc", [prog("allocs"), "calloc"], ALLOCS_LEFT)
+    dt.check(b"calloc(2^33, 2^33)           NULL errno=12\n" in d.out, "allocs calloc: glibc's ENOMEM under drip")
+    v = vg_stdout([prog("allocs"), "calloc"])
+    if v is not None:
+        dt.check("calloc(2^33, 2^33)           NULL errno=0\n" in v, "allocs calloc: valgrind leaves errno 0 (README)")
     done()
 
 
 def case_allocs_usable():
     """memcheck malloc_usable: malloc_usable_size as glibc answers it (valgrind answers the size
     asked for: the behaviour is compared with the plain run)."""
-    scenario("allocs usable", [prog("allocs"), "usable"], ALLOCS_LEFT)
+    d = scenario("allocs usable", [prog("allocs"), "usable"], ALLOCS_LEFT)
+    dt.check(b"usable(malloc(1)) = 24\n" in d.out, "allocs usable: glibc's size class under drip")
+    v = vg_stdout([prog("allocs"), "usable"])
+    if v is not None:
+        dt.check("usable(malloc(1)) = 1\n" in v, "allocs usable: valgrind answers the size asked for (README)")
     done()
 
 
 def case_allocs_mallinfo():
     """memcheck mallinfo, mallinfo2: glibc's arena figures are not moved by drip's own memory
     (valgrind answers zeros)."""
-    scenario("allocs mallinfo", [prog("allocs"), "mallinfo"], ALLOCS_LEFT)
+    d = scenario("allocs mallinfo", [prog("allocs"), "mallinfo"], ALLOCS_LEFT)
+    dt.check(b"arena 0 135168 135168\n" in d.out, "allocs mallinfo: glibc's arena under drip")
+    v = vg_stdout([prog("allocs"), "mallinfo"])
+    if v is not None:
+        dt.check("arena 0 0 0\n" in v, "allocs mallinfo: valgrind answers zeros (README)")
     done()
 
 
@@ -367,6 +396,9 @@ def case_exec_bad():
     dt.check(d.out.endswith(b"exec'd with no arguments\n"), "exec_bad: the final exec ran the program again")
     logs = "".join(d.logs.values())
     dt.check("with a cleared environment" in logs, "exec_bad: the untraceable exec is said in the log, not on stderr")
+    if shutil.which("valgrind"):
+        p = subprocess.run(["valgrind", "-q"] + cmd, capture_output=True, text=True, timeout=300, env=base_env(None))
+        dt.check("EXEC FAILED" in p.stderr and p.returncode != 0, "exec_bad: valgrind 3.19 dies at the first failing execve (README)")
 
 
 def case_brk():
