@@ -20,6 +20,7 @@
 #include "foreign.h"
 #include "growth.h"
 #include "helper.h"
+#include "privdrop.h"
 #include "profile.h"
 #include "report.h"
 #include "runtime.h"
@@ -266,7 +267,7 @@ struct out_file {
  * unless the pattern has %p or the path is not a regular file. 1 when the path exists and is not
  * a regular file (/dev/null, /dev/stderr, a fifo, a symlink): such a path is written in place,
  * never replaced by a rename and never suffixed (valgrind writes every process's report there). */
-static int report_path(const char *pattern, char *path, size_t cap)
+int drip__report_path(const char *pattern, char *path, size_t cap)
 {
     drip__resolve_path(pattern, path, cap);
     struct stat st;
@@ -282,11 +283,14 @@ static int report_path(const char *pattern, char *path, size_t cap)
 static void open_out(struct out_file *f, const char *pattern, int err_fd)
 {
     f->tmp[0] = 0;
-    if (report_path(pattern, f->path, sizeof f->path)) {
+    if (drip__report_path(pattern, f->path, sizeof f->path)) {
         f->fd = drip__fd_above_stdio(open(f->path, O_WRONLY | O_TRUNC | O_CLOEXEC));
     } else {
         snprintf(f->tmp, sizeof f->tmp, "%s.drip-tmp.%d", f->path, (int)getpid());
         f->fd = drip__fd_above_stdio(open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        /* the process gave up the right to create it (setuid, chroot): the file opened before */
+        if (f->fd < 0 && (f->fd = drip__privdrop_take(f->path)) >= 0)
+            f->tmp[0] = 0;
     }
     if (f->fd < 0)
         dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(errno));
@@ -409,8 +413,10 @@ int drip__report(void)
     struct out_file log = {.fd = -1}, json = {.fd = -1}, prof = {.fd = -1};
     if (drip__opt.log_path[0] && !is_log) {
         /* a forked child (FILE.<pid>), or the file could not be kept open since start-up */
-        report_path(drip__opt.log_path, log.path, sizeof log.path);
+        drip__report_path(drip__opt.log_path, log.path, sizeof log.path);
         log.fd = drip__fd_above_stdio(open(log.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        if (log.fd < 0)
+            log.fd = drip__privdrop_take(log.path);   /* opened before setuid/chroot */
         if (log.fd < 0)
             fprintf(stderr, "drip: cannot write report %s: %s\n", log.path, strerror(errno));
         text_fd = log.fd;
@@ -462,6 +468,7 @@ int drip__report(void)
     close_out(&prof, err_fd);
     if (log.fd >= 0)
         close(log.fd);
+    drip__privdrop_done();
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return leaked;
 }
