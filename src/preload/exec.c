@@ -29,6 +29,7 @@
  */
 #include "internal.h"
 #include "exec.h"
+#include "privdrop.h"
 #include "runtime.h"
 
 #include <dlfcn.h>
@@ -454,6 +455,9 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
     /* drip's own children (drip__guard set: a helper drip starts) are none of the program's */
     if (!atomic_load(&drip__g.initialised) || drip__guard || env_has_drip(envp))
         return;
+    /* report files made before a setuid or a seccomp filter (privdrop.c) are not the next
+     * program's: the empty ones go (nothing in a vfork child, whose pid is not theirs) */
+    drip__privdrop_done();
     /* a vfork child shares its parent's memory and pid bookkeeping: it is a child */
     int vfork_child = getpid() != drip__g.pid;
     int root = !vfork_child && !drip__is_fork_child && drip__is_root_process();

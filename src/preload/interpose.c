@@ -20,6 +20,7 @@
  *   mmap mmap64 munmap mremap                     mmaps.c: who mapped anonymous memory (roots)
  *   setuid seteuid setreuid setresuid             privdrop.c: report files opened before
  *   setgid setegid setregid setresgid chroot      privdrop.c: the rights to create them go
+ *   prctl                                         privdrop.c: the same before a seccomp filter
  * interposed-end
  * The allocator and the exit functions are defined in hooks.c, not here: the allocator is the hot
  * path (one call less per malloc), and the exit hooks must be the exported functions themselves,
@@ -39,6 +40,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -249,3 +251,20 @@ DRIP_PRIVDROP(setegid, (gid_t g), (g))
 DRIP_PRIVDROP(setregid, (gid_t r, gid_t e), (r, e))
 DRIP_PRIVDROP(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
 DRIP_PRIVDROP(chroot, (const char *path), (path))
+
+/* libseccomp sets PR_SET_NO_NEW_PRIVS before it loads a filter (man-db's sandbox forbids
+ * creating files after it) */
+DRIP_EXPORT int prctl(int option, ...)
+{
+    static int (*real)(int, ...);
+    if (!real)
+        real = (int (*)(int, ...))dlsym(RTLD_NEXT, "prctl");
+    va_list ap;
+    va_start(ap, option);
+    unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
+    unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+    va_end(ap);
+    if (option == PR_SET_NO_NEW_PRIVS || option == PR_SET_SECCOMP)
+        drip__privdrop_before();
+    return real(option, a2, a3, a4, a5);
+}

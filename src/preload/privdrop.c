@@ -10,6 +10,9 @@
  * report.c writes through the usual temporary file and rename where it still can, and falls
  * back to the file opened here, written in place with the program's signals blocked (whole or
  * empty, not renamed: the rename is what the process may no longer do).
+ * A seccomp sandbox (man-db's, set up with libseccomp after PR_SET_NO_NEW_PRIVS) forbids opening a
+ * file for writing and making a memory file: the same files, and the memory file the raw report
+ * is written to, are made before it (prctl is interposed for that).
  * Locks: none. The first set*id/chroot call of a process opens the files (once per pid); the
  * exit report takes them; both run in the program's threads with drip's guard raised.
  */
@@ -24,6 +27,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +41,7 @@ struct pre {
 
 static struct pre pre[MAX_PRE];
 static int npre;
+static int pre_memfd = -1;
 static pid_t pre_pid;   /* the process the files were opened for (a fork child opens its own) */
 
 static void open_one(const char *pattern, int text)
@@ -75,7 +80,15 @@ void drip__privdrop_before(void)
     struct drip__entry e = drip__enter();
     /* a fork child inherited its parent's descriptors (close-on-exec, but not on fork): not its */
     npre = 0;
+    pre_memfd = -1;
     pre_pid = getpid();
+    int m = memfd_create("drip-raw", MFD_CLOEXEC);
+    if (m >= 0) {
+        pre_memfd = fcntl(m, F_DUPFD_CLOEXEC, FD_MIN);
+        if (pre_memfd < 0)
+            pre_memfd = fcntl(m, F_DUPFD_CLOEXEC, 3);
+        close(m);
+    }
     open_one(drip__opt.log_path, 1);
     open_one(drip__opt.json, 0);
     open_one(drip__opt.profile, 0);
@@ -98,6 +111,18 @@ int drip__privdrop_take(const char *path)
         return fd;
     }
     return -1;
+}
+
+int drip__privdrop_memfd(void)
+{
+    if (pre_pid != getpid() || pre_memfd < 0)
+        return -1;
+    int fd = pre_memfd;
+    pre_memfd = -1;
+    if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        /* a memfd: both always work */
+    }
+    return fd;
 }
 
 void drip__privdrop_done(void)

@@ -6,6 +6,8 @@
 void drip__privdrop_before(void);
 /* The descriptor kept for this report path, emptied, or -1; the caller owns it. */
 int drip__privdrop_take(const char *path);
+/* A memory file made before a seccomp filter could forbid it, or -1; the caller owns it. */
+int drip__privdrop_memfd(void);
 /* After the exit report: the kept files that were not used are closed (and removed if empty). */
 void drip__privdrop_done(void);
 

@@ -4,6 +4,8 @@ Usage: test_privdrop.py CASE   (needs root: SKIP 77 otherwise)
   setuid    a forked worker drops to nobody (setgid + setuid, as nginx's www-data workers do) in a
             report directory only root may write: its FILE.<pid> text and JSON are written, whole,
             with its 77-byte leak; no "cannot write report" line; the output is the program's
+  seccomp   the worker stays root but installs a seccomp filter that forbids opening files for
+            writing and memfd_create, as man-db's sandbox does: the same
   writable  the same worker in a directory everybody may write: the report goes through the
             usual temporary file and rename, and no other file is left beside it
 """
@@ -65,6 +67,10 @@ def run(how, mode):
 
 def case_setuid():
     run("setuid", 0o700)
+
+
+def case_seccomp():
+    run("seccomp", 0o755)
 
 
 def case_writable():
