@@ -58,6 +58,10 @@ struct report {
 
 enum { MAX_SUSPECTS = 20 };
 
+/* errno of the last report that could not be written whole here (the symbolizer failed first,
+ * then so did drip's own writers: ENOSPC): its files are not renamed into place */
+static int render_err;
+
 /* ---- grouping ---------------------------------------------------------------------------- */
 /* The scan hands out its records grouped by (kind, site) already (scan.h). */
 static int group_blocks(struct report *r, const struct drip__scan *sc)
@@ -192,7 +196,9 @@ int drip__symbolize(int memfd, const struct drip_render_out *o)
         struct drip_render_out fo = *o;
         fo.note = note;
         struct drip_symbols sym = drip__raw_symbols(&raw);
-        drip__render(&raw, &sym, &fo, &leaked);
+        int rc = drip__render(&raw, &sym, &fo, &leaked);
+        if (rc < 0)
+            render_err = -rc;   /* a full disk: what was written is cut short (close_out) */
     }
     drip__raw_free(&raw);
     if (text)
@@ -304,7 +310,10 @@ static void close_out(struct out_file *f, int err_fd)
         return;
     struct stat st;
     int ok = fstat(f->fd, &st) == 0 && (st.st_size > 0 || !f->tmp[0]);
-    if (close(f->fd) != 0)
+    int err = close(f->fd) != 0 ? errno : render_err;
+    if (!ok && !err)
+        err = EIO;   /* nothing at all was written: said, not silent */
+    if (err)
         ok = 0;
     /* the old report goes first: a rename over an existing file makes ext4 (auto_da_alloc) write
      * the new one out before it returns, 10 ms for an 11 MB JSON; a report is whole or absent,
@@ -312,8 +321,8 @@ static void close_out(struct out_file *f, int err_fd)
     if (f->tmp[0] && ok && lstat(f->path, &st) == 0 && S_ISREG(st.st_mode))
         unlink(f->path);
     if (f->tmp[0] && (!ok || rename(f->tmp, f->path) != 0)) {
-        if (ok)
-            dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(errno));
+        if (ok || err)
+            dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(ok ? errno : err));
         unlink(f->tmp);
     }
     f->fd = -1;
@@ -391,7 +400,9 @@ static int child_report_cheap(int text_fd, int json_fd, int err_fd, int *leaked)
         sym.raw = 0;   /* no frame is printed: nothing is left unnamed */
         struct drip_render_out o = {text_fd, json_fd, -1, -1, NULL};
         /* written, or a destination refused it: either way not written twice */
-        drip__render(&raw, &sym, &o, leaked);
+        int rc = drip__render(&raw, &sym, &o, leaked);
+        if (rc < 0)
+            render_err = -rc;
         done = 1;
         drip__raw_free(&raw);
     }

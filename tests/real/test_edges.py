@@ -1,0 +1,70 @@
+"""Edge cases a demanding new user tries on `drip run` (small programs, not labelled real).
+
+Usage: test_edges.py CASE
+  diskfull     the JSON's disk fills while it is written (a 64 KiB tmpfs with 4 KiB free, a 4.7 KB
+               report): no JSON cut short is left under the report's name, and stderr says
+               "cannot write report ...: No space left on device" (needs root to mount: SKIP)
+  nonutf8_argv an argument that is not UTF-8 (\\xff): the JSON report still parses (U+FFFD)
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import driptest as dt  # noqa: E402
+
+
+def case_diskfull():
+    if os.geteuid() != 0:
+        dt.skip("needs root to mount a tmpfs")
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", d], capture_output=True).returncode != 0:
+            dt.skip("cannot mount a tmpfs here")
+        try:
+            with open(os.path.join(d, "fill"), "wb") as f:
+                f.write(b"\0" * 60 * 1024)
+            J = os.path.join(d, "r.json")
+            leaks = os.path.join(dt.PROGS, "leaks")
+            plain = subprocess.run([leaks], capture_output=True, text=True, timeout=60)
+            p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", "/dev/null", "--", leaks],
+                               capture_output=True, text=True, timeout=120)
+            dt.eq((p.returncode, p.stdout), (plain.returncode, plain.stdout), "status and stdout as without drip")
+            dt.check(not os.path.exists(J), "no JSON cut short under the report's name (%d bytes there)" %
+                     (os.path.getsize(J) if os.path.exists(J) else -1))
+            dt.eq([ln for ln in p.stderr.splitlines() if ln.startswith("drip: cannot write report ")],
+                  ["drip: cannot write report %s: No space left on device" % J], "stderr says why there is no JSON")
+            dt.eq(sorted(os.listdir(d)), ["fill"], "no temporary file left")
+        finally:
+            subprocess.run(["umount", d], capture_output=True)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_nonutf8_argv():
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        J = os.path.join(d, "r.json")
+        arg = b"\xff\xfe-\xc3\xa9"
+        p = subprocess.run([dt.DRIP.encode(), b"run", b"--json", J.encode(), b"--log-path", b"/dev/null", b"--",
+                            b"printf", b"%s\\n", arg], capture_output=True, timeout=60)
+        dt.eq((p.returncode, p.stdout), (0, arg + b"\n"), "status and stdout as without drip")
+        with open(J, "rb") as f:
+            raw = f.read()
+        try:
+            r = json.loads(raw.decode("utf-8"))
+        except ValueError as e:
+            r = None
+            dt.check(False, "the JSON report is UTF-8 and parses (%s)" % e)
+        if r is not None:
+            dt.eq(r["command"], ["printf", "%s\\n", "\ufffd\ufffd-\u00e9"], "the command, bytes that are not UTF-8 as U+FFFD")
+            dt.check(r.get("complete") is True, "the report is complete")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    dt.main(globals())
