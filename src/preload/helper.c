@@ -39,6 +39,7 @@ static char start_dir[PATH_MAX];
 static char cli_override[PATH_MAX];
 static int dest_fd = -1;       /* drip's copy of stderr or of the log_path file */
 static int dest_is_log;
+static int stderr_closed;      /* no log_path, and fd 2 was closed when the program started */
 static dev_t dest_dev;
 static ino_t dest_ino;
 
@@ -103,6 +104,9 @@ void drip__report_dest_init(void)
         }
     } else {
         dest_fd = dup_high(2);
+        /* `drip run -- prog 2>&-`: the user wants no text; whatever the program opens as fd 2
+         * later (a log file) is not where drip writes */
+        stderr_closed = dest_fd < 0 && errno == EBADF;
     }
     struct stat st;
     if (dest_fd >= 0 && fstat(dest_fd, &st) == 0) {
@@ -127,6 +131,8 @@ int drip__report_fd(int *is_log)
     }
     return -1;
 }
+
+int drip__report_stderr_closed(void) { return stderr_closed; }
 
 /* Where the drip binary is: DRIP_CLI, else next to this library. 0 or -1. */
 static int find_cli(char *out, size_t cap)

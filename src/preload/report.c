@@ -432,9 +432,9 @@ int drip__report(void)
             fprintf(stderr, "drip: cannot write report %s: %s\n", log.path, strerror(errno));
         text_fd = log.fd;
     }
-    if (text_fd < 0)
+    if (text_fd < 0 && !drip__report_stderr_closed())
         text_fd = 2;   /* no copy of its own: fd 2 as it is now */
-    int err_fd = is_log || log.fd >= 0 ? 2 : text_fd;
+    int err_fd = is_log || log.fd >= 0 || text_fd < 0 ? 2 : text_fd;
     if (drip__opt.json[0])
         open_out(&json, drip__opt.json, err_fd);
     if (drip__opt.profile[0])

@@ -4,6 +4,9 @@ Usage: test_edges.py CASE
   diskfull     the JSON's disk fills while it is written (a 64 KiB tmpfs with 4 KiB free, a 4.7 KB
                report): no JSON cut short is left under the report's name, and stderr says
                "cannot write report ...: No space left on device" (needs root to mount: SKIP)
+  stdio_closed `drip run -- ls / >&- 2>&-`: the status is ls's and the JSON is written, whole; a
+               program started with fd 2 closed that makes fd 2 its own log (exec 2>lg.txt) and
+               execs: drip's text report does not go into that file (it has no destination)
   nonutf8_argv an argument that is not UTF-8 (\\xff): the JSON report still parses (U+FFFD)
 """
 import json
@@ -40,6 +43,36 @@ def case_diskfull():
             dt.eq(sorted(os.listdir(d)), ["fill"], "no temporary file left")
         finally:
             subprocess.run(["umount", d], capture_output=True)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_stdio_closed():
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        J = os.path.join(d, "r.json")
+        closed = lambda: (os.close(1), os.close(2))
+        for name, argv in (("ls / >&- 2>&-", ["ls", "/"]),
+                           ("exec 2>lg.txt", ["sh", "-c", "exec 2>lg.txt; echo mine >&2; exec sort small"])):
+            res = []
+            for drip in (False, True):
+                for f in os.listdir(d):
+                    os.unlink(os.path.join(d, f))
+                with open(os.path.join(d, "small"), "w") as f:
+                    f.write("b\na\n")
+                cmd = ([dt.DRIP, "run", "--json", J, "--"] if drip else []) + argv
+                p = subprocess.run(cmd, cwd=d, preexec_fn=closed, timeout=60)
+                lg = os.path.join(d, "lg.txt")
+                res.append((p.returncode, open(lg).read() if os.path.exists(lg) else None))
+            dt.eq(res[1], res[0], name + ": status and the program's own file as without drip")
+            r = None
+            if os.path.exists(J):
+                with open(J) as f:
+                    try:
+                        r = json.load(f)
+                    except ValueError as e:   # a JSON cut short (64 KiB of it)
+                        dt.check(False, name + ": the JSON parses (%s)" % e)
+            dt.check(r is not None and r.get("complete") is True, name + ": the JSON report is written, complete")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
