@@ -7,6 +7,8 @@ Usage: test_edges.py CASE
   stdio_closed `drip run -- ls / >&- 2>&-`: the status is ls's and the JSON is written, whole; a
                program started with fd 2 closed that makes fd 2 its own log (exec 2>lg.txt) and
                execs: drip's text report does not go into that file (it has no destination)
+  ulimit_n     under `ulimit -n 20` the program's open() returns the numbers it does without drip
+               (drip's copy of the report's destination sits at the top of the range, not at 4)
   nonutf8_argv an argument that is not UTF-8 (\\xff): the JSON report still parses (U+FFFD)
 """
 import json
@@ -73,6 +75,21 @@ def case_stdio_closed():
                     except ValueError as e:   # a JSON cut short (64 KiB of it)
                         dt.check(False, name + ": the JSON parses (%s)" % e)
             dt.check(r is not None and r.get("complete") is True, name + ": the JSON report is written, complete")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_ulimit_n():
+    import resource
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        lim = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (20, 20))
+        argv = ["python3", "-c", "import os; print([os.open('/dev/null', 0) for _ in range(5)])"]
+        plain = subprocess.run(argv, preexec_fn=lim, capture_output=True, text=True, timeout=60)
+        p = subprocess.run([dt.DRIP, "run", "--log-path", os.path.join(d, "r.txt"), "--"] + argv, preexec_fn=lim,
+                           capture_output=True, text=True, timeout=120)
+        dt.eq((p.returncode, p.stdout), (plain.returncode, plain.stdout), "status and the descriptors opened, as without drip")
+        dt.check(open(os.path.join(d, "r.txt")).read().rstrip().split("\n")[-1].startswith("SUMMARY: drip:"), "the report is whole")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
