@@ -12,6 +12,7 @@
  * Runs once at exit (or per live check on drip's thread) with the reentrancy guard set: it may
  * use libc's allocator (untracked). Locks: the threads lock while the thread list is read.
  */
+#include "arena.h"
 #include "scan.h"
 #include "retain.h"
 #include "depot.h"
@@ -87,8 +88,8 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     struct report r;
     memset(&r, 0, sizeof r);
     int oom = drip__scan_run_ex(&sc, final, retainers) != 0;
-    if (group_blocks(&r, &sc) != 0)
-        oom = 1;
+    if (group_blocks(&r, &sc) != 0 || drip__arena_failed())
+        oom = 1;   /* (the arena refused a table: blocks went unrecorded, under ulimit -v) */
     for (size_t i = 0; i < r.n; i++) {
         drip__printf(w, "rec kind=%s site=%u bytes=%llu blocks=%llu", drip_raw_kind_names[r.g[i].kind], r.g[i].site,
                      (unsigned long long)r.g[i].bytes, (unsigned long long)r.g[i].blocks);

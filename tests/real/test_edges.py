@@ -9,6 +9,9 @@ Usage: test_edges.py CASE
                execs: drip's text report does not go into that file (it has no destination)
   ulimit_n     under `ulimit -n 20` the program's open() returns the numbers it does without drip
                (drip's copy of the report's destination sits at the top of the range, not at 4)
+  ulimit_v     under `ulimit -v 200000` (195 MiB) the leaks program's report is complete and finds
+               its 148 bytes (drip's reserve took 512 MiB of it, and nothing was recorded); under
+               60000 the report says it is incomplete
   nonutf8_argv an argument that is not UTF-8 (\\xff): the JSON report still parses (U+FFFD)
 """
 import json
@@ -90,6 +93,27 @@ def case_ulimit_n():
                            capture_output=True, text=True, timeout=120)
         dt.eq((p.returncode, p.stdout), (plain.returncode, plain.stdout), "status and the descriptors opened, as without drip")
         dt.check(open(os.path.join(d, "r.txt")).read().rstrip().split("\n")[-1].startswith("SUMMARY: drip:"), "the report is whole")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_ulimit_v():
+    import resource
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        leaks = os.path.join(dt.PROGS, "leaks")
+        for kib, complete in ((200000, True), (60000, False)):
+            lim = lambda: resource.setrlimit(resource.RLIMIT_AS, (kib * 1024, kib * 1024))
+            J = os.path.join(d, "r%d.json" % kib)
+            plain = subprocess.run([leaks], preexec_fn=lim, capture_output=True, text=True, timeout=60)
+            p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", "/dev/null", "--", leaks], preexec_fn=lim,
+                               capture_output=True, text=True, timeout=120)
+            dt.eq((p.returncode, p.stdout), (plain.returncode, plain.stdout), "ulimit -v %d: status and stdout as without drip" % kib)
+            with open(J) as f:
+                r = json.load(f)
+            dt.eq(r.get("complete"), complete, "ulimit -v %d: the report says whether it is complete" % kib)
+            if complete:
+                dt.eq(dt.summary(r, "definite"), (148, 3), "ulimit -v %d: the 148 bytes definitely lost" % kib)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
