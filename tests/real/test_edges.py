@@ -12,6 +12,8 @@ Usage: test_edges.py CASE
   ulimit_v     under `ulimit -v 200000` (195 MiB) the leaks program's report is complete and finds
                its 148 bytes (drip's reserve took 512 MiB of it, and nothing was recorded); under
                60000 the report says it is incomplete
+  argv_rewritten a program that rewrites its command line for ps (perl's $0, as nginx's
+               "nginx: worker process" does): the report's command is the one it was run with
   nonutf8_argv an argument that is not UTF-8 (\\xff): the JSON report still parses (U+FFFD)
 """
 import json
@@ -114,6 +116,24 @@ def case_ulimit_v():
             dt.eq(r.get("complete"), complete, "ulimit -v %d: the report says whether it is complete" % kib)
             if complete:
                 dt.eq(dt.summary(r, "definite"), (148, 3), "ulimit -v %d: the 148 bytes definitely lost" % kib)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_argv_rewritten():
+    if not shutil.which("perl"):
+        dt.skip("perl is not installed")
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        J = os.path.join(d, "r.json")
+        argv = ["perl", "-e", '$0 = "renamed: worker process"; open(F, "/proc/self/cmdline"); print <F>, "\\n"']
+        plain = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", "/dev/null", "--"] + argv, capture_output=True,
+                           text=True, timeout=60)
+        dt.eq((p.returncode, p.stdout), (plain.returncode, plain.stdout), "status and stdout (the new title) as without drip")
+        dt.check(p.stdout.startswith("renamed: worker process"), "the program did rename itself (%r)" % p.stdout)
+        with open(J) as f:
+            dt.eq(json.load(f)["command"], argv, "the report's command is the one run, not the title")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

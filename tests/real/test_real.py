@@ -497,6 +497,8 @@ def case_nginx():
             for p, r in workers.items():
                 if well_formed(r, name + ": worker " + os.path.basename(p)):
                     dt.eq(r["pid"], int(p.rsplit(".", 1)[1]), name + ": worker report named after its pid")
+                    dt.eq(r.get("command", [None])[:2], ["/usr/sbin/nginx", "-p"],
+                          name + ": worker's command is the one run, not its title 'nginx: worker process'")
                     dt.eq(summary(r, "definite"), (0, 0), name + ": worker: nothing definitely lost")
             if master:
                 dt.eq(summary(master, "definite"), (0, 0), name + ": master: nothing definitely lost")
