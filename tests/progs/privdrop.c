@@ -2,7 +2,8 @@
  * (setgid + setuid) and sshd's privilege separation (chroot, then setuid) do. The parent forks
  * one worker per argument: "setuid" drops to nobody (65534), "chroot:DIR" chroots into DIR first,
  * "seccomp" installs a filter that fails with ENOSYS every open for writing and memfd_create, as
- * man-db's sandbox does (PR_SET_NO_NEW_PRIVS first, as libseccomp does), and stays root.
+ * man-db's sandbox does (PR_SET_NO_NEW_PRIVS first, as libseccomp does), and stays root;
+ * "exec" drops to nobody and runs /bin/true, as sudo -u nobody's child does.
  * Each worker leaks 77 bytes after the drop, prints a line and exits 0; the parent prints each
  * worker's status. Run as root. */
 #include <fcntl.h>
@@ -49,6 +50,11 @@ static int worker(const char *how)
     }
     if (strcmp(how, "seccomp") && (setgid(65534) != 0 || setuid(65534) != 0)) {
         perror("setuid");
+        return 9;
+    }
+    if (!strcmp(how, "exec")) {
+        execl("/bin/true", "true", (char *)NULL);
+        perror("exec");
         return 9;
     }
     leaked = malloc(77);

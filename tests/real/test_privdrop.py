@@ -6,6 +6,9 @@ Usage: test_privdrop.py CASE   (needs root: SKIP 77 otherwise)
             with its 77-byte leak; no "cannot write report" line; the output is the program's
   seccomp   the worker stays root but installs a seccomp filter that forbids opening files for
             writing and memfd_create, as man-db's sandbox does: the same
+  exec      the worker drops to nobody, then runs /bin/true (not followed): it can neither write
+            a report nor remove a file; its FILE.<pid> JSON and text say there is no report and why
+            (complete false); in a directory everybody may write, they are removed instead
   writable  the same worker in a directory everybody may write: the report goes through the
             usual temporary file and rename, and no other file is left beside it
 """
@@ -71,6 +74,42 @@ def case_setuid():
 
 def case_seccomp():
     run("seccomp", 0o755)
+
+
+def case_exec():
+    if os.geteuid() != 0:
+        dt.skip("needs root: the workers drop root for nobody")
+    for mode in (0o755, 0o777):
+        base = tempfile.mkdtemp(prefix="drip-privdrop-")
+        try:
+            os.chmod(base, 0o755)   # nobody may reach out/
+            out = os.path.join(base, "out")
+            os.makedirs(out)
+            os.chmod(out, mode)
+            J, L = os.path.join(out, "r.json"), os.path.join(out, "r.txt")
+            plain = subprocess.run([PROG, "exec"], capture_output=True, text=True, timeout=60)
+            p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", L, "--", PROG, "exec"],
+                               capture_output=True, text=True, timeout=120)
+            what = "exec, directory %o" % mode
+            dt.eq((p.returncode, p.stdout, p.stderr), (plain.returncode, plain.stdout, plain.stderr), what + ": as without drip")
+            kids = sorted(f for f in os.listdir(out) if f not in ("r.json", "r.txt"))
+            if mode == 0o777:
+                dt.eq(kids, [], what + ": the files kept for the worker are removed")
+                continue
+            dt.eq([k.split(".")[0] for k in kids], ["r", "r"], what + ": r.json.<pid> and r.txt.<pid> (%r)" % kids)
+            for k in kids:
+                with open(os.path.join(out, k)) as f:
+                    text = f.read()
+                pid = k.rsplit(".", 1)[1]
+                why = "drip: process %s gave up its rights (setuid, chroot or a seccomp filter) and wrote no report" % pid
+                if k.startswith("r.json"):
+                    r = json.loads(text)
+                    dt.eq((r.get("complete"), r.get("summary"), r.get("no_report", "")[:len(why)]), (False, None, why),
+                          what + ": the JSON says there is no report, and why")
+                else:
+                    dt.check(text.startswith(why), what + ": the text says there is no report, and why (%r)" % text)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 def case_writable():
