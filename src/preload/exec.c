@@ -32,6 +32,7 @@
  */
 #include "internal.h"
 #include "exec.h"
+#include "privdrop.h"
 #include "runtime.h"
 #include "helper.h"
 #include "stop.h"
@@ -525,6 +526,9 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
      * an environment the kernel cannot read: the exec fails with EFAULT, as without drip */
     if (!atomic_load(&drip__g.initialised) || drip__guard || !envp_ok(envp) || env_has_drip(envp))
         return;
+    /* report files made before a setuid or a seccomp filter (privdrop.c) are not the next
+     * program's: the empty ones go (nothing in a vfork child, whose pid is not theirs) */
+    drip__privdrop_done();
     /* a vfork child shares its parent's memory and pid bookkeeping: it is a child */
     int vfork_child = getpid() != drip__g.pid;
     int root = !vfork_child && !drip__is_fork_child && drip__is_root_process();
