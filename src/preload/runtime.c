@@ -138,6 +138,7 @@ static void fork_prepare(void)
     if (drip__opt.report && !drip__opt.child_silent_after_fork && atomic_load(&drip__g.tracking))
         drip__export_fork_prime();
     drip__lock_world();
+    drip__exec_fork_prepare();   /* exec.c: made at the first fork only */
     drip__arena_lock_all();   /* DRIP_RANK_ARENA: last */
 }
 
@@ -376,6 +377,7 @@ static main_fn real_main;
 static int main_wrapper(int argc, char **argv, char **envp)
 {
     drip__main_ret = (uintptr_t)__builtin_return_address(0);
+    drip__raw_keep_cmdline(argc, argv);   /* before the program rewrites it for ps (export.c) */
     if (drip__opt.follow_exec && !drip__exec_root_pid() && atomic_load(&drip__g.initialised)) {
         struct drip__entry e = drip__enter();
         drip__exec_set_root_pid((int)getpid());

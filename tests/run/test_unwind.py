@@ -135,5 +135,28 @@ def case_lazy_libunwind():
     dt.eq(res.functions(recs[0])[:2] if recs else None, ["asm_alloc", "worker"], "threads: the stack through asm_alloc")
 
 
+def case_stack_cache():
+    # stacks that share the stack cache's key (unwind.c): three that differ only at the ninth
+    # frame (in runs of 7: hits within a run, the same key across runs), one whose frame sizes
+    # change (alloca), one deeper than the cache keeps. Each block is
+    # counted on its own stack, exactly as libunwind (which no cache serves) finds it; with frame
+    # pointers (the cache answers) and without (the .eh_frame walk, no cache)
+    want = {"via_a": (13440, 336, 10), "via_b": (13360, 334, 10), "via_c": (13160, 329, 10),
+            "via_alloca": (12300, 300, 10), "deep": (8400, 200, 50)}
+    for flags in (["-fno-omit-frame-pointer"], ["-fomit-frame-pointer"]):
+        exe = build("cache.c", "cache" + flags[0], "cc", *flags)
+        stacks = {}
+        for mode in ("auto", "libunwind"):
+            res = dt.run([exe], ["--unwind", mode])
+            got, stacks[mode] = {}, {}
+            for r in (res.report or {}).get("leaks", []):
+                fns = [f.get("function") for f in r["stack"]]
+                name = next((f for f in fns if f in want), "?")
+                got[name] = (r["bytes"], r["blocks"], len(fns))
+                stacks[mode][name] = [(f.get("function"), f.get("line")) for f in r["stack"]]
+            dt.eq(got, want, flags[0] + ", unwind=" + mode + ": bytes, blocks and depth of each stack")
+        dt.eq(stacks["auto"], stacks["libunwind"], flags[0] + ": unwind=auto = libunwind")
+
+
 if __name__ == "__main__":
     dt.main(globals(), cleanup=lambda: shutil.rmtree(TMP, ignore_errors=True))
