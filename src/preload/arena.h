@@ -19,4 +19,7 @@ size_t drip__arena_mapped(void);
 bool drip__arena_contains(uintptr_t p);
 void drip__arena_range(uintptr_t *lo, uintptr_t *hi);
 
+/* 1 once a request could not be met (address space limit): what drip recorded is incomplete */
+bool drip__arena_failed(void);
+
 #endif

@@ -12,6 +12,7 @@
  * Runs once at exit (or per live check on drip's thread) with the reentrancy guard set: it may
  * use libc's allocator (untracked). Locks: the threads lock while the thread list is read.
  */
+#include "arena.h"
 #include "scan.h"
 #include "arena.h"
 #include "retain.h"
@@ -21,6 +22,7 @@
 #include "foreign.h"
 #include "growth.h"
 #include "helper.h"
+#include "privdrop.h"
 #include "profile.h"
 #include "report.h"
 #include "runtime.h"
@@ -58,6 +60,10 @@ struct report {
 
 enum { MAX_SUSPECTS = 20 };
 
+/* errno of the last report that could not be written whole here (the symbolizer failed first,
+ * then so did drip's own writers: ENOSPC): its files are not renamed into place */
+static int render_err;
+
 /* ---- grouping ---------------------------------------------------------------------------- */
 /* The scan hands out its records grouped by (kind, site) already (scan.h). */
 static int group_blocks(struct report *r, const struct drip__scan *sc)
@@ -83,8 +89,8 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     struct report r;
     memset(&r, 0, sizeof r);
     int oom = drip__scan_run_ex(&sc, final, retainers) != 0;
-    if (group_blocks(&r, &sc) != 0)
-        oom = 1;
+    if (group_blocks(&r, &sc) != 0 || drip__arena_failed())
+        oom = 1;   /* (the arena refused a table: blocks went unrecorded, under ulimit -v) */
     for (size_t i = 0; i < r.n; i++) {
         drip__printf(w, "rec kind=%s site=%u bytes=%llu blocks=%llu", drip_raw_kind_names[r.g[i].kind], r.g[i].site,
                      (unsigned long long)r.g[i].bytes, (unsigned long long)r.g[i].blocks);
@@ -196,7 +202,9 @@ int drip__symbolize(int memfd, const struct drip_render_out *o)
         struct drip_render_out fo = *o;
         fo.note = note;
         struct drip_symbols sym = drip__raw_symbols(&raw);
-        drip__render(&raw, &sym, &fo, &leaked);
+        int rc = drip__render(&raw, &sym, &fo, &leaked);
+        if (rc < 0)
+            render_err = -rc;   /* a full disk: what was written is cut short (close_out) */
     }
     drip__raw_free(&raw);
     if (text)
@@ -271,7 +279,7 @@ struct out_file {
  * unless the pattern has %p or the path is not a regular file. 1 when the path exists and is not
  * a regular file (/dev/null, /dev/stderr, a fifo, a symlink): such a path is written in place,
  * never replaced by a rename and never suffixed (valgrind writes every process's report there). */
-static int report_path(const char *pattern, char *path, size_t cap)
+int drip__report_path(const char *pattern, char *path, size_t cap)
 {
     drip__resolve_path(pattern, path, cap);
     struct stat st;
@@ -287,11 +295,14 @@ static int report_path(const char *pattern, char *path, size_t cap)
 static void open_out(struct out_file *f, const char *pattern, int err_fd)
 {
     f->tmp[0] = 0;
-    if (report_path(pattern, f->path, sizeof f->path)) {
+    if (drip__report_path(pattern, f->path, sizeof f->path)) {
         f->fd = drip__fd_above_stdio(open(f->path, O_WRONLY | O_TRUNC | O_CLOEXEC));
     } else {
         snprintf(f->tmp, sizeof f->tmp, "%s.drip-tmp.%d", f->path, (int)getpid());
         f->fd = drip__fd_above_stdio(open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        /* the process gave up the right to create it (setuid, chroot): the file opened before */
+        if (f->fd < 0 && (f->fd = drip__privdrop_take(f->path)) >= 0)
+            f->tmp[0] = 0;
     }
     if (f->fd < 0)
         dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(errno));
@@ -305,7 +316,10 @@ static void close_out(struct out_file *f, int err_fd)
         return;
     struct stat st;
     int ok = fstat(f->fd, &st) == 0 && (st.st_size > 0 || !f->tmp[0]);
-    if (close(f->fd) != 0)
+    int err = close(f->fd) != 0 ? errno : render_err;
+    if (!ok && !err)
+        err = EIO;   /* nothing at all was written: said, not silent */
+    if (err)
         ok = 0;
     /* the old report goes first: a rename over an existing file makes ext4 (auto_da_alloc) write
      * the new one out before it returns, 10 ms for an 11 MB JSON; a report is whole or absent,
@@ -313,8 +327,8 @@ static void close_out(struct out_file *f, int err_fd)
     if (f->tmp[0] && ok && lstat(f->path, &st) == 0 && S_ISREG(st.st_mode))
         unlink(f->path);
     if (f->tmp[0] && (!ok || rename(f->tmp, f->path) != 0)) {
-        if (ok)
-            dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(errno));
+        if (ok || err)
+            dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(ok ? errno : err));
         unlink(f->tmp);
     }
     f->fd = -1;
@@ -417,7 +431,9 @@ static int child_report_cheap(int text_fd, int json_fd, int err_fd, int *leaked)
         sym.raw = 0;   /* no frame is printed: nothing is left unnamed */
         struct drip_render_out o = {text_fd, json_fd, -1, -1, NULL};
         /* written, or a destination refused it: either way not written twice */
-        drip__render(&raw, &sym, &o, leaked);
+        int rc = drip__render(&raw, &sym, &o, leaked);
+        if (rc < 0)
+            render_err = -rc;
         done = 1;
         drip__raw_free(&raw);
     }
@@ -444,15 +460,17 @@ int drip__report(void)
     log.tmp[0] = json.tmp[0] = prof.tmp[0] = 0;
     if (drip__opt.log_path[0] && !is_log) {
         /* a forked child (FILE.<pid>), or the file could not be kept open since start-up */
-        report_path(drip__opt.log_path, log.path, sizeof log.path);
+        drip__report_path(drip__opt.log_path, log.path, sizeof log.path);
         log.fd = drip__fd_above_stdio(open(log.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        if (log.fd < 0)
+            log.fd = drip__privdrop_take(log.path);   /* opened before setuid/chroot */
         if (log.fd < 0)
             fprintf(stderr, "drip: cannot write report %s: %s\n", log.path, strerror(errno));
         text_fd = log.fd;
     }
-    if (text_fd < 0)
+    if (text_fd < 0 && !drip__report_stderr_closed())
         text_fd = 2;   /* no copy of its own: fd 2 as it is now */
-    int err_fd = is_log || log.fd >= 0 ? 2 : text_fd;
+    int err_fd = is_log || log.fd >= 0 || text_fd < 0 ? 2 : text_fd;
     if (drip__opt.json[0])
         open_out(&json, drip__opt.json, err_fd);
     if (drip__opt.profile[0])
@@ -510,6 +528,7 @@ int drip__report(void)
     }
     if (log.fd >= 0)
         close(log.fd);
+    drip__privdrop_done();
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return leaked;
 }
