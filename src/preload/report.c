@@ -128,8 +128,8 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     drip__scan_free(&sc);
 }
 
-/* `drip symbolize`'s arguments for the outputs in o (args[] NULL-terminated, at most 16 with
- * the caller's) and the descriptors it is given (keep[], at most 4). */
+/* `drip symbolize`'s arguments for the outputs in o (args[] NULL-terminated: at most 10 here,
+ * hand_off adds 6) and the descriptors it is given (keep[], at most 4). */
 struct sym_args {
     char tfd[16], jfd[16], pfd[16], ofd[16];
     char *args[20];
@@ -504,7 +504,9 @@ int drip__report(void)
                 keep_raw(memfd, err_fd);
             /* a program with its own allocator gets foreign.c's one line instead of a leak report */
             struct drip_render_out o = {foreign ? -1 : text_fd, foreign ? -1 : json.fd, prof.fd, -1, NULL};
-            int sym_err = is_log ? -1 : drip__report_fd(&(int){0});   /* as drip__symbolize */
+            int sym_is_log, sym_err = drip__report_fd(&sym_is_log);   /* stderr as drip__symbolize gives it */
+            if (sym_is_log)
+                sym_err = -1;
             if (o.text_fd >= 0 || o.json_fd >= 0 || o.profile_fd >= 0) {
                 handed = hand_off(memfd, &o, &json, &prof, sym_err);
                 if (!handed)
