@@ -19,7 +19,10 @@
  *    without LD_PRELOAD at all, as `env -i` makes), the root leaves one line saying so in the
  *    status directory `drip run` gave it (DRIP_STATUS_DIR, its file "exec"; "reported" in its
  *    file "state" once the report is written), which drip run prints when the
- *    process ends without a report; under plain LD_PRELOAD the line goes to stderr at once.
+ *    process ends without a report; under plain LD_PRELOAD the line goes at once where the
+ *    report would have gone (log_path, else stderr).
+ *  - An exec whose path or environment the kernel cannot read (a bad pointer) is passed on
+ *    untouched: it fails with EFAULT as without drip, where reading them would fault in drip.
  *  - Other processes (forked children) that exec are not traced unless follow_exec: each such
  *    exec is counted in a page shared with the parent, whose report says how many children ran
  *    programs drip did not follow, and names --follow-exec.
@@ -29,7 +32,10 @@
  */
 #include "internal.h"
 #include "exec.h"
+#include "privdrop.h"
 #include "runtime.h"
+#include "helper.h"
+#include "stop.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -46,8 +52,10 @@
 #include <unistd.h>
 
 
-/* One per traced process, shared with its children through fork: they count here the execs
- * drip did not follow. */
+/* One per traced process that forks, shared with its children through fork: they count here the
+ * execs drip did not follow. Made on first need (own(): the process's first fork, vfork or
+ * posix_spawn), not at start: a shared mapping costs tens of microseconds to make and to tear
+ * down, and most forked children (a shell's `$(echo)` subshells) never fork. */
 struct exec_page {
     atomic_uint untraced;
     atomic_int first_taken;
@@ -87,8 +95,26 @@ void drip__exec_init(void)
     const char *r = getenv("DRIP_ROOT_PID");
     if (r && strlen(r) < sizeof root_pid)
         strcpy(root_pid, r);
-    own_page = new_page();
 }
+
+/* This process's page, made on first need: before a fork (the world locked), or where a vfork
+ * child or posix_spawn counts an exec (no fork handler runs for those). Two threads making it at
+ * once keep one. */
+static struct exec_page *own(void)
+{
+    struct exec_page *p = __atomic_load_n(&own_page, __ATOMIC_ACQUIRE);
+    if (p)
+        return p;
+    struct exec_page *made = new_page(), *none = NULL;
+    if (!made)
+        return NULL;
+    if (__atomic_compare_exchange_n(&own_page, &none, made, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return made;
+    munmap(made, sizeof *made);
+    return none;
+}
+
+void drip__exec_fork_prepare(void) { own(); }
 
 const char *drip__exec_root_pid(void) { return root_pid[0] ? root_pid : NULL; }
 
@@ -190,7 +216,7 @@ int drip__exec_hide(void)
 void drip__exec_fork_child(void)
 {
     parent_page = own_page;
-    own_page = new_page();
+    own_page = NULL;   /* made if this child forks in its turn */
 }
 
 unsigned drip__untraced_execs(const char **first)
@@ -228,84 +254,6 @@ void drip__status_reported(void)
 {
     if (drip__is_root_process())
         status_write("state", "reported\n");
-}
-
-/* ---- what the exec'd program is ------------------------------------------------------------ */
-/* 1 when path is an ELF file with no program interpreter (statically linked); a "#!" script
- * is judged by its interpreter. */
-static int is_static(const char *path, int depth)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    unsigned char head[256];
-    ssize_t n = pread(fd, head, sizeof head - 1, 0);
-    int result = 0;
-    if (n >= 2 && head[0] == '#' && head[1] == '!' && depth == 0) {
-        head[n] = 0;
-        char *s = (char *)head + 2;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        char *e = s;
-        while (*e && *e != ' ' && *e != '\t' && *e != '\n')
-            e++;
-        *e = 0;
-        close(fd);
-        return *s ? is_static(s, 1) : 0;
-    }
-    Elf64_Ehdr eh;
-    if (n >= (ssize_t)sizeof eh) {
-        memcpy(&eh, head, sizeof eh);
-        if (!memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
-            eh.e_phentsize == sizeof(Elf64_Phdr)) {
-            result = 1;
-            for (int i = 0; i < eh.e_phnum; i++) {
-                Elf64_Phdr ph;
-                if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * sizeof ph)) != (ssize_t)sizeof ph)
-                    break;
-                if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC)
-                    result = 0;
-            }
-        }
-    }
-    close(fd);
-    return result;
-}
-
-static int is_setid(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return 0;
-    return ((st.st_mode & S_ISUID) && st.st_uid != getuid()) || ((st.st_mode & S_ISGID) && st.st_gid != getgid());
-}
-
-/* Finds file on PATH as execvp does (file with a '/' is taken as it is); out = "" if absent. */
-static void search_path(const char *file, char *out, size_t cap)
-{
-    out[0] = 0;
-    if (strchr(file, '/')) {
-        snprintf(out, cap, "%s", file);
-        return;
-    }
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/bin:/usr/bin";
-    for (const char *p = path;;) {
-        const char *e = strchr(p, ':');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        char cand[PATH_MAX];
-        if (snprintf(cand, sizeof cand, "%.*s%s%s", (int)n, p, n ? "/" : "", file) < (int)sizeof cand) {
-            struct stat st;
-            if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
-                snprintf(out, cap, "%s", cand);
-                return;
-            }
-        }
-        if (!e)
-            return;
-        p = e + 1;
-    }
 }
 
 /* ---- environments ------------------------------------------------------------------------- */
@@ -451,9 +399,13 @@ static void want_env(struct exec_plan *p, char *const envp[], int vfork_child)
 static void plan_exec(const char *target, char *const envp[], struct exec_plan *p)
 {
     memset(p, 0, sizeof *p);
-    /* drip's own children (drip__guard set: a helper drip starts) are none of the program's */
-    if (!atomic_load(&drip__g.initialised) || drip__guard || env_has_drip(envp))
+    /* drip's own children (drip__guard set: a helper drip starts) are none of the program's;
+     * an environment the kernel cannot read: the exec fails with EFAULT, as without drip */
+    if (!atomic_load(&drip__g.initialised) || drip__guard || !drip__exec_envp_ok(envp) || env_has_drip(envp))
         return;
+    /* report files made before a setuid or a seccomp filter (privdrop.c) are not the next
+     * program's: the empty ones go (nothing in a vfork child, whose pid is not theirs) */
+    drip__privdrop_done();
     /* a vfork child shares its parent's memory and pid bookkeeping: it is a child */
     int vfork_child = getpid() != drip__g.pid;
     int root = !vfork_child && !drip__is_fork_child && drip__is_root_process();
@@ -466,7 +418,7 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
         return;
     }
     if (!root) {
-        p->counted = vfork_child ? own_page : parent_page;
+        p->counted = vfork_child ? own() : parent_page;
         if (p->counted) {
             atomic_fetch_add(&p->counted->untraced, 1);
             if (!atomic_exchange(&p->counted->first_taken, 1))
@@ -478,9 +430,9 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
     /* hidden: the program never saw drip's variables, so clearing its environment keeps drip */
     if (!hidden && !env_get(envp, "LD_PRELOAD") && !env_get(envp, "DRIP_OPTIONS"))
         why = "with a cleared environment (no LD_PRELOAD, as env -i makes): drip cannot follow it";
-    else if (target[0] && is_setid(target))
+    else if (target[0] && drip__exec_is_setid(target))
         why = ", which is setuid/setgid: the loader ignores LD_PRELOAD for it";
-    else if (target[0] && is_static(target, 0))
+    else if (target[0] && drip__exec_is_static(target, 0))
         why = ", which is statically linked: LD_PRELOAD cannot reach it";
     if (why) {
         char line[PATH_MAX + 512];
@@ -489,7 +441,9 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
         if (status_write("exec", line) == 0) {
             p->status_written = 1;
         } else if (drip__opt.report) {
-            ssize_t ignored = write(2, line, strlen(line));
+            /* where the report would have gone (log_path), so the program's stderr stays its own */
+            int is_log, fd = drip__report_fd(&is_log);
+            ssize_t ignored = write(fd >= 0 ? fd : 2, line, strlen(line));
             (void)ignored;
         }
         return;
@@ -516,7 +470,10 @@ int drip__execve(const char *path, char *const argv[], char *const envp[])
     if (!real)
         real = (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execve");
     struct exec_plan p;
-    plan_exec(path, envp, &p);
+    if (drip__exec_string_ok(path))
+        plan_exec(path, envp, &p);
+    else
+        memset(&p, 0, sizeof p);   /* a path the kernel cannot read: EFAULT, drip stays out */
     EXEC_ENV(p, envp);
     int rc = real(path, argv, p.env ? p.env : envp);
     undo_exec(&p);
@@ -529,9 +486,12 @@ int drip__execvpe(const char *file, char *const argv[], char *const envp[])
     if (!real)
         real = (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execvpe");
     char target[PATH_MAX];
-    search_path(file, target, sizeof target);
     struct exec_plan p;
-    plan_exec(target, envp, &p);
+    memset(&p, 0, sizeof p);
+    if (drip__exec_string_ok(file)) {
+        drip__exec_search_path(file, target, sizeof target);
+        plan_exec(target, envp, &p);
+    }
     EXEC_ENV(p, envp);
     int rc = real(file, argv, p.env ? p.env : envp);
     undo_exec(&p);
@@ -558,7 +518,7 @@ int drip__fexecve(int fd, char *const argv[], char *const envp[])
 void drip__spawned(const char *file, char *const envp[])
 {
     if (!atomic_load(&drip__g.initialised) || drip__guard || drip__opt.follow_exec ||
-        env_has_drip(envp ? envp : environ) || !own_page)
+        env_has_drip(envp ? envp : environ) || !own())
         return;
     atomic_fetch_add(&own_page->untraced, 1);
     if (!atomic_exchange(&own_page->first_taken, 1))

@@ -11,7 +11,8 @@
  *  - libunwind's unw_backtrace: reads DWARF CFI (cached per thread, per address), correct for
  *    code built without frame pointers; ~15 ns a frame once its cache is warm. The last resort,
  *    and one the program can see: its first use opens a pipe on the lowest free descriptors and
- *    each walk makes rt_sigprocmask calls (issue #12), so it is initialised on first use only.
+ *    each walk makes rt_sigprocmask calls (issue #12), so it is loaded (unwind_lu.c: dlopen) and
+ *    initialised on first use only.
  * A walk of the main thread before drip's constructor ran (a library's constructor) takes the
  * stack's top from AT_EXECFN; one that reaches the start code below main (_start, the dynamic
  * loader's _dl_start_user: a constructor's stack) is complete there; one that meets code in a
@@ -27,14 +28,12 @@
  * with libunwind when that one gives up.
  * drip's own frames (the hook, this file) are dropped from the result.
  */
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
 #include "internal.h"
 #include "depot.h"
 #include "modules.h"
 #include "table.h"
 #include "unwind.h"
+#include "unwind_lu.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -285,45 +284,13 @@ __attribute__((noinline)) static int fp_walk_unchecked(uintptr_t *out, int max, 
     return fp_walk(out, max, false, hash);
 }
 
-/* libunwind's first use opens its memory-validation pipe on the two lowest free descriptors,
- * where the program would find it (its first open() returning 5, a closed stdin reading from
- * the pipe). The free descriptors below 64 are filled with /dev/null first, so the pipe lands at
- * 64 or above, then given back. Once per process; the hook saved errno. */
-static void libunwind_init(void)
-{
-    enum { LOW = 64 };
-    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-    static bool done;
-    pthread_mutex_lock(&mu);
-    if (!done) {
-        int held[LOW], n = 0;
-        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        while (fd >= 0 && fd < LOW && n < LOW) {
-            held[n++] = fd;
-            fd = fcntl(held[0], F_DUPFD_CLOEXEC, 0);
-        }
-        if (fd >= LOW)
-            close(fd);
-        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-        while (n > 0)
-            close(held[--n]);
-        done = true;
-    }
-    pthread_mutex_unlock(&mu);
-}
-
 /* libunwind's walk, out of line: its 72-frame buffer would otherwise give every call of
  * drip__unwind a large frame to set up. Its own frame is drip's, left out with the others. */
 __attribute__((noinline)) static int libunwind_walk(uintptr_t *frames, int max, uint64_t *hash)
 {
-    static _Atomic int cache_set;
-    if (DRIP_UNLIKELY(!atomic_load_explicit(&cache_set, memory_order_acquire))) {
-        libunwind_init();
-        atomic_store_explicit(&cache_set, 1, memory_order_release);
-    }
     uintptr_t buf[DRIP_MAX_FRAMES + 8];
     int want = max + 8 > (int)(sizeof buf / sizeof buf[0]) ? (int)(sizeof buf / sizeof buf[0]) : max + 8;
-    int n = unw_backtrace((void **)buf, want);
+    int n = drip__lu_backtrace((void **)buf, want);   /* unwind_lu.c: loaded on first need */
     if (n < 0)
         n = 0;
     n = drop_self(buf, n);

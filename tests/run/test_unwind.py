@@ -114,6 +114,27 @@ def case_signal_frame():
             dt.eq(libunwind_sigprocmasks(exe, "auto")[1], 0, label + ": rt_sigprocmask calls from libunwind")
 
 
+def case_lazy_libunwind():
+    # libunwind is dlopen'ed on first need (unwind_lu.c): absent from a program whose stacks drip's
+    # own walkers take, loaded and right when a function without an FDE allocates, also when
+    # four threads need it first at once
+    exe = build("nofde.c", "nofde", "cc", "-pthread")
+    res = dt.run([exe, "none"])
+    dt.eq(res.rc, 0, "none: exit status")
+    dt.eq(res.out, "libunwind=0\n", "none: libunwind not mapped")
+    res = dt.run([exe, "main"])
+    dt.eq(res.out, "libunwind=1\n", "main: libunwind mapped after the first no-FDE stack")
+    recs = [r for r in res.records("definite") if r["bytes"] == 48]
+    dt.eq(len(recs), 1, "main: the 48-byte leak")
+    dt.eq(res.functions(recs[0])[:2] if recs else None, ["asm_alloc", "main"], "main: its stack through asm_alloc")
+    res = dt.run([exe, "threads"])
+    dt.eq(res.out, "libunwind=1\n", "threads: libunwind mapped")
+    recs = [r for r in res.records("definite") if r["bytes"] == 224]
+    dt.eq(len(recs), 1, "threads: 4 x 56 bytes, one record")
+    dt.eq(recs[0]["blocks"] if recs else None, 4, "threads: 4 blocks")
+    dt.eq(res.functions(recs[0])[:2] if recs else None, ["asm_alloc", "worker"], "threads: the stack through asm_alloc")
+
+
 def case_stack_cache():
     # stacks that share the stack cache's key (unwind.c): three that differ only at the ninth
     # frame (in runs of 7: hits within a run, the same key across runs), one whose frame sizes
