@@ -242,6 +242,36 @@ def case_realloc_zero():
     scenario("realloc_zero", prog("roots", "realloc_zero"), {"reachable": STDOUT}, False)
 
 
+def case_double_free():
+    """LSAN double_free (with its detect_double_free off, as LSan's default): glibc finds the
+    second free and aborts; under drip the same (SIGABRT, glibc's message), after drip's report.
+    valgrind reports the free and goes on: not compared."""
+    cmd = prog("roots", "double_free")
+    p = plain(cmd)
+    rc, out, err, r = under_drip(cmd)
+    dt.eq((rc, out), (p.returncode, p.stdout), "double_free: killed by the same signal, same stdout")
+    dt.eq(p.returncode, -6, "double_free: the plain run dies by SIGABRT")
+    dt.check("double free" in err, "double_free: glibc's message reaches stderr")
+    dt.check(r is not None, "double_free: drip wrote its report before dying")
+    if r:
+        want_figures("double_free", r, {})
+
+
+def case_realloc_rlimit():
+    """LSAN Linux/realloc_failure_keeps_original: under an address-space cap a large realloc
+    fails, the block keeps its contents and is freed once; drip's report still reaches the user
+    under the cap: 77 bytes lost."""
+    cmd = prog("roots", "realloc_rlimit")
+    p = plain(cmd)
+    rc, out, err, r = under_drip(cmd)
+    dt.eq((p.returncode, p.stdout), (0, "kept: 1\ndone realloc_rlimit\n"), "realloc_rlimit: the plain run")
+    dt.eq((rc, out), (p.returncode, p.stdout), "realloc_rlimit: exit status and stdout as the plain run's")
+    dt.check(r is not None, "realloc_rlimit: drip wrote its report under the cap")
+    if r:
+        want_figures("realloc_rlimit", r, {"definite": (77, 1), "reachable": STDOUT})
+    dt.check("77 bytes in 1 blocks are definitely lost" in err, "realloc_rlimit: the text report, symbolized")
+
+
 # ---- C++ (new_array_with_dtor_0, suppressions_file) -----------------------------------------
 
 def case_new_array_dtor_0():
@@ -594,6 +624,25 @@ def case_signal_storm():
     figs = sorted((dt.summary(r, "definite"), dt.summary(r, "reachable")) for r in reports.values() if "summary" in r)
     dt.eq(figs[-1], ((666, 1), (1337, 1)), "signal_storm: the parent's check")
     dt.eq(len(figs), 2, "signal_storm: the parent's report and the child's")
+
+
+def case_root_region_heap():
+    """LSan's root regions may lie inside a heap block (a pool the program manages): the region's
+    words are roots, tracked blocks or not; the pool itself is held by nothing (LSan: 4096 bytes
+    leaked, the 555-byte block it points to reachable). drip skipped tracked blocks inside root
+    ranges, so both were lost. valgrind, without the interface: 4096 lost, 555 indirectly."""
+    cmd = prog("roots", "root_region_heap")
+    p = plain(cmd)
+    dt.eq(p.stdout, "register: no\ndone root_region_heap\n", "root_region_heap: the plain run has no interface")
+    rc, out, err, r = under_drip(cmd)
+    dt.eq((rc, out), (0, "register: yes\ndone root_region_heap\n"), "root_region_heap: drip has it")
+    want_figures("root_region_heap", r, {"definite": (4096, 1), "reachable": plus((555, 1), STDOUT)})
+    if not shutil.which("valgrind"):
+        dt.skip("valgrind is not installed")
+    vg_env, _, _ = tv.equal_envs({}, ())
+    _, v = vg.run(cmd, timeout=300, env=vg_env)
+    dt.eq((dt.summary(v, "definite"), dt.summary(v, "indirect")), ((4096, 1), (555, 1)),
+          "root_region_heap: valgrind (no interface): the pool lost, its block indirectly")
 
 
 def case_turned_off():
