@@ -504,6 +504,46 @@ def case_many_detached():
         dt.eq((dt.summary(r, "definite"), dt.summary(r, "indirect")), (NONE, NONE), "many_detached run %d: nothing lost" % i)
 
 
+def case_loader_lock():
+    """LSAN Linux/libdl_deadlock: a thread allocates and frees inside dl_iterate_phdr (the
+    loader's lock held) while main returns: the exit report, which lists the modules, must not
+    wait for that lock while the thread is stopped. A watchdog in the program exits 1 after 40 s
+    on a deadlock. What the thread holds at that moment varies: nothing is lost."""
+    cmd = prog("threads", "loader_lock")
+    p = plain(cmd)
+    for i in range(3):
+        rc, out, err, r = under_drip(cmd)
+        dt.eq((rc, out), (p.returncode, p.stdout), "loader_lock run %d: exit status and stdout as the plain run's" % i)
+        dt.check("DEADLOCK" not in err, "loader_lock run %d: no deadlock" % i)
+        dt.check(r is not None, "loader_lock run %d: the report" % i)
+        if r:
+            dt.eq((dt.summary(r, "definite"), dt.summary(r, "indirect")), (NONE, NONE), "loader_lock run %d: nothing lost" % i)
+
+
+def case_fork_thread_exit():
+    """LSAN Linux/fork_threaded: the child calls exit from a thread of its own; a block held by
+    main's TLS in both: reachable in the parent's report, listed as inherited in the child's."""
+    cmd = prog("threads", "fork_thread_exit")
+    p = plain(cmd)
+    _, env, path = tv.equal_envs({}, ())
+    e = dict(os.environ)
+    e.pop("LD_PRELOAD", None)
+    e.update(env)
+    q = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=120)
+    dt.eq((q.returncode, q.stdout), (p.returncode, p.stdout), "fork_thread_exit: exit status and stdout as the plain run's")
+    dt.eq(p.stdout, "child: 0\ndone fork_thread_exit\n", "fork_thread_exit: the child exited 0 from its thread")
+    reports = list(dt.load_reports(path).values())
+    dt.eq(len(reports), 2, "fork_thread_exit: the parent's report and the child's")
+    parent = [x for x in reports if not x.get("inherited")]
+    child = [x for x in reports if x.get("inherited")]
+    dt.eq(len(parent), 1, "fork_thread_exit: one parent report")
+    if parent:
+        want_figures("fork_thread_exit (parent)", parent[0], {"reachable": plus((1337, 1), STDOUT)})
+    if child:
+        dt.eq((dt.summary(child[0], "definite"), child[0]["inherited"].get("bytes")), (NONE, 1337),
+              "fork_thread_exit (child): nothing lost, the 1337 bytes inherited")
+
+
 def case_detached_dlerror():
     """LSAN Linux/detached_thread_dlsym: a detached thread's failed dlsym left glibc's dlerror
     buffer in its TLS; the thread is still in its last key destructor when main returns: no
@@ -559,6 +599,13 @@ def case_disabler():
     thread's 4002 are lost."""
     drip_only("disabler", prog("api", "disable"), {"definite": (1337 + 4002, 2), "possible": (304, 1),
               "reachable": plus((8, 1), (777, 1), (778, 1), (666, 1), (4001, 1), STDOUT)}, NO_IFACE, want_out="done disable\n")
+
+
+def case_disable_in_tsd_destructor():
+    """LSAN Linux/disabler_in_tsd_destructor: a thread's TSD destructor allocates between
+    __lsan_disable and __lsan_enable as the thread ends: ignored, no leak."""
+    drip_only("disable_tsd", prog("api", "disable_tsd"), {"possible": (304, 1), "reachable": plus((1337, 1), STDOUT)},
+              NO_IFACE, want_out="done disable_tsd\n")
 
 
 def case_do_leak_check():
