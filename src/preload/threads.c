@@ -175,6 +175,16 @@ static const pthread_attr_t *with_tls_room(const pthread_attr_t *attr, pthread_a
     void *addr = NULL;
     if (!attr || !own_tls || pthread_attr_getstacksize(attr, &asked) != 0 || asked >= ((size_t)1 << 30))
         return NULL;
+    /* no size asked (glibc answers its default): as without attributes, or the stack would not
+     * match the size of glibc's cached stacks and the program's threads would map new ones */
+    pthread_attr_t def;
+    size_t dsize = 0;
+    if (pthread_getattr_default_np(&def) == 0) {
+        int got = pthread_attr_getstacksize(&def, &dsize);
+        pthread_attr_destroy(&def);
+        if (got == 0 && asked == dsize)
+            return NULL;
+    }
     /* glibc gives the stack's top less its size: 0 less the size when no stack was given */
     if (pthread_attr_getstack(attr, &addr, &size) != 0 || (uintptr_t)addr + size != 0)
         return NULL;

@@ -153,9 +153,24 @@ static void suppressions(void **state)
 
     const char *bad = "leak:ok\ncalled_from_lib:x\n";
     assert_int_equal(drip__suppressions_parse(&s, bad, strlen(bad), err, sizeof err), -1);
-    assert_string_equal(err, "line 2: expected 'leak:<pattern>', got 'called_from_lib:x'");
+    assert_string_equal(err, "line 2: expected 'leak:<pattern>' or a valgrind '{' entry, got 'called_from_lib:x'");
     assert_int_equal(drip__suppressions_load(&s, "/nonexistent/drip.supp", err, sizeof err), -1);
     assert_string_equal(err, "cannot read suppressions file /nonexistent/drip.supp: No such file or directory");
+
+    /* valgrind's format, mixed with a LeakSanitizer line: `...`, `?`, kinds, the allocation frame */
+    const char *vg = "{\n  two\n  Memcheck:Leak\n  match-leak-kinds: possible\n  fun:malloc\n  ...\n"
+                     "  fun:ma?n\n}\nleak:nothing_here\n{\n  c\n  Memcheck:Cond\n  fun:x\n}\n";
+    assert_int_equal(drip__suppressions_parse(&s, vg, strlen(vg), err, sizeof err), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.patterns[0], "two");
+    struct drip_frame g[3] = {{.function = "make"}, {.function = "build"}, {.function = "main"}};
+    assert_int_equal(drip__suppressions_match_kind(&s, DRIP_SUPP_POSSIBLE, g, 3), 0);
+    assert_int_equal(drip__suppressions_match_kind(&s, DRIP_SUPP_DEFINITE, g, 3), -1);
+    g[2].function = "mainly";
+    assert_int_equal(drip__suppressions_match_kind(&s, DRIP_SUPP_POSSIBLE, g, 3), -1);
+    drip__suppressions_free(&s);
+    assert_true(drip__vg_glob("*a?c", "xxabc"));
+    assert_false(drip__vg_glob("a?c", "ac"));
 }
 
 static void writer(void **state)
@@ -172,13 +187,18 @@ static void writer(void **state)
     drip__put_count(&w, 999);
     drip__puts(&w, " ");
     drip__put_json_str(&w, "a\"b\\c\n\x01");
+    drip__puts(&w, " ");
+    /* JSON is UTF-8: well-formed sequences pass, any other byte becomes U+FFFD (an argument in
+     * Latin-1 made the report unparseable); overlong, surrogate and truncated forms are not UTF-8 */
+    drip__put_json_str(&w, "\xc3\xa9\xe6\x97\xa5 \xff\xc3 \xc0\xaf \xed\xa0\x80 \xf0\x9f\x98\x80\xf0\x9f");
     assert_int_equal(drip__flush(&w), 0);
-    char buf[128] = "";
+    char buf[256] = "";
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
     close(fd);
     unlink(path);
     assert_true(n > 0);
-    assert_string_equal(buf, "0 1,048,576 999 \"a\\\"b\\\\c\\n\\u0001\"");
+    assert_string_equal(buf, "0 1,048,576 999 \"a\\\"b\\\\c\\n\\u0001\" \"\xc3\xa9\xe6\x97\xa5 \\ufffd\\ufffd "
+                             "\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd \xf0\x9f\x98\x80\\ufffd\\ufffd\"");
 }
 
 int main(void)
