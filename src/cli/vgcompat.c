@@ -5,8 +5,9 @@
  *          --log-file=Testing/Temporary/MemoryChecker.N.log prog args
  * (no `run`, no `--`) and parses the log as valgrind's: drip's text report already has
  * valgrind's "==PID== N bytes in N blocks are definitely lost in loss record I of N" lines and
- * LEAK SUMMARY. A flag drip has no use for is accepted and said once on stderr (unless -q); a flag
- * valgrind itself would reject is an error. No locks, no globals beyond the argv built here.
+ * LEAK SUMMARY. `--xml=yes --xml-file=F` writes valgrind's XML (protocol 4) once the program
+ * exits (vgxml.c). A flag drip has no use for is accepted and said once on stderr (unless -q); a
+ * flag valgrind itself would reject is an error. No locks, no globals beyond the argv built here.
  */
 #include "cli.h"
 
@@ -23,7 +24,7 @@ static const char *const ignored[] = {
     "--demangle", "--error-limit", "--show-below-main", "--fullpath-after", "--read-var-info",
     "--read-inline-info", "--smc-check", "--vex-iropt-register-updates", "--fair-sched",
     "--max-stackframe", "--main-stacksize", "--redzone-size", "--alignment", "--show-error-list",
-    "--xml", "--xml-file", "--xml-fd", "--log-fd", "--db-attach", "--vgdb", "--vgdb-error",
+    "--log-fd", "--db-attach", "--vgdb", "--vgdb-error",
     "--num-transtab-sectors", "--sim-hints", "--soname-synonyms", "--max-threads", "--run-libc-freeres",
     "--run-cxx-freeres", "--trace-malloc", "--leak-check-heuristics", "--merge-recursive-frames",
     "--allow-mismatched-debuginfo", "--extra-debuginfo-path", "--default-suppressions", "-s", "--verbose", "-v",
@@ -76,8 +77,8 @@ static int expand_log(const char *in, char *out, size_t cap)
 /* Fills out (argv for cmd_run: "run", flags, "--", program...) and runs it. */
 static int map_and_run(int argc, char **argv, char **out)
 {
-    static char logbuf[4096], frames[32], exitcode[32];
-    int n = 0, quiet = 0, supp_files = 0;
+    static char logbuf[4096], frames[32], exitcode[32], xmlbuf[4096];
+    int n = 0, quiet = 0, supp_files = 0, xml = 0;
     out[n++] = "run";
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -95,7 +96,8 @@ static int map_and_run(int argc, char **argv, char **out)
         const char *v = eq ? eq + 1 : "";
 #define IS(name) (nlen == strlen(name) && !strncmp(a, name, nlen))
         if (!eq && (IS("--tool") || IS("--log-file") || IS("--num-callers") || IS("--error-exitcode") ||
-                    IS("--suppressions") || IS("--leak-check") || IS("--show-leak-kinds")))
+                    IS("--suppressions") || IS("--leak-check") || IS("--show-leak-kinds") || IS("--xml") ||
+                    IS("--xml-file") || IS("--xml-fd")))
             return die(2, "%s needs a value (%s=...)", a, a);
         if (IS("--tool")) {
             if (strcmp(v, "memcheck"))
@@ -133,6 +135,15 @@ static int map_and_run(int argc, char **argv, char **out)
             if (supp_files++)
                 return die(2, "--suppressions: drip takes one suppressions file");
             out[n++] = (char *)a;   /* --suppressions=FILE, as drip run spells it */
+        } else if (IS("--xml")) {
+            if (strcmp(v, "yes") && strcmp(v, "no"))
+                return die(2, "--xml takes yes or no");
+            xml = !strcmp(v, "yes");
+        } else if (IS("--xml-file")) {
+            if (expand_log(v, xmlbuf, sizeof xmlbuf) != 0)
+                return 2;
+        } else if (IS("--xml-fd")) {
+            return die(2, "--xml-fd: drip writes valgrind's XML to a file only (--xml-file=FILE)");
         } else if (IS("--gen-suppressions")) {
             out[n++] = (char *)a;
         } else if (IS("--child-silent-after-fork")) {
@@ -152,6 +163,12 @@ static int map_and_run(int argc, char **argv, char **out)
     }
     if (i >= argc)
         return die(2, "no program to run (usage: drip [valgrind options] program [args...])");
+    if (xml && !xmlbuf[0])
+        return die(2, "--xml=yes needs --xml-file=FILE (where valgrind's XML goes)");
+    if (xml) {   /* written from the JSON report once the program exits (postrun.c, vgxml.c) */
+        out[n++] = "--xml";
+        out[n++] = xmlbuf;
+    }
     out[n++] = "--";
     for (; i < argc; i++)
         out[n++] = argv[i];

@@ -459,5 +459,40 @@ def case_supp_bad():
              "supp_bad: one line naming the bad line: " + p.stderr.strip())
 
 
+# ---- valgrind's XML ----------------------------------------------------------------------------
+
+def case_xml():
+    """memcheck's XML tests (xml1, leak-xml): `drip --xml=yes --xml-file=F prog` writes valgrind's
+    XML (protocol 4), which valgrind's own parser in tests/examples/vgreport.py reads: the same
+    figures as drip's JSON report and valgrind's XML on the same binary."""
+    cmd = [prog("chains")]
+    d = tempfile.mkdtemp(prefix="drip-peers-vg-")
+    try:
+        xml = os.path.join(d, "out.%p.xml")
+        p = subprocess.run([dt.DRIP, "-q", "--leak-check=full", "--show-leak-kinds=all", "--xml=yes",
+                            "--xml-file=" + xml, "--log-file=" + os.path.join(d, "log")] + cmd,
+                           capture_output=True, timeout=60, env=base_env(None))
+        rc, out, err = plain(cmd)
+        dt.eq((p.returncode, p.stdout, p.stderr), (rc, out, err), "xml: status, stdout and stderr as without drip")
+        files = [f for f in os.listdir(d) if f.endswith(".xml")]
+        dt.eq(len(files), 1, "xml: one XML file, %p named by the pid")
+        r = vg.parse(os.path.join(d, files[0])) if files else None
+        want = F((48, 3), (32, 2), (96, 6), (64 + STDOUT_BUF, 5))
+        dt.eq(figures(r) if r else None, want, "xml: valgrind's XML parser reads drip's figures")
+        text = open(os.path.join(d, files[0])).read() if files else ""
+        dt.check("<protocolversion>4</protocolversion>" in text and "<kind>Leak_DefinitelyLost</kind>" in text,
+                 "xml: protocol 4, valgrind's kind names")
+        dt.check("<fn>build</fn>" in text and "<file>chains.c</file>" in text, "xml: frames with fn, file")
+        rc_v, v = valgrind(cmd)
+        if v is not None:
+            dt.eq(figures(v), want, "xml: valgrind's own XML on the same binary")
+        p = subprocess.run([dt.DRIP, "--xml=yes"] + cmd, capture_output=True, text=True, timeout=60)
+        dt.eq((p.returncode, p.stderr.strip()), (2, "drip: --xml=yes needs --xml-file=FILE (where valgrind's XML goes)"),
+              "xml: --xml=yes without a file is an error")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    done()
+
+
 if __name__ == "__main__":
     dt.main(globals())
