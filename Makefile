@@ -21,7 +21,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE real
 
 test-real: build
-	@DRIP_EXTRA_PKGS="sqlite3 git redis-server redis-tools nginx apache2-utils g++" scripts/deps.sh
+	@DRIP_EXTRA_PKGS="sqlite3 git redis-server redis-tools nginx apache2-utils g++ gawk busybox lua5.4 ruby tcl8.6 parallel sudo" scripts/deps.sh
 	cd $(BUILD) && ctest --output-on-failure -L real
 
 # drip's own code (CLI, common code, libdrip-safe and their tests) under a sanitizer; libdrip.so

@@ -377,12 +377,15 @@ static char sweep_dir[PATH_MAX];
 static int symserve_listening;
 
 /* Once the program runs (off its path): the shared symbolizer, and the sweep of what killed runs
- * left. */
+ * left. libdw is loaded here (dwload.c), while the program starts, and the server inherits it:
+ * the first report it names does not wait for the load. */
 static void run_started(int pid)
 {
     (void)pid;
-    if (symserve_listening)
+    if (symserve_listening) {
+        drip__dw_load();
         drip_symserve_start();
+    }
     status_sweep(sweep_dir);
 }
 
@@ -447,6 +450,9 @@ static void restore_list(void)
 int cmd_run(int argc, char **argv)
 {
     static char opts[16384];
+    /* `drip run -- prog 2>&-`: the text report has no destination, and whatever the program
+     * opens as fd 2 later (after an exec, bash's script) is not it: log_path=/dev/null */
+    int stderr_closed = fcntl(2, F_GETFD) < 0;
     struct drip_options parsed;
     drip__options_defaults(&parsed);
     const char *env = getenv("DRIP_OPTIONS");
@@ -569,6 +575,10 @@ int cmd_run(int argc, char **argv)
     char preload[PATH_MAX * 2];
     snprintf(preload, sizeof preload, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
     setenv("LD_PRELOAD", preload, 1);
+    if (stderr_closed && !parsed.log_path[0] && parsed.report &&
+        (drip__options_set(&parsed, "log_path", 8, "/dev/null", 9, err, sizeof err) != 0 ||
+         add_opt(opts, sizeof opts, "log_path", "/dev/null") != 0))
+        return die(2, "too many options");
     if (drip__postrun_prepare(opts, sizeof opts, &parsed) != 0)
         return 2;
     setenv("DRIP_OPTIONS", opts, 1);

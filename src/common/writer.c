@@ -109,6 +109,23 @@ void drip__human_bytes(char *out, size_t cap, double b)
     snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", b, u[i]);
 }
 
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong form, no surrogate,
+ * nothing past U+10FFFF), 0 when the byte at p starts none. */
+static int utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    int n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+    if (!n || c > 0xf4)
+        return 0;
+    for (int i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    unsigned lo = p[1];
+    if ((c == 0xe0 && lo < 0xa0) || (c == 0xed && lo > 0x9f) || (c == 0xf0 && lo < 0x90) || (c == 0xf4 && lo > 0x8f))
+        return 0;
+    return n;
+}
+
 void drip__put_json_str(struct drip_writer *w, const char *s)
 {
     drip__write(w, "\"", 1);
@@ -116,11 +133,23 @@ void drip__put_json_str(struct drip_writer *w, const char *s)
         /* a run of characters that need no escape in one copy (a JSON of 60,000 frames wrote
          * its names a byte at a time) */
         const unsigned char *q = p;
-        while (*q >= 0x20 && *q != '"' && *q != '\\')
+        while (*q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
             q++;
         if (q > p) {
             drip__write(w, p, (size_t)(q - p));
             p = q - 1;
+            continue;
+        }
+        if (*p >= 0x80) {
+            /* JSON is UTF-8: a byte that starts no UTF-8 character (an argument or a path in
+             * Latin-1) is written as U+FFFD, so the document still parses */
+            int n = utf8_len(p);
+            if (n) {
+                drip__write(w, p, (size_t)n);
+                p += n - 1;
+            } else {
+                drip__write(w, "\\ufffd", 6);
+            }
             continue;
         }
         switch (*p) {

@@ -2,14 +2,17 @@
  * stacks, snapshots) comes from here, never from libc's allocator, so a hook never re-enters
  * malloc and drip's data never shows up as the program's.
  *
- * All of it lies in one reserved range of address space (64 GiB, PROT_NONE until used; halved
- * until the kernel grants it where address space is limited, as under valgrind), so the
+ * All of it lies in one reserved range of address space (64 GiB, PROT_NONE until used; an eighth
+ * of RLIMIT_AS at most under `ulimit -v`; halved until the kernel grants it), so the
  * reachability scan can tell drip's memory (which holds copies of every block address) from the
  * program's with one comparison, whatever mapping it sits next to.
  * Small requests (<= 64 KiB) come from power-of-two size classes carved out of 1 MiB chunks and
  * recycled on per-class free lists; larger ones take whole pages from the range and give them back
  * to the kernel (MADV_DONTNEED) when freed, keeping the range for a later request of the same size.
- * Fresh pages are zero; recycled blocks are zeroed again on reuse.
+ * Fresh pages are zero; recycled blocks are zeroed again on reuse. During the exit report
+ * (drip__arena_exiting) up to 8 MiB of large blocks freed are simply dropped, neither given back
+ * nor reused: the process is about to end, and a MADV_DONTNEED costs more than the pages it
+ * returns (each forked `$(echo)` subshell's scan frees a few such blocks).
  * Lock: `lock` guards the chunk cursor and the free lists (a leaf lock: nothing is called while
  * it is held but mmap).
  */
@@ -19,9 +22,11 @@
 
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 enum { MIN_SHIFT = 4, MAX_SHIFT = 16, CHUNK = 1 << 20 };
 #define RESERVE ((size_t)64 << 30)
+#define MIN_RESERVE ((size_t)64 << 20)
 
 struct free_block { struct free_block *next; };
 struct free_span { struct free_span *next; size_t size; };
@@ -33,7 +38,11 @@ static struct {
     struct free_block *free[MAX_SHIFT + 1];
     struct free_span *spans;                       /* large blocks given back, by exact size */
     _Atomic size_t mapped;                         /* bytes in use, for drip's own stats */
+    _Atomic size_t drop;                           /* exit report: bytes of large frees to drop */
+    atomic_int failed;                             /* a request was refused: records were lost */
 } A = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+void drip__arena_exiting(void) { atomic_store(&A.drop, (size_t)8 << 20); }
 
 static unsigned class_of(size_t size)
 {
@@ -56,24 +65,37 @@ static void *map_locked(size_t size)
             return s;
         }
     if (!A.base) {
-        /* a smaller range when the 64 GiB is refused (ulimit -v, valgrind's address space) */
+        /* a smaller range when the 64 GiB is refused (valgrind's address space). Under
+         * `ulimit -v` the reservation counts against the program's own limit: a quarter of it
+         * at most, and down to 64 MiB (the live table takes 16 MiB of address space per 512 MiB
+         * of the program's), so that a program near its limit fails no sooner than it must */
         size_t want = RESERVE;
+        struct rlimit as;
+        if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+            while (want > MIN_RESERVE && want > as.rlim_cur / 4)
+                want /= 2;
         void *p = MAP_FAILED;
-        for (; want >= ((size_t)256 << 20) && size <= want; want /= 2)
+        for (; want >= MIN_RESERVE && size <= want; want /= 2)
             if ((p = mmap(NULL, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)) != MAP_FAILED)
                 break;
-        if (p == MAP_FAILED)
+        if (p == MAP_FAILED) {
+            atomic_store_explicit(&A.failed, 1, memory_order_relaxed);
             return NULL;
+        }
         A.base = A.brk = p;
         A.limit = A.base + want;
     }
-    if ((size_t)(A.limit - A.brk) < size || mprotect(A.brk, size, PROT_READ | PROT_WRITE) != 0)
+    if ((size_t)(A.limit - A.brk) < size || mprotect(A.brk, size, PROT_READ | PROT_WRITE) != 0) {
+        atomic_store_explicit(&A.failed, 1, memory_order_relaxed);
         return NULL;
+    }
     void *p = A.brk;
     A.brk += size;
     atomic_fetch_add_explicit(&A.mapped, size, memory_order_relaxed);
     return p;
 }
+
+bool drip__arena_failed(void) { return atomic_load_explicit(&A.failed, memory_order_relaxed) != 0; }
 
 bool drip__arena_contains(uintptr_t p)
 {
@@ -136,6 +158,12 @@ void drip__arena_free(void *p, size_t size)
         size = 1;
     if (size > ((size_t)1 << MAX_SHIFT)) {
         size_t n = page_round(size);
+        atomic_fetch_sub_explicit(&A.mapped, n, memory_order_relaxed);
+        size_t d = atomic_load(&A.drop);
+        while (d >= n && !atomic_compare_exchange_weak(&A.drop, &d, d - n))
+            ;
+        if (d >= n)
+            return;   /* dropped: its pages stay as they are until the process ends */
         madvise(p, n, MADV_DONTNEED);
         pthread_mutex_lock(&A.lock);
         struct free_span *s = p;
@@ -143,7 +171,6 @@ void drip__arena_free(void *p, size_t size)
         s->next = A.spans;
         A.spans = s;
         pthread_mutex_unlock(&A.lock);
-        atomic_fetch_sub_explicit(&A.mapped, n, memory_order_relaxed);
         return;
     }
     unsigned c = class_of(size);

@@ -32,6 +32,7 @@
  */
 #include "internal.h"
 #include "exec.h"
+#include "privdrop.h"
 #include "runtime.h"
 #include "helper.h"
 #include "stop.h"
@@ -51,8 +52,10 @@
 #include <unistd.h>
 
 
-/* One per traced process, shared with its children through fork: they count here the execs
- * drip did not follow. */
+/* One per traced process that forks, shared with its children through fork: they count here the
+ * execs drip did not follow. Made on first need (own(): the process's first fork, vfork or
+ * posix_spawn), not at start: a shared mapping costs tens of microseconds to make and to tear
+ * down, and most forked children (a shell's `$(echo)` subshells) never fork. */
 struct exec_page {
     atomic_uint untraced;
     atomic_int first_taken;
@@ -92,8 +95,26 @@ void drip__exec_init(void)
     const char *r = getenv("DRIP_ROOT_PID");
     if (r && strlen(r) < sizeof root_pid)
         strcpy(root_pid, r);
-    own_page = new_page();
 }
+
+/* This process's page, made on first need: before a fork (the world locked), or where a vfork
+ * child or posix_spawn counts an exec (no fork handler runs for those). Two threads making it at
+ * once keep one. */
+static struct exec_page *own(void)
+{
+    struct exec_page *p = __atomic_load_n(&own_page, __ATOMIC_ACQUIRE);
+    if (p)
+        return p;
+    struct exec_page *made = new_page(), *none = NULL;
+    if (!made)
+        return NULL;
+    if (__atomic_compare_exchange_n(&own_page, &none, made, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return made;
+    munmap(made, sizeof *made);
+    return none;
+}
+
+void drip__exec_fork_prepare(void) { own(); }
 
 const char *drip__exec_root_pid(void) { return root_pid[0] ? root_pid : NULL; }
 
@@ -195,7 +216,7 @@ int drip__exec_hide(void)
 void drip__exec_fork_child(void)
 {
     parent_page = own_page;
-    own_page = new_page();
+    own_page = NULL;   /* made if this child forks in its turn */
 }
 
 unsigned drip__untraced_execs(const char **first)
@@ -505,6 +526,9 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
      * an environment the kernel cannot read: the exec fails with EFAULT, as without drip */
     if (!atomic_load(&drip__g.initialised) || drip__guard || !envp_ok(envp) || env_has_drip(envp))
         return;
+    /* report files made before a setuid or a seccomp filter (privdrop.c) are not the next
+     * program's: the empty ones go (nothing in a vfork child, whose pid is not theirs) */
+    drip__privdrop_done();
     /* a vfork child shares its parent's memory and pid bookkeeping: it is a child */
     int vfork_child = getpid() != drip__g.pid;
     int root = !vfork_child && !drip__is_fork_child && drip__is_root_process();
@@ -517,7 +541,7 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
         return;
     }
     if (!root) {
-        p->counted = vfork_child ? own_page : parent_page;
+        p->counted = vfork_child ? own() : parent_page;
         if (p->counted) {
             atomic_fetch_add(&p->counted->untraced, 1);
             if (!atomic_exchange(&p->counted->first_taken, 1))
@@ -617,7 +641,7 @@ int drip__fexecve(int fd, char *const argv[], char *const envp[])
 void drip__spawned(const char *file, char *const envp[])
 {
     if (!atomic_load(&drip__g.initialised) || drip__guard || drip__opt.follow_exec ||
-        env_has_drip(envp ? envp : environ) || !own_page)
+        env_has_drip(envp ? envp : environ) || !own())
         return;
     atomic_fetch_add(&own_page->untraced, 1);
     if (!atomic_exchange(&own_page->first_taken, 1))

@@ -10,6 +10,7 @@
 #include "arena.h"
 #include "depot.h"
 #include "export.h"
+#include "privdrop.h"
 #include "threads.h"
 #include "growth.h"
 #include "helper.h"
@@ -198,6 +199,26 @@ static const char *kept_exe(void)
     return kept.exe;
 }
 
+/* The command line as main received it: programs rewrite theirs for ps (nginx's "nginx: worker
+ * process", postgres, sshd), and /proc/self/cmdline at exit then shows that title, padded with
+ * empty arguments, where valgrind's Command: names what was run. A forked child keeps its
+ * parent's copy. */
+static char kept_cmd[8192];
+static size_t kept_cmd_len;
+
+void drip__raw_keep_cmdline(int argc, char **argv)
+{
+    size_t o = 0;
+    for (int i = 0; i < argc && argv && argv[i]; i++) {
+        size_t n = strlen(argv[i]);
+        if (o + n + 1 >= sizeof kept_cmd)   /* room for the reader's closing NUL */
+            break;
+        memcpy(kept_cmd + o, argv[i], n + 1);
+        o += n + 1;
+    }
+    kept_cmd_len = o;
+}
+
 void drip__raw_header(struct drip_writer *w, const char *want)
 {
     char cwd[1024];
@@ -208,12 +229,20 @@ void drip__raw_header(struct drip_writer *w, const char *want)
     drip__raw_put_kv(w, "exe", exe);
     drip__raw_put_kv(w, "cwd", cwd);
     drip__puts(w, "\n");
-    /* the command line as the kernel keeps it: NUL-separated */
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        char buf[8192];
-        ssize_t len = read(fd, buf, sizeof buf - 1);
-        close(fd);
+    /* the command line main was given, else as the kernel keeps it now: NUL-separated */
+    char buf[8192];
+    ssize_t len = -1;
+    if (kept_cmd_len) {
+        memcpy(buf, kept_cmd, kept_cmd_len);
+        len = (ssize_t)kept_cmd_len;
+    } else {
+        int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            len = read(fd, buf, sizeof buf - 1);
+            close(fd);
+        }
+    }
+    if (len > 0) {
         for (ssize_t i = 0; i < len;) {
             buf[len] = 0;
             drip__puts(w, "arg");
@@ -389,6 +418,8 @@ int drip__raw_memfd(void)
     int fd = memfd_create("drip-raw", MFD_CLOEXEC);
     if (fd < 0)
         fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return drip__privdrop_memfd();   /* made before a seccomp filter forbade both */
     return drip__fd_above_stdio(fd);
 }
 

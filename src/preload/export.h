@@ -14,6 +14,8 @@ void drip__build_id(const struct dl_phdr_info *info, char *out, size_t cap);
 /* The module's program headers, read so that a truncated file cannot fault (count copied). */
 int drip__module_phdrs(const struct dl_phdr_info *info, void *out, int max);
 void drip__raw_header(struct drip_writer *w, const char *want);
+/* Keeps main's argv for the report's command (runtime.c, before main). */
+void drip__raw_keep_cmdline(int argc, char **argv);
 void drip__raw_modules(struct drip_writer *w, int with_maps);
 /* Before a fork: keeps the executable's path and the module lines for the child's report. */
 void drip__export_fork_prime(void);

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,13 +40,36 @@ static char start_dir[PATH_MAX];
 static char cli_override[PATH_MAX];
 static int dest_fd = -1;       /* drip's copy of stderr or of the log_path file */
 static int dest_is_log;
+static int stderr_closed;      /* no log_path, and fd 2 was closed when the program started */
 static dev_t dest_dev;
 static ino_t dest_ino;
 
+/* drip's copy of fd, out of the program's way: at 1000, or, under a lower RLIMIT_NOFILE
+ * (`ulimit -n 20`), just past the limit, which is raised for the dup and set back (a descriptor
+ * above the soft limit stays open): the program's open() still returns the numbers it did and
+ * fails with EMFILE at the same count. Else the highest free number under the limit. */
 static int dup_high(int fd)
 {
     int d = fcntl(fd, F_DUPFD_CLOEXEC, DRIP_FD_MIN);
-    return d >= 0 ? d : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (d >= 0 || errno != EINVAL)
+        return d >= 0 ? d : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    struct rlimit old, up;
+    if (getrlimit(RLIMIT_NOFILE, &old) != 0 || old.rlim_cur < 4 || old.rlim_cur >= DRIP_FD_MIN)
+        return fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    up = old;
+    up.rlim_cur = old.rlim_cur + 1;
+    if (up.rlim_max < up.rlim_cur)
+        up.rlim_max = up.rlim_cur;   /* root may raise the hard limit, and lower it back */
+    if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+        d = fcntl(fd, F_DUPFD_CLOEXEC, (int)old.rlim_cur);
+        setrlimit(RLIMIT_NOFILE, &old);
+        if (d >= 0)
+            return d;
+    }
+    for (int n = (int)old.rlim_cur - 1; n > 2; n--)
+        if (fcntl(n, F_GETFD) < 0 && (d = fcntl(fd, F_DUPFD_CLOEXEC, n)) >= 0)
+            return d;
+    return fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
 /* A descriptor drip just opened, moved above 0-2 when it landed there: a program that closed its
@@ -103,6 +127,9 @@ void drip__report_dest_init(void)
         }
     } else {
         dest_fd = dup_high(2);
+        /* `drip run -- prog 2>&-`: the user wants no text; whatever the program opens as fd 2
+         * later (a log file) is not where drip writes */
+        stderr_closed = dest_fd < 0 && errno == EBADF;
     }
     struct stat st;
     if (dest_fd >= 0 && fstat(dest_fd, &st) == 0) {
@@ -127,6 +154,8 @@ int drip__report_fd(int *is_log)
     }
     return -1;
 }
+
+int drip__report_stderr_closed(void) { return stderr_closed; }
 
 /* Where the drip binary is: DRIP_CLI, else next to this library. 0 or -1. */
 static int find_cli(char *out, size_t cap)
@@ -331,6 +360,25 @@ int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *co
     }
     *why = NULL;
     return helper_once(0, cli, in_fd, err_fd, keep, nkeep, args, why);
+}
+
+/* A forked or exec'd child under drip run: the request goes to the shared symbolizer and the
+ * process goes on to exit without waiting for the answer (symserve.c writes it, in the order the
+ * processes ended, and drip run waits for every such report before it returns). The caller keeps
+ * the synchronous way for the root process (drip run reads its report once it exits) and for
+ * --error-exitcode (the exit status depends on the answer). 0 when the request was taken; -1 when
+ * the caller must write the report itself (no server, it is gone or its queue is full). */
+int drip__helper_handoff(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args)
+{
+    if (!drip__symclient_ready() || cli_override[0])
+        return -1;   /* DRIP_CLI: the caller named the symbolizer to run */
+    int argc = 0;
+    while (args[argc])
+        argc++;
+    char **env = helper_env();
+    int rc = drip__symclient_send(args, argc, env ? env : environ, in_fd, err_fd, keep, nkeep);
+    free(env);
+    return rc;
 }
 
 /* ---- the long-lived symbolizer for live requests ----------------------------------------------

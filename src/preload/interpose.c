@@ -18,6 +18,9 @@
  *   posix_spawn posix_spawnp                      exec.c: untraced children counted, or followed
  *   system popen                                  exec.c: the same for libc's internal spawn
  *   mmap mmap64 munmap mremap                     mmaps.c: who mapped anonymous memory (roots)
+ *   setuid seteuid setreuid setresuid             privdrop.c: report files opened before
+ *   setgid setegid setregid setresgid chroot      privdrop.c: the rights to create them go
+ *   prctl                                         privdrop.c: the same before a seccomp filter
  * interposed-end
  * The allocator and the exit functions are defined in hooks.c, not here: the allocator is the hot
  * path (one call less per malloc), and the exit hooks must be the exported functions themselves,
@@ -27,6 +30,7 @@
 #include "exec.h"
 #include "mmaps.h"
 #include "modules.h"
+#include "privdrop.h"
 #include "runtime.h"
 #include "signals.h"
 #include "threads.h"
@@ -36,6 +40,9 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 /* ---- start: main runs inside drip's wrapper (runtime.c) ----------------------------------- */
 DRIP_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv, void (*init)(void),
@@ -223,4 +230,41 @@ DRIP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, .
         va_end(ap);
     }
     return drip__mremap(old, old_len, new_len, flags, new_addr);
+}
+
+/* ---- rights given up: the report files are opened while they still can be (privdrop.c) ----- */
+#define DRIP_PRIVDROP(name, params, args)                                                           \
+    DRIP_EXPORT int name params                                                                     \
+    {                                                                                               \
+        static int(*real) params;                                                                   \
+        if (!real)                                                                                  \
+            real = (int(*) params)dlsym(RTLD_NEXT, #name);                                          \
+        drip__privdrop_before();                                                                    \
+        return real args;                                                                           \
+    }
+DRIP_PRIVDROP(setuid, (uid_t u), (u))
+DRIP_PRIVDROP(seteuid, (uid_t u), (u))
+DRIP_PRIVDROP(setreuid, (uid_t r, uid_t e), (r, e))
+DRIP_PRIVDROP(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
+DRIP_PRIVDROP(setgid, (gid_t g), (g))
+DRIP_PRIVDROP(setegid, (gid_t g), (g))
+DRIP_PRIVDROP(setregid, (gid_t r, gid_t e), (r, e))
+DRIP_PRIVDROP(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
+DRIP_PRIVDROP(chroot, (const char *path), (path))
+
+/* libseccomp sets PR_SET_NO_NEW_PRIVS before it loads a filter (man-db's sandbox forbids
+ * creating files after it) */
+DRIP_EXPORT int prctl(int option, ...)
+{
+    static int (*real)(int, ...);
+    if (!real)
+        real = (int (*)(int, ...))dlsym(RTLD_NEXT, "prctl");
+    va_list ap;
+    va_start(ap, option);
+    unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
+    unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+    va_end(ap);
+    if (option == PR_SET_NO_NEW_PRIVS || option == PR_SET_SECCOMP)
+        drip__privdrop_before();
+    return real(option, a2, a3, a4, a5);
 }

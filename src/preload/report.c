@@ -12,7 +12,9 @@
  * Runs once at exit (or per live check on drip's thread) with the reentrancy guard set: it may
  * use libc's allocator (untracked). Locks: the threads lock while the thread list is read.
  */
+#include "arena.h"
 #include "scan.h"
+#include "arena.h"
 #include "retain.h"
 #include "depot.h"
 #include "exec.h"
@@ -20,6 +22,7 @@
 #include "foreign.h"
 #include "growth.h"
 #include "helper.h"
+#include "privdrop.h"
 #include "profile.h"
 #include "report.h"
 #include "runtime.h"
@@ -57,6 +60,10 @@ struct report {
 
 enum { MAX_SUSPECTS = 20 };
 
+/* errno of the last report that could not be written whole here (the symbolizer failed first,
+ * then so did drip's own writers: ENOSPC): its files are not renamed into place */
+static int render_err;
+
 /* ---- grouping ---------------------------------------------------------------------------- */
 /* The scan hands out its records grouped by (kind, site) already (scan.h). */
 static int group_blocks(struct report *r, const struct drip__scan *sc)
@@ -82,8 +89,8 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     struct report r;
     memset(&r, 0, sizeof r);
     int oom = drip__scan_run_ex(&sc, final, retainers) != 0;
-    if (group_blocks(&r, &sc) != 0)
-        oom = 1;
+    if (group_blocks(&r, &sc) != 0 || drip__arena_failed())
+        oom = 1;   /* (the arena refused a table: blocks went unrecorded, under ulimit -v) */
     for (size_t i = 0; i < r.n; i++) {
         drip__printf(w, "rec kind=%s site=%u bytes=%llu blocks=%llu", drip_raw_kind_names[r.g[i].kind], r.g[i].site,
                      (unsigned long long)r.g[i].bytes, (unsigned long long)r.g[i].blocks);
@@ -121,40 +128,44 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     drip__scan_free(&sc);
 }
 
+/* `drip symbolize`'s arguments for the outputs in o (args[] NULL-terminated, at most 16 with
+ * the caller's) and the descriptors it is given (keep[], at most 4). */
+struct sym_args {
+    char tfd[16], jfd[16], pfd[16], ofd[16];
+    char *args[20];
+    int na, keep[4], nk;
+};
+
+static void sym_arg(struct sym_args *a, const char *flag, char num[16], int fd)
+{
+    if (fd < 0)
+        return;
+    snprintf(num, 16, "%d", fd);
+    a->args[a->na++] = (char *)flag;
+    a->args[a->na++] = num;
+    a->keep[a->nk++] = fd;
+}
+
+static void sym_args(struct sym_args *a, const struct drip_render_out *o)
+{
+    a->na = a->nk = 0;
+    a->args[a->na++] = "symbolize";
+    sym_arg(a, "--text-fd", a->tfd, o->text_fd);
+    sym_arg(a, "--json-fd", a->jfd, o->json_fd);
+    sym_arg(a, "--profile-fd", a->pfd, o->profile_fd);
+    sym_arg(a, "--out-fd", a->ofd, o->out_fd);
+    a->args[a->na++] = "-";
+    a->args[a->na] = NULL;
+}
+
 /* Hands the raw report in memfd to `drip symbolize` (the outputs in o), or, when it cannot run,
  * writes them here with unnamed frames. Returns 1 when leaks were found, 0 when not. */
 int drip__symbolize(int memfd, const struct drip_render_out *o)
 {
-    char tfd[16], jfd[16], pfd[16], ofd[16];
-    char *args[16];
-    int na = 0, keep[4], nk = 0;
-    args[na++] = "symbolize";
-    if (o->text_fd >= 0) {
-        snprintf(tfd, sizeof tfd, "%d", o->text_fd);
-        args[na++] = "--text-fd";
-        args[na++] = tfd;
-        keep[nk++] = o->text_fd;
-    }
-    if (o->json_fd >= 0) {
-        snprintf(jfd, sizeof jfd, "%d", o->json_fd);
-        args[na++] = "--json-fd";
-        args[na++] = jfd;
-        keep[nk++] = o->json_fd;
-    }
-    if (o->profile_fd >= 0) {
-        snprintf(pfd, sizeof pfd, "%d", o->profile_fd);
-        args[na++] = "--profile-fd";
-        args[na++] = pfd;
-        keep[nk++] = o->profile_fd;
-    }
-    if (o->out_fd >= 0) {
-        snprintf(ofd, sizeof ofd, "%d", o->out_fd);
-        args[na++] = "--out-fd";
-        args[na++] = ofd;
-        keep[nk++] = o->out_fd;
-    }
-    args[na++] = "-";
-    args[na] = NULL;
+    struct sym_args sa;
+    sym_args(&sa, o);
+    char **args = sa.args;
+    int *keep = sa.keep, nk = sa.nk;
     const char *why = NULL;
     int is_log, err_fd = drip__report_fd(&is_log);
     lseek(memfd, 0, SEEK_SET);
@@ -191,7 +202,9 @@ int drip__symbolize(int memfd, const struct drip_render_out *o)
         struct drip_render_out fo = *o;
         fo.note = note;
         struct drip_symbols sym = drip__raw_symbols(&raw);
-        drip__render(&raw, &sym, &fo, &leaked);
+        int rc = drip__render(&raw, &sym, &fo, &leaked);
+        if (rc < 0)
+            render_err = -rc;   /* a full disk: what was written is cut short (close_out) */
     }
     drip__raw_free(&raw);
     if (text)
@@ -258,15 +271,15 @@ void drip__suspects_json(int fd)
 
 /* ---- the exit report ------------------------------------------------------------------------- */
 struct out_file {
-    char path[PATH_MAX + 64], tmp[PATH_MAX + 96];
-    int fd;
+    int fd;   /* first, beside tmp[0]: a report that writes no file touches one page of each */
+    char tmp[PATH_MAX + 96], path[PATH_MAX + 64];
 };
 
 /* The path a report goes to: resolved where the program started; FILE.<pid> for a forked child
  * unless the pattern has %p or the path is not a regular file. 1 when the path exists and is not
  * a regular file (/dev/null, /dev/stderr, a fifo, a symlink): such a path is written in place,
  * never replaced by a rename and never suffixed (valgrind writes every process's report there). */
-static int report_path(const char *pattern, char *path, size_t cap)
+int drip__report_path(const char *pattern, char *path, size_t cap)
 {
     drip__resolve_path(pattern, path, cap);
     struct stat st;
@@ -282,11 +295,14 @@ static int report_path(const char *pattern, char *path, size_t cap)
 static void open_out(struct out_file *f, const char *pattern, int err_fd)
 {
     f->tmp[0] = 0;
-    if (report_path(pattern, f->path, sizeof f->path)) {
+    if (drip__report_path(pattern, f->path, sizeof f->path)) {
         f->fd = drip__fd_above_stdio(open(f->path, O_WRONLY | O_TRUNC | O_CLOEXEC));
     } else {
         snprintf(f->tmp, sizeof f->tmp, "%s.drip-tmp.%d", f->path, (int)getpid());
         f->fd = drip__fd_above_stdio(open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        /* the process gave up the right to create it (setuid, chroot): the file opened before */
+        if (f->fd < 0 && (f->fd = drip__privdrop_take(f->path)) >= 0)
+            f->tmp[0] = 0;
     }
     if (f->fd < 0)
         dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(errno));
@@ -300,7 +316,10 @@ static void close_out(struct out_file *f, int err_fd)
         return;
     struct stat st;
     int ok = fstat(f->fd, &st) == 0 && (st.st_size > 0 || !f->tmp[0]);
-    if (close(f->fd) != 0)
+    int err = close(f->fd) != 0 ? errno : render_err;
+    if (!ok && !err)
+        err = EIO;   /* nothing at all was written: said, not silent */
+    if (err)
         ok = 0;
     /* the old report goes first: a rename over an existing file makes ext4 (auto_da_alloc) write
      * the new one out before it returns, 10 ms for an 11 MB JSON; a report is whole or absent,
@@ -308,8 +327,8 @@ static void close_out(struct out_file *f, int err_fd)
     if (f->tmp[0] && ok && lstat(f->path, &st) == 0 && S_ISREG(st.st_mode))
         unlink(f->path);
     if (f->tmp[0] && (!ok || rename(f->tmp, f->path) != 0)) {
-        if (ok)
-            dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(errno));
+        if (ok || err)
+            dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(ok ? errno : err));
         unlink(f->tmp);
     }
     f->fd = -1;
@@ -331,6 +350,31 @@ static void keep_raw(int memfd, int err_fd)
         off += n;
     }
     close_out(&f, err_fd);
+}
+
+/* A child's report handed over to drip run's shared symbolizer without waiting (helper.c): the
+ * temporary JSON and profile files are renamed into place there (--json-commit). Only where the
+ * answer changes nothing here: not the root process (drip run reads its report when it exits),
+ * not with --error-exitcode (the exit status is the answer). 1 when it was taken. */
+static int hand_off(int memfd, const struct drip_render_out *o, const struct out_file *json,
+                    const struct out_file *prof, int err_fd)
+{
+    if (drip__opt.error_exitcode || drip__is_root_process() || drip__g.foreign)
+        return 0;
+    struct sym_args sa;
+    sym_args(&sa, o);
+    sa.na--;   /* "-" goes last again below */
+    const struct out_file *f[2] = {json, prof};
+    for (int k = 0; k < 2; k++)
+        if (f[k]->fd >= 0 && f[k]->tmp[0]) {
+            sa.args[sa.na++] = k ? "--profile-commit" : "--json-commit";
+            sa.args[sa.na++] = (char *)f[k]->tmp;
+            sa.args[sa.na++] = (char *)f[k]->path;
+        }
+    sa.args[sa.na++] = "-";
+    sa.args[sa.na] = NULL;
+    lseek(memfd, 0, SEEK_SET);
+    return drip__helper_handoff(memfd, err_fd, sa.keep, sa.nk, sa.args) == 0;
 }
 
 /* ---- a forked child with nothing of its own ------------------------------------------------- */
@@ -387,7 +431,9 @@ static int child_report_cheap(int text_fd, int json_fd, int err_fd, int *leaked)
         sym.raw = 0;   /* no frame is printed: nothing is left unnamed */
         struct drip_render_out o = {text_fd, json_fd, -1, -1, NULL};
         /* written, or a destination refused it: either way not written twice */
-        drip__render(&raw, &sym, &o, leaked);
+        int rc = drip__render(&raw, &sym, &o, leaked);
+        if (rc < 0)
+            render_err = -rc;
         done = 1;
         drip__raw_free(&raw);
     }
@@ -405,25 +451,32 @@ int drip__report(void)
     sigfillset(&all);
     sigdelset(&all, SIGALRM);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    drip__arena_exiting();   /* the scan's large frees are not given back: the process is ending */
     int is_log, text_fd = drip__report_fd(&is_log);
-    struct out_file log = {.fd = -1}, json = {.fd = -1}, prof = {.fd = -1};
+    /* not zeroed whole (three 8 KiB paths): the report runs on a fresh stack, each page it touches
+     * is a page fault; open_out and report_path fill what they use */
+    struct out_file log, json, prof;
+    log.fd = json.fd = prof.fd = -1;
+    log.tmp[0] = json.tmp[0] = prof.tmp[0] = 0;
     if (drip__opt.log_path[0] && !is_log) {
         /* a forked child (FILE.<pid>), or the file could not be kept open since start-up */
-        report_path(drip__opt.log_path, log.path, sizeof log.path);
+        drip__report_path(drip__opt.log_path, log.path, sizeof log.path);
         log.fd = drip__fd_above_stdio(open(log.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        if (log.fd < 0)
+            log.fd = drip__privdrop_take(log.path);   /* opened before setuid/chroot */
         if (log.fd < 0)
             fprintf(stderr, "drip: cannot write report %s: %s\n", log.path, strerror(errno));
         text_fd = log.fd;
     }
-    if (text_fd < 0)
+    if (text_fd < 0 && !drip__report_stderr_closed())
         text_fd = 2;   /* no copy of its own: fd 2 as it is now */
-    int err_fd = is_log || log.fd >= 0 ? 2 : text_fd;
+    int err_fd = is_log || log.fd >= 0 || text_fd < 0 ? 2 : text_fd;
     if (drip__opt.json[0])
         open_out(&json, drip__opt.json, err_fd);
     if (drip__opt.profile[0])
         open_out(&prof, drip__opt.profile, err_fd);
 
-    int foreign = drip__g.foreign;
+    int foreign = drip__g.foreign, handed = 0;
     if (foreign)
         drip__foreign_report(text_fd, json.fd);
     /* nothing more for a program with its own allocator: drip's allocations would come from it */
@@ -451,17 +504,29 @@ int drip__report(void)
                 keep_raw(memfd, err_fd);
             /* a program with its own allocator gets foreign.c's one line instead of a leak report */
             struct drip_render_out o = {foreign ? -1 : text_fd, foreign ? -1 : json.fd, prof.fd, -1, NULL};
-            if (o.text_fd >= 0 || o.json_fd >= 0 || o.profile_fd >= 0)
-                leaked = drip__symbolize(memfd, &o);
+            int sym_err = is_log ? -1 : drip__report_fd(&(int){0});   /* as drip__symbolize */
+            if (o.text_fd >= 0 || o.json_fd >= 0 || o.profile_fd >= 0) {
+                handed = hand_off(memfd, &o, &json, &prof, sym_err);
+                if (!handed)
+                    leaked = drip__symbolize(memfd, &o);
+            }
         }
         close(memfd);
     }
     if (drip__opt.sample)
         atomic_store(&drip__g.tracking, 0);
-    close_out(&json, err_fd);
-    close_out(&prof, err_fd);
+    if (handed) {   /* the symbolizer writes them and renames them into place */
+        if (json.fd >= 0)
+            close(json.fd);
+        if (prof.fd >= 0)
+            close(prof.fd);
+    } else {
+        close_out(&json, err_fd);
+        close_out(&prof, err_fd);
+    }
     if (log.fd >= 0)
         close(log.fd);
+    drip__privdrop_done();
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return leaked;
 }

@@ -11,6 +11,9 @@ struct drip_render_out;
 int drip__leak_report(int text_fd, int json_fd, int final);
 /* The report at exit, to the destinations the options name. 1 when leaks were found. */
 int drip__report(void);
+/* Where a report pattern goes (resolved, FILE.<pid> for a forked child); 1 when the path exists
+ * and is not a regular file (written in place, never renamed). */
+int drip__report_path(const char *pattern, char *path, size_t cap);
 /* Runs `drip symbolize` on the raw report in memfd for the outputs in o; writes them here with
  * unnamed frames when it cannot run. 1 when the leak report found leaks. */
 int drip__symbolize(int memfd, const struct drip_render_out *o);

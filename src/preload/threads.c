@@ -122,13 +122,18 @@ static void *trampoline(void *p)
     drip__arena_free(p, sizeof st);
     struct drip__thread *t = st.t;
     t->tid = pthread_self();
-    t->os_tid = (int)syscall(SYS_gettid);
     stack_bounds(&t->stack_lo, &t->stack_hi);
     t->frames_hi = (uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *);
     drip__stack_hi = t->stack_hi;
     pthread_mutex_lock(&mu);   /* a stack glibc reuses is this live thread's now */
     drip__threads_dead_forget(t->stack_lo, t->stack_hi, (uintptr_t)pthread_self());
     pthread_mutex_unlock(&mu);
+    /* only now: a scan takes a thread without an os_tid for one not started, whose argument
+     * (t->start_arg) is a root; with one, it reads the thread's stack, which must no longer be
+     * on the dead list (a reused stack of an ended thread) by then, else neither holds the
+     * argument (lsan_check_before_thread_started) */
+    atomic_thread_fence(memory_order_seq_cst);
+    t->os_tid = (int)syscall(SYS_gettid);
     drip__self = t;
     pthread_setspecific(exit_key, t);
     drip__leave(e);

@@ -466,7 +466,8 @@ def nginx_session(d, drip_json, sig):
 def case_nginx():
     need("/usr/sbin/nginx", "ab")
     d = tempfile.mkdtemp()
-    os.chmod(d, 0o777)   # the workers drop root for www-data and write their reports here
+    os.chmod(d, 0o755)   # the workers (www-data) read html/
+    os.makedirs(os.path.join(d, "out"), mode=0o700)   # only root may write here: the workers open their reports before setuid
     try:
         os.makedirs(os.path.join(d, "html"))
         with open(os.path.join(d, "html", "index.html"), "w") as f:
@@ -475,7 +476,7 @@ def case_nginx():
         dt.check(first.startswith("HTTP/1.1 200") and first.endswith("hello from nginx\n"), "nginx without drip serves the page")
         for sig in (signal.SIGQUIT, signal.SIGTERM):
             name = signal.Signals(sig).name
-            path = os.path.join(d, "r-%s.json" % name)
+            path = os.path.join(d, "out", "r-%s.json" % name)
             first2, ab2, rc2, err2, td = nginx_session(d, path, sig)
             if sig == signal.SIGQUIT:
                 print("(nginx: CPU seconds of the master and its workers, user+sys)")
@@ -496,6 +497,8 @@ def case_nginx():
             for p, r in workers.items():
                 if well_formed(r, name + ": worker " + os.path.basename(p)):
                     dt.eq(r["pid"], int(p.rsplit(".", 1)[1]), name + ": worker report named after its pid")
+                    dt.eq(r.get("command", [None])[:2], ["/usr/sbin/nginx", "-p"],
+                          name + ": worker's command is the one run, not its title 'nginx: worker process'")
                     dt.eq(summary(r, "definite"), (0, 0), name + ": worker: nothing definitely lost")
             if master:
                 dt.eq(summary(master, "definite"), (0, 0), name + ": master: nothing definitely lost")

@@ -187,13 +187,18 @@ static void writer(void **state)
     drip__put_count(&w, 999);
     drip__puts(&w, " ");
     drip__put_json_str(&w, "a\"b\\c\n\x01");
+    drip__puts(&w, " ");
+    /* JSON is UTF-8: well-formed sequences pass, any other byte becomes U+FFFD (an argument in
+     * Latin-1 made the report unparseable); overlong, surrogate and truncated forms are not UTF-8 */
+    drip__put_json_str(&w, "\xc3\xa9\xe6\x97\xa5 \xff\xc3 \xc0\xaf \xed\xa0\x80 \xf0\x9f\x98\x80\xf0\x9f");
     assert_int_equal(drip__flush(&w), 0);
-    char buf[128] = "";
+    char buf[256] = "";
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
     close(fd);
     unlink(path);
     assert_true(n > 0);
-    assert_string_equal(buf, "0 1,048,576 999 \"a\\\"b\\\\c\\n\\u0001\"");
+    assert_string_equal(buf, "0 1,048,576 999 \"a\\\"b\\\\c\\n\\u0001\" \"\xc3\xa9\xe6\x97\xa5 \\ufffd\\ufffd "
+                             "\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd \xf0\x9f\x98\x80\\ufffd\\ufffd\"");
 }
 
 int main(void)

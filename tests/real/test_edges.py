@@ -1,0 +1,164 @@
+"""Edge cases a demanding new user tries on `drip run` (small programs, not labelled real).
+
+Usage: test_edges.py CASE
+  diskfull     the JSON's disk fills while it is written (a 64 KiB tmpfs with 4 KiB free, a 4.7 KB
+               report): no JSON cut short is left under the report's name, and stderr says
+               "cannot write report ...: No space left on device" (needs root to mount: SKIP)
+  stdio_closed `drip run -- ls / >&- 2>&-`: the status is ls's and the JSON is written, whole; a
+               program started with fd 2 closed that makes fd 2 its own log (exec 2>lg.txt) and
+               execs: drip's text report does not go into that file (it has no destination)
+  ulimit_n     under `ulimit -n 20` the program's open() returns the numbers it does without drip
+               (drip's copy of the report's destination sits at the top of the range, not at 4)
+  ulimit_v     under `ulimit -v 200000` (195 MiB) the leaks program's report is complete and finds
+               its 148 bytes (drip's reserve took 512 MiB of it, and nothing was recorded); under
+               60000 the report says it is incomplete
+  argv_rewritten a program that rewrites its command line for ps (perl's $0, as nginx's
+               "nginx: worker process" does): the report's command is the one it was run with
+  nonutf8_argv an argument that is not UTF-8 (\\xff): the JSON report still parses (U+FFFD)
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import driptest as dt  # noqa: E402
+
+
+def case_diskfull():
+    if os.geteuid() != 0:
+        dt.skip("needs root to mount a tmpfs")
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", d], capture_output=True).returncode != 0:
+            dt.skip("cannot mount a tmpfs here")
+        try:
+            with open(os.path.join(d, "fill"), "wb") as f:
+                f.write(b"\0" * 60 * 1024)
+            J = os.path.join(d, "r.json")
+            leaks = os.path.join(dt.PROGS, "leaks")
+            plain = subprocess.run([leaks], capture_output=True, text=True, timeout=60)
+            p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", "/dev/null", "--", leaks],
+                               capture_output=True, text=True, timeout=120)
+            dt.eq((p.returncode, p.stdout), (plain.returncode, plain.stdout), "status and stdout as without drip")
+            dt.check(not os.path.exists(J), "no JSON cut short under the report's name (%d bytes there)" %
+                     (os.path.getsize(J) if os.path.exists(J) else -1))
+            dt.eq([ln for ln in p.stderr.splitlines() if ln.startswith("drip: cannot write report ")],
+                  ["drip: cannot write report %s: No space left on device" % J], "stderr says why there is no JSON")
+            dt.eq(sorted(os.listdir(d)), ["fill"], "no temporary file left")
+        finally:
+            subprocess.run(["umount", d], capture_output=True)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_stdio_closed():
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        J = os.path.join(d, "r.json")
+        closed = lambda: (os.close(1), os.close(2))
+        for name, argv in (("ls / >&- 2>&-", ["ls", "/"]),
+                           ("exec 2>lg.txt", ["sh", "-c", "exec 2>lg.txt; echo mine >&2; exec sort small"])):
+            res = []
+            for drip in (False, True):
+                for f in os.listdir(d):
+                    os.unlink(os.path.join(d, f))
+                with open(os.path.join(d, "small"), "w") as f:
+                    f.write("b\na\n")
+                cmd = ([dt.DRIP, "run", "--json", J, "--"] if drip else []) + argv
+                p = subprocess.run(cmd, cwd=d, preexec_fn=closed, timeout=60)
+                lg = os.path.join(d, "lg.txt")
+                res.append((p.returncode, open(lg).read() if os.path.exists(lg) else None))
+            dt.eq(res[1], res[0], name + ": status and the program's own file as without drip")
+            r = None
+            if os.path.exists(J):
+                with open(J) as f:
+                    try:
+                        r = json.load(f)
+                    except ValueError as e:   # a JSON cut short (64 KiB of it)
+                        dt.check(False, name + ": the JSON parses (%s)" % e)
+            dt.check(r is not None and r.get("complete") is True, name + ": the JSON report is written, complete")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_ulimit_n():
+    import resource
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        lim = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (20, 20))
+        argv = ["python3", "-c", "import os; print([os.open('/dev/null', 0) for _ in range(5)])"]
+        plain = subprocess.run(argv, preexec_fn=lim, capture_output=True, text=True, timeout=60)
+        p = subprocess.run([dt.DRIP, "run", "--log-path", os.path.join(d, "r.txt"), "--"] + argv, preexec_fn=lim,
+                           capture_output=True, text=True, timeout=120)
+        dt.eq((p.returncode, p.stdout), (plain.returncode, plain.stdout), "status and the descriptors opened, as without drip")
+        dt.check(open(os.path.join(d, "r.txt")).read().rstrip().split("\n")[-1].startswith("SUMMARY: drip:"), "the report is whole")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_ulimit_v():
+    import resource
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        leaks = os.path.join(dt.PROGS, "leaks")
+        for kib, complete in ((200000, True), (60000, False)):
+            lim = lambda: resource.setrlimit(resource.RLIMIT_AS, (kib * 1024, kib * 1024))
+            J = os.path.join(d, "r%d.json" % kib)
+            plain = subprocess.run([leaks], preexec_fn=lim, capture_output=True, text=True, timeout=60)
+            p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", "/dev/null", "--", leaks], preexec_fn=lim,
+                               capture_output=True, text=True, timeout=120)
+            dt.eq((p.returncode, p.stdout), (plain.returncode, plain.stdout), "ulimit -v %d: status and stdout as without drip" % kib)
+            with open(J) as f:
+                r = json.load(f)
+            dt.eq(r.get("complete"), complete, "ulimit -v %d: the report says whether it is complete" % kib)
+            if complete:
+                dt.eq(dt.summary(r, "definite"), (148, 3), "ulimit -v %d: the 148 bytes definitely lost" % kib)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_argv_rewritten():
+    if not shutil.which("perl"):
+        dt.skip("perl is not installed")
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        J = os.path.join(d, "r.json")
+        argv = ["perl", "-e", '$0 = "renamed: worker process"; open(F, "/proc/self/cmdline"); print <F>, "\\n"']
+        plain = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", "/dev/null", "--"] + argv, capture_output=True,
+                           text=True, timeout=60)
+        dt.eq((p.returncode, p.stdout), (plain.returncode, plain.stdout), "status and stdout (the new title) as without drip")
+        dt.check(p.stdout.startswith("renamed: worker process"), "the program did rename itself (%r)" % p.stdout)
+        with open(J) as f:
+            dt.eq(json.load(f)["command"], argv, "the report's command is the one run, not the title")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_nonutf8_argv():
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        J = os.path.join(d, "r.json")
+        arg = b"\xff\xfe-\xc3\xa9"
+        p = subprocess.run([dt.DRIP.encode(), b"run", b"--json", J.encode(), b"--log-path", b"/dev/null", b"--",
+                            b"printf", b"%s\\n", arg], capture_output=True, timeout=60)
+        dt.eq((p.returncode, p.stdout), (0, arg + b"\n"), "status and stdout as without drip")
+        with open(J, "rb") as f:
+            raw = f.read()
+        try:
+            r = json.loads(raw.decode("utf-8"))
+        except ValueError as e:
+            r = None
+            dt.check(False, "the JSON report is UTF-8 and parses (%s)" % e)
+        if r is not None:
+            dt.eq(r["command"], ["printf", "%s\\n", "\ufffd\ufffd-\u00e9"], "the command, bytes that are not UTF-8 as U+FFFD")
+            dt.check(r.get("complete") is True, "the report is complete")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    dt.main(globals())
