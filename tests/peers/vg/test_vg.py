@@ -461,6 +461,30 @@ def case_supp_bad():
              "supp_bad: one line naming the bad line: " + p.stderr.strip())
 
 
+# ---- the exit status ---------------------------------------------------------------------------
+
+def case_error_exitcode():
+    """memcheck's error-exitcode and errors-for-leak-kinds: valgrind's --error-exitcode counts
+    leaks of the kinds --errors-for-leak-kinds names (default definite,possible) in a full leak
+    check only. `drip [valgrind options]` exits as valgrind does (it used to count definite and
+    indirect leaks in any check); `drip run` keeps its own default (definite and indirect) and
+    takes --error-kinds."""
+    cmd = [prog("possible")]
+    for flags, want in (([], 0), (["--leak-check=full"], 9), (["--leak-check=yes", "--errors-for-leak-kinds=definite"], 0),
+                        (["--leak-check=full", "--errors-for-leak-kinds=all"], 9), (["--leak-check=summary"], 0)):
+        p = subprocess.run([dt.DRIP, "-q", "--error-exitcode=9"] + flags + cmd, capture_output=True, timeout=60)
+        if shutil.which("valgrind"):
+            v = subprocess.run(["valgrind", "-q", "--error-exitcode=9"] + flags + cmd, capture_output=True, timeout=300)
+            dt.eq(p.returncode, v.returncode, "error_exitcode %s: drip's status is valgrind's" % " ".join(flags))
+        dt.eq(p.returncode, want, "error_exitcode %s: the status" % " ".join(flags))
+    for kinds, want in (("", 0), ("possible", 9), ("definite+possible", 9), ("none", 0)):
+        d = Drip(cmd, opts=["error_exitcode=9"] + (["error_kinds=" + kinds] if kinds else []))
+        dt.eq(d.rc, want, "error_kinds=%s: drip run's status" % (kinds or "(default: definite+indirect)"))
+    p = subprocess.run([dt.DRIP, "run", "--error-kinds", "possibl", "--"] + cmd, capture_output=True, text=True, timeout=60)
+    dt.eq(p.returncode, 2, "error_kinds: a misspelt kind is refused")
+    done()
+
+
 # ---- valgrind's XML ----------------------------------------------------------------------------
 
 def case_xml():
