@@ -256,129 +256,6 @@ void drip__status_reported(void)
         status_write("state", "reported\n");
 }
 
-/* ---- what the exec'd program is ------------------------------------------------------------ */
-/* 1 when path is an ELF file with no program interpreter (statically linked); a "#!" script
- * is judged by its interpreter. */
-static int is_static(const char *path, int depth)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    unsigned char head[256];
-    ssize_t n = pread(fd, head, sizeof head - 1, 0);
-    int result = 0;
-    if (n >= 2 && head[0] == '#' && head[1] == '!' && depth == 0) {
-        head[n] = 0;
-        char *s = (char *)head + 2;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        char *e = s;
-        while (*e && *e != ' ' && *e != '\t' && *e != '\n')
-            e++;
-        *e = 0;
-        close(fd);
-        return *s ? is_static(s, 1) : 0;
-    }
-    Elf64_Ehdr eh;
-    if (n >= (ssize_t)sizeof eh) {
-        memcpy(&eh, head, sizeof eh);
-        if (!memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
-            eh.e_phentsize == sizeof(Elf64_Phdr)) {
-            result = 1;
-            for (int i = 0; i < eh.e_phnum; i++) {
-                Elf64_Phdr ph;
-                if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * sizeof ph)) != (ssize_t)sizeof ph)
-                    break;
-                if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC)
-                    result = 0;
-            }
-        }
-    }
-    close(fd);
-    return result;
-}
-
-static int is_setid(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return 0;
-    return ((st.st_mode & S_ISUID) && st.st_uid != getuid()) || ((st.st_mode & S_ISGID) && st.st_gid != getgid());
-}
-
-/* Finds file on PATH as execvp does (file with a '/' is taken as it is); out = "" if absent. */
-static void search_path(const char *file, char *out, size_t cap)
-{
-    out[0] = 0;
-    if (strchr(file, '/')) {
-        snprintf(out, cap, "%s", file);
-        return;
-    }
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/bin:/usr/bin";
-    for (const char *p = path;;) {
-        const char *e = strchr(p, ':');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        char cand[PATH_MAX];
-        if (snprintf(cand, sizeof cand, "%.*s%s%s", (int)n, p, n ? "/" : "", file) < (int)sizeof cand) {
-            struct stat st;
-            if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
-                snprintf(out, cap, "%s", cand);
-                return;
-            }
-        }
-        if (!e)
-            return;
-        p = e + 1;
-    }
-}
-
-/* ---- arguments the kernel would refuse ------------------------------------------------------ */
-/* An exec whose path or environment the kernel cannot read fails with EFAULT; drip must not read
- * them first (a fault in drip would kill the program where the call returns -1). Reads through
- * drip__safe_read, which fails where a load would fault. 1: readable (or cannot tell: no
- * process_vm_readv), 0: a load would fault. */
-static int string_ok(const char *s)
-{
-    if (!s)
-        return 0;
-    uintptr_t a = (uintptr_t)s;
-    for (size_t total = 0; total < (size_t)4 << 20;) {
-        char buf[256];
-        size_t n = 4096 - (a & 4095);   /* never across a page: a short read is a fault */
-        if (n > sizeof buf)
-            n = sizeof buf;
-        long r = drip__safe_read(buf, a, n);
-        if (r < 0)
-            return 1;
-        if ((size_t)r != n)
-            return 0;
-        if (memchr(buf, 0, n))
-            return 1;
-        a += n;
-        total += n;
-    }
-    return 1;
-}
-
-static int envp_ok(char *const envp[])
-{
-    for (size_t i = 0; envp; i++) {   /* NULL: an empty environment, as the kernel takes it */
-        char *e;
-        long r = drip__safe_read(&e, (uintptr_t)(envp + i), sizeof e);
-        if (r < 0)
-            return 1;
-        if (r != (long)sizeof e)
-            return 0;
-        if (!e)
-            return 1;
-        if (!string_ok(e))
-            return 0;
-    }
-    return 1;
-}
-
 /* ---- environments ------------------------------------------------------------------------- */
 static const char *env_get(char *const envp[], const char *name)
 {
@@ -524,7 +401,7 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
     memset(p, 0, sizeof *p);
     /* drip's own children (drip__guard set: a helper drip starts) are none of the program's;
      * an environment the kernel cannot read: the exec fails with EFAULT, as without drip */
-    if (!atomic_load(&drip__g.initialised) || drip__guard || !envp_ok(envp) || env_has_drip(envp))
+    if (!atomic_load(&drip__g.initialised) || drip__guard || !drip__exec_envp_ok(envp) || env_has_drip(envp))
         return;
     /* report files made before a setuid or a seccomp filter (privdrop.c) are not the next
      * program's: the empty ones go (nothing in a vfork child, whose pid is not theirs) */
@@ -553,9 +430,9 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
     /* hidden: the program never saw drip's variables, so clearing its environment keeps drip */
     if (!hidden && !env_get(envp, "LD_PRELOAD") && !env_get(envp, "DRIP_OPTIONS"))
         why = "with a cleared environment (no LD_PRELOAD, as env -i makes): drip cannot follow it";
-    else if (target[0] && is_setid(target))
+    else if (target[0] && drip__exec_is_setid(target))
         why = ", which is setuid/setgid: the loader ignores LD_PRELOAD for it";
-    else if (target[0] && is_static(target, 0))
+    else if (target[0] && drip__exec_is_static(target, 0))
         why = ", which is statically linked: LD_PRELOAD cannot reach it";
     if (why) {
         char line[PATH_MAX + 512];
@@ -593,7 +470,7 @@ int drip__execve(const char *path, char *const argv[], char *const envp[])
     if (!real)
         real = (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execve");
     struct exec_plan p;
-    if (string_ok(path))
+    if (drip__exec_string_ok(path))
         plan_exec(path, envp, &p);
     else
         memset(&p, 0, sizeof p);   /* a path the kernel cannot read: EFAULT, drip stays out */
@@ -611,8 +488,8 @@ int drip__execvpe(const char *file, char *const argv[], char *const envp[])
     char target[PATH_MAX];
     struct exec_plan p;
     memset(&p, 0, sizeof p);
-    if (string_ok(file)) {
-        search_path(file, target, sizeof target);
+    if (drip__exec_string_ok(file)) {
+        drip__exec_search_path(file, target, sizeof target);
         plan_exec(target, envp, &p);
     }
     EXEC_ENV(p, envp);

@@ -25,4 +25,11 @@ unsigned drip__untraced_execs(const char **first);
 /* Tells drip run (through DRIP_STATUS_DIR) that the root process wrote its report. */
 void drip__status_reported(void);
 
+/* exec_target.c: what an exec would run, and whether the kernel could read its arguments. */
+int drip__exec_is_static(const char *path, int depth);   /* ELF without an interpreter */
+int drip__exec_is_setid(const char *path);
+void drip__exec_search_path(const char *file, char *out, size_t cap);   /* as execvp; "" if absent */
+int drip__exec_string_ok(const char *s);                 /* 0: reading s would fault */
+int drip__exec_envp_ok(char *const envp[]);
+
 #endif
