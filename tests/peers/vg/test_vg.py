@@ -170,6 +170,28 @@ def case_segv_jmp():
     done()
 
 
+def case_zero():
+    """memcheck leak-0: zero-sized blocks (lost and kept) and pointers to a block's last byte and
+    one past its end."""
+    scenario("zero", [prog("zero")], F((24, 4), possible=(16, 1), reachable=(32, 2)))
+    done()
+
+
+def case_delta():
+    """memcheck leak-delta: a leak check around one piece of code, drip's check scope against
+    valgrind's VALGRIND_DO_ADDED_LEAK_CHECK on the same binary: the blocks the piece left (lost
+    and kept) and their bytes."""
+    if not os.path.exists(prog("delta")):
+        dt.skip("valgrind/memcheck.h was not found at build time (the valgrind package)")
+    d = Drip([prog("delta")])
+    dt.eq(d.out, b"drip: 150 bytes in 5 blocks\n", "delta: drip's scope counts what the piece left")
+    dt.eq(figures(d.report), F((60, 3), reachable=(90 + STDOUT_BUF, 3)), "delta: the exit report")
+    v = vg_stdout([prog("delta")])
+    if v is not None:
+        dt.eq(v, "valgrind: 150 bytes in 5 blocks\n", "delta: valgrind's added leak check counts the same")
+    done()
+
+
 # ---- the allocator's answers ------------------------------------------------------------------
 
 ALLOCS_LEFT = F((33, 1), reachable=(44 + STDOUT_BUF, 2))
