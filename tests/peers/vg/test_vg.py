@@ -295,6 +295,15 @@ def case_badfree_static():
     badfree("static", F((70, 1), reachable=(90 + STDOUT_BUF, 2)))
 
 
+def case_fatal_segv():
+    """memcheck's tests of a program killed by a signal: SIGSEGV after the leaks. Both tools
+    check for leaks before the program dies; drip dies of the same signal, its report whole."""
+    cmd = [prog("badfree"), "segv"]
+    d = scenario("segv", cmd, F((70, 1), reachable=(90 + STDOUT_BUF, 2)))
+    dt.eq(d.rc, -11, "segv: killed by SIGSEGV under drip as without it")
+    done()
+
+
 # ---- signals, allocators of the program's own ---------------------------------------------------
 
 def case_altstack():
