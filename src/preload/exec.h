@@ -23,5 +23,7 @@ void drip__exec_env_free(char **env, size_t len);
 unsigned drip__untraced_execs(const char **first);
 /* Tells drip run (through DRIP_STATUS_DIR) that the root process wrote its report. */
 void drip__status_reported(void);
+/* The root process could not write its report: the line drip run prints instead of "reported". */
+void drip__status_lost(const char *line);
 
 #endif
