@@ -77,8 +77,8 @@ install(FILES ${PROJECT_BINARY_DIR}/dripConfig.cmake ${PROJECT_BINARY_DIR}/dripC
 
 # ---- Debian package: `make deb` (cpack -G DEB in the build directory) ----------------------
 # One package, drip_VERSION_ARCH.deb, installing under /usr. Its Depends are the runtime
-# libraries drip's binaries link (readelf -d: libunwind.so.8, libdw.so.1, libz.so.1, libc.so.6
-# with GLIBC_2.34 symbols), listed here rather than computed by dpkg-shlibdeps so that the
+# libraries drip's binaries link or open on first need (libz.so.1 and libc.so.6 with GLIBC_2.34
+# symbols linked; libunwind.so.8 and libdw.so.1 dlopen'ed by unwind_lu.c and dwload.c), listed here rather than computed by dpkg-shlibdeps so that the
 # package is the same wherever it is built (tests/install checks these names).
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME drip)

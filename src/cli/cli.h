@@ -19,6 +19,10 @@ extern void (*drip__run_ended)(int pid, int code, int status);
  * off the program's path). */
 extern void (*drip__run_started)(int pid);
 
+/* dwload.c: loads libdw (and libelf) for the symbolizer now, rather than at its first call.
+ * 0, or -1 when it cannot be loaded (the first call then says so and exits with status 2). */
+int drip__dw_load(void);
+
 /* The commands of main.c's table (argv[0] is the command's name); each returns the exit status. */
 int cmd_run(int argc, char **argv);
 int cmd_top(int argc, char **argv);       /* top.c */

@@ -377,12 +377,15 @@ static char sweep_dir[PATH_MAX];
 static int symserve_listening;
 
 /* Once the program runs (off its path): the shared symbolizer, and the sweep of what killed runs
- * left. */
+ * left. libdw is loaded here (dwload.c), while the program starts, and the server inherits it:
+ * the first report it names does not wait for the load. */
 static void run_started(int pid)
 {
     (void)pid;
-    if (symserve_listening)
+    if (symserve_listening) {
+        drip__dw_load();
         drip_symserve_start();
+    }
     status_sweep(sweep_dir);
 }
 

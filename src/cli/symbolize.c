@@ -5,8 +5,11 @@
  * libdrip.so runs it at exit (and for live requests) with the raw report on stdin and the report
  * descriptors passed by number (--text-fd, --json-fd, --profile-fd, --out-fd); a user runs it on
  * a raw report kept with --raw-out; --status-fd N then receives "0" or "1" once the outputs are
- * written (its exit status may be reaped by the program's own SIGCHLD handler). Exit status: 0 no unsuppressed definite or indirect leaks,
- * 1 leaks found, 2 bad usage or input (one line on stderr), 3 a report could not be written.
+ * written (its exit status may be reaped by the program's own SIGCHLD handler). Exit status: 0 no
+ * unsuppressed definite or indirect leaks, 1 leaks found, 2 bad usage or input (one line on
+ * stderr), 3 a report could not be written. --json-commit TMP PATH (and --profile-commit): the
+ * descriptor given is the temporary file TMP, renamed to PATH once written (a child's report
+ * handed over without waiting: the child is gone, the rename is done here).
  */
 #include "cli.h"
 #include "symbolizer.h"
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
@@ -70,6 +74,22 @@ static int open_file(const char *path)
     if (fd < 0)
         die(2, "cannot write %s: %s", path, strerror(errno));
     return fd;
+}
+
+/* A finished temporary file renamed into place, as report.c's close_out does: the report appears
+ * whole or not at all (an empty one is removed). The old report goes first (ext4's auto_da_alloc
+ * would write the new one out before the rename returns). */
+static void commit(int fd, const char *tmp, const char *path)
+{
+    struct stat st;
+    int ok = fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0;
+    if (ok && lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+        unlink(path);
+    if (!ok || rename(tmp, path) != 0) {
+        if (ok)
+            fprintf(stderr, "drip: cannot write report %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+    }
 }
 
 static int fd_arg(const char *s)
@@ -157,6 +177,7 @@ int cmd_symbolize(int argc, char **argv)
 {
     struct drip_render_out o = {1, -1, -1, 1, NULL};
     const char *in = "-", *json = NULL, *profile = NULL;
+    const char *commit_tmp[2] = {NULL, NULL}, *commit_path[2] = {NULL, NULL};   /* json, profile */
     int debuginfod = 0, fd_mode = 0, status_fd = -1, cache = 1, serve_mode = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -176,6 +197,12 @@ int cmd_symbolize(int argc, char **argv)
             if (i + 1 >= argc)
                 return die(2, "%s needs a file name", a);
             *(!strcmp(a, "--json") ? &json : &profile) = argv[++i];
+        } else if (!strcmp(a, "--json-commit") || !strcmp(a, "--profile-commit")) {
+            if (i + 2 >= argc)
+                return die(2, "%s needs a temporary file and a path", a);
+            int k = !strcmp(a, "--profile-commit");
+            commit_tmp[k] = argv[++i];
+            commit_path[k] = argv[++i];
         } else if (!strcmp(a, "--status-fd")) {
             if (i + 1 >= argc || (status_fd = fd_arg(argv[++i])) < 0)
                 return die(2, "%s needs a descriptor number", a);
@@ -229,6 +256,10 @@ int cmd_symbolize(int argc, char **argv)
         fprintf(stderr, "drip: cannot write the report: %s\n", strerror(-rc));
     drip_symbolizer_free(s);
     drip__raw_free(&raw);
+    if (commit_tmp[0])
+        commit(o.json_fd, commit_tmp[0], commit_path[0]);
+    if (commit_tmp[1])
+        commit(o.profile_fd, commit_tmp[1], commit_path[1]);
     if (json)
         close(o.json_fd);
     if (profile)

@@ -12,16 +12,25 @@
  *
  * No request may wait for another: a report blocked on a full pipe must not hold up the process
  * that would drain it. So a request is answered in the server itself only when what it writes
- * cannot block for long (files, terminals) and no other request is waiting (else in parallel); output bound for a pipe is rendered into a memory
- * file and spliced without waiting, and a worker (a fork of the server) finishes what did not
- * fit; a request writing to a socket is answered by a worker from the start. Workers are reaped
- * by the server, the server by drip run (their CPU time counts in drip run's).
+ * cannot block for long (files, terminals) and no other request is waiting (else in parallel);
+ * output bound for a pipe is rendered into a memory file and spliced without waiting, and a
+ * worker (a fork of the server) finishes what did not fit; a request writing to a socket is
+ * answered by a worker from the start. Workers are reaped by the server, the server by drip run
+ * (their CPU time counts in drip run's).
  *
- * The process waits on its status pipe as before. When the server is gone (killed, drip run
- * ended while a daemon lives on) or refuses (another uid or gid: it would write as drip run's
- * user), the connect or the send fails, or the status pipe ends without an answer, and the
- * process spawns `drip symbolize` itself. The server dies with drip run (PR_SET_PDEATHSIG) and is
- * killed when the program has ended.
+ * A request with a status pipe (the root process, --error-exitcode) is waited for by its
+ * process. One without (a forked or exec'd child, docs/run.md "Reports of child processes") is
+ * asynchronous: the process has handed its report over and exited; it is answered here in the
+ * order the processes ended, its text held in a memory file and written with one write, and its
+ * JSON and profile renamed into place by cmd_symbolize (--json-commit). When the root process has
+ * ended, drip run closes the stop pipe: the server refuses new connections, answers every request
+ * already queued, waits for its workers and exits, and drip run waits for it: no report handed
+ * over is lost or still unwritten when drip run returns.
+ *
+ * When the server is gone (killed, drip run ended while a daemon lives on) or refuses (another
+ * uid or gid: it would write as drip run's user), the connect or the send fails, or the status
+ * pipe ends without an answer, and the process spawns `drip symbolize` itself. The server dies
+ * with drip run (PR_SET_PDEATHSIG).
  * Locks: none (one thread in each process).
  */
 #include "cli.h"
@@ -32,6 +41,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +82,8 @@ struct request {
     int got[MAX_FDS], target[MAX_FDS], n;   /* received descriptors and their numbers */
     char *cwd, *argv[MAX_ARGS + 1], *env;   /* env: NUL-separated up to end */
     char *end;
-    int argc, status_fd;
+    int argc, status_fd, text_fd;
+    bool async;   /* no status pipe: the process has exited, nobody waits for this answer */
 };
 
 static void close_got(struct request *q)
@@ -113,7 +124,7 @@ static int receive(int c, struct request *q)
     if (strcmp(s[0], "drip-sym 1") || q->argc < 1 || q->argc > MAX_ARGS)
         goto bad;
     q->cwd = s[1];
-    q->status_fd = -1;
+    q->status_fd = q->text_fd = -1;
     for (int i = 0; i < q->argc; i++) {
         if (p >= q->end)
             goto bad;
@@ -121,7 +132,10 @@ static int receive(int c, struct request *q)
         p += strlen(p) + 1;
         if (i > 0 && !strcmp(q->argv[i - 1], "--status-fd"))
             q->status_fd = atoi(q->argv[i]);
+        if (i > 0 && !strcmp(q->argv[i - 1], "--text-fd"))
+            q->text_fd = atoi(q->argv[i]);
     }
+    q->async = q->status_fd < 0;
     q->argv[q->argc] = NULL;
     q->env = p;
     int nt = 0;
@@ -138,24 +152,27 @@ bad:
 /* Whether the request can be answered in the server itself, with no worker: nothing it writes
  * may wait on a reader, who could be a traced process waiting for its own report. A socket goes
  * to a worker; a pipe (a CI runner's stderr) is written through a memory file, and only as far
- * as it takes without waiting (deliver). held[] gets the pipes' indices. */
+ * as it takes without waiting (deliver). held[] gets the pipes' indices, and the text report's
+ * whatever it goes to: the text is then written with one write, whole, never in pieces between
+ * which another process's report (answered by a worker meanwhile) could come. */
 static int inline_ok(const struct request *q, int *held, int *nheld)
 {
     *nheld = 0;
+    int ok = 1;
     for (int i = 0; i < q->n; i++) {
         struct stat st;
         if (q->target[i] == 0 || q->target[i] == q->status_fd)
             continue;   /* the raw report (read), the status pipe (one byte, its reader waits) */
         if (fstat(q->got[i], &st) != 0 || S_ISSOCK(st.st_mode))
-            return 0;
-        if (S_ISFIFO(st.st_mode))
+            ok = 0;
+        else if (S_ISFIFO(st.st_mode) || q->target[i] == q->text_fd)
             held[(*nheld)++] = i;
     }
     if (*nheld)   /* the status follows the held output: it is held too */
         for (int i = 0; i < q->n; i++)
             if (q->target[i] == q->status_fd)
                 held[(*nheld)++] = i;
-    return 1;
+    return ok;
 }
 
 /* Puts each descriptor under its number (every fd of ours in the way moved first: *keep[] are
@@ -227,6 +244,24 @@ static int deliver(int nheld, const int *real, const int *mem, off_t *done, int 
 {
     for (int k = 0; k < nheld; k++) {
         off_t len = lseek(mem[k], 0, SEEK_END);
+        struct stat st;
+        if (done[k] < len && fstat(real[k], &st) == 0 && !S_ISFIFO(st.st_mode)) {
+            /* a terminal or a file (an asynchronous report's text): one write of the whole */
+            char *all = malloc((size_t)(len - done[k]));
+            ssize_t r = all ? pread(mem[k], all, (size_t)(len - done[k]), done[k]) : -1;
+            for (ssize_t off = 0; r > 0 && off < r;) {
+                ssize_t w = write(real[k], all + off, (size_t)(r - off));
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0)
+                    break;
+                off += w;
+                done[k] += w;
+            }
+            free(all);
+            if (done[k] < len)
+                return -1;
+        }
         while (done[k] < len) {
             ssize_t w;
             if (!wait) {
@@ -264,7 +299,95 @@ static void restore(const struct request *q, int null, int home)
     }
 }
 
-static void serve(int lfd, pid_t run_pid)
+/* Answers one request taken on c (closed here): in the server itself when nothing it writes can
+ * wait and, for a process that waits for it, no other request is waiting; else in a worker. */
+struct server {
+    int lfd, stop, null, home;   /* moved above a request's numbers by answer() */
+    uid_t uid;
+    gid_t gid;
+};
+
+static void handle(int c, struct server *sv)
+{
+    static struct request q;
+    struct ucred cr;
+    socklen_t len = sizeof cr;
+    if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 || cr.uid != sv->uid || cr.gid != sv->gid ||
+        receive(c, &q) != 0) {
+        close(c);   /* the process spawns its own */
+        return;
+    }
+    close(c);
+    int held[MAX_FDS], nheld, real[MAX_FDS], mem[MAX_FDS];
+    off_t done[MAX_FDS] = {0};
+    /* another request already waiting (processes ending together: make -j): a request whose process
+     * waits goes to a worker, so that reports are named in parallel as spawned symbolizers were; an
+     * asynchronous one is answered here, in the order the processes ended */
+    struct pollfd more = {sv->lfd, POLLIN, 0};
+    int here = inline_ok(&q, held, &nheld);
+    for (int k = 0; k < nheld; k++)
+        real[k] = mem[k] = -1;
+    if ((q.async || poll(&more, 1, 0) <= 0) && here) {
+        int *keep[] = {&sv->lfd, &sv->stop, &sv->null, &sv->home};
+        answer(&q, keep, 4, held, nheld, real, mem);
+        restore(&q, sv->null, sv->home);
+        close_got(&q);   /* any left by a failure */
+        /* a full pipe: a worker waits on it, the server goes on */
+        if (nheld && deliver(nheld, real, mem, done, 0) == 0 && fork() == 0) {
+            close(sv->lfd);
+            deliver(nheld, real, mem, done, 1);
+            _exit(0);
+        }
+        for (int k = 0; k < nheld; k++) {
+            if (real[k] >= 0)
+                close(real[k]);
+            if (mem[k] >= 0)
+                close(mem[k]);
+        }
+        if (sv->lfd < 0 || sv->null < 0)
+            _exit(0);
+        return;
+    }
+    pid_t w = fork();
+    if (w == 0) {
+        close(sv->lfd);
+        if (sv->stop >= 0)
+            close(sv->stop);
+        signal(SIGPIPE, SIG_DFL);   /* as the helper the process would have spawned */
+        signal(SIGCHLD, SIG_DFL);
+        int *keep[] = {&sv->null, &sv->home};
+        int rc = answer(&q, keep, 2, held, nheld, real, mem);
+        deliver(nheld, real, mem, done, 1);   /* the text in one write, the status last */
+        _exit(rc);
+    }
+    close_got(&q);   /* a failed fork: the process sees its status pipe end, spawns its own */
+}
+
+/* The program has ended (stop_fd: end of file): no new request is taken from now on (a process
+ * that connects now is refused and spawns its own symbolizer), every request already queued is
+ * answered, and every worker is waited for, so that no report handed over asynchronously is still
+ * unwritten when drip run leaves. shutdown() on a listening socket refuses new connections under
+ * the same lock that queues them: nothing can slip in between the last accept and the exit. */
+static void drain(struct server *sv)
+{
+    shutdown(sv->lfd, SHUT_RD);
+    fcntl(sv->lfd, F_SETFL, fcntl(sv->lfd, F_GETFL) | O_NONBLOCK);
+    for (;;) {
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        int c = accept4(sv->lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0 && errno == EINTR)
+            continue;
+        if (c < 0)
+            break;
+        handle(c, sv);
+    }
+    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+        ;
+    _exit(0);
+}
+
+static void serve(int lfd, int stop_fd, pid_t run_pid)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != run_pid)
@@ -287,78 +410,54 @@ static void serve(int lfd, pid_t run_pid)
     int hi = fcntl(null, F_DUPFD_CLOEXEC, 3);
     close(null);
     null = hi;
-    int home = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct server sv = {lfd, stop_fd, null, open(".", O_RDONLY | O_CLOEXEC | O_DIRECTORY), getuid(), getgid()};
     drip_symcache_keep();   /* one load of each name cache for the whole run */
-    uid_t uid = getuid();
-    gid_t gid = getgid();
-    static struct request q;
     for (;;) {
         while (waitpid(-1, NULL, WNOHANG) > 0)
             ;
-        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        struct pollfd pf[2] = {{sv.lfd, POLLIN, 0}, {sv.stop, POLLIN, 0}};
+        int n = poll(pf, 2, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n > 0 && pf[1].revents) {
+            close(sv.stop);
+            sv.stop = -1;
+            drain(&sv);
+        }
+        int c = accept4(sv.lfd, NULL, NULL, SOCK_CLOEXEC);
         if (c < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-                errno == ENOMEM)
+                errno == ENOMEM || errno == EAGAIN)
                 continue;
             _exit(0);
         }
-        struct ucred cr;
-        socklen_t len = sizeof cr;
-        if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 || cr.uid != uid || cr.gid != gid ||
-            receive(c, &q) != 0) {
-            close(c);   /* the process spawns its own */
-            continue;
-        }
-        close(c);
-        int held[MAX_FDS], nheld, real[MAX_FDS], mem[MAX_FDS];
-        off_t done[MAX_FDS] = {0};
-        /* another request already waiting (processes ending together: make -j): this one goes to a
-         * worker, so that reports are named in parallel as spawned symbolizers were */
-        struct pollfd more = {lfd, POLLIN, 0};
-        if (poll(&more, 1, 0) <= 0 && inline_ok(&q, held, &nheld)) {
-            int *keep[] = {&lfd, &null, &home};
-            for (int k = 0; k < nheld; k++)
-                real[k] = mem[k] = -1;
-            answer(&q, keep, 3, held, nheld, real, mem);
-            restore(&q, null, home);
-            close_got(&q);   /* any left by a failure */
-            /* a full pipe: a worker waits on it, the server goes on */
-            if (nheld && deliver(nheld, real, mem, done, 0) == 0 && fork() == 0) {
-                close(lfd);
-                deliver(nheld, real, mem, done, 1);
-                _exit(0);
-            }
-            for (int k = 0; k < nheld; k++) {
-                if (real[k] >= 0)
-                    close(real[k]);
-                if (mem[k] >= 0)
-                    close(mem[k]);
-            }
-            if (lfd < 0 || null < 0)
-                _exit(0);
-            continue;
-        }
-        pid_t w = fork();
-        if (w == 0) {
-            close(lfd);
-            signal(SIGPIPE, SIG_DFL);   /* as the helper the process would have spawned */
-            signal(SIGCHLD, SIG_DFL);
-            int *keep[] = {&null, &home};
-            _exit(answer(&q, keep, 2, NULL, 0, NULL, NULL));
-        }
-        close_got(&q);   /* a failed fork: the process sees its status pipe end, spawns its own */
+        handle(c, &sv);
     }
 }
+
+static int stop_w = -1;   /* drip run's end of the pipe whose end of file tells the server to drain */
 
 void drip_symserve_start(void)
 {
     if (listen_fd < 0)
         return;
     pid_t me = getpid();
+    int sp[2];
+    if (pipe2(sp, O_CLOEXEC) != 0) {
+        close(listen_fd);   /* no way to tell it to finish: no server (each process spawns its own) */
+        listen_fd = -1;
+        return;
+    }
     fflush(NULL);   /* nothing of drip run's stdio is written again by a worker's exit */
     pid_t pid = fork();
-    if (pid == 0)
-        serve(listen_fd, me);
+    if (pid == 0) {
+        close(sp[1]);
+        serve(listen_fd, sp[0], me);
+    }
+    close(sp[0]);
+    stop_w = pid > 0 ? sp[1] : -1;
+    if (pid <= 0)
+        close(sp[1]);
     close(listen_fd);   /* the server's now: requests queue on it until it accepts */
     listen_fd = -1;
     server_pid = pid > 0 ? pid : 0;
@@ -370,9 +469,12 @@ void drip_symserve_stop(void)
         close(listen_fd);
     listen_fd = -1;
     if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
+        /* the server answers what is queued, waits for its workers and leaves: every report handed
+         * over without waiting is written before drip run returns */
+        close(stop_w);
         while (waitpid(server_pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }
+    stop_w = -1;
     server_pid = 0;
 }

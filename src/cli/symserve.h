@@ -7,8 +7,8 @@
 int drip_symserve_listen(const char *dir);
 /* Forks the server that answers on it (once the program runs: it is not on the program's path). */
 void drip_symserve_start(void);
-/* Kills the server, once the program has ended (requests being answered finish in their
- * workers). */
+/* Once the program has ended: the server refuses new requests, answers those queued and waits
+ * for its workers; returns when it has exited (every report handed over is written). */
 void drip_symserve_stop(void);
 
 #endif

@@ -73,22 +73,6 @@ static int expand_log(const char *in, char *out, size_t cap)
     return 0;
 }
 
-/* Does the file hold valgrind's own suppression format ("{ name / Memcheck:Leak / fun:... }")? */
-static int valgrind_supp_format(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    char line[512];
-    int vg = 0;
-    while (!vg && fgets(line, sizeof line, f)) {
-        const char *s = line + strspn(line, " \t");
-        vg = s[0] == '{' || !strncmp(s, "Memcheck:", 9) || !strncmp(s, "fun:", 4) || !strncmp(s, "obj:", 4);
-    }
-    fclose(f);
-    return vg;
-}
-
 /* Fills out (argv for cmd_run: "run", flags, "--", program...) and runs it. */
 static int map_and_run(int argc, char **argv, char **out)
 {
@@ -145,15 +129,10 @@ static int map_and_run(int argc, char **argv, char **out)
             snprintf(exitcode, sizeof exitcode, "--error-exitcode=%s", v);
             out[n++] = exitcode;
         } else if (IS("--suppressions")) {
-            if (valgrind_supp_format(v)) {
-                if (!quiet)
-                    fprintf(stderr, "drip: --suppressions=%s is in valgrind's format, ignored: drip reads "
-                                    "LeakSanitizer-format files (leak:<pattern> lines; drip suppress makes them)\n", v);
-            } else if (supp_files++) {
-                return die(2, "--suppressions: drip takes one LeakSanitizer-format file");
-            } else {
-                out[n++] = (char *)a;   /* --suppressions=FILE, as drip run spells it */
-            }
+            /* valgrind's format or LeakSanitizer's: drip reads both (common/suppress.c) */
+            if (supp_files++)
+                return die(2, "--suppressions: drip takes one suppressions file");
+            out[n++] = (char *)a;   /* --suppressions=FILE, as drip run spells it */
         } else if (IS("--gen-suppressions")) {
             out[n++] = (char *)a;
         } else if (IS("--child-silent-after-fork")) {

@@ -540,8 +540,9 @@ int drip__report_write(const struct drip_raw *raw, const struct drip_symbols *sy
         *g = (struct group){.kind = (uint8_t)x->kind, .site = x->site, .bytes = x->bytes, .blocks = x->blocks,
                             .suppressed = -1, .ioff_min = x->ioff_min, .ioff_max = x->ioff_max,
                             .sites = {x->site}, .nsites = 1};
-        /* a reachable record's summary line names only the allocating function */
-        int summary = g->kind == REACHABLE && !o->show_reachable && !o->json[0];
+        /* a reachable record's summary line names only the allocating function (unless a
+         * valgrind suppression may match its whole stack) */
+        int summary = g->kind == REACHABLE && !o->show_reachable && !o->json[0] && !drip__suppressions_have_vg(&r.supp);
         site_frames(raw, sym, g->site, summary ? 1 : 0, !summary, &g->frames, &g->nframes);
     }
     merge_groups(&r);
@@ -550,8 +551,10 @@ int drip__report_write(const struct drip_raw *raw, const struct drip_symbols *sy
         struct group *g = &r.g[i];
         if (g->merged)
             continue;
-        if (g->kind != REACHABLE && r.supp.n)
-            g->suppressed = drip__suppressions_match(&r.supp, g->frames, (size_t)g->nframes);
+        static const unsigned kind_bit[] = {[DEFINITE] = DRIP_SUPP_DEFINITE, [INDIRECT] = DRIP_SUPP_INDIRECT,
+                                            [POSSIBLE] = DRIP_SUPP_POSSIBLE, [REACHABLE] = DRIP_SUPP_REACHABLE};
+        if (r.supp.n)
+            g->suppressed = drip__suppressions_match_kind(&r.supp, kind_bit[g->kind], g->frames, (size_t)g->nframes);
         if (g->suppressed >= 0) {
             r.supp.hits[g->suppressed] += g->blocks;
             r.suppressed.bytes += g->bytes;

@@ -1,5 +1,6 @@
-/* suppress.c — see suppress.h. */
+/* suppress.c — see suppress.h (valgrind's entries: suppress_vg.c). No locks. */
 #include "suppress.h"
+#include "suppress_vg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +67,26 @@ static void set_err(char *err, size_t errlen, const char *fmt, int line, const c
         snprintf(err, errlen, fmt, line, detail);
 }
 
+/* Room for one more entry; 0, or -1 out of memory. */
+static int grow(struct drip_suppressions *s, size_t *cap)
+{
+    if (s->n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 16;
+    char **p = realloc(s->patterns, c * sizeof *p);
+    if (p)
+        s->patterns = p;
+    uint64_t *h = p ? realloc(s->hits, c * sizeof *h) : NULL;
+    if (h)
+        s->hits = h;
+    struct drip_vg_supp **v = h ? realloc(s->vg, c * sizeof *v) : NULL;
+    if (!v)
+        return -1;
+    s->vg = v;
+    *cap = c;
+    return 0;
+}
+
 int drip__suppressions_parse(struct drip_suppressions *s, const char *text, size_t len, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -90,10 +111,29 @@ int drip__suppressions_parse(struct drip_suppressions *s, const char *text, size
             drip__suppressions_free(s);
             return -1;
         }
+        if (b - a == 1 && text[a] == '{') {   /* a valgrind entry, up to its "}" line */
+            struct drip_vg_supp *v;
+            char *name;
+            if (drip__vg_supp_parse(text, len, &i, &lineno, &v, &name, err, errlen) != 0) {
+                drip__suppressions_free(s);
+                return -1;
+            }
+            if (grow(s, &cap) != 0) {
+                drip__vg_supp_free(v);
+                free(name);
+                set_err(err, errlen, "line %d: %s", lineno, strerror(ENOMEM));
+                drip__suppressions_free(s);
+                return -1;
+            }
+            s->patterns[s->n] = name;
+            s->vg[s->n] = v;
+            s->hits[s->n++] = 0;
+            continue;
+        }
         const char *colon = memchr(text + a, ':', b - a);
         if (!colon || (size_t)(colon - (text + a)) != 4 || memcmp(text + a, "leak", 4) != 0) {
             if (err && errlen)
-                snprintf(err, errlen, "line %d: expected 'leak:<pattern>', got '%.*s'", lineno,
+                snprintf(err, errlen, "line %d: expected 'leak:<pattern>' or a valgrind '{' entry, got '%.*s'", lineno,
                          (int)(b - a > 200 ? 200 : b - a), text + a);
             drip__suppressions_free(s);
             return -1;
@@ -104,18 +144,10 @@ int drip__suppressions_parse(struct drip_suppressions *s, const char *text, size
             drip__suppressions_free(s);
             return -1;
         }
-        if (s->n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **p = realloc(s->patterns, cap * sizeof *p);
-            uint64_t *h = p ? realloc(s->hits, cap * sizeof *h) : NULL;
-            if (p)
-                s->patterns = p;
-            if (!p || !h) {
-                set_err(err, errlen, "line %d: %s", lineno, strerror(ENOMEM));
-                drip__suppressions_free(s);
-                return -1;
-            }
-            s->hits = h;
+        if (grow(s, &cap) != 0) {
+            set_err(err, errlen, "line %d: %s", lineno, strerror(ENOMEM));
+            drip__suppressions_free(s);
+            return -1;
         }
         char *pat = strndup(colon + 1, plen);
         if (!pat) {
@@ -124,6 +156,7 @@ int drip__suppressions_parse(struct drip_suppressions *s, const char *text, size
             return -1;
         }
         s->patterns[s->n] = pat;
+        s->vg[s->n] = NULL;
         s->hits[s->n++] = 0;
     }
     return 0;
@@ -179,23 +212,49 @@ int drip__suppressions_load(struct drip_suppressions *s, const char *path, char 
     return rc;
 }
 
-int drip__suppressions_match(const struct drip_suppressions *s, const struct drip_frame *frames, size_t n)
+int drip__suppressions_match_kind(const struct drip_suppressions *s, unsigned kind, const struct drip_frame *frames,
+                                  size_t n)
 {
-    for (size_t p = 0; p < s->n; p++)
+    for (size_t p = 0; p < s->n; p++) {
+        if (s->vg && s->vg[p]) {
+            if (drip__vg_supp_match(s->vg[p], kind, frames, n))
+                return (int)p;
+            continue;
+        }
+        if (kind == DRIP_SUPP_REACHABLE)   /* LeakSanitizer's lines are for leaks only */
+            continue;
         for (size_t i = 0; i < n; i++)
             if (drip__template_match(s->patterns[p], frames[i].function) ||
                 drip__template_match(s->patterns[p], frames[i].file) ||
                 drip__template_match(s->patterns[p], frames[i].module))
                 return (int)p;
+    }
     return -1;
+}
+
+int drip__suppressions_match(const struct drip_suppressions *s, const struct drip_frame *frames, size_t n)
+{
+    return drip__suppressions_match_kind(s, DRIP_SUPP_DEFINITE, frames, n);
+}
+
+int drip__suppressions_have_vg(const struct drip_suppressions *s)
+{
+    for (size_t p = 0; s->vg && p < s->n; p++)
+        if (s->vg[p])
+            return 1;
+    return 0;
 }
 
 void drip__suppressions_free(struct drip_suppressions *s)
 {
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
         free(s->patterns[i]);
+        if (s->vg)
+            drip__vg_supp_free(s->vg[i]);
+    }
     free(s->patterns);
     free(s->hits);
+    free(s->vg);
     memset(s, 0, sizeof *s);
 }
 

@@ -9,7 +9,10 @@
  * Small requests (<= 64 KiB) come from power-of-two size classes carved out of 1 MiB chunks and
  * recycled on per-class free lists; larger ones take whole pages from the range and give them back
  * to the kernel (MADV_DONTNEED) when freed, keeping the range for a later request of the same size.
- * Fresh pages are zero; recycled blocks are zeroed again on reuse.
+ * Fresh pages are zero; recycled blocks are zeroed again on reuse. During the exit report
+ * (drip__arena_exiting) up to 8 MiB of large blocks freed are simply dropped, neither given back
+ * nor reused: the process is about to end, and a MADV_DONTNEED costs more than the pages it
+ * returns (each forked `$(echo)` subshell's scan frees a few such blocks).
  * Lock: `lock` guards the chunk cursor and the free lists (a leaf lock: nothing is called while
  * it is held but mmap).
  */
@@ -35,8 +38,11 @@ static struct {
     struct free_block *free[MAX_SHIFT + 1];
     struct free_span *spans;                       /* large blocks given back, by exact size */
     _Atomic size_t mapped;                         /* bytes in use, for drip's own stats */
+    _Atomic size_t drop;                           /* exit report: bytes of large frees to drop */
     atomic_int failed;                             /* a request was refused: records were lost */
 } A = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+void drip__arena_exiting(void) { atomic_store(&A.drop, (size_t)8 << 20); }
 
 static unsigned class_of(size_t size)
 {
@@ -152,6 +158,12 @@ void drip__arena_free(void *p, size_t size)
         size = 1;
     if (size > ((size_t)1 << MAX_SHIFT)) {
         size_t n = page_round(size);
+        atomic_fetch_sub_explicit(&A.mapped, n, memory_order_relaxed);
+        size_t d = atomic_load(&A.drop);
+        while (d >= n && !atomic_compare_exchange_weak(&A.drop, &d, d - n))
+            ;
+        if (d >= n)
+            return;   /* dropped: its pages stay as they are until the process ends */
         madvise(p, n, MADV_DONTNEED);
         pthread_mutex_lock(&A.lock);
         struct free_span *s = p;
@@ -159,7 +171,6 @@ void drip__arena_free(void *p, size_t size)
         s->next = A.spans;
         A.spans = s;
         pthread_mutex_unlock(&A.lock);
-        atomic_fetch_sub_explicit(&A.mapped, n, memory_order_relaxed);
         return;
     }
     unsigned c = class_of(size);

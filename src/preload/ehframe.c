@@ -114,7 +114,9 @@ int drip__parse_cie(const uint8_t *cie, struct drip__cie *c)
     return 0;
 }
 
-int drip__parse_fde(const uint8_t *fde, struct drip__fde *f)
+int drip__parse_fde(const uint8_t *fde, struct drip__fde *f) { return drip__parse_fde_cached(fde, f, NULL); }
+
+int drip__parse_fde_cached(const uint8_t *fde, struct drip__fde *f, struct drip__cie_cache *cache)
 {
     uint32_t len;
     int32_t cie_off;
@@ -124,8 +126,19 @@ int drip__parse_fde(const uint8_t *fde, struct drip__fde *f)
     memcpy(&cie_off, fde + 4, 4);
     if (cie_off == 0)
         return -1;   /* a CIE, not an FDE */
-    if (drip__parse_cie(fde + 4 - cie_off, &f->cie) != 0)
-        return -1;
+    const uint8_t *cie = fde + 4 - cie_off;
+    if (!cache) {
+        if (drip__parse_cie(cie, &f->cie) != 0)
+            return -1;
+    } else {
+        if (cache->at != cie) {
+            cache->at = cie;
+            cache->rc = drip__parse_cie(cie, &cache->cie);
+        }
+        if (cache->rc != 0)
+            return -1;
+        f->cie = cache->cie;
+    }
     int sz = drip__enc_size(f->cie.fde_enc);
     if (!sz)
         return -1;

@@ -34,6 +34,14 @@ struct drip__fde {
 };
 /* -1 for a CIE, a terminator, a CIE drip does not handle or an address encoding it cannot read. */
 int drip__parse_fde(const uint8_t *fde, struct drip__fde *f);
+/* The same, with the last CIE parsed kept in *cache (zeroed before the first call): the FDEs of a
+ * module mostly share one CIE, which modules.c's sample would otherwise parse for each. */
+struct drip__cie_cache {
+    const uint8_t *at;
+    int rc;
+    struct drip__cie cie;
+};
+int drip__parse_fde_cached(const uint8_t *fde, struct drip__fde *f, struct drip__cie_cache *cache);
 
 /* .eh_frame_hdr: a table of (function start, FDE) sorted by start, both relative to the header. */
 struct drip__eh_hdr {

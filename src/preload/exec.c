@@ -19,7 +19,10 @@
  *    without LD_PRELOAD at all, as `env -i` makes), the root leaves one line saying so in the
  *    status directory `drip run` gave it (DRIP_STATUS_DIR, its file "exec"; "reported" in its
  *    file "state" once the report is written), which drip run prints when the
- *    process ends without a report; under plain LD_PRELOAD the line goes to stderr at once.
+ *    process ends without a report; under plain LD_PRELOAD the line goes at once where the
+ *    report would have gone (log_path, else stderr).
+ *  - An exec whose path or environment the kernel cannot read (a bad pointer) is passed on
+ *    untouched: it fails with EFAULT as without drip, where reading them would fault in drip.
  *  - Other processes (forked children) that exec are not traced unless follow_exec: each such
  *    exec is counted in a page shared with the parent, whose report says how many children ran
  *    programs drip did not follow, and names --follow-exec.
@@ -31,6 +34,8 @@
 #include "exec.h"
 #include "privdrop.h"
 #include "runtime.h"
+#include "helper.h"
+#include "stop.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -47,8 +52,10 @@
 #include <unistd.h>
 
 
-/* One per traced process, shared with its children through fork: they count here the execs
- * drip did not follow. */
+/* One per traced process that forks, shared with its children through fork: they count here the
+ * execs drip did not follow. Made on first need (own(): the process's first fork, vfork or
+ * posix_spawn), not at start: a shared mapping costs tens of microseconds to make and to tear
+ * down, and most forked children (a shell's `$(echo)` subshells) never fork. */
 struct exec_page {
     atomic_uint untraced;
     atomic_int first_taken;
@@ -88,8 +95,26 @@ void drip__exec_init(void)
     const char *r = getenv("DRIP_ROOT_PID");
     if (r && strlen(r) < sizeof root_pid)
         strcpy(root_pid, r);
-    own_page = new_page();
 }
+
+/* This process's page, made on first need: before a fork (the world locked), or where a vfork
+ * child or posix_spawn counts an exec (no fork handler runs for those). Two threads making it at
+ * once keep one. */
+static struct exec_page *own(void)
+{
+    struct exec_page *p = __atomic_load_n(&own_page, __ATOMIC_ACQUIRE);
+    if (p)
+        return p;
+    struct exec_page *made = new_page(), *none = NULL;
+    if (!made)
+        return NULL;
+    if (__atomic_compare_exchange_n(&own_page, &none, made, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return made;
+    munmap(made, sizeof *made);
+    return none;
+}
+
+void drip__exec_fork_prepare(void) { own(); }
 
 const char *drip__exec_root_pid(void) { return root_pid[0] ? root_pid : NULL; }
 
@@ -191,7 +216,7 @@ int drip__exec_hide(void)
 void drip__exec_fork_child(void)
 {
     parent_page = own_page;
-    own_page = new_page();
+    own_page = NULL;   /* made if this child forks in its turn */
 }
 
 unsigned drip__untraced_execs(const char **first)
@@ -314,6 +339,51 @@ static void search_path(const char *file, char *out, size_t cap)
             return;
         p = e + 1;
     }
+}
+
+/* ---- arguments the kernel would refuse ------------------------------------------------------ */
+/* An exec whose path or environment the kernel cannot read fails with EFAULT; drip must not read
+ * them first (a fault in drip would kill the program where the call returns -1). Reads through
+ * drip__safe_read, which fails where a load would fault. 1: readable (or cannot tell: no
+ * process_vm_readv), 0: a load would fault. */
+static int string_ok(const char *s)
+{
+    if (!s)
+        return 0;
+    uintptr_t a = (uintptr_t)s;
+    for (size_t total = 0; total < (size_t)4 << 20;) {
+        char buf[256];
+        size_t n = 4096 - (a & 4095);   /* never across a page: a short read is a fault */
+        if (n > sizeof buf)
+            n = sizeof buf;
+        long r = drip__safe_read(buf, a, n);
+        if (r < 0)
+            return 1;
+        if ((size_t)r != n)
+            return 0;
+        if (memchr(buf, 0, n))
+            return 1;
+        a += n;
+        total += n;
+    }
+    return 1;
+}
+
+static int envp_ok(char *const envp[])
+{
+    for (size_t i = 0; envp; i++) {   /* NULL: an empty environment, as the kernel takes it */
+        char *e;
+        long r = drip__safe_read(&e, (uintptr_t)(envp + i), sizeof e);
+        if (r < 0)
+            return 1;
+        if (r != (long)sizeof e)
+            return 0;
+        if (!e)
+            return 1;
+        if (!string_ok(e))
+            return 0;
+    }
+    return 1;
 }
 
 /* ---- environments ------------------------------------------------------------------------- */
@@ -459,8 +529,9 @@ static void want_env(struct exec_plan *p, char *const envp[], int vfork_child)
 static void plan_exec(const char *target, char *const envp[], struct exec_plan *p)
 {
     memset(p, 0, sizeof *p);
-    /* drip's own children (drip__guard set: a helper drip starts) are none of the program's */
-    if (!atomic_load(&drip__g.initialised) || drip__guard || env_has_drip(envp))
+    /* drip's own children (drip__guard set: a helper drip starts) are none of the program's;
+     * an environment the kernel cannot read: the exec fails with EFAULT, as without drip */
+    if (!atomic_load(&drip__g.initialised) || drip__guard || !envp_ok(envp) || env_has_drip(envp))
         return;
     /* report files made before a setuid or a seccomp filter (privdrop.c) are not the next
      * program's: the empty ones go (nothing in a vfork child, whose pid is not theirs) */
@@ -477,7 +548,7 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
         return;
     }
     if (!root) {
-        p->counted = vfork_child ? own_page : parent_page;
+        p->counted = vfork_child ? own() : parent_page;
         if (p->counted) {
             atomic_fetch_add(&p->counted->untraced, 1);
             if (!atomic_exchange(&p->counted->first_taken, 1))
@@ -500,7 +571,9 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
         if (status_write("exec", line) == 0) {
             p->status_written = 1;
         } else if (drip__opt.report) {
-            ssize_t ignored = write(2, line, strlen(line));
+            /* where the report would have gone (log_path), so the program's stderr stays its own */
+            int is_log, fd = drip__report_fd(&is_log);
+            ssize_t ignored = write(fd >= 0 ? fd : 2, line, strlen(line));
             (void)ignored;
         }
         return;
@@ -527,7 +600,10 @@ int drip__execve(const char *path, char *const argv[], char *const envp[])
     if (!real)
         real = (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execve");
     struct exec_plan p;
-    plan_exec(path, envp, &p);
+    if (string_ok(path))
+        plan_exec(path, envp, &p);
+    else
+        memset(&p, 0, sizeof p);   /* a path the kernel cannot read: EFAULT, drip stays out */
     EXEC_ENV(p, envp);
     int rc = real(path, argv, p.env ? p.env : envp);
     undo_exec(&p);
@@ -540,9 +616,12 @@ int drip__execvpe(const char *file, char *const argv[], char *const envp[])
     if (!real)
         real = (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execvpe");
     char target[PATH_MAX];
-    search_path(file, target, sizeof target);
     struct exec_plan p;
-    plan_exec(target, envp, &p);
+    memset(&p, 0, sizeof p);
+    if (string_ok(file)) {
+        search_path(file, target, sizeof target);
+        plan_exec(target, envp, &p);
+    }
     EXEC_ENV(p, envp);
     int rc = real(file, argv, p.env ? p.env : envp);
     undo_exec(&p);
@@ -569,7 +648,7 @@ int drip__fexecve(int fd, char *const argv[], char *const envp[])
 void drip__spawned(const char *file, char *const envp[])
 {
     if (!atomic_load(&drip__g.initialised) || drip__guard || drip__opt.follow_exec ||
-        env_has_drip(envp ? envp : environ) || !own_page)
+        env_has_drip(envp ? envp : environ) || !own())
         return;
     atomic_fetch_add(&own_page->untraced, 1);
     if (!atomic_exchange(&own_page->first_taken, 1))

@@ -6,6 +6,7 @@
 
 void drip__exec_init(void);
 void drip__exec_fork_child(void);
+void drip__exec_fork_prepare(void);   /* before a fork: the page its children count untraced execs in */
 int drip__execve(const char *path, char *const argv[], char *const envp[]);
 int drip__execvpe(const char *file, char *const argv[], char *const envp[]);
 int drip__fexecve(int fd, char *const argv[], char *const envp[]);

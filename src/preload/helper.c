@@ -362,6 +362,25 @@ int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *co
     return helper_once(0, cli, in_fd, err_fd, keep, nkeep, args, why);
 }
 
+/* A forked or exec'd child under drip run: the request goes to the shared symbolizer and the
+ * process goes on to exit without waiting for the answer (symserve.c writes it, in the order the
+ * processes ended, and drip run waits for every such report before it returns). The caller keeps
+ * the synchronous way for the root process (drip run reads its report once it exits) and for
+ * --error-exitcode (the exit status depends on the answer). 0 when the request was taken; -1 when
+ * the caller must write the report itself (no server, it is gone or its queue is full). */
+int drip__helper_handoff(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args)
+{
+    if (!drip__symclient_ready() || cli_override[0])
+        return -1;   /* DRIP_CLI: the caller named the symbolizer to run */
+    int argc = 0;
+    while (args[argc])
+        argc++;
+    char **env = helper_env();
+    int rc = drip__symclient_send(args, argc, env ? env : environ, in_fd, err_fd, keep, nkeep);
+    free(env);
+    return rc;
+}
+
 /* ---- the long-lived symbolizer for live requests ----------------------------------------------
  * The endpoint's answers (/debug/pprof/heap, /debug/pprof/symbol, /debug/drip/leaks, suspects),
  * the monitor's names and drip_check_end's frames go to one `drip symbolize --serve` per process,

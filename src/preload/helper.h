@@ -8,6 +8,8 @@ void drip__start_dir(char *out, size_t cap);
 void drip__resolve_path(const char *pattern, char *out, size_t cap);
 void drip__report_dest_init(void);
 int drip__report_fd(int *is_log);
+/* A child's report handed to drip run's shared symbolizer without waiting: 0, or -1 (write it). */
+int drip__helper_handoff(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args);
 /* 1 when the text report goes to stderr and fd 2 was closed when the program started. */
 int drip__report_stderr_closed(void);
 int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args, const char **why);

@@ -16,6 +16,7 @@
 #include "counters.h"
 #include "depot.h"
 #include "hooks.h"
+#include "lsan.h"
 #include "runtime.h"
 #include "table.h"
 #include "unwind.h"
@@ -191,16 +192,22 @@ __attribute__((noinline)) static void on_alloc_recorded(void *p, size_t size)
 {
     struct drip__entry e = drip__enter_hook();
     drip__table_prefetch((uintptr_t)p, 0);   /* the map's cache misses overlap the walk */
-    uintptr_t frames[DRIP_MAX_FRAMES];
-    uint64_t hash;
-    int n = drip__unwind(frames, (int)drip__opt.max_frames, &hash);
-    drip__table_prefetch((uintptr_t)p, 1);
-    uint32_t site = drip__depot_intern_hashed(frames, n, hash);
+    uint32_t site;
+    if (!drip__unwind_cached(&site, (uintptr_t)p)) {
+        uintptr_t frames[DRIP_MAX_FRAMES];
+        uint64_t hash;
+        int n = drip__unwind(frames, (int)drip__opt.max_frames, &hash);
+        drip__table_prefetch((uintptr_t)p, 1);
+        site = drip__depot_intern_hashed(frames, n, hash);
+        drip__unwind_remember(site, n);
+    }
     if (drip__table_insert((uintptr_t)p, size, site)) {
         drip__count(site, (int64_t)size, 0);
         account((int64_t)size);
         if (filter)
             filter_add((uintptr_t)p);
+        if (DRIP_UNLIKELY(drip__lsan_disabled))   /* __lsan_disable: the block is ignored (lsan.c) */
+            drip__lsan_ignore((uintptr_t)p);
     }
     /* no thread of drip's: the growth samples are taken here, when one is due (background.c) */
     if (DRIP_UNLIKELY(atomic_load_explicit(&drip__ticks_inline, memory_order_relaxed)) && --drip__tick_countdown <= 0)
@@ -245,6 +252,8 @@ static bool on_free(void *p, struct drip__rec *out)
         forget(out);
         if (filter)
             filter_remove((uintptr_t)p);
+        if (DRIP_UNLIKELY(atomic_load_explicit(&drip__lsan_nignored, memory_order_relaxed)))
+            drip__lsan_forget((uintptr_t)p);   /* an ignored block's address may come back */
     }
     drip__leave_hook(e);
     return known;

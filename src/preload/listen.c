@@ -208,7 +208,8 @@ void drip__listen_unlink(void)
         if (made[i].owner && made[i].owner == getpid() && lstat(made[i].path, &st) == 0 &&
             st.st_dev == made[i].dev && st.st_ino == made[i].ino)
             unlink(made[i].path);
-        made[i].owner = 0;
+        if (made[i].owner)   /* no write otherwise: at a forked child's exit it would copy the page */
+            made[i].owner = 0;
     }
 }
 

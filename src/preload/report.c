@@ -14,6 +14,7 @@
  */
 #include "arena.h"
 #include "scan.h"
+#include "arena.h"
 #include "retain.h"
 #include "depot.h"
 #include "exec.h"
@@ -127,40 +128,44 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     drip__scan_free(&sc);
 }
 
+/* `drip symbolize`'s arguments for the outputs in o (args[] NULL-terminated, at most 16 with
+ * the caller's) and the descriptors it is given (keep[], at most 4). */
+struct sym_args {
+    char tfd[16], jfd[16], pfd[16], ofd[16];
+    char *args[20];
+    int na, keep[4], nk;
+};
+
+static void sym_arg(struct sym_args *a, const char *flag, char num[16], int fd)
+{
+    if (fd < 0)
+        return;
+    snprintf(num, 16, "%d", fd);
+    a->args[a->na++] = (char *)flag;
+    a->args[a->na++] = num;
+    a->keep[a->nk++] = fd;
+}
+
+static void sym_args(struct sym_args *a, const struct drip_render_out *o)
+{
+    a->na = a->nk = 0;
+    a->args[a->na++] = "symbolize";
+    sym_arg(a, "--text-fd", a->tfd, o->text_fd);
+    sym_arg(a, "--json-fd", a->jfd, o->json_fd);
+    sym_arg(a, "--profile-fd", a->pfd, o->profile_fd);
+    sym_arg(a, "--out-fd", a->ofd, o->out_fd);
+    a->args[a->na++] = "-";
+    a->args[a->na] = NULL;
+}
+
 /* Hands the raw report in memfd to `drip symbolize` (the outputs in o), or, when it cannot run,
  * writes them here with unnamed frames. Returns 1 when leaks were found, 0 when not. */
 int drip__symbolize(int memfd, const struct drip_render_out *o)
 {
-    char tfd[16], jfd[16], pfd[16], ofd[16];
-    char *args[16];
-    int na = 0, keep[4], nk = 0;
-    args[na++] = "symbolize";
-    if (o->text_fd >= 0) {
-        snprintf(tfd, sizeof tfd, "%d", o->text_fd);
-        args[na++] = "--text-fd";
-        args[na++] = tfd;
-        keep[nk++] = o->text_fd;
-    }
-    if (o->json_fd >= 0) {
-        snprintf(jfd, sizeof jfd, "%d", o->json_fd);
-        args[na++] = "--json-fd";
-        args[na++] = jfd;
-        keep[nk++] = o->json_fd;
-    }
-    if (o->profile_fd >= 0) {
-        snprintf(pfd, sizeof pfd, "%d", o->profile_fd);
-        args[na++] = "--profile-fd";
-        args[na++] = pfd;
-        keep[nk++] = o->profile_fd;
-    }
-    if (o->out_fd >= 0) {
-        snprintf(ofd, sizeof ofd, "%d", o->out_fd);
-        args[na++] = "--out-fd";
-        args[na++] = ofd;
-        keep[nk++] = o->out_fd;
-    }
-    args[na++] = "-";
-    args[na] = NULL;
+    struct sym_args sa;
+    sym_args(&sa, o);
+    char **args = sa.args;
+    int *keep = sa.keep, nk = sa.nk;
     const char *why = NULL;
     int is_log, err_fd = drip__report_fd(&is_log);
     lseek(memfd, 0, SEEK_SET);
@@ -280,8 +285,8 @@ static void lost(int err_fd, const char *path, int err)
 const char *drip__report_lost(void) { return lost_line[0] ? lost_line : NULL; }
 
 struct out_file {
-    char path[PATH_MAX + 64], tmp[PATH_MAX + 96];
-    int fd;
+    int fd;   /* first, beside tmp[0]: a report that writes no file touches one page of each */
+    char tmp[PATH_MAX + 96], path[PATH_MAX + 64];
 };
 
 /* The path a report goes to: resolved where the program started; FILE.<pid> for a forked child
@@ -361,6 +366,31 @@ static void keep_raw(int memfd, int err_fd)
     close_out(&f, err_fd);
 }
 
+/* A child's report handed over to drip run's shared symbolizer without waiting (helper.c): the
+ * temporary JSON and profile files are renamed into place there (--json-commit). Only where the
+ * answer changes nothing here: not the root process (drip run reads its report when it exits),
+ * not with --error-exitcode (the exit status is the answer). 1 when it was taken. */
+static int hand_off(int memfd, const struct drip_render_out *o, const struct out_file *json,
+                    const struct out_file *prof, int err_fd)
+{
+    if (drip__opt.error_exitcode || drip__is_root_process() || drip__g.foreign)
+        return 0;
+    struct sym_args sa;
+    sym_args(&sa, o);
+    sa.na--;   /* "-" goes last again below */
+    const struct out_file *f[2] = {json, prof};
+    for (int k = 0; k < 2; k++)
+        if (f[k]->fd >= 0 && f[k]->tmp[0]) {
+            sa.args[sa.na++] = k ? "--profile-commit" : "--json-commit";
+            sa.args[sa.na++] = (char *)f[k]->tmp;
+            sa.args[sa.na++] = (char *)f[k]->path;
+        }
+    sa.args[sa.na++] = "-";
+    sa.args[sa.na] = NULL;
+    lseek(memfd, 0, SEEK_SET);
+    return drip__helper_handoff(memfd, err_fd, sa.keep, sa.nk, sa.args) == 0;
+}
+
 /* ---- a forked child with nothing of its own ------------------------------------------------- */
 struct own_count {
     uint64_t own, inh_bytes, inh_blocks;
@@ -435,8 +465,13 @@ int drip__report(void)
     sigfillset(&all);
     sigdelset(&all, SIGALRM);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    drip__arena_exiting();   /* the scan's large frees are not given back: the process is ending */
     int is_log, text_fd = drip__report_fd(&is_log);
-    struct out_file log = {.fd = -1}, json = {.fd = -1}, prof = {.fd = -1};
+    /* not zeroed whole (three 8 KiB paths): the report runs on a fresh stack, each page it touches
+     * is a page fault; open_out and report_path fill what they use */
+    struct out_file log, json, prof;
+    log.fd = json.fd = prof.fd = -1;
+    log.tmp[0] = json.tmp[0] = prof.tmp[0] = 0;
     if (drip__opt.log_path[0] && !is_log) {
         /* a forked child (FILE.<pid>), or the file could not be kept open since start-up */
         drip__report_path(drip__opt.log_path, log.path, sizeof log.path);
@@ -455,7 +490,7 @@ int drip__report(void)
     if (drip__opt.profile[0])
         open_out(&prof, drip__opt.profile, err_fd);
 
-    int foreign = drip__g.foreign;
+    int foreign = drip__g.foreign, handed = 0;
     if (foreign)
         drip__foreign_report(text_fd, json.fd);
     /* nothing more for a program with its own allocator: drip's allocations would come from it */
@@ -483,15 +518,26 @@ int drip__report(void)
                 keep_raw(memfd, err_fd);
             /* a program with its own allocator gets foreign.c's one line instead of a leak report */
             struct drip_render_out o = {foreign ? -1 : text_fd, foreign ? -1 : json.fd, prof.fd, -1, NULL};
-            if (o.text_fd >= 0 || o.json_fd >= 0 || o.profile_fd >= 0)
-                leaked = drip__symbolize(memfd, &o);
+            int sym_err = is_log ? -1 : drip__report_fd(&(int){0});   /* as drip__symbolize */
+            if (o.text_fd >= 0 || o.json_fd >= 0 || o.profile_fd >= 0) {
+                handed = hand_off(memfd, &o, &json, &prof, sym_err);
+                if (!handed)
+                    leaked = drip__symbolize(memfd, &o);
+            }
         }
         close(memfd);
     }
     if (drip__opt.sample)
         atomic_store(&drip__g.tracking, 0);
-    close_out(&json, err_fd);
-    close_out(&prof, err_fd);
+    if (handed) {   /* the symbolizer writes them and renames them into place */
+        if (json.fd >= 0)
+            close(json.fd);
+        if (prof.fd >= 0)
+            close(prof.fd);
+    } else {
+        close_out(&json, err_fd);
+        close_out(&prof, err_fd);
+    }
     if (log.fd >= 0)
         close(log.fd);
     drip__privdrop_done();

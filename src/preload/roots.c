@@ -23,8 +23,10 @@
 #include "stop.h"
 #include "scan_maps.h"
 #include "threads.h"
+#include "lsan.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,14 +52,17 @@ void drip__ranges_free(struct drip__ranges *s)
 
 /* ---- drip's own threads ------------------------------------------------------------------ */
 enum { MAX_OWN = 16 };
-static uintptr_t own_sp[MAX_OWN];
+static uintptr_t own_sp[MAX_OWN], own_pd[MAX_OWN];
 static atomic_int n_own;
 
 void drip__roots_own_thread(void)
 {
     int i = atomic_fetch_add(&n_own, 1);
     if (i < MAX_OWN)
+    {
         own_sp[i] = (uintptr_t)__builtin_frame_address(0);
+        own_pd[i] = (uintptr_t)pthread_self();
+    }
 }
 
 /* Memory of drip's own outside its arena: the stack the exit report runs on (runtime.c). An
@@ -74,6 +79,9 @@ void drip__roots_own_range(uintptr_t lo, uintptr_t hi)
             return;
         }
 }
+
+static _Atomic uintptr_t live_caller_sp;
+void drip__roots_live_caller(uintptr_t sp) { atomic_store(&live_caller_sp, sp); }
 
 /* ---- /proc/self/maps --------------------------------------------------------------------- */
 char *drip__roots_maps_text(size_t *cap_out)
@@ -195,11 +203,20 @@ bool drip__roots_parse(struct drip__roots *r, const char *buf)
     size_t nd = drip__threads_dead_stacks(dead, 64);
     for (size_t i = 0; i < nd && ok; i++)
         ok = add(&r->excl, dead[i][0], dead[i][1]);
+    /* a program thread inside a live check of its own (lsan.c): its stack below the call is
+     * dead, drip's frames over older ones */
+    uintptr_t caller = atomic_load(&live_caller_sp);
+    const struct drip__range *cm = caller ? drip__roots_mapping(r, caller) : NULL;
+    if (cm && ok)
+        ok = add(&r->excl, cm->lo, caller & ~(uintptr_t)7);
     int n = atomic_load(&n_own);
     for (int i = 0; i < n && i < MAX_OWN && ok; i++) {
+        /* the stack and static TLS, not the thread descriptor at the top (glibc's, x86_64): a
+         * stack glibc reused from the program's cache keeps that thread's DTV, a block drip
+         * tracked, and only the descriptor points to it (it was definitely lost, a false leak) */
         const struct drip__range *m = drip__roots_mapping(r, own_sp[i]);
         if (m)
-            ok = add(&r->excl, m->lo, m->hi);
+            ok = add(&r->excl, m->lo, own_pd[i] > own_sp[i] && own_pd[i] < m->hi ? own_pd[i] : m->hi);
     }
     return ok;
 }
@@ -255,6 +272,18 @@ bool drip__roots_dead_below(struct drip__roots *r, uintptr_t sp)
     return m ? add(&r->excl, m->lo, sp & ~(uintptr_t)7) : true;
 }
 
+struct lsan_add {
+    struct drip__ranges *out;
+    bool ok;
+};
+
+static int lsan_add(uintptr_t lo, uintptr_t hi, void *arg)
+{
+    struct lsan_add *a = arg;
+    a->ok &= add(a->out, lo & ~(uintptr_t)7, hi);
+    return 0;
+}
+
 bool drip__roots_finish(struct drip__roots *r, struct drip__ranges *out)
 {
     struct drip__ranges *x = &r->excl;
@@ -282,7 +311,11 @@ bool drip__roots_finish(struct drip__roots *r, struct drip__ranges *out)
         if (lo < hi && !add(out, lo, hi))
             return false;
     }
-    return true;
+    /* LSan's interface (lsan.c): the ignored blocks' addresses and the registered regions, read
+     * whatever the exclusions above say */
+    struct lsan_add a = {out, true};
+    drip__lsan_roots(lsan_add, &a);
+    return a.ok;
 }
 
 void drip__roots_free(struct drip__roots *r)

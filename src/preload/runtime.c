@@ -18,6 +18,7 @@
 #include "helper.h"
 #include "hooks.h"
 #include "lock.h"
+#include "mathlib.h"
 #include "modules.h"
 #include "report.h"
 #include "runtime.h"
@@ -25,6 +26,7 @@
 #include "table.h"
 #include "threads.h"
 #include "unwind.h"
+#include "unwind_lu.h"
 #include "signals.h"
 
 #include <dlfcn.h>
@@ -121,6 +123,8 @@ static void unpreload_self(void)
  *   G.mu (growth.c): the child's growth series start empty (drip__growth_child_reset);
  *   refresh_mu (modules.c), names_mu (unloaded.c): the module table is an immutable array
  *     published by one atomic store; an unloaded module's names are linked in once written;
+ *   load_mu (unwind_lu.c): held only while libunwind is being dlopen'ed; a child forked
+ *     meanwhile finds it not loaded yet and loads it on its own first need;
  *   serve_mu (helper.c): the connection it guards is the parent's symbolizer process, which the
  *     child drops on first use (serve_owner) and replaces with its own.
  * Taking them at fork instead would make fork wait for a growth tick or a whole exchange with
@@ -134,6 +138,7 @@ static void fork_prepare(void)
     if (drip__opt.report && !drip__opt.child_silent_after_fork && atomic_load(&drip__g.tracking))
         drip__export_fork_prime();
     drip__lock_world();
+    drip__exec_fork_prepare();   /* exec.c: made at the first fork only */
     drip__arena_lock_all();   /* DRIP_RANK_ARENA: last */
 }
 
@@ -157,6 +162,7 @@ static void fork_child(void)
     drip__depot_child_reset();
     drip__threads_child_reset();
     drip__helper_child_reset();
+    drip__lu_child_reset();
     drip__lock_child_reset();
     drip__is_fork_child = 1;
     drip__g.pid = getpid();
@@ -241,6 +247,8 @@ void drip__init(void)
     drip__report_dest_init();   /* helper.c: the report's destination and start directory, kept now */
     dl_iterate_phdr(self_cb, (void *)(uintptr_t)&drip__init);
     drip__unwind_init();
+    if (drip__opt.sample)
+        drip__mathlib_init();   /* the sampler's log: libm opened here, not in a hook */
     drip__sampling_init();
     drip__threads_init();
     drip__threads_register_main();

@@ -459,18 +459,46 @@ void drip__stop_resume(struct drip__world *w)
 }
 
 /* ---- reading memory that may not be there ------------------------------------------------- */
+/* process_vm_readv refused (a seccomp filter, an old kernel): the same read through
+ * /proc/thread-self/mem, where memory past a file's end or a racing munmap gives EIO, not a
+ * signal. Opened per read (only in this fallback), so no descriptor of drip's stays open for
+ * the program to see, and a forked copy reads its own memory, not the parent's. */
+static long mem_read(void *buf, uintptr_t addr, size_t len)
+{
+    long fd = rsys(SYS_openat, AT_FDCWD, (long)"/proc/thread-self/mem", O_RDONLY | O_CLOEXEC, 0, 0);
+    if (fd < 0)
+        return -1;
+    size_t got = 0;
+    while (got < len) {
+        long r = rsys6(SYS_pread64, fd, (long)((char *)buf + got), (long)(len - got), (long)(addr + got), 0, 0);
+        if (r == -EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    rsys(SYS_close, fd, 0, 0, 0, 0);
+    return (long)got;
+}
+
 long drip__safe_read(void *buf, uintptr_t addr, size_t len)
 {
-    static int unavailable;
-    if (unavailable)
+    static int unavailable;   /* 1: process_vm_readv refused; 2: /proc/thread-self/mem too */
+    if (unavailable == 2)
         return -1;
+    if (unavailable == 1) {
+        long r = mem_read(buf, addr, len);
+        if (r < 0)
+            unavailable = 2;
+        return r;
+    }
     struct iovec local = {buf, len}, remote = {(void *)addr, len};
     /* the calling task's id, not the process's: once main has called pthread_exit the leader
      * has no memory map left to read through */
     long r = rsys6(SYS_process_vm_readv, rsys(SYS_gettid, 0, 0, 0, 0, 0), (long)&local, 1, (long)&remote, 1, 0);
     if (r == -ENOSYS || r == -EPERM) {
         unavailable = 1;
-        return -1;
+        return drip__safe_read(buf, addr, len);
     }
     return r < 0 ? 0 : r;
 }

@@ -122,13 +122,18 @@ static void *trampoline(void *p)
     drip__arena_free(p, sizeof st);
     struct drip__thread *t = st.t;
     t->tid = pthread_self();
-    t->os_tid = (int)syscall(SYS_gettid);
     stack_bounds(&t->stack_lo, &t->stack_hi);
     t->frames_hi = (uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *);
     drip__stack_hi = t->stack_hi;
     pthread_mutex_lock(&mu);   /* a stack glibc reuses is this live thread's now */
     drip__threads_dead_forget(t->stack_lo, t->stack_hi, (uintptr_t)pthread_self());
     pthread_mutex_unlock(&mu);
+    /* only now: a scan takes a thread without an os_tid for one not started, whose argument
+     * (t->start_arg) is a root; with one, it reads the thread's stack, which must no longer be
+     * on the dead list (a reused stack of an ended thread) by then, else neither holds the
+     * argument (lsan_check_before_thread_started) */
+    atomic_thread_fence(memory_order_seq_cst);
+    t->os_tid = (int)syscall(SYS_gettid);
     drip__self = t;
     pthread_setspecific(exit_key, t);
     drip__leave(e);
@@ -170,6 +175,16 @@ static const pthread_attr_t *with_tls_room(const pthread_attr_t *attr, pthread_a
     void *addr = NULL;
     if (!attr || !own_tls || pthread_attr_getstacksize(attr, &asked) != 0 || asked >= ((size_t)1 << 30))
         return NULL;
+    /* no size asked (glibc answers its default): as without attributes, or the stack would not
+     * match the size of glibc's cached stacks and the program's threads would map new ones */
+    pthread_attr_t def;
+    size_t dsize = 0;
+    if (pthread_getattr_default_np(&def) == 0) {
+        int got = pthread_attr_getstacksize(&def, &dsize);
+        pthread_attr_destroy(&def);
+        if (got == 0 && asked == dsize)
+            return NULL;
+    }
     /* glibc gives the stack's top less its size: 0 less the size when no stack was given */
     if (pthread_attr_getstack(attr, &addr, &size) != 0 || (uintptr_t)addr + size != 0)
         return NULL;

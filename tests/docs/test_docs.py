@@ -226,7 +226,7 @@ def case_readme():
     dt.check(len(rows) >= 4, "README.md: %d rows of differences" % len(rows))
     known = subprocess.run(["ctest", "-N"], cwd=dt.BUILD, capture_output=True, text=True).stdout
     for r in rows:
-        tests = re.findall(r"`((?:verdict|example)_[a-z_]+)`", r.split("|")[3])
+        tests = re.findall(r"`((?:verdict|example|lsan|peers)_[a-z_0-9]+)`", r.split("|")[3])
         dt.check(bool(tests), "README.md difference row names its test: %s" % r[:60])
         for t in tests:
             dt.check(re.search(r": %s$" % t, known, re.M) is not None, "README.md names test %s, which ctest has" % t)

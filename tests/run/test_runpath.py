@@ -163,5 +163,32 @@ def case_core_is_the_programs():
         dt.eq(core_fname(os.path.join(d, "core")), "exits", "the core is the program's, not drip's")
 
 
+
+def case_libdw_on_need():
+    """drip run does not load elfutils until a report must be named (src/cli/dwload.c): in a run
+    without a report, drip run's own process never maps libdw or libelf; with one, the frames are
+    still named with file and line (the symbolizer loaded them)."""
+    elfutils = ("/libdw", "/libelf", "/libbz2", "/liblzma")
+    p = cli(["run", "--no-report", "--", "/bin/sh", "-c", "cat /proc/$PPID/maps"])
+    dt.eq(p.returncode, 0, "--no-report: status")
+    dt.check(os.path.realpath(dt.DRIP) in p.stdout, "--no-report: the maps read are drip run's")
+    mapped = sorted({line.split()[-1] for line in p.stdout.splitlines() if any(x in line for x in elfutils)})
+    dt.eq(mapped, [], "--no-report: elfutils libraries mapped in drip run")
+    p = cli(["run", "--", P + "/leaks"])
+    dt.check("lose_pointer (leaks.c:18)" in p.stderr, "with a report: frames named with file:line")
+
+
+def case_libm_on_need():
+    """libdrip.so does not bring libm into a program that does not use it (src/preload/mathlib.c):
+    `cat` has no libm in its maps under drip; with --sample the sampler's log comes from libm,
+    opened by drip's constructor."""
+    p = cli(["run", "--no-report", "--", "cat", "/proc/self/maps"])
+    dt.eq(p.returncode, 0, "cat: status")
+    dt.check("/libdrip.so" in p.stdout, "cat: the maps read are a traced process's")
+    dt.eq(sorted({l.split()[-1] for l in p.stdout.splitlines() if "/libm.so" in l or "/libm-" in l}), [],
+          "cat: libm mapped")
+    p = cli(["run", "--no-report", "--sample", "4096", "--", "cat", "/proc/self/maps"])
+    dt.check(any("/libm.so" in l or "/libm-" in l for l in p.stdout.splitlines()), "cat --sample: libm mapped")
+
 if __name__ == "__main__":
     dt.main(globals())

@@ -114,5 +114,49 @@ def case_signal_frame():
             dt.eq(libunwind_sigprocmasks(exe, "auto")[1], 0, label + ": rt_sigprocmask calls from libunwind")
 
 
+def case_lazy_libunwind():
+    # libunwind is dlopen'ed on first need (unwind_lu.c): absent from a program whose stacks drip's
+    # own walkers take, loaded and right when a function without an FDE allocates, also when
+    # four threads need it first at once
+    exe = build("nofde.c", "nofde", "cc", "-pthread")
+    res = dt.run([exe, "none"])
+    dt.eq(res.rc, 0, "none: exit status")
+    dt.eq(res.out, "libunwind=0\n", "none: libunwind not mapped")
+    res = dt.run([exe, "main"])
+    dt.eq(res.out, "libunwind=1\n", "main: libunwind mapped after the first no-FDE stack")
+    recs = [r for r in res.records("definite") if r["bytes"] == 48]
+    dt.eq(len(recs), 1, "main: the 48-byte leak")
+    dt.eq(res.functions(recs[0])[:2] if recs else None, ["asm_alloc", "main"], "main: its stack through asm_alloc")
+    res = dt.run([exe, "threads"])
+    dt.eq(res.out, "libunwind=1\n", "threads: libunwind mapped")
+    recs = [r for r in res.records("definite") if r["bytes"] == 224]
+    dt.eq(len(recs), 1, "threads: 4 x 56 bytes, one record")
+    dt.eq(recs[0]["blocks"] if recs else None, 4, "threads: 4 blocks")
+    dt.eq(res.functions(recs[0])[:2] if recs else None, ["asm_alloc", "worker"], "threads: the stack through asm_alloc")
+
+
+def case_stack_cache():
+    # stacks that share the stack cache's key (unwind.c): three that differ only at the ninth
+    # frame (in runs of 7: hits within a run, the same key across runs), one whose frame sizes
+    # change (alloca), one deeper than the cache keeps. Each block is
+    # counted on its own stack, exactly as libunwind (which no cache serves) finds it; with frame
+    # pointers (the cache answers) and without (the .eh_frame walk, no cache)
+    want = {"via_a": (13440, 336, 10), "via_b": (13360, 334, 10), "via_c": (13160, 329, 10),
+            "via_alloca": (12300, 300, 10), "deep": (8400, 200, 50)}
+    for flags in (["-fno-omit-frame-pointer"], ["-fomit-frame-pointer"]):
+        exe = build("cache.c", "cache" + flags[0], "cc", *flags)
+        stacks = {}
+        for mode in ("auto", "libunwind"):
+            res = dt.run([exe], ["--unwind", mode])
+            got, stacks[mode] = {}, {}
+            for r in (res.report or {}).get("leaks", []):
+                fns = [f.get("function") for f in r["stack"]]
+                name = next((f for f in fns if f in want), "?")
+                got[name] = (r["bytes"], r["blocks"], len(fns))
+                stacks[mode][name] = [(f.get("function"), f.get("line")) for f in r["stack"]]
+            dt.eq(got, want, flags[0] + ", unwind=" + mode + ": bytes, blocks and depth of each stack")
+        dt.eq(stacks["auto"], stacks["libunwind"], flags[0] + ": unwind=auto = libunwind")
+
+
 if __name__ == "__main__":
     dt.main(globals(), cleanup=lambda: shutil.rmtree(TMP, ignore_errors=True))

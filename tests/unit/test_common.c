@@ -153,9 +153,24 @@ static void suppressions(void **state)
 
     const char *bad = "leak:ok\ncalled_from_lib:x\n";
     assert_int_equal(drip__suppressions_parse(&s, bad, strlen(bad), err, sizeof err), -1);
-    assert_string_equal(err, "line 2: expected 'leak:<pattern>', got 'called_from_lib:x'");
+    assert_string_equal(err, "line 2: expected 'leak:<pattern>' or a valgrind '{' entry, got 'called_from_lib:x'");
     assert_int_equal(drip__suppressions_load(&s, "/nonexistent/drip.supp", err, sizeof err), -1);
     assert_string_equal(err, "cannot read suppressions file /nonexistent/drip.supp: No such file or directory");
+
+    /* valgrind's format, mixed with a LeakSanitizer line: `...`, `?`, kinds, the allocation frame */
+    const char *vg = "{\n  two\n  Memcheck:Leak\n  match-leak-kinds: possible\n  fun:malloc\n  ...\n"
+                     "  fun:ma?n\n}\nleak:nothing_here\n{\n  c\n  Memcheck:Cond\n  fun:x\n}\n";
+    assert_int_equal(drip__suppressions_parse(&s, vg, strlen(vg), err, sizeof err), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.patterns[0], "two");
+    struct drip_frame g[3] = {{.function = "make"}, {.function = "build"}, {.function = "main"}};
+    assert_int_equal(drip__suppressions_match_kind(&s, DRIP_SUPP_POSSIBLE, g, 3), 0);
+    assert_int_equal(drip__suppressions_match_kind(&s, DRIP_SUPP_DEFINITE, g, 3), -1);
+    g[2].function = "mainly";
+    assert_int_equal(drip__suppressions_match_kind(&s, DRIP_SUPP_POSSIBLE, g, 3), -1);
+    drip__suppressions_free(&s);
+    assert_true(drip__vg_glob("*a?c", "xxabc"));
+    assert_false(drip__vg_glob("a?c", "ac"));
 }
 
 static void writer(void **state)

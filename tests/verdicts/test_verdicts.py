@@ -288,7 +288,8 @@ def tls_modules(path):
 
 def case_dtv_size():
     """A thread running at exit: its DTV is possibly lost in both, 16 bytes larger per module
-    with TLS that drip brings (libdrip.so, libunwind) and the program does not load itself."""
+    with TLS that drip brings (libdrip.so; libunwind only once a stack needed it) and the program
+    does not load itself."""
     need("readelf", "ldd")
     prog = os.path.join(BIN, "dtv_thread")
     r, v = both("dtv_thread", [prog])

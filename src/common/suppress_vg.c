@@ -1,0 +1,299 @@
+/* suppress_vg.c — valgrind's suppression format (see suppress.h), so that the files a project
+ * keeps for valgrind (`valgrind --suppressions=x.supp`, CTest's MEMORYCHECK_SUPPRESSIONS_FILE)
+ * suppress the same leak records under drip:
+ *     {
+ *        name
+ *        Memcheck:Leak
+ *        match-leak-kinds: definite,possible
+ *        fun:malloc
+ *        fun:make_*
+ *        obj:/usr/lib/x86_64-linux-gnu/libfoo.so*
+ *        ...
+ *        fun:main
+ *     }
+ * No locks, no globals but the demangler, looked up once (the CLI is single-threaded here).
+ */
+#include "suppress_vg.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { FUN = 'f', OBJ = 'o', SRC = 's', ANY = '.' };
+
+struct vg_frame { char type; char *pat; };
+
+struct drip_vg_supp {
+    unsigned kinds;   /* DRIP_SUPP_*; 0: not a leak entry (never matches) */
+    int n;
+    struct vg_frame f[];
+};
+
+/* Functions whose frame tops valgrind's allocation stacks (its replacements), and drip's never
+ * (drip's stack starts in their caller). Mangled and demangled. */
+static const char *const allocators[] = {
+    "malloc", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign", "aligned_alloc", "valloc",
+    "pvalloc", "free", "strdup", "strndup", "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
+    "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t",
+    "_ZnamSt11align_val_tRKSt9nothrow_t", "operator new(unsigned long)", "operator new[](unsigned long)",
+    "operator new(unsigned long, std::nothrow_t const&)", "operator new[](unsigned long, std::nothrow_t const&)",
+    "operator new(unsigned long, std::align_val_t)", "operator new[](unsigned long, std::align_val_t)",
+    "operator new(unsigned long, std::align_val_t, std::nothrow_t const&)",
+    "operator new[](unsigned long, std::align_val_t, std::nothrow_t const&)",
+};
+
+int drip__vg_glob(const char *p, const char *s)
+{
+    const char *star = NULL, *mark = NULL;
+    while (*s) {
+        if (*p == '*') {
+            star = p++;
+            mark = s;
+        } else if (*p == '?' || *p == *s) {
+            p++;
+            s++;
+        } else if (star) {
+            p = star + 1;
+            s = ++mark;
+        } else {
+            return 0;
+        }
+    }
+    while (*p == '*')
+        p++;
+    return !*p;
+}
+
+/* A mangled name without wildcards, demangled with libstdc++'s __cxa_demangle (as the
+ * symbolizer names drip's frames); NULL when it is none or cannot be. */
+static char *demangle(const char *name)
+{
+    static char *(*fn)(const char *, char *, size_t *, int *);
+    static int tried;
+    if (name[0] != '_' || name[1] != 'Z' || strpbrk(name, "*?"))
+        return NULL;
+    if (!tried) {
+        tried = 1;
+        void *h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_LOCAL);
+        if (h)
+            fn = (char *(*)(const char *, char *, size_t *, int *))dlsym(h, "__cxa_demangle");
+    }
+    int status = -1;
+    char *d = fn ? fn(name, NULL, NULL, &status) : NULL;
+    if (d && status == 0)
+        return d;
+    free(d);
+    return NULL;
+}
+
+/* The next line of text from *pos, trimmed, in line[cap]; 0 at the end of the text. */
+static int next_line(const char *text, size_t len, size_t *pos, int *lineno, char *line, size_t cap)
+{
+    while (*pos < len) {
+        size_t j = *pos;
+        while (j < len && text[j] != '\n')
+            j++;
+        size_t a = *pos, b = j;
+        *pos = j + 1;
+        ++*lineno;
+        while (a < b && (text[a] == ' ' || text[a] == '\t' || text[a] == '\r'))
+            a++;
+        while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r'))
+            b--;
+        if (a == b || text[a] == '#')
+            continue;
+        size_t n = b - a < cap - 1 ? b - a : cap - 1;
+        memcpy(line, text + a, n);
+        line[n] = 0;
+        if (memchr(line, 0, n))
+            line[0] = 1;   /* a NUL inside: no valid line starts with \1 */
+        return 1;
+    }
+    return 0;
+}
+
+static unsigned parse_kinds(const char *v)
+{
+    unsigned k = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%.255s", v);
+    for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        if (!strcmp(t, "all"))
+            k |= DRIP_SUPP_DEFINITE | DRIP_SUPP_INDIRECT | DRIP_SUPP_POSSIBLE | DRIP_SUPP_REACHABLE;
+        else if (!strcmp(t, "definite"))
+            k |= DRIP_SUPP_DEFINITE;
+        else if (!strcmp(t, "indirect"))
+            k |= DRIP_SUPP_INDIRECT;
+        else if (!strcmp(t, "possible"))
+            k |= DRIP_SUPP_POSSIBLE;
+        else if (!strcmp(t, "reachable"))
+            k |= DRIP_SUPP_REACHABLE;
+        else if (strcmp(t, "none"))
+            return (unsigned)-1;
+    }
+    return k;
+}
+
+static int fail(char *err, size_t errlen, int lineno, const char *what, struct drip_vg_supp *v, char *name)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "line %d: %s", lineno, what);
+    drip__vg_supp_free(v);
+    free(name);
+    return -1;
+}
+
+int drip__vg_supp_parse(const char *text, size_t len, size_t *pos, int *lineno, struct drip_vg_supp **out,
+                        char **name_out, char *err, size_t errlen)
+{
+    char line[1024];
+    *out = NULL;
+    *name_out = NULL;
+    if (!next_line(text, len, pos, lineno, line, sizeof line) || !strcmp(line, "}"))
+        return fail(err, errlen, *lineno, "valgrind suppression: expected a name after '{'", NULL, NULL);
+    char *name = strdup(line);
+    if (!next_line(text, len, pos, lineno, line, sizeof line) || !strchr(line, ':') || !strcmp(line, "}"))
+        return fail(err, errlen, *lineno, "valgrind suppression: expected Tool:Kind (Memcheck:Leak)", NULL, name);
+    int leak = !strcmp(line, "Memcheck:Leak");
+    int cap = 8;
+    struct drip_vg_supp *v = calloc(1, sizeof *v + (size_t)cap * sizeof v->f[0]);
+    if (!name || !v)
+        return fail(err, errlen, *lineno, "out of memory", v, name);
+    v->kinds = leak ? DRIP_SUPP_DEFINITE | DRIP_SUPP_INDIRECT | DRIP_SUPP_POSSIBLE | DRIP_SUPP_REACHABLE : 0;
+    int first = 1;
+    for (;;) {
+        if (!next_line(text, len, pos, lineno, line, sizeof line))
+            return fail(err, errlen, *lineno, "valgrind suppression: no closing '}'", v, name);
+        if (!strcmp(line, "}"))
+            break;
+        if (!leak)
+            continue;   /* another tool's entry: its extra lines are its own */
+        if (first && !strncmp(line, "match-leak-kinds:", 17)) {
+            unsigned k = parse_kinds(line + 17);
+            if (k == (unsigned)-1)
+                return fail(err, errlen, *lineno, "match-leak-kinds takes definite, indirect, possible, reachable, all or none",
+                            v, name);
+            v->kinds = k;
+            first = 0;
+            continue;
+        }
+        first = 0;
+        char type;
+        const char *pat;
+        if (!strcmp(line, "...")) {
+            type = ANY;
+            pat = "";
+        } else if (!strncmp(line, "fun:", 4) || !strncmp(line, "obj:", 4) || !strncmp(line, "src:", 4)) {
+            type = line[0];
+            pat = line + 4;
+        } else {
+            char what[200];
+            snprintf(what, sizeof what, "valgrind suppression: expected fun:, obj:, src: or '...', got '%.100s'", line);
+            return fail(err, errlen, *lineno, what, v, name);
+        }
+        if (v->n == cap) {
+            cap *= 2;
+            struct drip_vg_supp *nv = realloc(v, sizeof *v + (size_t)cap * sizeof v->f[0]);
+            if (!nv)
+                return fail(err, errlen, *lineno, "out of memory", v, name);
+            v = nv;
+        }
+        char *d = type == FUN ? demangle(pat) : NULL;
+        v->f[v->n].type = type;
+        v->f[v->n].pat = d ? d : strdup(pat);
+        if (!v->f[v->n++].pat)
+            return fail(err, errlen, *lineno, "out of memory", v, name);
+    }
+    *out = v;
+    *name_out = name;
+    return 0;
+}
+
+static const char *base(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+static int frame_matches(const struct vg_frame *f, const struct drip_frame *fr)
+{
+    if (f->type == FUN) {
+        const char *fn = fr->function ? fr->function : "???";
+        if (drip__vg_glob(f->pat, fn))
+            return 1;
+        /* glibc's aliases: drip may name a function __strdup where valgrind says strdup */
+        while (fn[0] == '_' && fn[1] != 'Z')
+            fn++;
+        return fn != fr->function && fr->function && drip__vg_glob(f->pat, fn);
+    }
+    if (f->type == OBJ)
+        return fr->module && drip__vg_glob(f->pat, fr->module);
+    if (!fr->file)   /* SRC: file or file:line, file as valgrind names it (its base name) */
+        return 0;
+    char src[1100];
+    snprintf(src, sizeof src, "%s:%d", base(fr->file), fr->line);
+    return drip__vg_glob(f->pat, base(fr->file)) || drip__vg_glob(f->pat, src);
+}
+
+/* valgrind's own allocation frame, which drip's stacks do not have */
+static int alloc_matches(const struct vg_frame *f)
+{
+    if (f->type == OBJ)
+        return strstr(f->pat, "vgpreload") != NULL || drip__vg_glob(f->pat, "/usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so");
+    if (f->type != FUN)
+        return 0;
+    for (size_t i = 0; i < sizeof allocators / sizeof allocators[0]; i++)
+        if (drip__vg_glob(f->pat, allocators[i]))
+            return 1;
+    return 0;
+}
+
+/* Does pattern p match frame k of the stack, where with_alloc puts valgrind's allocation frame
+ * before drip's frames? */
+static int at(const struct vg_frame *p, const struct drip_frame *fr, size_t k, int with_alloc)
+{
+    if (with_alloc)
+        return k == 0 ? alloc_matches(p) : frame_matches(p, &fr[k - 1]);
+    return frame_matches(p, &fr[k]);
+}
+
+/* Patterns p[0..np) against the stack from its innermost frame; `...` takes any number of
+ * frames; a pattern list that runs out first matches (valgrind compares as many frames as the
+ * entry names). Dynamic programming over (pattern, frame): no blow-up with many `...`. */
+static int match_stack(const struct vg_frame *p, int np, const struct drip_frame *fr, size_t nf, int with_alloc)
+{
+    size_t N = nf + (with_alloc ? 1 : 0), W = N + 1;
+    unsigned char *dp = malloc((size_t)(np + 1) * W);
+    if (!dp)
+        return 0;
+    for (size_t k = 0; k <= N; k++)
+        dp[(size_t)np * W + k] = 1;
+    for (int i = np - 1; i >= 0; i--)
+        for (size_t k = N + 1; k-- > 0;) {
+            unsigned char *d = &dp[(size_t)i * W + k];
+            if (p[i].type == ANY)
+                *d = dp[(size_t)(i + 1) * W + k] || (k < N && dp[(size_t)i * W + k + 1]);
+            else
+                *d = k < N && dp[(size_t)(i + 1) * W + k + 1] && at(&p[i], fr, k, with_alloc);
+        }
+    int r = dp[0];
+    free(dp);
+    return r;
+}
+
+int drip__vg_supp_match(const struct drip_vg_supp *v, unsigned kind, const struct drip_frame *frames, size_t n)
+{
+    if (!v || !(v->kinds & kind))
+        return 0;
+    return match_stack(v->f, v->n, frames, n, 1) || match_stack(v->f, v->n, frames, n, 0);
+}
+
+void drip__vg_supp_free(struct drip_vg_supp *v)
+{
+    if (!v)
+        return;
+    for (int i = 0; i < v->n; i++)
+        free(v->f[i].pat);
+    free(v);
+}

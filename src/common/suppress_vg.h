@@ -1,0 +1,17 @@
+/* suppress_vg.h — suppress_vg.c: valgrind's suppression entries, for suppress.c. */
+#ifndef DRIP_COMMON_SUPPRESS_VG_H
+#define DRIP_COMMON_SUPPRESS_VG_H
+
+#include <stddef.h>
+
+#include "suppress.h"
+
+/* Parses one entry whose "{" line ended just before text[*pos]; on return *pos is past its "}"
+ * line and *lineno counts the lines read. *name: the entry's name (malloc'd). 0, or -1 with
+ * "line N: ..." in err. */
+int drip__vg_supp_parse(const char *text, size_t len, size_t *pos, int *lineno, struct drip_vg_supp **out,
+                        char **name, char *err, size_t errlen);
+int drip__vg_supp_match(const struct drip_vg_supp *v, unsigned kind, const struct drip_frame *frames, size_t n);
+void drip__vg_supp_free(struct drip_vg_supp *v);
+
+#endif
