@@ -14,6 +14,8 @@ Usage: test_edges.py CASE
                60000 the report says it is incomplete
   argv_rewritten a program that rewrites its command line for ps (perl's $0, as nginx's
                "nginx: worker process" does): the report's command is the one it was run with
+  dash_paths   --json -, --log-path -, --profile -: exit 2 with one line saying why (stdout is the
+               program's), and no file named "-" (it was written there, silently)
   nonutf8_argv an argument that is not UTF-8 (\\xff): the JSON report still parses (U+FFFD)
 """
 import json
@@ -142,6 +144,19 @@ def case_argv_rewritten():
         dt.check(p.stdout.startswith("renamed: worker process"), "the program did rename itself (%r)" % p.stdout)
         with open(J) as f:
             dt.eq(json.load(f)["command"], argv, "the report's command is the one run, not the title")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_dash_paths():
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        for opt in ("--json", "--log-path", "--profile"):
+            p = subprocess.run([dt.DRIP, "run", opt, "-", "--", "true"], cwd=d, capture_output=True, text=True, timeout=60)
+            lines = p.stderr.splitlines()
+            dt.eq((p.returncode, p.stdout, len(lines)), (2, "", 1), "%s -: exit 2, one line (%r)" % (opt, p.stderr))
+            dt.check(lines and "stdout is the program's" in lines[0], "%s -: the line says why" % opt)
+            dt.eq(os.listdir(d), [], "%s -: no file named '-'" % opt)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
