@@ -13,6 +13,7 @@ Usage: test_privdrop.py CASE   (needs root: SKIP 77 otherwise)
             --reuid): sort's image cannot create the report files in a root-only directory; drip
             run says so in the JSON (complete false, no_report names the file and why) and in
             the log, instead of leaving nothing and no word
+  silent    --child-silent-after-fork: the worker that drops root leaves no file at all
   writable  the same worker in a directory everybody may write: the report goes through the
             usual temporary file and rename, and no other file is left beside it
 """
@@ -136,6 +137,20 @@ def case_setpriv():
                 r = json.load(f)
         dt.eq((r.get("complete"), why in r.get("no_report", "")), (False, True), "setpriv: the JSON says why there is no report (%r)" % r)
         dt.check(os.path.exists(L) and why in open(L).read(), "setpriv: so does the log")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def case_silent():
+    if os.geteuid() != 0:
+        dt.skip("needs root: the workers drop root for nobody")
+    base = tempfile.mkdtemp(prefix="drip-privdrop-")
+    try:
+        J, L = os.path.join(base, "r.json"), os.path.join(base, "r.txt")
+        p = subprocess.run([dt.DRIP, "run", "--child-silent-after-fork", "--json", J, "--log-path", L, "--", PROG, "setuid"],
+                           capture_output=True, text=True, timeout=120)
+        dt.eq((p.returncode, p.stderr), (0, ""), "silent: status and stderr")
+        dt.eq(sorted(os.listdir(base)), ["r.json", "r.txt"], "silent: the parent's reports only")
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
