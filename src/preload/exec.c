@@ -198,6 +198,13 @@ static int status_write(const char *name, const char *text)
     return 0;
 }
 
+/* The root process could not write its report: drip run says this line instead. */
+void drip__status_lost(const char *line)
+{
+    if (drip__is_root_process())
+        status_write("exec", line);
+}
+
 /* The root process wrote its report (or its one line saying why there is none). */
 void drip__status_reported(void)
 {

@@ -21,6 +21,8 @@ char **drip__exec_spawn_env(char *const envp[], size_t *len);
 void drip__exec_env_free(char **env, size_t len);
 /* Tells drip run (through DRIP_STATUS_DIR) that the root process wrote its report. */
 void drip__status_reported(void);
+/* The root process could not write its report: the line drip run prints instead of "reported". */
+void drip__status_lost(const char *line);
 
 /* exec_target.c: what an exec would run, and whether the kernel could read its arguments. */
 int drip__exec_is_static(const char *path, int depth);   /* ELF without an interpreter */
