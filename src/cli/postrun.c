@@ -1,5 +1,5 @@
 /* postrun.c — drip run's steps that happen in the CLI after the program exits, from its JSON
- * report: --sarif FILE (sarif.c). --gen-suppressions only turns on the library's gen_suppressions
+ * report: --sarif FILE (sarif.c), --xml FILE (valgrind's XML, vgxml.c). --gen-suppressions only turns on the library's gen_suppressions
  * option (the report prints each record's suppression itself). The library writes the JSON
  * report (to the user's --json file, else to a temporary file removed afterwards); the CLI
  * converts it once the program is gone, before drip leaves with the program's status.
@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "json.h"
 #include "options.h"
+#include "vgxml.h"
 
 #include <errno.h>
 #include <glob.h>
@@ -20,6 +21,8 @@
 
 static struct {
     char sarif[PATH_MAX];
+    char xml[PATH_MAX];      /* valgrind's XML (may hold %p) */
+    int show_possible, show_reachable;
     char source_root[PATH_MAX];
     int gen_supp;
     char json[PATH_MAX];     /* the report to read (may hold %p) */
@@ -30,6 +33,7 @@ static struct {
 void drip__postrun_usage(FILE *out)
 {
     fprintf(out, "  %-30s %s\n", "--sarif FILE", "also write the leak records as SARIF 2.1.0 (after the program exits)");
+    fprintf(out, "  %-30s %s\n", "--xml FILE", "also write the leak records as valgrind's XML (protocol 4; %p: the pid)");
     fprintf(out, "  %-30s %s\n", "--source-root DIR", "SARIF file locations relative to DIR (default: the current directory)");
     fprintf(out, "  %-30s %s\n", "--gen-suppressions[=all|no]", "after each leak record, print the leak:<pattern> line that suppresses it");
 }
@@ -64,6 +68,18 @@ int drip__postrun_flag(int argc, char **argv, int i)
             snprintf(post.sarif, sizeof post.sarif, "%s", v);
         else
             snprintf(post.sarif + strlen(post.sarif), sizeof post.sarif - strlen(post.sarif), "/%s", v);
+        return used;
+    }
+    if (!strncmp(a, "--xml", 5) && (a[5] == 0 || a[5] == '=')) {
+        const char *v = value(argc, argv, i, 3, &used);
+        if (!v)
+            return -1;
+        if (!*v)
+            return die(2, "--xml needs a file name"), -1;
+        if (v[0] == '/' || !getcwd(post.xml, sizeof post.xml))
+            snprintf(post.xml, sizeof post.xml, "%s", v);
+        else
+            snprintf(post.xml + strlen(post.xml), sizeof post.xml - strlen(post.xml), "/%s", v);
         return used;
     }
     if (!strncmp(a, "--source-root", 13) && (a[13] == 0 || a[13] == '=')) {
@@ -123,7 +139,8 @@ static void after_child(int pid)
     struct stat st;
     if (stat(json, &st) != 0 || st.st_size == 0) {
         /* the program replaced itself with exec, or was killed before it could report */
-        fprintf(stderr, "drip: no JSON report from process %d: no SARIF written", pid);
+        fprintf(stderr, "drip: no JSON report from process %d: no %s written", pid,
+                post.sarif[0] && post.xml[0] ? "SARIF or XML" : post.sarif[0] ? "SARIF" : "XML");
         fputc('\n', stderr);
         if (post.json_is_temp)
             remove_temp(json);
@@ -131,6 +148,11 @@ static void after_child(int pid)
     }
     if (post.sarif[0])
         drip__sarif_convert(json, post.sarif, post.source_root[0] ? post.source_root : NULL);
+    if (post.xml[0]) {
+        char xml[PATH_MAX + 32];
+        expand_pid(post.xml, pid, xml, sizeof xml);
+        drip__vgxml_convert(json, xml, post.show_possible, post.show_reachable);
+    }
     if (post.json_is_temp)
         remove_temp(json);
 }
@@ -143,12 +165,14 @@ int drip__postrun_prepare(char *opts, size_t cap, const struct drip_options *par
         if (n < 0 || (size_t)n >= cap - len)
             return die(2, "too many options"), -1;
     }
-    if (!post.sarif[0])
+    if (!post.sarif[0] && !post.xml[0])
         return 0;
     if (!parsed->report) {
-        die(2, "--sarif needs the report (drop --no-report)");
+        die(2, "%s needs the report (drop --no-report)", post.sarif[0] ? "--sarif" : "--xml");
         return -1;
     }
+    post.show_possible = parsed->show_possible;
+    post.show_reachable = parsed->show_reachable;
     snprintf(post.log_path, sizeof post.log_path, "%s", parsed->log_path);
     if (parsed->json[0]) {
         snprintf(post.json, sizeof post.json, "%s", parsed->json);

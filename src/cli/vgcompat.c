@@ -5,10 +5,14 @@
  *          --log-file=Testing/Temporary/MemoryChecker.N.log prog args
  * (no `run`, no `--`) and parses the log as valgrind's: drip's text report already has
  * valgrind's "==PID== N bytes in N blocks are definitely lost in loss record I of N" lines and
- * LEAK SUMMARY. A flag drip has no use for is accepted and said once on stderr (unless -q); a flag
- * valgrind itself would reject is an error. No locks, no globals beyond the argv built here.
+ * LEAK SUMMARY. `--error-exitcode` applies as valgrind's does: to the kinds of
+ * --errors-for-leak-kinds (default definite,possible), in a full leak check (--leak-check=yes or
+ * full) only. `--xml=yes --xml-file=F` writes valgrind's XML (protocol 4) once the program
+ * exits (vgxml.c). A flag drip has no use for is accepted and said once on stderr (unless -q); a
+ * flag valgrind itself would reject is an error. No locks, no globals beyond the argv built here.
  */
 #include "cli.h"
+#include "options.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,14 +20,14 @@
 
 /* valgrind (core and memcheck) flags that change nothing drip does: accepted, said once. */
 static const char *const ignored[] = {
-    "--track-origins", "--leak-resolution", "--errors-for-leak-kinds", "--show-mismatched-frees",
+    "--track-origins", "--leak-resolution", "--show-mismatched-frees",
     "--undef-value-errors", "--partial-loads-ok", "--freelist-vol", "--freelist-big-blocks",
     "--workaround-gcc296-bugs", "--malloc-fill", "--free-fill", "--keep-stacktraces",
     "--expensive-definedness-checks", "--track-fds", "--time-stamp",
     "--demangle", "--error-limit", "--show-below-main", "--fullpath-after", "--read-var-info",
     "--read-inline-info", "--smc-check", "--vex-iropt-register-updates", "--fair-sched",
     "--max-stackframe", "--main-stacksize", "--redzone-size", "--alignment", "--show-error-list",
-    "--xml", "--xml-file", "--xml-fd", "--log-fd", "--db-attach", "--vgdb", "--vgdb-error",
+    "--log-fd", "--db-attach", "--vgdb", "--vgdb-error",
     "--num-transtab-sectors", "--sim-hints", "--soname-synonyms", "--max-threads", "--run-libc-freeres",
     "--run-cxx-freeres", "--trace-malloc", "--leak-check-heuristics", "--merge-recursive-frames",
     "--allow-mismatched-debuginfo", "--extra-debuginfo-path", "--default-suppressions", "-s", "--verbose", "-v",
@@ -76,8 +80,9 @@ static int expand_log(const char *in, char *out, size_t cap)
 /* Fills out (argv for cmd_run: "run", flags, "--", program...) and runs it. */
 static int map_and_run(int argc, char **argv, char **out)
 {
-    static char logbuf[4096], frames[32], exitcode[32];
-    int n = 0, quiet = 0, supp_files = 0;
+    static char logbuf[4096], frames[32], exitcode[32], xmlbuf[4096], errkinds[128];
+    int n = 0, quiet = 0, supp_files = 0, xml = 0, full = 0;
+    const char *errors_for = "definite,possible";   /* valgrind's default */
     out[n++] = "run";
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -95,7 +100,8 @@ static int map_and_run(int argc, char **argv, char **out)
         const char *v = eq ? eq + 1 : "";
 #define IS(name) (nlen == strlen(name) && !strncmp(a, name, nlen))
         if (!eq && (IS("--tool") || IS("--log-file") || IS("--num-callers") || IS("--error-exitcode") ||
-                    IS("--suppressions") || IS("--leak-check") || IS("--show-leak-kinds")))
+                    IS("--suppressions") || IS("--leak-check") || IS("--show-leak-kinds") || IS("--xml") ||
+                    IS("--xml-file") || IS("--xml-fd")))
             return die(2, "%s needs a value (%s=...)", a, a);
         if (IS("--tool")) {
             if (strcmp(v, "memcheck"))
@@ -105,6 +111,12 @@ static int map_and_run(int argc, char **argv, char **out)
                 out[n++] = "--no-report";
             else if (strcmp(v, "yes") && strcmp(v, "full") && strcmp(v, "summary"))
                 return die(2, "--leak-check takes no, summary, yes or full");
+            full = !strcmp(v, "yes") || !strcmp(v, "full");
+        } else if (IS("--errors-for-leak-kinds")) {
+            unsigned mask;
+            if (strlen(v) >= sizeof errkinds - 16 || drip__parse_error_kinds(v, strlen(v), &mask) != 0)
+                return die(2, "--errors-for-leak-kinds takes definite, indirect, possible, reachable, all or none");
+            errors_for = v;
         } else if (IS("--show-reachable")) {
             out[n++] = is_yes(v) ? "--show-reachable" : "--no-show-reachable";
         } else if (IS("--show-possibly-lost")) {
@@ -133,6 +145,15 @@ static int map_and_run(int argc, char **argv, char **out)
             if (supp_files++)
                 return die(2, "--suppressions: drip takes one suppressions file");
             out[n++] = (char *)a;   /* --suppressions=FILE, as drip run spells it */
+        } else if (IS("--xml")) {
+            if (strcmp(v, "yes") && strcmp(v, "no"))
+                return die(2, "--xml takes yes or no");
+            xml = !strcmp(v, "yes");
+        } else if (IS("--xml-file")) {
+            if (expand_log(v, xmlbuf, sizeof xmlbuf) != 0)
+                return 2;
+        } else if (IS("--xml-fd")) {
+            return die(2, "--xml-fd: drip writes valgrind's XML to a file only (--xml-file=FILE)");
         } else if (IS("--gen-suppressions")) {
             out[n++] = (char *)a;
         } else if (IS("--child-silent-after-fork")) {
@@ -152,6 +173,19 @@ static int map_and_run(int argc, char **argv, char **out)
     }
     if (i >= argc)
         return die(2, "no program to run (usage: drip [valgrind options] program [args...])");
+    /* valgrind counts leaks as errors (for --error-exitcode) in a full leak check only, of the
+     * kinds --errors-for-leak-kinds names; drip's error_kinds takes them joined by '+' */
+    snprintf(errkinds, sizeof errkinds, "--error-kinds=%s", full ? errors_for : "none");
+    for (char *c = errkinds; *c; c++)
+        if (*c == ',')
+            *c = '+';
+    out[n++] = errkinds;
+    if (xml && !xmlbuf[0])
+        return die(2, "--xml=yes needs --xml-file=FILE (where valgrind's XML goes)");
+    if (xml) {   /* written from the JSON report once the program exits (postrun.c, vgxml.c) */
+        out[n++] = "--xml";
+        out[n++] = xmlbuf;
+    }
     out[n++] = "--";
     for (; i < argc; i++)
         out[n++] = argv[i];

@@ -13,6 +13,30 @@ const struct drip_option_info drip_option_infos[] = {
 };
 const size_t drip_option_count = sizeof drip_option_infos / sizeof drip_option_infos[0];
 
+int drip__parse_error_kinds(const char *s, size_t len, unsigned *mask)
+{
+    /* bit order: DRIP_RAW_REACHABLE (1), POSSIBLE (2), INDIRECT (3), DEFINITE (4) */
+    static const char *const names[] = {"", "reachable", "possible", "indirect", "definite"};
+    *mask = 0;
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j < len && s[j] != '+' && s[j] != ',')
+            j++;
+        size_t n = j - i, k = 1;
+        if (n == 3 && !memcmp(s + i, "all", 3))
+            *mask |= 0x1e;
+        else if (!(n == 4 && !memcmp(s + i, "none", 4))) {
+            while (k < 5 && !(strlen(names[k]) == n && !memcmp(s + i, names[k], n)))
+                k++;
+            if (k == 5)
+                return -1;
+            *mask |= 1u << k;
+        }
+        i = j + 1;
+    }
+    return 0;
+}
+
 /* What each option accepts beyond its type: integer ranges and the words a text option takes.
  * The one source of truth for both the parsers (DRIP_OPTIONS and `drip run`'s flags) and the
  * help text; keyed by name so that the X-macro table keeps its shape. An option absent here
@@ -260,6 +284,14 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
             if (drip__parse_heuristics(val, len, &mask) != 0) {
                 err_set(err, errlen, "option ", inf->name, strlen(inf->name),
                         " takes all, none, or stdstring, length64, newarray, multipleinheritance joined by +");
+                return -1;
+            }
+        }
+        if (!strcmp(inf->name, "error_kinds")) {
+            unsigned mask;
+            if (drip__parse_error_kinds(val, len, &mask) != 0) {
+                err_set(err, errlen, "option ", inf->name, strlen(inf->name),
+                        " takes all, none, or definite, indirect, possible, reachable joined by +");
                 return -1;
             }
         }

@@ -45,7 +45,8 @@
     X(retainers, BOOL, "0", "compute retained sizes (a dominator tree over the heap graph, as Eclipse MAT) and list the top retainers, the roots that hold the most memory, in the exit report; show_reachable implies it") \
     X(retain_budget, DURATION, "2s", "time limit for the retained sizes of one scan: past it the report says so and gives the retention paths without them (0: never compute them)") \
     X(retain_paths, BOOL, "1", "record during the leak scan how each block was reached, for the retention paths of reachable and possibly-lost records (made while marking: a few bytes a path, not a block); 0: no paths") \
-    X(log_roots, BOOL, "0", "say why each record was judged reachable or possibly lost: the chain of blocks, with addresses and offsets, from the root word that holds its first block, as LeakSanitizer's log_pointers")
+    X(log_roots, BOOL, "0", "say why each record was judged reachable or possibly lost: the chain of blocks, with addresses and offsets, from the root word that holds its first block, as LeakSanitizer's log_pointers") \
+    X(error_kinds, STR, "definite+indirect", "the leak kinds whose records make error_exitcode the exit status: definite, indirect, possible, reachable joined by +, all or none (valgrind's --errors-for-leak-kinds)")
 
 enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_DURATION, DRIP_OPT_STR };
 
@@ -105,6 +106,10 @@ void drip__listen_split(const char *spec, char *host, size_t hcap, char *port, s
  * *mask for the i-th of stdstring, length64, newarray, multipleinheritance. 0, or -1 on an
  * unknown name (*mask is then all). */
 int drip__parse_heuristics(const char *s, size_t len, unsigned *mask);
+
+/* Parses an error_kinds value ("all", "none", or kinds joined by '+' or ','): the DRIP_RAW_*
+ * kinds as bits (1 << kind). 0, or -1 on an unknown name. */
+int drip__parse_error_kinds(const char *s, size_t len, unsigned *mask);
 
 /* Parses "512KiB", "1MiB", "100" ... into bytes. Returns 0 or -1. */
 int drip__parse_size(const char *s, size_t len, unsigned long long *out);

@@ -5,6 +5,7 @@
  */
 #include "report.h"
 #include "suppress.h"
+#include "options.h"
 #include "retention.h"
 #include "jframes.h"
 
@@ -572,7 +573,12 @@ int drip__report_write(const struct drip_raw *raw, const struct drip_symbols *sy
         write_text(text, &r, note);
     if (json)
         write_json(json, &r);
-    int leaked = r.kind[DEFINITE].blocks + r.kind[INDIRECT].blocks > 0;
+    /* the kinds that make error_exitcode the status (valgrind's --errors-for-leak-kinds) */
+    unsigned error_kinds = 1u << DEFINITE | 1u << INDIRECT;
+    drip__parse_error_kinds(o->error_kinds, strlen(o->error_kinds), &error_kinds);
+    int leaked = 0;
+    for (int k = REACHABLE; k <= DEFINITE; k++)
+        leaked |= (error_kinds >> k & 1) && r.kind[k].blocks > 0;
     for (size_t i = 0; i < r.n; i++)
         free(r.g[i].frames);
     free(r.g);

@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 #include "exec.h"
+#include "stop.h"
 
 #include <elf.h>
 #include <fcntl.h>

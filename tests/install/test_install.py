@@ -339,8 +339,8 @@ def case_vgcompat():
     frames = re.findall(r"^==\d+==    (?:at|by) .*$", log.split("loss record 1 of 2")[1].split("\n==%s==\n" % pid)[0], re.M) if log else []
     t.eq(len(frames), 2, "--num-callers=2 keeps two frames")
     # --error-exitcode, --trace-children, an ignored flag said once
-    p = vg_drip(["--error-exitcode=42", "--track-origins=yes", "--log-file=" + os.path.join(work, "e.log"), prog])
-    t.eq(p.returncode, 42, "--error-exitcode=42 with a definite leak")
+    p = vg_drip(["--error-exitcode=42", "--leak-check=full", "--track-origins=yes", "--log-file=" + os.path.join(work, "e.log"), prog])
+    t.eq(p.returncode, 42, "--error-exitcode=42 with a definite leak (a full leak check, as valgrind counts it)")
     t.eq(p.stderr, "drip: ignoring --track-origins=yes (valgrind option with no drip equivalent)\n", "ignored flag said")
     # --child-silent-after-fork=yes: the forked child writes no report (valgrind's meaning)
     forks = os.path.join(t.PROGS, "forks")

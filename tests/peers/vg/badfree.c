@@ -8,6 +8,8 @@
  *   stack     free(&local)
  *   interior  free(p + 16)
  *   static    free of a global array
+ *   segv      no bad free: a write through a NULL pointer kills the program with SIGSEGV (valgrind
+ *             dies of it as well and checks for leaks first: the figures are compared)
  * Before the bad free: one lost 70-byte block and one 90-byte block kept by a global. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +45,10 @@ int main(int argc, char **argv)
         free(p + 16);
     } else if (!strcmp(m, "static")) {
         free(global);
+    } else if (!strcmp(m, "segv")) {
+        *(volatile int *)(argc - 2 > 0 ? (int *)global : NULL) = 1;
     } else {
-        fprintf(stderr, "usage: badfree double|double_big|stack|interior|static\n");
+        fprintf(stderr, "usage: badfree double|double_big|stack|interior|static|segv\n");
         return 2;
     }
     printf("after the bad free\n");
