@@ -185,6 +185,8 @@ static int map_and_run(int argc, char **argv, char **out)
     if (xml) {   /* written from the JSON report once the program exits (postrun.c, vgxml.c) */
         out[n++] = "--xml";
         out[n++] = xmlbuf;
+        if (!logbuf[0])   /* valgrind writes no text commentary in XML mode unless asked to */
+            out[n++] = "--log-path=/dev/null";
     }
     out[n++] = "--";
     for (; i < argc; i++)
@@ -195,8 +197,8 @@ static int map_and_run(int argc, char **argv, char **out)
 
 int cmd_vgcompat(int argc, char **argv)
 {
-    /* at most two words per valgrind flag, plus "run", "--" and the NULL */
-    char **out = calloc((size_t)argc * 2 + 8, sizeof *out);
+    /* at most two words per valgrind flag, plus "run", error kinds, the XML's three, "--", NULL */
+    char **out = calloc((size_t)argc * 2 + 10, sizeof *out);
     if (!out)
         return die(2, "out of memory");
     int rc = map_and_run(argc, argv, out);

@@ -531,7 +531,7 @@ def case_xml():
                            capture_output=True, timeout=60, env=base_env(None))
         rc, out, err = plain(cmd)
         dt.eq((p.returncode, p.stdout, p.stderr), (rc, out, err), "xml: status, stdout and stderr as without drip")
-        files = [f for f in os.listdir(d) if f.endswith(".xml")]
+        files = [f for f in os.listdir(d) if f.startswith("out.") and f.endswith(".xml")]
         dt.eq(len(files), 1, "xml: one XML file, %p named by the pid")
         r = vg.parse(os.path.join(d, files[0])) if files else None
         want = F((48, 3), (32, 2), (96, 6), (64 + STDOUT_BUF, 5))
@@ -543,6 +543,11 @@ def case_xml():
         rc_v, v = valgrind(cmd)
         if v is not None:
             dt.eq(figures(v), want, "xml: valgrind's own XML on the same binary")
+        # without --log-file, as valgrind in XML mode: nothing of the report on stderr
+        p = subprocess.run([dt.DRIP, "-q", "--leak-check=full", "--xml=yes", "--xml-file=" + os.path.join(d, "b.xml")] + cmd,
+                           capture_output=True, timeout=60, env=base_env(None))
+        dt.eq((p.returncode, p.stdout, p.stderr), (rc, out, err), "xml: no --log-file: stderr as without drip")
+        dt.check(os.path.exists(os.path.join(d, "b.xml")), "xml: the XML written")
         p = subprocess.run([dt.DRIP, "--xml=yes"] + cmd, capture_output=True, text=True, timeout=60)
         dt.eq((p.returncode, p.stderr.strip()), (2, "drip: --xml=yes needs --xml-file=FILE (where valgrind's XML goes)"),
               "xml: --xml=yes without a file is an error")
