@@ -156,6 +156,7 @@ static int map_and_run(int argc, char **argv, char **out)
             return die(2, "--xml-fd: drip writes valgrind's XML to a file only (--xml-file=FILE)");
         } else if (IS("--gen-suppressions")) {
             out[n++] = (char *)a;
+            out[n++] = "--gen-suppressions-format=valgrind";   /* blocks valgrind's users paste */
         } else if (IS("--child-silent-after-fork")) {
             out[n++] = is_yes(v) ? "--child-silent-after-fork" : "--no-child-silent-after-fork";
         } else if (IS("--trace-children")) {

@@ -14,6 +14,7 @@ Without valgrind a case still checks behaviour and drip's figures, then exits 77
 the missing comparison is seen.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -476,6 +477,34 @@ def case_supp_valgrind():
         os.unlink(log)
     dt.eq((p.returncode, p.stderr), (0, ""), "supp: drip --suppressions=FILE (valgrind's command line) runs quietly")
     dt.check("suppressed: 210 bytes in 5 blocks" in text, "supp: valgrind's command line uses the file too")
+    done()
+
+
+def case_gen_suppressions():
+    """memcheck's --gen-suppressions=all: through valgrind's command line drip prints valgrind
+    blocks (a `...` for valgrind's allocation frame, then the record's frames); pasted into a
+    file they suppress the same records under valgrind and under drip (a C program: valgrind
+    compares fun: with mangled names)."""
+    cmd = [prog("tree")]
+    d = tempfile.mkdtemp(prefix="drip-peers-vg-")
+    try:
+        log = os.path.join(d, "gen.log")
+        subprocess.run([dt.DRIP, "-q", "--leak-check=full", "--gen-suppressions=all", "--log-file=" + log] + cmd,
+                       capture_output=True, timeout=60)
+        text = open(log).read()
+        blocks = re.findall(r"^\{\n.*?^\}\n", text, re.M | re.S)
+        dt.eq(len(blocks), 3, "gen_suppressions: one block per definite, indirect and possible record")
+        dt.check(bool(blocks) and blocks[0].startswith("{\n   <insert_a_suppression_name_here>\n   Memcheck:Leak\n"
+                                                       "   match-leak-kinds: definite\n   ...\n   fun:build\n   fun:main\n}"),
+                 "gen_suppressions: valgrind's block: " + (blocks[0] if blocks else ""))
+        supp = os.path.join(d, "gen.supp")
+        with open(supp, "w") as f:
+            f.write("".join(blocks))
+        want = F(reachable=(225 + STDOUT_BUF, 8))
+        r = scenario("gen_suppressions", cmd, want, opts=["suppressions=" + supp], vg_args=["--suppressions=" + supp])
+        dt.eq(dt.summary(r.report, "suppressed"), (26 + 98 + 103, 7), "gen_suppressions: drip suppressed the three records")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
     done()
 
 
