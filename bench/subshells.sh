@@ -2,7 +2,9 @@
 # bench/subshells.sh — a shell script that runs 100 `$(echo)` subshells (each a fork of the
 # shell, with no exec), plain and under drip run with and without --child-silent-after-fork
 # (issue #12.10). Prints the median wall and CPU time of each over --reps runs, the ratio to
-# plain, and how many leak reports each run printed.
+# plain, the minor page faults of every process of one run (a figure the machine's load does
+# not change: GNU time counts every process waited for, the subshells and drip run's symbolizer
+# included; "-" without /usr/bin/time), and how many leak reports each run printed.
 # usage: bench/subshells.sh [--reps N] [--n SUBSHELLS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,7 @@ while [ $# -gt 0 ]; do
 done
 [ -x "$DRIP" ] || { echo "subshells.sh: $DRIP not found; build drip first (make)" >&2; exit 1; }
 script=$(mktemp)
-trap 'rm -f "$script" "$script.err"' EXIT
+trap 'rm -f "$script" "$script.err" "$script.time"' EXIT
 printf '#!/bin/sh\ni=0\nwhile [ $i -lt %d ]; do x=$(echo $i); i=$((i+1)); done\necho $x\n' "$N" > "$script"
 chmod +x "$script"
 
@@ -39,16 +41,27 @@ median() {
   echo "$w $c"
 }
 
+# minor page faults of one run of "$@"
+faults() {
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -f '%R' -o "$script.time" "$@" > /dev/null 2>&1 || true
+    cat "$script.time"
+  else
+    echo -
+  fi
+}
+
 echo "# $N \$(echo) subshells, median of $REPS runs; $(date -u '+%Y-%m-%d %H:%M UTC'); load: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"
 echo
-echo "| run | wall (s) | vs plain | CPU (s) | leak reports printed |"
-echo "|---|---|---|---|---|"
+echo "| run | wall (s) | vs plain | CPU (s) | page faults | leak reports printed |"
+echo "|---|---|---|---|---|---|"
 read -r plain plain_cpu <<< "$(median "$script")"
-echo "| plain \`sh\` | $plain | 1.00x | $plain_cpu | 0 |"
+echo "| plain \`sh\` | $plain | 1.00x | $plain_cpu | $(faults "$script") | 0 |"
 for args in "" "--child-silent-after-fork"; do
   read -r t cpu <<< "$(median "$DRIP" run $args -- "$script")"
   reports=$(grep -c "drip: leak report for process" "$script.err" || true)
-  printf '| drip run %s | %s | %.2fx | %s | %s |\n' "${args:-(defaults)}" "$t" "$(echo "$t / $plain" | bc -l)" "$cpu" "$reports"
+  printf '| drip run %s | %s | %.2fx | %s | %s | %s |\n' "${args:-(defaults)}" "$t" "$(echo "$t / $plain" | bc -l)" "$cpu" \
+    "$(faults "$DRIP" run $args -- "$script")" "$reports"
 done
 echo
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

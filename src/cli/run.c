@@ -510,6 +510,12 @@ int cmd_run(int argc, char **argv)
         if (o->type == DRIP_OPT_STR && (!strcmp(o->name, "json") || !strcmp(o->name, "log_path") ||
                                         !strcmp(o->name, "suppressions") || !strcmp(o->name, "profile") ||
                                         !strcmp(o->name, "http_token"))) {
+            /* "-" is stdout in `drip sarif` and most tools: here stdout is the program's, and
+             * a file named "-" in the current directory is not what was meant */
+            if (!strcmp(val, "-") && strcmp(o->name, "suppressions"))
+                return die(2, "option --%.*s: '-' (stdout) cannot be used: stdout is the program's; give a file name "
+                              "(%s)", (int)nlen, name, !strcmp(o->name, "log_path") ? "the text report goes to stderr by default"
+                                                                                    : "e.g. /dev/stderr");
             if (absolutize(val, absval, sizeof absval) != 0)
                 return die(2, "cannot resolve path %s", val);
             val = absval;

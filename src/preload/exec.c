@@ -24,8 +24,8 @@
  *  - An exec whose path or environment the kernel cannot read (a bad pointer) is passed on
  *    untouched: it fails with EFAULT as without drip, where reading them would fault in drip.
  *  - Other processes (forked children) that exec are not traced unless follow_exec: each such
- *    exec is counted in a page shared with the parent, whose report says how many children ran
- *    programs drip did not follow, and names --follow-exec.
+ *    exec is counted in a page shared with the parent (exec_count.c), whose report says how many
+ *    children ran programs drip did not follow, and names --follow-exec.
  * Nothing here allocates with malloc: an exec may come from a vfork child, which shares the
  * parent's memory; the environment handed to exec is built in an mmap'd block.
  * Locks: none. The shared pages are updated with atomics.
@@ -52,18 +52,6 @@
 #include <unistd.h>
 
 
-/* One per traced process that forks, shared with its children through fork: they count here the
- * execs drip did not follow. Made on first need (own(): the process's first fork, vfork or
- * posix_spawn), not at start: a shared mapping costs tens of microseconds to make and to tear
- * down, and most forked children (a shell's `$(echo)` subshells) never fork. */
-struct exec_page {
-    atomic_uint untraced;
-    atomic_int first_taken;
-    char first[PATH_MAX];
-};
-
-static struct exec_page *own_page;     /* this process's children count here */
-static struct exec_page *parent_page;  /* a forked child counts its own execs in its parent's */
 static char lib_path[PATH_MAX];        /* libdrip.so as the loader found it */
 static char options[16384];            /* DRIP_OPTIONS at start-up, for the exec'd program */
 static char status_dir[PATH_MAX];      /* DRIP_STATUS_DIR at start-up (env -i clears environ) */
@@ -72,12 +60,6 @@ static int hidden;                     /* drip run's variables were taken out of
 
 /* The name=value pairs drip puts into an exec'd program's environment (besides LD_PRELOAD). */
 static const char *const carried[] = {"DRIP_OPTIONS", "DRIP_ROOT_PID", "DRIP_STATUS_DIR"};
-
-static struct exec_page *new_page(void)
-{
-    void *p = mmap(NULL, sizeof(struct exec_page), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
 
 void drip__exec_init(void)
 {
@@ -96,25 +78,6 @@ void drip__exec_init(void)
     if (r && strlen(r) < sizeof root_pid)
         strcpy(root_pid, r);
 }
-
-/* This process's page, made on first need: before a fork (the world locked), or where a vfork
- * child or posix_spawn counts an exec (no fork handler runs for those). Two threads making it at
- * once keep one. */
-static struct exec_page *own(void)
-{
-    struct exec_page *p = __atomic_load_n(&own_page, __ATOMIC_ACQUIRE);
-    if (p)
-        return p;
-    struct exec_page *made = new_page(), *none = NULL;
-    if (!made)
-        return NULL;
-    if (__atomic_compare_exchange_n(&own_page, &none, made, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        return made;
-    munmap(made, sizeof *made);
-    return none;
-}
-
-void drip__exec_fork_prepare(void) { own(); }
 
 const char *drip__exec_root_pid(void) { return root_pid[0] ? root_pid : NULL; }
 
@@ -213,20 +176,6 @@ int drip__exec_hide(void)
     return 1;
 }
 
-void drip__exec_fork_child(void)
-{
-    parent_page = own_page;
-    own_page = NULL;   /* made if this child forks in its turn */
-}
-
-unsigned drip__untraced_execs(const char **first)
-{
-    if (!own_page)
-        return 0;
-    *first = own_page->first;
-    return atomic_load(&own_page->untraced);
-}
-
 /* ---- the status directory that drip run reads ------------------------------------------- */
 /* Writes text to DIR/name (replacing what it held). drip run creates the files writable by
  * anyone in a directory only it can list, so a program that drops its privileges (a daemon
@@ -247,6 +196,13 @@ static int status_write(const char *name, const char *text)
     (void)ignored;
     close(fd);
     return 0;
+}
+
+/* The root process could not write its report: drip run says this line instead. */
+void drip__status_lost(const char *line)
+{
+    if (drip__is_root_process())
+        status_write("exec", line);
 }
 
 /* The root process wrote its report (or its one line saying why there is none). */
@@ -370,7 +326,7 @@ struct exec_plan {
     char **env;          /* the environment to pass (the caller's when NULL) */
     size_t env_len;      /* its mmap'd size */
     size_t stack_env;    /* > 0: build it in this many bytes of the caller's stack (EXEC_ENV) */
-    struct exec_page *counted;   /* where this exec was counted as untraced */
+    struct drip__exec_page *counted;   /* where this exec was counted as untraced (exec_count.c) */
     int status_written;
 };
 
@@ -418,12 +374,7 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
         return;
     }
     if (!root) {
-        p->counted = vfork_child ? own() : parent_page;
-        if (p->counted) {
-            atomic_fetch_add(&p->counted->untraced, 1);
-            if (!atomic_exchange(&p->counted->first_taken, 1))
-                snprintf(p->counted->first, sizeof p->counted->first, "%s", target);
-        }
+        p->counted = drip__exec_count(vfork_child, target);
         return;
     }
     const char *why = NULL;
@@ -457,8 +408,7 @@ static void undo_exec(struct exec_plan *p)
     int e = errno;
     if (p->env && !p->stack_env)
         munmap(p->env, p->env_len);
-    if (p->counted)
-        atomic_fetch_sub(&p->counted->untraced, 1);
+    drip__exec_uncount(p->counted);
     if (p->status_written)
         status_write("exec", "");
     errno = e;
@@ -518,9 +468,7 @@ int drip__fexecve(int fd, char *const argv[], char *const envp[])
 void drip__spawned(const char *file, char *const envp[])
 {
     if (!atomic_load(&drip__g.initialised) || drip__guard || drip__opt.follow_exec ||
-        env_has_drip(envp ? envp : environ) || !own())
+        env_has_drip(envp ? envp : environ))
         return;
-    atomic_fetch_add(&own_page->untraced, 1);
-    if (!atomic_exchange(&own_page->first_taken, 1))
-        snprintf(own_page->first, sizeof own_page->first, "%s", file);
+    drip__exec_count(1, file);   /* as a vfork child's exec: in this process's own count */
 }

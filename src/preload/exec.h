@@ -3,10 +3,9 @@
 #define DRIP_PRELOAD_EXEC_H
 
 #include "internal.h"
+#include "exec_count.h"   /* the untraced children's count (split out of exec.c) */
 
 void drip__exec_init(void);
-void drip__exec_fork_child(void);
-void drip__exec_fork_prepare(void);   /* before a fork: the page its children count untraced execs in */
 int drip__execve(const char *path, char *const argv[], char *const envp[]);
 int drip__execvpe(const char *file, char *const argv[], char *const envp[]);
 int drip__fexecve(int fd, char *const argv[], char *const envp[]);
@@ -20,10 +19,10 @@ void drip__exec_set_root_pid(int pid);
 /* The environment for a followed posix_spawn/system/popen (NULL: pass envp as it is). */
 char **drip__exec_spawn_env(char *const envp[], size_t *len);
 void drip__exec_env_free(char **env, size_t len);
-/* How many children of this process ran a program drip did not follow; *first names one. */
-unsigned drip__untraced_execs(const char **first);
 /* Tells drip run (through DRIP_STATUS_DIR) that the root process wrote its report. */
 void drip__status_reported(void);
+/* The root process could not write its report: the line drip run prints instead of "reported". */
+void drip__status_lost(const char *line);
 
 /* exec_target.c: what an exec would run, and whether the kernel could read its arguments. */
 int drip__exec_is_static(const char *path, int depth);   /* ELF without an interpreter */

@@ -132,6 +132,14 @@ void drip__lsan_roots(int (*add)(uintptr_t lo, uintptr_t hi, void *arg), void *a
         add(regions[i].lo, regions[i].hi, arg);
 }
 
+bool drip__lsan_in_region(uintptr_t lo, uintptr_t hi)
+{
+    for (int i = 0; i < nregions && i < MAX_REGIONS; i++)
+        if ((regions[i].lo & ~(uintptr_t)7) <= lo && hi <= regions[i].hi)
+            return true;
+    return false;
+}
+
 /* ---- the interface ----------------------------------------------------------------------- */
 
 DRIP_EXPORT void __lsan_ignore_object(const void *p)

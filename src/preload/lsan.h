@@ -20,6 +20,9 @@ void drip__lsan_forget(uintptr_t p);
  * (so each is reached by a start pointer, and what it points to through it) and the regions the
  * program registered. For roots.c, while the world is stopped. */
 void drip__lsan_roots(int (*add)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
+/* Whether [lo, hi) lies inside a region the program registered (scan_mark.c): such a root is
+ * read whole, tracked blocks inside it too (a pool in a heap block), as LSan reads it. */
+bool drip__lsan_in_region(uintptr_t lo, uintptr_t hi);
 /* roots.c: while a program thread runs a live check itself, its stack below sp (drip's frames
  * and older ones) is not a root; 0 when it is done. */
 void drip__roots_live_caller(uintptr_t sp);

@@ -101,7 +101,8 @@ static void open_one(const char *pattern, int kind)
 
 void drip__privdrop_before(void)
 {
-    if (!atomic_load(&drip__g.initialised) || !drip__opt.report || pre_pid == getpid())
+    /* reported already set: no report will come (a child under child_silent_after_fork) */
+    if (!atomic_load(&drip__g.initialised) || !drip__opt.report || atomic_load(&drip__g.reported) || pre_pid == getpid())
         return;
     struct drip__entry e = drip__enter();
     /* a fork child inherited its parent's descriptors (close-on-exec, but not on fork): not its */

@@ -128,8 +128,8 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     drip__scan_free(&sc);
 }
 
-/* `drip symbolize`'s arguments for the outputs in o (args[] NULL-terminated, at most 16 with
- * the caller's) and the descriptors it is given (keep[], at most 4). */
+/* `drip symbolize`'s arguments for the outputs in o (args[] NULL-terminated: at most 10 here,
+ * hand_off adds 6) and the descriptors it is given (keep[], at most 4). */
 struct sym_args {
     char tfd[16], jfd[16], pfd[16], ofd[16];
     char *args[20];
@@ -270,6 +270,20 @@ void drip__suspects_json(int fd)
 }
 
 /* ---- the exit report ------------------------------------------------------------------------- */
+/* The first report file this process could not write, as a line for drip run (which says it
+ * where the program's stderr may be closed: sort after setpriv dropped root). */
+static char lost_line[PATH_MAX + 200];
+
+static void lost(int err_fd, const char *path, int err)
+{
+    dprintf(err_fd, "drip: cannot write report %s: %s\n", path, strerror(err));
+    if (!lost_line[0])
+        snprintf(lost_line, sizeof lost_line, "drip: process %d could not write its report %s: %s\n", (int)getpid(), path,
+                 strerror(err));
+}
+
+const char *drip__report_lost(void) { return lost_line[0] ? lost_line : NULL; }
+
 struct out_file {
     int fd;   /* first, beside tmp[0]: a report that writes no file touches one page of each */
     char tmp[PATH_MAX + 96], path[PATH_MAX + 64];
@@ -305,7 +319,7 @@ static void open_out(struct out_file *f, const char *pattern, int err_fd)
             f->tmp[0] = 0;
     }
     if (f->fd < 0)
-        dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(errno));
+        lost(err_fd, f->path, errno);
 }
 
 /* Renames the finished file into place: the report appears whole, or not at all. A path that is
@@ -328,7 +342,7 @@ static void close_out(struct out_file *f, int err_fd)
         unlink(f->path);
     if (f->tmp[0] && (!ok || rename(f->tmp, f->path) != 0)) {
         if (ok || err)
-            dprintf(err_fd, "drip: cannot write report %s: %s\n", f->path, strerror(ok ? errno : err));
+            lost(err_fd, f->path, ok ? errno : err);
         unlink(f->tmp);
     }
     f->fd = -1;
@@ -465,7 +479,7 @@ int drip__report(void)
         if (log.fd < 0)
             log.fd = drip__privdrop_take(log.path);   /* opened before setuid/chroot */
         if (log.fd < 0)
-            fprintf(stderr, "drip: cannot write report %s: %s\n", log.path, strerror(errno));
+            lost(2, log.path, errno);
         text_fd = log.fd;
     }
     if (text_fd < 0 && !drip__report_stderr_closed())
@@ -504,7 +518,9 @@ int drip__report(void)
                 keep_raw(memfd, err_fd);
             /* a program with its own allocator gets foreign.c's one line instead of a leak report */
             struct drip_render_out o = {foreign ? -1 : text_fd, foreign ? -1 : json.fd, prof.fd, -1, NULL};
-            int sym_err = is_log ? -1 : drip__report_fd(&(int){0});   /* as drip__symbolize */
+            int sym_is_log, sym_err = drip__report_fd(&sym_is_log);   /* stderr as drip__symbolize gives it */
+            if (sym_is_log)
+                sym_err = -1;
             if (o.text_fd >= 0 || o.json_fd >= 0 || o.profile_fd >= 0) {
                 handed = hand_off(memfd, &o, &json, &prof, sym_err);
                 if (!handed)

@@ -11,6 +11,8 @@ struct drip_render_out;
 int drip__leak_report(int text_fd, int json_fd, int final);
 /* The report at exit, to the destinations the options name. 1 when leaks were found. */
 int drip__report(void);
+/* After drip__report: a line saying which report file could not be written, or NULL. */
+const char *drip__report_lost(void);
 /* Where a report pattern goes (resolved, FILE.<pid> for a forked child); 1 when the path exists
  * and is not a regular file (written in place, never renamed). */
 int drip__report_path(const char *pattern, char *path, size_t cap);

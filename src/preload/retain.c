@@ -127,7 +127,9 @@ static size_t node_slot(uint32_t prev, uint32_t site, size_t mask)
 
 static bool rehash(struct drip__retain *t)
 {
-    size_t hc = t->hcap ? t->hcap * 2 : 4096;
+    /* small at first: a forked subshell's scan makes a handful of nodes, and each fresh page of
+     * its arena is a page fault (doubling keeps a big heap's rehashes amortised) */
+    size_t hc = t->hcap ? t->hcap * 2 : 256;
     uint32_t *h = drip__arena_alloc(hc * sizeof *h);
     if (!h)
         return false;

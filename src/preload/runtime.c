@@ -282,7 +282,11 @@ static int report_once(void)
     }
     struct drip__entry e = drip__enter();
     int leaked = drip__report();
-    drip__status_reported();
+    const char *lost = drip__report_lost();   /* a report file it may no longer create (setpriv) */
+    if (lost)
+        drip__status_lost(lost);
+    else
+        drip__status_reported();
     drip__leave(e);
     return leaked && drip__opt.error_exitcode != 0;
 }

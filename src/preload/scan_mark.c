@@ -11,6 +11,7 @@
  * Memory: drip's arena. Locks: none (the caller stopped the world and froze the map).
  */
 #include "scan_mark.h"
+#include "lsan.h"
 #include "arena.h"
 #include "stop.h"
 #include "table.h"
@@ -289,6 +290,10 @@ void drip__mark_root(struct marker *mk, const struct range *r)
     mk->hnode = 0;
     mk->hbase = 0;
     uintptr_t cur = r->lo;
+    if (DRIP_UNLIKELY(drip__lsan_in_region(r->lo, r->hi))) {   /* __lsan_register_root_region */
+        visit_range(mk, r->lo, r->hi, r->how, VISIT_DEFINITE);
+        return;
+    }
     struct drip__bref b;
     if (drip__bindex_find(mk->x, r->lo, &b) && b.addr + b.size > cur)   /* a block across lo */
         cur = b.addr + b.size;

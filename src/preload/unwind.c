@@ -185,13 +185,13 @@ static DRIP_TLS unsigned walk_ngen;
 /* Set by fp_walk_checked when its walk reached the bottom of the stack (or max frames) by frame
  * pointers alone, with the module table's generation it walked in: the stack cache below may
  * keep such a walk. Cleared by each drip__unwind. */
-static DRIP_TLS int walk_pure;
+DRIP_TLS int drip__walk_pure;
 static DRIP_TLS unsigned walk_pure_gen;
 /* Set when a walk handed over to the .eh_frame walk at its very first frame (a program, or an
  * operator new, built without frame pointers): the stack cache, which keeps no such walk, is not
  * looked at for the next SC_COLD allocations. A hint only: a skipped lookup costs a walk. */
 enum { SC_COLD = 64 };
-static DRIP_TLS int sc_cold;
+DRIP_TLS int drip__sc_cold;
 
 /* unwind=auto's walk: fp_walk(checked) handing over to the .eh_frame walk at the first frame in a
  * module without frame pointers, with the common frame (a return address in the module of
@@ -237,7 +237,7 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, ui
             }
             if (ret - nlo < nlen) {
                 if (!n)
-                    sc_cold = SC_COLD;
+                    drip__sc_cold = SC_COLD;
                 goto cfi;   /* a module without frame pointers hides its caller */
             }
             uintptr_t l, u;
@@ -249,7 +249,7 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, ui
                 walk_nlen = u - l;
                 walk_ngen = gen;
                 if (!n)
-                    sc_cold = SC_COLD;
+                    drip__sc_cold = SC_COLD;
                 goto cfi;
             }
             if (l < self_lo + self_len && u > self_lo)
@@ -266,7 +266,7 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, ui
         fp = (uintptr_t *)next;
     }
 done:
-    walk_pure = 1;
+    drip__walk_pure = 1;
     walk_pure_gen = gen;
     *hash = drip__hash_finish(h, (int)n);
     return (int)n;
@@ -303,7 +303,7 @@ __attribute__((noinline)) static int libunwind_walk(uintptr_t *frames, int max, 
 
 int drip__unwind(uintptr_t *frames, int max, uint64_t *hash)
 {
-    walk_pure = 0;
+    drip__walk_pure = 0;
     /* drip's own walkers read the stack directly: only where its bounds are known (threads drip
      * saw start, and the main thread); anywhere else libunwind takes the stack */
     if (DRIP_UNLIKELY(!drip__stack_hi) && !stack_hi_early())
@@ -409,32 +409,33 @@ static inline bool sc_same(const struct sc_entry *e, const uintptr_t *fp, uintpt
 {
     if ((uintptr_t)fp + (uintptr_t)e->span * 16 > top)
         return false;   /* (the frames the entry names would lie past this stack's top) */
-    const uintptr_t self_lo = drip__g.self_lo, self_len = drip__g.self_hi - drip__g.self_lo;
     const uintptr_t *f = e->frames;
-    unsigned last = e->steps - 1u, skip = e->skip;
+    unsigned last = e->steps - 1u, k = 0;
     uintptr_t diff = 0;
     const uintptr_t *p = fp;
-    for (unsigned k = 0; k < last; k++) {
-        const uintptr_t *next = p + 2 * (uintptr_t)e->d[k];
-        uintptr_t ret = p[1];
-        if (DRIP_UNLIKELY(k == skip)) {
-            if (ret - self_lo >= self_len)
-                return false;
-        } else {
-            diff |= ret ^ *f++;
+    if (DRIP_UNLIKELY(e->skip != NO_SKIP)) {   /* (a skip is never the last step) */
+        for (; k < e->skip; k++) {
+            const uintptr_t *next = p + 2 * (uintptr_t)e->d[k];
+            diff |= (p[1] ^ f[k]) | (p[0] ^ (uintptr_t)next);
+            p = next;
         }
+        if (p[1] - drip__g.self_lo >= drip__g.self_hi - drip__g.self_lo)
+            return false;
+        const uintptr_t *next = p + 2 * (uintptr_t)e->d[k++];
         diff |= p[0] ^ (uintptr_t)next;
         p = next;
+        f--;   /* the chain's frame k is the site's frame k - 1 from here on */
     }
-    return !(diff | (p[1] ^ *f));
+    for (; k < last; k++) {
+        const uintptr_t *next = p + 2 * (uintptr_t)e->d[k];
+        diff |= (p[1] ^ f[k]) | (p[0] ^ (uintptr_t)next);
+        p = next;
+    }
+    return !(diff | (p[1] ^ f[last]));
 }
 
-__attribute__((noinline)) bool drip__unwind_cached(uint32_t *site, uintptr_t block)
+__attribute__((noinline)) bool drip__unwind_cached_slow(uint32_t *site, uintptr_t block)
 {
-    if (sc_cold) {   /* the last walks began in a module without frame pointers */
-        sc_cold--;
-        return false;
-    }
     if (mode != MODE_AUTO || !drip__stack_hi)
         return false;
     const uintptr_t top = drip__stack_hi - 2 * sizeof(uintptr_t);
@@ -453,11 +454,11 @@ __attribute__((noinline)) bool drip__unwind_cached(uint32_t *site, uintptr_t blo
     return false;
 }
 
-__attribute__((noinline)) void drip__unwind_remember(uint32_t site, int n)
+__attribute__((noinline)) void drip__unwind_remember_slow(uint32_t site, int n)
 {
-    if (!walk_pure || n < 1 || n > SC_STEPS)
+    if (!drip__walk_pure || n < 1 || n > SC_STEPS)
         return;
-    walk_pure = 0;
+    drip__walk_pure = 0;
     const struct drip__site *s = drip__depot_get(site);
     if (!s || s->depth != (uint32_t)n)
         return;

@@ -9,6 +9,11 @@ Usage: test_privdrop.py CASE   (needs root: SKIP 77 otherwise)
   exec      the worker drops to nobody, then runs /bin/true (not followed): it can neither write
             a report nor remove a file; its FILE.<pid> JSON and text say there is no report and why
             (complete false); in a directory everybody may write, they are removed instead
+  setpriv   the process drip run started drops to nobody and execs sort in place (setpriv
+            --reuid): sort's image cannot create the report files in a root-only directory; drip
+            run says so in the JSON (complete false, no_report names the file and why) and in
+            the log, instead of leaving nothing and no word
+  silent    --child-silent-after-fork: the worker that drops root leaves no file at all
   writable  the same worker in a directory everybody may write: the report goes through the
             usual temporary file and rename, and no other file is left beside it
 """
@@ -110,6 +115,44 @@ def case_exec():
                     dt.check(text.startswith(why), what + ": the text says there is no report, and why (%r)" % text)
         finally:
             shutil.rmtree(base, ignore_errors=True)
+
+
+def case_setpriv():
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        dt.skip("needs root and setpriv")
+    base = tempfile.mkdtemp(prefix="drip-privdrop-")
+    try:
+        out = os.path.join(base, "out")
+        os.makedirs(out, mode=0o700)
+        J, L = os.path.join(out, "r.json"), os.path.join(out, "r.txt")
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sort", "/etc/hostname"]
+        plain = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", L, "--"] + argv, capture_output=True, text=True,
+                           timeout=120)
+        dt.eq((p.returncode, p.stdout, p.stderr), (plain.returncode, plain.stdout, plain.stderr), "setpriv: as without drip")
+        why = "could not write its report %s: Permission denied" % L
+        r = {}
+        if os.path.exists(J):
+            with open(J) as f:
+                r = json.load(f)
+        dt.eq((r.get("complete"), why in r.get("no_report", "")), (False, True), "setpriv: the JSON says why there is no report (%r)" % r)
+        dt.check(os.path.exists(L) and why in open(L).read(), "setpriv: so does the log")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def case_silent():
+    if os.geteuid() != 0:
+        dt.skip("needs root: the workers drop root for nobody")
+    base = tempfile.mkdtemp(prefix="drip-privdrop-")
+    try:
+        J, L = os.path.join(base, "r.json"), os.path.join(base, "r.txt")
+        p = subprocess.run([dt.DRIP, "run", "--child-silent-after-fork", "--json", J, "--log-path", L, "--", PROG, "setuid"],
+                           capture_output=True, text=True, timeout=120)
+        dt.eq((p.returncode, p.stderr), (0, ""), "silent: status and stderr")
+        dt.eq(sorted(os.listdir(base)), ["r.json", "r.txt"], "silent: the parent's reports only")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def case_writable():

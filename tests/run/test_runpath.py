@@ -165,10 +165,10 @@ def case_core_is_the_programs():
 
 
 def case_libdw_on_need():
-    """drip run does not load elfutils until a report must be named (src/cli/dwload.c): in a run
-    without a report, drip run's own process never maps libdw or libelf; with one, the frames are
-    still named with file and line (the symbolizer loaded them)."""
-    elfutils = ("/libdw", "/libelf", "/libbz2", "/liblzma")
+    """drip run does not load elfutils until a report must be named (src/cli/dwload.c), nor libm
+    and zlib (src/cli/mzload.c): in a run without a report, drip run's own process maps none of
+    them; with one, the frames are still named with file and line (the symbolizer loaded them)."""
+    elfutils = ("/libdw", "/libelf", "/libbz2", "/liblzma", "/libz.so", "/libm.so", "/libm-")
     p = cli(["run", "--no-report", "--", "/bin/sh", "-c", "cat /proc/$PPID/maps"])
     dt.eq(p.returncode, 0, "--no-report: status")
     dt.check(os.path.realpath(dt.DRIP) in p.stdout, "--no-report: the maps read are drip run's")

@@ -26,6 +26,25 @@ int __lsan_is_turned_off(void) { return turned_off; }
 
 static void on_prof(int sig) { (void)sig; }
 
+/* LSan's disabler_in_tsd_destructor: the thread's TSD destructor allocates while disabled */
+static pthread_key_t key;
+static void key_destructor(void *arg)
+{
+    (void)arg;
+    __lsan_disable();
+    void *volatile p = malloc(1337);
+    p = NULL;
+    pthread_setspecific(key, NULL);
+    __lsan_enable();
+}
+
+static void *set_key(void *arg)
+{
+    (void)arg;
+    pthread_setspecific(key, (void *)1);
+    return NULL;
+}
+
 static int mode_is(const char *m, const char *want) { return strcmp(m, want) == 0; }
 
 static void *disabled_thread(void *arg)
@@ -108,6 +127,11 @@ int main(int argc, char **argv)
         *x = 42;
         x = NULL;
         turned_off = mode_is(m, "turned_off");
+    } else if (mode_is(m, "disable_tsd")) {
+        pthread_key_create(&key, key_destructor);
+        pthread_t t;
+        pthread_create(&t, NULL, set_key, NULL);
+        pthread_join(t, NULL);
     } else if (mode_is(m, "signal_storm")) {
         /* a child sends SIGCHLD and SIGPROF to this process nonstop while the leak check stops
          * the world (LSan's signal_during_stop_the_world) */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* LSan's interface, weak: resolved from libdrip.so (or an LSan runtime) when present */
@@ -36,6 +37,9 @@ __attribute__((noinline)) static void put_on_stale_stack(void *p)
     g_keep = (void **)&locals[0];
     fprintf(stderr, "stale: %s\n", locals[0] ? "set" : "null");
 }
+
+/* a call the compiler cannot see through: the second free must happen */
+__attribute__((noinline)) static void free_it(void *p) { free(p); }
 
 static int mode_is(const char *m, const char *want) { return strcmp(m, want) == 0; }
 
@@ -115,6 +119,17 @@ int main(int argc, char **argv)
             __lsan_register_root_region(s, 4096);
             __lsan_unregister_root_region(s, 4096);
         }
+    } else if (mode_is(m, "root_region_heap")) {
+        /* a registered region inside a heap block (a pool): its words are roots, the block
+         * itself is not held by them: the pool (4096 bytes) lost, what it points to reachable */
+        void **pool = malloc(4096);
+        memset(pool, 0, 4096);
+        pool[10] = malloc(555);
+        int have = __lsan_register_root_region != NULL;
+        printf("register: %s\n", have ? "yes" : "no");
+        if (have)
+            __lsan_register_root_region(pool, 4096);
+        pool = NULL;
     } else if (mode_is(m, "libc")) {
         /* libc's own caches (nss, the time zone, locale, stdio): never the program's leak */
         struct passwd *pw = getpwnam("root");
@@ -124,6 +139,34 @@ int main(int argc, char **argv)
         setlocale(LC_ALL, "C.UTF-8");
         setenv("DRIP_PEER_VAR", "1", 1);
         printf("libc: %s %s %d\n", pw ? pw->pw_name : "?", gr ? gr->gr_name : "?", tm ? 1 : 0);
+    } else if (mode_is(m, "double_free")) {
+        /* LSan's double_free: glibc aborts the program; under drip too, with its report */
+        void *p = malloc(16);
+        free_it(p);
+        free_it(p);
+        puts("completed");
+    } else if (mode_is(m, "realloc_rlimit")) {
+        /* LSan's realloc_failure_keeps_original: the address space capped 64 MiB above its use,
+         * a 512 MiB realloc fails and keeps the block whole; it is freed once; 77 bytes lost */
+        char *p = malloc(100);
+        memset(p, 'a', 100);
+        FILE *f = fopen("/proc/self/statm", "r");
+        unsigned long pages = 0;
+        if (!f || fscanf(f, "%lu", &pages) != 1)
+            return 9;
+        fclose(f);
+        struct rlimit rl;
+        getrlimit(RLIMIT_AS, &rl);
+        rl.rlim_cur = pages * (unsigned long)sysconf(_SC_PAGESIZE) + (64UL << 20);
+        setrlimit(RLIMIT_AS, &rl);
+        void *q = realloc(p, 512UL << 20);
+        int kept = q == NULL;
+        for (int i = 0; i < 100; i++)
+            kept &= p[i] == 'a';
+        printf("kept: %d\n", kept);
+        free(p);
+        void *volatile lost = malloc(77);
+        lost = NULL;
     } else if (mode_is(m, "main_stale")) {
         /* the pointer in main's own frame, which is dead once main returns */
         void *volatile slot = malloc(100);

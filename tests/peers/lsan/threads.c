@@ -5,6 +5,7 @@
  * contention; a leak check right after pthread_create; fork; swapcontext. Built -O0. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -183,6 +184,54 @@ static int deny_ptrace(void)
     return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
+/* inside dl_iterate_phdr (the loader's lock held), a thread allocates and frees while main
+ * returns: the exit report must not wait for that lock with the thread stopped (LSan's
+ * libdl_deadlock); a watchdog turns a deadlock into exit status 1 */
+static pthread_mutex_t dl_in = PTHREAD_MUTEX_INITIALIZER, dl_out = PTHREAD_MUTEX_INITIALIZER;
+static int churn_in_loader(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)info, (void)size, (void)data;
+    for (int step = 0; step < 50; step++) {
+        void *p[1000];
+        for (int i = 0; i < 1000; i++)
+            p[i] = malloc(10 * (size_t)i);
+        if (step == 0)
+            pthread_mutex_unlock(&dl_in);
+        for (int i = 0; i < 1000; i++)
+            free(p[i]);
+    }
+    pthread_mutex_unlock(&dl_out);
+    return 1;
+}
+
+static void *loader_thread(void *arg)
+{
+    (void)arg;
+    dl_iterate_phdr(churn_in_loader, NULL);
+    return NULL;
+}
+
+static void *watchdog(void *arg)
+{
+    (void)arg;
+    sleep(40);
+    if (pthread_mutex_trylock(&dl_out) != 0) {
+        static const char msg[] = "DEADLOCK\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        _exit(1);
+    }
+    return NULL;
+}
+
+static void *exit_from_thread(void *arg)
+{
+    (void)arg;
+    exit(0);
+}
+
+static __thread void *t_fork_tls;
+
 static ucontext_t uc_main, uc_child;
 static void coroutine(void)
 {
@@ -324,6 +373,29 @@ int main(int argc, char **argv)
                 return 1;
             }
         }
+    } else if (mode_is(m, "loader_lock")) {
+        pthread_mutex_lock(&dl_in);
+        pthread_mutex_lock(&dl_out);
+        pthread_t t, w;
+        pthread_create(&t, NULL, loader_thread, NULL);
+        pthread_detach(t);
+        pthread_create(&w, NULL, watchdog, NULL);
+        pthread_detach(w);
+        pthread_mutex_lock(&dl_in);   /* the loader thread is at work */
+    } else if (mode_is(m, "fork_thread_exit")) {
+        /* LSan's fork_threaded: the child calls exit from a thread of its own; main's TLS holds
+         * a block in both processes */
+        t_fork_tls = malloc(1337);
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            pthread_t t;
+            pthread_create(&t, NULL, exit_from_thread, NULL);
+            pthread_join(t, NULL);
+        }
+        int st = 0;
+        waitpid(pid, &st, 0);
+        printf("child: %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     } else if (mode_is(m, "dlerror_detached")) {
         pthread_key_create(&key, last_destructor);
         pthread_attr_t a;
