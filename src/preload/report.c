@@ -177,8 +177,11 @@ int drip__symbolize(int memfd, const struct drip_render_out *o)
                            : drip__helper_run(memfd, is_log ? -1 : err_fd, keep, nk, args, &why);
     if (memfd < 0)
         why = "no memory file for the raw report";
-    if (result >= 0)
+    if (result >= 0) {
+        if (!live && memfd >= 0 && drip__helper_write_err())
+            render_err = drip__helper_write_err();   /* answered, text written: close_out says why */
         return result;
+    }
     if (!why)
         why = "the symbolizer failed";
     /* fallback: the same writers, frames named by module and offset */
