@@ -227,6 +227,26 @@ def case_stale_live():
           "drip: the stale copy on the live stack keeps it reachable")
 
 
+def case_own_environ():
+    """An environment array the program made itself (nginx's workers, ngx_set_environment) is
+    reachable at exit through libc's environ: drip and valgrind --run-libc-freeres=no agree. Under
+    valgrind's default --run-libc-freeres=yes it is definitely lost: glibc's __libc_freeres runs
+    clearenv(), which sets environ to NULL, before valgrind's leak check (nginx after a reload:
+    the 8 bytes by which valgrind's definite figure exceeded drip's)."""
+    need()
+    cmd = [os.path.join(BIN, "own_environ")]
+    r, v = both("own_environ", cmd)
+    want = {"definite": (0, 0), "indirect": (0, 0), "possible": (0, 0), "reachable": (16, 1)}
+    dt.eq(figures(v), want, "valgrind --run-libc-freeres=no: reachable through environ")
+    dt.eq(figures(r), want, "drip: the same")
+    held = [x.get("retained_by", {}).get("root", {}).get("symbol") for x in records(r, "reachable")]
+    # the executable's copy of libc's variable (a copy relocation: __environ@GLIBC_2.2.5)
+    dt.eq([(h or "").split("@")[0] for h in held], ["__environ"], "drip: the block is held by __environ (%r)" % held)
+    _, vd = vg.run(cmd, timeout=300, extra=["--run-libc-freeres=yes"], env=equal_envs(None, ())[0])
+    dt.eq(figures(vd), {"definite": (16, 1), "indirect": (0, 0), "possible": (0, 0), "reachable": (0, 0)},
+          "valgrind's default --run-libc-freeres=yes: definitely lost (clearenv dropped environ)")
+
+
 def case_regs_exit():
     """A pointer only in a callee-saved register at _exit: drip scans the exiting thread's
     registers (still reachable), valgrind does not (definitely lost)."""
