@@ -74,8 +74,13 @@ def case_diskfull():
                      "no second attempt of a request the symbolizer answered")
             dt.eq([ln for ln in p.stderr.splitlines() if ln.startswith("drip: cannot write report")],
                   ["drip: cannot write report %s: No space left on device" % J], "one line says why there is no JSON")
-            dt.eq([ln for ln in p.stderr.splitlines() if ln.startswith("drip: cannot write the report")], [],
-                  "the symbolizer does not say it a second time, without the file's name")
+            dt.eq([ln for ln in p.stderr.splitlines() if ln.startswith("drip: cannot write the report") or
+                   "could not write its report" in ln], [], "nothing says it a second time (the symbolizer, drip run)")
+            with open(J) as f:
+                r = json.load(f)
+            dt.eq((r.get("complete"), r.get("no_report")),
+                  (False, "drip: process %d could not write its report %s: No space left on device" % (r.get("pid"), J)),
+                  "drip run's stand-in JSON says why there is none")
             dt.eq(sorted(f for f in os.listdir(d) if f != "r.json"), ["fill"], "no temporary file left (text on stderr)")
         finally:
             subprocess.run(["umount", d], capture_output=True)
