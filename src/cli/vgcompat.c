@@ -156,6 +156,7 @@ static int map_and_run(int argc, char **argv, char **out)
             return die(2, "--xml-fd: drip writes valgrind's XML to a file only (--xml-file=FILE)");
         } else if (IS("--gen-suppressions")) {
             out[n++] = (char *)a;
+            out[n++] = "--gen-suppressions-format=valgrind";   /* blocks valgrind's users paste */
         } else if (IS("--child-silent-after-fork")) {
             out[n++] = is_yes(v) ? "--child-silent-after-fork" : "--no-child-silent-after-fork";
         } else if (IS("--trace-children")) {
@@ -185,6 +186,8 @@ static int map_and_run(int argc, char **argv, char **out)
     if (xml) {   /* written from the JSON report once the program exits (postrun.c, vgxml.c) */
         out[n++] = "--xml";
         out[n++] = xmlbuf;
+        if (!logbuf[0])   /* valgrind writes no text commentary in XML mode unless asked to */
+            out[n++] = "--log-path=/dev/null";
     }
     out[n++] = "--";
     for (; i < argc; i++)
@@ -195,8 +198,8 @@ static int map_and_run(int argc, char **argv, char **out)
 
 int cmd_vgcompat(int argc, char **argv)
 {
-    /* at most two words per valgrind flag, plus "run", "--" and the NULL */
-    char **out = calloc((size_t)argc * 2 + 8, sizeof *out);
+    /* at most two words per valgrind flag, plus "run", error kinds, the XML's three, "--", NULL */
+    char **out = calloc((size_t)argc * 2 + 10, sizeof *out);
     if (!out)
         return die(2, "out of memory");
     int rc = map_and_run(argc, argv, out);

@@ -49,6 +49,7 @@ static const struct drip_option_limit limits[] = {
     {"max_records", 0, 1000000000, NULL},
     {"nice", 0, 19, NULL},
     {"unwind", 0, 0, "auto|fp|cfi|libunwind"},
+    {"gen_suppressions_format", 0, 0, "lsan|valgrind"},
 };
 
 const struct drip_option_limit *drip__option_limit(const char *name)

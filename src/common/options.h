@@ -46,7 +46,8 @@
     X(retain_budget, DURATION, "2s", "time limit for the retained sizes of one scan: past it the report says so and gives the retention paths without them (0: never compute them)") \
     X(retain_paths, BOOL, "1", "record during the leak scan how each block was reached, for the retention paths of reachable and possibly-lost records (made while marking: a few bytes a path, not a block); 0: no paths") \
     X(log_roots, BOOL, "0", "say why each record was judged reachable or possibly lost: the chain of blocks, with addresses and offsets, from the root word that holds its first block, as LeakSanitizer's log_pointers") \
-    X(error_kinds, STR, "definite+indirect", "the leak kinds whose records make error_exitcode the exit status: definite, indirect, possible, reachable joined by +, all or none (valgrind's --errors-for-leak-kinds)")
+    X(error_kinds, STR, "definite+indirect", "the leak kinds whose records make error_exitcode the exit status: definite, indirect, possible, reachable joined by +, all or none (valgrind's --errors-for-leak-kinds)") \
+    X(gen_suppressions_format, STR, "lsan", "the format of gen_suppressions' entries: lsan (a leak:<pattern> line) or valgrind (a { ... Memcheck:Leak ... } block that valgrind and drip both read)")
 
 enum drip_opt_type { DRIP_OPT_BOOL, DRIP_OPT_INT, DRIP_OPT_SIZE, DRIP_OPT_DURATION, DRIP_OPT_STR };
 

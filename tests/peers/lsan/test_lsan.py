@@ -658,6 +658,16 @@ def case_recoverable_leak_check():
     dt.eq(found[:3], [("0", "0", "23"), ("1,337", "1", "23"), ("1,360", "2", "0")], "recoverable_leak_check: the three checks")
 
 
+def case_concurrent_checks():
+    """__lsan_do_recoverable_leak_check from four threads at once, twenty checks in all, while
+    the others allocate and free: each check stops the world in turn and finds its thread's lost
+    block; the exit report lists the twenty blocks (100 to 103 bytes, five each)."""
+    out, err, r = drip_only("concurrent_checks", prog("api", "concurrent_checks"),
+                            {"definite": (5 * (100 + 101 + 102 + 103), 20), "possible": Dtv(4), "reachable": STDOUT},
+                            NO_IFACE, want_out="misses: 0\ndone concurrent_checks\n")
+    dt.eq(err.count("LEAK SUMMARY"), 21, "concurrent_checks: twenty checks and the exit report")
+
+
 def case_root_region():
     """LSAN register_root_region: a registered region is a root, an unregistered one is not (two
     read-only mappings, no root to valgrind or drip otherwise: valgrind, without the interface,

@@ -14,6 +14,7 @@ Without valgrind a case still checks behaviour and drip's figures, then exits 77
 the missing comparison is seen.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -479,6 +480,34 @@ def case_supp_valgrind():
     done()
 
 
+def case_gen_suppressions():
+    """memcheck's --gen-suppressions=all: through valgrind's command line drip prints valgrind
+    blocks (a `...` for valgrind's allocation frame, then the record's frames); pasted into a
+    file they suppress the same records under valgrind and under drip (a C program: valgrind
+    compares fun: with mangled names)."""
+    cmd = [prog("tree")]
+    d = tempfile.mkdtemp(prefix="drip-peers-vg-")
+    try:
+        log = os.path.join(d, "gen.log")
+        subprocess.run([dt.DRIP, "-q", "--leak-check=full", "--gen-suppressions=all", "--log-file=" + log] + cmd,
+                       capture_output=True, timeout=60)
+        text = open(log).read()
+        blocks = re.findall(r"^\{\n.*?^\}\n", text, re.M | re.S)
+        dt.eq(len(blocks), 3, "gen_suppressions: one block per definite, indirect and possible record")
+        dt.check(bool(blocks) and blocks[0].startswith("{\n   <insert_a_suppression_name_here>\n   Memcheck:Leak\n"
+                                                       "   match-leak-kinds: definite\n   ...\n   fun:build\n   fun:main\n}"),
+                 "gen_suppressions: valgrind's block: " + (blocks[0] if blocks else ""))
+        supp = os.path.join(d, "gen.supp")
+        with open(supp, "w") as f:
+            f.write("".join(blocks))
+        want = F(reachable=(225 + STDOUT_BUF, 8))
+        r = scenario("gen_suppressions", cmd, want, opts=["suppressions=" + supp], vg_args=["--suppressions=" + supp])
+        dt.eq(dt.summary(r.report, "suppressed"), (26 + 98 + 103, 7), "gen_suppressions: drip suppressed the three records")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    done()
+
+
 def case_supp_bad():
     """A valgrind entry drip cannot read is an error with its line, as valgrind makes it."""
     bad = tempfile.mktemp(prefix="drip-peers-vg-", suffix=".supp")
@@ -531,7 +560,7 @@ def case_xml():
                            capture_output=True, timeout=60, env=base_env(None))
         rc, out, err = plain(cmd)
         dt.eq((p.returncode, p.stdout, p.stderr), (rc, out, err), "xml: status, stdout and stderr as without drip")
-        files = [f for f in os.listdir(d) if f.endswith(".xml")]
+        files = [f for f in os.listdir(d) if f.startswith("out.") and f.endswith(".xml")]
         dt.eq(len(files), 1, "xml: one XML file, %p named by the pid")
         r = vg.parse(os.path.join(d, files[0])) if files else None
         want = F((48, 3), (32, 2), (96, 6), (64 + STDOUT_BUF, 5))
@@ -543,6 +572,11 @@ def case_xml():
         rc_v, v = valgrind(cmd)
         if v is not None:
             dt.eq(figures(v), want, "xml: valgrind's own XML on the same binary")
+        # without --log-file, as valgrind in XML mode: nothing of the report on stderr
+        p = subprocess.run([dt.DRIP, "-q", "--leak-check=full", "--xml=yes", "--xml-file=" + os.path.join(d, "b.xml")] + cmd,
+                           capture_output=True, timeout=60, env=base_env(None))
+        dt.eq((p.returncode, p.stdout, p.stderr), (rc, out, err), "xml: no --log-file: stderr as without drip")
+        dt.check(os.path.exists(os.path.join(d, "b.xml")), "xml: the XML written")
         p = subprocess.run([dt.DRIP, "--xml=yes"] + cmd, capture_output=True, text=True, timeout=60)
         dt.eq((p.returncode, p.stderr.strip()), (2, "drip: --xml=yes needs --xml-file=FILE (where valgrind's XML goes)"),
               "xml: --xml=yes without a file is an error")
