@@ -5,9 +5,9 @@
  * libdrip.so runs it at exit (and for live requests) with the raw report on stdin and the report
  * descriptors passed by number (--text-fd, --json-fd, --profile-fd, --out-fd); a user runs it on
  * a raw report kept with --raw-out; --status-fd N then receives "0" or "1" once the outputs are
- * written (followed by "e<errno>" when one could not be) (its exit status may be reaped by the program's own SIGCHLD handler). Exit status: 0 no
- * unsuppressed definite or indirect leaks, 1 leaks found, 2 bad usage or input (one line on
- * stderr), 3 a report could not be written. --json-commit TMP PATH (and --profile-commit): the
+ * written, followed by "e<errno>" when one could not be (its exit status may be reaped by the
+ * program's own SIGCHLD handler). Exit status: 0 no unsuppressed definite or indirect leaks, 1
+ * leaks found, 2 bad usage or input (one line on stderr), 3 a report could not be written. --json-commit TMP PATH (and --profile-commit): the
  * descriptor given is the temporary file TMP, renamed to PATH once written (a child's report
  * handed over without waiting: the child is gone, the rename is done here).
  */

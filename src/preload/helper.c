@@ -249,14 +249,6 @@ static int child_main(void *arg)
     return 127;
 }
 
-/* Starts `drip ARGS... --status-fd N` with stdin = in_fd, stderr = err_fd and the descriptors in
- * keep[] (each passed under its own number), and waits for it: drip run's shared symbolizer when
- * there is one, else a helper process of its own (also when the shared one took the request and
- * gave no answer). The helper says how it ended on the status pipe ("0" or "1"), not by its exit
- * status: a program's SIGCHLD handler may reap it first. A SIGCHLD the helper causes is discarded
- * when the calling thread blocks it (the exit report blocks every signal) and none was pending
- * before. Returns 0 or 1 from the helper, or -1 (with *why set) when it could not be started or
- * did not finish its work. */
 /* The errno of an output the last exit report's symbolizer could not write (its status "0e28"):
  * it answered, the text is written; drip__helper_write_err tells report.c, which says why. */
 static int write_err;
@@ -269,6 +261,14 @@ static void status_err(const char *res)
 
 int drip__helper_write_err(void) { return write_err; }
 
+/* Starts `drip ARGS... --status-fd N` with stdin = in_fd, stderr = err_fd and the descriptors in
+ * keep[] (each passed under its own number), and waits for it: drip run's shared symbolizer when
+ * there is one, else a helper process of its own (also when the shared one took the request and
+ * gave no answer). The helper says how it ended on the status pipe ("0" or "1"), not by its exit
+ * status: a program's SIGCHLD handler may reap it first. A SIGCHLD the helper causes is discarded
+ * when the calling thread blocks it (the exit report blocks every signal) and none was pending
+ * before. Returns 0 or 1 from the helper, or -1 (with *why set) when it could not be started or
+ * did not finish its work. */
 static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const int *keep, int nkeep,
                        char *const *args, const char **why)
 {

@@ -42,6 +42,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -279,8 +280,10 @@ static char lost_line[PATH_MAX + 200];
 
 static void lost(int err_fd, const char *path, int err)
 {
-    /* "said:": the line reached stderr here, so drip run does not print it again (run.c) */
-    int said = dprintf(err_fd, "drip: cannot write report %s: %s\n", path, strerror(err)) > 0;
+    /* "said:": the line reached stderr here (not /dev/null), so drip run does not print it again (run.c) */
+    struct stat st;
+    int said = dprintf(err_fd, "drip: cannot write report %s: %s\n", path, strerror(err)) > 0 && fstat(err_fd, &st) == 0 &&
+               !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
     if (!lost_line[0])
         snprintf(lost_line, sizeof lost_line, "%sdrip: process %d could not write its report %s: %s\n",
                  said ? "said:" : "", (int)getpid(), path, strerror(err));
