@@ -253,6 +253,9 @@ static int holds_report_of(const char *path, const char *needle, int pid)
 static void say_no_report(int pid, int killed, const char *line)
 {
     char path[PATH_MAX + 32];
+    /* the library already said it on stderr (report.c, lost): the JSON and log get it, stderr not twice */
+    int said = !strncmp(line, "said:", 5);
+    line += said ? 5 : 0;
     if (run_log_path[0]) {
         expand_pid(run_log_path, pid, path, sizeof path);
         if (holds_report_of(path, "==%d== drip: leak report for process", pid))
@@ -288,7 +291,8 @@ static void say_no_report(int pid, int killed, const char *line)
         if (write_file(path, line) == 0)
             return;
     }
-    fputs(line, stderr);
+    if (!said)
+        fputs(line, stderr);
 }
 
 /* 1 when the root process wrote "reported" in DIR/state. */

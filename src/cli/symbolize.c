@@ -5,7 +5,7 @@
  * libdrip.so runs it at exit (and for live requests) with the raw report on stdin and the report
  * descriptors passed by number (--text-fd, --json-fd, --profile-fd, --out-fd); a user runs it on
  * a raw report kept with --raw-out; --status-fd N then receives "0" or "1" once the outputs are
- * written (its exit status may be reaped by the program's own SIGCHLD handler). Exit status: 0 no
+ * written (followed by "e<errno>" when one could not be) (its exit status may be reaped by the program's own SIGCHLD handler). Exit status: 0 no
  * unsuppressed definite or indirect leaks, 1 leaks found, 2 bad usage or input (one line on
  * stderr), 3 a report could not be written. --json-commit TMP PATH (and --profile-commit): the
  * descriptor given is the temporary file TMP, renamed to PATH once written (a child's report
@@ -252,7 +252,7 @@ int cmd_symbolize(int argc, char **argv)
     struct drip_symbols sym = drip_symbolizer_symbols(s);
     int leaked = 0;
     int rc = drip__render(&raw, &sym, &o, &leaked);
-    if (rc)
+    if (rc && status_fd < 0)   /* with a status pipe, libdrip.so says it, naming the file */
         fprintf(stderr, "drip: cannot write the report: %s\n", strerror(-rc));
     drip_symbolizer_free(s);
     drip__raw_free(&raw);
@@ -264,9 +264,13 @@ int cmd_symbolize(int argc, char **argv)
         close(o.json_fd);
     if (profile)
         close(o.profile_fd);
-    if (status_fd >= 0 && !rc) {   /* libdrip.so waits for this: the work is done */
-        char c = leaked ? '1' : '0';
-        if (write(status_fd, &c, 1) != 1)
+    if (status_fd >= 0) {   /* libdrip.so waits for this: the work is done */
+        /* "0"/"1", then "e<errno>" when an output could not be written (a full disk): the request
+         * was answered, the text written once; the caller discards the cut JSON and says why. One
+         * write of a few bytes: the reader gets it whole. */
+        char st[24];
+        int n = rc ? snprintf(st, sizeof st, "%ce%d", leaked ? '1' : '0', -rc) : snprintf(st, sizeof st, "%c", leaked ? '1' : '0');
+        if (write(status_fd, st, (size_t)n) != n && !rc)
             rc = -errno;
     }
     return rc ? 3 : leaked;

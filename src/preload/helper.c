@@ -257,6 +257,18 @@ static int child_main(void *arg)
  * when the calling thread blocks it (the exit report blocks every signal) and none was pending
  * before. Returns 0 or 1 from the helper, or -1 (with *why set) when it could not be started or
  * did not finish its work. */
+/* The errno of an output the last exit report's symbolizer could not write (its status "0e28"):
+ * it answered, the text is written; drip__helper_write_err tells report.c, which says why. */
+static int write_err;
+
+static void status_err(const char *res)
+{
+    if (res[1] == 'e')
+        write_err = atoi(res + 2);
+}
+
+int drip__helper_write_err(void) { return write_err; }
+
 static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const int *keep, int nkeep,
                        char *const *args, const char **why)
 {
@@ -291,18 +303,20 @@ static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const
     if (shared) {
         int sent = drip__symclient_send(argv + 1, argc - 1, env ? env : environ, in_fd, err_fd, keep2, nk);
         close(sp[1]);
-        char result = 0;
+        char res[24];
         ssize_t n = -1;
         if (sent == 0)
-            while ((n = read(sp[0], &result, 1)) < 0 && errno == EINTR)
+            while ((n = read(sp[0], res, sizeof res - 1)) < 0 && errno == EINTR)
                 ;
         close(sp[0]);
         free(env);
-        if (n != 1 || (result != '0' && result != '1')) {
+        if (n < 1 || (res[0] != '0' && res[0] != '1')) {
             *why = "the symbolizer failed";
             return -1;
         }
-        return result - '0';
+        res[n] = 0;
+        status_err(res);
+        return res[0] - '0';
     }
     enum { STACK = 64 * 1024 };
     char *stack = malloc(STACK);
@@ -315,11 +329,17 @@ static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const
     int chld_was_pending = sigismember(&pending, SIGCHLD);
     pid_t pid = stack ? clone(child_main, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca) : -1;
     close(sp[1]);
-    char result = 0;
+    char result = 0, res[24];
     if (pid > 0) {
         ssize_t n;
-        while ((n = read(sp[0], &result, 1)) < 0 && errno == EINTR)
+        while ((n = read(sp[0], res, sizeof res - 1)) < 0 && errno == EINTR)
             ;
+        if (n >= 1) {
+            res[n] = 0;
+            result = res[0];
+            status_err(res);
+            n = 1;
+        }
         int status;
         while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
             ;
@@ -349,6 +369,7 @@ int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *co
 {
     char cli[PATH_MAX];
     int have_cli = find_cli(cli, sizeof cli) == 0;
+    write_err = 0;
     if (drip__symclient_ready() && !cli_override[0]) {
         int rc = helper_once(1, have_cli ? cli : "drip", in_fd, err_fd, keep, nkeep, args, why);
         if (rc >= 0)

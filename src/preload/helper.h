@@ -12,6 +12,8 @@ int drip__report_fd(int *is_log);
 int drip__helper_handoff(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args);
 /* 1 when the text report goes to stderr and fd 2 was closed when the program started. */
 int drip__report_stderr_closed(void);
+/* After drip__helper_run answered: the errno of an output it could not write (a full disk), or 0. */
+int drip__helper_write_err(void);
 int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *const *args, const char **why);
 /* fd moved above 0-2 if it is one of them (the program may have closed its stdio): see helper.c */
 int drip__fd_above_stdio(int fd);

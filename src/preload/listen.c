@@ -7,8 +7,11 @@
  * created it. The token is read from a file once, before main: never from the command line or
  * the environment, which /proc shows to other users.
  * Runs before main (open, token) and at exit (unlink), on the program's main thread: no locks.
+ * drip's lines here go where its text report goes (log_path, else stderr): with log_path the
+ * program's stderr stays its own.
  */
 #include "listen.h"
+#include "helper.h"
 #include "internal.h"
 
 #include <arpa/inet.h>
@@ -16,6 +19,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,6 +35,24 @@ static struct {
     pid_t owner;
 } made[2];
 
+/* One line to the report's destination (helper.c keeps it open from start-up), else fd 2. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line)
+        n = (int)sizeof line - 1;
+    int is_log, fd = drip__report_fd(&is_log);
+    ssize_t ignored = write(fd >= 0 ? fd : 2, line, (size_t)n);
+    (void)ignored;
+}
+
 static int is_loopback(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET)
@@ -43,15 +65,15 @@ static int is_loopback(const struct sockaddr *sa)
 static void warn_exposed(const char *name, const char *spec, int metrics_only, int with_token)
 {
     if (with_token)
-        fprintf(stderr, "drip: warning: %s=%s is not a loopback address: every request needs the bearer token "
+        say("drip: warning: %s=%s is not a loopback address: every request needs the bearer token "
                         "of http_token, which travels unencrypted (drip speaks plain HTTP): keep the address on a "
                         "network you trust\n", name, spec);
     else if (metrics_only)
-        fprintf(stderr, "drip: warning: %s=%s is not a loopback address: anyone who can reach it can read /metrics "
+        say("drip: warning: %s=%s is not a loopback address: anyone who can reach it can read /metrics "
                         "(heap figures and the function names of growth suspects); set http_token=FILE to require "
                         "a bearer token\n", name, spec);
     else
-        fprintf(stderr, "drip: warning: %s=%s is not a loopback address: anyone who can reach it can read heap "
+        say("drip: warning: %s=%s is not a loopback address: anyone who can reach it can read heap "
                         "profiles, leak reports, function and file names and the command line, and pause the "
                         "program with /debug/drip/leaks; set http_token=FILE to require a bearer token, or serve "
                         "on http=unix:/path and put /metrics alone on the network with http_metrics=ADDR\n",
@@ -65,7 +87,7 @@ static int open_tcp(const char *name, const char *spec, int metrics_only, int wi
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *ai = NULL;
     int rc = getaddrinfo(host, port, &hints, &ai);
     if (rc != 0 || !ai) {
-        fprintf(stderr, "drip: %s=%s: cannot resolve: %s\n", name, spec, gai_strerror(rc));
+        say("drip: %s=%s: cannot resolve: %s\n", name, spec, gai_strerror(rc));
         return -1;
     }
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -73,7 +95,7 @@ static int open_tcp(const char *name, const char *spec, int metrics_only, int wi
     if (fd >= 0)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-        fprintf(stderr, "drip: %s=%s: cannot listen: %s\n", name, spec, strerror(errno));
+        say("drip: %s=%s: cannot listen: %s\n", name, spec, strerror(errno));
         if (fd >= 0)
             close(fd);
         freeaddrinfo(ai);
@@ -98,9 +120,9 @@ static int open_tcp(const char *name, const char *spec, int metrics_only, int wi
         }
     }
     if (metrics_only)
-        fprintf(stderr, "drip: serving http://%s:%d/metrics (only) for process %d\n", h, p, getpid());
+        say("drip: serving http://%s:%d/metrics (only) for process %d\n", h, p, getpid());
     else
-        fprintf(stderr, "drip: serving http://%s:%d/ for process %d\n", h, p, getpid());
+        say("drip: serving http://%s:%d/ for process %d\n", h, p, getpid());
     return fd;
 }
 
@@ -112,11 +134,11 @@ static int clear_stale(const char *name, const char *path)
     if (lstat(path, &st) != 0) {
         if (errno == ENOENT)
             return 0;
-        fprintf(stderr, "drip: %s=unix:%s: %s: the endpoint is off\n", name, path, strerror(errno));
+        say("drip: %s=unix:%s: %s: the endpoint is off\n", name, path, strerror(errno));
         return -1;
     }
     if (!S_ISSOCK(st.st_mode)) {
-        fprintf(stderr, "drip: %s=unix:%s: the path exists and is not a socket: not replacing it; the endpoint is off\n",
+        say("drip: %s=unix:%s: the path exists and is not a socket: not replacing it; the endpoint is off\n",
                 name, path);
         return -1;
     }
@@ -133,10 +155,10 @@ static int clear_stale(const char *name, const char *path)
         e = errno;
     }
     if (rc == 0 || e == EAGAIN || e == EINPROGRESS)
-        fprintf(stderr, "drip: %s=unix:%s: another process serves on this socket: not replacing it; the endpoint is off\n",
+        say("drip: %s=unix:%s: another process serves on this socket: not replacing it; the endpoint is off\n",
                 name, path);
     else
-        fprintf(stderr, "drip: %s=unix:%s: cannot replace the old socket: %s; the endpoint is off\n", name, path,
+        say("drip: %s=unix:%s: cannot replace the old socket: %s; the endpoint is off\n", name, path,
                 strerror(e));
     return -1;
 }
@@ -148,7 +170,7 @@ static int open_unix(const char *name, const char *spec)
     const char *given = spec + 5;
     int n;
     if (!given[0]) {
-        fprintf(stderr, "drip: %s=%s: no path after unix:\n", name, spec);
+        say("drip: %s=%s: no path after unix:\n", name, spec);
         return -1;
     }
     if (given[0] == '/') {
@@ -158,7 +180,7 @@ static int open_unix(const char *name, const char *spec)
         n = getcwd(cwd, sizeof cwd) ? snprintf(path, sizeof path, "%s/%s", cwd, given) : (int)sizeof path;
     }
     if (n < 0 || (size_t)n >= sizeof sa.sun_path) {
-        fprintf(stderr, "drip: %s=%s: the socket's path is too long (at most %zu bytes)\n", name, spec,
+        say("drip: %s=%s: the socket's path is too long (at most %zu bytes)\n", name, spec,
                 sizeof sa.sun_path - 1);
         return -1;
     }
@@ -167,7 +189,7 @@ static int open_unix(const char *name, const char *spec)
     memcpy(sa.sun_path, path, (size_t)n + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        fprintf(stderr, "drip: %s=unix:%s: cannot bind: %s; the endpoint is off\n", name, path, strerror(errno));
+        say("drip: %s=unix:%s: cannot bind: %s; the endpoint is off\n", name, path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -176,7 +198,7 @@ static int open_unix(const char *name, const char *spec)
      * it here leaves no window */
     struct stat st;
     if (chmod(path, 0600) != 0 || stat(path, &st) != 0 || listen(fd, 64) != 0) {
-        fprintf(stderr, "drip: %s=unix:%s: %s; the endpoint is off\n", name, path, strerror(errno));
+        say("drip: %s=unix:%s: %s; the endpoint is off\n", name, path, strerror(errno));
         close(fd);
         unlink(path);
         return -1;
@@ -189,7 +211,7 @@ static int open_unix(const char *name, const char *spec)
             made[i].owner = getpid();
             break;
         }
-    fprintf(stderr, "drip: serving unix:%s%s for process %d\n", path, !strcmp(name, "http_metrics") ? " (/metrics only)" : "",
+    say("drip: serving unix:%s%s for process %d\n", path, !strcmp(name, "http_metrics") ? " (/metrics only)" : "",
             getpid());
     return fd;
 }
@@ -217,7 +239,7 @@ long drip__token_read(const char *path, char *tok, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fprintf(stderr, "drip: http_token=%s: %s: the endpoint is off\n", path, strerror(errno));
+        say("drip: http_token=%s: %s: the endpoint is off\n", path, strerror(errno));
         return -1;
     }
     size_t len = 0;
@@ -236,7 +258,7 @@ long drip__token_read(const char *path, char *tok, size_t cap)
             why = "the token may hold only printable ASCII without spaces";
     if (why) {
         memset(tok, 0, cap);
-        fprintf(stderr, "drip: http_token=%s: %s: the endpoint is off\n", path, why);
+        say("drip: http_token=%s: %s: the endpoint is off\n", path, why);
         return -1;
     }
     return (long)len;

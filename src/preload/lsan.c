@@ -53,6 +53,18 @@ static void need_atfork(void)
 
 static size_t slot_of(uintptr_t p, size_t c) { return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ULL) >> 20) & (c - 1); }
 
+/* A bit per hash of every address ever ignored (never cleared): a free whose bit is clear is of
+ * no ignored block, and takes no lock. A program that ignores one singleton and then frees
+ * millions of blocks from many threads would otherwise serialise every free on `mu`. */
+enum { FILTER_BITS = 4096 };
+static _Atomic uint64_t filter[FILTER_BITS / 64];
+
+static bool maybe_ignored(uintptr_t p)
+{
+    size_t h = slot_of(p, FILTER_BITS);
+    return atomic_load_explicit(&filter[h / 64], memory_order_relaxed) & ((uint64_t)1 << (h % 64));
+}
+
 /* Rehashes into a table of c slots. Under mu. false: no memory (the set stays as it was). */
 static bool rehash(size_t c)
 {
@@ -104,6 +116,8 @@ void drip__lsan_ignore(uintptr_t p)
         j = tomb;
     else
         used++;
+    size_t h = slot_of(p, FILTER_BITS);
+    atomic_fetch_or(&filter[h / 64], (uint64_t)1 << (h % 64));
     set[j] = p;
     atomic_fetch_add(&drip__lsan_nignored, 1);
 out:
@@ -112,6 +126,8 @@ out:
 
 void drip__lsan_forget(uintptr_t p)
 {
+    if (!maybe_ignored(p))
+        return;
     drip__spin_lock(&mu);
     if (cap)
         for (size_t j = slot_of(p, cap); set[j]; j = (j + 1) & (cap - 1))

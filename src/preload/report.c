@@ -177,8 +177,11 @@ int drip__symbolize(int memfd, const struct drip_render_out *o)
                            : drip__helper_run(memfd, is_log ? -1 : err_fd, keep, nk, args, &why);
     if (memfd < 0)
         why = "no memory file for the raw report";
-    if (result >= 0)
+    if (result >= 0) {
+        if (!live && memfd >= 0 && drip__helper_write_err())
+            render_err = drip__helper_write_err();   /* answered, text written: close_out says why */
         return result;
+    }
     if (!why)
         why = "the symbolizer failed";
     /* fallback: the same writers, frames named by module and offset */
@@ -276,10 +279,11 @@ static char lost_line[PATH_MAX + 200];
 
 static void lost(int err_fd, const char *path, int err)
 {
-    dprintf(err_fd, "drip: cannot write report %s: %s\n", path, strerror(err));
+    /* "said:": the line reached stderr here, so drip run does not print it again (run.c) */
+    int said = dprintf(err_fd, "drip: cannot write report %s: %s\n", path, strerror(err)) > 0;
     if (!lost_line[0])
-        snprintf(lost_line, sizeof lost_line, "drip: process %d could not write its report %s: %s\n", (int)getpid(), path,
-                 strerror(err));
+        snprintf(lost_line, sizeof lost_line, "%sdrip: process %d could not write its report %s: %s\n",
+                 said ? "said:" : "", (int)getpid(), path, strerror(err));
 }
 
 const char *drip__report_lost(void) { return lost_line[0] ? lost_line : NULL; }

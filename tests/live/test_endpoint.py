@@ -555,5 +555,35 @@ def case_bind_warning():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def case_log_path_serving():
+    """With --log-path, drip's "serving" line goes to that file with the report: the program's
+    stderr is byte for byte its own (it was printed on the program's stderr)."""
+    d = tempfile.mkdtemp()
+    log = os.path.join(d, "drip.log")
+    prog = ["/bin/sh", "-c", "echo to-stderr >&2; read x; echo out; echo more-stderr >&2"]
+    plain = subprocess.run(prog, input="go\n", capture_output=True, text=True, timeout=60)
+    p = subprocess.Popen([dt.DRIP, "run", "--http", "127.0.0.1:0", "--log-path", log, "--"] + prog,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    m = None
+    for _ in range(600):   # the line is written before main; the program waits on stdin meanwhile
+        with open(log) if os.path.exists(log) else open(os.devnull) as f:
+            m = re.search(r"^drip: serving http://([^/]+)/ for process (\d+)$", f.read(), re.M)
+        if m:
+            break
+        time.sleep(0.05)
+    dt.check(m is not None, "the serving line is in the log file")
+    if m:
+        dt.eq(request(m.group(1), "/metrics")[0], 200, "the address in the log serves")
+    out, err = p.communicate(input="go\n", timeout=60)
+    dt.eq(p.returncode, plain.returncode, "program's status")
+    dt.eq(out, plain.stdout, "program's stdout")
+    dt.eq(err, plain.stderr, "program's stderr is its own, no drip line in it")
+    text = open(log).read()
+    dt.eq(text.count("drip: serving http://"), 1, "one serving line in the log")
+    dt.check(text.startswith("drip: serving http://") and "LEAK SUMMARY" in text,
+             "the log holds the serving line, then the report")
+    shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     dt.main(globals())

@@ -561,9 +561,14 @@ def case_suspects_live():
     # The program runs up to 40 s and is stopped once the checks are done: at the default nice 19,
     # drip's HTTP thread may take seconds to build its symbolizer while the program (and, in CI,
     # other tests) keep the CPUs busy, and the program must still be running when it answers.
-    p = subprocess.Popen([dt.DRIP, "run", "--http", "127.0.0.1:0", "--log-path", "/dev/null", "--",
+    # with log_path, the "serving" line goes there (the program's stderr stays its own)
+    log = tempfile.mktemp(suffix=".log")
+    p = subprocess.Popen([dt.DRIP, "run", "--http", "127.0.0.1:0", "--log-path", log, "--",
                           os.path.join(dt.PROGS, "growth"), "sessions", "40"], stderr=subprocess.PIPE, text=True)
-    m = re.search(r"serving (http://[^/]+)/", p.stderr.readline())
+    m = None
+    while m is None and p.poll() is None:
+        m = re.search(r"serving (http://[^/]+)/", open(log).read()) if os.path.exists(log) else None
+        time.sleep(0.05)
     base = m.group(1)
     time.sleep(4)
     with urllib.request.urlopen(base + "/debug/drip/suspects", timeout=30) as r:
@@ -588,6 +593,7 @@ def case_suspects_live():
         dt.check(False, "promtool (Debian prometheus) is installed: scripts/packages.txt lists it")
     p.terminate()   # drip run forwards SIGTERM to the program
     p.wait(timeout=60)
+    os.unlink(log)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ definite, indirect, possible and reachable figures (bytes and blocks) equal valg
 case's own figures. Without valgrind (or the program) a case exits 77: ctest shows it SKIPPED.
 The python3, perl and gcc cases use Debian's own builds (/usr/bin), unmodified.
 """
+import json
 import os
 import re
 import shutil
@@ -227,6 +228,26 @@ def case_stale_live():
           "drip: the stale copy on the live stack keeps it reachable")
 
 
+def case_own_environ():
+    """An environment array the program made itself (nginx's workers, ngx_set_environment) is
+    reachable at exit through libc's environ: drip and valgrind --run-libc-freeres=no agree. Under
+    valgrind's default --run-libc-freeres=yes it is definitely lost: glibc's __libc_freeres runs
+    clearenv(), which sets environ to NULL, before valgrind's leak check (nginx after a reload:
+    the 8 bytes by which valgrind's definite figure exceeded drip's)."""
+    need()
+    cmd = [os.path.join(BIN, "own_environ")]
+    r, v = both("own_environ", cmd)
+    want = {"definite": (0, 0), "indirect": (0, 0), "possible": (0, 0), "reachable": (16, 1)}
+    dt.eq(figures(v), want, "valgrind --run-libc-freeres=no: reachable through environ")
+    dt.eq(figures(r), want, "drip: the same")
+    held = [x.get("retained_by", {}).get("root", {}).get("symbol") for x in records(r, "reachable")]
+    # the executable's copy of libc's variable (a copy relocation: __environ@GLIBC_2.2.5)
+    dt.eq([(h or "").split("@")[0] for h in held], ["__environ"], "drip: the block is held by __environ (%r)" % held)
+    _, vd = vg.run(cmd, timeout=300, extra=["--run-libc-freeres=yes"], env=equal_envs(None, ())[0])
+    dt.eq(figures(vd), {"definite": (16, 1), "indirect": (0, 0), "possible": (0, 0), "reachable": (0, 0)},
+          "valgrind's default --run-libc-freeres=yes: definitely lost (clearenv dropped environ)")
+
+
 def case_regs_exit():
     """A pointer only in a callee-saved register at _exit: drip scans the exiting thread's
     registers (still reachable), valgrind does not (definitely lost)."""
@@ -306,6 +327,45 @@ def case_dtv_size():
     dp, vp = dt.summary(r, "possible"), dt.summary(v, "possible")
     dt.eq(dp, (vp[0] + 16 * extra, vp[1]), "possible: the same one block, 16 bytes per added TLS module larger")
     dt.eq(dt.summary(r, "reachable"), (77, 1), "the thread's block, held in its TLS, is reachable")
+
+
+def case_env_copies():
+    """Programs that copy their environment into heap blocks (busybox awk's ENVIRON, tclsh's env
+    array): valgrind adds variables to its client's environment (its LD_PRELOAD, LD_LIBRARY_PATH,
+    GLIBCXX_FORCE_NEW, GLIBCPP_FORCE_NEW), drip run hides its own, so run plainly the two see
+    different environments and make different blocks (busybox awk: possibly lost 144 blocks under
+    valgrind, 136 under drip). With environments of the same shape the four figures are equal."""
+    need("busybox", "tclsh")
+    d = tempfile.mkdtemp()
+    try:
+        nums = os.path.join(d, "nums")
+        with open(nums, "w") as f:
+            f.write("".join("%d\n" % i for i in range(1, 20001)))
+        script = os.path.join(d, "t.tcl")
+        with open(script, "w") as f:
+            f.write("set a [string repeat x 100000]; puts [string length $a]; exit 5\n")
+        awk = ["busybox", "awk", "{s+=$1} END {print s}", nums]
+        same_as_valgrind("busybox awk, same environment", awk)
+        same_as_valgrind("tclsh, same environment", ["tclsh", script])
+        # as a user runs them: each tool's own environment. busybox awk makes two blocks per
+        # variable (its ENVIRON entry's name and value), possibly lost in both tools
+        base = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "DRIP_OPTIONS")}
+        added = [k for k in valgrind_env() if k not in base]
+        _, v = vg.run(awk, timeout=600, env={}) if "LD_PRELOAD" not in os.environ else (None, None)
+        if v is None:
+            skip("LD_PRELOAD is set in the test's environment")
+        J = os.path.join(d, "r.json")
+        p = subprocess.run([dt.DRIP, "run", "--json", J, "--"] + awk, capture_output=True, text=True, timeout=600,
+                           env=base)
+        with open(J) as f:
+            r = json.load(f)
+        for k in ("definite", "indirect"):
+            dt.eq(dt.summary(r, k), dt.summary(v, k), "busybox awk, own environments: %s as valgrind" % k)
+        dt.eq(dt.summary(v, "possible")[1] - dt.summary(r, "possible")[1], 2 * len(added),
+              "busybox awk, own environments: valgrind's possibly lost has two blocks more per variable it "
+              "added (%s)" % ", ".join(sorted(added)))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def case_debian_tools():

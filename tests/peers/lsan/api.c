@@ -4,6 +4,8 @@
  * __lsan_do_leak_check (then no exit report), __lsan_do_recoverable_leak_check (a figure each
  * time), and __lsan_is_turned_off. Built -O0. */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -42,6 +44,24 @@ static void *set_key(void *arg)
 {
     (void)arg;
     pthread_setspecific(key, (void *)1);
+    return NULL;
+}
+
+/* four threads, each losing a block and then running its own live check, five times, while
+ * the others allocate: every check must find a leak, none may hang */
+static atomic_int check_misses;
+static void *checker(void *arg)
+{
+    for (int i = 0; i < 5; i++) {
+        void *volatile p = malloc(100 + (size_t)(uintptr_t)arg);
+        p = NULL;
+        for (int j = 0; j < 1000; j++) {
+            void *volatile q = malloc((size_t)j);
+            free(q);
+        }
+        if (__lsan_do_recoverable_leak_check() != 1)
+            atomic_fetch_add(&check_misses, 1);
+    }
     return NULL;
 }
 
@@ -127,6 +147,13 @@ int main(int argc, char **argv)
         *x = 42;
         x = NULL;
         turned_off = mode_is(m, "turned_off");
+    } else if (mode_is(m, "concurrent_checks")) {
+        pthread_t t[4];
+        for (uintptr_t i = 0; i < 4; i++)
+            pthread_create(&t[i], NULL, checker, (void *)i);
+        for (int i = 0; i < 4; i++)
+            pthread_join(t[i], NULL);
+        printf("misses: %d\n", atomic_load(&check_misses));
     } else if (mode_is(m, "disable_tsd")) {
         pthread_key_create(&key, key_destructor);
         pthread_t t;

@@ -193,9 +193,10 @@ def case_tls_key_high():
 
 def case_tls_dynamic():
     """LSAN use_tls_dynamic (and a dlopen'ed library's globals): no leak while it is loaded. The
-    possibly-lost block is ld.so's (the same under valgrind)."""
+    possibly-lost block is ld.so's (the same under valgrind). Three of ld.so's reachable blocks
+    hold the library's path, so their size follows the build directory's."""
     r, v = scenario("tls_dynamic", prog("dl", "open", LIB),
-                    {"possible": (2304, 1), "reachable": plus((5001, 1), (5002, 1), (5624, 7))}, False)
+                    {"possible": (2304, 1), "reachable": plus((5001, 1), (5002, 1), (5483 + 3 * len(LIB), 7))}, False)
 
 
 def case_dlclose():
@@ -216,7 +217,13 @@ def case_unaligned():
 
 def case_large():
     """LSAN large_allocation_leak: a 20 MiB block (mmapped by malloc) lost."""
-    scenario("large", prog("roots", "large"), {"definite": (20 << 20, 1), "reachable": STDOUT}, True)
+    r, v = scenario("large", prog("roots", "large"), {"definite": (20 << 20, 1), "reachable": STDOUT}, True,
+                    vg_kinds=("indirect", "reachable"))
+    # valgrind calls the 20 MiB block definitely lost in some runs and possibly lost in most (a
+    # stale word of its own layout falls inside so large a block): lost either way, never kept
+    if v is not None:
+        lost = [dt.summary(v, k) for k in ("definite", "possible")]
+        dt.eq(plus(*lost), (20 << 20, 1), "large: valgrind's definite + possible, the one lost block")
 
 
 def case_large_kept():
@@ -568,9 +575,10 @@ def case_fork_thread_exit():
 def case_detached_dlerror():
     """LSAN Linux/detached_thread_dlsym: a detached thread's failed dlsym left glibc's dlerror
     buffer in its TLS; the thread is still in its last key destructor when main returns: no
-    leak (the buffer and its message reachable, as under valgrind)."""
+    leak (the buffer and its message reachable, as under valgrind). The message names the
+    program's path, so its size follows the build directory's."""
     scenario("detached_dlerror", prog("threads", "dlerror_detached"), {"possible": THREAD_DTV,
-             "reachable": (4206, 3)}, False, vg_kinds=("definite", "indirect", "reachable"))
+             "reachable": (4164 + len(prog("threads")[0]), 3)}, False, vg_kinds=("definite", "indirect", "reachable"))
 
 
 def case_fork():
@@ -656,6 +664,16 @@ def case_recoverable_leak_check():
                             NO_IFACE, want_out="recoverable: 0 1 1\n")
     found = re.findall(r"SUMMARY: drip: ([\d,]+) bytes leaked in (\d+) blocks; [\d,]+ bytes possibly lost; ([\d,]+) bytes still", err)
     dt.eq(found[:3], [("0", "0", "23"), ("1,337", "1", "23"), ("1,360", "2", "0")], "recoverable_leak_check: the three checks")
+
+
+def case_concurrent_checks():
+    """__lsan_do_recoverable_leak_check from four threads at once, twenty checks in all, while
+    the others allocate and free: each check stops the world in turn and finds its thread's lost
+    block; the exit report lists the twenty blocks (100 to 103 bytes, five each)."""
+    out, err, r = drip_only("concurrent_checks", prog("api", "concurrent_checks"),
+                            {"definite": (5 * (100 + 101 + 102 + 103), 20), "possible": Dtv(4), "reachable": STDOUT},
+                            NO_IFACE, want_out="misses: 0\ndone concurrent_checks\n")
+    dt.eq(err.count("LEAK SUMMARY"), 21, "concurrent_checks: twenty checks and the exit report")
 
 
 def case_root_region():
