@@ -1,5 +1,7 @@
 /* render.c — see render.h. */
 #include "render.h"
+#include "suppress_vg.h"
+#include "writer.h"
 #include "pprof_write.h"
 #include "report.h"
 #include "retention.h"
@@ -86,4 +88,22 @@ int drip__render(const struct drip_raw *r, const struct drip_symbols *sym, const
     if (o->profile_fd >= 0 && r->has_pprof)
         rc = write_pprof(r, sym, o->profile_fd, 0);
     return rc;
+}
+
+/* A record's suppression in valgrind's format (suppress_vg.h). drip's stack starts in the allocating function's caller: a leading `...` stands for valgrind's
+ * allocation frame (it matches it under valgrind, nothing under drip). Named frames as fun:,
+ * others as obj:. */
+void drip__vg_supp_write(struct drip_writer *w, const char *kind, const struct drip_frame *frames, int n)
+{
+    drip__printf(w, "{\n   <insert_a_suppression_name_here>\n   Memcheck:Leak\n   match-leak-kinds: %s\n   ...\n", kind);
+    for (int k = 0; k < n; k++) {
+        const struct drip_frame *f = &frames[k];
+        if (f->function && *f->function)
+            drip__printf(w, "   fun:%s\n", f->function);
+        else if (f->module && *f->module)
+            drip__printf(w, "   obj:%s\n", f->module);
+        else
+            drip__puts(w, "   obj:*\n");
+    }
+    drip__puts(w, "}\n");
 }

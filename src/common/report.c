@@ -5,6 +5,7 @@
  */
 #include "report.h"
 #include "suppress.h"
+#include "suppress_vg.h"
 #include "options.h"
 #include "retention.h"
 #include "jframes.h"
@@ -284,26 +285,6 @@ static void write_inherited_text(struct drip_writer *w, const struct report *r)
     drip__printf(w, "==%d==\n", pid);
 }
 
-/* A record's suppression in valgrind's format, bare as valgrind prints it. drip's stack starts in
- * the allocating function's caller: a leading `...` stands for valgrind's allocation frame (it
- * matches it under valgrind, nothing under drip). Named frames as fun:, others as obj:. */
-static void vg_suppression(struct drip_writer *w, const struct group *g)
-{
-    static const char *const kinds[] = {"", "reachable", "possible", "indirect", "definite"};
-    drip__printf(w, "{\n   <insert_a_suppression_name_here>\n   Memcheck:Leak\n   match-leak-kinds: %s\n   ...\n",
-                 kinds[g->kind]);
-    for (int k = 0; k < g->nframes; k++) {
-        const struct drip_frame *f = &g->frames[k];
-        if (f->function && *f->function)
-            drip__printf(w, "   fun:%s\n", f->function);
-        else if (f->module && *f->module)
-            drip__printf(w, "   obj:%s\n", f->module);
-        else
-            drip__puts(w, "   obj:*\n");
-    }
-    drip__puts(w, "}\n");
-}
-
 static void write_text(struct drip_writer *w, struct report *r, const char *note)
 {
     const struct drip_options *o = &r->raw->opt;
@@ -356,7 +337,7 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
             drip__retention_why_text(w, r->ret, pid, g->kind, g->sites, g->nsites);
         char pat[512];
         if (o->gen_suppressions && !strcmp(o->gen_suppressions_format, "valgrind"))
-            vg_suppression(w, g);
+            drip__vg_supp_write(w, drip_raw_kind_names[g->kind], g->frames, g->nframes);
         else if (o->gen_suppressions && drip__suppression_pattern(g->frames, (size_t)g->nframes, pat, sizeof pat) == 0)
             drip__printf(w, "leak:%s\n", pat);   /* bare, as valgrind prints its suppressions: ready to copy */
         drip__printf(w, "==%d==\n", pid);

@@ -13,5 +13,10 @@ int drip__vg_supp_parse(const char *text, size_t len, size_t *pos, int *lineno, 
                         char **name, char *err, size_t errlen);
 int drip__vg_supp_match(const struct drip_vg_supp *v, unsigned kind, const struct drip_frame *frames, size_t n);
 void drip__vg_supp_free(struct drip_vg_supp *v);
+/* A record's suppression in valgrind's format (--gen-suppressions), bare as valgrind prints it:
+ * kind is drip's kind name (definite, indirect, possible, reachable). In render.c (the writer's
+ * side), so that the parser stays free of it. */
+struct drip_writer;
+void drip__vg_supp_write(struct drip_writer *w, const char *kind, const struct drip_frame *frames, int n);
 
 #endif
