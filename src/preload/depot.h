@@ -4,8 +4,6 @@
 
 #include "internal.h"
 
-#include <stddef.h>
-
 struct drip__site {
     struct drip__site *_Atomic next;   /* hash chain; published with release, read lock-free */
     uint64_t hash;
@@ -15,11 +13,8 @@ struct drip__site {
      * its thread's table (counters.c), folded in here in batches */
     _Atomic uint64_t alloc_bytes, alloc_objs;
     _Atomic uint64_t free_bytes, free_objs;
-    /* return addresses, innermost first. On a cache line of their own (the arena starts blocks
-     * of 64 bytes or more on one): comparing a stack of 20 frames reads 3 lines, not 4 */
-    uintptr_t frames[] __attribute__((aligned(64)));
+    uintptr_t frames[];                /* return addresses, innermost first */
 };
-_Static_assert(offsetof(struct drip__site, frames) == 64, "site frames");
 
 uint32_t drip__depot_intern(const uintptr_t *frames, int depth); /* 0 when out of memory */
 /* The same, with the frames' hash already computed (drip__stack_hash). */

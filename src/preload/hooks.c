@@ -192,15 +192,11 @@ __attribute__((noinline)) static void on_alloc_recorded(void *p, size_t size)
 {
     struct drip__entry e = drip__enter_hook();
     drip__table_prefetch((uintptr_t)p, 0);   /* the map's cache misses overlap the walk */
-    uint32_t site;
-    if (!drip__unwind_cached(&site, (uintptr_t)p)) {
-        uintptr_t frames[DRIP_MAX_FRAMES];
-        uint64_t hash;
-        int n = drip__unwind(frames, (int)drip__opt.max_frames, &hash);
-        drip__table_prefetch((uintptr_t)p, 1);
-        site = drip__depot_intern_hashed(frames, n, hash);
-        drip__unwind_remember(site, n);
-    }
+    uintptr_t frames[DRIP_MAX_FRAMES];
+    uint64_t hash;
+    int n = drip__unwind(frames, (int)drip__opt.max_frames, &hash);
+    drip__table_prefetch((uintptr_t)p, 1);
+    uint32_t site = drip__depot_intern_hashed(frames, n, hash);
     if (drip__table_insert((uintptr_t)p, size, site)) {
         drip__count(site, (int64_t)size, 0);
         account((int64_t)size);

@@ -31,7 +31,6 @@
 #include "internal.h"
 #include "depot.h"
 #include "modules.h"
-#include "table.h"
 #include "unwind.h"
 #include "unwind_lu.h"
 
@@ -182,17 +181,6 @@ static DRIP_TLS unsigned walk_gen;
 static DRIP_TLS uintptr_t walk_nlo, walk_nlen;
 static DRIP_TLS unsigned walk_ngen;
 
-/* Set by fp_walk_checked when its walk reached the bottom of the stack (or max frames) by frame
- * pointers alone, with the module table's generation it walked in: the stack cache below may
- * keep such a walk. Cleared by each drip__unwind. */
-DRIP_TLS int drip__walk_pure;
-static DRIP_TLS unsigned walk_pure_gen;
-/* Set when a walk handed over to the .eh_frame walk at its very first frame (a program, or an
- * operator new, built without frame pointers): the stack cache, which keeps no such walk, is not
- * looked at for the next SC_COLD allocations. A hint only: a skipped lookup costs a walk. */
-enum { SC_COLD = 64 };
-DRIP_TLS int drip__sc_cold;
-
 /* unwind=auto's walk: fp_walk(checked) handing over to the .eh_frame walk at the first frame in a
  * module without frame pointers, with the common frame (a return address in the module of
  * the frame before it) down to about 20 instructions. The frame's bounds test is one unsigned
@@ -235,11 +223,8 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, ui
                 h = drip__hash_step(h, ret);
                 goto done;
             }
-            if (ret - nlo < nlen) {
-                if (!n)
-                    drip__sc_cold = SC_COLD;
+            if (ret - nlo < nlen)
                 goto cfi;   /* a module without frame pointers hides its caller */
-            }
             uintptr_t l, u;
             int fp = drip__module_fp_range(ret, &l, &u);
             if (fp != 1) {
@@ -248,8 +233,6 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, ui
                 walk_nlo = l;
                 walk_nlen = u - l;
                 walk_ngen = gen;
-                if (!n)
-                    drip__sc_cold = SC_COLD;
                 goto cfi;
             }
             if (l < self_lo + self_len && u > self_lo)
@@ -266,8 +249,6 @@ __attribute__((noinline)) static int fp_walk_checked(uintptr_t *out, int max, ui
         fp = (uintptr_t *)next;
     }
 done:
-    drip__walk_pure = 1;
-    walk_pure_gen = gen;
     *hash = drip__hash_finish(h, (int)n);
     return (int)n;
 cfi:
@@ -303,7 +284,6 @@ __attribute__((noinline)) static int libunwind_walk(uintptr_t *frames, int max, 
 
 int drip__unwind(uintptr_t *frames, int max, uint64_t *hash)
 {
-    drip__walk_pure = 0;
     /* drip's own walkers read the stack directly: only where its bounds are known (threads drip
      * saw start, and the main thread); anywhere else libunwind takes the stack */
     if (DRIP_UNLIKELY(!drip__stack_hi) && !stack_hi_early())
@@ -337,165 +317,4 @@ int drip__unwind(uintptr_t *frames, int max, uint64_t *hash)
         return 0;
     }
     return libunwind_walk(frames, max, hash);
-}
-
-/* ---- the stack cache (unwind=auto) -------------------------------------------------------------
- * Most allocations repeat a stack this thread walked moments ago. An entry keeps such a walk:
- * the distance from each frame to the next (in 16-byte units) and the depot site whose frames
- * the walk found; it is found by a hash of the first KEY return addresses. A hit is verified,
- * not trusted: every frame's saved %rbp and return address are read and compared with what the
- * walk found (the frame addresses come from the entry, so these loads do not wait on each other
- * as a walk's chain of %rbp loads does), and the module table's generation with the walk's. The
- * same stack memory and the same modules give the walk the same frames, so a hit is exactly what
- * the walk would find; it also skips the depot's lookup (the stack's hash, the per-thread set,
- * the compare with the site's frames). Only walks made by frame pointers alone to the bottom of
- * the stack (or to max_frames) are kept: one that handed over to the .eh_frame walk depends on
- * more of the stack than the chain. 512 sets of 2 entries, 64 KiB a thread; chains of up to
- * SC_STEPS frames. */
-enum { SC_SETS = 512, SC_STEPS = 39, SC_KEY = 6, NO_SKIP = 0xff };
-struct sc_entry {
-    uint64_t key;               /* the hash of the first SC_KEY return addresses (0: empty) */
-    const uintptr_t *frames;    /* the site's frames (the depot keeps them for the process's life) */
-    uint32_t site;
-    uint8_t steps;              /* frames in the chain: the site's, and drip's own one if skip is set */
-    uint8_t skip;               /* the chain's frame that is drip's own (main's wrapper), or NO_SKIP */
-    uint16_t gen;               /* the module table's generation, low bits */
-    uint16_t span;              /* the last frame's address minus the first's, in 16-byte units */
-    uint8_t d[SC_STEPS - 1];    /* frame k + 1's address minus frame k's, in 16-byte units */
-} __attribute__((aligned(64)));
-_Static_assert(sizeof(struct sc_entry) == 64, "sc_entry");
-static DRIP_TLS struct sc_entry scache[SC_SETS][2];
-
-/* The first frame that is not drip's: drip's own (the hook, its callers inside drip) are skipped
- * from the frame of the function this is inlined into; then the hash of its distance from the
- * stack's top and of the first SC_KEY return addresses (fewer when the stack ends before). NULL
- * when the chain looks wrong, or when the first frame is in the module a walk last found
- * without frame pointers (a program built without them pays two compares). */
-static inline __attribute__((always_inline)) uintptr_t *first_frame(uintptr_t top, uint64_t *key)
-{
-    const uintptr_t self_lo = drip__g.self_lo, self_len = drip__g.self_hi - drip__g.self_lo;
-    const uintptr_t bottom = drip__thread_ret ? drip__thread_ret : drip__main_ret;
-    uintptr_t *fp = __builtin_frame_address(0);
-    if ((uintptr_t)fp > top)
-        return NULL;
-    while (fp[1] - self_lo < self_len) {
-        uintptr_t next = fp[0];
-        if (next <= (uintptr_t)fp || next > top || (next & (sizeof(uintptr_t) - 1)))
-            return NULL;
-        fp = (uintptr_t *)next;
-    }
-    if (fp[1] - walk_nlo < walk_nlen)
-        return NULL;   /* a module without frame pointers: never kept (a stale range only costs a walk) */
-    uint64_t h = DRIP_HASH_SEED ^ (top - (uintptr_t)fp);   /* the depth, and the first frames */
-    const uintptr_t *p = fp;
-    for (int i = 0; i < SC_KEY; i++) {
-        uintptr_t ret = p[1];
-        h = drip__hash_step(h, ret);
-        uintptr_t next = p[0];
-        if (ret == bottom || next <= (uintptr_t)p || next > top)
-            break;
-        p = (const uintptr_t *)next;
-    }
-    *key = h | 1;
-    return fp;
-}
-
-static inline struct sc_entry *sc_set(uint64_t key) { return scache[(key >> 40) & (SC_SETS - 1)]; }
-
-/* Whether the stack from frame fp on is the one entry e stands for; top bounds the frames. A
- * frame of drip's own in the chain (main's wrapper, which the walk leaves out) must still be one
- * of drip's. */
-static inline bool sc_same(const struct sc_entry *e, const uintptr_t *fp, uintptr_t top)
-{
-    if ((uintptr_t)fp + (uintptr_t)e->span * 16 > top)
-        return false;   /* (the frames the entry names would lie past this stack's top) */
-    const uintptr_t *f = e->frames;
-    unsigned last = e->steps - 1u, k = 0;
-    uintptr_t diff = 0;
-    const uintptr_t *p = fp;
-    if (DRIP_UNLIKELY(e->skip != NO_SKIP)) {   /* (a skip is never the last step) */
-        for (; k < e->skip; k++) {
-            const uintptr_t *next = p + 2 * (uintptr_t)e->d[k];
-            diff |= (p[1] ^ f[k]) | (p[0] ^ (uintptr_t)next);
-            p = next;
-        }
-        if (p[1] - drip__g.self_lo >= drip__g.self_hi - drip__g.self_lo)
-            return false;
-        const uintptr_t *next = p + 2 * (uintptr_t)e->d[k++];
-        diff |= p[0] ^ (uintptr_t)next;
-        p = next;
-        f--;   /* the chain's frame k is the site's frame k - 1 from here on */
-    }
-    for (; k < last; k++) {
-        const uintptr_t *next = p + 2 * (uintptr_t)e->d[k];
-        diff |= (p[1] ^ f[k]) | (p[0] ^ (uintptr_t)next);
-        p = next;
-    }
-    return !(diff | (p[1] ^ f[last]));
-}
-
-__attribute__((noinline)) bool drip__unwind_cached_slow(uint32_t *site, uintptr_t block)
-{
-    if (mode != MODE_AUTO || !drip__stack_hi)
-        return false;
-    const uintptr_t top = drip__stack_hi - 2 * sizeof(uintptr_t);
-    uint64_t key;
-    uintptr_t *fp = first_frame(top, &key);
-    if (!fp)
-        return false;
-    struct sc_entry *set = sc_set(key);
-    drip__table_prefetch(block, 1);   /* the record's line loads while the entry is compared */
-    uint16_t gen = (uint16_t)drip__modules_generation();
-    for (int w = 0; w < 2; w++)
-        if (set[w].key == key && set[w].gen == gen && sc_same(&set[w], fp, top)) {
-            *site = set[w].site;
-            return true;
-        }
-    return false;
-}
-
-__attribute__((noinline)) void drip__unwind_remember_slow(uint32_t site, int n)
-{
-    if (!drip__walk_pure || n < 1 || n > SC_STEPS)
-        return;
-    drip__walk_pure = 0;
-    const struct drip__site *s = drip__depot_get(site);
-    if (!s || s->depth != (uint32_t)n)
-        return;
-    const uintptr_t *frames = s->frames;
-    const uintptr_t top = drip__stack_hi - 2 * sizeof(uintptr_t);
-    const uintptr_t self_lo = drip__g.self_lo, self_len = drip__g.self_hi - drip__g.self_lo;
-    uint64_t key;
-    uintptr_t *fp = first_frame(top, &key);
-    if (!fp)
-        return;
-    struct sc_entry e = {.key = key, .frames = frames, .site = site, .skip = NO_SKIP, .gen = (uint16_t)walk_pure_gen};
-    const uintptr_t *p = fp;
-    for (unsigned k = 0, i = 0;; k++) {
-        if (k == SC_STEPS)
-            return;
-        uintptr_t ret = p[1];
-        if (ret - self_lo < self_len && e.skip == NO_SKIP) {
-            e.skip = (uint8_t)k;   /* drip's own frame, which the walk left out */
-        } else {
-            if (ret != frames[i])
-                return;   /* (not the walk's frames: another frame of drip's, say) */
-            if (++i == (unsigned)n) {
-                e.steps = (uint8_t)(k + 1);
-                break;
-            }
-        }
-        uintptr_t next = p[0], d = next - (uintptr_t)p;
-        if (next <= (uintptr_t)p || next > top || (d & 15) || d > 255 * 16)
-            return;
-        e.d[k] = (uint8_t)(d >> 4);
-        p = (const uintptr_t *)next;
-    }
-    uintptr_t span = ((uintptr_t)p - (uintptr_t)fp) >> 4;
-    if (span > UINT16_MAX)
-        return;
-    e.span = (uint16_t)span;
-    struct sc_entry *set = sc_set(key);
-    set[1] = set[0];   /* the newest takes the first way */
-    set[0] = e;
 }

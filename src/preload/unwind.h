@@ -18,30 +18,6 @@ uintptr_t drip__unwind_main_top(void);
 bool drip__unwind_outermost(uintptr_t ip);
 /* Takes the calling thread's stack, drip's own frames left out, and its drip__stack_hash. */
 int drip__unwind(uintptr_t *frames, int max, uint64_t *hash);
-/* The stack cache: true, with the site, when the calling thread's stack is one a recent walk
- * found (verified frame by frame, unwind=auto only). `block` is the allocation's address: its
- * record's line is prefetched (drip__table_prefetch stage 1) once the entry's set is known. After a walk that missed it, remember
- * keeps the walk (if made by frame pointers alone, n frames) with its site. */
-bool drip__unwind_cached_slow(uint32_t *site, uintptr_t block);
-void drip__unwind_remember_slow(uint32_t site, int n);
-/* Read inline so that a walk the cache cannot serve costs no call: sc_cold counts down the
- * allocations not looked up after a walk that began in a module without frame pointers;
- * walk_pure says the last drip__unwind was made by frame pointers alone (a walk to keep). */
-extern DRIP_TLS int drip__sc_cold;
-extern DRIP_TLS int drip__walk_pure;
-static inline bool drip__unwind_cached(uint32_t *site, uintptr_t block)
-{
-    if (drip__sc_cold) {
-        drip__sc_cold--;
-        return false;
-    }
-    return drip__unwind_cached_slow(site, block);
-}
-static inline void drip__unwind_remember(uint32_t site, int n)
-{
-    if (drip__walk_pure)
-        drip__unwind_remember_slow(site, n);
-}
 /* cfi.c: the .eh_frame walk from the frame whose return address is ip (the caller's %rsp and
  * %rbp given), after the n frames already in out[] whose hash state (drip__hash_step) is h;
  * hi is the top of the stack. The number of frames in all, or -1 as drip__cfi_walk. */

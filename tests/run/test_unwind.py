@@ -136,11 +136,10 @@ def case_lazy_libunwind():
 
 
 def case_stack_cache():
-    # stacks that share the stack cache's key (unwind.c): three that differ only at the ninth
-    # frame (in runs of 7: hits within a run, the same key across runs), one whose frame sizes
-    # change (alloca), one deeper than the cache keeps. Each block is
-    # counted on its own stack, exactly as libunwind (which no cache serves) finds it; with frame
-    # pointers (the cache answers) and without (the .eh_frame walk, no cache)
+    # stacks that share their first frames (the depot's per-thread cache keys on a hash of the
+    # frames): three that differ only at the ninth frame (in runs of 7), one whose frame sizes
+    # change (alloca), one deeper than most. Each block is counted on its own stack, exactly as
+    # libunwind finds it; with frame pointers and without (the .eh_frame walk)
     want = {"via_a": (13440, 336, 10), "via_b": (13360, 334, 10), "via_c": (13160, 329, 10),
             "via_alloca": (12300, 300, 10), "deep": (8400, 200, 50)}
     for flags in (["-fno-omit-frame-pointer"], ["-fomit-frame-pointer"]):
