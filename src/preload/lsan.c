@@ -209,13 +209,7 @@ DRIP_EXPORT void __lsan_do_leak_check(void)
 __attribute__((noinline)) static int recoverable_check(void)
 {
     volatile uintptr_t regs[6] = {0};
-#if defined(__x86_64__)
-    __asm__ volatile("mov %%rbx, 0(%0)\n\tmov %%rbp, 8(%0)\n\tmov %%r12, 16(%0)\n\t"
-                     "mov %%r13, 24(%0)\n\tmov %%r14, 32(%0)\n\tmov %%r15, 40(%0)"
-                     : : "r"(regs) : "memory");
-#else
-    __builtin_unwind_init();
-#endif
+    DRIP_SPILL_CALLEE_SAVED(regs);
     drip__roots_live_caller((uintptr_t)regs);
     int is_log, fd = drip__report_fd(&is_log);
     int leaked = drip__leak_report(fd >= 0 ? fd : 2, -1, 0);

@@ -353,13 +353,7 @@ __attribute__((noinline)) void drip__report_at_exit(int status)
     /* the program's callee-saved registers may hold its only pointer to a block: store them
      * here, at the boundary between the program's frames and drip's, where the scan begins */
     volatile uintptr_t regs[6] = {0};
-#if defined(__x86_64__)
-    __asm__ volatile("mov %%rbx, 0(%0)\n\tmov %%rbp, 8(%0)\n\tmov %%r12, 16(%0)\n\t"
-                     "mov %%r13, 24(%0)\n\tmov %%r14, 32(%0)\n\tmov %%r15, 40(%0)"
-                     : : "r"(regs) : "memory");
-#else
-    __builtin_unwind_init();
-#endif
+    DRIP_SPILL_CALLEE_SAVED(regs);
     if (!drip__scan_start)
         drip__scan_start = (uintptr_t)regs;
     drip__background_exit();

@@ -49,4 +49,16 @@ extern int drip__is_fork_child;
 int drip__libc_start_main(int (*main)(int, char **, char **), int argc, char **argv, void (*init)(void),
                           void (*fini)(void), void (*rtld_fini)(void), void *stack_end);
 
+/* Stores the caller's callee-saved registers in regs[6], a local of a noinline function whose
+ * frame the scan then reads: the program may hold its only pointer to a block in one of them.
+ * (Elsewhere than x86-64, __builtin_unwind_init spills them to the frame.) */
+#if defined(__x86_64__)
+#define DRIP_SPILL_CALLEE_SAVED(regs)                                                              \
+    __asm__ volatile("mov %%rbx, 0(%0)\n\tmov %%rbp, 8(%0)\n\tmov %%r12, 16(%0)\n\t"             \
+                     "mov %%r13, 24(%0)\n\tmov %%r14, 32(%0)\n\tmov %%r15, 40(%0)"                 \
+                     : : "r"(regs) : "memory")
+#else
+#define DRIP_SPILL_CALLEE_SAVED(regs) __builtin_unwind_init()
+#endif
+
 #endif
