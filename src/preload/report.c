@@ -491,7 +491,9 @@ int drip__report(void)
     }
     if (text_fd < 0 && !drip__report_stderr_closed())
         text_fd = 2;   /* no copy of its own: fd 2 as it is now */
-    int err_fd = is_log || log.fd >= 0 || text_fd < 0 ? 2 : text_fd;
+    /* drip's lines go where its text goes (the log file with log_path): the program's stderr
+     * stays its own; none when stderr was closed at start (fd 2 may be the program's file now) */
+    int err_fd = text_fd;
     if (drip__opt.json[0])
         open_out(&json, drip__opt.json, err_fd);
     if (drip__opt.profile[0])
