@@ -9,10 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Glob match of the whole of s against p[0..plen) where '*' matches any run of characters:
- * greedy, remembering only the last star, so it runs in O(len(p) * len(s)) however many stars the
+/* Glob match of the whole of s against p[0..plen) where '*' matches any run of characters, and
+ * with qmark '?' any one (valgrind's patterns; LeakSanitizer's take '?' as itself): greedy,
+ * remembering only the last star, so it runs in O(len(p) * len(s)) however many stars the
  * pattern has (a recursive matcher is exponential on patterns like *a*a*a*b). */
-static int glob(const char *p, size_t plen, const char *s)
+static int glob(const char *p, size_t plen, const char *s, int qmark)
 {
     size_t pi = 0, star = (size_t)-1;
     const char *mark = NULL;
@@ -20,7 +21,7 @@ static int glob(const char *p, size_t plen, const char *s)
         if (pi < plen && p[pi] == '*') {
             star = pi++;
             mark = s;
-        } else if (pi < plen && p[pi] == *s) {
+        } else if (pi < plen && (p[pi] == *s || (qmark && p[pi] == '?'))) {
             pi++;
             s++;
         } else if (star != (size_t)-1) {
@@ -34,6 +35,8 @@ static int glob(const char *p, size_t plen, const char *s)
         pi++;
     return pi == plen;
 }
+
+int drip__vg_glob(const char *p, const char *s) { return glob(p, strlen(p), s, 1); }
 
 /* LeakSanitizer's template match: the pattern may occur anywhere in s unless anchored with a
  * leading '^' or a trailing '$'; '*' matches any run of characters. */
@@ -58,7 +61,27 @@ int drip__template_match(const char *pattern, const char *s)
     k += n;
     if (!end)
         buf[k++] = '*';
-    return glob(buf, k, s);
+    return glob(buf, k, s, 0);
+}
+
+int drip__supp_next_line(const char *text, size_t len, size_t *pos, int *lineno, size_t *a, size_t *b)
+{
+    while (*pos < len) {
+        size_t j = *pos;
+        while (j < len && text[j] != '\n')
+            j++;
+        ++*lineno;
+        *a = *pos;
+        *b = j;
+        *pos = j + 1;
+        while (*a < *b && (text[*a] == ' ' || text[*a] == '\t' || text[*a] == '\r'))
+            ++*a;
+        while (*b > *a && (text[*b - 1] == ' ' || text[*b - 1] == '\t' || text[*b - 1] == '\r'))
+            --*b;
+        if (*a < *b && text[*a] != '#')
+            return 1;
+    }
+    return 0;
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, int line, const char *detail)
@@ -92,19 +115,8 @@ int drip__suppressions_parse(struct drip_suppressions *s, const char *text, size
     memset(s, 0, sizeof *s);
     size_t cap = 0;
     int lineno = 0;
-    for (size_t i = 0; i < len;) {
-        size_t j = i;
-        while (j < len && text[j] != '\n')
-            j++;
-        lineno++;
-        size_t a = i, b = j;
-        i = j + 1;
-        while (a < b && (text[a] == ' ' || text[a] == '\t' || text[a] == '\r'))
-            a++;
-        while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r'))
-            b--;
-        if (a == b || text[a] == '#')
-            continue;
+    size_t i = 0, a, b;
+    while (drip__supp_next_line(text, len, &i, &lineno, &a, &b)) {
         if (memchr(text + a, 0, b - a)) {
             /* a NUL would cut the pattern short, down to nothing, which matches every leak */
             set_err(err, errlen, "line %d: %s", lineno, "contains a NUL byte");

@@ -43,28 +43,6 @@ static const char *const allocators[] = {
     "operator new[](unsigned long, std::align_val_t, std::nothrow_t const&)",
 };
 
-int drip__vg_glob(const char *p, const char *s)
-{
-    const char *star = NULL, *mark = NULL;
-    while (*s) {
-        if (*p == '*') {
-            star = p++;
-            mark = s;
-        } else if (*p == '?' || *p == *s) {
-            p++;
-            s++;
-        } else if (star) {
-            p = star + 1;
-            s = ++mark;
-        } else {
-            return 0;
-        }
-    }
-    while (*p == '*')
-        p++;
-    return !*p;
-}
-
 /* A mangled name without wildcards, demangled with libstdc++'s __cxa_demangle (as the
  * symbolizer names drip's frames); NULL when it is none or cannot be. */
 static char *demangle(const char *name)
@@ -87,30 +65,18 @@ static char *demangle(const char *name)
     return NULL;
 }
 
-/* The next line of text from *pos, trimmed, in line[cap]; 0 at the end of the text. */
+/* The next line of text from *pos (drip__supp_next_line), in line[cap]; 0 at the end of the text. */
 static int next_line(const char *text, size_t len, size_t *pos, int *lineno, char *line, size_t cap)
 {
-    while (*pos < len) {
-        size_t j = *pos;
-        while (j < len && text[j] != '\n')
-            j++;
-        size_t a = *pos, b = j;
-        *pos = j + 1;
-        ++*lineno;
-        while (a < b && (text[a] == ' ' || text[a] == '\t' || text[a] == '\r'))
-            a++;
-        while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r'))
-            b--;
-        if (a == b || text[a] == '#')
-            continue;
-        size_t n = b - a < cap - 1 ? b - a : cap - 1;
-        memcpy(line, text + a, n);
-        line[n] = 0;
-        if (memchr(line, 0, n))
-            line[0] = 1;   /* a NUL inside: no valid line starts with \1 */
-        return 1;
-    }
-    return 0;
+    size_t a, b;
+    if (!drip__supp_next_line(text, len, pos, lineno, &a, &b))
+        return 0;
+    size_t n = b - a < cap - 1 ? b - a : cap - 1;
+    memcpy(line, text + a, n);
+    line[n] = 0;
+    if (memchr(line, 0, n))
+        line[0] = 1;   /* a NUL inside: no valid line starts with \1 */
+    return 1;
 }
 
 static unsigned parse_kinds(const char *v)

@@ -6,6 +6,10 @@
 
 #include "suppress.h"
 
+/* The next line of text from *pos that is neither blank nor a `#` comment, both formats' rule:
+ * 1 with its bounds [*a, *b) trimmed of blanks, *pos past it and *lineno counting every line
+ * read; 0 at the end of the text. */
+int drip__supp_next_line(const char *text, size_t len, size_t *pos, int *lineno, size_t *a, size_t *b);
 /* Parses one entry whose "{" line ended just before text[*pos]; on return *pos is past its "}"
  * line and *lineno counts the lines read. *name: the entry's name (malloc'd). 0, or -1 with
  * "line N: ..." in err. */
