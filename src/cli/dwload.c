@@ -15,6 +15,7 @@
  * Locks: none (the symbolizer is single-threaded; the load is idempotent).
  */
 #include "cli.h"
+#include "libload.h"
 
 #include <dlfcn.h>
 #include <elfutils/libdw.h>
@@ -37,35 +38,16 @@ int drip__dw_load(void)
     return lib ? 0 : -1;
 }
 
-/* The library's definition of name at version ver (libelf's come through libdw's dependencies). */
-static void *dw_sym(const char *name, const char *ver)
-{
-    void *f = drip__dw_load() == 0 ? dlvsym(lib, name, ver) : NULL;
-    if (!f) {
-        const char *why = dlerror();
-        fprintf(stderr, "drip: cannot load %s from %s (%s): install elfutils' libdw (libdw1) to name frames\n", name,
-                DRIP_LIBDW_SONAME, why ? why : "no such symbol");
-        exit(2);
-    }
-    return f;
-}
-
-/* One forwarder: the library's prototype, its function found on the first call. */
-#define FWD(ret, name, ver, params, args)                                  \
-    ret name params                                                         \
-    {                                                                       \
-        static ret(*fn) params;                                             \
-        if (!fn)                                                            \
-            fn = (ret(*) params)dw_sym(#name, ver);                         \
-        return fn args;                                                     \
-    }
-#define FWD_VOID(name, ver, params, args)                                   \
-    void name params                                                        \
-    {                                                                       \
-        static void(*fn) params;                                            \
-        if (!fn)                                                            \
-            fn = (void(*) params)dw_sym(#name, ver);                        \
-        fn args;                                                            \
+/* libelf's functions come through libdw's dependencies */
+#define DW_HINT "install elfutils' libdw (libdw1) to name frames"
+#define FWD(ret, name, ver, params, args) DRIP_LIB_FWD(lib, DRIP_LIBDW_SONAME, DW_HINT, ret, name, ver, params, args)
+#define FWD_VOID(name, ver, params, args)                                                   \
+    void name params                                                                        \
+    {                                                                                       \
+        static void(*fn) params;                                                            \
+        if (!fn)                                                                            \
+            fn = (void(*) params)drip__lib_sym(&lib, DRIP_LIBDW_SONAME, #name, ver, DW_HINT); \
+        fn args;                                                                            \
     }
 
 /* libdw (dwarf_*) */

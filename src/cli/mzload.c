@@ -4,11 +4,13 @@
  * libm for drip watch's chart and the growth trends. Linked, both were mapped and relocated in
  * every `drip run` (and every spawned symbolizer) before the program could start. As dwload.c does
  * for libdw, this file defines each function the CLI calls, with the library's prototype, and
- * forwards it to the library's own (dlvsym at the version drip was built against).
+ * forwards it to the library's own (dlvsym at the version drip was built against); the loader
+ * (drip__lib_sym) serves dwload.c too.
  * A library that cannot be loaded is one line on stderr and exit status 2.
  * Locks: none (the CLI is single-threaded).
  */
 #include "cli.h"
+#include "libload.h"
 
 #include <dlfcn.h>
 #include <math.h>
@@ -16,15 +18,15 @@
 #include <stdlib.h>
 #include <zlib.h>
 
-/* name's definition in lib (opened on first need) at version ver (NULL: the default one) */
-static void *lib_sym(void **handle, const char *lib, const char *name, const char *ver)
+void *drip__lib_sym(void **handle, const char *soname, const char *name, const char *ver, const char *hint)
 {
     if (!*handle)
-        *handle = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+        *handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
     void *f = !*handle ? NULL : ver ? dlvsym(*handle, name, ver) : dlsym(*handle, name);
     if (!f) {
         const char *why = dlerror();
-        fprintf(stderr, "drip: cannot load %s from %s (%s)\n", name, lib, why ? why : "no such symbol");
+        fprintf(stderr, "drip: cannot load %s from %s (%s)%s%s\n", name, soname, why ? why : "no such symbol",
+                hint ? ": " : "", hint ? hint : "");
         exit(2);
     }
     return f;
@@ -32,14 +34,7 @@ static void *lib_sym(void **handle, const char *lib, const char *name, const cha
 
 static void *libm, *libz;
 
-#define FWD(lib, soname, ret, name, ver, params, args)                     \
-    ret name params                                                         \
-    {                                                                       \
-        static ret(*fn) params;                                             \
-        if (!fn)                                                            \
-            fn = (ret(*) params)lib_sym(&lib, soname, #name, ver);          \
-        return fn args;                                                     \
-    }
+#define FWD(lib, soname, ret, name, ver, params, args) DRIP_LIB_FWD(lib, soname, NULL, ret, name, ver, params, args)
 
 FWD(libm, "libm.so.6", double, sqrt, "GLIBC_2.2.5", (double x), (x))
 FWD(libm, "libm.so.6", long, lround, "GLIBC_2.2.5", (double x), (x))
