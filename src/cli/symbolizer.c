@@ -1,6 +1,5 @@
 /* symbolizer.c — see symbolizer.h. Results are cached by address: a report names the same
- * frames many times. C++ names are demangled with libstdc++'s __cxa_demangle, loaded on the first
- * mangled name.
+ * frames many times. C++ names are demangled by demangle.c (libstdc++'s __cxa_demangle).
  *
  * Function names come from the symbol tables (the module's, or its debug file's); file and line
  * from DWARF line tables, read only when asked (lines = 1) or when the module carries its own
@@ -9,8 +8,8 @@
  */
 #include "symbolizer.h"
 #include "symcache.h"
+#include "demangle.h"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <elfutils/libdwfl.h>
@@ -54,8 +53,6 @@ struct drip_symbolizer {
     const Dwfl_Callbacks *callbacks;
     int use_cache;
     struct mod *mods;   /* parallel to raw->mods */
-    char *(*demangle)(const char *, char *, size_t *, int *);
-    int demangle_tried;
     struct entry *cache[1 << CACHE_BITS];
 };
 
@@ -162,22 +159,10 @@ static struct mod *open_module(struct drip_symbolizer *s, const struct drip_raw_
     return m;
 }
 
-static const char *demangled(struct drip_symbolizer *s, const char *name, char **owned)
+static const char *demangled(const char *name, char **owned)
 {
-    if (name[0] != '_' || name[1] != 'Z')
-        return name;
-    if (!s->demangle_tried) {
-        s->demangle_tried = 1;
-        void *h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_LOCAL);
-        if (h)
-            s->demangle = (char *(*)(const char *, char *, size_t *, int *))dlsym(h, "__cxa_demangle");
-    }
-    int status = -1;
-    char *d = s->demangle ? s->demangle(name, NULL, NULL, &status) : NULL;
-    if (d && status == 0)
-        return *owned = d;
-    free(d);
-    return name;
+    char *d = drip__demangle(name);
+    return d ? (*owned = d) : name;
 }
 
 static int by_lo(const void *a, const void *b)
@@ -327,7 +312,7 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
     Dwarf_Addr pc = addr ? addr - 1 : 0;
     const char *name = func_name(m, pc);
     if (name) {
-        f->function = demangled(s, name, &owned);
+        f->function = demangled(name, &owned);
         /* symbol-table names may carry a version: __libc_start_main@@GLIBC_2.34 */
         const char *at = owned ? NULL : strchr(name, '@');
         if (at && (owned = strndup(name, (size_t)(at - name))))

@@ -11,11 +11,11 @@
  *        ...
  *        fun:main
  *     }
- * No locks, no globals but the demangler, looked up once (the CLI is single-threaded here).
+ * No locks, no globals (the demangler is demangle.c's).
  */
 #include "suppress_vg.h"
+#include "demangle.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,27 +43,9 @@ static const char *const allocators[] = {
     "operator new[](unsigned long, std::align_val_t, std::nothrow_t const&)",
 };
 
-/* A mangled name without wildcards, demangled with libstdc++'s __cxa_demangle (as the
- * symbolizer names drip's frames); NULL when it is none or cannot be. */
-static char *demangle(const char *name)
-{
-    static char *(*fn)(const char *, char *, size_t *, int *);
-    static int tried;
-    if (name[0] != '_' || name[1] != 'Z' || strpbrk(name, "*?"))
-        return NULL;
-    if (!tried) {
-        tried = 1;
-        void *h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_LOCAL);
-        if (h)
-            fn = (char *(*)(const char *, char *, size_t *, int *))dlsym(h, "__cxa_demangle");
-    }
-    int status = -1;
-    char *d = fn ? fn(name, NULL, NULL, &status) : NULL;
-    if (d && status == 0)
-        return d;
-    free(d);
-    return NULL;
-}
+/* A mangled name without wildcards, demangled as the symbolizer names drip's frames; NULL when
+ * it is none or cannot be. */
+static char *demangle(const char *name) { return strpbrk(name, "*?") ? NULL : drip__demangle(name); }
 
 /* The next line of text from *pos (drip__supp_next_line), in line[cap]; 0 at the end of the text. */
 static int next_line(const char *text, size_t len, size_t *pos, int *lineno, char *line, size_t cap)
