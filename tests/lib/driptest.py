@@ -70,6 +70,25 @@ def free_port():
     return port
 
 
+def symserve_pid(pid):
+    """The pid of drip run's shared symbolizer server (symserve.c) under drip run pid: its child
+    named drip-symbolize; None when none appears within about 10 s."""
+    import time
+    for _ in range(2000):
+        try:
+            kids = open("/proc/%d/task/%d/children" % (pid, pid)).read().split()
+        except OSError:
+            kids = []
+        for k in kids:
+            try:
+                if open("/proc/%s/comm" % k).read().strip() == "drip-symbolize":
+                    return int(k)
+            except OSError:
+                pass
+        time.sleep(0.005)
+    return None
+
+
 def summary(report, kind):
     """(bytes, blocks) of one kind in a JSON report's summary."""
     s = report["summary"][kind]

@@ -141,22 +141,6 @@ def case_async_json():
             dt.eq(json.load(f).get("summary", {}).get("definite"), {"bytes": 0, "blocks": 0}, "the root's JSON")
 
 
-def server_of(pid):
-    for _ in range(2000):
-        try:
-            kids = open("/proc/%d/task/%d/children" % (pid, pid)).read().split()
-        except OSError:
-            kids = []
-        for k in kids:
-            try:
-                if open("/proc/%s/comm" % k).read().strip() == "drip-symbolize":
-                    return int(k)
-            except OSError:
-                pass
-        time.sleep(0.005)
-    return None
-
-
 def state_of(pid):
     try:
         return open("/proc/%d/stat" % pid).read().rsplit(") ", 1)[1][0]
@@ -169,7 +153,7 @@ def case_async_drain():
     state = {}
 
     def stop_server(p, err):
-        state["server"] = server_of(p.pid)
+        state["server"] = dt.symserve_pid(p.pid)
         if state["server"]:
             os.kill(state["server"], signal.SIGSTOP)   # every child's report queues up
 
@@ -200,7 +184,7 @@ def case_async_server_gone():
     state = {}
 
     def kill_server(p, err):
-        server = server_of(p.pid)
+        server = dt.symserve_pid(p.pid)
         state["server"] = server
         # the first half handed over: wait until the server has written them (a report still
         # queued when the server is killed is lost: docs/run.md says so), then kill it

@@ -90,29 +90,12 @@ def case_shared():
         dt.check("frames are not named" in r.stderr, "spawn only, no drip: frames unnamed (the check is real)")
 
 
-def server_of(pid):
-    """The pid of drip run's server: its child named drip-symbolize."""
-    for _ in range(2000):
-        try:
-            kids = open("/proc/%d/task/%d/children" % (pid, pid)).read().split()
-        except OSError:
-            kids = []
-        for k in kids:
-            try:
-                if open("/proc/%s/comm" % k).read().strip() == "drip-symbolize":
-                    return int(k)
-            except OSError:
-                pass
-        time.sleep(0.005)
-    return None
-
-
 def case_shared_gone():
     e = dict(os.environ)
     e.pop("DRIP_CLI", None)
     p = subprocess.Popen([dt.DRIP, "run", "--", "sh", "-c", "read go; x=$(echo a); exec %s" % LEAKS],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
-    server = server_of(p.pid)
+    server = dt.symserve_pid(p.pid)
     dt.check(server is not None, "drip run started its server")
     if server:
         os.kill(server, signal.SIGKILL)
