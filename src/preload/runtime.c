@@ -309,8 +309,6 @@ static int report_result;
 static int report_once(void);
 static void report_entry(void) { report_result = report_once(); }
 
-extern void *__libc_stack_end;   /* glibc: the top of the main thread's stack */
-
 /* Whether the report can run where it is: on the main thread's stack (not on a signal stack),
  * with REPORT_STACK * 2 left under RLIMIT_STACK. Saves mapping, guarding and unmapping a stack of
  * its own in each `$(echo)` subshell (the pages the report touches are page faults either way). */
