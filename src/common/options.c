@@ -340,8 +340,8 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
             err_set(err, errlen, "option ", inf->name, strlen(inf->name), " is too long");
             return -1;
         }
+        memset(p, 0, DRIP_OPT_STR_MAX);   /* no bytes of an older value left behind the new one */
         memcpy(p, val, len);
-        ((char *)p)[len] = 0;
         return 0;
     }
     }
