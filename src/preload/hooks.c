@@ -17,12 +17,14 @@
 #include "depot.h"
 #include "hooks.h"
 #include "lsan.h"
+#include "ownload.h"
 #include "runtime.h"
 #include "table.h"
 #include "unwind.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -267,13 +269,82 @@ static void restore(const struct drip__rec *r)
     drip__leave_hook(e);
 }
 
+/* ---- the loader working for drip (ownload.c) -----------------------------------------------
+ * Under the guard, while drip__own_loading is set: what the loader allocates is kept as a root;
+ * a block of the program's it frees leaves the table; one it moves keeps its record (its site,
+ * its counts) at the new address. The guard is held and this thread holds no lock of the table's
+ * (the window is a dlopen or a libunwind walk, before the hook inserts anything). */
+static inline void *own(void *p, size_t n)
+{
+    if (DRIP_UNLIKELY(drip__own_loading) && p)
+        drip__own_chunk_add(p, n);
+    return p;
+}
+
+static bool own_take(void *p, struct drip__rec *out)
+{
+    if (!atomic_load_explicit(&drip__g.tracking, memory_order_relaxed) || !maybe_sampled((uintptr_t)p) ||
+        !drip__table_remove((uintptr_t)p, out))
+        return false;
+    forget(out);
+    if (filter)
+        filter_remove((uintptr_t)p);
+    if (DRIP_UNLIKELY(atomic_load_explicit(&drip__lsan_nignored, memory_order_relaxed)))
+        drip__lsan_forget((uintptr_t)p);
+    return true;
+}
+
+/* The record back, at addr (moved: a new allocation of its site) or where it was (the move
+ * failed: the free that own_take counted did not happen). */
+static void own_give(const struct drip__rec *r, uintptr_t addr, size_t size)
+{
+    struct drip__rec moved = *r;
+    moved.addr = addr;
+    moved.size = size;
+    if (drip__table_restore(&moved)) {
+        if (filter)
+            filter_add(addr);
+        if (addr == r->addr)
+            drip__count(r->site, -(int64_t)size, 1);
+        else
+            drip__count(r->site, (int64_t)size, 0);
+        account((int64_t)size);
+    }
+}
+
+static void own_free(void *p)
+{
+    struct drip__rec r;
+    if (!drip__own_chunk_forget(p))
+        own_take(p, &r);
+}
+
+static void *own_resize(void *old, size_t n, void *(*call)(void *, size_t, size_t), size_t a, size_t b)
+{
+    struct drip__rec r;
+    if (!old || drip__own_chunk_forget(old)) {
+        size_t had = old ? malloc_usable_size(old) : 0;
+        void *p = call(old, a, b);
+        if (!p && n)
+            own(old, had);   /* failed: the old chunk stays */
+        return own(p, n);
+    }
+    bool known = own_take(old, &r);
+    void *p = call(old, a, b);
+    if (known && p)
+        own_give(&r, (uintptr_t)p, n);
+    else if (known && n)
+        own_give(&r, r.addr, r.size);
+    return p;
+}
+
 /* ---- the entry points ------------------------------------------------------------------------- */
 DRIP_EXPORT void *malloc(size_t n)
 {
     if (resolving_now())
         return boot_alloc(n, 16);
     if (bypass())
-        return real.malloc(n);
+        return own(real.malloc(n), n);
     void *p = real.malloc(n);
     if (p)
         on_alloc(p, n);
@@ -292,8 +363,10 @@ DRIP_EXPORT void free(void *p)
         resolve();
     if (!drip__guard && atomic_load_explicit(&drip__g.tracking, memory_order_relaxed)) {
         struct drip__rec r;
-        on_free(p, &r);
-    }
+        if (!on_free(p, &r))
+            drip__own_chunk_maybe_forget(p);   /* one the loader made for drip, freed by the program's */
+    } else if (DRIP_UNLIKELY(drip__own_loading) && drip__guard)
+        own_free(p);
     real.free(p);
 }
 
@@ -302,7 +375,7 @@ DRIP_EXPORT void *calloc(size_t n, size_t size)
     if (resolving_now())
         return boot_alloc(n * size, 16);
     if (bypass())
-        return real.calloc(n, size);
+        return own(real.calloc(n, size), n * size);
     void *p = real.calloc(n, size);
     if (p)
         on_alloc(p, n * size);
@@ -320,6 +393,8 @@ static void *resize(void *old, size_t n, void *(*call)(void *, size_t, size_t), 
     }
     struct drip__rec r;
     bool known = on_free(old, &r);
+    if (!known)
+        drip__own_chunk_maybe_forget(old);
     void *p = call(old, a, b);
     if (p)
         on_alloc(p, n);
@@ -344,14 +419,15 @@ DRIP_EXPORT void *realloc(void *old, size_t n)
     if (resolving_now())
         return boot_alloc(n, 16);
     if (bypass())
-        return real.realloc(old, n);
+        return DRIP_UNLIKELY(drip__own_loading) ? own_resize(old, n, call_realloc, n, 0) : real.realloc(old, n);
     return resize(old, n, call_realloc, n, 0);
 }
 
 DRIP_EXPORT void *reallocarray(void *old, size_t n, size_t size)
 {
     if (bypass())
-        return real.reallocarray(old, n, size);
+        return DRIP_UNLIKELY(drip__own_loading) ? own_resize(old, n * size, call_reallocarray, n, size)
+                                                : real.reallocarray(old, n, size);
     size_t total;
     if (__builtin_mul_overflow(n, size, &total)) {
         errno = ENOMEM;
@@ -362,8 +438,12 @@ DRIP_EXPORT void *reallocarray(void *old, size_t n, size_t size)
 
 DRIP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
-    if (bypass())
-        return real.posix_memalign(out, align, n);
+    if (bypass()) {
+        int rc = real.posix_memalign(out, align, n);
+        if (rc == 0)
+            own(*out, n);
+        return rc;
+    }
     int rc = real.posix_memalign(out, align, n);
     if (rc == 0 && *out)
         on_alloc(*out, n);
@@ -373,7 +453,7 @@ DRIP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 DRIP_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
     if (bypass())
-        return real.aligned_alloc(align, n);
+        return own(real.aligned_alloc(align, n), n);
     void *p = real.aligned_alloc(align, n);
     if (p)
         on_alloc(p, n);
@@ -385,7 +465,7 @@ DRIP_EXPORT void *memalign(size_t align, size_t n)
     if (resolving_now())
         return boot_alloc(n, align);
     if (bypass())
-        return real.memalign(align, n);
+        return own(real.memalign(align, n), n);
     void *p = real.memalign(align, n);
     if (p)
         on_alloc(p, n);
@@ -395,7 +475,7 @@ DRIP_EXPORT void *memalign(size_t align, size_t n)
 DRIP_EXPORT void *valloc(size_t n)
 {
     if (bypass())
-        return real.valloc(n);
+        return own(real.valloc(n), n);
     void *p = real.valloc(n);
     if (p)
         on_alloc(p, n);
@@ -405,7 +485,7 @@ DRIP_EXPORT void *valloc(size_t n)
 DRIP_EXPORT void *pvalloc(size_t n)
 {
     if (bypass())
-        return real.pvalloc(n);
+        return own(real.pvalloc(n), n);
     void *p = real.pvalloc(n);
     if (p)
         on_alloc(p, n);

@@ -17,6 +17,7 @@
  */
 #include "internal.h"
 #include "mathlib.h"
+#include "ownload.h"
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -56,7 +57,7 @@ static double (*_Atomic libm_exp)(double);
 /* libm's own function, at the version drip was built against. */
 static void *from_libm(const char *name)
 {
-    void *h = dlopen("libm.so.6", RTLD_NOW | RTLD_LOCAL);
+    void *h = drip__own_dlopen("libm.so.6");   /* ownload.c: the loader's chunks are roots */
     if (!h)
         return NULL;
     void *f = dlvsym(h, name, "GLIBC_2.29");

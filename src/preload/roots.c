@@ -24,6 +24,7 @@
 #include "scan_maps.h"
 #include "threads.h"
 #include "lsan.h"
+#include "ownload.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -315,6 +316,9 @@ bool drip__roots_finish(struct drip__roots *r, struct drip__ranges *out)
      * whatever the exclusions above say */
     struct lsan_add a = {out, true};
     drip__lsan_roots(lsan_add, &a);
+    /* what the loader allocated for drip's own dlopen, linked into the program's lists
+     * (ownload.c) */
+    drip__own_chunks_roots(lsan_add, &a);
     return a.ok;
 }
 

@@ -11,6 +11,7 @@
 #include "background.h"
 #include "counters.h"
 #include "depot.h"
+#include "ownload.h"
 #include "exec.h"
 #include "export.h"
 #include "foreign.h"
@@ -163,6 +164,7 @@ static void fork_child(void)
     drip__threads_child_reset();
     drip__helper_child_reset();
     drip__lu_child_reset();
+    drip__own_child_reset();
     drip__lock_child_reset();
     drip__is_fork_child = 1;
     drip__g.pid = getpid();

@@ -9,7 +9,9 @@
  *
  * That first time is inside an allocation hook, which is where dlopen needs care:
  *  - dlopen allocates: the caller holds drip's reentrancy guard, so those allocations go to libc
- *    untracked, as libunwind's own always did;
+ *    untracked, and the loader links them into the program's own lists: ownload.c keeps them
+ *    as roots of the scan (so do the walks, whose first use of libunwind's TLS in a thread
+ *    allocates);
  *  - the dynamic loader must be between two changes of the module list: a dlopen from inside a
  *    malloc that the loader itself made while mapping a library (the program's own dlopen, with
  *    _r_debug.r_state RT_ADD or RT_DELETE) would corrupt its lists (glibc asserts). Then the load
@@ -26,6 +28,7 @@
 
 #include "internal.h"
 #include "unwind_lu.h"
+#include "ownload.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -66,7 +69,7 @@ static void above_low_fds(void (*fn)(void))
 /* Opens the library and sets its per-thread cache (the call that opens its pipe). */
 static void load(void)
 {
-    void *h = dlopen(DRIP_LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
+    void *h = drip__own_dlopen(DRIP_LIBUNWIND_SONAME);   /* ownload.c: the loader's chunks are roots */
     int (*bt)(void **, int) = h ? (int (*)(void **, int))dlsym(h, "unw_backtrace") : NULL;
     int (*policy)(unw_addr_space_t, unw_caching_policy_t) =
         h ? (int (*)(unw_addr_space_t, unw_caching_policy_t))dlsym(h, LU_STR(unw_set_caching_policy)) : NULL;
@@ -100,7 +103,11 @@ int drip__lu_backtrace(void **buf, int n)
         if (atomic_load_explicit(&state, memory_order_acquire) != LU_READY)
             return -1;
     }
-    return lu_backtrace(buf, n);
+    /* libunwind's TLS: its first use in a thread allocates the block and may grow the DTV */
+    int was = drip__own_load_begin();
+    int got = lu_backtrace(buf, n);
+    drip__own_load_end(was);
+    return got;
 }
 
 void drip__lu_child_reset(void) { pthread_mutex_init(&load_mu, NULL); }

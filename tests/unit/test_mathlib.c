@@ -16,6 +16,10 @@
 #include "internal.h"
 #include "mathlib.h"
 
+/* ownload.c's reentrancy guard and errno slot: runtime.c's, which is not linked here */
+DRIP_TLS int drip__guard;
+DRIP_TLS int *drip__errno_at;
+
 DRIP_TLS int drip__guard;   /* internal.h declares it; mathlib.c does not use it */
 
 static double (*libm_sqrt)(double), (*libm_log)(double), (*libm_exp)(double);
