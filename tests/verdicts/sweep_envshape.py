@@ -79,6 +79,11 @@ def setup_work(d):
             f.write("changed\n")
         with open(os.path.join(repo, "untracked"), "w") as f:
             f.write("u\n")
+        # old mtimes, then a first status: the index is fresh, no run rewrites it (racy git)
+        for name in os.listdir(repo):
+            if name != ".git":
+                os.utime(os.path.join(repo, name), (1577836800, 1577836800))
+        subprocess.run(["git", "status"], cwd=repo, env=genv, capture_output=True)
         subprocess.run(["git", "status"], cwd=repo, env=genv, capture_output=True)
 
 
@@ -163,7 +168,8 @@ def run_vg(argv, cwd, env, timeout):
     os.close(fd)
     t = time.time()
     try:
-        p = subprocess.run(vg.argv_for(argv, xml), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(vg.argv_for(argv, xml), cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=timeout)
         rep = vg.parse(xml)
     finally:
         os.unlink(xml)
@@ -172,8 +178,9 @@ def run_vg(argv, cwd, env, timeout):
 
 def run_drip(argv, cwd, env, path, timeout):
     t = time.time()
-    p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = p.communicate(timeout=timeout)
+    p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, err = p.communicate(timeout=timeout)
+    err = err.decode(errors="replace")
     rep = None
     f = "%s.%d" % (path, p.pid)
     if os.path.exists(f):
@@ -213,6 +220,8 @@ def main():
                 opts, path = drip_options(jdir, VARIANTS[var])
                 denv = dict(common, DRIP_OPTIONS=opts)
                 denv.update(vg_added())
+                if "PWD" in vg_added():
+                    denv["PWD"] = cwd   # valgrind sets PWD to its client's cwd
                 pre = vg_added().get("LD_PRELOAD", "")
                 denv["LD_PRELOAD"] = dt.LIBDRIP + ":" * max(0, len(pre) - len(dt.LIBDRIP))
                 try:
