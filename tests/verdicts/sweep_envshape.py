@@ -164,15 +164,16 @@ def figures(rep):
 
 
 def run_vg(argv, cwd, env, timeout):
-    fd, xml = tempfile.mkstemp(prefix="sweep-vg-", suffix=".xml")
-    os.close(fd)
+    """valgrind's report of the process it started (forked children write their own files)."""
+    d = tempfile.mkdtemp(prefix="sweep-vg-")
     t = time.time()
     try:
-        p = subprocess.run(vg.argv_for(argv, xml), cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=timeout)
-        rep = vg.parse(xml)
+        cmd = vg.argv_for(argv, os.path.join(d, "vg.%p.xml"))
+        p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p.wait(timeout=timeout)
+        rep = vg.parse(os.path.join(d, "vg.%d.xml" % p.pid))
     finally:
-        os.unlink(xml)
+        shutil.rmtree(d, ignore_errors=True)
     return p.returncode, rep, time.time() - t
 
 
