@@ -43,6 +43,11 @@ VARIANTS = {
     "frames4": ["max_frames=4"],
     "reach": ["show_reachable=1"],
     "noretain": ["retain_paths=0"],
+    "growth1ms": ["growth=1ms"],
+    "retainers": ["retainers=1"],
+    "frames1": ["max_frames=1"],
+    "logroots": ["log_roots=1"],
+    "monitor": ["monitor=10ms"],
 }
 
 
@@ -119,6 +124,20 @@ def programs(d):
         "lua": (["/usr/bin/lua5.4", os.path.join(d, "t.lua")], {}),
         "ruby": (["/usr/bin/ruby", "-e", "h = {}; 1000.times { |i| h[i.to_s] = i }; puts h.size"], {"RUBY_THREAD_VM_STACK_SIZE": "1048576"}),
         "tclsh": (["/usr/bin/tclsh", os.path.join(d, "t.tcl")], {}),
+        # other arguments, and programs that start threads (a fixed count)
+        "py_isolated": ([PY, "-I", "-S", "-c", "import sys; sys.stdout.write(str(len(sys.argv)))", "a" * 5000], {"PYTHONMALLOC": "malloc"}),
+        "py_threads": ([PY, "-c", "import threading, queue; q = queue.Queue(); ts = [threading.Thread(target=q.put, args=(i,)) "
+                        "for i in range(4)]; [t.start() for t in ts]; [t.join() for t in ts]"], {"PYTHONMALLOC": "malloc"}),
+        "perl_re": (["/usr/bin/perl", "-ne", "print if /(\\d+)7\\1/", nums], {}),
+        "sort_par": (["/usr/bin/sort", "--parallel=2", "-S", "64K", "-r", nums], {}),
+        "xz_t2": (["/usr/bin/xz", "-T2", "-1", "-c", nums], {}),
+        "ls_root": (["/usr/bin/ls", "-la", "/usr/lib"], {}),
+        "grep_e": (["/usr/bin/grep", "-rEc", "needle (1|2)+", tree], {}),
+        "openssl_sha512": (["/usr/bin/openssl", "dgst", "-sha512", "-r", text], {}),
+        "sqlite3_more": (["/usr/bin/sqlite3", ":memory:", "create table t(x, y); "
+                          "with recursive c(i) as (select 1 union all select i + 1 from c where i < 2000) "
+                          "insert into t select i, hex(randomblob(8)) from c; create index ti on t(y); select count(*) from t;"], {}),
+        "gawk_f": (["/usr/bin/gawk", "-F", " ", "{n[NR % 7] = n[NR % 7] $1} END {for (k in n) print k, length(n[k])}", text], {}),
     }
     return {k: v for k, v in P.items() if os.path.exists(v[0][0])}
 
