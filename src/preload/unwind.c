@@ -137,7 +137,9 @@ static inline __attribute__((always_inline)) int fp_walk(uintptr_t *out, int max
     int n = 0;
     while (n < max) {
         uintptr_t f = (uintptr_t)fp;
-        if (f < lo || f + 2 * sizeof(uintptr_t) > hi || (f & (sizeof(uintptr_t) - 1)))
+        /* f > hi - 16, not f + 16 > hi: a %rbp used as a general register can hold a value
+         * near 2^64 (python3's Py_FinalizeEx: -16), for which f + 16 wraps to a small number */
+        if (f < lo || f > hi - 2 * sizeof(uintptr_t) || (f & (sizeof(uintptr_t) - 1)))
             goto ended;
         uintptr_t ret = fp[1];
         if (ret < 4096)
