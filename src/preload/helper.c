@@ -380,6 +380,9 @@ int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *co
         return -1;
     }
     *why = NULL;
+    /* the shared symbolizer may have read part of the raw report before it failed: the memory
+     * file's offset is shared with it, so this symbolizer would start where that one stopped */
+    lseek(in_fd, 0, SEEK_SET);
     return helper_once(0, cli, in_fd, err_fd, keep, nkeep, args, why);
 }
 

@@ -9,16 +9,22 @@ of every traced process's report, instead of each process starting `drip symboli
                hang when the pipe's reader is a traced process that exits without reading it.
   shared_gone  the server killed while the program runs: the processes that exit once it is
                gone spawn their own symbolizer, and their reports are whole and named.
+  shared_read_fails  a server that reads part of the raw report and hangs up: the symbolizer the
+               process then spawns itself reads it from the start (the memory file's offset is
+               shared with the server), so the report is whole and named.
 """
+import array
 import fcntl
 import os
 import re
 import shutil
+import socket
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -114,6 +120,40 @@ def case_shared_gone():
     dt.check("frames are not named" not in err, "frames named by symbolizers of their own")
     dt.check(re.search(r"at 0x[0-9a-f]+: lose_pointer \(leaks.c:\d+\)", err) is not None, "lose_pointer named")
     dt.check("definitely lost: 148 bytes in 3 blocks" in err, "the program's figures")
+
+
+def case_shared_read_fails():
+    d = tempfile.mkdtemp(prefix="drip-symserve-")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    srv.bind(os.path.join(d, "sym"))
+    srv.listen(4)
+    got = []
+
+    def serve():
+        # one request: its descriptors (SCM_RIGHTS), 64 bytes of the raw report read from the
+        # first (the process's memory file), then every descriptor closed, no answer
+        c, _ = srv.accept()
+        fds = array.array("i")
+        msg, anc, _, _ = c.recvmsg(1 << 16, socket.CMSG_SPACE(12 * fds.itemsize))
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+        got.append(os.read(fds[0], 64) if fds else b"")
+        for fd in fds:
+            os.close(fd)
+        c.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    res = dt.run([LEAKS], env={"DRIP_STATUS_DIR": d}, preload=True)
+    t.join(30)
+    srv.close()
+    shutil.rmtree(d)
+    dt.check(len(got) == 1 and len(got[0]) == 64, "the server took the request and read 64 bytes of it")
+    dt.eq(res.rc, 0, "exit status")
+    dt.check("frames are not named" not in res.err, "frames named by the symbolizer spawned after the server hung up")
+    dt.check(re.search(r"at 0x[0-9a-f]+: lose_pointer \(leaks.c:\d+\)", res.err) is not None, "lose_pointer named")
+    dt.eq(dt.summary(res.report, "definite") if res.report else None, (148, 3), "the JSON report whole: the program's figures")
 
 
 def case_shared_full_pipe():
