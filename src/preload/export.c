@@ -35,9 +35,7 @@
 /* The whole of /proc/self/maps in a malloc'd, NUL-terminated buffer (NULL when unreadable). */
 char *drip__read_maps(void)
 {
-    char path[32];
-    snprintf(path, sizeof path, "%s/maps", drip__proc_self());   /* threads.h: after main's pthread_exit */
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = drip__proc_open("self/maps", O_RDONLY | O_CLOEXEC);   /* threads.h: in a chroot, after main's pthread_exit */
     if (fd < 0)
         return NULL;
     size_t n = 0, cap = 65536;
@@ -191,9 +189,9 @@ static bool kept_mods_valid(void)
 static const char *kept_exe(void)
 {
     if (!kept.exe[0]) {
-        char path[32];
-        snprintf(path, sizeof path, "%s/exe", drip__proc_self());   /* threads.h */
-        ssize_t n = readlink(path, kept.exe, sizeof kept.exe - 1);
+        char path[64];
+        int dir = drip__proc_name("self/exe", path, sizeof path);   /* threads.h */
+        ssize_t n = readlinkat(dir, path, kept.exe, sizeof kept.exe - 1);
         kept.exe[n > 0 ? n : 0] = 0;
     }
     return kept.exe;
@@ -236,7 +234,7 @@ void drip__raw_header(struct drip_writer *w, const char *want)
         memcpy(buf, kept_cmd, kept_cmd_len);
         len = (ssize_t)kept_cmd_len;
     } else {
-        int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+        int fd = drip__proc_open("self/cmdline", O_RDONLY | O_CLOEXEC);
         if (fd >= 0) {
             len = read(fd, buf, sizeof buf - 1);
             close(fd);

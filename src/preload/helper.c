@@ -15,6 +15,7 @@
  */
 #include "internal.h"
 #include "helper.h"
+#include "threads.h"
 #include "symclient.h"
 #include "runtime.h"
 
@@ -376,7 +377,8 @@ int drip__helper_run(int in_fd, int err_fd, const int *keep, int nkeep, char *co
             return rc;
     }
     if (!have_cli) {
-        *why = "the drip binary was not found next to libdrip.so (set DRIP_CLI)";
+        *why = drip__proc_kept() ? "the process changed its root directory (chroot), where the drip binary cannot run"
+                                 : "the drip binary was not found next to libdrip.so (set DRIP_CLI)";
         return -1;
     }
     *why = NULL;

@@ -250,7 +250,22 @@ DRIP_PRIVDROP(setgid, (gid_t g), (g))
 DRIP_PRIVDROP(setegid, (gid_t g), (g))
 DRIP_PRIVDROP(setregid, (gid_t r, gid_t e), (r, e))
 DRIP_PRIVDROP(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
-DRIP_PRIVDROP(chroot, (const char *path), (path))
+
+/* chroot: also /proc, kept open (thread_end.c), so that the scan still reads the process's maps
+ * and tasks in a root without /proc (sshd's privilege separation, postfix's daemons) */
+DRIP_EXPORT int chroot(const char *path)
+{
+    static int (*real)(const char *);
+    if (!real)
+        real = (int (*)(const char *))dlsym(RTLD_NEXT, "chroot");
+    drip__privdrop_before();
+    if (atomic_load(&drip__g.initialised) && drip__opt.report) {
+        struct drip__entry e = drip__enter();
+        drip__proc_keep();
+        drip__leave(e);
+    }
+    return real(path);
+}
 
 /* libseccomp sets PR_SET_NO_NEW_PRIVS before it loads a filter (man-db's sandbox forbids
  * creating files after it) */

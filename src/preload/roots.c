@@ -87,9 +87,7 @@ void drip__roots_live_caller(uintptr_t sp) { atomic_store(&live_caller_sp, sp); 
 /* ---- /proc/self/maps --------------------------------------------------------------------- */
 char *drip__roots_maps_text(size_t *cap_out)
 {
-    char path[32];
-    snprintf(path, sizeof path, "%s/maps", drip__proc_self());   /* threads.h: after main's pthread_exit */
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = drip__proc_open("self/maps", O_RDONLY | O_CLOEXEC);   /* threads.h: in a chroot, after main's pthread_exit */
     if (fd < 0)
         return NULL;
     size_t cap = 1 << 20, len = 0;

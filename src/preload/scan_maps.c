@@ -127,9 +127,7 @@ enum { PAGE = 4096, MIN_SPARSE_PAGES = 8 };   /* a smaller piece is read whole: 
  * once it shows the page of this very frame present. */
 static int pagemap_open(void)
 {
-    char path[32];
-    snprintf(path, sizeof path, "%s/pagemap", drip__proc_self());
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = drip__proc_open("self/pagemap", O_RDONLY | O_CLOEXEC);
     uint64_t e = 0;
     uintptr_t here = (uintptr_t)&e;
     if (fd >= 0 && (pread(fd, &e, sizeof e, (off_t)(here / PAGE * sizeof e)) != (ssize_t)sizeof e || !(e >> 63))) {

@@ -37,6 +37,7 @@
  * tracer's shared state.
  */
 #include "stop.h"
+#include "threads.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -44,6 +45,7 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -383,7 +385,9 @@ int drip__stop_ptrace(struct drip__world *w, long timeout_ms, const char **why)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    S.task_fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char task_rel[32];
+    snprintf(task_rel, sizeof task_rel, "%d/task", (int)getpid());
+    S.task_fd = drip__proc_open(task_rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (S.task_fd < 0) {
         int err = errno;
         pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -465,7 +469,9 @@ void drip__stop_resume(struct drip__world *w)
  * the program to see, and a forked copy reads its own memory, not the parent's. */
 static long mem_read(void *buf, uintptr_t addr, size_t len)
 {
-    long fd = rsys(SYS_openat, AT_FDCWD, (long)"/proc/thread-self/mem", O_RDONLY | O_CLOEXEC, 0, 0);
+    char path[64];
+    int dir = drip__proc_name("thread-self/mem", path, sizeof path);
+    long fd = rsys(SYS_openat, dir, (long)path, O_RDONLY | O_CLOEXEC, 0, 0);
     if (fd < 0)
         return -1;
     size_t got = 0;

@@ -7,6 +7,7 @@
  */
 #include "internal.h"
 #include "background.h"
+#include "helper.h"
 #include "stop.h"
 #include "threads.h"
 
@@ -92,9 +93,9 @@ void drip__pthread_exit(void *ret)
  * the whole process ends. */
 bool drip__threads_leader_gone(void)
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)getpid());
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    char rel[48], buf[256];
+    snprintf(rel, sizeof rel, "%d/task/%d/stat", (int)getpid(), (int)getpid());
+    int fd = drip__proc_open(rel, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return true;
     ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -124,7 +125,9 @@ int drip__threads_orphaned(bool (*is_own)(int tid))
         return -1;
     /* a thread may be past drip's key destructor but not yet gone (other destructors run after
      * it): every task but drip's and the zombie leader must have left /proc/self/task */
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char rel[32];
+    snprintf(rel, sizeof rel, "%d/task", (int)getpid());
+    int fd = drip__proc_open(rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return 0;
     int pid = getpid();
@@ -151,6 +154,38 @@ int drip__threads_orphaned(bool (*is_own)(int tid))
 
 bool drip__threads_main_exited(void) { return atomic_load(&main_exited) != 0; }
 
+/* /proc, kept open before the process changes its root (privdrop.c): its entries are then looked
+ * up from here. "self" under it still names whichever process looks (a forked child its own). */
+static _Atomic int proc_dir = -1;
+
+void drip__proc_keep(void)
+{
+    if (atomic_load(&proc_dir) >= 0)
+        return;
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd >= 0)
+        fd = drip__fd_above_stdio(fd);
+    int none = -1;
+    if (fd >= 0 && !atomic_compare_exchange_strong(&proc_dir, &none, fd))
+        close(fd);
+}
+
 /* Once the main thread (the leader task) is gone, /proc/self/maps and /proc/self/exe read as
  * empty (they go through the leader's memory map): the calling thread's own view has the same. */
-const char *drip__proc_self(void) { return atomic_load(&main_exited) ? "/proc/thread-self" : "/proc/self"; }
+int drip__proc_name(const char *rel, char *path, size_t cap)
+{
+    int dir = atomic_load(&proc_dir);
+    bool self = !strncmp(rel, "self/", 5);
+    snprintf(path, cap, "%s%s%s", dir >= 0 ? "" : "/proc/", self && atomic_load(&main_exited) ? "thread-self/" : "",
+             self && atomic_load(&main_exited) ? rel + 5 : rel);
+    return dir >= 0 ? dir : AT_FDCWD;
+}
+
+bool drip__proc_kept(void) { return atomic_load(&proc_dir) >= 0; }
+
+int drip__proc_open(const char *rel, int flags)
+{
+    char path[64];
+    int dir = drip__proc_name(rel, path, sizeof path);
+    return (int)syscall(SYS_openat, dir, path, flags, 0);
+}

@@ -433,7 +433,9 @@ static int stop_with_ptrace(void)
  * while the answer holds. */
 static bool world_alone(void)
 {
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char rel[32];
+    snprintf(rel, sizeof rel, "%d/task", (int)getpid());
+    int fd = drip__proc_open(rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return false;
     int me = (int)syscall(SYS_gettid), other = 0, others = 0;

@@ -63,8 +63,15 @@ void drip__threads_dead_add(const struct drip__thread *t);
 void drip__threads_dead_forget(uintptr_t lo, uintptr_t hi, uintptr_t pd);
 /* Whether the leader task (main) has ended: a zombie after pthread_exit. */
 bool drip__threads_leader_gone(void);
-/* "/proc/self", or "/proc/thread-self" once main has called pthread_exit (the leader's maps read
- * empty then). */
-const char *drip__proc_self(void);
+/* /proc's entries, in a chroot without /proc too: drip__proc_keep (privdrop.c, before a chroot)
+ * keeps /proc open, and drip__proc_name gives the directory for openat and, in path, the name
+ * under it of /proc/REL. REL "self/..." is the process's own entry: with main gone (after its
+ * pthread_exit the leader's maps and exe read empty), the calling thread's (thread-self). */
+void drip__proc_keep(void);
+int drip__proc_name(const char *rel, char *path, size_t cap);
+/* Whether /proc was kept open for a chroot (the process changed its root). */
+bool drip__proc_kept(void);
+/* openat(drip__proc_name(rel)) by the raw system call; -1 on failure. */
+int drip__proc_open(const char *rel, int flags);
 
 #endif

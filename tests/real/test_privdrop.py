@@ -13,6 +13,10 @@ Usage: test_privdrop.py CASE   (needs root: SKIP 77 otherwise)
             --reuid): sort's image cannot create the report files in a root-only directory; drip
             run says so in the JSON (complete false, no_report names the file and why) and in
             the log, instead of leaving nothing and no word
+  chroot    the worker chroots into an empty directory, then drops to nobody (sshd's privilege
+            separation): its report is whole and complete, the scan reading /proc through the
+            directory drip kept open before the chroot (it was blind: "out of memory while
+            scanning", nothing found)
   silent    --child-silent-after-fork: the worker that drops root leaves no file at all
   writable  the same worker in a directory everybody may write: the report goes through the
             usual temporary file and rename, and no other file is left beside it
@@ -75,6 +79,10 @@ def run(how, mode):
 
 def case_setuid():
     run("setuid", 0o700)
+
+
+def case_chroot():
+    run("chroot", 0o700)
 
 
 def case_seccomp():
