@@ -81,7 +81,7 @@ static int expand_log(const char *in, char *out, size_t cap)
 static int map_and_run(int argc, char **argv, char **out)
 {
     static char logbuf[4096], frames[32], exitcode[32], xmlbuf[4096], errkinds[128];
-    int n = 0, quiet = 0, supp_files = 0, xml = 0, full = 0;
+    int n = 0, quiet = 0, xml = 0, full = 0;
     const char *errors_for = "definite,possible";   /* valgrind's default */
     out[n++] = "run";
     int i = 1;
@@ -141,9 +141,8 @@ static int map_and_run(int argc, char **argv, char **out)
             snprintf(exitcode, sizeof exitcode, "--error-exitcode=%s", v);
             out[n++] = exitcode;
         } else if (IS("--suppressions")) {
-            /* valgrind's format or LeakSanitizer's: drip reads both (common/suppress.c) */
-            if (supp_files++)
-                return die(2, "--suppressions: drip takes one suppressions file");
+            /* valgrind's format or LeakSanitizer's: drip reads both (common/suppress.c), one
+             * --suppressions per file as valgrind takes them */
             out[n++] = (char *)a;   /* --suppressions=FILE, as drip run spells it */
         } else if (IS("--xml")) {
             if (strcmp(v, "yes") && strcmp(v, "no"))

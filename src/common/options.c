@@ -3,6 +3,7 @@
 #include "options.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -217,6 +218,35 @@ static void *field(struct drip_options *o, size_t idx)
     return NULL;
 }
 
+/* A list option given again (suppressions, as valgrind's repeated --suppressions): each of val's
+ * lines is added to the list in `field` (one path per line) unless it is there already. */
+static int add_line(char *field, const char *val, size_t len, char *err, size_t errlen)
+{
+    for (size_t a = 0; a < len;) {
+        const char *nl = memchr(val + a, '\n', len - a);
+        size_t b = nl ? (size_t)(nl - val) : len, n = b - a;
+        bool have = false;
+        for (const char *q = field; *q && !have;) {
+            const char *e = strchr(q, '\n');
+            size_t m = e ? (size_t)(e - q) : strlen(q);
+            have = m == n && !memcmp(q, val + a, n);
+            q += m + (e != NULL);
+        }
+        size_t used = strlen(field);
+        if (n && !have) {
+            if (used + 1 + n >= DRIP_OPT_STR_MAX) {
+                err_set(err, errlen, "option ", "suppressions", 12, ": the files' paths are too long together");
+                return -1;
+            }
+            field[used] = '\n';
+            memcpy(field + used + 1, val + a, n);
+            field[used + 1 + n] = 0;
+        }
+        a = b + 1;
+    }
+    return 0;
+}
+
 static int set_index(struct drip_options *o, size_t idx, const char *val, size_t len, char *err,
                      size_t errlen)
 {
@@ -304,12 +334,14 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
             err_add(err, errlen, val, len);
             return -1;
         }
+        if (!strcmp(inf->name, "suppressions") && len && *(char *)p)
+            return add_line(p, val, len, err, errlen);
         if (len >= DRIP_OPT_STR_MAX) {
             err_set(err, errlen, "option ", inf->name, strlen(inf->name), " is too long");
             return -1;
         }
+        memset(p, 0, DRIP_OPT_STR_MAX);   /* no bytes of an older value left behind the new one */
         memcpy(p, val, len);
-        ((char *)p)[len] = 0;
         return 0;
     }
     }

@@ -17,7 +17,7 @@
     X(log_path, STR, "", "file for the text report (default: stderr); %p is replaced by the pid")\
     X(json, STR, "", "also write the report as JSON to this file; a forked child writes FILE.<pid>") \
     X(error_exitcode, INT, "0", "exit with this status when definite or indirect leaks are found (0: keep the program's)") \
-    X(suppressions, STR, "", "LeakSanitizer-format suppressions file (leak:<pattern> lines)")    \
+    X(suppressions, STR, "", "suppressions file, LeakSanitizer (leak:<pattern> lines) or valgrind ({ ... } entries) format; give it again for each further file, as valgrind's --suppressions") \
     X(show_reachable, BOOL, "0", "print every still-reachable record in full, not only a summary by site") \
     X(show_possible, BOOL, "1", "print possibly-lost records")                                    \
     X(max_frames, INT, "64", "frames kept per allocation stack")                         \

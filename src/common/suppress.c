@@ -174,7 +174,7 @@ int drip__suppressions_parse(struct drip_suppressions *s, const char *text, size
     return 0;
 }
 
-int drip__suppressions_load(struct drip_suppressions *s, const char *path, char *err, size_t errlen)
+static int load_one(struct drip_suppressions *s, const char *path, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -222,6 +222,51 @@ int drip__suppressions_load(struct drip_suppressions *s, const char *path, char 
     if (rc != 0)
         snprintf(err, errlen, "suppressions file %s: %s", path, inner);
     return rc;
+}
+
+/* Moves every entry of `from` to the end of `to`. */
+static int take_all(struct drip_suppressions *to, size_t *cap, struct drip_suppressions *from)
+{
+    for (size_t i = 0; i < from->n; i++) {
+        if (grow(to, cap) != 0)
+            return -1;
+        to->patterns[to->n] = from->patterns[i];
+        to->vg[to->n] = from->vg ? from->vg[i] : NULL;
+        to->hits[to->n++] = 0;
+        from->patterns[i] = NULL;
+        if (from->vg)
+            from->vg[i] = NULL;
+    }
+    return 0;
+}
+
+int drip__suppressions_load(struct drip_suppressions *s, const char *paths, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    size_t cap = 0;
+    for (const char *p = paths; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        char path[4096];
+        if (n && n < sizeof path) {
+            memcpy(path, p, n);
+            path[n] = 0;
+            struct drip_suppressions one;
+            if (load_one(&one, path, err, errlen) != 0) {
+                drip__suppressions_free(s);
+                return -1;
+            }
+            int rc = take_all(s, &cap, &one);
+            drip__suppressions_free(&one);
+            if (rc != 0) {
+                snprintf(err, errlen, "suppressions file %s: %s", path, strerror(ENOMEM));
+                drip__suppressions_free(s);
+                return -1;
+            }
+        }
+        p += n + (nl != NULL);
+    }
+    return 0;
 }
 
 int drip__suppressions_match_kind(const struct drip_suppressions *s, unsigned kind, const struct drip_frame *frames,

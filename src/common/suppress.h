@@ -31,7 +31,8 @@ enum { DRIP_SUPP_DEFINITE = 1, DRIP_SUPP_INDIRECT = 2, DRIP_SUPP_POSSIBLE = 4, D
 
 /* Parses `text` (len bytes). Returns 0, or -1 with "line N: ..." in err. */
 int drip__suppressions_parse(struct drip_suppressions *s, const char *text, size_t len, char *err, size_t errlen);
-/* Reads and parses a file. Returns 0, or -1 with a one-line message in err. */
+/* Reads and parses the files, one path per line (option suppressions, given once per file), into
+ * one set in their order. Returns 0, or -1 with a one-line message naming the file in err. */
 int drip__suppressions_load(struct drip_suppressions *s, const char *path, char *err, size_t errlen);
 /* Index of the first pattern matching any frame, or -1 (valgrind entries: as a definite leak). */
 int drip__suppressions_match(const struct drip_suppressions *s, const struct drip_frame *frames, size_t n);

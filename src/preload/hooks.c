@@ -276,9 +276,22 @@ static void restore(const struct drip__rec *r)
  * (the window is a dlopen or a libunwind walk, before the hook inserts anything). */
 static inline void *own(void *p, size_t n)
 {
-    if (DRIP_UNLIKELY(drip__own_loading) && p)
+    if (DRIP_UNLIKELY(drip__own_loading) && p) {
         drip__own_chunk_add(p, n);
+        if (filter)   /* sampling: so that its free looks past the filter's "certainly not" */
+            filter_add((uintptr_t)p);
+    }
     return p;
+}
+
+/* A free of a block drip did not record: one of the loader's chunks for drip, maybe. */
+static inline bool own_forget(void *p)
+{
+    if (!maybe_sampled((uintptr_t)p) || !drip__own_chunk_maybe_forget(p))
+        return false;
+    if (filter)
+        filter_remove((uintptr_t)p);
+    return true;
 }
 
 static bool own_take(void *p, struct drip__rec *out)
@@ -315,14 +328,14 @@ static void own_give(const struct drip__rec *r, uintptr_t addr, size_t size)
 static void own_free(void *p)
 {
     struct drip__rec r;
-    if (!drip__own_chunk_forget(p))
+    if (!own_forget(p))
         own_take(p, &r);
 }
 
 static void *own_resize(void *old, size_t n, void *(*call)(void *, size_t, size_t), size_t a, size_t b)
 {
     struct drip__rec r;
-    if (!old || drip__own_chunk_forget(old)) {
+    if (!old || own_forget(old)) {
         size_t had = old ? malloc_usable_size(old) : 0;
         void *p = call(old, a, b);
         if (!p && n)
@@ -364,7 +377,7 @@ DRIP_EXPORT void free(void *p)
     if (!drip__guard && atomic_load_explicit(&drip__g.tracking, memory_order_relaxed)) {
         struct drip__rec r;
         if (!on_free(p, &r))
-            drip__own_chunk_maybe_forget(p);   /* one the loader made for drip, freed by the program's */
+            own_forget(p);   /* one the loader made for drip, freed by the program */
     } else if (DRIP_UNLIKELY(drip__own_loading) && drip__guard)
         own_free(p);
     real.free(p);
@@ -394,7 +407,7 @@ static void *resize(void *old, size_t n, void *(*call)(void *, size_t, size_t), 
     struct drip__rec r;
     bool known = on_free(old, &r);
     if (!known)
-        drip__own_chunk_maybe_forget(old);
+        own_forget(old);
     void *p = call(old, a, b);
     if (p)
         on_alloc(p, n);

@@ -22,10 +22,9 @@ static inline void drip__own_load_end(int was) { drip__own_loading = was; }
 /* The allocation hooks: a chunk the loader allocated, freed or moved inside drip's window. */
 void drip__own_chunk_add(void *p, size_t size);
 bool drip__own_chunk_forget(void *p);
-static inline void drip__own_chunk_maybe_forget(void *p)
+static inline bool drip__own_chunk_maybe_forget(void *p)
 {
-    if (DRIP_UNLIKELY(atomic_load_explicit(&drip__own_nchunks, memory_order_relaxed)))
-        drip__own_chunk_forget(p);
+    return DRIP_UNLIKELY(atomic_load_explicit(&drip__own_nchunks, memory_order_relaxed)) && drip__own_chunk_forget(p);
 }
 
 /* The scan's roots: each kept chunk, [lo, hi). */

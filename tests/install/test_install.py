@@ -360,6 +360,14 @@ def case_vgcompat():
     p = vg_drip(["-q", "--suppressions=" + lsupp, "--log-file=" + os.path.join(work, "l.log"), prog])
     log = open(os.path.join(work, "l.log")).read()
     t.check("suppressed: 320 bytes in 10 blocks" in log, "LeakSanitizer-format suppressions used")
+    # several --suppressions, as valgrind takes them: each file's entries are used
+    other = os.path.join(work, "other.supp")
+    open(other, "w").write("leak:no_function_of_this_name\n")
+    for order in ((vsupp, other), (other, vsupp)):
+        log = os.path.join(work, "two.log")
+        p = vg_drip(["-q"] + ["--suppressions=" + f for f in order] + ["--log-file=" + log, prog])
+        t.check(p.returncode == 0 and "suppressed: 320 bytes in 10 blocks" in open(log).read(),
+                "two --suppressions files (%s first): both read" % os.path.basename(order[0]))
     # errors a user must see
     p = vg_drip(["--tool=helgrind", prog])
     t.eq((p.returncode, p.stderr.strip()), (2, "drip: --tool=helgrind: drip is a leak checker; only --tool=memcheck is supported"), "other tools refused")

@@ -7,6 +7,7 @@ sees the same thing (see the comment at the top of each program).
 import glob
 import re
 import os
+import shutil
 import stat
 import socket
 import subprocess
@@ -221,6 +222,32 @@ def case_suppressions():
     dt.eq((res.summary("possible"), res.summary("reachable")), ((2048, 1), (512, 1)), "possible and reachable untouched")
     dt.eq(res.rc, 0, "no unsuppressed leak: program's status")
     os.unlink(f.name)
+
+
+def case_suppressions_files():
+    """More than one suppressions file, as valgrind's repeated --suppressions: each adds its
+    entries (the last one given used to replace the others)."""
+    d = tempfile.mkdtemp()
+    a, b = os.path.join(d, "a.supp"), os.path.join(d, "b.supp")
+    with open(a, "w") as f:
+        f.write("leak:lose_cycle\n")
+    with open(b, "w") as f:
+        f.write("{\n   nodes\n   Memcheck:Leak\n   ...\n   fun:make_node\n}\n")
+    for how, res in (("drip run", dt.run([P + "/leaks"], ["--suppressions", a, "--suppressions", b])),
+                     ("drip run, b first", dt.run([P + "/leaks"], ["--suppressions", b, "--suppressions", a])),
+                     ("DRIP_OPTIONS", dt.run([P + "/leaks"], env={"DRIP_OPTIONS": "suppressions=%s:suppressions=%s" % (a, b)},
+                                             preload=True))):
+        dt.eq(res.summary("suppressed"), (144, 7), how + ": both files' entries used (a alone: 64 in 2, b alone: 80 in 5)")
+        dt.eq(res.summary("definite"), (100, 1), how + ": the one lost block neither names")
+        dt.eq(res.summary("indirect"), (0, 0), how + ": no indirect block left")
+    res = dt.run([P + "/leaks"], ["--suppressions", a, "--suppressions", a])
+    dt.eq(res.summary("suppressed"), (64, 2), "the same file twice: a's entry alone")
+    dt.eq(sorted(set(r.get("suppressed_by") for r in res.report["leaks"] if "suppressed_by" in r)), ["lose_cycle"],
+          "the same file twice: one entry")
+    one_line_error(cli(["run", "--suppressions", a, "--suppressions", os.path.join(d, "none.supp"), "--", "/bin/true"]), 2,
+                   "cannot read suppressions file %s: No such file or directory" % os.path.join(d, "none.supp"),
+                   "a second suppressions file that cannot be read")
+    shutil.rmtree(d)
 
 
 def cli(args, **kw):
