@@ -305,9 +305,11 @@ def main():
                 rows.append(row)
                 out.write(json.dumps(row) + "\n")
                 out.flush()
+                shown = {k: x for k, x in (diff or {}).items() if x != [0, 0]}
+                if rc_d != rc_v:
+                    shown["status"] = [rc_d, rc_v]   # drip's, valgrind's
                 print("%-18s %-8s %-9s %s %s" % (prog, shape, var, "same" if same else "DIFF",
-                      "" if same else {k: x for k, x in (diff or {}).items() if x != [0, 0]} or row.get("err") or row["rc"]),
-                      flush=True)
+                      "" if same else shown or row.get("err")), flush=True)
             # valgrind's figures, once per shape
             print("%-18s %-8s valgrind  %s" % (prog, shape, figures(v)), flush=True)
     shutil.rmtree(d, ignore_errors=True)
