@@ -17,7 +17,17 @@
 
 enum { BUCKET_BITS = 18, STRIPES = 64, PAGE_BITS = 12, PAGES = 4096 };
 
+/* Two tables of buckets. A process starts with `small` (32 KiB): its first SMALL_SITES stacks
+ * go there. Each new stack in the 2 MiB `buckets` touched a page of its own, one page fault per
+ * stack for the first few hundred: about 200 of a short process's 600 (each bash of pyenv's shim,
+ * each $(echo) subshell's parent). Past SMALL_SITES, new stacks go to `buckets`; `small` keeps
+ * those it has (never unlinked), and a lookup reads `buckets` (once on), then `small`. Both
+ * indices of a hash fall in one stripe (STRIPES divides both sizes): an insert re-checks both
+ * under that stripe's lock, so a stack is never stored twice. */
+enum { SMALL_BITS = 12, SMALL_SITES = 1u << SMALL_BITS };
+static struct drip__site *_Atomic small[1u << SMALL_BITS];
 static struct drip__site *_Atomic buckets[1u << BUCKET_BITS];
+static atomic_bool big_on;   /* set once, under id_mu, when the SMALL_SITES-th stack is stored */
 static pthread_mutex_t mu[STRIPES] = {[0 ... STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
 static pthread_mutex_t id_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct drip__site *_Atomic *_Atomic pages[PAGES];
@@ -62,6 +72,8 @@ static bool publish_id(struct drip__site *s)
     s->id = id;
     atomic_store_explicit(&p[id & ((1u << PAGE_BITS) - 1)], s, memory_order_release);
     atomic_store_explicit(&next_id, id + 1, memory_order_release);
+    if (id >= SMALL_SITES)
+        atomic_store_explicit(&big_on, true, memory_order_release);
     pthread_mutex_unlock(&id_mu);
     return true;
 }
@@ -113,15 +125,23 @@ uint32_t drip__depot_intern_hashed(const uintptr_t *frames, int depth, uint64_t 
     if (set[1].hash == h && same_frames(set[1].s, frames, depth))
         return set[1].s->id;
     size_t b = h & ((1u << BUCKET_BITS) - 1);
-    struct drip__site *s = find(atomic_load_explicit(&buckets[b], memory_order_acquire), h, frames, depth);
+    struct drip__site *_Atomic *sb = &small[h & (SMALL_SITES - 1)];
+    bool on = atomic_load_explicit(&big_on, memory_order_acquire);
+    struct drip__site *s = on ? find(atomic_load_explicit(&buckets[b], memory_order_acquire), h, frames, depth) : NULL;
+    if (!s)
+        s = find(atomic_load_explicit(sb, memory_order_acquire), h, frames, depth);
     if (DRIP_LIKELY(s != NULL)) {
         remember(set, h, s);
         return s->id;
     }
-    pthread_mutex_t *m = &mu[b % STRIPES];
+    pthread_mutex_t *m = &mu[b % STRIPES];   /* == (h & (SMALL_SITES - 1)) % STRIPES */
     pthread_mutex_lock(m);
-    struct drip__site *head = atomic_load_explicit(&buckets[b], memory_order_acquire);
+    on = atomic_load_explicit(&big_on, memory_order_acquire);
+    struct drip__site *_Atomic *chain = on ? &buckets[b] : sb;
+    struct drip__site *head = atomic_load_explicit(chain, memory_order_acquire);
     s = find(head, h, frames, depth);
+    if (!s && on)   /* stored in small before big_on */
+        s = find(atomic_load_explicit(sb, memory_order_acquire), h, frames, depth);
     if (!s) {
         s = drip__arena_alloc(sizeof *s + (size_t)depth * sizeof(uintptr_t));
         if (s) {
@@ -133,7 +153,7 @@ uint32_t drip__depot_intern_hashed(const uintptr_t *frames, int depth, uint64_t 
                 s = NULL;
             } else {
                 atomic_store_explicit(&s->next, head, memory_order_relaxed);
-                atomic_store_explicit(&buckets[b], s, memory_order_release);
+                atomic_store_explicit(chain, s, memory_order_release);
             }
         }
     }

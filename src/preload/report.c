@@ -291,10 +291,15 @@ static void lost(int err_fd, const char *path, int err)
 
 const char *drip__report_lost(void) { return lost_line[0] ? lost_line : NULL; }
 
+/* A report file: its descriptor, and its paths in out_paths (BSS: a report that writes no file
+ * touches none of it; the report's stack holds 24 bytes a file, not 8 KiB, each page of which
+ * is a page fault in every `$(echo)` subshell). tmp NULL: written in place. */
+enum { OUT_LOG, OUT_JSON, OUT_PROF, OUT_RAW, OUT_PATH = PATH_MAX + 96 };
 struct out_file {
-    int fd;   /* first, beside tmp[0]: a report that writes no file touches one page of each */
-    char tmp[PATH_MAX + 96], path[PATH_MAX + 64];
+    int fd;
+    char *tmp, *path;
 };
+static char out_paths[4][2][OUT_PATH];   /* the exit report runs once: one set for the process */
 
 /* The path a report goes to: resolved where the program started; FILE.<pid> for a forked child
  * unless the pattern has %p or the path is not a regular file. 1 when the path exists and is not
@@ -313,17 +318,19 @@ int drip__report_path(const char *pattern, char *path, size_t cap)
 
 /* Opens a temporary file beside the report's path, or the path itself when it is not a regular
  * file (see report_path). fd -1 when it cannot be written (said on err). */
-static void open_out(struct out_file *f, const char *pattern, int err_fd)
+static void open_out(struct out_file *f, int slot, const char *pattern, int err_fd)
 {
-    f->tmp[0] = 0;
-    if (drip__report_path(pattern, f->path, sizeof f->path)) {
+    f->path = out_paths[slot][0];
+    f->tmp = NULL;
+    if (drip__report_path(pattern, f->path, OUT_PATH)) {
         f->fd = drip__fd_above_stdio(open(f->path, O_WRONLY | O_TRUNC | O_CLOEXEC));
     } else {
-        snprintf(f->tmp, sizeof f->tmp, "%s.drip-tmp.%d", f->path, (int)getpid());
+        f->tmp = out_paths[slot][1];
+        snprintf(f->tmp, OUT_PATH, "%s.drip-tmp.%d", f->path, (int)getpid());
         f->fd = drip__fd_above_stdio(open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
         /* the process gave up the right to create it (setuid, chroot): the file opened before */
         if (f->fd < 0 && (f->fd = drip__privdrop_take(f->path)) >= 0)
-            f->tmp[0] = 0;
+            f->tmp = NULL;
     }
     if (f->fd < 0)
         lost(err_fd, f->path, errno);
@@ -336,7 +343,7 @@ static void close_out(struct out_file *f, int err_fd)
     if (f->fd < 0)
         return;
     struct stat st;
-    int ok = fstat(f->fd, &st) == 0 && (st.st_size > 0 || !f->tmp[0]);
+    int ok = fstat(f->fd, &st) == 0 && (st.st_size > 0 || !f->tmp);
     int err = close(f->fd) != 0 ? errno : render_err;
     if (!ok && !err)
         err = EIO;   /* nothing at all was written: said, not silent */
@@ -345,9 +352,9 @@ static void close_out(struct out_file *f, int err_fd)
     /* the old report goes first: a rename over an existing file makes ext4 (auto_da_alloc) write
      * the new one out before it returns, 10 ms for an 11 MB JSON; a report is whole or absent,
      * and absent is what a reader sees for that moment (not after a crash: then it may be empty) */
-    if (f->tmp[0] && ok && lstat(f->path, &st) == 0 && S_ISREG(st.st_mode))
+    if (f->tmp && ok && lstat(f->path, &st) == 0 && S_ISREG(st.st_mode))
         unlink(f->path);
-    if (f->tmp[0] && (!ok || rename(f->tmp, f->path) != 0)) {
+    if (f->tmp && (!ok || rename(f->tmp, f->path) != 0)) {
         if (ok || err)
             lost(err_fd, f->path, ok ? errno : err);
         unlink(f->tmp);
@@ -359,7 +366,7 @@ static void close_out(struct out_file *f, int err_fd)
 static void keep_raw(int memfd, int err_fd)
 {
     struct out_file f;
-    open_out(&f, drip__opt.raw_out, err_fd);
+    open_out(&f, OUT_RAW, drip__opt.raw_out, err_fd);
     if (f.fd < 0)
         return;
     char buf[65536];
@@ -387,7 +394,7 @@ static int hand_off(int memfd, const struct drip_render_out *o, const struct out
     sa.na--;   /* "-" goes last again below */
     const struct out_file *f[2] = {json, prof};
     for (int k = 0; k < 2; k++)
-        if (f[k]->fd >= 0 && f[k]->tmp[0]) {
+        if (f[k]->fd >= 0 && f[k]->tmp) {
             sa.args[sa.na++] = k ? "--profile-commit" : "--json-commit";
             sa.args[sa.na++] = (char *)f[k]->tmp;
             sa.args[sa.na++] = (char *)f[k]->path;
@@ -474,14 +481,11 @@ int drip__report(void)
     pthread_sigmask(SIG_BLOCK, &all, &old);
     drip__arena_exiting();   /* the scan's large frees are not given back: the process is ending */
     int is_log, text_fd = drip__report_fd(&is_log);
-    /* not zeroed whole (three 8 KiB paths): the report runs on a fresh stack, each page it touches
-     * is a page fault; open_out and report_path fill what they use */
-    struct out_file log, json, prof;
-    log.fd = json.fd = prof.fd = -1;
-    log.tmp[0] = json.tmp[0] = prof.tmp[0] = 0;
+    struct out_file log = {-1, NULL, NULL}, json = log, prof = log;
     if (drip__opt.log_path[0] && !is_log) {
         /* a forked child (FILE.<pid>), or the file could not be kept open since start-up */
-        drip__report_path(drip__opt.log_path, log.path, sizeof log.path);
+        log.path = out_paths[OUT_LOG][0];
+        drip__report_path(drip__opt.log_path, log.path, OUT_PATH);
         log.fd = drip__fd_above_stdio(open(log.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
         if (log.fd < 0)
             log.fd = drip__privdrop_take(log.path);   /* opened before setuid/chroot */
@@ -495,9 +499,9 @@ int drip__report(void)
      * stays its own; none when stderr was closed at start (fd 2 may be the program's file now) */
     int err_fd = text_fd;
     if (drip__opt.json[0])
-        open_out(&json, drip__opt.json, err_fd);
+        open_out(&json, OUT_JSON, drip__opt.json, err_fd);
     if (drip__opt.profile[0])
-        open_out(&prof, drip__opt.profile, err_fd);
+        open_out(&prof, OUT_PROF, drip__opt.profile, err_fd);
 
     int foreign = drip__g.foreign, handed = 0;
     if (foreign)

@@ -26,6 +26,8 @@
 #include "scan.h"
 #include "table.h"
 #include "threads.h"
+
+#include <sys/resource.h>
 #include "unwind.h"
 #include "unwind_lu.h"
 #include "signals.h"
@@ -299,17 +301,36 @@ static int report_once(void)
  * stack, a signal handler on a small sigaltstack. So it runs on a stack of drip's own, mapped at
  * exit (lazily: only the pages touched cost), with a guard page below, and switched to with
  * swapcontext. The caller's stack stays a root (the scan starts at drip__scan_start, noted before
- * the switch); the report's own stack is not one (roots.c: drip__roots_own_range). */
+ * the switch); the report's own stack is not one (roots.c: drip__roots_own_range). On the main
+ * thread's own stack with room to spare (room_here), the report runs where it is. */
 enum { REPORT_STACK = 2 << 20 };
 static int report_result;
 
 static int report_once(void);
 static void report_entry(void) { report_result = report_once(); }
 
+/* Whether the report can run where it is: on the main thread's stack (not on a signal stack),
+ * with REPORT_STACK * 2 left under RLIMIT_STACK. Saves mapping, guarding and unmapping a stack of
+ * its own in each `$(echo)` subshell (the pages the report touches are page faults either way). */
+static int room_here(void)
+{
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0), top = (uintptr_t)__libc_stack_end;
+    struct rlimit rl;
+    stack_t ss;
+    if (!top || sp >= top || getrlimit(RLIMIT_STACK, &rl) != 0 || sigaltstack(NULL, &ss) != 0 ||
+        (ss.ss_flags & SS_ONSTACK))
+        return 0;
+    size_t used = (size_t)(top - sp);
+    return rl.rlim_cur == RLIM_INFINITY ? used < ((size_t)64 << 20)
+                                        : rl.rlim_cur > used && rl.rlim_cur - used >= 2 * (size_t)REPORT_STACK;
+}
+
 static int report_on_own_stack(void)
 {
     if (getpid() != drip__g.pid || !atomic_load(&drip__g.initialised) || atomic_load(&drip__g.reported))
         return report_once();   /* nothing to write (a vfork child must not even map) */
+    if (room_here())
+        return report_once();   /* the main thread's stack has room: scanned from drip__scan_start up */
     struct drip__entry e = drip__enter();   /* mmaps.c: the mapping is drip's, not the program's */
     size_t guard = (size_t)sysconf(_SC_PAGESIZE), len = REPORT_STACK + guard;
     char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -61,4 +61,7 @@ int drip__libc_start_main(int (*main)(int, char **, char **), int argc, char **a
 #define DRIP_SPILL_CALLEE_SAVED(regs) __builtin_unwind_init()
 #endif
 
+/* glibc's: the top of the main thread's stack (runtime.c: whether the exit report has room there). */
+extern void *__libc_stack_end;
+
 #endif

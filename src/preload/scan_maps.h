@@ -9,7 +9,9 @@
  * could unmap it (RACY) or because it is file-backed (FILE: a truncated file raises SIGBUS). */
 enum { READ_DIRECT = 0, READ_RACY = 1, READ_FILE = 2 };
 
-struct range { uintptr_t lo, hi; int how; };
+/* zero: a private anonymous mapping (no file, [heap], [stack], [anon:NAME]), where a page the
+ * program never touched (neither present nor swapped out) reads as zeroes: no pointer there. */
+struct range { uintptr_t lo, hi; int how; int zero; };
 
 struct rangeset {
     struct range *r;
@@ -35,7 +37,9 @@ bool drip__maps_read(struct maps *m);
 bool drip__maps_parse(struct maps *m, const char *text);
 /* How r may be read, given whether a task runs on. */
 int drip__how_of(const struct maps *m, const struct range *r);
-/* Clips [lo, hi) to the readable mappings, less drip's arena, and adds the pieces to out. */
+/* Clips [lo, hi) to the readable mappings, less drip's arena, and adds the pieces to out; of a
+ * private anonymous mapping, only the pages the program touched (/proc/self/pagemap): reading a
+ * page never touched would fault in a zero page for nothing. */
 void drip__add_readable(struct rangeset *out, const struct maps *m, uintptr_t lo, uintptr_t hi);
 /* Can [lo, hi) be read directly, in one piece? */
 bool drip__maps_direct(const struct maps *m, uintptr_t lo, uintptr_t hi);

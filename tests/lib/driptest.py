@@ -18,6 +18,20 @@ EXAMPLES = os.path.abspath(os.path.join(BUILD, "bin", "examples"))
 
 failures = []
 
+
+def sanitizer():
+    """The sanitizers drip's own build was made with (make test-asan / test-tsan: DRIP_SANITIZE in
+    the build's CMake cache), "" for a plain build."""
+    try:
+        with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("DRIP_SANITIZE:"):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
 # The exit status of a test that cannot run here (a tool or program is missing, root is needed):
 # ctest reports it as skipped, never as passed (the tests set SKIP_RETURN_CODE to it).
 SKIP = 77

@@ -475,6 +475,52 @@ def case_cache_cold_warm():
                      "the JSON names held_dup with its line (the separate debug file was read)")
 
 
+def case_cache_sorted():
+    """The cache file is mapped and searched by offset (symcache.c): written sorted; an entry among
+    thousands is found; a file out of order only misses and is rewritten sorted, whole."""
+    with tempfile.TemporaryDirectory() as d:
+        env = {"XDG_CACHE_HOME": d}
+        e = dict(os.environ, **env)
+        raw = os.path.join(d, "r.raw")
+        r1 = drip_run(["--raw-out", raw], [LEAKS], cwd=d, env=env)
+        text1 = r1.stderr.decode()
+        names = os.path.join(d, "drip", build_id(LEAKS) + ".names")
+        head, body = open(names).read().split("\n", 1)
+        lines = body.splitlines()
+        offs = [int(l.split("\t", 1)[0], 16) for l in lines]
+        dt.check(len(offs) >= 3 and offs == sorted(set(offs)), "the cache is written sorted by offset: %r" % offs)
+        dt.check(any("\tlose_pointer\t" in l for l in lines), "lose_pointer is cached")
+        # 20,000 other entries around the real ones: each real one is found by the search
+        real = set(offs)
+        code = [o for o in offs if o < 1 << 40]   # not the globals' keys (bits 62 and 61 set)
+        lo, hi = max(1, min(code) - 10000), max(code) + 10000
+        fake = ["%x\t0\t0\tfake_%d\t" % (o, o) for o in range(lo, hi) if o not in real]
+        mixed = sorted(lines + fake, key=lambda l: int(l.split("\t", 1)[0], 16))
+        edited = head + "\n" + "\n".join(mixed).replace("\tlose_pointer\t", "\tcached_lose_pointer\t") + "\n"
+        open(names, "w").write(edited)
+
+        def symbolize():
+            return subprocess.run([dt.DRIP, "symbolize", raw], capture_output=True, text=True, env=e, timeout=60).stdout
+        s = symbolize()
+        dt.check(re.search(r"at 0x[0-9a-f]+: cached_lose_pointer \(leaks.c:18\)", s) is not None,
+                 "an entry among 20,000 is read from the file (the edited name shows)")
+        dt.eq(s.replace("cached_lose_pointer", "lose_pointer"), text1, "every other frame as the exit report named it")
+        dt.eq("fake_" in s, False, "no other entry's name")
+        dt.check(open(names).read() == edited, "nothing new learned: the file is left as it was")
+        # out of order (an older drip wrote in hash order): the real entries last, after 10,000
+        # higher offsets, where a search never goes: each one misses and is looked up again; the
+        # same report, and the file rewritten sorted
+        above = ["%x\t0\t0\tfake_%d\t" % (o, o) for o in range(max(offs) + 1, max(offs) + 10001)]
+        shuffled = above + list(reversed(lines))
+        open(names, "w").write(head + "\n" + "\n".join(shuffled) + "\n")
+        dt.eq(symbolize(), text1, "a file out of order: the exit report, byte for byte")
+        after = open(names).read().split("\n", 1)[1].splitlines()
+        want = sorted(lines + above, key=lambda l: int(l.split("\t", 1)[0], 16))
+        dt.check(after == want, "rewritten sorted: every entry once, none lost (%d lines, want %d; first differing: %r)" %
+                 (len(after), len(want), next(((a, b) for a, b in zip(after, want) if a != b), None)))
+        dt.eq(symbolize(), text1, "read again from the sorted file: byte for byte")
+
+
 def main():
     case = sys.argv[1]
     rc = globals()["case_" + case]()

@@ -2,7 +2,8 @@
  * stored once and keeps its id; ids are 1..count in the order stacks were first seen; a site
  * gives back its frames; the hash folded frame by frame equals drip__stack_hash; stacks that
  * share a hash stay distinct; an empty stack is a stack; threads interning the same stacks at
- * once agree on every id. */
+ * once agree on every id, also while the depot moves from its small table of buckets to the big
+ * one (the first test: it starts from an empty depot). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,6 +99,44 @@ static void test_collisions(void **state)
 
 static uint32_t seen[THREADS][STACKS / 4];
 
+/* Four threads intern the same 8,192 new stacks at once, from an empty depot: the 4,096th one
+ * turns the big table on while the others insert and look up. Each stack is stored once, every
+ * thread gets the same id for it, and a stack stored in the small table is found again after. */
+enum { ACROSS = 8192, ACROSS_BASE = 3 * STACKS };
+static uint32_t across[THREADS][ACROSS];
+
+static void *across_worker(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    uintptr_t f[DRIP_MAX_FRAMES];
+    for (uint32_t j = 0; j < ACROSS; j++) {
+        uint32_t k = t % 2 ? ACROSS - 1 - j : j;
+        int n = stack_of(ACROSS_BASE + k, f);
+        across[t][k] = drip__depot_intern(f, n);
+    }
+    return NULL;
+}
+
+static void test_threads_across_switch(void **state)
+{
+    assert_int_equal(drip__depot_count(), 0);
+    pthread_t th[THREADS];
+    for (int t = 0; t < THREADS; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, across_worker, (void *)(intptr_t)t), 0);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    assert_int_equal(drip__depot_count(), ACROSS);   /* each stack once */
+    uintptr_t f[DRIP_MAX_FRAMES];
+    for (uint32_t k = 0; k < ACROSS; k++) {
+        for (int t = 1; t < THREADS; t++)
+            assert_int_equal(across[t][k], across[0][k]);
+        int n = stack_of(ACROSS_BASE + k, f);
+        assert_int_equal(drip__depot_intern(f, n), across[0][k]);   /* found again, either table */
+        assert_memory_equal(drip__depot_get(across[0][k])->frames, f, (size_t)n * sizeof *f);
+    }
+    assert_int_equal(drip__depot_count(), ACROSS);
+}
+
 static void *worker(void *arg)
 {
     int t = (int)(intptr_t)arg;
@@ -129,6 +168,7 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threads_across_switch),
         cmocka_unit_test(test_intern_once), cmocka_unit_test(test_get),     cmocka_unit_test(test_hash_fold),
         cmocka_unit_test(test_collisions),  cmocka_unit_test(test_threads),
     };
