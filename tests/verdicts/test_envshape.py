@@ -7,6 +7,7 @@ Without valgrind (or the program) a case exits 77: ctest shows it SKIPPED.
 """
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -29,18 +30,32 @@ def fixed_options(opts):
     return s, path
 
 
-def drip_variants_vs_valgrind(name, cmd, variants, env=None, timeout=300):
+def run_in(argv, env, cwd, timeout):
+    """argv with os.environ + env, in cwd; returns (status, stderr, pid)."""
+    e = dict(os.environ)
+    e.pop("LD_PRELOAD", None)
+    e.update(env)
+    p = subprocess.Popen(argv, cwd=cwd, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, err = p.communicate(timeout=timeout)
+    return p.returncode, err.decode(errors="replace"), p.pid
+
+
+def drip_variants_vs_valgrind(name, cmd, variants, env=None, timeout=300, cwd=None):
     """cmd under valgrind once, then under drip once per option set in `variants`, every run in
     an environment of the same shape (test_verdicts.equal_envs, with DRIP_OPTIONS of one
-    length): asserts drip's status and four figures equal valgrind's in each; returns valgrind's
-    figures."""
+    length, and PWD: valgrind sets it to its client's cwd): asserts drip's status and four
+    figures equal valgrind's in each; returns valgrind's figures."""
     vg_env, drip_env, _ = tv.equal_envs(env, ())
     vg_env["DRIP_OPTIONS"], unused = fixed_options([])
-    rc_v, v = tv.vg.run(cmd, timeout=timeout, env=vg_env)
+    drip_env["PWD"] = vg_env["PWD"] = os.path.realpath(cwd or os.getcwd())
+    xml = os.path.join(os.path.dirname(unused), "vg.xml")
+    rc_v, _, _ = run_in(tv.vg.argv_for(cmd, xml), vg_env, cwd, timeout)
+    v = tv.vg.parse(xml)
     shutil.rmtree(os.path.dirname(unused), ignore_errors=True)
     for opts in variants:
         drip_env["DRIP_OPTIONS"], path = fixed_options(opts)
-        rc, r, err = tv.run_drip(cmd, drip_env, path, timeout)
+        rc, err, pid = run_in(cmd, drip_env, cwd, timeout)
+        r = tv.drip_report(path, pid)
         shutil.rmtree(os.path.dirname(path), ignore_errors=True)
         what = "%s, %s" % (name, ":".join(opts) or "default options")
         dt.check(r is not None, what + ": drip wrote its JSON report")
@@ -72,6 +87,28 @@ def case_python_unwinders():
     tv.need(tv.PY)
     drip_variants_vs_valgrind("python3 -c pass", [tv.PY, "-c", "pass"], [["unwind=" + u] for u in UNWINDERS],
                               env=tv.PYENV, timeout=120)
+
+
+def case_shapes_env_copies():
+    """Programs that copy their environment into heap blocks (perl's %ENV, gawk's ENVIRON), run
+    from / and from a directory 400 characters deep with a 10 KB variable: drip's four figures
+    are valgrind's in each shape. (The sweep found them 4 to 141 bytes apart
+    until both runs got the same PWD, which valgrind sets to its client's cwd.)"""
+    tv.need("/usr/bin/perl", "/usr/bin/gawk")
+    d = tempfile.mkdtemp(prefix="drip-envshape-")
+    try:
+        deep = os.path.join(d, *(["d" * 39] * 10))
+        os.makedirs(deep)
+        progs = [["/usr/bin/perl", "-e", "my %h; $h{$_} = $_ for 1..2000; print scalar(keys %ENV)"],
+                 ["/usr/bin/gawk", "BEGIN {for (i = 0; i < 2000; i++) a[i] = i; n = 0; for (k in ENVIRON) n++; print n}"]]
+        env = {"PERL_HASH_SEED": "0", "PERL_PERTURB_KEYS": "0"}
+        for cwd, extra in (("/", {}), (deep, {"DRIP_ENVSHAPE_BIG": "x" * 10240})):
+            for cmd in progs:
+                drip_variants_vs_valgrind("%s in %s" % (os.path.basename(cmd[0]), "/" if cwd == "/" else
+                                                        "a deep cwd, with a 10 KB variable"),
+                                          cmd, [[]], env=dict(env, **extra), cwd=cwd, timeout=120)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
