@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -175,6 +177,9 @@ void drip__proc_keep(void)
 int drip__proc_name(const char *rel, char *path, size_t cap)
 {
     int dir = atomic_load(&proc_dir);
+    struct statfs fs;   /* the program may have closed it, and its number may be another file now */
+    if (dir >= 0 && (syscall(SYS_fstatfs, dir, &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC))
+        dir = -1;
     bool self = !strncmp(rel, "self/", 5);
     snprintf(path, cap, "%s%s%s", dir >= 0 ? "" : "/proc/", self && atomic_load(&main_exited) ? "thread-self/" : "",
              self && atomic_load(&main_exited) ? rel + 5 : rel);
