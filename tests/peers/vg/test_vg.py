@@ -108,7 +108,7 @@ def valgrind(cmd, vg_args=(), env=None, timeout=300):
 
 def scenario(name, cmd, want, vg_want=None, opts=(), vg_args=(), env=None, check_vg=True):
     """The whole comparison for one program: behaviour, a whole report, drip's figures == want,
-    valgrind's == vg_want (default: want). Returns the drip run."""
+    valgrind's == vg_want (default: want; a list: any one of its outcomes). Returns the drip run."""
     d = Drip(cmd, opts=opts, env=env)
     same_behaviour(name, cmd, d, env=env)
     whole(name, d)
@@ -118,7 +118,10 @@ def scenario(name, cmd, want, vg_want=None, opts=(), vg_args=(), env=None, check
     dt.eq(figures(d.report), want, name + ": drip's figures")
     if check_vg:
         rc_v, v = valgrind(cmd, vg_args=vg_args, env=env)
-        if v is not None:
+        if v is not None and isinstance(vg_want, list):
+            dt.check(figures(v) in vg_want, name + ": valgrind's figures on the same binary: got %r, want one of %r"
+                     % (figures(v), vg_want))
+        elif v is not None:
             dt.eq(figures(v), vg_want or want, name + ": valgrind's figures on the same binary")
     return d
 
@@ -312,8 +315,12 @@ def case_altstack():
     block after it returns: the 24-byte block a handler local pointed at is indirectly lost
     through the lost stack block under drip, definitely lost under valgrind, which knows the
     popped frame is dead (README: where drip's verdicts differ)."""
+    # valgrind itself, now and then (seen once in CI's run, never in 60 runs here), finds a word
+    # pointing inside the alternate stack at exit: the stack block is then possibly lost, and the
+    # 24-byte block, which only the (popped) frame in it pointed at, definitely lost
     scenario("altstack", [prog("altstack")], F((65536, 1), (24, 1), reachable=(48 + STDOUT_BUF, 2)),
-             vg_want=F((65536 + 24, 2), reachable=(48 + STDOUT_BUF, 2)))
+             vg_want=[F((65536 + 24, 2), reachable=(48 + STDOUT_BUF, 2)),
+                      F((24, 1), possible=(65536, 1), reachable=(48 + STDOUT_BUF, 2))])
     done()
 
 
