@@ -147,6 +147,7 @@ static bool collect_blocks(struct scan *sc)
 static void collect_roots(struct scan *sc)
 {
     struct rangeset *roots = &sc->roots;
+    int pagemap = -2;   /* opened by the first range that needs it, closed below */
     sc->my_sp = drip__scan_start ? drip__scan_start : (uintptr_t)__builtin_frame_address(0);
     if (sc->final)
         sc->roots_oom |= !drip__roots_dead_below(&sc->rt, sc->my_sp);
@@ -159,7 +160,7 @@ static void collect_roots(struct scan *sc)
     if (sc->final && drip__fatal_uc) {
         uintptr_t a, z;
         drip__uc_regs(drip__fatal_uc, &a, &z);
-        drip__add_readable(roots, &sc->m, a, z);
+        drip__add_readable(roots, &sc->m, a, z, &pagemap);
         drip__retain_note_regs(&sc->ret, a, z, drip__self ? drip__self->os_tid : 0);
     }
     for (struct drip__thread *t = drip__threads_list(); t; t = t->next) {
@@ -178,7 +179,8 @@ static void collect_roots(struct scan *sc)
     if (!drip__roots_finish(&sc->rt, &rr))
         sc->roots_oom = true;
     for (size_t i = 0; i < rr.n; i++)
-        drip__add_readable(roots, &sc->m, rr.r[i].lo, rr.r[i].hi);
+        drip__add_readable(roots, &sc->m, rr.r[i].lo, rr.r[i].hi, &pagemap);
+    drip__pagemap_close(&pagemap);
     drip__ranges_free(&rr);
 }
 

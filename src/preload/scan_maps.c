@@ -122,9 +122,9 @@ static void add_not_arena(struct rangeset *out, uintptr_t lo, uintptr_t hi, int 
 
 enum { PAGE = 4096, MIN_SPARSE_PAGES = 8 };   /* a smaller piece is read whole: one open costs more */
 
-/* /proc/self/pagemap, opened for one drip__add_readable call (never left open for the program to
- * see); -1 when it cannot be read or cannot be trusted (then every page is read). It is trusted
- * once it shows the page of this very frame present. */
+/* /proc/self/pagemap, opened for one scan's roots (never left open for the program to see); -1
+ * when it cannot be read or cannot be trusted (then every page is read). It is trusted once it
+ * shows the page of this very frame present. */
 static int pagemap_open(void)
 {
     int fd = drip__proc_open("self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -166,9 +166,9 @@ static void add_touched(struct rangeset *out, int fd, uintptr_t a, uintptr_t b, 
 }
 
 /* Clips [lo, hi) to the readable mappings and adds the pieces to `out`. */
-void drip__add_readable(struct rangeset *out, const struct maps *m, uintptr_t lo, uintptr_t hi)
+void drip__add_readable(struct rangeset *out, const struct maps *m, uintptr_t lo, uintptr_t hi, int *pagemap)
 {
-    int fd = -2;   /* not opened yet */
+    int fd = *pagemap;   /* -2: not opened yet */
     for (size_t i = 0; i < m->readable.n; i++) {
         uintptr_t a = m->readable.r[i].lo > lo ? m->readable.r[i].lo : lo;
         uintptr_t b = m->readable.r[i].hi < hi ? m->readable.r[i].hi : hi;
@@ -181,8 +181,14 @@ void drip__add_readable(struct rangeset *out, const struct maps *m, uintptr_t lo
         else
             add_not_arena(out, a, b, drip__how_of(m, &m->readable.r[i]));
     }
-    if (fd >= 0)
-        close(fd);
+    *pagemap = fd;
+}
+
+void drip__pagemap_close(int *pagemap)
+{
+    if (*pagemap >= 0)
+        close(*pagemap);
+    *pagemap = -2;
 }
 
 /* Can [lo, hi) be read directly, in one piece? */

@@ -39,8 +39,10 @@ bool drip__maps_parse(struct maps *m, const char *text);
 int drip__how_of(const struct maps *m, const struct range *r);
 /* Clips [lo, hi) to the readable mappings, less drip's arena, and adds the pieces to out; of a
  * private anonymous mapping, only the pages the program touched (/proc/self/pagemap): reading a
- * page never touched would fault in a zero page for nothing. */
-void drip__add_readable(struct rangeset *out, const struct maps *m, uintptr_t lo, uintptr_t hi);
+ * page never touched would fault in a zero page for nothing. *pagemap: -2 before the first call
+ * of a scan; pagemap is opened once, on first need, and drip__pagemap_close closes it. */
+void drip__add_readable(struct rangeset *out, const struct maps *m, uintptr_t lo, uintptr_t hi, int *pagemap);
+void drip__pagemap_close(int *pagemap);
 /* Can [lo, hi) be read directly, in one piece? */
 bool drip__maps_direct(const struct maps *m, uintptr_t lo, uintptr_t hi);
 
