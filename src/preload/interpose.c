@@ -233,39 +233,24 @@ DRIP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, .
 }
 
 /* ---- rights given up: the report files are opened while they still can be (privdrop.c) ----- */
-#define DRIP_PRIVDROP(name, params, args)                                                           \
+#define DRIP_PRIVDROP(name, params, args, new_root)                                                 \
     DRIP_EXPORT int name params                                                                     \
     {                                                                                               \
         static int(*real) params;                                                                   \
         if (!real)                                                                                  \
             real = (int(*) params)dlsym(RTLD_NEXT, #name);                                          \
-        drip__privdrop_before();                                                                    \
+        drip__privdrop_before(new_root);                                                            \
         return real args;                                                                           \
     }
-DRIP_PRIVDROP(setuid, (uid_t u), (u))
-DRIP_PRIVDROP(seteuid, (uid_t u), (u))
-DRIP_PRIVDROP(setreuid, (uid_t r, uid_t e), (r, e))
-DRIP_PRIVDROP(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
-DRIP_PRIVDROP(setgid, (gid_t g), (g))
-DRIP_PRIVDROP(setegid, (gid_t g), (g))
-DRIP_PRIVDROP(setregid, (gid_t r, gid_t e), (r, e))
-DRIP_PRIVDROP(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
-
-/* chroot: also /proc, kept open (thread_end.c), so that the scan still reads the process's maps
- * and tasks in a root without /proc (sshd's privilege separation, postfix's daemons) */
-DRIP_EXPORT int chroot(const char *path)
-{
-    static int (*real)(const char *);
-    if (!real)
-        real = (int (*)(const char *))dlsym(RTLD_NEXT, "chroot");
-    drip__privdrop_before();
-    if (atomic_load(&drip__g.initialised) && drip__opt.report) {
-        struct drip__entry e = drip__enter();
-        drip__proc_keep();
-        drip__leave(e);
-    }
-    return real(path);
-}
+DRIP_PRIVDROP(setuid, (uid_t u), (u), false)
+DRIP_PRIVDROP(seteuid, (uid_t u), (u), false)
+DRIP_PRIVDROP(setreuid, (uid_t r, uid_t e), (r, e), false)
+DRIP_PRIVDROP(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s), false)
+DRIP_PRIVDROP(setgid, (gid_t g), (g), false)
+DRIP_PRIVDROP(setegid, (gid_t g), (g), false)
+DRIP_PRIVDROP(setregid, (gid_t r, gid_t e), (r, e), false)
+DRIP_PRIVDROP(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s), false)
+DRIP_PRIVDROP(chroot, (const char *path), (path), true)
 
 /* libseccomp sets PR_SET_NO_NEW_PRIVS before it loads a filter (man-db's sandbox forbids
  * creating files after it) */
@@ -280,6 +265,6 @@ DRIP_EXPORT int prctl(int option, ...)
     unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
     va_end(ap);
     if (option == PR_SET_NO_NEW_PRIVS || option == PR_SET_SECCOMP)
-        drip__privdrop_before();
+        drip__privdrop_before(false);
     return real(option, a2, a3, a4, a5);
 }

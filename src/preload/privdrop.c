@@ -21,6 +21,7 @@
 #include "internal.h"
 #include "helper.h"
 #include "privdrop.h"
+#include "threads.h"
 #include "report.h"
 #include "runtime.h"
 
@@ -99,10 +100,17 @@ static void open_one(const char *pattern, int kind)
     npre++;
 }
 
-void drip__privdrop_before(void)
+void drip__privdrop_before(bool new_root)
 {
     /* reported already set: no report will come (a child under child_silent_after_fork) */
-    if (!atomic_load(&drip__g.initialised) || !drip__opt.report || atomic_load(&drip__g.reported) || pre_pid == getpid())
+    if (!atomic_load(&drip__g.initialised) || !drip__opt.report || atomic_load(&drip__g.reported))
+        return;
+    if (new_root) {   /* whether or not an earlier setgid made the files: a chroot comes later */
+        struct drip__entry e = drip__enter();
+        drip__proc_keep();
+        drip__leave(e);
+    }
+    if (pre_pid == getpid())
         return;
     struct drip__entry e = drip__enter();
     /* a fork child inherited its parent's descriptors (close-on-exec, but not on fork): not its */
