@@ -220,7 +220,7 @@ static void *field(struct drip_options *o, size_t idx)
 
 /* A list option given again (suppressions, as valgrind's repeated --suppressions): each of val's
  * lines is added to the list in `field` (one path per line) unless it is there already. */
-static int add_line(char *field, const char *val, size_t len, char *err, size_t errlen)
+static int add_line(const char *name, char *field, const char *val, size_t len, char *err, size_t errlen)
 {
     for (size_t a = 0; a < len;) {
         const char *nl = memchr(val + a, '\n', len - a);
@@ -235,7 +235,7 @@ static int add_line(char *field, const char *val, size_t len, char *err, size_t 
         size_t used = strlen(field);
         if (n && !have) {
             if (used + 1 + n >= DRIP_OPT_STR_MAX) {
-                err_set(err, errlen, "option ", "suppressions", 12, ": the files' paths are too long together");
+                err_set(err, errlen, "option ", name, strlen(name), ": the files' paths are too long together");
                 return -1;
             }
             field[used] = '\n';
@@ -335,7 +335,7 @@ static int set_index(struct drip_options *o, size_t idx, const char *val, size_t
             return -1;
         }
         if (!strcmp(inf->name, "suppressions") && len && *(char *)p)
-            return add_line(p, val, len, err, errlen);
+            return add_line(inf->name, p, val, len, err, errlen);
         if (len >= DRIP_OPT_STR_MAX) {
             err_set(err, errlen, "option ", inf->name, strlen(inf->name), " is too long");
             return -1;

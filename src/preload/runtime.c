@@ -11,7 +11,6 @@
 #include "background.h"
 #include "counters.h"
 #include "depot.h"
-#include "ownload.h"
 #include "exec.h"
 #include "export.h"
 #include "foreign.h"
@@ -21,13 +20,12 @@
 #include "lock.h"
 #include "mathlib.h"
 #include "modules.h"
+#include "ownload.h"
 #include "report.h"
 #include "runtime.h"
 #include "scan.h"
 #include "table.h"
 #include "threads.h"
-
-#include <sys/resource.h>
 #include "unwind.h"
 #include "unwind_lu.h"
 #include "signals.h"
@@ -40,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <ucontext.h>
 #include <unistd.h>
 
