@@ -264,16 +264,24 @@ static struct json *parse_value(struct parser *p, int depth)
         }
     }
     if (c == '-' || (c >= '0' && c <= '9')) {
-        char buf[64];
+        char small[64], *buf = small;
         size_t n = 0;
-        while (p->s + n < p->end && n < sizeof buf - 1 && strchr("+-.eE0123456789", p->s[n]))
+        while (p->s + n < p->end && p->s[n] && strchr("+-.eE0123456789", p->s[n]))
             n++;
+        /* a number of any length (drip's own SARIF writes a huge count as all its digits) */
+        if (n >= sizeof small && !(buf = malloc(n + 1))) {
+            fail(p, "out of memory");
+            return NULL;
+        }
         memcpy(buf, p->s, n);
         buf[n] = 0;
         char *endp;
         errno = 0;
         double v = strtod(buf, &endp);
-        if (endp != buf + n || errno == ERANGE) {
+        int bad = endp != buf + n || errno == ERANGE;
+        if (buf != small)
+            free(buf);
+        if (bad) {
             fail(p, "bad number");
             return NULL;
         }
