@@ -3,7 +3,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-real test-asan test-tsan mutate demo bench clean
+.PHONY: all deps configure build test test-real test-asan test-tsan fuzz mutate demo bench clean
 .PHONY: install deb
 
 all: build
@@ -35,6 +35,18 @@ test-tsan: deps
 	@cmake -S . -B build-tsan -DDRIP_SANITIZE=thread >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && setarch -R ctest --output-on-failure -j $(JOBS) -LE 'real|fuzz'
+
+# Open-ended fuzzing (make test's fuzz_* tests are seeded and the same on every run): each
+# libFuzzer target (fuzz/fuzz.cmake) for FUZZ_SECONDS with a random seed, new inputs kept in
+# $(BUILD)/fuzz-corpus-new/NAME, crashes in $(BUILD)/fuzz-artifacts/; FUZZ=name runs one.
+FUZZ_SECONDS ?= 300
+FUZZ ?= *
+fuzz: build
+	@ls $(BUILD)/fuzz/$(FUZZ).args >/dev/null 2>&1 || { echo "no fuzz target built (is clang installed?)"; exit 2; }
+	@rc=0; for a in $(BUILD)/fuzz/$(FUZZ).args; do \
+	    echo "== fuzzing $$(basename $$a .args) for $(FUZZ_SECONDS) s"; \
+	    bash fuzz/run.sh open $(FUZZ_SECONDS) $$a || rc=1; \
+	done; exit $$rc
 
 # Mutation check (tests/mutate.py): each bug of tests/mutations.txt applied to a scratch copy,
 # built, and the tests it names run; ends with "N killed, M survived, K equivalent".
