@@ -275,6 +275,46 @@ static const char *func_name(struct mod *m, uintptr_t pc)
     return name;
 }
 
+/* valgrind's choice between two names of one address range (storage.c's preferName): the
+ * shorter up to its version ('@'), then the versioned one, then the first in byte order. So
+ * `_ZNSt6vectorIiSaIiEEC1EmRKS0_` over its alias C2, `_IO_file_overflow@@GLIBC_2.2.5` over
+ * `_IO_new_file_overflow`. */
+static int vg_prefers(const char *a, const char *b)
+{
+    const char *va = strchr(a, '@'), *vb = strchr(b, '@');
+    size_t la = va ? (size_t)(va - a) : strlen(a), lb = vb ? (size_t)(vb - b) : strlen(b);
+    if ((la == 0) != (lb == 0))
+        return la != 0;
+    if (la != lb)
+        return la < lb;
+    if (!va != !vb)
+        return va != NULL;
+    return strcmp(a, b) < 0;
+}
+
+/* The name valgrind gives pc's function, whose symbol libdw named `name`: among the symbols of
+ * the same start and size (aliases: a constructor's C1 and C2, glibc's versioned names), the one
+ * vg_prefers. valgrind's suppressions and --gen-suppressions use that name. */
+static const char *vg_symbol(struct mod *m, const char *name, uintptr_t pc)
+{
+    size_t a = first_above(m, pc);
+    for (size_t j = a, seen = 0; j-- > 0 && seen < 64; seen++) {
+        if (strcmp(m->ix[j].name, name) || (m->ix[j].size && pc >= m->ix[j].lo + m->ix[j].size))
+            continue;
+        uintptr_t lo = m->ix[j].lo;
+        uint64_t size = m->ix[j].size;
+        size_t k = j;
+        while (k > 0 && m->ix[k - 1].lo == lo)
+            k--;
+        const char *best = name;
+        for (; k < m->nix && m->ix[k].lo == lo; k++)
+            if (m->ix[k].size == size && vg_prefers(m->ix[k].name, best))
+                best = m->ix[k].name;
+        return best;
+    }
+    return name;
+}
+
 /* The on-disk name cache of rm's build ID (symcache.h), opened on first use; NULL: none. */
 struct drip_symcache *drip_symbolizer_cache(struct drip_symbolizer *s, const struct drip_raw_module *rm)
 {
@@ -301,7 +341,8 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
     f->build_id = rm->build_id;
     f->offset = off;
     struct mod *cm = &s->mods[rm - s->raw->mods];
-    int cached = drip_symcache_lookup(drip_symbolizer_cache(s, rm), off, lines, &f->function, &f->file, &f->line);
+    int cached = drip_symcache_lookup(drip_symbolizer_cache(s, rm), off, lines, &f->function, &f->symbol, &f->file,
+                                      &f->line);
     if (cached >= 0) {
         *how = cached == DRIP_SYMCACHE_OWN ? cached : *how;
         return NULL;   /* the strings are the cache's */
@@ -317,6 +358,9 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
         const char *at = owned ? NULL : strchr(name, '@');
         if (at && (owned = strndup(name, (size_t)(at - name))))
             f->function = owned;
+        /* the name as valgrind's suppressions spell it (libdw's string: lives with the module) */
+        const char *vg = vg_symbol(m, name, pc);
+        f->symbol = strcmp(vg, f->function) ? vg : NULL;
     }
     if (m->own_dwarf)
         *how = DRIP_SYMCACHE_OWN;
@@ -329,7 +373,7 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
             f->line = lineno;
         }
     }
-    drip_symcache_put(cm->cache, off, *how, f->function, f->file, f->line);
+    drip_symcache_put(cm->cache, off, *how, f->function, f->symbol, f->file, f->line);
     return owned;
 }
 

@@ -22,12 +22,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The file format's version, on its first line. 4: a sixth field, valgrind's name of the symbol. A file
+ * of another version is not read (version 2's entries lack the symbol names that valgrind's
+ * suppressions match: read, they would make a suppression miss) and is replaced at close. */
+enum { FORMAT = 4 };
 enum { MAX_DIR_BYTES = 64 << 20, TRIM_TO_BYTES = 48 << 20, MAX_ENTRIES = 1 << 20, MAX_KEPT = 64 };
 
 struct centry {
     uintptr_t off;
     int lines, line, used;
-    char *function, *file;
+    char *function, *file, *symbol;   /* symbol: NULL when it is the function's name */
 };
 
 struct fence {
@@ -102,7 +106,7 @@ static char *dup_or_null(const char *s, size_t n) { return n ? strndup(s, n) : N
 
 /* Into the overlay. -1 when it is full or out of memory (the entry is then not kept). */
 static int insert(struct drip_symcache *c, uintptr_t off, int lines, const char *fn, size_t fnlen, const char *file,
-                  size_t filelen, int line)
+                  size_t filelen, int line, const char *sym, size_t symlen)
 {
     if (c->n >= MAX_ENTRIES || ((c->n + 1) * 2 > c->cap && grow(c) != 0))
         return -1;
@@ -110,10 +114,12 @@ static int insert(struct drip_symcache *c, uintptr_t off, int lines, const char 
     if (e->used) {
         retire(c, e->function);
         retire(c, e->file);
+        retire(c, e->symbol);
     } else {
         c->n++;
     }
-    *e = (struct centry){off, lines, line, 1, dup_or_null(fn, fnlen), dup_or_null(file, filelen)};
+    *e = (struct centry){off, lines, line, 1, dup_or_null(fn, fnlen), dup_or_null(file, filelen),
+                         dup_or_null(sym, symlen)};
     return 0;
 }
 
@@ -130,13 +136,15 @@ static void debug_stamp(const char *build_id, char *out, size_t cap)
 }
 
 /* One line of the file, [s, nl) with *nl == '\n': "offset TAB lines TAB line TAB function TAB
- * file". Its fields, as the format has always been read: a line of fewer than five fields is no
- * entry (0), the file field ends at a fifth tab if any. */
+ * file [TAB symbol]" (symbol: valgrind's name of the symbol, mangled, with its version, when it
+ * is not the function's; since version 4 of the format). Its fields: a line of fewer than five fields is no
+ * entry (0), the file field ends at a fifth tab if any, the symbol field (empty when absent) at
+ * the end of the line. */
 struct fline {
     uintptr_t off;
     int lines, line;
-    const char *fn, *file;
-    size_t fnlen, filelen;
+    const char *fn, *file, *sym;
+    size_t fnlen, filelen, symlen;
 };
 
 /* The offset at the start of a line: hex digits up to the tab (as written by %lx; upper case is
@@ -175,6 +183,8 @@ static int parse_line(const char *s, const char *nl, struct fline *l)
     l->fnlen = len[3];
     l->file = f[4];
     l->filelen = len[4];
+    l->sym = p;
+    l->symlen = (size_t)(nl - p);
     return 1;
 }
 
@@ -253,7 +263,7 @@ static void load(struct drip_symcache *c)
     c->map = m;
     c->maplen = (size_t)st.st_size;
     char want[160];
-    int wl = snprintf(want, sizeof want, "drip-symcache 2 %s\n", c->debug);
+    int wl = snprintf(want, sizeof want, "drip-symcache %d %s\n", FORMAT, c->debug);
     const char *last = memrchr(c->map, '\n', c->maplen);   /* a line cut short is not read */
     if (wl <= 0 || (size_t)wl > c->maplen || memcmp(c->map, want, (size_t)wl) || !last) {
         munmap((void *)c->map, c->maplen);
@@ -306,7 +316,7 @@ static int is_kept(const struct drip_symcache *c)
 }
 
 int drip_symcache_lookup(struct drip_symcache *c, uintptr_t off, int need_lines, const char **function,
-                         const char **file, int *line)
+                         const char **symbol, const char **file, int *line)
 {
     if (!c)
         return -1;
@@ -314,13 +324,15 @@ int drip_symcache_lookup(struct drip_symcache *c, uintptr_t off, int need_lines,
     if (!e || !e->used) {   /* not asked before in this process: the file's line, if any */
         struct fline l;
         if (!c->map || !file_find(c, off, &l) ||
-            insert(c, l.off, l.lines, l.fn, l.fnlen, l.file, l.filelen, l.line) != 0)
+            insert(c, l.off, l.lines, l.fn, l.fnlen, l.file, l.filelen, l.line, l.sym, l.symlen) != 0)
             return -1;
         e = &c->e[slot(c, off)];
     }
     if (need_lines && !e->lines)
         return -1;
     *function = e->function;
+    if (symbol)
+        *symbol = e->symbol;
     /* looked up with lines, asked without: the answer is the one a first run gives, no line */
     int strip = !need_lines && e->lines == DRIP_SYMCACHE_LINES;
     *file = strip ? NULL : e->file;
@@ -331,15 +343,17 @@ int drip_symcache_lookup(struct drip_symcache *c, uintptr_t off, int need_lines,
 int drip_symcache_get(struct drip_symcache *c, uintptr_t off, int need_lines, const char **function,
                       const char **file, int *line)
 {
-    return drip_symcache_lookup(c, off, need_lines, function, file, line) >= 0;
+    return drip_symcache_lookup(c, off, need_lines, function, NULL, file, line) >= 0;
 }
 
-void drip_symcache_put(struct drip_symcache *c, uintptr_t off, int lines, const char *function, const char *file,
-                       int line)
+void drip_symcache_put(struct drip_symcache *c, uintptr_t off, int lines, const char *function, const char *symbol,
+                       const char *file, int line)
 {
-    if (!c || (function && strpbrk(function, "\t\n")) || (file && strpbrk(file, "\t\n")))
+    if (!c || (function && strpbrk(function, "\t\n")) || (file && strpbrk(file, "\t\n")) ||
+        (symbol && strpbrk(symbol, "\t\n")))
         return;
-    insert(c, off, lines, function, function ? strlen(function) : 0, file, file ? strlen(file) : 0, line);
+    insert(c, off, lines, function, function ? strlen(function) : 0, file, file ? strlen(file) : 0, line, symbol,
+           symbol ? strlen(symbol) : 0);
     c->dirty = 1;
 }
 
@@ -454,16 +468,18 @@ static int write_sorted(const struct drip_symcache *c, FILE *f)
         const struct centry *e = &c->e[i];
         if (!e->used)
             continue;
-        o[n] = (struct out){e->off, n, {e->off, e->lines, e->line, e->function, e->file,
-                                        e->function ? strlen(e->function) : 0, e->file ? strlen(e->file) : 0}};
+        o[n] = (struct out){e->off, n, {e->off, e->lines, e->line, e->function, e->file, e->symbol,
+                                        e->function ? strlen(e->function) : 0, e->file ? strlen(e->file) : 0,
+                                        e->symbol ? strlen(e->symbol) : 0}};
         n++;
     }
     qsort(o, n, sizeof *o, by_off);
-    fprintf(f, "drip-symcache 2 %s\n", c->debug);
+    fprintf(f, "drip-symcache %d %s\n", FORMAT, c->debug);
     for (size_t i = 0, kept_n = 0; i < n && kept_n < MAX_ENTRIES; i++)
         if (i + 1 == n || o[i + 1].off != o[i].off) {
-            fprintf(f, "%lx\t%d\t%d\t%.*s\t%.*s\n", (unsigned long)o[i].off, o[i].l.lines, o[i].l.line,
-                    (int)o[i].l.fnlen, o[i].l.fn ? o[i].l.fn : "", (int)o[i].l.filelen, o[i].l.file ? o[i].l.file : "");
+            fprintf(f, "%lx\t%d\t%d\t%.*s\t%.*s%s%.*s\n", (unsigned long)o[i].off, o[i].l.lines, o[i].l.line,
+                    (int)o[i].l.fnlen, o[i].l.fn ? o[i].l.fn : "", (int)o[i].l.filelen, o[i].l.file ? o[i].l.file : "",
+                    o[i].l.symlen ? "\t" : "", (int)o[i].l.symlen, o[i].l.sym ? o[i].l.sym : "");
             kept_n++;
         }
     free(o);
@@ -497,6 +513,7 @@ void drip_symcache_close(struct drip_symcache *c)
     for (size_t i = 0; i < c->cap; i++) {
         free(c->e[i].function);
         free(c->e[i].file);
+        free(c->e[i].symbol);
     }
     free(c->e);
     for (size_t i = 0; i < c->nold; i++)

@@ -91,15 +91,21 @@ int drip__render(const struct drip_raw *r, const struct drip_symbols *sym, const
 }
 
 /* A record's suppression in valgrind's format (suppress_vg.h). drip's stack starts in the allocating function's caller: a leading `...` stands for valgrind's
- * allocation frame (it matches it under valgrind, nothing under drip). Named frames as fun:,
+ * allocation frame (it matches it under valgrind, nothing under drip; drip's own leading
+ * allocator frames, operator new's in libstdc++, are left out). Named frames as fun:,
+ * with valgrind's name (the symbol table's: mangled, with its version; drip__vg_frame_name),
  * others as obj:. */
 void drip__vg_supp_write(struct drip_writer *w, const char *kind, const struct drip_frame *frames, int n)
 {
     drip__printf(w, "{\n   <insert_a_suppression_name_here>\n   Memcheck:Leak\n   match-leak-kinds: %s\n   ...\n", kind);
-    for (int k = 0; k < n; k++) {
+    int k = 0;
+    while (k < n && drip__vg_is_allocator(&frames[k]))
+        k++;   /* operator new's own frames (libstdc++'s): `...` stands for valgrind's */
+    for (; k < n; k++) {
         const struct drip_frame *f = &frames[k];
-        if (f->function && *f->function)
-            drip__printf(w, "   fun:%s\n", f->function);
+        const char *name = drip__vg_frame_name(f);
+        if (name && *name)
+            drip__printf(w, "   fun:%s\n", name);
         else if (f->module && *f->module)
             drip__printf(w, "   obj:%s\n", f->module);
         else

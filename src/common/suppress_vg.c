@@ -22,7 +22,12 @@
 
 enum { FUN = 'f', OBJ = 'o', SRC = 's', ANY = '.' };
 
-struct vg_frame { char type; char *pat; };
+/* pat: the pattern as written. A fun: pattern made only of the characters of a symbol table's
+ * names (symbol_form) is matched as valgrind matches it, against the frame's symbol name (mangled,
+ * with its version); dem: the demangled form of such a pattern without wildcards, for a frame
+ * named only by its demangled name. Any other fun: pattern (`app::*`, `operator new(unsigned
+ * long)`) is drip's extension, matched against the demangled name: valgrind never matches it. */
+struct vg_frame { char type, symbol_form; char *pat, *dem; };
 
 struct drip_vg_supp {
     unsigned kinds;   /* DRIP_SUPP_*; 0: not a leak entry (never matches) */
@@ -46,6 +51,30 @@ static const char *const allocators[] = {
 /* A mangled name without wildcards, demangled as the symbolizer names drip's frames; NULL when
  * it is none or cannot be. */
 static char *demangle(const char *name) { return strpbrk(name, "*?") ? NULL : drip__demangle(name); }
+
+/* Whether a fun: pattern could match a symbol table's name: letters, digits, `_ . $ @` (mangled
+ * names, clones like `.constprop.0`, versions like `@@GLIBC_2.2.5`) and the wildcards. */
+static int is_symbol_form(const char *p)
+{
+    return p[strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$@*?")] == 0;
+}
+
+/* valgrind's names for glibc's start-up code, which it shows as "(below main)" (m_debuginfo.c,
+ * VG_(get_fnname_kind); --show-below-main=no, its default) */
+static int below_main(const char *n)
+{
+    return !strcmp(n, "__libc_start_main") || !strcmp(n, "__libc_start_call_main") ||
+           !strncmp(n, "__libc_start_main@", 18) || !strcmp(n, "generic_start_main") ||
+           !strcmp(n, "generic_start_main.isra.0");
+}
+
+const char *drip__vg_frame_name(const struct drip_frame *fr)
+{
+    const char *n = fr->symbol ? fr->symbol : fr->function;
+    if (!n)
+        return NULL;
+    return below_main(n) ? "(below main)" : n;
+}
 
 /* The next line of text from *pos (drip__supp_next_line), in line[cap]; 0 at the end of the text. */
 static int next_line(const char *text, size_t len, size_t *pos, int *lineno, char *line, size_t cap)
@@ -147,10 +176,10 @@ int drip__vg_supp_parse(const char *text, size_t len, size_t *pos, int *lineno, 
                 return fail(err, errlen, *lineno, "out of memory", v, name);
             v = nv;
         }
-        char *d = type == FUN ? demangle(pat) : NULL;
-        v->f[v->n].type = type;
-        v->f[v->n].pat = d ? d : strdup(pat);
-        if (!v->f[v->n++].pat)
+        struct vg_frame *f = &v->f[v->n++];
+        *f = (struct vg_frame){type, type == FUN && is_symbol_form(pat), strdup(pat), NULL};
+        f->dem = f->symbol_form ? demangle(pat) : NULL;
+        if (!f->pat)
             return fail(err, errlen, *lineno, "out of memory", v, name);
     }
     *out = v;
@@ -167,13 +196,21 @@ static const char *base(const char *p)
 static int frame_matches(const struct vg_frame *f, const struct drip_frame *fr)
 {
     if (f->type == FUN) {
-        const char *fn = fr->function ? fr->function : "???";
+        if (!f->symbol_form)   /* drip's extension: a demangled pattern, against the demangled name */
+            return drip__vg_glob(f->pat, fr->function ? fr->function : "???");
+        const char *fn = drip__vg_frame_name(fr);   /* valgrind's name: the symbol's, mangled */
+        if (!fn)
+            fn = "???";
         if (drip__vg_glob(f->pat, fn))
             return 1;
+        /* a frame named without its symbol name (demangled only): the pattern demangled */
+        if (!fr->symbol && f->dem && fr->function && drip__vg_glob(f->dem, fr->function))
+            return 1;
         /* glibc's aliases: drip may name a function __strdup where valgrind says strdup */
-        while (fn[0] == '_' && fn[1] != 'Z')
-            fn++;
-        return fn != fr->function && fr->function && drip__vg_glob(f->pat, fn);
+        const char *a = fn;
+        while (a[0] == '_' && a[1] != 'Z')
+            a++;
+        return a != fn && drip__vg_glob(f->pat, a);
     }
     if (f->type == OBJ)
         return fr->module && drip__vg_glob(f->pat, fr->module);
@@ -191,8 +228,8 @@ static int alloc_matches(const struct vg_frame *f)
         return strstr(f->pat, "vgpreload") != NULL || drip__vg_glob(f->pat, "/usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so");
     if (f->type != FUN)
         return 0;
-    for (size_t i = 0; i < sizeof allocators / sizeof allocators[0]; i++)
-        if (drip__vg_glob(f->pat, allocators[i]))
+    for (size_t i = 0; i < sizeof allocators / sizeof allocators[0]; i++)   /* each pattern in its own form */
+        if (is_symbol_form(allocators[i]) == f->symbol_form && drip__vg_glob(f->pat, allocators[i]))
             return 1;
     return 0;
 }
@@ -234,14 +271,36 @@ int drip__vg_supp_match(const struct drip_vg_supp *v, unsigned kind, const struc
 {
     if (!v || !(v->kinds & kind))
         return 0;
-    return match_stack(v->f, v->n, frames, n, 1) || match_stack(v->f, v->n, frames, n, 0);
+    /* drip's stack of a C++ `new` starts inside libstdc++'s operator new (it calls malloc; new[]
+     * jumps to new, leaving no frame of its own), where valgrind's has its one replacement
+     * frame: those leading frames stand for it. */
+    size_t skip = 0;
+    while (skip < n && drip__vg_is_allocator(&frames[skip]))
+        skip++;
+    return match_stack(v->f, v->n, frames, n, 1) || match_stack(v->f, v->n, frames, n, 0) ||
+           (skip && match_stack(v->f, v->n, frames + skip, n - skip, 1));
+}
+
+int drip__vg_is_allocator(const struct drip_frame *fr)
+{
+    const char *n = drip__vg_frame_name(fr);
+    if (!n)
+        return 0;
+    while (n[0] == '_' && n[1] != 'Z' && n[1])   /* glibc's aliases: __strdup */
+        n++;
+    for (size_t i = 0; i < sizeof allocators / sizeof allocators[0]; i++)
+        if (is_symbol_form(allocators[i]) && !strcmp(n, allocators[i]))
+            return 1;
+    return 0;
 }
 
 void drip__vg_supp_free(struct drip_vg_supp *v)
 {
     if (!v)
         return;
-    for (int i = 0; i < v->n; i++)
+    for (int i = 0; i < v->n; i++) {
         free(v->f[i].pat);
+        free(v->f[i].dem);
+    }
     free(v);
 }

@@ -15,6 +15,13 @@ int drip__supp_next_line(const char *text, size_t len, size_t *pos, int *lineno,
  * "line N: ..." in err. */
 int drip__vg_supp_parse(const char *text, size_t len, size_t *pos, int *lineno, struct drip_vg_supp **out,
                         char **name, char *err, size_t errlen);
+/* A frame's name as valgrind's suppressions spell it: the symbol table's (mangled, with its
+ * version), "(below main)" for glibc's start-up code; NULL when the frame has no name. */
+struct drip_frame;
+const char *drip__vg_frame_name(const struct drip_frame *fr);
+/* 1 when the frame is one of the allocation functions valgrind replaces (malloc, operator new,
+ * strdup...): valgrind's stacks start with one such frame, drip's with the C++ runtime's own. */
+int drip__vg_is_allocator(const struct drip_frame *fr);
 int drip__vg_supp_match(const struct drip_vg_supp *v, unsigned kind, const struct drip_frame *frames, size_t n);
 void drip__vg_supp_free(struct drip_vg_supp *v);
 /* A record's suppression in valgrind's format (--gen-suppressions), bare as valgrind prints it:

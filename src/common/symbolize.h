@@ -14,6 +14,9 @@ struct drip_frame {
     const char *module;    /* path of the ELF file; NULL when no module maps the address */
     const char *build_id;  /* the module's GNU build ID in hex ("" or NULL: none) */
     uintptr_t offset;      /* addr relative to the module's load bias */
+    const char *symbol;    /* the symbol table's own name (mangled, with its version: what
+                            * valgrind's suppressions and --gen-suppressions name) when it is
+                            * not function's; NULL: the same as function */
 };
 
 #endif

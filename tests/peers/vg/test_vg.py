@@ -515,6 +515,68 @@ def case_gen_suppressions():
     done()
 
 
+SUPP_MANGLED = os.path.join(HERE, "supp_mangled.supp")
+MANGLED_TOOK = ["bar_by_mangled_suffix", "c_function", "loader_table_by_object", "pool_of_int_only", "vector_buffer"]
+
+
+def case_supp_mangled():
+    """A valgrind file of C++ entries written as valgrind's --gen-suppressions writes them, with
+    mangled names and wildcards (`fun:*_ZN3foo3barEv`, `fun:_ZN3foo4PoolIiE*`, `...` then
+    `fun:_ZNSt6vectorIiSaIiEE*` for a vector's buffer, `obj:*/supp_mangled`, kinds): valgrind
+    matches fun: against the symbols' mangled names (m_errormgr.c, VG_(get_fnname_no_cxx_demangle)),
+    and so does drip: the same five records suppressed (71 bytes), the same left. Two entries
+    that would match the demangled names (`fun:foo*`, `fun:make_vector*`) match nothing under
+    either tool."""
+    cmd = [prog("supp_mangled")]
+    d = scenario("supp_mangled", cmd, F((24 + 13 + 8, 3), reachable=(STDOUT_BUF, 1)),
+                 opts=["suppressions=" + SUPP_MANGLED], vg_args=["--suppressions=" + SUPP_MANGLED])
+    dt.eq(dt.summary(d.report, "suppressed"), (11 + 4 + 20 + 17 + 19, 5), "supp_mangled: drip's suppressed figure")
+    took = sorted(set(r.get("suppressed_by") for r in d.report["leaks"] if r.get("suppressed_by")))
+    dt.eq(took, MANGLED_TOOK, "supp_mangled: the entries that took records, by name")
+    left = sorted((r["kind"], r["bytes"]) for r in d.report["leaks"] if not r.get("suppressed_by"))
+    dt.eq(left, [("definite", 8), ("definite", 13), ("definite", 24), ("reachable", STDOUT_BUF)],
+          "supp_mangled: the records left (Pool<double>, other::keep, the vector object, stdout's buffer)")
+    rc, v = valgrind(cmd, vg_args=["--suppressions=" + SUPP_MANGLED])
+    if v is not None:
+        vleft = sorted((r["kind"], r["bytes"]) for r in v["leaks"])
+        dt.eq(vleft, left, "supp_mangled: valgrind leaves the same records")
+    done()
+
+
+def case_gen_suppressions_cxx():
+    """drip's --gen-suppressions blocks for C++ records name frames as valgrind's do, by their
+    mangled names (`fun:_ZN3foo3barEv`, not `fun:foo::bar()`), and leave out libstdc++'s
+    operator new frames (valgrind's stack has its own replacement there, `_Znam` for new[]
+    where drip's shows the `_Znwm` that new[] jumps to: the leading `...` covers both). Pasted
+    into a file, they suppress every definite and indirect record under valgrind and under drip."""
+    cmd = [prog("supp_mangled")]
+    d = tempfile.mkdtemp(prefix="drip-peers-vg-")
+    try:
+        log = os.path.join(d, "gen.log")
+        subprocess.run([dt.DRIP, "-q", "--leak-check=full", "--gen-suppressions=all", "--log-file=" + log] + cmd,
+                       capture_output=True, timeout=60)
+        text = open(log).read()
+        blocks = re.findall(r"^\{\n.*?^\}\n", text, re.M | re.S)
+        dt.eq(len(blocks), 7, "gen_suppressions_cxx: one block per definite and indirect record")
+        bar = [b for b in blocks if "_ZN3foo3barEv" in b]
+        dt.eq(bar, ["{\n   <insert_a_suppression_name_here>\n   Memcheck:Leak\n   match-leak-kinds: definite\n"
+                    "   ...\n   fun:_ZN3foo3barEv\n   fun:_ZL4workv\n   fun:main\n}\n"],
+              "gen_suppressions_cxx: foo::bar's block, by mangled names, without operator new's frame")
+        gen = "".join(blocks)
+        dt.check("::" not in gen and "fun:_Znwm" not in gen and "fun:_ZNSt6vectorIiSaIiEEC1EmRKS0_" in gen,
+                 "gen_suppressions_cxx: no demangled name, no _Znwm, valgrind's C1 of two constructor aliases")
+        supp = os.path.join(d, "gen.supp")
+        with open(supp, "w") as f:
+            f.write("".join(blocks))
+        r = scenario("gen_suppressions_cxx", cmd, F(reachable=(17 + STDOUT_BUF, 2)), opts=["suppressions=" + supp],
+                     vg_args=["--suppressions=" + supp])
+        dt.eq(dt.summary(r.report, "suppressed"), (24 + 19 + 13 + 11 + 8 + 4 + 20, 7),
+              "gen_suppressions_cxx: drip suppressed the seven records")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    done()
+
+
 def case_supp_bad():
     """A valgrind entry drip cannot read is an error with its line, as valgrind makes it."""
     bad = tempfile.mktemp(prefix="drip-peers-vg-", suffix=".supp")
