@@ -58,6 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             {0x2000, "std::vector<int>::push_back(int const&)", NULL, 0, "/usr/lib/libstdc++.so.6"},
             {0x3000, NULL, NULL, 0, NULL},
             {0x4000, "leak_*weird^name$", "/tmp/a b.c", 1, "/lib/x86_64-linux-gnu/libc.so.6"},
+            {0x5000, "operator new(unsigned long)", NULL, 0, NULL, NULL, 0, "_Znwm"},
+            {0x6000, "foo::Pool<int>::grab()", NULL, 0, NULL, NULL, 0, "_ZN3foo4PoolIiE4grabEv"},
+            {0x7000, "__libc_start_call_main", NULL, 0, NULL},
         };
         for (size_t i = 0; i < s.n; i++) {
             if (!s.patterns[i] || !s.patterns[i][0] || s.hits[i] != 0)

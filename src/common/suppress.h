@@ -6,9 +6,11 @@
  *    lines `fun:`, `obj:`, `src:` (glob with `*` and `?`, whole name) or `...` (any frames),
  *    matched from the innermost frame on. valgrind's stacks start in the allocation function
  *    (malloc, operator new), drip's in its caller: an entry matches with or without such a first
- *    frame. A mangled `fun:_Z...` name without wildcards is demangled first, since drip's frames
- *    carry demangled names. Entries for other kinds (Memcheck:Cond, Helgrind:...) are read and
- *    never match. */
+ *    frame. A fun: pattern of symbol characters (letters, digits, `_ . $ @`, wildcards) is
+ *    matched as valgrind matches it, against the frame's symbol name (mangled, with its version:
+ *    drip_frame.symbol, else function); one written demangled (`::`, parentheses, spaces) is
+ *    drip's extension, matched against the demangled name (valgrind never matches it). Entries
+ *    for other kinds (Memcheck:Cond, Helgrind:...) are read and never match. */
 #ifndef DRIP_COMMON_SUPPRESS_H
 #define DRIP_COMMON_SUPPRESS_H
 

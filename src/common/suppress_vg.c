@@ -196,9 +196,10 @@ static const char *base(const char *p)
 static int frame_matches(const struct vg_frame *f, const struct drip_frame *fr)
 {
     if (f->type == FUN) {
-        if (!f->symbol_form)   /* drip's extension: a demangled pattern, against the demangled name */
-            return drip__vg_glob(f->pat, fr->function ? fr->function : "???");
         const char *fn = drip__vg_frame_name(fr);   /* valgrind's name: the symbol's, mangled */
+        if (!f->symbol_form)   /* drip's extension: a demangled pattern, against the demangled name */
+            return drip__vg_glob(f->pat, fr->function ? fr->function : "???") ||
+                   (fn && !strcmp(fn, "(below main)") && drip__vg_glob(f->pat, fn));
         if (!fn)
             fn = "???";
         if (drip__vg_glob(f->pat, fn))

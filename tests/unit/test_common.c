@@ -14,6 +14,7 @@
 
 #include "options.h"
 #include "suppress.h"
+#include "suppress_vg.h"
 #include "writer.h"
 
 static void options_defaults(void **state)
@@ -173,6 +174,59 @@ static void suppressions(void **state)
     assert_false(drip__vg_glob("a?c", "ac"));
 }
 
+/* One valgrind entry (text) against one stack of (function, symbol) frames: index or -1. */
+static int vg_match1(const char *text, unsigned kind, const struct drip_frame *f, size_t n)
+{
+    struct drip_suppressions s;
+    char err[256] = "";
+    assert_int_equal(drip__suppressions_parse(&s, text, strlen(text), err, sizeof err), 0);
+    int r = drip__suppressions_match_kind(&s, kind, f, n);
+    drip__suppressions_free(&s);
+    return r;
+}
+
+/* valgrind matches fun: against the mangled name (m_errormgr.c): a pattern of symbol characters
+ * against the frame's symbol, a demangled one (drip's extension) against the function */
+static void vg_mangled(void **state)
+{
+    (void)state;
+    struct drip_frame f[4] = {
+        {.function = "operator new(unsigned long)", .symbol = "_Znwm"},
+        {.function = "foo::Pool<int>::grab()", .symbol = "_ZN3foo4PoolIiE4grabEv"},
+        {.function = "work()", .symbol = "_ZL4workv"},
+        {.function = "main"},
+    };
+#define E(lines) "{\n  e\n  Memcheck:Leak\n" lines "}\n"
+    /* the first line names the allocation frame, under valgrind as here */
+    assert_int_equal(vg_match1(E("  fun:_ZN3foo4PoolIiE*\n"), DRIP_SUPP_DEFINITE, f, 4), -1);
+    assert_int_equal(vg_match1(E("  ...\n  fun:_ZN3foo4PoolIiE*\n"), DRIP_SUPP_DEFINITE, f, 4), 0);
+    assert_int_equal(vg_match1(E("  fun:_Znwm\n  fun:*_ZN3foo4PoolIiE4grabEv\n"), DRIP_SUPP_DEFINITE, f, 4), 0);
+    assert_int_equal(vg_match1(E("  ...\n  fun:_ZN3foo4PoolIdE*\n"), DRIP_SUPP_DEFINITE, f, 4), -1);
+    /* symbol characters: valgrind compares them with "_ZN3foo...", never "foo::Pool<int>..." */
+    assert_int_equal(vg_match1(E("  ...\n  fun:foo*\n"), DRIP_SUPP_DEFINITE, f, 4), -1);
+    assert_int_equal(vg_match1(E("  ...\n  fun:work*\n"), DRIP_SUPP_DEFINITE, f, 4), -1);
+    /* demangled (`::`, parentheses): drip's extension, against the demangled name */
+    assert_int_equal(vg_match1(E("  ...\n  fun:foo::*\n"), DRIP_SUPP_DEFINITE, f, 4), 0);
+    assert_int_equal(vg_match1(E("  ...\n  fun:work()\n  fun:main\n"), DRIP_SUPP_DEFINITE, f, 4), 0);
+    /* libstdc++'s operator new frame stands for valgrind's replacement (`_Znam` for new[]) */
+    assert_int_equal(vg_match1(E("  fun:_Znam\n  fun:_ZN3foo4PoolIiE4grabEv\n  fun:_ZL4workv\n"), DRIP_SUPP_DEFINITE,
+                               f, 4), 0);
+    assert_int_equal(vg_match1(E("  fun:*new*\n  fun:_ZN3foo4PoolIiE4grabEv\n"), DRIP_SUPP_DEFINITE, f, 4), -1);
+    /* a frame named without its symbol (demangled only): a plain mangled pattern is demangled */
+    struct drip_frame g[2] = {{.function = "app::make()"}, {.function = "main"}};
+    assert_int_equal(vg_match1(E("  fun:_ZN3app4makeEv\n"), DRIP_SUPP_DEFINITE, g, 2), 0);
+    assert_int_equal(vg_match1(E("  fun:_ZN3app*\n"), DRIP_SUPP_DEFINITE, g, 2), -1);
+    /* glibc's start-up code is "(below main)"; versioned names as the symbol table has them */
+    struct drip_frame h[2] = {{.function = "_IO_file_overflow", .symbol = "_IO_file_overflow@@GLIBC_2.2.5"},
+                              {.function = "__libc_start_call_main"}};
+    assert_int_equal(vg_match1(E("  fun:_IO_file_overflow@@*\n  fun:(below main)\n"), DRIP_SUPP_DEFINITE, h, 2), 0);
+    assert_int_equal(vg_match1(E("  fun:_IO_file_overflow\n"), DRIP_SUPP_DEFINITE, h, 2), -1);
+    assert_string_equal(drip__vg_frame_name(&h[1]), "(below main)");
+    assert_true(drip__vg_is_allocator(&f[0]));
+    assert_false(drip__vg_is_allocator(&f[1]));
+#undef E
+}
+
 static void writer(void **state)
 {
     char path[] = "/tmp/drip-writer-XXXXXX";
@@ -205,7 +259,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(options_defaults), cmocka_unit_test(options_parse), cmocka_unit_test(options_errors), cmocka_unit_test(options_ranges),
-        cmocka_unit_test(sizes),           cmocka_unit_test(template_match), cmocka_unit_test(suppressions),
+        cmocka_unit_test(sizes),           cmocka_unit_test(template_match), cmocka_unit_test(suppressions), cmocka_unit_test(vg_mangled),
         cmocka_unit_test(writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
