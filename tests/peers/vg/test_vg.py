@@ -552,11 +552,18 @@ def case_gen_suppressions_cxx():
     cmd = [prog("supp_mangled")]
     d = tempfile.mkdtemp(prefix="drip-peers-vg-")
     try:
-        log = os.path.join(d, "gen.log")
-        subprocess.run([dt.DRIP, "-q", "--leak-check=full", "--gen-suppressions=all", "--log-file=" + log] + cmd,
-                       capture_output=True, timeout=60)
-        text = open(log).read()
-        blocks = re.findall(r"^\{\n.*?^\}\n", text, re.M | re.S)
+        # a name cache of its own: the first run fills it, the second reads the names from it
+        env = dict(os.environ, XDG_CACHE_HOME=os.path.join(d, "cache"))
+        gen = []
+        for run in ("cold", "warm"):
+            log = os.path.join(d, "gen-%s.log" % run)
+            subprocess.run([dt.DRIP, "-q", "--leak-check=full", "--gen-suppressions=all", "--log-file=" + log] + cmd,
+                           capture_output=True, timeout=60, env=env)
+            text = open(log).read()
+            gen.append(re.findall(r"^\{\n.*?^\}\n", text, re.M | re.S))
+        dt.check(bool(os.listdir(os.path.join(d, "cache", "drip"))), "gen_suppressions_cxx: the name cache was written")
+        dt.eq(gen[1], gen[0], "gen_suppressions_cxx: the same blocks from the name cache as from the symbol tables")
+        blocks = gen[0]
         dt.eq(len(blocks), 7, "gen_suppressions_cxx: one block per definite and indirect record")
         bar = [b for b in blocks if "_ZN3foo3barEv" in b]
         dt.eq(bar, ["{\n   <insert_a_suppression_name_here>\n   Memcheck:Leak\n   match-leak-kinds: definite\n"
