@@ -99,7 +99,7 @@ void drip__vg_supp_write(struct drip_writer *w, const char *kind, const struct d
 {
     drip__printf(w, "{\n   <insert_a_suppression_name_here>\n   Memcheck:Leak\n   match-leak-kinds: %s\n   ...\n", kind);
     int k = 0;
-    while (k < n && drip__vg_is_allocator(&frames[k]))
+    while (k < n && drip__vg_is_operator_new(&frames[k]))
         k++;   /* operator new's own frames (libstdc++'s): `...` stands for valgrind's */
     for (; k < n; k++) {
         const struct drip_frame *f = &frames[k];

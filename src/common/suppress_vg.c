@@ -272,25 +272,25 @@ int drip__vg_supp_match(const struct drip_vg_supp *v, unsigned kind, const struc
 {
     if (!v || !(v->kinds & kind))
         return 0;
-    /* drip's stack of a C++ `new` starts inside libstdc++'s operator new (it calls malloc; new[]
-     * jumps to new, leaving no frame of its own), where valgrind's has its one replacement
-     * frame: those leading frames stand for it. */
+    /* valgrind's stack: its allocation frame (its malloc, or its operator new), then drip's,
+     * which start in the caller of malloc: glibc's strdup is in both ([malloc, strdup, f] and
+     * [strdup, f]). But valgrind replaces operator new itself, where drip's stack starts inside
+     * libstdc++'s (it calls malloc; new[] jumps to new, leaving no frame of its own): those
+     * leading frames stand for valgrind's one. (The entry may also leave the allocation frame
+     * out: drip's stack as it is.) */
     size_t skip = 0;
-    while (skip < n && drip__vg_is_allocator(&frames[skip]))
+    while (skip < n && drip__vg_is_operator_new(&frames[skip]))
         skip++;
-    return match_stack(v->f, v->n, frames, n, 1) || match_stack(v->f, v->n, frames, n, 0) ||
-           (skip && match_stack(v->f, v->n, frames + skip, n - skip, 1));
+    return match_stack(v->f, v->n, frames + skip, n - skip, 1) || match_stack(v->f, v->n, frames, n, 0);
 }
 
-int drip__vg_is_allocator(const struct drip_frame *fr)
+int drip__vg_is_operator_new(const struct drip_frame *fr)
 {
     const char *n = drip__vg_frame_name(fr);
-    if (!n)
+    if (!n || strncmp(n, "_Zn", 3))
         return 0;
-    while (n[0] == '_' && n[1] != 'Z' && n[1])   /* glibc's aliases: __strdup */
-        n++;
     for (size_t i = 0; i < sizeof allocators / sizeof allocators[0]; i++)
-        if (is_symbol_form(allocators[i]) && !strcmp(n, allocators[i]))
+        if (!strcmp(n, allocators[i]))
             return 1;
     return 0;
 }

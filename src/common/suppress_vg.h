@@ -19,9 +19,9 @@ int drip__vg_supp_parse(const char *text, size_t len, size_t *pos, int *lineno, 
  * version), "(below main)" for glibc's start-up code; NULL when the frame has no name. */
 struct drip_frame;
 const char *drip__vg_frame_name(const struct drip_frame *fr);
-/* 1 when the frame is one of the allocation functions valgrind replaces (malloc, operator new,
- * strdup...): valgrind's stacks start with one such frame, drip's with the C++ runtime's own. */
-int drip__vg_is_allocator(const struct drip_frame *fr);
+/* 1 when the frame is one of C++'s operator new (new, new[], nothrow, aligned: `_Zn...`), which
+ * valgrind replaces where drip's stacks show libstdc++'s own, calling malloc. */
+int drip__vg_is_operator_new(const struct drip_frame *fr);
 int drip__vg_supp_match(const struct drip_vg_supp *v, unsigned kind, const struct drip_frame *frames, size_t n);
 void drip__vg_supp_free(struct drip_vg_supp *v);
 /* A record's suppression in valgrind's format (--gen-suppressions), bare as valgrind prints it:

@@ -222,8 +222,8 @@ static void vg_mangled(void **state)
     assert_int_equal(vg_match1(E("  fun:_IO_file_overflow@@*\n  fun:(below main)\n"), DRIP_SUPP_DEFINITE, h, 2), 0);
     assert_int_equal(vg_match1(E("  fun:_IO_file_overflow\n"), DRIP_SUPP_DEFINITE, h, 2), -1);
     assert_string_equal(drip__vg_frame_name(&h[1]), "(below main)");
-    assert_true(drip__vg_is_allocator(&f[0]));
-    assert_false(drip__vg_is_allocator(&f[1]));
+    assert_true(drip__vg_is_operator_new(&f[0]));
+    assert_false(drip__vg_is_operator_new(&f[1]));
 #undef E
 }
 
