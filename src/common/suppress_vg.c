@@ -39,7 +39,7 @@ struct drip_vg_supp {
  * (drip's stack starts in their caller). Mangled and demangled. */
 static const char *const allocators[] = {
     "malloc", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign", "aligned_alloc", "valloc",
-    "pvalloc", "free", "strdup", "strndup", "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
+    "pvalloc", "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
     "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t",
     "_ZnamSt11align_val_tRKSt9nothrow_t", "operator new(unsigned long)", "operator new[](unsigned long)",
     "operator new(unsigned long, std::nothrow_t const&)", "operator new[](unsigned long, std::nothrow_t const&)",
@@ -223,24 +223,31 @@ static int frame_matches(const struct vg_frame *f, const struct drip_frame *fr)
 }
 
 /* valgrind's own allocation frame, which drip's stacks do not have */
-static int alloc_matches(const struct vg_frame *f)
+enum { ALLOC_C = 1, ALLOC_NEW = 2 };   /* valgrind's allocation frame: its malloc family, or operator new */
+
+static int is_new_name(const char *n) { return !strncmp(n, "_Zn", 3) || !strncmp(n, "operator new", 12); }
+
+/* Does f match valgrind's allocation frame of that family? drip does not know which function of
+ * the family allocated (new[] jumps to new, calloc's caller looks like malloc's): any of them. */
+static int alloc_matches(const struct vg_frame *f, int family)
 {
     if (f->type == OBJ)
         return strstr(f->pat, "vgpreload") != NULL || drip__vg_glob(f->pat, "/usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so");
     if (f->type != FUN)
         return 0;
     for (size_t i = 0; i < sizeof allocators / sizeof allocators[0]; i++)   /* each pattern in its own form */
-        if (is_symbol_form(allocators[i]) == f->symbol_form && drip__vg_glob(f->pat, allocators[i]))
+        if (is_symbol_form(allocators[i]) == f->symbol_form && is_new_name(allocators[i]) == (family == ALLOC_NEW) &&
+            drip__vg_glob(f->pat, allocators[i]))
             return 1;
     return 0;
 }
 
-/* Does pattern p match frame k of the stack, where with_alloc puts valgrind's allocation frame
- * before drip's frames? */
+/* Does pattern p match frame k of the stack, where with_alloc (ALLOC_*) puts valgrind's
+ * allocation frame before drip's frames? */
 static int at(const struct vg_frame *p, const struct drip_frame *fr, size_t k, int with_alloc)
 {
     if (with_alloc)
-        return k == 0 ? alloc_matches(p) : frame_matches(p, &fr[k - 1]);
+        return k == 0 ? alloc_matches(p, with_alloc) : frame_matches(p, &fr[k - 1]);
     return frame_matches(p, &fr[k]);
 }
 
@@ -281,7 +288,8 @@ int drip__vg_supp_match(const struct drip_vg_supp *v, unsigned kind, const struc
     size_t skip = 0;
     while (skip < n && drip__vg_is_operator_new(&frames[skip]))
         skip++;
-    return match_stack(v->f, v->n, frames + skip, n - skip, 1) || match_stack(v->f, v->n, frames, n, 0);
+    return match_stack(v->f, v->n, frames + skip, n - skip, skip ? ALLOC_NEW : ALLOC_C) ||
+           match_stack(v->f, v->n, frames, n, 0);
 }
 
 int drip__vg_is_operator_new(const struct drip_frame *fr)

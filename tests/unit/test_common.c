@@ -212,6 +212,12 @@ static void vg_mangled(void **state)
     assert_int_equal(vg_match1(E("  fun:_Znam\n  fun:_ZN3foo4PoolIiE4grabEv\n  fun:_ZL4workv\n"), DRIP_SUPP_DEFINITE,
                                f, 4), 0);
     assert_int_equal(vg_match1(E("  fun:*new*\n  fun:_ZN3foo4PoolIiE4grabEv\n"), DRIP_SUPP_DEFINITE, f, 4), -1);
+    /* valgrind's allocation frame is of the family drip's stack shows: operator new, or malloc's
+     * (which member is not known: new[] jumps to new) */
+    assert_int_equal(vg_match1(E("  fun:malloc\n  fun:_ZN3foo4PoolIiE4grabEv\n"), DRIP_SUPP_DEFINITE, f, 4), -1);
+    assert_int_equal(vg_match1(E("  fun:_Znam\n"), DRIP_SUPP_DEFINITE, f, 4), 0);
+    assert_int_equal(vg_match1(E("  fun:_Znam\n"), DRIP_SUPP_DEFINITE, f + 1, 3), -1);
+    assert_int_equal(vg_match1(E("  fun:calloc\n  fun:_ZN3foo4PoolIiE4grabEv\n"), DRIP_SUPP_DEFINITE, f + 1, 3), 0);
     /* a frame named without its symbol (demangled only): a plain mangled pattern is demangled */
     struct drip_frame g[2] = {{.function = "app::make()"}, {.function = "main"}};
     assert_int_equal(vg_match1(E("  fun:_ZN3app4makeEv\n"), DRIP_SUPP_DEFINITE, g, 2), 0);
