@@ -54,6 +54,9 @@ int drip__dw_load(void)
 FWD(Dwarf_Attribute *, dwarf_attr, "ELFUTILS_0.122", (Dwarf_Die *die, unsigned int search_name, Dwarf_Attribute *result),
     (die, search_name, result))
 FWD(int, dwarf_child, "ELFUTILS_0.122", (Dwarf_Die *die, Dwarf_Die *result), (die, result))
+FWD(const char *, dwarf_diename, "ELFUTILS_0.122", (Dwarf_Die *die), (die))
+FWD(int, dwarf_getscopes, "ELFUTILS_0.122", (Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes), (cudie, pc, scopes))
+FWD(int, dwarf_getscopes_die, "ELFUTILS_0.122", (Dwarf_Die *die, Dwarf_Die **scopes), (die, scopes))
 FWD(const char *, dwarf_decl_file, "ELFUTILS_0.143", (Dwarf_Die *decl), (decl))
 FWD(int, dwarf_decl_line, "ELFUTILS_0.143", (Dwarf_Die *decl, int *linep), (decl, linep))
 FWD(Dwarf_Off, dwarf_dieoffset, "ELFUTILS_0.122", (Dwarf_Die *die), (die))
@@ -98,6 +101,8 @@ FWD(const char *, dwfl_module_addrinfo, "ELFUTILS_0.158",
     (Dwfl_Module *mod, GElf_Addr address, GElf_Off *offset, GElf_Sym *sym, GElf_Word *shndxp, Elf **elfp,
      Dwarf_Addr *bias),
     (mod, address, offset, sym, shndxp, elfp, bias))
+FWD(Dwarf_Die *, dwfl_module_addrdie, "ELFUTILS_0.122", (Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias),
+    (mod, addr, bias))
 FWD(Dwarf *, dwfl_module_getdwarf, "ELFUTILS_0.122", (Dwfl_Module *mod, Dwarf_Addr *bias), (mod, bias))
 FWD(Elf *, dwfl_module_getelf, "ELFUTILS_0.122", (Dwfl_Module *mod, GElf_Addr *bias), (mod, bias))
 FWD(Dwfl_Line *, dwfl_module_getsrc, "ELFUTILS_0.122", (Dwfl_Module *mod, Dwarf_Addr addr), (mod, addr))

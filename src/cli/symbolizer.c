@@ -10,6 +10,7 @@
 #include "symcache.h"
 #include "demangle.h"
 
+#include <dwarf.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <elfutils/libdwfl.h>
@@ -24,6 +25,7 @@ struct entry {
     struct drip_frame f;
     int lines;     /* DRIP_SYMCACHE_*: how f.file and f.line were found */
     char *owned;   /* the demangled name, when f.function points to one */
+    char *owned_inl;   /* f.inlined, when the symbolizer made it */
 };
 
 /* A symbol's extent, for the function-name cache (see func_name). */
@@ -326,9 +328,47 @@ struct drip_symcache *drip_symbolizer_cache(struct drip_symbolizer *s, const str
     return cm->cache;
 }
 
-/* Returns the string it allocated for f->function, if any; *how: DRIP_SYMCACHE_* of the answer. */
-static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct drip_frame *f, int *how)
+/* The calls inlined at pc as valgrind lists them (readdwarf3.c: each DW_TAG_inlined_subroutine
+ * around pc, innermost first, named by its abstract origin's DW_AT_name, through
+ * DW_AT_specification), joined by \x1f; NULL when there are none or no DWARF. */
+static char *inlined_at(struct mod *m, Dwarf_Addr pc)
 {
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = dwfl_module_addrdie(m->m, pc, &bias);
+    Dwarf_Die *scopes = NULL, *chain = NULL;
+    /* the innermost scope at pc, then every DIE that holds it (dwarf_getscopes alone stops at the
+     * first inlined call's abstract definition: eu-addr2line -i's way) */
+    int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+    n = n > 0 ? dwarf_getscopes_die(&scopes[0], &chain) : 0;
+    free(scopes);
+    scopes = chain;
+    char *out = NULL;
+    size_t len = 0;
+    for (int i = 0; i < n && dwarf_tag(&scopes[i]) != DW_TAG_subprogram; i++) {
+        if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+            continue;
+        const char *name = dwarf_diename(&scopes[i]);
+        if (!name || strpbrk(name, "\t\n\x1f"))
+            name = "AbsOriFnNameNotFound";   /* valgrind's word for a name it cannot find */
+        size_t nl = strlen(name);
+        char *o = realloc(out, len + nl + 2);
+        if (!o)
+            break;
+        out = o;
+        if (len)
+            out[len++] = '\x1f';
+        memcpy(out + len, name, nl + 1);
+        len += nl;
+    }
+    free(scopes);
+    return out;
+}
+
+/* Returns the string it allocated for f->function, if any, and in *inl the one for f->inlined;
+ * *how: DRIP_SYMCACHE_* of the answer. */
+static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct drip_frame *f, int *how, char **inl)
+{
+    *inl = NULL;
     char *owned = NULL;
     memset(f, 0, sizeof *f);
     *how = lines ? DRIP_SYMCACHE_LINES : DRIP_SYMCACHE_NOLINES;
@@ -341,8 +381,8 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
     f->build_id = rm->build_id;
     f->offset = off;
     struct mod *cm = &s->mods[rm - s->raw->mods];
-    int cached = drip_symcache_lookup(drip_symbolizer_cache(s, rm), off, lines, &f->function, &f->symbol, &f->file,
-                                      &f->line);
+    int cached = drip_symcache_lookup(drip_symbolizer_cache(s, rm), off, lines, &f->function, &f->symbol,
+                                      &f->inlined, &f->file, &f->line);
     if (cached >= 0) {
         *how = cached == DRIP_SYMCACHE_OWN ? cached : *how;
         return NULL;   /* the strings are the cache's */
@@ -372,8 +412,9 @@ static char *lookup(struct drip_symbolizer *s, uintptr_t addr, int lines, struct
             f->file = src;
             f->line = lineno;
         }
+        f->inlined = *inl = inlined_at(m, pc);
     }
-    drip_symcache_put(cm->cache, off, *how, f->function, f->symbol, f->file, f->line);
+    drip_symcache_put(cm->cache, off, *how, f->function, f->symbol, f->inlined, f->file, f->line);
     return owned;
 }
 
@@ -389,17 +430,20 @@ static void frame(void *ctx, uintptr_t addr, int lines, struct drip_frame *f)
             if (!lines && e->lines == DRIP_SYMCACHE_LINES) {
                 f->file = NULL;
                 f->line = 0;
+                f->inlined = NULL;
             }
             return;
         }
     int how;
-    char *owned = lookup(s, addr, lines, f, &how);
+    char *inl;
+    char *owned = lookup(s, addr, lines, f, &how, &inl);
     struct entry *e = malloc(sizeof *e);
     if (!e)
         return;   /* the name stays valid for the caller: leaked rather than freed under it */
     e->f = *f;
     e->lines = how;
     e->owned = owned;
+    e->owned_inl = inl;
     e->next = s->cache[h];
     s->cache[h] = e;
 }
@@ -466,6 +510,7 @@ void drip_symbolizer_free(struct drip_symbolizer *s)
         for (struct entry *e = s->cache[i], *n; e; e = n) {
             n = e->next;
             free(e->owned);
+            free(e->owned_inl);
             free(e);
         }
     for (size_t i = 0; i < s->raw->nmods; i++) {

@@ -22,16 +22,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The file format's version, on its first line. 4: a sixth field, valgrind's name of the symbol. A file
- * of another version is not read (version 2's entries lack the symbol names that valgrind's
- * suppressions match: read, they would make a suppression miss) and is replaced at close. */
-enum { FORMAT = 4 };
+/* The file format's version, on its first line. 5: a sixth field, valgrind's name of the
+ * symbol, and a seventh, the inlined calls at the address. A file of another version is not read
+ * (version 2's entries lack the names that valgrind's suppressions match: read, they would make a
+ * suppression miss) and is replaced at close. */
+enum { FORMAT = 5 };
 enum { MAX_DIR_BYTES = 64 << 20, TRIM_TO_BYTES = 48 << 20, MAX_ENTRIES = 1 << 20, MAX_KEPT = 64 };
 
 struct centry {
     uintptr_t off;
     int lines, line, used;
     char *function, *file, *symbol;   /* symbol: NULL when it is the function's name */
+    char *inlined;                     /* inlined calls' names joined by \x1f; NULL: none */
 };
 
 struct fence {
@@ -106,7 +108,7 @@ static char *dup_or_null(const char *s, size_t n) { return n ? strndup(s, n) : N
 
 /* Into the overlay. -1 when it is full or out of memory (the entry is then not kept). */
 static int insert(struct drip_symcache *c, uintptr_t off, int lines, const char *fn, size_t fnlen, const char *file,
-                  size_t filelen, int line, const char *sym, size_t symlen)
+                  size_t filelen, int line, const char *sym, size_t symlen, const char *inl, size_t inllen)
 {
     if (c->n >= MAX_ENTRIES || ((c->n + 1) * 2 > c->cap && grow(c) != 0))
         return -1;
@@ -115,11 +117,12 @@ static int insert(struct drip_symcache *c, uintptr_t off, int lines, const char 
         retire(c, e->function);
         retire(c, e->file);
         retire(c, e->symbol);
+        retire(c, e->inlined);
     } else {
         c->n++;
     }
     *e = (struct centry){off, lines, line, 1, dup_or_null(fn, fnlen), dup_or_null(file, filelen),
-                         dup_or_null(sym, symlen)};
+                         dup_or_null(sym, symlen), dup_or_null(inl, inllen)};
     return 0;
 }
 
@@ -136,15 +139,16 @@ static void debug_stamp(const char *build_id, char *out, size_t cap)
 }
 
 /* One line of the file, [s, nl) with *nl == '\n': "offset TAB lines TAB line TAB function TAB
- * file [TAB symbol]" (symbol: valgrind's name of the symbol, mangled, with its version, when it
- * is not the function's; since version 4 of the format). Its fields: a line of fewer than five fields is no
- * entry (0), the file field ends at a fifth tab if any, the symbol field (empty when absent) at
- * the end of the line. */
+ * file [TAB symbol [TAB inlined]]" (symbol: valgrind's name of the symbol, mangled, with its
+ * version, when it is not the function's; inlined: the names of the calls inlined at the
+ * address, innermost first, joined by \x1f; both since version 5 of the format). Its fields: a
+ * line of fewer than five fields is no entry (0), the file field ends at a fifth tab if any, the
+ * symbol field at a sixth, the inlined field at the end of the line (both empty when absent). */
 struct fline {
     uintptr_t off;
     int lines, line;
-    const char *fn, *file, *sym;
-    size_t fnlen, filelen, symlen;
+    const char *fn, *file, *sym, *inl;
+    size_t fnlen, filelen, symlen, inllen;
 };
 
 /* The offset at the start of a line: hex digits up to the tab (as written by %lx; upper case is
@@ -183,8 +187,11 @@ static int parse_line(const char *s, const char *nl, struct fline *l)
     l->fnlen = len[3];
     l->file = f[4];
     l->filelen = len[4];
+    const char *t = memchr(p, '\t', (size_t)(nl - p));
     l->sym = p;
-    l->symlen = (size_t)(nl - p);
+    l->symlen = (size_t)((t ? t : nl) - p);
+    l->inl = t ? t + 1 : nl;
+    l->inllen = (size_t)(nl - l->inl);
     return 1;
 }
 
@@ -316,7 +323,7 @@ static int is_kept(const struct drip_symcache *c)
 }
 
 int drip_symcache_lookup(struct drip_symcache *c, uintptr_t off, int need_lines, const char **function,
-                         const char **symbol, const char **file, int *line)
+                         const char **symbol, const char **inlined, const char **file, int *line)
 {
     if (!c)
         return -1;
@@ -324,7 +331,7 @@ int drip_symcache_lookup(struct drip_symcache *c, uintptr_t off, int need_lines,
     if (!e || !e->used) {   /* not asked before in this process: the file's line, if any */
         struct fline l;
         if (!c->map || !file_find(c, off, &l) ||
-            insert(c, l.off, l.lines, l.fn, l.fnlen, l.file, l.filelen, l.line, l.sym, l.symlen) != 0)
+            insert(c, l.off, l.lines, l.fn, l.fnlen, l.file, l.filelen, l.line, l.sym, l.symlen, l.inl, l.inllen) != 0)
             return -1;
         e = &c->e[slot(c, off)];
     }
@@ -337,23 +344,25 @@ int drip_symcache_lookup(struct drip_symcache *c, uintptr_t off, int need_lines,
     int strip = !need_lines && e->lines == DRIP_SYMCACHE_LINES;
     *file = strip ? NULL : e->file;
     *line = strip ? 0 : e->line;
+    if (inlined)   /* found with the lines, from the same debug information */
+        *inlined = strip ? NULL : e->inlined;
     return e->lines;
 }
 
 int drip_symcache_get(struct drip_symcache *c, uintptr_t off, int need_lines, const char **function,
                       const char **file, int *line)
 {
-    return drip_symcache_lookup(c, off, need_lines, function, NULL, file, line) >= 0;
+    return drip_symcache_lookup(c, off, need_lines, function, NULL, NULL, file, line) >= 0;
 }
 
 void drip_symcache_put(struct drip_symcache *c, uintptr_t off, int lines, const char *function, const char *symbol,
-                       const char *file, int line)
+                       const char *inlined, const char *file, int line)
 {
     if (!c || (function && strpbrk(function, "\t\n")) || (file && strpbrk(file, "\t\n")) ||
-        (symbol && strpbrk(symbol, "\t\n")))
+        (symbol && strpbrk(symbol, "\t\n")) || (inlined && strpbrk(inlined, "\t\n")))
         return;
     insert(c, off, lines, function, function ? strlen(function) : 0, file, file ? strlen(file) : 0, line, symbol,
-           symbol ? strlen(symbol) : 0);
+           symbol ? strlen(symbol) : 0, inlined, inlined ? strlen(inlined) : 0);
     c->dirty = 1;
 }
 
@@ -468,18 +477,20 @@ static int write_sorted(const struct drip_symcache *c, FILE *f)
         const struct centry *e = &c->e[i];
         if (!e->used)
             continue;
-        o[n] = (struct out){e->off, n, {e->off, e->lines, e->line, e->function, e->file, e->symbol,
+        o[n] = (struct out){e->off, n, {e->off, e->lines, e->line, e->function, e->file, e->symbol, e->inlined,
                                         e->function ? strlen(e->function) : 0, e->file ? strlen(e->file) : 0,
-                                        e->symbol ? strlen(e->symbol) : 0}};
+                                        e->symbol ? strlen(e->symbol) : 0, e->inlined ? strlen(e->inlined) : 0}};
         n++;
     }
     qsort(o, n, sizeof *o, by_off);
     fprintf(f, "drip-symcache %d %s\n", FORMAT, c->debug);
     for (size_t i = 0, kept_n = 0; i < n && kept_n < MAX_ENTRIES; i++)
         if (i + 1 == n || o[i + 1].off != o[i].off) {
-            fprintf(f, "%lx\t%d\t%d\t%.*s\t%.*s%s%.*s\n", (unsigned long)o[i].off, o[i].l.lines, o[i].l.line,
-                    (int)o[i].l.fnlen, o[i].l.fn ? o[i].l.fn : "", (int)o[i].l.filelen, o[i].l.file ? o[i].l.file : "",
-                    o[i].l.symlen ? "\t" : "", (int)o[i].l.symlen, o[i].l.sym ? o[i].l.sym : "");
+            const struct fline *l = &o[i].l;
+            int more = l->symlen || l->inllen;   /* no empty fields at the end: a C function's line as before */
+            fprintf(f, "%lx\t%d\t%d\t%.*s\t%.*s%s%.*s%s%.*s\n", (unsigned long)o[i].off, l->lines, l->line,
+                    (int)l->fnlen, l->fn ? l->fn : "", (int)l->filelen, l->file ? l->file : "", more ? "\t" : "",
+                    (int)l->symlen, l->sym ? l->sym : "", l->inllen ? "\t" : "", (int)l->inllen, l->inl ? l->inl : "");
             kept_n++;
         }
     free(o);
@@ -514,6 +525,7 @@ void drip_symcache_close(struct drip_symcache *c)
         free(c->e[i].function);
         free(c->e[i].file);
         free(c->e[i].symbol);
+        free(c->e[i].inlined);
     }
     free(c->e);
     for (size_t i = 0; i < c->nold; i++)

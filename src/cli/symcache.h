@@ -3,8 +3,9 @@
  *
  * One file per build ID under $XDG_CACHE_HOME/drip (else ~/.cache/drip): a header with the
  * format's version, then one line per address offset (offset, how file:line were looked up:
- * DRIP_SYMCACHE_*, line, function, file, and the symbol table's own name when it is not the
- * function's: mangled, or with its version). A file of an older version is not read. Written to
+ * DRIP_SYMCACHE_*, line, function, file, the symbol table's own name when it is not the
+ * function's: mangled, or with its version, and the calls inlined at the address, found with the
+ * lines). A file of an older version is not read. Written to
  * a temporary file and renamed, so concurrent drip processes never see half a file (the last
  * writer wins; each file is whole). The directory is kept under 64 MiB, oldest files removed
  * first. A file is ignored when the separate debug file for its build ID appeared, changed or
@@ -29,17 +30,18 @@ enum {
 /* The cache of one module (loaded when a file exists), or NULL: no build ID, cache off. */
 struct drip_symcache *drip_symcache_open(const char *build_id);
 /* The entry's DRIP_SYMCACHE_* when off is known with file:line looked up (or need_lines = 0;
- * file:line are then left out of a DRIP_SYMCACHE_LINES entry), else -1. The strings (NULL: none;
- * *symbol NULL: the same as *function; symbol may be NULL) live until drip_symcache_close, also
- * when the entry is replaced meanwhile. */
+ * file:line and the inlined calls are then left out of a DRIP_SYMCACHE_LINES entry), else -1.
+ * The strings (NULL: none; *symbol NULL: the same as *function; symbol and inlined may be NULL)
+ * live until drip_symcache_close, also when the entry is replaced meanwhile. */
 int drip_symcache_lookup(struct drip_symcache *c, uintptr_t off, int need_lines, const char **function,
-                         const char **symbol, const char **file, int *line);
+                         const char **symbol, const char **inlined, const char **file, int *line);
 /* drip_symcache_lookup(...) >= 0. */
 int drip_symcache_get(struct drip_symcache *c, uintptr_t off, int need_lines, const char **function,
                       const char **file, int *line);
-/* symbol: the symbol table's name when it is not function (NULL: the same). */
+/* symbol: the symbol table's name when it is not function (NULL: the same); inlined: the calls
+ * inlined at off (drip_frame.inlined; NULL: none). */
 void drip_symcache_put(struct drip_symcache *c, uintptr_t off, int lines, const char *function, const char *symbol,
-                       const char *file, int line);
+                       const char *inlined, const char *file, int line);
 /* Writes what is new, then frees (a cache kept by drip_symcache_keep stays loaded). NULL is fine. */
 void drip_symcache_close(struct drip_symcache *c);
 /* From now on, caches stay loaded after drip_symcache_close and drip_symcache_open returns the

@@ -221,9 +221,9 @@ static void to_cache(struct drip_symcache *c, uintptr_t key, uintptr_t base, lon
     char v[600];
     if (r == 0 && snprintf(v, sizeof v, "%lld %" PRIxPTR " %" PRIxPTR " %s", fsize, d->start - base, d->size, d->symbol) <
                       (int)sizeof v)
-        drip_symcache_put(c, key, 0, v, NULL, NULL, 0);
+        drip_symcache_put(c, key, 0, v, NULL, NULL, NULL, 0);
     else if (r != 0 && snprintf(v, sizeof v, "%lld -", fsize) < (int)sizeof v)
-        drip_symcache_put(c, key, 0, v, NULL, NULL, 0);
+        drip_symcache_put(c, key, 0, v, NULL, NULL, NULL, 0);
 }
 
 static int lookup(struct drip_symbolizer *s, const struct drip_raw_module *rm, uintptr_t addr, struct drip_data_name *d)
@@ -337,7 +337,7 @@ void drip__symdata_where(void *ctx, struct drip_data_name *d)
         d->line = line;
     }
     if (mod)
-        drip_symcache_put(c, key, 1, NULL, NULL, d->file, d->line);
+        drip_symcache_put(c, key, 1, NULL, NULL, NULL, d->file, d->line);
 }
 
 void drip__symdata_free(void *data)

@@ -92,7 +92,8 @@ int drip__render(const struct drip_raw *r, const struct drip_symbols *sym, const
 
 /* A record's suppression in valgrind's format (suppress_vg.h). drip's stack starts in the allocating function's caller: a leading `...` stands for valgrind's
  * allocation frame (it matches it under valgrind, nothing under drip; drip's own leading
- * allocator frames, operator new's in libstdc++, are left out). Named frames as fun:,
+ * allocator frames, operator new's in libstdc++, are left out). Inlined calls as frames of their
+ * own before their caller's, as valgrind lists them. Named frames as fun:,
  * with valgrind's name (the symbol table's: mangled, with its version; drip__vg_frame_name),
  * others as obj:. */
 void drip__vg_supp_write(struct drip_writer *w, const char *kind, const struct drip_frame *frames, int n)
@@ -103,6 +104,12 @@ void drip__vg_supp_write(struct drip_writer *w, const char *kind, const struct d
         k++;   /* operator new's own frames (libstdc++'s): `...` stands for valgrind's */
     for (; k < n; k++) {
         const struct drip_frame *f = &frames[k];
+        /* the calls inlined there first, innermost first, as valgrind lists them */
+        for (const char *in = f->inlined, *end; in && *in; in = end ? end + 1 : NULL) {
+            end = strchr(in, '\x1f');
+            int len = end ? (int)(end - in) : (int)strlen(in);
+            drip__printf(w, "   fun:%.*s\n", len, in);
+        }
         const char *name = drip__vg_frame_name(f);
         if (name && *name)
             drip__printf(w, "   fun:%s\n", name);

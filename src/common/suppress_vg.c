@@ -275,6 +275,57 @@ static int match_stack(const struct vg_frame *p, int np, const struct drip_frame
     return r;
 }
 
+/* frames[0..n) as valgrind lists them: each frame's inlined calls (drip_frame.inlined) before it,
+ * as frames of their own with the same module and source. *out: frames itself when none has
+ * any; else an array the caller frees with *names (the names, split). Returns the count. */
+static size_t expand(const struct drip_frame *frames, size_t n, const struct drip_frame **out, struct drip_frame **own,
+                     char **names)
+{
+    size_t total = n, bytes = 0;
+    for (size_t k = 0; k < n; k++)
+        if (frames[k].inlined && frames[k].inlined[0]) {
+            bytes += strlen(frames[k].inlined) + 1;
+            for (const char *c = frames[k].inlined; c; c = strchr(c + 1, '\x1f'))
+                total++;
+        }
+    *out = frames;
+    *own = NULL;
+    *names = NULL;
+    if (total == n)
+        return n;
+    struct drip_frame *x = malloc(total * sizeof *x);
+    char *buf = malloc(bytes);
+    if (!x || !buf) {
+        free(x);
+        free(buf);
+        return n;   /* out of memory: the frames without their inlined calls */
+    }
+    size_t j = 0;
+    char *b = buf;
+    for (size_t k = 0; k < n; k++) {
+        const char *in = frames[k].inlined;
+        if (in && in[0]) {
+            size_t len = strlen(in);
+            memcpy(b, in, len + 1);
+            for (char *name = b, *end; name; name = end) {
+                end = strchr(name, '\x1f');
+                if (end)
+                    *end++ = 0;
+                x[j] = frames[k];
+                x[j].function = name;
+                x[j].symbol = x[j].inlined = NULL;
+                j++;
+            }
+            b += len + 1;
+        }
+        x[j] = frames[k];
+        x[j++].inlined = NULL;
+    }
+    *out = *own = x;
+    *names = buf;
+    return j;
+}
+
 int drip__vg_supp_match(const struct drip_vg_supp *v, unsigned kind, const struct drip_frame *frames, size_t n)
 {
     if (!v || !(v->kinds & kind))
@@ -284,12 +335,25 @@ int drip__vg_supp_match(const struct drip_vg_supp *v, unsigned kind, const struc
      * [strdup, f]). But valgrind replaces operator new itself, where drip's stack starts inside
      * libstdc++'s (it calls malloc; new[] jumps to new, leaving no frame of its own): those
      * leading frames stand for valgrind's one. (The entry may also leave the allocation frame
-     * out: drip's stack as it is.) */
+     * out: drip's stack as it is.) Inlined calls are frames of their own, as valgrind's
+     * --read-inline-info=yes (its default) lists them. */
     size_t skip = 0;
     while (skip < n && drip__vg_is_operator_new(&frames[skip]))
         skip++;
-    return match_stack(v->f, v->n, frames + skip, n - skip, skip ? ALLOC_NEW : ALLOC_C) ||
-           match_stack(v->f, v->n, frames, n, 0);
+    const struct drip_frame *x;
+    struct drip_frame *own;
+    char *names;
+    size_t nx = expand(frames + skip, n - skip, &x, &own, &names);
+    int r = match_stack(v->f, v->n, x, nx, skip ? ALLOC_NEW : ALLOC_C);
+    free(own);
+    free(names);
+    if (!r) {
+        nx = expand(frames, n, &x, &own, &names);
+        r = match_stack(v->f, v->n, x, nx, 0);
+        free(own);
+        free(names);
+    }
+    return r;
 }
 
 int drip__vg_is_operator_new(const struct drip_frame *fr)

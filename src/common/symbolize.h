@@ -17,6 +17,9 @@ struct drip_frame {
     const char *symbol;    /* the symbol table's own name (mangled, with its version: what
                             * valgrind's suppressions and --gen-suppressions name) when it is
                             * not function's; NULL: the same as function */
+    const char *inlined;   /* the calls inlined at addr, as valgrind lists them before the
+                            * function (their DWARF names, innermost first, joined by \x1f);
+                            * NULL: none, or no line information asked */
 };
 
 #endif

@@ -321,7 +321,7 @@ def case_cache():
         names = os.path.join(d, "drip", build_id(LEAKS) + ".names")
         dt.check(os.path.exists(names), "the run cached the names of leaks' build ID")
         text = open(names).read()
-        dt.check(text.startswith("drip-symcache 4 "), "cache file header")
+        dt.check(text.startswith("drip-symcache 5 "), "cache file header")
         dt.check("\tlose_pointer\t" in text, "lose_pointer is cached")
         open(names, "w").write(text.replace("\tlose_pointer\t", "\tcached_lose_pointer\t"))
         raw = os.path.join(d, "r.raw")
@@ -338,7 +338,7 @@ def case_cache():
         dt.eq([p.wait(timeout=60) for p in ps], [1] * 6, "six concurrent symbolizers")
         for f in os.listdir(os.path.join(d, "drip")):
             body = open(os.path.join(d, "drip", f)).read()
-            dt.check(f.endswith(".names") and body.startswith("drip-symcache 4 ") and body.endswith("\n"),
+            dt.check(f.endswith(".names") and body.startswith("drip-symcache 5 ") and body.endswith("\n"),
                      "%s: a whole cache file, no temporary left" % f)
 
 
@@ -380,7 +380,7 @@ def case_cache_globals():
         dt.check(held in s.stdout and "cached_g_cache" not in s.stdout, "another build ID's file is not read")
         dt.eq(open(os.path.join(d, "4.json")).read(), open(j1).read(), "another build ID's file: the same JSON")
         head, rest = edited.split("\n", 1)
-        open(names, "w").write("drip-symcache 4 12345:67890\n" + rest)
+        open(names, "w").write("drip-symcache 5 12345:67890\n" + rest)
         s = symbolize(os.path.join(d, "5.json"))
         dt.check(held in s.stdout and "cached_g_cache" not in s.stdout, "a file for another debug file is not read")
         # a stripped copy has the same build ID and no symbols: the cached names are not its own

@@ -228,6 +228,14 @@ static void vg_mangled(void **state)
     assert_int_equal(vg_match1(E("  fun:_IO_file_overflow@@*\n  fun:(below main)\n"), DRIP_SUPP_DEFINITE, h, 2), 0);
     assert_int_equal(vg_match1(E("  fun:_IO_file_overflow\n"), DRIP_SUPP_DEFINITE, h, 2), -1);
     assert_string_equal(drip__vg_frame_name(&h[1]), "(below main)");
+    /* inlined calls are frames of their own, innermost first, before their caller */
+    struct drip_frame in[3] = {{.function = "operator new(unsigned long)", .symbol = "_Znwm"},
+                               {.function = "make()", .symbol = "_Z4makev", .inlined = "allocate\x1f_M_allocate"},
+                               {.function = "main"}};
+    assert_int_equal(vg_match1(E("  fun:_Znwm\n  fun:allocate\n  fun:_M_allocate\n  fun:_Z4makev\n  fun:main\n"),
+                               DRIP_SUPP_DEFINITE, in, 3), 0);
+    assert_int_equal(vg_match1(E("  fun:_Znwm\n  fun:_Z4makev\n"), DRIP_SUPP_DEFINITE, in, 3), -1);
+    assert_int_equal(vg_match1(E("  fun:_Znwm\n  ...\n  fun:_M_alloc*\n  fun:_Z4makev\n"), DRIP_SUPP_DEFINITE, in, 3), 0);
     assert_true(drip__vg_is_operator_new(&f[0]));
     assert_false(drip__vg_is_operator_new(&f[1]));
 #undef E
