@@ -338,8 +338,10 @@ static char *inlined_at(struct mod *m, Dwarf_Addr pc)
     Dwarf_Die *scopes = NULL, *chain = NULL;
     /* the innermost scope at pc, then every DIE that holds it (dwarf_getscopes alone stops at the
      * first inlined call's abstract definition: eu-addr2line -i's way) */
-    int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
-    n = n > 0 ? dwarf_getscopes_die(&scopes[0], &chain) : 0;
+    int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0, any = 0;
+    for (int i = 0; i < n && !any; i++)
+        any = dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine;
+    n = any ? dwarf_getscopes_die(&scopes[0], &chain) : 0;   /* a walk of the whole unit: only if needed */
     free(scopes);
     scopes = chain;
     char *out = NULL;
