@@ -117,6 +117,9 @@ void drip__vg_supp_write(struct drip_writer *w, const char *kind, const struct d
             drip__printf(w, "   obj:%s\n", f->module);
         else
             drip__puts(w, "   obj:*\n");
+        const char *wrapper = drip__vg_wrapped(frames, (size_t)k, (size_t)n);
+        if (wrapper)   /* memcheck's wrapper of it, a frame of its own */
+            drip__printf(w, "   fun:%s\n", wrapper);
     }
     drip__puts(w, "}\n");
 }

@@ -22,6 +22,8 @@
 
 enum { FUN = 'f', OBJ = 'o', SRC = 's', ANY = '.' };
 
+#define VGPRELOAD "/usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so"   /* memcheck's, on Debian */
+
 /* pat: the pattern as written. A fun: pattern made only of the characters of a symbol table's
  * names (symbol_form) is matched as valgrind matches it, against the frame's symbol name (mangled,
  * with its version); dem: the demangled form of such a pattern without wildcards, for a frame
@@ -59,13 +61,15 @@ static int is_symbol_form(const char *p)
     return p[strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$@*?")] == 0;
 }
 
-/* valgrind's names for glibc's start-up code, which it shows as "(below main)" (m_debuginfo.c,
- * VG_(get_fnname_kind); --show-below-main=no, its default) */
+/* valgrind's names for the start-up code, which it shows as "(below main)" (m_debuginfo.c,
+ * VG_(get_fnname_kind); --show-below-main=no, its default): glibc's and the program's _start
+ * (a static constructor's block: `fun:call_init`, `fun:__libc_start_main@@GLIBC_2.34`,
+ * `fun:(below main)`). Whole names: valgrind 3.19 shows glibc 2.36's
+ * `__libc_start_main@@GLIBC_2.34` (the name it prefers there) as it is. */
 static int below_main(const char *n)
 {
-    return !strcmp(n, "__libc_start_main") || !strcmp(n, "__libc_start_call_main") ||
-           !strncmp(n, "__libc_start_main@", 18) || !strcmp(n, "generic_start_main") ||
-           !strcmp(n, "generic_start_main.isra.0");
+    return !strcmp(n, "__libc_start_main") || !strcmp(n, "__libc_start_call_main") || !strcmp(n, "_start") ||
+           !strcmp(n, "generic_start_main") || !strcmp(n, "generic_start_main.isra.0");
 }
 
 const char *drip__vg_frame_name(const struct drip_frame *fr)
@@ -232,7 +236,7 @@ static int is_new_name(const char *n) { return !strncmp(n, "_Zn", 3) || !strncmp
 static int alloc_matches(const struct vg_frame *f, int family)
 {
     if (f->type == OBJ)
-        return strstr(f->pat, "vgpreload") != NULL || drip__vg_glob(f->pat, "/usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so");
+        return strstr(f->pat, "vgpreload") != NULL || drip__vg_glob(f->pat, VGPRELOAD);
     if (f->type != FUN)
         return 0;
     for (size_t i = 0; i < sizeof allocators / sizeof allocators[0]; i++)   /* each pattern in its own form */
@@ -251,6 +255,12 @@ static int at(const struct vg_frame *p, const struct drip_frame *fr, size_t k, i
     return frame_matches(p, &fr[k]);
 }
 
+/* Whether a line matches the frames valgrind finds past the outermost one drip keeps: valgrind's
+ * unwinder goes on past _start into what lies above it on the stack (its blocks for allocations
+ * in static constructors end in `obj:*` lines, up to --num-callers), drip's stops there. A line
+ * that takes any frame (`obj:*`, `fun:*`) matches them. */
+static int beyond(const struct vg_frame *f) { return (f->type == OBJ || f->type == FUN) && !strcmp(f->pat, "*"); }
+
 /* Patterns p[0..np) against the stack from its innermost frame; `...` takes any number of
  * frames; a pattern list that runs out first matches (valgrind compares as many frames as the
  * entry names). Dynamic programming over (pattern, frame): no blow-up with many `...`. */
@@ -267,27 +277,51 @@ static int match_stack(const struct vg_frame *p, int np, const struct drip_frame
             unsigned char *d = &dp[(size_t)i * W + k];
             if (p[i].type == ANY)
                 *d = dp[(size_t)(i + 1) * W + k] || (k < N && dp[(size_t)i * W + k + 1]);
+            else if (k == N)   /* past drip's outermost frame: see beyond() */
+                *d = beyond(&p[i]) && dp[(size_t)(i + 1) * W + k];
             else
-                *d = k < N && dp[(size_t)(i + 1) * W + k + 1] && at(&p[i], fr, k, with_alloc);
+                *d = dp[(size_t)(i + 1) * W + k + 1] && at(&p[i], fr, k, with_alloc);
         }
     int r = dp[0];
     free(dp);
     return r;
 }
 
+static const char *libc_name(const struct drip_frame *fr)
+{
+    const char *n = drip__vg_frame_name(fr);
+    return n && fr->module && strstr(fr->module, "/libc.so") ? n : NULL;
+}
+
+static int env_fn(const char *n) { return n && (!strcmp(n, "putenv") || !strcmp(n, "setenv") || !strcmp(n, "unsetenv")); }
+
+const char *drip__vg_wrapped(const struct drip_frame *f, size_t k, size_t n)
+{
+    const char *name = libc_name(&f[k]);
+    if (env_fn(name))
+        return name;
+    /* glibc's setenv jumps to __add_to_environ, leaving no frame: the wrapper is outside that */
+    if (name && !strcmp(name, "__add_to_environ") && (k + 1 == n || !env_fn(libc_name(&f[k + 1]))))
+        return "setenv";
+    return NULL;
+}
+
 /* frames[0..n) as valgrind lists them: each frame's inlined calls (drip_frame.inlined) before it,
- * as frames of their own with the same module and source. *out: frames itself when none has
- * any; else an array the caller frees with *names (the names, split). Returns the count. */
+ * as frames of their own with the same module and source, and memcheck's wrapper after a
+ * function it wraps. *out: frames itself when there is nothing to add; else an array the caller
+ * frees with *names (the names, split). Returns the count. */
 static size_t expand(const struct drip_frame *frames, size_t n, const struct drip_frame **out, struct drip_frame **own,
                      char **names)
 {
-    size_t total = n, bytes = 0;
-    for (size_t k = 0; k < n; k++)
+    size_t total = n, bytes = 1;
+    for (size_t k = 0; k < n; k++) {
         if (frames[k].inlined && frames[k].inlined[0]) {
             bytes += strlen(frames[k].inlined) + 1;
             for (const char *c = frames[k].inlined; c; c = strchr(c + 1, '\x1f'))
                 total++;
         }
+        total += drip__vg_wrapped(frames, k, n) != NULL;
+    }
     *out = frames;
     *own = NULL;
     *names = NULL;
@@ -298,7 +332,7 @@ static size_t expand(const struct drip_frame *frames, size_t n, const struct dri
     if (!x || !buf) {
         free(x);
         free(buf);
-        return n;   /* out of memory: the frames without their inlined calls */
+        return n;   /* out of memory: the frames as they are */
     }
     size_t j = 0;
     char *b = buf;
@@ -320,6 +354,11 @@ static size_t expand(const struct drip_frame *frames, size_t n, const struct dri
         }
         x[j] = frames[k];
         x[j++].inlined = NULL;
+        const char *w = drip__vg_wrapped(frames, k, n);
+        if (w) {
+            x[j] = (struct drip_frame){.addr = frames[k].addr, .function = w, .module = VGPRELOAD};
+            j++;
+        }
     }
     *out = *own = x;
     *names = buf;

@@ -22,6 +22,11 @@ const char *drip__vg_frame_name(const struct drip_frame *fr);
 /* 1 when the frame is one of C++'s operator new (new, new[], nothrow, aligned: `_Zn...`), which
  * valgrind replaces where drip's stacks show libstdc++'s own, calling malloc. */
 int drip__vg_is_operator_new(const struct drip_frame *fr);
+/* glibc functions memcheck wraps (shared/vg_replace_strmem.c: putenv, setenv, unsetenv, to check
+ * their argument): the wrapper, in memcheck's preload object, is a frame of valgrind's stacks
+ * just outside the real function's. The name of the wrapper that follows frame k of f[0..n) in
+ * valgrind's stack, or NULL. */
+const char *drip__vg_wrapped(const struct drip_frame *f, size_t k, size_t n);
 int drip__vg_supp_match(const struct drip_vg_supp *v, unsigned kind, const struct drip_frame *frames, size_t n);
 void drip__vg_supp_free(struct drip_vg_supp *v);
 /* A record's suppression in valgrind's format (--gen-suppressions), bare as valgrind prints it:

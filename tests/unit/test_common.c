@@ -236,6 +236,21 @@ static void vg_mangled(void **state)
                                DRIP_SUPP_DEFINITE, in, 3), 0);
     assert_int_equal(vg_match1(E("  fun:_Znwm\n  fun:_Z4makev\n"), DRIP_SUPP_DEFINITE, in, 3), -1);
     assert_int_equal(vg_match1(E("  fun:_Znwm\n  ...\n  fun:_M_alloc*\n  fun:_Z4makev\n"), DRIP_SUPP_DEFINITE, in, 3), 0);
+    /* memcheck's setenv wrapper: a frame of valgrind's, also where glibc's setenv left none */
+    struct drip_frame env[3] = {{.function = "__add_to_environ", .module = "/usr/lib/x86_64-linux-gnu/libc.so.6"},
+                                {.function = "configure", .module = "/bin/prog"},
+                                {.function = "_start", .module = "/bin/prog"}};
+    assert_int_equal(vg_match1(E("  fun:malloc\n  fun:__add_to_environ\n  fun:setenv\n  fun:configure\n"),
+                               DRIP_SUPP_REACHABLE, env, 3), 0);
+    assert_int_equal(vg_match1(E("  fun:malloc\n  fun:__add_to_environ\n  fun:configure\n"), DRIP_SUPP_REACHABLE, env, 3),
+                     -1);
+    assert_string_equal(drip__vg_wrapped(env, 0, 3), "setenv");
+    assert_null(drip__vg_wrapped(env, 1, 3));
+    /* past drip's outermost frame (_start, "(below main)"), valgrind's unwinder finds more: `obj:*` */
+    assert_int_equal(vg_match1(E("  ...\n  fun:configure\n  fun:(below main)\n  obj:*\n  obj:*\n"), DRIP_SUPP_REACHABLE,
+                               env, 3), 0);
+    assert_int_equal(vg_match1(E("  ...\n  fun:configure\n  fun:(below main)\n  obj:/bin/*\n"), DRIP_SUPP_REACHABLE,
+                               env, 3), -1);
     assert_true(drip__vg_is_operator_new(&f[0]));
     assert_false(drip__vg_is_operator_new(&f[1]));
 #undef E

@@ -640,6 +640,37 @@ def case_gen_suppressions_inlined():
     done()
 
 
+def case_supp_own_blocks():
+    """valgrind's own --gen-suppressions blocks, as it prints them, for three programs: under
+    valgrind they suppress every record; under drip too, though drip's stacks differ from
+    valgrind's where valgrind has frames of its own (its malloc and operator new; memcheck's
+    setenv and putenv wrappers, also where glibc's setenv leaves no frame; the frames it finds
+    past _start for a static constructor's block, `obj:*`) and where it names frames its way
+    (mangled, C1 of two constructor aliases, `(below main)`, inlined calls at -O2)."""
+    if not shutil.which("valgrind"):
+        dt.skip("valgrind is not installed: its blocks cannot be made")
+    for name in ("supp_env", "supp_mangled", "supp_mangled_o2"):
+        cmd = [prog(name)]
+        d = tempfile.mkdtemp(prefix="drip-peers-vg-")
+        try:
+            p = subprocess.run([vg.VALGRIND, "-q", "--leak-check=full", "--show-leak-kinds=all", "--run-libc-freeres=no",
+                                "--gen-suppressions=all"] + cmd, capture_output=True, text=True, timeout=300,
+                               env=base_env(None))
+            blocks = re.findall(r"^\{\n.*?^\}\n", p.stderr, re.M | re.S)
+            dt.check(len(blocks) >= 3, "supp_own_blocks: %s: valgrind's blocks (%d)" % (name, len(blocks)))
+            supp = os.path.join(d, "vg.supp")
+            with open(supp, "w") as f:
+                f.write("".join(blocks))
+            r = scenario("supp_own_blocks " + name, cmd, F(), opts=["suppressions=" + supp],
+                         vg_args=["--suppressions=" + supp], env={"XDG_CACHE_HOME": os.path.join(d, "cache")})
+            left = [(x["kind"], x["bytes"], [f.get("function") for f in x["stack"]][:4])
+                    for x in r.report["leaks"] if not x.get("suppressed_by")]
+            dt.eq(left, [], "supp_own_blocks: %s: drip leaves no record unsuppressed" % name)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    done()
+
+
 def case_supp_bad():
     """A valgrind entry drip cannot read is an error with its line, as valgrind makes it."""
     bad = tempfile.mktemp(prefix="drip-peers-vg-", suffix=".supp")
