@@ -24,6 +24,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <stdio.h>
@@ -49,7 +51,7 @@ static ino_t dest_ino;
  * (`ulimit -n 20`), just past the limit, which is raised for the dup and set back (a descriptor
  * above the soft limit stays open): the program's open() still returns the numbers it did and
  * fails with EMFILE at the same count. Else the highest free number under the limit. */
-static int dup_high(int fd)
+int drip__fd_high(int fd)
 {
     int d = fcntl(fd, F_DUPFD_CLOEXEC, DRIP_FD_MIN);
     if (d >= 0 || errno != EINVAL)
@@ -122,12 +124,12 @@ void drip__report_dest_init(void)
         drip__resolve_path(drip__opt.log_path, path, sizeof path);
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd >= 0) {
-            dest_fd = dup_high(fd);
+            dest_fd = drip__fd_high(fd);
             close(fd);
             dest_is_log = 1;
         }
     } else {
-        dest_fd = dup_high(2);
+        dest_fd = drip__fd_high(2);
         /* `drip run -- prog 2>&-`: the user wants no text; whatever the program opens as fd 2
          * later (a log file) is not where drip writes */
         stderr_closed = dest_fd < 0 && errno == EBADF;
@@ -157,6 +159,40 @@ int drip__report_fd(int *is_log)
 }
 
 int drip__report_stderr_closed(void) { return stderr_closed; }
+
+/* drip's own lines (a fallback it took, a thread it could not start) go where its text report
+ * goes, as report.c's do: the log_path file when there is one, so that the program's stderr
+ * carries the program's bytes only; nowhere when stderr was closed at start (fd 2 may be the
+ * program's file by now). During the exit report of a forked child with log_path (FILE.<pid> is
+ * opened then), report.c names the descriptor (say_fd); elsewhere in such a child the line has
+ * no file of its own and is dropped. */
+static _Atomic int say_fd = -1;
+
+void drip__say_to(int fd) { atomic_store(&say_fd, fd); }
+
+void drip__say(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    if ((size_t)n >= sizeof line)
+        n = (int)sizeof line - 1;
+    int is_log, fd = atomic_load(&say_fd);
+    if (fd < 0)
+        fd = drip__report_fd(&is_log);
+    if (fd < 0 && !drip__opt.log_path[0] && !stderr_closed)
+        fd = 2;   /* no copy of its own (the program reused the number): fd 2 as it is now */
+    if (fd >= 0) {
+        int saved = errno;
+        ssize_t ignored = write(fd, line, (size_t)n);
+        (void)ignored;
+        errno = saved;
+    }
+}
 
 /* Where the drip binary is: DRIP_CLI, else next to this library. 0 or -1. */
 static int find_cli(char *out, size_t cap)

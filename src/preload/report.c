@@ -498,6 +498,7 @@ int drip__report(void)
     /* drip's lines go where its text goes (the log file with log_path): the program's stderr
      * stays its own; none when stderr was closed at start (fd 2 may be the program's file now) */
     int err_fd = text_fd;
+    drip__say_to(err_fd);   /* the scan's lines (a ptrace refused) too */
     if (drip__opt.json[0])
         open_out(&json, OUT_JSON, drip__opt.json, err_fd);
     if (drip__opt.profile[0])
@@ -556,6 +557,7 @@ int drip__report(void)
     if (log.fd >= 0)
         close(log.fd);
     drip__privdrop_done();
+    drip__say_to(-1);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return leaked;
 }

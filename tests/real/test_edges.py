@@ -18,6 +18,12 @@ Usage: test_edges.py CASE
   dash_paths   --json -, --log-path -, --profile -: exit 2 with one line saying why (stdout is the
                program's), and no file named "-" (it was written there, silently)
   nonutf8_argv an argument that is not UTF-8 (\\xff): the JSON report still parses (U+FFFD)
+  pid_namespace what `unshare --pid --fork --mount-proc` does (tests/progs/newns.c): the parent
+               shares the mount namespace where its child mounted the new pid namespace's /proc,
+               in which the parent is no entry: its report is complete and finds its 77 bytes (it
+               read neither its maps nor its tasks: an empty report "out of memory while
+               scanning", and a line on the program's stderr), and the descriptor drip keeps for
+               /proc is not the program's next number (needs root)
 """
 import json
 import os
@@ -212,6 +218,34 @@ def case_nonutf8_argv():
         if r is not None:
             dt.eq(r["command"], ["printf", "%s\\n", "\ufffd\ufffd-\u00e9"], "the command, bytes that are not UTF-8 as U+FFFD")
             dt.check(r.get("complete") is True, "the report is complete")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_pid_namespace():
+    if os.geteuid() != 0:
+        dt.skip("needs root to unshare the mount and pid namespaces")
+    prog = os.path.join(dt.PROGS, "newns")
+    plain = subprocess.run([prog], capture_output=True, text=True, timeout=60)
+    if plain.returncode == 77:
+        dt.skip("no namespaces here: " + plain.stdout.strip())
+    dt.eq((plain.returncode, plain.stdout.split("\n")[0]), (0, "/proc/self: No such file or directory"),
+          "plain: the parent is no entry of the /proc its child mounted")
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        J, L = os.path.join(d, "r.json"), os.path.join(d, "r.txt")
+        p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", L, "--", prog], capture_output=True, text=True,
+                           timeout=120)
+        dt.eq((p.returncode, p.stdout, p.stderr), (plain.returncode, plain.stdout, plain.stderr),
+              "status, stdout (the number open() returned) and stderr as without drip")
+        with open(J) as f:
+            r = json.load(f)
+        dt.check(r.get("complete") is True, "the report is complete")
+        dt.eq(dt.summary(r, "definite"), (77, 1), "the 77 lost bytes are found")
+        with open(L) as f:
+            text = f.read()
+        dt.eq([l for l in text.splitlines() if "out of memory" in l or "cannot stop" in l], [],
+              "no incomplete scan, no signal pause")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
