@@ -15,6 +15,7 @@
  */
 #include "internal.h"
 #include "helper.h"
+#include "arena.h"
 #include "threads.h"
 #include "symclient.h"
 #include "runtime.h"
@@ -219,13 +220,16 @@ static int find_cli(char *out, size_t cap)
     return -1;
 }
 
-/* The program's environment without LD_PRELOAD: the symbolizer must not be traced. */
-static char **helper_env(void)
+/* The program's environment without LD_PRELOAD: the symbolizer must not be traced. From the
+ * arena (the size in *bytes, for helper_env_free), as the helpers' stacks are: at exit, a program
+ * that ran out of memory (`ulimit -v`) has exhausted libc's allocator, and its report still goes. */
+static char **helper_env(size_t *bytes)
 {
     size_t n = 0;
     while (environ && environ[n])
         n++;
-    char **env = malloc((n + 1) * sizeof *env);
+    *bytes = (n + 1) * sizeof(char *);
+    char **env = drip__arena_alloc(*bytes);
     if (!env)
         return NULL;
     size_t k = 0;
@@ -235,6 +239,8 @@ static char **helper_env(void)
     env[k] = NULL;
     return env;
 }
+
+static void helper_env_free(char **env, size_t bytes) { drip__arena_free(env, bytes); }
 
 struct child_args {
     const char *path;
@@ -336,7 +342,8 @@ static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const
     for (int i = 0; i < nkeep && nk < 7; i++)
         keep2[nk++] = keep[i];
     keep2[nk++] = sp[1];
-    char **env = helper_env();
+    size_t env_bytes;
+    char **env = helper_env(&env_bytes);
     if (shared) {
         int sent = drip__symclient_send(argv + 1, argc - 1, env ? env : environ, in_fd, err_fd, keep2, nk);
         close(sp[1]);
@@ -346,7 +353,7 @@ static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const
             while ((n = read(sp[0], res, sizeof res - 1)) < 0 && errno == EINTR)
                 ;
         close(sp[0]);
-        free(env);
+        helper_env_free(env, env_bytes);
         if (n < 1 || (res[0] != '0' && res[0] != '1')) {
             *why = "the symbolizer failed";
             return -1;
@@ -356,7 +363,7 @@ static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const
         return res[0] - '0';
     }
     enum { STACK = 64 * 1024 };
-    char *stack = malloc(STACK);
+    char *stack = drip__arena_alloc(STACK);
     int null_fd = drip__fd_above_stdio(open("/dev/null", O_WRONLY | O_CLOEXEC));
     struct child_args ca = {cli, argv, env ? env : environ, in_fd, err_fd, null_fd, keep2, nk};
     sigset_t all, old, pending;
@@ -397,8 +404,8 @@ static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const
     close(sp[0]);
     if (null_fd >= 0)
         close(null_fd);
-    free(stack);
-    free(env);
+    drip__arena_free(stack, STACK);
+    helper_env_free(env, env_bytes);
     return result == '0' || result == '1' ? result - '0' : -1;
 }
 
@@ -437,9 +444,10 @@ int drip__helper_handoff(int in_fd, int err_fd, const int *keep, int nkeep, char
     int argc = 0;
     while (args[argc])
         argc++;
-    char **env = helper_env();
+    size_t env_bytes;
+    char **env = helper_env(&env_bytes);
     int rc = drip__symclient_send(args, argc, env ? env : environ, in_fd, err_fd, keep, nkeep);
-    free(env);
+    helper_env_free(env, env_bytes);
     return rc;
 }
 
@@ -500,9 +508,10 @@ static int serve_start(const char **why)
         return -1;
     }
     char *argv[] = {cli, "symbolize", "--serve", NULL};
-    char **env = helper_env();
+    size_t env_bytes;
+    char **env = helper_env(&env_bytes);
     enum { STACK = 64 * 1024 };
-    char *stack = malloc(STACK);
+    char *stack = drip__arena_alloc(STACK);
     int keep[1] = {sv[1]};
     int is_log, err_fd = drip__report_fd(&is_log);
     struct child_args ca = {cli, argv, env ? env : environ, sv[1], err_fd >= 0 && !is_log ? err_fd : 2, sv[1], keep, 0};
@@ -511,8 +520,8 @@ static int serve_start(const char **why)
     pthread_sigmask(SIG_BLOCK, &all, &old);
     pid_t pid = stack ? clone(child_main, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca) : -1;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    free(stack);
-    free(env);
+    drip__arena_free(stack, STACK);
+    helper_env_free(env, env_bytes);
     close(sv[1]);
     if (pid <= 0) {
         close(sv[0]);

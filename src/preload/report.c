@@ -73,7 +73,7 @@ static int group_blocks(struct report *r, const struct drip__scan *sc)
     r->inh_blocks = sc->inh_blocks;
     if (!sc->ngroups)
         return 0;
-    if (!(r->g = malloc(sc->ngroups * sizeof *r->g)))
+    if (!(r->g = drip__arena_alloc(sc->ngroups * sizeof *r->g)))   /* libc's may be exhausted */
         return -1;
     for (size_t i = 0; i < sc->ngroups; i++) {
         const struct drip__scan_group *x = &sc->groups[i];
@@ -125,7 +125,7 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     if (untraced)
         drip__raw_put_kv(w, "untraced_first", first[0] ? first : "?");
     drip__puts(w, "\n");
-    free(r.g);
+    drip__arena_free(r.g, r.n * sizeof *r.g);
     drip__scan_free(&sc);
 }
 
@@ -199,6 +199,7 @@ int drip__symbolize(int memfd, const struct drip_render_out *o)
     if (text == MAP_FAILED)
         text = NULL;
     struct drip_raw raw;
+    memset(&raw, 0, sizeof raw);   /* freed below also when it was never parsed (no text mapped) */
     char err[256], note[512];
     if (text && drip__raw_parse(&raw, text, (size_t)st.st_size, err, sizeof err) == 0) {
         snprintf(note, sizeof note, "drip: frames are not named (%s): each shows its module and offset; "

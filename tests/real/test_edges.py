@@ -13,6 +13,10 @@ Usage: test_edges.py CASE
   ulimit_v     under `ulimit -v 200000` (195 MiB) the leaks program's report is complete and finds
                its 148 bytes (drip's reserve took 512 MiB of it, and nothing was recorded); under
                60000 the report says it is incomplete
+  ulimit_v_oom a program that leaks until malloc fails under `ulimit -v 262144` (tests/progs/oom.c)
+               and exits 1: its report is written, complete, and counts every block it said it
+               got (drip's exit path took libc's allocator, which the program had exhausted:
+               no symbolizer could start, and nothing at all was said)
   argv_rewritten a program that rewrites its command line for ps (perl's $0, as nginx's
                "nginx: worker process" does): the report's command is the one it was run with
   dash_paths   --json -, --log-path -, --profile -: exit 2 with one line saying why (stdout is the
@@ -165,6 +169,37 @@ def case_ulimit_v():
             dt.eq(r.get("complete"), complete, "ulimit -v %d: the report says whether it is complete" % kib)
             if complete:
                 dt.eq(dt.summary(r, "definite"), (148, 3), "ulimit -v %d: the 148 bytes definitely lost" % kib)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_ulimit_v_oom():
+    import re
+    import resource
+    if "address" in dt.sanitizer() or "thread" in dt.sanitizer():
+        dt.skip("drip is built with a sanitizer whose shadow memory cannot live under ulimit -v")
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        prog = os.path.join(dt.PROGS, "oom")
+        lim = lambda: resource.setrlimit(resource.RLIMIT_AS, (256 << 20, 256 << 20))
+        J, L = os.path.join(d, "r.json"), os.path.join(d, "r.txt")
+        p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", L, "--", prog], preexec_fn=lim,
+                           capture_output=True, text=True, timeout=300)
+        m = re.match(r"out of memory after (\d+) blocks\n$", p.stdout)
+        dt.check(m is not None, "the program ran out of memory: %r" % p.stdout)
+        dt.eq((p.returncode, p.stderr), (1, ""), "its status, and nothing of drip's on stderr")
+        n = int(m.group(1)) if m else -1
+        r = None
+        if os.path.exists(J):
+            with open(J) as f:
+                r = json.load(f)
+        dt.check(r is not None and r.get("complete") is True, "the JSON report is written, complete")
+        if r:
+            dt.eq(dt.summary(r, "definite"), (4096 * n, n), "every block the program got is definitely lost")
+        text = open(L).read() if os.path.exists(L) else ""
+        dt.check(text.rstrip().split("\n")[-1].startswith("SUMMARY: drip: %s bytes leaked" % format(4096 * n, ",")),
+                 "the text report is whole")
+        dt.check(" main (oom.c:" in text, "its frames are named (the symbolizer ran)")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
