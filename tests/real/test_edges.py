@@ -17,6 +17,10 @@ Usage: test_edges.py CASE
                and exits 1: its report is written, complete, and counts every block it said it
                got (drip's exit path took libc's allocator, which the program had exhausted:
                no symbolizer could start, and nothing at all was said)
+  ulimit_v_exec `sh -c 'ulimit -v 262144; exec leaks'`: the shell lowers its limit below what drip
+               reserved when it started, then execs: the exec'd program is traced and its report
+               finds the 148 bytes (drip could not map the environment it hands on: leaks ran
+               untraced, "exited ... without writing a report")
   argv_rewritten a program that rewrites its command line for ps (perl's $0, as nginx's
                "nginx: worker process" does): the report's command is the one it was run with
   dash_paths   --json -, --log-path -, --profile -: exit 2 with one line saying why (stdout is the
@@ -200,6 +204,26 @@ def case_ulimit_v_oom():
         dt.check(text.rstrip().split("\n")[-1].startswith("SUMMARY: drip: %s bytes leaked" % format(4096 * n, ",")),
                  "the text report is whole")
         dt.check(" main (oom.c:" in text, "its frames are named (the symbolizer ran)")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_ulimit_v_exec():
+    if "address" in dt.sanitizer() or "thread" in dt.sanitizer():
+        dt.skip("drip is built with a sanitizer whose shadow memory cannot live under ulimit -v")
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        leaks = os.path.join(dt.PROGS, "leaks")
+        argv = ["sh", "-c", 'ulimit -v 262144 && exec "$0"', leaks]
+        plain = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        J, L = os.path.join(d, "r.json"), os.path.join(d, "r.txt")
+        p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", L, "--"] + argv, capture_output=True, text=True,
+                           timeout=120)
+        dt.eq((p.returncode, p.stdout, p.stderr), (plain.returncode, plain.stdout, plain.stderr), "as without drip")
+        with open(J) as f:
+            r = json.load(f)
+        dt.check(r.get("complete") is True, "the exec'd program's report is complete: %r" % r.get("no_report"))
+        dt.eq(dt.summary(r, "definite") if r.get("summary") else None, (148, 3), "the 148 bytes definitely lost")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
