@@ -14,7 +14,6 @@
  */
 #include "arena.h"
 #include "scan.h"
-#include "arena.h"
 #include "retain.h"
 #include "depot.h"
 #include "exec.h"
@@ -26,6 +25,7 @@
 #include "profile.h"
 #include "report.h"
 #include "runtime.h"
+#include "signals.h"
 #include "table.h"
 #include "raw.h"
 #include "render.h"
@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -283,11 +284,13 @@ static void lost(int err_fd, const char *path, int err)
 {
     /* "said:": the line reached stderr here (not /dev/null), so drip run does not print it again (run.c) */
     struct stat st;
-    int said = dprintf(err_fd, "drip: cannot write report %s: %s\n", path, strerror(err)) > 0 && fstat(err_fd, &st) == 0 &&
+    /* path NULL: the raw report itself could not be written (`ulimit -f`), so no output can be */
+    const char *what = path ? "report " : "the leak report", *name = path ? path : "";
+    int said = dprintf(err_fd, "drip: cannot write %s%s: %s\n", what, name, strerror(err)) > 0 && fstat(err_fd, &st) == 0 &&
                !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
     if (!lost_line[0])
-        snprintf(lost_line, sizeof lost_line, "%sdrip: process %d could not write its report %s: %s\n",
-                 said ? "said:" : "", (int)getpid(), path, strerror(err));
+        snprintf(lost_line, sizeof lost_line, "%sdrip: process %d could not write %s%s: %s\n", said ? "said:" : "",
+                 (int)getpid(), path ? "its report " : "its leak report", name, strerror(err));
 }
 
 const char *drip__report_lost(void) { return lost_line[0] ? lost_line : NULL; }
@@ -472,6 +475,43 @@ static int child_report_cheap(int text_fd, int json_fd, int err_fd, int *leaked)
     return done;
 }
 
+/* `ulimit -f` (RLIMIT_FSIZE) limits every file the process writes: the raw report's memory file
+ * too, and the symbolizer inherits it. A report past the limit was cut short, and the SIGXFSZ
+ * its write raised, held while the report ran, then killed the program, which exits 0 without
+ * drip. For the length of the report the limit is lifted as far as the process may (to the hard
+ * limit; past it with CAP_SYS_RESOURCE), and a SIGXFSZ the report raised (blocked signals are
+ * queued even when ignored) is taken off before the program's mask comes back: a write past what
+ * is left fails with EFBIG and the report says why. One pending before is the program's, and
+ * stays. */
+struct fsize_lift { struct rlimit old; bool raised, was_pending; };
+
+static void fsize_lift(struct fsize_lift *g)
+{
+    sigset_t pending;
+    g->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ);
+    g->raised = false;
+    if (getrlimit(RLIMIT_FSIZE, &g->old) != 0 || g->old.rlim_cur == RLIM_INFINITY)
+        return;
+    struct rlimit up = {RLIM_INFINITY, RLIM_INFINITY};
+    if (setrlimit(RLIMIT_FSIZE, &up) == 0)
+        g->raised = true;
+    else if (g->old.rlim_cur != g->old.rlim_max && (up.rlim_cur = up.rlim_max = g->old.rlim_max, setrlimit(RLIMIT_FSIZE, &up) == 0))
+        g->raised = true;
+}
+
+static void fsize_restore(const struct fsize_lift *g)
+{
+    sigset_t pending, xfsz;
+    sigemptyset(&xfsz);
+    sigaddset(&xfsz, SIGXFSZ);
+    struct timespec now = {0, 0};
+    if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ))
+        while (sigtimedwait(&xfsz, NULL, &now) < 0 && errno == EINTR)
+            ;
+    if (g->raised)
+        setrlimit(RLIMIT_FSIZE, &g->old);
+}
+
 int drip__report(void)
 {
     /* the report is written whole: the program's signals wait until it is (SIGALRM excepted: the
@@ -480,6 +520,8 @@ int drip__report(void)
     sigfillset(&all);
     sigdelset(&all, SIGALRM);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    struct fsize_lift fsize;
+    fsize_lift(&fsize);
     drip__arena_exiting();   /* the scan's large frees are not given back: the process is ending */
     int is_log, text_fd = drip__report_fd(&is_log);
     struct out_file log = {-1, NULL, NULL}, json = log, prof = log;
@@ -528,7 +570,12 @@ int drip__report(void)
             drip__raw_profile(&w, &set, 0, NULL, 0);
         drip__puts(&w, "end\n");
         drip__siteset_free(&set);
-        if (drip__flush(&w) == 0) {
+        if (drip__flush(&w) != 0) {
+            render_err = w.err;   /* the raw report cut short (EFBIG past `ulimit -f`): said, not EIO */
+            if (text_fd >= 0 && !foreign)
+                lost(err_fd, NULL, w.err);
+        }
+        if (w.err == 0) {
             if (drip__opt.raw_out[0])
                 keep_raw(memfd, err_fd);
             /* a program with its own allocator gets foreign.c's one line instead of a leak report */
@@ -559,6 +606,7 @@ int drip__report(void)
         close(log.fd);
     drip__privdrop_done();
     drip__say_to(-1);
+    fsize_restore(&fsize);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return leaked;
 }

@@ -21,6 +21,12 @@ Usage: test_edges.py CASE
                reserved when it started, then execs: the exec'd program is traced and its report
                finds the 148 bytes (drip could not map the environment it hands on: leaks ran
                untraced, "exited ... without writing a report")
+  ulimit_f     `sh -c 'ulimit -f 1; exec leaks'` (1,024 bytes, less than the report): the program
+               is not killed by SIGXFSZ (the report's write raised it; drip held it, then the
+               program died of it) and exits 0; with only the soft limit lowered (`ulimit -S -f
+               1`) the report is complete, with both the report is complete where drip may lift
+               the hard limit (root with CAP_SYS_RESOURCE), else the log and the JSON say
+               "could not write its leak report: File too large"
   argv_rewritten a program that rewrites its command line for ps (perl's $0, as nginx's
                "nginx: worker process" does): the report's command is the one it was run with
   dash_paths   --json -, --log-path -, --profile -: exit 2 with one line saying why (stdout is the
@@ -224,6 +230,47 @@ def case_ulimit_v_exec():
             r = json.load(f)
         dt.check(r.get("complete") is True, "the exec'd program's report is complete: %r" % r.get("no_report"))
         dt.eq(dt.summary(r, "definite") if r.get("summary") else None, (148, 3), "the 148 bytes definitely lost")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def can_lift_fsize():
+    """Whether a process that lowered its hard RLIMIT_FSIZE may raise it again (CAP_SYS_RESOURCE)."""
+    probe = ("import resource as r; r.setrlimit(r.RLIMIT_FSIZE, (1024, 1024))\n"
+             "try:\n r.setrlimit(r.RLIMIT_FSIZE, (r.RLIM_INFINITY, r.RLIM_INFINITY)); print(1)\n"
+             "except (ValueError, OSError):\n print(0)")
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "1"
+
+
+def case_ulimit_f():
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        leaks = os.path.join(dt.PROGS, "leaks")
+        lift = can_lift_fsize()
+        for how, complete in (("-S -f 1", True), ("-f 1", lift)):
+            argv = ["sh", "-c", 'ulimit %s && exec "$0"' % how, leaks]
+            plain = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            J, L = os.path.join(d, "r.json"), os.path.join(d, "r.txt")
+            p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", L, "--"] + argv, capture_output=True,
+                               text=True, timeout=120)
+            dt.eq((p.returncode, p.stdout, p.stderr), (plain.returncode, plain.stdout, plain.stderr),
+                  "ulimit %s: status and output as without drip (no SIGXFSZ)" % how)
+            with open(J) as f:
+                r = json.load(f)
+            with open(L) as f:
+                text = f.read()
+            if complete:
+                dt.check(r.get("complete") is True, "ulimit %s: the JSON report is complete" % how)
+                dt.eq(dt.summary(r, "definite"), (148, 3), "ulimit %s: the 148 bytes definitely lost" % how)
+                dt.check(text.rstrip().split("\n")[-1].startswith("SUMMARY: drip: 244 bytes leaked"),
+                         "ulimit %s: the text report is whole" % how)
+            else:
+                why = "could not write its leak report: File too large"
+                dt.check(r.get("complete") is False and why in r.get("no_report", ""),
+                         "ulimit %s: the JSON says there is no report, and why: %r" % (how, r.get("no_report")))
+                dt.check(why in text, "ulimit %s: the log says why there is no report: %r" % (how, text))
+            os.unlink(J)
+            os.unlink(L)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
