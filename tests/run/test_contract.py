@@ -334,6 +334,18 @@ def case_sigkill():
     dt.check("drip: leak report for process" in p.stderr and "no report" not in p.stderr, "SIGUSR1: reported (%r)" % p.stderr[-200:])
 
 
+def case_stack_overflow():
+    """A program that dies of a stack overflow (SIGSEGV on a stack no handler can run on) gets no
+    report, and drip run says so in one line, as for SIGKILL (docs/run.md: valgrind reports it)."""
+    prog = os.path.join(P, "overflow")
+    plain = subprocess.run([prog], capture_output=True, text=True, timeout=60)
+    p = cli(["run", "--", prog])
+    dt.eq((p.returncode, p.stdout), (plain.returncode, plain.stdout), "status and output as without drip")
+    dt.eq(p.returncode, -signal.SIGSEGV, "killed by SIGSEGV")
+    dt.check(re.fullmatch(r"drip: process \d+ \(overflow\) was killed by SIGSEGV: no report\n", p.stderr) is not None,
+             "one line names the process and the signal (%r)" % p.stderr)
+
+
 # ---- 10: forked children ---------------------------------------------------------------------
 
 SUBSHELLS = "i=0; while [ $i -lt 5 ]; do x=$(echo $i); i=$((i+1)); done; echo $x"
