@@ -4,6 +4,7 @@
  * passed in DRIP_OPTIONS, and leaves with the program's own status (or its signal).
  */
 #include "cli.h"
+#include "elfneeds.h"
 #include "options.h"
 #include "suppress.h"
 #include "symserve.h"
@@ -576,6 +577,11 @@ int cmd_run(int argc, char **argv)
                       "(run a copy without the setuid bit)", prog);
     if (is_static_elf(prog))
         return die(2, "%s is statically linked: LD_PRELOAD cannot reach it; link it dynamically to use drip run", prog);
+    char san[96];   /* gcc's -fsanitize=address: libasan.so must come first, and stops the program if not */
+    if (drip_elf_sanitizer(prog, san, sizeof san))
+        return die(2, "%s is built with %s, whose runtime must come first in the process: it stops under LD_PRELOAD "
+                      "of libdrip.so; run it as it is (its own leak checker reports), or build it without -fsanitize "
+                      "to use drip run", prog, san);
 
     char lib[PATH_MAX];
     if (drip__libdir_file("libdrip.so", lib, sizeof lib) != 0)

@@ -36,6 +36,7 @@
 #include "privdrop.h"
 #include "runtime.h"
 #include "helper.h"
+#include "elfneeds.h"
 #include "stop.h"
 
 #include <dlfcn.h>
@@ -362,6 +363,9 @@ static void want_env(struct exec_plan *p, char *const envp[], int vfork_child)
     if ((p).stack_env)                                                           \
         (p).env = env_fill((envp), exec_env_buf)
 
+/* what a program built with a sanitizer runs without drip, and why */
+#define SANITIZED ", whose runtime must come first in the process: it runs without drip (its own leak checker reports)"
+
 /* Decides what an exec of `target` (resolved path, "" if unknown) with envp needs. */
 static void plan_exec(const char *target, char *const envp[], struct exec_plan *p)
 {
@@ -376,6 +380,14 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
     /* a vfork child shares its parent's memory and pid bookkeeping: it is a child */
     int vfork_child = getpid() != drip__g.pid;
     int root = !vfork_child && !drip__is_fork_child && drip__is_root_process();
+    /* a program built with -fsanitize (gcc: libasan.so in DT_NEEDED) stops at once when its
+     * runtime is not first in the process: it gets no drip (elfneeds.c), and runs as without */
+    char san[96];
+    int sanitized = target[0] && drip_elf_sanitizer(target, san, sizeof san);
+    if (drip__opt.follow_exec && !root && sanitized) {
+        p->counted = drip__exec_count(vfork_child, target);
+        return;
+    }
     if (drip__opt.follow_exec && !root) {
         /* every exec'd program is traced: put drip back if the program's environment lost it */
         if (hidden)   /* the program cannot have lost what it never saw: always put it back */
@@ -396,10 +408,13 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
         why = ", which is setuid/setgid: the loader ignores LD_PRELOAD for it";
     else if (target[0] && drip__exec_is_static(target, 0))
         why = ", which is statically linked: LD_PRELOAD cannot reach it";
+    else if (sanitized)
+        why = ", which is built with ";   /* + san, + SANITIZED */
     if (why) {
         char line[PATH_MAX + 512];
-        snprintf(line, sizeof line, "drip: process %d (%s) exec'd %s%s%s, so there is no leak report\n", (int)getpid(),
-                 program_invocation_short_name, target[0] ? target : "a program", why[0] == ',' ? "" : " ", why);
+        snprintf(line, sizeof line, "drip: process %d (%s) exec'd %s%s%s%s%s, so there is no leak report\n", (int)getpid(),
+                 program_invocation_short_name, target[0] ? target : "a program", why[0] == ',' ? "" : " ", why,
+                 sanitized ? san : "", sanitized ? SANITIZED : "");
         if (status_write("exec", line) == 0) {
             p->status_written = 1;
         } else if (drip__opt.report) {
