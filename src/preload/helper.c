@@ -250,6 +250,8 @@ struct child_args {
     int nkeep;
 };
 
+enum { HELPER_STACK_MIN = 8 << 20 };
+
 /* The child, sharing the parent's memory until it execs (CLONE_VM | CLONE_VFORK): only raw
  * system calls. Its own copy of the signal handlers is reset first, so that no handler of the
  * program can run in it once the mask is cleared. */
@@ -284,6 +286,16 @@ static int child_main(void *arg)
         if (next == 1L << 30)
             break;
         lo = next + 1;
+    }
+    /* the program's `ulimit -s 32` is not the symbolizer's: libdw needs more than that, and
+     * the report's frames came out unnamed ("the symbolizer failed"). Its own limit (a process
+     * of its own: CLONE_VM shares memory, not rlimits) is raised to 8 MiB where the hard one
+     * allows. */
+    struct rlimit st;
+    if (syscall(SYS_prlimit64, 0, RLIMIT_STACK, NULL, &st) == 0 && st.rlim_cur != RLIM_INFINITY &&
+        st.rlim_cur < HELPER_STACK_MIN) {
+        st.rlim_cur = st.rlim_max == RLIM_INFINITY || st.rlim_max > HELPER_STACK_MIN ? HELPER_STACK_MIN : st.rlim_max;
+        syscall(SYS_prlimit64, 0, RLIMIT_STACK, &st, NULL);
     }
     uint64_t none = 0;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);

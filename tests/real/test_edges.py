@@ -27,6 +27,9 @@ Usage: test_edges.py CASE
                1`) the report is complete, with both the report is complete where drip may lift
                the hard limit (root with CAP_SYS_RESOURCE), else the log and the JSON say
                "could not write its leak report: File too large"
+  ulimit_s     under `ulimit -s 128` (plain LD_PRELOAD: the process starts its own symbolizer, which
+               inherits the limit) the report's frames are named (libdw needs more stack: "frames
+               are not named (the symbolizer failed)")
   argv_rewritten a program that rewrites its command line for ps (perl's $0, as nginx's
                "nginx: worker process" does): the report's command is the one it was run with
   dash_paths   --json -, --log-path -, --profile -: exit 2 with one line saying why (stdout is the
@@ -273,6 +276,20 @@ def case_ulimit_f():
             os.unlink(L)
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def case_ulimit_s():
+    import resource
+    leaks = os.path.join(dt.PROGS, "leaks")
+    lim = lambda: resource.setrlimit(resource.RLIMIT_STACK, (128 << 10, resource.RLIM_INFINITY))
+    env = dict(os.environ, LD_PRELOAD=dt.LIBDRIP)
+    env.pop("DRIP_OPTIONS", None)
+    plain = subprocess.run([leaks], preexec_fn=lim, capture_output=True, text=True, timeout=60)
+    p = subprocess.run([leaks], preexec_fn=lim, capture_output=True, text=True, timeout=120, env=env)
+    dt.eq((p.returncode, p.stdout), (plain.returncode, plain.stdout), "status and stdout as without drip")
+    dt.eq([l for l in p.stderr.splitlines() if "not named" in l], [], "no line says the frames are not named")
+    dt.check(" (leaks.c:" in p.stderr, "the frames are named")
+    dt.check(p.stderr.rstrip().split("\n")[-1].startswith("SUMMARY: drip: 244 bytes leaked"), "the report is whole")
 
 
 def case_argv_rewritten():
