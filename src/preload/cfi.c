@@ -80,10 +80,12 @@ static uint64_t decode(uintptr_t ip)
 }
 
 /* In front of the shared cache, each thread keeps the rules it used last in a small table of its
- * own that stays in L1 (8 KiB): a program's hot paths return to a few hundred call sites. 256
- * sets of two, indexed by a multiplicative hash of the address (the return addresses of one
- * function's call sites are a few bytes apart and must not collide). */
-enum { LOCAL_BITS = 9 };
+ * own that stays in L1: a program's hot paths return to a few hundred call sites. Sets of two,
+ * indexed by a multiplicative hash of the address (the return addresses of one function's call
+ * sites are a few bytes apart and must not collide). A thread starts with 2^SMALL_BITS rules in
+ * its static TLS (1 KiB: glibc clears every thread's static TLS when it makes the thread); its
+ * LOCAL_GROW-th fill gives it 2^LOCAL_BITS (8 KiB) from drip's arena, back there at its end. */
+enum { LOCAL_BITS = 9, SMALL_BITS = 6, LOCAL_GROW = 128 };
 /* A thread's copy of a rule, re-encoded so the walk tests its flags with 32-bit immediates:
  * bits 0-19 the CFA's offset, then the flags, and %rbp's offset from the CFA (signed) in bits
  * 32-63. 0: a rule the walk does not follow. */
@@ -95,17 +97,36 @@ struct local_rule {
     uintptr_t ip;
     uint64_t rule;
 };
-static DRIP_TLS struct local_rule local[1 << LOCAL_BITS];
+static DRIP_TLS struct local_rule small_local[1 << SMALL_BITS];
+static DRIP_TLS struct local_rule *big_local;
+static DRIP_TLS unsigned local_fills;
 static _Atomic unsigned flushes;
 static DRIP_TLS unsigned local_flushes;
+
+/* The thread's table, and the mask of a set's byte offset in it. */
+static inline struct local_rule *local_table(size_t *mask)
+{
+    struct local_rule *big = big_local;
+    *mask = big ? ((size_t)16 << LOCAL_BITS) - 32 : ((size_t)16 << SMALL_BITS) - 32;
+    return big ? big : small_local;
+}
 
 /* ip's set: two slots (ways), the first at tab[i] for the i returned; computed as a byte offset
  * (one shift and one mask), struct local_rule being 16 bytes. */
 _Static_assert(sizeof(struct local_rule) == 16, "local_rule");
-static inline struct local_rule *local_set(struct local_rule *tab, uintptr_t ip)
+static inline struct local_rule *local_set(struct local_rule *tab, size_t mask, uintptr_t ip)
 {
-    size_t off = ((uint32_t)ip * 0x9e3779b1u >> (32 - LOCAL_BITS - 4)) & (((size_t)1 << (LOCAL_BITS + 4)) - 32);
+    size_t off = ((uint32_t)ip * 0x9e3779b1u >> (32 - LOCAL_BITS - 4)) & mask;
     return (struct local_rule *)((char *)tab + off);
+}
+
+void drip__cfi_release(void)
+{
+    if (big_local)
+        drip__arena_free(big_local, sizeof(struct local_rule) << LOCAL_BITS);
+    big_local = NULL;
+    local_fills = LOCAL_GROW;   /* what it still walks on its way out stays small */
+    memset(small_local, 0, sizeof small_local);
 }
 
 static uint64_t rule_shared(uintptr_t ip);
@@ -131,6 +152,8 @@ __attribute__((noinline)) static uint64_t local_fill(struct local_rule *e, uintp
     e[1] = e[0];
     e[0].ip = ip;
     e[0].rule = l;
+    if (DRIP_UNLIKELY(!big_local) && ++local_fills == LOCAL_GROW)
+        big_local = drip__arena_alloc(sizeof(struct local_rule) << LOCAL_BITS);   /* the next walk's */
     return l;
 }
 
@@ -187,7 +210,9 @@ int drip__cfi_walk_from(uintptr_t *out, int n0, int max, uint64_t h, uint64_t *h
                         uintptr_t rbp, uintptr_t hi)
 {
     if (DRIP_UNLIKELY(local_flushes != atomic_load_explicit(&flushes, memory_order_relaxed))) {
-        memset(local, 0, sizeof local);
+        memset(small_local, 0, sizeof small_local);
+        if (big_local)
+            memset(big_local, 0, sizeof(struct local_rule) << LOCAL_BITS);
         local_flushes = atomic_load_explicit(&flushes, memory_order_relaxed);
     }
     /* everything the loop compares against, read once into registers (the stores to out[]
@@ -196,8 +221,9 @@ int drip__cfi_walk_from(uintptr_t *out, int n0, int max, uint64_t h, uint64_t *h
      * return for the main thread, the thread entry's return for the others */
     const uintptr_t self_lo = drip__g.self_lo, self_len = drip__g.self_hi - drip__g.self_lo;
     const uintptr_t bottom = drip__thread_ret ? drip__thread_ret : drip__main_ret;
-    struct local_rule *tab = local;
-    __asm__("" : "+r"(tab));   /* its TLS address computed once, not on every frame */
+    size_t mask;
+    struct local_rule *tab = local_table(&mask);
+    __asm__("" : "+r"(tab), "+r"(mask));   /* computed once, not on every frame */
     uintptr_t *o = out + n0, *const end = out + max;
     uintptr_t adj = 0;   /* 1 for the frame a signal interrupted: its address is no return address */
     while (o < end) {
@@ -213,7 +239,7 @@ int drip__cfi_walk_from(uintptr_t *out, int n0, int max, uint64_t h, uint64_t *h
          * interrupted instruction itself, that of look = ip + 1 */
         const uintptr_t look = ip + adj;
         adj = 0;
-        struct local_rule *e = local_set(tab, look);
+        struct local_rule *e = local_set(tab, mask, look);
         uint64_t r = e[0].rule;
         if (DRIP_UNLIKELY(e[0].ip != look))
             r = e[1].ip == look ? e[1].rule : local_fill(e, look);

@@ -33,9 +33,10 @@ struct pend {
 _Static_assert(sizeof(struct pend) == 16, "pend");
 
 struct pend_tab {
-    struct pend e[SLOTS];
     struct pend_tab *next;   /* all tables, newest first; immutable once published */
     atomic_int in_use;
+    /* (first: a program with few sites writes one page of the table, the first ids' slots) */
+    struct pend e[SLOTS];
 };
 
 static struct pend_tab *_Atomic tabs;

@@ -80,16 +80,48 @@ static bool publish_id(struct drip__site *s)
 
 /* A per-thread cache of recently seen stacks: most allocations repeat a stack this thread used
  * moments ago, and the cache answers without touching the shared buckets (2 MiB: a miss in the
- * cache is a cache miss there, then on the chain's sites). 1,024 sets of two slots (32 KiB);
- * each slot keeps its stack's hash beside the site, so a slot of another stack is passed over
- * without reading that site. (It was 1,024 single slots of a pointer: with a few hundred hot
- * stacks a quarter of the lookups went to the buckets, alloc_bench.) */
-enum { CACHE_SETS = 1024 };
+ * cache is a cache miss there, then on the chain's sites). Sets of two slots; each slot keeps
+ * its stack's hash beside the site, so a slot of another stack is passed over without reading
+ * that site. (It was 1,024 single slots of a pointer: with a few hundred hot stacks a quarter of
+ * the lookups went to the buckets, alloc_bench.) A thread starts with SMALL_SETS sets in its
+ * static TLS (2 KiB: glibc clears every thread's static TLS when it makes the thread, so a
+ * program's thousand threads paid 32 KiB each for the full table); GROW_MISSES misses give it
+ * CACHE_SETS sets (32 KiB) from drip's arena, back to the arena when the thread ends. */
+enum { SMALL_SETS = 64, CACHE_SETS = 1024, GROW_MISSES = 256 };
 struct cache_slot {
     uint64_t hash;
     struct drip__site *s;
 };
-static DRIP_TLS struct cache_slot cache[CACHE_SETS][2];
+static DRIP_TLS struct cache_slot small_cache[SMALL_SETS][2];
+static DRIP_TLS struct cache_slot (*big_cache)[2];
+static DRIP_TLS unsigned cache_misses;
+
+static inline struct cache_slot *cache_set(uint64_t h)
+{
+    struct cache_slot(*big)[2] = big_cache;
+    return big ? big[(h >> 40) & (CACHE_SETS - 1)] : small_cache[(h >> 40) & (SMALL_SETS - 1)];
+}
+
+/* A miss: the thread's GROW_MISSES-th takes the full table (the stack is remembered there);
+ * when the arena has none, the thread stays with the small one. */
+static struct cache_slot *cache_miss(struct cache_slot *set, uint64_t h)
+{
+    if (DRIP_UNLIKELY(!big_cache) && ++cache_misses == GROW_MISSES &&
+        (big_cache = drip__arena_alloc(sizeof(struct cache_slot[CACHE_SETS][2]))))
+        set = cache_set(h);
+    return set;
+}
+
+unsigned drip__depot_cache_sets(void) { return big_cache ? CACHE_SETS : SMALL_SETS; }
+
+void drip__depot_release(void)
+{
+    if (big_cache)
+        drip__arena_free(big_cache, sizeof(struct cache_slot[CACHE_SETS][2]));
+    big_cache = NULL;
+    cache_misses = GROW_MISSES;   /* what it still allocates on its way out stays small */
+    memset(small_cache, 0, sizeof small_cache);
+}
 
 static inline bool same_frames(const struct drip__site *s, const uintptr_t *f, int n)
 {
@@ -119,11 +151,12 @@ uint32_t drip__depot_intern(const uintptr_t *frames, int depth)
 uint32_t drip__depot_intern_hashed(const uintptr_t *frames, int depth, uint64_t h)
 {
     DRIP_ASSERT(depth >= 0 && depth <= DRIP_MAX_FRAMES);
-    struct cache_slot *set = cache[(h >> 40) & (CACHE_SETS - 1)];
+    struct cache_slot *set = cache_set(h);
     if (DRIP_LIKELY(set[0].hash == h && same_frames(set[0].s, frames, depth)))
         return set[0].s->id;
     if (set[1].hash == h && same_frames(set[1].s, frames, depth))
         return set[1].s->id;
+    set = cache_miss(set, h);
     size_t b = h & ((1u << BUCKET_BITS) - 1);
     struct drip__site *_Atomic *sb = &small[h & (SMALL_SITES - 1)];
     bool on = atomic_load_explicit(&big_on, memory_order_acquire);

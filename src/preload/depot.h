@@ -42,5 +42,8 @@ uint32_t drip__depot_count(void);                                /* ids are 1..c
 void drip__depot_lock_all(void);
 void drip__depot_unlock_all(void);
 void drip__depot_child_reset(void);
+/* The calling thread ends: its stack cache goes back to drip's arena. */
+void drip__depot_release(void);
+unsigned drip__depot_cache_sets(void);   /* the calling thread's stack cache: 64 or 1,024 sets */
 
 #endif

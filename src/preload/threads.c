@@ -89,6 +89,8 @@ static void on_thread_exit(void *p)
     struct drip__entry e = drip__enter();
     drip__counters_release();
     drip__table_release();
+    drip__depot_release();
+    drip__cfi_release();
     drip__leave(e);
     pthread_mutex_lock(&mu);
     atomic_store(&t->state, DRIP_THREAD_FINISHED);

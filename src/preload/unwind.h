@@ -23,5 +23,7 @@ int drip__unwind(uintptr_t *frames, int max, uint64_t *hash);
  * hi is the top of the stack. The number of frames in all, or -1 as drip__cfi_walk. */
 int drip__cfi_walk_from(uintptr_t *out, int n, int max, uint64_t h, uint64_t *hash, uintptr_t ip, uintptr_t rsp,
                         uintptr_t rbp, uintptr_t hi);
+/* cfi.c: the calling thread ends; its table of rules goes back to drip's arena. */
+void drip__cfi_release(void);
 
 #endif

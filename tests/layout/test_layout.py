@@ -11,6 +11,9 @@
                        walk the live blocks: their files call no table walk nor scan (issue #15)
   hot_path_libc        the objects of the allocation path reference neither libc's allocator
                        nor stdio (nm -u): drip's own data comes from its arena (DESIGN.md)
+  static_tls           libdrip.so's static TLS (PT_TLS) is under 4 KiB: glibc clears it for every
+                       thread the program makes, so it is a cost per thread (issue #15); the
+                       per-thread caches come from drip's arena, grown for busy threads only
   debug_build          libdrip.so configured and built with -DDRIP_DEBUG=ON (assertions: locks held,
                        guard level, record sizes) runs the test programs with no assertion
                        failing and the same leak summaries as the release build
@@ -182,6 +185,20 @@ def case_hot_path_libc():
     for (name, sym), why in HOT_ALLOWED.items():
         print(f"allowed: {name}.c -> {sym} ({why})")
     assert FORBIDDEN.match("malloc") and FORBIDDEN.match("fprintf") and not FORBIDDEN.match("memcpy")
+
+
+def case_static_tls():
+    lib = os.path.join(driptest.BUILD, "lib", "libdrip.so")
+    out = subprocess.run(["readelf", "-lW", lib], capture_output=True, text=True, check=True).stdout
+    tls = [l.split() for l in out.splitlines() if l.split()[:1] == ["TLS"]]
+    if len(tls) != 1:
+        fail(f"{lib}: {len(tls)} PT_TLS headers, expected 1")
+        return
+    memsz = int(tls[0][5], 16)   # Type Offset VirtAddr PhysAddr FileSiz MemSiz Flg Align
+    print(f"static TLS of libdrip.so: {memsz} bytes")
+    if memsz >= 4096:
+        fail(f"libdrip.so's static TLS is {memsz} bytes: every thread the program makes pays it (keep it "
+             f"under 4096; per-thread tables belong in drip's arena)")
 
 
 def run_summary(lib, argv, opts=""):

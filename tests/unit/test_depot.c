@@ -3,7 +3,8 @@
  * gives back its frames; the hash folded frame by frame equals drip__stack_hash; stacks that
  * share a hash stay distinct; an empty stack is a stack; threads interning the same stacks at
  * once agree on every id, also while the depot moves from its small table of buckets to the big
- * one (the first test: it starts from an empty depot). */
+ * one (the first test: it starts from an empty depot); a thread's stack cache starts small and
+ * grows once it misses often. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -165,12 +166,61 @@ static void test_threads(void **state)
     }
 }
 
+/* A thread's stack cache: 64 sets in its static TLS, 1,024 from the arena at its 256th miss, the
+ * small one again after drip__depot_release (and no growing on the thread's way out). Every
+ * lookup gives the stack's id, whichever table answers. */
+enum { GROWN_BASE = 3 * STACKS };
+static void *growth_worker(void *arg)
+{
+    (void)arg;
+    uintptr_t f[DRIP_MAX_FRAMES];
+    uint32_t ids[300];
+    assert_int_equal(drip__depot_cache_sets(), 64);
+    for (uint32_t k = 0; k < 255; k++) {   /* new stacks: each one a miss */
+        int n = stack_of(GROWN_BASE + k, f);
+        ids[k] = drip__depot_intern(f, n);
+    }
+    assert_int_equal(drip__depot_cache_sets(), 64);
+    for (uint32_t k = 0; k < 8; k++) {   /* stacks it holds: hits, no growing */
+        int n = stack_of(GROWN_BASE + 254 - k, f);
+        assert_int_equal(drip__depot_intern(f, n), ids[254 - k]);
+    }
+    assert_int_equal(drip__depot_cache_sets(), 64);
+    int n = stack_of(GROWN_BASE + 255, f);   /* the 256th miss */
+    ids[255] = drip__depot_intern(f, n);
+    assert_int_equal(drip__depot_cache_sets(), 1024);
+    for (uint32_t k = 0; k < 256; k++) {
+        n = stack_of(GROWN_BASE + k, f);
+        assert_int_equal(drip__depot_intern(f, n), ids[k]);
+    }
+    drip__depot_release();
+    assert_int_equal(drip__depot_cache_sets(), 64);
+    for (uint32_t k = 0; k < 300; k++) {   /* 300 misses more: it stays small */
+        n = stack_of(GROWN_BASE + 256 + k, f);
+        assert_int_equal(drip__depot_intern(f, n), drip__depot_intern(f, n));
+    }
+    assert_int_equal(drip__depot_cache_sets(), 64);
+    for (uint32_t k = 0; k < 256; k++) {
+        n = stack_of(GROWN_BASE + k, f);
+        assert_int_equal(drip__depot_intern(f, n), ids[k]);
+    }
+    return NULL;
+}
+
+static void test_thread_cache_grows(void **state)
+{
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, growth_worker, NULL), 0);
+    pthread_join(th, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_across_switch),
         cmocka_unit_test(test_intern_once), cmocka_unit_test(test_get),     cmocka_unit_test(test_hash_fold),
         cmocka_unit_test(test_collisions),  cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_thread_cache_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
