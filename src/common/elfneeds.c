@@ -1,12 +1,13 @@
-/* elfneeds.c — whether an executable needs a sanitizer's runtime (DT_NEEDED libasan.so...), read
- * from its dynamic section. gcc's -fsanitize=address links libasan.so, which must come first in
- * the process's library list: with libdrip.so in LD_PRELOAD the program stops at once ("ASan
- * runtime does not come first in initial library list") and exits 1. So `drip run` refuses such a
- * program with one line, and a traced process that execs one hands it no LD_PRELOAD of drip's
- * (exec.c): it runs as without drip. clang links its runtime into the executable by default:
- * that program brings its own malloc and gets foreign.c's one line instead.
- * No allocation, a few preads on the stack (an exec may come from a vfork child). Locks: none.
- */
+/* elfneeds.c — what drip run must know of an executable before it starts it: whether it is
+ * statically linked (drip_elf_static: LD_PRELOAD cannot reach it), and whether it needs a
+ * sanitizer's runtime (DT_NEEDED libasan.so..., from its dynamic section). gcc's
+ * -fsanitize=address links libasan.so, which must come first in the process's library list:
+ * with libdrip.so in LD_PRELOAD the program stops at once ("ASan runtime does not come first in
+ * initial library list") and exits 1. So `drip run` refuses such a program with one line, and a
+ * traced process that execs one hands it no LD_PRELOAD of drip's (exec.c): it runs as without
+ * drip. clang links its runtime into the executable by default: that program brings its own
+ * malloc and gets foreign.c's one line instead.
+ * No allocation, a few preads on the stack (an exec may come from a vfork child). Locks: none. */
 #include "elfneeds.h"
 
 #include <elf.h>
@@ -92,4 +93,30 @@ int drip_elf_sanitizer(const char *path, char *what, size_t cap)
 out:
     close(fd);
     return found;
+}
+
+/* 1 when path is an ELF executable with no program interpreter (statically linked). */
+int drip_elf_static(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    Elf64_Ehdr eh;
+    int result = 0;
+    if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+        eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr)) {
+        result = 1;
+        for (int i = 0; i < eh.e_phnum; i++) {
+            Elf64_Phdr ph;
+            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * sizeof ph)) != (ssize_t)sizeof ph)
+                break;
+            if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC) {
+                result = 0;   /* has a loader (or is a static-pie / shared object with one) */
+                if (ph.p_type == PT_INTERP)
+                    break;
+            }
+        }
+    }
+    close(fd);
+    return result;
 }

@@ -1,8 +1,12 @@
-/* helper.h — helper.c: where reports go, and the symbolizer process (drip symbolize). */
+/* helper.h — helper.c: where reports go, and the symbolizer process (drip symbolize); outfd.c:
+ * drip's own descriptors and lines (drip__fd_high, drip__fd_above_stdio, drip__say). */
 #ifndef DRIP_PRELOAD_HELPER_H
 #define DRIP_PRELOAD_HELPER_H
 
 #include "internal.h"
+
+#include <stdbool.h>
+#include <sys/resource.h>
 
 void drip__start_dir(char *out, size_t cap);
 void drip__resolve_path(const char *pattern, char *out, size_t cap);
@@ -26,5 +30,11 @@ int drip__fd_above_stdio(int fd);
 int drip__fd_high(int fd);
 int drip__helper_ask(int memfd, int out_fd, const char **why);
 void drip__helper_child_reset(void);   /* a forked child: serve_mu re-initialised */
+
+/* ---- outfd.c ---- */
+/* `ulimit -f` lifted for the exit report (outfd.c says why): lift, write, restore. */
+struct drip__fsize_lift { struct rlimit old; bool raised, was_pending; };
+void drip__fsize_lift(struct drip__fsize_lift *g);
+void drip__fsize_restore(const struct drip__fsize_lift *g);
 
 #endif

@@ -25,7 +25,6 @@
 #include "profile.h"
 #include "report.h"
 #include "runtime.h"
-#include "signals.h"
 #include "table.h"
 #include "raw.h"
 #include "render.h"
@@ -41,7 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -475,43 +473,6 @@ static int child_report_cheap(int text_fd, int json_fd, int err_fd, int *leaked)
     return done;
 }
 
-/* `ulimit -f` (RLIMIT_FSIZE) limits every file the process writes: the raw report's memory file
- * too, and the symbolizer inherits it. A report past the limit was cut short, and the SIGXFSZ
- * its write raised, held while the report ran, then killed the program, which exits 0 without
- * drip. For the length of the report the limit is lifted as far as the process may (to the hard
- * limit; past it with CAP_SYS_RESOURCE), and a SIGXFSZ the report raised (blocked signals are
- * queued even when ignored) is taken off before the program's mask comes back: a write past what
- * is left fails with EFBIG and the report says why. One pending before is the program's, and
- * stays. */
-struct fsize_lift { struct rlimit old; bool raised, was_pending; };
-
-static void fsize_lift(struct fsize_lift *g)
-{
-    sigset_t pending;
-    g->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ);
-    g->raised = false;
-    if (getrlimit(RLIMIT_FSIZE, &g->old) != 0 || g->old.rlim_cur == RLIM_INFINITY)
-        return;
-    struct rlimit up = {RLIM_INFINITY, RLIM_INFINITY};
-    if (setrlimit(RLIMIT_FSIZE, &up) == 0)
-        g->raised = true;
-    else if (g->old.rlim_cur != g->old.rlim_max && (up.rlim_cur = up.rlim_max = g->old.rlim_max, setrlimit(RLIMIT_FSIZE, &up) == 0))
-        g->raised = true;
-}
-
-static void fsize_restore(const struct fsize_lift *g)
-{
-    sigset_t pending, xfsz;
-    sigemptyset(&xfsz);
-    sigaddset(&xfsz, SIGXFSZ);
-    struct timespec now = {0, 0};
-    if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ))
-        while (sigtimedwait(&xfsz, NULL, &now) < 0 && errno == EINTR)
-            ;
-    if (g->raised)
-        setrlimit(RLIMIT_FSIZE, &g->old);
-}
-
 int drip__report(void)
 {
     /* the report is written whole: the program's signals wait until it is (SIGALRM excepted: the
@@ -520,8 +481,8 @@ int drip__report(void)
     sigfillset(&all);
     sigdelset(&all, SIGALRM);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    struct fsize_lift fsize;
-    fsize_lift(&fsize);
+    struct drip__fsize_lift fsize;
+    drip__fsize_lift(&fsize);
     drip__arena_exiting();   /* the scan's large frees are not given back: the process is ending */
     int is_log, text_fd = drip__report_fd(&is_log);
     struct out_file log = {-1, NULL, NULL}, json = log, prof = log;
@@ -606,7 +567,7 @@ int drip__report(void)
         close(log.fd);
     drip__privdrop_done();
     drip__say_to(-1);
-    fsize_restore(&fsize);
+    drip__fsize_restore(&fsize);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return leaked;
 }
