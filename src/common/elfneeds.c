@@ -7,7 +7,8 @@
  * traced process that execs one hands it no LD_PRELOAD of drip's (exec.c): it runs as without
  * drip. clang links its runtime into the executable by default: that program brings its own
  * malloc and gets foreign.c's one line instead.
- * No allocation, a few preads on the stack (an exec may come from a vfork child). Locks: none. */
+ * No allocation, a few preads on the stack (an exec may come from a vfork child). Locks: none.
+ */
 #include "elfneeds.h"
 
 #include <elf.h>
