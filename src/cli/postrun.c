@@ -33,7 +33,7 @@ static struct {
 void drip__postrun_usage(FILE *out)
 {
     fprintf(out, "  %-30s %s\n", "--sarif FILE", "also write the leak records as SARIF 2.1.0 (after the program exits)");
-    fprintf(out, "  %-30s %s\n", "--xml FILE", "also write the leak records as valgrind's XML (protocol 4; %p: the pid)");
+    fprintf(out, "  %-30s %s\n", "--xml FILE", "also write the leak records as valgrind's XML (protocol 4; %p: the pid, a file a process)");
     fprintf(out, "  %-30s %s\n", "--source-root DIR", "SARIF file locations relative to DIR (default: the current directory)");
     fprintf(out, "  %-30s %s\n", "--gen-suppressions[=all|no]", "after each leak record, print the leak:<pattern> line that suppresses it");
 }
@@ -132,10 +132,37 @@ static void remove_temp(const char *path)
     }
 }
 
+/* valgrind's --xml-file=NAME.%p.xml with --trace-children: one XML file a process. drip's
+ * forked children write their JSON as JSON.<pid>; each is converted to the XML name with its pid.
+ * Without %p in the name only the first process's XML is written, as one file cannot hold two. */
+static void convert_children(const char *json)
+{
+    if (!post.xml[0] || !strstr(post.xml, "%p"))
+        return;
+    char pat[PATH_MAX + 40];
+    snprintf(pat, sizeof pat, "%s.*", json);
+    glob_t g;
+    if (glob(pat, 0, NULL, &g) != 0)
+        return;
+    size_t base = strlen(json) + 1;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        const char *suffix = g.gl_pathv[i] + base;
+        char *end;
+        long pid = strtol(suffix, &end, 10);
+        if (end == suffix || *end || pid <= 0)
+            continue;   /* (a temporary file being written: JSON.<pid>.tmp...) */
+        char xml[PATH_MAX + 32];
+        expand_pid(post.xml, (int)pid, xml, sizeof xml);
+        drip__vgxml_convert(g.gl_pathv[i], xml, post.show_possible, post.show_reachable);
+    }
+    globfree(&g);
+}
+
 static void after_child(int pid)
 {
     char json[PATH_MAX + 32];
     expand_pid(post.json, pid, json, sizeof json);
+    convert_children(json);
     struct stat st;
     if (stat(json, &st) != 0 || st.st_size == 0) {
         /* the program replaced itself with exec, or was killed before it could report */

@@ -11,7 +11,12 @@
  * So when drip finds such an allocator at start-up it tracks nothing, starts no thread, and at
  * exit writes one line (and a JSON file that says the same) instead of scanning: the program
  * runs as it does without drip. Execs, forks and fatal signals are still followed.
- * Locks: none (runs at start-up and once at exit).
+ * Unless that allocator turns out to be glibc's under another name: a shim whose malloc calls
+ * __libc_malloc (hooks.c interposes those names). Its first such call ends foreign mode, and the
+ * process is tracked and reported as any other from then on (valgrind does the same: it replaces
+ * __libc_malloc in libc). drip's own allocations at exit then reach glibc through the shim.
+ * Locks: none (runs at start-up, once at exit, and once when a shim adopts glibc's allocator:
+ * `adopted` makes that once).
  */
 #include "internal.h"
 #include "foreign.h"
@@ -70,6 +75,15 @@ int drip__foreign_detect(void)
     }
     defines[o] = 0;
     return 1;
+}
+
+void drip__foreign_adopt(void)
+{
+    static atomic_int adopted;
+    if (atomic_exchange(&adopted, 1))
+        return;
+    drip__g.foreign = 0;
+    atomic_store(&drip__g.tracking, 1);
 }
 
 int drip__foreign_report(int text_fd, int json_fd)

@@ -15,6 +15,7 @@
 #include "background.h"
 #include "counters.h"
 #include "depot.h"
+#include "foreign.h"
 #include "hooks.h"
 #include "lsan.h"
 #include "ownload.h"
@@ -504,6 +505,36 @@ DRIP_EXPORT void *pvalloc(size_t n)
         on_alloc(p, n);
     return p;
 }
+
+/* ---- glibc's second names: __libc_malloc and its kin -----------------------------------------
+ * glibc exports its allocator under these names too (the same functions), and a program that
+ * defines malloc itself often serves it from them: a counting or logging shim. Its malloc comes
+ * first in symbol lookup, so drip's hooks above never run (foreign.c); these do, and valgrind
+ * replaces them in libc too, so the shim's blocks get valgrind's figures. The first call from
+ * outside drip in such a program shows that its allocator is glibc's after all: drip tracks from
+ * then on, and foreign.c's one line is left for allocators that never reach glibc's. The calls go
+ * to the hooks above by hidden names (`malloc` itself would resolve to the program's). */
+__typeof(malloc) hook_malloc __attribute__((alias("malloc"), visibility("hidden")));
+__typeof(free) hook_free __attribute__((alias("free"), visibility("hidden")));
+__typeof(calloc) hook_calloc __attribute__((alias("calloc"), visibility("hidden")));
+__typeof(realloc) hook_realloc __attribute__((alias("realloc"), visibility("hidden")));
+__typeof(memalign) hook_memalign __attribute__((alias("memalign"), visibility("hidden")));
+__typeof(valloc) hook_valloc __attribute__((alias("valloc"), visibility("hidden")));
+__typeof(pvalloc) hook_pvalloc __attribute__((alias("pvalloc"), visibility("hidden")));
+
+static inline void second_name(void)
+{
+    if (DRIP_UNLIKELY(drip__g.foreign) && !drip__guard && atomic_load(&drip__g.initialised))
+        drip__foreign_adopt();
+}
+
+DRIP_EXPORT void *__libc_malloc(size_t n) { second_name(); return hook_malloc(n); }
+DRIP_EXPORT void __libc_free(void *p) { second_name(); hook_free(p); }
+DRIP_EXPORT void *__libc_calloc(size_t n, size_t size) { second_name(); return hook_calloc(n, size); }
+DRIP_EXPORT void *__libc_realloc(void *p, size_t n) { second_name(); return hook_realloc(p, n); }
+DRIP_EXPORT void *__libc_memalign(size_t align, size_t n) { second_name(); return hook_memalign(align, n); }
+DRIP_EXPORT void *__libc_valloc(size_t n) { second_name(); return hook_valloc(n); }
+DRIP_EXPORT void *__libc_pvalloc(size_t n) { second_name(); return hook_pvalloc(n); }
 
 /* _exit skips atexit handlers and destructors, so the report is written here. exit() reaches
  * the kernel through libc's internal _exit, which does not come back through this symbol. */

@@ -7,6 +7,9 @@
  *   malloc free calloc realloc reallocarray       hooks.c: the allocator, and nothing else
  *   posix_memalign aligned_alloc memalign         hooks.c
  *   valloc pvalloc                                hooks.c
+ *   __libc_malloc __libc_free __libc_calloc       hooks.c: glibc's second names (a program's
+ *   __libc_realloc __libc_memalign                own malloc over glibc's: foreign.c)
+ *   __libc_valloc __libc_pvalloc                  hooks.c
  *   exit _exit _Exit                              hooks.c: the exit report
  *   __libc_start_main                             runtime.c: main runs inside drip's wrapper
  *   pthread_create pthread_join pthread_detach    threads.c: the thread registry

@@ -227,6 +227,21 @@ def case_big_blocks():
                        "possible": (300000, 1)}, "big_blocks: the exact figures")
 
 
+def case_libc_shim():
+    """A program whose own malloc, free, calloc and realloc are a shim over glibc's __libc_malloc
+    and its kin (hooks.c, foreign.c): drip tracks it through those names, as valgrind does, and
+    gives valgrind's figures, where it used to say only that the program brings its own
+    allocator."""
+    need()
+    cmd = [os.path.join(BIN, "libc_shim")]
+    r, v = same_as_valgrind("libc_shim", cmd)
+    dt.eq(dt.summary(r, "definite"), (506, 4), "libc_shim: the four leaks, exactly")
+    dt.eq(r.get("own_allocator"), None, "libc_shim: no 'brings its own allocator' report")
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                         env={k: x for k, x in os.environ.items() if k not in ("LD_PRELOAD", "DRIP_OPTIONS")})
+    dt.eq((res.returncode, res.stdout), (0, "shim: called\n"), "libc_shim: runs as without drip")
+
+
 # ---- where drip and valgrind differ (README, docs/run.md): each difference asserted exactly ----
 
 def both(name, cmd):
