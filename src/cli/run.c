@@ -4,12 +4,12 @@
  * passed in DRIP_OPTIONS, and leaves with the program's own status (or its signal).
  */
 #include "cli.h"
+#include "elfneeds.h"
 #include "options.h"
 #include "suppress.h"
 #include "symserve.h"
 
 #include <dirent.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -76,32 +76,6 @@ static int find_command(const char *cmd, char *out, size_t outlen)
             break;
     }
     return -ENOENT;
-}
-
-/* 1 when path is an ELF executable with no program interpreter (statically linked). */
-static int is_static_elf(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    Elf64_Ehdr eh;
-    int result = 0;
-    if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
-        eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr)) {
-        result = 1;
-        for (int i = 0; i < eh.e_phnum; i++) {
-            Elf64_Phdr ph;
-            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * sizeof ph)) != (ssize_t)sizeof ph)
-                break;
-            if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC) {
-                result = 0;   /* has a loader (or is a static-pie / shared object with one) */
-                if (ph.p_type == PT_INTERP)
-                    break;
-            }
-        }
-    }
-    close(fd);
-    return result;
 }
 
 /* Appends name='value' to DRIP_OPTIONS text. */
@@ -574,8 +548,13 @@ int cmd_run(int argc, char **argv)
     if (((st.st_mode & S_ISUID) && st.st_uid != getuid()) || ((st.st_mode & S_ISGID) && st.st_gid != getgid()))
         return die(2, "%s is setuid/setgid: the loader ignores LD_PRELOAD for it, so drip cannot trace it "
                       "(run a copy without the setuid bit)", prog);
-    if (is_static_elf(prog))
+    if (drip_elf_static(prog))
         return die(2, "%s is statically linked: LD_PRELOAD cannot reach it; link it dynamically to use drip run", prog);
+    char san[96];   /* gcc's -fsanitize=address: libasan.so must come first, and stops the program if not */
+    if (drip_elf_sanitizer(prog, san, sizeof san))
+        return die(2, "%s is built with %s, whose runtime must come first in the process: it stops under LD_PRELOAD "
+                      "of libdrip.so; run it as it is (its own leak checker reports), or build it without -fsanitize "
+                      "to use drip run", prog, san);
 
     char lib[PATH_MAX];
     if (drip__libdir_file("libdrip.so", lib, sizeof lib) != 0)

@@ -369,7 +369,11 @@ static void write_text(struct drip_writer *w, struct report *r, const char *note
     if (r->threads_running || r->threads_unjoined)
         drip__printf(w, "==%d==    threads: %d still running at exit, %d finished but never joined\n", pid,
                      r->threads_running, r->threads_unjoined);
-    if (r->raw->untraced_execs)   /* children that ran a program drip did not follow (exec.c) */
+    if (r->raw->untraced_execs && r->raw->opt.follow_exec)   /* followed, but none could be (exec.c) */
+        drip__printf(w, "==%d==   not traced: %u child process(es) ran a program built with a sanitizer, whose "
+                       "runtime must come first (the first: %s)\n", pid, r->raw->untraced_execs,
+                    r->raw->untraced_first ? r->raw->untraced_first : "?");
+    else if (r->raw->untraced_execs)   /* children that ran a program drip did not follow (exec.c) */
         drip__printf(w, "==%d==   not traced: %u child process(es) ran a program drip did not follow (the first: %s); "
                        "rerun with --follow-exec to trace them\n", pid, r->raw->untraced_execs,
                     r->raw->untraced_first ? r->raw->untraced_first : "?");

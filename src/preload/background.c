@@ -24,6 +24,7 @@
  * it; a stop of the world holds it to keep a waiting ticker parked, drip__ticker_park).
  */
 #include "internal.h"
+#include "helper.h"
 #include "background.h"
 #include "growth.h"
 #include "metrics.h"
@@ -263,7 +264,7 @@ static void ticker_launch(void)
     pthread_condattr_destroy(&ca);
     have_ticker = ticker_started = start_thread(ticker);
     if (!have_ticker)
-        fprintf(stderr, "drip: cannot start drip's thread: the monitor and growth detector are off\n");
+        drip__say("drip: cannot start drip's thread: the monitor and growth detector are off\n");
 }
 
 void drip__background_start(void)
@@ -283,7 +284,7 @@ void drip__background_start(void)
         done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     ticker_launch();
     if (listening && !start_thread(drip__http_main)) {
-        fprintf(stderr, "drip: cannot start drip's HTTP thread: the endpoint is off\n");
+        drip__say("drip: cannot start drip's HTTP thread: the endpoint is off\n");
         drip__listen_unlink();
     }
     drip__leave(e);

@@ -31,10 +31,12 @@
  * Locks: none. The shared pages are updated with atomics.
  */
 #include "internal.h"
+#include "arena.h"
 #include "exec.h"
 #include "privdrop.h"
 #include "runtime.h"
 #include "helper.h"
+#include "elfneeds.h"
 #include "stop.h"
 
 #include <dlfcn.h>
@@ -295,12 +297,26 @@ static char **env_fill(char *const envp[], void *buf)
     return out;
 }
 
-/* The same in an mmap'd block of *len bytes; NULL if out of memory. */
-static char **env_with_drip(char *const envp[], size_t *len)
+/* The same in an mmap'd block of *len bytes; NULL if out of memory. Where mmap is refused (a
+ * program that lowered its own `ulimit -v` below what drip's arena reserved at start: bash's
+ * `ulimit -v N; exec prog`), from the arena, whose range is reserved already: without it the
+ * exec'd program ran untraced. Not in a vfork child (another thread of its parent may hold the
+ * arena's lock). Free with env_free. */
+static char **env_with_drip(char *const envp[], size_t *len, int vfork_child)
 {
     *len = env_size(envp);
     void *buf = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED && !vfork_child && (buf = drip__arena_alloc(*len)) == NULL)
+        buf = MAP_FAILED;
     return buf == MAP_FAILED ? NULL : env_fill(envp, buf);
+}
+
+static void env_free(char **env, size_t len)
+{
+    if (env && drip__arena_contains((uintptr_t)env))
+        drip__arena_free(env, len);
+    else if (env)
+        munmap(env, len);
 }
 
 /* The environment a program drip follows through posix_spawn, system or popen gets (see
@@ -312,14 +328,10 @@ char **drip__exec_spawn_env(char *const envp[], size_t *len)
         return NULL;
     if (!hidden && !env_get(envp, "LD_PRELOAD") && !env_get(envp, "DRIP_OPTIONS"))
         return NULL;   /* plain LD_PRELOAD: the program cleared its environment */
-    return env_with_drip(envp, len);
+    return env_with_drip(envp, len, 0);
 }
 
-void drip__exec_env_free(char **env, size_t len)
-{
-    if (env)
-        munmap(env, len);
-}
+void drip__exec_env_free(char **env, size_t len) { env_free(env, len); }
 
 /* ---- the exec path -------------------------------------------------------------------------- */
 struct exec_plan {
@@ -342,7 +354,7 @@ static void want_env(struct exec_plan *p, char *const envp[], int vfork_child)
     if (need <= STACK_ENV_MAX)
         p->stack_env = need;
     else
-        p->env = env_with_drip(envp, &p->env_len);
+        p->env = env_with_drip(envp, &p->env_len, vfork_child);
 }
 
 /* Builds a planned stack environment in the calling function's frame. */
@@ -350,6 +362,9 @@ static void want_env(struct exec_plan *p, char *const envp[], int vfork_child)
     char exec_env_buf[(p).stack_env ? (p).stack_env : 1] __attribute__((aligned(16))); \
     if ((p).stack_env)                                                           \
         (p).env = env_fill((envp), exec_env_buf)
+
+/* what a program built with a sanitizer runs without drip, and why */
+#define SANITIZED ", whose runtime must come first in the process: it runs without drip (its own leak checker reports)"
 
 /* Decides what an exec of `target` (resolved path, "" if unknown) with envp needs. */
 static void plan_exec(const char *target, char *const envp[], struct exec_plan *p)
@@ -365,12 +380,20 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
     /* a vfork child shares its parent's memory and pid bookkeeping: it is a child */
     int vfork_child = getpid() != drip__g.pid;
     int root = !vfork_child && !drip__is_fork_child && drip__is_root_process();
+    /* a program built with -fsanitize (gcc: libasan.so in DT_NEEDED) stops at once when its
+     * runtime is not first in the process: it gets no drip (elfneeds.c), and runs as without */
+    char san[96];
+    int sanitized = target[0] && drip_elf_sanitizer(target, san, sizeof san);
+    if (drip__opt.follow_exec && !root && sanitized) {
+        p->counted = drip__exec_count(vfork_child, target);
+        return;
+    }
     if (drip__opt.follow_exec && !root) {
         /* every exec'd program is traced: put drip back if the program's environment lost it */
         if (hidden)   /* the program cannot have lost what it never saw: always put it back */
             want_env(p, envp, vfork_child);
         else if (!vfork_child && (env_get(envp, "LD_PRELOAD") || env_get(envp, "DRIP_OPTIONS")))
-            p->env = env_with_drip(envp, &p->env_len);
+            p->env = env_with_drip(envp, &p->env_len, 0);
         return;
     }
     if (!root) {
@@ -385,10 +408,13 @@ static void plan_exec(const char *target, char *const envp[], struct exec_plan *
         why = ", which is setuid/setgid: the loader ignores LD_PRELOAD for it";
     else if (target[0] && drip__exec_is_static(target, 0))
         why = ", which is statically linked: LD_PRELOAD cannot reach it";
+    else if (sanitized)
+        why = ", which is built with ";   /* + san, + SANITIZED */
     if (why) {
         char line[PATH_MAX + 512];
-        snprintf(line, sizeof line, "drip: process %d (%s) exec'd %s%s%s, so there is no leak report\n", (int)getpid(),
-                 program_invocation_short_name, target[0] ? target : "a program", why[0] == ',' ? "" : " ", why);
+        snprintf(line, sizeof line, "drip: process %d (%s) exec'd %s%s%s%s%s, so there is no leak report\n", (int)getpid(),
+                 program_invocation_short_name, target[0] ? target : "a program", why[0] == ',' ? "" : " ", why,
+                 sanitized ? san : "", sanitized ? SANITIZED : "");
         if (status_write("exec", line) == 0) {
             p->status_written = 1;
         } else if (drip__opt.report) {
@@ -407,7 +433,7 @@ static void undo_exec(struct exec_plan *p)
 {
     int e = errno;
     if (p->env && !p->stack_env)
-        munmap(p->env, p->env_len);
+        env_free(p->env, p->env_len);
     drip__exec_uncount(p->counted);
     if (p->status_written)
         status_write("exec", "");

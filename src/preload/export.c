@@ -32,23 +32,44 @@
 #include <unistd.h>
 
 /* ---- /proc/self/maps ------------------------------------------------------------------------ */
-/* The whole of /proc/self/maps in a malloc'd, NUL-terminated buffer (NULL when unreadable). */
+/* The whole of /proc/self/maps in a NUL-terminated buffer of the arena (NULL when unreadable),
+ * released by drip__maps_free: not libc's allocator, which a program that ran out of memory
+ * (`ulimit -v`) has exhausted at exit, when its report needs the maps most. The buffer's
+ * capacity sits in the 16 bytes before it. */
+static char *maps_buf(size_t cap)
+{
+    char *b = drip__arena_alloc(cap + 16);
+    if (!b)
+        return NULL;
+    memcpy(b, &cap, sizeof cap);
+    return b + 16;
+}
+
+void drip__maps_free(char *maps)
+{
+    if (!maps)
+        return;
+    size_t cap;
+    memcpy(&cap, maps - 16, sizeof cap);
+    drip__arena_free(maps - 16, cap + 16);
+}
+
 char *drip__read_maps(void)
 {
     int fd = drip__proc_open("self/maps", O_RDONLY | O_CLOEXEC);   /* threads.h: in a chroot, after main's pthread_exit */
     if (fd < 0)
         return NULL;
     size_t n = 0, cap = 65536;
-    char *b = malloc(cap);
+    char *b = maps_buf(cap);
     for (ssize_t r; b; n += (size_t)r) {
         if (n + 4096 > cap) {
-            char *nb = realloc(b, cap *= 2);
-            if (!nb) {
-                free(b);
-                b = NULL;
+            char *nb = maps_buf(cap * 2);
+            if (nb)
+                memcpy(nb, b, n);
+            drip__maps_free(b);
+            cap *= 2;
+            if (!(b = nb))
                 break;
-            }
-            b = nb;
         }
         r = read(fd, b + n, cap - n - 1);
         if (r <= 0)
@@ -349,7 +370,7 @@ void drip__raw_modules(struct drip_writer *w, int with_maps)
             l = nl + 1;
         }
     }
-    free(maps);
+    drip__maps_free(maps);
 }
 
 /* Before a fork: the executable's path and the module lines, made now unless still valid, so
@@ -374,7 +395,7 @@ void drip__export_fork_prime(void)
 void drip__siteset_init(struct drip__siteset *s)
 {
     s->n = drip__depot_count() + 1;
-    s->seen = calloc((s->n + 7) / 8, 1);
+    s->seen = drip__arena_alloc((s->n + 7) / 8);   /* zeroed; the arena: see drip__read_maps */
 }
 
 void drip__raw_site(struct drip_writer *w, struct drip__siteset *set, uint32_t id)
@@ -395,7 +416,7 @@ void drip__raw_site(struct drip_writer *w, struct drip__siteset *set, uint32_t i
     drip__puts(w, "\n");
 }
 
-void drip__siteset_free(struct drip__siteset *s) { free(s->seen); }
+void drip__siteset_free(struct drip__siteset *s) { drip__arena_free(s->seen, (s->n + 7) / 8); }
 
 /* The growth suspects, with their stacks. */
 void drip__raw_suspects(struct drip_writer *w, struct drip__siteset *set, const struct drip__suspect *s, int n)

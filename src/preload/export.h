@@ -8,7 +8,8 @@
 struct dl_phdr_info;
 struct drip_writer;
 struct drip__suspect;
-char *drip__read_maps(void);   /* /proc/self/maps, malloc'd (NULL: unreadable) */
+char *drip__read_maps(void);   /* /proc/self/maps in the arena (NULL: unreadable) */
+void drip__maps_free(char *maps);
 void drip__maps_path(const char *maps, uintptr_t addr, char *out, size_t cap);
 void drip__build_id(const struct dl_phdr_info *info, char *out, size_t cap);
 /* The module's program headers, read so that a truncated file cannot fault (count copied). */

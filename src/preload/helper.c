@@ -15,6 +15,7 @@
  */
 #include "internal.h"
 #include "helper.h"
+#include "arena.h"
 #include "threads.h"
 #include "symclient.h"
 #include "runtime.h"
@@ -35,8 +36,6 @@
 #include <unistd.h>
 
 
-enum { DRIP_FD_MIN = 1000 };   /* above what programs use, below the usual 1024 limit */
-
 static char start_dir[PATH_MAX];
 static char cli_override[PATH_MAX];
 static int dest_fd = -1;       /* drip's copy of stderr or of the log_path file */
@@ -44,49 +43,6 @@ static int dest_is_log;
 static int stderr_closed;      /* no log_path, and fd 2 was closed when the program started */
 static dev_t dest_dev;
 static ino_t dest_ino;
-
-/* drip's copy of fd, out of the program's way: at 1000, or, under a lower RLIMIT_NOFILE
- * (`ulimit -n 20`), just past the limit, which is raised for the dup and set back (a descriptor
- * above the soft limit stays open): the program's open() still returns the numbers it did and
- * fails with EMFILE at the same count. Else the highest free number under the limit. */
-static int dup_high(int fd)
-{
-    int d = fcntl(fd, F_DUPFD_CLOEXEC, DRIP_FD_MIN);
-    if (d >= 0 || errno != EINVAL)
-        return d >= 0 ? d : fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    struct rlimit old, up;
-    if (getrlimit(RLIMIT_NOFILE, &old) != 0 || old.rlim_cur < 4 || old.rlim_cur >= DRIP_FD_MIN)
-        return fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    up = old;
-    up.rlim_cur = old.rlim_cur + 1;
-    if (up.rlim_max < up.rlim_cur)
-        up.rlim_max = up.rlim_cur;   /* root may raise the hard limit, and lower it back */
-    if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
-        d = fcntl(fd, F_DUPFD_CLOEXEC, (int)old.rlim_cur);
-        setrlimit(RLIMIT_NOFILE, &old);
-        if (d >= 0)
-            return d;
-    }
-    for (int n = (int)old.rlim_cur - 1; n > 2; n--)
-        if (fcntl(n, F_GETFD) < 0 && (d = fcntl(fd, F_DUPFD_CLOEXEC, n)) >= 0)
-            return d;
-    return fcntl(fd, F_DUPFD_CLOEXEC, 3);
-}
-
-/* A descriptor drip just opened, moved above 0-2 when it landed there: a program that closed its
- * stdio at exit (ls, sort) leaves those numbers free, and the symbolizer's 0, 1 and 2 are set
- * from other descriptors, so a report file numbered 1 would be overwritten by the helper's
- * /dev/null. -1 stays -1. */
-int drip__fd_above_stdio(int fd)
-{
-    if (fd < 0 || fd > 2)
-        return fd;
-    int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return d;
-}
 
 void drip__start_dir(char *out, size_t cap) { snprintf(out, cap, "%s", start_dir); }
 
@@ -122,12 +78,12 @@ void drip__report_dest_init(void)
         drip__resolve_path(drip__opt.log_path, path, sizeof path);
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd >= 0) {
-            dest_fd = dup_high(fd);
+            dest_fd = drip__fd_high(fd);
             close(fd);
             dest_is_log = 1;
         }
     } else {
-        dest_fd = dup_high(2);
+        dest_fd = drip__fd_high(2);
         /* `drip run -- prog 2>&-`: the user wants no text; whatever the program opens as fd 2
          * later (a log file) is not where drip writes */
         stderr_closed = dest_fd < 0 && errno == EBADF;
@@ -183,13 +139,16 @@ static int find_cli(char *out, size_t cap)
     return -1;
 }
 
-/* The program's environment without LD_PRELOAD: the symbolizer must not be traced. */
-static char **helper_env(void)
+/* The program's environment without LD_PRELOAD: the symbolizer must not be traced. From the
+ * arena (the size in *bytes, for helper_env_free), as the helpers' stacks are: at exit, a program
+ * that ran out of memory (`ulimit -v`) has exhausted libc's allocator, and its report still goes. */
+static char **helper_env(size_t *bytes)
 {
     size_t n = 0;
     while (environ && environ[n])
         n++;
-    char **env = malloc((n + 1) * sizeof *env);
+    *bytes = (n + 1) * sizeof(char *);
+    char **env = drip__arena_alloc(*bytes);
     if (!env)
         return NULL;
     size_t k = 0;
@@ -200,6 +159,8 @@ static char **helper_env(void)
     return env;
 }
 
+static void helper_env_free(char **env, size_t bytes) { drip__arena_free(env, bytes); }
+
 struct child_args {
     const char *path;
     char **argv, **env;
@@ -207,6 +168,8 @@ struct child_args {
     const int *keep;
     int nkeep;
 };
+
+enum { HELPER_STACK_MIN = 8 << 20 };
 
 /* The child, sharing the parent's memory until it execs (CLONE_VM | CLONE_VFORK): only raw
  * system calls. Its own copy of the signal handlers is reset first, so that no handler of the
@@ -242,6 +205,16 @@ static int child_main(void *arg)
         if (next == 1L << 30)
             break;
         lo = next + 1;
+    }
+    /* the program's `ulimit -s 32` is not the symbolizer's: libdw needs more than that, and
+     * the report's frames came out unnamed ("the symbolizer failed"). Its own limit (a process
+     * of its own: CLONE_VM shares memory, not rlimits) is raised to 8 MiB where the hard one
+     * allows. */
+    struct rlimit st;
+    if (syscall(SYS_prlimit64, 0, RLIMIT_STACK, NULL, &st) == 0 && st.rlim_cur != RLIM_INFINITY &&
+        st.rlim_cur < HELPER_STACK_MIN) {
+        st.rlim_cur = st.rlim_max == RLIM_INFINITY || st.rlim_max > HELPER_STACK_MIN ? HELPER_STACK_MIN : st.rlim_max;
+        syscall(SYS_prlimit64, 0, RLIMIT_STACK, &st, NULL);
     }
     uint64_t none = 0;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
@@ -300,7 +273,8 @@ static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const
     for (int i = 0; i < nkeep && nk < 7; i++)
         keep2[nk++] = keep[i];
     keep2[nk++] = sp[1];
-    char **env = helper_env();
+    size_t env_bytes;
+    char **env = helper_env(&env_bytes);
     if (shared) {
         int sent = drip__symclient_send(argv + 1, argc - 1, env ? env : environ, in_fd, err_fd, keep2, nk);
         close(sp[1]);
@@ -310,7 +284,7 @@ static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const
             while ((n = read(sp[0], res, sizeof res - 1)) < 0 && errno == EINTR)
                 ;
         close(sp[0]);
-        free(env);
+        helper_env_free(env, env_bytes);
         if (n < 1 || (res[0] != '0' && res[0] != '1')) {
             *why = "the symbolizer failed";
             return -1;
@@ -320,7 +294,7 @@ static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const
         return res[0] - '0';
     }
     enum { STACK = 64 * 1024 };
-    char *stack = malloc(STACK);
+    char *stack = drip__arena_alloc(STACK);
     int null_fd = drip__fd_above_stdio(open("/dev/null", O_WRONLY | O_CLOEXEC));
     struct child_args ca = {cli, argv, env ? env : environ, in_fd, err_fd, null_fd, keep2, nk};
     sigset_t all, old, pending;
@@ -361,8 +335,8 @@ static int helper_once(int shared, const char *cli, int in_fd, int err_fd, const
     close(sp[0]);
     if (null_fd >= 0)
         close(null_fd);
-    free(stack);
-    free(env);
+    drip__arena_free(stack, STACK);
+    helper_env_free(env, env_bytes);
     return result == '0' || result == '1' ? result - '0' : -1;
 }
 
@@ -401,9 +375,10 @@ int drip__helper_handoff(int in_fd, int err_fd, const int *keep, int nkeep, char
     int argc = 0;
     while (args[argc])
         argc++;
-    char **env = helper_env();
+    size_t env_bytes;
+    char **env = helper_env(&env_bytes);
     int rc = drip__symclient_send(args, argc, env ? env : environ, in_fd, err_fd, keep, nkeep);
-    free(env);
+    helper_env_free(env, env_bytes);
     return rc;
 }
 
@@ -464,9 +439,10 @@ static int serve_start(const char **why)
         return -1;
     }
     char *argv[] = {cli, "symbolize", "--serve", NULL};
-    char **env = helper_env();
+    size_t env_bytes;
+    char **env = helper_env(&env_bytes);
     enum { STACK = 64 * 1024 };
-    char *stack = malloc(STACK);
+    char *stack = drip__arena_alloc(STACK);
     int keep[1] = {sv[1]};
     int is_log, err_fd = drip__report_fd(&is_log);
     struct child_args ca = {cli, argv, env ? env : environ, sv[1], err_fd >= 0 && !is_log ? err_fd : 2, sv[1], keep, 0};
@@ -475,8 +451,8 @@ static int serve_start(const char **why)
     pthread_sigmask(SIG_BLOCK, &all, &old);
     pid_t pid = stack ? clone(child_main, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca) : -1;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    free(stack);
-    free(env);
+    drip__arena_free(stack, STACK);
+    helper_env_free(env, env_bytes);
     close(sv[1]);
     if (pid <= 0) {
         close(sv[0]);

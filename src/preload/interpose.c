@@ -24,6 +24,7 @@
  *   setuid seteuid setreuid setresuid             privdrop.c: report files opened before
  *   setgid setegid setregid setresgid chroot      privdrop.c: the rights to create them go
  *   prctl                                         privdrop.c: the same before a seccomp filter
+ *   unshare setns mount                           thread_end.c: /proc kept before it may change
  * interposed-end
  * The allocator and the exit functions are defined in hooks.c, not here: the allocator is the hot
  * path (one call less per malloc), and the exit hooks must be the exported functions themselves,
@@ -43,6 +44,8 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -270,4 +273,40 @@ DRIP_EXPORT int prctl(int option, ...)
     if (option == PR_SET_NO_NEW_PRIVS || option == PR_SET_SECCOMP)
         drip__privdrop_before(false);
     return real(option, a2, a3, a4, a5);
+}
+
+/* ---- a new mount namespace, or a mount: /proc may be replaced (thread_end.c) -------------------
+ * `unshare --pid --fork --mount-proc` unshares the mount and pid namespaces, and its child mounts
+ * the new pid namespace's /proc, in the namespace the parent shares: the parent is no entry of
+ * it, and its scan could read neither its maps nor its tasks (an empty report "out of memory
+ * while scanning", a line on the program's stderr). nsenter's setns does the same. So /proc is
+ * kept open first, if it is this process's. */
+DRIP_EXPORT int unshare(int flags)
+{
+    static int (*real)(int);
+    if (!real)
+        real = (int (*)(int))dlsym(RTLD_NEXT, "unshare");
+    if (flags & CLONE_NEWNS)
+        drip__proc_keep(false);
+    return real(flags);
+}
+
+DRIP_EXPORT int setns(int fd, int nstype)
+{
+    static int (*real)(int, int);
+    if (!real)
+        real = (int (*)(int, int))dlsym(RTLD_NEXT, "setns");
+    if (nstype == 0 || (nstype & CLONE_NEWNS))
+        drip__proc_keep(false);
+    return real(fd, nstype);
+}
+
+DRIP_EXPORT int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)
+{
+    static int (*real)(const char *, const char *, const char *, unsigned long, const void *);
+    if (!real)
+        real = (int (*)(const char *, const char *, const char *, unsigned long, const void *))dlsym(RTLD_NEXT, "mount");
+    if (!(flags & (MS_REMOUNT | MS_PRIVATE | MS_SLAVE | MS_SHARED | MS_UNBINDABLE)))
+        drip__proc_keep(false);   /* a mount over /proc, or over a directory above it */
+    return real(source, target, fstype, flags, data);
 }

@@ -107,7 +107,7 @@ void drip__privdrop_before(bool new_root)
         return;
     if (new_root) {   /* whether or not an earlier setgid made the files: a chroot comes later */
         struct drip__entry e = drip__enter();
-        drip__proc_keep();
+        drip__proc_keep(true);
         drip__leave(e);
     }
     if (pre_pid == getpid())

@@ -14,7 +14,6 @@
  */
 #include "arena.h"
 #include "scan.h"
-#include "arena.h"
 #include "retain.h"
 #include "depot.h"
 #include "exec.h"
@@ -73,7 +72,7 @@ static int group_blocks(struct report *r, const struct drip__scan *sc)
     r->inh_blocks = sc->inh_blocks;
     if (!sc->ngroups)
         return 0;
-    if (!(r->g = malloc(sc->ngroups * sizeof *r->g)))
+    if (!(r->g = drip__arena_alloc(sc->ngroups * sizeof *r->g)))   /* libc's may be exhausted */
         return -1;
     for (size_t i = 0; i < sc->ngroups; i++) {
         const struct drip__scan_group *x = &sc->groups[i];
@@ -125,7 +124,7 @@ static void raw_leaks(struct drip_writer *w, struct drip__siteset *set, int fina
     if (untraced)
         drip__raw_put_kv(w, "untraced_first", first[0] ? first : "?");
     drip__puts(w, "\n");
-    free(r.g);
+    drip__arena_free(r.g, r.n * sizeof *r.g);
     drip__scan_free(&sc);
 }
 
@@ -199,6 +198,7 @@ int drip__symbolize(int memfd, const struct drip_render_out *o)
     if (text == MAP_FAILED)
         text = NULL;
     struct drip_raw raw;
+    memset(&raw, 0, sizeof raw);   /* freed below also when it was never parsed (no text mapped) */
     char err[256], note[512];
     if (text && drip__raw_parse(&raw, text, (size_t)st.st_size, err, sizeof err) == 0) {
         snprintf(note, sizeof note, "drip: frames are not named (%s): each shows its module and offset; "
@@ -282,11 +282,13 @@ static void lost(int err_fd, const char *path, int err)
 {
     /* "said:": the line reached stderr here (not /dev/null), so drip run does not print it again (run.c) */
     struct stat st;
-    int said = dprintf(err_fd, "drip: cannot write report %s: %s\n", path, strerror(err)) > 0 && fstat(err_fd, &st) == 0 &&
+    /* path NULL: the raw report itself could not be written (`ulimit -f`), so no output can be */
+    const char *what = path ? "report " : "the leak report", *name = path ? path : "";
+    int said = dprintf(err_fd, "drip: cannot write %s%s: %s\n", what, name, strerror(err)) > 0 && fstat(err_fd, &st) == 0 &&
                !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
     if (!lost_line[0])
-        snprintf(lost_line, sizeof lost_line, "%sdrip: process %d could not write its report %s: %s\n",
-                 said ? "said:" : "", (int)getpid(), path, strerror(err));
+        snprintf(lost_line, sizeof lost_line, "%sdrip: process %d could not write %s%s: %s\n", said ? "said:" : "",
+                 (int)getpid(), path ? "its report " : "its leak report", name, strerror(err));
 }
 
 const char *drip__report_lost(void) { return lost_line[0] ? lost_line : NULL; }
@@ -479,6 +481,8 @@ int drip__report(void)
     sigfillset(&all);
     sigdelset(&all, SIGALRM);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    struct drip__fsize_lift fsize;
+    drip__fsize_lift(&fsize);
     drip__arena_exiting();   /* the scan's large frees are not given back: the process is ending */
     int is_log, text_fd = drip__report_fd(&is_log);
     struct out_file log = {-1, NULL, NULL}, json = log, prof = log;
@@ -498,6 +502,7 @@ int drip__report(void)
     /* drip's lines go where its text goes (the log file with log_path): the program's stderr
      * stays its own; none when stderr was closed at start (fd 2 may be the program's file now) */
     int err_fd = text_fd;
+    drip__say_to(err_fd);   /* the scan's lines (a ptrace refused) too */
     if (drip__opt.json[0])
         open_out(&json, OUT_JSON, drip__opt.json, err_fd);
     if (drip__opt.profile[0])
@@ -526,7 +531,12 @@ int drip__report(void)
             drip__raw_profile(&w, &set, 0, NULL, 0);
         drip__puts(&w, "end\n");
         drip__siteset_free(&set);
-        if (drip__flush(&w) == 0) {
+        if (drip__flush(&w) != 0) {
+            render_err = w.err;   /* the raw report cut short (EFBIG past `ulimit -f`): said, not EIO */
+            if (text_fd >= 0 && !foreign)
+                lost(err_fd, NULL, w.err);
+        }
+        if (w.err == 0) {
             if (drip__opt.raw_out[0])
                 keep_raw(memfd, err_fd);
             /* a program with its own allocator gets foreign.c's one line instead of a leak report */
@@ -556,6 +566,8 @@ int drip__report(void)
     if (log.fd >= 0)
         close(log.fd);
     drip__privdrop_done();
+    drip__say_to(-1);
+    drip__fsize_restore(&fsize);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return leaked;
 }

@@ -6,6 +6,7 @@
  * its answer is the same report; the caller then waits on its status pipe as for a helper of its
  * own. Runs at exit with the guard set (libc's allocator, untracked). Locks: none.
  */
+#include "arena.h"
 #include "helper.h"
 #include "symclient.h"
 
@@ -35,7 +36,7 @@ int drip__symclient_send(char *const *argv, int argc, char **env, int in_fd, int
     if (!shared_sock[0])
         return -1;
     enum { MAX_MSG = 1 << 16 };
-    char *msg = malloc(MAX_MSG);
+    char *msg = drip__arena_alloc(MAX_MSG);   /* libc's may be exhausted (ulimit -v) */
     if (!msg)
         return -1;
     size_t len = 0;
@@ -101,7 +102,7 @@ int drip__symclient_send(char *const *argv, int argc, char **env, int in_fd, int
     }
     if (sock >= 0)
         close(sock);
-    free(msg);
+    drip__arena_free(msg, MAX_MSG);
     return rc;
 }
 

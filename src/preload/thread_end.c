@@ -12,6 +12,7 @@
 #include "threads.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,20 +157,51 @@ int drip__threads_orphaned(bool (*is_own)(int tid))
 
 bool drip__threads_main_exited(void) { return atomic_load(&main_exited) != 0; }
 
-/* /proc, kept open before the process changes its root (privdrop.c): its entries are then looked
- * up from here. "self" under it still names whichever process looks (a forked child its own). */
+/* /proc, kept open before the process changes its root (privdrop.c) or its mount namespace, or
+ * mounts over /proc (interpose.c: another pid namespace's /proc may then sit there, where this
+ * process is no entry: `unshare --pid --fork --mount-proc`'s parent): its entries are then
+ * looked up from here. "self" under it still names whichever process looks (a forked child its
+ * own); kept_pid is the process that kept it. */
 static _Atomic int proc_dir = -1;
+static _Atomic int kept_pid;
+static _Atomic bool chrooted;   /* kept for a chroot: the drip binary may be out of reach */
 
-void drip__proc_keep(void)
+/* Whether /proc at dir (an fd, or AT_FDCWD for the path) is this process's pid namespace's: its
+ * "self" is our pid as getpid() gives it (drip names entries by getpid(): "PID/task"). A /proc of
+ * an outer namespace names a process of an inner one by another number. */
+static bool proc_is_ours(int dir)
 {
+    char buf[24];
+    long n = syscall(SYS_readlinkat, dir, dir == AT_FDCWD ? "/proc/self" : "self", buf, sizeof buf - 1);
+    if (n <= 0)
+        return false;
+    buf[n] = 0;
+    return atoi(buf) == (int)getpid();
+}
+
+void drip__proc_keep(bool new_root)
+{
+    if (new_root)
+        atomic_store(&chrooted, true);
     if (atomic_load(&proc_dir) >= 0)
         return;
+    int saved = errno;
     int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-    if (fd >= 0)
-        fd = drip__fd_above_stdio(fd);
-    int none = -1;
-    if (fd >= 0 && !atomic_compare_exchange_strong(&proc_dir, &none, fd))
+    if (fd >= 0 && !proc_is_ours(fd)) {   /* not this process's /proc already: nothing to keep */
         close(fd);
+        fd = -1;
+    }
+    if (fd >= 0) {   /* out of the program's way: its next open() gets the number it would */
+        int high = drip__fd_high(fd);
+        close(fd);
+        fd = high;
+    }
+    int none = -1;
+    if (fd >= 0 && atomic_compare_exchange_strong(&proc_dir, &none, fd))
+        atomic_store(&kept_pid, (int)getpid());
+    else if (fd >= 0)
+        close(fd);
+    errno = saved;
 }
 
 /* Once the main thread (the leader task) is gone, /proc/self/maps and /proc/self/exe read as
@@ -180,13 +212,17 @@ int drip__proc_name(const char *rel, char *path, size_t cap)
     struct statfs fs;   /* the program may have closed it, and its number may be another file now */
     if (dir >= 0 && (syscall(SYS_fstatfs, dir, &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC))
         dir = -1;
+    /* a forked child that is pid 1 of a new pid namespace (its parent kept /proc before the
+     * unshare): the kept /proc names it by its outer number; its own /proc is the one mounted */
+    if (dir >= 0 && atomic_load(&kept_pid) != (int)getpid() && !proc_is_ours(dir))
+        dir = -1;
     bool self = !strncmp(rel, "self/", 5);
     snprintf(path, cap, "%s%s%s", dir >= 0 ? "" : "/proc/", self && atomic_load(&main_exited) ? "thread-self/" : "",
              self && atomic_load(&main_exited) ? rel + 5 : rel);
     return dir >= 0 ? dir : AT_FDCWD;
 }
 
-bool drip__proc_kept(void) { return atomic_load(&proc_dir) >= 0; }
+bool drip__proc_kept(void) { return atomic_load(&proc_dir) >= 0 && atomic_load(&chrooted); }
 
 int drip__proc_open(const char *rel, int flags)
 {

@@ -20,6 +20,7 @@
  * Lock: `mu` guards the list, the joined/detached flags and thread_end.c's dead stacks. Leaf lock.
  */
 #include "internal.h"
+#include "helper.h"
 #include "background.h"
 #include "arena.h"
 #include "counters.h"
@@ -401,7 +402,7 @@ static int stop_with_ptrace(void)
                 ptrace_refused = true;
             static bool said;
             if (!said)
-                fprintf(stderr, "drip: cannot stop threads with ptrace (%s: %s): pausing them with signal %d instead, "
+                drip__say("drip: cannot stop threads with ptrace (%s: %s): pausing them with signal %d instead, "
                                 "so a sleep in another thread may end early (EINTR)\n", why, strerror(-rc), stop_sig);
             said = true;
             return -1;

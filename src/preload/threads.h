@@ -63,11 +63,12 @@ void drip__threads_dead_add(const struct drip__thread *t);
 void drip__threads_dead_forget(uintptr_t lo, uintptr_t hi, uintptr_t pd);
 /* Whether the leader task (main) has ended: a zombie after pthread_exit. */
 bool drip__threads_leader_gone(void);
-/* /proc's entries, in a chroot without /proc too: drip__proc_keep (privdrop.c, before a chroot)
- * keeps /proc open, and drip__proc_name gives the directory for openat and, in path, the name
- * under it of /proc/REL. REL "self/..." is the process's own entry: with main gone (after its
- * pthread_exit the leader's maps and exe read empty), the calling thread's (thread-self). */
-void drip__proc_keep(void);
+/* /proc's entries, in a chroot without /proc too: drip__proc_keep (privdrop.c, before a chroot:
+ * new_root; interpose.c, before a new mount namespace or a mount over /proc) keeps /proc open if
+ * it is this process's, and drip__proc_name gives the directory for openat and, in path, the
+ * name under it of /proc/REL. REL "self/..." is the process's own entry: with main gone (after
+ * its pthread_exit the leader's maps and exe read empty), the calling thread's (thread-self). */
+void drip__proc_keep(bool new_root);
 int drip__proc_name(const char *rel, char *path, size_t cap);
 /* Whether /proc was kept open for a chroot (the process changed its root). */
 bool drip__proc_kept(void);

@@ -86,7 +86,7 @@ void drip__unloaded_keep(void *handle)
         return;   /* arena memory is not given back: a few hundred bytes */
     char *maps = drip__read_maps();
     drip__maps_path(maps, u->lo[0], u->path, sizeof u->path);
-    free(maps);
+    drip__maps_free(maps);
     if (!u->path[0])
         snprintf(u->path, sizeof u->path, "%s", lm->l_name ? lm->l_name : "");
     pthread_mutex_lock(&names_mu);

@@ -13,11 +13,34 @@ Usage: test_edges.py CASE
   ulimit_v     under `ulimit -v 200000` (195 MiB) the leaks program's report is complete and finds
                its 148 bytes (drip's reserve took 512 MiB of it, and nothing was recorded); under
                60000 the report says it is incomplete
+  ulimit_v_oom a program that leaks until malloc fails under `ulimit -v 262144` (tests/progs/oom.c)
+               and exits 1: its report is written, complete, and counts every block it said it
+               got (drip's exit path took libc's allocator, which the program had exhausted:
+               no symbolizer could start, and nothing at all was said)
+  ulimit_v_exec `sh -c 'ulimit -v 262144; exec leaks'`: the shell lowers its limit below what drip
+               reserved when it started, then execs: the exec'd program is traced and its report
+               finds the 148 bytes (drip could not map the environment it hands on: leaks ran
+               untraced, "exited ... without writing a report")
+  ulimit_f     `sh -c 'ulimit -f 1; exec leaks'` (1,024 bytes, less than the report): the program
+               is not killed by SIGXFSZ (the report's write raised it; drip held it, then the
+               program died of it) and exits 0; with only the soft limit lowered (`ulimit -S -f
+               1`) the report is complete, with both the report is complete where drip may lift
+               the hard limit (root with CAP_SYS_RESOURCE), else the log and the JSON say
+               "could not write its leak report: File too large"
+  ulimit_s     under `ulimit -s 128` (plain LD_PRELOAD: the process starts its own symbolizer, which
+               inherits the limit) the report's frames are named (libdw needs more stack: "frames
+               are not named (the symbolizer failed)")
   argv_rewritten a program that rewrites its command line for ps (perl's $0, as nginx's
                "nginx: worker process" does): the report's command is the one it was run with
   dash_paths   --json -, --log-path -, --profile -: exit 2 with one line saying why (stdout is the
                program's), and no file named "-" (it was written there, silently)
   nonutf8_argv an argument that is not UTF-8 (\\xff): the JSON report still parses (U+FFFD)
+  pid_namespace what `unshare --pid --fork --mount-proc` does (tests/progs/newns.c): the parent
+               shares the mount namespace where its child mounted the new pid namespace's /proc,
+               in which the parent is no entry: its report is complete and finds its 77 bytes (it
+               read neither its maps nor its tasks: an empty report "out of memory while
+               scanning", and a line on the program's stderr), and the descriptor drip keeps for
+               /proc is not the program's next number (needs root)
 """
 import json
 import os
@@ -163,6 +186,112 @@ def case_ulimit_v():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def case_ulimit_v_oom():
+    import re
+    import resource
+    if "address" in dt.sanitizer() or "thread" in dt.sanitizer():
+        dt.skip("drip is built with a sanitizer whose shadow memory cannot live under ulimit -v")
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        prog = os.path.join(dt.PROGS, "oom")
+        lim = lambda: resource.setrlimit(resource.RLIMIT_AS, (256 << 20, 256 << 20))
+        J, L = os.path.join(d, "r.json"), os.path.join(d, "r.txt")
+        p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", L, "--", prog], preexec_fn=lim,
+                           capture_output=True, text=True, timeout=300)
+        m = re.match(r"out of memory after (\d+) blocks\n$", p.stdout)
+        dt.check(m is not None, "the program ran out of memory: %r" % p.stdout)
+        dt.eq((p.returncode, p.stderr), (1, ""), "its status, and nothing of drip's on stderr")
+        n = int(m.group(1)) if m else -1
+        r = None
+        if os.path.exists(J):
+            with open(J) as f:
+                r = json.load(f)
+        dt.check(r is not None and r.get("complete") is True, "the JSON report is written, complete")
+        if r:
+            dt.eq(dt.summary(r, "definite"), (4096 * n, n), "every block the program got is definitely lost")
+        text = open(L).read() if os.path.exists(L) else ""
+        dt.check(text.rstrip().split("\n")[-1].startswith("SUMMARY: drip: %s bytes leaked" % format(4096 * n, ",")),
+                 "the text report is whole")
+        dt.check(" main (oom.c:" in text, "its frames are named (the symbolizer ran)")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_ulimit_v_exec():
+    if "address" in dt.sanitizer() or "thread" in dt.sanitizer():
+        dt.skip("drip is built with a sanitizer whose shadow memory cannot live under ulimit -v")
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        leaks = os.path.join(dt.PROGS, "leaks")
+        argv = ["sh", "-c", 'ulimit -v 262144 && exec "$0"', leaks]
+        plain = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        J, L = os.path.join(d, "r.json"), os.path.join(d, "r.txt")
+        p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", L, "--"] + argv, capture_output=True, text=True,
+                           timeout=120)
+        dt.eq((p.returncode, p.stdout, p.stderr), (plain.returncode, plain.stdout, plain.stderr), "as without drip")
+        with open(J) as f:
+            r = json.load(f)
+        dt.check(r.get("complete") is True, "the exec'd program's report is complete: %r" % r.get("no_report"))
+        dt.eq(dt.summary(r, "definite") if r.get("summary") else None, (148, 3), "the 148 bytes definitely lost")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def can_lift_fsize():
+    """Whether a process that lowered its hard RLIMIT_FSIZE may raise it again (CAP_SYS_RESOURCE)."""
+    probe = ("import resource as r; r.setrlimit(r.RLIMIT_FSIZE, (1024, 1024))\n"
+             "try:\n r.setrlimit(r.RLIMIT_FSIZE, (r.RLIM_INFINITY, r.RLIM_INFINITY)); print(1)\n"
+             "except (ValueError, OSError):\n print(0)")
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "1"
+
+
+def case_ulimit_f():
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        leaks = os.path.join(dt.PROGS, "leaks")
+        lift = can_lift_fsize()
+        for how, complete in (("-S -f 1", True), ("-f 1", lift)):
+            argv = ["sh", "-c", 'ulimit %s && exec "$0"' % how, leaks]
+            plain = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            J, L = os.path.join(d, "r.json"), os.path.join(d, "r.txt")
+            p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", L, "--"] + argv, capture_output=True,
+                               text=True, timeout=120)
+            dt.eq((p.returncode, p.stdout, p.stderr), (plain.returncode, plain.stdout, plain.stderr),
+                  "ulimit %s: status and output as without drip (no SIGXFSZ)" % how)
+            with open(J) as f:
+                r = json.load(f)
+            with open(L) as f:
+                text = f.read()
+            if complete:
+                dt.check(r.get("complete") is True, "ulimit %s: the JSON report is complete" % how)
+                dt.eq(dt.summary(r, "definite"), (148, 3), "ulimit %s: the 148 bytes definitely lost" % how)
+                dt.check(text.rstrip().split("\n")[-1].startswith("SUMMARY: drip: 244 bytes leaked"),
+                         "ulimit %s: the text report is whole" % how)
+            else:
+                why = "could not write its leak report: File too large"
+                dt.check(r.get("complete") is False and why in r.get("no_report", ""),
+                         "ulimit %s: the JSON says there is no report, and why: %r" % (how, r.get("no_report")))
+                dt.check(why in text, "ulimit %s: the log says why there is no report: %r" % (how, text))
+            os.unlink(J)
+            os.unlink(L)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_ulimit_s():
+    import resource
+    leaks = os.path.join(dt.PROGS, "leaks")
+    lim = lambda: resource.setrlimit(resource.RLIMIT_STACK, (128 << 10, resource.RLIM_INFINITY))
+    env = dict(os.environ, LD_PRELOAD=dt.LIBDRIP)
+    env.pop("DRIP_OPTIONS", None)
+    plain = subprocess.run([leaks], preexec_fn=lim, capture_output=True, text=True, timeout=60)
+    p = subprocess.run([leaks], preexec_fn=lim, capture_output=True, text=True, timeout=120, env=env)
+    dt.eq((p.returncode, p.stdout), (plain.returncode, plain.stdout), "status and stdout as without drip")
+    dt.eq([l for l in p.stderr.splitlines() if "not named" in l], [], "no line says the frames are not named")
+    dt.check(" (leaks.c:" in p.stderr, "the frames are named")
+    dt.check(p.stderr.rstrip().split("\n")[-1].startswith("SUMMARY: drip: 244 bytes leaked"), "the report is whole")
+
+
 def case_argv_rewritten():
     if not shutil.which("perl"):
         dt.skip("perl is not installed")
@@ -212,6 +341,34 @@ def case_nonutf8_argv():
         if r is not None:
             dt.eq(r["command"], ["printf", "%s\\n", "\ufffd\ufffd-\u00e9"], "the command, bytes that are not UTF-8 as U+FFFD")
             dt.check(r.get("complete") is True, "the report is complete")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_pid_namespace():
+    if os.geteuid() != 0:
+        dt.skip("needs root to unshare the mount and pid namespaces")
+    prog = os.path.join(dt.PROGS, "newns")
+    plain = subprocess.run([prog], capture_output=True, text=True, timeout=60)
+    if plain.returncode == 77:
+        dt.skip("no namespaces here: " + plain.stdout.strip())
+    dt.eq((plain.returncode, plain.stdout.split("\n")[0]), (0, "/proc/self: No such file or directory"),
+          "plain: the parent is no entry of the /proc its child mounted")
+    d = tempfile.mkdtemp(prefix="drip-edges-")
+    try:
+        J, L = os.path.join(d, "r.json"), os.path.join(d, "r.txt")
+        p = subprocess.run([dt.DRIP, "run", "--json", J, "--log-path", L, "--", prog], capture_output=True, text=True,
+                           timeout=120)
+        dt.eq((p.returncode, p.stdout, p.stderr), (plain.returncode, plain.stdout, plain.stderr),
+              "status, stdout (the number open() returned) and stderr as without drip")
+        with open(J) as f:
+            r = json.load(f)
+        dt.check(r.get("complete") is True, "the report is complete")
+        dt.eq(dt.summary(r, "definite"), (77, 1), "the 77 lost bytes are found")
+        with open(L) as f:
+            text = f.read()
+        dt.eq([l for l in text.splitlines() if "out of memory" in l or "cannot stop" in l], [],
+              "no incomplete scan, no signal pause")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

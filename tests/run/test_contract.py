@@ -317,6 +317,44 @@ def case_exec_unfollowable():
     dt.eq(p.stderr, "", "--no-report: no line")
 
 
+def case_sanitized():
+    """A program built with gcc's -fsanitize=address needs libasan.so first in the process; with
+    libdrip.so in LD_PRELOAD it stopped at once ("ASan runtime does not come first", status 1).
+    drip run refuses it with one line (2); a traced shell that execs it in place hands it no drip
+    and says so; under --follow-exec a child that runs it is counted, not traced: in each, the
+    program runs as without drip."""
+    import shutil
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        dt.skip("no C compiler")
+    d = tempfile.mkdtemp(prefix="drip-contract-")
+    try:
+        src, prog = os.path.join(d, "a.c"), os.path.join(d, "asan_prog")
+        with open(src, "w") as f:
+            f.write('#include <stdio.h>\n#include <stdlib.h>\nint main(void){free(malloc(8)); puts("hi"); return 3;}\n')
+        if subprocess.run([cc, "-fsanitize=address", "-o", prog, src], capture_output=True).returncode != 0:
+            dt.skip("the compiler cannot build with -fsanitize=address here")
+        base = plain([prog])
+        if (base.returncode, base.stdout) != (3, "hi\n"):
+            dt.skip("the AddressSanitizer program does not run here: %r" % base.stderr[:200])
+        p = cli(["run", "--", prog])
+        dt.eq((p.returncode, p.stdout), (2, ""), "drip run refuses it, status 2")
+        dt.check(re.fullmatch(r"drip: %s is built with AddressSanitizer \(libasan\.so\.\d+\), whose runtime must come "
+                              r"first in the process: .*\n" % re.escape(prog), p.stderr) is not None, "one line says why (%r)" % p.stderr)
+        p = cli(["run", "--", "/bin/sh", "-c", "exec " + prog])
+        dt.eq((p.returncode, p.stdout), (3, "hi\n"), "exec in place: the program runs as without drip")
+        lines = [ln for ln in p.stderr.splitlines() if ln.startswith("drip:")]
+        dt.check(len(lines) == 1 and re.match(r"drip: process \d+ \(sh\) exec'd %s, which is built with AddressSanitizer "
+                                              % re.escape(prog), lines[0]) is not None, "one line says why (%r)" % lines)
+        p = cli(["run", "--follow-exec", "--", "/bin/sh", "-c", prog + "; echo $?"])
+        dt.eq((p.returncode, p.stdout), (0, "hi\n3\n"), "--follow-exec: the child runs as without drip")
+        dt.check(re.search(r"not traced: 1 child process\(es\) ran a program built with a sanitizer, whose runtime must "
+                           r"come first \(the first: %s\)" % re.escape(prog), p.stderr) is not None,
+                 "--follow-exec: the report counts it (%r)" % p.stderr[-300:])
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # ---- 14: a process killed by SIGKILL ----------------------------------------------------------
 
 def case_sigkill():
@@ -332,6 +370,18 @@ def case_sigkill():
     p = cli(["run", "--", "/bin/sh", "-c", "kill -USR1 $$"])
     dt.eq(p.returncode, -signal.SIGUSR1, "SIGUSR1: the status is the program's")
     dt.check("drip: leak report for process" in p.stderr and "no report" not in p.stderr, "SIGUSR1: reported (%r)" % p.stderr[-200:])
+
+
+def case_stack_overflow():
+    """A program that dies of a stack overflow (SIGSEGV on a stack no handler can run on) gets no
+    report, and drip run says so in one line, as for SIGKILL (docs/run.md: valgrind reports it)."""
+    prog = os.path.join(P, "overflow")
+    plain = subprocess.run([prog], capture_output=True, text=True, timeout=60)
+    p = cli(["run", "--", prog])
+    dt.eq((p.returncode, p.stdout), (plain.returncode, plain.stdout), "status and output as without drip")
+    dt.eq(p.returncode, -signal.SIGSEGV, "killed by SIGSEGV")
+    dt.check(re.fullmatch(r"drip: process \d+ \(overflow\) was killed by SIGSEGV: no report\n", p.stderr) is not None,
+             "one line names the process and the signal (%r)" % p.stderr)
 
 
 # ---- 10: forked children ---------------------------------------------------------------------
