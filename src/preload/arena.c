@@ -180,6 +180,26 @@ void drip__arena_free(void *p, size_t size)
     pthread_mutex_unlock(&A.lock);
 }
 
+/* The program lowered its address-space limit (setrlimit, prlimit: interpose.c). The kernel counts
+ * the reservation's unused part against it too, PROT_NONE as it is, so after `ulimit -v` in a
+ * shell, or a program's own RLIMIT_AS, every later mmap or brk of the program's would fail. The
+ * reservation is cut to what is in use plus a quarter of the new limit (the share it takes at
+ * start under such a limit) and the rest unmapped. drip's memory stays in [base, limit), so
+ * drip__arena_contains still tells it apart; a limit raised again later does not grow it back. */
+void drip__arena_fit(uint64_t limit)
+{
+    pthread_mutex_lock(&A.lock);
+    if (A.base) {
+        size_t keep = (size_t)(limit / 4) & ~(size_t)4095;
+        if ((size_t)(A.limit - A.brk) > keep) {
+            char *cut = A.brk + keep;
+            if (munmap(cut, (size_t)(A.limit - cut)) == 0)
+                A.limit = cut;
+        }
+    }
+    pthread_mutex_unlock(&A.lock);
+}
+
 size_t drip__arena_mapped(void) { return atomic_load_explicit(&A.mapped, memory_order_relaxed); }
 
 void drip__arena_lock_all(void) { pthread_mutex_lock(&A.lock); }

@@ -12,6 +12,8 @@ void drip__arena_free(void *p, size_t size);   /* size must be the size passed t
 bool drip__arena_grow(void *pp, size_t *cap, size_t n, size_t need, size_t elem, size_t first);
 /* The exit report has begun: large frees are dropped, not given back (up to 8 MiB; arena.c). */
 void drip__arena_exiting(void);
+/* The program set its RLIMIT_AS to limit: the reserved range shrinks to fit under it. */
+void drip__arena_fit(uint64_t limit);
 void drip__arena_lock_all(void);
 void drip__arena_unlock_all(void);
 void drip__arena_child_reset(void);

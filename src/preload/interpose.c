@@ -24,6 +24,7 @@
  *   setuid seteuid setreuid setresuid             privdrop.c: report files opened before
  *   setgid setegid setregid setresgid chroot      privdrop.c: the rights to create them go
  *   prctl                                         privdrop.c: the same before a seccomp filter
+ *   setrlimit setrlimit64 prlimit prlimit64       arena.c: drip's reservation under a lower RLIMIT_AS
  *   unshare setns mount                           thread_end.c: /proc kept before it may change
  * interposed-end
  * The allocator and the exit functions are defined in hooks.c, not here: the allocator is the hot
@@ -31,6 +32,7 @@
  * because DRIP_NOTE_EXIT takes the caller's frame from their own frame address.
  */
 #include "internal.h"
+#include "arena.h"
 #include "exec.h"
 #include "mmaps.h"
 #include "modules.h"
@@ -47,6 +49,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -257,6 +260,38 @@ DRIP_PRIVDROP(setegid, (gid_t g), (g), false)
 DRIP_PRIVDROP(setregid, (gid_t r, gid_t e), (r, e), false)
 DRIP_PRIVDROP(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s), false)
 DRIP_PRIVDROP(chroot, (const char *path), (path), true)
+
+/* A lower RLIMIT_AS (a shell's `ulimit -v`, a program's own limit): drip's reserved range counts
+ * against it, and is cut to fit (arena.c), or the program's next mmap would fail. */
+static int as_limit_set(int rc, int resource, const struct rlimit *r)
+{
+    if (rc == 0 && resource == RLIMIT_AS && r && r->rlim_cur != RLIM_INFINITY && !drip__guard)
+        drip__arena_fit((uint64_t)r->rlim_cur);
+    return rc;
+}
+
+#define DRIP_SETRLIMIT(name, rl)                                                                    \
+    DRIP_EXPORT int name(__rlimit_resource_t resource, const struct rl *r)                        \
+    {                                                                                               \
+        static int (*real)(__rlimit_resource_t, const struct rl *);                                 \
+        if (!real)                                                                                  \
+            real = (int (*)(__rlimit_resource_t, const struct rl *))dlsym(RTLD_NEXT, #name);       \
+        return as_limit_set(real(resource, r), (int)resource, (const struct rlimit *)r);           \
+    }
+#define DRIP_PRLIMIT(name, rl)                                                                      \
+    DRIP_EXPORT int name(pid_t pid, __rlimit_resource_t resource, const struct rl *r, struct rl *old) \
+    {                                                                                               \
+        static int (*real)(pid_t, __rlimit_resource_t, const struct rl *, struct rl *);             \
+        if (!real)                                                                                  \
+            real = (int (*)(pid_t, __rlimit_resource_t, const struct rl *, struct rl *))dlsym(RTLD_NEXT, #name); \
+        int rc = real(pid, resource, r, old);                                                       \
+        return pid == 0 || pid == getpid() ? as_limit_set(rc, (int)resource, (const struct rlimit *)r) : rc; \
+    }
+_Static_assert(sizeof(struct rlimit) == sizeof(struct rlimit64), "rlimit64");   /* (x86-64: one struct) */
+DRIP_SETRLIMIT(setrlimit, rlimit)
+DRIP_SETRLIMIT(setrlimit64, rlimit64)
+DRIP_PRLIMIT(prlimit, rlimit)
+DRIP_PRLIMIT(prlimit64, rlimit64)
 
 /* libseccomp sets PR_SET_NO_NEW_PRIVS before it loads a filter (man-db's sandbox forbids
  * creating files after it) */
