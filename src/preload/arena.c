@@ -180,9 +180,10 @@ void drip__arena_free(void *p, size_t size)
     pthread_mutex_unlock(&A.lock);
 }
 
-/* The program lowered its address-space limit (setrlimit, prlimit: interpose.c). The kernel counts
- * the reservation's unused part against it too, PROT_NONE as it is, so after `ulimit -v` in a
- * shell, or a program's own RLIMIT_AS, every later mmap or brk of the program's would fail. The
+/* The program lowered its address-space limit below what the process already has (setrlimit,
+ * prlimit: interpose.c). The kernel counts the reservation's unused part against it too, PROT_NONE
+ * as it is, so after `ulimit -v` in a shell, or a program's own RLIMIT_AS, every later mmap or brk
+ * of the program's would fail. The
  * reservation is cut to what is in use plus a quarter of the new limit (the share it takes at
  * start under such a limit) and the rest unmapped. drip's memory stays in [base, limit), so
  * drip__arena_contains still tells it apart; a limit raised again later does not grow it back. */

@@ -37,6 +37,7 @@
 #include "mmaps.h"
 #include "modules.h"
 #include "privdrop.h"
+#include "profile.h"
 #include "runtime.h"
 #include "signals.h"
 #include "threads.h"
@@ -262,11 +263,21 @@ DRIP_PRIVDROP(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s), false)
 DRIP_PRIVDROP(chroot, (const char *path), (path), true)
 
 /* A lower RLIMIT_AS (a shell's `ulimit -v`, a program's own limit): drip's reserved range counts
- * against it, and is cut to fit (arena.c), or the program's next mmap would fail. */
+ * against it. When the new limit is below the address space the process already has, which drip's
+ * range alone can make it, the program could map nothing more: the range is cut to fit (arena.c).
+ * A limit above it (a program that sets "what I have plus N", as LeakSanitizer's tests and oom
+ * harnesses do) leaves the program the room it asked for, and the range as it is: cutting it
+ * would give the program more room than it set. */
 static int as_limit_set(int rc, int resource, const struct rlimit *r)
 {
-    if (rc == 0 && resource == RLIMIT_AS && r && r->rlim_cur != RLIM_INFINITY && !drip__guard)
+    if (rc != 0 || resource != RLIMIT_AS || !r || r->rlim_cur == RLIM_INFINITY || drip__guard)
+        return rc;
+    struct drip__entry e = drip__enter();
+    uint64_t vsz, rss;
+    drip__statm(&vsz, &rss);
+    if ((uint64_t)r->rlim_cur < vsz)
         drip__arena_fit((uint64_t)r->rlim_cur);
+    drip__leave(e);
     return rc;
 }
 
