@@ -166,10 +166,14 @@ def case_ulimit_n():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def skip_sanitized_under_as_limit():
+    if "address" in dt.sanitizer() or "thread" in dt.sanitizer():
+        dt.skip("drip is built with a sanitizer whose shadow memory cannot live under a lower RLIMIT_AS")
+
+
 def case_ulimit_v():
     import resource
-    if "address" in dt.sanitizer() or "thread" in dt.sanitizer():
-        dt.skip("drip is built with a sanitizer whose shadow memory cannot live under ulimit -v")
+    skip_sanitized_under_as_limit()
     d = tempfile.mkdtemp(prefix="drip-edges-")
     try:
         leaks = os.path.join(dt.PROGS, "leaks")
@@ -192,8 +196,7 @@ def case_ulimit_v():
 def case_ulimit_v_oom():
     import re
     import resource
-    if "address" in dt.sanitizer() or "thread" in dt.sanitizer():
-        dt.skip("drip is built with a sanitizer whose shadow memory cannot live under ulimit -v")
+    skip_sanitized_under_as_limit()
     d = tempfile.mkdtemp(prefix="drip-edges-")
     try:
         prog = os.path.join(dt.PROGS, "oom")
@@ -221,8 +224,7 @@ def case_ulimit_v_oom():
 
 
 def case_ulimit_v_exec():
-    if "address" in dt.sanitizer() or "thread" in dt.sanitizer():
-        dt.skip("drip is built with a sanitizer whose shadow memory cannot live under ulimit -v")
+    skip_sanitized_under_as_limit()
     d = tempfile.mkdtemp(prefix="drip-edges-")
     try:
         leaks = os.path.join(dt.PROGS, "leaks")
@@ -245,8 +247,7 @@ def case_setrlimit_as():
     shell's `ulimit -v` before its next command): drip's reserved range is cut to fit under the
     new limit (arena.c, interpose.c), so the program's next large allocation succeeds as it does
     without drip, and the report is still written."""
-    if "address" in dt.sanitizer() or "thread" in dt.sanitizer():
-        dt.skip("drip is built with a sanitizer whose shadow memory cannot live under a lower RLIMIT_AS")
+    skip_sanitized_under_as_limit()
     d = tempfile.mkdtemp(prefix="drip-edges-")
     try:
         for how, argv in (
