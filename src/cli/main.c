@@ -3,6 +3,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -53,20 +54,56 @@ int drip__libdir_file(const char *name, char *out, size_t cap)
 static volatile pid_t child_pid;
 void (*drip__after_child)(int pid);
 
-static void forward(int sig)
+/* Whether process p is the program or one of its descendants: its parents, read from
+ * /proc/P/stat, lead to the child. This runs in a signal handler: open, read, close and plain
+ * code only (no stdio, no locale). */
+static int from_program(pid_t p)
 {
-    if (child_pid > 0)
-        kill(child_pid, sig);
+    for (int depth = 0; p > 1 && depth < 64; depth++) {
+        if (p == child_pid)
+            return 1;
+        char path[40] = "/proc/", digits[16], buf[512];
+        size_t o = 6, nd = 0;
+        for (unsigned v = (unsigned)p; v; v /= 10)
+            digits[nd++] = (char)('0' + v % 10);
+        while (nd)
+            path[o++] = digits[--nd];
+        memcpy(path + o, "/stat", 6);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return 0;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            return 0;
+        buf[n] = 0;
+        const char *q = strrchr(buf, ')');   /* "PID (COMM) STATE PPID ...", COMM may hold anything */
+        if (!q || q[1] != ' ' || !q[2] || q[3] != ' ' || q[4] < '0' || q[4] > '9')
+            return 0;
+        pid_t ppid = 0;
+        for (q += 4; *q >= '0' && *q <= '9'; q++)
+            ppid = ppid * 10 + (*q - '0');
+        p = ppid;
+    }
+    return 0;
 }
 
-/* SIGINT/SIGQUIT: the terminal's (si_code SI_KERNEL) went to the program too, as with system();
- * one a process sent to drip (`kill -INT PID`, a supervisor stopping its child) is passed on,
- * else the program would run on as if nothing had been asked. */
-static void forward_user(int sig, siginfo_t *si, void *uc)
+/* SIGTERM, SIGHUP, SIGINT and SIGQUIT that reached drip are passed on to the program, else it
+ * would run on as if nothing had been asked (`kill PID` from a supervisor, a test harness),
+ * unless the program got the signal itself:
+ *  - the terminal's (si_code SI_KERNEL: Ctrl-C, Ctrl-\, a hangup) went to the whole foreground
+ *    group, the program's too, as with system();
+ *  - one the program or a process of its own sent to drip's process group (`kill 0`, `trap 'kill
+ *    0' EXIT` in a script) reached every process of the group, the program's too: passed on, it
+ *    would come twice. */
+static void forward(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
-    if (si && si->si_code != SI_KERNEL)
-        forward(sig);
+    int saved = errno;
+    if (child_pid > 0 && !(si && (si->si_code == SI_KERNEL || ((si->si_code == SI_USER || si->si_code == SI_QUEUE) &&
+                                                                 from_program(si->si_pid)))))
+        kill(child_pid, sig);
+    errno = saved;
 }
 
 void (*drip__run_ended)(int pid, int code, int status);
@@ -75,8 +112,8 @@ void (*drip__run_started)(int pid);
 int run_child(const char *prog, char **argv)
 {
     /* like system(): the terminal's SIGINT/SIGQUIT reach the child directly; drip waits for it to
-     * write its report. SIGTERM/SIGHUP sent to drip alone are passed on, and so are SIGINT/SIGQUIT
-     * a process sent (forward_user). */
+     * write its report. SIGTERM/SIGHUP/SIGINT/SIGQUIT a process sent to drip are passed on, but
+     * for those the program sent to its own group (forward). */
     /* ignored when drip was started (a background job of a script): the program inherits that,
      * as it would without drip, and nothing is passed on */
     int int_ign = signal(SIGINT, SIG_IGN) == SIG_IGN;
@@ -153,13 +190,13 @@ int run_child(const char *prog, char **argv)
     /* drip's own lines must not kill it when the reader of its stderr is gone (`| head`): the
      * status it leaves with is the program's (a re-raised SIGPIPE gets SIG_DFL back first) */
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGTERM, forward);
-    signal(SIGHUP, forward);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = forward_user;
+    sa.sa_sigaction = forward;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     if (!int_ign)
         sigaction(SIGINT, &sa, NULL);
     if (!quit_ign)

@@ -10,10 +10,12 @@ Usage: test_contract.py CASE   (one ctest per case; `test_contract.py --list` na
 import glob
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import driptest as dt  # noqa: E402
@@ -199,6 +201,36 @@ def case_python_signals():
         dt.eq(res.rc, -sig, "python3 -c %r: dies by %s" % (code, sig.name))
         dt.check(res.report is not None and res.report.get("complete") is True,
                  "python3 -c %r: the JSON report is written" % code)
+
+
+GROUP_KILL = """n=0
+trap 'n=$((n+1))' TERM
+kill -TERM 0
+sleep 0.3
+sleep 0.3
+echo "TERM seen $n time(s)"
+"""
+
+
+def case_group_kill():
+    """A script that sends SIGTERM to its own process group (`kill 0`, `trap 'kill 0' EXIT`):
+    drip run is in that group too and gets it; the script got it itself, so drip must not pass it
+    on (it saw it twice). A SIGTERM a process outside the group sends to drip run (a supervisor, a
+    test harness) is still passed on: the program dies of it once."""
+    sh = shutil.which("bash") or "/bin/sh"
+    argv = [sh, "-c", GROUP_KILL]
+    # setsid: a process group of its own, as a shell's job gets (else the group would be ctest's)
+    base = subprocess.run(["setsid", "-w"] + argv, capture_output=True, text=True, timeout=60)
+    dt.eq((base.returncode, base.stdout), (0, "TERM seen 1 time(s)\n"), "without drip: the trap runs once")
+    p = subprocess.run(["setsid", "-w", dt.DRIP, "run", "--log-path", "/dev/null", "--"] + argv, capture_output=True,
+                       text=True, timeout=60)
+    dt.eq((p.returncode, p.stdout), (base.returncode, base.stdout), "under drip run: the trap runs once too")
+    p = subprocess.Popen([dt.DRIP, "run", "--log-path", "/dev/null", "--", sh, "-c",
+                          "trap 'echo TERM; kill $!; exit 3' TERM; sleep 30 & wait"], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)   # from this process: outside the program's tree
+    out, _ = p.communicate(timeout=60)
+    dt.eq((p.returncode, out), (3, "TERM\n"), "a SIGTERM from outside reaches the program, once")
 
 
 # ---- 8: the process drip run started stays traced through its in-place execs -------------------
