@@ -4,11 +4,15 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* Prints "drip: <message>" on stderr and returns status. */
 int die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Path of a file in drip's library directory (../lib next to the drip executable). */
 int drip__libdir_file(const char *name, char *out, size_t cap);
+/* The first cap - 1 bytes of the file at path into buf, NUL-terminated; the count read, -1 when
+ * it cannot be opened. open, read and close only: safe in a signal handler. */
+ssize_t drip__read_head(const char *path, char *buf, size_t cap);
 /* Runs argv[0]=prog in a child, waits, and returns its status (re-raising its signal). */
 int run_child(const char *prog, char **argv);
 /* When set, run_child calls it once the child has ended, before reaping it (so /proc/PID still

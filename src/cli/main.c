@@ -54,6 +54,17 @@ int drip__libdir_file(const char *name, char *out, size_t cap)
 static volatile pid_t child_pid;
 void (*drip__after_child)(int pid);
 
+ssize_t drip__read_head(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    return n;
+}
+
 /* Whether process p is the program or one of its descendants: its parents, read from
  * /proc/P/stat, lead to the child. This runs in a signal handler: open, read, close and plain
  * code only (no stdio, no locale). */
@@ -69,14 +80,8 @@ static int from_program(pid_t p)
         while (nd)
             path[o++] = digits[--nd];
         memcpy(path + o, "/stat", 6);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        if (drip__read_head(path, buf, sizeof buf) <= 0)
             return 0;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0)
-            return 0;
-        buf[n] = 0;
         const char *q = strrchr(buf, ')');   /* "PID (COMM) STATE PPID ...", COMM may hold anything */
         if (!q || q[1] != ' ' || !q[2] || q[3] != ' ' || q[4] < '0' || q[4] > '9')
             return 0;

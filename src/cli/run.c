@@ -213,15 +213,7 @@ static int holds_report_of(const char *path, const char *needle, int pid)
 {
     char want[128], buf[256];
     snprintf(want, sizeof want, needle, pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
-    return strstr(buf, want) != NULL;
+    return drip__read_head(path, buf, sizeof buf) > 0 && strstr(buf, want) != NULL;
 }
 
 static void say_no_report(int pid, int killed, const char *line)
