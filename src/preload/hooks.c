@@ -513,8 +513,8 @@ DRIP_EXPORT void *pvalloc(size_t n)
  * replaces them in libc too, so the shim's blocks get valgrind's figures. The first call from
  * outside drip in such a program shows that its allocator is glibc's after all: drip tracks from
  * then on, and foreign.c's one line is left for allocators that never reach glibc's. The calls go
- * to the hooks above by hidden names (`malloc` itself would resolve to the program's). */
-__typeof(malloc) hook_malloc __attribute__((alias("malloc"), visibility("hidden")));
+ * to the hooks above by names no other object takes (`malloc` itself would resolve to the
+ * program's): drip__own_malloc, and hidden aliases of the others. */
 __typeof(free) hook_free __attribute__((alias("free"), visibility("hidden")));
 __typeof(calloc) hook_calloc __attribute__((alias("calloc"), visibility("hidden")));
 __typeof(realloc) hook_realloc __attribute__((alias("realloc"), visibility("hidden")));
@@ -528,7 +528,7 @@ static inline void second_name(void)
         drip__foreign_adopt();
 }
 
-DRIP_EXPORT void *__libc_malloc(size_t n) { second_name(); return hook_malloc(n); }
+DRIP_EXPORT void *__libc_malloc(size_t n) { second_name(); return drip__own_malloc(n); }
 DRIP_EXPORT void __libc_free(void *p) { second_name(); hook_free(p); }
 DRIP_EXPORT void *__libc_calloc(size_t n, size_t size) { second_name(); return hook_calloc(n, size); }
 DRIP_EXPORT void *__libc_realloc(void *p, size_t n) { second_name(); return hook_realloc(p, n); }
